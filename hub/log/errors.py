@@ -1,0 +1,57 @@
+"""Errors raised by the topic store.
+
+Exception tree::
+
+    LogError
+    ├── InvalidBatchError          a batch failed validation (magic, length, CRC, count); nothing was written
+    │   └── CorruptBatchError      stored bytes failed validation (found by recovery or a read)
+    ├── RecordTooLargeError        a batch is larger than max.message.bytes
+    ├── OffsetOutOfRangeError      a read asked for an offset outside [log start, log end]
+    ├── UnknownTopicOrPartitionError
+    ├── TopicExistsError
+    ├── InvalidConfigError         a topic config key or value is not acceptable
+    ├── DataDirLockedError         another process holds the data directory
+    └── LogClosedError             the log was used after close()
+"""
+
+from __future__ import annotations
+
+
+class LogError(Exception):
+    """Base class of every error raised by hub.log."""
+
+
+class InvalidBatchError(LogError):
+    """A record batch failed validation; nothing of it was written."""
+
+
+class CorruptBatchError(InvalidBatchError):
+    """Bytes read back from storage do not form a valid record batch."""
+
+
+class RecordTooLargeError(LogError):
+    """A batch exceeds the topic's max.message.bytes."""
+
+
+class OffsetOutOfRangeError(LogError):
+    """A read asked for an offset outside the partition's log."""
+
+
+class UnknownTopicOrPartitionError(LogError):
+    """The topic or partition does not exist."""
+
+
+class TopicExistsError(LogError):
+    """A topic with this name already exists."""
+
+
+class InvalidConfigError(LogError):
+    """A topic config key or value is not acceptable."""
+
+
+class DataDirLockedError(LogError):
+    """Another process holds the lock on the data directory."""
+
+
+class LogClosedError(LogError):
+    """The log was used after it was closed."""
