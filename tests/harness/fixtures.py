@@ -1,0 +1,135 @@
+"""Session-scoped fixtures that start real servers once per test run and stop them at the end.
+
+Each fixture picks its server in this order:
+
+1. an already running server named by an environment variable (``HUB_TEST_POSTGRES_URL``,
+   ``HUB_TEST_MYSQL_URL``, ``HUB_TEST_S3_URL``, ``HUB_TEST_ELASTICSEARCH_URL``, ``HUB_TEST_KAFKA_BOOTSTRAP``);
+2. the genuine image through testcontainers, when ``HUB_TEST_CONTAINERS=1`` and Docker answers;
+3. a local server started from installed packages on a free port of 127.0.0.1, data in a temporary directory.
+
+A server that cannot be started fails the tests that need it with a message saying what is missing; it is never
+skipped. Start-up times are printed in the terminal summary.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator
+from functools import partial
+from typing import Protocol, TypeVar
+
+import pytest
+
+from tests.harness.containers import ContainerServer, containers_wanted
+from tests.harness.kafka import LocalTansu
+from tests.harness.mariadb import LocalMariaDb
+from tests.harness.postgres import LocalPostgres
+from tests.harness.process import ServerUnavailable
+from tests.harness.s3 import LocalS3
+from tests.harness.search import LocalSearch
+from tests.harness.servers import ORIGIN_ENV, HttpServer, KafkaServer, S3Server, SqlServer
+
+T = TypeVar("T")
+
+STARTED: dict[str, tuple[str, float]] = {}
+
+
+class Launcher(Protocol[T]):
+    def start(self) -> T: ...
+
+    def stop(self) -> None: ...
+
+
+def _serve(
+    name: str,
+    env_var: str,
+    from_env: Callable[[str], T],
+    local: Callable[[], Launcher[T]],
+    container: Callable[[ContainerServer], T],
+) -> Iterator[T]:
+    override = os.environ.get(env_var)
+    if override:
+        began = time.monotonic()
+        named = from_env(override)
+        STARTED[name] = (ORIGIN_ENV, time.monotonic() - began)
+        yield named
+        return
+    owner: ContainerServer | Launcher[T]
+    if containers_wanted():
+        owner = ContainerServer()
+        start = partial(container, owner)
+    else:
+        owner = local()
+        start = owner.start
+    try:
+        server = start()
+    except ServerUnavailable as exc:
+        owner.stop()
+        pytest.fail(f"cannot start {name}: {exc}", pytrace=False)
+    STARTED[name] = (getattr(server, "origin", ""), getattr(server, "startup_s", 0.0))
+    try:
+        yield server
+    finally:
+        owner.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[SqlServer]:
+    """PostgreSQL 15 with wal_level=logical and the wal2json plugin allowed."""
+    yield from _serve(
+        "postgres",
+        "HUB_TEST_POSTGRES_URL",
+        partial(SqlServer.from_url, "postgresql"),
+        LocalPostgres,
+        ContainerServer.postgres,
+    )
+
+
+@pytest.fixture(scope="session")
+def mysql_server() -> Iterator[SqlServer]:
+    """MariaDB (MySQL dialect) with database ``hub`` for user ``hub``."""
+    yield from _serve(
+        "mariadb",
+        "HUB_TEST_MYSQL_URL",
+        partial(SqlServer.from_url, "mysql"),
+        LocalMariaDb,
+        ContainerServer.mariadb,
+    )
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[S3Server]:
+    """An S3 endpoint: moto locally, MinIO in a container."""
+    yield from _serve("s3", "HUB_TEST_S3_URL", S3Server.from_url, LocalS3, ContainerServer.minio)
+
+
+@pytest.fixture(scope="session")
+def elasticsearch_server() -> Iterator[HttpServer]:
+    """An Elasticsearch-API server: noida-db locally, Elasticsearch 8 in a container."""
+    yield from _serve(
+        "elasticsearch",
+        "HUB_TEST_ELASTICSEARCH_URL",
+        lambda url: HttpServer(name="elasticsearch", url=url.rstrip("/"), origin=ORIGIN_ENV),
+        LocalSearch,
+        ContainerServer.elasticsearch,
+    )
+
+
+@pytest.fixture(scope="session")
+def kafka_broker() -> Iterator[KafkaServer]:
+    """A Kafka-protocol broker nobody here wrote: tansu locally, Apache Kafka in a container."""
+    yield from _serve(
+        "kafka",
+        "HUB_TEST_KAFKA_BOOTSTRAP",
+        lambda bootstrap: KafkaServer(name="kafka", bootstrap=bootstrap, origin=ORIGIN_ENV),
+        LocalTansu,
+        ContainerServer.kafka,
+    )
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if STARTED:
+        terminalreporter.section("test servers")
+        for name, (origin, seconds) in sorted(STARTED.items()):
+            terminalreporter.write_line(f"{name}: {origin}, ready in {seconds:.2f} s")
