@@ -7,8 +7,8 @@ Each fixture picks its server in this order:
 2. the genuine image through testcontainers, when ``HUB_TEST_CONTAINERS=1`` and Docker answers;
 3. a local server started from installed packages on a free port of 127.0.0.1, data in a temporary directory.
 
-A server that cannot be started fails the tests that need it with a message saying what is missing; it is never
-skipped. Start-up times are printed in the terminal summary.
+A server that cannot be started fails the tests that need it with a message saying what is missing;
+it is never skipped. Start-up times are printed in the terminal summary.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from tests.harness.containers import ContainerServer, containers_wanted
 from tests.harness.kafka import LocalTansu
 from tests.harness.mariadb import LocalMariaDb
 from tests.harness.postgres import LocalPostgres
-from tests.harness.process import ServerUnavailable
+from tests.harness.process import ServerUnavailableError
 from tests.harness.s3 import LocalS3
 from tests.harness.search import LocalSearch
 from tests.harness.servers import ORIGIN_ENV, HttpServer, KafkaServer, S3Server, SqlServer
@@ -64,7 +64,7 @@ def _serve(
         start = owner.start
     try:
         server = start()
-    except ServerUnavailable as exc:
+    except ServerUnavailableError as exc:
         owner.stop()
         pytest.fail(f"cannot start {name}: {exc}", pytrace=False)
     STARTED[name] = (getattr(server, "origin", ""), getattr(server, "startup_s", 0.0))

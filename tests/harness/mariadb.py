@@ -12,14 +12,20 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.harness.process import ManagedProcess, ServerUnavailable, free_port, require_binary, run_checked
+from tests.harness.process import (
+    ManagedProcess,
+    ServerUnavailableError,
+    free_port,
+    require_binary,
+    run_checked,
+)
 from tests.harness.servers import ORIGIN_LOCAL, SqlServer
 
 INSTALL_HINT = "install MariaDB: apt-get install mariadb-server (scripts/test does it)"
 
 
 class LocalMariaDb:
-    """Owns one server: ``start()`` initialises and starts it, ``stop()`` shuts it down and removes its files."""
+    """Owns one server: ``start()`` initialises and starts it, ``stop()`` stops it and removes its files."""
 
     def __init__(self) -> None:
         self.base_dir: Path | None = None
@@ -83,7 +89,7 @@ class LocalMariaDb:
         finally:
             connection.close()
         if self.process.process is None or self.process.process.poll() is not None:
-            raise ServerUnavailable(f"mariadb exited after start:\n{self.process.log_tail()}")
+            raise ServerUnavailableError(f"mariadb exited after start:\n{self.process.log_tail()}")
         return SqlServer(
             dialect="mysql",
             host="127.0.0.1",

@@ -1,7 +1,7 @@
 """A throwaway PostgreSQL 15 cluster from Debian's packages, configured for logical decoding.
 
-initdb and the server run as the unprivileged ``postgres`` user when the suite runs as root (PostgreSQL refuses
-to run as root), with the data directory and socket in a fresh temporary directory owned by that user.
+initdb and the server run as the unprivileged ``postgres`` user when the suite runs as root (PostgreSQL
+refuses to run as root), with the data directory and socket in a fresh temporary directory owned by that user.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.harness.process import ServerUnavailable, free_port, require_binary, run_checked
+from tests.harness.process import ServerUnavailableError, free_port, require_binary, run_checked
 from tests.harness.servers import ORIGIN_LOCAL, SqlServer
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
@@ -28,12 +28,14 @@ def _as_postgres(argv: list[str]) -> list[str]:
     try:
         pwd.getpwnam("postgres")
     except KeyError:
-        raise ServerUnavailable(f"running as root but there is no 'postgres' user; {INSTALL_HINT}") from None
+        raise ServerUnavailableError(
+            f"running as root but there is no 'postgres' user; {INSTALL_HINT}"
+        ) from None
     return [require_binary("runuser", "install util-linux"), "-u", "postgres", "--", *argv]
 
 
 class LocalPostgres:
-    """Owns one cluster: ``start()`` runs initdb and pg_ctl start, ``stop()`` stops it and removes its files."""
+    """Owns one cluster: ``start()`` runs initdb and pg_ctl start; ``stop()`` stops it, removes its files."""
 
     def __init__(self) -> None:
         self.data_dir: Path | None = None
@@ -43,7 +45,7 @@ class LocalPostgres:
         initdb = require_binary(str(PG_BIN / "initdb"), INSTALL_HINT)
         pg_ctl = require_binary(str(PG_BIN / "pg_ctl"), INSTALL_HINT)
         if not (PG_BIN.parent / "lib" / "wal2json.so").exists():
-            raise ServerUnavailable(f"wal2json output plugin missing; {INSTALL_HINT}")
+            raise ServerUnavailableError(f"wal2json output plugin missing; {INSTALL_HINT}")
         began = time.monotonic()
         self.data_dir = Path(tempfile.mkdtemp(prefix="hub-test-pg-"))
         if os.geteuid() == 0:

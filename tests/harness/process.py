@@ -1,6 +1,6 @@
 """Child processes for test servers: free ports, start with a log file, wait until ready, stop cleanly.
 
-A server that cannot be started raises ServerUnavailable with a message saying what is missing and how to
+A server that cannot be started raises ServerUnavailableError with a message saying what is missing and how to
 install it; fixtures turn that into a test failure, never a skip.
 """
 
@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 
-class ServerUnavailable(RuntimeError):
+class ServerUnavailableError(RuntimeError):
     """A test server could not be started; the message says what is missing and how to get it."""
 
 
@@ -35,10 +35,10 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
 
 
 def require_binary(name: str, hint: str) -> str:
-    """Path of an executable on PATH (or an absolute path), else ServerUnavailable naming the install hint."""
+    """Path of an executable on PATH (or an absolute path), else an error naming the install hint."""
     path = name if os.path.isabs(name) and os.access(name, os.X_OK) else shutil.which(name)
     if not path:
-        raise ServerUnavailable(f"{name} not found; {hint}")
+        raise ServerUnavailableError(f"{name} not found; {hint}")
     return path
 
 
@@ -80,14 +80,15 @@ class ManagedProcess:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.process is not None and self.process.poll() is not None:
-                raise ServerUnavailable(
-                    f"{self.name} exited with code {self.process.returncode} while starting:\n{self.log_tail()}"
+                raise ServerUnavailableError(
+                    f"{self.name} exited with code {self.process.returncode} while starting:\n"
+                    + self.log_tail()
                 )
             with contextlib.suppress(Exception):
                 if ready():
                     return
             time.sleep(0.05)
-        raise ServerUnavailable(f"{self.name} not ready after {timeout_s:.0f} s:\n{self.log_tail()}")
+        raise ServerUnavailableError(f"{self.name} not ready after {timeout_s:.0f} s:\n{self.log_tail()}")
 
     def log_tail(self, lines: int = 20) -> str:
         try:
@@ -109,9 +110,9 @@ class ManagedProcess:
 
 
 def run_checked(argv: Sequence[str], what: str, *, timeout_s: float = 120.0) -> None:
-    """Run a set-up command; failure raises ServerUnavailable with its output."""
+    """Run a set-up command; failure raises ServerUnavailableError with its output."""
     result = subprocess.run(list(argv), capture_output=True, text=True, timeout=timeout_s, check=False)
     if result.returncode != 0:
-        raise ServerUnavailable(
+        raise ServerUnavailableError(
             f"{what} failed (exit {result.returncode}): {result.stdout}{result.stderr}".strip()
         )
