@@ -119,8 +119,7 @@ def parse_header(buf: bytes | bytearray | memoryview, position: int = 0) -> Batc
     """Read the header of the batch starting at ``position``; checks only that 61 bytes exist."""
     if len(buf) - position < HEADER_SIZE:
         raise InvalidBatchError(
-            f"truncated batch header at position {position}: "
-            f"{len(buf) - position} bytes, need {HEADER_SIZE}"
+            f"truncated batch header at position {position}: {len(buf) - position} bytes, need {HEADER_SIZE}"
         )
     return BatchHeader(*_HEADER.unpack_from(buf, position))
 
@@ -158,16 +157,19 @@ def validate_batch(
             f"batch at position {position} claims {header.records_count} records but only "
             f"{header.last_offset_delta + 1} offsets"
         )
-    if header.records_count == 0 and header.batch_length != HEADER_SIZE - LOG_OVERHEAD:
-        raise error(f"batch at position {position} has no records but carries a payload")
     view = memoryview(buf)[position + 21 : end]
     actual = crc32c.crc32c(view)
     if actual != header.crc:
-        raise error(f"CRC mismatch in batch at position {position}: stored {header.crc:#010x}, computed {actual:#010x}")
+        raise error(
+            f"CRC mismatch in batch at position {position}: "
+            f"stored {header.crc:#010x}, computed {actual:#010x}"
+        )
     return header
 
 
-def iter_batches(buf: bytes | bytearray | memoryview, *, corrupt: bool = False) -> Iterator[tuple[int, BatchHeader]]:
+def iter_batches(
+    buf: bytes | bytearray | memoryview, *, corrupt: bool = False
+) -> Iterator[tuple[int, BatchHeader]]:
     """Validate and yield ``(position, header)`` for each batch of a buffer of concatenated batches.
 
     A buffer that does not end on a batch boundary raises, naming the position.

@@ -1,0 +1,275 @@
+"""The ``hub`` command line: the composition root that builds and wires Hub's parts.
+
+Every error ends the process with one line on stderr (``hub: error: …``) and a non-zero exit code: 2 for bad
+arguments, 1 for everything else. Commands whose part of Hub has not been built yet say so and exit 1.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from hub import __version__
+
+DEFAULT_REST_LISTENER = "127.0.0.1:8083"
+DEFAULT_KAFKA_LISTENER = "127.0.0.1:9092"
+DEFAULT_REST_URL = "http://127.0.0.1:8083"
+DEFAULT_DATA_DIR = "./hub-data"
+
+
+class Listener(click.ParamType):
+    """A ``HOST:PORT`` pair; the host may be a name, an IPv4 address or a bracketed IPv6 address."""
+
+    name = "HOST:PORT"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> tuple[str, int]:
+        if isinstance(value, tuple):
+            return value
+        text = str(value)
+        host, sep, port_text = text.rpartition(":")
+        host = host.removeprefix("[").removesuffix("]")
+        if not sep or not host or not port_text.isdigit() or not 0 < int(port_text) < 65536:
+            self.fail(f"{text!r} is not HOST:PORT with a port from 1 to 65535", param, ctx)
+        return host, int(port_text)
+
+
+LISTENER = Listener()
+
+
+def _unavailable(command: str, part: str) -> NoReturn:
+    raise click.ClickException(
+        f"`hub {command}` needs {part}, which this release of Hub does not include yet"
+    )
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, "-V", "--version", prog_name="hub", message="%(prog)s %(version)s")
+def cli() -> None:
+    """Hub: a Connect-style integration hub with its own Kafka-protocol topic store.
+
+    `hub start` runs everything in one process: the embedded store with its Kafka listener, a worker and the
+    REST API. The other commands run one part, or talk to a running Hub.
+    """
+
+
+@cli.command()
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=DEFAULT_DATA_DIR,
+    show_default=True,
+    help="Directory of the embedded store.",
+)
+@click.option(
+    "--rest-listener",
+    type=LISTENER,
+    default=DEFAULT_REST_LISTENER,
+    show_default=True,
+    help="Where the REST API listens.",
+)
+@click.option(
+    "--kafka-listener",
+    type=LISTENER,
+    default=DEFAULT_KAFKA_LISTENER,
+    show_default=True,
+    help="Where the Kafka protocol listener listens.",
+)
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Worker properties file (Kafka Connect's names).",
+)
+def start(
+    data_dir: Path, rest_listener: tuple[str, int], kafka_listener: tuple[str, int], config_file: Path | None
+) -> None:
+    """Run Hub in one process: embedded store, Kafka listener, worker and REST API."""
+    _unavailable("start", "the worker runtime")
+
+
+@cli.group()
+def log() -> None:
+    """Hub's topic store."""
+
+
+@log.command("serve")
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Directory of the store.",
+)
+@click.option(
+    "--listener",
+    type=LISTENER,
+    default=DEFAULT_KAFKA_LISTENER,
+    show_default=True,
+    help="Where the Kafka protocol listener listens.",
+)
+def log_serve(data_dir: Path, listener: tuple[str, int]) -> None:
+    """Serve the store over the Kafka wire protocol."""
+    _unavailable("log serve", "the Kafka protocol server")
+
+
+@cli.command()
+@click.option(
+    "--bootstrap-servers",
+    required=True,
+    metavar="HOST:PORT[,HOST:PORT…]",
+    help="Kafka-protocol store the worker group meets in.",
+)
+@click.option("--group-id", required=True, help="Worker group id (Connect's group.id).")
+@click.option(
+    "--rest-listener",
+    type=LISTENER,
+    default=DEFAULT_REST_LISTENER,
+    show_default=True,
+    help="Where this worker's REST API listens.",
+)
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Worker properties file (Kafka Connect's names).",
+)
+def worker(
+    bootstrap_servers: str, group_id: str, rest_listener: tuple[str, int], config_file: Path | None
+) -> None:
+    """Run a distributed worker that shares connectors and tasks with its group."""
+    _unavailable("worker", "distributed mode")
+
+
+@cli.command()
+@click.argument("worker_properties", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.argument("connector_configs", nargs=-1, type=click.Path(dir_okay=False, exists=True, path_type=Path))
+def standalone(worker_properties: Path, connector_configs: tuple[Path, ...]) -> None:
+    """Run connectors from files in a single standalone worker."""
+    _unavailable("standalone", "the worker runtime")
+
+
+url_option = click.option("--url", default=DEFAULT_REST_URL, show_default=True, help="Hub's REST API.")
+json_option = click.option(
+    "--json", "as_json", is_flag=True, help="Print JSON for scripts instead of tables."
+)
+
+
+@cli.group()
+def connectors() -> None:
+    """Manage connectors through a running Hub's REST API."""
+
+
+def _connector_command(name: str, summary: str, *, takes_name: bool = True, takes_file: bool = False) -> None:
+    def run(**_: Any) -> None:
+        _unavailable(f"connectors {name}", "the REST API")
+
+    run.__doc__ = summary
+    command = json_option(url_option(run))
+    if takes_file:
+        command = click.option(
+            "-f",
+            "--file",
+            "config_file",
+            required=True,
+            type=click.Path(dir_okay=False, exists=True, path_type=Path),
+            help="Connector config as JSON.",
+        )(command)
+    if takes_name:
+        command = click.argument("name")(command)
+    connectors.command(name)(command)
+
+
+_connector_command("list", "List connectors.", takes_name=False)
+_connector_command("get", "Show a connector's config and tasks.")
+_connector_command("create", "Create a connector from a JSON file.", takes_name=False, takes_file=True)
+_connector_command("update", "Replace a connector's config from a JSON file.", takes_file=True)
+_connector_command("delete", "Delete a connector.")
+_connector_command("status", "Show a connector's and its tasks' state.")
+_connector_command("pause", "Pause a connector and its tasks.")
+_connector_command("resume", "Resume a paused connector.")
+_connector_command("stop", "Stop a connector, keeping its config.")
+_connector_command("restart", "Restart a connector.")
+_connector_command("offsets", "Show a connector's offsets.")
+
+
+@cli.group()
+def topics() -> None:
+    """Manage topics of a Kafka-protocol store."""
+
+
+bootstrap_option = click.option(
+    "--bootstrap-servers",
+    default=DEFAULT_KAFKA_LISTENER,
+    show_default=True,
+    metavar="HOST:PORT",
+    help="The store's Kafka listener.",
+)
+
+
+@topics.command("list")
+@bootstrap_option
+def topics_list(bootstrap_servers: str) -> None:
+    """List topics."""
+    _unavailable("topics list", "the Kafka protocol server")
+
+
+@topics.command("describe")
+@bootstrap_option
+@click.argument("name")
+def topics_describe(bootstrap_servers: str, name: str) -> None:
+    """Show a topic's partitions and configs."""
+    _unavailable("topics describe", "the Kafka protocol server")
+
+
+@topics.command("create")
+@bootstrap_option
+@click.argument("name")
+@click.option("--partitions", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--config", "configs", multiple=True, metavar="KEY=VALUE", help="Topic config; repeatable.")
+def topics_create(bootstrap_servers: str, name: str, partitions: int, configs: tuple[str, ...]) -> None:
+    """Create a topic."""
+    _unavailable("topics create", "the Kafka protocol server")
+
+
+@topics.command("delete")
+@bootstrap_option
+@click.argument("name")
+def topics_delete(bootstrap_servers: str, name: str) -> None:
+    """Delete a topic."""
+    _unavailable("topics delete", "the Kafka protocol server")
+
+
+@cli.command()
+@url_option
+@json_option
+def plugins(url: str, as_json: bool) -> None:
+    """List the connector, converter and transform plugins installed."""
+    _unavailable("plugins", "the plugin registry of the worker runtime")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``hub`` console script; returns the exit code."""
+    try:
+        cli.main(args=argv, prog_name="hub", standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError as exc:
+        click.echo(exc.format_message())
+        return 0
+    except click.UsageError as exc:
+        command = exc.ctx.command_path if exc.ctx is not None else "hub"
+        click.echo(f"hub: error: {exc.format_message()} (see `{command} --help`)", err=True)
+        return 2
+    except click.ClickException as exc:
+        click.echo(f"hub: error: {exc.format_message()}", err=True)
+        return 1
+    except click.Abort:
+        click.echo("hub: aborted", err=True)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
