@@ -22,7 +22,7 @@ def ratio(name: str, value: float, reference: float, *, target: float | None = N
 
 @contextmanager
 def stopwatch() -> Iterator[Callable[[], float]]:
-    """``with stopwatch() as elapsed:`` … ``elapsed()`` gives seconds since the block began (frozen at its end)."""
+    """``with stopwatch() as elapsed:`` … ``elapsed()`` gives seconds since the block began."""
     began = time.perf_counter()
     ended: list[float] = []
     yield lambda: (ended[0] if ended else time.perf_counter()) - began
