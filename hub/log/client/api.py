@@ -1,0 +1,201 @@
+"""The store client interface: the only way the worker runtime talks to a topic store.
+
+Two backends implement it: ``embedded`` (in-process calls into Hub's own store, no sockets) and ``kafka`` (the
+Kafka wire protocol: Hub's server, tansu, Apache Kafka). The runtime's tests run on both, so an implementation must
+keep every promise written here. Errors are those of ``hub.log.client.errors``.
+
+Thread-safety: Admin and Producer may be shared by threads. A Consumer and a GroupMember belong to one thread,
+except ``wakeup()``, which any thread may call to unblock that thread's ``poll()``.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from concurrent.futures import Future
+from types import TracebackType
+from typing import Self
+
+from hub.log.client.types import (
+    ConsumerRecord,
+    GroupProtocol,
+    JoinResult,
+    NewTopic,
+    OffsetSpec,
+    RecordMetadata,
+    TopicDescription,
+    TopicPartition,
+)
+
+PartitionsCallback = Callable[[set[TopicPartition]], None]
+Header = tuple[str, bytes | None]
+
+
+class _Closeable(ABC):
+    @abstractmethod
+    def close(self) -> None:
+        """Release the client's resources; later calls raise ClientClosedError. Idempotent."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+class Admin(_Closeable):
+    """Create, describe, configure and delete topics; look up partition offsets."""
+
+    @abstractmethod
+    def create_topics(self, topics: Sequence[NewTopic], *, if_not_exists: bool = False) -> None:
+        """Create topics; TopicAlreadyExistsError unless ``if_not_exists``."""
+
+    @abstractmethod
+    def delete_topics(self, names: Collection[str]) -> None:
+        """Delete topics and their data; UnknownTopicError for a name that does not exist."""
+
+    @abstractmethod
+    def list_topics(self) -> dict[str, int]:
+        """Every topic (internal ones included) with its partition count."""
+
+    @abstractmethod
+    def describe_topics(self, names: Collection[str]) -> dict[str, TopicDescription]:
+        """Partition count and effective configs of each named topic."""
+
+    @abstractmethod
+    def alter_topic_configs(self, name: str, updates: Mapping[str, str | None]) -> None:
+        """Set (or, with None, reset to default) topic configs; InvalidTopicConfigError names every bad one."""
+
+    @abstractmethod
+    def list_offsets(
+        self, partitions: Collection[TopicPartition], spec: OffsetSpec | int
+    ) -> dict[TopicPartition, int | None]:
+        """Earliest or latest offset, or the first offset with timestamp >= ``spec`` ms (None when none is)."""
+
+
+class Producer(_Closeable):
+    """Send records; each send returns a future resolved once the store acknowledged the record.
+
+    Records sent to one partition are acknowledged in send order, and an idempotent producer never writes one
+    twice, whatever retries happen underneath.
+    """
+
+    @abstractmethod
+    def send(
+        self,
+        topic: str,
+        *,
+        key: bytes | None,
+        value: bytes | None,
+        headers: Sequence[Header] = (),
+        partition: int | None = None,
+        timestamp_ms: int | None = None,
+    ) -> Future[RecordMetadata]:
+        """Queue a record; without ``partition``, the key's hash chooses one (murmur2, like Kafka's clients)."""
+
+    @abstractmethod
+    def flush(self, timeout_s: float | None = None) -> None:
+        """Block until every queued record is acknowledged or failed; ClientTimeoutError after ``timeout_s``."""
+
+
+class Consumer(_Closeable):
+    """Read records, as a member of a consumer group (subscribe) or from chosen partitions (assign)."""
+
+    @abstractmethod
+    def subscribe(
+        self,
+        topics: Collection[str],
+        *,
+        on_assign: PartitionsCallback | None = None,
+        on_revoke: PartitionsCallback | None = None,
+    ) -> None:
+        """Join the consumer group for these topics; the callbacks run inside ``poll()`` on rebalances."""
+
+    @abstractmethod
+    def assign(self, partitions: Collection[TopicPartition]) -> None:
+        """Read exactly these partitions, outside any group rebalancing."""
+
+    @abstractmethod
+    def assignment(self) -> set[TopicPartition]:
+        """The partitions this consumer currently reads."""
+
+    @abstractmethod
+    def poll(self, timeout_s: float, max_records: int = 500) -> list[ConsumerRecord]:
+        """Records after the current positions, waiting up to ``timeout_s`` for some; [] after ``wakeup()``."""
+
+    @abstractmethod
+    def wakeup(self) -> None:
+        """Make a blocked or the next ``poll()`` return at once. Safe from any thread."""
+
+    @abstractmethod
+    def seek(self, partition: TopicPartition, offset: int | OffsetSpec) -> None:
+        """Move the position of an assigned partition."""
+
+    @abstractmethod
+    def position(self, partition: TopicPartition) -> int:
+        """The offset of the next record ``poll()`` returns for an assigned partition."""
+
+    @abstractmethod
+    def pause(self, partitions: Iterable[TopicPartition]) -> None:
+        """Stop returning records of these partitions until resumed (the assignment is kept)."""
+
+    @abstractmethod
+    def resume(self, partitions: Iterable[TopicPartition]) -> None:
+        """Return records of paused partitions again."""
+
+    @abstractmethod
+    def commit(self, offsets: Mapping[TopicPartition, int] | None = None, *, metadata: str = "") -> None:
+        """Commit offsets (the next offset to read) for the group; by default the current positions.
+
+        Synchronous; GroupMembershipError or RebalanceInProgressError when the group moved on.
+        """
+
+    @abstractmethod
+    def committed(self, partitions: Collection[TopicPartition]) -> dict[TopicPartition, int | None]:
+        """The group's committed offsets (None where nothing was committed)."""
+
+    @abstractmethod
+    def end_offsets(self, partitions: Collection[TopicPartition]) -> dict[TopicPartition, int]:
+        """The log end offset of each partition."""
+
+
+class GroupMember(_Closeable):
+    """Membership in a group with a custom protocol type, as Connect's workers use (protocol type ``connect``).
+
+    The owner drives it: ``join()`` → (leader computes assignments) → ``sync()``, then calls ``poll()`` often
+    enough to keep the session (heartbeats are sent from a background thread; ``poll()`` reports whether the
+    group needs this member to rejoin). A member that misses its session timeout is removed by the coordinator;
+    ``poll()`` then reports a rebalance and the owner must stop its work before rejoining (fencing).
+    """
+
+    @property
+    @abstractmethod
+    def member_id(self) -> str:
+        """The id the coordinator gave this member ("" before the first join)."""
+
+    @property
+    @abstractmethod
+    def generation_id(self) -> int:
+        """The generation of the last successful join (-1 before it)."""
+
+    @abstractmethod
+    def join(self, protocols: Sequence[GroupProtocol], *, timeout_s: float) -> JoinResult:
+        """Join or rejoin the group; blocks until the rebalance completes. The leader's result lists all members."""
+
+    @abstractmethod
+    def sync(self, assignments: Mapping[str, bytes] | None, *, timeout_s: float) -> bytes:
+        """Send the leader's assignments (member id → bytes; None from followers) and return this member's."""
+
+    @abstractmethod
+    def poll(self, timeout_s: float) -> bool:
+        """Wait up to ``timeout_s``; True as soon as the group needs this member to rejoin."""
+
+    @abstractmethod
+    def wakeup(self) -> None:
+        """Make a blocked ``poll()`` return at once. Safe from any thread."""
+
+    @abstractmethod
+    def leave(self) -> None:
+        """Leave the group now, so the others rebalance at once instead of after the session timeout."""

@@ -1,0 +1,112 @@
+"""Values that cross the store client interface: topic partitions, records, metadata, group results.
+
+All are immutable and safe to share between threads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import NamedTuple
+
+
+class TopicPartition(NamedTuple):
+    """One partition of one topic."""
+
+    topic: str
+    partition: int
+
+    def __str__(self) -> str:
+        return f"{self.topic}-{self.partition}"
+
+
+class TimestampType(Enum):
+    CREATE_TIME = 0
+    LOG_APPEND_TIME = 1
+
+
+class OffsetSpec(Enum):
+    """A symbolic position in a partition, for list_offsets and seeks."""
+
+    EARLIEST = "earliest"
+    LATEST = "latest"
+
+
+@dataclass(frozen=True, slots=True)
+class ConsumerRecord:
+    """A record read from the store, with where it came from."""
+
+    topic: str
+    partition: int
+    offset: int
+    timestamp: int
+    key: bytes | None
+    value: bytes | None
+    headers: tuple[tuple[str, bytes | None], ...] = ()
+    timestamp_type: TimestampType = TimestampType.CREATE_TIME
+
+    @property
+    def topic_partition(self) -> TopicPartition:
+        return TopicPartition(self.topic, self.partition)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordMetadata:
+    """Where the store put an acknowledged record."""
+
+    topic: str
+    partition: int
+    offset: int
+    timestamp: int
+
+
+@dataclass(frozen=True, slots=True)
+class NewTopic:
+    """A topic to create; ``configs`` use Kafka's topic config names."""
+
+    name: str
+    partitions: int = 1
+    replication_factor: int = 1
+    configs: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class TopicDescription:
+    """A topic's partition count and effective configs."""
+
+    name: str
+    partitions: int
+    configs: Mapping[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class GroupProtocol:
+    """One protocol a group member supports, with its opaque metadata (e.g. Connect's worker state)."""
+
+    name: str
+    metadata: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class GroupMemberInfo:
+    """A member as the group leader sees it when computing assignments."""
+
+    member_id: str
+    group_instance_id: str | None
+    metadata: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class JoinResult:
+    """The outcome of joining a group: the generation, this member, and (for the leader) every member."""
+
+    generation_id: int
+    member_id: str
+    leader_id: str
+    protocol: str
+    members: tuple[GroupMemberInfo, ...] = ()
+
+    @property
+    def is_leader(self) -> bool:
+        return self.member_id == self.leader_id
