@@ -1,0 +1,102 @@
+"""The records connectors exchange with the runtime: SourceRecord (from poll), SinkRecord (to put), headers.
+
+Records are immutable; transforms derive new ones with ``replace()``. Safe to share between threads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Self
+
+from hub.sdk.schema import Schema
+
+
+@dataclass(frozen=True, slots=True)
+class Header:
+    """One record header: a key, and a value with an optional schema."""
+
+    key: str
+    value: Any
+    schema: Schema | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Headers:
+    """An ordered multi-map of headers, as Connect's ``Headers``; methods return new Headers."""
+
+    items: tuple[Header, ...] = ()
+
+    @classmethod
+    def of(cls, pairs: Sequence[Header | tuple[str, Any]] = ()) -> Headers:
+        return cls(tuple(item if isinstance(item, Header) else Header(item[0], item[1]) for item in pairs))
+
+    def __iter__(self) -> Iterator[Header]:
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def last_with_name(self, key: str) -> Header | None:
+        for header in reversed(self.items):
+            if header.key == key:
+                return header
+        return None
+
+    def all_with_name(self, key: str) -> list[Header]:
+        return [header for header in self.items if header.key == key]
+
+    def add(self, key: str, value: Any, schema: Schema | None = None) -> Headers:
+        return Headers((*self.items, Header(key, value, schema)))
+
+    def remove(self, key: str) -> Headers:
+        return Headers(tuple(header for header in self.items if header.key != key))
+
+
+@dataclass(frozen=True, slots=True)
+class _ConnectRecord:
+    topic: str
+    value: Any
+    value_schema: Schema | None = None
+    key: Any = None
+    key_schema: Schema | None = None
+    kafka_partition: int | None = None
+    timestamp: int | None = None
+    headers: Headers = field(default_factory=Headers)
+
+    def replace(self, **changes: Any) -> Self:
+        """A copy with some attributes changed (how transforms derive records)."""
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRecord(_ConnectRecord):
+    """A record a source task produced, with where it came from in the source system.
+
+    ``source_partition`` names a stream in the source (e.g. ``{"table": "orders"}``); ``source_offset`` is the
+    position after this record in that stream (e.g. ``{"id": 42}``). The runtime stores the offset once the
+    record is in the topic, and gives it back to the task after a restart.
+    """
+
+    source_partition: Mapping[str, Any] = field(default_factory=dict)
+    source_offset: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class SinkRecord(_ConnectRecord):
+    """A record read from a topic for a sink task. ``kafka_offset`` and the ``original_*`` fields name where it
+    was read from before transforms changed its topic or partition; offsets are committed for those."""
+
+    kafka_offset: int = -1
+    timestamp_type: str = "CreateTime"
+    original_topic: str = ""
+    original_kafka_partition: int = -1
+    original_kafka_offset: int = -1
+
+    def __post_init__(self) -> None:
+        if not self.original_topic:
+            object.__setattr__(self, "original_topic", self.topic)
+        if self.original_kafka_partition < 0 and self.kafka_partition is not None:
+            object.__setattr__(self, "original_kafka_partition", self.kafka_partition)
+        if self.original_kafka_offset < 0:
+            object.__setattr__(self, "original_kafka_offset", self.kafka_offset)
