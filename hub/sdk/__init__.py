@@ -1,1 +1,71 @@
-"""sdk package."""
+"""Everything a connector author imports: connector and task API, records, schemas, configs, errors."""
+
+from __future__ import annotations
+
+from hub.sdk.config import (
+    HIDDEN,
+    NO_DEFAULT,
+    ConfigDef,
+    ConfigKey,
+    ConfigType,
+    Importance,
+    Password,
+    Width,
+    config_def,
+)
+from hub.sdk.connector import (
+    Connector,
+    ConnectorContext,
+    ErrantRecordReporter,
+    OffsetReader,
+    SinkConnector,
+    SinkTask,
+    SinkTaskContext,
+    SourceConnector,
+    SourceTask,
+    SourceTaskContext,
+    Task,
+)
+from hub.sdk.errors import ConfigError, ConnectError, ConnectorError, DataError, RetriableError
+from hub.sdk.plugin import hookimpl
+from hub.sdk.records import Header, Headers, SinkRecord, SourceRecord
+from hub.sdk.schema import Field, Schema, SchemaError, Type
+from hub.sdk.struct import Struct
+
+__all__ = [
+    "HIDDEN",
+    "NO_DEFAULT",
+    "ConfigDef",
+    "ConfigError",
+    "ConfigKey",
+    "ConfigType",
+    "ConnectError",
+    "Connector",
+    "ConnectorContext",
+    "ConnectorError",
+    "DataError",
+    "ErrantRecordReporter",
+    "Field",
+    "Header",
+    "Headers",
+    "Importance",
+    "OffsetReader",
+    "Password",
+    "RetriableError",
+    "Schema",
+    "SchemaError",
+    "SinkConnector",
+    "SinkRecord",
+    "SinkTask",
+    "SinkTaskContext",
+    "SourceConnector",
+    "SourceRecord",
+    "SourceTask",
+    "SourceTaskContext",
+    "Struct",
+    "Task",
+    "Type",
+    "Width",
+    "config_def",
+    "hookimpl",
+]

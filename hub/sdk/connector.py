@@ -1,0 +1,238 @@
+"""The connector and task API a plugin implements, with the contexts the runtime hands it.
+
+Lifecycle (Kafka Connect's, called by the runtime):
+
+- Connector: ``initialize(context)`` → ``start(config)`` → ``task_configs(max_tasks)`` (again whenever the
+  connector calls ``context.request_task_reconfiguration()``) → ``stop()``. A connector only plans work; it never
+  moves data.
+- SourceTask, on its own thread: ``initialize(context)`` → ``start(config)`` → ``poll()`` in a loop →
+  ``commit_record(record, metadata)`` per acknowledged record → ``commit()`` after each offset flush → ``stop()``,
+  which the runtime calls from *another* thread and which must make a blocked ``poll()`` return.
+- SinkTask, on its own thread: ``initialize(context)`` → ``start(config)`` → ``open(partitions)`` on assignment →
+  ``put(records)`` repeatedly → ``pre_commit(offsets)`` before each offset commit (default: ``flush(offsets)``
+  and commit them) → ``close(partitions)`` on revocation → ``stop()``.
+
+Raise RetriableError for transient failures (the runtime retries, or redelivers the batch to ``put``), any other
+exception to fail the task with its trace.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Collection, Mapping, Sequence
+from concurrent.futures import Future
+from typing import Any, ClassVar
+
+from hub.sdk.config import ConfigDef
+from hub.sdk.records import SinkRecord, SourceRecord
+
+Config = dict[str, str]
+TopicPartition = tuple[str, int]
+
+
+class ConnectorContext(ABC):
+    """What a connector may ask of the runtime."""
+
+    @abstractmethod
+    def request_task_reconfiguration(self) -> None:
+        """Ask the runtime to call ``task_configs()`` again (the input changed, e.g. a new table appeared)."""
+
+    @abstractmethod
+    def raise_error(self, error: Exception) -> None:
+        """Fail the connector with ``error`` (from a background thread of the connector)."""
+
+
+class OffsetReader(ABC):
+    """Reads the source offsets the runtime stored for this connector."""
+
+    @abstractmethod
+    def offsets(self, partitions: Collection[Mapping[str, Any]]) -> dict[str, Mapping[str, Any] | None]:
+        """Offsets of the given source partitions, keyed by their canonical JSON; None when none is stored."""
+
+    def offset(self, partition: Mapping[str, Any]) -> Mapping[str, Any] | None:
+        """The stored offset of one source partition, or None."""
+        found = self.offsets([partition])
+        return next(iter(found.values()), None)
+
+
+class SourceTaskContext(ABC):
+    """What a source task may ask of the runtime."""
+
+    @property
+    @abstractmethod
+    def config(self) -> Config:
+        """The task's config."""
+
+    @property
+    @abstractmethod
+    def offset_reader(self) -> OffsetReader:
+        """Where to find the offsets to resume from."""
+
+
+class ErrantRecordReporter(ABC):
+    """Sends a record the sink could not handle to the dead-letter queue (per ``errors.tolerance``)."""
+
+    @abstractmethod
+    def report(self, record: SinkRecord, error: BaseException) -> Future[None]:
+        """Report a bad record; the runtime waits for the future before committing that record's offset."""
+
+
+class SinkTaskContext(ABC):
+    """What a sink task may ask of the runtime."""
+
+    @property
+    @abstractmethod
+    def config(self) -> Config:
+        """The task's config."""
+
+    @abstractmethod
+    def assignment(self) -> set[TopicPartition]:
+        """The topic partitions this task currently owns."""
+
+    @abstractmethod
+    def offset(self, offsets: Mapping[TopicPartition, int]) -> None:
+        """Rewind or skip: consume these partitions from these offsets next."""
+
+    @abstractmethod
+    def timeout(self, timeout_ms: int) -> None:
+        """After a RetriableError from ``put``, wait this long before redelivering the batch."""
+
+    @abstractmethod
+    def pause(self, *partitions: TopicPartition) -> None:
+        """Stop receiving records of these partitions."""
+
+    @abstractmethod
+    def resume(self, *partitions: TopicPartition) -> None:
+        """Receive records of paused partitions again."""
+
+    @abstractmethod
+    def request_commit(self) -> None:
+        """Ask for an offset commit as soon as possible."""
+
+    @property
+    @abstractmethod
+    def errant_record_reporter(self) -> ErrantRecordReporter | None:
+        """The dead-letter reporter, or None when no DLQ and no error logging is configured."""
+
+
+class Task(ABC):
+    """Common base of source and sink tasks."""
+
+    def version(self) -> str:
+        """The task's version; by default its package's."""
+        return _package_version(type(self))
+
+    @abstractmethod
+    def start(self, config: Config) -> None:
+        """Start with this task's config (as produced by the connector's ``task_configs``)."""
+
+    @abstractmethod
+    def stop(self) -> None:
+        """Stop and release resources. For source tasks this is called from another thread."""
+
+
+class SourceTask(Task):
+    """Reads from an external system and returns records for the runtime to write to topics."""
+
+    context: SourceTaskContext
+
+    def initialize(self, context: SourceTaskContext) -> None:
+        self.context = context
+
+    @abstractmethod
+    def poll(self) -> Sequence[SourceRecord]:
+        """New records, or an empty sequence when there is nothing for now. May block briefly (≈ 1 s)."""
+
+    def commit(self) -> None:
+        """Offsets up to the last flushed ones are stored; acknowledge upstream if the source needs it."""
+
+    def commit_record(self, record: SourceRecord, metadata: Any | None) -> None:
+        """``record`` is in its topic (metadata says where), or was dropped by a transform/tolerance (None)."""
+
+
+class SinkTask(Task):
+    """Receives records from topics and writes them to an external system."""
+
+    context: SinkTaskContext
+
+    def initialize(self, context: SinkTaskContext) -> None:
+        self.context = context
+
+    def open(self, partitions: Collection[TopicPartition]) -> None:
+        """These partitions were assigned to this task; prepare writers for them."""
+
+    @abstractmethod
+    def put(self, records: Sequence[SinkRecord]) -> None:
+        """Write (or buffer) records. RetriableError redelivers the same batch after ``context.timeout``."""
+
+    def flush(self, offsets: Mapping[TopicPartition, int]) -> None:
+        """Make everything ``put`` so far durable in the external system."""
+
+    def pre_commit(self, offsets: Mapping[TopicPartition, int]) -> Mapping[TopicPartition, int]:
+        """Offsets safe to commit (next offset to read per partition). Default: flush, then all of them."""
+        self.flush(offsets)
+        return offsets
+
+    def close(self, partitions: Collection[TopicPartition]) -> None:
+        """These partitions were revoked; flush and drop their writers."""
+
+
+class Connector(ABC):
+    """Plans the work: validates its config and splits it into task configs."""
+
+    #: Names a user may write in ``connector.class`` besides the class's own path (e.g. Confluent's class name).
+    aliases: ClassVar[tuple[str, ...]] = ()
+    context: ConnectorContext
+
+    def initialize(self, context: ConnectorContext) -> None:
+        self.context = context
+
+    def version(self) -> str:
+        """The connector's version; by default its package's."""
+        return _package_version(type(self))
+
+    @abstractmethod
+    def config_def(self) -> ConfigDef:
+        """The options this connector takes (the runtime adds the common ones: name, tasks.max, …)."""
+
+    @abstractmethod
+    def start(self, config: Config) -> None:
+        """Start with the connector's (validated) config."""
+
+    @abstractmethod
+    def task_class(self) -> type[Task]:
+        """The task class that does the work."""
+
+    @abstractmethod
+    def task_configs(self, max_tasks: int) -> list[Config]:
+        """At most ``max_tasks`` task configs; the runtime starts one task per config."""
+
+    @abstractmethod
+    def stop(self) -> None:
+        """Stop and release resources."""
+
+
+class SourceConnector(Connector):
+    """A connector whose tasks are SourceTasks."""
+
+    @abstractmethod
+    def task_class(self) -> type[SourceTask]: ...
+
+
+class SinkConnector(Connector):
+    """A connector whose tasks are SinkTasks; its config names ``topics`` or ``topics.regex``."""
+
+    @abstractmethod
+    def task_class(self) -> type[SinkTask]: ...
+
+
+def _package_version(cls: type) -> str:
+    from importlib.metadata import PackageNotFoundError, packages_distributions, version
+
+    top = cls.__module__.split(".")[0]
+    for distribution in packages_distributions().get(top, []):
+        try:
+            return version(distribution)
+        except PackageNotFoundError:
+            continue
+    return "unknown"
