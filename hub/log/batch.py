@@ -124,9 +124,7 @@ def parse_header(buf: bytes | bytearray | memoryview, position: int = 0) -> Batc
     return BatchHeader(*_HEADER.unpack_from(buf, position))
 
 
-def validate_batch(
-    buf: bytes | bytearray | memoryview, position: int = 0, *, corrupt: bool = False
-) -> BatchHeader:
+def validate_batch(buf: bytes | bytearray | memoryview, position: int = 0, *, corrupt: bool = False) -> BatchHeader:
     """Check magic, length, CRC-32C and record count of the batch at ``position``.
 
     Raises InvalidBatchError (CorruptBatchError when ``corrupt``, for bytes read from disk)
@@ -160,16 +158,11 @@ def validate_batch(
     view = memoryview(buf)[position + 21 : end]
     actual = crc32c.crc32c(view)
     if actual != header.crc:
-        raise error(
-            f"CRC mismatch in batch at position {position}: "
-            f"stored {header.crc:#010x}, computed {actual:#010x}"
-        )
+        raise error(f"CRC mismatch in batch at position {position}: stored {header.crc:#010x}, computed {actual:#010x}")
     return header
 
 
-def iter_batches(
-    buf: bytes | bytearray | memoryview, *, corrupt: bool = False
-) -> Iterator[tuple[int, BatchHeader]]:
+def iter_batches(buf: bytes | bytearray | memoryview, *, corrupt: bool = False) -> Iterator[tuple[int, BatchHeader]]:
     """Validate and yield ``(position, header)`` for each batch of a buffer of concatenated batches.
 
     A buffer that does not end on a batch boundary raises, naming the position.
