@@ -1,0 +1,546 @@
+"""PartitionLog: one topic partition as an ordered list of segments, with append, read, retention, truncation.
+
+Directory ``<topic>-<partition>/`` holds the segments (hub.log.segment) and two small versioned JSON files::
+
+    partition.checkpoint     {"version": 1, "recovery_point": N, "log_start_offset": M}
+    leader-epoch-checkpoint  {"version": 1, "epochs": [[epoch, start_offset], ...]}
+
+Append path: validate every batch of the request (nothing is written when one is bad), stamp base offsets and the
+leader epoch in place, roll the active segment when it is full or old, write all batches with one ``pwrite``,
+publish the new log end offset. Durability follows ``flush.messages``: with 1 (the default) the returned
+``durable`` future resolves after an fsync covering the append — the store's Flusher coalesces concurrent appends
+into one fsync (group commit); with a larger value it resolves at once and fsync happens by count or
+``flush.ms``.
+
+Recovery on open: segments that end at or below the recovery point are trusted (their indexes sanity-checked);
+the rest are re-read batch by batch with CRC checks, and the log is truncated at the first torn or corrupt batch,
+with a warning naming the partition, segment, bytes and offsets dropped.
+
+Thread-safety: appends, truncation and retention take the partition lock; reads take it only to snapshot the
+segment list, then read without it (deleted segments stay open until ``file.delete.delay.ms`` has passed).
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import logging
+import os
+import struct
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import crc32c
+
+from hub.log.batch import ATTR_TIMESTAMP_TYPE, BatchHeader, iter_batches, parse_header, stamp_batch
+from hub.log.config import INT_MAX, TopicConfig
+from hub.log.errors import InvalidBatchError, LogClosedError, OffsetOutOfRangeError, RecordTooLargeError
+from hub.log.records import decode_batch
+from hub.log.segment import LOG_SUFFIX, LogSegment
+
+log = logging.getLogger("hub.log.partition")
+
+CHECKPOINT_FILE = "partition.checkpoint"
+EPOCH_FILE = "leader-epoch-checkpoint"
+FORMAT_VERSION = 1
+_ATTRS_AND_MAX_TS = struct.Struct(">h")
+
+
+class FlushRequester(Protocol):
+    """Where a partition asks for an fsync (the store's group-commit Flusher)."""
+
+    def request(self, partition: PartitionLog, offset: int) -> Future[None]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class AppendResult:
+    """Where an append went. ``durable`` resolves once the data is on disk per the topic's flush policy."""
+
+    base_offset: int
+    last_offset: int
+    log_append_time_ms: int
+    record_count: int
+    batch_count: int
+    durable: Future[None]
+
+    def wait(self, timeout_s: float | None = None) -> AppendResult:
+        self.durable.result(timeout_s)
+        return self
+
+
+def _done() -> Future[None]:
+    future: Future[None] = Future()
+    future.set_result(None)
+    return future
+
+
+def write_json_atomically(path: Path, data: Any) -> None:
+    """Write ``path`` via a temporary file, fsync, rename and fsync of the directory."""
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        json.dump(data, handle)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    fsync_dir(path.parent)
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def read_versioned_json(path: Path) -> dict[str, Any] | None:
+    """The content of a versioned JSON file, None when missing; ValueError when unreadable or from a newer Hub."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{path}: unreadable ({exc})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("version"), int):
+        raise ValueError(f"{path}: no format version")
+    if data["version"] > FORMAT_VERSION:
+        raise ValueError(f"{path}: format version {data['version']} is newer than this Hub understands")
+    return data
+
+
+class PartitionLog:
+    """One partition's log. ``open()`` recovers it from disk; ``close()`` flushes and releases it."""
+
+    def __init__(
+        self,
+        directory: Path,
+        topic: str,
+        partition: int,
+        config: TopicConfig,
+        *,
+        flusher: FlushRequester | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.directory = directory
+        self.topic = topic
+        self.partition = partition
+        self.config = config
+        self.flusher = flusher
+        self.clock = clock
+        self.segments: list[LogSegment] = []
+        self._bases: list[int] = []
+        self.log_start_offset = 0
+        self.recovery_point = 0
+        self.flushed_offset = 0
+        self._lock = threading.RLock()
+        self._flush_lock = threading.Lock()
+        self._unflushed_messages = 0
+        self.last_flush_ms = 0
+        self.epochs: list[tuple[int, int]] = []
+        self._pending_deletes: list[tuple[float, LogSegment]] = []
+        self.on_append: Callable[[PartitionLog], None] | None = None
+        self.closed = True
+
+    @property
+    def name(self) -> str:
+        return f"{self.topic}-{self.partition}"
+
+    def _now_ms(self) -> int:
+        return int(self.clock() * 1000)
+
+    # --- lifecycle ---------------------------------------------------------------------------------------------
+
+    def open(self) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        checkpoint = read_versioned_json(self.directory / CHECKPOINT_FILE) or {}
+        self.recovery_point = int(checkpoint.get("recovery_point", 0))
+        saved_start = int(checkpoint.get("log_start_offset", 0))
+        epochs = read_versioned_json(self.directory / EPOCH_FILE) or {}
+        self.epochs = [(int(epoch), int(start)) for epoch, start in epochs.get("epochs", [])]
+        for leftover in [
+            *self.directory.glob("*.deleted"),
+            *self.directory.glob("*.cleaned"),
+            *self.directory.glob("*.tmp"),
+        ]:
+            leftover.unlink()
+        self._complete_swaps()
+        bases = sorted(int(path.name[: -len(LOG_SUFFIX)]) for path in self.directory.glob("*" + LOG_SUFFIX))
+        self.segments = []
+        for index, base in enumerate(bases):
+            segment = LogSegment(self.directory, base, index_interval_bytes=self.config.get("index.interval.bytes"))
+            following = bases[index + 1] if index + 1 < len(bases) else None
+            if following is not None and following <= self.recovery_point:
+                segment.open(next_offset=following)
+                self.segments.append(segment)
+                continue
+            segment.open()
+            report = segment.scan(validate=True)
+            self.segments.append(segment)
+            if report.truncated_bytes:
+                dropped = [LogSegment(self.directory, later) for later in bases[index + 1 :]]
+                log.warning(
+                    "%s: recovery truncated segment %s at position %d: dropped %d bytes from offset %s on (%s)%s",
+                    self.name,
+                    segment.log_path.name,
+                    report.valid_bytes,
+                    report.truncated_bytes,
+                    report.first_dropped_offset,
+                    report.reason,
+                    f", and {len(dropped)} later segment(s)" if dropped else "",
+                )
+                for later in dropped:
+                    later.delete_files()
+                break
+        if not self.segments:
+            self.segments.append(self._new_segment(saved_start))
+        self._bases = [segment.base_offset for segment in self.segments]
+        self.log_start_offset = max(saved_start, self.segments[0].base_offset)
+        self.log_start_offset = min(self.log_start_offset, self.log_end_offset)
+        self.recovery_point = self.log_end_offset
+        self.flushed_offset = self.log_end_offset
+        self.epochs = [(epoch, start) for epoch, start in self.epochs if start < self.log_end_offset]
+        self.last_flush_ms = self._now_ms()
+        self.closed = False
+        self.write_checkpoint()
+
+    def _complete_swaps(self) -> None:
+        """Finish a cleaner swap interrupted by a crash: ``.swap`` files replace the segments they cover."""
+        for swap in sorted(self.directory.glob("*.swap")):
+            final = swap.with_suffix("")
+            os.replace(swap, final)
+        fsync_dir(self.directory)
+
+    def _new_segment(self, base_offset: int) -> LogSegment:
+        segment = LogSegment(self.directory, base_offset, index_interval_bytes=self.config.get("index.interval.bytes"))
+        segment.open()
+        segment.created_ms = self._now_ms()
+        fsync_dir(self.directory)
+        return segment
+
+    def close(self) -> None:
+        with self._lock:
+            if self.closed:
+                return
+            self.flush()
+            self.write_checkpoint()
+            for segment in self.segments:
+                segment.close()
+            for _, segment in self._pending_deletes:
+                segment.delete_files()
+            self._pending_deletes.clear()
+            self.closed = True
+
+    def write_checkpoint(self) -> None:
+        write_json_atomically(
+            self.directory / CHECKPOINT_FILE,
+            {
+                "version": FORMAT_VERSION,
+                "recovery_point": self.recovery_point,
+                "log_start_offset": self.log_start_offset,
+            },
+        )
+
+    # --- positions ---------------------------------------------------------------------------------------------
+
+    @property
+    def active(self) -> LogSegment:
+        return self.segments[-1]
+
+    @property
+    def log_end_offset(self) -> int:
+        return self.segments[-1].next_offset
+
+    @property
+    def high_watermark(self) -> int:
+        """The offset up to which records are readable; the log end offset on a single node."""
+        return self.log_end_offset
+
+    @property
+    def size_bytes(self) -> int:
+        return sum(segment.size for segment in self.segments)
+
+    # --- appending ---------------------------------------------------------------------------------------------
+
+    def append(self, data: bytes | bytearray | memoryview, *, leader_epoch: int = 0) -> AppendResult:
+        """Validate, stamp and write the batches in ``data``; InvalidBatchError or RecordTooLargeError leave the
+        log untouched. Returns without waiting for durability (see ``AppendResult.durable``)."""
+        headers = list(iter_batches(data))
+        if not headers:
+            raise InvalidBatchError("no record batch in the request")
+        max_bytes = self.config.get("max.message.bytes")
+        for position, header in headers:
+            if header.size > max_bytes:
+                raise RecordTooLargeError(
+                    f"{self.name}: batch at position {position} is {header.size} bytes, "
+                    f"max.message.bytes is {max_bytes}"
+                )
+        if self.config.compact:
+            self._check_keys(data, headers)
+        buffer = bytearray(data)
+        with self._lock:
+            if self.closed:
+                raise LogClosedError(f"{self.name} is closed")
+            now = self._now_ms()
+            offset = self.log_end_offset
+            base_offset = offset
+            stamped: list[tuple[int, BatchHeader]] = []
+            log_append_time = self.config.log_append_time
+            for position, _ in headers:
+                stamp_batch(buffer, position, offset, leader_epoch)
+                if log_append_time:
+                    _stamp_log_append_time(buffer, position, now)
+                header = parse_header(buffer, position)
+                stamped.append((position, header))
+                offset = header.next_offset
+            self._maybe_roll(len(buffer), offset - 1, max(header.max_timestamp for _, header in stamped), now)
+            self.active.append(buffer, stamped)
+            self._record_epoch(leader_epoch, base_offset)
+            records = sum(header.records_count for _, header in stamped)
+            self._unflushed_messages += records
+            durable = self._durability()
+        if self.on_append is not None:
+            self.on_append(self)
+        return AppendResult(base_offset, offset - 1, now if log_append_time else -1, records, len(stamped), durable)
+
+    def _check_keys(self, data: bytes | bytearray | memoryview, headers: list[tuple[int, BatchHeader]]) -> None:
+        for position, header in headers:
+            if header.is_control:
+                continue
+            for record in decode_batch(data, position).records:
+                if record.key is None:
+                    raise InvalidBatchError(
+                        f"{self.name} is compacted: every record needs a key (offset delta "
+                        f"{record.offset - header.base_offset} has none)"
+                    )
+
+    def _maybe_roll(self, incoming_bytes: int, last_offset: int, incoming_max_timestamp: int, now: int) -> None:
+        """Roll like Kafka: on size, on relative offset overflow, on a full index, or when the incoming batches'
+        timestamps are ``segment.ms`` past the segment's first batch (wall-clock age for a segment without one)."""
+        active = self.active
+        if active.size == 0:
+            return
+        if active.first_batch_timestamp is not None and active.first_batch_timestamp >= 0:
+            waited = incoming_max_timestamp - active.first_batch_timestamp
+        else:
+            waited = now - active.created_ms
+        if (
+            active.size + incoming_bytes > self.config.get("segment.bytes")
+            or waited > self.config.get("segment.ms") - self.config.get("segment.jitter.ms")
+            or last_offset - active.base_offset > INT_MAX
+            or (active.offset_index.entries + 1) * 8 > self.config.get("segment.index.bytes")
+        ):
+            self.roll()
+
+    def roll(self) -> LogSegment:
+        """Seal the active segment and start a new one at the log end offset (no-op on an empty active one)."""
+        with self._lock:
+            if self.active.size == 0:
+                return self.active
+            self.active.seal()
+            segment = self._new_segment(self.log_end_offset)
+            self.segments.append(segment)
+            self._bases.append(segment.base_offset)
+            return segment
+
+    def _record_epoch(self, epoch: int, start_offset: int) -> None:
+        if self.epochs and epoch <= self.epochs[-1][0]:
+            return
+        self.epochs.append((epoch, start_offset))
+        write_json_atomically(self.directory / EPOCH_FILE, {"version": FORMAT_VERSION, "epochs": self.epochs})
+
+    def _durability(self) -> Future[None]:
+        if self.config.sync_every_append:
+            if self.flusher is None:
+                self.flush()
+                return _done()
+            return self.flusher.request(self, self.log_end_offset)
+        if self._unflushed_messages >= self.config.get("flush.messages") and self.flusher is not None:
+            self.flusher.request(self, self.log_end_offset)
+        return _done()
+
+    # --- durability --------------------------------------------------------------------------------------------
+
+    def flush(self, up_to: int | None = None) -> int:
+        """fsync every segment holding data below ``up_to`` (default: all); returns the offset now durable."""
+        with self._flush_lock:
+            if up_to is not None and self.flushed_offset >= up_to:
+                return self.flushed_offset
+            with self._lock:
+                target = self.log_end_offset
+                unsynced = [(segment, segment.size) for segment in self.segments if segment.size > segment.synced_size]
+            for segment, size in unsynced:
+                segment.fsync_log()
+                segment.synced_size = max(segment.synced_size, size)
+            with self._lock:
+                self.flushed_offset = max(self.flushed_offset, target)
+                self.recovery_point = self.flushed_offset
+                self._unflushed_messages = 0
+                self.last_flush_ms = self._now_ms()
+            return self.flushed_offset
+
+    def flush_due(self, now_ms: int) -> bool:
+        """True when ``flush.ms`` has passed since the last flush and something is unflushed."""
+        return self._unflushed_messages > 0 and now_ms - self.last_flush_ms >= self.config.get("flush.ms")
+
+    # --- reading -----------------------------------------------------------------------------------------------
+
+    def _snapshot(self) -> tuple[list[LogSegment], list[int], int, int]:
+        with self._lock:
+            if self.closed:
+                raise LogClosedError(f"{self.name} is closed")
+            return list(self.segments), list(self._bases), self.log_start_offset, self.log_end_offset
+
+    def check_offset(self, offset: int) -> None:
+        _, _, start, end = self._snapshot()
+        if not start <= offset <= end:
+            raise OffsetOutOfRangeError(f"{self.name}: offset {offset} is outside [{start}, {end}]")
+
+    def read(self, offset: int, max_bytes: int, *, max_offset: int | None = None) -> bytes:
+        """Whole stored batches from the one holding ``offset``: up to ``max_bytes``, but always at least one
+        batch when any exists (as Kafka does), and none starting at or after ``max_offset``.
+        OffsetOutOfRangeError outside [log start, log end]; b"" at the log end."""
+        segments, bases, start, end = self._snapshot()
+        if not start <= offset <= end:
+            raise OffsetOutOfRangeError(f"{self.name}: offset {offset} is outside [{start}, {end}]")
+        limit = end if max_offset is None else min(max_offset, end)
+        if offset >= limit:
+            return b""
+        index = max(bisect.bisect_right(bases, offset) - 1, 0)
+        for segment in segments[index:]:
+            data = segment.read(max(offset, segment.base_offset), max_bytes)
+            if data:
+                return _cut_at(data, limit)
+        return b""
+
+    def offset_for_timestamp(self, timestamp: int) -> tuple[int, int] | None:
+        """(offset, timestamp) of the first record with a timestamp >= ``timestamp``, None if there is none."""
+        segments, _, start, _ = self._snapshot()
+        for segment in segments:
+            if segment.max_timestamp >= timestamp:
+                found = segment.offset_for_timestamp(timestamp)
+                if found is not None and found[0] >= start:
+                    return found
+        return None
+
+    # --- truncation and retention ------------------------------------------------------------------------------
+
+    def truncate_to(self, offset: int) -> None:
+        """Remove every record at or after ``offset`` (replication's divergence repair; whole batches)."""
+        with self._lock:
+            if offset >= self.log_end_offset:
+                return
+            while len(self.segments) > 1 and self.segments[-1].base_offset >= offset:
+                self.segments.pop().delete_files()
+                self._bases.pop()
+            self.active.truncate_to(offset)
+            self.epochs = [(epoch, start) for epoch, start in self.epochs if start < self.log_end_offset]
+            write_json_atomically(self.directory / EPOCH_FILE, {"version": FORMAT_VERSION, "epochs": self.epochs})
+            self.log_start_offset = min(self.log_start_offset, self.log_end_offset)
+            self.flushed_offset = min(self.flushed_offset, self.log_end_offset)
+            self.recovery_point = min(self.recovery_point, self.log_end_offset)
+            self.write_checkpoint()
+
+    def delete_records_before(self, offset: int) -> int:
+        """Advance the log start offset to ``offset`` (Kafka's DeleteRecords); returns the new log start."""
+        with self._lock:
+            if not self.log_start_offset <= offset <= self.log_end_offset:
+                raise OffsetOutOfRangeError(f"{self.name}: cannot delete records before {offset}")
+            self.log_start_offset = offset
+            self._delete_segments_below_start()
+            self.write_checkpoint()
+            return self.log_start_offset
+
+    def _delete_segments_below_start(self) -> int:
+        removed = 0
+        while len(self.segments) > 1 and self.segments[1].base_offset <= self.log_start_offset:
+            self._retire(self.segments[0])
+            removed += 1
+        return removed
+
+    def _retire(self, segment: LogSegment) -> None:
+        """Take a segment out of the log; its files are renamed ``.deleted`` and removed after the delay, so
+        reads that already hold it finish."""
+        self.segments.remove(segment)
+        self._bases.remove(segment.base_offset)
+        segment.mark_deleted()
+        self._pending_deletes.append((time.monotonic() + self.config.get("file.delete.delay.ms") / 1000, segment))
+
+    def apply_retention(self, now_ms: int | None = None) -> int:
+        """Delete whole segments past ``retention.ms`` or beyond ``retention.bytes`` (delete policy only), and
+        remove retired segments whose delete delay has passed. Returns the number of segments deleted."""
+        now = self._now_ms() if now_ms is None else now_ms
+        removed = 0
+        with self._lock:
+            if self.closed:
+                return 0
+            if self.config.delete:
+                retention_ms = self.config.get("retention.ms")
+                if retention_ms >= 0:
+                    if self.active.size and 0 <= self.active.max_timestamp < now - retention_ms:
+                        self.roll()
+                    while len(self.segments) > 1 and 0 <= self.segments[0].max_timestamp < now - retention_ms:
+                        self._retire_oldest()
+                        removed += 1
+                retention_bytes = self.config.get("retention.bytes")
+                if retention_bytes >= 0:
+                    total = self.size_bytes
+                    while len(self.segments) > 1 and total - self.segments[0].size >= retention_bytes:
+                        total -= self.segments[0].size
+                        self._retire_oldest()
+                        removed += 1
+            removed += self._delete_segments_below_start()
+            if removed:
+                log.info(
+                    "%s: retention removed %d segment(s); log start offset is now %d",
+                    self.name,
+                    removed,
+                    self.log_start_offset,
+                )
+                self.write_checkpoint()
+            due = [entry for entry in self._pending_deletes if entry[0] <= time.monotonic()]
+            self._pending_deletes = [entry for entry in self._pending_deletes if entry[0] > time.monotonic()]
+        for _, segment in due:
+            segment.delete_files()
+        return removed
+
+    def _retire_oldest(self) -> None:
+        oldest = self.segments[0]
+        self._retire(oldest)
+        self.log_start_offset = max(self.log_start_offset, self.segments[0].base_offset)
+
+    def delete(self) -> None:
+        """Close and remove every file of the partition (topic deletion)."""
+        with self._lock:
+            for segment in self.segments:
+                segment.delete_files()
+            for _, segment in self._pending_deletes:
+                segment.delete_files()
+            self.closed = True
+        for path in self.directory.iterdir():
+            path.unlink()
+        self.directory.rmdir()
+
+
+def _stamp_log_append_time(buffer: bytearray, position: int, now_ms: int) -> None:
+    """Mark a batch LogAppendTime with ``now_ms`` as its max timestamp and recompute its CRC."""
+    (attributes,) = _ATTRS_AND_MAX_TS.unpack_from(buffer, position + 21)
+    _ATTRS_AND_MAX_TS.pack_into(buffer, position + 21, attributes | ATTR_TIMESTAMP_TYPE)
+    struct.pack_into(">q", buffer, position + 35, now_ms)
+    end = position + parse_header(buffer, position).size
+    struct.pack_into(">I", buffer, position + 17, crc32c.crc32c(memoryview(buffer)[position + 21 : end]))
+
+
+def _cut_at(data: bytes, limit: int) -> bytes:
+    """Drop batches starting at or after ``limit`` (keeps at least nothing past the log end)."""
+    position = 0
+    while position < len(data):
+        header = parse_header(data, position)
+        if header.base_offset >= limit:
+            break
+        position += header.size
+    return data[:position]

@@ -1,0 +1,300 @@
+"""One segment of a partition log: a file of whole record batches plus its offset and time indexes.
+
+Files, named by the segment's base offset padded to 20 digits::
+
+    00000000000000000000.log        batches exactly as stored (RecordBatch v2), back to back
+    00000000000000000000.index      see hub.log.index
+    00000000000000000000.timeindex  see hub.log.index
+
+Invariants: the log file holds only whole, validated batches up to ``size``; offsets increase; ``next_offset``
+is one past the last offset stored. Appends are serialised by the owning PartitionLog; reads may run
+concurrently with an append and see the prefix published before they started (``size`` is updated after the
+bytes are written).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from hub.log.batch import HEADER_SIZE, BatchHeader, parse_header, validate_batch
+from hub.log.errors import CorruptBatchError, InvalidBatchError
+from hub.log.index import IndexCorruptError, OffsetIndex, TimeIndex
+from hub.log.records import decode_batch
+
+log = logging.getLogger("hub.log.segment")
+
+LOG_SUFFIX = ".log"
+INDEX_SUFFIX = ".index"
+TIME_INDEX_SUFFIX = ".timeindex"
+_SCAN_CHUNK = 1 << 20
+
+
+def segment_name(base_offset: int) -> str:
+    return f"{base_offset:020d}"
+
+
+@dataclass(frozen=True, slots=True)
+class RecoveryReport:
+    """What recovery of one segment found: bytes kept and the range dropped (empty when nothing was)."""
+
+    valid_bytes: int
+    truncated_bytes: int
+    first_dropped_offset: int | None
+    reason: str | None
+
+
+class LogSegment:
+    """A log file of batches with its indexes; ``open()`` loads, ``close()`` releases."""
+
+    def __init__(self, directory: Path, base_offset: int, *, index_interval_bytes: int = 4096) -> None:
+        self.directory = directory
+        self.base_offset = base_offset
+        self.index_interval_bytes = index_interval_bytes
+        name = segment_name(base_offset)
+        self.log_path = directory / (name + LOG_SUFFIX)
+        self.offset_index = OffsetIndex(directory / (name + INDEX_SUFFIX), base_offset)
+        self.time_index = TimeIndex(directory / (name + TIME_INDEX_SUFFIX), base_offset)
+        self.size = 0
+        self.next_offset = base_offset
+        self.max_timestamp = -1
+        self.offset_of_max_timestamp = base_offset
+        self.first_batch_timestamp: int | None = None
+        self.created_ms: int = 0
+        self._bytes_since_index = 0
+        self._fd = -1
+        self.synced_size = 0
+
+    # --- lifecycle ---------------------------------------------------------------------------------------------
+
+    def open(self, *, next_offset: int | None = None) -> None:
+        """Open an existing or new segment. With ``next_offset`` known (a closed segment below the recovery
+        point) the indexes are trusted after a sanity check; otherwise the caller runs ``recover()``."""
+        self._fd = os.open(self.log_path, os.O_RDWR | os.O_CREAT, 0o644)
+        stat = os.fstat(self._fd)
+        self.size = stat.st_size
+        self.synced_size = self.size
+        self.created_ms = int(stat.st_mtime * 1000) if self.size else 0
+        if next_offset is None:
+            self.offset_index.open(load=False)
+            self.time_index.open(load=False)
+            return
+        self.next_offset = next_offset
+        try:
+            self.offset_index.open()
+            self.time_index.open()
+            self.offset_index.check_within(self.size, next_offset)
+            self.time_index.check_within(next_offset)
+        except IndexCorruptError as exc:
+            log.warning("rebuilding indexes of %s: %s", self.log_path, exc)
+            self.rebuild_indexes()
+            return
+        if self.size and self.time_index.timestamps:
+            self.max_timestamp = self.time_index.max_timestamp
+            self.offset_of_max_timestamp = self.time_index.lookup(self.max_timestamp + 1)
+        elif self.size:
+            self.rebuild_indexes()
+
+    def close(self) -> None:
+        self.offset_index.close()
+        self.time_index.close()
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+    def mark_deleted(self) -> None:
+        """Rename the segment's files with a ``.deleted`` suffix (they stay open for readers)."""
+        for index_file in (self.offset_index, self.time_index):
+            if index_file.path.exists():
+                index_file.path = index_file.path.rename(index_file.path.with_name(index_file.path.name + ".deleted"))
+        if self.log_path.exists():
+            self.log_path = self.log_path.rename(self.log_path.with_name(self.log_path.name + ".deleted"))
+
+    def delete_files(self) -> None:
+        """Close and remove the segment's files."""
+        self.close()
+        for path in (self.log_path, self.offset_index.path, self.time_index.path):
+            path.unlink(missing_ok=True)
+
+    # --- writing -----------------------------------------------------------------------------------------------
+
+    def append(self, data: bytes | bytearray | memoryview, headers: list[tuple[int, BatchHeader]]) -> None:
+        """Append validated, stamped batches (``headers`` give each one's position within ``data``)."""
+        start = self.size
+        written = os.pwrite(self._fd, data, start)
+        if written != len(data):
+            raise OSError(f"short write to {self.log_path}: {written} of {len(data)} bytes")
+        for position, header in headers:
+            self._index_batch(start + position, header)
+        if self.first_batch_timestamp is None and headers:
+            self.first_batch_timestamp = headers[0][1].max_timestamp
+        self.next_offset = headers[-1][1].next_offset
+        self.size = start + len(data)
+
+    def _index_batch(self, position: int, header: BatchHeader) -> None:
+        if header.max_timestamp > self.max_timestamp:
+            self.max_timestamp = header.max_timestamp
+            self.offset_of_max_timestamp = header.base_offset
+        if self._bytes_since_index >= self.index_interval_bytes:
+            self.offset_index.append(header.last_offset, position)
+            self.time_index.append(self.max_timestamp, self.offset_of_max_timestamp)
+            self._bytes_since_index = 0
+        self._bytes_since_index += header.size
+
+    def seal(self) -> None:
+        """The segment stops being active: record its largest timestamp in the time index, sync everything."""
+        if self.max_timestamp >= 0:
+            self.time_index.append(self.max_timestamp, self.offset_of_max_timestamp)
+        self.flush()
+
+    def flush(self) -> None:
+        """fsync the log file and indexes."""
+        os.fsync(self._fd)
+        self.offset_index.flush()
+        self.time_index.flush()
+        self.synced_size = self.size
+
+    def fsync_log(self) -> None:
+        """fsync only the log file (the indexes are rebuilt from it after a crash)."""
+        os.fsync(self._fd)
+
+    # --- reading -----------------------------------------------------------------------------------------------
+
+    def read_at(self, position: int, length: int) -> bytes:
+        return os.pread(self._fd, length, position)
+
+    def find_batch(self, offset: int, size: int | None = None) -> tuple[int, BatchHeader] | None:
+        """Position and header of the first batch whose last offset is >= ``offset`` (None if there is none)."""
+        end = self.size if size is None else size
+        position = self.offset_index.lookup(offset)
+        while position + HEADER_SIZE <= end:
+            header = parse_header(os.pread(self._fd, HEADER_SIZE, position))
+            if header.last_offset >= offset:
+                return position, header
+            position += header.size
+        return None
+
+    def read(self, offset: int, max_bytes: int, *, size: int | None = None, min_one: bool = True) -> bytes:
+        """Whole batches from the one holding ``offset``, up to ``max_bytes`` (at least one with ``min_one``)."""
+        end = self.size if size is None else size
+        found = self.find_batch(offset, end)
+        if found is None:
+            return b""
+        position, first = found
+        if first.size > max_bytes:
+            return os.pread(self._fd, first.size, position) if min_one else b""
+        chunk = os.pread(self._fd, min(max_bytes, end - position), position)
+        cut = 0
+        while cut + HEADER_SIZE <= len(chunk):
+            header_size = parse_header(chunk, cut).size
+            if cut + header_size > len(chunk):
+                break
+            cut += header_size
+        return chunk[:cut]
+
+    def offset_for_timestamp(self, timestamp: int) -> tuple[int, int] | None:
+        """(offset, timestamp) of the first record with a timestamp >= ``timestamp`` in this segment."""
+        if self.max_timestamp < timestamp:
+            return None
+        found = self.find_batch(self.time_index.lookup(timestamp))
+        if found is None:
+            return None
+        position = found[0]
+        while position + HEADER_SIZE <= self.size:
+            header = parse_header(os.pread(self._fd, HEADER_SIZE, position))
+            if header.max_timestamp >= timestamp:
+                batch = os.pread(self._fd, header.size, position)
+                for record in decode_batch(batch).records:
+                    if record.timestamp >= timestamp:
+                        return record.offset, record.timestamp
+            position += header.size
+        return None
+
+    # --- recovery and truncation -------------------------------------------------------------------------------
+
+    def scan(self, *, validate: bool) -> RecoveryReport:
+        """Walk every batch from the start, rebuilding indexes and in-memory state; stop at the first torn or
+        corrupt batch and truncate the file there. ``validate`` checks CRCs (recovery after a crash)."""
+        self._reset_indexes()
+        position = 0
+        file_size = os.fstat(self._fd).st_size
+        reason: str | None = None
+        first_dropped: int | None = None
+        expected_offset = self.base_offset
+        buffer = b""
+        buffer_start = 0
+        while position < file_size:
+            if position + HEADER_SIZE > buffer_start + len(buffer):
+                buffer = os.pread(self._fd, max(_SCAN_CHUNK, HEADER_SIZE), position)
+                buffer_start = position
+            relative = position - buffer_start
+            try:
+                header = parse_header(buffer, relative)
+                if header.size > len(buffer) - relative:
+                    buffer = os.pread(self._fd, max(_SCAN_CHUNK, header.size), position)
+                    buffer_start, relative = position, 0
+                header = validate_batch(buffer, relative, corrupt=True) if validate else _check_length(buffer, relative)
+                if header.base_offset < expected_offset:
+                    raise CorruptBatchError(
+                        f"batch at position {position} has base offset {header.base_offset}, "
+                        f"expected >= {expected_offset}"
+                    )
+            except InvalidBatchError as exc:
+                reason = str(exc)
+                first_dropped = expected_offset
+                break
+            self._index_batch(position, header)
+            if self.first_batch_timestamp is None:
+                self.first_batch_timestamp = header.max_timestamp
+            expected_offset = header.next_offset
+            position += header.size
+        self.next_offset = expected_offset
+        if position < file_size:
+            os.ftruncate(self._fd, position)
+            os.fsync(self._fd)
+        self.size = position
+        self.synced_size = position
+        return RecoveryReport(position, file_size - position, first_dropped, reason)
+
+    def rebuild_indexes(self) -> None:
+        report = self.scan(validate=False)
+        if report.truncated_bytes:
+            log.warning(
+                "%s: dropped %d bytes while rebuilding indexes: %s",
+                self.log_path,
+                report.truncated_bytes,
+                report.reason,
+            )
+
+    def _reset_indexes(self) -> None:
+        self.offset_index.close()
+        self.time_index.close()
+        self.offset_index = OffsetIndex(self.offset_index.path, self.base_offset)
+        self.time_index = TimeIndex(self.time_index.path, self.base_offset)
+        self.offset_index.open(load=False)
+        self.time_index.open(load=False)
+        self.max_timestamp = -1
+        self.offset_of_max_timestamp = self.base_offset
+        self.first_batch_timestamp = None
+        self._bytes_since_index = 0
+
+    def truncate_to(self, offset: int) -> None:
+        """Remove every batch holding an offset >= ``offset`` (the batch holding ``offset`` goes whole)."""
+        found = self.find_batch(offset)
+        if found is None:
+            return
+        position, header = found
+        if header.base_offset < offset:
+            position += header.size
+        os.ftruncate(self._fd, position)
+        self.scan(validate=False)
+        self.flush()
+
+
+def _check_length(buffer: bytes, relative: int) -> BatchHeader:
+    header = parse_header(buffer, relative)
+    if header.size < HEADER_SIZE or relative + header.size > len(buffer):
+        raise CorruptBatchError(f"batch length {header.size} does not fit the segment")
+    return header
