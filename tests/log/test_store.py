@@ -1,0 +1,122 @@
+"""TopicStore: topics and their configs survive reopening; one process per data directory."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from hub.log.errors import DataDirLockedError, InvalidConfigError, TopicExistsError, UnknownTopicOrPartitionError
+from hub.log.records import iter_records
+from hub.log.store import TopicStore
+from tests.log.conftest import BatchFactory
+
+
+def test_topics_partitions_and_data_survive_reopen(tmp_path: Path, make_batch: BatchFactory) -> None:
+    with TopicStore(tmp_path) as store:
+        store.create_topic("orders", 3, {"retention.ms": "1000"})
+        store.create_topic("__consumer_offsets", 1, {"cleanup.policy": "compact"})
+        store.partition("orders", 2).append(make_batch([b"x", b"y"])).wait()
+    with TopicStore(tmp_path) as store:
+        topics = store.topics()
+        assert {name: info.partitions for name, info in topics.items()} == {"orders": 3, "__consumer_offsets": 1}
+        assert topics["__consumer_offsets"].internal
+        assert topics["orders"].config.get("retention.ms") == 1000
+        assert [r.value for r in iter_records(store.partition("orders", 2).read(0, 1000))] == [b"x", b"y"]
+
+
+def test_topic_errors(store: TopicStore) -> None:
+    store.create_topic("a.b")
+    with pytest.raises(TopicExistsError):
+        store.create_topic("a.b")
+    with pytest.raises(InvalidConfigError, match="collides with 'a.b'"):
+        store.create_topic("a_b")
+    for bad in ("", "..", "has space", "x" * 250):
+        with pytest.raises(InvalidConfigError):
+            store.create_topic(bad)
+    with pytest.raises(InvalidConfigError, match="at least one partition"):
+        store.create_topic("zero", 0)
+    with pytest.raises(InvalidConfigError, match="unknown topic config 'bogus'"):
+        store.create_topic("cfg", 1, {"bogus": "1"})
+    assert "cfg" not in store.topics()
+    with pytest.raises(UnknownTopicOrPartitionError):
+        store.partition("a.b", 1)
+    with pytest.raises(UnknownTopicOrPartitionError):
+        store.delete_topic("missing")
+
+
+def test_delete_topic_removes_its_files(tmp_path: Path, make_batch: BatchFactory) -> None:
+    with TopicStore(tmp_path) as store:
+        store.create_topic("gone", 2)
+        store.partition("gone", 0).append(make_batch([b"x"])).wait()
+        store.delete_topic("gone")
+        assert not (tmp_path / "gone-0").exists()
+        store.create_topic("gone", 1)
+        assert store.partition("gone", 0).log_end_offset == 0
+
+
+def test_alter_and_describe_configs(store: TopicStore) -> None:
+    store.create_topic("t", 1, {"retention.ms": "5000"})
+    store.alter_topic_config("t", {"segment.bytes": "1024", "retention.ms": None})
+    described = store.describe_topic_config("t")
+    assert described["segment.bytes"] == ("1024", "topic")
+    assert described["retention.ms"] == ("604800000", "default")
+    assert store.partition("t", 0).config.get("segment.bytes") == 1024
+
+
+def test_add_partitions(store: TopicStore) -> None:
+    store.create_topic("grow", 1)
+    assert store.add_partitions("grow", 3).partitions == 3
+    store.partition("grow", 2)
+    with pytest.raises(InvalidConfigError):
+        store.add_partitions("grow", 2)
+
+
+def test_a_second_process_cannot_open_the_same_directory(tmp_path: Path) -> None:
+    with TopicStore(tmp_path):
+        code = (
+            "import sys; from hub.log.store import TopicStore; from hub.log.errors import DataDirLockedError\n"
+            f"try:\n    TopicStore({str(tmp_path)!r}).open()\nexcept DataDirLockedError as e:\n    print(e); sys.exit(3)"
+        )
+        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+        assert result.returncode == 3, result.stderr
+        assert "in use by another process (pid" in result.stdout
+    with TopicStore(tmp_path):
+        pass
+
+
+def test_second_open_in_process_is_refused_too(tmp_path: Path) -> None:
+    with TopicStore(tmp_path), pytest.raises(DataDirLockedError):
+        TopicStore(tmp_path).open()
+
+
+def test_group_commit_shares_fsyncs_between_concurrent_appends(store: TopicStore, make_batch: BatchFactory) -> None:
+    store.create_topic("gc", 1)
+    partition = store.partition("gc", 0)
+    rounds_before = store.flusher.fsync_rounds
+
+    def writer() -> None:
+        for _ in range(25):
+            partition.append(make_batch([b"v" * 100])).wait()
+
+    threads = [threading.Thread(target=writer) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert partition.log_end_offset == 200
+    assert partition.flushed_offset == 200
+    assert store.flusher.fsync_rounds - rounds_before < 200
+
+
+def test_unknown_format_version_is_refused(tmp_path: Path) -> None:
+    with TopicStore(tmp_path) as store:
+        store.create_topic("t")
+    (tmp_path / "topics.json").write_text('{"version": 99, "topics": {}}')
+    with pytest.raises(ValueError, match="format version 99 is newer"):
+        TopicStore(tmp_path).open()
+    with TopicStore(tmp_path / "other"):
+        pass
