@@ -25,9 +25,7 @@ class Listener(click.ParamType):
 
     name = "HOST:PORT"
 
-    def convert(
-        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
-    ) -> tuple[str, int]:
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> tuple[str, int]:
         if isinstance(value, tuple):
             return value
         text = str(value)
@@ -42,9 +40,7 @@ LISTENER = Listener()
 
 
 def _unavailable(command: str, part: str) -> NoReturn:
-    raise click.ClickException(
-        f"`hub {command}` needs {part}, which this release of Hub does not include yet"
-    )
+    raise click.ClickException(f"`hub {command}` needs {part}, which this release of Hub does not include yet")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -137,9 +133,7 @@ def log_serve(data_dir: Path, listener: tuple[str, int]) -> None:
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
     help="Worker properties file (Kafka Connect's names).",
 )
-def worker(
-    bootstrap_servers: str, group_id: str, rest_listener: tuple[str, int], config_file: Path | None
-) -> None:
+def worker(bootstrap_servers: str, group_id: str, rest_listener: tuple[str, int], config_file: Path | None) -> None:
     """Run a distributed worker that shares connectors and tasks with its group."""
     _unavailable("worker", "distributed mode")
 
@@ -153,9 +147,7 @@ def standalone(worker_properties: Path, connector_configs: tuple[Path, ...]) -> 
 
 
 url_option = click.option("--url", default=DEFAULT_REST_URL, show_default=True, help="Hub's REST API.")
-json_option = click.option(
-    "--json", "as_json", is_flag=True, help="Print JSON for scripts instead of tables."
-)
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts instead of tables.")
 
 
 @cli.group()

@@ -37,9 +37,7 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
         (["worker", "--group-id", "g"], "Missing option '--bootstrap-servers'"),
     ],
 )
-def test_bad_arguments_exit_2_with_one_line(
-    argv: list[str], fragment: str, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_bad_arguments_exit_2_with_one_line(argv: list[str], fragment: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1
@@ -62,8 +60,6 @@ def test_listener_accepts_bracketed_ipv6(capsys: pytest.CaptureFixture[str]) -> 
 
 
 def test_console_script_runs_as_module() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "hub.cli", "--version"], capture_output=True, text=True, check=False
-    )
+    result = subprocess.run([sys.executable, "-m", "hub.cli", "--version"], capture_output=True, text=True, check=False)
     assert result.returncode == 0
     assert result.stdout.strip() == f"hub {__version__}"

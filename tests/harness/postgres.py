@@ -17,9 +17,7 @@ from tests.harness.process import ServerUnavailableError, free_port, require_bin
 from tests.harness.servers import ORIGIN_LOCAL, SqlServer
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
-INSTALL_HINT = (
-    "install PostgreSQL 15: apt-get install postgresql-15 postgresql-15-wal2json (scripts/test does it)"
-)
+INSTALL_HINT = "install PostgreSQL 15: apt-get install postgresql-15 postgresql-15-wal2json (scripts/test does it)"
 
 
 def _as_postgres(argv: list[str]) -> list[str]:
@@ -28,9 +26,7 @@ def _as_postgres(argv: list[str]) -> list[str]:
     try:
         pwd.getpwnam("postgres")
     except KeyError:
-        raise ServerUnavailableError(
-            f"running as root but there is no 'postgres' user; {INSTALL_HINT}"
-        ) from None
+        raise ServerUnavailableError(f"running as root but there is no 'postgres' user; {INSTALL_HINT}") from None
     return [require_binary("runuser", "install util-linux"), "-u", "postgres", "--", *argv]
 
 
@@ -52,9 +48,7 @@ class LocalPostgres:
             shutil.chown(self.data_dir, "postgres", "postgres")
         pgdata = self.data_dir / "data"
         run_checked(
-            _as_postgres(
-                [initdb, "-D", str(pgdata), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-locale"]
-            ),
+            _as_postgres([initdb, "-D", str(pgdata), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-locale"]),
             "initdb",
         )
         self.port = free_port()

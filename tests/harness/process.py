@@ -81,8 +81,7 @@ class ManagedProcess:
         while time.monotonic() < deadline:
             if self.process is not None and self.process.poll() is not None:
                 raise ServerUnavailableError(
-                    f"{self.name} exited with code {self.process.returncode} while starting:\n"
-                    + self.log_tail()
+                    f"{self.name} exited with code {self.process.returncode} while starting:\n" + self.log_tail()
                 )
             with contextlib.suppress(Exception):
                 if ready():

@@ -34,9 +34,7 @@ class LocalS3:
             "moto_server", [binary, "-H", "127.0.0.1", "-p", str(port)], self.base_dir / "server.log"
         )
         self.process.start()
-        self.process.wait_ready(
-            lambda: urllib.request.urlopen(url + "/", timeout=1).status == 200, timeout_s=60
-        )
+        self.process.wait_ready(lambda: urllib.request.urlopen(url + "/", timeout=1).status == 200, timeout_s=60)
         return S3Server(
             url=url,
             access_key="test",

@@ -60,9 +60,7 @@ class LocalSearch:
                 return "version" in json.loads(response.read())
 
         self.process.wait_ready(answers, timeout_s=60)
-        return HttpServer(
-            name="elasticsearch", url=url, origin=ORIGIN_LOCAL, startup_s=time.monotonic() - began
-        )
+        return HttpServer(name="elasticsearch", url=url, origin=ORIGIN_LOCAL, startup_s=time.monotonic() - began)
 
     def stop(self) -> None:
         if self.process is not None:

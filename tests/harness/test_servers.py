@@ -22,9 +22,7 @@ def test_postgres_round_trip_and_logical_decoding(postgres_server: SqlServer) ->
         conn.execute("CREATE TABLE smoke_wal (id int PRIMARY KEY, name text)")
         try:
             conn.execute("INSERT INTO smoke_wal VALUES (1, 'a')")
-            changes = conn.execute(
-                "SELECT data FROM pg_logical_slot_get_changes(%s, NULL, NULL)", (slot,)
-            ).fetchall()
+            changes = conn.execute("SELECT data FROM pg_logical_slot_get_changes(%s, NULL, NULL)", (slot,)).fetchall()
             assert any("smoke_wal" in row[0] for row in changes), changes
         finally:
             conn.execute("SELECT pg_drop_replication_slot(%s)", (slot,))
@@ -48,9 +46,7 @@ def test_mariadb_round_trip(mysql_server: SqlServer) -> None:
     engine = sqlalchemy.create_engine(mysql_server.sqlalchemy_url)
     try:
         with engine.begin() as conn:
-            conn.execute(
-                sqlalchemy.text("CREATE TABLE IF NOT EXISTS smoke (id INT PRIMARY KEY, name VARCHAR(20))")
-            )
+            conn.execute(sqlalchemy.text("CREATE TABLE IF NOT EXISTS smoke (id INT PRIMARY KEY, name VARCHAR(20))"))
             conn.execute(sqlalchemy.text("REPLACE INTO smoke VALUES (1, 'hub')"))
             assert conn.execute(sqlalchemy.text("SELECT name FROM smoke WHERE id = 1")).scalar_one() == "hub"
             conn.execute(sqlalchemy.text("DROP TABLE smoke"))
@@ -95,9 +91,7 @@ def test_kafka_broker_produce_consume(kafka_broker: KafkaServer) -> None:
     producer = Producer({"bootstrap.servers": kafka_broker.bootstrap, "allow.auto.create.topics": True})
     delivered: list[object] = []
     for i in range(3):
-        producer.produce(
-            topic, key=b"k", value=f"v{i}".encode(), on_delivery=lambda err, msg: delivered.append(err)
-        )
+        producer.produce(topic, key=b"k", value=f"v{i}".encode(), on_delivery=lambda err, msg: delivered.append(err))
     assert producer.flush(30) == 0
     assert delivered == [None, None, None]
     consumer = Consumer(

@@ -22,7 +22,8 @@ def test_kafka_defaults_and_hubs_durable_flush_default() -> None:
 def test_strings_are_parsed_and_sources_reported() -> None:
     config = TopicConfig.build({"retention.ms": "1000", "cleanup.policy": "compact,delete"}, {"segment.bytes": 4096})
     assert config.get("retention.ms") == 1000
-    assert config.compact and config.delete
+    assert config.compact
+    assert config.delete
     assert (config.source("retention.ms"), config.source("segment.bytes"), config.source("flush.ms")) == (
         "topic",
         "store",

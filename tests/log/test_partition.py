@@ -71,7 +71,7 @@ def test_bad_request_writes_nothing(tmp_path: Path, make_batch: BatchFactory) ->
     corrupt[-1] ^= 0xFF
     with pytest.raises(InvalidBatchError, match="CRC mismatch"):
         log.append(good + bytes(corrupt))
-    with pytest.raises(RecordTooLargeError, match="max.message.bytes is 500"):
+    with pytest.raises(RecordTooLargeError, match=r"max\.message\.bytes is 500"):
         log.append(good + make_batch([b"x" * 1000]))
     with pytest.raises(InvalidBatchError):
         log.append(good[:-3])

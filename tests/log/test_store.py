@@ -32,7 +32,7 @@ def test_topic_errors(store: TopicStore) -> None:
     store.create_topic("a.b")
     with pytest.raises(TopicExistsError):
         store.create_topic("a.b")
-    with pytest.raises(InvalidConfigError, match="collides with 'a.b'"):
+    with pytest.raises(InvalidConfigError, match=r"collides with 'a\.b'"):
         store.create_topic("a_b")
     for bad in ("", "..", "has space", "x" * 250):
         with pytest.raises(InvalidConfigError):
@@ -79,7 +79,8 @@ def test_a_second_process_cannot_open_the_same_directory(tmp_path: Path) -> None
     with TopicStore(tmp_path):
         code = (
             "import sys; from hub.log.store import TopicStore; from hub.log.errors import DataDirLockedError\n"
-            f"try:\n    TopicStore({str(tmp_path)!r}).open()\nexcept DataDirLockedError as e:\n    print(e); sys.exit(3)"
+            f"try:\n    TopicStore({str(tmp_path)!r}).open()\n"
+            "except DataDirLockedError as e:\n    print(e); sys.exit(3)"
         )
         result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
         assert result.returncode == 3, result.stderr
