@@ -14,7 +14,7 @@ Immutable; thread-safe.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 from hub.log.errors import InvalidConfigError
@@ -124,6 +124,13 @@ class TopicConfig:
 
     overrides: Mapping[str, Any]
     defaults: Mapping[str, Any]
+    values: dict[str, Any] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        values = {name: spec.default for name, spec in SPECS.items()}
+        values.update(self.defaults)
+        values.update(self.overrides)
+        object.__setattr__(self, "values", values)
 
     @classmethod
     def build(
@@ -132,11 +139,7 @@ class TopicConfig:
         return cls(parse_configs(overrides or {}), parse_configs(defaults or {}))
 
     def get(self, name: str) -> Any:
-        if name in self.overrides:
-            return self.overrides[name]
-        if name in self.defaults:
-            return self.defaults[name]
-        return SPECS[name].default
+        return self.values[name]
 
     def source(self, name: str) -> str:
         """Where a value comes from: ``topic``, ``store`` (a store-level default) or ``default``."""

@@ -10,7 +10,8 @@ from its segment whenever it looks damaged)::
 that batch's last offset; they are added every ``index.interval.bytes`` of appended data. Time index entries are
 added with the same cadence when a batch raises the segment's largest timestamp, so timestamps increase.
 
-Entries live in memory (arrays searched with bisect) and are appended to the file as they are added.
+Entries live in memory (arrays searched with bisect); new ones reach the file in batches, when the segment is
+flushed, sealed or closed.
 Not thread-safe: the owning segment serialises writers; readers of a published prefix are safe because arrays
 only grow.
 """
@@ -41,6 +42,7 @@ class OffsetIndex:
         self.base_offset = base_offset
         self.relative_offsets = array("i")
         self.positions = array("i")
+        self._pending = bytearray()
         self._fd = -1
 
     def open(self, *, load: bool = True) -> None:
@@ -73,7 +75,7 @@ class OffsetIndex:
             return
         self.relative_offsets.append(relative)
         self.positions.append(position)
-        os.write(self._fd, _OFFSET_ENTRY.pack(relative, position))
+        self._pending += _OFFSET_ENTRY.pack(relative, position)
 
     def lookup(self, offset: int) -> int:
         """Position of a batch at or before the one holding ``offset`` (0 when no entry precedes it).
@@ -90,16 +92,25 @@ class OffsetIndex:
 
     def truncate_to_position(self, position: int) -> None:
         """Drop entries pointing at or after ``position``."""
+        self.write_pending()
         keep = bisect_right(self.positions, position - 1)
         del self.relative_offsets[keep:]
         del self.positions[keep:]
         os.ftruncate(self._fd, keep * self.ENTRY_SIZE)
 
+    def write_pending(self) -> None:
+        """Write entries added since the last call (entries are batched: the file is derived data)."""
+        if self._pending:
+            os.write(self._fd, self._pending)
+            self._pending.clear()
+
     def flush(self) -> None:
+        self.write_pending()
         os.fsync(self._fd)
 
     def close(self) -> None:
         if self._fd >= 0:
+            self.write_pending()
             os.close(self._fd)
             self._fd = -1
 
@@ -114,6 +125,7 @@ class TimeIndex:
         self.base_offset = base_offset
         self.timestamps = array("q")
         self.relative_offsets = array("i")
+        self._pending = bytearray()
         self._fd = -1
 
     def open(self, *, load: bool = True) -> None:
@@ -141,7 +153,7 @@ class TimeIndex:
         relative = offset - self.base_offset
         self.timestamps.append(timestamp)
         self.relative_offsets.append(relative)
-        os.write(self._fd, _TIME_ENTRY.pack(timestamp, relative))
+        self._pending += _TIME_ENTRY.pack(timestamp, relative)
 
     def lookup(self, timestamp: int) -> int:
         """An offset at or before the first record with a timestamp >= ``timestamp`` (the base when unknown)."""
@@ -156,6 +168,7 @@ class TimeIndex:
 
     def truncate_to_offset(self, offset: int) -> None:
         """Drop entries for offsets at or after ``offset``."""
+        self.write_pending()
         relative = offset - self.base_offset
         keep = len(self.relative_offsets)
         while keep and self.relative_offsets[keep - 1] >= relative:
@@ -164,10 +177,17 @@ class TimeIndex:
         del self.relative_offsets[keep:]
         os.ftruncate(self._fd, keep * self.ENTRY_SIZE)
 
+    def write_pending(self) -> None:
+        if self._pending:
+            os.write(self._fd, self._pending)
+            self._pending.clear()
+
     def flush(self) -> None:
+        self.write_pending()
         os.fsync(self._fd)
 
     def close(self) -> None:
         if self._fd >= 0:
+            self.write_pending()
             os.close(self._fd)
             self._fd = -1

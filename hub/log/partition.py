@@ -51,10 +51,10 @@ FORMAT_VERSION = 1
 _ATTRS_AND_MAX_TS = struct.Struct(">h")
 
 
-class FlushRequester(Protocol):
-    """Where a partition asks for an fsync (the store's group-commit Flusher)."""
+class FlushScheduler(Protocol):
+    """Where a partition asks for an fsync in the background (the store's Flusher)."""
 
-    def request(self, partition: PartitionLog, offset: int) -> Future[None]: ...
+    def schedule(self, partition: PartitionLog) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,14 +69,19 @@ class AppendResult:
     durable: Future[None]
 
     def wait(self, timeout_s: float | None = None) -> AppendResult:
+        """Block until the append is durable; raises what the fsync raised."""
         self.durable.result(timeout_s)
         return self
 
 
-def _done() -> Future[None]:
+def _completed() -> Future[None]:
     future: Future[None] = Future()
     future.set_result(None)
     return future
+
+
+#: Shared by every append that needs no fsync wait; a resolved future cannot change.
+_DONE = _completed()
 
 
 def write_json_atomically(path: Path, data: Any) -> None:
@@ -123,7 +128,7 @@ class PartitionLog:
         partition: int,
         config: TopicConfig,
         *,
-        flusher: FlushRequester | None = None,
+        flusher: FlushScheduler | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.directory = directory
@@ -143,6 +148,8 @@ class PartitionLog:
         self.last_flush_ms = 0
         self.epochs: list[tuple[int, int]] = []
         self._pending_deletes: list[tuple[float, LogSegment]] = []
+        self._waiters: list[tuple[int, Future[None]]] = []
+        self.fsync_count = 0
         self.on_append: Callable[[PartitionLog], None] | None = None
         self.closed = True
 
@@ -227,6 +234,7 @@ class PartitionLog:
             if self.closed:
                 return
             self.flush()
+            self._settle_waiters(2**63, LogClosedError(f"{self.name} closed"))
             self.write_checkpoint()
             for segment in self.segments:
                 segment.close()
@@ -267,8 +275,31 @@ class PartitionLog:
     # --- appending ---------------------------------------------------------------------------------------------
 
     def append(self, data: bytes | bytearray | memoryview, *, leader_epoch: int = 0) -> AppendResult:
-        """Validate, stamp and write the batches in ``data``; InvalidBatchError or RecordTooLargeError leave the
-        log untouched. Returns without waiting for durability (see ``AppendResult.durable``)."""
+        """Validate, stamp and write the batches in ``data``; returns without waiting for the fsync.
+
+        InvalidBatchError or RecordTooLargeError leave the log untouched. With ``flush.messages`` = 1 the store's
+        Flusher thread resolves ``AppendResult.durable`` after the fsync covering this append (what an event
+        loop wants); a log without a flusher fsyncs before returning."""
+        result = self._append(data, leader_epoch)
+        if self.config.sync_every_append:
+            if self.flusher is None:
+                self.flush(result.last_offset + 1)
+            else:
+                self.flusher.schedule(self)
+        return result
+
+    def append_and_wait(
+        self, data: bytes | bytearray | memoryview, *, leader_epoch: int = 0, timeout_s: float | None = None
+    ) -> AppendResult:
+        """``append`` that returns once the append is durable per ``flush.messages``. The calling thread does the
+        fsync itself unless a concurrent caller's fsync already covers it: N threads appending together share
+        about one fsync (leader/follower group commit), without a hand-off to another thread."""
+        result = self._append(data, leader_epoch)
+        if self.config.sync_every_append:
+            self.flush(result.last_offset + 1)
+        return result.wait(timeout_s)
+
+    def _append(self, data: bytes | bytearray | memoryview, leader_epoch: int) -> AppendResult:
         headers = list(iter_batches(data))
         if not headers:
             raise InvalidBatchError("no record batch in the request")
@@ -302,7 +333,7 @@ class PartitionLog:
             self._record_epoch(leader_epoch, base_offset)
             records = sum(header.records_count for _, header in stamped)
             self._unflushed_messages += records
-            durable = self._durability()
+            durable = self._durability(offset)
         if self.on_append is not None:
             self.on_append(self)
         return AppendResult(base_offset, offset - 1, now if log_append_time else -1, records, len(stamped), durable)
@@ -353,35 +384,57 @@ class PartitionLog:
         self.epochs.append((epoch, start_offset))
         write_json_atomically(self.directory / EPOCH_FILE, {"version": FORMAT_VERSION, "epochs": self.epochs})
 
-    def _durability(self) -> Future[None]:
+    def _durability(self, end_offset: int) -> Future[None]:
+        """The future an append's caller waits on (caller holds the lock). With ``flush.messages`` = 1 it is
+        resolved by the flush that covers ``end_offset``; otherwise at once, scheduling a flush by count."""
         if self.config.sync_every_append:
-            if self.flusher is None:
-                self.flush()
-                return _done()
-            return self.flusher.request(self, self.log_end_offset)
+            future: Future[None] = Future()
+            self._waiters.append((end_offset, future))
+            return future
         if self._unflushed_messages >= self.config.get("flush.messages") and self.flusher is not None:
-            self.flusher.request(self, self.log_end_offset)
-        return _done()
+            self.flusher.schedule(self)
+        return _DONE
 
     # --- durability --------------------------------------------------------------------------------------------
 
     def flush(self, up_to: int | None = None) -> int:
-        """fsync every segment holding data below ``up_to`` (default: all); returns the offset now durable."""
+        """fsync every segment holding data below ``up_to`` (default: all), resolve the appends it covers, and
+        return the offset now durable. Concurrent callers queue on one lock, and one whose data a previous
+        fsync covered returns at once: that is the group commit."""
         with self._flush_lock:
             if up_to is not None and self.flushed_offset >= up_to:
                 return self.flushed_offset
             with self._lock:
                 target = self.log_end_offset
                 unsynced = [(segment, segment.size) for segment in self.segments if segment.size > segment.synced_size]
-            for segment, size in unsynced:
-                segment.fsync_log()
-                segment.synced_size = max(segment.synced_size, size)
+                for segment, _ in unsynced:
+                    segment.write_index_entries()
+            try:
+                for segment, size in unsynced:
+                    segment.fsync_log()
+                    self.fsync_count += 1
+                    segment.synced_size = max(segment.synced_size, size)
+            except OSError as exc:
+                log.error("%s: fsync failed: %s", self.name, exc)
+                self._settle_waiters(target, exc)
+                raise
             with self._lock:
                 self.flushed_offset = max(self.flushed_offset, target)
                 self.recovery_point = self.flushed_offset
                 self._unflushed_messages = 0
                 self.last_flush_ms = self._now_ms()
+            self._settle_waiters(self.flushed_offset, None)
             return self.flushed_offset
+
+    def _settle_waiters(self, offset: int, error: BaseException | None) -> None:
+        with self._lock:
+            settled = [waiter for waiter in self._waiters if waiter[0] <= offset]
+            self._waiters = [waiter for waiter in self._waiters if waiter[0] > offset]
+        for _, future in settled:
+            if error is None:
+                future.set_result(None)
+            else:
+                future.set_exception(error)
 
     def flush_due(self, now_ms: int) -> bool:
         """True when ``flush.ms`` has passed since the last flush and something is unflushed."""

@@ -160,6 +160,11 @@ class LogSegment:
         """fsync only the log file (the indexes are rebuilt from it after a crash)."""
         os.fsync(self._fd)
 
+    def write_index_entries(self) -> None:
+        """Write index entries added since the last call (under the partition lock, like appends)."""
+        self.offset_index.write_pending()
+        self.time_index.write_pending()
+
     # --- reading -----------------------------------------------------------------------------------------------
 
     def read_at(self, position: int, length: int) -> bytes:

@@ -339,7 +339,7 @@ class TopicStore:
             try:
                 partition_log.apply_retention(now)
                 if partition_log.flush_due(now):
-                    self.flusher.request(partition_log, partition_log.log_end_offset)
+                    self.flusher.schedule(partition_log)
             except LogClosedError:
                 continue
             except Exception:
@@ -362,7 +362,7 @@ class TopicStore:
                 now_ms = int(self.clock() * 1000)
                 for partition_log in self.partitions():
                     if partition_log.flush_due(now_ms):
-                        self.flusher.request(partition_log, partition_log.log_end_offset)
+                        self.flusher.schedule(partition_log)
             if (now - last_checkpoint) * 1000 >= self.checkpoint_interval_ms:
                 for partition_log in self.partitions():
                     with contextlib.suppress(LogClosedError, OSError):
