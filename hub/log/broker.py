@@ -1,0 +1,163 @@
+"""Broker: the topic store seen as a Kafka broker — produce with acks, fetch with long polling, offset lookups,
+topic auto-creation. The Kafka protocol server and the embedded client both stand on it, so both behave alike.
+
+Thread-safe. Waiting fetches are woken by the store's append listener; ``add_append_listener`` lets an event loop
+be woken too (the listener runs on the appending thread and must only hand the news over).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from hub.log.errors import OffsetOutOfRangeError, UnknownTopicOrPartitionError
+from hub.log.partition import AppendResult, PartitionLog
+from hub.log.store import TopicInfo, TopicStore
+
+log = logging.getLogger("hub.log.broker")
+
+EARLIEST: Final = -2
+LATEST: Final = -1
+
+
+@dataclass(frozen=True, slots=True)
+class FetchRequest:
+    """Read ``topic``-``partition`` from ``offset``, at most ``max_bytes`` (at least one batch is returned)."""
+
+    topic: str
+    partition: int
+    offset: int
+    max_bytes: int = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResult:
+    """Stored batches for one request, with the partition's positions; ``error`` instead of data on failure."""
+
+    topic: str
+    partition: int
+    records: bytes
+    high_watermark: int
+    log_start_offset: int
+    error: Exception | None = None
+
+
+class Broker:
+    """Produce, fetch and offsets over a TopicStore; ``auto_create_topics`` as Kafka's broker setting."""
+
+    def __init__(self, store: TopicStore, *, auto_create_topics: bool = True, num_partitions: int = 1) -> None:
+        self.store = store
+        self.auto_create_topics = auto_create_topics
+        self.num_partitions = num_partitions
+        self._arrived = threading.Condition()
+        self._listeners: list[Callable[[PartitionLog], None]] = []
+        self._create_lock = threading.Lock()
+
+    def open(self) -> None:
+        self.store.set_append_listener(self._on_append)
+
+    def close(self) -> None:
+        self.store.set_append_listener(None)
+        with self._arrived:
+            self._arrived.notify_all()
+
+    def add_append_listener(self, listener: Callable[[PartitionLog], None]) -> None:
+        self._listeners.append(listener)
+
+    def _on_append(self, partition: PartitionLog) -> None:
+        with self._arrived:
+            self._arrived.notify_all()
+        for listener in self._listeners:
+            try:
+                listener(partition)
+            except Exception:
+                log.exception("append listener failed for %s", partition.name)
+
+    # --- topics ------------------------------------------------------------------------------------------------
+
+    def topic(self, name: str, *, create: bool = False) -> TopicInfo:
+        """The topic, auto-created (with ``num_partitions``) when allowed and asked for."""
+        try:
+            return self.store.topic(name)
+        except UnknownTopicOrPartitionError:
+            if not (create and self.auto_create_topics):
+                raise
+        with self._create_lock:
+            try:
+                return self.store.topic(name)
+            except UnknownTopicOrPartitionError:
+                log.info("auto-creating topic %s with %d partition(s)", name, self.num_partitions)
+                return self.store.create_topic(name, self.num_partitions)
+
+    def partition(self, topic: str, partition: int, *, create: bool = False) -> PartitionLog:
+        self.topic(topic, create=create)
+        return self.store.partition(topic, partition)
+
+    # --- produce and fetch -------------------------------------------------------------------------------------
+
+    def produce(
+        self, topic: str, partition: int, data: bytes | bytearray | memoryview, *, acks: int = -1
+    ) -> AppendResult:
+        """Append batches. acks=0 and acks=1 return once written; acks=-1 (all) once durable per the topic's
+        flush policy (on one node "all replicas" is this one)."""
+        log_ = self.partition(topic, partition, create=True)
+        if acks == -1:
+            return log_.append_and_wait(data)
+        return log_.append(data)
+
+    def fetch(
+        self, requests: Sequence[FetchRequest], *, max_wait_ms: int = 0, min_bytes: int = 1, max_bytes: int = 50 << 20
+    ) -> list[FetchResult]:
+        """Read each partition; wait up to ``max_wait_ms`` until ``min_bytes`` are available (Kafka's long poll)."""
+        deadline = time.monotonic() + max_wait_ms / 1000
+        while True:
+            results = self._read(requests, max_bytes)
+            available = sum(len(result.records) for result in results)
+            remaining = deadline - time.monotonic()
+            if available >= min_bytes or remaining <= 0 or any(r.error is not None for r in results):
+                return results
+            with self._arrived:
+                if not self._has_new_data(requests):
+                    self._arrived.wait(remaining)
+
+    def _has_new_data(self, requests: Sequence[FetchRequest]) -> bool:
+        for request in requests:
+            try:
+                if self.store.partition(request.topic, request.partition).log_end_offset > request.offset:
+                    return True
+            except UnknownTopicOrPartitionError:
+                return True
+        return False
+
+    def _read(self, requests: Sequence[FetchRequest], max_bytes: int) -> list[FetchResult]:
+        results: list[FetchResult] = []
+        budget = max_bytes
+        for request in requests:
+            try:
+                partition = self.store.partition(request.topic, request.partition)
+                data = partition.read(request.offset, min(request.max_bytes, budget)) if budget > 0 else b""
+                budget -= len(data)
+                results.append(
+                    FetchResult(
+                        request.topic, request.partition, data, partition.high_watermark, partition.log_start_offset
+                    )
+                )
+            except (UnknownTopicOrPartitionError, OffsetOutOfRangeError) as exc:
+                results.append(FetchResult(request.topic, request.partition, b"", -1, -1, exc))
+        return results
+
+    # --- offsets -----------------------------------------------------------------------------------------------
+
+    def list_offset(self, topic: str, partition: int, spec: int) -> tuple[int, int] | None:
+        """(offset, timestamp) for EARLIEST (-2), LATEST (-1) or the first record at or after a timestamp (ms);
+        None when no record is that recent. The timestamp is -1 for EARLIEST and LATEST."""
+        log_ = self.store.partition(topic, partition)
+        if spec == EARLIEST:
+            return log_.log_start_offset, -1
+        if spec == LATEST:
+            return log_.high_watermark, -1
+        return log_.offset_for_timestamp(spec)

@@ -1,0 +1,9 @@
+"""The embedded backend of the store client interface: in-process calls into Hub's own store, no sockets."""
+
+from __future__ import annotations
+
+from hub.log.client.embedded.admin import EmbeddedAdmin
+from hub.log.client.embedded.consumer import EmbeddedConsumer
+from hub.log.client.embedded.producer import EmbeddedProducer
+
+__all__ = ["EmbeddedAdmin", "EmbeddedConsumer", "EmbeddedProducer"]

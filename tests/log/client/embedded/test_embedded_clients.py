@@ -1,0 +1,126 @@
+"""The embedded Admin, Producer and Consumer against a real store."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from hub.log.broker import Broker
+from hub.log.client import (
+    ClientClosedError,
+    InvalidTopicConfigError,
+    NewTopic,
+    OffsetSpec,
+    TopicAlreadyExistsError,
+    TopicPartition,
+    UnknownTopicError,
+)
+from hub.log.client.embedded import EmbeddedAdmin, EmbeddedConsumer, EmbeddedProducer
+from hub.log.client.partitioner import partition_for_key
+
+
+def test_admin_creates_describes_alters_and_deletes(broker: Broker) -> None:
+    with EmbeddedAdmin(broker) as admin:
+        admin.create_topics([NewTopic("orders", 4, configs={"retention.ms": "1000"})])
+        with pytest.raises(TopicAlreadyExistsError):
+            admin.create_topics([NewTopic("orders", 4)])
+        admin.create_topics([NewTopic("orders", 4)], if_not_exists=True)
+        with pytest.raises(InvalidTopicConfigError, match="replication factor 3"):
+            admin.create_topics([NewTopic("replicated", 1, replication_factor=3)])
+        with pytest.raises(InvalidTopicConfigError, match="unknown topic config"):
+            admin.create_topics([NewTopic("bad", 1, configs={"nope": "1"})])
+        assert admin.list_topics() == {"orders": 4}
+        admin.alter_topic_configs("orders", {"retention.ms": None, "cleanup.policy": "compact"})
+        described = admin.describe_topics(["orders"])["orders"]
+        assert (described.partitions, described.configs["cleanup.policy"]) == (4, "compact")
+        assert described.configs["retention.ms"] == "604800000"
+        admin.delete_topics(["orders"])
+        with pytest.raises(UnknownTopicError):
+            admin.describe_topics(["orders"])
+    with pytest.raises(ClientClosedError):
+        admin.list_topics()
+
+
+def test_producer_partitions_by_key_and_acknowledges_offsets(broker: Broker) -> None:
+    with EmbeddedProducer(broker, linger_ms=2) as producer:
+        futures = [producer.send("events", key=b"user-%d" % (i % 5), value=b"v%d" % i) for i in range(100)]
+        producer.flush(10)
+    metadata = [future.result() for future in futures]
+    for i, meta in enumerate(metadata):
+        assert meta.partition == partition_for_key(b"user-%d" % (i % 5), 3)
+    for partition in range(3):
+        offsets = [meta.offset for meta in metadata if meta.partition == partition]
+        assert offsets == list(range(len(offsets)))
+
+
+def test_consumer_reads_what_was_produced_in_order(broker: Broker) -> None:
+    with EmbeddedProducer(broker) as producer:
+        for i in range(50):
+            producer.send("log", key=None, value=b"%d" % i, partition=1, headers=[("h", b"x")])
+        producer.flush(10)
+    consumer = EmbeddedConsumer(broker)
+    tp = TopicPartition("log", 1)
+    consumer.assign([tp])
+    got = []
+    while len(got) < 50:
+        got += consumer.poll(1.0, max_records=7)
+    assert [r.value for r in got] == [b"%d" % i for i in range(50)]
+    assert got[0].headers == (("h", b"x"),)
+    assert consumer.position(tp) == 50
+    consumer.seek(tp, 45)
+    assert [r.offset for r in consumer.poll(1.0)] == [45, 46, 47, 48, 49]
+    consumer.seek(tp, OffsetSpec.EARLIEST)
+    assert consumer.poll(1.0)[0].offset == 0
+    assert consumer.end_offsets([tp]) == {tp: 50}
+    consumer.close()
+
+
+def test_poll_waits_for_new_data_and_wakeup_interrupts(broker: Broker) -> None:
+    broker.store.create_topic("quiet", 1)
+    consumer = EmbeddedConsumer(broker, auto_offset_reset="latest")
+    tp = TopicPartition("quiet", 0)
+    consumer.assign([tp])
+    assert consumer.poll(0.05) == []
+
+    def produce_later() -> None:
+        time.sleep(0.2)
+        with EmbeddedProducer(broker) as producer:
+            producer.send("quiet", key=b"k", value=b"late").result(5)
+
+    threading.Thread(target=produce_later).start()
+    started = time.monotonic()
+    assert [r.value for r in consumer.poll(5.0)] == [b"late"]
+    assert time.monotonic() - started < 3
+    threading.Timer(0.2, consumer.wakeup).start()
+    started = time.monotonic()
+    assert consumer.poll(10.0) == []
+    assert time.monotonic() - started < 3
+    consumer.close()
+
+
+def test_paused_partitions_are_skipped(broker: Broker) -> None:
+    with EmbeddedProducer(broker) as producer:
+        producer.send("p", key=None, value=b"a", partition=0)
+        producer.send("p", key=None, value=b"b", partition=1)
+        producer.flush(5)
+    consumer = EmbeddedConsumer(broker)
+    consumer.assign([TopicPartition("p", 0), TopicPartition("p", 1)])
+    consumer.pause([TopicPartition("p", 0)])
+    assert [r.value for r in consumer.poll(0.5)] == [b"b"]
+    consumer.resume([TopicPartition("p", 0)])
+    assert [r.value for r in consumer.poll(0.5)] == [b"a"]
+
+
+def test_position_reset_after_retention(broker: Broker) -> None:
+    broker.store.create_topic("short", 1, {"segment.bytes": "200", "file.delete.delay.ms": "0"})
+    with EmbeddedProducer(broker, linger_ms=0) as producer:
+        for i in range(20):
+            producer.send("short", key=None, value=b"x" * 50 + b"%d" % i).result(5)
+    consumer = EmbeddedConsumer(broker)
+    tp = TopicPartition("short", 0)
+    consumer.assign([tp])
+    consumer.seek(tp, 0)
+    broker.store.partition("short", 0).delete_records_before(10)
+    assert consumer.poll(1.0)[0].offset == 10
