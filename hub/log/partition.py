@@ -23,9 +23,7 @@ segment list, then read without it (deleted segments stay open until ``file.dele
 from __future__ import annotations
 
 import bisect
-import json
 import logging
-import os
 import struct
 import threading
 import time
@@ -33,21 +31,29 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import crc32c
 
 from hub.log.batch import ATTR_TIMESTAMP_TYPE, BatchHeader, iter_batches, parse_header, stamp_batch
+from hub.log.checkpoint import (
+    FORMAT_VERSION,
+    fsync_dir,
+    read_epoch_checkpoint,
+    read_versioned_json,
+    write_epoch_checkpoint,
+    write_json_atomically,
+)
 from hub.log.config import INT_MAX, TopicConfig
 from hub.log.errors import InvalidBatchError, LogClosedError, OffsetOutOfRangeError, RecordTooLargeError
 from hub.log.records import decode_batch
-from hub.log.segment import LOG_SUFFIX, LogSegment
+from hub.log.recovery import load_segments
+from hub.log.segment import CLEANED_SUFFIX, SWAP_SUFFIX, FileSlice, LogSegment
 
 log = logging.getLogger("hub.log.partition")
 
 CHECKPOINT_FILE = "partition.checkpoint"
 EPOCH_FILE = "leader-epoch-checkpoint"
-FORMAT_VERSION = 1
 _ATTRS_AND_MAX_TS = struct.Struct(">h")
 
 
@@ -82,40 +88,6 @@ def _completed() -> Future[None]:
 
 #: Shared by every append that needs no fsync wait; a resolved future cannot change.
 _DONE = _completed()
-
-
-def write_json_atomically(path: Path, data: Any) -> None:
-    """Write ``path`` via a temporary file, fsync, rename and fsync of the directory."""
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        json.dump(data, handle)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-    fsync_dir(path.parent)
-
-
-def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def read_versioned_json(path: Path) -> dict[str, Any] | None:
-    """The content of a versioned JSON file, None when missing; ValueError when unreadable or from a newer Hub."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"{path}: unreadable ({exc})") from None
-    if not isinstance(data, dict) or not isinstance(data.get("version"), int):
-        raise ValueError(f"{path}: no format version")
-    if data["version"] > FORMAT_VERSION:
-        raise ValueError(f"{path}: format version {data['version']} is newer than this Hub understands")
-    return data
 
 
 class PartitionLog:
@@ -167,42 +139,13 @@ class PartitionLog:
         checkpoint = read_versioned_json(self.directory / CHECKPOINT_FILE) or {}
         self.recovery_point = int(checkpoint.get("recovery_point", 0))
         saved_start = int(checkpoint.get("log_start_offset", 0))
-        epochs = read_versioned_json(self.directory / EPOCH_FILE) or {}
-        self.epochs = [(int(epoch), int(start)) for epoch, start in epochs.get("epochs", [])]
-        for leftover in [
-            *self.directory.glob("*.deleted"),
-            *self.directory.glob("*.cleaned"),
-            *self.directory.glob("*.tmp"),
-        ]:
-            leftover.unlink()
-        self._complete_swaps()
-        bases = sorted(int(path.name[: -len(LOG_SUFFIX)]) for path in self.directory.glob("*" + LOG_SUFFIX))
-        self.segments = []
-        for index, base in enumerate(bases):
-            segment = LogSegment(self.directory, base, index_interval_bytes=self.config.get("index.interval.bytes"))
-            following = bases[index + 1] if index + 1 < len(bases) else None
-            if following is not None and following <= self.recovery_point:
-                segment.open(next_offset=following)
-                self.segments.append(segment)
-                continue
-            segment.open()
-            report = segment.scan(validate=True)
-            self.segments.append(segment)
-            if report.truncated_bytes:
-                dropped = [LogSegment(self.directory, later) for later in bases[index + 1 :]]
-                log.warning(
-                    "%s: recovery truncated segment %s at position %d: dropped %d bytes from offset %s on (%s)%s",
-                    self.name,
-                    segment.log_path.name,
-                    report.valid_bytes,
-                    report.truncated_bytes,
-                    report.first_dropped_offset,
-                    report.reason,
-                    f", and {len(dropped)} later segment(s)" if dropped else "",
-                )
-                for later in dropped:
-                    later.delete_files()
-                break
+        self.epochs = read_epoch_checkpoint(self.directory / EPOCH_FILE)
+        self.segments = load_segments(
+            self.directory,
+            self.name,
+            recovery_point=self.recovery_point,
+            index_interval_bytes=self.config.get("index.interval.bytes"),
+        )
         if not self.segments:
             self.segments.append(self._new_segment(saved_start))
         self._bases = [segment.base_offset for segment in self.segments]
@@ -214,13 +157,6 @@ class PartitionLog:
         self.last_flush_ms = self._now_ms()
         self.closed = False
         self.write_checkpoint()
-
-    def _complete_swaps(self) -> None:
-        """Finish a cleaner swap interrupted by a crash: ``.swap`` files replace the segments they cover."""
-        for swap in sorted(self.directory.glob("*.swap")):
-            final = swap.with_suffix("")
-            os.replace(swap, final)
-        fsync_dir(self.directory)
 
     def _new_segment(self, base_offset: int) -> LogSegment:
         segment = LogSegment(self.directory, base_offset, index_interval_bytes=self.config.get("index.interval.bytes"))
@@ -382,7 +318,7 @@ class PartitionLog:
         if self.epochs and epoch <= self.epochs[-1][0]:
             return
         self.epochs.append((epoch, start_offset))
-        write_json_atomically(self.directory / EPOCH_FILE, {"version": FORMAT_VERSION, "epochs": self.epochs})
+        write_epoch_checkpoint(self.directory / EPOCH_FILE, self.epochs)
 
     def _durability(self, end_offset: int) -> Future[None]:
         """The future an append's caller waits on (caller holds the lock). With ``flush.messages`` = 1 it is
@@ -470,6 +406,21 @@ class PartitionLog:
                 return _cut_at(data, limit)
         return b""
 
+    def read_slices(self, offset: int, max_bytes: int, *, max_offset: int | None = None) -> list[FileSlice]:
+        """The bytes ``read`` would return, as file slices to ``os.sendfile`` (zero-copy serving); empty at the
+        log end. Same range rules and errors as ``read``."""
+        segments, bases, start, end = self._snapshot()
+        if not start <= offset <= end:
+            raise OffsetOutOfRangeError(f"{self.name}: offset {offset} is outside [{start}, {end}]")
+        limit = end if max_offset is None else min(max_offset, end)
+        if offset >= limit:
+            return []
+        for segment in segments[max(bisect.bisect_right(bases, offset) - 1, 0) :]:
+            found = segment.locate(max(offset, segment.base_offset), max_bytes, limit=limit)
+            if found is not None:
+                return [found]
+        return []
+
     def offset_for_timestamp(self, timestamp: int) -> tuple[int, int] | None:
         """(offset, timestamp) of the first record with a timestamp >= ``timestamp``, None if there is none."""
         segments, _, start, _ = self._snapshot()
@@ -492,7 +443,7 @@ class PartitionLog:
                 self._bases.pop()
             self.active.truncate_to(offset)
             self.epochs = [(epoch, start) for epoch, start in self.epochs if start < self.log_end_offset]
-            write_json_atomically(self.directory / EPOCH_FILE, {"version": FORMAT_VERSION, "epochs": self.epochs})
+            write_epoch_checkpoint(self.directory / EPOCH_FILE, self.epochs)
             self.log_start_offset = min(self.log_start_offset, self.log_end_offset)
             self.flushed_offset = min(self.flushed_offset, self.log_end_offset)
             self.recovery_point = min(self.recovery_point, self.log_end_offset)
@@ -565,6 +516,67 @@ class PartitionLog:
         oldest = self.segments[0]
         self._retire(oldest)
         self.log_start_offset = max(self.log_start_offset, self.segments[0].base_offset)
+
+    # --- the log cleaner's interface ---------------------------------------------------------------------------
+
+    def closed_segments(self) -> list[LogSegment]:
+        """Every segment but the active one, oldest first (a snapshot; each has ``size`` and ``max_timestamp``)."""
+        with self._lock:
+            return self.segments[:-1]
+
+    def new_cleaned_segment(self, base_offset: int) -> LogSegment:
+        """An empty segment with ``.cleaned`` files for a cleaner to ``append`` to, then pass to
+        ``replace_segments``; a crash before that leaves only ``.cleaned`` files, which recovery removes."""
+        segment = LogSegment(
+            self.directory,
+            base_offset,
+            index_interval_bytes=self.config.get("index.interval.bytes"),
+            suffix=CLEANED_SUFFIX,
+        )
+        segment.open()
+        return segment
+
+    def replace_segments(self, old: list[LogSegment], cleaned: LogSegment) -> None:
+        """Atomically replace consecutive closed segments ``old`` by ``cleaned`` (which starts at the first one's
+        base offset and holds no offset past the last one's end).
+
+        Crash-safe in three renames: cleaned files become ``.swap`` (from then on recovery completes the swap),
+        the old segments become ``.deleted``, the ``.swap`` files take the final names. Readers holding an old
+        segment keep reading it until ``file.delete.delay.ms`` has passed. ValueError when ``old`` is no longer
+        a run of closed segments of this log (retention may have removed some meanwhile)."""
+        if not old or cleaned.suffix != CLEANED_SUFFIX or cleaned.base_offset != old[0].base_offset:
+            raise ValueError(f"{self.name}: replace_segments needs old segments and a cleaned segment at their base")
+        if cleaned.next_offset > old[-1].next_offset:
+            raise ValueError(
+                f"{self.name}: cleaned segment ends at {cleaned.next_offset}, past the replaced {old[-1].next_offset}"
+            )
+        cleaned.seal()
+        with self._lock:
+            if self.closed:
+                raise LogClosedError(f"{self.name} is closed")
+            try:
+                first = next(i for i, segment in enumerate(self.segments) if segment is old[0])
+            except StopIteration:
+                raise ValueError(f"{self.name}: segment {old[0].base_offset} is no longer in the log") from None
+            if self.segments[first : first + len(old)] != old or first + len(old) >= len(self.segments):
+                raise ValueError(f"{self.name}: the segments to replace are not consecutive closed segments")
+            cleaned.rename_files(SWAP_SUFFIX)
+            fsync_dir(self.directory)
+            for segment in old:
+                self._retire(segment)
+            fsync_dir(self.directory)
+            cleaned.rename_files("")
+            fsync_dir(self.directory)
+            self.segments.insert(first, cleaned)
+            self._bases.insert(first, cleaned.base_offset)
+            log.info(
+                "%s: cleaned segment %020d replaced %d segment(s): %d bytes, was %d",
+                self.name,
+                cleaned.base_offset,
+                len(old),
+                cleaned.size,
+                sum(segment.size for segment in old),
+            )
 
     def delete(self) -> None:
         """Close and remove every file of the partition (topic deletion)."""

@@ -6,6 +6,10 @@ Files, named by the segment's base offset padded to 20 digits::
     00000000000000000000.index      see hub.log.index
     00000000000000000000.timeindex  see hub.log.index
 
+A suffix after those names marks a segment in transition: ``.deleted`` (retired, removed after
+``file.delete.delay.ms``), ``.cleaned`` (a log cleaner's output being written), ``.swap`` (cleaned output about
+to replace the segments it covers); hub.log.recovery finishes or rolls back each after a crash.
+
 Invariants: the log file holds only whole, validated batches up to ``size``; offsets increase; ``next_offset``
 is one past the last offset stored. Appends are serialised by the owning PartitionLog; reads may run
 concurrently with an append and see the prefix published before they started (``size`` is updated after the
@@ -29,11 +33,26 @@ log = logging.getLogger("hub.log.segment")
 LOG_SUFFIX = ".log"
 INDEX_SUFFIX = ".index"
 TIME_INDEX_SUFFIX = ".timeindex"
+DELETED_SUFFIX = ".deleted"
+CLEANED_SUFFIX = ".cleaned"
+SWAP_SUFFIX = ".swap"
 _SCAN_CHUNK = 1 << 20
 
 
 def segment_name(base_offset: int) -> str:
     return f"{base_offset:020d}"
+
+
+@dataclass(frozen=True, slots=True)
+class FileSlice:
+    """``length`` bytes of whole batches at ``position`` of an open segment file: what a server hands to
+    ``os.sendfile(socket, fd, position, length)``. The descriptor stays open until the segment is closed, which
+    for a retired segment happens ``file.delete.delay.ms`` after retention or cleaning removed it."""
+
+    fd: int
+    path: Path
+    position: int
+    length: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,14 +68,17 @@ class RecoveryReport:
 class LogSegment:
     """A log file of batches with its indexes; ``open()`` loads, ``close()`` releases."""
 
-    def __init__(self, directory: Path, base_offset: int, *, index_interval_bytes: int = 4096) -> None:
+    def __init__(
+        self, directory: Path, base_offset: int, *, index_interval_bytes: int = 4096, suffix: str = ""
+    ) -> None:
         self.directory = directory
         self.base_offset = base_offset
         self.index_interval_bytes = index_interval_bytes
+        self.suffix = suffix
         name = segment_name(base_offset)
-        self.log_path = directory / (name + LOG_SUFFIX)
-        self.offset_index = OffsetIndex(directory / (name + INDEX_SUFFIX), base_offset)
-        self.time_index = TimeIndex(directory / (name + TIME_INDEX_SUFFIX), base_offset)
+        self.log_path = directory / (name + LOG_SUFFIX + suffix)
+        self.offset_index = OffsetIndex(directory / (name + INDEX_SUFFIX + suffix), base_offset)
+        self.time_index = TimeIndex(directory / (name + TIME_INDEX_SUFFIX + suffix), base_offset)
         self.size = 0
         self.next_offset = base_offset
         self.max_timestamp = -1
@@ -71,7 +93,7 @@ class LogSegment:
 
     def open(self, *, next_offset: int | None = None) -> None:
         """Open an existing or new segment. With ``next_offset`` known (a closed segment below the recovery
-        point) the indexes are trusted after a sanity check; otherwise the caller runs ``recover()``."""
+        point) the indexes are trusted after a sanity check; otherwise the caller runs ``scan()``."""
         self._fd = os.open(self.log_path, os.O_RDWR | os.O_CREAT, 0o644)
         stat = os.fstat(self._fd)
         self.size = stat.st_size
@@ -82,7 +104,10 @@ class LogSegment:
             self.time_index.open(load=False)
             return
         self.next_offset = next_offset
+        missing = [index.path.name for index in (self.offset_index, self.time_index) if not index.path.exists()]
         try:
+            if missing and self.size:
+                raise IndexCorruptError(f"missing {' and '.join(missing)}")
             self.offset_index.open()
             self.time_index.open()
             self.offset_index.check_within(self.size, next_offset)
@@ -106,11 +131,22 @@ class LogSegment:
 
     def mark_deleted(self) -> None:
         """Rename the segment's files with a ``.deleted`` suffix (they stay open for readers)."""
-        for index_file in (self.offset_index, self.time_index):
+        self.rename_files(DELETED_SUFFIX)
+
+    def rename_files(self, suffix: str) -> None:
+        """Rename the three files from the current suffix to ``suffix`` ("" for a live segment); open file
+        descriptors stay valid. The log file goes last, so a log file with the new name implies the indexes."""
+        name = segment_name(self.base_offset)
+        for index_file, kind in ((self.offset_index, INDEX_SUFFIX), (self.time_index, TIME_INDEX_SUFFIX)):
+            target = self.directory / (name + kind + suffix)
             if index_file.path.exists():
-                index_file.path = index_file.path.rename(index_file.path.with_name(index_file.path.name + ".deleted"))
+                os.replace(index_file.path, target)
+            index_file.path = target
+        target = self.directory / (name + LOG_SUFFIX + suffix)
         if self.log_path.exists():
-            self.log_path = self.log_path.rename(self.log_path.with_name(self.log_path.name + ".deleted"))
+            os.replace(self.log_path, target)
+        self.log_path = target
+        self.suffix = suffix
 
     def delete_files(self) -> None:
         """Close and remove the segment's files."""
@@ -198,6 +234,22 @@ class LogSegment:
                 break
             cut += header_size
         return chunk[:cut]
+
+    def locate(self, offset: int, max_bytes: int, *, limit: int | None = None) -> FileSlice | None:
+        """Where ``read`` would read, without reading the data: whole batches from the one holding ``offset``,
+        at least one, at most ``max_bytes`` after the first, none starting at or after ``limit``."""
+        end = self.size
+        found = self.find_batch(offset, end)
+        if found is None or (limit is not None and found[1].base_offset >= limit):
+            return None
+        start, header = found
+        position = start + header.size
+        while position + HEADER_SIZE <= end:
+            header = parse_header(os.pread(self._fd, HEADER_SIZE, position))
+            if position + header.size - start > max_bytes or (limit is not None and header.base_offset >= limit):
+                break
+            position += header.size
+        return FileSlice(self._fd, self.log_path, start, position - start)
 
     def offset_for_timestamp(self, timestamp: int) -> tuple[int, int] | None:
         """(offset, timestamp) of the first record with a timestamp >= ``timestamp`` in this segment."""

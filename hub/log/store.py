@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hub.log.checkpoint import FORMAT_VERSION, read_versioned_json, write_json_atomically
 from hub.log.config import TopicConfig
 from hub.log.errors import (
     DataDirLockedError,
@@ -42,7 +43,7 @@ from hub.log.errors import (
     UnknownTopicOrPartitionError,
 )
 from hub.log.flusher import Flusher
-from hub.log.partition import FORMAT_VERSION, PartitionLog, read_versioned_json, write_json_atomically
+from hub.log.partition import PartitionLog
 
 log = logging.getLogger("hub.log.store")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 
@@ -188,4 +189,86 @@ def test_delete_records_before_advances_log_start(tmp_path: Path, make_batch: Ba
     log.close()
     reopened = _open(tmp_path)
     assert reopened.log_start_offset == 12
+    reopened.close()
+
+
+def test_read_slices_point_at_the_bytes_read_returns(tmp_path: Path, make_batch: BatchFactory) -> None:
+    log = _open(tmp_path, segment_bytes=1000)
+    for i in range(20):
+        log.append(make_batch([b"s%02d" % i] * 2)).wait()
+    for offset, max_bytes, max_offset in [(0, 1 << 20, None), (7, 150, None), (13, 1 << 20, 20), (39, 1, None)]:
+        slices = log.read_slices(offset, max_bytes, max_offset=max_offset)
+        assert len(slices) == 1
+        sent = b"".join(os.pread(piece.fd, piece.length, piece.position) for piece in slices)
+        assert sent == log.read(offset, max_bytes, max_offset=max_offset)
+    assert log.read_slices(40, 100) == []
+    with pytest.raises(OffsetOutOfRangeError):
+        log.read_slices(41, 100)
+    log.close()
+
+
+def test_append_and_wait_shares_fsyncs_between_threads(tmp_path: Path, make_batch: BatchFactory) -> None:
+    log = _open(tmp_path)
+    batch = make_batch([b"w" * 100] * 5)
+
+    def writer() -> None:
+        for _ in range(40):
+            assert log.append_and_wait(batch).durable.done()
+
+    threads = [threading.Thread(target=writer) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert log.flushed_offset == log.log_end_offset == 8 * 40 * 5
+    assert log.fsync_count < 8 * 40
+    log.close()
+
+
+def test_flush_messages_acknowledges_at_write_and_fsyncs_by_count(tmp_path: Path, make_batch: BatchFactory) -> None:
+    log = _open(tmp_path, flush_messages=10)
+    for _ in range(3):
+        assert log.append(make_batch([b"a", b"b"])).durable.done()  # acknowledged before any fsync
+    assert log.fsync_count == 0
+    assert log.flushed_offset == 0
+    log.flush()
+    assert log.flushed_offset == 6
+    assert log.fsync_count == 1
+    log.close()
+
+
+def test_leader_epoch_checkpoint_is_kafkas_text_format(tmp_path: Path, make_batch: BatchFactory) -> None:
+    log = _open(tmp_path)
+    log.append(make_batch([b"a", b"b"]), leader_epoch=1).wait()
+    log.append(make_batch([b"c"]), leader_epoch=1).wait()
+    log.append(make_batch([b"d"]), leader_epoch=4).wait()
+    assert (tmp_path / "t-0" / "leader-epoch-checkpoint").read_text() == "0\n2\n1 0\n4 3\n"
+    log.close()
+
+
+def test_replace_segments_swaps_cleaned_data_in_and_keeps_readers_working(
+    tmp_path: Path, make_batch: BatchFactory
+) -> None:
+    log = _open(tmp_path, segment_bytes=300, file_delete_delay_ms=60_000)
+    for i in range(12):
+        log.append(make_batch([b"r%02d" % i], keys=[b"same"])).wait()
+    old = log.closed_segments()[:3]
+    held = old[1]
+    cleaned = log.new_cleaned_segment(old[0].base_offset)
+    last = old[-1].read(old[-1].next_offset - 1, 1 << 20)  # the newest batch of the replaced range stays
+    cleaned.append(bytearray(last), [(0, validate_batch(last))])
+    log.replace_segments(old, cleaned)
+    assert log.segments[0] is cleaned
+    names = sorted(path.name for path in (tmp_path / "t-0").glob("*.log*"))
+    assert f"{old[0].base_offset:020d}.log" in names
+    assert f"{old[1].base_offset:020d}.log.deleted" in names
+    assert not [name for name in names if name.endswith((".cleaned", ".swap"))]
+    assert _values(log.read(0, 1 << 20)) == [b"r%02d" % (old[-1].next_offset - 1)]
+    assert _values(held.read(held.base_offset, 1 << 20))  # a reader holding an old segment can still read it
+    with pytest.raises(ValueError, match="no longer in the log"):
+        log.replace_segments(old, log.new_cleaned_segment(old[0].base_offset))
+    log.close()
+    reopened = _open(tmp_path)
+    assert _values(reopened.read(0, 1 << 20)) == [b"r%02d" % (old[-1].next_offset - 1)]
+    assert reopened.log_end_offset == 12
     reopened.close()

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from pathlib import Path
 
 import pytest
 
+from hub.log.batch import validate_batch
 from hub.log.records import iter_records
+from hub.log.segment import CLEANED_SUFFIX, SWAP_SUFFIX, LogSegment
 from hub.log.store import TopicStore
 from tests.log.conftest import BatchFactory
 
@@ -86,7 +89,9 @@ def test_garbage_tail_and_later_segments_are_dropped(tmp_path: Path, make_batch:
 
 
 @pytest.mark.parametrize("damage", ["truncate", "garbage", "missing"])
-def test_damaged_indexes_are_rebuilt(tmp_path: Path, make_batch: BatchFactory, damage: str) -> None:
+def test_damaged_indexes_are_rebuilt(
+    tmp_path: Path, make_batch: BatchFactory, damage: str, caplog: pytest.LogCaptureFixture
+) -> None:
     _fill(tmp_path, make_batch, segment_bytes="900")
     index = sorted((tmp_path / "t-0").glob("*.index"))[0]
     assert index.stat().st_size > 0
@@ -96,8 +101,62 @@ def test_damaged_indexes_are_rebuilt(tmp_path: Path, make_batch: BatchFactory, d
         index.write_bytes(b"\x7f\xff\xff\xff\x00\x00\x00\x01" * 4)
     else:
         index.unlink()
-    with TopicStore(tmp_path) as store:
+    with caplog.at_level(logging.WARNING, logger="hub.log"), TopicStore(tmp_path) as store:
         partition = store.partition("t", 0)
         assert _values(store) == [b"value-%d" % i for i in range(30) for _ in range(2)]
         for offset in range(0, 60, 7):
             assert next(iter_records(partition.read(offset, 1))).offset <= offset
+    assert f"rebuilding indexes of {tmp_path / 't-0' / index.name.replace('.index', '.log')}" in caplog.text
+    assert index.stat().st_size > 0
+
+
+def _stage_cleaned_copy(directory: Path, base: int, batch: bytes, suffix: str) -> None:
+    """Write what a cleaner would have produced for the segment at ``base``: one batch, under ``suffix``."""
+    staged = LogSegment(directory, base, suffix=suffix)
+    staged.open()
+    staged.append(bytearray(batch), [(0, validate_batch(batch))])
+    staged.flush()
+    staged.close()
+
+
+def _segments_and_newest_batch(path: Path, make_batch: BatchFactory) -> tuple[list[int], bytes]:
+    _fill(path, make_batch, segment_bytes="600")
+    with TopicStore(path) as store:
+        partition = store.partition("t", 0)
+        bases = [segment.base_offset for segment in partition.segments]
+        first = partition.segments[0]
+        newest = first.read(first.next_offset - 1, 1 << 20)
+    return bases, newest
+
+
+def test_interrupted_swap_with_a_swap_file_is_completed(
+    tmp_path: Path, make_batch: BatchFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    bases, newest = _segments_and_newest_batch(tmp_path, make_batch)
+    _stage_cleaned_copy(tmp_path / "t-0", bases[0], newest, SWAP_SUFFIX)
+    with caplog.at_level(logging.INFO, logger="hub.log.recovery"), TopicStore(tmp_path) as store:
+        partition = store.partition("t", 0)
+        assert [segment.base_offset for segment in partition.segments] == bases
+        assert partition.read(0, 1 << 20) == newest  # the cleaned segment took the old one's place
+        assert partition.log_end_offset == 60
+    assert "completed an interrupted segment swap" in caplog.text
+    assert not list((tmp_path / "t-0").glob("*.swap"))
+
+
+def test_interrupted_swap_without_a_swap_file_is_rolled_back(
+    tmp_path: Path, make_batch: BatchFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    bases, newest = _segments_and_newest_batch(tmp_path, make_batch)
+    _stage_cleaned_copy(tmp_path / "t-0", bases[0], newest, CLEANED_SUFFIX)
+    with caplog.at_level(logging.INFO, logger="hub.log.recovery"), TopicStore(tmp_path) as store:
+        assert _values(store) == [b"value-%d" % i for i in range(30) for _ in range(2)]
+    assert "rolled back an unfinished segment swap" in caplog.text
+    assert not list((tmp_path / "t-0").glob("*.cleaned"))
+
+
+def test_recovery_point_checkpoint_is_versioned_and_tracks_flushed_data(
+    tmp_path: Path, make_batch: BatchFactory
+) -> None:
+    _fill(tmp_path, make_batch, count=5)
+    checkpoint = json.loads((tmp_path / "t-0" / "partition.checkpoint").read_text())
+    assert checkpoint == {"version": 1, "recovery_point": 10, "log_start_offset": 0}
