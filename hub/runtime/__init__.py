@@ -1,1 +1,1 @@
-"""runtime package."""
+"""The worker runtime: herder, worker, task runners, stores, plugins, converters and transforms."""

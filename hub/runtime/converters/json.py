@@ -1,0 +1,392 @@
+"""JsonConverter, byte-compatible with Kafka Connect's ``org.apache.kafka.connect.json.JsonConverter``.
+
+With ``schemas.enable=true`` (the default) each message is an envelope with exactly two fields::
+
+    {"schema": {...}, "payload": ...}
+
+Schema JSON keeps Connect's key order — ``type``, then ``items`` / ``keys``+``values`` / ``fields``, then
+``optional``, ``name``, ``version``, ``doc``, ``parameters``, ``default`` — and struct fields carry their name
+as a trailing ``field`` key, so the bytes equal Connect's. Payload encoding: BYTES as base64; Decimal as base64 of
+the unscaled two's-complement value (or a JSON number with ``decimal.format=NUMERIC``); Date, Time and
+Timestamp as integers; maps with string keys as objects, other maps as arrays of ``[key, value]`` pairs.
+
+With ``schemas.enable=false`` messages are plain JSON; reading infers types (integers → INT64, other numbers →
+FLOAT64, objects → maps, arrays → lists) and gives a null schema.
+
+An instance is used by one task thread; its schema cache is not shared.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import decimal
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import Any
+
+import orjson
+
+from hub.sdk.config import ConfigDef, ConfigType
+from hub.sdk.converter import NULL, Converter, HeaderConverter, SchemaAndValue
+from hub.sdk.errors import DataError
+from hub.sdk.schema import (
+    DATE_NAME,
+    DECIMAL_NAME,
+    TIME_NAME,
+    TIMESTAMP_NAME,
+    Field,
+    Schema,
+    SchemaError,
+    Type,
+    date_from_days,
+    date_to_days,
+    decimal_from_bytes,
+    decimal_scale,
+    decimal_to_bytes,
+    time_from_millis,
+    time_to_millis,
+    timestamp_from_millis,
+    timestamp_to_millis,
+    validate,
+)
+from hub.sdk.struct import Struct
+
+ENVELOPE_ERROR = (
+    'JsonConverter with schemas.enable requires "schema" and "payload" fields and may not contain additional '
+    "fields. If you are trying to deserialize plain JSON data, set schemas.enable=false in your converter "
+    "configuration."
+)
+
+CONFIG = (
+    ConfigDef()
+    .define("schemas.enable", ConfigType.BOOLEAN, True, "Include the schema in each message (Connect's envelope).")
+    .define("schemas.cache.size", ConfigType.INT, 1000, "Parsed schemas to keep.", minimum=0)
+    .define(
+        "decimal.format",
+        ConfigType.STRING,
+        "BASE64",
+        "How Decimal payloads are written.",
+        choices=("BASE64", "NUMERIC"),
+        case_insensitive_choices=True,
+    )
+    .define("replace.null.with.default", ConfigType.BOOLEAN, True, "Write a field's default instead of null.")
+)
+
+_TYPES = {kind.value: kind for kind in Type}
+
+
+# --- schemas -----------------------------------------------------------------------------------------------------
+
+
+def schema_to_json(schema: Schema, *, numeric_decimals: bool = False) -> dict[str, Any]:
+    """Connect's JSON form of a schema, keys in Connect's order."""
+    node: dict[str, Any] = {"type": schema.type.value}
+    if schema.type is Type.ARRAY:
+        assert schema.value_schema is not None
+        node["items"] = schema_to_json(schema.value_schema, numeric_decimals=numeric_decimals)
+    elif schema.type is Type.MAP:
+        assert schema.key_schema is not None
+        assert schema.value_schema is not None
+        node["keys"] = schema_to_json(schema.key_schema, numeric_decimals=numeric_decimals)
+        node["values"] = schema_to_json(schema.value_schema, numeric_decimals=numeric_decimals)
+    elif schema.type is Type.STRUCT:
+        node["fields"] = [
+            {**schema_to_json(field.schema, numeric_decimals=numeric_decimals), "field": field.name}
+            for field in schema.fields
+        ]
+    node["optional"] = schema.optional
+    if schema.name is not None:
+        node["name"] = schema.name
+    if schema.version is not None:
+        node["version"] = schema.version
+    if schema.doc is not None:
+        node["doc"] = schema.doc
+    if schema.parameters:
+        node["parameters"] = dict(schema.parameters)
+    if schema.default is not None:
+        node["default"] = value_to_json(schema, schema.default, numeric_decimals=numeric_decimals)
+    return node
+
+
+def schema_from_json(node: Any) -> Schema:
+    """A Schema from Connect's JSON form; DataError naming what is wrong."""
+    if not isinstance(node, dict):
+        raise DataError(f"a schema must be a JSON object, got {type(node).__name__}")
+    type_name = node.get("type")
+    kind = _TYPES.get(type_name) if isinstance(type_name, str) else None
+    if kind is None:
+        raise DataError(f"unknown schema type {type_name!r}")
+    parameters = node.get("parameters") or {}
+    if not isinstance(parameters, dict) or not all(isinstance(v, str) for v in parameters.values()):
+        raise DataError("schema parameters must be an object with string values")
+    name, version, doc = node.get("name"), node.get("version"), node.get("doc")
+    common: dict[str, Any] = {
+        "optional": node.get("optional") is True,  # as Connect: anything but true means required
+        "name": name if isinstance(name, str) else None,
+        "version": version if isinstance(version, int) and not isinstance(version, bool) else None,
+        "doc": doc if isinstance(doc, str) else None,
+        "parameters": tuple(sorted(parameters.items())),
+    }
+    try:
+        if kind is Type.ARRAY:
+            if "items" not in node:
+                raise DataError("array schema without 'items'")
+            schema = Schema(kind, value_schema=schema_from_json(node["items"]), **common)
+        elif kind is Type.MAP:
+            if "keys" not in node or "values" not in node:
+                raise DataError("map schema without 'keys' and 'values'")
+            schema = Schema(
+                kind, key_schema=schema_from_json(node["keys"]), value_schema=schema_from_json(node["values"]), **common
+            )
+        elif kind is Type.STRUCT:
+            fields_node = node.get("fields")
+            if not isinstance(fields_node, list):
+                raise DataError("struct schema without a 'fields' array")
+            fields = []
+            for index, field_node in enumerate(fields_node):
+                if not isinstance(field_node, dict) or not isinstance(field_node.get("field"), str):
+                    raise DataError(f"struct field {index} has no 'field' name")
+                fields.append(Field(field_node["field"], index, schema_from_json(field_node)))
+            schema = Schema(kind, fields=tuple(fields), **common)
+        else:
+            schema = Schema(kind, **common)
+    except SchemaError as exc:
+        raise DataError(f"invalid schema: {exc}") from None
+    if node.get("default") is not None:
+        try:
+            schema = schema.with_default(value_from_json(schema, node["default"]))
+        except SchemaError as exc:
+            raise DataError(f"invalid schema default: {exc}") from None
+    return schema
+
+
+# --- values ------------------------------------------------------------------------------------------------------
+
+
+def value_to_json(
+    schema: Schema | None, value: Any, *, numeric_decimals: bool = False, replace_null: bool = True
+) -> Any:
+    """The JSON-able form of a value under ``schema`` (or inferred when schema is None)."""
+    if schema is None:
+        return _schemaless_to_json(value)
+    if value is None:
+        if replace_null and schema.default is not None:
+            return value_to_json(schema, schema.default, numeric_decimals=numeric_decimals)
+        if not schema.optional:
+            raise DataError(f"null value for a required {schema.type.value} schema")
+        return None
+    name = schema.name
+    if name == DECIMAL_NAME:
+        if not isinstance(value, decimal.Decimal):
+            raise DataError(f"Decimal schema needs a decimal.Decimal, got {type(value).__name__}")
+        if numeric_decimals:
+            return value
+        return base64.b64encode(decimal_to_bytes(value, decimal_scale(schema))).decode()
+    if name == DATE_NAME and isinstance(value, dt.date):
+        return date_to_days(value)
+    if name == TIME_NAME and isinstance(value, dt.time):
+        return time_to_millis(value)
+    if name == TIMESTAMP_NAME and isinstance(value, dt.datetime):
+        return timestamp_to_millis(value)
+    kind = schema.type
+    if kind is Type.BYTES:
+        if not isinstance(value, bytes | bytearray | memoryview):
+            raise DataError(f"bytes schema needs bytes, got {type(value).__name__}")
+        return base64.b64encode(bytes(value)).decode()
+    if kind is Type.ARRAY:
+        assert schema.value_schema is not None
+        return [value_to_json(schema.value_schema, item, numeric_decimals=numeric_decimals) for item in value]
+    if kind is Type.MAP:
+        assert schema.key_schema is not None
+        assert schema.value_schema is not None
+        if schema.key_schema.type is Type.STRING:
+            return {
+                key: value_to_json(schema.value_schema, item, numeric_decimals=numeric_decimals)
+                for key, item in value.items()
+            }
+        return [
+            [
+                value_to_json(schema.key_schema, key, numeric_decimals=numeric_decimals),
+                value_to_json(schema.value_schema, item, numeric_decimals=numeric_decimals),
+            ]
+            for key, item in value.items()
+        ]
+    if kind is Type.STRUCT:
+        if not isinstance(value, Struct):
+            raise DataError(f"struct schema needs a Struct, got {type(value).__name__}")
+        if value.schema != schema:
+            raise DataError("Struct's schema does not match the schema it is written with")
+        return {
+            field.name: value_to_json(
+                field.schema,
+                value.get_without_default(field.name),
+                numeric_decimals=numeric_decimals,
+                replace_null=replace_null,
+            )
+            for field in schema.fields
+        }
+    try:
+        validate(schema, value)
+    except SchemaError as exc:
+        raise DataError(str(exc)) from None
+    return value
+
+
+def _schemaless_to_json(value: Any) -> Any:
+    if isinstance(value, bytes | bytearray | memoryview):
+        return base64.b64encode(bytes(value)).decode()
+    if isinstance(value, Struct):
+        raise DataError("a Struct needs a schema; use schemas with struct values")
+    if isinstance(value, dict):
+        if all(isinstance(key, str) for key in value):
+            return {key: _schemaless_to_json(item) for key, item in value.items()}
+        return [[_schemaless_to_json(key), _schemaless_to_json(item)] for key, item in value.items()]
+    if isinstance(value, list | tuple):
+        return [_schemaless_to_json(item) for item in value]
+    if isinstance(value, decimal.Decimal):
+        return value
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    raise DataError(f"cannot write a {type(value).__name__} as schemaless JSON")
+
+
+def value_from_json(schema: Schema | None, node: Any) -> Any:
+    """A Connect value from JSON under ``schema`` (schemaless JSON is returned as parsed)."""
+    if schema is None:
+        return node
+    if node is None:
+        if schema.default is not None:
+            return schema.default
+        if not schema.optional:
+            raise DataError(f"null payload for a required {schema.type.value} schema")
+        return None
+    name = schema.name
+    try:
+        if name == DECIMAL_NAME:
+            if isinstance(node, str):
+                return decimal_from_bytes(base64.b64decode(node, validate=True), decimal_scale(schema))
+            if isinstance(node, int | float):
+                return decimal.Decimal(str(node))
+            raise DataError("Decimal payload must be a base64 string or a number")
+        if name == DATE_NAME:
+            return date_from_days(_integer(node))
+        if name == TIME_NAME:
+            return time_from_millis(_integer(node))
+        if name == TIMESTAMP_NAME:
+            return timestamp_from_millis(_integer(node))
+    except (binascii.Error, SchemaError, OverflowError) as exc:
+        raise DataError(f"invalid {name} payload: {exc}") from None
+    kind = schema.type
+    if kind is Type.BYTES:
+        if not isinstance(node, str):
+            raise DataError("bytes payload must be a base64 string")
+        try:
+            return base64.b64decode(node, validate=True)
+        except binascii.Error as exc:
+            raise DataError(f"bytes payload is not base64: {exc}") from None
+    if kind is Type.ARRAY:
+        if not isinstance(node, list):
+            raise DataError("array payload must be a JSON array")
+        assert schema.value_schema is not None
+        return [value_from_json(schema.value_schema, item) for item in node]
+    if kind is Type.MAP:
+        assert schema.key_schema is not None
+        assert schema.value_schema is not None
+        if isinstance(node, dict):
+            return {
+                value_from_json(schema.key_schema, key): value_from_json(schema.value_schema, v)
+                for key, v in node.items()
+            }
+        if isinstance(node, list) and all(isinstance(pair, list) and len(pair) == 2 for pair in node):
+            return {value_from_json(schema.key_schema, k): value_from_json(schema.value_schema, v) for k, v in node}
+        raise DataError("map payload must be an object or an array of [key, value] pairs")
+    if kind is Type.STRUCT:
+        if not isinstance(node, dict):
+            raise DataError("struct payload must be a JSON object")
+        struct = Struct(schema)
+        for field in schema.fields:
+            try:
+                struct.put(field.name, value_from_json(field.schema, node.get(field.name)))
+            except SchemaError as exc:
+                raise DataError(str(exc)) from None
+        return struct
+    if kind in (Type.FLOAT32, Type.FLOAT64):
+        if isinstance(node, bool) or not isinstance(node, int | float):
+            raise DataError(f"{kind.value} payload must be a number")
+        return float(node)
+    try:
+        validate(schema, node)
+    except SchemaError as exc:
+        raise DataError(f"payload does not match its schema: {exc}") from None
+    return node
+
+
+def _integer(node: Any) -> int:
+    if isinstance(node, bool) or not isinstance(node, int):
+        raise DataError(f"expected an integer payload, got {node!r}")
+    return node
+
+
+def _dumps(data: Any) -> bytes:
+    return orjson.dumps(data, default=_encode_extra)
+
+
+def _encode_extra(value: Any) -> Any:
+    if isinstance(value, decimal.Decimal):
+        return orjson.Fragment(str(value).encode())
+    raise TypeError(f"cannot encode {type(value).__name__} as JSON")
+
+
+class JsonConverter(Converter, HeaderConverter):
+    """Kafka Connect's JsonConverter (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self.schemas_enabled = True
+        self.numeric_decimals = False
+        self.replace_null = True
+        self._parse_schema = lru_cache(maxsize=1000)(self._parse_schema_text)
+
+    def config_def(self) -> ConfigDef:
+        return CONFIG
+
+    def configure(self, config: Mapping[str, Any], *, is_key: bool = False) -> None:
+        parsed = CONFIG.parse({key: value for key, value in config.items() if CONFIG.key(key) is not None})
+        self.schemas_enabled = parsed["schemas.enable"]
+        self.numeric_decimals = str(parsed["decimal.format"]).upper() == "NUMERIC"
+        self.replace_null = parsed["replace.null.with.default"]
+        self._parse_schema = lru_cache(maxsize=parsed["schemas.cache.size"])(self._parse_schema_text)
+
+    def from_connect(self, topic: str, schema: Schema | None, value: Any) -> bytes | None:
+        if schema is None and value is None:
+            return None
+        payload = value_to_json(schema, value, numeric_decimals=self.numeric_decimals, replace_null=self.replace_null)
+        if not self.schemas_enabled:
+            return _dumps(payload)
+        schema_json = None if schema is None else schema_to_json(schema, numeric_decimals=self.numeric_decimals)
+        return _dumps({"schema": schema_json, "payload": payload})
+
+    def to_connect(self, topic: str, data: bytes | None) -> SchemaAndValue:
+        if data is None:
+            return NULL
+        try:
+            node = orjson.loads(data) if data else None
+        except orjson.JSONDecodeError as exc:
+            raise DataError(f"converting bytes to JSON failed for topic {topic!r}: {exc}") from None
+        if not self.schemas_enabled:
+            return SchemaAndValue(None, node)
+        if not isinstance(node, dict) or set(node) != {"schema", "payload"}:
+            raise DataError(ENVELOPE_ERROR)
+        schema = None if node["schema"] is None else self._parse_schema(orjson.dumps(node["schema"]))
+        return SchemaAndValue(schema, value_from_json(schema, node["payload"]))
+
+    @staticmethod
+    def _parse_schema_text(text: bytes) -> Schema:
+        return schema_from_json(orjson.loads(text))
+
+    def from_connect_header(self, topic: str, key: str, schema: Schema | None, value: Any) -> bytes | None:
+        return self.from_connect(topic, schema, value)
+
+    def to_connect_header(self, topic: str, key: str, data: bytes | None) -> SchemaAndValue:
+        return self.to_connect(topic, data)

@@ -1,0 +1,179 @@
+"""JsonConverter: byte-compatible with Kafka Connect's envelope, round trips every type, clear errors."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import decimal
+
+import pytest
+
+from hub.runtime.converters import JsonConverter
+from hub.sdk.errors import DataError
+from hub.sdk.schema import (
+    BOOLEAN_SCHEMA,
+    BYTES_SCHEMA,
+    FLOAT64_SCHEMA,
+    INT8_SCHEMA,
+    INT32_SCHEMA,
+    INT64_SCHEMA,
+    OPTIONAL_STRING_SCHEMA,
+    STRING_SCHEMA,
+    array_schema,
+    date_schema,
+    decimal_schema,
+    map_schema,
+    struct_schema,
+    time_schema,
+    timestamp_schema,
+)
+from hub.sdk.struct import Struct
+
+ORDER = struct_schema(
+    [
+        ("id", INT64_SCHEMA),
+        ("note", OPTIONAL_STRING_SCHEMA),
+        ("amount", decimal_schema(2)),
+        ("ts", timestamp_schema()),
+    ],
+    name="com.acme.Order",
+)
+# The bytes Kafka Connect's JsonConverter writes for this order: per type, "fields"/"items"/"keys"+"values" come
+# right after "type", then optional, name, version, doc, parameters, default; each field ends with its "field".
+ORDER_BYTES = (
+    b'{"schema":{"type":"struct","fields":['
+    b'{"type":"int64","optional":false,"field":"id"},'
+    b'{"type":"string","optional":true,"field":"note"},'
+    b'{"type":"bytes","optional":false,"name":"org.apache.kafka.connect.data.Decimal","version":1,'
+    b'"parameters":{"scale":"2"},"field":"amount"},'
+    b'{"type":"int64","optional":false,"name":"org.apache.kafka.connect.data.Timestamp","version":1,"field":"ts"}'
+    b'],"optional":false,"name":"com.acme.Order"},'
+    b'"payload":{"id":42,"note":null,"amount":"MDk=","ts":1719000000000}}'
+)
+
+
+def _converter(**config: object) -> JsonConverter:
+    converter = JsonConverter()
+    converter.configure(config)
+    return converter
+
+
+def _order() -> Struct:
+    return Struct(
+        ORDER,
+        {
+            "id": 42,
+            "note": None,
+            "amount": decimal.Decimal("123.45"),
+            "ts": dt.datetime(2024, 6, 21, 20, 0, tzinfo=dt.UTC),
+        },
+    )
+
+
+def test_struct_envelope_bytes_match_kafka_connect() -> None:
+    converter = _converter()
+    assert converter.from_connect("t", ORDER, _order()) == ORDER_BYTES
+    schema, value = converter.to_connect("t", ORDER_BYTES)
+    assert schema == ORDER
+    assert value == _order()
+
+
+@pytest.mark.parametrize(
+    ("schema", "value", "expected"),
+    [
+        (STRING_SCHEMA, "foo", b'{"schema":{"type":"string","optional":false},"payload":"foo"}'),
+        (INT8_SCHEMA, 12, b'{"schema":{"type":"int8","optional":false},"payload":12}'),
+        (BOOLEAN_SCHEMA, True, b'{"schema":{"type":"boolean","optional":false},"payload":true}'),
+        (FLOAT64_SCHEMA, 12.5, b'{"schema":{"type":"double","optional":false},"payload":12.5}'),
+        (BYTES_SCHEMA, b"\x00\x01", b'{"schema":{"type":"bytes","optional":false},"payload":"AAE="}'),
+        (
+            array_schema(INT32_SCHEMA),
+            [1, 2],
+            b'{"schema":{"type":"array","items":{"type":"int32","optional":false},"optional":false},"payload":[1,2]}',
+        ),
+        (
+            map_schema(STRING_SCHEMA, INT32_SCHEMA),
+            {"a": 1},
+            b'{"schema":{"type":"map","keys":{"type":"string","optional":false},"values":{"type":"int32",'
+            b'"optional":false},"optional":false},"payload":{"a":1}}',
+        ),
+        (
+            map_schema(INT32_SCHEMA, STRING_SCHEMA),
+            {1: "a"},
+            b'{"schema":{"type":"map","keys":{"type":"int32","optional":false},"values":{"type":"string",'
+            b'"optional":false},"optional":false},"payload":[[1,"a"]]}',
+        ),
+        (
+            date_schema(),
+            dt.date(1970, 1, 11),
+            b'{"schema":{"type":"int32","optional":false,"name":"org.apache.kafka.connect.data.Date","version":1},'
+            b'"payload":10}',
+        ),
+        (
+            time_schema(),
+            dt.time(0, 0, 1),
+            b'{"schema":{"type":"int32","optional":false,"name":"org.apache.kafka.connect.data.Time","version":1},'
+            b'"payload":1000}',
+        ),
+    ],
+)
+def test_types_round_trip_with_connects_bytes(schema: object, value: object, expected: bytes) -> None:
+    converter = _converter()
+    assert converter.from_connect("t", schema, value) == expected  # type: ignore[arg-type]
+    assert converter.to_connect("t", expected) == (schema, value)
+
+
+def test_schema_default_and_doc_are_written_and_read() -> None:
+    schema = dataclasses.replace(STRING_SCHEMA.as_optional().with_default("n/a"), doc="a note")
+    data = _converter().from_connect("t", schema, None)
+    assert data == b'{"schema":{"type":"string","optional":true,"doc":"a note","default":"n/a"},"payload":"n/a"}'
+    assert _converter().to_connect("t", data) == (schema, "n/a")
+
+
+def test_numeric_decimal_format() -> None:
+    converter = _converter(**{"decimal.format": "NUMERIC"})
+    data = converter.from_connect("t", decimal_schema(2), decimal.Decimal("123.45"))
+    assert data is not None
+    assert data.endswith(b'"payload":123.45}')
+    assert converter.to_connect("t", data).value == decimal.Decimal("123.45")
+
+
+def test_schemas_disabled_writes_and_reads_plain_json() -> None:
+    converter = _converter(**{"schemas.enable": "false"})
+    assert converter.from_connect("t", ORDER, _order()) == b'{"id":42,"note":null,"amount":"MDk=","ts":1719000000000}'
+    assert converter.from_connect("t", None, {"a": [1, 2.5, None, True]}) == b'{"a":[1,2.5,null,true]}'
+    assert converter.to_connect("t", b'{"a":[1,2.5]}') == (None, {"a": [1, 2.5]})
+
+
+def test_tombstones_stay_null() -> None:
+    converter = _converter()
+    assert converter.from_connect("t", None, None) is None
+    assert converter.to_connect("t", None) == (None, None)
+    assert converter.from_connect("t", OPTIONAL_STRING_SCHEMA, None) == (
+        b'{"schema":{"type":"string","optional":true},"payload":null}'
+    )
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b'{"id": 1}', "schemas.enable requires"),
+        (b'{"schema": null, "payload": 1, "extra": 2}', "schemas.enable requires"),
+        (b"not json", "converting bytes to JSON failed"),
+        (b'{"schema":{"type":"nope"},"payload":1}', "unknown schema type 'nope'"),
+        (b'{"schema":{"type":"int8","optional":false},"payload":300}', "out of range for int8"),
+        (b'{"schema":{"type":"bytes","optional":false},"payload":"%%%"}', "not base64"),
+        (b'{"schema":{"type":"string","optional":false},"payload":null}', "null payload for a required"),
+        (b'{"schema":{"type":"struct","fields":[{"type":"int32"}],"optional":false},"payload":{}}', "no 'field' name"),
+    ],
+)
+def test_bad_input_is_a_data_error_naming_the_problem(data: bytes, message: str) -> None:
+    with pytest.raises(DataError, match=message):
+        _converter().to_connect("t", data)
+
+
+def test_writing_a_value_that_does_not_fit_its_schema_fails() -> None:
+    with pytest.raises(DataError, match="null value for a required"):
+        _converter().from_connect("t", STRING_SCHEMA, None)
+    with pytest.raises(DataError):
+        _converter().from_connect("t", INT8_SCHEMA, 1000)
