@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import bisect
 import logging
+import os
 import struct
 import threading
 import time
@@ -378,52 +379,52 @@ class PartitionLog:
 
     # --- reading -----------------------------------------------------------------------------------------------
 
-    def _snapshot(self) -> tuple[list[LogSegment], list[int], int, int]:
+    def _snapshot(self) -> tuple[list[LogSegment], list[int], int, int, int]:
+        """Segments, their base offsets, log start, log end and the active segment's size, taken together under
+        the lock: the size bounds reads to what was published with that log end."""
         with self._lock:
             if self.closed:
                 raise LogClosedError(f"{self.name} is closed")
-            return list(self.segments), list(self._bases), self.log_start_offset, self.log_end_offset
+            return list(self.segments), list(self._bases), self.log_start_offset, self.log_end_offset, self.active.size
 
     def check_offset(self, offset: int) -> None:
-        _, _, start, end = self._snapshot()
+        _, _, start, end, _ = self._snapshot()
         if not start <= offset <= end:
             raise OffsetOutOfRangeError(f"{self.name}: offset {offset} is outside [{start}, {end}]")
 
     def read(self, offset: int, max_bytes: int, *, max_offset: int | None = None) -> bytes:
         """Whole stored batches from the one holding ``offset``: up to ``max_bytes``, but always at least one
         batch when any exists (as Kafka does), and none starting at or after ``max_offset``.
-        OffsetOutOfRangeError outside [log start, log end]; b"" at the log end."""
-        segments, bases, start, end = self._snapshot()
-        if not start <= offset <= end:
-            raise OffsetOutOfRangeError(f"{self.name}: offset {offset} is outside [{start}, {end}]")
-        limit = end if max_offset is None else min(max_offset, end)
-        if offset >= limit:
-            return b""
-        index = max(bisect.bisect_right(bases, offset) - 1, 0)
-        for segment in segments[index:]:
-            data = segment.read(max(offset, segment.base_offset), max_bytes)
-            if data:
-                return _cut_at(data, limit)
-        return b""
+        OffsetOutOfRangeError outside [log start, log end]; b"" at the log end. Never blocks on appends."""
+        slices = self.read_slices(offset, max_bytes, max_offset=max_offset)
+        if len(slices) == 1:
+            return os.pread(slices[0].fd, slices[0].length, slices[0].position)
+        return b"".join(os.pread(piece.fd, piece.length, piece.position) for piece in slices)
 
     def read_slices(self, offset: int, max_bytes: int, *, max_offset: int | None = None) -> list[FileSlice]:
         """The bytes ``read`` would return, as file slices to ``os.sendfile`` (zero-copy serving); empty at the
         log end. Same range rules and errors as ``read``."""
-        segments, bases, start, end = self._snapshot()
+        segments, bases, start, end, active_size = self._snapshot()
         if not start <= offset <= end:
             raise OffsetOutOfRangeError(f"{self.name}: offset {offset} is outside [{start}, {end}]")
-        limit = end if max_offset is None else min(max_offset, end)
-        if offset >= limit:
+        limit = None if max_offset is None or max_offset >= end else max_offset
+        if offset >= end or (limit is not None and offset >= limit):
             return []
+        active = segments[-1]
         for segment in segments[max(bisect.bisect_right(bases, offset) - 1, 0) :]:
-            found = segment.locate(max(offset, segment.base_offset), max_bytes, limit=limit)
+            found = segment.locate(
+                max(offset, segment.base_offset),
+                max_bytes,
+                limit=limit,
+                end=active_size if segment is active else None,
+            )
             if found is not None:
                 return [found]
         return []
 
     def offset_for_timestamp(self, timestamp: int) -> tuple[int, int] | None:
         """(offset, timestamp) of the first record with a timestamp >= ``timestamp``, None if there is none."""
-        segments, _, start, _ = self._snapshot()
+        segments, _, start, _, _ = self._snapshot()
         for segment in segments:
             if segment.max_timestamp >= timestamp:
                 found = segment.offset_for_timestamp(timestamp)
@@ -598,14 +599,3 @@ def _stamp_log_append_time(buffer: bytearray, position: int, now_ms: int) -> Non
     struct.pack_into(">q", buffer, position + 35, now_ms)
     end = position + parse_header(buffer, position).size
     struct.pack_into(">I", buffer, position + 17, crc32c.crc32c(memoryview(buffer)[position + 21 : end]))
-
-
-def _cut_at(data: bytes, limit: int) -> bytes:
-    """Drop batches starting at or after ``limit`` (keeps at least nothing past the log end)."""
-    position = 0
-    while position < len(data):
-        header = parse_header(data, position)
-        if header.base_offset >= limit:
-            break
-        position += header.size
-    return data[:position]

@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import logging
 import os
+from bisect import bisect_right
 from dataclasses import dataclass
 from pathlib import Path
 
-from hub.log.batch import HEADER_SIZE, BatchHeader, parse_header, validate_batch
+from hub.log.batch import HEADER_SIZE, LOG_OVERHEAD, BatchHeader, batch_size_at, parse_header, validate_batch
 from hub.log.errors import CorruptBatchError, InvalidBatchError
 from hub.log.index import IndexCorruptError, OffsetIndex, TimeIndex
 from hub.log.records import decode_batch
@@ -53,6 +54,7 @@ class FileSlice:
     path: Path
     position: int
     length: int
+    next_offset: int  # one past the last offset of the last batch in the slice: where the next fetch starts
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,39 +219,58 @@ class LogSegment:
             position += header.size
         return None
 
-    def read(self, offset: int, max_bytes: int, *, size: int | None = None, min_one: bool = True) -> bytes:
-        """Whole batches from the one holding ``offset``, up to ``max_bytes`` (at least one with ``min_one``)."""
-        end = self.size if size is None else size
+    def read(self, offset: int, max_bytes: int, *, limit: int | None = None, end: int | None = None) -> bytes:
+        """Whole batches from the one holding ``offset``; see ``locate``. b"" when there are none."""
+        where = self.locate(offset, max_bytes, limit=limit, end=end)
+        return b"" if where is None else os.pread(self._fd, where.length, where.position)
+
+    def locate(
+        self, offset: int, max_bytes: int, *, limit: int | None = None, end: int | None = None
+    ) -> FileSlice | None:
+        """Where the whole batches from the one holding ``offset`` lie: at most ``max_bytes`` but at least one
+        batch, none starting at or after offset ``limit``, none past byte ``end`` (default: the published size).
+
+        Reads batch headers only, never the data: the offset index finds the first batch and the cut, so a fetch
+        costs a few small ``pread`` calls whatever the number of batches it spans."""
+        end = self.size if end is None else min(end, self.size)
         found = self.find_batch(offset, end)
         if found is None:
-            return b""
-        position, first = found
-        if first.size > max_bytes:
-            return os.pread(self._fd, first.size, position) if min_one else b""
-        chunk = os.pread(self._fd, min(max_bytes, end - position), position)
-        cut = 0
-        while cut + HEADER_SIZE <= len(chunk):
-            header_size = parse_header(chunk, cut).size
-            if cut + header_size > len(chunk):
-                break
-            cut += header_size
-        return chunk[:cut]
-
-    def locate(self, offset: int, max_bytes: int, *, limit: int | None = None) -> FileSlice | None:
-        """Where ``read`` would read, without reading the data: whole batches from the one holding ``offset``,
-        at least one, at most ``max_bytes`` after the first, none starting at or after ``limit``."""
-        end = self.size
-        found = self.find_batch(offset, end)
-        if found is None or (limit is not None and found[1].base_offset >= limit):
             return None
-        start, header = found
-        position = start + header.size
-        while position + HEADER_SIZE <= end:
-            header = parse_header(os.pread(self._fd, HEADER_SIZE, position))
-            if position + header.size - start > max_bytes or (limit is not None and header.base_offset >= limit):
+        start, first = found
+        if limit is not None:
+            if first.base_offset >= limit:
+                return None
+            bound = self.find_batch(limit, end)
+            if bound is not None:
+                end = bound[0] if bound[1].base_offset >= limit else bound[0] + bound[1].size
+        stop = start + first.size
+        next_offset = first.next_offset
+        if stop < end and max_bytes > first.size:
+            last, stop = self._last_batch(stop, min(end, start + max_bytes))
+            if last >= 0:
+                next_offset = parse_header(os.pread(self._fd, HEADER_SIZE, last)).next_offset
+            elif stop > start + first.size:
+                # Jumped to an index entry without walking a batch: a batch starts there, and its base offset
+                # is the next offset.
+                next_offset = int.from_bytes(os.pread(self._fd, 8, stop), "big", signed=True)
+        return FileSlice(self._fd, self.log_path, start, stop - start, next_offset)
+
+    def _last_batch(self, position: int, bound: int) -> tuple[int, int]:
+        """Start and end of the last whole batch ending at or before byte ``bound``, walking from the batch
+        boundary ``position`` (and jumping ahead by the offset index, whose entries are batch starts); the start
+        is -1 when no batch after ``position`` fits."""
+        positions = self.offset_index.positions
+        nearest = bisect_right(positions, bound) - 1
+        if nearest >= 0 and positions[nearest] > position:
+            position = positions[nearest]
+        last = -1
+        while position + LOG_OVERHEAD <= bound:
+            size = batch_size_at(os.pread(self._fd, LOG_OVERHEAD, position), 0)
+            if position + size > bound:
                 break
-            position += header.size
-        return FileSlice(self._fd, self.log_path, start, position - start)
+            last = position
+            position += size
+        return last, position
 
     def offset_for_timestamp(self, timestamp: int) -> tuple[int, int] | None:
         """(offset, timestamp) of the first record with a timestamp >= ``timestamp`` in this segment."""

@@ -30,7 +30,8 @@ start = int(sys.argv[2])
 for n in range(start, start + 1_000_000):
     partition = store.partition("t", n % 2)
     batch = encode_batch([NewRecord(b"%d" % n, b"%d:%d" % (n, i) + b"x" * 50) for i in range(1 + n % 5)])
-    result = partition.append(batch).wait()
+    # Both acknowledgement paths: the Flusher thread's group commit, and the caller's own (leader/follower) fsync.
+    result = partition.append(batch).wait() if n % 3 else partition.append_and_wait(batch)
     print(n % 2, result.last_offset, n, flush=True)
 """
 
@@ -50,7 +51,7 @@ def test_acknowledged_appends_survive_kill_9(tmp_path: Path) -> None:
     rng = random.Random(1234)
     acked: dict[int, list[int]] = {0: [], 1: []}
     next_n = 0
-    for _ in range(12):
+    for _ in range(16):
         child = subprocess.Popen(
             [sys.executable, "-c", WRITER, str(tmp_path), str(next_n)],
             stdout=subprocess.PIPE,
@@ -58,7 +59,7 @@ def test_acknowledged_appends_survive_kill_9(tmp_path: Path) -> None:
             env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
         )
         assert child.stdout is not None
-        deadline = time.monotonic() + rng.uniform(0.3, 0.9)
+        deadline = time.monotonic() + rng.uniform(0.4, 1.0)
         lines: list[str] = []
         while time.monotonic() < deadline:
             line = child.stdout.readline()

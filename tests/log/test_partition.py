@@ -201,6 +201,7 @@ def test_read_slices_point_at_the_bytes_read_returns(tmp_path: Path, make_batch:
         assert len(slices) == 1
         sent = b"".join(os.pread(piece.fd, piece.length, piece.position) for piece in slices)
         assert sent == log.read(offset, max_bytes, max_offset=max_offset)
+        assert slices[-1].next_offset == [header for _, header in iter_batches(sent)][-1].next_offset
     assert log.read_slices(40, 100) == []
     with pytest.raises(OffsetOutOfRangeError):
         log.read_slices(41, 100)
