@@ -49,6 +49,7 @@ from hub.log.config import INT_MAX, TopicConfig
 from hub.log.errors import InvalidBatchError, LogClosedError, OffsetOutOfRangeError, RecordTooLargeError
 from hub.log.records import decode_batch
 from hub.log.recovery import load_segments
+from hub.log.index import OffsetIndex
 from hub.log.segment import CLEANED_SUFFIX, SWAP_SUFFIX, FileSlice, LogSegment
 
 log = logging.getLogger("hub.log.partition")
@@ -237,27 +238,30 @@ class PartitionLog:
         return result.wait(timeout_s)
 
     def _append(self, data: bytes | bytearray | memoryview, leader_epoch: int) -> AppendResult:
+        config = self.config
+        values = config.values  # plain dict lookups: this is the hot path
         headers = list(iter_batches(data))
         if not headers:
             raise InvalidBatchError("no record batch in the request")
-        max_bytes = self.config.get("max.message.bytes")
+        max_bytes = values["max.message.bytes"]
         for position, header in headers:
             if header.size > max_bytes:
                 raise RecordTooLargeError(
                     f"{self.name}: batch at position {position} is {header.size} bytes, "
                     f"max.message.bytes is {max_bytes}"
                 )
-        if self.config.compact:
+        if config.compact:
             self._check_keys(data, headers)
         buffer = bytearray(data)
+        log_append_time = values["message.timestamp.type"] == "LogAppendTime"
         with self._lock:
             if self.closed:
                 raise LogClosedError(f"{self.name} is closed")
-            now = self._now_ms()
-            offset = self.log_end_offset
-            base_offset = offset
+            now = int(self.clock() * 1000)
+            offset = base_offset = self.segments[-1].next_offset
             stamped: list[tuple[int, BatchHeader]] = []
-            log_append_time = self.config.log_append_time
+            max_timestamp = -1
+            records = 0
             for position, _ in headers:
                 stamp_batch(buffer, position, offset, leader_epoch)
                 if log_append_time:
@@ -265,10 +269,12 @@ class PartitionLog:
                 header = parse_header(buffer, position)
                 stamped.append((position, header))
                 offset = header.next_offset
-            self._maybe_roll(len(buffer), offset - 1, max(header.max_timestamp for _, header in stamped), now)
-            self.active.append(buffer, stamped)
-            self._record_epoch(leader_epoch, base_offset)
-            records = sum(header.records_count for _, header in stamped)
+                records += header.records_count
+                max_timestamp = max(max_timestamp, header.max_timestamp)
+            self._maybe_roll(len(buffer), offset - 1, max_timestamp, now)
+            self.segments[-1].append(buffer, stamped)
+            if not self.epochs or leader_epoch > self.epochs[-1][0]:
+                self._record_epoch(leader_epoch, base_offset)
             self._unflushed_messages += records
             durable = self._durability(offset)
         if self.on_append is not None:
@@ -296,11 +302,12 @@ class PartitionLog:
             waited = incoming_max_timestamp - active.first_batch_timestamp
         else:
             waited = now - active.created_ms
+        values = self.config.values
         if (
-            active.size + incoming_bytes > self.config.get("segment.bytes")
-            or waited > self.config.get("segment.ms") - self.config.get("segment.jitter.ms")
+            active.size + incoming_bytes > values["segment.bytes"]
+            or waited > values["segment.ms"] - values["segment.jitter.ms"]
             or last_offset - active.base_offset > INT_MAX
-            or (active.offset_index.entries + 1) * 8 > self.config.get("segment.index.bytes")
+            or (len(active.offset_index.positions) + 1) * OffsetIndex.ENTRY_SIZE > values["segment.index.bytes"]
         ):
             self.roll()
 
@@ -324,11 +331,12 @@ class PartitionLog:
     def _durability(self, end_offset: int) -> Future[None]:
         """The future an append's caller waits on (caller holds the lock). With ``flush.messages`` = 1 it is
         resolved by the flush that covers ``end_offset``; otherwise at once, scheduling a flush by count."""
-        if self.config.sync_every_append:
+        flush_messages = self.config.values["flush.messages"]
+        if flush_messages == 1:
             future: Future[None] = Future()
             self._waiters.append((end_offset, future))
             return future
-        if self._unflushed_messages >= self.config.get("flush.messages") and self.flusher is not None:
+        if self._unflushed_messages >= flush_messages and self.flusher is not None:
             self.flusher.schedule(self)
         return _DONE
 
