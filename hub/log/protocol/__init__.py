@@ -12,7 +12,7 @@ definition files at run time.
 
 from __future__ import annotations
 
-from hub.log.protocol.codec import ZERO_COPY_MIN_BYTES, MessageCodec
+from hub.log.protocol.codec import MessageCodec
 from hub.log.protocol.errors import (
     ProtocolDecodeError,
     ProtocolEncodeError,
@@ -45,6 +45,7 @@ from hub.log.protocol.registry import (
     request_codec,
     response_codec,
 )
+from hub.log.protocol.wire import ZERO_COPY_MIN_BYTES
 
 __all__ = [
     "API_KEYS_BY_NAME",

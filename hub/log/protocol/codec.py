@@ -9,16 +9,9 @@ not present in the version is not written, a wrong type raises ``ProtocolEncodeE
 Decoding returns a dict holding *every* field of the schema: fields absent from the version (or tagged fields not
 sent) carry their default, so callers never branch on the version to read a field.
 
-Wire forms (big-endian)::
-
-    int8/16/32/64, uint16/32, float64    fixed width
-    bool                                 int8, 0 = false
-    uuid                                 16 bytes
-    string                               int16 length (-1 = null) + UTF-8;   compact: uvarint(length + 1), 0 = null
-    bytes, records                       int32 length (-1 = null) + bytes;   compact: uvarint(length + 1), 0 = null
-    array                                int32 count (-1 = null) + items;    compact: uvarint(count + 1), 0 = null
-    struct (flexible versions)           fields, then tagged section: uvarint count, (uvarint tag, uvarint size,
-                                         value)* in ascending tag order; unknown tags are skipped on read
+Value layouts are in hub.log.protocol.wire. In flexible versions every struct ends with its tagged-field section:
+uvarint count, then (uvarint tag, uvarint size, value) in ascending tag order; a tagged field is written only when
+its encoding differs from its default's, and unknown tags are skipped on read.
 
 Values: ints, bool, float, ``uuid.UUID``, ``str``, ``bytes`` for bytes fields. ``records`` decode as a
 ``memoryview`` into the input (never copied or parsed here); to encode they may be one bytes-like object or a
@@ -37,271 +30,30 @@ from types import MappingProxyType
 from typing import Any
 
 from hub.log.protocol.errors import ProtocolDecodeError, ProtocolEncodeError
+from hub.log.protocol.wire import (
+    FIXED,
+    BadValue,
+    Big,
+    Buffer,
+    DecodeFn,
+    EncodeFn,
+    Malformed,
+    array_codec,
+    bool_codec,
+    bytes_codec,
+    fixed_codec,
+    in_range,
+    need,
+    read_uvarint,
+    string_codec,
+    uuid_codec,
+    write_uvarint,
+)
 
-ZERO_COPY_MIN_BYTES = 1024
-
-Buffer = bytes | bytearray | memoryview
-Big = list[tuple[int, Buffer]]
-EncodeFn = Callable[[Any, bytearray, Big], None]
-DecodeFn = Callable[[Buffer, int], tuple[Any, int]]
 FieldEncodeOp = Callable[[Mapping[str, Any], bytearray, Big], None]
 FieldDecodeOp = Callable[[Buffer, int, dict[str, Any]], int]
-
-_FIXED: dict[str, str] = {
-    "int8": "b",
-    "int16": "h",
-    "uint16": "H",
-    "int32": "i",
-    "uint32": "I",
-    "int64": "q",
-    "float64": "d",
-}
-_INT16 = struct.Struct(">h")
-_INT32 = struct.Struct(">i")
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 _ZERO_UUID = uuid.UUID(int=0)
-
-
-class _Malformed(Exception):  # noqa: N818 - internal signal, converted to ProtocolDecodeError
-    def __init__(self, field: str, position: int, reason: str) -> None:
-        super().__init__(reason)
-        self.field, self.position, self.reason = field, position, reason
-
-
-class _BadValue(Exception):  # noqa: N818 - internal signal, converted to ProtocolEncodeError
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(reason)
-        self.field, self.reason = field, reason
-
-
-def in_range(version: int, versions: tuple[int, int] | None) -> bool:
-    return versions is not None and versions[0] <= version <= versions[1]
-
-
-def write_uvarint(buf: bytearray, n: int) -> None:
-    while n >= 0x80:
-        buf.append((n & 0x7F) | 0x80)
-        n >>= 7
-    buf.append(n)
-
-
-def read_uvarint(buf: Buffer, pos: int, field: str) -> tuple[int, int]:
-    result = shift = 0
-    end = len(buf)
-    while True:
-        if pos >= end:
-            raise _Malformed(field, pos, "truncated unsigned varint")
-        b = buf[pos]
-        pos += 1
-        result |= (b & 0x7F) << shift
-        if b < 0x80:
-            return result, pos
-        shift += 7
-        if shift > 28:
-            raise _Malformed(field, pos, "unsigned varint longer than 5 bytes")
-
-
-def _need(buf: Buffer, pos: int, n: int, field: str) -> int:
-    end = pos + n
-    if end > len(buf):
-        raise _Malformed(field, pos, f"truncated: needs {n} bytes, {len(buf) - pos} left")
-    return end
-
-
-def _byte_len(piece: Buffer) -> int:
-    return piece.nbytes if isinstance(piece, memoryview) else len(piece)
-
-
-# --- lengths -------------------------------------------------------------------------------------------------------
-
-
-def _length_codec(
-    compact: bool, fmt: struct.Struct, nullable: bool, field: str
-) -> tuple[Callable[[bytearray, int], None], Callable[[Buffer, int], tuple[int, int]]]:
-    """Writer and reader of a length/count prefix; the reader returns -1 for null and rejects bad values."""
-    if compact:
-
-        def write(buf: bytearray, n: int) -> None:
-            write_uvarint(buf, n + 1)
-
-        def read(buf: Buffer, pos: int) -> tuple[int, int]:
-            n, end = read_uvarint(buf, pos, field)
-            if n == 0 and not nullable:
-                raise _Malformed(field, pos, "null in a non-nullable field")
-            return n - 1, end
-
-        return write, read
-
-    pack, unpack, size = fmt.pack, fmt.unpack_from, fmt.size
-
-    def write_fixed(buf: bytearray, n: int) -> None:
-        buf += pack(n)
-
-    def read_fixed(buf: Buffer, pos: int) -> tuple[int, int]:
-        _need(buf, pos, size, field)
-        (n,) = unpack(buf, pos)
-        if n < 0 and (n != -1 or not nullable):
-            raise _Malformed(field, pos, "null in a non-nullable field" if n == -1 else f"negative length {n}")
-        return n, pos + size
-
-    return write_fixed, read_fixed
-
-
-def _null(write_len: Callable[[bytearray, int], None], nullable: bool, field: str) -> Callable[[bytearray], None]:
-    def write_null(buf: bytearray) -> None:
-        if not nullable:
-            raise _BadValue(field, "None in a non-nullable field")
-        write_len(buf, -1)
-
-    return write_null
-
-
-# --- value codecs --------------------------------------------------------------------------------------------------
-
-
-def _fixed_codec(type_name: str, field: str) -> tuple[EncodeFn, DecodeFn]:
-    fmt = struct.Struct(">" + _FIXED[type_name])
-    pack, unpack, size = fmt.pack, fmt.unpack_from, fmt.size
-
-    def enc(v: Any, buf: bytearray, big: Big) -> None:
-        buf += pack(v)
-
-    def dec(buf: Buffer, pos: int) -> tuple[Any, int]:
-        _need(buf, pos, size, field)
-        return unpack(buf, pos)[0], pos + size
-
-    return enc, dec
-
-
-def _bool_codec(field: str) -> tuple[EncodeFn, DecodeFn]:
-    def enc(v: Any, buf: bytearray, big: Big) -> None:
-        if v is True:
-            buf.append(1)
-        elif v is False:
-            buf.append(0)
-        else:
-            raise _BadValue(field, f"expected bool, got {type(v).__name__}")
-
-    def dec(buf: Buffer, pos: int) -> tuple[Any, int]:
-        _need(buf, pos, 1, field)
-        return buf[pos] != 0, pos + 1
-
-    return enc, dec
-
-
-def _uuid_codec(field: str) -> tuple[EncodeFn, DecodeFn]:
-    def enc(v: Any, buf: bytearray, big: Big) -> None:
-        if not isinstance(v, uuid.UUID):
-            raise _BadValue(field, f"expected uuid.UUID, got {type(v).__name__}")
-        buf += v.bytes
-
-    def dec(buf: Buffer, pos: int) -> tuple[Any, int]:
-        end = _need(buf, pos, 16, field)
-        return uuid.UUID(bytes=bytes(buf[pos:end])), end
-
-    return enc, dec
-
-
-def _string_codec(compact: bool, nullable: bool, field: str) -> tuple[EncodeFn, DecodeFn]:
-    write_len, read_len = _length_codec(compact, _INT16, nullable, field)
-    write_null = _null(write_len, nullable, field)
-
-    def enc(v: Any, buf: bytearray, big: Big) -> None:
-        if v is None:
-            write_null(buf)
-            return
-        if not isinstance(v, str):
-            raise _BadValue(field, f"expected str, got {type(v).__name__}")
-        data = v.encode()
-        write_len(buf, len(data))
-        buf += data
-
-    def dec(buf: Buffer, pos: int) -> tuple[Any, int]:
-        n, pos = read_len(buf, pos)
-        if n < 0:
-            return None, pos
-        end = _need(buf, pos, n, field)
-        try:
-            return str(buf[pos:end], "utf-8"), end
-        except UnicodeDecodeError as e:
-            raise _Malformed(field, pos, f"invalid UTF-8: {e.reason}") from None
-
-    return enc, dec
-
-
-def _bytes_codec(compact: bool, nullable: bool, records: bool, field: str) -> tuple[EncodeFn, DecodeFn]:
-    write_len, read_len = _length_codec(compact, _INT32, nullable, field)
-    write_null = _null(write_len, nullable, field)
-
-    def enc(v: Any, buf: bytearray, big: Big) -> None:
-        if v is None:
-            write_null(buf)
-        elif isinstance(v, (bytes, bytearray, memoryview)):
-            n = _byte_len(v)
-            write_len(buf, n)
-            if records and n >= ZERO_COPY_MIN_BYTES:
-                big.append((len(buf), v))
-            else:
-                buf += v
-        elif records and isinstance(v, (list, tuple)):
-            if not all(isinstance(p, (bytes, bytearray, memoryview)) for p in v):
-                raise _BadValue(field, "expected a list of bytes-like pieces")
-            write_len(buf, sum(_byte_len(p) for p in v))
-            for piece in v:
-                if _byte_len(piece) >= ZERO_COPY_MIN_BYTES:
-                    big.append((len(buf), piece))
-                else:
-                    buf += piece
-        else:
-            raise _BadValue(field, f"expected bytes-like, got {type(v).__name__}")
-
-    def dec(buf: Buffer, pos: int) -> tuple[Any, int]:
-        n, pos = read_len(buf, pos)
-        if n < 0:
-            return None, pos
-        end = _need(buf, pos, n, field)
-        view = buf[pos:end]
-        return (view if records else bytes(view)), end
-
-    return enc, dec
-
-
-def _array_codec(
-    item_enc: EncodeFn, item_dec: DecodeFn, item_fixed: str | None, compact: bool, nullable: bool, field: str
-) -> tuple[EncodeFn, DecodeFn]:
-    write_len, read_len = _length_codec(compact, _INT32, nullable, field)
-    write_null = _null(write_len, nullable, field)
-    item_size = struct.calcsize(">" + item_fixed) if item_fixed else 1
-
-    def enc(v: Any, buf: bytearray, big: Big) -> None:
-        if v is None:
-            write_null(buf)
-            return
-        if not isinstance(v, (list, tuple)):
-            raise _BadValue(field, f"expected a list, got {type(v).__name__}")
-        write_len(buf, len(v))
-        if item_fixed:
-            buf += struct.pack(f">{len(v)}{item_fixed}", *v)
-        else:
-            for item in v:
-                item_enc(item, buf, big)
-
-    def dec(buf: Buffer, pos: int) -> tuple[Any, int]:
-        n, pos = read_len(buf, pos)
-        if n < 0:
-            return None, pos
-        if pos + n * item_size > len(buf):
-            raise _Malformed(field, pos, f"array of {n} items exceeds the {len(buf) - pos} bytes left")
-        if item_fixed:
-            return list(struct.unpack_from(f">{n}{item_fixed}", buf, pos)), pos + n * item_size
-        items: list[Any] = []
-        append = items.append
-        for _ in range(n):
-            item, pos = item_dec(buf, pos)
-            append(item)
-        return items, pos
-
-    return enc, dec
 
 
 class CompiledStruct:
@@ -333,16 +85,16 @@ def _value_codec(spec: Mapping[str, Any], version: int, flexible: bool, path: st
     type_name: str = spec["type"]
     nullable = in_range(version, spec.get("nullable_versions"))
     compact = in_range(version, spec["flexible_versions"]) if "flexible_versions" in spec else flexible
-    if type_name in _FIXED:
-        return _fixed_codec(type_name, path)
+    if type_name in FIXED:
+        return fixed_codec(type_name, path)
     if type_name == "bool":
-        return _bool_codec(path)
+        return bool_codec(path)
     if type_name == "uuid":
-        return _uuid_codec(path)
+        return uuid_codec(path)
     if type_name == "string":
-        return _string_codec(compact, nullable, path)
+        return string_codec(compact, nullable, path)
     if type_name in ("bytes", "records"):
-        return _bytes_codec(compact, nullable, type_name == "records", path)
+        return bytes_codec(compact, nullable, type_name == "records", path)
     if type_name == "struct":
         nested = compile_struct(spec["fields"], version, flexible, path)
         return nested.encode, nested.decode
@@ -350,25 +102,25 @@ def _value_codec(spec: Mapping[str, Any], version: int, flexible: bool, path: st
         item_type = type_name[2:]
         if item_type == "struct":
             nested = compile_struct(spec["fields"], version, flexible, path + "[]")
-            return _array_codec(nested.encode, nested.decode, None, compact, nullable, path)
+            return array_codec(nested.encode, nested.decode, None, compact, nullable, path)
         item_spec = {"type": item_type}
         if "flexible_versions" in spec:
             item_spec["flexible_versions"] = spec["flexible_versions"]
         item_enc, item_dec = _value_codec(item_spec, version, flexible, path + "[]")
-        return _array_codec(item_enc, item_dec, _FIXED.get(item_type), compact, nullable, path)
+        return array_codec(item_enc, item_dec, FIXED.get(item_type), compact, nullable, path)
     raise ValueError(f"{path}: unknown type {type_name!r}")
 
 
 def _diagnose_pack(
     message: Mapping[str, Any], names: Sequence[str], defaults: Sequence[Any], fmts: str, path: str
-) -> _BadValue:
+) -> BadValue:
     for name, default, fmt in zip(names, defaults, fmts, strict=True):
         value = message.get(name, default)
         try:
             struct.pack(">" + fmt, value)
         except struct.error as e:
-            return _BadValue(_join(path, name), f"{e} (got {value!r})")
-    return _BadValue(path, "cannot pack fixed-width fields")
+            return BadValue(_join(path, name), f"{e} (got {value!r})")
+    return BadValue(path, "cannot pack fixed-width fields")
 
 
 def _join(path: str, name: str) -> str:
@@ -378,7 +130,7 @@ def _join(path: str, name: str) -> str:
 def _group_ops(run: list[Mapping[str, Any]], path: str) -> tuple[FieldEncodeOp, FieldDecodeOp]:
     names = tuple(f["name"] for f in run)
     defaults = tuple(f["default"] for f in run)
-    fmts = "".join(_FIXED[f["type"]] for f in run)
+    fmts = "".join(FIXED[f["type"]] for f in run)
     fmt = struct.Struct(">" + fmts)
     pack, unpack, size = fmt.pack, fmt.unpack_from, fmt.size
     offsets = [struct.calcsize(">" + fmts[:i]) for i in range(len(fmts))]
@@ -393,7 +145,7 @@ def _group_ops(run: list[Mapping[str, Any]], path: str) -> tuple[FieldEncodeOp, 
         if pos + size > len(buf):
             left = len(buf) - pos
             index = max(i for i, off in enumerate(offsets) if off <= max(left, 0))
-            raise _Malformed(_join(path, names[index]), pos + offsets[index], "truncated fixed-width field")
+            raise Malformed(_join(path, names[index]), pos + offsets[index], "truncated fixed-width field")
         out.update(zip(names, unpack(buf, pos), strict=True))
         return pos + size
 
@@ -406,10 +158,10 @@ def _field_ops(
     def enc(message: Mapping[str, Any], buf: bytearray, big: Big) -> None:
         try:
             value_enc(message.get(name, default), buf, big)
-        except (_BadValue, _Malformed):
+        except (BadValue, Malformed):
             raise
         except (struct.error, TypeError, ValueError, OverflowError) as e:
-            raise _BadValue(field, str(e)) from None
+            raise BadValue(field, str(e)) from None
 
     def dec(buf: Buffer, pos: int, out: dict[str, Any]) -> int:
         out[name], pos = value_dec(buf, pos)
@@ -455,7 +207,7 @@ def compile_struct(fields: Sequence[Mapping[str, Any]], version: int, flexible: 
         if flexible and in_range(version, spec.get("tagged_versions")):
             value_enc, value_dec = _value_codec(spec, version, flexible, field_path)
             tagged[spec["tag"]] = (name, value_enc, value_dec, _encoded_default(value_enc, default), field_path)
-        elif spec["type"] in _FIXED:
+        elif spec["type"] in FIXED:
             run.append(spec)
         else:
             flush_run()
@@ -473,7 +225,7 @@ def _encoded_default(value_enc: EncodeFn, default: Any) -> bytes | None:
     buf = bytearray()
     try:
         value_enc(default, buf, [])
-    except (_BadValue, struct.error, TypeError, ValueError):
+    except (BadValue, struct.error, TypeError, ValueError):
         return None
     return bytes(buf)
 
@@ -506,7 +258,7 @@ def _build_struct(
             try:
                 value_enc(message[name], tmp, big)
             except (struct.error, TypeError, ValueError, OverflowError) as e:
-                raise _BadValue(field, str(e)) from None
+                raise BadValue(field, str(e)) from None
             if big:
                 tmp = _join_parts(tmp, big)
             if encoded_default is None or bytes(tmp) != encoded_default:
@@ -519,7 +271,7 @@ def _build_struct(
 
     def encode(message: Any, buf: bytearray, big: Big) -> None:
         if not isinstance(message, Mapping):
-            raise _BadValue(where, f"expected a dict, got {type(message).__name__}")
+            raise BadValue(where, f"expected a dict, got {type(message).__name__}")
         for op in enc_ops:
             op(message, buf, big)
         if flexible:
@@ -533,13 +285,13 @@ def _build_struct(
         for _ in range(count):
             tag, pos = read_uvarint(buf, pos, where + " (tag)")
             size, pos = read_uvarint(buf, pos, where + " (tag size)")
-            end = _need(buf, pos, size, f"{where} (tag {tag})")
+            end = need(buf, pos, size, f"{where} (tag {tag})")
             known = tagged.get(tag)
             if known is not None:
                 name, _, value_dec, _, field = known
                 out[name], stop = value_dec(buf, pos)
                 if stop != end:
-                    raise _Malformed(field, pos, f"tagged field is {size} bytes but its value used {stop - pos}")
+                    raise Malformed(field, pos, f"tagged field is {size} bytes but its value used {stop - pos}")
             pos = end
         return pos
 
@@ -602,7 +354,7 @@ class MessageCodec:
         """Append the encoding to ``buf``; large records pieces are recorded in ``big`` as (position, buffer)."""
         try:
             self._struct.encode(message, buf, big)
-        except _BadValue as e:
+        except BadValue as e:
             raise ProtocolEncodeError(self.name, self.version, e.field, e.reason) from None
 
     def encode(self, message: Mapping[str, Any]) -> bytes:
@@ -623,7 +375,7 @@ class MessageCodec:
         view = data if isinstance(data, memoryview) else memoryview(data)
         try:
             message, end = self._struct.decode(view, offset)
-        except _Malformed as e:
+        except Malformed as e:
             raise ProtocolDecodeError(self.name, self.version, e.field, e.position, e.reason) from None
         return message, end
 

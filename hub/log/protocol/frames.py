@@ -25,9 +25,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from hub.log.protocol.codec import Big, Buffer, assemble_parts
+from hub.log.protocol.codec import assemble_parts
 from hub.log.protocol.errors import ProtocolDecodeError
 from hub.log.protocol.registry import API_SPECS, header_codec, request_codec, response_codec
+from hub.log.protocol.wire import Big, Buffer
 
 API_VERSIONS_KEY = 18
 FRAME_SIZE = struct.Struct(">i")

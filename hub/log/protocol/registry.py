@@ -19,9 +19,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from hub.log.protocol.codec import Buffer, MessageCodec, in_range
+from hub.log.protocol.codec import MessageCodec
 from hub.log.protocol.errors import ProtocolDecodeError, UnsupportedVersionError
 from hub.log.protocol.messages import APIS, DATA, HEADERS
+from hub.log.protocol.wire import Buffer, in_range
 
 _VERSION_PREFIX = struct.Struct(">h")
 

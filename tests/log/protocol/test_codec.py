@@ -309,3 +309,25 @@ def test_newer_data_versions_are_read_with_the_newest_known_layout() -> None:
 def test_data_without_version_prefix_is_a_decode_error() -> None:
     with pytest.raises(ProtocolDecodeError, match="version prefix"):
         decode_data("ConsumerProtocolAssignment", b"\x00")
+
+
+def test_types_no_current_definition_uses() -> None:
+    fields = (
+        {"name": "u16", "type": "uint16", "versions": (0, 32767), "default": 0},
+        {"name": "u32", "type": "uint32", "versions": (0, 32767), "default": 0},
+        {"name": "f", "type": "float64", "versions": (0, 32767), "default": 0.0},
+        {"name": "ids", "type": "[]uuid", "versions": (0, 32767), "default": ()},
+        {"name": "flags", "type": "[]bool", "versions": (0, 32767), "default": ()},
+        {"name": "blob", "type": "bytes", "versions": (0, 32767), "nullable_versions": (0, 32767), "default": None},
+    )
+    message = {"u16": 65535, "u32": 4294967295, "f": -2.5, "ids": [uuid.UUID(int=1)], "flags": [True, False]}
+    for flexible in (False, True):
+        codec = MessageCodec("Synthetic", 0, fields, flexible)
+        encoded = codec.encode(message)
+        assert codec.decode(encoded) == {**message, "blob": None}
+    assert MessageCodec("Synthetic", 0, fields, False).encode(message)[:14] == (
+        b"\xff\xff" + b"\xff\xff\xff\xff" + b"\xc0\x04\x00\x00\x00\x00\x00\x00"
+    )
+    with pytest.raises(ProtocolEncodeError) as info:
+        MessageCodec("Synthetic", 0, fields, False).encode({"u16": -1})
+    assert info.value.field == "u16"
