@@ -47,9 +47,9 @@ from hub.log.checkpoint import (
 )
 from hub.log.config import INT_MAX, TopicConfig
 from hub.log.errors import InvalidBatchError, LogClosedError, OffsetOutOfRangeError, RecordTooLargeError
+from hub.log.index import OffsetIndex
 from hub.log.records import decode_batch
 from hub.log.recovery import load_segments
-from hub.log.index import OffsetIndex
 from hub.log.segment import CLEANED_SUFFIX, SWAP_SUFFIX, FileSlice, LogSegment
 
 log = logging.getLogger("hub.log.partition")
@@ -126,6 +126,7 @@ class PartitionLog:
         self.fsync_count = 0
         self.on_append: Callable[[PartitionLog], None] | None = None
         self.closed = True
+        self._released = True  # files closed (set by close(), cleared by open())
 
     @property
     def name(self) -> str:
@@ -158,6 +159,7 @@ class PartitionLog:
         self.epochs = [(epoch, start) for epoch, start in self.epochs if start < self.log_end_offset]
         self.last_flush_ms = self._now_ms()
         self.closed = False
+        self._released = False
         self.write_checkpoint()
 
     def _new_segment(self, base_offset: int) -> LogSegment:
@@ -168,10 +170,14 @@ class PartitionLog:
         return segment
 
     def close(self) -> None:
+        """Refuse new work, fsync what was written, record the recovery point, close the files. Idempotent."""
         with self._lock:
             if self.closed:
                 return
-            self.flush()
+            self.closed = True
+        # Outside the partition lock: flush takes the flush lock first, then the partition lock.
+        self.flush()
+        with self._flush_lock, self._lock:
             self._settle_waiters(2**63, LogClosedError(f"{self.name} closed"))
             self.write_checkpoint()
             for segment in self.segments:
@@ -179,7 +185,7 @@ class PartitionLog:
             for _, segment in self._pending_deletes:
                 segment.delete_files()
             self._pending_deletes.clear()
-            self.closed = True
+            self._released = True
 
     def write_checkpoint(self) -> None:
         write_json_atomically(
@@ -350,6 +356,8 @@ class PartitionLog:
             if up_to is not None and self.flushed_offset >= up_to:
                 return self.flushed_offset
             with self._lock:
+                if self._released:
+                    return self.flushed_offset
                 target = self.log_end_offset
                 unsynced = [(segment, segment.size) for segment in self.segments if segment.size > segment.synced_size]
                 for segment, _ in unsynced:
@@ -589,12 +597,14 @@ class PartitionLog:
 
     def delete(self) -> None:
         """Close and remove every file of the partition (topic deletion)."""
-        with self._lock:
+        with self._flush_lock, self._lock:
+            self.closed = True
+            self._released = True
+            self._settle_waiters(2**63, LogClosedError(f"{self.name} was deleted"))
             for segment in self.segments:
                 segment.delete_files()
             for _, segment in self._pending_deletes:
                 segment.delete_files()
-            self.closed = True
         for path in self.directory.iterdir():
             path.unlink()
         self.directory.rmdir()
