@@ -1,23 +1,30 @@
 """PartitionLog: one topic partition as an ordered list of segments, with append, read, retention, truncation.
 
-Directory ``<topic>-<partition>/`` holds the segments (hub.log.segment) and two small versioned JSON files::
+Directory ``<topic>-<partition>/`` holds the segments (hub.log.segment) and two checkpoint files
+(hub.log.checkpoint)::
 
     partition.checkpoint     {"version": 1, "recovery_point": N, "log_start_offset": M}
-    leader-epoch-checkpoint  {"version": 1, "epochs": [[epoch, start_offset], ...]}
+    leader-epoch-checkpoint  "0\n<count>\n<epoch> <start offset>\n..." (Kafka's text format)
 
 Append path: validate every batch of the request (nothing is written when one is bad), stamp base offsets and the
 leader epoch in place, roll the active segment when it is full or old, write all batches with one ``pwrite``,
-publish the new log end offset. Durability follows ``flush.messages``: with 1 (the default) the returned
-``durable`` future resolves after an fsync covering the append — the store's Flusher coalesces concurrent appends
-into one fsync (group commit); with a larger value it resolves at once and fsync happens by count or
-``flush.ms``.
+publish the new log end offset. Python reads and writes batch headers only, never records (except on compacted
+topics, where every record must have a key).
 
-Recovery on open: segments that end at or below the recovery point are trusted (their indexes sanity-checked);
-the rest are re-read batch by batch with CRC checks, and the log is truncated at the first torn or corrupt batch,
-with a warning naming the partition, segment, bytes and offsets dropped.
+Durability, two-phase: ``append`` returns once the bytes are written (readable, not yet durable) with a
+``durable`` future; ``append_and_wait`` returns once durable. With ``flush.messages`` = 1 (Hub's default) the future
+resolves after an fsync covering the append: the store's Flusher thread does it for ``append``, the caller itself
+for ``append_and_wait``; either way concurrent appends share one fsync (group commit). With a larger
+``flush.messages`` the future is resolved at once and fsync happens by count or ``flush.ms``.
 
-Thread-safety: appends, truncation and retention take the partition lock; reads take it only to snapshot the
-segment list, then read without it (deleted segments stay open until ``file.delete.delay.ms`` has passed).
+Recovery on open is hub.log.recovery's job: segments up to the recovery point are trusted, later ones re-validated
+and truncated at the first torn or corrupt batch.
+
+Thread-safety: appends, truncation, retention and segment swaps take the partition lock; fsyncs run outside it
+(under a separate flush lock, always taken before the partition lock), so appends continue during an fsync.
+Reads take the lock only to snapshot the segment list, log end and the active segment's size, then read without
+it: a reader never sees a batch whose write has not completed. Retired segments stay open for readers until
+``file.delete.delay.ms`` has passed.
 """
 
 from __future__ import annotations
