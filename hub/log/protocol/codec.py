@@ -270,7 +270,7 @@ def _build_struct(
             buf += data
 
     def encode(message: Any, buf: bytearray, big: Big) -> None:
-        if not isinstance(message, Mapping):
+        if type(message) is not dict and not isinstance(message, Mapping):
             raise BadValue(where, f"expected a dict, got {type(message).__name__}")
         for op in enc_ops:
             op(message, buf, big)
