@@ -2,7 +2,8 @@
 
 Values arrive as strings (over the wire and from files) or as Python values; ``TopicConfig.build`` parses and
 checks every key and reports all problems at once. A store-level default (Kafka's broker ``log.*`` settings)
-can replace any default; a topic's own overrides win over it.
+can replace any default (by the topic config name or Kafka's broker name, ``log.retention.ms`` and so on); a topic's
+own overrides win over it.
 
 Hub differs from Kafka in one default, on purpose: ``flush.messages`` is 1, so an acknowledged append has been
 fsynced (many concurrent appends share one fsync). Set ``flush.messages`` higher (and ``flush.ms``) to leave
@@ -67,6 +68,28 @@ SPECS: Final[Mapping[str, _Spec]] = {
     "file.delete.delay.ms": _Spec(int, 60_000, minimum=0),
     "compression.type": _Spec(str, "producer", check=_compression_type),
     "min.insync.replicas": _Spec(int, 1, minimum=1),
+}
+
+
+#: Kafka's broker-level names for the store-wide defaults of topic configs (either name is accepted there).
+BROKER_NAMES: Final[Mapping[str, str]] = {
+    "log.cleanup.policy": "cleanup.policy",
+    "log.retention.ms": "retention.ms",
+    "log.retention.bytes": "retention.bytes",
+    "log.segment.bytes": "segment.bytes",
+    "log.roll.ms": "segment.ms",
+    "log.roll.jitter.ms": "segment.jitter.ms",
+    "log.index.size.max.bytes": "segment.index.bytes",
+    "log.index.interval.bytes": "index.interval.bytes",
+    "log.cleaner.delete.retention.ms": "delete.retention.ms",
+    "log.cleaner.min.compaction.lag.ms": "min.compaction.lag.ms",
+    "log.cleaner.max.compaction.lag.ms": "max.compaction.lag.ms",
+    "log.cleaner.min.cleanable.ratio": "min.cleanable.dirty.ratio",
+    "message.max.bytes": "max.message.bytes",
+    "log.message.timestamp.type": "message.timestamp.type",
+    "log.flush.interval.messages": "flush.messages",
+    "log.flush.interval.ms": "flush.ms",
+    "log.segment.delete.delay.ms": "file.delete.delay.ms",
 }
 
 
@@ -136,7 +159,8 @@ class TopicConfig:
     def build(
         cls, overrides: Mapping[str, Any] | None = None, defaults: Mapping[str, Any] | None = None
     ) -> TopicConfig:
-        return cls(parse_configs(overrides or {}), parse_configs(defaults or {}))
+        store_defaults = {BROKER_NAMES.get(name, name): value for name, value in (defaults or {}).items()}
+        return cls(parse_configs(overrides or {}), parse_configs(store_defaults))
 
     def get(self, name: str) -> Any:
         return self.values[name]

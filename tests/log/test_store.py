@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -120,3 +121,41 @@ def test_unknown_format_version_is_refused(tmp_path: Path) -> None:
         TopicStore(tmp_path).open()
     with TopicStore(tmp_path / "other"):
         pass
+
+
+def test_altered_segment_bytes_rolls_the_next_appends(store: TopicStore, make_batch: BatchFactory) -> None:
+    store.create_topic("roll", 1)
+    partition = store.partition("roll", 0)
+    for _ in range(5):
+        partition.append(make_batch([b"r" * 100])).wait()
+    assert len(partition.segments) == 1
+    store.alter_topic_config("roll", {"segment.bytes": "300"})
+    for _ in range(5):
+        partition.append(make_batch([b"r" * 100])).wait()
+    assert len(partition.segments) > 3
+
+
+def test_flush_ms_lets_the_maintenance_thread_fsync(tmp_path: Path, make_batch: BatchFactory) -> None:
+    with TopicStore(tmp_path, retention_check_interval_ms=20) as store:
+        store.create_topic("lazy", 1, {"flush.messages": "1000000", "flush.ms": "10"})
+        partition = store.partition("lazy", 0)
+        result = partition.append(make_batch([b"a", b"b"]))
+        assert result.durable.done()  # acknowledged at write time
+        assert partition.flushed_offset == 0
+        deadline = time.monotonic() + 10
+        while partition.flushed_offset < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert partition.flushed_offset == 2
+
+
+def test_store_defaults_apply_to_topics_without_overrides(tmp_path: Path) -> None:
+    with TopicStore(tmp_path, defaults={"log.retention.ms": "60000", "flush.messages": 500}) as store:
+        store.create_topic("d", 1, {"retention.ms": "1000"})
+        store.create_topic("e", 1)
+        assert store.describe_topic_config("d")["flush.messages"] == ("500", "store")
+        assert store.describe_topic_config("e")["retention.ms"] == ("60000", "store")
+        assert store.describe_topic_config("d")["retention.ms"] == ("1000", "topic")
+    with pytest.raises(InvalidConfigError, match=r"unknown topic config 'log\.bogus'"):
+        TopicStore(tmp_path, defaults={"log.bogus": "1"}).open()
+    with TopicStore(tmp_path) as store:  # the failed open released the lock
+        assert "d" in store.topics()
