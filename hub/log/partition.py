@@ -57,6 +57,7 @@ from hub.log.errors import InvalidBatchError, LogClosedError, OffsetOutOfRangeEr
 from hub.log.index import OffsetIndex
 from hub.log.records import decode_batch
 from hub.log.recovery import load_segments
+from hub.log.retention import active_expired, expired_count
 from hub.log.segment import CLEANED_SUFFIX, SWAP_SUFFIX, FileSlice, LogSegment
 
 log = logging.getLogger("hub.log.partition")
@@ -506,21 +507,11 @@ class PartitionLog:
         with self._lock:
             if self.closed:
                 return 0
-            if self.config.delete:
-                retention_ms = self.config.get("retention.ms")
-                if retention_ms >= 0:
-                    if self.active.size and 0 <= self.active.max_timestamp < now - retention_ms:
-                        self.roll()
-                    while len(self.segments) > 1 and 0 <= self.segments[0].max_timestamp < now - retention_ms:
-                        self._retire_oldest()
-                        removed += 1
-                retention_bytes = self.config.get("retention.bytes")
-                if retention_bytes >= 0:
-                    total = self.size_bytes
-                    while len(self.segments) > 1 and total - self.segments[0].size >= retention_bytes:
-                        total -= self.segments[0].size
-                        self._retire_oldest()
-                        removed += 1
+            if active_expired(self.active, self.config, now):
+                self.roll()
+            for _ in range(expired_count(self.segments, self.config, now)):
+                self._retire_oldest()
+                removed += 1
             removed += self._delete_segments_below_start()
             if removed:
                 log.info(

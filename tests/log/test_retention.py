@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -91,3 +92,29 @@ def test_store_maintenance_thread_applies_retention(tmp_path: Path, make_batch: 
         while partition.log_start_offset < 10 and time.monotonic() < deadline:
             time.sleep(0.02)
         assert partition.log_start_offset == 10
+
+
+def test_a_segment_without_timestamps_ages_by_its_file_time(tmp_path: Path, make_batch: BatchFactory) -> None:
+    log = _log(tmp_path, **{"retention.ms": "1000"})
+    for _ in range(12):
+        log.append(make_batch([b"n" * 60], timestamp=-1)).wait()  # NO_TIMESTAMP on every record
+    first = log.segments[0]
+    assert first.max_timestamp < 0
+    assert log.apply_retention(NOW_MS) == 0  # the files are new: nothing is older than retention.ms
+    old_s = (NOW_MS - 60_000) / 1000
+    os.utime(first.log_path, (old_s, old_s))
+    assert log.apply_retention(NOW_MS) == 1
+    assert log.segments[0] is not first
+    log.close()
+
+
+def test_size_and_time_limits_combine_and_spare_the_active_segment(tmp_path: Path, make_batch: BatchFactory) -> None:
+    log = _log(tmp_path, **{"retention.bytes": "1", "retention.ms": "1000"})
+    for _ in range(12):
+        log.append(make_batch([b"z" * 60], timestamp=NOW_MS)).wait()
+    active = log.active
+    log.apply_retention(NOW_MS)
+    assert log.segments == [active]
+    assert log.log_start_offset == active.base_offset
+    assert log.read(log.log_start_offset, 1 << 20)
+    log.close()
