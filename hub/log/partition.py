@@ -450,9 +450,9 @@ class PartitionLog:
         """(offset, timestamp) of the first record with a timestamp >= ``timestamp``, None if there is none."""
         segments, _, start, _, _ = self._snapshot()
         for segment in segments:
-            if segment.max_timestamp >= timestamp:
-                found = segment.offset_for_timestamp(timestamp)
-                if found is not None and found[0] >= start:
+            if segment.max_timestamp >= timestamp and segment.next_offset > start:
+                found = segment.offset_for_timestamp(timestamp, min_offset=start)
+                if found is not None:
                     return found
         return None
 

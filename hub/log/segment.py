@@ -272,21 +272,25 @@ class LogSegment:
             position += size
         return last, position
 
-    def offset_for_timestamp(self, timestamp: int) -> tuple[int, int] | None:
-        """(offset, timestamp) of the first record with a timestamp >= ``timestamp`` in this segment."""
+    def offset_for_timestamp(self, timestamp: int, *, min_offset: int = 0) -> tuple[int, int] | None:
+        """(offset, timestamp) of the first record at or after ``min_offset`` with a timestamp >= ``timestamp``
+        in this segment (found by the time index, then by decoding only the batches that may hold it)."""
         if self.max_timestamp < timestamp:
             return None
-        found = self.find_batch(self.time_index.lookup(timestamp))
+        found = self.find_batch(max(self.time_index.lookup(timestamp), min_offset))
         if found is None:
             return None
         position = found[0]
-        while position + HEADER_SIZE <= self.size:
+        end = self.size
+        while position + HEADER_SIZE <= end:
             header = parse_header(os.pread(self._fd, HEADER_SIZE, position))
             if header.max_timestamp >= timestamp:
                 batch = os.pread(self._fd, header.size, position)
                 for record in decode_batch(batch).records:
-                    if record.timestamp >= timestamp:
-                        return record.offset, record.timestamp
+                    # LogAppendTime: every record of the batch has the batch's timestamp, whatever it carries.
+                    record_timestamp = header.max_timestamp if header.timestamp_type else record.timestamp
+                    if record_timestamp >= timestamp and record.offset >= min_offset:
+                        return record.offset, record_timestamp
             position += header.size
         return None
 

@@ -273,3 +273,28 @@ def test_replace_segments_swaps_cleaned_data_in_and_keeps_readers_working(
     assert _values(reopened.read(0, 1 << 20)) == [b"r%02d" % (old[-1].next_offset - 1)]
     assert reopened.log_end_offset == 12
     reopened.close()
+
+
+def test_offset_for_timestamp_skips_records_below_the_log_start(tmp_path: Path, make_batch: BatchFactory) -> None:
+    log = _open(tmp_path)
+    log.append(make_batch([b"a", b"b", b"c", b"d"], timestamp=100)).wait()  # offsets 0-3, timestamps 100-103
+    log.append(make_batch([b"e"], timestamp=200)).wait()
+    assert log.offset_for_timestamp(101) == (1, 101)
+    log.delete_records_before(2)
+    assert log.offset_for_timestamp(101) == (2, 102)
+    assert log.offset_for_timestamp(150) == (4, 200)
+    assert log.offset_for_timestamp(201) is None
+    log.close()
+
+
+def test_offset_for_timestamp_uses_the_append_time_under_log_append_time(
+    tmp_path: Path, make_batch: BatchFactory
+) -> None:
+    log = PartitionLog(
+        tmp_path / "t-0", "t", 0, TopicConfig.build({"message.timestamp.type": "LogAppendTime"}), clock=lambda: 50.0
+    )
+    log.open()
+    log.append(make_batch([b"a", b"b"], timestamp=999_999)).wait()  # producer times are ignored: appended at 50 s
+    assert log.offset_for_timestamp(40_000) == (0, 50_000)
+    assert log.offset_for_timestamp(50_001) is None
+    log.close()
