@@ -54,7 +54,7 @@ from hub.log.checkpoint import (
 )
 from hub.log.config import INT_MAX, TopicConfig
 from hub.log.errors import InvalidBatchError, LogClosedError, OffsetOutOfRangeError, RecordTooLargeError
-from hub.log.index import OffsetIndex
+from hub.log.index import OffsetIndex, TimeIndex
 from hub.log.records import decode_batch
 from hub.log.recovery import load_segments
 from hub.log.retention import active_expired, expired_count
@@ -322,6 +322,7 @@ class PartitionLog:
             or waited > values["segment.ms"] - values["segment.jitter.ms"]
             or last_offset - active.base_offset > INT_MAX
             or (len(active.offset_index.positions) + 1) * OffsetIndex.ENTRY_SIZE > values["segment.index.bytes"]
+            or (len(active.time_index.timestamps) + 1) * TimeIndex.ENTRY_SIZE > values["segment.index.bytes"]
         ):
             self.roll()
 

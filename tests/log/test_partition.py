@@ -298,3 +298,15 @@ def test_offset_for_timestamp_uses_the_append_time_under_log_append_time(
     assert log.offset_for_timestamp(40_000) == (0, 50_000)
     assert log.offset_for_timestamp(50_001) is None
     log.close()
+
+
+def test_rolls_when_the_index_is_full(tmp_path: Path, make_batch: BatchFactory) -> None:
+    # Room for two 12-byte time index entries; an entry is added every 10 bytes of appends.
+    log = _open(tmp_path, segment_index_bytes=24, index_interval_bytes=10)
+    for i in range(8):
+        log.append(make_batch([b"i%d" % i], timestamp=1000 + i)).wait()
+    assert len(log.segments) >= 3
+    assert all(len(segment.time_index.timestamps) <= 2 for segment in log.segments)
+    assert [_values(log.read(offset, 1))[0] for offset in range(8)] == [b"i%d" % i for i in range(8)]
+    assert log.log_end_offset == 8
+    log.close()
