@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from hub.log.errors import OffsetOutOfRangeError, UnknownTopicOrPartitionError
+from hub.log.group import GroupCoordinator
 from hub.log.partition import AppendResult, PartitionLog
 from hub.log.store import TopicInfo, TopicStore
 
@@ -47,10 +48,19 @@ class FetchResult:
 
 
 class Broker:
-    """Produce, fetch and offsets over a TopicStore; ``auto_create_topics`` as Kafka's broker setting."""
+    """Produce, fetch and offsets over a TopicStore, groups through its GroupCoordinator;
+    ``auto_create_topics`` and ``num_partitions`` as Kafka's broker settings."""
 
-    def __init__(self, store: TopicStore, *, auto_create_topics: bool = True, num_partitions: int = 1) -> None:
+    def __init__(
+        self,
+        store: TopicStore,
+        *,
+        coordinator: GroupCoordinator | None = None,
+        auto_create_topics: bool = True,
+        num_partitions: int = 1,
+    ) -> None:
         self.store = store
+        self.coordinator = coordinator
         self.auto_create_topics = auto_create_topics
         self.num_partitions = num_partitions
         self._arrived = threading.Condition()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from hub.log.client.embedded.admin import EmbeddedAdmin
 from hub.log.client.embedded.consumer import EmbeddedConsumer
+from hub.log.client.embedded.group_member import EmbeddedGroupMember
 from hub.log.client.embedded.producer import EmbeddedProducer
 
-__all__ = ["EmbeddedAdmin", "EmbeddedConsumer", "EmbeddedProducer"]
+__all__ = ["EmbeddedAdmin", "EmbeddedConsumer", "EmbeddedGroupMember", "EmbeddedProducer"]

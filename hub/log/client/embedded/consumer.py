@@ -5,8 +5,10 @@ Positions start from the group's committed offset when there is one, else from `
 way. ``poll`` returns decoded records in offset order per partition and long-polls the broker while none are
 ready, waking early on ``wakeup()``.
 
-Group membership (``subscribe``) and offset commits go through the store's group coordinator; a consumer
-created without a ``group_id`` supports ``assign`` only.
+With a ``group_id`` the consumer commits offsets to the broker's group coordinator, and ``subscribe`` joins the
+group with Kafka's consumer protocol (range, then round-robin assignment), so Hub's consumers and any Kafka
+consumer can share a group. Rebalances happen inside ``poll``: ``on_revoke`` runs before partitions are given
+up, ``on_assign`` after new ones arrive. Offsets are committed only when asked (no auto-commit).
 
 Not thread-safe (one thread polls), except ``wakeup()``.
 """
@@ -21,10 +23,26 @@ from collections.abc import Collection, Iterable, Mapping
 from hub.log.batch import iter_batches
 from hub.log.broker import EARLIEST, LATEST, Broker, FetchRequest
 from hub.log.client.api import Consumer, PartitionsCallback
+from hub.log.client.consumer_protocol import (
+    ASSIGNORS,
+    assign,
+    decode_assignment,
+    decode_subscription,
+    encode_assignment,
+    encode_subscription,
+)
 from hub.log.client.embedded.errors import translate, translated_errors
-from hub.log.client.errors import ClientClosedError, ClientError, OffsetOutOfRangeClientError
-from hub.log.client.types import ConsumerRecord, OffsetSpec, TimestampType, TopicPartition
-from hub.log.errors import OffsetOutOfRangeError
+from hub.log.client.embedded.group_member import EmbeddedGroupMember, raise_for
+from hub.log.client.errors import (
+    ClientClosedError,
+    ClientError,
+    GroupMembershipError,
+    OffsetOutOfRangeClientError,
+    RebalanceInProgressError,
+)
+from hub.log.client.types import ConsumerRecord, GroupProtocol, OffsetSpec, TimestampType, TopicPartition
+from hub.log.errors import OffsetOutOfRangeError, UnknownTopicOrPartitionError
+from hub.log.group import CommittedOffset, GroupCoordinator
 from hub.log.records import decode_batch
 
 _POLL_SLICE_MS = 100
@@ -40,6 +58,9 @@ class EmbeddedConsumer(Consumer):
         group_id: str | None = None,
         auto_offset_reset: str = "earliest",
         fetch_max_bytes: int = 1 << 20,
+        session_timeout_ms: int = 10_000,
+        rebalance_timeout_ms: int = 60_000,
+        heartbeat_interval_ms: int = 3_000,
     ) -> None:
         if auto_offset_reset not in ("earliest", "latest", "none"):
             raise ValueError(f"auto_offset_reset must be earliest, latest or none, not {auto_offset_reset!r}")
@@ -53,6 +74,13 @@ class EmbeddedConsumer(Consumer):
         self._buffer: deque[ConsumerRecord] = deque()
         self._woken = threading.Event()
         self._closed = False
+        self._subscription: set[str] = set()
+        self._on_assign: PartitionsCallback | None = None
+        self._on_revoke: PartitionsCallback | None = None
+        self._member: EmbeddedGroupMember | None = None
+        self._session_timeout_ms = session_timeout_ms
+        self._rebalance_timeout_ms = rebalance_timeout_ms
+        self._heartbeat_interval_ms = heartbeat_interval_ms
 
     # --- assignment --------------------------------------------------------------------------------------------
 
@@ -63,10 +91,59 @@ class EmbeddedConsumer(Consumer):
         on_assign: PartitionsCallback | None = None,
         on_revoke: PartitionsCallback | None = None,
     ) -> None:
-        raise ClientError("group subscription needs the store's group coordinator, which this consumer was not given")
+        self._check()
+        coordinator = self._coordinator()
+        if not topics:
+            raise ClientError("subscribe needs at least one topic")
+        self._subscription = set(topics)
+        self._on_assign, self._on_revoke = on_assign, on_revoke
+        if self._member is None:
+            self._member = EmbeddedGroupMember(
+                coordinator,
+                self.group_id or "",
+                "consumer",
+                session_timeout_ms=self._session_timeout_ms,
+                rebalance_timeout_ms=self._rebalance_timeout_ms,
+                heartbeat_interval_ms=self._heartbeat_interval_ms,
+            )
+
+    def _coordinator(self) -> GroupCoordinator:
+        if not self.group_id:
+            raise ClientError("this consumer has no group_id: give one to subscribe or commit")
+        if self._broker.coordinator is None:
+            raise ClientError("the broker has no group coordinator")
+        return self._broker.coordinator
+
+    def _rejoin(self, timeout_s: float) -> None:
+        """Give up the current assignment and join the group again (inside poll)."""
+        assert self._member is not None
+        if self._assignment and self._on_revoke is not None:
+            self._on_revoke(set(self._assignment))
+        protocols = [GroupProtocol(name, encode_subscription(self._subscription)) for name in ASSIGNORS]
+        joined = self._member.join(protocols, timeout_s=max(timeout_s, self._rebalance_timeout_ms / 1000))
+        assignments: dict[str, bytes] | None = None
+        if joined.is_leader:
+            subscriptions = {m.member_id: decode_subscription(m.metadata) for m in joined.members}
+            counts: dict[str, int] = {}
+            for topic in {t for topics in subscriptions.values() for t in topics}:
+                try:
+                    counts[topic] = self._broker.topic(topic, create=False).partitions
+                except UnknownTopicOrPartitionError:
+                    counts[topic] = 0
+            planned = assign(joined.protocol, subscriptions, counts)
+            assignments = {member: encode_assignment(partitions) for member, partitions in planned.items()}
+        assignment = decode_assignment(self._member.sync(assignments, timeout_s=self._rebalance_timeout_ms / 1000))
+        self._assignment = assignment
+        self._positions = {tp: offset for tp, offset in self._positions.items() if tp in assignment}
+        self._paused &= assignment
+        self._buffer = deque(record for record in self._buffer if record.topic_partition in assignment)
+        if self._on_assign is not None:
+            self._on_assign(set(assignment))
 
     def assign(self, partitions: Collection[TopicPartition]) -> None:
         self._check()
+        if self._member is not None:
+            raise ClientError("this consumer is subscribed to a group; it cannot also assign partitions")
         with translated_errors():
             for partition in partitions:
                 self._broker.store.partition(partition.topic, partition.partition)
@@ -134,6 +211,11 @@ class EmbeddedConsumer(Consumer):
     def poll(self, timeout_s: float, max_records: int = 500) -> list[ConsumerRecord]:
         self._check()
         deadline = time.monotonic() + timeout_s
+        if self._member is not None and self._member.needs_rejoin():
+            try:
+                self._rejoin(timeout_s)
+            except (RebalanceInProgressError, GroupMembershipError):
+                return []  # the group moved on while joining: the next poll joins again
         while not self._buffer:
             if self._woken.is_set():
                 self._woken.clear()
@@ -203,15 +285,36 @@ class EmbeddedConsumer(Consumer):
     # --- offsets -----------------------------------------------------------------------------------------------
 
     def commit(self, offsets: Mapping[TopicPartition, int] | None = None, *, metadata: str = "") -> None:
-        raise ClientError("committing offsets needs the store's group coordinator, which this consumer was not given")
+        self._check()
+        coordinator = self._coordinator()
+        if offsets is None:
+            offsets = {tp: self._positions[tp] for tp in self._assignment if tp in self._positions}
+        generation, member_id = -1, ""
+        if self._member is not None:
+            generation, member_id = self._member.generation_id, self._member.member_id
+        results = coordinator.commit_offsets(
+            self.group_id or "",
+            generation,
+            member_id,
+            {(tp.topic, tp.partition): CommittedOffset(offset, -1, metadata) for tp, offset in offsets.items()},
+        )
+        for (topic, partition), error in results.items():
+            raise_for(error, f"committing {topic}-{partition} for group {self.group_id}")
 
     def committed(self, partitions: Collection[TopicPartition]) -> dict[TopicPartition, int | None]:
-        return dict.fromkeys(partitions)
+        stored = self._coordinator().fetch_offsets(self.group_id or "", [(tp.topic, tp.partition) for tp in partitions])
+        found: dict[TopicPartition, int | None] = {}
+        for tp in partitions:
+            committed = stored.get((tp.topic, tp.partition))
+            found[tp] = None if committed is None else committed.offset
+        return found
 
     def end_offsets(self, partitions: Collection[TopicPartition]) -> dict[TopicPartition, int]:
         with translated_errors():
             return {tp: self._broker.store.partition(tp.topic, tp.partition).high_watermark for tp in partitions}
 
     def close(self) -> None:
+        if self._member is not None:
+            self._member.close()
         self._closed = True
         self._woken.set()

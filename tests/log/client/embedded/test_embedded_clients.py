@@ -31,7 +31,7 @@ def test_admin_creates_describes_alters_and_deletes(broker: Broker) -> None:
             admin.create_topics([NewTopic("replicated", 1, replication_factor=3)])
         with pytest.raises(InvalidTopicConfigError, match="unknown topic config"):
             admin.create_topics([NewTopic("bad", 1, configs={"nope": "1"})])
-        assert admin.list_topics() == {"orders": 4}
+        assert admin.list_topics() == {"orders": 4, "__consumer_offsets": 1}
         admin.alter_topic_configs("orders", {"retention.ms": None, "cleanup.policy": "compact"})
         described = admin.describe_topics(["orders"])["orders"]
         assert (described.partitions, described.configs["cleanup.policy"]) == (4, "compact")
