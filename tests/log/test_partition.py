@@ -310,3 +310,50 @@ def test_rolls_when_the_index_is_full(tmp_path: Path, make_batch: BatchFactory) 
     assert [_values(log.read(offset, 1))[0] for offset in range(8)] == [b"i%d" % i for i in range(8)]
     assert log.log_end_offset == 8
     log.close()
+
+
+def test_readers_and_retention_running_with_appends_only_see_whole_batches(
+    tmp_path: Path, make_batch: BatchFactory
+) -> None:
+    # Retired segments stay open for a second: readers holding one finish their read (file.delete.delay.ms).
+    log = _open(tmp_path, segment_bytes=2000, retention_bytes=6000, file_delete_delay_ms=1000, flush_messages=10**6)
+    stop = threading.Event()
+    problems: list[BaseException] = []
+    seen_batches = 0
+
+    def reader() -> None:
+        nonlocal seen_batches
+        while not stop.is_set():
+            offset = log.log_start_offset
+            try:
+                while offset < log.log_end_offset:
+                    data = log.read(offset, 3000)
+                    headers = [header for _, header in iter_batches(data, corrupt=True)]  # CRC of every batch
+                    seen_batches += len(headers)
+                    offset = headers[-1].next_offset
+            except OffsetOutOfRangeError:
+                continue  # retention moved the log start past us: start again
+            except BaseException as exc:
+                problems.append(exc)
+                return
+
+    def retention() -> None:
+        while not stop.wait(0.001):
+            log.apply_retention()
+
+    helpers = [threading.Thread(target=reader), threading.Thread(target=reader), threading.Thread(target=retention)]
+    for helper in helpers:
+        helper.start()
+    try:
+        for i in range(300):
+            log.append(make_batch([b"%04d" % i * 25] * 2))
+    finally:
+        stop.set()
+        for helper in helpers:
+            helper.join()
+    assert not problems
+    assert seen_batches > 0
+    assert log.log_end_offset == 600
+    assert log.log_start_offset > 0
+    assert log.size_bytes < 6000 + 2000
+    log.close()
