@@ -11,7 +11,9 @@ Exception tree::
     ├── TopicExistsError
     ├── InvalidConfigError         a topic config key or value is not acceptable
     ├── DataDirLockedError         another process holds the data directory
-    └── LogClosedError             the log was used after close()
+    ├── LogClosedError             the log was used after close()
+    ├── InvalidProducerEpochError  an idempotent producer was fenced by a newer epoch (Kafka error 47)
+    └── OutOfOrderSequenceError    an idempotent producer skipped sequence numbers (Kafka error 45)
 """
 
 from __future__ import annotations
@@ -55,3 +57,11 @@ class DataDirLockedError(LogError):
 
 class LogClosedError(LogError):
     """The log was used after it was closed."""
+
+
+class InvalidProducerEpochError(LogError):
+    """A batch carries an older epoch than its producer's current one: that producer instance was fenced."""
+
+
+class OutOfOrderSequenceError(LogError):
+    """A batch's sequence number does not continue its producer's sequence: a batch went missing."""
