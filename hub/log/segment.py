@@ -20,11 +20,13 @@ from __future__ import annotations
 
 import logging
 import os
+import struct
 from bisect import bisect_right
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
-from hub.log.batch import HEADER_SIZE, LOG_OVERHEAD, BatchHeader, batch_size_at, parse_header, validate_batch
+from hub.log.batch import HEADER_SIZE, LOG_OVERHEAD, BatchHeader, parse_header, validate_batch
 from hub.log.errors import CorruptBatchError, InvalidBatchError
 from hub.log.index import IndexCorruptError, OffsetIndex, TimeIndex
 from hub.log.records import decode_batch
@@ -38,23 +40,26 @@ DELETED_SUFFIX = ".deleted"
 CLEANED_SUFFIX = ".cleaned"
 SWAP_SUFFIX = ".swap"
 _SCAN_CHUNK = 1 << 20
+_LENGTH_PREFIX = struct.Struct(">qi")
+_MAX_BATCH_STARTS = 256
+_BASE_OFFSET = struct.Struct(">q")
 
 
 def segment_name(base_offset: int) -> str:
     return f"{base_offset:020d}"
 
 
-@dataclass(frozen=True, slots=True)
-class FileSlice:
+class FileSlice(NamedTuple):
     """``length`` bytes of whole batches at ``position`` of an open segment file: what a server hands to
     ``os.sendfile(socket, fd, position, length)``. The descriptor stays open until the segment is closed, which
-    for a retired segment happens ``file.delete.delay.ms`` after retention or cleaning removed it."""
+    for a retired segment happens ``file.delete.delay.ms`` after retention or cleaning removed it.
+    ``next_offset`` is where the next fetch starts: one past the slice's last batch (or the next batch's base)."""
 
     fd: int
     path: Path
     position: int
     length: int
-    next_offset: int  # one past the last offset of the last batch in the slice: where the next fetch starts
+    next_offset: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +94,7 @@ class LogSegment:
         self.created_ms: int = 0
         self._bytes_since_index = 0
         self._fd = -1
+        self._batch_starts: dict[int, int] = {}  # offset -> position of batches that fetches will start at
         self.synced_size = 0
 
     # --- lifecycle ---------------------------------------------------------------------------------------------
@@ -211,6 +217,11 @@ class LogSegment:
     def find_batch(self, offset: int, size: int | None = None) -> tuple[int, BatchHeader] | None:
         """Position and header of the first batch whose last offset is >= ``offset`` (None if there is none)."""
         end = self.size if size is None else size
+        hinted = self._batch_starts.get(offset)
+        if hinted is not None and hinted + HEADER_SIZE <= end:
+            header = parse_header(os.pread(self._fd, HEADER_SIZE, hinted))
+            if header.base_offset == offset:  # still true unless the segment was truncated and rewritten
+                return hinted, header
         position = self.offset_index.lookup(offset)
         while position + HEADER_SIZE <= end:
             header = parse_header(os.pread(self._fd, HEADER_SIZE, position))
@@ -246,31 +257,42 @@ class LogSegment:
         stop = start + first.size
         next_offset = first.next_offset
         if stop < end and max_bytes > first.size:
-            last, stop = self._last_batch(stop, min(end, start + max_bytes))
-            if last >= 0:
+            last, stop, following = self._last_batch(stop, min(end, start + max_bytes))
+            if following >= 0:
+                next_offset = following
+                self._remember_batch_start(following, stop)
+            elif last >= 0:
                 next_offset = parse_header(os.pread(self._fd, HEADER_SIZE, last)).next_offset
             elif stop > start + first.size:
                 # Jumped to an index entry without walking a batch: a batch starts there, and its base offset
                 # is the next offset.
-                next_offset = int.from_bytes(os.pread(self._fd, 8, stop), "big", signed=True)
+                next_offset = _BASE_OFFSET.unpack(os.pread(self._fd, 8, stop))[0]
         return FileSlice(self._fd, self.log_path, start, stop - start, next_offset)
 
-    def _last_batch(self, position: int, bound: int) -> tuple[int, int]:
-        """Start and end of the last whole batch ending at or before byte ``bound``, walking from the batch
-        boundary ``position`` (and jumping ahead by the offset index, whose entries are batch starts); the start
-        is -1 when no batch after ``position`` fits."""
+    def _remember_batch_start(self, offset: int, position: int) -> None:
+        """Note where the batch starting at ``offset`` is: the next fetch of a consumer reading along starts there,
+        and ``find_batch`` then reads one header instead of walking from an index entry."""
+        if len(self._batch_starts) >= _MAX_BATCH_STARTS:
+            self._batch_starts.clear()
+        self._batch_starts[offset] = position
+
+    def _last_batch(self, position: int, bound: int) -> tuple[int, int, int]:
+        """Walk length prefixes from the batch boundary ``position`` (jumping ahead by the offset index, whose
+        entries are batch starts) to the last boundary at or before byte ``bound``. Returns the start of the last
+        whole batch walked (-1 if none), that boundary, and the base offset of the batch starting there when its
+        prefix was read (-1 otherwise)."""
         positions = self.offset_index.positions
         nearest = bisect_right(positions, bound) - 1
         if nearest >= 0 and positions[nearest] > position:
             position = positions[nearest]
         last = -1
         while position + LOG_OVERHEAD <= bound:
-            size = batch_size_at(os.pread(self._fd, LOG_OVERHEAD, position), 0)
-            if position + size > bound:
-                break
+            base_offset, length = _LENGTH_PREFIX.unpack(os.pread(self._fd, LOG_OVERHEAD, position))
+            if position + length + LOG_OVERHEAD > bound:
+                return last, position, base_offset
             last = position
-            position += size
-        return last, position
+            position += length + LOG_OVERHEAD
+        return last, position, -1
 
     def offset_for_timestamp(self, timestamp: int, *, min_offset: int = 0) -> tuple[int, int] | None:
         """(offset, timestamp) of the first record at or after ``min_offset`` with a timestamp >= ``timestamp``
