@@ -337,7 +337,7 @@ class LogSegment:
             try:
                 header = parse_header(buffer, relative)
                 if header.size > len(buffer) - relative:
-                    buffer = os.pread(self._fd, max(_SCAN_CHUNK, header.size), position)
+                    buffer = os.pread(self._fd, min(max(_SCAN_CHUNK, header.size), file_size - position), position)
                     buffer_start, relative = position, 0
                 header = validate_batch(buffer, relative, corrupt=True) if validate else _check_length(buffer, relative)
                 if header.base_offset < expected_offset:
@@ -346,7 +346,8 @@ class LogSegment:
                         f"expected >= {expected_offset}"
                     )
             except InvalidBatchError as exc:
-                reason = str(exc)
+                # Validation names positions within the scan buffer; report the position in the file.
+                reason = str(exc).replace(f"position {relative}", f"position {position}")
                 first_dropped = expected_offset
                 break
             self._index_batch(position, header)

@@ -93,3 +93,18 @@ def test_rename_files_moves_all_three_files_and_keeps_them_readable(tmp_path: Pa
     assert segment.log_path.exists()
     segment.delete_files()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_scan_stops_at_a_length_field_pointing_past_the_file(tmp_path: Path, make_batch: BatchFactory) -> None:
+    segment = _filled(tmp_path, make_batch, count=4)
+    good = segment.size
+    segment.close()
+    with open(segment.log_path, "ab") as handle:
+        # A header claiming a 2 GiB batch.
+        handle.write(b"\x00" * 8 + (2**31 - 1).to_bytes(4, "big") + b"\x00" * 4 + b"\x02" + b"\x00" * 55)
+    reopened = LogSegment(tmp_path, 50, index_interval_bytes=200)
+    reopened.open()
+    report = reopened.scan(validate=True)
+    assert (report.valid_bytes, report.truncated_bytes) == (good, 72)
+    assert f"truncated batch at position {good}" in (report.reason or "")
+    reopened.close()
