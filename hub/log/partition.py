@@ -35,7 +35,7 @@ import os
 import struct
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,7 +43,7 @@ from typing import Protocol
 
 import crc32c
 
-from hub.log.batch import ATTR_TIMESTAMP_TYPE, BatchHeader, iter_batches, parse_header, stamp_batch
+from hub.log.batch import ATTR_TIMESTAMP_TYPE, HEADER_SIZE, BatchHeader, iter_batches, parse_header, stamp_batch
 from hub.log.checkpoint import (
     FORMAT_VERSION,
     fsync_dir,
@@ -55,6 +55,7 @@ from hub.log.checkpoint import (
 from hub.log.config import INT_MAX, TopicConfig
 from hub.log.errors import InvalidBatchError, LogClosedError, OffsetOutOfRangeError, RecordTooLargeError
 from hub.log.index import OffsetIndex, TimeIndex
+from hub.log.producer_state import ProducerStateManager
 from hub.log.records import decode_batch
 from hub.log.recovery import load_segments
 from hub.log.retention import active_expired, expired_count
@@ -132,6 +133,7 @@ class PartitionLog:
         self._pending_deletes: list[tuple[float, LogSegment]] = []
         self._waiters: list[tuple[int, Future[None]]] = []
         self.fsync_count = 0
+        self.producer_state = ProducerStateManager(self.name)
         self.on_append: Callable[[PartitionLog], None] | None = None
         self.closed = True
         self._released = True  # files closed (set by close(), cleared by open())
@@ -165,6 +167,7 @@ class PartitionLog:
         self.recovery_point = self.log_end_offset
         self.flushed_offset = self.log_end_offset
         self.epochs = [(epoch, start) for epoch, start in self.epochs if start < self.log_end_offset]
+        self.producer_state.rebuild(self.stored_headers())
         self.last_flush_ms = self._now_ms()
         self.closed = False
         self._released = False
@@ -264,6 +267,9 @@ class PartitionLog:
                     f"{self.name}: batch at position {position} is {header.size} bytes, "
                     f"max.message.bytes is {max_bytes}"
                 )
+        for position, header in headers:
+            if header.producer_id >= 0 and header.base_sequence < 0:
+                raise InvalidBatchError(f"{self.name}: batch at position {position} has a producer id but no sequence")
         if config.compact:
             self._check_keys(data, headers)
         buffer = bytearray(data)
@@ -271,6 +277,12 @@ class PartitionLog:
         with self._lock:
             if self.closed:
                 raise LogClosedError(f"{self.name} is closed")
+            duplicate = self.producer_state.check([header for _, header in headers])
+            if duplicate is not None:
+                # A producer's retry of a batch already written: answer with where it went, write nothing.
+                return AppendResult(
+                    duplicate.first_offset, duplicate.last_offset, -1, 0, 0, self._durability(duplicate.last_offset + 1)
+                )
             now = int(self.clock() * 1000)
             offset = base_offset = self.segments[-1].next_offset
             stamped: list[tuple[int, BatchHeader]] = []
@@ -287,6 +299,8 @@ class PartitionLog:
                 max_timestamp = max(max_timestamp, header.max_timestamp)
             self._maybe_roll(len(buffer), offset - 1, max_timestamp, now)
             self.segments[-1].append(buffer, stamped)
+            for _, header in stamped:
+                self.producer_state.record(header)
             if not self.epochs or leader_epoch > self.epochs[-1][0]:
                 self._record_epoch(leader_epoch, base_offset)
             self._unflushed_messages += records
@@ -459,6 +473,15 @@ class PartitionLog:
 
     # --- truncation and retention ------------------------------------------------------------------------------
 
+    def stored_headers(self) -> Iterator[BatchHeader]:
+        """The header of every stored batch, oldest first (reads 61 bytes per batch)."""
+        for segment in list(self.segments):
+            position = 0
+            while position + HEADER_SIZE <= segment.size:
+                header = parse_header(segment.read_at(position, HEADER_SIZE))
+                yield header
+                position += header.size
+
     def truncate_to(self, offset: int) -> None:
         """Remove every record at or after ``offset`` (replication's divergence repair; whole batches)."""
         with self._lock:
@@ -470,6 +493,7 @@ class PartitionLog:
             self.active.truncate_to(offset)
             self.epochs = [(epoch, start) for epoch, start in self.epochs if start < self.log_end_offset]
             write_epoch_checkpoint(self.directory / EPOCH_FILE, self.epochs)
+            self.producer_state.rebuild(self.stored_headers())
             self.log_start_offset = min(self.log_start_offset, self.log_end_offset)
             self.flushed_offset = min(self.flushed_offset, self.log_end_offset)
             self.recovery_point = min(self.recovery_point, self.log_end_offset)

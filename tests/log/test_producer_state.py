@@ -111,3 +111,30 @@ def test_producer_ids_are_never_reused_across_restarts(tmp_path: Path) -> None:
     (tmp_path / "producer-ids.json").write_text("{broken")
     with pytest.raises(ValueError, match="cannot read producer ids"):
         ProducerIdAllocator(tmp_path).allocate()
+
+
+def test_partition_answers_retries_with_original_offsets_even_after_restart(tmp_path: Path) -> None:
+    from hub.log.store import TopicStore
+
+    def batch(seq: int, epoch: int = 0) -> bytes:
+        return encode_batch(
+            [NewRecord(b"k", b"v%d" % seq, timestamp=1)], producer_id=11, producer_epoch=epoch, base_sequence=seq
+        )
+
+    with TopicStore(tmp_path) as store:
+        store.create_topic("t")
+        log = store.partition("t", 0)
+        assert log.append_and_wait(batch(0)).base_offset == 0
+        assert log.append_and_wait(batch(1)).base_offset == 1
+        retry = log.append_and_wait(batch(0))
+        assert (retry.base_offset, retry.record_count) == (0, 0)
+        assert log.log_end_offset == 2
+    with TopicStore(tmp_path) as store:
+        log = store.partition("t", 0)
+        assert log.append_and_wait(batch(1)).base_offset == 1  # rebuilt from the stored headers
+        with pytest.raises(OutOfOrderSequenceError):
+            log.append(batch(5))
+        log.append_and_wait(batch(0, epoch=1))
+        with pytest.raises(InvalidProducerEpochError):
+            log.append(batch(2, epoch=0))
+        assert log.log_end_offset == 3
