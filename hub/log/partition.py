@@ -362,6 +362,8 @@ class PartitionLog:
         resolved by the flush that covers ``end_offset``; otherwise at once, scheduling a flush by count."""
         flush_messages = self.config.values["flush.messages"]
         if flush_messages == 1:
+            if self.flushed_offset >= end_offset:
+                return _DONE
             future: Future[None] = Future()
             self._waiters.append((end_offset, future))
             return future
