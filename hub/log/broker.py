@@ -17,6 +17,7 @@ from typing import Final
 from hub.log.errors import OffsetOutOfRangeError, UnknownTopicOrPartitionError
 from hub.log.group import GroupCoordinator
 from hub.log.partition import AppendResult, PartitionLog
+from hub.log.producer_ids import ProducerIdAllocator
 from hub.log.store import TopicInfo, TopicStore
 
 log = logging.getLogger("hub.log.broker")
@@ -61,6 +62,7 @@ class Broker:
     ) -> None:
         self.store = store
         self.coordinator = coordinator
+        self.producer_ids = ProducerIdAllocator(store.data_dir)
         self.auto_create_topics = auto_create_topics
         self.num_partitions = num_partitions
         self._arrived = threading.Condition()
@@ -159,6 +161,10 @@ class Broker:
             except (UnknownTopicOrPartitionError, OffsetOutOfRangeError) as exc:
                 results.append(FetchResult(request.topic, request.partition, b"", -1, -1, exc))
         return results
+
+    def init_producer_id(self) -> tuple[int, int]:
+        """A new idempotent producer's (producer id, epoch); ids are never reused (Kafka's InitProducerId)."""
+        return self.producer_ids.allocate(), 0
 
     # --- offsets -----------------------------------------------------------------------------------------------
 

@@ -3,7 +3,9 @@
 Records wait in a per-partition accumulator until ``batch_size_bytes`` is reached or ``linger_ms`` has passed
 since the first of them, then one sender thread encodes each partition's records as one RecordBatch and appends
 it. Futures resolve with the record's offset once the append is acknowledged (``acks``: -1 waits for durability,
-per the topic's flush policy). Records to one partition are appended in send order.
+per the topic's flush policy). Records to one partition are appended in send order. An idempotent producer
+(the default) gets a producer id from the broker and numbers its batches per partition, so the store refuses
+a gap and never writes a batch twice.
 
 Thread-safe: any thread may send; the sender thread does the appends.
 """
@@ -48,6 +50,7 @@ class EmbeddedProducer(Producer):
         batch_size_bytes: int = 1 << 20,
         compression: Compression = Compression.NONE,
         max_request_bytes: int = 1_048_576,
+        idempotent: bool = True,
     ) -> None:
         if acks not in (-1, 0, 1):
             raise ValueError(f"acks must be -1 (all), 0 or 1, not {acks}")
@@ -63,6 +66,8 @@ class EmbeddedProducer(Producer):
         self._flush_requested = 0
         self._closed = False
         self._sticky = itertools.count()
+        self._producer_id, self._producer_epoch = broker.init_producer_id() if idempotent else (-1, -1)
+        self._sequences: dict[tuple[str, int], int] = {}
         self._sender = threading.Thread(target=self._run, name="hub-embedded-producer", daemon=True)
         self._sender.start()
 
@@ -144,14 +149,23 @@ class EmbeddedProducer(Producer):
                 self._condition.notify_all()
 
     def _append(self, topic: str, partition: int, pending: _Pending) -> None:
+        sequence = self._sequences.get((topic, partition), 0) if self._producer_id >= 0 else -1
         try:
-            batch = encode_batch(pending.records, compression=self._compression)
+            batch = encode_batch(
+                pending.records,
+                compression=self._compression,
+                producer_id=self._producer_id,
+                producer_epoch=self._producer_epoch,
+                base_sequence=sequence,
+            )
             result = self._broker.produce(topic, partition, batch, acks=self._acks)
         except Exception as exc:
             error = translate(exc)
             for future in pending.futures:
                 future.set_exception(error)
             return
+        if self._producer_id >= 0:
+            self._sequences[(topic, partition)] = (sequence + len(pending.records)) & 0x7FFFFFFF
         for index, (record, future) in enumerate(zip(pending.records, pending.futures, strict=True)):
             timestamp = result.log_append_time_ms if result.log_append_time_ms >= 0 else record.timestamp
             future.set_result(RecordMetadata(topic, partition, result.base_offset + index, timestamp or 0))

@@ -124,3 +124,19 @@ def test_position_reset_after_retention(broker: Broker) -> None:
     consumer.seek(tp, 0)
     broker.store.partition("short", 0).delete_records_before(10)
     assert consumer.poll(1.0)[0].offset == 10
+
+
+def test_idempotent_producer_numbers_its_batches(broker: Broker) -> None:
+    from hub.log.batch import iter_batches
+
+    with EmbeddedProducer(broker, linger_ms=0) as producer:
+        for i in range(5):
+            producer.send("idem", key=None, value=b"%d" % i, partition=0).result(5)
+    with EmbeddedProducer(broker, linger_ms=0, idempotent=False) as plain:
+        plain.send("idem", key=None, value=b"x", partition=0).result(5)
+    headers = [h for _, h in iter_batches(broker.store.partition("idem", 0).read(0, 1 << 20))]
+    idempotent = [h for h in headers if h.producer_id >= 0]
+    assert len({h.producer_id for h in idempotent}) == 1
+    assert [h.base_sequence for h in idempotent] == [0, 1, 2, 3, 4]
+    assert headers[-1].producer_id == -1
+    assert broker.init_producer_id()[0] > idempotent[0].producer_id
