@@ -6,7 +6,10 @@ arguments, 1 for everything else. Commands whose part of Hub has not been built 
 
 from __future__ import annotations
 
+import logging
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -18,6 +21,9 @@ DEFAULT_REST_LISTENER = "127.0.0.1:8083"
 DEFAULT_KAFKA_LISTENER = "127.0.0.1:9092"
 DEFAULT_REST_URL = "http://127.0.0.1:8083"
 DEFAULT_DATA_DIR = "./hub-data"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+logger = logging.getLogger("hub")
 
 
 class Listener(click.ParamType):
@@ -81,11 +87,62 @@ def cli() -> None:
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
     help="Worker properties file (Kafka Connect's names).",
 )
+@click.option("--log-level", type=click.Choice(LOG_LEVELS, case_sensitive=False), default="INFO", show_default=True)
 def start(
-    data_dir: Path, rest_listener: tuple[str, int], kafka_listener: tuple[str, int], config_file: Path | None
+    data_dir: Path,
+    rest_listener: tuple[str, int],
+    kafka_listener: tuple[str, int],
+    config_file: Path | None,
+    log_level: str,
 ) -> None:
-    """Run Hub in one process: embedded store, Kafka listener, worker and REST API."""
-    _unavailable("start", "the worker runtime")
+    """Run Hub in one process: embedded store, Kafka listener, worker and REST API.
+
+    This release runs the embedded store (topics, retention, compaction, groups) until SIGTERM or Ctrl-C; the
+    Kafka listener, the worker and the REST API join it in the next releases.
+    """
+    from hub.log.errors import LogError
+    from hub.log.node import LogNode, NodeConfig
+
+    _configure_logging(log_level)
+    node = LogNode(NodeConfig(data_dir=data_dir))
+    try:
+        node.open()
+    except (LogError, ValueError, OSError) as exc:
+        raise click.ClickException(f"cannot open the store in {data_dir}: {exc}") from None
+    try:
+        logger.info(
+            "hub %s: store ready in %s (the Kafka listener %s:%d and the REST API %s:%d are not in this release yet)",
+            __version__,
+            data_dir.resolve(),
+            *kafka_listener,
+            *rest_listener,
+        )
+        _wait_for_stop_signal()
+    finally:
+        node.close()
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+
+
+def _wait_for_stop_signal() -> None:
+    """Block until SIGTERM or SIGINT; the caller then shuts down cleanly."""
+    stop = threading.Event()
+
+    def handle(signum: int, _frame: object) -> None:
+        logger.info("received %s, shutting down", signal.Signals(signum).name)
+        stop.set()
+
+    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        while not stop.wait(1.0):
+            pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 @cli.group()

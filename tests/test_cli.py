@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pytest
 
 from hub import __version__
-from hub.cli import main
+from hub.cli import LISTENER, main
 
 SUBCOMMANDS = ["start", "log", "worker", "standalone", "connectors", "topics", "plugins"]
 
@@ -52,11 +55,33 @@ def test_group_without_subcommand_prints_its_help(capsys: pytest.CaptureFixture[
     assert "status" in out
 
 
-def test_listener_accepts_bracketed_ipv6(capsys: pytest.CaptureFixture[str]) -> None:
-    # The argument parses; the command then reports what it needs (until the runtime exists).
-    code = main(["start", "--rest-listener", "[::1]:8083"])
-    assert "is not HOST:PORT" not in capsys.readouterr().err
-    assert code in (0, 1)
+def test_listener_accepts_names_ipv4_and_bracketed_ipv6() -> None:
+    assert LISTENER.convert("[::1]:8083", None, None) == ("::1", 8083)
+    assert LISTENER.convert("localhost:9092", None, None) == ("localhost", 9092)
+    assert LISTENER.convert("127.0.0.1:1", None, None) == ("127.0.0.1", 1)
+
+
+@pytest.mark.integration
+def test_start_runs_the_store_until_sigterm_and_frees_the_data_dir(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    argv = [sys.executable, "-m", "hub.cli", "start", "--data-dir", str(data_dir)]
+    process = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True)
+    assert process.stderr is not None
+    lines: list[str] = []
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        line = process.stderr.readline()
+        lines.append(line)
+        if "store ready" in line or not line:
+            break
+    assert "store ready" in lines[-1], "".join(lines)
+    second = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
+    assert second.returncode == 1
+    assert "is in use by another process" in second.stderr
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(30) == 0
+    assert "received SIGTERM, shutting down" in process.stderr.read()
+    assert (data_dir / "topics.json").exists()
 
 
 def test_console_script_runs_as_module() -> None:
