@@ -4,6 +4,7 @@ Exception tree::
 
     LogError
     ├── InvalidBatchError          a batch failed validation (magic, length, CRC, count); nothing was written
+    │   ├── InvalidRecordError     a record the topic does not accept (no key on a compacted topic)
     │   └── CorruptBatchError      stored bytes failed validation (found by recovery or a read)
     ├── RecordTooLargeError        a batch is larger than max.message.bytes
     ├── OffsetOutOfRangeError      a read asked for an offset outside [log start, log end]
@@ -25,6 +26,10 @@ class LogError(Exception):
 
 class InvalidBatchError(LogError):
     """A record batch failed validation; nothing of it was written."""
+
+
+class InvalidRecordError(InvalidBatchError):
+    """A well-formed batch holds a record the topic does not accept (a keyless record on a compacted topic)."""
 
 
 class CorruptBatchError(InvalidBatchError):

@@ -53,7 +53,13 @@ from hub.log.checkpoint import (
     write_json_atomically,
 )
 from hub.log.config import INT_MAX, TopicConfig
-from hub.log.errors import InvalidBatchError, LogClosedError, OffsetOutOfRangeError, RecordTooLargeError
+from hub.log.errors import (
+    InvalidBatchError,
+    InvalidRecordError,
+    LogClosedError,
+    OffsetOutOfRangeError,
+    RecordTooLargeError,
+)
 from hub.log.index import OffsetIndex, TimeIndex
 from hub.log.producer_state import ProducerStateManager
 from hub.log.records import decode_batch
@@ -315,7 +321,7 @@ class PartitionLog:
                 continue
             for record in decode_batch(data, position).records:
                 if record.key is None:
-                    raise InvalidBatchError(
+                    raise InvalidRecordError(
                         f"{self.name} is compacted: every record needs a key (offset delta "
                         f"{record.offset - header.base_offset} has none)"
                     )
