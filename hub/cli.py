@@ -6,10 +6,11 @@ arguments, 1 for everything else. Commands whose part of Hub has not been built 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import signal
 import sys
-import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -97,52 +98,60 @@ def start(
 ) -> None:
     """Run Hub in one process: embedded store, Kafka listener, worker and REST API.
 
-    This release runs the embedded store (topics, retention, compaction, groups) until SIGTERM or Ctrl-C; the
-    Kafka listener, the worker and the REST API join it in the next releases.
+    This release runs the embedded store (topics, retention, compaction, groups) and its Kafka listener until
+    SIGTERM or Ctrl-C; the worker and the REST API join them in the next releases.
     """
+    _configure_logging(log_level)
+    logger.info("hub %s: the worker and the REST API (%s:%d) are not in this release yet", __version__, *rest_listener)
+    _serve_store(data_dir, kafka_listener)
+
+
+def _serve_store(data_dir: Path, listener: tuple[str, int]) -> None:
+    """Open the store node, serve the Kafka protocol on ``listener`` until SIGTERM/SIGINT, then close cleanly."""
     from hub.log.errors import LogError
     from hub.log.node import LogNode, NodeConfig
+    from hub.log.server import KafkaServer
 
-    _configure_logging(log_level)
     node = LogNode(NodeConfig(data_dir=data_dir))
     try:
         node.open()
     except (LogError, ValueError, OSError) as exc:
         raise click.ClickException(f"cannot open the store in {data_dir}: {exc}") from None
+
+    async def serve() -> None:
+        server = KafkaServer(node.broker, *listener)
+        try:
+            await server.start()
+        except OSError as exc:
+            raise click.ClickException(f"cannot listen on {listener[0]}:{listener[1]}: {exc.strerror}") from None
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, _stopper(stop, sig))
+        logger.info("store ready in %s, Kafka listener on %s:%d", data_dir.resolve(), listener[0], server.port)
+        try:
+            await stop.wait()
+        finally:
+            await server.stop()
+
     try:
-        logger.info(
-            "hub %s: store ready in %s (the Kafka listener %s:%d and the REST API %s:%d are not in this release yet)",
-            __version__,
-            data_dir.resolve(),
-            *kafka_listener,
-            *rest_listener,
-        )
-        _wait_for_stop_signal()
+        asyncio.run(serve())
     finally:
         node.close()
+
+
+def _stopper(stop: asyncio.Event, sig: signal.Signals) -> Callable[[], None]:
+    def handle() -> None:
+        logger.info("received %s, shutting down", sig.name)
+        stop.set()
+
+    return handle
 
 
 def _configure_logging(level: str) -> None:
     logging.basicConfig(
         level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
-
-
-def _wait_for_stop_signal() -> None:
-    """Block until SIGTERM or SIGINT; the caller then shuts down cleanly."""
-    stop = threading.Event()
-
-    def handle(signum: int, _frame: object) -> None:
-        logger.info("received %s, shutting down", signal.Signals(signum).name)
-        stop.set()
-
-    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGTERM, signal.SIGINT)}
-    try:
-        while not stop.wait(1.0):
-            pass
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
 
 
 @cli.group()
@@ -164,9 +173,11 @@ def log() -> None:
     show_default=True,
     help="Where the Kafka protocol listener listens.",
 )
-def log_serve(data_dir: Path, listener: tuple[str, int]) -> None:
-    """Serve the store over the Kafka wire protocol."""
-    _unavailable("log serve", "the Kafka protocol server")
+@click.option("--log-level", type=click.Choice(LOG_LEVELS, case_sensitive=False), default="INFO", show_default=True)
+def log_serve(data_dir: Path, listener: tuple[str, int], log_level: str) -> None:
+    """Serve the store over the Kafka wire protocol until SIGTERM or Ctrl-C."""
+    _configure_logging(log_level)
+    _serve_store(data_dir, listener)
 
 
 @cli.command()

@@ -1,0 +1,558 @@
+"""RequestHandlers: one coroutine per Kafka API, turning decoded requests into response dicts over a Broker.
+
+Requests and responses are the protocol codec's plain dicts (hub.log.protocol). Work that may block — waiting
+for an fsync, a group rebalance, a durable offset commit — is awaited without blocking the event loop
+(``asyncio.wrap_future`` on the store's futures, or a worker thread). Every error becomes the error code Kafka
+would send for it.
+
+Safe for one event loop; the Broker underneath is thread-safe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any
+
+from hub.log.broker import Broker
+from hub.log.error_codes import ErrorCode
+from hub.log.errors import InvalidConfigError, LogError, UnknownTopicOrPartitionError
+from hub.log.group import CommittedOffset, GroupCoordinator
+from hub.log.protocol import RequestHeader
+from hub.log.server.errors import error_code_for
+from hub.log.server.versions import ADVERTISED, MIN_PRODUCE_WITH_RECORD_BATCHES
+
+log = logging.getLogger("hub.log.server")
+
+Body = dict[str, Any]
+NODE_ID = 0
+CONFIG_SOURCE_TOPIC = 1
+CONFIG_SOURCE_STATIC_BROKER = 4
+CONFIG_SOURCE_DEFAULT = 5
+RESOURCE_TOPIC = 2
+
+
+@dataclass(frozen=True)
+class ServerIdentity:
+    """How the server describes itself in Metadata and FindCoordinator."""
+
+    host: str
+    port: int
+    cluster_id: str
+
+
+@dataclass
+class RequestContext:
+    header: RequestHeader
+    client_host: str
+
+
+class RequestHandlers:
+    """The Kafka APIs over a Broker (see the module docstring)."""
+
+    def __init__(
+        self, broker: Broker, identity: ServerIdentity, wait_for_data: Callable[[float], Awaitable[None]]
+    ) -> None:
+        self.broker = broker
+        self.identity = identity
+        self._wait_for_data = wait_for_data
+        self.routes: dict[int, Callable[[RequestContext, Body], Awaitable[Body | None]]] = {
+            0: self.produce,
+            1: self.fetch,
+            2: self.list_offsets,
+            3: self.metadata,
+            8: self.offset_commit,
+            9: self.offset_fetch,
+            10: self.find_coordinator,
+            11: self.join_group,
+            12: self.heartbeat,
+            13: self.leave_group,
+            14: self.sync_group,
+            15: self.describe_groups,
+            16: self.list_groups,
+            18: self.api_versions,
+            19: self.create_topics,
+            20: self.delete_topics,
+            22: self.init_producer_id,
+            32: self.describe_configs,
+        }
+
+    @property
+    def coordinator(self) -> GroupCoordinator:
+        if self.broker.coordinator is None:
+            raise LogError("this broker has no group coordinator")
+        return self.broker.coordinator
+
+    # --- cluster -----------------------------------------------------------------------------------------------
+
+    async def api_versions(self, ctx: RequestContext, body: Body) -> Body:
+        keys = [
+            {"api_key": key, "min_version": low, "max_version": high} for key, (low, high) in sorted(ADVERTISED.items())
+        ]
+        return {"error_code": ErrorCode.NONE, "api_keys": keys, "throttle_time_ms": 0}
+
+    async def metadata(self, ctx: RequestContext, body: Body) -> Body:
+        version = ctx.header.api_version
+        requested = body.get("topics")
+        store_topics = self.broker.store.topics()
+        if requested is None or (version == 0 and not requested):
+            names = sorted(store_topics)
+        else:
+            names = [entry["name"] for entry in requested]
+        allow_create = body.get("allow_auto_topic_creation", True) if version >= 4 else True
+        topics = []
+        for name in names:
+            info = store_topics.get(name)
+            if info is None and allow_create and self.broker.auto_create_topics:
+                try:
+                    info = self.broker.topic(name, create=True)
+                except InvalidConfigError:
+                    topics.append(_metadata_topic(name, ErrorCode.INVALID_TOPIC_EXCEPTION, 0))
+                    continue
+            if info is None:
+                topics.append(_metadata_topic(name, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 0))
+                continue
+            entry = _metadata_topic(name, ErrorCode.NONE, info.partitions)
+            entry["is_internal"] = info.internal
+            topics.append(entry)
+        return {
+            "throttle_time_ms": 0,
+            "brokers": [{"node_id": NODE_ID, "host": self.identity.host, "port": self.identity.port, "rack": None}],
+            "cluster_id": self.identity.cluster_id,
+            "controller_id": NODE_ID,
+            "topics": topics,
+            "cluster_authorized_operations": -2147483648,
+        }
+
+    async def find_coordinator(self, ctx: RequestContext, body: Body) -> Body:
+        return {
+            "throttle_time_ms": 0,
+            "error_code": ErrorCode.NONE,
+            "error_message": None,
+            "node_id": NODE_ID,
+            "host": self.identity.host,
+            "port": self.identity.port,
+        }
+
+    # --- produce and fetch -------------------------------------------------------------------------------------
+
+    async def produce(self, ctx: RequestContext, body: Body) -> Body | None:
+        acks = body["acks"]
+        version = ctx.header.api_version
+        responses = []
+        for topic in body["topic_data"]:
+            partitions = []
+            for data in topic["partition_data"]:
+                partitions.append(
+                    await self._produce_partition(topic["name"], data["index"], data["records"], acks, version)
+                )
+            responses.append({"name": topic["name"], "partition_responses": partitions})
+        if acks == 0:
+            return None
+        return {"responses": responses, "throttle_time_ms": 0}
+
+    async def _produce_partition(self, topic: str, partition: int, records: Any, acks: int, version: int) -> Body:
+        answer: Body = {
+            "index": partition,
+            "error_code": ErrorCode.NONE,
+            "base_offset": -1,
+            "log_append_time_ms": -1,
+            "log_start_offset": -1,
+            "record_errors": [],
+            "error_message": None,
+        }
+        if version < MIN_PRODUCE_WITH_RECORD_BATCHES:
+            answer["error_code"] = ErrorCode.UNSUPPORTED_VERSION
+            return answer
+        if acks not in (-1, 0, 1):
+            answer["error_code"] = ErrorCode.INVALID_REQUIRED_ACKS
+            return answer
+        if records is None or len(records) == 0:
+            answer["error_code"] = ErrorCode.CORRUPT_MESSAGE
+            answer["error_message"] = "no records"
+            return answer
+        try:
+            log_ = self.broker.partition(topic, partition, create=True)
+            result = log_.append(bytes(records))
+            if acks != 0:
+                await asyncio.wrap_future(result.durable)
+        except Exception as exc:
+            answer["error_code"] = error_code_for(exc)
+            answer["error_message"] = str(exc)
+            if answer["error_code"] is ErrorCode.UNKNOWN_SERVER_ERROR:
+                log.exception("produce to %s-%d failed", topic, partition)
+            return answer
+        answer.update(
+            base_offset=result.base_offset,
+            log_append_time_ms=result.log_append_time_ms,
+            log_start_offset=log_.log_start_offset,
+        )
+        return answer
+
+    async def fetch(self, ctx: RequestContext, body: Body) -> Body:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + body["max_wait_ms"] / 1000
+        min_bytes = body["min_bytes"]
+        max_bytes = body.get("max_bytes", 0x7FFFFFFF) or 0x7FFFFFFF
+        while True:
+            responses, total, errors = self._read_fetch(body, max_bytes)
+            remaining = deadline - loop.time()
+            if total >= min_bytes or remaining <= 0 or errors:
+                return {"throttle_time_ms": 0, "error_code": ErrorCode.NONE, "session_id": 0, "responses": responses}
+            await self._wait_for_data(remaining)
+
+    def _read_fetch(self, body: Body, max_bytes: int) -> tuple[list[Body], int, bool]:
+        responses = []
+        total = 0
+        errors = False
+        for topic in body["topics"]:
+            partitions = []
+            for request in topic["partitions"]:
+                answer: Body = {
+                    "partition_index": request["partition"],
+                    "error_code": ErrorCode.NONE,
+                    "high_watermark": -1,
+                    "last_stable_offset": -1,
+                    "log_start_offset": -1,
+                    "aborted_transactions": None,
+                    "preferred_read_replica": -1,
+                    "records": b"",
+                }
+                try:
+                    log_ = self.broker.store.partition(topic["topic"], request["partition"])
+                    budget = min(request["partition_max_bytes"], max_bytes - total)
+                    data = log_.read(request["fetch_offset"], budget) if budget > 0 or total == 0 else b""
+                    total += len(data)
+                    answer.update(
+                        high_watermark=log_.high_watermark,
+                        last_stable_offset=log_.high_watermark,
+                        log_start_offset=log_.log_start_offset,
+                        records=data,
+                    )
+                except Exception as exc:
+                    answer["error_code"] = error_code_for(exc)
+                    errors = True
+                partitions.append(answer)
+            responses.append({"topic": topic["topic"], "partitions": partitions})
+        return responses, total, errors
+
+    async def list_offsets(self, ctx: RequestContext, body: Body) -> Body:
+        topics = []
+        for topic in body["topics"]:
+            partitions = []
+            for request in topic["partitions"]:
+                answer: Body = {
+                    "partition_index": request["partition_index"],
+                    "error_code": ErrorCode.NONE,
+                    "timestamp": -1,
+                    "offset": -1,
+                    "leader_epoch": -1,
+                }
+                try:
+                    found = self.broker.list_offset(topic["name"], request["partition_index"], request["timestamp"])
+                    if found is not None:
+                        answer.update(offset=found[0], timestamp=found[1], leader_epoch=0)
+                except Exception as exc:
+                    answer["error_code"] = error_code_for(exc)
+                partitions.append(answer)
+            topics.append({"name": topic["name"], "partitions": partitions})
+        return {"throttle_time_ms": 0, "topics": topics}
+
+    async def init_producer_id(self, ctx: RequestContext, body: Body) -> Body:
+        if body.get("transactional_id") is not None:
+            return {
+                "throttle_time_ms": 0,
+                "error_code": ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+                "producer_id": -1,
+                "producer_epoch": -1,
+            }
+        producer_id, epoch = await asyncio.to_thread(self.broker.init_producer_id)
+        return {
+            "throttle_time_ms": 0,
+            "error_code": ErrorCode.NONE,
+            "producer_id": producer_id,
+            "producer_epoch": epoch,
+        }
+
+    # --- topics ------------------------------------------------------------------------------------------------
+
+    async def create_topics(self, ctx: RequestContext, body: Body) -> Body:
+        results = []
+        for topic in body["topics"]:
+            answer: Body = {
+                "name": topic["name"],
+                "error_code": ErrorCode.NONE,
+                "error_message": None,
+                "num_partitions": -1,
+                "replication_factor": -1,
+                "configs": None,
+            }
+            partitions = topic["num_partitions"] if topic["num_partitions"] != -1 else self.broker.num_partitions
+            configs = {c["name"]: c["value"] for c in topic["configs"] if c["value"] is not None}
+            if topic["replication_factor"] not in (-1, 1):
+                answer.update(
+                    error_code=ErrorCode.INVALID_REPLICATION_FACTOR,
+                    error_message=f"replication factor {topic['replication_factor']} is larger than the "
+                    "1 node this store has",
+                )
+            elif topic["assignments"]:
+                answer.update(
+                    error_code=ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+                    error_message="manual replica assignment is not supported",
+                )
+            elif partitions < 1:
+                answer.update(
+                    error_code=ErrorCode.INVALID_PARTITIONS,
+                    error_message=f"a topic needs at least one partition, got {partitions}",
+                )
+            elif body.get("validate_only"):
+                answer.update(num_partitions=partitions, replication_factor=1)
+            else:
+                try:
+                    await asyncio.to_thread(self.broker.store.create_topic, topic["name"], partitions, configs)
+                    answer.update(num_partitions=partitions, replication_factor=1)
+                except Exception as exc:
+                    code = error_code_for(exc)
+                    if code is ErrorCode.INVALID_CONFIG and "topic name" in str(exc):
+                        code = ErrorCode.INVALID_TOPIC_EXCEPTION
+                    answer.update(error_code=code, error_message=str(exc))
+            results.append(answer)
+        return {"throttle_time_ms": 0, "topics": results}
+
+    async def delete_topics(self, ctx: RequestContext, body: Body) -> Body:
+        responses = []
+        for name in body["topic_names"]:
+            try:
+                await asyncio.to_thread(self.broker.store.delete_topic, name)
+                responses.append({"name": name, "error_code": ErrorCode.NONE, "error_message": None})
+            except Exception as exc:
+                responses.append({"name": name, "error_code": error_code_for(exc), "error_message": str(exc)})
+        return {"throttle_time_ms": 0, "responses": responses}
+
+    async def describe_configs(self, ctx: RequestContext, body: Body) -> Body:
+        results = []
+        for resource in body["resources"]:
+            answer: Body = {
+                "error_code": ErrorCode.NONE,
+                "error_message": None,
+                "resource_type": resource["resource_type"],
+                "resource_name": resource["resource_name"],
+                "configs": [],
+            }
+            if resource["resource_type"] == RESOURCE_TOPIC:
+                try:
+                    described = self.broker.store.describe_topic_config(resource["resource_name"])
+                except UnknownTopicOrPartitionError as exc:
+                    answer.update(error_code=ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, error_message=str(exc))
+                else:
+                    wanted = resource.get("configuration_keys")
+                    for name, (value, source) in sorted(described.items()):
+                        if wanted is not None and name not in wanted:
+                            continue
+                        config_source = {"topic": CONFIG_SOURCE_TOPIC, "store": CONFIG_SOURCE_STATIC_BROKER}.get(
+                            source, CONFIG_SOURCE_DEFAULT
+                        )
+                        answer["configs"].append(
+                            {
+                                "name": name,
+                                "value": value,
+                                "read_only": False,
+                                "is_default": source == "default",
+                                "config_source": config_source,
+                                "is_sensitive": False,
+                                "synonyms": [],
+                                "config_type": 0,
+                                "documentation": None,
+                            }
+                        )
+            results.append(answer)
+        return {"throttle_time_ms": 0, "results": results}
+
+    # --- groups ------------------------------------------------------------------------------------------------
+
+    async def join_group(self, ctx: RequestContext, body: Body) -> Body:
+        version = ctx.header.api_version
+        future = self.coordinator.join_group(
+            body["group_id"],
+            body["member_id"],
+            body["protocol_type"],
+            [(p["name"], bytes(p["metadata"])) for p in body["protocols"]],
+            session_timeout_ms=body["session_timeout_ms"],
+            rebalance_timeout_ms=body["rebalance_timeout_ms"] if version >= 1 else body["session_timeout_ms"],
+            group_instance_id=body.get("group_instance_id"),
+            client_id=ctx.header.client_id or "",
+            client_host=ctx.client_host,
+            require_known_member_id=version >= 4,
+        )
+        result = await _await(future)
+        return {
+            "throttle_time_ms": 0,
+            "error_code": result.error,
+            "generation_id": result.generation_id,
+            "protocol_type": result.protocol_type,
+            "protocol_name": result.protocol_name or "",
+            "leader": result.leader,
+            "member_id": result.member_id,
+            "members": [
+                {"member_id": m.member_id, "group_instance_id": m.group_instance_id, "metadata": m.metadata}
+                for m in result.members
+            ],
+        }
+
+    async def sync_group(self, ctx: RequestContext, body: Body) -> Body:
+        assignments = {a["member_id"]: bytes(a["assignment"]) for a in body["assignments"]} or None
+        future = self.coordinator.sync_group(
+            body["group_id"],
+            body["generation_id"],
+            body["member_id"],
+            assignments,
+            group_instance_id=body.get("group_instance_id"),
+        )
+        result = await _await(future)
+        return {
+            "throttle_time_ms": 0,
+            "error_code": result.error,
+            "protocol_type": result.protocol_type,
+            "protocol_name": result.protocol_name,
+            "assignment": result.assignment,
+        }
+
+    async def heartbeat(self, ctx: RequestContext, body: Body) -> Body:
+        error = self.coordinator.heartbeat(
+            body["group_id"], body["generation_id"], body["member_id"], group_instance_id=body.get("group_instance_id")
+        )
+        return {"throttle_time_ms": 0, "error_code": error}
+
+    async def leave_group(self, ctx: RequestContext, body: Body) -> Body:
+        if ctx.header.api_version < 3:
+            errors = self.coordinator.leave_group(body["group_id"], [(body["member_id"], None)])
+            return {"throttle_time_ms": 0, "error_code": errors[0]}
+        members = [(m["member_id"], m["group_instance_id"]) for m in body["members"]]
+        errors = self.coordinator.leave_group(body["group_id"], members)
+        return {
+            "throttle_time_ms": 0,
+            "error_code": ErrorCode.NONE,
+            "members": [
+                {"member_id": member_id, "group_instance_id": instance, "error_code": error}
+                for (member_id, instance), error in zip(members, errors, strict=True)
+            ],
+        }
+
+    async def offset_commit(self, ctx: RequestContext, body: Body) -> Body:
+        offsets = {
+            (topic["name"], p["partition_index"]): CommittedOffset(
+                p["committed_offset"], p.get("committed_leader_epoch", -1), p.get("committed_metadata") or ""
+            )
+            for topic in body["topics"]
+            for p in topic["partitions"]
+        }
+        results = await asyncio.to_thread(
+            self.coordinator.commit_offsets,
+            body["group_id"],
+            body["generation_id_or_member_epoch"],
+            body["member_id"],
+            offsets,
+            group_instance_id=body.get("group_instance_id"),
+        )
+        return {
+            "throttle_time_ms": 0,
+            "topics": [
+                {
+                    "name": topic["name"],
+                    "partitions": [
+                        {
+                            "partition_index": p["partition_index"],
+                            "error_code": results[(topic["name"], p["partition_index"])],
+                        }
+                        for p in topic["partitions"]
+                    ],
+                }
+                for topic in body["topics"]
+            ],
+        }
+
+    async def offset_fetch(self, ctx: RequestContext, body: Body) -> Body:
+        requested = body.get("topics")
+        wanted = None if requested is None else [(t["name"], p) for t in requested for p in t["partition_indexes"]]
+        stored = self.coordinator.fetch_offsets(body["group_id"], wanted)
+        by_topic: dict[str, list[Body]] = {}
+        for (topic, partition), committed in sorted(stored.items()):
+            by_topic.setdefault(topic, []).append(
+                {
+                    "partition_index": partition,
+                    "committed_offset": committed.offset if committed else -1,
+                    "committed_leader_epoch": committed.leader_epoch if committed else -1,
+                    "metadata": committed.metadata if committed else "",
+                    "error_code": ErrorCode.NONE,
+                }
+            )
+        return {
+            "throttle_time_ms": 0,
+            "error_code": ErrorCode.NONE,
+            "topics": [{"name": name, "partitions": partitions} for name, partitions in by_topic.items()],
+        }
+
+    async def describe_groups(self, ctx: RequestContext, body: Body) -> Body:
+        groups = []
+        for group_id in body["groups"]:
+            described = self.coordinator.describe_group(group_id)
+            groups.append(
+                {
+                    "error_code": described.error,
+                    "group_id": group_id,
+                    "group_state": described.state,
+                    "protocol_type": described.protocol_type,
+                    "protocol_data": described.protocol,
+                    "members": [
+                        {
+                            "member_id": m.member_id,
+                            "group_instance_id": m.group_instance_id,
+                            "client_id": m.client_id,
+                            "client_host": m.client_host,
+                            "member_metadata": m.metadata,
+                            "member_assignment": m.assignment,
+                        }
+                        for m in described.members
+                    ],
+                    "authorized_operations": -2147483648,
+                }
+            )
+        return {"throttle_time_ms": 0, "groups": groups}
+
+    async def list_groups(self, ctx: RequestContext, body: Body) -> Body:
+        listed = self.coordinator.list_groups(body.get("states_filter") or None)
+        return {
+            "throttle_time_ms": 0,
+            "error_code": ErrorCode.NONE,
+            "groups": [
+                {"group_id": g.group_id, "protocol_type": g.protocol_type, "group_state": g.state} for g in listed
+            ],
+        }
+
+
+async def _await(future: Future[Any]) -> Any:
+    return await asyncio.wrap_future(future)
+
+
+def _metadata_topic(name: str, error: ErrorCode, partitions: int) -> Body:
+    return {
+        "error_code": error,
+        "name": name,
+        "is_internal": False,
+        "topic_authorized_operations": -2147483648,
+        "partitions": [
+            {
+                "error_code": ErrorCode.NONE,
+                "partition_index": p,
+                "leader_id": NODE_ID,
+                "leader_epoch": 0,
+                "replica_nodes": [NODE_ID],
+                "isr_nodes": [NODE_ID],
+                "offline_replicas": [],
+            }
+            for p in range(partitions)
+        ],
+    }

@@ -1,0 +1,165 @@
+"""KafkaServer: an asyncio TCP server speaking the Kafka wire protocol over a Broker.
+
+Each connection is served by one coroutine that reads a size-prefixed request, handles it and writes the
+response before reading the next, so responses go out in request order (as Kafka's broker does); connections are
+served concurrently. A request that cannot be parsed, or an API or version the server does not advertise, closes
+that connection with a logged error naming the client; other clients are unaffected. An ApiVersions request of
+a version above ours is answered in v0 format with UNSUPPORTED_VERSION and our ranges, so clients retry lower.
+A Produce with acks=0 gets no response. ``start()`` binds, ``stop()`` closes the listener and every connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import struct
+import threading
+import uuid
+
+from hub.log.broker import Broker
+from hub.log.error_codes import ErrorCode
+from hub.log.partition import PartitionLog
+from hub.log.protocol import (
+    ProtocolError,
+    decode_request,
+    decode_request_header,
+    encode_response,
+    encode_response_parts,
+)
+from hub.log.server.handlers import RequestContext, RequestHandlers, ServerIdentity
+from hub.log.server.versions import ADVERTISED, API_VERSIONS, supported
+
+log = logging.getLogger("hub.log.server")
+
+MAX_REQUEST_BYTES = 104_857_600  # Kafka's socket.request.max.bytes
+_SIZE = struct.Struct(">i")
+
+
+class KafkaServer:
+    """The Kafka protocol listener (see the module docstring)."""
+
+    def __init__(
+        self,
+        broker: Broker,
+        host: str = "127.0.0.1",
+        port: int = 9092,
+        *,
+        advertised_host: str | None = None,
+        advertised_port: int | None = None,
+        cluster_id: str | None = None,
+    ) -> None:
+        self.broker = broker
+        self.host = host
+        self.port = port
+        self._advertised = (advertised_host, advertised_port)
+        self.cluster_id = cluster_id or uuid.uuid5(uuid.NAMESPACE_URL, str(broker.store.data_dir)).hex[:22]
+        self._server: asyncio.Server | None = None
+        self._connections: set[asyncio.Task[None]] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._data_arrived: asyncio.Event | None = None
+        self._wake_pending = threading.Event()
+        self.handlers: RequestHandlers | None = None
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._data_arrived = asyncio.Event()
+        self._server = await asyncio.start_server(self._serve, self.host, self.port, limit=1 << 20)
+        bound = self._server.sockets[0].getsockname()
+        self.port = int(bound[1])
+        identity = ServerIdentity(self._advertised[0] or self.host, self._advertised[1] or self.port, self.cluster_id)
+        self.handlers = RequestHandlers(self.broker, identity, self._wait_for_data)
+        self.broker.add_append_listener(self._on_append)
+        log.info("Kafka listener on %s:%d (advertised %s:%d)", self.host, self.port, identity.host, identity.port)
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
+        for task in list(self._connections):
+            task.cancel()
+        for task in list(self._connections):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        log.info("Kafka listener stopped")
+
+    # --- waking long-polling fetches -------------------------------------------------------------------------
+
+    def _on_append(self, partition: PartitionLog) -> None:
+        # Runs on the appending thread: hand the news to the loop once per burst of appends.
+        if self._loop is not None and not self._wake_pending.is_set():
+            self._wake_pending.set()
+            self._loop.call_soon_threadsafe(self._wake_fetches)
+
+    def _wake_fetches(self) -> None:
+        self._wake_pending.clear()
+        assert self._data_arrived is not None
+        self._data_arrived.set()
+        self._data_arrived = asyncio.Event()
+
+    async def _wait_for_data(self, timeout_s: float) -> None:
+        assert self._data_arrived is not None
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._data_arrived.wait(), timeout_s)
+
+    # --- connections -----------------------------------------------------------------------------------------
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._connections.add(task)
+        peer = writer.get_extra_info("peername")
+        client = f"{peer[0]}:{peer[1]}" if peer else "unknown"
+        try:
+            while True:
+                try:
+                    size_bytes = await reader.readexactly(4)
+                except asyncio.IncompleteReadError:
+                    return  # the client closed the connection between requests
+                (size,) = _SIZE.unpack(size_bytes)
+                if not 0 < size <= MAX_REQUEST_BYTES:
+                    log.error("closing connection from %s: request size %d out of range", client, size)
+                    return
+                try:
+                    payload = await reader.readexactly(size)
+                except asyncio.IncompleteReadError:
+                    log.warning("connection from %s closed in the middle of a request", client)
+                    return
+                response = await self._handle(payload, client)
+                if response is None:
+                    continue
+                writer.writelines(response)
+                await writer.drain()
+        except ProtocolError as exc:
+            log.error("closing connection from %s: malformed request: %s", client, exc)
+        except (ConnectionError, asyncio.CancelledError):
+            pass
+        except Exception:
+            log.exception("closing connection from %s after an unexpected error", client)
+        finally:
+            self._connections.discard(task)
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+
+    async def _handle(self, payload: bytes, client: str) -> list[bytes | bytearray | memoryview] | None:
+        assert self.handlers is not None
+        header, _ = decode_request_header(payload)
+        if header.api_key == API_VERSIONS and not supported(API_VERSIONS, header.api_version):
+            low, high = ADVERTISED[API_VERSIONS]
+            body = {
+                "error_code": ErrorCode.UNSUPPORTED_VERSION,
+                "api_keys": [{"api_key": API_VERSIONS, "min_version": low, "max_version": high}],
+            }
+            return [encode_response(API_VERSIONS, 0, header.correlation_id, body)]
+        if not supported(header.api_key, header.api_version):
+            raise ProtocolError(
+                f"api key {header.api_key} version {header.api_version} is not supported (client {header.client_id!r})"
+            )
+        header, body = decode_request(payload)
+        route = self.handlers.routes[header.api_key]
+        response = await route(RequestContext(header, client.rsplit(":", 1)[0]), body)
+        if response is None:
+            return None
+        return encode_response_parts(header.api_key, header.api_version, header.correlation_id, response)

@@ -1,0 +1,43 @@
+"""The API keys and version ranges the server advertises in ApiVersions.
+
+Chosen for the clients Hub must serve (librdkafka/confluent-kafka and kcat, kafka-python, aiokafka): minimum
+version 0 where old librdkafka looks for exactly 0 (Produce, the group APIs, FindCoordinator, InitProducerId),
+ranges that contain Produce 3 and 7, Fetch 4 and 10, ListOffsets 1, OffsetCommit 2 and OffsetFetch 1, and only
+non-flexible versions except ApiVersions 3. Produce 0-2 are advertised (librdkafka only compresses when Produce 0
+is) but answered with UNSUPPORTED_VERSION per partition, since they carry the old message format.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+API_VERSIONS: Final = 18
+
+ADVERTISED: Final[dict[int, tuple[int, int]]] = {
+    0: (0, 8),  # Produce
+    1: (4, 11),  # Fetch
+    2: (1, 5),  # ListOffsets
+    3: (0, 8),  # Metadata
+    8: (2, 7),  # OffsetCommit
+    9: (1, 5),  # OffsetFetch
+    10: (0, 2),  # FindCoordinator
+    11: (0, 5),  # JoinGroup
+    12: (0, 3),  # Heartbeat
+    13: (0, 3),  # LeaveGroup
+    14: (0, 3),  # SyncGroup
+    15: (0, 4),  # DescribeGroups
+    16: (0, 2),  # ListGroups
+    18: (0, 3),  # ApiVersions
+    19: (0, 4),  # CreateTopics
+    20: (0, 3),  # DeleteTopics
+    22: (0, 1),  # InitProducerId
+    32: (0, 3),  # DescribeConfigs
+}
+
+#: Produce versions below this carry the pre-v2 message format and are refused per partition.
+MIN_PRODUCE_WITH_RECORD_BATCHES: Final = 3
+
+
+def supported(api_key: int, version: int) -> bool:
+    low_high = ADVERTISED.get(api_key)
+    return low_high is not None and low_high[0] <= version <= low_high[1]
