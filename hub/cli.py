@@ -106,13 +106,16 @@ def start(
     _serve_store(data_dir, kafka_listener)
 
 
-def _serve_store(data_dir: Path, listener: tuple[str, int]) -> None:
+def _serve_store(data_dir: Path, listener: tuple[str, int], properties: tuple[str, ...] = ()) -> None:
     """Open the store node, serve the Kafka protocol on ``listener`` until SIGTERM/SIGINT, then close cleanly."""
     from hub.log.errors import LogError
-    from hub.log.node import LogNode, NodeConfig
+    from hub.log.node import LogNode, node_config
     from hub.log.server import KafkaServer
 
-    node = LogNode(NodeConfig(data_dir=data_dir))
+    try:
+        node = LogNode(node_config(data_dir, _parse_properties(properties)))
+    except LogError as exc:
+        raise click.BadParameter(str(exc), param_hint="--property") from None
     try:
         node.open()
     except (LogError, ValueError, OSError) as exc:
@@ -138,6 +141,26 @@ def _serve_store(data_dir: Path, listener: tuple[str, int]) -> None:
         asyncio.run(serve())
     finally:
         node.close()
+
+
+def _parse_properties(items: tuple[str, ...]) -> dict[str, str]:
+    parsed: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="--property")
+        parsed[key.strip()] = value
+    return parsed
+
+
+property_option = click.option(
+    "-o",
+    "--property",
+    "properties",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A Kafka broker setting, e.g. num.partitions=3 or log.retention.ms=3600000; repeatable.",
+)
 
 
 def _stopper(stop: asyncio.Event, sig: signal.Signals) -> Callable[[], None]:
@@ -174,10 +197,11 @@ def log() -> None:
     help="Where the Kafka protocol listener listens.",
 )
 @click.option("--log-level", type=click.Choice(LOG_LEVELS, case_sensitive=False), default="INFO", show_default=True)
-def log_serve(data_dir: Path, listener: tuple[str, int], log_level: str) -> None:
+@property_option
+def log_serve(data_dir: Path, listener: tuple[str, int], log_level: str, properties: tuple[str, ...]) -> None:
     """Serve the store over the Kafka wire protocol until SIGTERM or Ctrl-C."""
     _configure_logging(log_level)
-    _serve_store(data_dir, listener)
+    _serve_store(data_dir, listener, properties)
 
 
 @cli.command()

@@ -16,6 +16,8 @@ from typing import Any
 
 from hub.log.broker import Broker
 from hub.log.cleaner import LogCleaner
+from hub.log.config import BROKER_NAMES, SPECS
+from hub.log.errors import InvalidConfigError
 from hub.log.group import CoordinatorConfig, GroupCoordinator, TopicOffsetsLog
 from hub.log.store import TopicStore
 
@@ -33,6 +35,53 @@ class NodeConfig:
     retention_check_interval_ms: int = 300_000  # log.retention.check.interval.ms
     cleaner_backoff_ms: int = 15_000  # log.cleaner.backoff.ms
     groups: CoordinatorConfig = field(default_factory=CoordinatorConfig)
+
+
+_NODE_SETTINGS: dict[str, tuple[str, type]] = {
+    "auto.create.topics.enable": ("auto_create_topics", bool),
+    "num.partitions": ("num_partitions", int),
+    "log.retention.check.interval.ms": ("retention_check_interval_ms", int),
+    "log.cleaner.backoff.ms": ("cleaner_backoff_ms", int),
+}
+_GROUP_SETTINGS: dict[str, str] = {
+    "group.min.session.timeout.ms": "min_session_timeout_ms",
+    "group.max.session.timeout.ms": "max_session_timeout_ms",
+    "group.initial.rebalance.delay.ms": "initial_rebalance_delay_ms",
+    "group.max.size": "max_group_size",
+    "offset.metadata.max.bytes": "max_metadata_bytes",
+}
+
+
+def node_config(data_dir: Path, properties: Mapping[str, str]) -> NodeConfig:
+    """A NodeConfig from Kafka broker properties (``num.partitions``, ``group.initial.rebalance.delay.ms``,
+    ``log.retention.ms``…). Topic-config defaults (``log.*`` names, or the topic names themselves) are checked
+    by the store when it opens; any other key is an error naming it."""
+    node: dict[str, Any] = {}
+    groups: dict[str, int] = {}
+    topic_defaults: dict[str, str] = {}
+    problems: list[str] = []
+    for key, raw in properties.items():
+        value = raw.strip()
+        try:
+            if key in _NODE_SETTINGS:
+                name, kind = _NODE_SETTINGS[key]
+                if kind is bool:
+                    if value.lower() not in ("true", "false"):
+                        raise ValueError("must be true or false")
+                    node[name] = value.lower() == "true"
+                else:
+                    node[name] = int(value)
+            elif key in _GROUP_SETTINGS:
+                groups[_GROUP_SETTINGS[key]] = int(value)
+            elif key in BROKER_NAMES or key in SPECS:
+                topic_defaults[key] = value
+            else:
+                problems.append(f"unknown broker property {key!r}")
+        except ValueError as exc:
+            problems.append(f"invalid value {raw!r} for {key!r}: {exc}")
+    if problems:
+        raise InvalidConfigError("; ".join(problems))
+    return NodeConfig(data_dir=data_dir, topic_defaults=topic_defaults, groups=CoordinatorConfig(**groups), **node)
 
 
 class LogNode:
