@@ -201,6 +201,13 @@ class RequestHandlers:
             responses, total, errors = self._read_fetch(body, max_bytes)
             remaining = deadline - loop.time()
             if total >= min_bytes or remaining <= 0 or errors:
+                if log.isEnabledFor(logging.DEBUG):
+                    asked = [
+                        (t["topic"], p["partition"], p["fetch_offset"]) for t in body["topics"] for p in t["partitions"]
+                    ]
+                    log.debug(
+                        "fetch %s: %d bytes after %.3f s", asked, total, body["max_wait_ms"] / 1000 - max(remaining, 0)
+                    )
                 return {"throttle_time_ms": 0, "error_code": ErrorCode.NONE, "session_id": 0, "responses": responses}
             await self._wait_for_data(remaining)
 

@@ -1,0 +1,169 @@
+"""Kafka clients against Hub's listener and against tansu, in the same run.
+
+confluent-kafka produces N x 100-byte messages (default batching, acks=all) to a topic of 1 and of 8 partitions,
+then a consumer reads them back with batch ``consume(num_messages=...)`` so the client is not the bottleneck.
+Hub runs twice: with its default durability (fsync group commit, flush.messages=1) and with flushing left to the
+operating system (flush.messages very large, as Kafka's default); tansu keeps everything in memory.
+
+Run: .venv/bin/python -m bench.kafka_produce_consume [--messages 1000000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from confluent_kafka import Consumer, Producer
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from bench.report import figure, ratio
+from tests.harness.kafka import tansu_binary
+from tests.harness.process import free_port, port_open
+
+VALUE = b"x" * 100
+
+
+@contextlib.contextmanager
+def running(argv: list[str], port: int) -> Iterator[str]:
+    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while not port_open(port):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{argv[0]} did not start")
+            time.sleep(0.05)
+        yield f"127.0.0.1:{port}"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def hub(data_dir: Path, *, os_flush: bool) -> contextlib.AbstractContextManager[str]:
+    port = free_port()
+    argv = [
+        sys.executable,
+        "-m",
+        "hub.cli",
+        "log",
+        "serve",
+        "--data-dir",
+        str(data_dir),
+        "--listener",
+        f"127.0.0.1:{port}",
+        "--log-level",
+        "WARNING",
+    ]
+    if os_flush:
+        argv += ["-o", f"log.flush.interval.messages={2**62}"]
+    return running(argv, port)
+
+
+def tansu() -> contextlib.AbstractContextManager[str]:
+    port = free_port()
+    url = f"tcp://127.0.0.1:{port}"
+    return running(
+        [
+            tansu_binary(),
+            "broker",
+            "--listener-url",
+            url,
+            "--advertised-listener-url",
+            url,
+            "--storage-engine",
+            "memory://tansu/",
+        ],
+        port,
+    )
+
+
+def produce(bootstrap: str, topic: str, partitions: int, messages: int) -> float:
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin.create_topics([NewTopic(topic, partitions, 1)])[topic].result(30)
+    producer = Producer({"bootstrap.servers": bootstrap, "acks": "all", "queue.buffering.max.messages": 2_000_000})
+    started = time.perf_counter()
+    for i in range(messages):
+        while True:
+            try:
+                producer.produce(topic, VALUE, partition=i % partitions)
+                break
+            except BufferError:
+                producer.poll(0.01)
+    if producer.flush(300) != 0:
+        raise RuntimeError("messages were not delivered")
+    return time.perf_counter() - started
+
+
+def consume(bootstrap: str, topic: str, messages: int) -> float:
+    # librdkafka postpones fetching by fetch.queue.backoff.ms (1 s) whenever its local queue passes its size
+    # threshold: that measures the client's pacing, not the broker, so it is off for every broker alike.
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"bench-{topic}",
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+            "fetch.queue.backoff.ms": 0,
+        }
+    )
+    consumer.subscribe([topic])
+    seen = 0
+    started = None
+    deadline = time.monotonic() + 300
+    while seen < messages and time.monotonic() < deadline:
+        batch = consumer.consume(num_messages=10_000, timeout=1.0)
+        if batch and started is None:
+            started = time.perf_counter()
+        seen += sum(1 for message in batch if message.error() is None)
+    elapsed = time.perf_counter() - (started or time.perf_counter())
+    consumer.close()
+    if seen < messages:
+        raise RuntimeError(f"consumed {seen} of {messages}")
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=1_000_000)
+    args = parser.parse_args()
+    n = args.messages
+    megabytes = n * len(VALUE) / 1e6
+    results: dict[str, tuple[float, float]] = {}
+    with tempfile.TemporaryDirectory(prefix="hub-bench-") as tmp:
+        brokers = {
+            "hub_fsync": lambda: hub(Path(tmp) / "fsync", os_flush=False),
+            "hub_os_flush": lambda: hub(Path(tmp) / "osflush", os_flush=True),
+            "tansu": tansu,
+        }
+        for partitions in (1, 8):
+            for name, start in brokers.items():
+                with start() as bootstrap:
+                    topic = f"bench-{partitions}"
+                    produce_s = produce(bootstrap, topic, partitions, n)
+                    consume_s = consume(bootstrap, topic, n)
+                results[f"{name}_p{partitions}"] = (produce_s, consume_s)
+                figure(f"{name}_p{partitions}_produce", n / produce_s, "msgs/s")
+                figure(f"{name}_p{partitions}_produce_mb", megabytes / produce_s, "MB/s")
+                figure(f"{name}_p{partitions}_consume", n / consume_s, "msgs/s")
+                figure(f"{name}_p{partitions}_consume_mb", megabytes / consume_s, "MB/s")
+    for partitions in (1, 8):
+        tansu_produce, tansu_consume = results[f"tansu_p{partitions}"]
+        for name, target in (("hub_os_flush", 1.0), ("hub_fsync", 0.7)):
+            produce_s, consume_s = results[f"{name}_p{partitions}"]
+            ratio(f"{name}_vs_tansu_p{partitions}_produce", tansu_produce / produce_s, 1.0, target=target)
+            ratio(f"{name}_vs_tansu_p{partitions}_consume", tansu_consume / consume_s, 1.0, target=target)
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    main()
