@@ -22,10 +22,11 @@ from typing import Protocol, TypeVar
 import pytest
 
 from tests.harness.containers import ContainerServer, containers_wanted
+from tests.harness.hub import HubServer
 from tests.harness.kafka import LocalTansu
 from tests.harness.mariadb import LocalMariaDb
 from tests.harness.postgres import LocalPostgres
-from tests.harness.process import ServerUnavailableError
+from tests.harness.process import ServerUnavailableError, free_port
 from tests.harness.s3 import LocalS3
 from tests.harness.search import LocalSearch
 from tests.harness.servers import ORIGIN_ENV, HttpServer, KafkaServer, S3Server, SqlServer
@@ -126,6 +127,17 @@ def kafka_broker() -> Iterator[KafkaServer]:
         LocalTansu,
         ContainerServer.kafka,
     )
+
+
+@pytest.fixture(scope="session")
+def hub_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubServer]:
+    """Hub's own `hub log serve`, for tests with Kafka clients (fast group settings)."""
+    base = tmp_path_factory.mktemp("hub-server")
+    server = HubServer(base / "data", free_port(), base / "server.log")
+    server.start()
+    yield server
+    if server.process is not None and server.process.poll() is None:
+        server.stop()
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -20,6 +20,8 @@ Each error may carry the Kafka protocol ``error_code`` it came from.
 
 from __future__ import annotations
 
+from hub.log.error_codes import ErrorCode
+
 
 class ClientError(Exception):
     """Base class of every store client error."""
@@ -71,3 +73,44 @@ class ProducerFencedError(ClientError):
 
 class ClientClosedError(ClientError):
     """The client was used after close()."""
+
+
+_BY_CODE: dict[ErrorCode, type[ClientError]] = {
+    ErrorCode.REBALANCE_IN_PROGRESS: RebalanceInProgressError,
+    ErrorCode.ILLEGAL_GENERATION: GroupMembershipError,
+    ErrorCode.UNKNOWN_MEMBER_ID: GroupMembershipError,
+    ErrorCode.FENCED_INSTANCE_ID: GroupMembershipError,
+    ErrorCode.COORDINATOR_NOT_AVAILABLE: RetriableClientError,
+    ErrorCode.COORDINATOR_LOAD_IN_PROGRESS: RetriableClientError,
+    ErrorCode.NOT_COORDINATOR: RetriableClientError,
+    ErrorCode.REQUEST_TIMED_OUT: ClientTimeoutError,
+    ErrorCode.UNKNOWN_TOPIC_OR_PARTITION: UnknownTopicError,
+    ErrorCode.TOPIC_ALREADY_EXISTS: TopicAlreadyExistsError,
+    ErrorCode.INVALID_CONFIG: InvalidTopicConfigError,
+    ErrorCode.INVALID_REPLICATION_FACTOR: InvalidTopicConfigError,
+    ErrorCode.INVALID_PARTITIONS: InvalidTopicConfigError,
+    ErrorCode.INVALID_TOPIC_EXCEPTION: InvalidTopicConfigError,
+    ErrorCode.MESSAGE_TOO_LARGE: RecordTooLargeError,
+    ErrorCode.OFFSET_OUT_OF_RANGE: OffsetOutOfRangeClientError,
+    ErrorCode.INVALID_PRODUCER_EPOCH: ProducerFencedError,
+    ErrorCode.PRODUCER_FENCED: ProducerFencedError,
+}
+
+
+def error_for(code: int, what: str) -> ClientError | None:
+    """The client error for a Kafka error code (None for NONE), its message naming ``what`` was being done."""
+    if code == ErrorCode.NONE:
+        return None
+    try:
+        name = ErrorCode(code).name
+        kind = _BY_CODE.get(ErrorCode(code), ClientError)
+    except ValueError:
+        name, kind = f"error {code}", ClientError
+    return kind(f"{what}: {name}", error_code=code)
+
+
+def raise_for(code: int, what: str) -> None:
+    """Raise the client error for a Kafka error code; nothing for NONE."""
+    error = error_for(code, what)
+    if error is not None:
+        raise error

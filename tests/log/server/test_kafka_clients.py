@@ -14,7 +14,7 @@ import pytest
 from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from tests.log.server.conftest import HubServer
+from tests.harness.hub import HubServer
 
 pytestmark = pytest.mark.integration
 

@@ -32,13 +32,14 @@ from hub.log.client.consumer_protocol import (
     encode_subscription,
 )
 from hub.log.client.embedded.errors import translate, translated_errors
-from hub.log.client.embedded.group_member import EmbeddedGroupMember, raise_for
+from hub.log.client.embedded.group_member import EmbeddedGroupMember
 from hub.log.client.errors import (
     ClientClosedError,
     ClientError,
     GroupMembershipError,
     OffsetOutOfRangeClientError,
     RebalanceInProgressError,
+    raise_for,
 )
 from hub.log.client.types import ConsumerRecord, GroupProtocol, OffsetSpec, TimestampType, TopicPartition
 from hub.log.errors import OffsetOutOfRangeError, UnknownTopicOrPartitionError

@@ -15,14 +15,7 @@ import threading
 from collections.abc import Mapping, Sequence
 
 from hub.log.client.api import GroupMember
-from hub.log.client.errors import (
-    ClientClosedError,
-    ClientError,
-    ClientTimeoutError,
-    GroupMembershipError,
-    RebalanceInProgressError,
-    RetriableClientError,
-)
+from hub.log.client.errors import ClientClosedError, ClientTimeoutError, raise_for
 from hub.log.client.types import GroupMemberInfo, GroupProtocol, JoinResult
 from hub.log.error_codes import ErrorCode
 from hub.log.group import GroupCoordinator
@@ -30,19 +23,6 @@ from hub.log.group import GroupCoordinator
 log = logging.getLogger("hub.log.client.group")
 
 _REJOIN = {ErrorCode.REBALANCE_IN_PROGRESS, ErrorCode.ILLEGAL_GENERATION, ErrorCode.UNKNOWN_MEMBER_ID}
-
-
-def raise_for(error: ErrorCode, what: str) -> None:
-    """The client error for a coordinator error code (nothing for NONE)."""
-    if error is ErrorCode.NONE:
-        return
-    if error is ErrorCode.REBALANCE_IN_PROGRESS:
-        raise RebalanceInProgressError(f"{what}: the group is rebalancing", error_code=error)
-    if error in (ErrorCode.ILLEGAL_GENERATION, ErrorCode.UNKNOWN_MEMBER_ID, ErrorCode.FENCED_INSTANCE_ID):
-        raise GroupMembershipError(f"{what}: {error.name}", error_code=error)
-    if error in (ErrorCode.COORDINATOR_NOT_AVAILABLE, ErrorCode.COORDINATOR_LOAD_IN_PROGRESS):
-        raise RetriableClientError(f"{what}: {error.name}", error_code=error)
-    raise ClientError(f"{what}: {error.name}", error_code=error)
 
 
 class EmbeddedGroupMember(GroupMember):

@@ -1,4 +1,4 @@
-"""`hub log serve` started as a subprocess on a free port of 127.0.0.1, for tests with real Kafka clients."""
+"""Hub's own Kafka listener (`hub log serve`) as a subprocess on a free port of 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -7,20 +7,17 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-
-from tests.harness.process import free_port, port_open
+from tests.harness.process import port_open
 
 FAST_GROUPS = ["-o", "group.initial.rebalance.delay.ms=0", "-o", "group.min.session.timeout.ms=1000"]
 
 
 @dataclass
 class HubServer:
-    """A running `hub log serve`; ``restart`` and ``kill`` act on the same data directory and port."""
+    """A `hub log serve` process; ``start`` again after ``kill`` or ``stop`` reuses its data directory and port."""
 
     data_dir: Path
     port: int
@@ -61,13 +58,3 @@ class HubServer:
         assert self.process is not None
         self.process.send_signal(signal.SIGTERM)
         return self.process.wait(30)
-
-
-@pytest.fixture(scope="module")
-def hub_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubServer]:
-    base = tmp_path_factory.mktemp("hub-server")
-    server = HubServer(base / "data", free_port(), base / "server.log")
-    server.start()
-    yield server
-    if server.process is not None and server.process.poll() is None:
-        server.stop()

@@ -1,0 +1,122 @@
+"""KafkaAdmin: topic administration over the Kafka protocol with confluent-kafka's AdminClient."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any
+
+from hub.log.client.api import Admin
+from hub.log.client.errors import ClientClosedError, TopicAlreadyExistsError
+from hub.log.client.kafka.translate import import_confluent, translate
+from hub.log.client.types import NewTopic, OffsetSpec, TopicDescription, TopicPartition
+
+
+class KafkaAdmin(Admin):
+    """Admin over any Kafka-protocol broker. Thread-safe."""
+
+    def __init__(
+        self, bootstrap_servers: str, *, timeout_s: float = 30.0, config: Mapping[str, Any] | None = None
+    ) -> None:
+        confluent = import_confluent()
+        self._admin_module = confluent.admin
+        self._client = confluent.admin.AdminClient({"bootstrap.servers": bootstrap_servers, **(config or {})})
+        self._timeout_s = timeout_s
+        self._closed = False
+
+    def _check(self) -> None:
+        if self._closed:
+            raise ClientClosedError("admin client is closed")
+
+    def _wait(self, futures: Mapping[Any, Any], what: str) -> dict[Any, Any]:
+        results: dict[Any, Any] = {}
+        for key, future in futures.items():
+            try:
+                results[key] = future.result(self._timeout_s)
+            except Exception as exc:
+                raise translate(exc, f"{what} {key}") from exc
+        return results
+
+    def create_topics(self, topics: Sequence[NewTopic], *, if_not_exists: bool = False) -> None:
+        self._check()
+        requested = [
+            self._admin_module.NewTopic(t.name, t.partitions, t.replication_factor, config=dict(t.configs))
+            for t in topics
+        ]
+        for name, future in self._client.create_topics(requested, request_timeout=self._timeout_s).items():
+            try:
+                future.result(self._timeout_s)
+            except Exception as exc:
+                error = translate(exc, f"creating topic {name}")
+                if if_not_exists and isinstance(error, TopicAlreadyExistsError):
+                    continue
+                raise error from exc
+
+    def delete_topics(self, names: Collection[str]) -> None:
+        self._check()
+        self._wait(self._client.delete_topics(list(names), request_timeout=self._timeout_s), "deleting topic")
+
+    def list_topics(self) -> dict[str, int]:
+        self._check()
+        try:
+            metadata = self._client.list_topics(timeout=self._timeout_s)
+        except Exception as exc:
+            raise translate(exc, "listing topics") from exc
+        return {name: len(topic.partitions) for name, topic in metadata.topics.items() if topic.error is None}
+
+    def describe_topics(self, names: Collection[str]) -> dict[str, TopicDescription]:
+        self._check()
+        partitions = self.list_topics()
+        resources = [self._admin_module.ConfigResource(self._admin_module.ResourceType.TOPIC, n) for n in names]
+        configs = self._wait(
+            self._client.describe_configs(resources, request_timeout=self._timeout_s), "describing topic"
+        )
+        described = {}
+        for resource, entries in configs.items():
+            name = resource.name
+            described[name] = TopicDescription(
+                name, partitions.get(name, 0), {key: entry.value for key, entry in entries.items()}
+            )
+        return described
+
+    def alter_topic_configs(self, name: str, updates: Mapping[str, str | None]) -> None:
+        self._check()
+        admin = self._admin_module
+        resource = admin.ConfigResource(
+            admin.ResourceType.TOPIC,
+            name,
+            incremental_configs=[
+                admin.ConfigEntry(
+                    key,
+                    value or "",
+                    incremental_operation=admin.AlterConfigOpType.DELETE
+                    if value is None
+                    else admin.AlterConfigOpType.SET,
+                )
+                for key, value in updates.items()
+            ],
+        )
+        self._wait(
+            self._client.incremental_alter_configs([resource], request_timeout=self._timeout_s), "altering configs of"
+        )
+
+    def list_offsets(
+        self, partitions: Collection[TopicPartition], spec: OffsetSpec | int
+    ) -> dict[TopicPartition, int | None]:
+        self._check()
+        confluent = import_confluent()
+        admin = self._admin_module
+        if spec is OffsetSpec.EARLIEST:
+            request = admin.OffsetSpec.earliest()
+        elif spec is OffsetSpec.LATEST:
+            request = admin.OffsetSpec.latest()
+        else:
+            request = admin.OffsetSpec.for_timestamp(int(spec))
+        asked = {confluent.TopicPartition(tp.topic, tp.partition): request for tp in partitions}
+        results = self._wait(self._client.list_offsets(asked, request_timeout=self._timeout_s), "listing offsets of")
+        return {
+            TopicPartition(tp.topic, tp.partition): (info.offset if info.offset >= 0 else None)
+            for tp, info in results.items()
+        }
+
+    def close(self) -> None:
+        self._closed = True

@@ -1,0 +1,93 @@
+"""KafkaProducer: sends records with confluent-kafka (librdkafka), idempotent and acks=all by default.
+
+A background thread serves librdkafka's delivery reports, which resolve each send's future with the record's
+partition and offset. Thread-safe.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Future
+from typing import Any
+
+from hub.log.client.api import Header, Producer
+from hub.log.client.errors import ClientClosedError, ClientTimeoutError
+from hub.log.client.kafka.translate import import_confluent, translate
+from hub.log.client.types import RecordMetadata
+
+
+class KafkaProducer(Producer):
+    """Producer over any Kafka-protocol broker (see the module docstring)."""
+
+    def __init__(self, bootstrap_servers: str, *, config: Mapping[str, Any] | None = None) -> None:
+        confluent = import_confluent()
+        settings = {
+            "bootstrap.servers": bootstrap_servers,
+            "enable.idempotence": True,
+            "acks": "all",
+            "linger.ms": 5,
+            "partitioner": "murmur2_random",
+            **(config or {}),
+        }
+        self._producer = confluent.Producer(settings)
+        self._closed = False
+        self._stop = threading.Event()
+        self._poller = threading.Thread(target=self._serve_reports, name="hub-kafka-producer", daemon=True)
+        self._poller.start()
+
+    def _serve_reports(self) -> None:
+        while not self._stop.is_set():
+            self._producer.poll(0.1)
+
+    def send(
+        self,
+        topic: str,
+        *,
+        key: bytes | None,
+        value: bytes | None,
+        headers: Sequence[Header] = (),
+        partition: int | None = None,
+        timestamp_ms: int | None = None,
+    ) -> Future[RecordMetadata]:
+        if self._closed:
+            raise ClientClosedError("producer is closed")
+        future: Future[RecordMetadata] = Future()
+
+        def delivered(error: Any, message: Any) -> None:
+            if error is not None:
+                future.set_exception(translate(import_confluent().KafkaException(error), f"sending to {topic}"))
+            else:
+                future.set_result(
+                    RecordMetadata(message.topic(), message.partition(), message.offset(), message.timestamp()[1])
+                )
+
+        kwargs: dict[str, Any] = {"key": key, "value": value, "on_delivery": delivered}
+        if headers:
+            kwargs["headers"] = list(headers)
+        if partition is not None:
+            kwargs["partition"] = partition
+        if timestamp_ms is not None:
+            kwargs["timestamp"] = timestamp_ms
+        while True:
+            try:
+                self._producer.produce(topic, **kwargs)
+                return future
+            except BufferError:
+                self._producer.poll(0.05)  # the local queue is full: let deliveries drain it
+            except Exception as exc:
+                future.set_exception(translate(exc, f"sending to {topic}"))
+                return future
+
+    def flush(self, timeout_s: float | None = None) -> None:
+        remaining = self._producer.flush(-1 if timeout_s is None else timeout_s)
+        if remaining:
+            raise ClientTimeoutError(f"{remaining} record(s) not acknowledged in time")
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._producer.flush(30)
+        self._stop.set()
+        self._poller.join()
