@@ -40,7 +40,10 @@ class Backend:
     def consumer(self, group_id: str | None = None) -> Consumer:
         if self.embedded:
             return EmbeddedConsumer(self.embedded, group_id=group_id)
-        return KafkaConsumer(self.bootstrap, group_id=group_id)
+        # tansu's first join takes half of session.timeout.ms (librdkafka's default is 45 s): keep it short.
+        return KafkaConsumer(
+            self.bootstrap, group_id=group_id, config={"session.timeout.ms": 6000, "heartbeat.interval.ms": 500}
+        )
 
     def member(self, group_id: str) -> GroupMember:
         if self.embedded:
