@@ -111,6 +111,29 @@ class GroupDescription:
     members: tuple[MemberDescription, ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class _JoinRequest:
+    """One JoinGroup call, as the join helpers see it."""
+
+    member_id: str
+    protocol_type: str
+    protocols: list[tuple[str, bytes]]
+    session_timeout_ms: int
+    rebalance_timeout_ms: int
+    group_instance_id: str | None
+    client_id: str
+    client_host: str
+    future: Future[JoinGroupResult]
+
+    def refresh(self, member: Member, now: float) -> None:
+        """Apply this join to an existing member: new metadata and timeouts, alive now, waiting for the join."""
+        member.protocols = self.protocols
+        member.session_timeout_ms = self.session_timeout_ms
+        member.rebalance_timeout_ms = self.rebalance_timeout_ms
+        member.last_heartbeat = now
+        member.join_future = self.future
+
+
 class GroupCoordinator:
     """All groups of one store (see the module docstring). ``start()`` / ``close()``."""
 
@@ -228,61 +251,43 @@ class GroupCoordinator:
         require_known_member_id: bool = False,
     ) -> Future[JoinGroupResult]:
         """Join or rejoin; the future resolves when the rebalance completes (or at once with an error)."""
-        future: Future[JoinGroupResult] = Future()
-        if rebalance_timeout_ms < 0:
-            rebalance_timeout_ms = session_timeout_ms
+        request = _JoinRequest(
+            member_id,
+            protocol_type,
+            list(protocols),
+            session_timeout_ms,
+            rebalance_timeout_ms if rebalance_timeout_ms >= 0 else session_timeout_ms,
+            group_instance_id,
+            client_id,
+            client_host,
+            Future(),
+        )
         error = self._check_join(group_id, session_timeout_ms, protocols)
         if error is not ErrorCode.NONE:
-            future.set_result(JoinGroupResult(error, member_id=member_id))
-            return future
+            request.future.set_result(JoinGroupResult(error, member_id=member_id))
+            return request.future
         resolutions: list[_Resolution] = []
         with self._lock:
             group = self._groups.get(group_id)
-            if group is None:
-                if member_id:
-                    future.set_result(JoinGroupResult(ErrorCode.UNKNOWN_MEMBER_ID, member_id=member_id))
-                    return future
+            if group is None and not member_id:
                 group = self._groups[group_id] = Group(group_id)
-            if group.state is GroupState.DEAD:
-                future.set_result(JoinGroupResult(ErrorCode.COORDINATOR_NOT_AVAILABLE, member_id=member_id))
-                return future
-            if not group.supports(protocol_type, list(protocols)):
-                future.set_result(JoinGroupResult(ErrorCode.INCONSISTENT_GROUP_PROTOCOL, member_id=member_id))
-                return future
+            if group is None:
+                error = ErrorCode.UNKNOWN_MEMBER_ID
+            elif group.state is GroupState.DEAD:
+                error = ErrorCode.COORDINATOR_NOT_AVAILABLE
+            elif not group.supports(protocol_type, request.protocols):
+                error = ErrorCode.INCONSISTENT_GROUP_PROTOCOL
+            if group is None or error is not ErrorCode.NONE:
+                request.future.set_result(JoinGroupResult(error, member_id=member_id))
+                return request.future
             now = self.clock()
-            if not member_id:
-                self._join_new_member(
-                    group,
-                    future,
-                    protocol_type,
-                    list(protocols),
-                    session_timeout_ms,
-                    rebalance_timeout_ms,
-                    group_instance_id,
-                    client_id,
-                    client_host,
-                    require_known_member_id,
-                    now,
-                    resolutions,
-                )
+            if member_id:
+                self._join_known_member(group, request, now, resolutions)
             else:
-                self._join_known_member(
-                    group,
-                    future,
-                    member_id,
-                    protocol_type,
-                    list(protocols),
-                    session_timeout_ms,
-                    rebalance_timeout_ms,
-                    group_instance_id,
-                    client_id,
-                    client_host,
-                    now,
-                    resolutions,
-                )
+                self._join_new_member(group, request, require_known_member_id, now, resolutions)
             self._maybe_complete_join(group, now, resolutions)
         _resolve(resolutions)
-        return future
+        return request.future
 
     def _check_join(self, group_id: str, session_timeout_ms: int, protocols: Sequence[tuple[str, bytes]]) -> ErrorCode:
         if not group_id:
@@ -296,154 +301,88 @@ class GroupCoordinator:
     def _join_new_member(
         self,
         group: Group,
-        future: Future[JoinGroupResult],
-        protocol_type: str,
-        protocols: list[tuple[str, bytes]],
-        session_timeout_ms: int,
-        rebalance_timeout_ms: int,
-        group_instance_id: str | None,
-        client_id: str,
-        client_host: str,
+        request: _JoinRequest,
         require_known_member_id: bool,
         now: float,
         resolutions: list[_Resolution],
     ) -> None:
-        new_id = f"{client_id or 'member'}-{uuid.uuid4()}"
-        if group_instance_id and group_instance_id in group.static_members:
-            old_id = group.static_members[group_instance_id]
-            old = group.members.pop(old_id, None)
-            if old is not None:
-                old.member_id = new_id
-                if group.leader_id == old_id:
-                    group.leader_id = new_id
-                self._fail_member_futures(old, resolutions, ErrorCode.FENCED_INSTANCE_ID)
-                old.protocols, old.session_timeout_ms, old.rebalance_timeout_ms = (
-                    protocols,
-                    session_timeout_ms,
-                    rebalance_timeout_ms,
+        new_id = f"{request.client_id or 'member'}-{uuid.uuid4()}"
+        instance_id = request.group_instance_id
+        old = group.members.pop(group.static_members.get(instance_id or "", ""), None) if instance_id else None
+        if old is not None:
+            # A static member restarted: it takes the old member's place under a new id; the old one is fenced.
+            if group.leader_id == old.member_id:
+                group.leader_id = new_id
+            self._fail_member_futures(old, resolutions, ErrorCode.FENCED_INSTANCE_ID)
+            old.member_id = new_id
+            request.refresh(old, now)
+            group.members[new_id] = old
+            group.static_members[instance_id or ""] = new_id
+            if group.state is GroupState.STABLE and group.protocol is not None and old.supports(group.protocol):
+                old.join_future = None
+                resolutions.append(
+                    (request.future, self._join_result(group, old, include_members=new_id == group.leader_id))
                 )
-                old.last_heartbeat = now
-                group.members[new_id] = old
-                group.static_members[group_instance_id] = new_id
-                if group.state is GroupState.STABLE and group.protocol is not None and old.supports(group.protocol):
-                    # A restarted static member takes its place back without a rebalance.
-                    resolutions.append(
-                        (future, self._join_result(group, old, include_members=new_id == group.leader_id))
-                    )
-                    return
-                old.join_future = future
-                self._prepare_rebalance(group, now, f"static member {group_instance_id} rejoined", resolutions)
                 return
-        if require_known_member_id and not group_instance_id:
-            group.pending_members.add(new_id)
-            resolutions.append((future, JoinGroupResult(ErrorCode.MEMBER_ID_REQUIRED, member_id=new_id)))
+            self._prepare_rebalance(group, now, f"static member {instance_id} rejoined", resolutions)
             return
-        self._add_member(
-            group,
-            future,
-            new_id,
-            protocol_type,
-            protocols,
-            session_timeout_ms,
-            rebalance_timeout_ms,
-            group_instance_id,
-            client_id,
-            client_host,
-            now,
-            resolutions,
-        )
+        if require_known_member_id and not instance_id:
+            group.pending_members.add(new_id)
+            resolutions.append((request.future, JoinGroupResult(ErrorCode.MEMBER_ID_REQUIRED, member_id=new_id)))
+            return
+        self._add_member(group, request, new_id, now, resolutions)
 
     def _join_known_member(
-        self,
-        group: Group,
-        future: Future[JoinGroupResult],
-        member_id: str,
-        protocol_type: str,
-        protocols: list[tuple[str, bytes]],
-        session_timeout_ms: int,
-        rebalance_timeout_ms: int,
-        group_instance_id: str | None,
-        client_id: str,
-        client_host: str,
-        now: float,
-        resolutions: list[_Resolution],
+        self, group: Group, request: _JoinRequest, now: float, resolutions: list[_Resolution]
     ) -> None:
+        member_id = request.member_id
         if member_id in group.pending_members:
             group.pending_members.discard(member_id)
-            self._add_member(
-                group,
-                future,
-                member_id,
-                protocol_type,
-                protocols,
-                session_timeout_ms,
-                rebalance_timeout_ms,
-                group_instance_id,
-                client_id,
-                client_host,
-                now,
-                resolutions,
-            )
+            self._add_member(group, request, member_id, now, resolutions)
             return
         member = group.members.get(member_id)
         if member is None:
-            resolutions.append((future, JoinGroupResult(ErrorCode.UNKNOWN_MEMBER_ID, member_id=member_id)))
+            resolutions.append((request.future, JoinGroupResult(ErrorCode.UNKNOWN_MEMBER_ID, member_id=member_id)))
             return
-        if group_instance_id and group.static_members.get(group_instance_id) != member_id:
-            resolutions.append((future, JoinGroupResult(ErrorCode.FENCED_INSTANCE_ID, member_id=member_id)))
+        if request.group_instance_id and group.static_members.get(request.group_instance_id) != member_id:
+            resolutions.append((request.future, JoinGroupResult(ErrorCode.FENCED_INSTANCE_ID, member_id=member_id)))
             return
         if member.join_future is not None:
             resolutions.append((member.join_future, JoinGroupResult(ErrorCode.UNKNOWN_MEMBER_ID, member_id=member_id)))
-        changed = member.protocols != protocols
-        member.protocols = protocols
-        member.session_timeout_ms = session_timeout_ms
-        member.rebalance_timeout_ms = rebalance_timeout_ms
-        member.last_heartbeat = now
-        member.join_future = future
+        changed = member.protocols != request.protocols
+        request.refresh(member, now)
         if group.state is GroupState.PREPARING_REBALANCE:
             return
         if group.state is GroupState.STABLE and not changed and member_id != group.leader_id:
             # A follower rejoining with the same metadata gets the current generation back.
             member.join_future = None
-            resolutions.append((future, self._join_result(group, member, include_members=False)))
+            resolutions.append((request.future, self._join_result(group, member, include_members=False)))
             return
         self._prepare_rebalance(group, now, f"member {member_id} rejoined", resolutions)
 
     def _add_member(
-        self,
-        group: Group,
-        future: Future[JoinGroupResult],
-        member_id: str,
-        protocol_type: str,
-        protocols: list[tuple[str, bytes]],
-        session_timeout_ms: int,
-        rebalance_timeout_ms: int,
-        group_instance_id: str | None,
-        client_id: str,
-        client_host: str,
-        now: float,
-        resolutions: list[_Resolution],
+        self, group: Group, request: _JoinRequest, member_id: str, now: float, resolutions: list[_Resolution]
     ) -> None:
         if len(group.members) >= self.config.max_group_size:
-            resolutions.append((future, JoinGroupResult(ErrorCode.GROUP_MAX_SIZE_REACHED, member_id=member_id)))
+            resolutions.append((request.future, JoinGroupResult(ErrorCode.GROUP_MAX_SIZE_REACHED, member_id=member_id)))
             return
         if group.is_empty:
-            group.protocol_type = protocol_type
+            group.protocol_type = request.protocol_type
         member = Member(
             member_id,
-            group_instance_id,
-            client_id,
-            client_host,
-            session_timeout_ms,
-            rebalance_timeout_ms,
-            protocol_type,
-            protocols,
+            request.group_instance_id,
+            request.client_id,
+            request.client_host,
+            request.session_timeout_ms,
+            request.rebalance_timeout_ms,
+            request.protocol_type,
+            request.protocols,
             last_heartbeat=now,
-            join_future=future,
+            join_future=request.future,
         )
         group.members[member_id] = member
-        if group_instance_id:
-            group.static_members[group_instance_id] = member_id
+        if request.group_instance_id:
+            group.static_members[request.group_instance_id] = member_id
         self._prepare_rebalance(group, now, f"member {member_id} joined", resolutions)
 
     def _prepare_rebalance(self, group: Group, now: float, reason: str, resolutions: list[_Resolution]) -> None:
