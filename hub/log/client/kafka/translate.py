@@ -13,7 +13,7 @@ def import_confluent() -> Any:
     """The confluent_kafka module, or a ClientError with the install command."""
     try:
         import confluent_kafka
-        import confluent_kafka.admin  # noqa: F401  (a submodule, loaded on demand)
+        import confluent_kafka.admin  # a submodule, loaded on demand
     except ImportError:
         raise ClientError(INSTALL_HINT) from None
     return confluent_kafka
