@@ -1,8 +1,11 @@
-"""Kafka protocol error codes (the numbers are Kafka's, from its ``Errors`` table), for the server and groups."""
+"""Kafka protocol error codes (the numbers are Kafka's, from its ``Errors`` table), and the code for each of the
+store's exceptions — the one table both the Kafka server and the embedded client translate errors with."""
 
 from __future__ import annotations
 
 from enum import IntEnum
+
+from hub.log import errors
 
 
 class ErrorCode(IntEnum):
@@ -77,3 +80,25 @@ class ErrorCode(IntEnum):
     INVALID_RECORD = 87
     UNSTABLE_OFFSET_COMMIT = 88
     PRODUCER_FENCED = 90
+
+
+_EXCEPTION_CODES: list[tuple[type[Exception], ErrorCode]] = [
+    (errors.UnknownTopicOrPartitionError, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION),
+    (errors.OffsetOutOfRangeError, ErrorCode.OFFSET_OUT_OF_RANGE),
+    (errors.RecordTooLargeError, ErrorCode.MESSAGE_TOO_LARGE),
+    (errors.OutOfOrderSequenceError, ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER),
+    (errors.InvalidProducerEpochError, ErrorCode.INVALID_PRODUCER_EPOCH),
+    (errors.TopicExistsError, ErrorCode.TOPIC_ALREADY_EXISTS),
+    (errors.InvalidConfigError, ErrorCode.INVALID_CONFIG),
+    (errors.InvalidRecordError, ErrorCode.INVALID_RECORD),
+    (errors.InvalidBatchError, ErrorCode.CORRUPT_MESSAGE),
+    (errors.LogClosedError, ErrorCode.NOT_LEADER_OR_FOLLOWER),
+]
+
+
+def error_code_for(exc: BaseException) -> ErrorCode:
+    """The Kafka error code to answer with for an exception from the store (UNKNOWN_SERVER_ERROR otherwise)."""
+    for kind, code in _EXCEPTION_CODES:
+        if isinstance(exc, kind):
+            return code
+    return ErrorCode.UNKNOWN_SERVER_ERROR

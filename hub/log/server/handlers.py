@@ -18,11 +18,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from hub.log.broker import Broker
-from hub.log.error_codes import ErrorCode
+from hub.log.error_codes import ErrorCode, error_code_for
 from hub.log.errors import InvalidConfigError, LogError, UnknownTopicOrPartitionError
 from hub.log.group import CommittedOffset, GroupCoordinator
 from hub.log.protocol import RequestHeader
-from hub.log.server.errors import error_code_for
 from hub.log.server.versions import ADVERTISED, MIN_PRODUCE_WITH_RECORD_BATCHES
 
 log = logging.getLogger("hub.log.server")

@@ -1,4 +1,5 @@
-"""Translation of the store's errors into the client interface's errors, so both backends raise the same."""
+"""The store's exceptions as the client interface's errors, through their Kafka error codes — the same path the
+Kafka backend takes, so both backends raise the same kinds for the same failures."""
 
 from __future__ import annotations
 
@@ -6,25 +7,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from hub.log import errors as log_errors
-from hub.log.client import errors as client_errors
-
-_MAPPING: list[tuple[type[Exception], type[client_errors.ClientError]]] = [
-    (log_errors.UnknownTopicOrPartitionError, client_errors.UnknownTopicError),
-    (log_errors.TopicExistsError, client_errors.TopicAlreadyExistsError),
-    (log_errors.InvalidConfigError, client_errors.InvalidTopicConfigError),
-    (log_errors.RecordTooLargeError, client_errors.RecordTooLargeError),
-    (log_errors.OffsetOutOfRangeError, client_errors.OffsetOutOfRangeClientError),
-    (log_errors.LogClosedError, client_errors.ClientClosedError),
-    (log_errors.LogError, client_errors.ClientError),
-]
+from hub.log.client.errors import ClientClosedError, ClientError, error_for
+from hub.log.error_codes import error_code_for
 
 
-def translate(exc: Exception) -> client_errors.ClientError:
-    """The client error for a store error (ClientError for anything unexpected)."""
-    for source, target in _MAPPING:
-        if isinstance(exc, source):
-            return target(str(exc))
-    return client_errors.ClientError(f"{type(exc).__name__}: {exc}")
+def translate(exc: Exception) -> ClientError:
+    """The client error for a store exception, keeping the store's message."""
+    if isinstance(exc, ClientError):
+        return exc
+    if isinstance(exc, log_errors.LogClosedError):
+        return ClientClosedError(str(exc))
+    code = error_code_for(exc)
+    error = error_for(code, "")
+    kind = type(error) if error is not None else ClientError
+    return kind(str(exc) if isinstance(exc, log_errors.LogError) else f"{type(exc).__name__}: {exc}", error_code=code)
 
 
 @contextmanager
@@ -32,7 +28,7 @@ def translated_errors() -> Iterator[None]:
     """Re-raise store errors as client errors, keeping the original as the cause."""
     try:
         yield
-    except client_errors.ClientError:
+    except ClientError:
         raise
     except log_errors.LogError as exc:
         raise translate(exc) from exc
