@@ -7,6 +7,7 @@ arguments, 1 for everything else. Commands whose part of Hub has not been built 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import signal
 import sys
@@ -113,7 +114,7 @@ def _serve_store(data_dir: Path, listener: tuple[str, int], properties: tuple[st
     from hub.log.server import KafkaServer
 
     try:
-        node = LogNode(node_config(data_dir, _parse_properties(properties)))
+        node = LogNode(node_config(data_dir, _parse_pairs(properties, "--property")))
     except LogError as exc:
         raise click.BadParameter(str(exc), param_hint="--property") from None
     try:
@@ -143,12 +144,13 @@ def _serve_store(data_dir: Path, listener: tuple[str, int], properties: tuple[st
         node.close()
 
 
-def _parse_properties(items: tuple[str, ...]) -> dict[str, str]:
+def _parse_pairs(items: tuple[str, ...], option: str) -> dict[str, str]:
+    """``KEY=VALUE`` arguments of a repeatable option as a dict; a malformed one is a usage error naming it."""
     parsed: dict[str, str] = {}
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise click.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="--property")
+            raise click.BadParameter(f"{item!r} is not KEY=VALUE", param_hint=option)
         parsed[key.strip()] = value
     return parsed
 
@@ -294,19 +296,54 @@ bootstrap_option = click.option(
 )
 
 
+def _admin(bootstrap_servers: str) -> Any:
+    from hub.log.client.kafka import KafkaAdmin
+
+    # librdkafka's connection retries would fill the terminal; the command reports the failure itself.
+    return KafkaAdmin(bootstrap_servers, timeout_s=10, config={"log_level": 0})
+
+
+def _client_call(action: Callable[[], Any]) -> Any:
+    from hub.log.client import ClientError
+
+    try:
+        return action()
+    except ClientError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _print_table(headers: list[str], rows: list[list[Any]]) -> None:
+    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=False)]
+    for row in [headers, *rows]:
+        click.echo("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+
+
 @topics.command("list")
 @bootstrap_option
-def topics_list(bootstrap_servers: str) -> None:
-    """List topics."""
-    _unavailable("topics list", "the Kafka protocol server")
+@json_option
+def topics_list(bootstrap_servers: str, as_json: bool) -> None:
+    """List topics with their partition counts."""
+    with _admin(bootstrap_servers) as admin:
+        listed = _client_call(admin.list_topics)
+    if as_json:
+        click.echo(json.dumps(dict(sorted(listed.items()))))
+    else:
+        _print_table(["TOPIC", "PARTITIONS"], [[name, count] for name, count in sorted(listed.items())])
 
 
 @topics.command("describe")
 @bootstrap_option
+@json_option
 @click.argument("name")
-def topics_describe(bootstrap_servers: str, name: str) -> None:
+def topics_describe(bootstrap_servers: str, as_json: bool, name: str) -> None:
     """Show a topic's partitions and configs."""
-    _unavailable("topics describe", "the Kafka protocol server")
+    with _admin(bootstrap_servers) as admin:
+        described = _client_call(lambda: admin.describe_topics([name]))[name]
+    if as_json:
+        click.echo(json.dumps({"name": name, "partitions": described.partitions, "configs": dict(described.configs)}))
+        return
+    click.echo(f"{name}: {described.partitions} partition(s)")
+    _print_table(["CONFIG", "VALUE"], [[key, value] for key, value in sorted(described.configs.items())])
 
 
 @topics.command("create")
@@ -316,15 +353,22 @@ def topics_describe(bootstrap_servers: str, name: str) -> None:
 @click.option("--config", "configs", multiple=True, metavar="KEY=VALUE", help="Topic config; repeatable.")
 def topics_create(bootstrap_servers: str, name: str, partitions: int, configs: tuple[str, ...]) -> None:
     """Create a topic."""
-    _unavailable("topics create", "the Kafka protocol server")
+    from hub.log.client import NewTopic
+
+    settings = _parse_pairs(configs, "--config")
+    with _admin(bootstrap_servers) as admin:
+        _client_call(lambda: admin.create_topics([NewTopic(name, partitions, configs=settings)]))
+    click.echo(f"created topic {name} with {partitions} partition(s)")
 
 
 @topics.command("delete")
 @bootstrap_option
 @click.argument("name")
 def topics_delete(bootstrap_servers: str, name: str) -> None:
-    """Delete a topic."""
-    _unavailable("topics delete", "the Kafka protocol server")
+    """Delete a topic and all its data."""
+    with _admin(bootstrap_servers) as admin:
+        _client_call(lambda: admin.delete_topics([name]))
+    click.echo(f"deleted topic {name}")
 
 
 @cli.command()

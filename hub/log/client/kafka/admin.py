@@ -7,7 +7,7 @@ from typing import Any
 
 from hub.log.client.api import Admin
 from hub.log.client.errors import ClientClosedError, TopicAlreadyExistsError
-from hub.log.client.kafka.translate import import_confluent, translate
+from hub.log.client.kafka.translate import LIBRDKAFKA_LOG, import_confluent, translate
 from hub.log.client.types import NewTopic, OffsetSpec, TopicDescription, TopicPartition
 
 
@@ -19,7 +19,9 @@ class KafkaAdmin(Admin):
     ) -> None:
         confluent = import_confluent()
         self._admin_module = confluent.admin
-        self._client = confluent.admin.AdminClient({"bootstrap.servers": bootstrap_servers, **(config or {})})
+        self._client = confluent.admin.AdminClient(
+            {"bootstrap.servers": bootstrap_servers, "logger": LIBRDKAFKA_LOG, **(config or {})}
+        )
         self._timeout_s = timeout_s
         self._closed = False
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from hub.log.client.api import Consumer, PartitionsCallback
 from hub.log.client.errors import ClientClosedError, ClientError
-from hub.log.client.kafka.translate import import_confluent, translate
+from hub.log.client.kafka.translate import LIBRDKAFKA_LOG, import_confluent, translate
 from hub.log.client.types import ConsumerRecord, OffsetSpec, TimestampType, TopicPartition
 
 _SLICE_S = 0.1
@@ -39,6 +39,7 @@ class KafkaConsumer(Consumer):
             "enable.auto.commit": False,
             "auto.offset.reset": auto_offset_reset,
             "enable.partition.eof": False,
+            "logger": LIBRDKAFKA_LOG,
             **(config or {}),
         }
         self._consumer = self._confluent.Consumer(settings)

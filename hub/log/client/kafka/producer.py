@@ -13,7 +13,7 @@ from typing import Any
 
 from hub.log.client.api import Header, Producer
 from hub.log.client.errors import ClientClosedError, ClientTimeoutError
-from hub.log.client.kafka.translate import import_confluent, translate
+from hub.log.client.kafka.translate import LIBRDKAFKA_LOG, import_confluent, translate
 from hub.log.client.types import RecordMetadata
 
 
@@ -28,6 +28,7 @@ class KafkaProducer(Producer):
             "acks": "all",
             "linger.ms": 5,
             "partitioner": "murmur2_random",
+            "logger": LIBRDKAFKA_LOG,
             **(config or {}),
         }
         self._producer = confluent.Producer(settings)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from hub.log.client.errors import ClientError, ClientTimeoutError, RetriableClientError, error_for
+
+#: librdkafka's own log lines go to Python logging under this logger (its levels mapped by confluent-kafka).
+LIBRDKAFKA_LOG = logging.getLogger("hub.log.client.kafka")
 
 INSTALL_HINT = "the Kafka client backend needs confluent-kafka: pip install 'hub[kafka]'"
 
