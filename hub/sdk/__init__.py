@@ -26,11 +26,13 @@ from hub.sdk.connector import (
     SourceTaskContext,
     Task,
 )
+from hub.sdk.converter import Converter, HeaderConverter, SchemaAndValue
 from hub.sdk.errors import ConfigError, ConnectError, ConnectorError, DataError, RetriableError
 from hub.sdk.plugin import hookimpl
 from hub.sdk.records import Header, Headers, SinkRecord, SourceRecord
 from hub.sdk.schema import Field, Schema, SchemaError, Type
 from hub.sdk.struct import Struct
+from hub.sdk.transform import Predicate, Transformation
 
 __all__ = [
     "HIDDEN",
@@ -43,16 +45,20 @@ __all__ = [
     "Connector",
     "ConnectorContext",
     "ConnectorError",
+    "Converter",
     "DataError",
     "ErrantRecordReporter",
     "Field",
     "Header",
+    "HeaderConverter",
     "Headers",
     "Importance",
     "OffsetReader",
     "Password",
+    "Predicate",
     "RetriableError",
     "Schema",
+    "SchemaAndValue",
     "SchemaError",
     "SinkConnector",
     "SinkRecord",
@@ -64,6 +70,7 @@ __all__ = [
     "SourceTaskContext",
     "Struct",
     "Task",
+    "Transformation",
     "Type",
     "Width",
     "config_def",
