@@ -2,7 +2,38 @@
 
 from __future__ import annotations
 
+from hub.runtime.transforms.fields import (
+    ExtractFieldKey,
+    ExtractFieldValue,
+    HoistFieldKey,
+    HoistFieldValue,
+    InsertFieldKey,
+    InsertFieldValue,
+    MaskFieldKey,
+    MaskFieldValue,
+    ReplaceFieldKey,
+    ReplaceFieldValue,
+    ValueToKey,
+)
 from hub.runtime.transforms.predicates import HasHeaderKey, RecordIsTombstone, TopicNameMatches
 from hub.runtime.transforms.routing import Filter, RegexRouter, TimestampRouter
 
-__all__ = ["Filter", "HasHeaderKey", "RecordIsTombstone", "RegexRouter", "TimestampRouter", "TopicNameMatches"]
+__all__ = [
+    "ExtractFieldKey",
+    "ExtractFieldValue",
+    "Filter",
+    "HasHeaderKey",
+    "HoistFieldKey",
+    "HoistFieldValue",
+    "InsertFieldKey",
+    "InsertFieldValue",
+    "MaskFieldKey",
+    "MaskFieldValue",
+    "RecordIsTombstone",
+    "RegexRouter",
+    "ReplaceFieldKey",
+    "ReplaceFieldValue",
+    "TimestampRouter",
+    "TopicNameMatches",
+    "ValueToKey",
+]
