@@ -15,18 +15,23 @@ from hub.runtime.transforms.fields import (
     ReplaceFieldValue,
     ValueToKey,
 )
+from hub.runtime.transforms.headers import DropHeaders, HeaderFromKey, HeaderFromValue, InsertHeader
 from hub.runtime.transforms.predicates import HasHeaderKey, RecordIsTombstone, TopicNameMatches
 from hub.runtime.transforms.routing import Filter, RegexRouter, TimestampRouter
 
 __all__ = [
+    "DropHeaders",
     "ExtractFieldKey",
     "ExtractFieldValue",
     "Filter",
     "HasHeaderKey",
+    "HeaderFromKey",
+    "HeaderFromValue",
     "HoistFieldKey",
     "HoistFieldValue",
     "InsertFieldKey",
     "InsertFieldValue",
+    "InsertHeader",
     "MaskFieldKey",
     "MaskFieldValue",
     "RecordIsTombstone",

@@ -28,7 +28,7 @@ from hub.sdk.struct import Struct
 from hub.sdk.transform import R, Transformation
 
 
-class _FieldTransform(Transformation):
+class FieldTransform(Transformation):
     """Reads and writes the key or the value, depending on the variant."""
 
     part: ClassVar[str] = "value"
@@ -50,18 +50,18 @@ class _FieldTransform(Transformation):
             )
 
 
-def _rebuild(schema: Schema, fields: list[tuple[str, Schema]]) -> Schema:
+def rebuild_struct_schema(schema: Schema, fields: list[tuple[str, Schema]]) -> Schema:
     return struct_schema(fields, name=schema.name, optional=schema.optional, version=schema.version, doc=schema.doc)
 
 
-def _fill(schema: Schema, values: Mapping[str, Any]) -> Struct:
+def fill_struct(schema: Schema, values: Mapping[str, Any]) -> Struct:
     struct = Struct(schema)
     for name, value in values.items():
         struct.put(name, value)
     return struct
 
 
-class InsertField(_FieldTransform):
+class InsertField(FieldTransform):
     """Adds the record's topic, partition, offset (sink records), timestamp and/or a static value as fields.
     A field name ending in ``!`` is required, ``?`` (the default) optional."""
 
@@ -105,13 +105,15 @@ class InsertField(_FieldTransform):
             additions.append((name, field_schema if required else field_schema.as_optional(), field_value))
         if schema is None:
             return self._set(record, None, {**value, **{name: v for name, _, v in additions}})
-        new_schema = _rebuild(schema, [(f.name, f.schema) for f in schema.fields] + [(n, s) for n, s, _ in additions])
+        new_schema = rebuild_struct_schema(
+            schema, [(f.name, f.schema) for f in schema.fields] + [(n, s) for n, s, _ in additions]
+        )
         values = {f.name: value.get_without_default(f.name) for f in schema.fields}
         values.update({name: v for name, _, v in additions})
-        return self._set(record, new_schema, _fill(new_schema, values))
+        return self._set(record, new_schema, fill_struct(new_schema, values))
 
 
-class ReplaceField(_FieldTransform):
+class ReplaceField(FieldTransform):
     """Keeps only ``include`` fields (if given), drops ``exclude`` fields, renames ``old:new`` pairs."""
 
     def config_def(self) -> ConfigDef:
@@ -143,12 +145,12 @@ class ReplaceField(_FieldTransform):
         if schema is None:
             return self._set(record, None, {self.renames.get(k, k): v for k, v in value.items() if self._keeps(k)})
         kept = [f for f in schema.fields if self._keeps(f.name)]
-        new_schema = _rebuild(schema, [(self.renames.get(f.name, f.name), f.schema) for f in kept])
+        new_schema = rebuild_struct_schema(schema, [(self.renames.get(f.name, f.name), f.schema) for f in kept])
         values = {self.renames.get(f.name, f.name): value.get_without_default(f.name) for f in kept}
-        return self._set(record, new_schema, _fill(new_schema, values))
+        return self._set(record, new_schema, fill_struct(new_schema, values))
 
 
-class ExtractField(_FieldTransform):
+class ExtractField(FieldTransform):
     """Replaces the key or value with one of its fields."""
 
     def config_def(self) -> ConfigDef:
@@ -167,7 +169,7 @@ class ExtractField(_FieldTransform):
         return self._set(record, schema.field(name).schema, value.get(name))
 
 
-class HoistField(_FieldTransform):
+class HoistField(FieldTransform):
     """Wraps the whole key or value in a struct (or map) under ``field``."""
 
     def config_def(self) -> ConfigDef:
@@ -195,7 +197,7 @@ _MASKS: Mapping[Type, Any] = {
 }
 
 
-class MaskField(_FieldTransform):
+class MaskField(FieldTransform):
     """Replaces ``fields`` with an empty value of their type (0, false, "", …) or with ``replacement``."""
 
     def config_def(self) -> ConfigDef:
@@ -246,7 +248,7 @@ class MaskField(_FieldTransform):
             f.name: self._mask(f.schema, value.get(f.name)) if f.name in fields else value.get_without_default(f.name)
             for f in schema.fields
         }
-        return self._set(record, schema, _fill(schema, values))
+        return self._set(record, schema, fill_struct(schema, values))
 
 
 class ValueToKey(Transformation):
