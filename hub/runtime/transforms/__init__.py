@@ -18,12 +18,15 @@ from hub.runtime.transforms.fields import (
 from hub.runtime.transforms.headers import DropHeaders, HeaderFromKey, HeaderFromValue, InsertHeader
 from hub.runtime.transforms.predicates import HasHeaderKey, RecordIsTombstone, TopicNameMatches
 from hub.runtime.transforms.routing import Filter, RegexRouter, TimestampRouter
+from hub.runtime.transforms.structure import FlattenKey, FlattenValue, SetSchemaMetadataKey, SetSchemaMetadataValue
 
 __all__ = [
     "DropHeaders",
     "ExtractFieldKey",
     "ExtractFieldValue",
     "Filter",
+    "FlattenKey",
+    "FlattenValue",
     "HasHeaderKey",
     "HeaderFromKey",
     "HeaderFromValue",
@@ -38,6 +41,8 @@ __all__ = [
     "RegexRouter",
     "ReplaceFieldKey",
     "ReplaceFieldValue",
+    "SetSchemaMetadataKey",
+    "SetSchemaMetadataValue",
     "TimestampRouter",
     "TopicNameMatches",
     "ValueToKey",
