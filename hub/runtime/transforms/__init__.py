@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from hub.runtime.transforms.conversion import CastKey, CastValue, TimestampConverterKey, TimestampConverterValue
 from hub.runtime.transforms.fields import (
     ExtractFieldKey,
     ExtractFieldValue,
@@ -21,6 +22,8 @@ from hub.runtime.transforms.routing import Filter, RegexRouter, TimestampRouter
 from hub.runtime.transforms.structure import FlattenKey, FlattenValue, SetSchemaMetadataKey, SetSchemaMetadataValue
 
 __all__ = [
+    "CastKey",
+    "CastValue",
     "DropHeaders",
     "ExtractFieldKey",
     "ExtractFieldValue",
@@ -43,6 +46,8 @@ __all__ = [
     "ReplaceFieldValue",
     "SetSchemaMetadataKey",
     "SetSchemaMetadataValue",
+    "TimestampConverterKey",
+    "TimestampConverterValue",
     "TimestampRouter",
     "TopicNameMatches",
     "ValueToKey",
