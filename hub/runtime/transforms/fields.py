@@ -50,6 +50,18 @@ class FieldTransform(Transformation):
             )
 
 
+def _schemaless_type(value: Any) -> Type | None:
+    if isinstance(value, bool):
+        return Type.BOOLEAN
+    if isinstance(value, int):
+        return Type.INT64
+    if isinstance(value, float):
+        return Type.FLOAT64
+    if isinstance(value, str):
+        return Type.STRING
+    return None
+
+
 def rebuild_struct_schema(schema: Schema, fields: list[tuple[str, Schema]]) -> Schema:
     return struct_schema(fields, name=schema.name, optional=schema.optional, version=schema.version, doc=schema.doc)
 
@@ -209,14 +221,14 @@ class MaskField(FieldTransform):
 
     def _mask(self, schema: Schema | None, value: Any) -> Any:
         replacement = self.config["replacement"]
-        kind = schema.type if schema is not None else None
+        kind = schema.type if schema is not None else _schemaless_type(value)
         if replacement is not None:
-            if kind in (Type.STRING, None) and (kind is not None or isinstance(value, str)):
-                return replacement
             try:
-                if kind in (Type.INT8, Type.INT16, Type.INT32, Type.INT64) or isinstance(value, int):
+                if kind is Type.STRING:
+                    return replacement
+                if kind in (Type.INT8, Type.INT16, Type.INT32, Type.INT64):
                     return int(replacement)
-                if kind in (Type.FLOAT32, Type.FLOAT64) or isinstance(value, float):
+                if kind in (Type.FLOAT32, Type.FLOAT64):
                     return float(replacement)
             except ValueError:
                 raise DataError(f"MaskField replacement {replacement!r} does not fit the field's type") from None
