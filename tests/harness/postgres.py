@@ -60,7 +60,6 @@ class LocalPostgres:
                 "-c wal_level=logical",
                 "-c max_replication_slots=10",
                 "-c max_wal_senders=10",
-                "-c 'output_plugin_libraries=pgoutput, test_decoding, wal2json'",
                 "-c fsync=off",
                 "-c full_page_writes=off",
             ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hub.log.client.api import Admin, Consumer, GroupMember, Producer
+from hub.log.client.api import Admin, Consumer, GroupMember, Producer, StoreClients
 from hub.log.client.errors import (
     ClientClosedError,
     ClientError,
@@ -52,6 +52,7 @@ __all__ = [
     "RecordMetadata",
     "RecordTooLargeError",
     "RetriableClientError",
+    "StoreClients",
     "TimestampType",
     "TopicAlreadyExistsError",
     "TopicDescription",

@@ -199,3 +199,44 @@ class GroupMember(_Closeable):
     @abstractmethod
     def leave(self) -> None:
         """Leave the group now, so the others rebalance at once instead of after the session timeout."""
+
+
+class StoreClients(ABC):
+    """Makes the clients of one store: how the runtime is pointed at the embedded store or a Kafka cluster.
+
+    Options use Kafka's client property names where a backend understands them (``session.timeout.ms``…);
+    a backend ignores the ones that mean nothing to it.
+    """
+
+    #: Where the store is, for logs and status ("embedded" or the bootstrap servers).
+    location: str
+
+    @abstractmethod
+    def admin(self) -> Admin:
+        """A new admin client."""
+
+    @abstractmethod
+    def producer(self, *, idempotent: bool = True, options: Mapping[str, str] | None = None) -> Producer:
+        """A new producer (acks=all)."""
+
+    @abstractmethod
+    def consumer(
+        self,
+        *,
+        group_id: str | None = None,
+        auto_offset_reset: str = "earliest",
+        options: Mapping[str, str] | None = None,
+    ) -> Consumer:
+        """A new consumer; offsets are committed only when asked."""
+
+    @abstractmethod
+    def group_member(
+        self,
+        group_id: str,
+        protocol_type: str,
+        *,
+        session_timeout_ms: int = 10_000,
+        rebalance_timeout_ms: int = 60_000,
+        heartbeat_interval_ms: int = 3_000,
+    ) -> GroupMember:
+        """A new member of a group with a custom protocol type."""

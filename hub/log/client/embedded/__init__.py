@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from hub.log.client.embedded.admin import EmbeddedAdmin
+from hub.log.client.embedded.clients import EmbeddedClients
 from hub.log.client.embedded.consumer import EmbeddedConsumer
 from hub.log.client.embedded.group_member import EmbeddedGroupMember
 from hub.log.client.embedded.producer import EmbeddedProducer
 
-__all__ = ["EmbeddedAdmin", "EmbeddedConsumer", "EmbeddedGroupMember", "EmbeddedProducer"]
+__all__ = ["EmbeddedAdmin", "EmbeddedClients", "EmbeddedConsumer", "EmbeddedGroupMember", "EmbeddedProducer"]

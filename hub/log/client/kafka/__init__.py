@@ -4,8 +4,9 @@ Apache Kafka), through confluent-kafka and, for custom group protocols, Hub's ow
 from __future__ import annotations
 
 from hub.log.client.kafka.admin import KafkaAdmin
+from hub.log.client.kafka.clients import KafkaClients
 from hub.log.client.kafka.consumer import KafkaConsumer
 from hub.log.client.kafka.group_member import KafkaGroupMember
 from hub.log.client.kafka.producer import KafkaProducer
 
-__all__ = ["KafkaAdmin", "KafkaConsumer", "KafkaGroupMember", "KafkaProducer"]
+__all__ = ["KafkaAdmin", "KafkaClients", "KafkaConsumer", "KafkaGroupMember", "KafkaProducer"]
