@@ -1,1 +1,1 @@
-"""file package."""
+"""Quickstart connectors: FileStreamSource / FileStreamSink (Kafka's file connectors) and Datagen."""

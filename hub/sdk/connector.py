@@ -120,7 +120,7 @@ class Task(ABC):
 
     def version(self) -> str:
         """The task's version; by default its package's."""
-        return _package_version(type(self))
+        return package_version(type(self))
 
     @abstractmethod
     def start(self, config: Config) -> None:
@@ -189,7 +189,7 @@ class Connector(ABC):
 
     def version(self) -> str:
         """The connector's version; by default its package's."""
-        return _package_version(type(self))
+        return package_version(type(self))
 
     @abstractmethod
     def config_def(self) -> ConfigDef:
@@ -226,7 +226,7 @@ class SinkConnector(Connector):
     def task_class(self) -> type[SinkTask]: ...
 
 
-def _package_version(cls: type) -> str:
+def package_version(cls: type) -> str:
     from importlib.metadata import PackageNotFoundError, packages_distributions, version
 
     top = cls.__module__.split(".")[0]

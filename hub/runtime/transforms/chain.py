@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from hub.runtime.options import prefixed
 from hub.sdk.errors import ConfigError, DataError
 from hub.sdk.transform import Predicate, R, Transformation
 
@@ -37,10 +38,6 @@ class _Stage:
 
 def _aliases(value: str | None) -> list[str]:
     return [alias.strip() for alias in (value or "").split(",") if alias.strip()]
-
-
-def _options(config: Mapping[str, str], prefix: str) -> dict[str, str]:
-    return {key[len(prefix) :]: value for key, value in config.items() if key.startswith(prefix)}
 
 
 class TransformationChain:
@@ -99,7 +96,7 @@ class TransformationChain:
             problems.setdefault(f"{prefix}.type", []).append(f"unknown type {type_name!r}")
             return None
         plugin = kind()
-        options = {k: v for k, v in _options(config, prefix + ".").items() if k != "type" and k not in reserved}
+        options = {k: v for k, v in prefixed(config, prefix + ".").items() if k != "type" and k not in reserved}
         try:
             plugin.configure(options)
         except ConfigError as exc:

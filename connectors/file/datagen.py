@@ -1,0 +1,146 @@
+"""Datagen: a source of fake records at a chosen rate, for demos, tests and benchmarks.
+
+``quickstart`` picks the record shape — ``users`` (id, name, email, age, created_at), ``orders`` (id, user_id,
+amount, status) or ``pageviews`` (user_id, page, viewed_at) — as Connect structs keyed by their id. ``rate`` is
+records per second per task (0: as fast as the pipeline takes them); ``max.records`` stops after that many per
+task (-1: never). Values are reproducible from ``random.seed``. The offset ``{"count": N}`` per task makes a
+restarted task continue where it stopped instead of repeating ids.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from hub.sdk import ConfigDef, ConfigType, Importance, Schema, SourceConnector, SourceRecord, SourceTask, Struct
+from hub.sdk.schema import FLOAT64_SCHEMA, INT32_SCHEMA, INT64_SCHEMA, STRING_SCHEMA, struct_schema
+
+CONFIG = (
+    ConfigDef()
+    .define("topic", ConfigType.STRING, doc="Topic to write to.", importance=Importance.HIGH, non_empty=True)
+    .define("quickstart", ConfigType.STRING, "users", "Record shape.", choices=("users", "orders", "pageviews"))
+    .define("rate", ConfigType.DOUBLE, 0.0, "Records per second per task; 0 is unlimited.", minimum=0)
+    .define("max.records", ConfigType.LONG, -1, "Records per task before it stops producing; -1 is unlimited.")
+    .define("batch.size", ConfigType.INT, 1000, "Most records returned by one poll.", minimum=1)
+    .define("random.seed", ConfigType.LONG, 0, "Seed of the value generator.")
+)
+
+_NAMES = ("ada", "grace", "alan", "edsger", "barbara", "donald", "margaret", "ken", "dennis", "frances")
+_PAGES = ("/", "/pricing", "/docs", "/blog", "/signup", "/login")
+_STATUSES = ("new", "paid", "shipped", "delivered", "cancelled")
+
+USERS = struct_schema(
+    [("id", INT64_SCHEMA), ("name", STRING_SCHEMA), ("email", STRING_SCHEMA), ("age", INT32_SCHEMA),
+     ("created_at", INT64_SCHEMA)],
+    name="hub.datagen.User",
+)  # fmt: skip
+ORDERS = struct_schema(
+    [("id", INT64_SCHEMA), ("user_id", INT64_SCHEMA), ("amount", FLOAT64_SCHEMA), ("status", STRING_SCHEMA)],
+    name="hub.datagen.Order",
+)
+PAGEVIEWS = struct_schema(
+    [("user_id", INT64_SCHEMA), ("page", STRING_SCHEMA), ("viewed_at", INT64_SCHEMA)], name="hub.datagen.Pageview"
+)
+
+
+def _user(n: int, rng: random.Random) -> dict[str, Any]:
+    name = rng.choice(_NAMES)
+    return {"id": n, "name": name, "email": f"{name}{n}@example.com", "age": rng.randint(18, 90),
+            "created_at": int(time.time() * 1000)}  # fmt: skip
+
+
+def _order(n: int, rng: random.Random) -> dict[str, Any]:
+    return {"id": n, "user_id": rng.randint(1, 10_000), "amount": round(rng.uniform(1, 500), 2),
+            "status": rng.choice(_STATUSES)}  # fmt: skip
+
+
+def _pageview(n: int, rng: random.Random) -> dict[str, Any]:
+    return {"user_id": rng.randint(1, 10_000), "page": rng.choice(_PAGES), "viewed_at": int(time.time() * 1000)}
+
+
+SHAPES: dict[str, tuple[Schema, Callable[[int, random.Random], dict[str, Any]], str]] = {
+    "users": (USERS, _user, "id"),
+    "orders": (ORDERS, _order, "id"),
+    "pageviews": (PAGEVIEWS, _pageview, "user_id"),
+}
+
+
+class DatagenConnector(SourceConnector):
+    """Fake records for demos and benchmarks (see the module docstring)."""
+
+    aliases = ("Datagen", "io.confluent.kafka.connect.datagen.DatagenConnector")
+
+    def config_def(self) -> ConfigDef:
+        return CONFIG.unsupported("schema.string", "custom Avro schemas are not supported; use quickstart").unsupported(
+            "schema.filename", "custom Avro schemas are not supported; use quickstart"
+        )
+
+    def start(self, config: dict[str, str]) -> None:
+        self.config = dict(config)
+
+    def task_class(self) -> type[SourceTask]:
+        return DatagenTask
+
+    def task_configs(self, max_tasks: int) -> list[dict[str, str]]:
+        return [{**self.config, "task.index": str(index)} for index in range(max_tasks)]
+
+    def stop(self) -> None:
+        """Nothing to release."""
+
+
+class DatagenTask(SourceTask):
+    """Produces this task's share of fake records."""
+
+    def start(self, config: dict[str, str]) -> None:
+        settings = CONFIG.parse({k: v for k, v in config.items() if CONFIG.key(k) is not None})
+        self.topic = settings["topic"]
+        self.schema, self.make, self.key_field = SHAPES[settings["quickstart"]]
+        self.rate = float(settings["rate"])
+        self.max_records = int(settings["max.records"])
+        self.batch_size = int(settings["batch.size"])
+        index = int(config.get("task.index", "0"))
+        self.partition = {"task": index}
+        stored = self.context.offset_reader.offset(self.partition)
+        self.count = int(stored["count"]) if stored else 0
+        self.rng = random.Random(int(settings["random.seed"]) * 1000 + index + self.count)
+        self.stride = 1_000_000_000_000 * index
+        self._stopped = threading.Event()
+        self._started = time.monotonic()
+        self._sent_since_start = 0
+
+    def poll(self) -> Sequence[SourceRecord]:
+        if 0 <= self.max_records <= self.count:
+            self._stopped.wait(0.5)
+            return []
+        size = self.batch_size
+        if self.max_records >= 0:
+            size = min(size, self.max_records - self.count)
+        if self.rate > 0:
+            due = int((time.monotonic() - self._started) * self.rate) - self._sent_since_start
+            if due <= 0:
+                self._stopped.wait(min(0.1, 1 / self.rate))
+                return []
+            size = min(size, due)
+        records = []
+        for _ in range(size):
+            self.count += 1
+            values = self.make(self.stride + self.count, self.rng)
+            records.append(
+                SourceRecord(
+                    topic=self.topic,
+                    key=values[self.key_field],
+                    key_schema=INT64_SCHEMA,
+                    value=Struct(self.schema, values),
+                    value_schema=self.schema,
+                    source_partition=self.partition,
+                    source_offset={"count": self.count},
+                )
+            )
+        self._sent_since_start += size
+        return records
+
+    def stop(self) -> None:
+        self._stopped.set()

@@ -1,0 +1,339 @@
+"""SinkTaskRunner: consumer (group ``connect-NAME``) → converters → transforms → ``put(batch)`` → commits.
+
+Offsets: the runner remembers, per partition, the offset after the last record handed to ``put`` (or skipped by
+a transform or error tolerance). Every ``offset.flush.interval.ms``, before partitions are revoked, and when the
+task stops, it waits for dead-letter writes, asks ``task.pre_commit(offsets)`` (by default: ``flush`` then all
+of them) and commits what that returns — so only what the sink made durable is ever committed.
+
+A RetriableError from ``put`` pauses consumption and redelivers the same batch after ``context.timeout(ms)``
+(default 1 s; group membership is kept alive meanwhile). ``topics.regex`` subscriptions follow new topics by
+looking at the topic list every 5 s.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Collection, Mapping
+from concurrent.futures import Future
+
+from hub.log.client import Consumer, ConsumerRecord, StoreClients, TopicPartition
+from hub.runtime.errors import Stage, ToleranceOperator
+from hub.runtime.stores import TargetState
+from hub.runtime.task_runner import TaskRunner, TaskSetup
+from hub.sdk.connector import ErrantRecordReporter, SinkTask, SinkTaskContext
+from hub.sdk.errors import RetriableError
+from hub.sdk.records import Header, Headers, SinkRecord
+
+_REGEX_REFRESH_S = 5.0
+_DEFAULT_RETRY_S = 1.0
+
+
+class _Reporter(ErrantRecordReporter):
+    def __init__(self, errors: ToleranceOperator, originals: dict[tuple[str, int, int], ConsumerRecord]) -> None:
+        self._errors = errors
+        self._originals = originals
+
+    def report(self, record: SinkRecord, error: BaseException) -> Future[None]:
+        key = (record.original_topic, record.original_kafka_partition, record.original_kafka_offset)
+        original = self._originals.get(key) or ConsumerRecord(
+            record.original_topic, record.original_kafka_partition, record.original_kafka_offset, 0, None, None
+        )
+        return self._errors.report(original, error)
+
+
+class _SinkContext(SinkTaskContext):
+    def __init__(self, runner: SinkTaskRunner) -> None:
+        self._runner = runner
+        self.seeks: dict[TopicPartition, int] = {}
+        self.retry_timeout_s = _DEFAULT_RETRY_S
+        self.commit_requested = False
+        self.reporter: ErrantRecordReporter | None = None
+
+    @property
+    def config(self) -> dict[str, str]:
+        return dict(self._runner.setup.config)
+
+    def assignment(self) -> set[tuple[str, int]]:
+        return set(self._runner.assigned)
+
+    def offset(self, offsets: Mapping[tuple[str, int], int]) -> None:
+        self.seeks.update({TopicPartition(*tp): offset for tp, offset in offsets.items()})
+
+    def timeout(self, timeout_ms: int) -> None:
+        self.retry_timeout_s = max(0, timeout_ms) / 1000
+
+    def pause(self, *partitions: tuple[str, int]) -> None:
+        self._runner.consumer.pause([TopicPartition(*tp) for tp in partitions])
+
+    def resume(self, *partitions: tuple[str, int]) -> None:
+        self._runner.consumer.resume([TopicPartition(*tp) for tp in partitions])
+
+    def request_commit(self) -> None:
+        self.commit_requested = True
+
+    @property
+    def errant_record_reporter(self) -> ErrantRecordReporter | None:
+        return self.reporter
+
+
+class SinkTaskRunner(TaskRunner):
+    """Runs a SinkTask (see the module docstring)."""
+
+    task: SinkTask
+    consumer: Consumer
+
+    def __init__(
+        self,
+        setup: TaskSetup,
+        task: SinkTask,
+        target: TargetState,
+        *,
+        clients: StoreClients,
+        consumer_options: Mapping[str, str],
+        max_poll_records: int = 500,
+    ) -> None:
+        super().__init__(setup, task, target)
+        self._clients = clients
+        self._consumer_options = consumer_options
+        self._max_poll_records = max_poll_records
+        self.assigned: set[TopicPartition] = set()
+        self._positions: dict[TopicPartition, int] = {}
+        self._committed: dict[TopicPartition, int] = {}
+        self._originals: dict[tuple[str, int, int], ConsumerRecord] = {}
+        self._context = _SinkContext(self)
+        self._task_started = False
+        self._consumer_paused = False
+
+    # --- the loop ----------------------------------------------------------------------------------------------
+
+    def execute(self) -> None:
+        setup = self.setup
+        connector = setup.task_id.connector
+        self.consumer = self._clients.consumer(
+            group_id=f"connect-{connector}", auto_offset_reset="earliest", options=self._consumer_options
+        )
+        options = setup.connector_config
+        if options.get("errors.deadletterqueue.topic.name") or options.get("errors.log.enable"):
+            self._context.reporter = _Reporter(setup.errors, self._originals)
+        self.task.initialize(self._context)
+        self.task.start(dict(setup.config))
+        self._task_started = True
+        topics = [t for t in options.get("topics") or [] if t]
+        regex = str(options.get("topics.regex") or "")
+        self._subscribe(topics, regex)
+        self.log.info("sink task started on %s", ", ".join(topics) if topics else f"topics matching {regex!r}")
+        self.report_running()
+        next_commit = time.monotonic() + setup.offset_flush_interval_s
+        next_refresh = time.monotonic() + _REGEX_REFRESH_S
+        try:
+            while not self.stopping.is_set():
+                if not self.wait_if_paused():
+                    break
+                if self._consumer_paused:
+                    self.consumer.resume(self.assigned)
+                    self._consumer_paused = False
+                if regex and time.monotonic() >= next_refresh:
+                    self._subscribe([], regex)
+                    next_refresh = time.monotonic() + _REGEX_REFRESH_S
+                self._apply_seeks()
+                records = self.consumer.poll(0.5, self._max_poll_records)
+                if records:
+                    self._deliver(self._convert_all(records), records)
+                if self._context.commit_requested or time.monotonic() >= next_commit:
+                    self._context.commit_requested = False
+                    self.commit(self.assigned)
+                    next_commit = time.monotonic() + setup.offset_flush_interval_s
+        finally:
+            if self._task_started and self.assigned:
+                self._close_partitions(set(self.assigned))
+
+    def _subscribe(self, topics: list[str], regex: str) -> None:
+        if regex:
+            with self._clients.admin() as admin:
+                pattern = re.compile(regex)
+                topics = sorted(t for t in admin.list_topics() if pattern.fullmatch(t))
+            if not topics or set(topics) == getattr(self, "_topics", None):
+                return
+        self._topics = set(topics)
+        self.consumer.subscribe(topics, on_assign=self._on_assign, on_revoke=self._on_revoke)
+
+    def _apply_seeks(self) -> None:
+        seeks, self._context.seeks = self._context.seeks, {}
+        for tp, offset in seeks.items():
+            if tp in self.assigned:
+                self.consumer.seek(tp, offset)
+                self._positions[tp] = offset
+
+    def _convert_all(self, records: list[ConsumerRecord]) -> list[SinkRecord]:
+        converted: list[SinkRecord] = []
+        for record in records:
+            self._positions[record.topic_partition] = record.offset + 1
+            sink_record = self._convert(record)
+            if sink_record is None:
+                continue
+            ok, transformed = self.setup.errors.execute(
+                Stage.TRANSFORMATION,
+                lambda r=sink_record: self.setup.transforms.apply(r),
+                origin="transforms",
+                record=record,
+            )
+            if ok and transformed is not None:
+                converted.append(transformed)
+                if self._context.reporter is not None:
+                    self._originals[(record.topic, record.partition, record.offset)] = record
+        return converted
+
+    def _convert(self, record: ConsumerRecord) -> SinkRecord | None:
+        setup = self.setup
+        converters = setup.converters
+        ok, key = setup.errors.execute(
+            Stage.KEY_CONVERTER,
+            lambda: converters.key.to_connect(record.topic, record.key),
+            origin=type(converters.key).__name__,
+            record=record,
+        )
+        if not ok or key is None:
+            return None
+        ok, value = setup.errors.execute(
+            Stage.VALUE_CONVERTER,
+            lambda: converters.value.to_connect(record.topic, record.value),
+            origin=type(converters.value).__name__,
+            record=record,
+        )
+        if not ok or value is None:
+            return None
+        ok, headers = setup.errors.execute(
+            Stage.HEADER_CONVERTER,
+            lambda: Headers(tuple(self._header(record.topic, name, data) for name, data in record.headers)),
+            origin=type(converters.header).__name__,
+            record=record,
+        )
+        if not ok or headers is None:
+            return None
+        return SinkRecord(
+            topic=record.topic,
+            value=value.value,
+            value_schema=value.schema,
+            key=key.value,
+            key_schema=key.schema,
+            kafka_partition=record.partition,
+            timestamp=record.timestamp,
+            headers=headers,
+            kafka_offset=record.offset,
+            timestamp_type="LogAppendTime" if record.timestamp_type.value == 1 else "CreateTime",
+        )
+
+    def _header(self, topic: str, name: str, data: bytes | None) -> Header:
+        schema, value = self.setup.converters.header.to_connect_header(topic, name, data)
+        return Header(name, value, schema)
+
+    def _deliver(self, batch: list[SinkRecord], records: list[ConsumerRecord]) -> None:
+        """Hand a batch to ``put``, redelivering it after RetriableErrors until it is taken or the task stops."""
+        while not self.stopping.is_set():
+            try:
+                self.task.put(batch)
+                self._originals.clear()
+                return
+            except RetriableError as exc:
+                wait_s = self._context.retry_timeout_s
+                self.log.warning("put() asked for a retry; redelivering %d records in %.1f s: %s", len(batch), wait_s,
+                                 exc)  # fmt: skip
+                self._context.retry_timeout_s = _DEFAULT_RETRY_S
+                self._wait_keeping_membership(wait_s)
+        # Stopping with a batch not taken: rewind so nothing is committed past it.
+        for record in records:
+            tp = record.topic_partition
+            if self._positions.get(tp, -1) > record.offset:
+                self._positions[tp] = record.offset
+
+    def _wait_keeping_membership(self, wait_s: float) -> None:
+        assigned = set(self.assigned)
+        self.consumer.pause(assigned)
+        deadline = time.monotonic() + wait_s
+        try:
+            while time.monotonic() < deadline and not self.stopping.is_set():
+                self.consumer.poll(min(0.2, max(0.0, deadline - time.monotonic())), 1)
+        finally:
+            self.consumer.resume(assigned & self.assigned)
+
+    def on_paused_tick(self) -> None:
+        if getattr(self, "consumer", None) is not None:
+            self.consumer.pause(self.assigned)
+            self._consumer_paused = True
+            self.consumer.poll(0.1, 1)  # keeps the group session; paused partitions return nothing
+
+    # --- offsets -----------------------------------------------------------------------------------------------
+
+    def commit(self, partitions: Collection[TopicPartition]) -> None:
+        """Commit, for these partitions, what the task says is durable."""
+        current = {tp: self._positions[tp] for tp in partitions if tp in self._positions}
+        if not current:
+            return
+        self.setup.errors.wait_for_reports(self.setup.offset_flush_timeout_s)
+        try:
+            safe = self.task.pre_commit(current)
+        except Exception as exc:
+            self.log.error("pre_commit failed; offsets not committed this time: %s", exc)
+            return
+        to_commit = {
+            TopicPartition(*tp): offset
+            for tp, offset in safe.items()
+            if TopicPartition(*tp) in current and self._committed.get(TopicPartition(*tp)) != offset
+        }
+        if not to_commit:
+            return
+        try:
+            self.consumer.commit(to_commit)
+        except Exception as exc:
+            self.log.warning("committing offsets failed (they will be committed later): %s", exc)
+            return
+        self._committed.update(to_commit)
+        self.log.debug("committed %s", {str(tp): o for tp, o in to_commit.items()})
+
+    def _on_assign(self, partitions: set[TopicPartition]) -> None:
+        new = partitions - self.assigned
+        self.assigned |= partitions
+        if new:
+            committed = self.consumer.committed(new)
+            for tp in new:
+                if committed.get(tp) is not None:
+                    self._committed[tp] = committed[tp]  # type: ignore[assignment]
+            self.task.open(new)
+            self.log.info("assigned %s", ", ".join(sorted(map(str, new))))
+        if not self.resumed.is_set():
+            self.consumer.pause(partitions)
+            self._consumer_paused = True
+
+    def _on_revoke(self, partitions: set[TopicPartition]) -> None:
+        self._close_partitions(partitions & self.assigned)
+
+    def _close_partitions(self, partitions: set[TopicPartition]) -> None:
+        if not partitions:
+            return
+        self.commit(partitions)
+        try:
+            self.task.close(partitions)
+        finally:
+            self.assigned -= partitions
+            for tp in partitions:
+                self._positions.pop(tp, None)
+                self._committed.pop(tp, None)
+            self.log.info("revoked %s", ", ".join(sorted(map(str, partitions))))
+
+    # --- lifecycle ---------------------------------------------------------------------------------------------
+
+    def wakeup(self) -> None:
+        consumer = getattr(self, "consumer", None)
+        if consumer is not None:
+            consumer.wakeup()
+
+    def close_resources(self) -> None:
+        if self._task_started:
+            try:
+                self.task.stop()
+            except Exception as exc:
+                self.log.warning("task stop() failed: %s", exc)
+        consumer = getattr(self, "consumer", None)
+        if consumer is not None:
+            consumer.close()

@@ -1,0 +1,331 @@
+"""SourceTaskRunner: ``poll()`` → transforms → converters → producer, and source offsets committed safely.
+
+Offsets: records are tracked per source partition in poll order; an offset becomes committable only when that
+record and every earlier record of its source partition were acknowledged by the store (or dropped by a transform
+or by error tolerance). Every ``offset.flush.interval.ms``, and when the task stops, the latest committable offset
+of each source partition is written to the offset store, then ``task.commit()`` is called. A crash therefore
+replays at most the records after the last commit (at-least-once), never skips one.
+
+Topics a source writes to are created on first use with the connector's ``topic.creation.*`` settings when it
+has them (KIP-158); otherwise the store's auto-creation applies.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections import deque
+from collections.abc import Collection, Mapping, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any
+
+from hub.log.client import NewTopic, Producer, RecordMetadata, StoreClients
+from hub.runtime.errors import Stage
+from hub.runtime.options import prefixed
+from hub.runtime.stores import OffsetStore, TargetState, canonical
+from hub.runtime.stores.offsets import check_map
+from hub.runtime.task_runner import TaskRunner, TaskSetup
+from hub.sdk.connector import OffsetReader, SourceTask, SourceTaskContext
+from hub.sdk.errors import ConfigError
+from hub.sdk.records import SourceRecord
+
+_Converted = tuple[bytes | None, bytes | None, list[tuple[str, bytes | None]]]
+
+#: Records sent but not yet acknowledged above which polling waits (bounds memory when the store is slow).
+MAX_IN_FLIGHT = 10_000
+
+
+@dataclass
+class _Submitted:
+    partition: Mapping[str, Any]
+    offset: Mapping[str, Any]
+    acked: bool = False
+
+
+@dataclass
+class SubmittedRecords:
+    """Records in flight per source partition, in poll order; yields the offsets that are safe to commit."""
+
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _pending: dict[str, deque[_Submitted]] = field(default_factory=dict)
+    _in_flight: int = 0
+
+    def submit(self, record: SourceRecord) -> _Submitted:
+        entry = _Submitted(record.source_partition, record.source_offset)
+        with self._lock:
+            self._pending.setdefault(canonical(record.source_partition), deque()).append(entry)
+            self._in_flight += 1
+        return entry
+
+    def ack(self, entry: _Submitted) -> None:
+        with self._lock:
+            if not entry.acked:
+                entry.acked = True
+                self._in_flight -= 1
+
+    @property
+    def in_flight(self) -> int:
+        return self._in_flight
+
+    def committable(self) -> dict[str, tuple[Mapping[str, Any], Mapping[str, Any]]]:
+        """The newest offset per source partition whose records up to it are all acknowledged (removed)."""
+        found: dict[str, tuple[Mapping[str, Any], Mapping[str, Any]]] = {}
+        with self._lock:
+            for key, entries in self._pending.items():
+                while entries and entries[0].acked:
+                    entry = entries.popleft()
+                    if entry.offset:
+                        found[key] = (entry.partition, entry.offset)
+            self._pending = {key: entries for key, entries in self._pending.items() if entries}
+        return found
+
+
+class _OffsetReader(OffsetReader):
+    def __init__(self, store: OffsetStore, connector: str) -> None:
+        self._store = store
+        self._connector = connector
+
+    def offsets(self, partitions: Collection[Mapping[str, Any]]) -> dict[str, Mapping[str, Any] | None]:
+        return self._store.offsets(self._connector, partitions)
+
+
+class _SourceContext(SourceTaskContext):
+    def __init__(self, config: Mapping[str, str], reader: OffsetReader) -> None:
+        self._config = dict(config)
+        self._reader = reader
+
+    @property
+    def config(self) -> dict[str, str]:
+        return self._config
+
+    @property
+    def offset_reader(self) -> OffsetReader:
+        return self._reader
+
+
+class TopicCreator:
+    """Creates a source's topics on first use from ``topic.creation.default.*`` and ``topic.creation.GROUP.*``."""
+
+    def __init__(self, clients: StoreClients, config: Mapping[str, str], enabled: bool) -> None:
+        self._clients = clients
+        self._known: set[str] = set()
+        options = prefixed(config, "topic.creation.")
+        self._groups: list[tuple[str, re.Pattern[str], re.Pattern[str] | None, dict[str, str]]] = []
+        if not enabled or ("default.partitions" not in options and "default.replication.factor" not in options):
+            self.enabled = False
+            return
+        self.enabled = True
+        names = [g.strip() for g in options.get("groups", "").split(",") if g.strip()]
+        problems: dict[str, list[str]] = {}
+        for group in [*names, "default"]:
+            settings = prefixed(options, f"{group}.")
+            include = settings.pop("include", ".*" if group == "default" else "")
+            exclude = settings.pop("exclude", "")
+            try:
+                self._groups.append(
+                    (
+                        group,
+                        re.compile("|".join(f"(?:{p.strip()})" for p in include.split(",") if p.strip()) or "(?!)"),
+                        re.compile("|".join(f"(?:{p.strip()})" for p in exclude.split(","))) if exclude else None,
+                        settings,
+                    )
+                )
+            except re.error as exc:
+                problems.setdefault(f"topic.creation.{group}.include", []).append(f"invalid regex: {exc}")
+        if problems:
+            raise ConfigError(problems)
+        self._defaults = self._groups[-1][3]
+
+    def ensure(self, topic: str) -> None:
+        if not self.enabled or topic in self._known:
+            return
+        for _, include, exclude, settings in self._groups:
+            if include.fullmatch(topic) and not (exclude is not None and exclude.fullmatch(topic)):
+                merged = {**self._defaults, **settings}
+                partitions = int(merged.pop("partitions", "-1"))
+                replication = int(merged.pop("replication.factor", "-1"))
+                with self._clients.admin() as admin:
+                    admin.create_topics(
+                        [NewTopic(topic, partitions if partitions > 0 else 1, max(1, replication), merged)],
+                        if_not_exists=True,
+                    )
+                break
+        self._known.add(topic)
+
+
+class SourceTaskRunner(TaskRunner):
+    """Runs a SourceTask (see the module docstring)."""
+
+    task: SourceTask
+
+    def __init__(
+        self,
+        setup: TaskSetup,
+        task: SourceTask,
+        target: TargetState,
+        *,
+        clients: StoreClients,
+        offsets: OffsetStore,
+        producer_options: Mapping[str, str],
+        topic_creation: bool,
+    ) -> None:
+        super().__init__(setup, task, target)
+        self._clients = clients
+        self._offsets = offsets
+        self._producer_options = producer_options
+        self._topic_creation = topic_creation
+        self._submitted = SubmittedRecords()
+        self._send_error: BaseException | None = None
+        self._producer: Producer | None = None
+        self._task_started = False
+
+    def execute(self) -> None:
+        setup = self.setup
+        self._producer = self._clients.producer(options=self._producer_options)
+        creator = TopicCreator(self._clients, setup.raw_connector_config, self._topic_creation)
+        self.task.initialize(_SourceContext(setup.config, _OffsetReader(self._offsets, setup.task_id.connector)))
+        self.task.start(dict(setup.config))
+        self._task_started = True
+        self.log.info("source task started")
+        self.report_running()
+        next_commit = time.monotonic() + setup.offset_flush_interval_s
+        batch: Sequence[SourceRecord] = ()
+        try:
+            while not self.stopping.is_set():
+                if self._send_error is not None:
+                    raise self._send_error
+                if time.monotonic() >= next_commit:
+                    self.commit_offsets()
+                    next_commit = time.monotonic() + setup.offset_flush_interval_s
+                if not self.wait_if_paused():
+                    break
+                if self._submitted.in_flight >= MAX_IN_FLIGHT:
+                    self.stopping.wait(0.01)
+                    continue
+                if not batch:
+                    ok, polled = setup.errors.execute(Stage.TASK_POLL, self.task.poll, origin=type(self.task).__name__)
+                    batch = list(polled or ()) if ok else []
+                    if not batch:
+                        continue
+                self._send_batch(batch, creator)
+                batch = ()
+        finally:
+            self._finish()
+
+    def _send_batch(self, batch: Sequence[SourceRecord], creator: TopicCreator) -> None:
+        setup = self.setup
+        assert self._producer is not None
+        for record in batch:
+            check_map("partition", record.source_partition)
+            check_map("offset", record.source_offset)
+            entry = self._submitted.submit(record)
+            ok, transformed = setup.errors.execute(
+                Stage.TRANSFORMATION, lambda r=record: setup.transforms.apply(r), origin="transforms"
+            )
+            if not ok or transformed is None:
+                self._done(entry, record, None)
+                continue
+            out: SourceRecord = transformed
+            converted = self._convert(out)
+            if converted is None:
+                self._done(entry, record, None)
+                continue
+            key, value, headers = converted
+            creator.ensure(out.topic)
+            future = self._producer.send(
+                out.topic,
+                key=key,
+                value=value,
+                headers=headers,
+                partition=out.kafka_partition,
+                timestamp_ms=out.timestamp,
+            )
+            future.add_done_callback(lambda f, e=entry, r=record: self._on_sent(f, e, r))
+
+    def _convert(
+        self, record: SourceRecord
+    ) -> tuple[bytes | None, bytes | None, list[tuple[str, bytes | None]]] | None:
+        setup = self.setup
+        converters = setup.converters
+        ok_key, key = setup.errors.execute(
+            Stage.KEY_CONVERTER,
+            lambda: converters.key.from_connect(record.topic, record.key_schema, record.key),
+            origin=type(converters.key).__name__,
+        )
+        if not ok_key:
+            return None
+        ok_value, value = setup.errors.execute(
+            Stage.VALUE_CONVERTER,
+            lambda: converters.value.from_connect(record.topic, record.value_schema, record.value),
+            origin=type(converters.value).__name__,
+        )
+        if not ok_value:
+            return None
+        ok_headers, headers = setup.errors.execute(
+            Stage.HEADER_CONVERTER,
+            lambda: [
+                (h.key, converters.header.from_connect_header(record.topic, h.key, h.schema, h.value))
+                for h in record.headers
+            ],
+            origin=type(converters.header).__name__,
+        )
+        if not ok_headers:
+            return None
+        return key, value, headers or []
+
+    def _on_sent(self, future: Future[RecordMetadata], entry: Any, record: SourceRecord) -> None:
+        error = future.exception()
+        if error is None:
+            self._done(entry, record, future.result())
+            return
+        if self.setup.errors.tolerate_all:
+            self.log.error("sending a record to %s failed; skipped (errors.tolerance=all): %s", record.topic, error)
+            self._done(entry, record, None)
+        elif self._send_error is None:
+            self._send_error = error
+
+    def _done(self, entry: Any, record: SourceRecord, metadata: RecordMetadata | None) -> None:
+        self._submitted.ack(entry)
+        try:
+            self.task.commit_record(record, metadata)
+        except Exception as exc:
+            self.log.warning("commit_record failed: %s", exc)
+
+    def commit_offsets(self) -> None:
+        """Write the offsets of every acknowledged record, then tell the task."""
+        offsets = self._submitted.committable()
+        if not offsets:
+            return
+        self._offsets.write(self.setup.task_id.connector, offsets)
+        self.log.debug("committed offsets of %d source partitions", len(offsets))
+        try:
+            self.task.commit()
+        except Exception as exc:
+            self.log.warning("task commit() failed: %s", exc)
+
+    def _finish(self) -> None:
+        if self._producer is not None:
+            try:
+                self._producer.flush(self.setup.offset_flush_timeout_s)
+            except Exception as exc:
+                self.log.warning("records still in flight at stop will be sent again after restart: %s", exc)
+        self.commit_offsets()
+
+    def stop(self) -> None:
+        super().stop()
+        if self._task_started:
+            try:
+                self.task.stop()  # from this (another) thread, so a blocked poll() returns
+            except Exception as exc:
+                self.log.warning("task stop() failed: %s", exc)
+
+    def close_resources(self) -> None:
+        if not self.stopping.is_set() and self._task_started:
+            try:
+                self.task.stop()
+            except Exception as exc:
+                self.log.warning("task stop() failed: %s", exc)
+        if self._producer is not None:
+            self._producer.close()

@@ -1,0 +1,498 @@
+"""StandaloneHerder: one worker that runs every connector itself.
+
+Its stores decide where state lives: in memory with an offsets file (``hub standalone``, as Connect's
+standalone mode), or in the store's compacted internal topics (``hub start``: a restart resumes every
+connector, its offsets and statuses). API calls write the desired state to the config store; a single herder
+thread hears of every change and makes the worker match it (start, reconfigure, pause, stop connectors and
+tasks), so changes never race each other.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import re
+import threading
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from hub.log.client import OffsetSpec, StoreClients, TopicPartition
+from hub.runtime.config_providers import ConfigResolver, has_reference
+from hub.runtime.connector_config import common_def, connector_type, validate
+from hub.runtime.herder import (
+    AlreadyExistsError,
+    BadRequestError,
+    ConflictError,
+    ConnectorInfo,
+    Herder,
+    NotFoundError,
+)
+from hub.runtime.plugins import PluginInfo, Plugins
+from hub.runtime.stores import (
+    ConfigListener,
+    ConfigStore,
+    OffsetStore,
+    RestartRequest,
+    State,
+    Status,
+    StatusStore,
+    TargetState,
+    canonical,
+)
+from hub.runtime.task_runner import TaskId
+from hub.runtime.worker import Worker
+from hub.runtime.worker_config import WorkerConfig
+from hub.sdk.config import ConfigDef
+from hub.sdk.connector import Connector, SinkConnector
+from hub.sdk.errors import ConfigError
+
+log = logging.getLogger("hub.runtime.herder")
+
+_INITIAL_STATES = {"RUNNING": TargetState.STARTED, "PAUSED": TargetState.PAUSED, "STOPPED": TargetState.STOPPED}
+
+
+def build_resolver(plugins: Plugins, config: WorkerConfig) -> ConfigResolver:
+    """The config providers the worker config names, configured with their ``param.*`` options."""
+    providers = {}
+    for name in config["config.providers"] or []:
+        class_name = config.raw.get(f"config.providers.{name}.class", name)
+        provider = plugins.config_provider(class_name)
+        provider.configure(config.prefixed(f"config.providers.{name}.param."))
+        providers[name] = provider
+    return ConfigResolver(providers)
+
+
+class StandaloneHerder(Herder, ConfigListener):
+    """A herder whose one worker runs everything (see the module docstring)."""
+
+    def __init__(
+        self,
+        worker_id: str,
+        config: WorkerConfig,
+        plugins: Plugins,
+        clients: StoreClients,
+        configs: ConfigStore,
+        offsets: OffsetStore,
+        statuses: StatusStore,
+    ) -> None:
+        self.worker_id = worker_id
+        self.config = config
+        self._plugins = plugins
+        self.clients = clients
+        self.configs = configs
+        self.offset_store = offsets
+        self.statuses = statuses
+        self.resolver = build_resolver(plugins, config)
+        self.worker = Worker(
+            worker_id, config, plugins, clients, offsets, statuses, self.resolver, self._request_reconfiguration
+        )
+        self._events: queue.Queue[tuple[str, Any]] = queue.Queue()
+        self._thread = threading.Thread(target=self._loop, name="hub-herder", daemon=True)
+        self._running: dict[str, tuple[dict[str, str], TargetState]] = {}
+        configs.add_listener(self)
+
+    # --- lifecycle ---------------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Read the stores and start every connector they hold."""
+        self.statuses.start()
+        self.offset_store.start()
+        self.configs.start()
+        for name in self.configs.snapshot().connectors:
+            self._events.put(("connector", name))
+        self._thread.start()
+        log.info("herder started on worker %s (store: %s)", self.worker_id, self.clients.location)
+
+    def stop(self) -> None:
+        """Stop every task and connector (committing offsets), then the stores."""
+        self._events.put(("stop", None))
+        self._thread.join(60)
+        self.worker.stop()
+        for store in (self.statuses, self.offset_store, self.configs):
+            try:
+                store.stop()
+            except Exception as exc:
+                log.warning("closing a store failed: %s", exc)
+        self.resolver.close()
+        log.info("herder stopped")
+
+    def wait_idle(self, timeout_s: float = 30.0) -> None:
+        """Block until every change heard so far was acted on (tests and the CLI use it)."""
+        done = threading.Event()
+        self._events.put(("mark", done))
+        done.wait(timeout_s)
+
+    # --- config listener (on the store's reading thread: only queue) ------------------------------------------
+
+    def on_connector_config(self, name: str) -> None:
+        self._events.put(("connector", name))
+
+    def on_task_configs(self, name: str) -> None:
+        self._events.put(("connector", name))
+
+    def on_target_state(self, name: str) -> None:
+        self._events.put(("connector", name))
+
+    def on_restart_request(self, request: RestartRequest) -> None:
+        self._events.put(("restart", request))
+
+    def _request_reconfiguration(self, name: str) -> None:
+        self._events.put(("reconfigure", name))
+
+    # --- the herder thread -------------------------------------------------------------------------------------
+
+    def _loop(self) -> None:
+        while True:
+            kind, subject = self._events.get()
+            try:
+                if kind == "stop":
+                    return
+                if kind == "mark":
+                    subject.set()
+                elif kind == "connector":
+                    self._reconcile(subject)
+                elif kind == "reconfigure":
+                    self._regenerate_tasks(subject, self.configs.snapshot())
+                elif kind == "restart":
+                    self._restart(subject)
+            except Exception:
+                log.exception("herder failed handling %s %s", kind, subject)
+
+    def _reconcile(self, name: str) -> None:
+        snapshot = self.configs.snapshot()
+        config = snapshot.connectors.get(name)
+        running = self._running.get(name)
+        if config is None:
+            if running is not None:
+                self._stop_all(name)
+                self.statuses.forget(name)
+                log.info("connector %s deleted", name)
+            return
+        target = snapshot.target_state(name)
+        if (
+            running is None
+            or running[0] != config
+            or (TargetState.STOPPED in (running[1], target) and running[1] != target)
+        ):
+            self._stop_all(name)
+            self._running[name] = (dict(config), target)
+            if not self.worker.start_connector(name, config, target):
+                return
+            self._regenerate_tasks(name, snapshot)
+        elif running[1] != target:
+            self._running[name] = (dict(config), target)
+            self.worker.set_target_state(name, target)
+        elif name in snapshot.inconsistent:
+            self._regenerate_tasks(name, snapshot)
+        self._sync_tasks(name)
+
+    def _stop_all(self, name: str) -> None:
+        self.worker.stop_tasks(self.worker.tasks_of(name))
+        self.worker.stop_connector(name)
+        self._running.pop(name, None)
+
+    def _regenerate_tasks(self, name: str, snapshot: Any) -> None:
+        config = snapshot.connectors.get(name)
+        if config is None or name not in self._running:
+            return
+        if snapshot.target_state(name) is TargetState.STOPPED:
+            generated: list[dict[str, str]] = []
+        else:
+            try:
+                generated = [self._keep_references(config, task) for task in self.worker.connector_task_configs(name)]
+            except Exception as exc:
+                log.error("connector %s: %s", name, exc)
+                return
+        if generated != snapshot.tasks.get(name) or name in snapshot.inconsistent:
+            self.configs.put_task_configs(name, generated)
+
+    def _keep_references(self, config: Mapping[str, str], task: dict[str, str]) -> dict[str, str]:
+        """Task configs go to the store with the connector's ``${…}`` references, never the secrets they hide."""
+        kept = dict(task)
+        for key, raw in config.items():
+            if key in kept and has_reference(raw):
+                try:
+                    if kept[key] == self.resolver.resolve({key: raw})[key]:
+                        kept[key] = raw
+                except ConfigError:
+                    continue
+        return kept
+
+    def _sync_tasks(self, name: str) -> None:
+        snapshot = self.configs.snapshot()
+        config = snapshot.connectors.get(name)
+        if config is None or name not in self._running:
+            return
+        target = snapshot.target_state(name)
+        wanted = [] if target is TargetState.STOPPED else snapshot.tasks.get(name, [])
+        running = self.worker.tasks_of(name)
+        stale = [
+            task_id
+            for task_id in running
+            if task_id.task >= len(wanted)
+            or self.worker.task_configs.get(task_id) != wanted[task_id.task]
+            or self.worker.connector_config(name) != config
+        ]
+        self.worker.stop_tasks(stale)
+        for task_id in stale:
+            if task_id.task >= len(wanted):
+                self.statuses.put(Status(name, task_id.task, State.DESTROYED, self.worker_id))
+        for index, task_config in enumerate(wanted):
+            task_id = TaskId(name, index)
+            if task_id not in self.worker.tasks:
+                self.worker.start_task(task_id, config, task_config, target)
+
+    def _restart(self, request: RestartRequest) -> None:
+        name = request.connector
+        snapshot = self.configs.snapshot()
+        if name not in snapshot.connectors:
+            return
+        connector_status = self.statuses.get(name)
+        connector_failed = connector_status is not None and connector_status.state is State.FAILED
+        if not request.only_failed or connector_failed:
+            self._stop_all(name)
+            self._reconcile(name)
+            if not request.include_tasks:
+                return
+        if request.include_tasks:
+            for task_id, task_config in self._task_ids(name, snapshot):
+                status = self.statuses.get(name, task_id.task)
+                if request.only_failed and (status is None or status.state is not State.FAILED):
+                    continue
+                self._restart_task_now(task_id, snapshot, task_config)
+
+    def _task_ids(self, name: str, snapshot: Any) -> list[tuple[TaskId, dict[str, str]]]:
+        return [(TaskId(name, index), task) for index, task in enumerate(snapshot.tasks.get(name, []))]
+
+    def _restart_task_now(self, task_id: TaskId, snapshot: Any, task_config: dict[str, str]) -> None:
+        self.worker.stop_tasks([task_id])
+        self.statuses.put(Status(task_id.connector, task_id.task, State.RESTARTING, self.worker_id))
+        self.worker.start_task(
+            task_id, snapshot.connectors[task_id.connector], task_config, snapshot.target_state(task_id.connector)
+        )
+
+    # --- Herder API (any thread) -------------------------------------------------------------------------------
+
+    def _config_of(self, name: str) -> dict[str, str]:
+        config = self.configs.snapshot().connectors.get(name)
+        if config is None:
+            raise NotFoundError(f"Connector {name} not found")
+        return config
+
+    def _type_of(self, config: Mapping[str, str]) -> str:
+        try:
+            return connector_type(self._plugins.connector_class(config.get("connector.class", "")))
+        except ConfigError:
+            return "unknown"
+
+    def connectors(self) -> list[str]:
+        return sorted(self.configs.snapshot().connectors)
+
+    def connector_info(self, name: str) -> ConnectorInfo:
+        snapshot = self.configs.snapshot()
+        config = snapshot.connectors.get(name)
+        if config is None:
+            raise NotFoundError(f"Connector {name} not found")
+        tasks = list(range(len(snapshot.tasks.get(name, []))))
+        return ConnectorInfo(name, config, tasks, self._type_of(config))
+
+    def put_connector_config(
+        self, name: str, config: Mapping[str, str], *, allow_replace: bool, initial_state: str | None = None
+    ) -> tuple[bool, ConnectorInfo]:
+        config = {str(k): str(v) for k, v in config.items()}
+        if config.get("name", name) != name:
+            raise BadRequestError(f"Connector name configuration ({config['name']}) doesn't match connector name in "
+                                  f"the URL ({name})")  # fmt: skip
+        config["name"] = name
+        target = None
+        if initial_state is not None:
+            target = _INITIAL_STATES.get(initial_state.upper())
+            if target is None:
+                raise BadRequestError(f"initial_state must be RUNNING, PAUSED or STOPPED, not {initial_state!r}")
+        checked = validate(self._plugins, config)
+        checked.raise_for_problems()
+        exists = name in self.configs.snapshot().connectors
+        if exists and not allow_replace:
+            raise AlreadyExistsError(f"Connector {name} already exists")
+        self.configs.put_connector_config(name, config, None if exists else target)
+        return not exists, self.connector_info(name)
+
+    def patch_connector_config(self, name: str, patch: Mapping[str, str | None]) -> ConnectorInfo:
+        config = self._config_of(name)
+        for key, value in patch.items():
+            if value is None:
+                config.pop(key, None)
+            else:
+                config[key] = str(value)
+        return self.put_connector_config(name, config, allow_replace=True)[1]
+
+    def delete_connector(self, name: str) -> None:
+        self._config_of(name)
+        self.configs.remove_connector_config(name)
+
+    def _status_json(self, status: Status | None) -> dict[str, Any]:
+        if status is None:
+            return {"state": State.UNASSIGNED.value, "worker_id": self.worker_id}
+        shown: dict[str, Any] = {"state": status.state.value, "worker_id": status.worker_id}
+        if status.trace:
+            shown["trace"] = status.trace
+        return shown
+
+    def connector_status(self, name: str) -> dict[str, Any]:
+        info = self.connector_info(name)
+        tasks = []
+        for task in info.tasks:
+            tasks.append({"id": task, **self._status_json(self.statuses.get(name, task))})
+        return {
+            "name": name,
+            "connector": self._status_json(self.statuses.get(name)),
+            "tasks": tasks,
+            "type": info.type,
+        }
+
+    def task_status(self, name: str, task: int) -> dict[str, Any]:
+        info = self.connector_info(name)
+        if task not in info.tasks:
+            raise NotFoundError(f"Task {name}-{task} not found")
+        return {"id": task, **self._status_json(self.statuses.get(name, task))}
+
+    def task_configs(self, name: str) -> list[dict[str, Any]]:
+        self._config_of(name)
+        tasks = self.configs.snapshot().tasks.get(name, [])
+        return [{"id": {"connector": name, "task": index}, "config": task} for index, task in enumerate(tasks)]
+
+    def pause(self, name: str) -> None:
+        self._config_of(name)
+        self.configs.put_target_state(name, TargetState.PAUSED)
+
+    def resume(self, name: str) -> None:
+        self._config_of(name)
+        self.configs.put_target_state(name, TargetState.STARTED)
+
+    def stop_connector(self, name: str) -> None:
+        self._config_of(name)
+        self.configs.put_task_configs(name, [])
+        self.configs.put_target_state(name, TargetState.STOPPED)
+
+    def restart_connector(self, name: str, *, include_tasks: bool, only_failed: bool) -> dict[str, Any] | None:
+        status = self.connector_status(name)
+        request = RestartRequest(name, include_tasks, only_failed)
+        self.configs.put_restart_request(request)
+        if not include_tasks and not only_failed:
+            return None
+        if not only_failed or status["connector"]["state"] == State.FAILED.value:
+            status["connector"]["state"] = State.RESTARTING.value
+        for task in status["tasks"]:
+            if include_tasks and (not only_failed or task["state"] == State.FAILED.value):
+                task["state"] = State.RESTARTING.value
+        return status
+
+    def restart_task(self, name: str, task: int) -> None:
+        snapshot = self.configs.snapshot()
+        if name not in snapshot.connectors:
+            raise NotFoundError(f"Connector {name} not found")
+        tasks = snapshot.tasks.get(name, [])
+        if not 0 <= task < len(tasks):
+            raise NotFoundError(f"Task {name}-{task} not found")
+        self._restart_task_now(TaskId(name, task), snapshot, tasks[task])
+
+    def validate(self, config: Mapping[str, str]) -> dict[str, Any]:
+        return validate(self._plugins, {str(k): str(v) for k, v in config.items()}).response
+
+    # --- offsets -----------------------------------------------------------------------------------------------
+
+    def _connector_class(self, config: Mapping[str, str]) -> type[Connector]:
+        return self._plugins.connector_class(config["connector.class"])
+
+    def _sink_partitions(self, name: str, config: Mapping[str, str]) -> list[TopicPartition]:
+        options, _ = common_def(self._connector_class(config)).errors(config)
+        topics = set(options.get("topics") or [])
+        with self.clients.admin() as admin:
+            listed = admin.list_topics()
+        if options.get("topics.regex"):
+            topics |= {t for t in listed if re.fullmatch(options["topics.regex"], t)}
+        return [TopicPartition(t, p) for t in sorted(topics) if t in listed for p in range(listed[t])]
+
+    def offsets(self, name: str) -> list[dict[str, Any]]:
+        config = self._config_of(name)
+        if not issubclass(self._connector_class(config), SinkConnector):
+            self.offset_store.refresh()
+            return [{"partition": p, "offset": o} for p, o in self.offset_store.all_offsets(name)]
+        partitions = self._sink_partitions(name, config)
+        with self.clients.consumer(group_id=f"connect-{name}") as consumer:
+            committed = consumer.committed(partitions) if partitions else {}
+        return [
+            {"partition": {"kafka_topic": tp.topic, "kafka_partition": tp.partition}, "offset": {"kafka_offset": o}}
+            for tp, o in sorted(committed.items())
+            if o is not None
+        ]
+
+    def _require_stopped(self, name: str) -> Mapping[str, str]:
+        config = self._config_of(name)
+        if self.configs.snapshot().target_state(name) is not TargetState.STOPPED:
+            raise ConflictError(
+                f"Connectors must be in the STOPPED state before their offsets can be modified. Stop {name} first."
+            )
+        return config
+
+    def alter_offsets(self, name: str, offsets: Sequence[Mapping[str, Any]]) -> str:
+        config = self._require_stopped(name)
+        if not issubclass(self._connector_class(config), SinkConnector):
+            changes = {}
+            for entry in offsets:
+                partition, offset = entry.get("partition"), entry.get("offset")
+                if not isinstance(partition, dict) or not (offset is None or isinstance(offset, dict)):
+                    raise BadRequestError("each offset needs a 'partition' object and an 'offset' object or null")
+                changes[canonical(partition)] = (partition, offset)
+            self.offset_store.write(name, changes)
+            return "The offsets for this connector have been altered successfully"
+        commits: dict[TopicPartition, int] = {}
+        for entry in offsets:
+            partition, offset = entry.get("partition") or {}, entry.get("offset")
+            try:
+                tp = TopicPartition(str(partition["kafka_topic"]), int(partition["kafka_partition"]))
+                commits[tp] = 0 if offset is None else int(offset["kafka_offset"])
+            except (KeyError, TypeError, ValueError) as exc:
+                raise BadRequestError(
+                    "sink offsets look like {'partition': {'kafka_topic': …, 'kafka_partition': …}, "
+                    f"'offset': {{'kafka_offset': …}}}}: {exc}"
+                ) from exc
+        with self.clients.consumer(group_id=f"connect-{name}") as consumer:
+            consumer.commit(commits)
+        return "The offsets for this connector have been altered successfully"
+
+    def reset_offsets(self, name: str) -> str:
+        config = self._require_stopped(name)
+        if not issubclass(self._connector_class(config), SinkConnector):
+            self.offset_store.refresh()
+            stored = self.offset_store.all_offsets(name)
+            self.offset_store.write(name, {canonical(p): (p, None) for p, _ in stored})
+        else:
+            partitions = self._sink_partitions(name, config)
+            with self.clients.admin() as admin:
+                earliest = admin.list_offsets(partitions, OffsetSpec.EARLIEST) if partitions else {}
+            with self.clients.consumer(group_id=f"connect-{name}") as consumer:
+                consumer.commit({tp: offset or 0 for tp, offset in earliest.items()})
+        return "The offsets for this connector have been reset successfully"
+
+    # --- plugins -----------------------------------------------------------------------------------------------
+
+    def plugins(self) -> list[PluginInfo]:
+        return self._plugins.infos()
+
+    def plugin_config(self, plugin: str) -> list[dict[str, Any]]:
+        for table in (
+            self._plugins.connectors,
+            self._plugins.converters,
+            self._plugins.transforms,
+            self._plugins.predicates,
+        ):
+            kind = table.by_name.get(plugin)
+            if kind is None:
+                continue
+            if table is self._plugins.connectors:
+                definition: ConfigDef = common_def(kind).merge(kind().config_def())
+            else:
+                definition = kind().config_def()
+            return definition.key_infos()
+        raise NotFoundError(f"Unknown plugin {plugin}")

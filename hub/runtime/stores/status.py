@@ -1,0 +1,148 @@
+"""StatusStore: the state of every connector and task, in Kafka Connect's status-topic format.
+
+``status-connector-NAME`` and ``status-task-NAME-N`` → ``{"state", "trace", "worker_id", "generation"}``; a
+DESTROYED status is written as a tombstone. A write from an older generation of another worker never replaces
+a newer one ("safe put"), so a worker that lost its tasks in a rebalance cannot overwrite their new owner's state.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+import orjson
+
+from hub.runtime.stores.key_value_log import KeyValueLog, RecordCallback
+
+log = logging.getLogger("hub.runtime.stores")
+
+
+class State(StrEnum):
+    UNASSIGNED = "UNASSIGNED"
+    RUNNING = "RUNNING"
+    PAUSED = "PAUSED"
+    STOPPED = "STOPPED"
+    FAILED = "FAILED"
+    RESTARTING = "RESTARTING"
+    DESTROYED = "DESTROYED"
+
+
+@dataclass(frozen=True)
+class Status:
+    """The state of a connector (``task`` None) or of one of its tasks."""
+
+    connector: str
+    task: int | None
+    state: State
+    worker_id: str
+    generation: int = 0
+    trace: str | None = None
+
+    @property
+    def key(self) -> str:
+        if self.task is None:
+            return f"status-connector-{self.connector}"
+        return f"status-task-{self.connector}-{self.task}"
+
+
+class StatusStore:
+    """Statuses kept through a KeyValueLog. Thread-safe."""
+
+    def __init__(self, make_log: Callable[[RecordCallback], KeyValueLog]) -> None:
+        self._lock = threading.Lock()
+        self._statuses: dict[tuple[str, int | None], Status] = {}
+        self.log = make_log(self._apply)
+
+    def start(self) -> None:
+        self.log.start()
+
+    def stop(self) -> None:
+        self.log.stop()
+
+    def put(self, status: Status) -> None:
+        """Record a status (written asynchronously; readers of this store see it at once)."""
+        self._remember(status)
+        value = None
+        if status.state is not State.DESTROYED:
+            value = orjson.dumps(
+                {
+                    "state": status.state.value,
+                    "trace": status.trace,
+                    "worker_id": status.worker_id,
+                    "generation": status.generation,
+                }
+            )
+        self.log.send(status.key.encode(), value)
+
+    def _remember(self, status: Status) -> bool:
+        ident = (status.connector, status.task)
+        with self._lock:
+            previous = self._statuses.get(ident)
+            if (
+                previous is not None
+                and previous.worker_id != status.worker_id
+                and status.generation < previous.generation
+            ):
+                return False
+            if status.state is State.DESTROYED:
+                self._statuses.pop(ident, None)
+            else:
+                self._statuses[ident] = status
+            return True
+
+    def _apply(self, raw_key: bytes, raw_value: bytes | None) -> None:
+        key = raw_key.decode("utf-8", "replace")
+        ident = _parse_key(key)
+        if ident is None:
+            return  # topic-tracking records and other kinds are not statuses
+        connector, task = ident
+        if raw_value is None:
+            self._remember(Status(connector, task, State.DESTROYED, "", 1 << 62))
+            return
+        try:
+            value: dict[str, Any] = orjson.loads(raw_value)
+            status = Status(
+                connector,
+                task,
+                State(value["state"]),
+                str(value.get("worker_id") or ""),
+                int(value.get("generation") or 0),
+                value.get("trace"),
+            )
+        except (ValueError, KeyError, TypeError) as exc:
+            log.error("status record %r is not in Connect's format (%s); ignored", key, exc)
+            return
+        self._remember(status)
+
+    def get(self, connector: str, task: int | None = None) -> Status | None:
+        with self._lock:
+            return self._statuses.get((connector, task))
+
+    def tasks(self, connector: str) -> list[Status]:
+        """Statuses of the connector's tasks, by task number."""
+        with self._lock:
+            found = [s for (name, task), s in self._statuses.items() if name == connector and task is not None]
+        return sorted(found, key=lambda status: status.task or 0)
+
+    def forget(self, connector: str) -> None:
+        """Tombstone the statuses of a deleted connector and its tasks."""
+        for status in [self.get(connector), *self.tasks(connector)]:
+            if status is not None:
+                self.put(Status(connector, status.task, State.DESTROYED, status.worker_id, status.generation))
+
+    def flush(self) -> None:
+        self.log.flush()
+
+
+def _parse_key(key: str) -> tuple[str, int | None] | None:
+    if key.startswith("status-connector-"):
+        return key[len("status-connector-") :], None
+    if key.startswith("status-task-"):
+        name, _, number = key[len("status-task-") :].rpartition("-")
+        if name and number.isdigit():
+            return name, int(number)
+    return None

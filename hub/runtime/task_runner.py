@@ -1,0 +1,150 @@
+"""TaskRunner: the thread one task runs on, with its lifecycle, pause/resume and status reports.
+
+Subclasses (source and sink runners) implement ``execute()``, the task's main loop, which runs until
+``stopping`` is set. Any exception escaping it fails the task: its status becomes FAILED with the trace, and the
+worker leaves it stopped until restarted. Logs of a runner carry the task's name (``connector-N``).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import traceback
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from hub.runtime.converters_setup import TaskConverters
+from hub.runtime.errors import ToleranceOperator
+from hub.runtime.stores import State, TargetState
+from hub.runtime.transforms import TransformationChain
+from hub.sdk.connector import Task
+
+
+@dataclass(frozen=True, order=True)
+class TaskId:
+    """A task of a connector: ``NAME-N`` in logs and status keys."""
+
+    connector: str
+    task: int
+
+    def __str__(self) -> str:
+        return f"{self.connector}-{self.task}"
+
+
+StatusCallback = Callable[["TaskId", State, str | None], None]
+
+
+class TaskLogAdapter(logging.LoggerAdapter[logging.Logger]):
+    """Prefixes every message with the task it concerns."""
+
+    def process(self, msg: Any, kwargs: Any) -> tuple[Any, Any]:
+        return f"[{self.extra['task'] if self.extra else ''}] {msg}", kwargs
+
+
+@dataclass
+class TaskSetup:
+    """Everything a runner needs besides the task object."""
+
+    task_id: TaskId
+    config: Mapping[str, str]  # the task config, references resolved
+    connector_config: Mapping[str, Any]  # the connector's typed common options
+    raw_connector_config: Mapping[str, str]  # the connector config, references resolved
+    converters: TaskConverters
+    transforms: TransformationChain
+    errors: ToleranceOperator
+    on_status: StatusCallback
+    offset_flush_interval_s: float
+    offset_flush_timeout_s: float
+
+
+class TaskRunner(ABC):
+    """Runs one task on its own thread (see the module docstring)."""
+
+    def __init__(self, setup: TaskSetup, task: Task, target: TargetState) -> None:
+        self.setup = setup
+        self.id = setup.task_id
+        self.task = task
+        self.log = TaskLogAdapter(logging.getLogger(f"hub.runtime.task.{type(self).__name__}"), {"task": str(self.id)})
+        self.stopping = threading.Event()
+        setup.errors.stop_event = self.stopping
+        self.resumed = threading.Event()
+        if target is TargetState.STARTED:
+            self.resumed.set()
+        self.failed = False
+        self._thread = threading.Thread(target=self._run, name=f"hub-task-{self.id}", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self.execute()
+        except BaseException as exc:
+            self.failed = True
+            self.log.error("task failed: %s", exc, exc_info=exc)
+            self.setup.on_status(self.id, State.FAILED, "".join(traceback.format_exception(exc)))
+        finally:
+            self._release()
+        if not self.failed:
+            self.setup.on_status(self.id, State.UNASSIGNED, None)
+
+    def _release(self) -> None:
+        for close in (self.close_resources, self.setup.transforms.close, self.setup.errors.close):
+            try:
+                close()
+            except Exception as exc:
+                self.log.warning("closing failed: %s", exc)
+
+    @abstractmethod
+    def execute(self) -> None:
+        """The task's main loop; returns when ``stopping`` is set."""
+
+    def close_resources(self) -> None:
+        """Close clients opened by ``execute``."""
+
+    def report_running(self) -> None:
+        state = State.RUNNING if self.resumed.is_set() else State.PAUSED
+        self.setup.on_status(self.id, state, None)
+
+    def set_target_state(self, target: TargetState) -> None:
+        """Pause (stop moving records, keep resources) or resume."""
+        if target is TargetState.STARTED and not self.resumed.is_set():
+            self.resumed.set()
+            self.setup.on_status(self.id, State.RUNNING, None)
+        elif target is TargetState.PAUSED and self.resumed.is_set():
+            self.resumed.clear()
+            self.setup.on_status(self.id, State.PAUSED, None)
+        self.wakeup()
+
+    def wait_if_paused(self) -> bool:
+        """Wait while paused; True when the loop should go on."""
+        while not self.resumed.is_set() and not self.stopping.is_set():
+            self.on_paused_tick()
+            self.resumed.wait(0.2)
+        return not self.stopping.is_set()
+
+    def on_paused_tick(self) -> None:
+        """Called regularly while paused (sinks keep their group membership alive here)."""
+
+    def wakeup(self) -> None:
+        """Unblock the loop (a blocked poll)."""
+
+    def stop(self) -> None:
+        """Ask the task to stop; returns at once (``join`` waits)."""
+        self.stopping.set()
+        self.resumed.set()
+        self.wakeup()
+
+    def join(self, timeout_s: float) -> bool:
+        """Wait for the thread; False when it did not end in time (it is abandoned, as in Connect)."""
+        self._thread.join(timeout_s)
+        alive = self._thread.is_alive()
+        if alive:
+            self.log.error("task did not stop within %.1f s; abandoning its thread", timeout_s)
+        return not alive
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()

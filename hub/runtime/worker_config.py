@@ -1,0 +1,103 @@
+"""Worker options, with Kafka Connect's names; defaults follow Connect's sample distributed config
+(JSON keys and values with schemas, 10 s offset flushes, internal topics ``connect-configs`` / ``connect-offsets``
+/ ``connect-status`` with replication factor 1).
+
+Keys under ``producer.``, ``consumer.``, ``admin.``, ``key.converter.``, ``value.converter.``,
+``header.converter.``, ``config.providers.`` and ``config.storage.`` / ``offset.storage.`` / ``status.storage.``
+(topic configs for the internal topics) are passed to their owners; other unknown keys are errors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from hub.runtime.options import prefixed
+from hub.sdk.config import ConfigKey, ConfigType, config_def
+from hub.sdk.errors import ConfigError
+
+_KEYS = [
+    ConfigKey("bootstrap.servers", ConfigType.STRING, "", "Kafka-protocol store to use; empty: the embedded one."),
+    ConfigKey("group.id", ConfigType.STRING, "connect-cluster", "Name of the worker cluster."),
+    ConfigKey("key.converter", ConfigType.CLASS, "org.apache.kafka.connect.json.JsonConverter"),
+    ConfigKey("value.converter", ConfigType.CLASS, "org.apache.kafka.connect.json.JsonConverter"),
+    ConfigKey("header.converter", ConfigType.CLASS, "org.apache.kafka.connect.storage.SimpleHeaderConverter"),
+    ConfigKey("offset.flush.interval.ms", ConfigType.LONG, 10_000, "How often offsets are committed.", minimum=1),
+    ConfigKey("offset.flush.timeout.ms", ConfigType.LONG, 5_000, "Longest wait for records in flight at a commit.",
+              minimum=1),
+    ConfigKey("task.shutdown.graceful.timeout.ms", ConfigType.LONG, 5_000,
+              "How long stopping tasks may take before they are abandoned.", minimum=0),
+    ConfigKey("offset.storage.file.filename", ConfigType.STRING, "",
+              "Standalone mode: keep source offsets in this file instead of the store's offsets topic."),
+    ConfigKey("config.storage.topic", ConfigType.STRING, "connect-configs", non_empty=True),
+    ConfigKey("offset.storage.topic", ConfigType.STRING, "connect-offsets", non_empty=True),
+    ConfigKey("status.storage.topic", ConfigType.STRING, "connect-status", non_empty=True),
+    ConfigKey("config.storage.replication.factor", ConfigType.SHORT, 1),
+    ConfigKey("offset.storage.replication.factor", ConfigType.SHORT, 1),
+    ConfigKey("status.storage.replication.factor", ConfigType.SHORT, 1),
+    ConfigKey("offset.storage.partitions", ConfigType.INT, 25, minimum=1),
+    ConfigKey("status.storage.partitions", ConfigType.INT, 5, minimum=1),
+    ConfigKey("config.providers", ConfigType.LIST, "env,file,dir", "Config providers available to ${…} references."),
+    ConfigKey("rest.advertised.host.name", ConfigType.STRING, "", "Host name other workers use to reach this one."),
+    ConfigKey("rest.advertised.port", ConfigType.INT, 0, "Port other workers use to reach this one."),
+    ConfigKey("listeners", ConfigType.LIST, "http://127.0.0.1:8083", "REST listeners."),
+    ConfigKey("session.timeout.ms", ConfigType.INT, 10_000, minimum=1),
+    ConfigKey("heartbeat.interval.ms", ConfigType.INT, 3_000, minimum=1),
+    ConfigKey("rebalance.timeout.ms", ConfigType.INT, 60_000, minimum=1),
+    ConfigKey("scheduled.rebalance.max.delay.ms", ConfigType.INT, 300_000, minimum=0),
+    ConfigKey("topic.creation.enable", ConfigType.BOOLEAN, True),
+]  # fmt: skip
+
+WORKER_DEF = config_def(_KEYS).unsupported(
+    "plugin.path", "Hub finds plugins through Python package entry points (group 'hub'): pip install them"
+)
+
+_PASS_THROUGH = (
+    "producer.",
+    "consumer.",
+    "admin.",
+    "key.converter.",
+    "value.converter.",
+    "header.converter.",
+    "config.providers.",
+    "config.storage.",
+    "offset.storage.",
+    "status.storage.",
+    "listeners.",
+    "rest.",
+)
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    """Parsed worker options; ``raw`` keeps every key for the prefixed lookups."""
+
+    values: Mapping[str, Any]
+    raw: Mapping[str, str]
+
+    @classmethod
+    def parse(cls, raw: Mapping[str, str]) -> WorkerConfig:
+        """Check and type the options; ConfigError naming every bad or unknown key."""
+        typed, problems = WORKER_DEF.errors(raw)
+        for key in raw:
+            if (
+                WORKER_DEF.key(key) is None
+                and key not in WORKER_DEF.unsupported_keys
+                and not key.startswith(_PASS_THROUGH)
+            ):
+                problems.setdefault(key, []).append(f"unknown worker option {key!r}")
+        if problems:
+            raise ConfigError(problems)
+        return cls(typed, dict(raw))
+
+    def __getitem__(self, key: str) -> Any:
+        return self.values[key]
+
+    def prefixed(self, prefix: str) -> dict[str, str]:
+        return prefixed(self.raw, prefix)
+
+    def topic_configs(self, store: str) -> dict[str, str]:
+        """Topic configs for an internal topic (``config.storage.cleanup.policy``…), minus the worker's own keys."""
+        own = {"topic", "replication.factor", "partitions", "file.filename"}
+        return {k: v for k, v in self.prefixed(f"{store}.storage.").items() if k not in own}
