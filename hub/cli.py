@@ -90,25 +90,80 @@ def cli() -> None:
     help="Worker properties file (Kafka Connect's names).",
 )
 @click.option("--log-level", type=click.Choice(LOG_LEVELS, case_sensitive=False), default="INFO", show_default=True)
+@click.argument("connector_configs", nargs=-1, type=click.Path(dir_okay=False, exists=True, path_type=Path))
 def start(
     data_dir: Path,
     rest_listener: tuple[str, int],
     kafka_listener: tuple[str, int],
     config_file: Path | None,
     log_level: str,
+    connector_configs: tuple[Path, ...],
 ) -> None:
     """Run Hub in one process: embedded store, Kafka listener, worker and REST API.
 
-    This release runs the embedded store (topics, retention, compaction, groups) and its Kafka listener until
-    SIGTERM or Ctrl-C; the worker and the REST API join them in the next releases.
+    The worker keeps connector configs, offsets and statuses in the store's internal topics, so a restart
+    resumes every connector. Runs until SIGTERM or Ctrl-C, then stops the tasks (committing their offsets) and
+    closes the store. Connector config files given as arguments (JSON or properties, as for `hub standalone`)
+    are created, or updated when they exist. The REST API joins in the next release.
     """
     _configure_logging(log_level)
-    logger.info("hub %s: the worker and the REST API (%s:%d) are not in this release yet", __version__, *rest_listener)
-    _serve_store(data_dir, kafka_listener)
+    config = _worker_config(_read_properties(config_file) if config_file else {})
+    worker_id = f"{rest_listener[0]}:{rest_listener[1]}"
+    submitted = [_read_connector_file(path) for path in connector_configs]
+
+    def run_worker(node: Any) -> Callable[[], None]:
+        from hub.log.client.embedded import EmbeddedClients
+
+        herder = _start_herder(EmbeddedClients(node.broker), config, worker_id, local=False)
+        _submit(herder, submitted)
+        return herder.stop
+
+    _serve_store(data_dir, kafka_listener, alongside=run_worker)
 
 
-def _serve_store(data_dir: Path, listener: tuple[str, int], properties: tuple[str, ...] = ()) -> None:
-    """Open the store node, serve the Kafka protocol on ``listener`` until SIGTERM/SIGINT, then close cleanly."""
+def _read_properties(path: Path) -> dict[str, str]:
+    from hub.runtime.config_providers import read_properties
+
+    return _config_call(lambda: read_properties(path))
+
+
+def _config_call(action: Callable[[], Any]) -> Any:
+    from hub.sdk.errors import ConnectError
+
+    try:
+        return action()
+    except ConnectError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _worker_config(raw: dict[str, str]) -> Any:
+    from hub.runtime.worker_config import WorkerConfig
+
+    return _config_call(lambda: WorkerConfig.parse(raw))
+
+
+def _start_herder(clients: Any, config: Any, worker_id: str, *, local: bool) -> Any:
+    """A started StandaloneHerder on ``clients``, with topic-backed or (``local``) in-process stores."""
+    from hub.runtime.plugins import Plugins
+    from hub.runtime.standalone import StandaloneHerder
+    from hub.runtime.stores.factory import local_stores, topic_stores
+
+    plugins = Plugins.discover()
+    stores = local_stores(config) if local else topic_stores(clients, config)
+    herder = StandaloneHerder(worker_id, config, plugins, clients, *stores)
+    _config_call(herder.start)
+    logger.info("worker %s running, store %s", worker_id, clients.location)
+    return herder
+
+
+def _serve_store(
+    data_dir: Path,
+    listener: tuple[str, int],
+    properties: tuple[str, ...] = (),
+    alongside: Callable[[Any], Callable[[], None]] | None = None,
+) -> None:
+    """Open the store node, serve the Kafka protocol on ``listener`` (and run ``alongside(node)``, e.g. a worker)
+    until SIGTERM/SIGINT, then stop in reverse order."""
     from hub.log.errors import LogError
     from hub.log.node import LogNode, node_config
     from hub.log.server import KafkaServer
@@ -133,9 +188,12 @@ def _serve_store(data_dir: Path, listener: tuple[str, int], properties: tuple[st
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, _stopper(stop, sig))
         logger.info("store ready in %s, Kafka listener on %s:%d", data_dir.resolve(), listener[0], server.port)
+        stop_alongside = await asyncio.to_thread(alongside, node) if alongside else None
         try:
             await stop.wait()
         finally:
+            if stop_alongside is not None:
+                await asyncio.to_thread(stop_alongside)
             await server.stop()
 
     try:
@@ -235,9 +293,65 @@ def worker(bootstrap_servers: str, group_id: str, rest_listener: tuple[str, int]
 @cli.command()
 @click.argument("worker_properties", type=click.Path(dir_okay=False, exists=True, path_type=Path))
 @click.argument("connector_configs", nargs=-1, type=click.Path(dir_okay=False, exists=True, path_type=Path))
-def standalone(worker_properties: Path, connector_configs: tuple[Path, ...]) -> None:
-    """Run connectors from files in a single standalone worker."""
-    _unavailable("standalone", "the worker runtime")
+@click.option("--log-level", type=click.Choice(LOG_LEVELS, case_sensitive=False), default="INFO", show_default=True)
+def standalone(worker_properties: Path, connector_configs: tuple[Path, ...], log_level: str) -> None:
+    """Run connectors from files in a single standalone worker, as Kafka Connect's standalone mode.
+
+    The worker uses the Kafka-protocol store at bootstrap.servers (default 127.0.0.1:9092, the listener of
+    `hub start` or `hub log serve`); connector configs live in memory and source offsets in
+    offset.storage.file.filename when set. Connector files are JSON ({"name", "config"} or a flat map) or
+    properties. Runs until SIGTERM or Ctrl-C.
+    """
+    from hub.log.client.kafka import KafkaClients
+
+    _configure_logging(log_level)
+    raw = _read_properties(worker_properties)
+    config = _worker_config(raw)
+    connectors_to_run = [_read_connector_file(path) for path in connector_configs]
+    bootstrap = str(config["bootstrap.servers"] or DEFAULT_KAFKA_LISTENER)
+    clients = KafkaClients(bootstrap, {"log_level": "3"})
+    herder = _start_herder(clients, config, "standalone", local=True)
+    try:
+        _submit(herder, connectors_to_run)
+        _wait_for_signal()
+    finally:
+        herder.stop()
+
+
+def _submit(herder: Any, connectors_to_run: list[tuple[str, dict[str, str]]]) -> None:
+    for name, connector in connectors_to_run:
+        _config_call(lambda n=name, c=connector: herder.put_connector_config(n, c, allow_replace=True))
+        logger.info("connector %s submitted", name)
+
+
+def _wait_for_signal() -> None:
+    import threading
+
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda number, _frame: (logger.info("received %s, shutting down",
+                                                                signal.Signals(number).name), stop.set()))  # fmt: skip
+    stop.wait()
+
+
+def _read_connector_file(path: Path) -> tuple[str, dict[str, str]]:
+    """A connector config file: JSON as POST /connectors takes it, a flat JSON map, or a properties file."""
+    text = path.read_text()
+    if path.suffix == ".json" or text.lstrip().startswith("{"):
+        try:
+            document = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise click.ClickException(f"{path} is not valid JSON: {exc}") from None
+        if not isinstance(document, dict):
+            raise click.ClickException(f"{path} must hold a JSON object")
+        config = document.get("config", document)
+        name = document.get("name") or config.get("name")
+    else:
+        config = _read_properties(path)
+        name = config.get("name")
+    if not name:
+        raise click.ClickException(f"{path} does not name its connector ('name')")
+    return str(name), {str(k): str(v) for k, v in config.items()}
 
 
 url_option = click.option("--url", default=DEFAULT_REST_URL, show_default=True, help="Hub's REST API.")
@@ -372,11 +486,27 @@ def topics_delete(bootstrap_servers: str, name: str) -> None:
 
 
 @cli.command()
-@url_option
 @json_option
-def plugins(url: str, as_json: bool) -> None:
-    """List the connector, converter and transform plugins installed."""
-    _unavailable("plugins", "the plugin registry of the worker runtime")
+def plugins(as_json: bool) -> None:
+    """List the connector, converter, transform, predicate and config provider plugins installed here."""
+    from hub.runtime.plugins import Plugins
+
+    found = Plugins.discover()
+    infos = found.infos()
+    if as_json:
+        rows = [
+            {"class": i.class_name, "type": i.kind, "version": i.version, "aliases": list(i.aliases)} for i in infos
+        ]
+        failures = [{"entry_point": f.entry_point, "error": f.error} for f in found.failures]
+        click.echo(json.dumps({"plugins": rows, "failed": failures}))
+        return
+    _print_table(
+        ["TYPE", "CLASS", "VERSION", "ALSO KNOWN AS"],
+        [[i.kind, i.class_name, i.version, ", ".join(a for a in i.aliases if "." in a or i.kind in ("source", "sink"))
+          or "-"] for i in infos],
+    )  # fmt: skip
+    for failure in found.failures:
+        click.echo(f"failed to load {failure.entry_point}: {failure.error}", err=True)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -88,3 +90,39 @@ def test_console_script_runs_as_module() -> None:
     result = subprocess.run([sys.executable, "-m", "hub.cli", "--version"], capture_output=True, text=True, check=False)
     assert result.returncode == 0
     assert result.stdout.strip() == f"hub {__version__}"
+
+
+def test_plugins_lists_connectors_converters_and_transforms() -> None:
+    result = subprocess.run([sys.executable, "-m", "hub.cli", "plugins", "--json"], capture_output=True, text=True,
+                            check=False)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    listed = json.loads(result.stdout)
+    by_class = {plugin["class"]: plugin for plugin in listed["plugins"]}
+    assert by_class["connectors.file.source.FileStreamSourceConnector"]["type"] == "source"
+    assert "org.apache.kafka.connect.file.FileStreamSinkConnector" in by_class[
+        "connectors.file.sink.FileStreamSinkConnector"]["aliases"]  # fmt: skip
+    assert by_class["hub.runtime.converters.json.JsonConverter"]["type"] == "converter"
+    assert listed["failed"] == []
+
+
+@pytest.mark.integration
+def test_standalone_runs_connector_files_until_sigterm(tmp_path: Path, hub_server: Any) -> None:
+    source, sink, offsets = tmp_path / "in.txt", tmp_path / "out.txt", tmp_path / "offsets.json"
+    source.write_text("one\ntwo\n")
+    worker = tmp_path / "worker.properties"
+    worker.write_text(f"bootstrap.servers={hub_server.bootstrap}\noffset.storage.file.filename={offsets}\n"
+                      "offset.flush.interval.ms=200\nconsumer.session.timeout.ms=6000\n")  # fmt: skip
+    src = tmp_path / "src.json"
+    src.write_text(json.dumps({"name": "src", "config": {"connector.class": "FileStreamSource", "file": str(source),
+                                                         "topic": "standalone"}}))  # fmt: skip
+    dst = tmp_path / "dst.properties"
+    dst.write_text(f"name=dst\nconnector.class=FileStreamSink\nfile={sink}\ntopics=standalone\n")
+    argv = [sys.executable, "-m", "hub.cli", "standalone", str(worker), str(src), str(dst)]
+    process = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (sink.exists() and sink.read_text() == "one\ntwo\n"):
+        time.sleep(0.1)
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(60) == 0
+    assert sink.read_text() == "one\ntwo\n"
+    assert json.loads(offsets.read_text())["version"] == 1

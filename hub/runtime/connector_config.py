@@ -141,7 +141,9 @@ def validate(plugins: Plugins, config: Mapping[str, str]) -> Validation:
     warnings = [
         f"unknown configuration {name!r} is ignored"
         for name in config
-        if definition.key(name) is None and not name.startswith(OWNED_PREFIXES)
+        if definition.key(name) is None
+        and name not in definition.unsupported_keys
+        and not name.startswith(OWNED_PREFIXES)
     ]
     response["warnings"] = warnings
     return Validation(class_name, problems, warnings, response)

@@ -17,7 +17,7 @@ import time
 from collections.abc import Collection, Mapping
 from concurrent.futures import Future
 
-from hub.log.client import Consumer, ConsumerRecord, StoreClients, TopicPartition
+from hub.log.client import Consumer, ConsumerRecord, StoreClients, TopicPartition, UnknownTopicError
 from hub.runtime.errors import Stage, ToleranceOperator
 from hub.runtime.stores import TargetState
 from hub.runtime.task_runner import TaskRunner, TaskSetup
@@ -104,6 +104,7 @@ class SinkTaskRunner(TaskRunner):
         self._context = _SinkContext(self)
         self._task_started = False
         self._consumer_paused = False
+        self._warned_missing = False
 
     # --- the loop ----------------------------------------------------------------------------------------------
 
@@ -137,7 +138,14 @@ class SinkTaskRunner(TaskRunner):
                     self._subscribe([], regex)
                     next_refresh = time.monotonic() + _REGEX_REFRESH_S
                 self._apply_seeks()
-                records = self.consumer.poll(0.5, self._max_poll_records)
+                try:
+                    records = self.consumer.poll(0.5, self._max_poll_records)
+                except UnknownTopicError as exc:
+                    if not self._warned_missing:
+                        self.log.warning("waiting for the topic to be created: %s", exc)
+                        self._warned_missing = True
+                    self.stopping.wait(1.0)
+                    continue
                 if records:
                     self._deliver(self._convert_all(records), records)
                 if self._context.commit_requested or time.monotonic() >= next_commit:
