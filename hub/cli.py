@@ -509,6 +509,27 @@ def plugins(as_json: bool) -> None:
         click.echo(f"failed to load {failure.entry_point}: {failure.error}", err=True)
 
 
+@cli.command("new-connector")
+@click.argument("name")
+@click.option(
+    "--dir",
+    "parent",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Where to create the package directory hub-NAME.",
+)
+def new_connector(name: str, parent: Path) -> None:
+    """Create a connector plugin package hub-NAME: a working source, its plugin entry point and tests."""
+    from hub.scaffold import create_connector_package
+
+    try:
+        root = create_connector_package(name, parent)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="NAME") from None
+    click.echo(f"created {root}: pip install -e {root} && python -m pytest {root / 'tests'}")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``hub`` console script; returns the exit code."""
     try:

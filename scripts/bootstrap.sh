@@ -54,3 +54,12 @@ install_hub() {
         echo "$want" >"$stamp"
     fi
 }
+
+# install_plugin DIR — install a plugin package (editable, without re-resolving Hub) unless it is installed.
+install_plugin() {
+    local dir="$1" name
+    name="$(basename "$dir")"
+    if ! "$VENV/bin/python" -m pip show -q "$name" >/dev/null 2>&1; then
+        "$VENV/bin/python" -m pip install -q --no-deps -e "$dir"
+    fi
+}

@@ -64,8 +64,10 @@ class StatusStore:
         self.log.stop()
 
     def put(self, status: Status) -> None:
-        """Record a status (written asynchronously; readers of this store see it at once)."""
-        self._remember(status)
+        """Record a status (written asynchronously; readers of this store see it at once). A status from an older
+        generation of another worker than the one that wrote the current status is dropped."""
+        if not self._remember(status):
+            return
         value = None
         if status.state is not State.DESTROYED:
             value = orjson.dumps(

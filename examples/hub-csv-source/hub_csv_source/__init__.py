@@ -1,0 +1,1 @@
+"""An example Hub plugin: CSV files of a directory into a topic."""
