@@ -12,12 +12,18 @@ import logging
 import signal
 import sys
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
 from hub import __version__
+
+if TYPE_CHECKING:
+    from hub.runtime.standalone import StandaloneHerder
+
+T = TypeVar("T")
 
 DEFAULT_REST_LISTENER = "127.0.0.1:8083"
 DEFAULT_KAFKA_LISTENER = "127.0.0.1:9092"
@@ -28,7 +34,7 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 logger = logging.getLogger("hub")
 
 
-class Listener(click.ParamType):
+class Listener(click.ParamType):  # type: ignore[type-arg,unused-ignore]
     """A ``HOST:PORT`` pair; the host may be a name, an IPv4 address or a bracketed IPv6 address."""
 
     name = "HOST:PORT"
@@ -127,7 +133,7 @@ def _read_properties(path: Path) -> dict[str, str]:
     return _config_call(lambda: read_properties(path))
 
 
-def _config_call(action: Callable[[], Any]) -> Any:
+def _config_call(action: Callable[[], T]) -> T:
     from hub.sdk.errors import ConnectError
 
     try:
@@ -142,14 +148,14 @@ def _worker_config(raw: dict[str, str]) -> Any:
     return _config_call(lambda: WorkerConfig.parse(raw))
 
 
-def _start_herder(clients: Any, config: Any, worker_id: str, *, local: bool) -> Any:
+def _start_herder(clients: Any, config: Any, worker_id: str, *, local: bool) -> StandaloneHerder:
     """A started StandaloneHerder on ``clients``, with topic-backed or (``local``) in-process stores."""
     from hub.runtime.plugins import Plugins
     from hub.runtime.standalone import StandaloneHerder
     from hub.runtime.stores.factory import local_stores, topic_stores
 
     plugins = Plugins.discover()
-    stores = local_stores(config) if local else topic_stores(clients, config)
+    stores = local_stores(clients, config) if local else topic_stores(clients, config)
     herder = StandaloneHerder(worker_id, config, plugins, clients, *stores)
     _config_call(herder.start)
     logger.info("worker %s running, store %s", worker_id, clients.location)
@@ -318,9 +324,9 @@ def standalone(worker_properties: Path, connector_configs: tuple[Path, ...], log
         herder.stop()
 
 
-def _submit(herder: Any, connectors_to_run: list[tuple[str, dict[str, str]]]) -> None:
+def _submit(herder: StandaloneHerder, connectors_to_run: list[tuple[str, dict[str, str]]]) -> None:
     for name, connector in connectors_to_run:
-        _config_call(lambda n=name, c=connector: herder.put_connector_config(n, c, allow_replace=True))
+        _config_call(partial(herder.put_connector_config, name, connector, allow_replace=True))
         logger.info("connector %s submitted", name)
 
 
@@ -328,9 +334,13 @@ def _wait_for_signal() -> None:
     import threading
 
     stop = threading.Event()
+
+    def handle(number: int, _frame: object) -> None:
+        logger.info("received %s, shutting down", signal.Signals(number).name)
+        stop.set()
+
     for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda number, _frame: (logger.info("received %s, shutting down",
-                                                                signal.Signals(number).name), stop.set()))  # fmt: skip
+        signal.signal(sig, handle)
     stop.wait()
 
 

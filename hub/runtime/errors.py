@@ -145,12 +145,13 @@ class ToleranceOperator:
                               delay, error)  # fmt: skip
                     self.stop_event.wait(delay)
                     continue
-                return False, self._tolerate(stage, error, origin, record, describe)
+                self._tolerate(stage, error, origin, record, describe)
+                return False, None
 
     def _delay(self, attempt: int, deadline: float | None) -> float | None:
         if deadline is not None and time.monotonic() >= deadline:
             return None
-        delay = _FIRST_DELAY_S * 2 ** (attempt - 1)
+        delay: float = _FIRST_DELAY_S * 2 ** (attempt - 1)
         cap = self.max_delay_ms / 1000
         if delay > cap:
             delay = random.uniform(0, cap)

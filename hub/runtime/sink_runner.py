@@ -16,6 +16,7 @@ import re
 import time
 from collections.abc import Collection, Mapping
 from concurrent.futures import Future
+from functools import partial
 
 from hub.log.client import Consumer, ConsumerRecord, StoreClients, TopicPartition, UnknownTopicError
 from hub.runtime.errors import Stage, ToleranceOperator
@@ -182,7 +183,7 @@ class SinkTaskRunner(TaskRunner):
                 continue
             ok, transformed = self.setup.errors.execute(
                 Stage.TRANSFORMATION,
-                lambda r=sink_record: self.setup.transforms.apply(r),
+                partial(self.setup.transforms.apply, sink_record),
                 origin="transforms",
                 record=record,
             )
@@ -280,7 +281,7 @@ class SinkTaskRunner(TaskRunner):
             return
         self.setup.errors.wait_for_reports(self.setup.offset_flush_timeout_s)
         try:
-            safe = self.task.pre_commit(current)
+            safe = self.task.pre_commit({(tp.topic, tp.partition): offset for tp, offset in current.items()})
         except Exception as exc:
             self.log.error("pre_commit failed; offsets not committed this time: %s", exc)
             return

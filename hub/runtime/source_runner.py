@@ -19,6 +19,7 @@ from collections import deque
 from collections.abc import Collection, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from hub.log.client import NewTopic, Producer, RecordMetadata, StoreClients
@@ -222,7 +223,7 @@ class SourceTaskRunner(TaskRunner):
             check_map("offset", record.source_offset)
             entry = self._submitted.submit(record)
             ok, transformed = setup.errors.execute(
-                Stage.TRANSFORMATION, lambda r=record: setup.transforms.apply(r), origin="transforms"
+                Stage.TRANSFORMATION, partial(setup.transforms.apply, record), origin="transforms"
             )
             if not ok or transformed is None:
                 self._done(entry, record, None)
@@ -242,7 +243,7 @@ class SourceTaskRunner(TaskRunner):
                 partition=out.kafka_partition,
                 timestamp_ms=out.timestamp,
             )
-            future.add_done_callback(lambda f, e=entry, r=record: self._on_sent(f, e, r))
+            future.add_done_callback(partial(self._on_sent, entry=entry, record=record))
 
     def _convert(
         self, record: SourceRecord
@@ -275,7 +276,7 @@ class SourceTaskRunner(TaskRunner):
             return None
         return key, value, headers or []
 
-    def _on_sent(self, future: Future[RecordMetadata], entry: Any, record: SourceRecord) -> None:
+    def _on_sent(self, future: Future[RecordMetadata], *, entry: Any, record: SourceRecord) -> None:
         error = future.exception()
         if error is None:
             self._done(entry, record, future.result())

@@ -56,7 +56,7 @@ def make_herder(clients: StoreClients, plugins: Plugins) -> Iterator[HerderFacto
             **options,
         }
         config = WorkerConfig.parse(raw)
-        stores = local_stores(config) if local else topic_stores(clients, config)
+        stores = local_stores(clients, config) if local else topic_stores(clients, config)
         herder = StandaloneHerder("127.0.0.1:8083", config, plugins, clients, *stores)
         herder.start()
         made.append(herder)

@@ -23,7 +23,7 @@ def test_file_pipeline_on_tansu(kafka_broker: KafkaServer, plugins: Plugins, tmp
     source.write_text("".join(f"{i}\n" for i in range(50)))
     config = WorkerConfig.parse({**FAST_WORKER, **KAFKA_CLIENT_OPTIONS})
     clients = KafkaClients(kafka_broker.bootstrap)
-    herder = StandaloneHerder("127.0.0.1:8083", config, plugins, clients, *local_stores(config))
+    herder = StandaloneHerder("127.0.0.1:8083", config, plugins, clients, *local_stores(clients, config))
     herder.start()
     topic = f"tansu-{time.monotonic_ns()}"
     with clients.admin() as admin:

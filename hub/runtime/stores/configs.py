@@ -220,7 +220,7 @@ class ConfigStore:
                 return None
             raw = value.get("state.v2", value.get("state"))
             try:
-                state.target_states[name] = TargetState(raw)
+                state.target_states[name] = TargetState(str(raw))
             except ValueError:
                 log.error("config record %r has an unknown state %r; ignored", key, raw)
                 return None
