@@ -1,8 +1,9 @@
 """EmbeddedProducer: batches records per partition and appends them to the in-process broker.
 
 Records wait in a per-partition accumulator until ``batch_size_bytes`` is reached or ``linger_ms`` has passed
-since the first of them, then one sender thread encodes each partition's records as one RecordBatch and appends
-it. Futures resolve with the record's offset once the append is acknowledged (``acks``: -1 waits for durability,
+since the first of them, then one sender thread encodes each partition's records as RecordBatches of at most
+``batch_size_bytes`` (records keep arriving while it appends) and appends them. ``send`` blocks while more than
+``buffer_memory_bytes`` wait for the sender (Kafka's ``buffer.memory``), so memory stays bounded. Futures resolve with the record's offset once the append is acknowledged (``acks``: -1 waits for durability,
 per the topic's flush policy). Records to one partition are appended in send order. An idempotent producer
 (the default) gets a producer id from the broker and numbers its batches per partition, so the store refuses
 a gap and never writes a batch twice.
@@ -34,6 +35,7 @@ from hub.log.records import NewRecord, encode_batch
 class _Pending:
     records: list[NewRecord] = field(default_factory=list)
     futures: list[Future[RecordMetadata]] = field(default_factory=list)
+    sizes: list[int] = field(default_factory=list)
     size_bytes: int = 0
     first_ms: float = 0.0
 
@@ -51,6 +53,7 @@ class EmbeddedProducer(Producer):
         compression: Compression = Compression.NONE,
         max_request_bytes: int = 1_048_576,
         idempotent: bool = True,
+        buffer_memory_bytes: int = 32 << 20,
     ) -> None:
         if acks not in (-1, 0, 1):
             raise ValueError(f"acks must be -1 (all), 0 or 1, not {acks}")
@@ -62,6 +65,8 @@ class EmbeddedProducer(Producer):
         self._max_request_bytes = max_request_bytes
         self._pending: dict[tuple[str, int], _Pending] = {}
         self._unacknowledged = 0
+        self._buffered_bytes = 0
+        self._buffer_memory_bytes = buffer_memory_bytes
         self._condition = threading.Condition()
         self._flush_requested = 0
         self._closed = False
@@ -102,12 +107,18 @@ class EmbeddedProducer(Producer):
         with self._condition:
             if self._closed:
                 raise ClientClosedError("producer is closed")
+            while self._buffered_bytes > self._buffer_memory_bytes and not self._closed:
+                self._condition.wait()  # Kafka's buffer.memory: the sender is behind, wait for it
+            if self._closed:
+                raise ClientClosedError("producer is closed")
             pending = self._pending.get((topic, partition))
             if pending is None:
                 pending = self._pending[(topic, partition)] = _Pending(first_ms=time.monotonic())
             pending.records.append(record)
             pending.futures.append(future)
+            pending.sizes.append(size)
             pending.size_bytes += size
+            self._buffered_bytes += size
             self._unacknowledged += 1
             if len(pending.records) == 1 or pending.size_bytes >= self._batch_size_bytes:
                 self._condition.notify_all()  # the sender computes its linger deadline from the first record
@@ -146,9 +157,25 @@ class EmbeddedProducer(Producer):
                 self._append(topic, partition, pending)
             with self._condition:
                 self._unacknowledged -= sum(len(pending.records) for pending in ready.values())
+                self._buffered_bytes -= sum(pending.size_bytes for pending in ready.values())
                 self._condition.notify_all()
 
     def _append(self, topic: str, partition: int, pending: _Pending) -> None:
+        """Append the pending records as batches of at most ``batch_size_bytes`` (records keep arriving while the
+        sender appends, so one partition's pending records may exceed it)."""
+        limit = min(self._batch_size_bytes, self._max_request_bytes)
+        chunk = _Pending()
+        for record, future, size in zip(pending.records, pending.futures, pending.sizes, strict=True):
+            if chunk.records and chunk.size_bytes + size > limit:
+                self._append_batch(topic, partition, chunk)
+                chunk = _Pending()
+            chunk.records.append(record)
+            chunk.futures.append(future)
+            chunk.size_bytes += size
+        if chunk.records:
+            self._append_batch(topic, partition, chunk)
+
+    def _append_batch(self, topic: str, partition: int, pending: _Pending) -> None:
         sequence = self._sequences.get((topic, partition), 0) if self._producer_id >= 0 else -1
         try:
             batch = encode_batch(

@@ -140,3 +140,14 @@ def test_idempotent_producer_numbers_its_batches(broker: Broker) -> None:
     assert [h.base_sequence for h in idempotent] == [0, 1, 2, 3, 4]
     assert headers[-1].producer_id == -1
     assert broker.init_producer_id()[0] > idempotent[0].producer_id
+
+
+def test_a_fast_sender_never_builds_batches_past_the_batch_size(broker: Broker) -> None:
+    # Records keep arriving while the sender appends; what piles up meanwhile must still go out in batches the
+    # store accepts (max.message.bytes), not as one oversized batch.
+    broker.store.create_topic("burst", 1, {"max.message.bytes": "20000"})
+    with EmbeddedProducer(broker, batch_size_bytes=16_384, buffer_memory_bytes=200_000) as producer:
+        futures = [producer.send("burst", key=None, value=b"v" * 100, partition=0) for _ in range(20_000)]
+        producer.flush(60)
+    assert [f.exception() for f in futures if f.exception()] == []
+    assert futures[-1].result().offset == 19_999
