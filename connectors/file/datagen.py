@@ -1,7 +1,8 @@
 """Datagen: a source of fake records at a chosen rate, for demos, tests and benchmarks.
 
 ``quickstart`` picks the record shape — ``users`` (id, name, email, age, created_at), ``orders`` (id, user_id,
-amount, status) or ``pageviews`` (user_id, page, viewed_at) — as Connect structs keyed by their id. ``rate`` is
+amount, status) or ``pageviews`` (user_id, page, viewed_at) — as Connect structs keyed by their id; ``bytes``
+gives a user as ready JSON bytes (BYTES schema), for pipelines measured without conversion costs. ``rate`` is
 records per second per task (0: as fast as the pipeline takes them); ``max.records`` stops after that many per
 task (-1: never). Values are reproducible from ``random.seed``. The offset ``{"count": N}`` per task makes a
 restarted task continue where it stopped instead of repeating ids.
@@ -15,13 +16,19 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import orjson
+
 from hub.sdk import ConfigDef, ConfigType, Importance, Schema, SourceConnector, SourceRecord, SourceTask, Struct
-from hub.sdk.schema import FLOAT64_SCHEMA, INT32_SCHEMA, INT64_SCHEMA, STRING_SCHEMA, struct_schema
+from hub.sdk.schema import BYTES_SCHEMA, FLOAT64_SCHEMA, INT32_SCHEMA, INT64_SCHEMA, STRING_SCHEMA, struct_schema
+
+SHAPE_NAMES = ("users", "orders", "pageviews", "bytes")
 
 CONFIG = (
     ConfigDef()
     .define("topic", ConfigType.STRING, doc="Topic to write to.", importance=Importance.HIGH, non_empty=True)
-    .define("quickstart", ConfigType.STRING, "users", "Record shape.", choices=("users", "orders", "pageviews"))
+    .define(
+        "quickstart", ConfigType.STRING, "users", "Record shape.", choices=("users", "orders", "pageviews", "bytes")
+    )
     .define("rate", ConfigType.DOUBLE, 0.0, "Records per second per task; 0 is unlimited.", minimum=0)
     .define("max.records", ConfigType.LONG, -1, "Records per task before it stops producing; -1 is unlimited.")
     .define("batch.size", ConfigType.INT, 1000, "Most records returned by one poll.", minimum=1)
@@ -65,6 +72,7 @@ SHAPES: dict[str, tuple[Schema, Callable[[int, random.Random], dict[str, Any]], 
     "users": (USERS, _user, "id"),
     "orders": (ORDERS, _order, "id"),
     "pageviews": (PAGEVIEWS, _pageview, "user_id"),
+    "bytes": (BYTES_SCHEMA, _user, "id"),
 }
 
 
@@ -128,12 +136,17 @@ class DatagenTask(SourceTask):
         for _ in range(size):
             self.count += 1
             values = self.make(self.stride + self.count, self.rng)
+            value: Any = (
+                orjson.dumps(values)
+                if self.schema is BYTES_SCHEMA
+                else Struct.from_values(self.schema, [values[field.name] for field in self.schema.fields])
+            )  # the generators make valid values by construction
             records.append(
                 SourceRecord(
                     topic=self.topic,
                     key=values[self.key_field],
                     key_schema=INT64_SCHEMA,
-                    value=Struct(self.schema, values),
+                    value=value,
                     value_schema=self.schema,
                     source_partition=self.partition,
                     source_offset={"count": self.count},

@@ -129,24 +129,27 @@ class ToleranceOperator:
         describe: Callable[[], str] | None = None,
     ) -> tuple[bool, T | None]:
         """(True, result) on success; (False, None) when the failure was tolerated (the record is skipped)."""
+        try:
+            return True, operation()  # the common case, without setting up retries
+        except Exception as error:
+            failure = error
         deadline = None if self.retry_timeout_ms < 0 else time.monotonic() + self.retry_timeout_ms / 1000
         attempt = 0
         while True:
+            if stage not in _ANY_ERROR_TOLERATED and not isinstance(failure, RetriableError):
+                raise failure
+            attempt += 1
+            delay = self._delay(attempt, deadline)
+            if delay is None or self.stop_event.is_set():
+                self._tolerate(stage, failure, origin, record, describe)
+                return False, None
+            log.debug("%s: %s failed (attempt %d), retrying in %.2f s: %s", self.context, stage, attempt, delay,
+                      failure)  # fmt: skip
+            self.stop_event.wait(delay)
             try:
                 return True, operation()
             except Exception as error:
-                tolerable = stage in _ANY_ERROR_TOLERATED or isinstance(error, RetriableError)
-                if not tolerable:
-                    raise
-                attempt += 1
-                delay = self._delay(attempt, deadline)
-                if delay is not None and not self.stop_event.is_set():
-                    log.debug("%s: %s failed (attempt %d), retrying in %.2f s: %s", self.context, stage, attempt,
-                              delay, error)  # fmt: skip
-                    self.stop_event.wait(delay)
-                    continue
-                self._tolerate(stage, error, origin, record, describe)
-                return False, None
+                failure = error
 
     def _delay(self, attempt: int, deadline: float | None) -> float | None:
         if deadline is not None and time.monotonic() >= deadline:

@@ -18,15 +18,17 @@ from collections.abc import Collection, Mapping
 from concurrent.futures import Future
 from functools import partial
 
-from hub.log.client import Consumer, ConsumerRecord, StoreClients, TopicPartition, UnknownTopicError
+from hub.log.client import Consumer, ConsumerRecord, StoreClients, TimestampType, TopicPartition, UnknownTopicError
 from hub.runtime.errors import Stage, ToleranceOperator
 from hub.runtime.stores import TargetState
 from hub.runtime.task_runner import TaskRunner, TaskSetup
 from hub.sdk.connector import ErrantRecordReporter, SinkTask, SinkTaskContext
+from hub.sdk.converter import SchemaAndValue
 from hub.sdk.errors import RetriableError
 from hub.sdk.records import Header, Headers, SinkRecord
 
 _REGEX_REFRESH_S = 5.0
+_NO_HEADERS = Headers()
 _DEFAULT_RETRY_S = 1.0
 
 
@@ -176,24 +178,55 @@ class SinkTaskRunner(TaskRunner):
 
     def _convert_all(self, records: list[ConsumerRecord]) -> list[SinkRecord]:
         converted: list[SinkRecord] = []
+        transforms = self.setup.transforms if self.setup.transforms.stages else None
+        positions = self._positions
         for record in records:
-            self._positions[record.topic_partition] = record.offset + 1
+            positions[record.topic_partition] = record.offset + 1
             sink_record = self._convert(record)
             if sink_record is None:
                 continue
-            ok, transformed = self.setup.errors.execute(
-                Stage.TRANSFORMATION,
-                partial(self.setup.transforms.apply, sink_record),
-                origin="transforms",
-                record=record,
-            )
-            if ok and transformed is not None:
+            transformed: SinkRecord | None = sink_record
+            if transforms is not None:
+                _, transformed = self.setup.errors.execute(
+                    Stage.TRANSFORMATION, partial(transforms.apply, sink_record), origin="transforms", record=record
+                )
+            if transformed is not None:
                 converted.append(transformed)
                 if self._context.reporter is not None:
                     self._originals[(record.topic, record.partition, record.offset)] = record
         return converted
 
     def _convert(self, record: ConsumerRecord) -> SinkRecord | None:
+        converters = self.setup.converters
+        try:  # the common case in one step; on any error, again stage by stage for retries and error reports
+            key = converters.key.to_connect(record.topic, record.key)
+            value = converters.value.to_connect(record.topic, record.value)
+            headers = (
+                Headers(tuple(self._header(record.topic, name, data) for name, data in record.headers))
+                if record.headers
+                else _NO_HEADERS
+            )
+        except Exception:
+            return self._convert_by_stage(record)
+        return self._sink_record(record, key, value, headers)
+
+    def _sink_record(
+        self, record: ConsumerRecord, key: SchemaAndValue, value: SchemaAndValue, headers: Headers
+    ) -> SinkRecord:
+        return SinkRecord(
+            topic=record.topic,
+            value=value.value,
+            value_schema=value.schema,
+            key=key.value,
+            key_schema=key.schema,
+            kafka_partition=record.partition,
+            timestamp=record.timestamp,
+            headers=headers,
+            kafka_offset=record.offset,
+            timestamp_type="LogAppendTime" if record.timestamp_type is TimestampType.LOG_APPEND_TIME else "CreateTime",
+        )
+
+    def _convert_by_stage(self, record: ConsumerRecord) -> SinkRecord | None:
         setup = self.setup
         converters = setup.converters
         ok, key = setup.errors.execute(
@@ -220,18 +253,7 @@ class SinkTaskRunner(TaskRunner):
         )
         if not ok or headers is None:
             return None
-        return SinkRecord(
-            topic=record.topic,
-            value=value.value,
-            value_schema=value.schema,
-            key=key.value,
-            key_schema=key.schema,
-            kafka_partition=record.partition,
-            timestamp=record.timestamp,
-            headers=headers,
-            kafka_offset=record.offset,
-            timestamp_type="LogAppendTime" if record.timestamp_type.value == 1 else "CreateTime",
-        )
+        return self._sink_record(record, key, value, headers)
 
     def _header(self, topic: str, name: str, data: bytes | None) -> Header:
         schema, value = self.setup.converters.header.to_connect_header(topic, name, data)

@@ -35,7 +35,7 @@ from hub.sdk.records import SourceRecord
 _Converted = tuple[bytes | None, bytes | None, list[tuple[str, bytes | None]]]
 
 #: Records sent but not yet acknowledged above which polling waits (bounds memory when the store is slow).
-MAX_IN_FLIGHT = 10_000
+MAX_IN_FLIGHT = 20_000
 
 
 @dataclass
@@ -52,11 +52,17 @@ class SubmittedRecords:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _pending: dict[str, deque[_Submitted]] = field(default_factory=dict)
     _in_flight: int = 0
+    _last_partition: Mapping[str, Any] | None = None
+    _last_key: str = ""
 
     def submit(self, record: SourceRecord) -> _Submitted:
-        entry = _Submitted(record.source_partition, record.source_offset)
+        partition = record.source_partition
+        if partition is not self._last_partition:  # connectors usually reuse one map per stream: key it once
+            check_map("partition", partition)
+            self._last_partition, self._last_key = partition, canonical(partition)
+        entry = _Submitted(partition, record.source_offset)
         with self._lock:
-            self._pending.setdefault(canonical(record.source_partition), deque()).append(entry)
+            self._pending.setdefault(self._last_key, deque()).append(entry)
             self._in_flight += 1
         return entry
 
@@ -179,6 +185,7 @@ class SourceTaskRunner(TaskRunner):
         self._topic_creation = topic_creation
         self._submitted = SubmittedRecords()
         self._send_error: BaseException | None = None
+        self._sent: deque[tuple[Future[RecordMetadata], _Submitted, SourceRecord]] = deque()
         self._producer: Producer | None = None
         self._task_started = False
 
@@ -202,8 +209,9 @@ class SourceTaskRunner(TaskRunner):
                     next_commit = time.monotonic() + setup.offset_flush_interval_s
                 if not self.wait_if_paused():
                     break
+                self._collect_acknowledgements()
                 if self._submitted.in_flight >= MAX_IN_FLIGHT:
-                    self.stopping.wait(0.01)
+                    self.stopping.wait(0.005)
                     continue
                 if not batch:
                     ok, polled = setup.errors.execute(Stage.TASK_POLL, self.task.poll, origin=type(self.task).__name__)
@@ -218,17 +226,17 @@ class SourceTaskRunner(TaskRunner):
     def _send_batch(self, batch: Sequence[SourceRecord], creator: TopicCreator) -> None:
         setup = self.setup
         assert self._producer is not None
+        transforms = setup.transforms if setup.transforms.stages else None
         for record in batch:
-            check_map("partition", record.source_partition)
-            check_map("offset", record.source_offset)
-            entry = self._submitted.submit(record)
-            ok, transformed = setup.errors.execute(
-                Stage.TRANSFORMATION, partial(setup.transforms.apply, record), origin="transforms"
-            )
-            if not ok or transformed is None:
+            entry = self._submitted.submit(record)  # offsets are checked when they are committed
+            out: SourceRecord | None = record
+            if transforms is not None:
+                _, out = setup.errors.execute(
+                    Stage.TRANSFORMATION, partial(transforms.apply, record), origin="transforms"
+                )
+            if out is None:
                 self._done(entry, record, None)
                 continue
-            out: SourceRecord = transformed
             converted = self._convert(out)
             if converted is None:
                 self._done(entry, record, None)
@@ -243,9 +251,25 @@ class SourceTaskRunner(TaskRunner):
                 partition=out.kafka_partition,
                 timestamp_ms=out.timestamp,
             )
-            future.add_done_callback(partial(self._on_sent, entry=entry, record=record))
+            self._sent.append((future, entry, record))
 
     def _convert(
+        self, record: SourceRecord
+    ) -> tuple[bytes | None, bytes | None, list[tuple[str, bytes | None]]] | None:
+        converters = self.setup.converters
+        try:  # the common case in one step; on any error, again stage by stage for retries and error reports
+            return (
+                converters.key.from_connect(record.topic, record.key_schema, record.key),
+                converters.value.from_connect(record.topic, record.value_schema, record.value),
+                [
+                    (h.key, converters.header.from_connect_header(record.topic, h.key, h.schema, h.value))
+                    for h in record.headers
+                ],
+            )
+        except Exception:
+            return self._convert_by_stage(record)
+
+    def _convert_by_stage(
         self, record: SourceRecord
     ) -> tuple[bytes | None, bytes | None, list[tuple[str, bytes | None]]] | None:
         setup = self.setup
@@ -276,6 +300,14 @@ class SourceTaskRunner(TaskRunner):
             return None
         return key, value, headers or []
 
+    def _collect_acknowledgements(self) -> None:
+        """Settle the records the store has answered for, oldest first (on the task thread: no callbacks, no
+        locks shared with the producer's thread per record)."""
+        sent = self._sent
+        while sent and sent[0][0].done():
+            future, entry, record = sent.popleft()
+            self._on_sent(future, entry=entry, record=record)
+
     def _on_sent(self, future: Future[RecordMetadata], *, entry: Any, record: SourceRecord) -> None:
         error = future.exception()
         if error is None:
@@ -296,6 +328,7 @@ class SourceTaskRunner(TaskRunner):
 
     def commit_offsets(self) -> None:
         """Write the offsets of every acknowledged record, then tell the task."""
+        self._collect_acknowledgements()
         offsets = self._submitted.committable()
         if not offsets:
             return

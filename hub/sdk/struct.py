@@ -31,6 +31,19 @@ class Struct:
         self._values[field.index] = value
         return self
 
+    @classmethod
+    def from_values(cls, schema: Schema, values: list[Any]) -> Struct:
+        """A struct from values already checked against their field schemas, in field order (for converters that
+        validated while decoding; anything else should use the constructor, which validates)."""
+        struct = cls.__new__(cls)
+        struct.schema = schema
+        struct._values = values
+        return struct
+
+    def raw_values(self) -> list[Any]:
+        """The field values in field order, without defaults applied (a copy)."""
+        return list(self._values)
+
     def get(self, name: str) -> Any:
         """A field's value, or its schema default when unset."""
         field = self.schema.field(name)

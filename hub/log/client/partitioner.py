@@ -38,4 +38,6 @@ def murmur2(data: bytes) -> int:
 
 def partition_for_key(key: bytes, partitions: int) -> int:
     """The partition Kafka's default partitioner picks for ``key``."""
+    if partitions == 1:
+        return 0  # no need to hash
     return (murmur2(key) & 0x7FFFFFFF) % partitions

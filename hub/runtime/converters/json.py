@@ -165,6 +165,43 @@ def schema_from_json(node: Any) -> Schema:
 # --- values ------------------------------------------------------------------------------------------------------
 
 
+_PLAIN = frozenset(
+    {Type.INT8, Type.INT16, Type.INT32, Type.INT64, Type.FLOAT32, Type.FLOAT64, Type.BOOLEAN, Type.STRING}
+)
+_INT_BOUNDS = {
+    Type.INT8: (-(2**7), 2**7 - 1),
+    Type.INT16: (-(2**15), 2**15 - 1),
+    Type.INT32: (-(2**31), 2**31 - 1),
+    Type.INT64: (-(2**63), 2**63 - 1),
+}
+
+# Per struct schema, each field's (name, schema, kind when it is a plain primitive without a logical name).
+# Records of one stream share their schema object, so looking the plan up by identity saves hashing the schema.
+_FieldPlan = tuple[str, Schema, Type | None]
+_PLANS: dict[int, tuple[Schema, tuple[_FieldPlan, ...], tuple[str, ...] | None]] = {}
+
+
+def _plan_of(schema: Schema) -> tuple[Schema, tuple[_FieldPlan, ...], tuple[str, ...] | None]:
+    """The struct's field plan, and its field names when every field is a plain primitive (the fastest path)."""
+    found = _PLANS.get(id(schema))
+    if found is not None and found[0] is schema:
+        return found
+    plan = tuple(
+        (field.name, field.schema, field.schema.type if field.schema.type in _PLAIN and field.schema.name is None
+         else None)
+        for field in schema.fields
+    )  # fmt: skip
+    all_plain = tuple(name for name, _, plain in plan if plain is not None) if all(p[2] for p in plan) else None
+    if len(_PLANS) > 1000:
+        _PLANS.clear()
+    _PLANS[id(schema)] = entry = (schema, plan, all_plain)
+    return entry
+
+
+def _struct_plan(schema: Schema) -> tuple[_FieldPlan, ...]:
+    return _plan_of(schema)[1]
+
+
 def value_to_json(
     schema: Schema | None, value: Any, *, numeric_decimals: bool = False, replace_null: bool = True
 ) -> Any:
@@ -216,16 +253,18 @@ def value_to_json(
     if kind is Type.STRUCT:
         if not isinstance(value, Struct):
             raise DataError(f"struct schema needs a Struct, got {type(value).__name__}")
-        if value.schema != schema:
+        if value.schema is not schema and value.schema != schema:
             raise DataError("Struct's schema does not match the schema it is written with")
+        # Struct.put checked every value against its field schema: plain primitives pass as they are.
+        _, _, plain_names = _plan_of(schema)
+        items = value.raw_values()
+        if plain_names is not None and None not in items:
+            return dict(zip(plain_names, items, strict=True))
         return {
-            field.name: value_to_json(
-                field.schema,
-                value.get_without_default(field.name),
-                numeric_decimals=numeric_decimals,
-                replace_null=replace_null,
-            )
-            for field in schema.fields
+            name: item
+            if item is not None and plain is not None
+            else value_to_json(field_schema, item, numeric_decimals=numeric_decimals, replace_null=replace_null)
+            for (name, field_schema, plain), item in zip(_struct_plan(schema), items, strict=True)
         }
     try:
         validate(schema, value)
@@ -305,13 +344,17 @@ def value_from_json(schema: Schema | None, node: Any) -> Any:
     if kind is Type.STRUCT:
         if not isinstance(node, dict):
             raise DataError("struct payload must be a JSON object")
-        struct = Struct(schema)
-        for field in schema.fields:
-            try:
-                struct.put(field.name, value_from_json(field.schema, node.get(field.name)))
-            except SchemaError as exc:
-                raise DataError(str(exc)) from None
-        return struct
+        values = []
+        for name, field_schema, plain in _struct_plan(schema):
+            item = node.get(name)
+            if item is None or plain is None or not _plain_fits(plain, item):
+                item = value_from_json(field_schema, item)  # the general path checks and reports
+                if item is None and not field_schema.optional and field_schema.default is None:
+                    raise DataError(f"{name} is null but its schema is not optional")
+            elif plain is Type.FLOAT32 or plain is Type.FLOAT64:
+                item = float(item)
+            values.append(item)
+        return Struct.from_values(schema, values)  # each value was checked above
     if kind in (Type.FLOAT32, Type.FLOAT64):
         if isinstance(node, bool) or not isinstance(node, int | float):
             raise DataError(f"{kind.value} payload must be a number")
@@ -321,6 +364,18 @@ def value_from_json(schema: Schema | None, node: Any) -> Any:
     except SchemaError as exc:
         raise DataError(f"payload does not match its schema: {exc}") from None
     return node
+
+
+def _plain_fits(kind: Type, node: Any) -> bool:
+    """Whether a JSON node is already a valid value of a plain primitive type (the fast path of decoding)."""
+    if kind is Type.STRING:
+        return type(node) is str
+    if kind is Type.BOOLEAN:
+        return type(node) is bool
+    if kind is Type.FLOAT64 or kind is Type.FLOAT32:
+        return type(node) is float or type(node) is int
+    low, high = _INT_BOUNDS[kind]
+    return type(node) is int and low <= node <= high
 
 
 def _integer(node: Any) -> int:
@@ -347,6 +402,22 @@ class JsonConverter(Converter, HeaderConverter):
         self.numeric_decimals = False
         self.replace_null = True
         self._parse_schema = lru_cache(maxsize=1000)(self._parse_schema_text)
+        self._schema_texts: dict[int, tuple[Schema, bytes]] = {}
+        self._last_prefix = b""
+        self._last_schema: Schema | None = None
+
+    def _schema_bytes(self, schema: Schema | None) -> bytes:
+        """The schema's JSON, serialised once per schema object (found by identity: hashing a schema is slow)."""
+        if schema is None:
+            return b"null"
+        found = self._schema_texts.get(id(schema))
+        if found is not None and found[0] is schema:
+            return found[1]
+        text = _dumps(schema_to_json(schema, numeric_decimals=self.numeric_decimals))
+        if len(self._schema_texts) > 1000:
+            self._schema_texts.clear()
+        self._schema_texts[id(schema)] = (schema, text)
+        return text
 
     def config_def(self) -> ConfigDef:
         return CONFIG
@@ -357,6 +428,7 @@ class JsonConverter(Converter, HeaderConverter):
         self.numeric_decimals = str(parsed["decimal.format"]).upper() == "NUMERIC"
         self.replace_null = parsed["replace.null.with.default"]
         self._parse_schema = lru_cache(maxsize=parsed["schemas.cache.size"])(self._parse_schema_text)
+        self._schema_texts.clear()
 
     def from_connect(self, topic: str, schema: Schema | None, value: Any) -> bytes | None:
         if schema is None and value is None:
@@ -364,12 +436,20 @@ class JsonConverter(Converter, HeaderConverter):
         payload = value_to_json(schema, value, numeric_decimals=self.numeric_decimals, replace_null=self.replace_null)
         if not self.schemas_enabled:
             return _dumps(payload)
-        schema_json = None if schema is None else schema_to_json(schema, numeric_decimals=self.numeric_decimals)
-        return _dumps({"schema": schema_json, "payload": payload})
+        # Byte for byte what dumping {"schema": …, "payload": …} gives, with the schema part serialised once.
+        return b'{"schema":' + self._schema_bytes(schema) + b',"payload":' + _dumps(payload) + b"}"
 
     def to_connect(self, topic: str, data: bytes | None) -> SchemaAndValue:
         if data is None:
             return NULL
+        if self.schemas_enabled and self._last_prefix and data.startswith(self._last_prefix) and data[-1:] == b"}":
+            # Same schema as the previous record, byte for byte: parse only the payload.
+            try:
+                payload = orjson.loads(memoryview(data)[len(self._last_prefix) : -1])
+            except orjson.JSONDecodeError:
+                pass
+            else:
+                return SchemaAndValue(self._last_schema, value_from_json(self._last_schema, payload))
         try:
             node = orjson.loads(data) if data else None
         except orjson.JSONDecodeError as exc:
@@ -378,7 +458,11 @@ class JsonConverter(Converter, HeaderConverter):
             return SchemaAndValue(None, node)
         if not isinstance(node, dict) or set(node) != {"schema", "payload"}:
             raise DataError(ENVELOPE_ERROR)
-        schema = None if node["schema"] is None else self._parse_schema(orjson.dumps(node["schema"]))
+        schema_text = orjson.dumps(node["schema"])
+        schema = None if node["schema"] is None else self._parse_schema(schema_text)
+        prefix = b'{"schema":' + schema_text + b',"payload":'
+        if data.startswith(prefix):  # written compactly, as Connect and Hub write it: remember for the next record
+            self._last_prefix, self._last_schema = prefix, schema
         return SchemaAndValue(schema, value_from_json(schema, node["payload"]))
 
     @staticmethod

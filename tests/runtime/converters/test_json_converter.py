@@ -177,3 +177,21 @@ def test_writing_a_value_that_does_not_fit_its_schema_fails() -> None:
         _converter().from_connect("t", STRING_SCHEMA, None)
     with pytest.raises(DataError):
         _converter().from_connect("t", INT8_SCHEMA, 1000)
+
+
+def test_records_sharing_a_schema_decode_alike_and_a_bad_envelope_is_still_refused() -> None:
+    converter = JsonConverter()
+    converter.configure({})
+    schema = struct_schema([("id", INT64_SCHEMA), ("name", OPTIONAL_STRING_SCHEMA)], name="row")
+    first = converter.from_connect("t", schema, Struct(schema, {"id": 1, "name": "a"}))
+    second = converter.from_connect("t", schema, Struct(schema, {"id": 2, "name": None}))
+    assert first is not None
+    assert second is not None
+    assert converter.to_connect("t", first).value == Struct(schema, {"id": 1, "name": "a"})
+    decoded = converter.to_connect("t", second)  # the payload-only path: same schema bytes as the previous record
+    assert decoded.value == Struct(schema, {"id": 2, "name": None})
+    assert decoded.schema == schema
+    with pytest.raises(DataError):
+        converter.to_connect("t", second[:-1] + b',"extra":1}')
+    with pytest.raises(DataError, match="null payload for a required"):
+        converter.to_connect("t", second.replace(b'"id":2', b'"id":null'))

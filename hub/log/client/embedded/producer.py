@@ -3,8 +3,9 @@
 Records wait in a per-partition accumulator until ``batch_size_bytes`` is reached or ``linger_ms`` has passed
 since the first of them, then one sender thread encodes each partition's records as RecordBatches of at most
 ``batch_size_bytes`` (records keep arriving while it appends) and appends them. ``send`` blocks while more than
-``buffer_memory_bytes`` wait for the sender (Kafka's ``buffer.memory``), so memory stays bounded. Futures resolve with the record's offset once the append is acknowledged (``acks``: -1 waits for durability,
-per the topic's flush policy). Records to one partition are appended in send order. An idempotent producer
+``buffer_memory_bytes`` wait for the sender (Kafka's ``buffer.memory``), so memory stays bounded. Futures
+resolve with the record's offset once the append is acknowledged (``acks``: -1 waits for durability, per the
+topic's flush policy). Records to one partition are appended in send order. An idempotent producer
 (the default) gets a producer id from the broker and numbers its batches per partition, so the store refuses
 a gap and never writes a batch twice.
 
@@ -105,8 +106,6 @@ class EmbeddedProducer(Producer):
             int(time.time() * 1000) if timestamp_ms is None else timestamp_ms,
         )
         with self._condition:
-            if self._closed:
-                raise ClientClosedError("producer is closed")
             while self._buffered_bytes > self._buffer_memory_bytes and not self._closed:
                 self._condition.wait()  # Kafka's buffer.memory: the sender is behind, wait for it
             if self._closed:

@@ -1,0 +1,183 @@
+"""Records/s through the worker runtime — datagen → store → a null sink — next to the store's raw
+produce+consume rate measured in the same run, on the embedded store.
+
+Variants: JSON conversion (Connect's JsonConverter with schemas, struct values) and no conversion
+(ByteArrayConverter, ready bytes), each with 1 and 4 tasks (4 partitions). The raw reference produces and
+consumes records of the same bytes as the variant writes (Connect's JSON envelope carries the schema in every
+record, so JSON records are several times larger), with the same store clients. The overhead ratio is
+raw rate / runtime rate; the target is at most 2.0 with JSON conversion (printed as runtime/raw >= 0.5).
+
+Run: ``python -m bench.runtime_pipeline [RECORDS]`` (default 200,000 per variant).
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Collection, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from bench.report import figure, ratio, stopwatch
+from connectors.file.datagen import DatagenTask
+from hub.log.client import NewTopic, TopicPartition
+from hub.log.client.embedded import EmbeddedClients
+from hub.log.node import LogNode, node_config
+from hub.runtime.plugins import Plugins
+from hub.runtime.standalone import StandaloneHerder
+from hub.runtime.stores.factory import topic_stores
+from hub.runtime.worker_config import WorkerConfig
+from hub.sdk import ConfigDef, SinkConnector, SinkRecord, SinkTask, hookimpl
+from hub.sdk.testing import MemoryOffsets, MemorySourceContext
+
+_received = 0
+_lock = threading.Lock()
+
+
+class NullSinkConnector(SinkConnector):
+    """Counts records and drops them."""
+
+    def config_def(self) -> ConfigDef:
+        return ConfigDef()
+
+    def start(self, config: dict[str, str]) -> None:
+        self.config = dict(config)
+
+    def task_class(self) -> type[SinkTask]:
+        return NullSinkTask
+
+    def task_configs(self, max_tasks: int) -> list[dict[str, str]]:
+        return [dict(self.config) for _ in range(max_tasks)]
+
+    def stop(self) -> None:
+        """Nothing to release."""
+
+
+class NullSinkTask(SinkTask):
+    def start(self, config: dict[str, str]) -> None:
+        """Nothing to open."""
+
+    def put(self, records: Sequence[SinkRecord]) -> None:
+        global _received
+        with _lock:
+            _received += len(records)
+
+    def open(self, partitions: Collection[tuple[str, int]]) -> None:
+        """Nothing per partition."""
+
+    def flush(self, offsets: Mapping[tuple[str, int], int]) -> None:
+        """Nothing buffered."""
+
+    def stop(self) -> None:
+        """Nothing to close."""
+
+
+class _BenchPlugins:
+    @hookimpl
+    def hub_register_connectors(self) -> list[type[Any]]:
+        return [NullSinkConnector]
+
+
+def sample_bytes(converter: str, shape: str) -> tuple[bytes, bytes]:
+    """Key and value bytes of one record as the runtime writes them in this variant."""
+    plugins = Plugins.discover()
+    task = DatagenTask()
+    config = {"topic": "sample", "quickstart": shape}
+    task.initialize(MemorySourceContext(config, MemoryOffsets()))
+    task.start(config)
+    record = task.poll()[0]
+    key_converter = plugins.converter("org.apache.kafka.connect.json.JsonConverter")
+    value_converter = plugins.converter(converter)
+    key_converter.configure({}, is_key=True)
+    value_converter.configure({})
+    key = key_converter.from_connect("sample", record.key_schema, record.key)  # type: ignore[union-attr]
+    value = value_converter.from_connect("sample", record.value_schema, record.value)  # type: ignore[union-attr]
+    assert key is not None
+    assert value is not None
+    return key, value
+
+
+def raw_rate(clients: EmbeddedClients, name: str, count: int, partitions: int, key: bytes, value: bytes) -> float:
+    """Records/s to produce ``count`` records of these bytes and consume them back, with the store's clients."""
+    topic = f"raw-{name}"
+    with clients.admin() as admin:
+        admin.create_topics([NewTopic(topic, partitions)])
+    with stopwatch() as elapsed:
+        with clients.producer() as producer:
+            for _ in range(count):
+                producer.send(topic, key=key, value=value)
+            producer.flush(120)
+        with clients.consumer() as consumer:
+            consumer.assign([TopicPartition(topic, p) for p in range(partitions)])
+            seen = 0
+            while seen < count:
+                seen += len(consumer.poll(1.0, 5000))
+        return count / elapsed()
+
+
+def runtime_rate(herder: StandaloneHerder, name: str, count: int, tasks: int, converter: str, shape: str) -> float:
+    global _received
+    topic = f"pipe-{name}"
+    with herder.clients.admin() as admin:
+        admin.create_topics([NewTopic(topic, tasks)])
+    _received = 0
+    converters = {"key.converter": converter, "value.converter": converter}
+    with stopwatch() as elapsed:
+        herder.put_connector_config(
+            f"sink-{name}",
+            {"connector.class": "NullSinkConnector", "topics": topic, "tasks.max": str(tasks), **converters},
+            allow_replace=False,
+        )
+        herder.put_connector_config(
+            f"gen-{name}",
+            {"connector.class": "Datagen", "topic": topic, "quickstart": shape, "tasks.max": str(tasks),
+             "max.records": str(count // tasks), "batch.size": "2000",
+             **converters, "key.converter": "org.apache.kafka.connect.json.JsonConverter"},
+            allow_replace=False,
+        )  # fmt: skip
+        deadline = time.monotonic() + 600
+        while _received < count and time.monotonic() < deadline:
+            time.sleep(0.01)
+        seconds = elapsed()
+    herder.delete_connector(f"gen-{name}")
+    herder.delete_connector(f"sink-{name}")
+    return count / seconds
+
+
+def main() -> None:
+    count = int(sys.argv[1]) if len(sys.argv) > 1 else 200_000
+    figure("records_per_variant", count, "records")
+    with tempfile.TemporaryDirectory() as directory:
+        node = LogNode(node_config(Path(directory), {"group.initial.rebalance.delay.ms": "0"}))
+        node.open()
+        try:
+            clients = EmbeddedClients(node.broker)
+            config = WorkerConfig.parse({"offset.flush.interval.ms": "1000"})
+            herder = StandaloneHerder(
+                "bench", config, Plugins.discover(extra=[_BenchPlugins()]), clients, *topic_stores(clients, config)
+            )
+            herder.start()
+            try:
+                for tasks in (1, 4):
+                    for label, converter, shape in (
+                        ("json", "org.apache.kafka.connect.json.JsonConverter", "users"),
+                        ("noop", "org.apache.kafka.connect.converters.ByteArrayConverter", "bytes"),
+                    ):
+                        key, value = sample_bytes(converter, shape)
+                        figure(f"record_bytes_{label}", len(key) + len(value), "bytes")
+                        raw = raw_rate(clients, f"{label}-{tasks}", count, tasks, key, value)
+                        figure(f"raw_store_{label}_{tasks}p", raw, "records/s")
+                        rate = runtime_rate(herder, f"{label}-{tasks}", count, tasks, converter, shape)
+                        figure(f"runtime_{label}_{tasks}t", rate, "records/s")
+                        target = 0.5 if label == "json" else None
+                        ratio(f"runtime_{label}_{tasks}t_vs_raw", rate, raw, target=target)
+            finally:
+                herder.stop()
+        finally:
+            node.close()
+
+
+if __name__ == "__main__":
+    main()
