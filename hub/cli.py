@@ -110,7 +110,7 @@ def start(
     The worker keeps connector configs, offsets and statuses in the store's internal topics, so a restart
     resumes every connector. Runs until SIGTERM or Ctrl-C, then stops the tasks (committing their offsets) and
     closes the store. Connector config files given as arguments (JSON or properties, as for `hub standalone`)
-    are created, or updated when they exist. The REST API joins in the next release.
+    are created, or updated when they exist. The REST API (Kafka Connect's) listens on --rest-listener.
     """
     _configure_logging(log_level)
     config = _worker_config(_read_properties(config_file) if config_file else {})
@@ -121,8 +121,18 @@ def start(
         from hub.log.client.embedded import EmbeddedClients
 
         herder = _start_herder(EmbeddedClients(node.broker), config, worker_id, local=False)
-        _submit(herder, submitted)
-        return herder.stop
+        try:
+            _submit(herder, submitted)
+            rest = _start_rest(herder, config, rest_listener)
+        except BaseException:
+            herder.stop()
+            raise
+
+        def stop() -> None:
+            rest.stop()
+            herder.stop()
+
+        return stop
 
     _serve_store(data_dir, kafka_listener, alongside=run_worker)
 
@@ -316,12 +326,47 @@ def standalone(worker_properties: Path, connector_configs: tuple[Path, ...], log
     connectors_to_run = [_read_connector_file(path) for path in connector_configs]
     bootstrap = str(config["bootstrap.servers"] or DEFAULT_KAFKA_LISTENER)
     clients = KafkaClients(bootstrap, {"log_level": "3"})
-    herder = _start_herder(clients, config, "standalone", local=True)
+    listener = _rest_listener(config)
+    herder = _start_herder(clients, config, f"{listener[0]}:{listener[1]}", local=True)
+    rest = None
     try:
         _submit(herder, connectors_to_run)
+        rest = _start_rest(herder, config, listener)
         _wait_for_signal()
     finally:
+        if rest is not None:
+            rest.stop()
         herder.stop()
+
+
+def _start_rest(herder: StandaloneHerder, config: Any, listener: tuple[str, int]) -> Any:
+    """The REST API over ``herder`` on ``listener``, with TLS and authentication when the worker config asks."""
+    from hub import __version__
+    from hub.rest.app import create_app
+    from hub.rest.auth import AuthConfigError, Credentials
+    from hub.rest.server import RestServer
+
+    auth_file = config["rest.auth.file"]
+    try:
+        credentials = Credentials.load(Path(auth_file)) if auth_file else None
+    except AuthConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    cert, key = config["rest.ssl.cert.file"], config["rest.ssl.key.file"]
+    if bool(cert) != bool(key):
+        raise click.ClickException("HTTPS needs both rest.ssl.cert.file and rest.ssl.key.file")
+    app = create_app(herder, version=__version__, credentials=credentials)
+    try:
+        server = RestServer(app, *listener, certfile=Path(cert) if cert else None, keyfile=Path(key) if key else None)
+        server.start()
+    except OSError as exc:
+        raise click.ClickException(f"cannot serve the REST API on {listener[0]}:{listener[1]}: {exc}") from None
+    return server
+
+
+def _rest_listener(config: Any) -> tuple[str, int]:
+    """The first of the worker config's ``listeners`` (``http://host:port``), as HOST:PORT."""
+    first = (config["listeners"] or ["http://127.0.0.1:8083"])[0]
+    return LISTENER.convert(first.split("://", 1)[-1], None, None)
 
 
 def _submit(herder: StandaloneHerder, connectors_to_run: list[tuple[str, dict[str, str]]]) -> None:
@@ -366,44 +411,203 @@ def _read_connector_file(path: Path) -> tuple[str, dict[str, str]]:
 
 url_option = click.option("--url", default=DEFAULT_REST_URL, show_default=True, help="Hub's REST API.")
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts instead of tables.")
+user_option = click.option("--user", envvar="HUB_USER", help="USER:PASSWORD for HTTP basic auth (or $HUB_USER).")
+token_option = click.option("--token", envvar="HUB_TOKEN", help="Bearer token (or $HUB_TOKEN).")
+insecure_option = click.option("--insecure", is_flag=True, help="Do not verify the server's TLS certificate.")
+
+
+def _rest(url: str, user: str | None, token: str | None, insecure: bool) -> Any:
+    from hub.rest.client import RestClient
+
+    return RestClient(url, user=user, token=token, insecure=insecure)
+
+
+def _rest_call(client: Any, method: str, path: str, body: Any = None, query: dict[str, str] | None = None) -> Any:
+    from hub.rest.client import RestError
+
+    try:
+        return client.call(method, path, body, query)
+    except RestError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _rest_command(function: Callable[..., None]) -> click.Command:
+    """A `hub connectors` command: the connection options, then the command's own."""
+    for option in (insecure_option, token_option, user_option, json_option, url_option):
+        function = option(function)
+    return connectors.command(function.__name__.removeprefix("connectors_").replace("_", "-"))(function)
 
 
 @cli.group()
 def connectors() -> None:
-    """Manage connectors through a running Hub's REST API."""
+    """Manage connectors through a running Hub's (or Kafka Connect's) REST API."""
 
 
-def _connector_command(name: str, summary: str, *, takes_name: bool = True, takes_file: bool = False) -> None:
-    def run(**_: Any) -> None:
-        _unavailable(f"connectors {name}", "the REST API")
-
-    run.__doc__ = summary
-    command = json_option(url_option(run))
-    if takes_file:
-        command = click.option(
-            "-f",
-            "--file",
-            "config_file",
-            required=True,
-            type=click.Path(dir_okay=False, exists=True, path_type=Path),
-            help="Connector config as JSON.",
-        )(command)
-    if takes_name:
-        command = click.argument("name")(command)
-    connectors.command(name)(command)
+def _state_rows(status: dict[str, Any]) -> list[list[Any]]:
+    rows = [["connector", status["connector"]["state"], status["connector"].get("worker_id", ""), ""]]
+    for task in status.get("tasks", []):
+        trace = (task.get("trace") or "").strip().splitlines()
+        rows.append([f"task {task['id']}", task["state"], task.get("worker_id", ""), trace[-1][:80] if trace else ""])
+    return rows
 
 
-_connector_command("list", "List connectors.", takes_name=False)
-_connector_command("get", "Show a connector's config and tasks.")
-_connector_command("create", "Create a connector from a JSON file.", takes_name=False, takes_file=True)
-_connector_command("update", "Replace a connector's config from a JSON file.", takes_file=True)
-_connector_command("delete", "Delete a connector.")
-_connector_command("status", "Show a connector's and its tasks' state.")
-_connector_command("pause", "Pause a connector and its tasks.")
-_connector_command("resume", "Resume a paused connector.")
-_connector_command("stop", "Stop a connector, keeping its config.")
-_connector_command("restart", "Restart a connector.")
-_connector_command("offsets", "Show a connector's offsets.")
+def _print_status(status: dict[str, Any]) -> None:
+    click.echo(f"{status['name']} ({status.get('type', 'unknown')})")
+    _print_table(["INSTANCE", "STATE", "WORKER", "ERROR"], _state_rows(status))
+
+
+@_rest_command
+def connectors_list(url: str, as_json: bool, user: str | None, token: str | None, insecure: bool) -> None:
+    """List connectors with their state."""
+    client = _rest(url, user, token, insecure)
+    listed = _rest_call(client, "GET", "/connectors", query={"expand": "status"})
+    if as_json:
+        click.echo(json.dumps(listed))
+        return
+    rows = []
+    for name, entry in sorted(listed.items()):
+        status = entry["status"]
+        tasks = status.get("tasks", [])
+        running = sum(1 for task in tasks if task["state"] == "RUNNING")
+        rows.append([name, status.get("type", ""), status["connector"]["state"], f"{running}/{len(tasks)}"])
+    _print_table(["NAME", "TYPE", "STATE", "TASKS RUNNING"], rows)
+
+
+def _with_name(function: Callable[..., None]) -> Callable[..., None]:
+    return click.argument("name")(function)
+
+
+@_rest_command
+@_with_name
+def connectors_get(name: str, url: str, as_json: bool, user: str | None, token: str | None, insecure: bool) -> None:
+    """Show a connector's config and tasks."""
+    info = _rest_call(_rest(url, user, token, insecure), "GET", f"/connectors/{name}")
+    if as_json:
+        click.echo(json.dumps(info))
+        return
+    click.echo(f"{info['name']} ({info['type']}), {len(info['tasks'])} task(s)")
+    _print_table(["KEY", "VALUE"], [[key, value] for key, value in sorted(info["config"].items())])
+
+
+def _config_file(path: Path) -> tuple[str | None, dict[str, Any], str | None]:
+    try:
+        document = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise click.ClickException(f"cannot read {path}: {exc}") from None
+    if not isinstance(document, dict):
+        raise click.ClickException(f"{path} must hold a JSON object")
+    if isinstance(document.get("config"), dict):
+        return document.get("name"), document["config"], document.get("initial_state")
+    return document.get("name"), document, None
+
+
+file_option = click.option(
+    "-f", "--file", "config_file", required=True, type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help='Connector config as JSON: {"name", "config"} or a flat map of options.',
+)  # fmt: skip
+
+
+@_rest_command
+@file_option
+def connectors_create(
+    config_file: Path, url: str, as_json: bool, user: str | None, token: str | None, insecure: bool
+) -> None:
+    """Create a connector from a JSON file."""
+    name, config, initial = _config_file(config_file)
+    name = name or config.get("name")
+    if not name:
+        raise click.ClickException(f"{config_file} does not name its connector ('name')")
+    body: dict[str, Any] = {"name": name, "config": config}
+    if initial:
+        body["initial_state"] = initial
+    info = _rest_call(_rest(url, user, token, insecure), "POST", "/connectors", body)
+    click.echo(json.dumps(info) if as_json else f"created connector {info['name']} ({info['type']})")
+
+
+@_rest_command
+@file_option
+@_with_name
+def connectors_update(
+    name: str, config_file: Path, url: str, as_json: bool, user: str | None, token: str | None, insecure: bool
+) -> None:
+    """Replace a connector's config from a JSON file (creating it if needed)."""
+    _, config, _ = _config_file(config_file)
+    info = _rest_call(_rest(url, user, token, insecure), "PUT", f"/connectors/{name}/config", config)
+    click.echo(json.dumps(info) if as_json else f"updated connector {info['name']}")
+
+
+def _simple(verb: str, method: str, suffix: str, summary: str) -> None:
+    def command(name: str, url: str, as_json: bool, user: str | None, token: str | None, insecure: bool) -> None:
+        answer = _rest_call(_rest(url, user, token, insecure), method, f"/connectors/{name}{suffix}")
+        click.echo(json.dumps(answer) if as_json else f"{verb} {name}")
+
+    command.__doc__ = summary
+    command.__name__ = f"connectors_{summary.split()[0].lower()}"
+    _rest_command(_with_name(command))
+
+
+_simple("deleted", "DELETE", "", "Delete a connector (its offsets stay).")
+_simple("pausing", "PUT", "/pause", "Pause a connector and its tasks.")
+_simple("resuming", "PUT", "/resume", "Resume a paused or stopped connector.")
+_simple("stopped", "PUT", "/stop", "Stop a connector and its tasks, keeping its config.")
+
+
+@_rest_command
+@_with_name
+def connectors_status(name: str, url: str, as_json: bool, user: str | None, token: str | None, insecure: bool) -> None:
+    """Show the state of a connector and its tasks."""
+    status = _rest_call(_rest(url, user, token, insecure), "GET", f"/connectors/{name}/status")
+    if as_json:
+        click.echo(json.dumps(status))
+    else:
+        _print_status(status)
+
+
+@_rest_command
+@_with_name
+@click.option("--include-tasks", is_flag=True, help="Restart the tasks too.")
+@click.option("--only-failed", is_flag=True, help="Restart only failed instances.")
+def connectors_restart(
+    name: str,
+    include_tasks: bool,
+    only_failed: bool,
+    url: str,
+    as_json: bool,
+    user: str | None,
+    token: str | None,
+    insecure: bool,
+) -> None:
+    """Restart a connector (and its tasks)."""
+    query = {"includeTasks": str(include_tasks).lower(), "onlyFailed": str(only_failed).lower()}
+    plan = _rest_call(_rest(url, user, token, insecure), "POST", f"/connectors/{name}/restart", query=query)
+    if as_json:
+        click.echo(json.dumps(plan))
+    elif plan:
+        _print_status(plan)
+    else:
+        click.echo(f"restarting {name}")
+
+
+@_rest_command
+@_with_name
+@click.option("--reset", is_flag=True, help="Reset the offsets (the connector must be stopped).")
+def connectors_offsets(
+    name: str, reset: bool, url: str, as_json: bool, user: str | None, token: str | None, insecure: bool
+) -> None:
+    """Show (or reset) a connector's offsets."""
+    client = _rest(url, user, token, insecure)
+    if reset:
+        answer = _rest_call(client, "DELETE", f"/connectors/{name}/offsets")
+        click.echo(json.dumps(answer) if as_json else answer["message"])
+        return
+    offsets = _rest_call(client, "GET", f"/connectors/{name}/offsets")
+    if as_json:
+        click.echo(json.dumps(offsets))
+        return
+    _print_table(
+        ["PARTITION", "OFFSET"],
+        [[json.dumps(entry["partition"]), json.dumps(entry["offset"])] for entry in offsets["offsets"]],
+    )
 
 
 @cli.group()
@@ -496,9 +700,24 @@ def topics_delete(bootstrap_servers: str, name: str) -> None:
 
 
 @cli.command()
+@url_option
 @json_option
-def plugins(as_json: bool) -> None:
-    """List the connector, converter, transform, predicate and config provider plugins installed here."""
+@user_option
+@token_option
+@insecure_option
+@click.option("--local", is_flag=True, help="List the plugins installed in this Python environment instead.")
+def plugins(url: str, as_json: bool, user: str | None, token: str | None, insecure: bool, local: bool) -> None:
+    """List the plugins of a running Hub (connectors, converters, transforms, predicates), or with --local the
+    ones installed here, with versions and the other names they answer to."""
+    if not local:
+        listed = _rest_call(
+            _rest(url, user, token, insecure), "GET", "/connector-plugins", query={"connectorsOnly": "false"}
+        )
+        if as_json:
+            click.echo(json.dumps(listed))
+        else:
+            _print_table(["TYPE", "CLASS", "VERSION"], [[p["type"], p["class"], p.get("version", "")] for p in listed])
+        return
     from hub.runtime.plugins import Plugins
 
     found = Plugins.discover()

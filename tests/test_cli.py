@@ -93,7 +93,7 @@ def test_console_script_runs_as_module() -> None:
 
 
 def test_plugins_lists_connectors_converters_and_transforms() -> None:
-    result = subprocess.run([sys.executable, "-m", "hub.cli", "plugins", "--json"], capture_output=True, text=True,
+    result = subprocess.run([sys.executable, "-m", "hub.cli", "plugins", "--local", "--json"], capture_output=True, text=True,
                             check=False)  # fmt: skip
     assert result.returncode == 0, result.stderr
     listed = json.loads(result.stdout)

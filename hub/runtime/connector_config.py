@@ -136,7 +136,8 @@ def validate(plugins: Plugins, config: Mapping[str, str]) -> Validation:
     if issubclass(connector_class, SinkConnector):
         _check_sink_topics(config, problems)
     _check_plugins(plugins, config, problems)
-    response = definition.validate_response(config, connector_class=class_name)
+    dotted = f"{connector_class.__module__}.{connector_class.__qualname__}"
+    response = definition.validate_response(config, connector_class=dotted)
     _add_problems(response, problems)
     warnings = [
         f"unknown configuration {name!r} is ignored"

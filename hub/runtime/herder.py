@@ -108,6 +108,17 @@ class Herder(ABC):
     def reset_offsets(self, name: str) -> str: ...
 
     @abstractmethod
+    def topics(self, name: str) -> list[str]:
+        """Topics the connector used (KIP-558)."""
+
+    @abstractmethod
+    def reset_topics(self, name: str) -> None: ...
+
+    @abstractmethod
+    def health(self) -> tuple[str, str]:
+        """("healthy" | "starting" | "unhealthy", message)."""
+
+    @abstractmethod
     def plugins(self) -> list[PluginInfo]: ...
 
     @abstractmethod

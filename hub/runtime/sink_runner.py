@@ -325,6 +325,8 @@ class SinkTaskRunner(TaskRunner):
     def _on_assign(self, partitions: set[TopicPartition]) -> None:
         new = partitions - self.assigned
         self.assigned |= partitions
+        for topic in {tp.topic for tp in new}:
+            self.setup.on_topic(topic)
         if new:
             committed = self.consumer.committed(new)
             for tp in new:

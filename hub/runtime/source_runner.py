@@ -185,6 +185,7 @@ class SourceTaskRunner(TaskRunner):
         self._topic_creation = topic_creation
         self._submitted = SubmittedRecords()
         self._send_error: BaseException | None = None
+        self._topics_used: set[str] = set()
         self._sent: deque[tuple[Future[RecordMetadata], _Submitted, SourceRecord]] = deque()
         self._producer: Producer | None = None
         self._task_started = False
@@ -242,7 +243,10 @@ class SourceTaskRunner(TaskRunner):
                 self._done(entry, record, None)
                 continue
             key, value, headers = converted
-            creator.ensure(out.topic)
+            if out.topic not in self._topics_used:
+                self._topics_used.add(out.topic)
+                creator.ensure(out.topic)
+                setup.on_topic(out.topic)
             future = self._producer.send(
                 out.topic,
                 key=key,

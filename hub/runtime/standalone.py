@@ -22,7 +22,6 @@ from hub.runtime.connector_config import common_def, connector_type, validate
 from hub.runtime.herder import (
     AlreadyExistsError,
     BadRequestError,
-    ConflictError,
     ConnectorInfo,
     Herder,
     NotFoundError,
@@ -42,7 +41,7 @@ from hub.runtime.stores import (
 from hub.runtime.task_runner import TaskId
 from hub.runtime.worker import Worker
 from hub.runtime.worker_config import WorkerConfig
-from hub.sdk.config import ConfigDef
+from hub.sdk.config import HIDDEN, ConfigDef
 from hub.sdk.connector import Connector, SinkConnector
 from hub.sdk.errors import ConfigError
 
@@ -294,7 +293,19 @@ class StandaloneHerder(Herder, ConfigListener):
         if config is None:
             raise NotFoundError(f"Connector {name} not found")
         tasks = list(range(len(snapshot.tasks.get(name, []))))
-        return ConnectorInfo(name, config, tasks, self._type_of(config))
+        return ConnectorInfo(name, self._hide_secrets(config), tasks, self._type_of(config))
+
+    def _secret_keys(self, config: Mapping[str, str]) -> set[str]:
+        try:
+            connector_class = self._connector_class(config)
+            definition = common_def(connector_class).merge(connector_class().config_def())
+        except Exception:
+            return set()
+        return {key.name for key in definition.keys if key.secret}
+
+    def _hide_secrets(self, config: Mapping[str, str]) -> dict[str, str]:
+        """The config as shown to users: password values hidden unless they are ``${provider:…}`` references."""
+        return _hidden(config, self._secret_keys(config))
 
     def put_connector_config(
         self, name: str, config: Mapping[str, str], *, allow_replace: bool, initial_state: str | None = None
@@ -309,9 +320,14 @@ class StandaloneHerder(Herder, ConfigListener):
             target = _INITIAL_STATES.get(initial_state.upper())
             if target is None:
                 raise BadRequestError(f"initial_state must be RUNNING, PAUSED or STOPPED, not {initial_state!r}")
+        existing = self.configs.snapshot().connectors.get(name)
+        if existing is not None:  # a config read back from the API carries "[hidden]": keep the stored secret
+            for key in self._secret_keys(config):
+                if config.get(key) == HIDDEN and key in existing:
+                    config[key] = existing[key]
         checked = validate(self._plugins, config)
         checked.raise_for_problems()
-        exists = name in self.configs.snapshot().connectors
+        exists = existing is not None
         if exists and not allow_replace:
             raise AlreadyExistsError(f"Connector {name} already exists")
         self.configs.put_connector_config(name, config, None if exists else target)
@@ -357,9 +373,16 @@ class StandaloneHerder(Herder, ConfigListener):
         return {"id": task, **self._status_json(self.statuses.get(name, task))}
 
     def task_configs(self, name: str) -> list[dict[str, Any]]:
-        self._config_of(name)
+        config = self._config_of(name)
+        secret = self._secret_keys(config)
         tasks = self.configs.snapshot().tasks.get(name, [])
-        return [{"id": {"connector": name, "task": index}, "config": task} for index, task in enumerate(tasks)]
+        return [
+            {
+                "id": {"connector": name, "task": index},
+                "config": _hidden(task, secret),
+            }
+            for index, task in enumerate(tasks)
+        ]
 
     def pause(self, name: str) -> None:
         self._config_of(name)
@@ -430,7 +453,7 @@ class StandaloneHerder(Herder, ConfigListener):
     def _require_stopped(self, name: str) -> Mapping[str, str]:
         config = self._config_of(name)
         if self.configs.snapshot().target_state(name) is not TargetState.STOPPED:
-            raise ConflictError(
+            raise BadRequestError(
                 f"Connectors must be in the STOPPED state before their offsets can be modified. Stop {name} first."
             )
         return config
@@ -475,6 +498,21 @@ class StandaloneHerder(Herder, ConfigListener):
                 consumer.commit({tp: offset or 0 for tp, offset in earliest.items()})
         return "The offsets for this connector have been reset successfully"
 
+    # --- topics and health -------------------------------------------------------------------------------------
+
+    def topics(self, name: str) -> list[str]:
+        self._config_of(name)
+        return self.statuses.topics(name)
+
+    def reset_topics(self, name: str) -> None:
+        self._config_of(name)
+        self.statuses.reset_topics(name)
+
+    def health(self) -> tuple[str, str]:
+        if not self._thread.is_alive():
+            return "starting", "Worker is still starting up."
+        return "healthy", "Worker has completed startup and is ready to handle requests."
+
     # --- plugins -----------------------------------------------------------------------------------------------
 
     def plugins(self) -> list[PluginInfo]:
@@ -496,3 +534,7 @@ class StandaloneHerder(Herder, ConfigListener):
                 definition = kind().config_def()
             return definition.key_infos()
         raise NotFoundError(f"Unknown plugin {plugin}")
+
+
+def _hidden(config: Mapping[str, str], secret: set[str]) -> dict[str, str]:
+    return {k: HIDDEN if k in secret and not has_reference(v) else v for k, v in config.items()}

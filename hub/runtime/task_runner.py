@@ -55,6 +55,7 @@ class TaskSetup:
     transforms: TransformationChain
     errors: ToleranceOperator
     on_status: StatusCallback
+    on_topic: Callable[[str], None]  # the task reads or writes this topic (topic tracking)
     offset_flush_interval_s: float
     offset_flush_timeout_s: float
 

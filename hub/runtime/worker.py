@@ -202,6 +202,7 @@ class Worker:
             transforms=chain,
             errors=ToleranceOperator(options, context=str(task_id), dead_letter_queue=dlq),
             on_status=self._task_status,
+            on_topic=lambda topic: self.statuses.put_topic(task_id.connector, topic, task_id.task),
             offset_flush_interval_s=int(self.config["offset.flush.interval.ms"]) / 1000,
             offset_flush_timeout_s=int(self.config["offset.flush.timeout.ms"]) / 1000,
         )

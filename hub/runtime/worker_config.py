@@ -47,6 +47,9 @@ _KEYS = [
     ConfigKey("rebalance.timeout.ms", ConfigType.INT, 60_000, minimum=1),
     ConfigKey("scheduled.rebalance.max.delay.ms", ConfigType.INT, 300_000, minimum=0),
     ConfigKey("topic.creation.enable", ConfigType.BOOLEAN, True),
+    ConfigKey("rest.ssl.cert.file", ConfigType.STRING, "", "PEM certificate (chain) for HTTPS on the REST API."),
+    ConfigKey("rest.ssl.key.file", ConfigType.STRING, "", "PEM private key for HTTPS on the REST API."),
+    ConfigKey("rest.auth.file", ConfigType.STRING, "", "JSON credentials file; set, the REST API needs a login."),
 ]  # fmt: skip
 
 WORKER_DEF = config_def(_KEYS).unsupported(
@@ -64,8 +67,6 @@ _PASS_THROUGH = (
     "config.storage.",
     "offset.storage.",
     "status.storage.",
-    "listeners.",
-    "rest.",
 )
 
 

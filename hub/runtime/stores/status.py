@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -55,6 +56,7 @@ class StatusStore:
     def __init__(self, make_log: Callable[[RecordCallback], KeyValueLog]) -> None:
         self._lock = threading.Lock()
         self._statuses: dict[tuple[str, int | None], Status] = {}
+        self._topics: dict[str, set[str]] = {}
         self.log = make_log(self._apply)
 
     def start(self) -> None:
@@ -98,9 +100,17 @@ class StatusStore:
 
     def _apply(self, raw_key: bytes, raw_value: bytes | None) -> None:
         key = raw_key.decode("utf-8", "replace")
+        if key.startswith("status-topic-"):
+            topic, _, connector = key[len("status-topic-") :].rpartition(":connector-")
+            with self._lock:
+                if raw_value is None:
+                    self._topics.get(connector, set()).discard(topic)
+                else:
+                    self._topics.setdefault(connector, set()).add(topic)
+            return
         ident = _parse_key(key)
         if ident is None:
-            return  # topic-tracking records and other kinds are not statuses
+            return
         connector, task = ident
         if raw_value is None:
             self._remember(Status(connector, task, State.DESTROYED, "", 1 << 62))
@@ -119,6 +129,27 @@ class StatusStore:
             log.error("status record %r is not in Connect's format (%s); ignored", key, exc)
             return
         self._remember(status)
+
+    def put_topic(self, connector: str, topic: str, task: int) -> None:
+        """Record that a connector uses a topic (KIP-558 topic tracking); written once per topic."""
+        with self._lock:
+            if topic in self._topics.get(connector, set()):
+                return
+            self._topics.setdefault(connector, set()).add(topic)
+        value = {"topic": {"name": topic, "connector": connector, "task": task,
+                           "discoverTimestamp": int(time.time() * 1000)}}  # fmt: skip
+        self.log.send(f"status-topic-{topic}:connector-{connector}".encode(), orjson.dumps(value))
+
+    def topics(self, connector: str) -> list[str]:
+        """The topics a connector used since it was created or its topics were last reset."""
+        with self._lock:
+            return sorted(self._topics.get(connector, set()))
+
+    def reset_topics(self, connector: str) -> None:
+        with self._lock:
+            topics = self._topics.pop(connector, set())
+        for topic in topics:
+            self.log.send(f"status-topic-{topic}:connector-{connector}".encode(), None)
 
     def get(self, connector: str, task: int | None = None) -> Status | None:
         with self._lock:

@@ -1,0 +1,354 @@
+"""The REST application: Kafka Connect's routes, one Herder call each, with Connect's status codes and bodies.
+
+Every error, including malformed JSON, a wrong content type, an oversized body or an unknown route, is answered
+with ``{"error_code": N, "message": "…"}``. Request bodies must be JSON objects (``application/json``) of at most
+``MAX_BODY_BYTES``; config values must be strings (numbers and booleans are accepted and turned into strings, as
+Connect's JSON reader does). Herder calls block (they write to the config log), so routes are plain functions
+that Starlette runs on its thread pool.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from hub.rest.auth import Credentials
+from hub.rest.errors import HttpError, error_response, invalid_config_message, response_for
+from hub.rest.loggers import LoggerLevels
+from hub.rest.openapi import openapi_document
+from hub.runtime.herder import Herder
+from hub.sdk.errors import ConfigError
+
+MAX_BODY_BYTES = 1 << 20
+_NAME = re.compile(r"^[^/\x00-\x1f\x7f]+$")
+_PLUGIN_ORDER = {"sink": 0, "source": 1, "transformation": 2, "predicate": 3, "converter": 4, "header_converter": 5,
+                 "config_provider": 6}  # fmt: skip
+
+
+def _json(body: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _flag(request: Request, name: str) -> bool:
+    raw = request.query_params.get(name, "false").strip().lower()
+    if raw not in ("true", "false"):
+        raise HttpError(400, f"query parameter {name} must be true or false, not {raw!r}")
+    return raw == "true"
+
+
+def _task_id(raw: str) -> int:
+    if not raw.isdigit():
+        raise HttpError(404, f"Task {raw} not found")
+    return int(raw)
+
+
+def _check_name(name: str) -> str:
+    name = name.strip()
+    if not name:
+        raise HttpError(400, "Connector name must not be empty")
+    if not _NAME.match(name):
+        raise HttpError(400, f"Connector name {name!r} must not contain '/' or control characters")
+    return name
+
+
+def _string_map(value: Any, what: str, *, nulls: bool = False) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise HttpError(400, f"{what} must be a JSON object of strings")
+    result: dict[str, Any] = {}
+    for key, item in value.items():
+        if item is None and nulls:
+            result[key] = None
+        elif isinstance(item, str):
+            result[key] = item
+        elif isinstance(item, bool):
+            result[key] = "true" if item else "false"
+        elif isinstance(item, int | float):
+            result[key] = str(item)
+        else:
+            raise HttpError(400, f"{what}: the value of {key!r} must be a string, not {type(item).__name__}")
+    return result
+
+
+async def _body(request: Request) -> Any:
+    if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
+        raise HttpError(415, "Content-Type must be application/json")
+    length = request.headers.get("content-length")
+    if length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
+        raise HttpError(413, f"Request body is larger than {MAX_BODY_BYTES} bytes")
+    data = bytearray()
+    async for chunk in request.stream():
+        data += chunk
+        if len(data) > MAX_BODY_BYTES:
+            raise HttpError(413, f"Request body is larger than {MAX_BODY_BYTES} bytes")
+    try:
+        return json.loads(data)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise HttpError(400, f"Request body is not valid JSON: {exc}") from exc
+
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def create_app(herder: Herder, *, version: str, credentials: Credentials | None = None) -> Starlette:
+    """The ASGI application of the REST API over ``herder``."""
+    loggers = LoggerLevels()
+
+    async def call(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        from starlette.concurrency import run_in_threadpool
+
+        return await run_in_threadpool(function, *args, **kwargs)
+
+    async def root(request: Request) -> Response:
+        return _json({"version": version, "commit": "", "kafka_cluster_id": ""})
+
+    async def health(request: Request) -> Response:
+        status, message = herder.health()
+        return _json({"status": status, "message": message}, {"healthy": 200, "starting": 503}.get(status, 500))
+
+    async def list_connectors(request: Request) -> Response:
+        names = await call(herder.connectors)
+        expand = set(request.query_params.getlist("expand"))
+        if not expand & {"status", "info"}:
+            return _json(names)
+        expanded: dict[str, Any] = {}
+        for name in names:
+            try:
+                entry: dict[str, Any] = {}
+                if "status" in expand:
+                    entry["status"] = await call(herder.connector_status, name)
+                if "info" in expand:
+                    entry["info"] = (await call(herder.connector_info, name)).to_json()
+                expanded[name] = entry
+            except Exception:
+                continue  # deleted meanwhile: left out, as Connect does
+        return _json(expanded)
+
+    async def create_connector(request: Request) -> Response:
+        body = await _body(request)
+        if not isinstance(body, dict):
+            raise HttpError(400, "Request body must be a JSON object with 'name' and 'config'")
+        unknown = sorted(set(body) - {"name", "config", "initial_state"})
+        if unknown:
+            raise HttpError(400, f"Unrecognized field(s) in the request body: {', '.join(unknown)}")
+        name = _check_name(str(body.get("name") or ""))
+        config = _string_map(body.get("config"), "config")
+        initial = body.get("initial_state")
+        if initial is not None and not isinstance(initial, str):
+            raise HttpError(400, "initial_state must be RUNNING, PAUSED or STOPPED")
+        _, info = await call(herder.put_connector_config, name, config, allow_replace=False, initial_state=initial)
+        return _json(info.to_json(), 201, {"Location": f"/connectors/{name}"})
+
+    async def get_connector(request: Request) -> Response:
+        return _json((await call(herder.connector_info, request.path_params["name"])).to_json())
+
+    async def delete_connector(request: Request) -> Response:
+        await call(herder.delete_connector, request.path_params["name"])
+        return Response(status_code=204)
+
+    async def get_config(request: Request) -> Response:
+        return _json((await call(herder.connector_info, request.path_params["name"])).config)
+
+    async def put_config(request: Request) -> Response:
+        name = _check_name(request.path_params["name"])
+        config = _string_map(await _body(request), "config")
+        created, info = await call(herder.put_connector_config, name, config, allow_replace=True)
+        if created:
+            return _json(info.to_json(), 201, {"Location": f"/connectors/{name}"})
+        return _json(info.to_json())
+
+    async def patch_config(request: Request) -> Response:
+        patch = _string_map(await _body(request), "config patch", nulls=True)
+        return _json((await call(herder.patch_connector_config, request.path_params["name"], patch)).to_json())
+
+    async def status(request: Request) -> Response:
+        return _json(await call(herder.connector_status, request.path_params["name"]))
+
+    async def tasks(request: Request) -> Response:
+        return _json(await call(herder.task_configs, request.path_params["name"]))
+
+    async def tasks_config(request: Request) -> Response:
+        name = request.path_params["name"]
+        listed = await call(herder.task_configs, name)
+        return _json({f"{name}-{task['id']['task']}": task["config"] for task in listed})
+
+    async def task_status(request: Request) -> Response:
+        name = request.path_params["name"]
+        return _json(await call(herder.task_status, name, _task_id(request.path_params["task"])))
+
+    async def restart_task(request: Request) -> Response:
+        name = request.path_params["name"]
+        await call(herder.restart_task, name, _task_id(request.path_params["task"]))
+        return Response(status_code=204)
+
+    async def restart(request: Request) -> Response:
+        include, only_failed = _flag(request, "includeTasks"), _flag(request, "onlyFailed")
+        plan = await call(
+            herder.restart_connector, request.path_params["name"], include_tasks=include, only_failed=only_failed
+        )
+        return Response(status_code=204) if plan is None else _json(plan, 202)
+
+    def state_change(action: Callable[[str], None], code: int) -> Handler:
+        async def change(request: Request) -> Response:
+            await call(action, request.path_params["name"])
+            return Response(status_code=code)
+
+        return change
+
+    async def topics(request: Request) -> Response:
+        name = request.path_params["name"]
+        return _json({name: {"topics": await call(herder.topics, name)}})
+
+    async def get_offsets(request: Request) -> Response:
+        return _json({"offsets": await call(herder.offsets, request.path_params["name"])})
+
+    async def patch_offsets(request: Request) -> Response:
+        body = await _body(request)
+        offsets = body.get("offsets") if isinstance(body, dict) else None
+        if not isinstance(offsets, list) or not offsets:
+            raise HttpError(400, "Partitions / offsets need to be provided for an alter offsets request")
+        if not all(isinstance(entry, dict) for entry in offsets):
+            raise HttpError(400, "each entry of 'offsets' must be an object with 'partition' and 'offset'")
+        message = await call(herder.alter_offsets, request.path_params["name"], offsets)
+        return _json({"message": message})
+
+    async def delete_offsets(request: Request) -> Response:
+        return _json({"message": await call(herder.reset_offsets, request.path_params["name"])})
+
+    async def plugins(request: Request) -> Response:
+        connectors_only = request.query_params.get("connectorsOnly", "true").strip().lower() != "false"
+        listed = [
+            {"class": info.class_name, "type": info.kind, "version": info.version}
+            for info in await call(herder.plugins)
+            if info.kind != "config_provider" and (not connectors_only or info.kind in ("source", "sink"))
+        ]
+        listed.sort(key=lambda item: (_PLUGIN_ORDER.get(item["type"], 9), item["class"]))
+        return _json(listed)
+
+    async def plugin_config(request: Request) -> Response:
+        return _json(await call(herder.plugin_config, request.path_params["plugin"]))
+
+    async def validate(request: Request) -> Response:
+        plugin = request.path_params["plugin"]
+        config = _string_map(await _body(request), "config")
+        given = config.get("connector.class")
+        if given is None:
+            config["connector.class"] = plugin
+        elif not _same_plugin(given, plugin):
+            raise HttpError(400, f"Included connector type {given} does not match request type {plugin}")
+        return _json(await call(herder.validate, config))
+
+    async def all_loggers(request: Request) -> Response:
+        return _json(loggers.all())
+
+    async def get_logger(request: Request) -> Response:
+        name = request.path_params["logger"]
+        if not loggers.known(name):
+            raise HttpError(404, f"Logger {name} not found.")
+        return _json(loggers.get(name))
+
+    async def set_logger(request: Request) -> Response:
+        body = await _body(request)
+        level = body.get("level") if isinstance(body, dict) else None
+        if not isinstance(level, str):
+            raise HttpError(400, "Desired 'level' parameter was not specified in the request.")
+        try:
+            return _json(loggers.set(request.path_params["logger"], level))
+        except ValueError as exc:
+            raise HttpError(404, str(exc)) from exc
+
+    async def openapi(request: Request) -> Response:
+        return _json(openapi_document(version))
+
+    connector = "/connectors/{name:str}"
+    routes = [
+        Route("/", root, methods=["GET"]),
+        Route("/health", health, methods=["GET"]),
+        Route("/openapi.json", openapi, methods=["GET"]),
+        Route("/connectors", list_connectors, methods=["GET"]),
+        Route("/connectors", create_connector, methods=["POST"]),
+        Route(connector, get_connector, methods=["GET"]),
+        Route(connector, delete_connector, methods=["DELETE"]),
+        Route(connector + "/config", get_config, methods=["GET"]),
+        Route(connector + "/config", put_config, methods=["PUT"]),
+        Route(connector + "/config", patch_config, methods=["PATCH"]),
+        Route(connector + "/status", status, methods=["GET"]),
+        Route(connector + "/tasks", tasks, methods=["GET"]),
+        Route(connector + "/tasks-config", tasks_config, methods=["GET"]),
+        Route(connector + "/tasks/{task:str}/status", task_status, methods=["GET"]),
+        Route(connector + "/tasks/{task:str}/restart", restart_task, methods=["POST"]),
+        Route(connector + "/restart", restart, methods=["POST"]),
+        Route(connector + "/pause", state_change(herder.pause, 202), methods=["PUT"]),
+        Route(connector + "/resume", state_change(herder.resume, 202), methods=["PUT"]),
+        Route(connector + "/stop", state_change(herder.stop_connector, 204), methods=["PUT"]),
+        Route(connector + "/topics", topics, methods=["GET"]),
+        Route(connector + "/topics/reset", state_change(herder.reset_topics, 202), methods=["PUT"]),
+        Route(connector + "/offsets", get_offsets, methods=["GET"]),
+        Route(connector + "/offsets", patch_offsets, methods=["PATCH"]),
+        Route(connector + "/offsets", delete_offsets, methods=["DELETE"]),
+        Route("/connector-plugins", plugins, methods=["GET"]),
+        Route("/connector-plugins/{plugin:str}/config", plugin_config, methods=["GET"]),
+        Route("/connector-plugins/{plugin:str}/config/validate", validate, methods=["PUT"]),
+        Route("/admin/loggers", all_loggers, methods=["GET"]),
+        Route("/admin/loggers/{logger:str}", get_logger, methods=["GET"]),
+        Route("/admin/loggers/{logger:str}", set_logger, methods=["PUT"]),
+    ]
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        message = {404: f"HTTP 404 Not Found: {request.url.path}", 405: "HTTP 405 Method Not Allowed"}.get(
+            exc.status_code, str(exc.detail)
+        )
+        return error_response(exc.status_code, message)
+
+    async def any_error(request: Request, exc: Exception) -> Response:
+        if isinstance(exc, ConfigError):
+            return error_response(400, invalid_config_message(exc))
+        return response_for(exc)
+
+    app = Starlette(
+        routes=routes,
+        exception_handlers={HTTPException: http_error, Exception: any_error, HttpError: any_error},
+    )
+    app.add_middleware(_ErrorsAndAuth, credentials=credentials)
+    return app
+
+
+def _same_plugin(given: str, plugin: str) -> bool:
+    def short(name: str) -> str:
+        return name.rsplit(".", 1)[-1].removesuffix("Connector")
+
+    return given == plugin or short(given) == short(plugin)
+
+
+class _ErrorsAndAuth:
+    """Authentication and role checks, and a Connect-shaped 500 for anything that escapes the routes."""
+
+    def __init__(self, app: ASGIApp, credentials: Credentials | None) -> None:
+        self.app = app
+        self.credentials = credentials
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if self.credentials is not None:
+            headers = {k.decode().lower(): v.decode() for k, v in scope.get("headers", [])}
+            principal = self.credentials.authenticate(headers.get("authorization"))
+            if principal is None:
+                response = error_response(401, "Authentication required")
+                response.headers["WWW-Authenticate"] = 'Basic realm="hub", Bearer'
+                await response(scope, receive, send)
+                return
+            if not principal.may(scope["method"]):
+                await error_response(403, f"{principal.name} may only read (role read-only)")(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
