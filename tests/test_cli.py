@@ -93,8 +93,8 @@ def test_console_script_runs_as_module() -> None:
 
 
 def test_plugins_lists_connectors_converters_and_transforms() -> None:
-    result = subprocess.run([sys.executable, "-m", "hub.cli", "plugins", "--local", "--json"], capture_output=True, text=True,
-                            check=False)  # fmt: skip
+    argv = [sys.executable, "-m", "hub.cli", "plugins", "--local", "--json"]
+    result = subprocess.run(argv, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
     listed = json.loads(result.stdout)
     by_class = {plugin["class"]: plugin for plugin in listed["plugins"]}
