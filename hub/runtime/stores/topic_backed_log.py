@@ -64,6 +64,13 @@ class TopicBackedLog(KeyValueLog):
 
     def start(self, timeout_s: float = 60.0) -> None:
         """Create or check the topic, replay it into the callback, and start tailing."""
+        try:
+            self._start(timeout_s)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self, timeout_s: float) -> None:
         self._admin = self._clients.admin()
         self._admin.create_topics(
             [NewTopic(self.topic, self._partitions, configs=self._topic_configs)], if_not_exists=True
