@@ -13,7 +13,6 @@ has them (KIP-158); otherwise the store's auto-creation applies.
 from __future__ import annotations
 
 import re
-import threading
 import time
 from collections import deque
 from collections.abc import Collection, Mapping, Sequence
@@ -47,9 +46,11 @@ class _Submitted:
 
 @dataclass
 class SubmittedRecords:
-    """Records in flight per source partition, in poll order; yields the offsets that are safe to commit."""
+    """Records in flight per source partition, in poll order; yields the offsets that are safe to commit.
 
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    Used by the task's thread only (acknowledgements are collected there), so it takes no locks.
+    """
+
     _pending: dict[str, deque[_Submitted]] = field(default_factory=dict)
     _in_flight: int = 0
     _last_partition: Mapping[str, Any] | None = None
@@ -61,16 +62,14 @@ class SubmittedRecords:
             check_map("partition", partition)
             self._last_partition, self._last_key = partition, canonical(partition)
         entry = _Submitted(partition, record.source_offset)
-        with self._lock:
-            self._pending.setdefault(self._last_key, deque()).append(entry)
-            self._in_flight += 1
+        self._pending.setdefault(self._last_key, deque()).append(entry)
+        self._in_flight += 1
         return entry
 
     def ack(self, entry: _Submitted) -> None:
-        with self._lock:
-            if not entry.acked:
-                entry.acked = True
-                self._in_flight -= 1
+        if not entry.acked:
+            entry.acked = True
+            self._in_flight -= 1
 
     @property
     def in_flight(self) -> int:
@@ -79,13 +78,12 @@ class SubmittedRecords:
     def committable(self) -> dict[str, tuple[Mapping[str, Any], Mapping[str, Any]]]:
         """The newest offset per source partition whose records up to it are all acknowledged (removed)."""
         found: dict[str, tuple[Mapping[str, Any], Mapping[str, Any]]] = {}
-        with self._lock:
-            for key, entries in self._pending.items():
-                while entries and entries[0].acked:
-                    entry = entries.popleft()
-                    if entry.offset:
-                        found[key] = (entry.partition, entry.offset)
-            self._pending = {key: entries for key, entries in self._pending.items() if entries}
+        for key, entries in self._pending.items():
+            while entries and entries[0].acked:
+                entry = entries.popleft()
+                if entry.offset:
+                    found[key] = (entry.partition, entry.offset)
+        self._pending = {key: entries for key, entries in self._pending.items() if entries}
         return found
 
 
@@ -186,6 +184,7 @@ class SourceTaskRunner(TaskRunner):
         self._submitted = SubmittedRecords()
         self._send_error: BaseException | None = None
         self._topics_used: set[str] = set()
+        self._wants_commit_record = type(task).commit_record is not SourceTask.commit_record
         self._sent: deque[tuple[Future[RecordMetadata], _Submitted, SourceRecord]] = deque()
         self._producer: Producer | None = None
         self._task_started = False
@@ -308,9 +307,16 @@ class SourceTaskRunner(TaskRunner):
         """Settle the records the store has answered for, oldest first (on the task thread: no callbacks, no
         locks shared with the producer's thread per record)."""
         sent = self._sent
+        ack = self._submitted.ack
+        wants_records = self._wants_commit_record
         while sent and sent[0][0].done():
             future, entry, record = sent.popleft()
-            self._on_sent(future, entry=entry, record=record)
+            if future.exception() is None:
+                ack(entry)
+                if wants_records:
+                    self._commit_record(record, future.result())
+            else:
+                self._on_sent(future, entry=entry, record=record)
 
     def _on_sent(self, future: Future[RecordMetadata], *, entry: Any, record: SourceRecord) -> None:
         error = future.exception()
@@ -325,6 +331,10 @@ class SourceTaskRunner(TaskRunner):
 
     def _done(self, entry: Any, record: SourceRecord, metadata: RecordMetadata | None) -> None:
         self._submitted.ack(entry)
+        if self._wants_commit_record:
+            self._commit_record(record, metadata)
+
+    def _commit_record(self, record: SourceRecord, metadata: RecordMetadata | None) -> None:
         try:
             self.task.commit_record(record, metadata)
         except Exception as exc:

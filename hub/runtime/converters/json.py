@@ -24,7 +24,7 @@ import datetime as dt
 import decimal
 from collections.abc import Mapping
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 import orjson
 
@@ -175,9 +175,10 @@ _INT_BOUNDS = {
     Type.INT64: (-(2**63), 2**63 - 1),
 }
 
-# Per struct schema, each field's (name, schema, kind when it is a plain primitive without a logical name).
-# Records of one stream share their schema object, so looking the plan up by identity saves hashing the schema.
-_FieldPlan = tuple[str, Schema, Type | None]
+# Per struct schema, each field's (name, schema, kind when it is a plain primitive without a logical name, and for
+# those the Python class and integer bounds a decoded JSON value must have to be taken as it is). Records of one
+# stream share their schema object, so looking the plan up by identity saves hashing the schema.
+_FieldPlan = tuple[str, Schema, Type | None, type | None, int | None, int | None]
 _PLANS: dict[int, tuple[Schema, tuple[_FieldPlan, ...], tuple[str, ...] | None]] = {}
 
 
@@ -186,16 +187,22 @@ def _plan_of(schema: Schema) -> tuple[Schema, tuple[_FieldPlan, ...], tuple[str,
     found = _PLANS.get(id(schema))
     if found is not None and found[0] is schema:
         return found
-    plan = tuple(
-        (field.name, field.schema, field.schema.type if field.schema.type in _PLAIN and field.schema.name is None
-         else None)
-        for field in schema.fields
-    )  # fmt: skip
-    all_plain = tuple(name for name, _, plain in plan if plain is not None) if all(p[2] for p in plan) else None
+    plan = tuple(_field_plan(field.name, field.schema) for field in schema.fields)
+    all_plain = tuple(p[0] for p in plan) if all(p[2] for p in plan) else None
     if len(_PLANS) > 1000:
         _PLANS.clear()
     _PLANS[id(schema)] = entry = (schema, plan, all_plain)
     return entry
+
+
+def _field_plan(name: str, schema: Schema) -> _FieldPlan:
+    kind = schema.type
+    if kind not in _PLAIN or schema.name is not None:
+        return (name, schema, None, None, None, None)
+    if kind in _INT_BOUNDS:
+        return (name, schema, kind, int, *_INT_BOUNDS[kind])
+    python = {Type.STRING: str, Type.BOOLEAN: bool}.get(kind, float)
+    return (name, schema, kind, python, None, None)
 
 
 def _struct_plan(schema: Schema) -> tuple[_FieldPlan, ...]:
@@ -264,7 +271,7 @@ def value_to_json(
             name: item
             if item is not None and plain is not None
             else value_to_json(field_schema, item, numeric_decimals=numeric_decimals, replace_null=replace_null)
-            for (name, field_schema, plain), item in zip(_struct_plan(schema), items, strict=True)
+            for (name, field_schema, plain, *_), item in zip(_struct_plan(schema), items, strict=True)
         }
     try:
         validate(schema, value)
@@ -345,14 +352,17 @@ def value_from_json(schema: Schema | None, node: Any) -> Any:
         if not isinstance(node, dict):
             raise DataError("struct payload must be a JSON object")
         values = []
-        for name, field_schema, plain in _struct_plan(schema):
+        for name, field_schema, _, python, low, high in _struct_plan(schema):
             item = node.get(name)
-            if item is None or plain is None or not _plain_fits(plain, item):
+            found = type(item)
+            if found is python and (low is None or low <= item <= high):  # type: ignore[operator]
+                pass  # already a valid value of a plain field
+            elif python is float and found is int:
+                item = float(cast(int, item))
+            else:
                 item = value_from_json(field_schema, item)  # the general path checks and reports
                 if item is None and not field_schema.optional and field_schema.default is None:
                     raise DataError(f"{name} is null but its schema is not optional")
-            elif plain is Type.FLOAT32 or plain is Type.FLOAT64:
-                item = float(item)
             values.append(item)
         return Struct.from_values(schema, values)  # each value was checked above
     if kind in (Type.FLOAT32, Type.FLOAT64):
@@ -364,18 +374,6 @@ def value_from_json(schema: Schema | None, node: Any) -> Any:
     except SchemaError as exc:
         raise DataError(f"payload does not match its schema: {exc}") from None
     return node
-
-
-def _plain_fits(kind: Type, node: Any) -> bool:
-    """Whether a JSON node is already a valid value of a plain primitive type (the fast path of decoding)."""
-    if kind is Type.STRING:
-        return type(node) is str
-    if kind is Type.BOOLEAN:
-        return type(node) is bool
-    if kind is Type.FLOAT64 or kind is Type.FLOAT32:
-        return type(node) is float or type(node) is int
-    low, high = _INT_BOUNDS[kind]
-    return type(node) is int and low <= node <= high
 
 
 def _integer(node: Any) -> int:
