@@ -4,8 +4,11 @@ produce+consume rate measured in the same run, on the embedded store.
 Variants: JSON conversion (Connect's JsonConverter with schemas, struct values) and no conversion
 (ByteArrayConverter, ready bytes), each with 1 and 4 tasks (4 partitions). The raw reference produces and
 consumes records of the same bytes as the variant writes (Connect's JSON envelope carries the schema in every
-record, so JSON records are several times larger), with the same store clients. The overhead ratio is
-raw rate / runtime rate; the target is at most 2.0 with JSON conversion (printed as runtime/raw >= 0.5).
+record, so JSON records are several times larger), with the same store clients, twice: producing then consuming,
+and producing and consuming at once (two threads, as a pipeline runs — the like-for-like reference, since both
+then share the interpreter the same way). The overhead ratio is raw rate / runtime rate; the target is at most
+2.0 with JSON conversion against the concurrent reference (printed as runtime/raw >= 0.5); the ratio to the
+sequential reference is printed too.
 
 Run: ``python -m bench.runtime_pipeline [RECORDS]`` (default 200,000 per variant).
 """
@@ -99,21 +102,37 @@ def sample_bytes(converter: str, shape: str) -> tuple[bytes, bytes]:
     return key, value
 
 
-def raw_rate(clients: EmbeddedClients, name: str, count: int, partitions: int, key: bytes, value: bytes) -> float:
-    """Records/s to produce ``count`` records of these bytes and consume them back, with the store's clients."""
-    topic = f"raw-{name}"
+def raw_rate(
+    clients: EmbeddedClients, name: str, count: int, partitions: int, key: bytes, value: bytes, *, concurrent: bool
+) -> float:
+    """Records/s to produce ``count`` records of these bytes and consume them back with the store's clients: one
+    after the other, or (``concurrent``) a producing and a consuming thread at once, as a pipeline runs."""
+    topic = f"raw-{name}-{'c' if concurrent else 's'}"
     with clients.admin() as admin:
         admin.create_topics([NewTopic(topic, partitions)])
-    with stopwatch() as elapsed:
+
+    def produce() -> None:
         with clients.producer() as producer:
             for _ in range(count):
                 producer.send(topic, key=key, value=value)
             producer.flush(120)
+
+    def consume() -> None:
         with clients.consumer() as consumer:
             consumer.assign([TopicPartition(topic, p) for p in range(partitions)])
             seen = 0
             while seen < count:
                 seen += len(consumer.poll(1.0, 5000))
+
+    with stopwatch() as elapsed:
+        if concurrent:
+            producer = threading.Thread(target=produce)
+            producer.start()
+            consume()
+            producer.join()
+        else:
+            produce()
+            consume()
         return count / elapsed()
 
 
@@ -167,12 +186,16 @@ def main() -> None:
                     ):
                         key, value = sample_bytes(converter, shape)
                         figure(f"record_bytes_{label}", len(key) + len(value), "bytes")
-                        raw = raw_rate(clients, f"{label}-{tasks}", count, tasks, key, value)
-                        figure(f"raw_store_{label}_{tasks}p", raw, "records/s")
-                        rate = runtime_rate(herder, f"{label}-{tasks}", count, tasks, converter, shape)
+                        variant = f"{label}-{tasks}"
+                        sequential = raw_rate(clients, variant, count, tasks, key, value, concurrent=False)
+                        figure(f"raw_store_sequential_{label}_{tasks}p", sequential, "records/s")
+                        concurrent = raw_rate(clients, variant, count, tasks, key, value, concurrent=True)
+                        figure(f"raw_store_concurrent_{label}_{tasks}p", concurrent, "records/s")
+                        rate = runtime_rate(herder, variant, count, tasks, converter, shape)
                         figure(f"runtime_{label}_{tasks}t", rate, "records/s")
                         target = 0.5 if label == "json" else None
-                        ratio(f"runtime_{label}_{tasks}t_vs_raw", rate, raw, target=target)
+                        ratio(f"runtime_{label}_{tasks}t_vs_raw_concurrent", rate, concurrent, target=target)
+                        ratio(f"runtime_{label}_{tasks}t_vs_raw_sequential", rate, sequential)
             finally:
                 herder.stop()
         finally:
