@@ -106,10 +106,6 @@ class Validation:
     warnings: list[str] = field(default_factory=list)
     response: dict[str, Any] = field(default_factory=dict)
 
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
     def raise_for_problems(self) -> None:
         if self.problems:
             raise ConfigError(self.problems)

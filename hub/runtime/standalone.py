@@ -115,12 +115,6 @@ class StandaloneHerder(Herder, ConfigListener):
         self.resolver.close()
         log.info("herder stopped")
 
-    def wait_idle(self, timeout_s: float = 30.0) -> None:
-        """Block until every change heard so far was acted on (tests and the CLI use it)."""
-        done = threading.Event()
-        self._events.put(("mark", done))
-        done.wait(timeout_s)
-
     # --- config listener (on the store's reading thread: only queue) ------------------------------------------
 
     def on_connector_config(self, name: str) -> None:
@@ -146,9 +140,7 @@ class StandaloneHerder(Herder, ConfigListener):
             try:
                 if kind == "stop":
                     return
-                if kind == "mark":
-                    subject.set()
-                elif kind == "connector":
+                if kind == "connector":
                     self._reconcile(subject)
                 elif kind == "reconfigure":
                     self._regenerate_tasks(subject, self.configs.snapshot())

@@ -244,11 +244,6 @@ class Worker:
         with self._lock:
             return sorted(task_id for task_id in self.tasks if task_id.connector == connector)
 
-    def task_failed(self, task_id: TaskId) -> bool:
-        with self._lock:
-            runner = self.tasks.get(task_id)
-            return runner is not None and runner.failed
-
     def set_target_state(self, name: str, target: TargetState) -> None:
         """Pause or resume a connector and its tasks."""
         with self._lock:

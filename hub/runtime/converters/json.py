@@ -356,8 +356,9 @@ def value_from_json(schema: Schema | None, node: Any) -> Any:
             item = node.get(name)
             found = type(item)
             if found is python and (low is None or low <= item <= high):  # type: ignore[operator]
-                pass  # already a valid value of a plain field
-            elif python is float and found is int:
+                values.append(item)  # already a valid value of a plain field
+                continue
+            if python is float and found is int:
                 item = float(cast(int, item))
             else:
                 item = value_from_json(field_schema, item)  # the general path checks and reports
