@@ -1,0 +1,107 @@
+"""The leader's assignment of connectors and tasks to the workers of a group: incremental and even.
+
+Incremental: every worker keeps what it holds unless that work is gone, held twice, or must move to even the
+load; only unassigned work (new, or from workers that left) and the surplus of overloaded workers moves. Even: no
+worker ends with more than ⌈units / workers⌉ units, so the spread is at most one.
+
+Work of a worker that left without a clean goodbye is held back for ``delay_ms`` (Connect's
+``scheduled.rebalance.max.delay.ms``): a worker that restarts quickly gets it back without anything moving; once
+the delay has passed, it is shared among the others. The caller rebalances again when the returned deadline comes.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+
+class Work(NamedTuple):
+    """A connector instance (``task`` None) or one of its tasks."""
+
+    connector: str
+    task: int | None = None
+
+    def __str__(self) -> str:
+        return self.connector if self.task is None else f"{self.connector}-{self.task}"
+
+    @classmethod
+    def parse(cls, text: list[object]) -> Work:
+        connector, task = text
+        return cls(str(connector), None if task is None else int(str(task)))
+
+
+def _order(work: Work) -> tuple[str, int]:
+    return (work.connector, -1 if work.task is None else work.task)
+
+
+def all_work(task_counts: Mapping[str, int]) -> set[Work]:
+    """Every unit of the wanted state: each connector and each of its tasks."""
+    return {Work(name) for name in task_counts} | {
+        Work(name, index) for name, count in task_counts.items() for index in range(count)
+    }
+
+
+@dataclass
+class Plan:
+    """The outcome of one assignment."""
+
+    assignments: dict[str, set[Work]]
+    held_back: dict[Work, int] = field(default_factory=dict)  # work of departed workers -> since (ms)
+    next_rebalance_ms: int | None = None
+
+
+def assign(
+    holdings: Mapping[str, Iterable[Work]],
+    wanted: set[Work],
+    *,
+    previous_members: Iterable[str] = (),
+    held_back: Mapping[Work, int] | None = None,
+    previous_holdings: Mapping[str, Iterable[Work]] | None = None,
+    now_ms: int,
+    delay_ms: int,
+) -> Plan:
+    """Assign ``wanted`` to the workers of ``holdings`` (worker id -> what it runs now). ``previous_holdings`` is
+    the leader's last assignment: work of workers that are gone is held back until ``delay_ms`` after they left;
+    a worker that is back gets its work again."""
+    members = sorted(holdings)
+    if not members:
+        return Plan({})
+    kept: dict[str, set[Work]] = {member: set() for member in members}
+    taken: set[Work] = set()
+    for member in members:
+        for work in sorted(holdings[member], key=_order):
+            if work in wanted and work not in taken:
+                kept[member].add(work)
+                taken.add(work)
+    for member, works in (previous_holdings or {}).items():
+        if member in holdings:  # a worker that came back (same worker id) gets back what it had
+            for work in sorted(works, key=_order):
+                if work in wanted and work not in taken:
+                    kept[member].add(work)
+                    taken.add(work)
+    reserved: dict[Work, int] = {w: since for w, since in (held_back or {}).items() if w in wanted and w not in taken}
+    for member, works in (previous_holdings or {}).items():
+        if member in holdings:
+            continue
+        for work in works:
+            if work in wanted and work not in taken:
+                reserved.setdefault(work, now_ms)
+    expired = {work for work, since in reserved.items() if now_ms - since >= delay_ms}
+    reserved = {work: since for work, since in reserved.items() if work not in expired}
+    free = sorted(wanted - taken - set(reserved), key=_order)
+    limit = math.ceil(len(wanted - set(reserved)) / len(members)) if wanted else 0
+    # Shed surplus above the limit (tasks before connectors, highest numbers first, so connectors move least).
+    for member in members:
+        surplus = len(kept[member]) - limit
+        if surplus > 0:
+            movable = sorted(kept[member], key=lambda w: (w.task is None, -(w.task or 0), w.connector))
+            for work in movable[:surplus]:
+                kept[member].discard(work)
+                free.append(work)
+    for work in sorted(free, key=_order):
+        target = min(members, key=lambda m: (len(kept[m]), m))
+        kept[target].add(work)
+    deadline = min((since + delay_ms for since in reserved.values()), default=None)
+    return Plan(kept, reserved, deadline)

@@ -1,0 +1,49 @@
+"""The leader's assignment: even, incremental, and patient with workers that vanish."""
+
+from __future__ import annotations
+
+from hub.runtime.distributed.assignor import Work, all_work, assign
+
+
+def _count(plan: dict[str, set[Work]]) -> dict[str, int]:
+    return {member: len(works) for member, works in plan.items()}
+
+
+def test_work_is_spread_evenly_and_everything_is_assigned_once() -> None:
+    wanted = all_work({f"c{i}": 3 for i in range(6)})  # 6 connectors + 18 tasks
+    plan = assign({"a": [], "b": [], "c": []}, wanted, now_ms=0, delay_ms=1000)
+    assert _count(plan.assignments) == {"a": 8, "b": 8, "c": 8}
+    assert set().union(*plan.assignments.values()) == wanted
+
+
+def test_a_new_worker_takes_a_share_and_nothing_else_moves() -> None:
+    wanted = all_work({f"c{i}": 3 for i in range(6)})
+    first = assign({"a": [], "b": [], "c": []}, wanted, now_ms=0, delay_ms=1000).assignments
+    second = assign({**first, "d": []}, wanted, now_ms=1, delay_ms=1000).assignments
+    assert _count(second) == {"a": 6, "b": 6, "c": 6, "d": 6}
+    for member in "abc":
+        assert second[member] <= first[member]  # they only gave work away, never got other work
+
+
+def test_work_of_a_vanished_worker_waits_for_the_delay_unless_it_comes_back() -> None:
+    wanted = all_work({"c": 5})
+    first = assign({"a": [], "b": []}, wanted, now_ms=0, delay_ms=1000).assignments
+    gone = first["b"]
+    waiting = assign({"a": first["a"]}, wanted, previous_holdings=first, now_ms=100, delay_ms=1000)
+    assert waiting.assignments == {"a": first["a"]}
+    assert set(waiting.held_back) == gone
+    assert waiting.next_rebalance_ms == 1100
+    back = assign({"a": first["a"], "b": []}, wanted, previous_holdings=first, held_back=waiting.held_back,
+                  now_ms=500, delay_ms=1000)  # fmt: skip
+    assert back.assignments["b"] == gone
+    later = assign({"a": first["a"]}, wanted, held_back=waiting.held_back, now_ms=1100, delay_ms=1000)
+    assert later.assignments["a"] == wanted
+    assert later.held_back == {}
+
+
+def test_removed_and_duplicated_work_is_dropped() -> None:
+    plan = assign({"a": [Work("x"), Work("x", 0)], "b": [Work("x", 0), Work("old", 0)]}, {Work("x"), Work("x", 0)},
+                  now_ms=0, delay_ms=0)  # fmt: skip
+    # "old" is gone, x-0 was held twice; then the load is evened: a keeps its connector, its task moves to b.
+    assert plan.assignments == {"a": {Work("x")}, "b": {Work("x", 0)}}
+    assert set().union(*plan.assignments.values()) == {Work("x"), Work("x", 0)}
