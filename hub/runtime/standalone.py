@@ -149,33 +149,54 @@ class StandaloneHerder(Herder, ConfigListener):
             except Exception:
                 log.exception("herder failed handling %s %s", kind, subject)
 
+    # Which connectors and tasks this worker runs: all of them here; the distributed herder narrows it.
+
+    def _owns_connector(self, name: str) -> bool:
+        return True
+
+    def _owned_tasks(self, name: str, count: int) -> set[int]:
+        return set(range(count))
+
     def _reconcile(self, name: str) -> None:
         snapshot = self.configs.snapshot()
         config = snapshot.connectors.get(name)
-        running = self._running.get(name)
         if config is None:
-            if running is not None:
-                self._stop_all(name)
-                self.statuses.forget(name)
-                log.info("connector %s deleted", name)
+            self._forget(name)
             return
         target = snapshot.target_state(name)
-        if (
+        running = self._running.get(name)
+        if not self._owns_connector(name):
+            if running is not None:
+                self.worker.stop_connector(name)
+                self._running.pop(name, None)
+        elif (
             running is None
             or running[0] != config
             or (TargetState.STOPPED in (running[1], target) and running[1] != target)
         ):
-            self._stop_all(name)
+            self.worker.stop_connector(name)
             self._running[name] = (dict(config), target)
-            if not self.worker.start_connector(name, config, target):
-                return
-            self._regenerate_tasks(name, snapshot)
+            if self.worker.start_connector(name, config, target):
+                self._regenerate_tasks(name, snapshot)
         elif running[1] != target:
             self._running[name] = (dict(config), target)
             self.worker.set_target_state(name, target)
         elif name in snapshot.inconsistent:
             self._regenerate_tasks(name, snapshot)
         self._sync_tasks(name)
+
+    def _forget(self, name: str) -> None:
+        """A deleted connector: stop what of it runs here and remove its statuses."""
+        owned = name in self._running
+        tasks = self.worker.tasks_of(name)
+        self.worker.stop_tasks(tasks)
+        for task_id in tasks:
+            self.statuses.put(Status(name, task_id.task, State.DESTROYED, self.worker_id, self.worker.generation))
+        if owned:
+            self.worker.stop_connector(name)
+            self._running.pop(name, None)
+            self.statuses.forget(name)
+            log.info("connector %s deleted", name)
 
     def _stop_all(self, name: str) -> None:
         self.worker.stop_tasks(self.worker.tasks_of(name))
@@ -210,25 +231,29 @@ class StandaloneHerder(Herder, ConfigListener):
         return kept
 
     def _sync_tasks(self, name: str) -> None:
+        """Run exactly the tasks of ``name`` this worker owns, each with its current config and target state."""
         snapshot = self.configs.snapshot()
         config = snapshot.connectors.get(name)
-        if config is None or name not in self._running:
+        if config is None:
             return
         target = snapshot.target_state(name)
-        wanted = [] if target is TargetState.STOPPED else snapshot.tasks.get(name, [])
+        configs = [] if target is TargetState.STOPPED else snapshot.tasks.get(name, [])
+        owned = self._owned_tasks(name, len(configs))
+        wanted = {index: configs[index] for index in sorted(owned) if index < len(configs)}
         running = self.worker.tasks_of(name)
         stale = [
             task_id
             for task_id in running
-            if task_id.task >= len(wanted)
+            if task_id.task not in wanted
             or self.worker.task_configs.get(task_id) != wanted[task_id.task]
-            or self.worker.connector_config(name) != config
+            or self.worker.task_connector_configs.get(task_id) != config
         ]
         self.worker.stop_tasks(stale)
         for task_id in stale:
-            if task_id.task >= len(wanted):
-                self.statuses.put(Status(name, task_id.task, State.DESTROYED, self.worker_id))
-        for index, task_config in enumerate(wanted):
+            if task_id.task >= len(configs):
+                self.statuses.put(Status(name, task_id.task, State.DESTROYED, self.worker_id, self.worker.generation))
+        self.worker.set_tasks_target(name, target)
+        for index, task_config in wanted.items():
             task_id = TaskId(name, index)
             if task_id not in self.worker.tasks:
                 self.worker.start_task(task_id, config, task_config, target)

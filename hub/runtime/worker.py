@@ -80,6 +80,7 @@ class Worker:
         self.connectors: dict[str, _RunningConnector] = {}
         self.tasks: dict[TaskId, TaskRunner] = {}
         self.task_configs: dict[TaskId, dict[str, str]] = {}
+        self.task_connector_configs: dict[TaskId, dict[str, str]] = {}  # what each task was started with
 
     # --- status ------------------------------------------------------------------------------------------------
 
@@ -168,6 +169,7 @@ class Worker:
                 return False
             self.tasks[task_id] = runner
             self.task_configs[task_id] = dict(task_config)
+            self.task_connector_configs[task_id] = dict(connector_config)
         runner.start()
         return True
 
@@ -233,6 +235,7 @@ class Worker:
             runners = [(task_id, self.tasks.pop(task_id, None)) for task_id in task_ids]
             for task_id, _ in runners:
                 self.task_configs.pop(task_id, None)
+                self.task_connector_configs.pop(task_id, None)
         stopping = [(task_id, runner) for task_id, runner in runners if runner is not None]
         for _, runner in stopping:
             runner.stop()
@@ -252,6 +255,13 @@ class Worker:
         if running is not None and running.target is not target:
             running.target = target
             self._status(name, None, _connector_state(target))
+        for runner in runners:
+            runner.set_target_state(target)
+
+    def set_tasks_target(self, name: str, target: TargetState) -> None:
+        """Pause or resume the tasks of ``name`` running here (whoever runs the connector)."""
+        with self._lock:
+            runners = [runner for task_id, runner in self.tasks.items() if task_id.connector == name]
         for runner in runners:
             runner.set_target_state(target)
 
