@@ -1,7 +1,7 @@
 """The ``hub`` command line: the composition root that builds and wires Hub's parts.
 
 Every error ends the process with one line on stderr (``hub: error: …``) and a non-zero exit code: 2 for bad
-arguments, 1 for everything else. Commands whose part of Hub has not been built yet say so and exit 1.
+arguments, 1 for everything else.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -51,10 +51,6 @@ class Listener(click.ParamType):  # type: ignore[type-arg,unused-ignore]
 
 
 LISTENER = Listener()
-
-
-def _unavailable(command: str, part: str) -> NoReturn:
-    raise click.ClickException(f"`hub {command}` needs {part}, which this release of Hub does not include yet")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -158,15 +154,20 @@ def _worker_config(raw: dict[str, str]) -> Any:
     return _config_call(lambda: WorkerConfig.parse(raw))
 
 
-def _start_herder(clients: Any, config: Any, worker_id: str, *, local: bool) -> StandaloneHerder:
-    """A started StandaloneHerder on ``clients``, with topic-backed or (``local``) in-process stores."""
+def _start_herder(
+    clients: Any, config: Any, worker_id: str, *, local: bool, distributed: bool = False
+) -> StandaloneHerder:
+    """A started herder on ``clients``: standalone with topic-backed or (``local``) in-process stores, or a
+    distributed worker of ``group.id``."""
+    from hub.runtime.distributed.herder import DistributedHerder
     from hub.runtime.plugins import Plugins
     from hub.runtime.standalone import StandaloneHerder
     from hub.runtime.stores.factory import local_stores, topic_stores
 
     plugins = Plugins.discover()
     stores = local_stores(clients, config) if local else topic_stores(clients, config)
-    herder = StandaloneHerder(worker_id, config, plugins, clients, *stores)
+    kind = DistributedHerder if distributed else StandaloneHerder
+    herder = kind(worker_id, config, plugins, clients, *stores)
     _config_call(herder.start)
     logger.info("worker %s running, store %s", worker_id, clients.location)
     return herder
@@ -301,9 +302,40 @@ def log_serve(data_dir: Path, listener: tuple[str, int], log_level: str, propert
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
     help="Worker properties file (Kafka Connect's names).",
 )
-def worker(bootstrap_servers: str, group_id: str, rest_listener: tuple[str, int], config_file: Path | None) -> None:
-    """Run a distributed worker that shares connectors and tasks with its group."""
-    _unavailable("worker", "distributed mode")
+@click.option("--log-level", type=click.Choice(LOG_LEVELS, case_sensitive=False), default="INFO", show_default=True)
+def worker(
+    bootstrap_servers: str, group_id: str, rest_listener: tuple[str, int], config_file: Path | None, log_level: str
+) -> None:
+    """Run a distributed worker that shares connectors and tasks with its group.
+
+    Any Kafka-protocol store works: `hub start`'s or `hub log serve`'s listener, tansu, Apache Kafka. Workers
+    with the same --group-id form one cluster; their internal topics come from the worker config (Connect's
+    config.storage.topic, offset.storage.topic, status.storage.topic). Runs until SIGTERM or Ctrl-C, then stops
+    its tasks and leaves the group so the others take its work over at once.
+    """
+    from hub.log.client.kafka import KafkaClients
+
+    _configure_logging(log_level)
+    raw = _read_properties(config_file) if config_file else {}
+    config = _worker_config({**raw, "bootstrap.servers": bootstrap_servers, "group.id": group_id})
+    clients = KafkaClients(bootstrap_servers, {"log_level": "3"})
+    herder = _start_herder(clients, config, _worker_url(config, rest_listener), local=False, distributed=True)
+    rest = None
+    try:
+        rest = _start_rest(herder, config, rest_listener)
+        _wait_for_signal()
+    finally:
+        if rest is not None:
+            rest.stop()
+        herder.stop()
+
+
+def _worker_url(config: Any, listener: tuple[str, int]) -> str:
+    """This worker's id and the URL other workers forward to: rest.advertised.* when set, else the listener."""
+    scheme = "https" if config["rest.ssl.cert.file"] else "http"
+    host = config["rest.advertised.host.name"] or listener[0]
+    port = config["rest.advertised.port"] or listener[1]
+    return f"{scheme}://{host}:{port}"
 
 
 @cli.command()

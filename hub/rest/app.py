@@ -11,6 +11,10 @@ from __future__ import annotations
 
 import json
 import re
+import ssl
+import urllib.error
+import urllib.parse
+import urllib.request
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -25,7 +29,7 @@ from hub.rest.auth import Credentials
 from hub.rest.errors import HttpError, error_response, invalid_config_message, response_for
 from hub.rest.loggers import LoggerLevels
 from hub.rest.openapi import openapi_document
-from hub.runtime.herder import Herder
+from hub.runtime.herder import Herder, NotLeaderError
 from hub.sdk.errors import ConfigError
 
 MAX_BODY_BYTES = 1 << 20
@@ -89,6 +93,7 @@ async def _body(request: Request) -> Any:
         data += chunk
         if len(data) > MAX_BODY_BYTES:
             raise HttpError(413, f"Request body is larger than {MAX_BODY_BYTES} bytes")
+    request.state.raw_body = bytes(data)  # kept for forwarding to the leader
     try:
         return json.loads(data)
     except (ValueError, UnicodeDecodeError) as exc:
@@ -310,6 +315,8 @@ def create_app(herder: Herder, *, version: str, credentials: Credentials | None 
         return error_response(exc.status_code, message)
 
     async def any_error(request: Request, exc: Exception) -> Response:
+        if isinstance(exc, NotLeaderError):
+            return await forward(request, exc)
         if isinstance(exc, ConfigError):
             return error_response(400, invalid_config_message(exc))
         return response_for(exc)
@@ -320,6 +327,44 @@ def create_app(herder: Herder, *, version: str, credentials: Credentials | None 
     )
     app.add_middleware(_ErrorsAndAuth, credentials=credentials)
     return app
+
+
+async def forward(request: Request, error: NotLeaderError) -> Response:
+    """Send a write this worker cannot do to the worker that can (Connect's two hops: ``forward=true``, then
+    ``forward=false``); 409 when no leader is known or the second hop failed too."""
+    hop = request.query_params.get("forward")
+    if error.url is None or hop == "false":
+        return error_response(
+            409,
+            "Cannot complete request momentarily due to no known leader URL, likely because a rebalance was "
+            "underway. Retry in a few seconds.",
+        )
+    query = [(k, v) for k, v in request.query_params.multi_items() if k != "forward"]
+    query.append(("forward", "false" if hop == "true" else "true"))
+    url = error.url.rstrip("/") + request.url.path + "?" + urllib.parse.urlencode(query)
+    body = getattr(request.state, "raw_body", None)
+    headers = {k: v for k, v in request.headers.items() if k.lower() in ("content-type", "authorization", "accept")}
+
+    def send() -> tuple[int, bytes, dict[str, str]]:
+        outgoing = urllib.request.Request(url, data=body, method=request.method, headers=headers)
+        try:
+            with urllib.request.urlopen(outgoing, timeout=60, context=_UNVERIFIED) as answer:
+                return answer.status, answer.read(), dict(answer.headers)
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read(), dict(exc.headers)
+
+    from starlette.concurrency import run_in_threadpool
+
+    try:
+        status, payload, answer_headers = await run_in_threadpool(send)
+    except OSError as exc:
+        return error_response(409, f"Cannot complete request: the leader {error.url} did not answer ({exc}). Retry.")
+    kept = {k: v for k, v in answer_headers.items() if k.lower() in ("content-type", "location")}
+    return Response(payload, status_code=status, headers=kept)
+
+
+# Workers of one cluster talk to each other over their own certificates.
+_UNVERIFIED = ssl._create_unverified_context()
 
 
 def _same_plugin(given: str, plugin: str) -> bool:

@@ -29,6 +29,14 @@ class BadRequestError(ConnectError):
     """The request itself is wrong."""
 
 
+class NotLeaderError(ConnectError):
+    """This worker cannot do the write; ``url`` is the worker that can (None while no leader is known)."""
+
+    def __init__(self, url: str | None, message: str = "") -> None:
+        super().__init__(message or f"only the leader {url or '(unknown)'} can do this")
+        self.url = url
+
+
 @dataclass(frozen=True)
 class ConnectorInfo:
     name: str

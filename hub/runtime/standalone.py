@@ -140,7 +140,9 @@ class StandaloneHerder(Herder, ConfigListener):
             try:
                 if kind == "stop":
                     return
-                if kind == "connector":
+                if kind == "sync":
+                    subject.set()  # every event queued before it is handled
+                elif kind == "connector":
                     self._reconcile(subject)
                 elif kind == "reconfigure":
                     self._regenerate_tasks(subject, self.configs.snapshot())

@@ -1,8 +1,9 @@
 """The leader's assignment of connectors and tasks to the workers of a group: incremental and even.
 
 Incremental: every worker keeps what it holds unless that work is gone, held twice, or must move to even the
-load; only unassigned work (new, or from workers that left) and the surplus of overloaded workers moves. Even: no
-worker ends with more than ⌈units / workers⌉ units, so the spread is at most one.
+load; only unassigned work (new, or from workers that left) and the surplus of overloaded workers moves. Work that
+moves is first only revoked (its worker stops it) and handed to its new worker in a follow-up round, so nothing
+runs on two workers at once. Even: no worker ends with more than ⌈units / workers⌉ units once moves complete.
 
 Work of a worker that left without a clean goodbye is held back for ``delay_ms`` (Connect's
 ``scheduled.rebalance.max.delay.ms``): a worker that restarts quickly gets it back without anything moving; once
@@ -32,7 +33,7 @@ class Work(NamedTuple):
         return cls(str(connector), None if task is None else int(str(task)))
 
 
-def _order(work: Work) -> tuple[str, int]:
+def work_order(work: Work) -> tuple[str, int]:
     return (work.connector, -1 if work.task is None else work.task)
 
 
@@ -50,6 +51,7 @@ class Plan:
     assignments: dict[str, set[Work]]
     held_back: dict[Work, int] = field(default_factory=dict)  # work of departed workers -> since (ms)
     next_rebalance_ms: int | None = None
+    revoked: set[Work] = field(default_factory=set)  # taken from a worker now, given to another next round
 
 
 def assign(
@@ -71,13 +73,13 @@ def assign(
     kept: dict[str, set[Work]] = {member: set() for member in members}
     taken: set[Work] = set()
     for member in members:
-        for work in sorted(holdings[member], key=_order):
+        for work in sorted(holdings[member], key=work_order):
             if work in wanted and work not in taken:
                 kept[member].add(work)
                 taken.add(work)
     for member, works in (previous_holdings or {}).items():
         if member in holdings:  # a worker that came back (same worker id) gets back what it had
-            for work in sorted(works, key=_order):
+            for work in sorted(works, key=work_order):
                 if work in wanted and work not in taken:
                     kept[member].add(work)
                     taken.add(work)
@@ -90,7 +92,7 @@ def assign(
                 reserved.setdefault(work, now_ms)
     expired = {work for work, since in reserved.items() if now_ms - since >= delay_ms}
     reserved = {work: since for work, since in reserved.items() if work not in expired}
-    free = sorted(wanted - taken - set(reserved), key=_order)
+    free = sorted(wanted - taken - set(reserved), key=work_order)
     limit = math.ceil(len(wanted - set(reserved)) / len(members)) if wanted else 0
     # Shed surplus above the limit (tasks before connectors, highest numbers first, so connectors move least).
     for member in members:
@@ -100,8 +102,14 @@ def assign(
             for work in movable[:surplus]:
                 kept[member].discard(work)
                 free.append(work)
-    for work in sorted(free, key=_order):
+    revoked: set[Work] = set()
+    for work in sorted(free, key=work_order):
         target = min(members, key=lambda m: (len(kept[m]), m))
+        if any(work in holdings[member] for member in members if member != target):
+            # Still running elsewhere: that worker stops it this round and it is handed out in the next one, so it
+            # never runs on two workers at once.
+            revoked.add(work)
+            continue
         kept[target].add(work)
     deadline = min((since + delay_ms for since in reserved.values()), default=None)
-    return Plan(kept, reserved, deadline)
+    return Plan(kept, reserved, deadline, revoked)

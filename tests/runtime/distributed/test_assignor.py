@@ -19,10 +19,16 @@ def test_work_is_spread_evenly_and_everything_is_assigned_once() -> None:
 def test_a_new_worker_takes_a_share_and_nothing_else_moves() -> None:
     wanted = all_work({f"c{i}": 3 for i in range(6)})
     first = assign({"a": [], "b": [], "c": []}, wanted, now_ms=0, delay_ms=1000).assignments
-    second = assign({**first, "d": []}, wanted, now_ms=1, delay_ms=1000).assignments
-    assert _count(second) == {"a": 6, "b": 6, "c": 6, "d": 6}
+    # Round one: the others give up their surplus, nobody gets it yet (it may still be running).
+    revoking = assign({**first, "d": []}, wanted, now_ms=1, delay_ms=1000)
+    assert _count(revoking.assignments) == {"a": 6, "b": 6, "c": 6, "d": 0}
+    assert len(revoking.revoked) == 6
+    # Round two, once they stopped it: the new worker gets exactly that.
+    second = assign(revoking.assignments, wanted, now_ms=2, delay_ms=1000)
+    assert _count(second.assignments) == {"a": 6, "b": 6, "c": 6, "d": 6}
+    assert second.assignments["d"] == revoking.revoked
     for member in "abc":
-        assert second[member] <= first[member]  # they only gave work away, never got other work
+        assert second.assignments[member] <= first[member]  # they only gave work away, never got other work
 
 
 def test_work_of_a_vanished_worker_waits_for_the_delay_unless_it_comes_back() -> None:
@@ -44,6 +50,8 @@ def test_work_of_a_vanished_worker_waits_for_the_delay_unless_it_comes_back() ->
 def test_removed_and_duplicated_work_is_dropped() -> None:
     plan = assign({"a": [Work("x"), Work("x", 0)], "b": [Work("x", 0), Work("old", 0)]}, {Work("x"), Work("x", 0)},
                   now_ms=0, delay_ms=0)  # fmt: skip
-    # "old" is gone, x-0 was held twice; then the load is evened: a keeps its connector, its task moves to b.
-    assert plan.assignments == {"a": {Work("x")}, "b": {Work("x", 0)}}
-    assert set().union(*plan.assignments.values()) == {Work("x"), Work("x", 0)}
+    # "old" is gone; x-0 runs twice, so both stop it, and it goes to b (the lighter) in the next round.
+    assert plan.assignments == {"a": {Work("x")}, "b": set()}
+    assert plan.revoked == {Work("x", 0)}
+    assert assign(plan.assignments, {Work("x"), Work("x", 0)}, now_ms=1, delay_ms=0).assignments == {
+        "a": {Work("x")}, "b": {Work("x", 0)}}  # fmt: skip
