@@ -58,6 +58,7 @@ class TaskSetup:
     on_topic: Callable[[str], None]  # the task reads or writes this topic (topic tracking)
     offset_flush_interval_s: float
     offset_flush_timeout_s: float
+    lease: Callable[[], bool] = lambda: True  # False while this worker may no longer own its work (fencing)
 
 
 class TaskRunner(ABC):
@@ -120,10 +121,11 @@ class TaskRunner(ABC):
         self.wakeup()
 
     def wait_if_paused(self) -> bool:
-        """Wait while paused; True when the loop should go on."""
-        while not self.resumed.is_set() and not self.stopping.is_set():
+        """Wait while paused or while the worker's group membership is unconfirmed (another worker may run this
+        task now); True when the loop should go on."""
+        while not self.stopping.is_set() and (not self.resumed.is_set() or not self.setup.lease()):
             self.on_paused_tick()
-            self.resumed.wait(0.2)
+            self.stopping.wait(0.1) if self.resumed.is_set() else self.resumed.wait(0.2)
         return not self.stopping.is_set()
 
     def on_paused_tick(self) -> None:

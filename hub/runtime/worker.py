@@ -76,6 +76,8 @@ class Worker:
         self.resolver = resolver
         self.on_reconfigure = on_reconfigure
         self.generation = 0
+        #: Whether this worker may still run its work; the distributed herder ties it to group membership.
+        self.lease: Callable[[], bool] = lambda: True
         self._lock = threading.RLock()
         self.connectors: dict[str, _RunningConnector] = {}
         self.tasks: dict[TaskId, TaskRunner] = {}
@@ -205,6 +207,7 @@ class Worker:
             errors=ToleranceOperator(options, context=str(task_id), dead_letter_queue=dlq),
             on_status=self._task_status,
             on_topic=lambda topic: self.statuses.put_topic(task_id.connector, topic, task_id.task),
+            lease=self.lease,
             offset_flush_interval_s=int(self.config["offset.flush.interval.ms"]) / 1000,
             offset_flush_timeout_s=int(self.config["offset.flush.timeout.ms"]) / 1000,
         )

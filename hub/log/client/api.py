@@ -180,6 +180,13 @@ class GroupMember(_Closeable):
     def generation_id(self) -> int:
         """The generation of the last successful join (-1 before it)."""
 
+    @property
+    @abstractmethod
+    def confirmed_at(self) -> float:
+        """``time.monotonic()`` when the coordinator last confirmed this member (sync or heartbeat). Once that is
+        older than the session timeout the coordinator may have given this member's work to others: the owner
+        must stop the work (fencing), even before a heartbeat tells it so (e.g. after the process was frozen)."""
+
     @abstractmethod
     def join(self, protocols: Sequence[GroupProtocol], *, timeout_s: float) -> JoinResult:
         """Join or rejoin the group; blocks until the rebalance completes. The leader's result lists all members."""

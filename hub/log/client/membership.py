@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from abc import abstractmethod
 
 from hub.log.client.api import GroupMember
@@ -59,6 +60,7 @@ class SessionMember(GroupMember):
         self._stop_heartbeats = threading.Event()
         self._heartbeat_thread: threading.Thread | None = None
         self._closed = False
+        self._confirmed_at = 0.0
 
     @property
     def member_id(self) -> str:
@@ -67,6 +69,10 @@ class SessionMember(GroupMember):
     @property
     def generation_id(self) -> int:
         return self._generation_id
+
+    @property
+    def confirmed_at(self) -> float:
+        return self._confirmed_at
 
     def _check_open(self) -> None:
         if self._closed:
@@ -82,6 +88,7 @@ class SessionMember(GroupMember):
         if error in REJOIN_CODES:
             self._rejoin.set()
         if error is ErrorCode.NONE:
+            self._confirmed_at = time.monotonic()
             self._stop_heartbeats.clear()
             self._heartbeat_thread = threading.Thread(
                 target=self._heartbeat_loop, name=f"hub-heartbeat-{self.group_id}", daemon=True
@@ -101,6 +108,8 @@ class SessionMember(GroupMember):
             except ClientError as exc:
                 log.warning("group %s: heartbeat failed: %s", self.group_id, exc)
                 continue
+            if error is ErrorCode.NONE:
+                self._confirmed_at = time.monotonic()
             if error in REJOIN_CODES:
                 log.info("group %s: member %s must rejoin (%s)", self.group_id, self._member_id, error.name)
                 if error is ErrorCode.UNKNOWN_MEMBER_ID:

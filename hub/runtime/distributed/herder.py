@@ -67,6 +67,9 @@ class DistributedHerder(StandaloneHerder):
         self._held_back: dict[Work, int] = {}
         self._next_rebalance_ms: int | None = None
         self._membership_thread = threading.Thread(target=self._membership, name="hub-membership", daemon=True)
+        # A task runs only while the coordinator confirmed this worker within (most of) the session timeout.
+        self._lease_s = int(config["session.timeout.ms"]) / 1000 * 0.8
+        self.worker.lease = self._lease_ok
 
     # --- lifecycle ---------------------------------------------------------------------------------------------
 
@@ -112,8 +115,12 @@ class DistributedHerder(StandaloneHerder):
                 plans = self._plan(joined) if joined.is_leader else None
                 assigned = json.loads(self._member.sync(plans, timeout_s=timeout_s))
                 self._apply(assigned, joined.generation_id)
-                while not self._closing.is_set() and not self._member.poll(0.5):
-                    if self._rejoin.is_set() or self._rebalance_due():
+                while not self._closing.is_set():
+                    asked = self._member.poll(0.5)
+                    if self._assignment and not self._lease_ok():
+                        self._fence()  # before anything else, also when the group already asked us to rejoin
+                        break
+                    if asked or self._rejoin.is_set() or self._rebalance_due():
                         self._rejoin.clear()
                         break
             except (ClientError, ValueError, KeyError) as exc:
@@ -121,6 +128,22 @@ class DistributedHerder(StandaloneHerder):
                     return
                 log.warning("worker %s: group membership failed, joining again: %s", self.worker_id, exc)
                 self._closing.wait(1.0)
+
+    def _lease_ok(self) -> bool:
+        return time.monotonic() - self._member.confirmed_at < self._lease_s
+
+    def _fence(self) -> None:
+        """The coordinator has not confirmed this worker for too long (a frozen process, a lost network): others
+        may run its work by now, so stop all of it before joining again."""
+        log.warning("worker %s: group membership unconfirmed for %.1f s; stopping all work before rejoining",
+                    self.worker_id, time.monotonic() - self._member.confirmed_at)  # fmt: skip
+        held = self._assignment
+        self._assignment = frozenset()
+        for name in sorted({work.connector for work in held}):
+            self._events.put(("connector", name))
+        done = threading.Event()
+        self._events.put(("sync", done))
+        done.wait(int(self.config["rebalance.timeout.ms"]) / 1000)
 
     def _rebalance_due(self) -> bool:
         due = self._next_rebalance_ms

@@ -177,3 +177,28 @@ def test_workers_share_fail_over_and_hand_over(cluster: tuple[list[Worker], Call
     remaining = {workers[0].url, fourth.url}
     _wait_running(workers[0].url, names, remaining, "the hand-over", 30)
     assert time.monotonic() - left < SESSION_MS / 1000  # a clean leave does not wait for the session timeout
+
+
+def test_a_frozen_worker_stops_its_old_work_when_it_wakes(cluster: tuple[list[Worker], Callable[[], Worker]]) -> None:
+    workers, _ = cluster
+    names = [f"frz{i}" for i in range(3)]
+    for name in names:
+        config = {"connector.class": "Datagen", "topic": f"dist-{name}", "rate": "20", "tasks.max": "1"}
+        assert httpx.post(f"{workers[0].url}/connectors", json={"name": name, "config": config},
+                          timeout=60).status_code == 201  # fmt: skip
+    urls = {worker.url for worker in workers}
+    _wait_running(workers[0].url, names, urls, "6 units running", 60)
+    frozen = workers[2]
+    frozen.process.send_signal(signal.SIGSTOP)
+    try:
+        survivors = {workers[0].url, workers[1].url}
+        _wait_running(
+            workers[0].url, names, survivors, "the frozen worker's work elsewhere", (SESSION_MS + DELAY_MS) / 1000 + 20
+        )
+    finally:
+        frozen.process.send_signal(signal.SIGCONT)
+    # On waking, its tasks must not run next to their new owners: it stops them before anything else.
+    _wait(
+        lambda: "stopping all work before rejoining" in frozen.log.read_text(), "the frozen worker to fence itself", 15
+    )
+    _wait_running(workers[0].url, names, urls, "every unit running once again", 60)
