@@ -35,6 +35,7 @@ def store(directory: Path) -> Iterator[str]:
     port = free_port()
     argv = [sys.executable, "-m", "hub.cli", "log", "serve", "--data-dir", str(directory), "--listener",
             f"127.0.0.1:{port}", "--log-level", "WARNING", "-o", "group.initial.rebalance.delay.ms=0",
+            "-o", "group.min.session.timeout.ms=1000",
             "-o", "log.flush.interval.messages=4611686018427387904"]  # fmt: skip
     process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
