@@ -104,20 +104,24 @@ def start(
     """Run Hub in one process: embedded store, Kafka listener, worker and REST API.
 
     The worker keeps connector configs, offsets and statuses in the store's internal topics, so a restart
-    resumes every connector. Runs until SIGTERM or Ctrl-C, then stops the tasks (committing their offsets) and
-    closes the store. Connector config files given as arguments (JSON or properties, as for `hub standalone`)
-    are created, or updated when they exist. The REST API (Kafka Connect's) listens on --rest-listener.
+    resumes every connector. The worker is a cluster of one (group.id, default connect-cluster) that `hub worker`
+    processes join with --bootstrap-servers pointed at the Kafka listener. Runs until SIGTERM or Ctrl-C, then stops
+    the tasks (committing their offsets) and closes the store. Connector config files given as arguments (JSON or
+    properties, as for `hub standalone`) are created, or updated when they exist. The REST API (Kafka Connect's)
+    listens on --rest-listener.
     """
     _configure_logging(log_level)
     config = _worker_config(_read_properties(config_file) if config_file else {})
-    worker_id = f"{rest_listener[0]}:{rest_listener[1]}"
+    worker_url = _worker_url(config, rest_listener)
     submitted = [_read_connector_file(path) for path in connector_configs]
 
     def run_worker(node: Any) -> Callable[[], None]:
         from hub.log.client.embedded import EmbeddedClients
 
-        herder = _start_herder(EmbeddedClients(node.broker), config, worker_id, local=False)
+        herder = _start_herder(EmbeddedClients(node.broker), config, worker_url, local=False, distributed=True)
         try:
+            if submitted:
+                herder.wait_until_joined(int(config["rebalance.timeout.ms"]) / 1000)  # type: ignore[attr-defined]
             _submit(herder, submitted)
             rest = _start_rest(herder, config, rest_listener)
         except BaseException:

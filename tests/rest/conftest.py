@@ -26,7 +26,9 @@ class HubStart:
     work_dir: Path
 
 
-def start_hub(work_dir: Path, *extra: str, config: str = "", scheme: str = "http") -> HubStart:
+def start_hub(
+    work_dir: Path, *extra: str, config: str = "", scheme: str = "http", auth: tuple[str, str] | None = None
+) -> HubStart:
     rest_port, kafka_port = free_port(), free_port()
     worker = work_dir / "worker.properties"
     worker.write_text("offset.flush.interval.ms=200\n" + config)
@@ -40,7 +42,7 @@ def start_hub(work_dir: Path, *extra: str, config: str = "", scheme: str = "http
     deadline = time.monotonic() + 60
     while True:
         try:
-            if httpx.get(url + "/health", verify=False, timeout=2).status_code in (200, 401):
+            if httpx.get(url + "/health", verify=False, timeout=2, auth=auth).status_code == 200:
                 break
         except httpx.HTTPError:
             pass

@@ -41,7 +41,7 @@ def test_https_with_basic_and_bearer_auth_and_roles(tmp_path: Path) -> None:
         "tokens": [{"name": "ci", "token_sha256": _sha("tok-123"), "role": "admin"}],
     }))  # fmt: skip
     config = f"rest.ssl.cert.file={cert}\nrest.ssl.key.file={key}\nrest.auth.file={credentials}\n"
-    hub = start_hub(tmp_path, config=config, scheme="https")
+    hub = start_hub(tmp_path, config=config, scheme="https", auth=("viewer", "look"))
     try:
         with httpx.Client(base_url=hub.url, verify=False, timeout=30) as client:
             refused = client.get("/connectors")

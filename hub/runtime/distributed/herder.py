@@ -88,6 +88,14 @@ class DistributedHerder(StandaloneHerder):
             log.warning("leaving the group failed (the others take over after the session timeout): %s", exc)
         self._member.close()
 
+    def wait_until_joined(self, timeout_s: float) -> None:
+        """Block until this worker has its first assignment (and so knows the leader)."""
+        deadline = time.monotonic() + timeout_s
+        while self._leader_url is None:
+            if time.monotonic() > deadline:
+                raise NotLeaderError(None, f"worker {self.worker_id} did not join its group in {timeout_s:.0f} s")
+            time.sleep(0.05)
+
     @property
     def is_leader(self) -> bool:
         return self._leader_url == self.worker_id

@@ -20,6 +20,7 @@ import pytest
 
 from tests.harness.hub import HubServer
 from tests.harness.process import free_port
+from tests.rest.conftest import start_hub, stop_hub
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -202,3 +203,25 @@ def test_a_frozen_worker_stops_its_old_work_when_it_wakes(cluster: tuple[list[Wo
         lambda: "stopping all work before rejoining" in frozen.log.read_text(), "the frozen worker to fence itself", 15
     )
     _wait_running(workers[0].url, names, urls, "every unit running once again", 60)
+
+
+def test_hub_start_is_a_cluster_of_one_that_workers_join(tmp_path: Path) -> None:
+    (tmp_path / "start").mkdir()
+    (tmp_path / "joiner.properties").write_text("offset.flush.interval.ms=300\n")
+    hub = start_hub(tmp_path / "start")
+    try:
+        joined = _start_worker(tmp_path, hub.kafka, "connect-cluster", tmp_path / "joiner.properties")
+        try:
+            names = [f"one{i}" for i in range(2)]
+            for name in names:
+                config = {"connector.class": "Datagen", "topic": f"one-{name}", "rate": "10", "tasks.max": "1"}
+                response = httpx.post(f"{joined.url}/connectors", json={"name": name, "config": config}, timeout=60)
+                assert response.status_code == 201, response.text  # forwarded to hub start, the leader
+            states = _wait_running(hub.url, names, {hub.url, joined.url}, "work on both", 60,
+                                   also=lambda s: {w for _, w in s.values()} == {hub.url, joined.url})  # fmt: skip
+            assert len(states) == 4
+        finally:
+            joined.process.send_signal(signal.SIGTERM)
+            assert joined.process.wait(60) == 0
+    finally:
+        stop_hub(hub)
