@@ -30,7 +30,7 @@ from hub.rest.errors import HttpError, error_response, invalid_config_message, r
 from hub.rest.loggers import LoggerLevels
 from hub.rest.openapi import openapi_document
 from hub.runtime.herder import Herder, NotLeaderError
-from hub.sdk.errors import ConfigError
+from hub.sdk.errors import ConfigError, ConnectError
 
 MAX_BODY_BYTES = 1 << 20
 _NAME = re.compile(r"^[^/\x00-\x1f\x7f]+$")
@@ -323,7 +323,13 @@ def create_app(herder: Herder, *, version: str, credentials: Credentials | None 
 
     app = Starlette(
         routes=routes,
-        exception_handlers={HTTPException: http_error, Exception: any_error, HttpError: any_error},
+        # Errors the API expects are handled by class (answered, not logged as crashes); Exception catches the rest.
+        exception_handlers={
+            HTTPException: http_error,
+            HttpError: any_error,
+            ConnectError: any_error,
+            Exception: any_error,
+        },
     )
     app.add_middleware(_ErrorsAndAuth, credentials=credentials)
     return app
