@@ -225,3 +225,29 @@ def test_hub_start_is_a_cluster_of_one_that_workers_join(tmp_path: Path) -> None
             assert joined.process.wait(60) == 0
     finally:
         stop_hub(hub)
+
+
+def test_without_a_leader_writes_get_409_and_health_says_starting(hub_server: HubServer, tmp_path: Path) -> None:
+    # A session timeout the store refuses keeps this worker out of its group: no leader is ever known.
+    properties = tmp_path / "lonely.properties"
+    properties.write_text("session.timeout.ms=500\nheartbeat.interval.ms=100\n")
+    port = free_port()
+    group = f"lonely-{uuid.uuid4().hex[:6]}"
+    argv = [sys.executable, "-m", "hub.cli", "worker", "--bootstrap-servers", hub_server.bootstrap, "--group-id",
+            group, "--rest-listener", f"127.0.0.1:{port}", "--config", str(properties)]  # fmt: skip
+    with (tmp_path / "lonely.log").open("ab") as out:
+        process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=dict(os.environ))
+    url = f"http://127.0.0.1:{port}"
+    try:
+        health = _wait(lambda: httpx.get(url + "/health", timeout=2), "the REST API", 60)
+        assert health.status_code == 503
+        assert health.json()["status"] == "starting"
+        config = {"connector.class": "Datagen", "topic": "t"}
+        answer = httpx.post(url + "/connectors", json={"name": "x", "config": config}, timeout=30)
+        assert answer.status_code == 409
+        assert "Retry" in answer.json()["message"]
+        assert httpx.get(url + "/connectors", timeout=10).json() == []  # reads still work
+        assert "INVALID_SESSION_TIMEOUT" in (tmp_path / "lonely.log").read_text()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(60) == 0
