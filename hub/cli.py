@@ -121,7 +121,7 @@ def start(
         herder = _start_herder(EmbeddedClients(node.broker), config, worker_url, local=False, distributed=True)
         try:
             if submitted:
-                herder.wait_until_joined(int(config["rebalance.timeout.ms"]) / 1000)  # type: ignore[attr-defined]
+                herder.wait_until_ready(int(config["rebalance.timeout.ms"]) / 1000)
             _submit(herder, submitted)
             rest = _start_rest(herder, config, rest_listener)
         except BaseException:

@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -108,8 +109,6 @@ def create_app(herder: Herder, *, version: str, credentials: Credentials | None 
     loggers = LoggerLevels()
 
     async def call(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        from starlette.concurrency import run_in_threadpool
-
         return await run_in_threadpool(function, *args, **kwargs)
 
     async def root(request: Request) -> Response:
@@ -359,8 +358,6 @@ async def forward(request: Request, error: NotLeaderError) -> Response:
         except urllib.error.HTTPError as exc:
             return exc.code, exc.read(), dict(exc.headers)
 
-    from starlette.concurrency import run_in_threadpool
-
     try:
         status, payload, answer_headers = await run_in_threadpool(send)
     except OSError as exc:
@@ -381,7 +378,7 @@ def _same_plugin(given: str, plugin: str) -> bool:
 
 
 class _ErrorsAndAuth:
-    """Authentication and role checks, and a Connect-shaped 500 for anything that escapes the routes."""
+    """Authentication and role checks before any route runs."""
 
     def __init__(self, app: ASGIApp, credentials: Credentials | None) -> None:
         self.app = app

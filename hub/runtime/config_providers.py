@@ -21,14 +21,16 @@ REFERENCE = re.compile(r"\$\{([^}]*?):(([^}]*?):)?([^}]*?)\}")
 
 
 class _PathLimited(ConfigProvider):
+    def __init__(self) -> None:
+        self.allowed: list[Path] = []  # empty: any path
+
     def configure(self, params: Mapping[str, str]) -> None:
         allowed = params.get("allowed.paths", "")
         self.allowed = [Path(p.strip()).resolve() for p in allowed.split(",") if p.strip()]
 
     def _check(self, path: str) -> Path:
         resolved = Path(path).resolve()
-        allowed = getattr(self, "allowed", [])
-        if allowed and not any(resolved == root or root in resolved.parents for root in allowed):
+        if self.allowed and not any(resolved == root or root in resolved.parents for root in self.allowed):
             raise ConfigError({"": [f"path {path!r} is outside the config provider's allowed.paths"]})
         return resolved
 
@@ -67,16 +69,18 @@ class EnvVarConfigProvider(ConfigProvider):
 
     aliases = ("org.apache.kafka.common.config.provider.EnvVarConfigProvider",)
 
+    def __init__(self) -> None:
+        self.allowlist = re.compile(".*")
+
     def configure(self, params: Mapping[str, str]) -> None:
         self.allowlist = re.compile(params.get("allowlist.pattern", ".*"))
 
     def get(self, path: str, keys: Collection[str]) -> dict[str, str]:
         if path:
             raise ConfigError({"": [f"the env config provider takes no path, got {path!r}"]})
-        allowlist = getattr(self, "allowlist", re.compile(".*"))
         values: dict[str, str] = {}
         for key in keys:
-            if not allowlist.fullmatch(key):
+            if not self.allowlist.fullmatch(key):
                 raise ConfigError({"": [f"environment variable {key!r} is not allowed by allowlist.pattern"]})
             if key not in os.environ:
                 raise ConfigError({"": [f"environment variable {key!r} is not set"]})

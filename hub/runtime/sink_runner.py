@@ -84,7 +84,6 @@ class SinkTaskRunner(TaskRunner):
     """Runs a SinkTask (see the module docstring)."""
 
     task: SinkTask
-    consumer: Consumer
 
     def __init__(
         self,
@@ -108,13 +107,22 @@ class SinkTaskRunner(TaskRunner):
         self._task_started = False
         self._consumer_paused = False
         self._warned_missing = False
+        self._consumer: Consumer | None = None  # made on the task thread, in execute()
+        self._topics: set[str] = set()
+
+    @property
+    def consumer(self) -> Consumer:
+        """The task's consumer; exists from the start of ``execute`` on the task thread."""
+        if self._consumer is None:
+            raise RuntimeError(f"sink task {self.id} has no consumer before it started")
+        return self._consumer
 
     # --- the loop ----------------------------------------------------------------------------------------------
 
     def execute(self) -> None:
         setup = self.setup
         connector = setup.task_id.connector
-        self.consumer = self._clients.consumer(
+        self._consumer = self._clients.consumer(
             group_id=f"connect-{connector}", auto_offset_reset="earliest", options=self._consumer_options
         )
         options = setup.connector_config
@@ -164,7 +172,7 @@ class SinkTaskRunner(TaskRunner):
             with self._clients.admin() as admin:
                 pattern = re.compile(regex)
                 topics = sorted(t for t in admin.list_topics() if pattern.fullmatch(t))
-            if not topics or set(topics) == getattr(self, "_topics", None):
+            if not topics or set(topics) == self._topics:
                 return
         self._topics = set(topics)
         self.consumer.subscribe(topics, on_assign=self._on_assign, on_revoke=self._on_revoke)
@@ -289,10 +297,10 @@ class SinkTaskRunner(TaskRunner):
             self.consumer.resume(assigned & self.assigned)
 
     def on_paused_tick(self) -> None:
-        if getattr(self, "consumer", None) is not None:
-            self.consumer.pause(self.assigned)
+        if self._consumer is not None:
+            self._consumer.pause(self.assigned)
             self._consumer_paused = True
-            self.consumer.poll(0.1, 1)  # keeps the group session; paused partitions return nothing
+            self._consumer.poll(0.1, 1)  # keeps the group session; paused partitions return nothing
 
     # --- offsets -----------------------------------------------------------------------------------------------
 
@@ -357,9 +365,8 @@ class SinkTaskRunner(TaskRunner):
     # --- lifecycle ---------------------------------------------------------------------------------------------
 
     def wakeup(self) -> None:
-        consumer = getattr(self, "consumer", None)
-        if consumer is not None:
-            consumer.wakeup()
+        if self._consumer is not None:
+            self._consumer.wakeup()
 
     def close_resources(self) -> None:
         if self._task_started:
@@ -367,6 +374,5 @@ class SinkTaskRunner(TaskRunner):
                 self.task.stop()
             except Exception as exc:
                 self.log.warning("task stop() failed: %s", exc)
-        consumer = getattr(self, "consumer", None)
-        if consumer is not None:
-            consumer.close()
+        if self._consumer is not None:
+            self._consumer.close()

@@ -102,6 +102,9 @@ class StandaloneHerder(Herder, ConfigListener):
         self._thread.start()
         log.info("herder started on worker %s (store: %s)", self.worker_id, self.clients.location)
 
+    def wait_until_ready(self, timeout_s: float) -> None:
+        """Block until the herder can take writes (a standalone herder can as soon as it started)."""
+
     def stop(self) -> None:
         """Stop every task and connector (committing offsets), then the stores."""
         self._events.put(("stop", None))

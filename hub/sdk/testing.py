@@ -10,16 +10,17 @@ the connector's own test suite without a worker or a store:
 - a source's offsets resume after a restart: nothing committed is read again, nothing is skipped;
 - a sink's ``pre_commit`` never returns an offset past what it made durable, and a restart loses nothing.
 
-Hooks to fill in: ``config(tmp_path)`` for every suite; sources add ``add_input(config, count)`` (make ``count``
-new records appear in the external system) and may override ``record_id(record)``; sinks add
-``read_output(config)`` (the ids now stored in the external system, in any order) and may override
-``make_record(topic, partition, offset)`` / ``record_id``.
+Hooks to fill in (abstract: a subclass missing one fails at once, naming it): ``config(tmp_path)`` for every
+suite; sources add ``add_input(config, count)`` (make ``count`` new records appear in the external system) and may
+override ``record_id(record)``; sinks add ``read_output(config)`` (the ids now stored in the external system, in any
+order) and may override ``make_record(topic, partition, offset)`` / ``record_id``.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
@@ -118,12 +119,12 @@ class _SinkContext(SinkTaskContext):
         return None
 
 
-class _Conformance:
+class _Conformance(ABC):
     connector_class: ClassVar[type[Any]]
 
+    @abstractmethod
     def config(self, tmp_path: Path) -> dict[str, str]:
         """A working connector config (``name`` and ``connector.class`` are added)."""
-        raise NotImplementedError("fill in config(tmp_path)")
 
     def record_id(self, record: SourceRecord | SinkRecord) -> Any:
         """What identifies a record across restarts (default: its value)."""
@@ -160,9 +161,9 @@ class SourceConnectorConformance(_Conformance):
 
     connector_class: ClassVar[type[SourceConnector]]
 
+    @abstractmethod
     def add_input(self, config: dict[str, str], count: int) -> None:
         """Make ``count`` new records appear in the external system."""
-        raise NotImplementedError("fill in add_input(config, count)")
 
     def _run(self, task_config: dict[str, str], offsets: MemoryOffsets, want: int) -> list[SourceRecord]:
         task = self.connector_class().task_class()()
@@ -237,9 +238,9 @@ class SinkConnectorConformance(_Conformance):
     connector_class: ClassVar[type[SinkConnector]]
     topic: ClassVar[str] = "conformance"
 
+    @abstractmethod
     def read_output(self, config: dict[str, str]) -> Collection[Any]:
         """The ids of the records now stored in the external system."""
-        raise NotImplementedError("fill in read_output(config)")
 
     def make_record(self, topic: str, partition: int, offset: int) -> SinkRecord:
         """The record the suite writes at this offset (default: the string value ``record-OFFSET``)."""

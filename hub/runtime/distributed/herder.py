@@ -88,8 +88,8 @@ class DistributedHerder(StandaloneHerder):
             log.warning("leaving the group failed (the others take over after the session timeout): %s", exc)
         self._member.close()
 
-    def wait_until_joined(self, timeout_s: float) -> None:
-        """Block until this worker has its first assignment (and so knows the leader)."""
+    def wait_until_ready(self, timeout_s: float) -> None:
+        """Block until this worker has its first assignment (and so knows the leader to send writes to)."""
         deadline = time.monotonic() + timeout_s
         while self._leader_url is None:
             if time.monotonic() > deadline:

@@ -17,12 +17,16 @@ import threading
 import time
 from collections.abc import Mapping
 from concurrent.futures import Future
+from typing import TypeVar
 
 from hub.log.client import (
+    Admin,
     ClientError,
+    Consumer,
     ConsumerRecord,
     NewTopic,
     OffsetSpec,
+    Producer,
     RecordMetadata,
     StoreClients,
     TopicDescription,
@@ -32,6 +36,8 @@ from hub.runtime.stores.key_value_log import KeyValueLog, RecordCallback
 from hub.sdk.errors import ConnectorError
 
 log = logging.getLogger("hub.runtime.stores")
+
+C = TypeVar("C", Admin, Producer, Consumer)
 
 
 class TopicBackedLog(KeyValueLog):
@@ -60,7 +66,7 @@ class TopicBackedLog(KeyValueLog):
         self._awaited: dict[TopicPartition, int] = {}
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
-        self._failure: BaseException | None = None
+        self._opened: list[Admin | Producer | Consumer] = []  # clients made by start(), closed by stop()
 
     def start(self, timeout_s: float = 60.0) -> None:
         """Create or check the topic, replay it into the callback, and start tailing."""
@@ -71,7 +77,7 @@ class TopicBackedLog(KeyValueLog):
             raise
 
     def _start(self, timeout_s: float) -> None:
-        self._admin = self._clients.admin()
+        self._admin = self._open(self._clients.admin())
         self._admin.create_topics(
             [NewTopic(self.topic, self._partitions, configs=self._topic_configs)], if_not_exists=True
         )
@@ -87,8 +93,8 @@ class TopicBackedLog(KeyValueLog):
                 f"internal topic {self.topic!r} has {description.partitions} partitions; it must have exactly "
                 f"{self._partitions} so its records stay in one order"
             )
-        self._producer = self._clients.producer(options=self._producer_options)
-        self._consumer = self._clients.consumer(auto_offset_reset="earliest")
+        self._producer = self._open(self._clients.producer(options=self._producer_options))
+        self._consumer = self._open(self._clients.consumer(auto_offset_reset="earliest"))
         partitions = [TopicPartition(self.topic, p) for p in range(description.partitions)]
         self._consumer.assign(partitions)
         for partition in partitions:
@@ -98,6 +104,10 @@ class TopicBackedLog(KeyValueLog):
         self._catch_up(self._end_offsets(), timeout_s)
         self._thread = threading.Thread(target=self._tail, name=f"hub-tail-{self.topic}", daemon=True)
         self._thread.start()
+
+    def _open(self, client: C) -> C:
+        self._opened.append(client)
+        return client
 
     def _describe(self, timeout_s: float) -> TopicDescription:
         deadline = time.monotonic() + timeout_s
@@ -196,12 +206,10 @@ class TopicBackedLog(KeyValueLog):
         if self._thread is not None:
             self._consumer.wakeup()
             self._thread.join(10)
-        producer = getattr(self, "_producer", None)
-        if producer is not None:
+        for client in reversed(self._opened):  # consumer, producer (flushed first), admin: whatever was opened
             try:
-                producer.flush(10)
+                if isinstance(client, Producer):
+                    client.flush(10)
             finally:
-                producer.close()
-        for client in (getattr(self, "_consumer", None), getattr(self, "_admin", None)):
-            if client is not None:
                 client.close()
+        self._opened.clear()
