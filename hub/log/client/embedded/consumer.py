@@ -47,6 +47,7 @@ from hub.log.group import CommittedOffset, GroupCoordinator
 from hub.log.records import decode_batch
 
 _POLL_SLICE_MS = 100
+_PARTITION_CHECK_S = 1.0
 
 
 class EmbeddedConsumer(Consumer):
@@ -82,6 +83,8 @@ class EmbeddedConsumer(Consumer):
         self._session_timeout_ms = session_timeout_ms
         self._rebalance_timeout_ms = rebalance_timeout_ms
         self._heartbeat_interval_ms = heartbeat_interval_ms
+        self._partition_counts: dict[str, int] = {}
+        self._next_partition_check = 0.0
 
     # --- assignment --------------------------------------------------------------------------------------------
 
@@ -123,14 +126,10 @@ class EmbeddedConsumer(Consumer):
         protocols = [GroupProtocol(name, encode_subscription(self._subscription)) for name in ASSIGNORS]
         joined = self._member.join(protocols, timeout_s=max(timeout_s, self._rebalance_timeout_ms / 1000))
         assignments: dict[str, bytes] | None = None
+        self._partition_counts = self._counts(self._subscription)
         if joined.is_leader:
             subscriptions = {m.member_id: decode_subscription(m.metadata) for m in joined.members}
-            counts: dict[str, int] = {}
-            for topic in {t for topics in subscriptions.values() for t in topics}:
-                try:
-                    counts[topic] = self._broker.topic(topic, create=False).partitions
-                except UnknownTopicOrPartitionError:
-                    counts[topic] = 0
+            counts = self._counts({t for topics in subscriptions.values() for t in topics})
             planned = assign(joined.protocol, subscriptions, counts)
             assignments = {member: encode_assignment(partitions) for member, partitions in planned.items()}
         assignment = decode_assignment(self._member.sync(assignments, timeout_s=self._rebalance_timeout_ms / 1000))
@@ -140,6 +139,25 @@ class EmbeddedConsumer(Consumer):
         self._buffer = deque(record for record in self._buffer if record.topic_partition in assignment)
         if self._on_assign is not None:
             self._on_assign(set(assignment))
+
+    def _counts(self, topics: Iterable[str]) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for topic in topics:
+            try:
+                counts[topic] = self._broker.topic(topic, create=False).partitions
+            except UnknownTopicOrPartitionError:
+                counts[topic] = 0
+        return counts
+
+    def _partitions_changed(self) -> bool:
+        """Whether a subscribed topic appeared, vanished or grew since the last join (checked at most once a
+        second). Like Kafka's consumers watching metadata, a member that sees it rejoins, so the group's leader
+        assigns the new partitions — a sink subscribed before its topic existed would otherwise never read it."""
+        now = time.monotonic()
+        if now < self._next_partition_check:
+            return False
+        self._next_partition_check = now + _PARTITION_CHECK_S
+        return self._counts(self._subscription) != self._partition_counts
 
     def assign(self, partitions: Collection[TopicPartition]) -> None:
         self._check()
@@ -212,7 +230,7 @@ class EmbeddedConsumer(Consumer):
     def poll(self, timeout_s: float, max_records: int = 500) -> list[ConsumerRecord]:
         self._check()
         deadline = time.monotonic() + timeout_s
-        if self._member is not None and self._member.needs_rejoin():
+        if self._member is not None and (self._member.needs_rejoin() or self._partitions_changed()):
             try:
                 self._rejoin(timeout_s)
             except (RebalanceInProgressError, GroupMembershipError):

@@ -151,3 +151,20 @@ def test_assignors_spread_partitions_evenly() -> None:
     assert decode_assignment(encode_assignment(ranged["m1"])) == ranged["m1"]
     with pytest.raises(ValueError, match="unknown assignment strategy"):
         assign("sticky", members, {})
+
+
+def test_a_group_subscribed_before_its_topic_exists_reads_it_once_created(broker: Broker) -> None:
+    with EmbeddedConsumer(broker, group_id="early", session_timeout_ms=1000, heartbeat_interval_ms=100) as consumer:
+        consumer.subscribe(["later"])
+        assert consumer.poll(0.2) == []
+        assert consumer.assignment() == set()
+        broker.store.create_topic("later", 2)
+        with EmbeddedProducer(broker) as producer:
+            for partition in (0, 1):
+                producer.send("later", key=None, value=b"v%d" % partition, partition=partition).result(10)
+        seen: list[bytes | None] = []
+        deadline = time.monotonic() + 10
+        while len(seen) < 2 and time.monotonic() < deadline:
+            seen += [record.value for record in consumer.poll(0.2)]
+        assert sorted(v or b"" for v in seen) == [b"v0", b"v1"]
+        assert consumer.assignment() == {TopicPartition("later", 0), TopicPartition("later", 1)}
