@@ -1,0 +1,218 @@
+"""Database connections for the JDBC connectors: Confluent's ``connection.*`` options, turned into a SQLAlchemy engine.
+
+``connection.url`` may be written as Confluent writes it (``jdbc:postgresql://host:port/db``, ``jdbc:mysql://…``,
+``jdbc:mariadb://…``, ``jdbc:sqlite:path``) or as a SQLAlchemy URL (``postgresql+psycopg://…``). JDBC URL
+parameters (``?user=…&password=…&ssl=true``) are kept where the Python driver understands them. Drivers: psycopg 3 for
+PostgreSQL, PyMySQL for MySQL and MariaDB, the standard library for SQLite.
+
+Connecting is retried ``connection.attempts`` times, ``connection.backoff.ms`` apart, as Confluent's connectors do;
+the last error names the database and carries the driver's message.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+from urllib.parse import parse_qsl, urlsplit
+
+import sqlalchemy as sa
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
+
+from hub.sdk import ConfigDef, ConfigType, Importance, Password
+from hub.sdk.errors import ConnectorError, RetriableError
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+#: JDBC sub-protocol → SQLAlchemy dialect+driver.
+DRIVERS = {
+    "postgresql": "postgresql+psycopg",
+    "postgres": "postgresql+psycopg",
+    "mysql": "mysql+pymysql",
+    "mariadb": "mysql+pymysql",
+    "sqlite": "sqlite",
+}
+#: JDBC URL parameters that mean the same to the Python drivers, by dialect (JDBC name → driver name).
+_PARAMETERS = {
+    "postgresql": {"sslmode": "sslmode", "sslrootcert": "sslrootcert", "connectTimeout": "connect_timeout"},
+    "mysql": {"connectTimeout": "connect_timeout"},
+}
+
+CONNECTION_CONFIG = (
+    ConfigDef()
+    .define(
+        "connection.url",
+        ConfigType.STRING,
+        doc="Database URL: jdbc:postgresql://HOST:PORT/DB, jdbc:mysql://…, jdbc:sqlite:PATH, or a SQLAlchemy URL.",
+        importance=Importance.HIGH,
+        non_empty=True,
+        group="Database",
+    )
+    .define("connection.user", ConfigType.STRING, None, "Database user.", importance=Importance.HIGH, group="Database")
+    .define(
+        "connection.password",
+        ConfigType.PASSWORD,
+        None,
+        "Database password.",
+        importance=Importance.HIGH,
+        group="Database",
+    )
+    .define(
+        "connection.attempts",
+        ConfigType.INT,
+        3,
+        "Attempts to connect before the task fails.",
+        minimum=1,
+        group="Database",
+    )
+    .define(
+        "connection.backoff.ms",
+        ConfigType.LONG,
+        10000,
+        "Wait between connection attempts.",
+        minimum=0,
+        group="Database",
+    )
+    .define(
+        "dialect.name",
+        ConfigType.STRING,
+        "",
+        "Dialect override; empty derives it from connection.url.",
+        choices=("", "PostgreSqlDatabaseDialect", "MySqlDatabaseDialect", "SqliteDatabaseDialect"),
+        group="Database",
+    )
+    .unsupported("jdbc.credentials.provider.class", "use a config provider (${file:…}, ${env:…}) for credentials")
+)
+
+
+def sqlalchemy_url(url: str, user: str | None = None, password: str | Password | None = None) -> URL:
+    """The SQLAlchemy URL of a JDBC or SQLAlchemy ``url``; ``user``/``password`` override those in it."""
+    secret = password.value if isinstance(password, Password) else password
+    if url.startswith("jdbc:"):
+        result = _from_jdbc(url[len("jdbc:") :])
+    else:
+        try:
+            result = make_url(url)
+        except ArgumentError as exc:
+            raise ConnectorError(f"connection.url {url!r} is neither a JDBC URL nor a SQLAlchemy URL") from exc
+    if user:
+        result = result.set(username=user)
+    if secret:
+        result = result.set(password=secret)
+    return result
+
+
+def _from_jdbc(rest: str) -> URL:
+    protocol, _, target = rest.partition(":")
+    driver = DRIVERS.get(protocol)
+    if driver is None:
+        known = ", ".join(sorted(DRIVERS))
+        raise ConnectorError(f"connection.url: unsupported JDBC sub-protocol {protocol!r} (supported: {known})")
+    if driver == "sqlite":
+        path = target.split("?", 1)[0]
+        return URL.create("sqlite", database=None if path in ("", ":memory:") else path)
+    parts = urlsplit(target)
+    if not parts.hostname:
+        raise ConnectorError(f"connection.url {('jdbc:' + rest)!r} names no host (expected jdbc:{protocol}://HOST…)")
+    params = dict(parse_qsl(parts.query))
+    user = params.pop("user", None) or parts.username
+    password = params.pop("password", None) or parts.password
+    dialect = driver.split("+", 1)[0]
+    known_params = _PARAMETERS.get(dialect, {})
+    query = {known_params[name]: value for name, value in params.items() if name in known_params}
+    if params.get("ssl") == "true" and dialect == "postgresql":
+        query.setdefault("sslmode", "require")
+    return URL.create(
+        driver,
+        username=user,
+        password=password,
+        host=parts.hostname,
+        port=parts.port,
+        database=parts.path.lstrip("/") or None,
+        query=query,
+    )
+
+
+def dialect_of(engine: Engine) -> str:
+    """``postgresql``, ``mysql`` or ``sqlite``."""
+    return engine.dialect.name
+
+
+def create_engine(settings: dict[str, Any], **options: Any) -> Engine:
+    """An engine for parsed ``connection.*`` settings; nothing connects until first use."""
+    url = sqlalchemy_url(settings["connection.url"], settings["connection.user"], settings["connection.password"])
+    if url.get_backend_name() == "sqlite":
+        options.setdefault("connect_args", {"timeout": 30})
+    else:
+        options.setdefault("pool_pre_ping", True)
+    return sa.create_engine(url, **options)
+
+
+class Database:
+    """Runs database work with Confluent's connection retry: ``attempts`` tries ``backoff_s`` apart.
+
+    A connection failure (the server is down, refuses, or drops the connection) is retried; other database errors
+    are the caller's to handle. ``stopped`` ends a backoff wait early.
+    """
+
+    def __init__(self, engine: Engine, attempts: int, backoff_s: float, stopped: threading.Event, what: str) -> None:
+        self.engine = engine
+        self.attempts = attempts
+        self.backoff_s = backoff_s
+        self.stopped = stopped
+        self.what = what
+
+    @classmethod
+    def from_settings(cls, settings: dict[str, Any], stopped: threading.Event, what: str) -> Database:
+        return cls(
+            create_engine(settings),
+            settings["connection.attempts"],
+            settings["connection.backoff.ms"] / 1000,
+            stopped,
+            what,
+        )
+
+    def run(self, work: Callable[[], T]) -> T:
+        """``work()``, retried on connection errors; raises RetriableError naming the database when all fail."""
+        for attempt in range(1, self.attempts + 1):
+            try:
+                return work()
+            except (OperationalError, DBAPIError) as exc:
+                if not _is_connection_error(exc):
+                    raise
+                message = database_message(exc)
+                if attempt == self.attempts or self.stopped.is_set():
+                    raise RetriableError(
+                        f"{self.what}: cannot reach the database at {self.engine.url.render_as_string()} "
+                        f"after {attempt} attempt(s): {message}"
+                    ) from exc
+                log.warning(
+                    "%s: database connection failed (%s); retrying in %.1f s", self.what, message, self.backoff_s
+                )
+                self.stopped.wait(self.backoff_s)
+        raise AssertionError("unreachable")
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _is_connection_error(exc: DBAPIError) -> bool:
+    # OperationalError is the DB-API's class for failures outside the program's control: refused or dropped
+    # connections, server shutdown, lock timeouts. All are worth another attempt.
+    return bool(exc.connection_invalidated) or isinstance(exc, OperationalError)
+
+
+def database_message(exc: BaseException) -> str:
+    """The database's own message of an error (without SQLAlchemy's statement dump), for status traces and logs."""
+    original = getattr(exc, "orig", None)
+    text = str(original) if original is not None else str(exc)
+    return " ".join(text.split()) or type(exc).__name__
+
+
+def wait_s(started: float, interval_s: float) -> float:
+    """Seconds left of ``interval_s`` since ``started`` (monotonic), never negative."""
+    return max(0.0, interval_s - (time.monotonic() - started))
