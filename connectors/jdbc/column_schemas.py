@@ -8,7 +8,8 @@ travel, as in Confluent's connector:
 - ``best_fit``: the smallest integer type that holds the column's precision when its scale is 0, FLOAT64 when
   precision ≤ 15 with a scale, Decimal otherwise;
 - ``best_fit_eager_double``: as best_fit, but any column with a scale becomes FLOAT64;
-- ``precision_only``: only scale-0 columns become integer types.
+- ``precision_only``: only scale-0 columns become integer types;
+- ``double`` and ``string`` (Debezium's ``decimal.handling.mode``): every NUMERIC as FLOAT64, or as its exact text.
 
 NUMERIC without a declared precision (PostgreSQL's plain ``numeric``) cannot be a Connect Decimal, whose scale is
 fixed: it travels as FLOAT64 under the best_fit modes and as its exact decimal text (STRING) otherwise.
@@ -126,9 +127,9 @@ def _integer_type(precision: int) -> Type | None:
 
 
 def _numeric(precision: int | None, scale: int | None, mapping: str, optional: bool) -> tuple[Schema, Convert]:
-    if precision is None:
-        if mapping.startswith("best_fit"):
-            return Schema(Type.FLOAT64, optional=optional), _float
+    if mapping == "double" or (precision is None and mapping.startswith("best_fit")):
+        return Schema(Type.FLOAT64, optional=optional), _float
+    if mapping == "string" or precision is None:
         return Schema(Type.STRING, optional=optional), _text
     scale = scale or 0
     if mapping != "none":

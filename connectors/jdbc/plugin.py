@@ -1,13 +1,20 @@
-"""Registers the JDBC connectors with Hub (entry point ``jdbc`` in the group ``hub``)."""
+"""Registers the JDBC connectors and the change-event transform with Hub (entry point ``jdbc`` in the group ``hub``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from connectors.jdbc.postgres_cdc import PostgresCdcSourceConnector
 from connectors.jdbc.source import JdbcSourceConnector
+from connectors.jdbc.unwrap import ExtractNewRecordState
 from hub.sdk import hookimpl
 
 
 @hookimpl
 def hub_register_connectors() -> list[type[Any]]:
-    return [JdbcSourceConnector]
+    return [JdbcSourceConnector, PostgresCdcSourceConnector]
+
+
+@hookimpl
+def hub_register_transforms() -> list[type[Any]]:
+    return [ExtractNewRecordState]

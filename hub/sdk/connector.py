@@ -211,6 +211,11 @@ class Connector(ABC):
     def stop(self) -> None:
         """Stop and release resources."""
 
+    def on_delete(self) -> None:
+        """The user deleted the connector: remove what it created in the external system (a replication slot, a
+        publication). Called once, on the worker running the connector, after its tasks were told to stop and
+        before ``stop()``; an error is logged and does not keep the connector. Does nothing by default."""
+
 
 class SourceConnector(Connector):
     """A connector whose tasks are SourceTasks."""

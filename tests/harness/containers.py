@@ -48,7 +48,7 @@ class ContainerServer:
 
         began = time.monotonic()
         container = PostgresContainer(POSTGRES_IMAGE, username="postgres", password="postgres", dbname="postgres")
-        container.with_command("postgres -c wal_level=logical -c max_replication_slots=10 -c max_wal_senders=10")
+        container.with_command("postgres -c wal_level=logical -c max_replication_slots=40 -c max_wal_senders=10")
         self.container = container.start()
         return SqlServer(
             dialect="postgresql",

@@ -58,7 +58,7 @@ class LocalPostgres:
                 "-c listen_addresses=127.0.0.1",
                 f"-k {self.data_dir}",
                 "-c wal_level=logical",
-                "-c max_replication_slots=10",
+                "-c max_replication_slots=40",
                 "-c max_wal_senders=10",
                 "-c fsync=off",
                 "-c full_page_writes=off",

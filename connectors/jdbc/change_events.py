@@ -1,0 +1,157 @@
+"""Debezium-style change events: the key, row, source and envelope schemas of one captured table, and the records.
+
+For a table ``public.orders`` under ``topic.prefix`` ``shop`` the topic is ``shop.public.orders``; the key is a
+struct of the primary-key columns (``shop.public.orders.Key``; no key for a table without one); the value is the
+envelope ``shop.public.orders.Envelope`` with ``before`` and ``after`` rows (``…Value``), ``source`` (where the change
+happened: connector, database, schema, table, LSN, transaction id, commit time, snapshot flag), ``op`` (``r``
+snapshot read, ``c`` insert, ``u`` update, ``d`` delete) and ``ts_ms`` (when Hub processed it). A delete is followed
+by a tombstone (the key with no value) so compacted topics forget the row.
+
+Row fields other than the key columns are optional: a delete under PostgreSQL's default replica identity carries
+only the key in ``before``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from connectors.jdbc.column_schemas import ColumnMapping
+from hub.sdk import SourceRecord, Struct
+from hub.sdk.schema import INT64_SCHEMA, OPTIONAL_INT64_SCHEMA, STRING_SCHEMA, Schema, Type, struct_schema
+
+CONNECTOR_NAME = "postgresql"
+
+SOURCE_SCHEMA = struct_schema(
+    [
+        ("version", STRING_SCHEMA),
+        ("connector", STRING_SCHEMA),
+        ("name", STRING_SCHEMA),
+        ("ts_ms", INT64_SCHEMA),
+        ("snapshot", Schema(Type.STRING, optional=True, default="false")),
+        ("db", STRING_SCHEMA),
+        ("schema", STRING_SCHEMA),
+        ("table", STRING_SCHEMA),
+        ("txId", OPTIONAL_INT64_SCHEMA),
+        ("lsn", OPTIONAL_INT64_SCHEMA),
+    ],
+    name="io.debezium.connector.postgresql.Source",
+)
+
+
+@dataclass(frozen=True)
+class TableEvents:
+    """Schemas and record builders of one captured table (rebuilt when its columns change)."""
+
+    topic: str
+    schema: str
+    table: str
+    mappings: tuple[ColumnMapping, ...]
+    key_columns: tuple[str, ...]
+    key_schema: Schema | None
+    row_schema: Schema
+    envelope_schema: Schema
+
+    @classmethod
+    def build(
+        cls, prefix: str, schema: str, table: str, mappings: Sequence[ColumnMapping], key_columns: Sequence[str]
+    ) -> TableEvents:
+        base = f"{prefix}.{schema}.{table}"
+        keys = set(key_columns)
+        row_fields = [(m.name, m.schema if m.name in keys else m.schema.as_optional()) for m in mappings]
+        row_schema = struct_schema(row_fields, name=f"{base}.Value", optional=True)
+        key_fields = [(m.name, m.schema.as_required()) for m in mappings if m.name in keys]
+        key_schema = struct_schema(key_fields, name=f"{base}.Key") if key_fields else None
+        envelope = struct_schema(
+            [
+                ("before", row_schema),
+                ("after", row_schema),
+                ("source", SOURCE_SCHEMA),
+                ("op", STRING_SCHEMA),
+                ("ts_ms", OPTIONAL_INT64_SCHEMA),
+            ],
+            name=f"{base}.Envelope",
+        )
+        return cls(base, schema, table, tuple(mappings), tuple(key_columns), key_schema, row_schema, envelope)
+
+    def row(self, values: Mapping[str, Any]) -> Struct:
+        """The row struct of Python values by column name (absent columns are null)."""
+        return Struct(self.row_schema, {m.name: m.convert(values.get(m.name)) for m in self.mappings})
+
+    def key(self, values: Mapping[str, Any]) -> Struct | None:
+        if self.key_schema is None:
+            return None
+        by_name = {m.name: m for m in self.mappings}
+        return Struct(self.key_schema, {name: by_name[name].convert(values.get(name)) for name in self.key_columns})
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a change happened (the ``source`` block and the record's offset)."""
+
+    server: str
+    database: str
+    version: str
+    commit_ms: int
+    snapshot: str  # "true", "last" or "false"
+    tx_id: int | None
+    lsn: int | None
+
+
+def change_records(
+    events: TableEvents,
+    op: str,
+    before: Mapping[str, Any] | None,
+    after: Mapping[str, Any] | None,
+    source: Source,
+    partition: Mapping[str, Any],
+    offset: Mapping[str, Any],
+    tombstone_on_delete: bool,
+) -> list[SourceRecord]:
+    """The change event (and, for a delete, its tombstone)."""
+    key_values = after if after is not None else before
+    key = events.key(key_values or {})
+    source_struct = Struct(
+        SOURCE_SCHEMA,
+        {
+            "version": source.version,
+            "connector": CONNECTOR_NAME,
+            "name": source.server,
+            "ts_ms": source.commit_ms,
+            "snapshot": source.snapshot,
+            "db": source.database,
+            "schema": events.schema,
+            "table": events.table,
+            "txId": source.tx_id,
+            "lsn": source.lsn,
+        },
+    )
+    envelope = Struct(
+        events.envelope_schema,
+        {
+            "before": events.row(before) if before is not None else None,
+            "after": events.row(after) if after is not None else None,
+            "source": source_struct,
+            "op": op,
+            "ts_ms": int(time.time() * 1000),
+        },
+    )
+
+    def record(value: Struct | None) -> SourceRecord:
+        return SourceRecord(
+            topic=events.topic,
+            key=key,
+            key_schema=events.key_schema,
+            value=value,
+            value_schema=events.envelope_schema if value is not None else None,
+            timestamp=source.commit_ms,
+            source_partition=partition,
+            source_offset=offset,
+        )
+
+    records = [record(envelope)]
+    if op == "d" and tombstone_on_delete:
+        records.append(record(None))
+    return records
