@@ -5,6 +5,10 @@ standalone mode), or in the store's compacted internal topics (``hub start``: a 
 connector, its offsets and statuses). API calls write the desired state to the config store; a single herder
 thread hears of every change and makes the worker match it (start, reconfigure, pause, stop connectors and
 tasks), so changes never race each other.
+
+With ``hub.task.restart.enabled``, a connector or task that fails on this worker is restarted by the same thread
+after a backoff (``hub/runtime/restart_policy.py``), through the path of a user's restart, and only while it is
+still this worker's, still FAILED and its connector still started.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from hub.runtime.herder import (
     NotFoundError,
 )
 from hub.runtime.plugins import PluginInfo, Plugins
+from hub.runtime.restart_policy import RestartPolicy, RestartSchedule, Unit, describe
 from hub.runtime.stores import (
     ConfigListener,
     ConfigStore,
@@ -88,6 +93,8 @@ class StandaloneHerder(Herder, ConfigListener):
         self._events: queue.Queue[tuple[str, Any]] = queue.Queue()
         self._thread = threading.Thread(target=self._loop, name="hub-herder", daemon=True)
         self._running: dict[str, tuple[dict[str, str], TargetState]] = {}
+        self._restarts = RestartSchedule(RestartPolicy.from_config(config))
+        self.worker.on_status = self._on_worker_status
         configs.add_listener(self)
 
     # --- lifecycle ---------------------------------------------------------------------------------------------
@@ -107,6 +114,7 @@ class StandaloneHerder(Herder, ConfigListener):
 
     def stop(self) -> None:
         """Stop every task and connector (committing offsets), then the stores."""
+        self._restarts.close()
         self._events.put(("stop", None))
         self._thread.join(60)
         self.worker.stop()
@@ -135,11 +143,22 @@ class StandaloneHerder(Herder, ConfigListener):
     def _request_reconfiguration(self, name: str) -> None:
         self._events.put(("reconfigure", name))
 
+    def _on_worker_status(self, status: Status) -> None:
+        unit = (status.connector, status.task)
+        if status.state is State.FAILED:
+            if self._restarts.failed(unit) is not None:
+                self._events.put(("due", None))  # the herder thread waits for the new restart from now on
+        elif status.state is State.RUNNING:
+            self._restarts.running(unit)
+
     # --- the herder thread -------------------------------------------------------------------------------------
 
     def _loop(self) -> None:
         while True:
-            kind, subject = self._events.get()
+            try:
+                kind, subject = self._events.get(timeout=self._restarts.wait_s())
+            except queue.Empty:
+                kind, subject = "due", None
             try:
                 if kind == "stop":
                     return
@@ -151,6 +170,9 @@ class StandaloneHerder(Herder, ConfigListener):
                     self._regenerate_tasks(subject, self.configs.snapshot())
                 elif kind == "restart":
                     self._restart(subject)
+                elif kind == "due":
+                    for unit in self._restarts.due():
+                        self._auto_restart(unit)
             except Exception:
                 log.exception("herder failed handling %s %s", kind, subject)
 
@@ -192,6 +214,7 @@ class StandaloneHerder(Herder, ConfigListener):
 
     def _forget(self, name: str) -> None:
         """A deleted connector: stop what of it runs here and remove its statuses."""
+        self._restarts.retain(name, ())
         owned = name in self._running
         tasks = self.worker.tasks_of(name)
         self.worker.stop_tasks(tasks)
@@ -254,6 +277,10 @@ class StandaloneHerder(Herder, ConfigListener):
             or self.worker.task_connector_configs.get(task_id) != config
         ]
         self.worker.stop_tasks(stale)
+        ours: set[Unit] = {(name, index) for index in wanted}
+        if self._owns_connector(name):
+            ours.add((name, None))
+        self._restarts.retain(name, ours)  # what left this worker is not restarted here
         for task_id in stale:
             if task_id.task >= len(configs):
                 self.statuses.put(Status(name, task_id.task, State.DESTROYED, self.worker_id, self.worker.generation))
@@ -271,8 +298,8 @@ class StandaloneHerder(Herder, ConfigListener):
         connector_status = self.statuses.get(name)
         connector_failed = connector_status is not None and connector_status.state is State.FAILED
         if not request.only_failed or connector_failed:
-            self._stop_all(name)
-            self._reconcile(name)
+            self._restarts.forget((name, None))  # a user's restart starts the count of automatic ones over
+            self._restart_connector_now(name)
             if not request.include_tasks:
                 return
         if request.include_tasks:
@@ -280,17 +307,45 @@ class StandaloneHerder(Herder, ConfigListener):
                 status = self.statuses.get(name, task_id.task)
                 if request.only_failed and (status is None or status.state is not State.FAILED):
                     continue
+                self._restarts.forget((name, task_id.task))
                 self._restart_task_now(task_id, snapshot, task_config)
 
     def _task_ids(self, name: str, snapshot: Any) -> list[tuple[TaskId, dict[str, str]]]:
-        return [(TaskId(name, index), task) for index, task in enumerate(snapshot.tasks.get(name, []))]
+        """The tasks of ``name`` this worker runs, with their configs."""
+        configs = snapshot.tasks.get(name, [])
+        return [(TaskId(name, index), configs[index]) for index in sorted(self._owned_tasks(name, len(configs)))]
+
+    def _restart_connector_now(self, name: str) -> None:
+        self._stop_all(name)
+        self._reconcile(name)
 
     def _restart_task_now(self, task_id: TaskId, snapshot: Any, task_config: dict[str, str]) -> None:
         self.worker.stop_tasks([task_id])
-        self.statuses.put(Status(task_id.connector, task_id.task, State.RESTARTING, self.worker_id))
+        self.statuses.put(
+            Status(task_id.connector, task_id.task, State.RESTARTING, self.worker_id, self.worker.generation)
+        )
         self.worker.start_task(
             task_id, snapshot.connectors[task_id.connector], task_config, snapshot.target_state(task_id.connector)
         )
+
+    def _auto_restart(self, unit: Unit) -> None:
+        """Restart a failed unit whose backoff is over, if it is still this worker's to restart."""
+        name, task = unit
+        snapshot = self.configs.snapshot()
+        status = self.statuses.get(name, task)
+        if status is None or status.state is not State.FAILED or status.worker_id != self.worker_id:
+            return  # restarted meanwhile, or another worker's now
+        if name not in snapshot.connectors or snapshot.target_state(name) is not TargetState.STARTED:
+            log.info("not auto-restarting %s: its connector was deleted, paused or stopped", describe(unit))
+            self._restarts.forget(unit)
+            return
+        if task is None:
+            if self._owns_connector(name):
+                self._restart_connector_now(name)
+            return
+        for task_id, task_config in self._task_ids(name, snapshot):
+            if task_id.task == task:
+                self._restart_task_now(task_id, snapshot, task_config)
 
     # --- Herder API (any thread) -------------------------------------------------------------------------------
 
@@ -439,6 +494,7 @@ class StandaloneHerder(Herder, ConfigListener):
         tasks = snapshot.tasks.get(name, [])
         if not 0 <= task < len(tasks):
             raise NotFoundError(f"Task {name}-{task} not found")
+        self._restarts.forget((name, task))
         self._restart_task_now(TaskId(name, task), snapshot, tasks[task])
 
     def validate(self, config: Mapping[str, str]) -> dict[str, Any]:

@@ -111,7 +111,9 @@ class TaskRunner(ABC):
         self.setup.on_status(self.id, state, None)
 
     def set_target_state(self, target: TargetState) -> None:
-        """Pause (stop moving records, keep resources) or resume."""
+        """Pause (stop moving records, keep resources) or resume; a failed task stays FAILED (with its trace)."""
+        if self.failed:
+            return
         if target is TargetState.STARTED and not self.resumed.is_set():
             self.resumed.set()
             self.setup.on_status(self.id, State.RUNNING, None)

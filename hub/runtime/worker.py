@@ -78,6 +78,8 @@ class Worker:
         self.generation = 0
         #: Whether this worker may still run its work; the distributed herder ties it to group membership.
         self.lease: Callable[[], bool] = lambda: True
+        #: Hears every status this worker writes (the herder schedules automatic restarts from it).
+        self.on_status: Callable[[Status], None] = lambda status: None
         self._lock = threading.RLock()
         self.connectors: dict[str, _RunningConnector] = {}
         self.tasks: dict[TaskId, TaskRunner] = {}
@@ -87,7 +89,9 @@ class Worker:
     # --- status ------------------------------------------------------------------------------------------------
 
     def _status(self, connector: str, task: int | None, state: State, trace: str | None = None) -> None:
-        self.statuses.put(Status(connector, task, state, self.worker_id, self.generation, trace))
+        status = Status(connector, task, state, self.worker_id, self.generation, trace)
+        self.statuses.put(status)
+        self.on_status(status)
 
     def _task_status(self, task_id: TaskId, state: State, trace: str | None) -> None:
         self._status(task_id.connector, task_id.task, state, trace)

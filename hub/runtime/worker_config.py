@@ -4,7 +4,8 @@
 
 Keys under ``producer.``, ``consumer.``, ``admin.``, ``key.converter.``, ``value.converter.``,
 ``header.converter.``, ``config.providers.`` and ``config.storage.`` / ``offset.storage.`` / ``status.storage.``
-(topic configs for the internal topics) are passed to their owners; other unknown keys are errors.
+(topic configs for the internal topics) are passed to their owners; other unknown keys are errors. Options Hub
+adds to Connect's start with ``hub.`` (``hub.task.restart.*``: automatic restarts of failed work).
 """
 
 from __future__ import annotations
@@ -50,6 +51,17 @@ _KEYS = [
     ConfigKey("rest.ssl.cert.file", ConfigType.STRING, "", "PEM certificate (chain) for HTTPS on the REST API."),
     ConfigKey("rest.ssl.key.file", ConfigType.STRING, "", "PEM private key for HTTPS on the REST API."),
     ConfigKey("rest.auth.file", ConfigType.STRING, "", "JSON credentials file; set, the REST API needs a login."),
+    ConfigKey("hub.task.restart.enabled", ConfigType.BOOLEAN, False,
+              "Restart failed connectors and tasks of this worker automatically, with exponential backoff."),
+    ConfigKey("hub.task.restart.initial.backoff.ms", ConfigType.LONG, 1_000, "Wait before the first automatic restart.",
+              minimum=1),
+    ConfigKey("hub.task.restart.max.backoff.ms", ConfigType.LONG, 60_000,
+              "Longest wait between automatic restarts; a task that ran this long before failing starts over.",
+              minimum=1),
+    ConfigKey("hub.task.restart.backoff.multiplier", ConfigType.DOUBLE, 2.0,
+              "Factor by which the wait grows after each automatic restart in a row.", minimum=1),
+    ConfigKey("hub.task.restart.max.attempts", ConfigType.INT, -1,
+              "Automatic restarts in a row before a task is left FAILED; -1: no limit.", minimum=-1),
 ]  # fmt: skip
 
 WORKER_DEF = config_def(_KEYS).unsupported(
