@@ -221,7 +221,7 @@ class StandaloneHerder(Herder, ConfigListener):
         for task_id in tasks:
             self.statuses.put(Status(name, task_id.task, State.DESTROYED, self.worker_id, self.worker.generation))
         if owned:
-            self.worker.stop_connector(name)
+            self.worker.stop_connector(name, deleted=True)
             self._running.pop(name, None)
             self.statuses.forget(name)
             log.info("connector %s deleted", name)

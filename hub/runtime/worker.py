@@ -141,17 +141,32 @@ class Worker:
         log.error("connector %s failed: %s", name, error)
         self._status(name, None, State.FAILED, "".join(traceback.format_exception(error)))
 
-    def stop_connector(self, name: str) -> None:
+    def stop_connector(self, name: str, *, deleted: bool = False) -> None:
+        """Stop a connector running here; ``deleted`` first lets it clean up after itself (``on_delete``)."""
         with self._lock:
             running = self.connectors.pop(name, None)
         if running is None:
             return
-        if running.target is not TargetState.STOPPED:
+        started = running.target is not TargetState.STOPPED
+        if deleted:
+            started = self._clean_up_deleted(name, running, started)
+        if started:
             try:
                 running.instance.stop()
             except Exception as exc:
                 log.warning("connector %s failed while stopping: %s", name, exc)
         log.info("connector %s stopped", name)
+
+    def _clean_up_deleted(self, name: str, running: _RunningConnector, started: bool) -> bool:
+        """Calls ``on_delete`` (starting a STOPPED connector for it first); True when the instance is started."""
+        try:
+            if not started:
+                running.instance.start(self.resolver.resolve(running.config))
+                started = True
+            running.instance.on_delete()
+        except Exception as exc:
+            log.warning("connector %s could not clean up after its deletion: %s", name, exc, exc_info=exc)
+        return started
 
     def connector_config(self, name: str) -> dict[str, str] | None:
         with self._lock:
