@@ -1,0 +1,233 @@
+"""JdbcSink: writes the records of topics to tables of PostgreSQL, MySQL/MariaDB or SQLite, with the options and
+semantics of Confluent's ``io.confluent.connect.jdbc.JdbcSinkConnector``.
+
+Each ``put`` writes its records before returning: per destination table, in chunks of ``batch.size`` records,
+each chunk in one transaction. ``pre_commit`` therefore returns every offset put so far — except for partitions
+whose last ``put`` did not finish, which stop at the last record written. A crash replays at most the batch being
+written; with ``insert.mode=upsert`` replays are harmless. A batch redelivered after a transient error skips the
+records already written by the failed attempt.
+
+Errors: connection failures are retried by the Database (``connection.attempts``, ``connection.backoff.ms``); if
+they persist the batch is redelivered ``max.retries`` times, ``retry.backoff.ms`` apart, then the task fails. A
+record the database refuses (constraint, value out of range) or that cannot be mapped to columns goes to the
+errant record reporter when the runtime provides one; without one the task fails with the database's message.
+Missing tables or columns the settings do not allow to create fail the task.
+
+A task is used by its task thread only.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Collection, Iterable, Mapping, Sequence
+
+from sqlalchemy import exc as sa_exc
+
+from connectors.jdbc.connection import Database, database_message
+from connectors.jdbc.sink_config import SINK_CONFIG, SinkSettings, TableId
+from connectors.jdbc.sink_rows import RowPlanner
+from connectors.jdbc.sink_tables import TableManager
+from connectors.jdbc.sink_writer import BoundOp, ChunkWriter, enable_savepoints
+from hub.sdk import ConfigDef, SinkConnector, SinkRecord, SinkTask
+from hub.sdk.errors import ConnectorError, DataError, RetriableError
+
+log = logging.getLogger(__name__)
+
+TopicPartition = tuple[str, int]
+
+
+class JdbcSinkConnector(SinkConnector):
+    """Plans JdbcSink tasks: every task gets the whole config, the consumer group spreads the partitions."""
+
+    aliases = ("io.confluent.connect.jdbc.JdbcSinkConnector", "JdbcSink")
+
+    def __init__(self) -> None:
+        self.config: dict[str, str] = {}
+
+    def config_def(self) -> ConfigDef:
+        return SINK_CONFIG
+
+    def start(self, config: dict[str, str]) -> None:
+        SinkSettings.parse(config)  # fails the connector with the options in trouble named
+        self.config = dict(config)
+
+    def task_class(self) -> type[SinkTask]:
+        return JdbcSinkTask
+
+    def task_configs(self, max_tasks: int) -> list[dict[str, str]]:
+        return [dict(self.config) for _ in range(max_tasks)]
+
+    def stop(self) -> None:
+        """Nothing to release: tasks own the connections."""
+
+
+class WriteProgress:
+    """Per partition, how far the records handed to ``put`` are in the database (what ``pre_commit`` may commit).
+
+    ``written`` is the offset after the last record written (or reported as bad); ``unfinished`` holds the
+    partitions whose last ``put`` failed before writing all of their records.
+    """
+
+    def __init__(self) -> None:
+        self.written: dict[TopicPartition, int] = {}
+        self.unfinished: set[TopicPartition] = set()
+
+    def begin(self, records: Sequence[SinkRecord]) -> list[SinkRecord]:
+        """Start a put: the records not written yet (a redelivered batch skips what the failed put wrote)."""
+        fresh = [
+            record
+            for record in records
+            if _partition(record) not in self.unfinished
+            or record.original_kafka_offset >= self.written.get(_partition(record), -1)
+        ]
+        self.unfinished.update(_partition(record) for record in records)
+        return fresh
+
+    def advance(self, records: Iterable[SinkRecord]) -> None:
+        """These records (in offset order per partition) are in the database, or were reported."""
+        for record in records:
+            partition = _partition(record)
+            self.written[partition] = max(self.written.get(partition, 0), record.original_kafka_offset + 1)
+
+    def finish(self, records: Sequence[SinkRecord]) -> None:
+        """The put of ``records`` wrote all of them."""
+        self.unfinished.difference_update(_partition(record) for record in records)
+
+    def safe(self, offsets: Mapping[TopicPartition, int]) -> dict[TopicPartition, int]:
+        """The offsets that may be committed: all of them, except partitions with an unfinished put."""
+        safe: dict[TopicPartition, int] = {}
+        for partition, offset in offsets.items():
+            if partition not in self.unfinished:
+                safe[partition] = offset
+            elif partition in self.written:
+                safe[partition] = min(offset, self.written[partition])
+        return safe
+
+    def forget(self, partitions: Collection[TopicPartition]) -> None:
+        for partition in partitions:
+            self.written.pop(partition, None)
+            self.unfinished.discard(partition)
+
+
+class JdbcSinkTask(SinkTask):
+    """Writes records to tables (see the module docstring)."""
+
+    settings: SinkSettings  # the parts below exist from start() on
+    _planner: RowPlanner
+    _tables: TableManager
+    _writer: ChunkWriter
+
+    def __init__(self) -> None:
+        self._stopped = threading.Event()
+        self._db: Database | None = None
+        self._progress = WriteProgress()
+        self._retries_left = 0
+
+    def start(self, config: dict[str, str]) -> None:
+        self.settings = SinkSettings.parse(config)
+        self._stopped.clear()
+        self._db = Database.from_settings(self.settings.connection, self._stopped, f"JdbcSink {config.get('name')}")
+        enable_savepoints(self._db.engine)
+        self._planner = RowPlanner(self.settings)
+        self._tables = TableManager(self._db, self.settings)
+        self._writer = ChunkWriter(self._db, self.settings)
+        self._retries_left = self.settings.max_retries
+
+    def put(self, records: Sequence[SinkRecord]) -> None:
+        if not records:
+            return
+        fresh = self._progress.begin(records)
+        try:
+            for table_id, group in _by_table(fresh, self.settings).items():
+                for start in range(0, len(group), self.settings.batch_size):
+                    chunk = group[start : start + self.settings.batch_size]
+                    self._write_chunk(table_id, chunk)
+                    self._progress.advance(chunk)
+        except RetriableError as exc:
+            self._tables.forget()  # a redelivery looks at the tables again (one may have changed meanwhile)
+            raise self._retry(exc) from exc
+        self._progress.finish(records)
+        self._retries_left = self.settings.max_retries
+
+    def _write_chunk(self, table_id: TableId, chunk: Sequence[SinkRecord]) -> None:
+        def reject(record: SinkRecord, error: BaseException) -> None:
+            self._reject(table_id, record, error)
+
+        bound: list[BoundOp] = []
+        try:
+            for record in chunk:
+                try:
+                    op = self._bound(table_id, record)
+                except DataError as exc:
+                    reject(record, exc)
+                    continue
+                if op is not None:
+                    bound.append(op)
+            if bound:
+                self._writer.write(bound, reject)
+        except sa_exc.DBAPIError as exc:
+            self._tables.forget()  # the table may have changed under us
+            raise ConnectorError(f"writing to table {table_id} failed: {database_message(exc)}") from exc
+
+    def _bound(self, table_id: TableId, record: SinkRecord) -> BoundOp | None:
+        """The record's write or delete with its table's columns; None when there is nothing to do."""
+        op = self._planner.plan(record)
+        if op is None:
+            return None
+        binding = self._tables.bind(table_id, op.shape, create=not op.delete)
+        return None if binding is None else BoundOp(op, binding)
+
+    def _reject(self, table_id: TableId, record: SinkRecord, error: BaseException) -> None:
+        """Send a record that cannot be written to the errant record reporter, or fail the task with its error."""
+        message = str(error) if isinstance(error, DataError) else database_message(error)
+        where = f"{record.topic}-{record.kafka_partition}@{record.kafka_offset}"
+        reporter = self.context.errant_record_reporter
+        if reporter is None:
+            raise ConnectorError(f"record {where} cannot be written to table {table_id}: {message}") from error
+        if isinstance(error, DataError):
+            cause = error
+        else:
+            cause = DataError(message)  # the database's message, without SQLAlchemy's statement dump
+            cause.__cause__ = error
+        reported = reporter.report(record, cause)
+        if reported.done() and reported.exception() is not None:
+            raise ConnectorError(f"record {where} cannot be written to table {table_id}: {message}") from error
+        log.warning("record %s not written to table %s (reported as errant): %s", where, table_id, message)
+
+    def _retry(self, error: RetriableError) -> Exception:
+        """The error to raise after a transient failure: RetriableError while retries are left, then ConnectorError."""
+        if self._retries_left <= 0:
+            return ConnectorError(f"giving up after {self.settings.max_retries} retries: {error}")
+        self._retries_left -= 1
+        log.warning("transient database error, batch redelivered in %d ms (%d retries left): %s",
+                    self.settings.retry_backoff_ms, self._retries_left, error)  # fmt: skip
+        self.context.timeout(self.settings.retry_backoff_ms)
+        return RetriableError(str(error))
+
+    def flush(self, offsets: Mapping[TopicPartition, int]) -> None:
+        """Nothing to do: ``put`` commits its transactions before returning."""
+
+    def pre_commit(self, offsets: Mapping[TopicPartition, int]) -> Mapping[TopicPartition, int]:
+        return self._progress.safe(offsets)
+
+    def close(self, partitions: Collection[TopicPartition]) -> None:
+        self._progress.forget(partitions)
+
+    def stop(self) -> None:
+        self._stopped.set()
+        if self._db is not None:
+            self._db.dispose()
+            self._db = None
+
+
+def _partition(record: SinkRecord) -> TopicPartition:
+    return (record.original_topic, record.original_kafka_partition)
+
+
+def _by_table(records: Iterable[SinkRecord], settings: SinkSettings) -> dict[TableId, list[SinkRecord]]:
+    """Records per destination table, in their order."""
+    tables: dict[TableId, list[SinkRecord]] = {}
+    for record in records:
+        tables.setdefault(settings.table_id(record.topic), []).append(record)
+    return tables

@@ -1,0 +1,203 @@
+"""Which columns a sink record writes, and with which values: Confluent's ``pk.mode`` / ``pk.fields`` /
+``fields.whitelist`` rules, for struct values with schemas and for schemaless maps.
+
+A ``RowShape`` lists the columns records of one key schema and value schema write, key columns first; a
+``RowOp`` is one record's write (or delete) with a value per column. Shapes are cached per schema pair (by
+identity: converters hand out the same schema object for every record of a schema), so planning a record costs a
+dictionary lookup and one value read per column.
+
+Record-level problems (a null key with ``pk.mode=record_key``, a value that is not a struct or map) raise
+DataError; settings that cannot work for the records at all (a primitive key without one ``pk.fields`` name)
+raise ConnectorError.
+
+Not thread-safe (the shape cache); one planner per task.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from connectors.jdbc.sink_config import SinkSettings
+from hub.sdk import Schema, SinkRecord, Struct, Type
+from hub.sdk.errors import ConnectorError, DataError
+from hub.sdk.schema import INT32_SCHEMA, INT64_SCHEMA, STRING_SCHEMA
+
+_CACHE_LIMIT = 1000
+
+# Where a column's value comes from.
+TOPIC, PARTITION, OFFSET, KEY, VALUE = "topic", "partition", "offset", "key", "value"
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """One column a record writes: its name, its Connect schema (None when schemaless), where its value is."""
+
+    name: str
+    schema: Schema | None
+    primary: bool
+    source: str
+    field: str | None = None  # the struct field or map key; None: the whole key
+
+
+@dataclass(frozen=True)
+class RowShape:
+    """The columns written by records of one key and value schema: primary key columns first."""
+
+    columns: tuple[ColumnSpec, ...]
+    keys: tuple[ColumnSpec, ...] = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "keys", tuple(column for column in self.columns if column.primary))
+
+    @property
+    def schemaless(self) -> tuple[str, ...]:
+        """Names of the columns whose type is unknown (schemaless data)."""
+        return tuple(column.name for column in self.columns if column.schema is None)
+
+
+@dataclass(frozen=True)
+class RowOp:
+    """One record's effect: write its row, or delete the row of its key (``delete``)."""
+
+    record: SinkRecord
+    delete: bool
+    shape: RowShape
+    values: tuple[Any, ...]
+
+
+class RowPlanner:
+    """Turns sink records into RowOps per the sink's key and field settings (see the module docstring)."""
+
+    def __init__(self, settings: SinkSettings) -> None:
+        self.settings = settings
+        self._shapes: dict[tuple[Any, ...], tuple[Any, Any, RowShape]] = {}
+
+    def plan(self, record: SinkRecord) -> RowOp | None:
+        """The record's RowOp; None for a tombstone when deletes are off (Confluent skips those too)."""
+        delete = record.value is None
+        if delete and not self.settings.delete_enabled:
+            return None
+        shape = self._shape(record, delete)
+        values = tuple(self._read(record, column) for column in shape.columns)
+        return RowOp(record, delete, shape, values)
+
+    def _shape(self, record: SinkRecord, delete: bool) -> RowShape:
+        key_sig, value_sig = _signature(record.key_schema, record.key), _signature(record.value_schema, record.value)
+        cache_key = (_hashed(key_sig), _hashed(value_sig), delete)
+        found = self._shapes.get(cache_key)
+        if found is not None and _same(found[0], key_sig) and _same(found[1], value_sig):
+            return found[2]
+        keys = self._key_columns(record)
+        values = () if delete else self._value_columns(record, {column.name for column in keys})
+        shape = RowShape((*keys, *values))
+        if len(self._shapes) >= _CACHE_LIMIT:
+            self._shapes.clear()
+        self._shapes[cache_key] = (key_sig, value_sig, shape)
+        return shape
+
+    # --- primary key columns (pk.mode) -------------------------------------------------------------------------
+
+    def _key_columns(self, record: SinkRecord) -> tuple[ColumnSpec, ...]:
+        mode = self.settings.pk_mode
+        if mode == "kafka":
+            topic, partition, offset = self.settings.kafka_pk_columns
+            return (
+                ColumnSpec(topic, STRING_SCHEMA, True, TOPIC),
+                ColumnSpec(partition, INT32_SCHEMA, True, PARTITION),
+                ColumnSpec(offset, INT64_SCHEMA, True, OFFSET),
+            )
+        if mode == "record_key":
+            if record.key is None:
+                raise DataError("the record has no key, but pk.mode=record_key takes the primary key from it")
+            return self._struct_or_primitive_key(record.key_schema, record.key)
+        if mode == "record_value":
+            if record.value is None:
+                return ()
+            names = self.settings.pk_fields or tuple(_field_names(record.value_schema, record.value, "value"))
+            return tuple(_column(record.value_schema, record.value, name, VALUE, primary=True) for name in names)
+        return ()
+
+    def _struct_or_primitive_key(self, schema: Schema | None, key: Any) -> tuple[ColumnSpec, ...]:
+        if (schema is not None and schema.type is Type.STRUCT) or (schema is None and isinstance(key, Mapping)):
+            names = self.settings.pk_fields or tuple(_field_names(schema, key, "key"))
+            return tuple(_column(schema, key, name, KEY, primary=True) for name in names)
+        if schema is not None and not schema.type.is_primitive:
+            raise DataError(f"a record key of type {schema.type.value} cannot be a primary key")
+        if len(self.settings.pk_fields) != 1:
+            raise ConnectorError(
+                "pk.mode=record_key with a primitive key (not a struct) needs exactly one column name in pk.fields, "
+                f"got {list(self.settings.pk_fields)}"
+            )
+        return (ColumnSpec(self.settings.pk_fields[0], schema, True, KEY),)
+
+    # --- other columns (fields.whitelist) ----------------------------------------------------------------------
+
+    def _value_columns(self, record: SinkRecord, key_names: set[str]) -> tuple[ColumnSpec, ...]:
+        allowed = self.settings.fields_whitelist
+        names = [
+            name
+            for name in _field_names(record.value_schema, record.value, "value")
+            if name not in key_names and (not allowed or name in allowed)
+        ]
+        return tuple(_column(record.value_schema, record.value, name, VALUE, primary=False) for name in names)
+
+    def _read(self, record: SinkRecord, column: ColumnSpec) -> Any:
+        source = column.source
+        if source == TOPIC:
+            return record.topic
+        if source == PARTITION:
+            return record.kafka_partition
+        if source == OFFSET:
+            return record.kafka_offset
+        container = record.key if source == KEY else record.value
+        if column.field is None:
+            return container
+        if isinstance(container, Struct):
+            if self.settings.replace_null_with_default:
+                return container.get(column.field)
+            return container.get_without_default(column.field)
+        return container.get(column.field)
+
+
+def _signature(schema: Schema | None, value: Any) -> Any:
+    """What a shape depends on: the schema, or for schemaless data the map's keys or the value's kind."""
+    if schema is not None:
+        return schema
+    if isinstance(value, Mapping):
+        return tuple(value)
+    return type(value).__name__
+
+
+def _hashed(signature: Any) -> Any:
+    # Hashing a schema walks all of it; the identity of the converter's cached schema object is enough.
+    return id(signature) if isinstance(signature, Schema) else signature
+
+
+def _same(cached: Any, signature: Any) -> bool:
+    return cached is signature if isinstance(signature, Schema) else bool(cached == signature)
+
+
+def _field_names(schema: Schema | None, value: Any, what: str) -> Sequence[str]:
+    if schema is not None and schema.type is Type.STRUCT:
+        return [item.name for item in schema.fields]
+    if schema is None and isinstance(value, Mapping):
+        return [str(name) for name in value]
+    kind = schema.type.value if schema is not None else type(value).__name__
+    raise DataError(f"the record {what} must be a struct (or a JSON object without schema) to map to columns, "
+                    f"not {kind}")  # fmt: skip
+
+
+def _column(schema: Schema | None, value: Any, name: str, source: str, *, primary: bool) -> ColumnSpec:
+    if schema is not None:
+        if schema.type is not Type.STRUCT:
+            raise DataError(f"the record {source} must be a struct to take the field {name!r} from it")
+        if not schema.has_field(name):
+            raise DataError(f"the record {source} has no field {name!r} (named in pk.fields)")
+        return ColumnSpec(name, schema.field(name).schema, primary, source, name)
+    if not isinstance(value, Mapping):
+        raise DataError(f"the record {source} must be a JSON object to take the field {name!r} from it")
+    if primary and name not in value:
+        raise DataError(f"the record {source} has no field {name!r} (named in pk.fields)")
+    return ColumnSpec(name, None, primary, source, name)
