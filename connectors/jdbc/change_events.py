@@ -13,12 +13,12 @@ only the key in ``before``.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
-from connectors.jdbc.column_schemas import ColumnMapping
+from connectors.jdbc.column_schemas import ColumnMapping, Convert, same
 from hub.sdk import SourceRecord, Struct
 from hub.sdk.schema import INT64_SCHEMA, OPTIONAL_INT64_SCHEMA, STRING_SCHEMA, Schema, Type, struct_schema
 
@@ -76,15 +76,25 @@ class TableEvents:
         )
         return cls(base, schema, table, tuple(mappings), tuple(key_columns), key_schema, row_schema, envelope)
 
-    def row(self, values: Mapping[str, Any]) -> Struct:
-        """The row struct of Python values by column name (absent columns are null)."""
-        return Struct(self.row_schema, {m.name: m.convert(values.get(m.name)) for m in self.mappings})
+    def row(self, values: Sequence[Any]) -> Struct:
+        """The row struct of driver values in column order."""
+        converted = list(values)
+        for index, convert in self._conversions:
+            converted[index] = convert(converted[index])
+        return Struct.from_values(self.row_schema, converted)
 
-    def key(self, values: Mapping[str, Any]) -> Struct | None:
+    def key(self, values: Sequence[Any]) -> Struct | None:
         if self.key_schema is None:
             return None
-        by_name = {m.name: m for m in self.mappings}
-        return Struct(self.key_schema, {name: by_name[name].convert(values.get(name)) for name in self.key_columns})
+        return Struct.from_values(self.key_schema, [self.mappings[i].convert(values[i]) for i in self._key_indexes])
+
+    @cached_property
+    def _conversions(self) -> list[tuple[int, Convert]]:
+        return [(i, m.convert) for i, m in enumerate(self.mappings) if m.convert is not same]
+
+    @cached_property
+    def _key_indexes(self) -> list[int]:
+        return [i for i, m in enumerate(self.mappings) if m.name in self.key_columns]
 
 
 @dataclass(frozen=True)
@@ -103,40 +113,31 @@ class Source:
 def change_records(
     events: TableEvents,
     op: str,
-    before: Mapping[str, Any] | None,
-    after: Mapping[str, Any] | None,
+    before: Sequence[Any] | None,
+    after: Sequence[Any] | None,
     source: Source,
     partition: Mapping[str, Any],
     offset: Mapping[str, Any],
     tombstone_on_delete: bool,
+    now_ms: int,
 ) -> list[SourceRecord]:
-    """The change event (and, for a delete, its tombstone)."""
-    key_values = after if after is not None else before
-    key = events.key(key_values or {})
-    source_struct = Struct(
+    """The change event (and, for a delete, its tombstone); ``before``/``after`` are driver values in column order,
+    ``now_ms`` the processing time."""
+    key = events.key(after if after is not None else before or ())
+    source_struct = Struct.from_values(
         SOURCE_SCHEMA,
-        {
-            "version": source.version,
-            "connector": CONNECTOR_NAME,
-            "name": source.server,
-            "ts_ms": source.commit_ms,
-            "snapshot": source.snapshot,
-            "db": source.database,
-            "schema": events.schema,
-            "table": events.table,
-            "txId": source.tx_id,
-            "lsn": source.lsn,
-        },
-    )
-    envelope = Struct(
+        [source.version, CONNECTOR_NAME, source.server, source.commit_ms, source.snapshot, source.database,
+         events.schema, events.table, source.tx_id, source.lsn],
+    )  # fmt: skip
+    envelope = Struct.from_values(
         events.envelope_schema,
-        {
-            "before": events.row(before) if before is not None else None,
-            "after": events.row(after) if after is not None else None,
-            "source": source_struct,
-            "op": op,
-            "ts_ms": int(time.time() * 1000),
-        },
+        [
+            events.row(before) if before is not None else None,
+            events.row(after) if after is not None else None,
+            source_struct,
+            op,
+            now_ms,
+        ],
     )
 
     def record(value: Struct | None) -> SourceRecord:

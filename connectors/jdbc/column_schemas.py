@@ -55,7 +55,8 @@ class ColumnMapping:
     convert: Convert
 
 
-def _same(value: Any) -> Any:
+def same(value: Any) -> Any:
+    """The identity conversion: the driver already returns the Connect value (readers skip calling it)."""
     return value
 
 
@@ -149,23 +150,26 @@ def column_mapping(
 
 
 def _for_type(kind: sa.types.TypeEngine[Any], optional: bool, numeric_mapping: str) -> tuple[Schema, Convert]:
-    def plain(schema_type: Type, convert: Convert = _same) -> tuple[Schema, Convert]:
+    def plain(schema_type: Type, convert: Convert = same) -> tuple[Schema, Convert]:
         return Schema(schema_type, optional=optional), convert
 
+    if isinstance(kind, sa.String):  # text, varchar, enums: str from every driver
+        return plain(Type.STRING)
     if isinstance(kind, sa.Boolean):
         return plain(Type.BOOLEAN, lambda v: None if v is None else bool(v))
+    # Integer and floating-point columns come back as int and float from every driver.
     if isinstance(kind, mysql.TINYINT):
-        return plain(Type.INT8, _int)
+        return plain(Type.INT8)
     if isinstance(kind, sa.SmallInteger):
-        return plain(Type.INT16, _int)
+        return plain(Type.INT16)
     if isinstance(kind, sa.BigInteger):
-        return plain(Type.INT64, _int)
+        return plain(Type.INT64)
     if isinstance(kind, sa.Integer):
         unsigned = getattr(kind, "unsigned", False)
-        return plain(Type.INT64 if unsigned else Type.INT32, _int)
+        return plain(Type.INT64 if unsigned else Type.INT32)
     if isinstance(kind, sa.Float | postgresql.DOUBLE_PRECISION | sa.Double):
         precision = getattr(kind, "precision", None)
-        return plain(Type.FLOAT32 if precision is not None and precision <= 24 else Type.FLOAT64, _float)
+        return plain(Type.FLOAT32 if precision is not None and precision <= 24 else Type.FLOAT64)
     if isinstance(kind, sa.Numeric):
         return _numeric(kind.precision, kind.scale, numeric_mapping, optional)
     if isinstance(kind, sa.DateTime):
@@ -192,7 +196,7 @@ def value_mapping(name: str, sample: Any) -> ColumnMapping:
     Query columns carry no catalog types here, so every column is optional.
     """
     if isinstance(sample, bool):
-        return ColumnMapping(name, Schema(Type.BOOLEAN, optional=True), _same)
+        return ColumnMapping(name, Schema(Type.BOOLEAN, optional=True), same)
     if isinstance(sample, int):
         return ColumnMapping(name, Schema(Type.INT64, optional=True), _int)
     if isinstance(sample, float):

@@ -458,8 +458,7 @@ class PostgresCdcSourceTask(SourceTask):
             source = Source(self.prefix, self.database, self._version, now_ms, "last" if last else "true", None,
                             snapshot.lsn)  # fmt: skip
             offset = {"lsn": snapshot.lsn, "snapshot": True, "last_snapshot_record": last, "ts_usec": now_ms * 1000}
-            values = dict(zip(snapshot.columns, row, strict=True))
-            records += change_records(events, "r", None, values, source, self.partition, offset, False)
+            records += change_records(events, "r", None, row, source, self.partition, offset, False, now_ms)
         return records
 
     def _poll_stream(self) -> list[SourceRecord]:
@@ -589,24 +588,25 @@ class PostgresCdcSourceTask(SourceTask):
         source = Source(self.prefix, self.database, self._version, txn.commit_micros // 1000, "false", txn.xid, lsn)
         offset = {"lsn": lsn, "lsn_commit": txn.final_lsn, "txId": txn.xid, "ts_usec": txn.commit_micros}
         records = change_records(events, op, before, after, source, self.partition, offset,
-                                 self.settings["tombstones.on.delete"])  # fmt: skip
+                                 self.settings["tombstones.on.delete"], int(time.time() * 1000))  # fmt: skip
         self._pending[txn.final_lsn].outstanding += len(records)
         return records
 
-    def _values(self, relation: Relation, values: Sequence[Any]) -> dict[str, Any]:
-        out: dict[str, Any] = {}
+    def _values(self, relation: Relation, values: Sequence[Any]) -> list[Any]:
+        """Python values of a WAL tuple, in column order (loaded from PostgreSQL's text form by type)."""
+        out: list[Any] = []
         placeholder = self.settings["unavailable.value.placeholder"]
         events = self._events.get((relation.schema, relation.table))
         schemas = {m.name: m.schema for m in events.mappings} if events else {}
         for column, raw in zip(relation.columns, values, strict=True):
             if raw is UNCHANGED_TOAST:
                 schema = schemas.get(column.name)
-                out[column.name] = placeholder if schema is not None and schema.type is Type.STRING else None
+                out.append(placeholder if schema is not None and schema.type is Type.STRING else None)
             elif raw is None:
-                out[column.name] = None
+                out.append(None)
             else:
                 assert isinstance(raw, bytes)
-                out[column.name] = self._transformer.get_loader(column.type_oid, Format.TEXT).load(raw)
+                out.append(self._transformer.get_loader(column.type_oid, Format.TEXT).load(raw))
         return out
 
     # --- acknowledgements and the slot ----------------------------------------------------------------------------

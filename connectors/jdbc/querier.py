@@ -34,7 +34,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, CursorResult, Engine
 
-from connectors.jdbc.column_schemas import ColumnMapping, column_mapping, table_schema, value_mapping
+from connectors.jdbc.column_schemas import ColumnMapping, column_mapping, same, table_schema, value_mapping
 from hub.sdk import SourceRecord, Struct
 from hub.sdk.errors import ConnectorError
 from hub.sdk.schema import Schema, timestamp_to_millis
@@ -293,22 +293,27 @@ class TableQuerier:
             self._held = pending.pop()  # its offset depends on the row after it
         ts_index = self._column_index(self.spec.timestamp_columns) if "timestamp" in self.spec.mode else None
         inc_index = self._column_index((self.spec.incrementing_column,)) if "incrementing" in self.spec.mode else None
-        partition = self.partition
+        partition, topic, schema = self.partition, self.topic, self._schema
+        conversions = [(i, m.convert) for i, m in enumerate(self._mappings) if m.convert is not same]
         timestamps = [self._row_timestamp(row, ts_index) for row in pending] if ts_index is not None else []
         following = self._row_timestamp(self._held, ts_index) if self._held is not None and ts_index else None
+        bulk = self.spec.mode == "bulk"
         for position, row in enumerate(pending):
-            value = Struct.from_values(self._schema, [m.convert(v) for m, v in zip(self._mappings, row, strict=True)])
-            offset = self._row_offset(row, position, timestamps, following, inc_index)
-            self.offset = offset
+            values = list(row)
+            for index, convert in conversions:
+                values[index] = convert(values[index])
+            offset = {} if bulk else self._row_offset(row, position, timestamps, following, inc_index)
             records.append(
                 SourceRecord(
-                    topic=self.topic,
-                    value=value,
-                    value_schema=self._schema,
+                    topic=topic,
+                    value=Struct.from_values(schema, values),
+                    value_schema=schema,
                     source_partition=partition,
                     source_offset=offset,
                 )
             )
+        if records:
+            self.offset = dict(records[-1].source_offset)
         return records
 
     def _column_index(self, names: Sequence[str]) -> list[int]:

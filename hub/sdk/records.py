@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Self
+from typing import Any, Final, Self
 
 from hub.sdk.schema import Schema
 
@@ -53,6 +53,10 @@ class Headers:
         return Headers(tuple(header for header in self.items if header.key != key))
 
 
+#: The headers of a record without any (shared: Headers are immutable).
+NO_HEADERS: Final = Headers()
+
+
 @dataclass(frozen=True, slots=True)
 class _ConnectRecord:
     topic: str
@@ -62,7 +66,7 @@ class _ConnectRecord:
     key_schema: Schema | None = None
     kafka_partition: int | None = None
     timestamp: int | None = None
-    headers: Headers = field(default_factory=Headers)
+    headers: Headers = NO_HEADERS
 
     def replace(self, **changes: Any) -> Self:
         """A copy with some attributes changed (how transforms derive records)."""

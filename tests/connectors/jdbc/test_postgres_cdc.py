@@ -72,7 +72,7 @@ class Capture:
 
 def new_capture(server: SqlServer) -> Capture:
     suffix = f"{os.getpid()}_{next(_ids)}"
-    return Capture(server, f"orders_{suffix}", f"hub_slot_{suffix}", f"hub_pub_{suffix}")
+    return Capture(server, f"cdc_orders_{suffix}", f"hub_slot_{suffix}", f"hub_pub_{suffix}")
 
 
 def drop(capture: Capture) -> None:

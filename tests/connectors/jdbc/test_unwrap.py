@@ -27,8 +27,8 @@ EVENTS = TableEvents.build(
 SOURCE = Source("shop", "db", "1", 1000, "false", 9, 77)
 
 
-def _records(op: str, before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[SourceRecord]:
-    return change_records(EVENTS, op, before, after, SOURCE, {"server": "shop"}, {"lsn": 77}, True)
+def _records(op: str, before: list[Any] | None, after: list[Any] | None) -> list[SourceRecord]:
+    return change_records(EVENTS, op, before, after, SOURCE, {"server": "shop"}, {"lsn": 77}, True, 5000)
 
 
 def _unwrap(**options: str) -> ExtractNewRecordState:
@@ -38,7 +38,7 @@ def _unwrap(**options: str) -> ExtractNewRecordState:
 
 
 def test_rows_become_the_value_with_added_fields_and_headers() -> None:
-    [insert] = _records("c", None, {"id": 1, "name": "a"})
+    [insert] = _records("c", None, [1, "a"])
     out = _unwrap(**{"add.fields": "op,table,source.ts_ms", "add.headers": "db"}).apply(insert)
     assert out is not None
     assert out.value.to_dict() == {"id": 1, "name": "a", "__op": "c", "__table": "orders", "__source_ts_ms": 1000}
@@ -64,7 +64,7 @@ def test_rows_become_the_value_with_added_fields_and_headers() -> None:
 )
 def test_delete_modes(options: dict[str, str], expected: list[Any]) -> None:
     transform = _unwrap(**options)
-    out = [transform.apply(record) for record in _records("d", {"id": 2}, None)]
+    out = [transform.apply(record) for record in _records("d", [2, None], None)]
     values = [record.value.to_dict() if record.value is not None else None for record in out if record is not None]
     assert values == expected
 
