@@ -200,10 +200,27 @@ class Database:
         self.engine.dispose()
 
 
+#: MySQL/MariaDB client error codes of a lost or refused connection, and of lock waits worth another try.
+_MYSQL_TRANSIENT = {2002, 2003, 2006, 2013, 2055, 1205, 1213}
+
+
 def _is_connection_error(exc: DBAPIError) -> bool:
-    # OperationalError is the DB-API's class for failures outside the program's control: refused or dropped
-    # connections, server shutdown, lock timeouts. All are worth another attempt.
-    return bool(exc.connection_invalidated) or isinstance(exc, OperationalError)
+    """Whether another attempt may succeed: the connection failed or dropped, the server is shutting down or
+    starting, or a lock wait timed out. Errors in the statement or the data are not retried."""
+    if exc.connection_invalidated:
+        return True
+    original = exc.orig
+    sqlstate = getattr(original, "sqlstate", None)
+    if sqlstate is not None:  # PostgreSQL: class 08 connection exceptions, 57P0x server shutting down/starting
+        return str(sqlstate).startswith(("08", "57P", "40P01"))
+    args = getattr(original, "args", ())
+    if args and isinstance(args[0], int):  # PyMySQL carries the server's or client's error code first
+        return args[0] in _MYSQL_TRANSIENT
+    message = str(original).lower()
+    # psycopg before a session exists (no SQLSTATE yet), and SQLite's busy database
+    return isinstance(exc, OperationalError) and any(
+        word in message for word in ("connection", "connect to", "database is locked", "server closed")
+    )
 
 
 def database_message(exc: BaseException) -> str:

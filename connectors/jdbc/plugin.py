@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from connectors.jdbc.postgres_cdc import PostgresCdcSourceConnector
+from connectors.jdbc.sink import JdbcSinkConnector
 from connectors.jdbc.source import JdbcSourceConnector
 from connectors.jdbc.unwrap import ExtractNewRecordState
 from hub.sdk import hookimpl
@@ -12,7 +13,7 @@ from hub.sdk import hookimpl
 
 @hookimpl
 def hub_register_connectors() -> list[type[Any]]:
-    return [JdbcSourceConnector, PostgresCdcSourceConnector]
+    return [JdbcSourceConnector, PostgresCdcSourceConnector, JdbcSinkConnector]
 
 
 @hookimpl
