@@ -87,7 +87,9 @@ class MemorySourceContext(SourceTaskContext):
         return self._offsets
 
 
-class _SinkContext(SinkTaskContext):
+class MemorySinkContext(SinkTaskContext):
+    """A sink task's context outside the runtime: a fixed assignment, no error reporter."""
+
     def __init__(self, config: Mapping[str, str], assignment: set[tuple[str, int]]) -> None:
         self._config = dict(config)
         self._assignment = assignment
@@ -258,7 +260,7 @@ class SinkConnectorConformance(_Conformance):
     def _write(self, task_config: dict[str, str], offsets: range) -> tuple[dict[tuple[str, int], int], list[Any]]:
         tp = (self.topic, 0)
         task: SinkTask = self.connector_class().task_class()()
-        task.initialize(_SinkContext(task_config, {tp}))
+        task.initialize(MemorySinkContext(task_config, {tp}))
         task.start(task_config)
         task.open([tp])
         records = [self.make_record(self.topic, 0, offset) for offset in offsets]
@@ -294,4 +296,10 @@ class SinkConnectorConformance(_Conformance):
         connector.stop()
 
 
-__all__ = ["MemoryOffsets", "MemorySourceContext", "SinkConnectorConformance", "SourceConnectorConformance"]
+__all__ = [
+    "MemoryOffsets",
+    "MemorySinkContext",
+    "MemorySourceContext",
+    "SinkConnectorConformance",
+    "SourceConnectorConformance",
+]
