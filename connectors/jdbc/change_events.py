@@ -109,6 +109,14 @@ class Source:
     tx_id: int | None
     lsn: int | None
 
+    def block(self, events: TableEvents) -> Struct:
+        """The ``source`` struct of a change of ``events``' table (share it between the records of one batch)."""
+        return Struct.from_values(
+            SOURCE_SCHEMA,
+            [self.version, CONNECTOR_NAME, self.server, self.commit_ms, self.snapshot, self.database, events.schema,
+             events.table, self.tx_id, self.lsn],
+        )  # fmt: skip
+
 
 def change_records(
     events: TableEvents,
@@ -120,15 +128,12 @@ def change_records(
     offset: Mapping[str, Any],
     tombstone_on_delete: bool,
     now_ms: int,
+    block: Struct | None = None,
 ) -> list[SourceRecord]:
     """The change event (and, for a delete, its tombstone); ``before``/``after`` are driver values in column order,
-    ``now_ms`` the processing time."""
+    ``now_ms`` the processing time, ``block`` the source struct when the caller built it already."""
     key = events.key(after if after is not None else before or ())
-    source_struct = Struct.from_values(
-        SOURCE_SCHEMA,
-        [source.version, CONNECTOR_NAME, source.server, source.commit_ms, source.snapshot, source.database,
-         events.schema, events.table, source.tx_id, source.lsn],
-    )  # fmt: skip
+    source_struct = block if block is not None else source.block(events)
     envelope = Struct.from_values(
         events.envelope_schema,
         [

@@ -8,9 +8,9 @@ How it reads:
   they do not exist. Deleting the connector drops both (the publication only when Hub may create it).
 - **Snapshot.** With ``snapshot.mode`` initial (no stored offset, or an unfinished snapshot), always, or when_needed
   (also when the slot had to be created again), every captured table is read in one REPEATABLE READ transaction
-  started right after the slot exists, through a server-side cursor, as ``op=r`` events. Changes committed between
-  the slot's creation and the snapshot's start are read again by the stream afterwards; they come after the snapshot
-  rows, so each row's last event is its newest state.
+  started right after the slot exists, through a server-side cursor (bounded memory), as ``op=r`` events.
+  Changes committed between the slot's creation and the snapshot's start are read again by the stream afterwards;
+  they come after the snapshot rows, so each row's last event is its newest state.
 - **Streaming.** Changes are read with ``pg_logical_slot_peek_binary_changes`` — the SQL interface to logical
   decoding, which psycopg 3 supports (it has no replication-protocol API); a peek does not consume, so nothing is
   lost if Hub dies. Each peek reads whole transactions through a cursor; the slot is advanced
@@ -34,7 +34,7 @@ import re
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import psycopg
@@ -123,7 +123,13 @@ CONFIG = (
         "When to read the tables' current rows first.",
         choices=SNAPSHOT_MODES,
     )
-    .define("snapshot.fetch.size", ConfigType.INT, 10240, "Rows fetched per round trip while snapshotting.", minimum=1)
+    .define(
+        "snapshot.fetch.size",
+        ConfigType.INT,
+        10240,
+        "Rows fetched per round trip while snapshotting.",
+        minimum=1,
+    )
     .define("max.batch.size", ConfigType.INT, 2048, "Most events returned by one poll.", minimum=1)
     .define("poll.interval.ms", ConfigType.LONG, 500, "Wait between peeks when no change is pending.", minimum=1)
     .define("heartbeat.interval.ms", ConfigType.INT, 0, "Send a heartbeat record this often (0: off).", minimum=0)
@@ -271,7 +277,7 @@ def drop_slot(connection: psycopg.Connection[Any], slot: str, attempts: int = 20
 
 @dataclass
 class _Snapshot:
-    """The snapshot in progress: its transaction, the tables still to read and the open cursor."""
+    """The snapshot in progress: its transaction, the tables still to read and the table being read."""
 
     connection: psycopg.Connection[Any]
     tables: list[tuple[str, str]]
@@ -445,20 +451,25 @@ class PostgresCdcSourceTask(SourceTask):
                 snapshot.cursor.close()
                 snapshot.cursor = None
             if rows:
-                return self._snapshot_records(snapshot, rows)
+                return self._snapshot_records(snapshot, snapshot.columns, rows)
 
-    def _snapshot_records(self, snapshot: _Snapshot, rows: Sequence[Sequence[Any]]) -> list[SourceRecord]:
+    def _snapshot_records(
+        self, snapshot: _Snapshot, columns: list[str], rows: Sequence[Sequence[Any]]
+    ) -> list[SourceRecord]:
         assert snapshot.current is not None
-        events = self._table_events(*snapshot.current, columns=snapshot.columns)
+        events = self._table_events(*snapshot.current, columns=columns)
         last_table = snapshot.cursor is None and not snapshot.tables
         now_ms = int(time.time() * 1000)
+        source = Source(self.prefix, self.database, self._version, now_ms, "true", None, snapshot.lsn)
+        block = source.block(events)
+        offset = {"lsn": snapshot.lsn, "snapshot": True, "last_snapshot_record": False, "ts_usec": now_ms * 1000}
         records: list[SourceRecord] = []
-        for index, row in enumerate(rows):
-            last = last_table and index == len(rows) - 1
-            source = Source(self.prefix, self.database, self._version, now_ms, "last" if last else "true", None,
-                            snapshot.lsn)  # fmt: skip
-            offset = {"lsn": snapshot.lsn, "snapshot": True, "last_snapshot_record": last, "ts_usec": now_ms * 1000}
-            records += change_records(events, "r", None, row, source, self.partition, offset, False, now_ms)
+        for row in rows:
+            records += change_records(events, "r", None, row, source, self.partition, offset, False, now_ms, block)
+        if last_table:  # the snapshot's last record says so, in its source block and its offset
+            last = replace(source, snapshot="last")
+            final = {**offset, "last_snapshot_record": True}
+            records[-1:] = change_records(events, "r", None, rows[-1], last, self.partition, final, False, now_ms)
         return records
 
     def _poll_stream(self) -> list[SourceRecord]:
