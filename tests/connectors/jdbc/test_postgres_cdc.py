@@ -260,3 +260,22 @@ class TestPostgresCdcConformance(SourceConnectorConformance):
 
     def record_id(self, record: Any) -> Any:
         return record.value.get("after").get("id")
+
+
+def test_schema_changes_flow_into_the_events(runtime: Runtime, capture: Capture) -> None:
+    runtime.create("cdc", capture.config())
+    runtime.wait_running("cdc")
+    capture.sql(
+        "INSERT INTO {t} (name) VALUES ('before')",
+        "ALTER TABLE {t} ADD COLUMN color TEXT",
+        "INSERT INTO {t} (name, color) VALUES ('added', 'red')",
+        "ALTER TABLE {t} RENAME COLUMN color TO colour",
+        "INSERT INTO {t} (name, colour) VALUES ('renamed', 'blue')",
+        "ALTER TABLE {t} DROP COLUMN price",
+        "INSERT INTO {t} (name) VALUES ('dropped')",
+    )
+    rows = [value["after"] for _, value in events(runtime, capture.topic, 4)]
+    assert rows[0] == {"id": 1, "name": "before", "price": None}
+    assert rows[1] == {"id": 2, "name": "added", "price": None, "color": "red"}
+    assert rows[2] == {"id": 3, "name": "renamed", "price": None, "colour": "blue"}
+    assert rows[3] == {"id": 4, "name": "dropped", "colour": None}
