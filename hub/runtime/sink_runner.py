@@ -272,7 +272,6 @@ class SinkTaskRunner(TaskRunner):
         while not self.stopping.is_set():
             try:
                 self.task.put(batch)
-                self._originals.clear()
                 return
             except RetriableError as exc:
                 wait_s = self._context.retry_timeout_s
@@ -328,7 +327,17 @@ class SinkTaskRunner(TaskRunner):
             self.log.warning("committing offsets failed (they will be committed later): %s", exc)
             return
         self._committed.update(to_commit)
+        self._forget_originals(to_commit)
         self.log.debug("committed %s", {str(tp): o for tp, o in to_commit.items()})
+
+    def _forget_originals(self, committed: Mapping[TopicPartition, int]) -> None:
+        """Drops the raw records kept for error reports once their offsets are committed (a sink may report a
+        record after ``put`` returned, until it lets its offset be committed)."""
+        if not self._originals:
+            return
+        done = [key for key in self._originals if key[2] < committed.get(TopicPartition(key[0], key[1]), -1)]
+        for key in done:
+            del self._originals[key]
 
     def _on_assign(self, partitions: set[TopicPartition]) -> None:
         new = partitions - self.assigned
@@ -360,6 +369,9 @@ class SinkTaskRunner(TaskRunner):
             for tp in partitions:
                 self._positions.pop(tp, None)
                 self._committed.pop(tp, None)
+            if self._originals:
+                for key in [k for k in self._originals if TopicPartition(k[0], k[1]) in partitions]:
+                    del self._originals[key]
             self.log.info("revoked %s", ", ".join(sorted(map(str, partitions))))
 
     # --- lifecycle ---------------------------------------------------------------------------------------------
