@@ -5,6 +5,7 @@ a transform or error tolerance). Every ``offset.flush.interval.ms``, before part
 task stops, it waits for dead-letter writes, asks ``task.pre_commit(offsets)`` (by default: ``flush`` then all
 of them) and commits what that returns — so only what the sink made durable is ever committed.
 
+A ConnectorError from ``pre_commit`` fails the task (other errors there are logged and the commit skipped).
 A RetriableError from ``put`` pauses consumption and redelivers the same batch after ``context.timeout(ms)``
 (default 1 s; group membership is kept alive meanwhile). ``topics.regex`` subscriptions follow new topics by
 looking at the topic list every 5 s.
@@ -24,7 +25,7 @@ from hub.runtime.stores import TargetState
 from hub.runtime.task_runner import TaskRunner, TaskSetup
 from hub.sdk.connector import ErrantRecordReporter, SinkTask, SinkTaskContext
 from hub.sdk.converter import SchemaAndValue
-from hub.sdk.errors import RetriableError
+from hub.sdk.errors import ConnectorError, RetriableError
 from hub.sdk.records import Header, Headers, SinkRecord
 
 _REGEX_REFRESH_S = 5.0
@@ -311,6 +312,8 @@ class SinkTaskRunner(TaskRunner):
         self.setup.errors.wait_for_reports(self.setup.offset_flush_timeout_s)
         try:
             safe = self.task.pre_commit({(tp.topic, tp.partition): offset for tp, offset in current.items()})
+        except ConnectorError:
+            raise  # the task says it cannot go on (e.g. a write it found refused): it fails
         except Exception as exc:
             self.log.error("pre_commit failed; offsets not committed this time: %s", exc)
             return

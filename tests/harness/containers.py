@@ -13,6 +13,7 @@ from typing import Any
 from tests.harness.servers import ORIGIN_CONTAINER, HttpServer, KafkaServer, S3Server, SqlServer
 
 POSTGRES_IMAGE = "postgres:15"
+OPENSEARCH_IMAGE = "opensearchproject/opensearch:2.19.1"
 MARIADB_IMAGE = "mariadb:10.11"
 ELASTICSEARCH_IMAGE = "docker.elastic.co/elasticsearch/elasticsearch:8.15.3"
 MINIO_IMAGE = "minio/minio:RELEASE.2024-10-13T13-34-11Z"
@@ -102,6 +103,20 @@ class ContainerServer:
         return HttpServer(
             name="elasticsearch",
             url=container.get_url(),
+            origin=ORIGIN_CONTAINER,
+            startup_s=time.monotonic() - began,
+        )
+
+    def opensearch(self) -> HttpServer:
+        from testcontainers.community.opensearch import OpenSearchContainer
+
+        began = time.monotonic()
+        container = OpenSearchContainer(OPENSEARCH_IMAGE, security_enabled=False)
+        self.container = container.start()
+        config = container.get_config()
+        return HttpServer(
+            name="opensearch",
+            url=f"http://{config['host']}:{config['port']}",
             origin=ORIGIN_CONTAINER,
             startup_s=time.monotonic() - began,
         )

@@ -3,7 +3,8 @@
 Each fixture picks its server in this order:
 
 1. an already running server named by an environment variable (``HUB_TEST_POSTGRES_URL``,
-   ``HUB_TEST_MYSQL_URL``, ``HUB_TEST_S3_URL``, ``HUB_TEST_ELASTICSEARCH_URL``, ``HUB_TEST_KAFKA_BOOTSTRAP``);
+   ``HUB_TEST_MYSQL_URL``, ``HUB_TEST_S3_URL``, ``HUB_TEST_ELASTICSEARCH_URL``, ``HUB_TEST_OPENSEARCH_URL``,
+   ``HUB_TEST_KAFKA_BOOTSTRAP``);
 2. the genuine image through testcontainers, when ``HUB_TEST_CONTAINERS=1`` and Docker answers;
 3. a local server started from installed packages on a free port of 127.0.0.1, data in a temporary directory.
 
@@ -28,7 +29,7 @@ from tests.harness.mariadb import LocalMariaDb
 from tests.harness.postgres import LocalPostgres
 from tests.harness.process import ServerUnavailableError, free_port
 from tests.harness.s3 import LocalS3
-from tests.harness.search import LocalSearch
+from tests.harness.search import LocalOpenSearch, LocalSearch
 from tests.harness.servers import ORIGIN_ENV, HttpServer, KafkaServer, S3Server, SqlServer
 
 T = TypeVar("T")
@@ -114,6 +115,18 @@ def elasticsearch_server() -> Iterator[HttpServer]:
         lambda url: HttpServer(name="elasticsearch", url=url.rstrip("/"), origin=ORIGIN_ENV),
         LocalSearch,
         ContainerServer.elasticsearch,
+    )
+
+
+@pytest.fixture(scope="session")
+def opensearch_server() -> Iterator[HttpServer]:
+    """An OpenSearch-API server: osmem-server locally, OpenSearch 2 in a container."""
+    yield from _serve(
+        "opensearch",
+        "HUB_TEST_OPENSEARCH_URL",
+        lambda url: HttpServer(name="opensearch", url=url.rstrip("/"), origin=ORIGIN_ENV),
+        LocalOpenSearch,
+        ContainerServer.opensearch,
     )
 
 

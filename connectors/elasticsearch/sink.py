@@ -1,0 +1,259 @@
+"""ElasticsearchSink: keeps search indices (Elasticsearch or OpenSearch) in step with topics, with the options and
+semantics of Confluent's ``io.confluent.connect.elasticsearch.ElasticsearchSinkConnector``.
+
+Each record becomes one operation on its document — index (``write.method=INSERT``), partial update creating the
+document when absent (``UPSERT``), delete (a tombstone with ``behavior.on.null.values=DELETE``) or create in a data
+stream — written by the BulkWriter (bulk.py: batching, concurrency, retries, the latest write per document wins).
+
+Delivery: consumer offsets are committed only up to the first record not yet written (or not yet sent to the dead
+letter queue), per partition, so a crash replays what may not have reached the index; replays are idempotent
+(documents have ids, writes per id keep their order). When the server is unreachable the records wait in the
+buffer; once ``max.buffered.records`` are waiting, ``put`` asks the runtime to hold the batch and redeliver it
+(RetriableError), so the task stays RUNNING and nothing is lost however long the outage lasts.
+
+Documents the server refuses follow ``behavior.on.malformed.documents`` (mapping and parsing errors: IGNORE, WARN
+or FAIL); refused ones go to the dead letter queue when ``errors.tolerance=all`` provides a reporter, otherwise
+the task fails naming the index, the document and the server's reason.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+
+from connectors.elasticsearch.bulk import BulkWriter, Op
+from connectors.elasticsearch.client import SearchClient, UnavailableError
+from connectors.elasticsearch.config import CONFIG, Settings, parse
+from connectors.elasticsearch.documents import (
+    data_stream_name,
+    document,
+    document_id,
+    index_name,
+    timestamp_for,
+)
+from connectors.elasticsearch.mappings import index_mappings
+from hub.sdk import ConfigDef, SinkConnector, SinkRecord, SinkTask
+from hub.sdk.errors import ConnectorError, DataError, RetriableError
+
+log = logging.getLogger(__name__)
+
+TopicPartition = tuple[str, int]
+
+#: How long ``put`` waits for buffered documents to be written before asking for a redelivery.
+BACKPRESSURE_WAIT_S = 1.0
+#: How long a dead letter queue report may take before the task fails.
+REPORT_TIMEOUT_S = 60.0
+
+
+class ElasticsearchSinkConnector(SinkConnector):
+    """Plans ``tasks.max`` identical tasks; the runtime spreads the topics' partitions over them."""
+
+    aliases = ("io.confluent.connect.elasticsearch.ElasticsearchSinkConnector", "ElasticsearchSink")
+
+    def config_def(self) -> ConfigDef:
+        return CONFIG
+
+    def start(self, config: dict[str, str]) -> None:
+        parse(config)
+        self.config = dict(config)
+
+    def task_class(self) -> type[SinkTask]:
+        return ElasticsearchSinkTask
+
+    def task_configs(self, max_tasks: int) -> list[dict[str, str]]:
+        return [dict(self.config) for _ in range(max_tasks)]
+
+    def stop(self) -> None:
+        """Nothing to release."""
+
+
+@dataclass(slots=True)
+class _Entry:
+    """A record put and not yet known to be written (or reported)."""
+
+    record: SinkRecord
+    done: bool = False
+
+
+class ElasticsearchSinkTask(SinkTask):
+    """See the module docstring. Runs on the task's thread; requests run on the writer's pool."""
+
+    def start(self, config: dict[str, str]) -> None:
+        self.settings: Settings = parse(config)
+        self.name = config.get("name", "elasticsearch-sink")
+        self._stopped = threading.Event()
+        self.client = SearchClient(self.settings, self.settings.in_flight)
+        try:
+            info = self.client.connect()
+            log.info("%s: writing to %s %s", self.name, self.settings.connection_type,
+                     info.get("version", {}).get("number", "?"))  # fmt: skip
+        except UnavailableError as exc:
+            log.warning("%s: the search server does not answer yet (%s); documents will wait for it", self.name, exc)
+        s = self.settings
+        self.writer = BulkWriter(
+            self.client,
+            batch_size=s.batch_size,
+            bulk_bytes=s.bulk_bytes,
+            in_flight=s.in_flight,
+            max_retries=s.max_retries,
+            backoff_s=s.backoff_s,
+            stopped=self._stopped,
+            name=self.name,
+        )
+        self._pending: dict[TopicPartition, deque[_Entry]] = {}
+        self._targets: dict[str, str] = {}  # topic -> index or data stream known to exist
+
+    # --- put ------------------------------------------------------------------------------------------------------
+
+    def put(self, records: Sequence[SinkRecord]) -> None:
+        self._drain(0.0)
+        if records and self.writer.buffered >= self.settings.max_buffered:
+            deadline = time.monotonic() + BACKPRESSURE_WAIT_S
+            while self.writer.buffered >= self.settings.max_buffered and time.monotonic() < deadline:
+                self._drain(0.1)
+            if self.writer.buffered >= self.settings.max_buffered:
+                self.context.timeout(int(max(self.settings.backoff_s, 1.0) * 1000))
+                raise RetriableError(f"{self.writer.buffered} records wait for the search server")
+        prepared = [self._prepare(record) for record in records]  # may raise RetriableError: nothing taken yet
+        for record, op in zip(records, prepared, strict=True):
+            entry = _Entry(record)
+            self._pending.setdefault(_partition(record), deque()).append(entry)
+            if isinstance(op, Op):
+                op.records.append(entry)
+                self.writer.add(op)
+            elif isinstance(op, DataError):
+                self._refuse(entry, op)
+            else:
+                entry.done = True
+        self.writer.dispatch()
+
+    def _prepare(self, record: SinkRecord) -> Op | DataError | None:
+        """The record's operation; None when it writes nothing; the DataError when it cannot become one."""
+        try:
+            return self._operation(record)
+        except DataError as exc:
+            if self.settings.drop_invalid:
+                log.warning("%s: dropping record %s: %s", self.name, _where(record), exc)
+                return None
+            return exc
+
+    def _operation(self, record: SinkRecord) -> Op | None:
+        s = self.settings
+        if record.value is None:
+            if s.on_null == "IGNORE":
+                return None
+            if s.on_null == "FAIL":
+                raise DataError(f"record {_where(record)} has a null value (behavior.on.null.values=FAIL)")
+            if record.key is None:
+                return None
+            return Op(self._target(record), document_id(record, False), "delete", None, [])
+        doc = document(record, s.compact_maps)
+        if not isinstance(doc, Mapping):
+            raise DataError(f"record {_where(record)}: a {type(doc).__name__} value cannot be a document")
+        target = self._target(record)
+        doc_id = None if s.autogenerated_ids else document_id(record, s.ignores_key(record.topic))
+        if s.data_stream:
+            body = {**doc, "@timestamp": timestamp_for(record, doc, s.timestamp_fields)}
+            return Op(target, doc_id, "create", body, [])
+        return Op(target, doc_id, "update" if s.upsert else "index", dict(doc), [])
+
+    def _target(self, record: SinkRecord) -> str:
+        """The record's index or data stream, created on first use; RetriableError while the server is away."""
+        known = self._targets.get(record.topic)
+        if known is not None:
+            return known
+        s = self.settings
+        if s.data_stream:
+            name = data_stream_name(s.data_stream_type, s.data_stream_dataset, s.data_stream_namespace, record.topic)
+        else:
+            name = index_name(s.index_format, record.topic)
+        try:
+            # A data stream is created by its first write, from the index template matching its name.
+            if not s.data_stream and not self.client.index_exists(name):
+                schema = record.value_schema
+                mappings = None
+                if schema is not None and not s.ignores_schema(record.topic):
+                    mappings = index_mappings(schema, s.compact_maps)
+                self.client.create_index(name, mappings)
+                log.info("%s: created index %s", self.name, name)
+        except UnavailableError as exc:
+            self.context.timeout(int(max(s.backoff_s, 1.0) * 1000))
+            raise RetriableError(f"cannot check or create {name}: {exc}") from exc
+        self._targets[record.topic] = name
+        return name
+
+    # --- outcomes -------------------------------------------------------------------------------------------------
+
+    def _drain(self, timeout_s: float) -> None:
+        """Applies the outcomes of finished requests and sends what can go."""
+        for outcome in self.writer.collect(timeout_s):
+            if outcome.fatal is not None:
+                raise ConnectorError(f"{self.name}: the search server refused a bulk request: {outcome.fatal}")
+            for op in outcome.written:
+                for entry in op.records:
+                    entry.done = True
+            for refused in outcome.refused:
+                where = f"document {refused.op.doc_id} in {refused.op.index}"
+                if refused.malformed and self.settings.on_malformed != "FAIL":
+                    if self.settings.on_malformed == "WARN":
+                        log.warning("%s: %s refused: %s", self.name, where, refused.reason)
+                    for entry in refused.op.records:
+                        entry.done = True
+                    continue
+                for entry in refused.op.records:
+                    self._refuse(entry, DataError(f"{where} refused: {refused.reason}"))
+        self.writer.dispatch()
+
+    def _refuse(self, entry: _Entry, error: DataError) -> None:
+        """A record that cannot be written: to the dead letter queue when there is one, else the task fails."""
+        reporter = self.context.errant_record_reporter
+        if reporter is None:
+            raise ConnectorError(f"{self.name}: record {_where(entry.record)}: {error}") from error
+        reporter.report(entry.record, error).result(REPORT_TIMEOUT_S)
+        entry.done = True
+
+    # --- commits and lifecycle ------------------------------------------------------------------------------------
+
+    def pre_commit(self, offsets: Mapping[TopicPartition, int]) -> Mapping[TopicPartition, int]:
+        self._drain(0.0)
+        safe: dict[TopicPartition, int] = {}
+        for tp, offset in offsets.items():
+            queue = self._pending.get(tp)
+            while queue and queue[0].done:
+                queue.popleft()
+            safe[tp] = queue[0].record.original_kafka_offset if queue else offset
+        return safe
+
+    def flush(self, offsets: Mapping[TopicPartition, int]) -> None:
+        """Waits until every document put so far is written (``flush.timeout.ms`` at most)."""
+        deadline = time.monotonic() + self.settings.flush_timeout_s
+        while not self.writer.idle:
+            if time.monotonic() >= deadline:
+                raise ConnectorError(
+                    f"{self.name}: flush timed out with {self.writer.buffered} records not yet written "
+                    f"(flush.timeout.ms={int(self.settings.flush_timeout_s * 1000)})"
+                )
+            self._drain(0.1)
+            if not self.writer.idle and self.writer.outage_since is not None:
+                self._stopped.wait(0.1)
+
+    def close(self, partitions: Collection[TopicPartition]) -> None:
+        for tp in partitions:
+            self._pending.pop(tp, None)
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self.writer.close()
+        self.client.close()
+
+
+def _partition(record: SinkRecord) -> TopicPartition:
+    return (record.original_topic, record.original_kafka_partition)
+
+
+def _where(record: SinkRecord) -> str:
+    return f"{record.original_topic}-{record.original_kafka_partition}@{record.original_kafka_offset}"

@@ -1,0 +1,92 @@
+"""A small HTTP proxy in front of the search server that injects faults: answer the next bulk requests with 429 or
+503 instead of forwarding them, or stop listening altogether (the server is "down") and come back on the same port."""
+
+from __future__ import annotations
+
+import http.client
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+
+class FaultProxy:
+    """Forwards to ``target``; ``fail_bulk(n, status)`` and ``down()`` / ``up()`` inject failures."""
+
+    def __init__(self, target: str) -> None:
+        parts = urlsplit(target)
+        self.host, self.port_to = parts.hostname or "127.0.0.1", parts.port or 80
+        self.failures: list[int] = []
+        self.bulk_requests = 0
+        self.failed = 0
+        self._lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+        self.port = 0
+        self.up()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def fail_bulk(self, count: int, status: int) -> None:
+        with self._lock:
+            self.failures += [status] * count
+
+    def up(self) -> None:
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: object) -> None:
+                """Quiet."""
+
+            def _relay(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else None
+                if "_bulk" in self.path:
+                    with proxy._lock:
+                        proxy.bulk_requests += 1
+                        status = proxy.failures.pop(0) if proxy.failures else None
+                        if status is not None:
+                            proxy.failed += 1
+                    if status is not None:
+                        payload = (
+                            b'{"error":{"type":"injected","reason":"fault injected by the test"},"status":%d}' % status
+                        )
+                        self.send_response(status)
+                        self.send_header("Content-Type", "application/json")
+                        self.send_header("Content-Length", str(len(payload)))
+                        self.end_headers()
+                        self.wfile.write(payload)
+                        return
+                upstream = http.client.HTTPConnection(proxy.host, proxy.port_to, timeout=30)
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
+                upstream.request(self.command, self.path, body=body, headers=headers)
+                response = upstream.getresponse()
+                data = response.read()
+                self.send_response(response.status)
+                for name, value in response.getheaders():
+                    if name.lower() not in ("transfer-encoding", "connection", "content-length"):
+                        self.send_header(name, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                upstream.close()
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _relay  # noqa: N815 (http.server's names)
+
+        server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        server.daemon_threads = True
+        self.port = server.server_address[1]
+        self._server = server
+        threading.Thread(target=server.serve_forever, daemon=True, name="fault-proxy").start()
+
+    def down(self) -> None:
+        """Stops listening: connections are refused until ``up()``."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def close(self) -> None:
+        self.down()
