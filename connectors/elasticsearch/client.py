@@ -5,8 +5,8 @@ per document, so that ordering per id holds.
 Errors are sorted in two kinds: ``UnavailableError`` (connection refused or lost, timeouts, 429, 5xx: worth another
 try) and ConnectorError (anything else: a bad URL, refused credentials, a request the server rejects).
 
-The Elasticsearch 9 client asks servers for version-9 compatible answers; an Elasticsearch 8 server refuses that
-header, so when it does the client is made again asking for version-8 answers.
+The elasticsearch client's major version must match the server's (client 8 for Elasticsearch 8, client 9 for 9):
+a server that refuses the client's API version gets an error saying which client to install.
 """
 
 from __future__ import annotations
@@ -18,8 +18,6 @@ from connectors.elasticsearch.config import Settings
 from hub.sdk.errors import ConnectorError
 
 log = logging.getLogger(__name__)
-
-COMPATIBLE_8 = "application/vnd.elasticsearch+json; compatible-with=8"
 
 
 class UnavailableError(Exception):
@@ -33,9 +31,9 @@ class SearchClient:
         self.settings = settings
         self.kind = settings.connection_type
         self._pool_size = pool_size
-        self._client: Any = self._make({})
+        self._client: Any = self._make()
 
-    def _make(self, headers: dict[str, str]) -> Any:
+    def _make(self) -> Any:
         s = self.settings
         common: dict[str, Any] = {
             "http_compress": s.compression,
@@ -46,8 +44,6 @@ class SearchClient:
         }
         if s.ca_file:
             common["ca_certs"] = s.ca_file
-        if headers:
-            common["headers"] = headers
         if self.kind == "opensearch":
             from opensearchpy import OpenSearch
 
@@ -72,9 +68,13 @@ class SearchClient:
             return dict(self._call(self._client.info))
         except ConnectorError as exc:
             if self.kind == "elasticsearch" and "media_type_header_exception" in str(exc):
-                log.info("the server does not speak version 9 of the API; asking for version 8 answers")
-                self._client = self._make({"accept": COMPATIBLE_8, "content-type": COMPATIBLE_8})
-                return dict(self._call(self._client.info))
+                from importlib.metadata import version
+
+                raise ConnectorError(
+                    f"{', '.join(self.settings.urls)} refuses the API version of the elasticsearch client "
+                    f"{version('elasticsearch')}: install the client of the server's major version, e.g. "
+                    "pip install 'elasticsearch>=8.12,<9' for an Elasticsearch 8 cluster"
+                ) from exc
             raise
 
     def bulk(self, body: bytes) -> dict[str, Any]:
