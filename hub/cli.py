@@ -69,21 +69,24 @@ def cli() -> None:
     type=click.Path(file_okay=False, path_type=Path),
     default=DEFAULT_DATA_DIR,
     show_default=True,
-    help="Directory of the embedded store.",
+    envvar="HUB_DATA_DIR",
+    help="Directory of the embedded store (or $HUB_DATA_DIR).",
 )
 @click.option(
     "--rest-listener",
     type=LISTENER,
     default=DEFAULT_REST_LISTENER,
     show_default=True,
-    help="Where the REST API listens.",
+    envvar="HUB_REST_LISTENER",
+    help="Where the REST API listens (or $HUB_REST_LISTENER).",
 )
 @click.option(
     "--kafka-listener",
     type=LISTENER,
     default=DEFAULT_KAFKA_LISTENER,
     show_default=True,
-    help="Where the Kafka protocol listener listens.",
+    envvar="HUB_KAFKA_LISTENER",
+    help="Where the Kafka protocol listener listens (or $HUB_KAFKA_LISTENER).",
 )
 @click.option(
     "--config",
@@ -445,7 +448,9 @@ def _read_connector_file(path: Path) -> tuple[str, dict[str, str]]:
     return str(name), {str(k): str(v) for k, v in config.items()}
 
 
-url_option = click.option("--url", default=DEFAULT_REST_URL, show_default=True, help="Hub's REST API.")
+url_option = click.option(
+    "--url", default=DEFAULT_REST_URL, show_default=True, envvar="HUB_URL", help="Hub's REST API (or $HUB_URL)."
+)
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts instead of tables.")
 user_option = click.option("--user", envvar="HUB_USER", help="USER:PASSWORD for HTTP basic auth (or $HUB_USER).")
 token_option = click.option("--token", envvar="HUB_TOKEN", help="Bearer token (or $HUB_TOKEN).")

@@ -40,19 +40,26 @@ python_for_venv() {
     echo python3
 }
 
-# install_hub EXTRAS — create .venv and install Hub editable with EXTRAS; skipped when pyproject is unchanged.
+# install_hub EXTRAS — create .venv and install Hub editable with EXTRAS (comma-separated); skipped when pyproject
+# is unchanged since an install that covered these extras.
 install_hub() {
-    local extras="$1" stamp="$VENV/.hub-installed" want
-    want="$extras $(sha256sum "$ROOT/pyproject.toml" | cut -d' ' -f1)"
+    local extras="$1" stamp="$VENV/.hub-installed" hash installed="" extra
+    hash="$(sha256sum "$ROOT/pyproject.toml" | cut -d' ' -f1)"
     if [ ! -x "$VENV/bin/python" ]; then
         "$(python_for_venv)" -m venv "$VENV"
     fi
-    if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-        echo "installing Hub into $VENV with extras [$extras]" >&2
-        "$VENV/bin/python" -m pip install -q --upgrade pip
-        "$VENV/bin/python" -m pip install -q -e "$ROOT[$extras]"
-        echo "$want" >"$stamp"
+    if [ -f "$stamp" ] && [ "$(cut -d' ' -f2 "$stamp")" = "$hash" ]; then
+        installed="$(cut -d' ' -f1 "$stamp")"
     fi
+    for extra in ${extras//,/ }; do
+        if [[ ",$installed," != *",$extra,"* ]]; then
+            echo "installing Hub into $VENV with extras [$extras]" >&2
+            "$VENV/bin/python" -m pip install -q --upgrade pip
+            "$VENV/bin/python" -m pip install -q -e "$ROOT[$extras]"
+            echo "$extras $hash" >"$stamp"
+            return
+        fi
+    done
 }
 
 # install_plugin DIR — install a plugin package (editable, without re-resolving Hub) unless it is installed.

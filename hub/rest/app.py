@@ -343,6 +343,7 @@ async def forward(request: Request, error: NotLeaderError) -> Response:
             409,
             "Cannot complete request momentarily due to no known leader URL, likely because a rebalance was "
             "underway. Retry in a few seconds.",
+            retry_after_s=2,
         )
     query = [(k, v) for k, v in request.query_params.multi_items() if k != "forward"]
     query.append(("forward", "false" if hop == "true" else "true"))

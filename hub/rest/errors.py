@@ -21,8 +21,10 @@ class HttpError(Exception):
         self.message = message
 
 
-def error_response(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error_code": status, "message": message}, status_code=status)
+def error_response(status: int, message: str, *, retry_after_s: int | None = None) -> JSONResponse:
+    """Connect's error body; ``retry_after_s`` adds a Retry-After header (the request may succeed later)."""
+    headers = {"Retry-After": str(retry_after_s)} if retry_after_s is not None else None
+    return JSONResponse({"error_code": status, "message": message}, status_code=status, headers=headers)
 
 
 def invalid_config_message(error: ConfigError, connector_class: str = "") -> str:

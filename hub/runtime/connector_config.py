@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from hub.runtime.config_providers import ConfigResolver, has_reference
 from hub.runtime.options import prefixed
 from hub.runtime.plugins import Plugins
 from hub.runtime.transforms import TransformationChain
@@ -111,8 +112,10 @@ class Validation:
             raise ConfigError(self.problems)
 
 
-def validate(plugins: Plugins, config: Mapping[str, str]) -> Validation:
-    """Check everything in a connector config; never raises for bad input."""
+def validate(plugins: Plugins, config: Mapping[str, str], resolver: ConfigResolver | None = None) -> Validation:
+    """Check everything in a connector config; never raises for bad input. With a ``resolver``, values are checked
+    with their ``${provider:…}`` references resolved (a reference that fails is a problem of its key), while the
+    response shows the references as written, so resolved secrets never appear in it."""
     class_name = str(config.get("connector.class") or "")
     if not class_name:
         problems = {"connector.class": ["Missing required configuration 'connector.class' which has no default value."]}
@@ -128,12 +131,19 @@ def validate(plugins: Plugins, config: Mapping[str, str]) -> Validation:
         problems = {"connector.class": [f"{class_name} failed to describe its options: {exc}"]}
         return Validation(class_name, problems, [], _bare_response(class_name, problems))
     definition = common_def(connector_class).merge(own)
-    _, problems = definition.errors(config)
+    checked, unresolved = _resolved(config, resolver)
+    _, problems = definition.errors(checked)
+    for key, messages in unresolved.items():
+        problems.setdefault(key, []).extend(messages)
     if issubclass(connector_class, SinkConnector):
-        _check_sink_topics(config, problems)
-    _check_plugins(plugins, config, problems)
+        _check_sink_topics(checked, problems)
+    _check_plugins(plugins, checked, problems)
     dotted = f"{connector_class.__module__}.{connector_class.__qualname__}"
-    response = definition.validate_response(config, connector_class=dotted)
+    response = definition.validate_response(checked, connector_class=dotted)
+    for item in response["configs"]:
+        shown = item.get("value") or {}
+        if has_reference(config.get(shown.get("name", ""))):
+            shown["value"] = config[shown["name"]]
     _add_problems(response, problems)
     warnings = [
         f"unknown configuration {name!r} is ignored"
@@ -144,6 +154,20 @@ def validate(plugins: Plugins, config: Mapping[str, str]) -> Validation:
     ]
     response["warnings"] = warnings
     return Validation(class_name, problems, warnings, response)
+
+
+def _resolved(
+    config: Mapping[str, str], resolver: ConfigResolver | None
+) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """The config with references resolved (keys whose reference failed left out), and those keys' problems."""
+    if resolver is None:
+        return dict(config), {}
+    try:
+        return resolver.resolve(config), {}
+    except ConfigError as exc:
+        failed = {key: list(messages) for key, messages in exc.errors.items()}
+        kept = {key: value for key, value in config.items() if key not in failed}
+        return resolver.resolve(kept), failed
 
 
 def _check_sink_topics(config: Mapping[str, str], problems: dict[str, list[str]]) -> None:

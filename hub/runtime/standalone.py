@@ -402,7 +402,7 @@ class StandaloneHerder(Herder, ConfigListener):
             for key in self._secret_keys(config):
                 if config.get(key) == HIDDEN and key in existing:
                     config[key] = existing[key]
-        checked = validate(self._plugins, config)
+        checked = validate(self._plugins, config, self.resolver)
         checked.raise_for_problems()
         exists = existing is not None
         if exists and not allow_replace:
@@ -498,7 +498,7 @@ class StandaloneHerder(Herder, ConfigListener):
         self._restart_task_now(TaskId(name, task), snapshot, tasks[task])
 
     def validate(self, config: Mapping[str, str]) -> dict[str, Any]:
-        return validate(self._plugins, {str(k): str(v) for k, v in config.items()}).response
+        return validate(self._plugins, {str(k): str(v) for k, v in config.items()}, self.resolver).response
 
     # --- offsets -----------------------------------------------------------------------------------------------
 

@@ -55,3 +55,19 @@ def test_worker_config_has_connects_defaults_and_rejects_unknown_keys() -> None:
     with pytest.raises(ConfigError) as raised:
         WorkerConfig.parse({"ofset.flush.interval.ms": "1", "plugin.path": "/x", "status.storage.partitions": "0"})
     assert set(raised.value.errors) == {"ofset.flush.interval.ms", "plugin.path", "status.storage.partitions"}
+
+
+def test_validation_checks_resolved_values_and_shows_the_references(monkeypatch: pytest.MonkeyPatch) -> None:
+    from hub.runtime.connector_config import validate
+    from hub.runtime.plugins import Plugins
+
+    monkeypatch.setenv("HUB_TEST_BATCH", "5")
+    monkeypatch.delenv("HUB_TEST_MISSING", raising=False)
+    resolver = ConfigResolver({"env": EnvVarConfigProvider()})
+    config = {"connector.class": "FileStreamSource", "topic": "t", "batch.size": "${env:HUB_TEST_BATCH}"}
+    checked = validate(Plugins.discover(), config, resolver)
+    assert checked.problems == {}, "an integer option given by a reference is checked with its resolved value"
+    shown = {item["value"]["name"]: item["value"]["value"] for item in checked.response["configs"]}
+    assert shown["batch.size"] == "${env:HUB_TEST_BATCH}", "the response shows the reference, not the value"
+    missing = validate(Plugins.discover(), {**config, "topic": "${env:HUB_TEST_MISSING}"}, resolver)
+    assert "HUB_TEST_MISSING" in " ".join(missing.problems["topic"])
