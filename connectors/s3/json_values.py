@@ -77,7 +77,8 @@ def _struct_lines(schema: Schema, numeric: bool) -> Encode:
                 row[index] = item
         data = bytearray()
         for row in rows:  # converted rows hold only JSON types and string keys: orjson's fastest options
-            data += dumps(dict(zip(names, row, strict=True)), default=schemaless, option=orjson.OPT_APPEND_NEWLINE)
+            # Rows have one value per name by construction; zip called with a keyword costs ~0.15 µs a row.
+            data += dumps(dict(zip(names, row)), default=schemaless, option=orjson.OPT_APPEND_NEWLINE)  # noqa: B905
         return data
 
     return encode

@@ -193,7 +193,9 @@ class UploadPipeline:
             except ConnectError as exc:
                 rotation.error = exc
             except Exception as exc:  # a bug or an unexpected library error: fail the task with it
-                log.exception("uploading %s failed", rotation.objects[rotation.uploaded].key)
-                rotation.error = ConnectorError(f"uploading {rotation.objects[rotation.uploaded].key} failed: {exc}")
+                key = rotation.objects[rotation.uploaded].key
+                if not self._closing.is_set():  # when stopping, the client closing under the upload is expected
+                    log.exception("uploading %s failed", key)
+                rotation.error = ConnectorError(f"uploading {key} failed: {exc}")
             finally:
                 rotation.done.set()

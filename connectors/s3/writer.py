@@ -268,9 +268,16 @@ class TopicPartitionWriter:
 
     def rotate_if_scheduled(self) -> None:
         """The scheduled rotation, when ``rotate.schedule.interval.ms`` is due and something is open."""
-        if self._next_schedule_ms is not None and self.count and _now_ms() >= self._next_schedule_ms:
+        if self._next_schedule_ms is None:
+            return
+        now = _now_ms()
+        if now < self._next_schedule_ms:
+            return
+        if self.count:
             log.debug("scheduled rotation of %s-%d", *self.tp)
             self.rotate()
+        else:  # nothing open: the schedule counts from the next records
+            self._next_schedule_ms = self._schedule_after(now)
 
     def _schedule_after(self, now_ms: int) -> int | None:
         interval = self.settings.rotate_schedule_interval_ms
