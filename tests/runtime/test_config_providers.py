@@ -64,7 +64,7 @@ def test_validation_checks_resolved_values_and_shows_the_references(monkeypatch:
     monkeypatch.setenv("HUB_TEST_BATCH", "5")
     monkeypatch.delenv("HUB_TEST_MISSING", raising=False)
     resolver = ConfigResolver({"env": EnvVarConfigProvider()})
-    config = {"connector.class": "FileStreamSource", "topic": "t", "batch.size": "${env:HUB_TEST_BATCH}"}
+    config = {"name": "src", "connector.class": "FileStreamSource", "topic": "t", "batch.size": "${env:HUB_TEST_BATCH}"}
     checked = validate(Plugins.discover(), config, resolver)
     assert checked.problems == {}, "an integer option given by a reference is checked with its resolved value"
     shown = {item["value"]["name"]: item["value"]["value"] for item in checked.response["configs"]}
