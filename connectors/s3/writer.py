@@ -17,9 +17,10 @@ offsets with nothing open), so a task that starts again from a committed offset 
 writes the same objects under the same names — overwriting them is harmless. Scheduled rotation and the
 ``Wallclock`` extractor depend on when the task runs, so a replay may cut objects elsewhere (see the docs).
 
-Reopening a partition the task owned before (a rebalance gave it back) rewinds the consumer to the last rotation
-end: records still arriving from the old position are dropped until the first record before it shows the rewind
-took effect. Used by the task thread only.
+Reopening a partition the task owned before (a rebalance gave it back) rewinds the consumer to the last uploaded
+rotation end: until a record between that offset and the last record seen arrives, records from the consumer's old
+position and records already uploaded (a consumer that went back to its committed offset by itself) are dropped.
+Used by the task thread only.
 """
 
 from __future__ import annotations
@@ -227,16 +228,17 @@ class TopicPartitionWriter:
             self.rotate()
 
     def _first_new(self, records: Sequence[SinkRecord]) -> int:
-        """Index of the first record to take: skips what a redelivered batch repeats and, after a rewind, records
-        from before the rewind."""
+        """Index of the first record to take: skips what a redelivered batch repeats and, while rewinding, records
+        from the consumer's old position (at or past the last record seen) and records already in uploaded objects
+        (before the resume offset, delivered by a consumer that went back to the committed offset by itself); the
+        first record between the two ends the rewind."""
         index = 0
         if self.rewind is not None:
-            stale_from = self.rewind[1]
-            while index < len(records) and records[index].original_kafka_offset >= stale_from:
+            resume, stale_from = self.rewind
+            while index < len(records) and not resume <= records[index].original_kafka_offset < stale_from:
                 index += 1
-            if index == len(records):
-                return index
-            self.rewind = None
+            if index < len(records):
+                self.rewind = None
             return index
         if self.next_offset is not None:
             while index < len(records) and records[index].original_kafka_offset < self.next_offset:
