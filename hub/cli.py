@@ -7,6 +7,7 @@ arguments, 1 for everything else.
 from __future__ import annotations
 
 import asyncio
+import datetime
 import json
 import logging
 import signal
@@ -485,16 +486,54 @@ def connectors() -> None:
 
 
 def _state_rows(status: dict[str, Any]) -> list[list[Any]]:
-    rows = [["connector", status["connector"]["state"], status["connector"].get("worker_id", ""), ""]]
+    rows = [["connector", status["connector"]["state"], status["connector"].get("worker_id", ""), "", "", "", ""]]
     for task in status.get("tasks", []):
         trace = (task.get("trace") or "").strip().splitlines()
-        rows.append([f"task {task['id']}", task["state"], task.get("worker_id", ""), trace[-1][:80] if trace else ""])
+        progress = task.get("progress") or {}
+        rows.append(
+            [
+                f"task {task['id']}",
+                task["state"],
+                task.get("worker_id", ""),
+                f"{progress['records']:,}" if "records" in progress else "",
+                f"{progress['records_per_second']:,.0f}/s" if "records_per_second" in progress else "",
+                _lag(progress),
+                trace[-1][:80] if trace else "",
+            ]
+        )
     return rows
+
+
+def _lag(progress: dict[str, Any]) -> str:
+    if "lag_bytes" in progress:
+        return f"{progress['lag_bytes']:,} B of WAL"
+    if "lag_records" in progress:
+        return f"{progress['lag_records']:,} records"
+    return ""
+
+
+def _progress_bar(task: dict[str, Any], width: int = 30) -> str | None:
+    """``task 0 snapshot [#####-----] 45.0% 4,500/10,000 rows, 0:01:12 left`` for a task reporting done/total."""
+    progress = task.get("progress") or {}
+    if "percent" not in progress:
+        return None
+    filled = round(width * progress["percent"] / 100)
+    line = (
+        f"task {task['id']} {progress.get('phase', 'progress')} [{'#' * filled}{'-' * (width - filled)}] "
+        f"{progress['percent']:.1f}% {progress['done']:,}/{progress['total']:,} {progress.get('unit', '')}".rstrip()
+    )
+    if "eta_seconds" in progress:
+        line += f", {datetime.timedelta(seconds=int(progress['eta_seconds']))} left"
+    return line
 
 
 def _print_status(status: dict[str, Any]) -> None:
     click.echo(f"{status['name']} ({status.get('type', 'unknown')})")
-    _print_table(["INSTANCE", "STATE", "WORKER", "ERROR"], _state_rows(status))
+    _print_table(["INSTANCE", "STATE", "WORKER", "RECORDS", "RATE", "LAG", "ERROR"], _state_rows(status))
+    for task in status.get("tasks", []):
+        bar = _progress_bar(task)
+        if bar:
+            click.echo(bar)
 
 
 @_rest_command

@@ -126,3 +126,21 @@ def test_standalone_runs_connector_files_until_sigterm(tmp_path: Path, hub_serve
     assert process.wait(60) == 0
     assert sink.read_text() == "one\ntwo\n"
     assert json.loads(offsets.read_text())["version"] == 1
+
+
+def test_status_shows_records_rate_lag_and_a_progress_bar() -> None:
+    from hub.cli import _progress_bar, _state_rows
+
+    task = {
+        "id": 0,
+        "state": "RUNNING",
+        "worker_id": "w",
+        "progress": {"records": 4500, "records_per_second": 1500.0, "phase": "snapshot", "done": 4500,
+                     "total": 10000, "unit": "rows", "percent": 45.0, "eta_seconds": 4},
+    }  # fmt: skip
+    status = {"name": "cdc", "connector": {"state": "RUNNING", "worker_id": "w"}, "tasks": [task]}
+    assert _state_rows(status)[1] == ["task 0", "RUNNING", "w", "4,500", "1,500/s", "", ""]
+    bar = _progress_bar(task, width=10)
+    assert bar == "task 0 snapshot [####------] 45.0% 4,500/10,000 rows, 0:00:04 left"
+    sink = {"id": 1, "state": "RUNNING", "progress": {"records": 7, "records_per_second": 0.0, "lag_records": 12}}
+    assert _state_rows({"connector": {"state": "RUNNING"}, "tasks": [sink]})[1][5] == "12 records"

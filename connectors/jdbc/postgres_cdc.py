@@ -282,6 +282,8 @@ class _Snapshot:
     connection: psycopg.Connection[Any]
     tables: list[tuple[str, str]]
     lsn: int
+    total: int = 0  # estimated rows of all tables
+    done: int = 0
     cursor: psycopg.ServerCursor[Any] | None = None
     current: tuple[str, str] | None = None
     columns: list[str] = field(default_factory=list)
@@ -387,7 +389,30 @@ class PostgresCdcSourceTask(SourceTask):
     def _start_snapshot(self, tables: list[tuple[str, str]], lsn: int) -> None:
         connection = connect(self.settings, autocommit=False)
         connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        self._snapshot = _Snapshot(connection, list(tables), lsn)
+        self._snapshot = _Snapshot(connection, list(tables), lsn, total=sum(self._row_estimate(t) for t in tables))
+
+    def _row_estimate(self, table: tuple[str, str]) -> int:
+        """The planner's row count of a table (counted when the table was never analysed)."""
+        row = self.conn.execute(
+            "SELECT c.reltuples FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = %s AND c.relname = %s",
+            table,
+        ).fetchone()
+        if row is not None and row[0] >= 0:
+            return int(row[0])
+        counted = self.conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(*table))).fetchone()
+        return int(counted[0]) if counted else 0
+
+    def progress(self) -> dict[str, Any]:
+        """While snapshotting: rows read of the estimated total; while streaming: bytes of WAL not yet confirmed."""
+        snapshot = self._snapshot
+        if snapshot is not None:
+            table = ".".join(snapshot.current) if snapshot.current else ""
+            total = max(snapshot.total, snapshot.done)
+            return {"phase": "snapshot", "table": table, "done": snapshot.done, "total": total, "unit": "rows"}
+        row = self.conn.execute("SELECT pg_current_wal_lsn()::text").fetchone()
+        lag = max(0, lsn_int(row[0]) - self._confirmed) if row else 0
+        return {"phase": "streaming", "lag_bytes": lag}
 
     # --- table schemas --------------------------------------------------------------------------------------------
 
@@ -457,6 +482,7 @@ class PostgresCdcSourceTask(SourceTask):
         self, snapshot: _Snapshot, columns: list[str], rows: Sequence[Sequence[Any]]
     ) -> list[SourceRecord]:
         assert snapshot.current is not None
+        snapshot.done += len(rows)
         events = self._table_events(*snapshot.current, columns=columns)
         last_table = snapshot.cursor is None and not snapshot.tables
         now_ms = int(time.time() * 1000)

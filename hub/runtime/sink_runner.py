@@ -18,6 +18,7 @@ import time
 from collections.abc import Collection, Mapping
 from concurrent.futures import Future
 from functools import partial
+from typing import Any
 
 from hub.log.client import Consumer, ConsumerRecord, StoreClients, TimestampType, TopicPartition, UnknownTopicError
 from hub.runtime.errors import Stage, ToleranceOperator
@@ -160,6 +161,8 @@ class SinkTaskRunner(TaskRunner):
                     continue
                 if records:
                     self._deliver(self._convert_all(records), records)
+                    self.meter.add(len(records))
+                self.tick_progress()
                 if self._context.commit_requested or time.monotonic() >= next_commit:
                     self._context.commit_requested = False
                     self.commit(self.assigned)
@@ -332,6 +335,18 @@ class SinkTaskRunner(TaskRunner):
         self._committed.update(to_commit)
         self._forget_originals(to_commit)
         self.log.debug("committed %s", {str(tp): o for tp, o in to_commit.items()})
+
+    def runner_progress(self) -> Mapping[str, Any]:
+        """``lag_records``: records in the assigned partitions not yet handed to the task."""
+        if not self.assigned:
+            return {"lag_records": 0}
+        try:
+            ends = self.consumer.end_offsets(set(self.assigned))
+        except Exception as exc:  # progress is best effort; the next report tries again
+            self.log.debug("end offsets unavailable: %s", exc)
+            return {}
+        lag = sum(max(0, end - self._positions.get(tp, self._committed.get(tp, end))) for tp, end in ends.items())
+        return {"lag_records": lag}
 
     def _forget_originals(self, committed: Mapping[TopicPartition, int]) -> None:
         """Drops the raw records kept for error reports once their offsets are committed (a sink may report a

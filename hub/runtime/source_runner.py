@@ -209,6 +209,7 @@ class SourceTaskRunner(TaskRunner):
                     next_commit = time.monotonic() + setup.offset_flush_interval_s
                 if not self.wait_if_paused():
                     break
+                self.tick_progress()
                 self._collect_acknowledgements()
                 if self._submitted.in_flight >= MAX_IN_FLIGHT:
                     self.stopping.wait(0.005)
@@ -219,6 +220,7 @@ class SourceTaskRunner(TaskRunner):
                     if not batch:
                         continue
                 self._send_batch(batch, creator)
+                self.meter.add(len(batch))
                 batch = ()
         finally:
             self._finish()

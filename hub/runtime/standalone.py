@@ -429,6 +429,8 @@ class StandaloneHerder(Herder, ConfigListener):
         shown: dict[str, Any] = {"state": status.state.value, "worker_id": status.worker_id}
         if status.trace:
             shown["trace"] = status.trace
+        if status.progress is not None and status.state is State.RUNNING:
+            shown["progress"] = dict(status.progress)
         return shown
 
     def connector_status(self, name: str) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from typing import Any
 
 from hub.runtime.converters_setup import TaskConverters
 from hub.runtime.errors import ToleranceOperator
+from hub.runtime.progress import INTERVAL_S, ProgressMeter
 from hub.runtime.stores import State, TargetState
 from hub.runtime.transforms import TransformationChain
 from hub.sdk.connector import Task
@@ -59,6 +60,8 @@ class TaskSetup:
     offset_flush_interval_s: float
     offset_flush_timeout_s: float
     lease: Callable[[], bool] = lambda: True  # False while this worker may no longer own its work (fencing)
+    on_progress: Callable[[TaskId, dict[str, Any]], None] = lambda task_id, progress: None
+    progress_interval_s: float = INTERVAL_S
 
 
 class TaskRunner(ABC):
@@ -75,6 +78,7 @@ class TaskRunner(ABC):
         if target is TargetState.STARTED:
             self.resumed.set()
         self.failed = False
+        self.meter = ProgressMeter(lambda progress: setup.on_progress(self.id, progress), setup.progress_interval_s)
         self._thread = threading.Thread(target=self._run, name=f"hub-task-{self.id}", daemon=True)
 
     def start(self) -> None:
@@ -105,6 +109,21 @@ class TaskRunner(ABC):
 
     def close_resources(self) -> None:
         """Close clients opened by ``execute``."""
+
+    def tick_progress(self) -> None:
+        """Publish the task's progress when it is due (called from the task's loop, on its thread)."""
+        if not self.meter.due():
+            return
+        figures = dict(self.runner_progress())
+        try:
+            figures.update(self.task.progress() or {})
+        except Exception as exc:
+            self.log.warning("progress() failed: %s", exc)
+        self.meter.publish(figures)
+
+    def runner_progress(self) -> Mapping[str, Any]:
+        """What the runner knows besides the record count (a sink's lag)."""
+        return {}
 
     def report_running(self) -> None:
         state = State.RUNNING if self.resumed.is_set() else State.PAUSED

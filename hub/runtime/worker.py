@@ -227,6 +227,10 @@ class Worker:
             on_status=self._task_status,
             on_topic=lambda topic: self.statuses.put_topic(task_id.connector, topic, task_id.task),
             lease=self.lease,
+            on_progress=lambda task, progress: self.statuses.put_progress(
+                task.connector, task.task, self.worker_id, progress
+            ),
+            progress_interval_s=int(self.config["hub.status.progress.interval.ms"]) / 1000,
             offset_flush_interval_s=int(self.config["offset.flush.interval.ms"]) / 1000,
             offset_flush_timeout_s=int(self.config["offset.flush.timeout.ms"]) / 1000,
         )

@@ -130,6 +130,12 @@ class Task(ABC):
     def stop(self) -> None:
         """Stop and release resources. For source tasks this is called from another thread."""
 
+    def progress(self) -> Mapping[str, Any] | None:
+        """Figures about the work, shown with the task's status (every few seconds, on the task's thread): e.g.
+        ``{"phase": "snapshot", "done": 4200, "total": 10000}`` (the runtime adds percent and ETA) or
+        ``{"lag_bytes": 512}``. None by default."""
+        return None
+
 
 class SourceTask(Task):
     """Reads from an external system and returns records for the runtime to write to topics."""

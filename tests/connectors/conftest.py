@@ -22,6 +22,7 @@ from hub.runtime.worker_config import WorkerConfig
 FAST_WORKER = {
     "offset.flush.interval.ms": "200",
     "task.shutdown.graceful.timeout.ms": "10000",
+    "hub.status.progress.interval.ms": "200",
     "key.converter": "org.apache.kafka.connect.json.JsonConverter",
     "value.converter": "org.apache.kafka.connect.json.JsonConverter",
 }

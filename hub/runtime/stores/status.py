@@ -1,6 +1,7 @@
 """StatusStore: the state of every connector and task, in Kafka Connect's status-topic format.
 
-``status-connector-NAME`` and ``status-task-NAME-N`` → ``{"state", "trace", "worker_id", "generation"}``; a
+``status-connector-NAME`` and ``status-task-NAME-N`` → ``{"state", "trace", "worker_id", "generation"}`` (plus
+``progress`` on running tasks, which Connect's readers ignore); a
 DESTROYED status is written as a tombstone. A write from an older generation of another worker never replaces
 a newer one ("safe put"), so a worker that lost its tasks in a rebalance cannot overwrite their new owner's state.
 """
@@ -10,8 +11,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
@@ -42,6 +43,7 @@ class Status:
     worker_id: str
     generation: int = 0
     trace: str | None = None
+    progress: Mapping[str, Any] | None = None  # a running task's live figures (hub.runtime.progress)
 
     @property
     def key(self) -> str:
@@ -55,6 +57,7 @@ class StatusStore:
 
     def __init__(self, make_log: Callable[[RecordCallback], KeyValueLog]) -> None:
         self._lock = threading.Lock()
+        self._write_lock = threading.RLock()
         self._statuses: dict[tuple[str, int | None], Status] = {}
         self._topics: dict[str, set[str]] = {}
         self.log = make_log(self._apply)
@@ -68,19 +71,30 @@ class StatusStore:
     def put(self, status: Status) -> None:
         """Record a status (written asynchronously; readers of this store see it at once). A status from an older
         generation of another worker than the one that wrote the current status is dropped."""
-        if not self._remember(status):
-            return
-        value = None
-        if status.state is not State.DESTROYED:
-            value = orjson.dumps(
-                {
+        with self._write_lock:  # statuses reach the log in the order they were remembered
+            if not self._remember(status):
+                return
+            value = None
+            if status.state is not State.DESTROYED:
+                fields: dict[str, Any] = {
                     "state": status.state.value,
                     "trace": status.trace,
                     "worker_id": status.worker_id,
                     "generation": status.generation,
                 }
-            )
-        self.log.send(status.key.encode(), value)
+                if status.progress is not None:
+                    fields["progress"] = status.progress
+                value = orjson.dumps(fields)
+            self.log.send(status.key.encode(), value)
+
+    def put_progress(self, connector: str, task: int, worker_id: str, progress: Mapping[str, Any]) -> None:
+        """Attach live figures to a task's RUNNING status written by ``worker_id`` (else nothing happens)."""
+        with self._write_lock:
+            with self._lock:
+                current = self._statuses.get((connector, task))
+            if current is None or current.state is not State.RUNNING or current.worker_id != worker_id:
+                return
+            self.put(replace(current, progress=dict(progress)))
 
     def _remember(self, status: Status) -> bool:
         ident = (status.connector, status.task)
@@ -124,6 +138,7 @@ class StatusStore:
                 str(value.get("worker_id") or ""),
                 int(value.get("generation") or 0),
                 value.get("trace"),
+                value.get("progress") if isinstance(value.get("progress"), dict) else None,
             )
         except (ValueError, KeyError, TypeError) as exc:
             log.error("status record %r is not in Connect's format (%s); ignored", key, exc)

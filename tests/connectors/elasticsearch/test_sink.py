@@ -120,6 +120,12 @@ def test_inserts_updates_and_deletes(runtime: Runtime, search: Search) -> None:
     wait_documents(search, topic, {"1": {"id": 1, "name": "a2", "qty": None}})
     wait_for(lambda: runtime.herder.offsets("es"), what="offsets committed")
 
+    def caught_up() -> bool:
+        progress = runtime.herder.connector_status("es")["tasks"][0].get("progress") or {}
+        return progress.get("records") == 4 and progress.get("lag_records") == 0
+
+    wait_for(caught_up, 30, "the sink's progress: 4 records, no lag")
+
 
 def test_upserts_merge_fields(runtime: Runtime, search: Search) -> None:
     topic = topic_name("upsert")

@@ -15,7 +15,7 @@ import pytest
 
 from connectors.jdbc.postgres_cdc import CONFIG, PostgresCdcSourceConnector
 from hub.log.client.errors import UnknownTopicError
-from hub.sdk.testing import SourceConnectorConformance
+from hub.sdk.testing import MemoryOffsets, MemorySourceContext, SourceConnectorConformance
 from tests.connectors.conftest import Runtime, wait_for
 from tests.harness.servers import SqlServer
 
@@ -279,3 +279,33 @@ def test_schema_changes_flow_into_the_events(runtime: Runtime, capture: Capture)
     assert rows[1] == {"id": 2, "name": "added", "price": None, "color": "red"}
     assert rows[2] == {"id": 3, "name": "renamed", "price": None, "colour": "blue"}
     assert rows[3] == {"id": 4, "name": "dropped", "colour": None}
+
+
+def test_progress_shows_the_snapshot_then_the_wal_lag(runtime: Runtime, capture: Capture) -> None:
+    capture.sql("INSERT INTO {t} (name) SELECT 'n' || g FROM generate_series(1, 3000) g", f"ANALYZE {capture.table}")
+    config = {**capture.config(), "max.batch.size": "1000"}
+    del config["connector.class"]
+    connector = PostgresCdcSourceConnector()
+    connector.start(config)
+    task = connector.task_class()()
+    task.initialize(MemorySourceContext(config, MemoryOffsets()))
+    task.start(config)
+    try:
+        assert len(task.poll()) == 1000
+        assert task.progress() == {"phase": "snapshot", "table": f"public.{capture.table}", "done": 1000,
+                                   "total": 3000, "unit": "rows"}  # fmt: skip
+    finally:
+        task.stop()
+    runtime.create("cdc", capture.config())
+    runtime.wait_running("cdc")
+    events(runtime, capture.topic, 3000)
+
+    def streaming() -> dict[str, Any] | None:
+        progress = runtime.herder.connector_status("cdc")["tasks"][0].get("progress")
+        return progress if progress and progress.get("phase") == "streaming" else None
+
+    wait_for(streaming, 30, "streaming progress in the status")
+    progress = streaming()
+    assert progress is not None
+    assert progress["records"] >= 3000
+    assert progress["lag_bytes"] >= 0
