@@ -97,6 +97,13 @@ class SearchClient:
             if "resource_already_exists_exception" not in str(exc):
                 raise
 
+    def put_mapping(self, name: str, mappings: dict[str, Any]) -> None:
+        """Adds fields to an index's mapping (fields already mapped another way are an error of the server's)."""
+        if self.kind == "opensearch":
+            self._call(self._client.indices.put_mapping, index=name, body=mappings)
+        else:
+            self._call(self._client.indices.put_mapping, index=name, properties=mappings.get("properties", {}))
+
     def close(self) -> None:
         self._client.close()
 

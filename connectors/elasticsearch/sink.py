@@ -38,6 +38,7 @@ from connectors.elasticsearch.documents import (
 from connectors.elasticsearch.mappings import index_mappings
 from hub.sdk import ConfigDef, SinkConnector, SinkRecord, SinkTask
 from hub.sdk.errors import ConnectorError, DataError, RetriableError
+from hub.sdk.schema import Schema
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +107,7 @@ class ElasticsearchSinkTask(SinkTask):
         )
         self._pending: dict[TopicPartition, deque[_Entry]] = {}
         self._targets: dict[str, str] = {}  # topic -> index or data stream known to exist
+        self._schemas: dict[str, Schema | None] = {}  # topic -> the value schema its mapping follows
 
     # --- put ------------------------------------------------------------------------------------------------------
 
@@ -162,9 +164,13 @@ class ElasticsearchSinkTask(SinkTask):
         return Op(target, doc_id, "update" if s.upsert else "index", dict(doc), [])
 
     def _target(self, record: SinkRecord) -> str:
-        """The record's index or data stream, created on first use; RetriableError while the server is away."""
+        """The record's index or data stream, created on first use (and its mapping extended when the record's
+        schema gained fields); RetriableError while the server is away."""
         known = self._targets.get(record.topic)
         if known is not None:
+            schema, mapped = record.value_schema, self._schemas.get(record.topic)
+            if schema is not None and schema is not mapped and schema != mapped:
+                self._extend_mapping(known, record)
             return known
         s = self.settings
         if s.data_stream:
@@ -184,7 +190,25 @@ class ElasticsearchSinkTask(SinkTask):
             self.context.timeout(int(max(s.backoff_s, 1.0) * 1000))
             raise RetriableError(f"cannot check or create {name}: {exc}") from exc
         self._targets[record.topic] = name
+        self._schemas[record.topic] = record.value_schema
         return name
+
+    def _extend_mapping(self, index: str, record: SinkRecord) -> None:
+        """A new schema for the topic (a column added or renamed at the source): map its fields too. A field the
+        index maps differently keeps its mapping (the server refuses a change); documents keep flowing."""
+        s = self.settings
+        self._schemas[record.topic] = record.value_schema
+        if s.data_stream or s.ignores_schema(record.topic) or record.value_schema is None:
+            return
+        try:
+            self.client.put_mapping(index, index_mappings(record.value_schema, s.compact_maps))
+            log.info("%s: mapping of %s follows the new schema of %s", self.name, index, record.topic)
+        except UnavailableError as exc:
+            self._schemas.pop(record.topic, None)  # try again with the next record
+            log.warning("%s: cannot update the mapping of %s yet: %s", self.name, index, exc)
+        except ConnectorError as exc:
+            log.warning("%s: the mapping of %s keeps fields the new schema maps differently: %s", self.name, index,
+                        exc)  # fmt: skip
 
     # --- outcomes -------------------------------------------------------------------------------------------------
 

@@ -283,3 +283,17 @@ class TestElasticsearchSinkConformance(SinkConnectorConformance):
 
     def read_output(self, config: dict[str, str]) -> Collection[Any]:
         return set(self.search.documents(self.index))
+
+
+def test_a_field_added_at_the_source_is_mapped(runtime: Runtime, search: Search) -> None:
+    topic = topic_name("evolve")
+    runtime.create("es", sink_config(search, topic))
+    runtime.produce(topic, [row(1, {"id": 1})])
+    wait_documents(search, topic, {"1": {"id": 1, "name": None, "qty": None}})
+    wider = {**ROW_SCHEMA, "fields": [*ROW_SCHEMA["fields"], {"field": "color", "type": "string", "optional": True}]}
+    key = json.dumps({"schema": {"type": "string", "optional": False}, "payload": "2"}).encode()
+    value = json.dumps({"schema": wider, "payload": {"id": 2, "color": "red"}}).encode()
+    runtime.produce(topic, [(key, value)])
+    wait_documents(search, topic, {"1": {"id": 1, "name": None, "qty": None},
+                                   "2": {"id": 2, "name": None, "qty": None, "color": "red"}})  # fmt: skip
+    assert search.mapping(topic)["properties"]["color"]["type"] == "text"
