@@ -83,11 +83,9 @@ def _int(value: Any) -> Any:
 
 
 def _utc_timestamp(value: Any) -> Any:
-    """A naive timestamp is taken as UTC (``db.timezone`` UTC); an aware one is converted to UTC."""
-    if isinstance(value, dt.datetime):
-        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+    """Datetimes pass as they are (an instant: naive ones are UTC, as ``db.timezone`` says); SQLite's text is parsed."""
     if isinstance(value, str):  # SQLite keeps timestamps as text
-        return _utc_timestamp(dt.datetime.fromisoformat(value))
+        return dt.datetime.fromisoformat(value)
     return value
 
 
@@ -113,9 +111,9 @@ def _decimal_at(scale: int) -> Convert:
     quantum = decimal.Decimal(1).scaleb(-scale)
 
     def convert(value: Any) -> Any:
-        if value is None:
-            return None
-        return decimal.Decimal(value).quantize(quantum, rounding=decimal.ROUND_HALF_UP)
+        if value is None or type(value) is decimal.Decimal:  # exact from the driver; encoders apply the scale
+            return value
+        return decimal.Decimal(str(value)).quantize(quantum, rounding=decimal.ROUND_HALF_UP)
 
     return convert
 
