@@ -8,6 +8,11 @@ runs on two workers at once. Even: no worker ends with more than ⌈units / work
 Work of a worker that left without a clean goodbye is held back for ``delay_ms`` (Connect's
 ``scheduled.rebalance.max.delay.ms``): a worker that restarts quickly gets it back without anything moving; once
 the delay has passed, it is shared among the others. The caller rebalances again when the returned deadline comes.
+
+What a worker reports holding may be older than what it runs: a coordinator that does not make every member rejoin
+for a new generation (tansu) hands the leader the metadata of each member's last join. ``in_flight`` names what a
+worker may run beyond its report (work assigned to it since); such work is never handed to another worker
+directly, only revoked, exactly like work that worker reports.
 """
 
 from __future__ import annotations
@@ -61,12 +66,14 @@ def assign(
     previous_members: Iterable[str] = (),
     held_back: Mapping[Work, int] | None = None,
     previous_holdings: Mapping[str, Iterable[Work]] | None = None,
+    in_flight: Mapping[str, Iterable[Work]] | None = None,
     now_ms: int,
     delay_ms: int,
 ) -> Plan:
     """Assign ``wanted`` to the workers of ``holdings`` (worker id -> what it runs now). ``previous_holdings`` is
     the leader's last assignment: work of workers that are gone is held back until ``delay_ms`` after they left;
-    a worker that is back gets its work again."""
+    a worker that is back gets its work again. ``in_flight``: what each worker may still run beyond ``holdings``
+    (see the module docstring)."""
     members = sorted(holdings)
     if not members:
         return Plan({})
@@ -102,10 +109,11 @@ def assign(
             for work in movable[:surplus]:
                 kept[member].discard(work)
                 free.append(work)
+    running = {member: {*holdings[member], *(in_flight or {}).get(member, ())} for member in members}
     revoked: set[Work] = set()
     for work in sorted(free, key=work_order):
         target = min(members, key=lambda m: (len(kept[m]), m))
-        if any(work in holdings[member] for member in members if member != target):
+        if any(work in running[member] for member in members if member != target):
             # Still running elsewhere: that worker stops it this round and it is handed out in the next one, so it
             # never runs on two workers at once.
             revoked.add(work)

@@ -55,3 +55,13 @@ def test_removed_and_duplicated_work_is_dropped() -> None:
     assert plan.revoked == {Work("x", 0)}
     assert assign(plan.assignments, {Work("x"), Work("x", 0)}, now_ms=1, delay_ms=0).assignments == {
         "a": {Work("x")}, "b": {Work("x", 0)}}  # fmt: skip
+
+
+def test_work_a_worker_may_run_beyond_its_report_is_only_revoked() -> None:
+    # b's report predates its last assignment (x-0): another worker gets x-0 only once b reports it does not run it.
+    wanted = {Work("x"), Work("x", 0), Work("y"), Work("y", 0)}
+    holdings = {"a": {Work("x")}, "b": {Work("y"), Work("y", 0)}, "c": set()}
+    plan = assign(holdings, wanted, in_flight={"b": {Work("x", 0)}}, now_ms=0, delay_ms=0)
+    assert plan.revoked == {Work("x", 0)}
+    assert all(Work("x", 0) not in works for works in plan.assignments.values())
+    assert assign(plan.assignments, wanted, now_ms=1, delay_ms=0).assignments["c"] == {Work("x", 0)}
