@@ -26,8 +26,8 @@ from sqlalchemy import exc as sa_exc
 
 from connectors.jdbc.connection import Database, database_message
 from connectors.jdbc.sink_config import SINK_CONFIG, SinkSettings, TableId
-from connectors.jdbc.sink_rows import RowPlanner
-from connectors.jdbc.sink_tables import TableManager
+from connectors.jdbc.sink_rows import RowPlan, RowPlanner
+from connectors.jdbc.sink_tables import TableBinding, TableManager
 from connectors.jdbc.sink_writer import BoundOp, ChunkWriter, enable_savepoints
 from hub.sdk import ConfigDef, SinkConnector, SinkRecord, SinkTask
 from hub.sdk.errors import ConnectorError, DataError, RetriableError
@@ -35,6 +35,7 @@ from hub.sdk.errors import ConnectorError, DataError, RetriableError
 log = logging.getLogger(__name__)
 
 TopicPartition = tuple[str, int]
+_TABLE_ID_CACHE_LIMIT = 1000
 
 
 class JdbcSinkConnector(SinkConnector):
@@ -73,26 +74,34 @@ class WriteProgress:
         self.written: dict[TopicPartition, int] = {}
         self.unfinished: set[TopicPartition] = set()
 
-    def begin(self, records: Sequence[SinkRecord]) -> list[SinkRecord]:
+    def begin(self, records: Sequence[SinkRecord]) -> Sequence[SinkRecord]:
         """Start a put: the records not written yet (a redelivered batch skips what the failed put wrote)."""
-        fresh = [
-            record
-            for record in records
-            if _partition(record) not in self.unfinished
-            or record.original_kafka_offset >= self.written.get(_partition(record), -1)
-        ]
-        self.unfinished.update(_partition(record) for record in records)
+        fresh = records
+        if self.unfinished:
+            fresh = [
+                record
+                for record in records
+                if _partition(record) not in self.unfinished
+                or record.original_kafka_offset >= self.written.get(_partition(record), -1)
+            ]
+        self.unfinished.update(_partitions(records))
         return fresh
 
     def advance(self, records: Iterable[SinkRecord]) -> None:
         """These records (in offset order per partition) are in the database, or were reported."""
+        written = self.written
         for record in records:
-            partition = _partition(record)
-            self.written[partition] = max(self.written.get(partition, 0), record.original_kafka_offset + 1)
+            partition = (record.original_topic, record.original_kafka_partition)
+            offset = record.original_kafka_offset + 1
+            current = written.get(partition)
+            if current is None:
+                written[partition] = max(0, offset)
+            elif offset > current:
+                written[partition] = offset
 
     def finish(self, records: Sequence[SinkRecord]) -> None:
         """The put of ``records`` wrote all of them."""
-        self.unfinished.difference_update(_partition(record) for record in records)
+        self.unfinished.difference_update(_partitions(records))
 
     def safe(self, offsets: Mapping[TopicPartition, int]) -> dict[TopicPartition, int]:
         """The offsets that may be committed: all of them, except partitions with an unfinished put."""
@@ -123,6 +132,7 @@ class JdbcSinkTask(SinkTask):
         self._db: Database | None = None
         self._progress = WriteProgress()
         self._retries_left = 0
+        self._table_ids: dict[str, TableId] = {}
 
     def start(self, config: dict[str, str]) -> None:
         self.settings = SinkSettings.parse(config)
@@ -133,13 +143,14 @@ class JdbcSinkTask(SinkTask):
         self._tables = TableManager(self._db, self.settings)
         self._writer = ChunkWriter(self._db, self.settings)
         self._retries_left = self.settings.max_retries
+        self._table_ids.clear()
 
     def put(self, records: Sequence[SinkRecord]) -> None:
         if not records:
             return
         fresh = self._progress.begin(records)
         try:
-            for table_id, group in _by_table(fresh, self.settings).items():
+            for table_id, group in self._by_table(fresh).items():
                 for start in range(0, len(group), self.settings.batch_size):
                     chunk = group[start : start + self.settings.batch_size]
                     self._write_chunk(table_id, chunk)
@@ -151,32 +162,47 @@ class JdbcSinkTask(SinkTask):
         self._retries_left = self.settings.max_retries
 
     def _write_chunk(self, table_id: TableId, chunk: Sequence[SinkRecord]) -> None:
-        def reject(record: SinkRecord, error: BaseException) -> None:
-            self._reject(table_id, record, error)
-
         bound: list[BoundOp] = []
+        plan_of, bind = self._planner.plan, self._tables.bind
+        last_plan: RowPlan | None = None  # records come in runs of one plan: each run is bound once
+        last_binding: TableBinding | None = None
         try:
             for record in chunk:
                 try:
-                    op = self._bound(table_id, record)
+                    plan = plan_of(record)
+                    if plan is None:
+                        continue
+                    if plan is last_plan:
+                        binding = last_binding
+                    else:
+                        binding = bind(table_id, plan.shape, create=not plan.delete)
+                        last_plan, last_binding = (plan, binding) if binding is not None else (None, None)
+                    if binding is not None:
+                        bound.append(BoundOp(record, plan.delete, binding, plan.read(record)))
                 except DataError as exc:
-                    reject(record, exc)
-                    continue
-                if op is not None:
-                    bound.append(op)
+                    self._reject(table_id, record, exc)
             if bound:
-                self._writer.write(bound, reject)
+                self._writer.write(bound, lambda record, error: self._reject(table_id, record, error))
         except sa_exc.DBAPIError as exc:
             self._tables.forget()  # the table may have changed under us
             raise ConnectorError(f"writing to table {table_id} failed: {database_message(exc)}") from exc
 
-    def _bound(self, table_id: TableId, record: SinkRecord) -> BoundOp | None:
-        """The record's write or delete with its table's columns; None when there is nothing to do."""
-        op = self._planner.plan(record)
-        if op is None:
-            return None
-        binding = self._tables.bind(table_id, op.shape, create=not op.delete)
-        return None if binding is None else BoundOp(op, binding)
+    def _by_table(self, records: Iterable[SinkRecord]) -> dict[TableId, list[SinkRecord]]:
+        """Records per destination table, in their order."""
+        tables: dict[TableId, list[SinkRecord]] = {}
+        table_ids = self._table_ids
+        last_id: TableId | None = None
+        last_group: list[SinkRecord] = []
+        for record in records:
+            table_id = table_ids.get(record.topic)
+            if table_id is None:
+                if len(table_ids) >= _TABLE_ID_CACHE_LIMIT:
+                    table_ids.clear()
+                table_id = table_ids[record.topic] = self.settings.table_id(record.topic)
+            if table_id is not last_id:
+                last_id, last_group = table_id, tables.setdefault(table_id, [])
+            last_group.append(record)
+        return tables
 
     def _reject(self, table_id: TableId, record: SinkRecord, error: BaseException) -> None:
         """Send a record that cannot be written to the errant record reporter, or fail the task with its error."""
@@ -225,9 +251,5 @@ def _partition(record: SinkRecord) -> TopicPartition:
     return (record.original_topic, record.original_kafka_partition)
 
 
-def _by_table(records: Iterable[SinkRecord], settings: SinkSettings) -> dict[TableId, list[SinkRecord]]:
-    """Records per destination table, in their order."""
-    tables: dict[TableId, list[SinkRecord]] = {}
-    for record in records:
-        tables.setdefault(settings.table_id(record.topic), []).append(record)
-    return tables
+def _partitions(records: Iterable[SinkRecord]) -> set[TopicPartition]:
+    return {(record.original_topic, record.original_kafka_partition) for record in records}

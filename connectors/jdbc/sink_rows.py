@@ -2,22 +2,25 @@
 ``fields.whitelist`` rules, for struct values with schemas and for schemaless maps.
 
 A ``RowShape`` lists the columns records of one key schema and value schema write, key columns first; a
-``RowOp`` is one record's write (or delete) with a value per column. Shapes are cached per schema pair (by
-identity: converters hand out the same schema object for every record of a schema), so planning a record costs a
-dictionary lookup and one value read per column.
+``RowPlan`` adds whether they are writes or deletes and a reader of a record's value per column (defaults applied
+as configured, not yet converted for the database). Plans are cached per schema pair (by identity: converters
+hand out the same schema object for every record of a schema); a reader picks struct fields by position from the
+struct's values in one step, so planning a record costs a few identity checks and reading it one tuple.
 
 Record-level problems (a null key with ``pk.mode=record_key``, a value that is not a struct or map) raise
 DataError; settings that cannot work for the records at all (a primitive key without one ``pk.fields`` name)
 raise ConnectorError.
 
-Not thread-safe (the shape cache); one planner per task.
+Not thread-safe (the plan cache); one planner per task.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import itertools
+import operator
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from connectors.jdbc.sink_config import SinkSettings
 from hub.sdk import Schema, SinkRecord, Struct, Type
@@ -57,45 +60,61 @@ class RowShape:
         return tuple(column.name for column in self.columns if column.schema is None)
 
 
-@dataclass(frozen=True)
-class RowOp:
-    """One record's effect: write its row, or delete the row of its key (``delete``)."""
+Reader = Callable[[SinkRecord], tuple[Any, ...]]
 
-    record: SinkRecord
-    delete: bool
+
+class RowPlan(NamedTuple):
+    """How records of one key schema and value schema become a write (or a delete): the columns, and the reader
+    of a record's value for each column."""
+
     shape: RowShape
-    values: tuple[Any, ...]
+    delete: bool
+    read: Reader
 
 
 class RowPlanner:
-    """Turns sink records into RowOps per the sink's key and field settings (see the module docstring)."""
+    """Plans the rows of sink records per the sink's key and field settings (see the module docstring)."""
 
     def __init__(self, settings: SinkSettings) -> None:
         self.settings = settings
-        self._shapes: dict[tuple[Any, ...], tuple[Any, Any, RowShape]] = {}
+        self._plans: dict[tuple[Any, ...], tuple[Any, Any, RowPlan]] = {}
+        # The plan of the last record, by its key and value schemas (records come in runs of one schema).
+        self._last: tuple[Schema | None, Schema | None, RowPlan] | None = None
 
-    def plan(self, record: SinkRecord) -> RowOp | None:
-        """The record's RowOp; None for a tombstone when deletes are off (Confluent skips those too)."""
+    def plan(self, record: SinkRecord) -> RowPlan | None:
+        """The record's RowPlan; None for a tombstone when deletes are off (Confluent skips those too)."""
+        value_schema, key_schema, last = record.value_schema, record.key_schema, self._last
+        if (
+            last is not None
+            and value_schema is last[1]
+            and key_schema is last[0]
+            and value_schema is not None
+            and record.value is not None
+            and (key_schema is not None or record.key is None)
+            and not last[2].delete
+        ):
+            return last[2]  # same schemas (or no key, as before), a write again
         delete = record.value is None
         if delete and not self.settings.delete_enabled:
             return None
-        shape = self._shape(record, delete)
-        values = tuple(self._read(record, column) for column in shape.columns)
-        return RowOp(record, delete, shape, values)
+        plan = self._plan(record, delete)
+        self._last = (key_schema, value_schema, plan) if key_schema is not None or record.key is None else None
+        return plan
 
-    def _shape(self, record: SinkRecord, delete: bool) -> RowShape:
+    def _plan(self, record: SinkRecord, delete: bool) -> RowPlan:
         key_sig, value_sig = _signature(record.key_schema, record.key), _signature(record.value_schema, record.value)
         cache_key = (_hashed(key_sig), _hashed(value_sig), delete)
-        found = self._shapes.get(cache_key)
+        found = self._plans.get(cache_key)
         if found is not None and _same(found[0], key_sig) and _same(found[1], value_sig):
             return found[2]
         keys = self._key_columns(record)
         values = () if delete else self._value_columns(record, {column.name for column in keys})
         shape = RowShape((*keys, *values))
-        if len(self._shapes) >= _CACHE_LIMIT:
-            self._shapes.clear()
-        self._shapes[cache_key] = (key_sig, value_sig, shape)
-        return shape
+        plan = RowPlan(shape, delete, _reader(record, shape.columns, self.settings.replace_null_with_default))
+        if len(self._plans) >= _CACHE_LIMIT:
+            self._plans.clear()
+        self._plans[cache_key] = (key_sig, value_sig, plan)
+        return plan
 
     # --- primary key columns (pk.mode) -------------------------------------------------------------------------
 
@@ -143,22 +162,78 @@ class RowPlanner:
         ]
         return tuple(_column(record.value_schema, record.value, name, VALUE, primary=False) for name in names)
 
-    def _read(self, record: SinkRecord, column: ColumnSpec) -> Any:
-        source = column.source
-        if source == TOPIC:
-            return record.topic
-        if source == PARTITION:
-            return record.kafka_partition
-        if source == OFFSET:
-            return record.kafka_offset
-        container = record.key if source == KEY else record.value
-        if column.field is None:
-            return container
-        if isinstance(container, Struct):
-            if self.settings.replace_null_with_default:
-                return container.get(column.field)
-            return container.get_without_default(column.field)
-        return container.get(column.field)
+
+def _reader(record: SinkRecord, columns: Sequence[ColumnSpec], replace_defaults: bool) -> Reader:
+    """A function reading the values of ``columns`` from records like ``record`` (same key and value schemas)."""
+    parts = [
+        _struct_reader(record, list(group), replace_defaults)
+        if source in (KEY, VALUE)
+        else _column_reader(list(group), replace_defaults)
+        for source, group in itertools.groupby(columns, key=lambda column: column.source)
+    ]
+    if not parts:
+        return lambda record: ()
+    if len(parts) == 1:
+        return parts[0]
+    if len(parts) == 2:
+        first, second = parts
+        return lambda record: first(record) + second(record)
+    return lambda record: tuple(itertools.chain.from_iterable(part(record) for part in parts))
+
+
+def _struct_reader(record: SinkRecord, columns: list[ColumnSpec], replace_defaults: bool) -> Reader:
+    """Fields of the key or the value: by position when the record's struct has the shape's schema object."""
+    generic = _column_reader(columns, replace_defaults)
+    key = columns[0].source == KEY
+    schema = record.key_schema if key else record.value_schema
+    if schema is None or schema.type is not Type.STRUCT or any(column.field is None for column in columns):
+        return generic
+    fields = [schema.field(column.field) for column in columns if column.field is not None]
+    indices = [item.index for item in fields]
+    pick: Callable[[list[Any]], Any] = operator.itemgetter(*indices)
+    single = len(indices) == 1
+    defaults = [
+        (position, item.schema.default)
+        for position, item in enumerate(fields)
+        if replace_defaults and item.schema.default is not None
+    ]
+
+    def read(record: SinkRecord) -> tuple[Any, ...]:
+        container = record.key if key else record.value
+        if type(container) is not Struct or container.schema is not schema:
+            return generic(record)
+        values: tuple[Any, ...] = (pick(container.raw_values()),) if single else pick(container.raw_values())
+        if not defaults:
+            return values
+        row = list(values)
+        for position, default in defaults:
+            if row[position] is None:
+                row[position] = default
+        return tuple(row)
+
+    return read
+
+
+def _column_reader(columns: list[ColumnSpec], replace_defaults: bool) -> Reader:
+    return lambda record: tuple(_read(record, column, replace_defaults) for column in columns)
+
+
+def _read(record: SinkRecord, column: ColumnSpec, replace_defaults: bool) -> Any:
+    source = column.source
+    if source == TOPIC:
+        return record.topic
+    if source == PARTITION:
+        return record.kafka_partition
+    if source == OFFSET:
+        return record.kafka_offset
+    container = record.key if source == KEY else record.value
+    if column.field is None:
+        return container
+    if isinstance(container, Struct):
+        if replace_defaults:
+            return container.get(column.field)
+        return container.get_without_default(column.field)
+    return container.get(column.field)
 
 
 def _signature(schema: Schema | None, value: Any) -> Any:

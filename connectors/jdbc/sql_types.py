@@ -21,6 +21,10 @@ STRUCT / ARRAY / MAP      JSONB                    LONGTEXT (JSON text)    TEXT 
 key columns there are VARCHAR(255) / VARBINARY(255). Nested values are written as JSON: structs and maps as
 objects, decimals as strings, bytes as base64, dates and times in ISO 8601.
 
+``bind_value`` turns a value into what the driver should receive for a column; ``bind_converter`` picks, once per
+column, a function doing the same for all values of a schema (None where they pass unchanged, which is most
+columns), relying on the values having been checked against their schemas (as Structs are).
+
 Pure functions; safe to call from any thread.
 """
 
@@ -31,7 +35,7 @@ import datetime as dt
 import decimal
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -45,6 +49,10 @@ DECIMAL_PRECISION_PARAMETER = "connect.decimal.precision"
 _MYSQL_MAX_PRECISION = 65
 _MYSQL_MAX_SCALE = 30
 _MYSQL_KEY_LENGTH = 255
+
+#: A conversion of one column's values, chosen once per column.
+Convert = Callable[[Any], Any]
+
 
 _PRIMITIVES: Mapping[Type, type[TypeEngine[Any]]] = {
     Type.INT8: sa.SmallInteger,
@@ -136,6 +144,57 @@ def bind_value(value: Any, schema: Schema | None, column: TypeEngine[Any], timez
     if isinstance(value, bytearray | memoryview):
         return bytes(value)
     return value
+
+
+def bind_converter(schema: Schema | None, column: TypeEngine[Any], timezone: dt.tzinfo) -> Convert | None:
+    """A function equal to ``bind_value(·, schema, column, timezone)`` for the values of ``schema``; None when those
+    values pass unchanged."""
+    if schema is None:
+        return lambda value: bind_value(value, None, column, timezone)
+    if isinstance(column, sa.JSON):
+        return to_jsonable
+    if schema.name == TIMESTAMP_NAME:
+        return timestamp_converter(column, timezone)
+    if not schema.type.is_primitive:
+        return json_text
+    if schema.type is Type.BYTES and schema.name != DECIMAL_NAME:
+        return _bytes
+    return None
+
+
+def timestamp_converter(column: TypeEngine[Any], timezone: dt.tzinfo) -> Convert:
+    """``bind_value`` for Timestamp values: aware for a column with a time zone, else the wall-clock time in
+    ``timezone``."""
+    zoned = isinstance(column, sa.DateTime) and column.timezone
+    # Values already in the zone keep their wall-clock time: no conversion to compute.
+    same_zones = (timezone, dt.UTC) if is_utc(timezone) else (timezone,)
+
+    def convert(value: Any) -> Any:
+        if not isinstance(value, dt.datetime):
+            return bind_value(value, None, column, timezone)
+        if zoned:
+            return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+        if value.tzinfo in same_zones:
+            return value.replace(tzinfo=None)
+        return _naive(value, timezone)
+
+    return convert
+
+
+def is_utc(timezone: dt.tzinfo) -> bool:
+    """Whether ``timezone`` is UTC (the default ``db.timezone``), whose wall-clock time any zero offset shares."""
+    return timezone == dt.UTC or str(timezone) in ("UTC", "Etc/UTC")
+
+
+def json_text(value: Any) -> Any:
+    """``bind_value`` for a nested value in a column that is not JSON: compact JSON text (None stays None)."""
+    if value is None:
+        return None
+    return json.dumps(to_jsonable(value), ensure_ascii=False, separators=(",", ":"))
+
+
+def _bytes(value: Any) -> Any:
+    return bytes(value) if isinstance(value, bytearray | memoryview) else value
 
 
 def _naive(value: dt.datetime, timezone: dt.tzinfo) -> dt.datetime:
