@@ -114,10 +114,17 @@ class StandaloneHerder(Herder, ConfigListener):
 
     def stop(self) -> None:
         """Stop every task and connector (committing offsets), then the stores."""
+        self._stop_work()
+        self._close_stores()
+
+    def _stop_work(self) -> None:
+        """Stop the herder thread, then every task and connector (committing offsets)."""
         self._restarts.close()
         self._events.put(("stop", None))
         self._thread.join(60)
         self.worker.stop()
+
+    def _close_stores(self) -> None:
         for store in (self.statuses, self.offset_store, self.configs):
             try:
                 store.stop()

@@ -9,8 +9,16 @@ Writes (create, update, delete, pause, resume, stop, restart, offsets) are done 
 raise NotLeaderError with the leader's URL and the REST layer forwards the request there. The leader starts a
 rebalance when the set of connectors or tasks changes, and when held-back work of a vanished worker is due.
 
-Stopping: the worker stops its tasks (committing their offsets) and only then leaves the group, so the others
-take its work over at once without ever running a task twice.
+Coordinators differ in when they start a new generation. Kafka's (and Hub's) makes every member rejoin whenever
+one rejoins with other metadata, and always when the leader rejoins. tansu starts one only when a member joins,
+leaves, expires or rejoins with other metadata, and then answers the leader at once with the metadata each member
+sent last. So: a worker that wants a rebalance changes its metadata (``rebalance_requests``); a leader answered in
+a generation whose assignment it already applied asks again rather than plan into a generation the coordinator
+keeps; and every worker reports the generation of the assignment it runs, so the leader can tell a stale report
+and treats what it assigned to that worker since as possibly running there (the assignor's ``in_flight``).
+
+Stopping: the worker stops its tasks (committing their offsets), rejoins once with ``leaving`` and nothing held,
+so the leader hands its work out at once (not held back as a vanished worker's), and only then leaves the group.
 """
 
 from __future__ import annotations
@@ -35,6 +43,12 @@ log = logging.getLogger("hub.runtime.distributed")
 #: Group protocol name; its metadata and assignments are versioned JSON (see docs/distributed.md).
 PROTOCOL = "hub-incremental"
 FORMAT_VERSION = 1
+#: How many of the leader's own assignments it remembers, to know what a worker with a stale report may run.
+HISTORY = 16
+#: A worker asks for a new generation (or leaves) no sooner than this after it received its assignment: that ends
+#: the current generation, voiding the others' SyncGroup calls of it not answered yet (tansu answers them about
+#: once a second), and those workers would wait for a later round.
+SYNC_GRACE_S = 1.0
 
 
 class DistributedHerder(StandaloneHerder):
@@ -60,10 +74,14 @@ class DistributedHerder(StandaloneHerder):
         )
         self._delay_ms = int(config["scheduled.rebalance.max.delay.ms"])
         self._assignment: frozenset[Work] = frozenset()
+        self._applied_generation = -1  # of the assignment this worker runs
+        self._rebalance_requests = 0  # part of the metadata: a new value makes any coordinator start a generation
         self._leader_url: str | None = None
         self._rejoin = threading.Event()
+        self._synced_at = 0.0  # monotonic time of this worker's last assignment
         self._closing = threading.Event()
         self._planned: dict[str, set[Work]] = {}
+        self._history: list[tuple[int, dict[str, set[Work]]]] = []  # the leader's assignments, by generation
         self._held_back: dict[Work, int] = {}
         self._next_rebalance_ms: int | None = None
         self._membership_thread = threading.Thread(target=self._membership, name="hub-membership", daemon=True)
@@ -81,12 +99,29 @@ class DistributedHerder(StandaloneHerder):
         self._closing.set()
         self._member.wakeup()
         self._membership_thread.join(60)
-        super().stop()  # tasks stop and commit first ...
+        self._stop_work()  # tasks stop and commit first ...
+        self._hand_over()  # ... then the leader gives their work to the others at once ...
         try:
-            self._member.leave()  # ... then the others take the work over at once
+            self._member.leave()  # ... and this worker leaves the group
         except ClientError as exc:
             log.warning("leaving the group failed (the others take over after the session timeout): %s", exc)
         self._member.close()
+        self._close_stores()
+
+    def _hand_over(self) -> None:
+        """Rejoin once as leaving, holding nothing, so the leader shares this worker's work out now instead of
+        holding it back for a worker that may come back (best effort: bounded by twice the session timeout)."""
+        if self._member.generation_id < 0:
+            return
+        timeout_s = 2 * int(self.config["session.timeout.ms"]) / 1000
+        try:
+            joined = self._member.join([GroupProtocol(PROTOCOL, self._metadata(leaving=True))], timeout_s=timeout_s)
+            self._member.sync(self._plan(joined) if joined.is_leader else None, timeout_s=timeout_s)
+            log.info("worker %s handed its work over in generation %d", self.worker_id, joined.generation_id)
+            time.sleep(SYNC_GRACE_S)  # leaving starts another generation
+        except (ClientError, ValueError, KeyError) as exc:
+            log.warning("worker %s: handing its work over failed (the others take it after "
+                        "scheduled.rebalance.max.delay.ms): %s", self.worker_id, exc)  # fmt: skip
 
     def wait_until_ready(self, timeout_s: float) -> None:
         """Block until this worker has its first assignment (and so knows the leader to send writes to)."""
@@ -114,22 +149,46 @@ class DistributedHerder(StandaloneHerder):
 
     # --- membership --------------------------------------------------------------------------------------------
 
+    def _metadata(self, *, leaving: bool = False) -> bytes:
+        fields: dict[str, Any] = {
+            "url": self.worker_id,
+            "holdings": [] if leaving else _encode(self._assignment),
+            "generation": self._applied_generation,
+            "rebalance_requests": self._rebalance_requests,
+        }
+        if leaving:
+            fields["leaving"] = True
+        return _dumps(fields)
+
     def _membership(self) -> None:
         timeout_s = int(self.config["rebalance.timeout.ms"]) / 1000
+        asked = False
         while not self._closing.is_set():
             try:
-                metadata = _dumps({"url": self.worker_id, "holdings": _encode(self._assignment)})
-                joined = self._member.join([GroupProtocol(PROTOCOL, metadata)], timeout_s=timeout_s)
+                joined = self._member.join([GroupProtocol(PROTOCOL, self._metadata())], timeout_s=timeout_s)
+                if (asked or joined.is_leader) and joined.generation_id <= self._applied_generation:
+                    # No new generation although one is due: this coordinator keeps the current one (and the
+                    # assignment stored with it) for a rejoin with unchanged metadata. Ask for one.
+                    log.info("worker %s: generation %d again; asking for a new one", self.worker_id,
+                             joined.generation_id)  # fmt: skip
+                    self._rebalance_requests += 1
+                    continue
                 plans = self._plan(joined) if joined.is_leader else None
                 assigned = json.loads(self._member.sync(plans, timeout_s=timeout_s))
+                self._synced_at = time.monotonic()
                 self._apply(assigned, joined.generation_id)
+                asked = False
                 while not self._closing.is_set():
                     asked = self._member.poll(0.5)
                     if self._assignment and not self._lease_ok():
                         self._fence()  # before anything else, also when the group already asked us to rejoin
                         break
-                    if asked or self._rejoin.is_set() or self._rebalance_due():
+                    wanted = self._rejoin.is_set() or self._rebalance_due()
+                    if wanted and time.monotonic() - self._synced_at >= SYNC_GRACE_S:
+                        self._rebalance_requests += 1
                         self._rejoin.clear()
+                        break
+                    if asked:
                         break
             except (ClientError, ValueError, KeyError) as exc:
                 if self._closing.is_set():
@@ -170,35 +229,55 @@ class DistributedHerder(StandaloneHerder):
         self.configs.refresh()
         urls: dict[str, str] = {}
         holdings: dict[str, set[Work]] = {}
+        in_flight: dict[str, set[Work]] = {}
+        leaving: set[str] = set()
+        reported: list[int] = []
         for member in joined.members:
             metadata = json.loads(member.metadata)
             url = str(metadata["url"])
-            if url in holdings:  # two workers claim one URL: keep them apart rather than run work twice
+            if url in urls.values():  # two workers claim one URL: keep them apart rather than run work twice
                 url = f"{url}#{member.member_id}"
             urls[member.member_id] = url
-            holdings[url] = {Work.parse(item) for item in metadata.get("holdings", [])}
+            if metadata.get("leaving"):
+                leaving.add(url)  # it stopped everything: it gets nothing, and its work is not held back
+                continue
+            held = {Work.parse(item) for item in metadata.get("holdings", [])}
+            generation = int(metadata.get("generation", -1))
+            reported.append(generation)
+            # Assigned to it after the assignment it reported: it may run that by now, or soon.
+            since = [plan[url] for planned_in, plan in self._history if planned_in > generation and url in plan]
+            holdings[url] = since[-1] if since else held
+            in_flight[url] = held.union(*since)
         plan = assign(
             holdings,
             self._wanted(),
-            previous_holdings=self._planned,
+            previous_holdings={url: work for url, work in self._planned.items() if url not in leaving},
             held_back=self._held_back,
+            in_flight=in_flight,
             now_ms=int(time.time() * 1000),
             delay_ms=self._delay_ms,
         )
         self._planned, self._held_back = plan.assignments, plan.held_back
         self._next_rebalance_ms = plan.next_rebalance_ms
         if plan.revoked:
-            self._rejoin.set()  # hand the revoked work out once its workers have stopped it
+            # The workers that give work up rejoin once they stopped it, which starts the round that hands it out.
+            # In case none does (work only possibly running on a worker with a stale report), the leader does.
+            fallback = int(time.time() * 1000) + int(self.config["session.timeout.ms"])
+            self._next_rebalance_ms = min(fallback, self._next_rebalance_ms or fallback)
+        oldest = min(reported, default=joined.generation_id)
+        self._history = [entry for entry in self._history if entry[0] > oldest][-HISTORY + 1 :]
+        self._history.append((joined.generation_id, plan.assignments))
         log.info(
             "leader %s assigned generation %d: %s%s",
             self.worker_id,
             joined.generation_id,
             ", ".join(f"{url}: {len(work)}" for url, work in sorted(plan.assignments.items())),
             (f"; {len(plan.held_back)} held back for a vanished worker" if plan.held_back else "")
-            + (f"; {len(plan.revoked)} revoked, to move next round" if plan.revoked else ""),
+            + (f"; {len(plan.revoked)} revoked, to move next round" if plan.revoked else "")
+            + (f"; {', '.join(sorted(leaving))} leaving" if leaving else ""),
         )
         return {
-            member_id: _dumps({"leader_url": self.worker_id, "work": _encode(plan.assignments[url])})
+            member_id: _dumps({"leader_url": self.worker_id, "work": _encode(plan.assignments.get(url, ()))})
             for member_id, url in urls.items()
         }
 
@@ -207,8 +286,13 @@ class DistributedHerder(StandaloneHerder):
             raise ValueError(f"assignment in an unknown format version {assigned.get('version')!r}")
         new = frozenset(Work.parse(item) for item in assigned["work"])
         changed = {work.connector for work in self._assignment ^ new}
+        if (self._assignment - new) & self._wanted():
+            self._rejoin.set()  # work given up, once stopped, is handed out in a new round: ask for it
         self._leader_url = str(assigned["leader_url"])
+        if not self.is_leader:  # what this worker remembers of its own time as leader is stale by now
+            self._planned, self._held_back, self._history, self._next_rebalance_ms = {}, {}, [], None
         self.worker.generation = generation
+        self._applied_generation = generation
         self._assignment = new
         log.info("worker %s runs %d connector(s) and task(s) in generation %d (leader %s)", self.worker_id,
                  len(new), generation, self._leader_url)  # fmt: skip
