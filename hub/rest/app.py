@@ -179,6 +179,16 @@ def create_app(herder: Herder, *, version: str, credentials: Credentials | None 
     async def tasks(request: Request) -> Response:
         return _json(await call(herder.task_configs, request.path_params["name"]))
 
+    async def put_tasks(request: Request) -> Response:
+        """Connect's internal request: a worker running the connector sends the task configs it generated."""
+        name = _check_name(request.path_params["name"])
+        body = await _body(request)
+        if not isinstance(body, list):
+            raise HttpError(400, "Task configs must be a JSON array of objects of strings")
+        configs = [_string_map(item, f"task config {index}") for index, item in enumerate(body)]
+        await call(herder.put_task_configs, name, configs)
+        return Response(status_code=204)
+
     async def tasks_config(request: Request) -> Response:
         name = request.path_params["name"]
         listed = await call(herder.task_configs, name)
@@ -286,6 +296,7 @@ def create_app(herder: Herder, *, version: str, credentials: Credentials | None 
         Route(connector + "/config", patch_config, methods=["PATCH"]),
         Route(connector + "/status", status, methods=["GET"]),
         Route(connector + "/tasks", tasks, methods=["GET"]),
+        Route(connector + "/tasks", put_tasks, methods=["PUT"]),
         Route(connector + "/tasks-config", tasks_config, methods=["GET"]),
         Route(connector + "/tasks/{task:str}/status", task_status, methods=["GET"]),
         Route(connector + "/tasks/{task:str}/restart", restart_task, methods=["POST"]),

@@ -242,8 +242,12 @@ _PATHS: dict[str, Any] = {
     },
     _CONNECTOR + "/status": {"parameters": [_NAME_PARAM], "get": _operation(
         "State of the connector and its tasks", _ok("200", _ref("ConnectorStateInfo"), "Status"))},
-    _CONNECTOR + "/tasks": {"parameters": [_NAME_PARAM], "get": _operation(
-        "Task configs", _ok("200", {"type": "array", "items": _ref("TaskInfo")}, "Tasks"))},
+    _CONNECTOR + "/tasks": {
+        "parameters": [_NAME_PARAM],
+        "get": _operation("Task configs", _ok("200", {"type": "array", "items": _ref("TaskInfo")}, "Tasks")),
+        "put": _operation("Internal: task configs a worker generated, for the leader to write",
+                          _ok("204", None, "Written"), body={"type": "array", "items": _STRING_MAP}),
+    },
     _CONNECTOR + "/tasks-config": {"parameters": [_NAME_PARAM], "get": _operation(
         "Task configs by task name (deprecated in Connect)",
         _ok("200", {"type": "object", "additionalProperties": _STRING_MAP}, "Tasks"))},

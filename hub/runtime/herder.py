@@ -102,6 +102,10 @@ class Herder(ABC):
     def restart_task(self, name: str, task: int) -> None: ...
 
     @abstractmethod
+    def put_task_configs(self, name: str, configs: Sequence[Mapping[str, str]]) -> None:
+        """Store task configs a worker generated for ``name`` (Connect's internal request to the leader)."""
+
+    @abstractmethod
     def validate(self, config: Mapping[str, str]) -> dict[str, Any]:
         """Connect's ConfigInfos, plus ``warnings``."""
 

@@ -251,7 +251,11 @@ class StandaloneHerder(Herder, ConfigListener):
                 log.error("connector %s: %s", name, exc)
                 return
         if generated != snapshot.tasks.get(name) or name in snapshot.inconsistent:
-            self.configs.put_task_configs(name, generated)
+            self._write_task_configs(name, generated)
+
+    def _write_task_configs(self, name: str, configs: list[dict[str, str]]) -> None:
+        """Store the task configs this worker generated for ``name`` (the distributed herder has the leader do it)."""
+        self.configs.put_task_configs(name, configs)
 
     def _keep_references(self, config: Mapping[str, str], task: dict[str, str]) -> dict[str, str]:
         """Task configs go to the store with the connector's ``${…}`` references, never the secrets they hide."""
@@ -505,6 +509,9 @@ class StandaloneHerder(Herder, ConfigListener):
             raise NotFoundError(f"Task {name}-{task} not found")
         self._restarts.forget((name, task))
         self._restart_task_now(TaskId(name, task), snapshot, tasks[task])
+
+    def put_task_configs(self, name: str, configs: Sequence[Mapping[str, str]]) -> None:
+        raise BadRequestError("Only distributed workers take task configs from other workers")
 
     def validate(self, config: Mapping[str, str]) -> dict[str, Any]:
         return validate(self._plugins, {str(k): str(v) for k, v in config.items()}, self.resolver).response

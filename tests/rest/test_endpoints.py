@@ -153,6 +153,22 @@ def test_bad_requests_are_refused_without_changing_state(api: httpx.Client, hub:
     assert api.get("/connectors").json() == before
 
 
+def test_task_configs_a_worker_sends_are_written_by_the_leader(api: httpx.Client, hub: HubStart) -> None:
+    name = _name()
+    assert api.post("/connectors", json={"name": name, "config": _source(hub.work_dir, name)}).status_code == 201
+    generated = _wait(lambda: api.get(f"/connectors/{name}/tasks").json(), "tasks")[0]["config"]
+    changed = {**generated, "batch.size": "7"}
+    assert api.put(f"/connectors/{name}/tasks", json=[changed]).status_code == 204  # hub start is the leader
+    assert api.get(f"/connectors/{name}/tasks").json()[0]["config"] == changed
+    _error(api.put("/connectors/no-such-connector/tasks", json=[changed]), 404)
+    _error(api.put(f"/connectors/{name}/tasks", json={"0": changed}), 400)
+    _error(api.put(f"/connectors/{name}/tasks", json=[changed, "x"]), 400)
+    assert api.put(f"/connectors/{name}/stop").status_code == 204
+    assert "stopped" in _error(api.put(f"/connectors/{name}/tasks", json=[changed]), 400)
+    assert api.get(f"/connectors/{name}/tasks").json() == []
+    assert api.delete(f"/connectors/{name}").status_code == 204
+
+
 def test_plugins_config_and_validate(api: httpx.Client) -> None:
     connectors = api.get("/connector-plugins").json()
     assert {p["type"] for p in connectors} == {"source", "sink"}

@@ -5,8 +5,9 @@ its REST URL — its worker id — and what it runs. The leader reads the config
 connector and task with the incremental assignor; each worker then runs exactly its share, through the same
 reconciling herder thread as standalone mode. Configs, offsets and statuses live in the shared internal topics.
 
-Writes (create, update, delete, pause, resume, stop, restart, offsets) are done by the leader; other workers
-raise NotLeaderError with the leader's URL and the REST layer forwards the request there. The leader starts a
+Writes (create, update, delete, pause, resume, stop, restart, offsets, task configs) are done by the leader;
+other workers raise NotLeaderError with the leader's URL and the REST layer forwards the request there. A worker
+that runs a connector sends the task configs it generates to the leader (TaskConfigSender). The leader starts a
 rebalance when the set of connectors or tasks changes, and when held-back work of a vanished worker is due.
 
 Coordinators differ in when they start a new generation. Kafka's (and Hub's) makes every member rejoin whenever
@@ -32,7 +33,8 @@ from typing import Any
 
 from hub.log.client import ClientError, GroupMember, GroupProtocol, JoinResult, StoreClients
 from hub.runtime.distributed.assignor import Work, all_work, assign, work_order
-from hub.runtime.herder import ConnectorInfo, NotLeaderError
+from hub.runtime.distributed.task_configs import Send, TaskConfigs, TaskConfigSender, UndeliveredError, send_over_rest
+from hub.runtime.herder import BadRequestError, ConnectorInfo, NotFoundError, NotLeaderError
 from hub.runtime.plugins import Plugins
 from hub.runtime.standalone import StandaloneHerder
 from hub.runtime.stores import ConfigStore, OffsetStore, StatusStore, TargetState
@@ -63,6 +65,8 @@ class DistributedHerder(StandaloneHerder):
         configs: ConfigStore,
         offsets: OffsetStore,
         statuses: StatusStore,
+        *,
+        send_task_configs: Send = send_over_rest,
     ) -> None:
         super().__init__(worker_url, config, plugins, clients, configs, offsets, statuses)
         self._member: GroupMember = clients.group_member(
@@ -85,6 +89,8 @@ class DistributedHerder(StandaloneHerder):
         self._held_back: dict[Work, int] = {}
         self._next_rebalance_ms: int | None = None
         self._membership_thread = threading.Thread(target=self._membership, name="hub-membership", daemon=True)
+        self._task_configs = TaskConfigSender(worker_url, lambda: self._leader_url, send_task_configs,
+                                              self._write_here)  # fmt: skip
         # A task runs only while the coordinator confirmed this worker within (most of) the session timeout.
         self._lease_s = int(config["session.timeout.ms"]) / 1000 * 0.8
         self.worker.lease = self._lease_ok
@@ -93,12 +99,14 @@ class DistributedHerder(StandaloneHerder):
 
     def start(self) -> None:
         super().start()
+        self._task_configs.start()
         self._membership_thread.start()
 
     def stop(self) -> None:
         self._closing.set()
         self._member.wakeup()
         self._membership_thread.join(60)
+        self._task_configs.close()
         self._stop_work()  # tasks stop and commit first ...
         self._hand_over()  # ... then the leader gives their work to the others at once ...
         try:
@@ -297,7 +305,10 @@ class DistributedHerder(StandaloneHerder):
         log.info("worker %s runs %d connector(s) and task(s) in generation %d (leader %s)", self.worker_id,
                  len(new), generation, self._leader_url)  # fmt: skip
         for name in sorted(changed):
+            if Work(name) not in new:
+                self._task_configs.discard(name)  # its new owner generates them again
             self._events.put(("connector", name))
+        self._task_configs.leader_changed()
         # Join again only once the herder thread has stopped what is no longer ours: what this worker reports
         # it holds must be true, or work could run on two workers at once.
         done = threading.Event()
@@ -376,6 +387,42 @@ class DistributedHerder(StandaloneHerder):
     def reset_offsets(self, name: str) -> str:
         self._require_leader()
         return super().reset_offsets(name)
+
+    # --- task configs: generated where the connector runs, written by the leader --------------------------------
+
+    def put_task_configs(self, name: str, configs: Sequence[Mapping[str, str]]) -> None:
+        self._require_leader()
+        self._store_task_configs(name, [dict(config) for config in configs])
+
+    def _store_task_configs(self, name: str, configs: TaskConfigs) -> None:
+        snapshot = self.configs.snapshot()
+        if name not in snapshot.connectors:
+            self.configs.refresh()  # the sender read the connector's config from the topic; so does the leader now
+            snapshot = self.configs.snapshot()
+        if name not in snapshot.connectors:
+            raise NotFoundError(f"Connector {name} not found")
+        if configs and snapshot.target_state(name) is TargetState.STOPPED:
+            raise BadRequestError(f"Connector {name} is stopped; it has no tasks until it is resumed")
+        if configs == snapshot.tasks.get(name) and name not in snapshot.inconsistent:
+            return
+        self.configs.put_task_configs(name, configs)
+        log.info("leader %s wrote %d task config(s) of %s", self.worker_id, len(configs), name)
+
+    def _write_task_configs(self, name: str, configs: list[dict[str, str]]) -> None:
+        if self.is_leader:
+            try:
+                self._store_task_configs(name, configs)
+            except (NotFoundError, BadRequestError) as exc:
+                log.info("task configs of %s not written: %s", name, exc)
+        else:
+            self._task_configs.submit(name, configs)
+
+    def _write_here(self, name: str, configs: TaskConfigs) -> None:
+        """For the sender: this worker became the leader, or the leader's REST API does not take its requests."""
+        try:
+            self._store_task_configs(name, configs)
+        except (NotFoundError, BadRequestError) as exc:
+            raise UndeliveredError(str(exc), retry=False) from None
 
     def health(self) -> tuple[str, str]:
         status, message = super().health()

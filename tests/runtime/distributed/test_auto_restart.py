@@ -13,6 +13,8 @@ from hub.log.client.embedded import EmbeddedClients
 from hub.log.node import LogNode, node_config
 from hub.runtime.distributed.assignor import Work
 from hub.runtime.distributed.herder import DistributedHerder
+from hub.runtime.distributed.task_configs import TaskConfigs, UndeliveredError
+from hub.runtime.herder import NotLeaderError
 from hub.runtime.plugins import Plugins
 from hub.runtime.stores.factory import topic_stores
 from hub.runtime.worker_config import WorkerConfig
@@ -39,9 +41,20 @@ def join(tmp_path: Path) -> Iterator[Join]:
     group = f"g-{uuid.uuid4().hex[:6]}"
     workers: list[DistributedHerder] = []
 
+    def send_to_leader(url: str, name: str, configs: TaskConfigs) -> None:
+        """Task configs reach the leader by a direct call here: these workers have no REST API."""
+        leader = next((worker for worker in workers if worker.worker_id == url), None)
+        try:
+            if leader is None:
+                raise NotLeaderError(None)
+            leader.put_task_configs(name, configs)
+        except NotLeaderError as exc:
+            raise UndeliveredError(str(exc), retry=True) from None
+
     def start(worker_id: str) -> DistributedHerder:
         config = WorkerConfig.parse({**FAST_WORKER, **GROUP_OPTIONS, **FAST_RESTARTS, "group.id": group})
-        worker = DistributedHerder(worker_id, config, plugins, clients, *topic_stores(clients, config))
+        stores = topic_stores(clients, config)
+        worker = DistributedHerder(worker_id, config, plugins, clients, *stores, send_task_configs=send_to_leader)
         worker.start()
         worker.wait_until_ready(30)
         workers.append(worker)
