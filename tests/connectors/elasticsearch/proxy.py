@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
+import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
@@ -19,6 +21,7 @@ class FaultProxy:
         self.bulk_requests = 0
         self.failed = 0
         self._lock = threading.Lock()
+        self._open: set[socket.socket] = set()  # connections being served, cut by down()
         self._server: ThreadingHTTPServer | None = None
         self.port = 0
         self.up()
@@ -39,6 +42,16 @@ class FaultProxy:
 
             def log_message(self, format: str, *args: object) -> None:
                 """Quiet."""
+
+            def setup(self) -> None:
+                super().setup()
+                with proxy._lock:
+                    proxy._open.add(self.connection)
+
+            def finish(self) -> None:
+                with proxy._lock:
+                    proxy._open.discard(self.connection)
+                super().finish()
 
             def _relay(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
@@ -82,11 +95,16 @@ class FaultProxy:
         threading.Thread(target=server.serve_forever, daemon=True, name="fault-proxy").start()
 
     def down(self) -> None:
-        """Stops listening: connections are refused until ``up()``."""
+        """Stops listening and cuts open connections: the server is unreachable until ``up()``."""
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+        with self._lock:
+            for connection in list(self._open):
+                with contextlib.suppress(OSError):
+                    connection.shutdown(socket.SHUT_RDWR)
+            self._open.clear()
 
     def close(self) -> None:
         self.down()
