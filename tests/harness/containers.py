@@ -15,7 +15,7 @@ from tests.harness.servers import ORIGIN_CONTAINER, HttpServer, KafkaServer, S3S
 POSTGRES_IMAGE = "postgres:15"
 OPENSEARCH_IMAGE = "opensearchproject/opensearch:2.19.1"
 MARIADB_IMAGE = "mariadb:10.11"
-ELASTICSEARCH_IMAGE = "docker.elastic.co/elasticsearch/elasticsearch:8.15.3"
+ELASTICSEARCH_IMAGE = "docker.elastic.co/elasticsearch/elasticsearch:9.0.0"  # the major of the installed client
 MINIO_IMAGE = "minio/minio:RELEASE.2024-10-13T13-34-11Z"
 KAFKA_IMAGE = "apache/kafka:3.8.0"
 
