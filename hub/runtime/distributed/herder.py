@@ -191,12 +191,13 @@ class DistributedHerder(StandaloneHerder):
                     if self._assignment and not self._lease_ok():
                         self._fence()  # before anything else, also when the group already asked us to rejoin
                         break
+                    if asked:
+                        self._rejoin.clear()  # the round the group started serves what this worker wanted too
+                        break
                     wanted = self._rejoin.is_set() or self._rebalance_due()
                     if wanted and time.monotonic() - self._synced_at >= SYNC_GRACE_S:
                         self._rebalance_requests += 1
                         self._rejoin.clear()
-                        break
-                    if asked:
                         break
             except (ClientError, ValueError, KeyError) as exc:
                 if self._closing.is_set():
