@@ -109,7 +109,12 @@ def sink_rate(url: str, documents: list[dict[str, Any]], client: Elasticsearch) 
             herder = StandaloneHerder("bench", config, Plugins.discover(), clients, *topic_stores(clients, config))
             herder.start()
             try:
-                connector = {"connector.class": "ElasticsearchSink", "connection.url": url, "topics": "bench-sink"}
+                connector = {
+                    "connector.class": "ElasticsearchSink",
+                    "connection.url": url,
+                    "topics": "bench-sink",
+                    "read.timeout.ms": "120000",  # the reference's request timeout
+                }
                 with stopwatch() as elapsed:
                     herder.put_connector_config("es", connector, allow_replace=False)
                     while committed(herder) < len(documents):  # offsets move only past written documents

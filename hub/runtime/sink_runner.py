@@ -13,6 +13,7 @@ looking at the topic list every 5 s.
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from collections.abc import Collection, Mapping
@@ -273,14 +274,17 @@ class SinkTaskRunner(TaskRunner):
 
     def _deliver(self, batch: list[SinkRecord], records: list[ConsumerRecord]) -> None:
         """Hand a batch to ``put``, redelivering it after RetriableErrors until it is taken or the task stops."""
+        retries = 0
         while not self.stopping.is_set():
             try:
                 self.task.put(batch)
                 return
             except RetriableError as exc:
                 wait_s = self._context.retry_timeout_s
-                self.log.warning("put() asked for a retry; redelivering %d records in %.1f s: %s", len(batch), wait_s,
-                                 exc)  # fmt: skip
+                retries += 1
+                level = logging.WARNING if retries == 1 else logging.DEBUG  # once per streak: sinks push back this way
+                self.log.log(level, "put() asked for a retry; redelivering %d records in %.1f s: %s", len(batch),
+                             wait_s, exc)  # fmt: skip
                 self._context.retry_timeout_s = _DEFAULT_RETRY_S
                 self._wait_keeping_membership(wait_s)
         # Stopping with a batch not taken: rewind so nothing is committed past it.
