@@ -297,3 +297,46 @@ def test_a_field_added_at_the_source_is_mapped(runtime: Runtime, search: Search)
     wait_documents(search, topic, {"1": {"id": 1, "name": None, "qty": None},
                                    "2": {"id": 2, "name": None, "qty": None, "color": "red"}})  # fmt: skip
     assert search.mapping(topic)["properties"]["color"]["type"] == "text"
+
+
+def test_tombstones_ignored_or_failing_and_invalid_records_dropped(runtime: Runtime, search: Search) -> None:
+    ignoring = topic_name("ignore")
+    runtime.create("ignore", sink_config(search, ignoring, **{"behavior.on.null.values": "ignore"}))
+    runtime.produce(ignoring, [row(1, {"id": 1}), row(1, None)])
+    wait_documents(search, ignoring, {"1": {"id": 1, "name": None, "qty": None}})
+    dropping = topic_name("drop")
+    strings = {"key.converter": "org.apache.kafka.connect.storage.StringConverter"}
+    options = {**SCHEMALESS, **strings, "drop.invalid.message": "true"}
+    runtime.create("drop", sink_config(search, dropping, **options))
+    runtime.produce(dropping, [(None, b'{"id": 1}'), (b"2", b'"not an object"'), (b"3", b'{"id": 3}')])
+    wait_documents(search, dropping, {"3": {"id": 3}})  # no key and a non-object value: dropped, not fatal
+    failing = topic_name("fail")
+    runtime.create("fail", sink_config(search, failing))
+    runtime.produce(failing, [row(1, None)])
+    status = runtime.wait_state("fail", "FAILED")
+    assert "behavior.on.null.values=FAIL" in status["tasks"][0]["trace"]
+
+
+def test_malformed_documents_can_be_ignored(runtime: Runtime, search: Search) -> None:
+    topic = topic_name("lenient")
+    search.client.indices.create(index=topic, body={"mappings": {"properties": {"qty": {"type": "integer"}}}})
+    options = {**SCHEMALESS, "key.ignore": "true", "behavior.on.malformed.documents": "warn"}
+    runtime.create("es", sink_config(search, topic, **options))
+    runtime.produce(topic, [(None, b'{"qty": "many"}'), (None, b'{"qty": 2}')])
+    wait_documents(search, topic, {f"{topic}+0+1": {"qty": 2}})
+    wait_for(lambda: runtime.herder.offsets("es"), what="offsets")
+    assert runtime.herder.offsets("es")[0]["offset"]["kafka_offset"] == 2
+    assert runtime.herder.connector_status("es")["tasks"][0]["state"] == "RUNNING"
+
+
+def test_regex_router_chooses_the_index(runtime: Runtime, search: Search) -> None:
+    topic = topic_name("routed")
+    options = {
+        "transforms": "route",
+        "transforms.route.type": "org.apache.kafka.connect.transforms.RegexRouter",
+        "transforms.route.regex": "routed-(.*)",
+        "transforms.route.replacement": "search-$1",
+    }
+    runtime.create("es", sink_config(search, topic, **options))
+    runtime.produce(topic, [row(1, {"id": 1})])
+    wait_documents(search, topic.replace("routed-", "search-"), {"1": {"id": 1, "name": None, "qty": None}})
