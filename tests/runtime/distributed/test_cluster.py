@@ -175,6 +175,16 @@ def _all_running(url: str, names: list[str], workers: set[str]) -> dict[str, tup
     return None
 
 
+def _write(method: str, url: str, body: Any = None) -> httpx.Response:
+    """A write through any worker, retried while it answers 409 (no leader known: one is being chosen)."""
+    deadline = time.monotonic() + 30
+    while True:
+        response = httpx.request(method, url, json=body, timeout=60)
+        if response.status_code != 409 or time.monotonic() > deadline:
+            return response
+        time.sleep(0.5)
+
+
 def _runner(states: dict[str, tuple[str, str]], unit: str) -> str:
     return states[unit][1]
 
@@ -241,8 +251,7 @@ def test_workers_share_fail_over_and_hand_over_without_losing_records(cluster: C
                for name in sources}  # fmt: skip
     configs["sink"] = {"connector.class": "FileStreamSink", "topics": topics["gen0"], "file": str(sink_file)}
     for index, name in enumerate(names):  # writes through every worker: the non-leaders forward them
-        response = httpx.post(f"{workers[index % 3].url}/connectors", json={"name": name, "config": configs[name]},
-                              timeout=60)  # fmt: skip
+        response = _write("POST", f"{workers[index % 3].url}/connectors", {"name": name, "config": configs[name]})
         assert response.status_code == 201, response.text
     urls = {worker.url for worker in workers}
     states = _wait_running(workers[0].url, names, urls, "12 units running", 90)
@@ -293,7 +302,7 @@ def test_workers_share_fail_over_and_hand_over_without_losing_records(cluster: C
 
     # At least once: no source lost a record through the moves; the sink went on from its committed offsets.
     for name in sources:
-        assert httpx.put(f"{reader}/connectors/{name}/pause", timeout=30).status_code == 202
+        assert _write("PUT", f"{reader}/connectors/{name}/pause").status_code == 202  # the leader may be new
     _wait(lambda: all(httpx.get(f"{reader}/connectors/{name}/status", timeout=10).json()["tasks"][0]["state"]
                       == "PAUSED" for name in sources), "the sources paused", 30)  # fmt: skip
     time.sleep(1.0)  # what they produced last is written by now
