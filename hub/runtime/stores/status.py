@@ -58,6 +58,7 @@ class StatusStore:
     def __init__(self, make_log: Callable[[RecordCallback], KeyValueLog]) -> None:
         self._lock = threading.Lock()
         self._write_lock = threading.RLock()
+        self._unread: dict[tuple[str, str], int] = {}  # (key, writer) -> own writes not yet read back
         self._statuses: dict[tuple[str, int | None], Status] = {}
         self._topics: dict[str, set[str]] = {}
         self.log = make_log(self._apply)
@@ -75,6 +76,9 @@ class StatusStore:
             if not self._remember(status):
                 return
             value = None
+            writer = "" if status.state is State.DESTROYED else status.worker_id
+            with self._lock:
+                self._unread[(status.key, writer)] = self._unread.get((status.key, writer), 0) + 1
             if status.state is not State.DESTROYED:
                 fields: dict[str, Any] = {
                     "state": status.state.value,
@@ -127,7 +131,8 @@ class StatusStore:
             return
         connector, task = ident
         if raw_value is None:
-            self._remember(Status(connector, task, State.DESTROYED, "", 1 << 62))
+            if not self._stale_own_write(key, ""):
+                self._remember(Status(connector, task, State.DESTROYED, "", 1 << 62))
             return
         try:
             value: dict[str, Any] = orjson.loads(raw_value)
@@ -143,7 +148,21 @@ class StatusStore:
         except (ValueError, KeyError, TypeError) as exc:
             log.error("status record %r is not in Connect's format (%s); ignored", key, exc)
             return
-        self._remember(status)
+        if not self._stale_own_write(key, status.worker_id):
+            self._remember(status)
+
+    def _stale_own_write(self, key: str, writer: str) -> bool:
+        """Whether a record read back is one this store wrote and has written a newer one for since (reading it
+        would undo the newer status in between, as Connect's status store guards against with sequence numbers)."""
+        with self._lock:
+            unread = self._unread.get((key, writer), 0)
+            if unread == 0:
+                return False  # another worker's write, or one from before this store started
+            if unread == 1:
+                del self._unread[(key, writer)]
+                return False
+            self._unread[(key, writer)] = unread - 1
+            return True
 
     def put_topic(self, connector: str, topic: str, task: int) -> None:
         """Record that a connector uses a topic (KIP-558 topic tracking); written once per topic."""
