@@ -48,6 +48,7 @@ MALFORMED = frozenset(
     }
 )
 MAX_BACKOFF_S = 30.0
+MAX_TIMEOUT_S = 300.0
 
 
 @dataclass
@@ -137,6 +138,7 @@ class BulkWriter:
         in_flight: int,
         max_retries: int,
         backoff_s: float,
+        timeout_s: float,
         stopped: threading.Event,
         name: str,
         rng: Callable[[], float] = random.random,
@@ -147,6 +149,8 @@ class BulkWriter:
         self.in_flight = in_flight
         self.max_retries = max_retries
         self.backoff_s = backoff_s
+        self.timeout_s = timeout_s  # of one bulk request; lengthened when requests time out
+        self._timeout_lock = threading.Lock()
         self.stopped = stopped
         self.name = name
         self._rng = rng
@@ -237,6 +241,16 @@ class BulkWriter:
             self.buffered -= sum(len(op.records) for op in finished)
             yield outcome
 
+    def _lengthen_timeout(self) -> None:
+        """A bulk request timed out: the server is slower than ``read.timeout.ms`` allows, and resending at once
+        only adds to its load (it may still be indexing the first one). Later requests wait twice as long, up to
+        MAX_TIMEOUT_S; the doubling is logged."""
+        with self._timeout_lock:
+            if self.timeout_s < MAX_TIMEOUT_S:
+                self.timeout_s = min(MAX_TIMEOUT_S, self.timeout_s * 2)
+                log.warning("%s: a bulk request timed out; waiting up to %.0f s for answers from now on", self.name,
+                            self.timeout_s)  # fmt: skip
+
     def _backoff(self, attempt: int) -> float:
         base = min(MAX_BACKOFF_S, self.backoff_s * float(2**attempt))
         return base * (0.5 + self._rng())
@@ -248,10 +262,12 @@ class BulkWriter:
         attempt = 0
         while ops:
             try:
-                response = self.client.bulk(b"".join(op.lines() for op in ops))
+                response = self.client.bulk(b"".join(op.lines() for op in ops), self.timeout_s)
             except UnavailableError as exc:
                 outcome.error = str(exc)
                 retry = ops
+                if exc.timed_out:
+                    self._lengthen_timeout()
             except BaseException as exc:  # a request the server refuses as a whole: the task cannot go on
                 outcome.fatal = exc
                 outcome.unavailable = ops

@@ -21,7 +21,12 @@ log = logging.getLogger(__name__)
 
 
 class UnavailableError(Exception):
-    """The server cannot take the request now; another try may succeed."""
+    """The server cannot take the request now; another try may succeed. ``timed_out``: no answer in time (the
+    server may still be working on it)."""
+
+    def __init__(self, message: str, *, timed_out: bool = False) -> None:
+        super().__init__(message)
+        self.timed_out = timed_out
 
 
 class SearchClient:
@@ -77,11 +82,11 @@ class SearchClient:
                 ) from exc
             raise
 
-    def bulk(self, body: bytes) -> dict[str, Any]:
-        """One bulk request of NDJSON ``body``; the response with its ``items``."""
+    def bulk(self, body: bytes, timeout_s: float) -> dict[str, Any]:
+        """One bulk request of NDJSON ``body`` waiting ``timeout_s`` for the answer; the answer with its ``items``."""
         if self.kind == "opensearch":
-            return dict(self._call(self._client.bulk, body=body))
-        return dict(self._call(self._client.bulk, operations=body))
+            return dict(self._call(self._client.bulk, body=body, request_timeout=timeout_s))
+        return dict(self._call(self._client.options(request_timeout=timeout_s).bulk, operations=body))
 
     def index_exists(self, name: str) -> bool:
         return bool(self._call(self._client.indices.exists, index=name))
@@ -125,7 +130,7 @@ def _classify(exc: Exception, urls: tuple[str, ...]) -> Exception:
     status = _status(exc)
     name = type(exc).__name__
     if status is None and ("Connection" in name or "Timeout" in name):
-        return UnavailableError(f"{', '.join(urls)} unreachable: {exc}")
+        return UnavailableError(f"{', '.join(urls)} unreachable: {exc}", timed_out="Timeout" in name)
     if status is not None and (status == 429 or status >= 500):
         return UnavailableError(f"{', '.join(urls)} answered {status}: {exc}")
     if status in (401, 403):

@@ -102,6 +102,7 @@ class ElasticsearchSinkTask(SinkTask):
             in_flight=s.in_flight,
             max_retries=s.max_retries,
             backoff_s=s.backoff_s,
+            timeout_s=s.read_timeout_s,
             stopped=self._stopped,
             name=self.name,
         )

@@ -7,6 +7,7 @@ import contextlib
 import http.client
 import socket
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
@@ -18,6 +19,7 @@ class FaultProxy:
         parts = urlsplit(target)
         self.host, self.port_to = parts.hostname or "127.0.0.1", parts.port or 80
         self.failures: list[int] = []
+        self.delays: list[float] = []
         self.bulk_requests = 0
         self.failed = 0
         self._lock = threading.Lock()
@@ -33,6 +35,11 @@ class FaultProxy:
     def fail_bulk(self, count: int, status: int) -> None:
         with self._lock:
             self.failures += [status] * count
+
+    def delay_bulk(self, count: int, seconds: float) -> None:
+        """The next ``count`` bulk requests are forwarded only after ``seconds`` (a slow server)."""
+        with self._lock:
+            self.delays += [seconds] * count
 
     def up(self) -> None:
         proxy = self
@@ -62,6 +69,9 @@ class FaultProxy:
                         status = proxy.failures.pop(0) if proxy.failures else None
                         if status is not None:
                             proxy.failed += 1
+                    with proxy._lock:
+                        delay = proxy.delays.pop(0) if proxy.delays and status is None else 0.0
+                    time.sleep(delay)
                     if status is not None:
                         payload = (
                             b'{"error":{"type":"injected","reason":"fault injected by the test"},"status":%d}' % status

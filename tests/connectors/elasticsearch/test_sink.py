@@ -202,6 +202,24 @@ def test_throttling_and_server_errors_are_retried(runtime: Runtime, search: Sear
         proxy.close()
 
 
+def test_a_slow_server_gets_longer_timeouts_instead_of_resent_requests(
+    runtime: Runtime, search: Search, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("WARNING", logger="connectors.elasticsearch")
+    proxy = FaultProxy(search.url)
+    try:
+        proxy.delay_bulk(1, 1.0)
+        topic = topic_name("slow")
+        config = sink_config(search, topic, **{"read.timeout.ms": "300", "retry.backoff.ms": "20"})
+        config["connection.url"] = proxy.url
+        runtime.create("es", config)
+        runtime.produce(topic, [row(n, {"id": n}) for n in range(20)])
+        wait_documents(search, topic, {str(n): {"id": n, "name": None, "qty": None} for n in range(20)})
+        assert "a bulk request timed out; waiting up to 1 s" in caplog.text
+    finally:
+        proxy.close()
+
+
 def test_a_server_that_goes_away_and_comes_back_loses_nothing(runtime: Runtime, search: Search) -> None:
     proxy = FaultProxy(search.url)
     try:
