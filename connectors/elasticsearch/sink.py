@@ -36,7 +36,7 @@ from connectors.elasticsearch.documents import (
     timestamp_for,
 )
 from connectors.elasticsearch.mappings import index_mappings
-from hub.sdk import ConfigDef, SinkConnector, SinkRecord, SinkTask
+from hub.sdk import ConfigDef, PartitionedSinkConnector, SinkRecord, SinkTask
 from hub.sdk.errors import ConnectorError, DataError, RetriableError
 from hub.sdk.schema import Schema
 
@@ -50,7 +50,7 @@ BACKPRESSURE_WAIT_S = 1.0
 REPORT_TIMEOUT_S = 60.0
 
 
-class ElasticsearchSinkConnector(SinkConnector):
+class ElasticsearchSinkConnector(PartitionedSinkConnector):
     """Plans ``tasks.max`` identical tasks; the runtime spreads the topics' partitions over them."""
 
     aliases = ("io.confluent.connect.elasticsearch.ElasticsearchSinkConnector", "ElasticsearchSink")
@@ -58,18 +58,11 @@ class ElasticsearchSinkConnector(SinkConnector):
     def config_def(self) -> ConfigDef:
         return CONFIG
 
-    def start(self, config: dict[str, str]) -> None:
-        parse(config)
-        self.config = dict(config)
-
     def task_class(self) -> type[SinkTask]:
         return ElasticsearchSinkTask
 
-    def task_configs(self, max_tasks: int) -> list[dict[str, str]]:
-        return [dict(self.config) for _ in range(max_tasks)]
-
-    def stop(self) -> None:
-        """Nothing to release."""
+    def check(self, config: dict[str, str]) -> None:
+        parse(config)
 
 
 @dataclass(slots=True)

@@ -29,7 +29,7 @@ from connectors.jdbc.sink_config import SINK_CONFIG, SinkSettings, TableId
 from connectors.jdbc.sink_rows import RowPlan, RowPlanner
 from connectors.jdbc.sink_tables import TableBinding, TableManager
 from connectors.jdbc.sink_writer import BoundOp, ChunkWriter, enable_savepoints
-from hub.sdk import ConfigDef, SinkConnector, SinkRecord, SinkTask
+from hub.sdk import ConfigDef, PartitionedSinkConnector, SinkRecord, SinkTask
 from hub.sdk.errors import ConnectorError, DataError, RetriableError
 
 log = logging.getLogger(__name__)
@@ -38,29 +38,19 @@ TopicPartition = tuple[str, int]
 _TABLE_ID_CACHE_LIMIT = 1000
 
 
-class JdbcSinkConnector(SinkConnector):
+class JdbcSinkConnector(PartitionedSinkConnector):
     """Plans JdbcSink tasks: every task gets the whole config, the consumer group spreads the partitions."""
 
     aliases = ("io.confluent.connect.jdbc.JdbcSinkConnector", "JdbcSink")
 
-    def __init__(self) -> None:
-        self.config: dict[str, str] = {}
-
     def config_def(self) -> ConfigDef:
         return SINK_CONFIG
-
-    def start(self, config: dict[str, str]) -> None:
-        SinkSettings.parse(config)  # fails the connector with the options in trouble named
-        self.config = dict(config)
 
     def task_class(self) -> type[SinkTask]:
         return JdbcSinkTask
 
-    def task_configs(self, max_tasks: int) -> list[dict[str, str]]:
-        return [dict(self.config) for _ in range(max_tasks)]
-
-    def stop(self) -> None:
-        """Nothing to release: tasks own the connections."""
+    def check(self, config: dict[str, str]) -> None:
+        SinkSettings.parse(config)  # names the options in trouble
 
 
 class WriteProgress:

@@ -31,7 +31,7 @@ from connectors.s3.partitioners import make_partitioner
 from connectors.s3.storage import S3Bucket
 from connectors.s3.upload import TopicPartition, UploadPipeline
 from connectors.s3.writer import TopicPartitionWriter
-from hub.sdk import ConfigDef, SinkConnector, SinkRecord, SinkTask
+from hub.sdk import ConfigDef, PartitionedSinkConnector, SinkRecord, SinkTask
 from hub.sdk.errors import ConnectorError, DataError, RetriableError
 
 log = logging.getLogger(__name__)
@@ -39,29 +39,19 @@ log = logging.getLogger(__name__)
 _partition_of = attrgetter("original_topic", "original_kafka_partition")
 
 
-class S3SinkConnector(SinkConnector):
+class S3SinkConnector(PartitionedSinkConnector):
     """Plans S3Sink tasks: every task gets the whole config; the consumer group spreads the partitions."""
 
     aliases = ("io.confluent.connect.s3.S3SinkConnector", "S3Sink")
 
-    def __init__(self) -> None:
-        self.config: dict[str, str] = {}
-
     def config_def(self) -> ConfigDef:
         return SINK_CONFIG
-
-    def start(self, config: dict[str, str]) -> None:
-        SinkSettings.parse(config)  # fails the connector with the options in trouble named
-        self.config = dict(config)
 
     def task_class(self) -> type[SinkTask]:
         return S3SinkTask
 
-    def task_configs(self, max_tasks: int) -> list[dict[str, str]]:
-        return [dict(self.config) for _ in range(max_tasks)]
-
-    def stop(self) -> None:
-        """Nothing to release: tasks own their clients."""
+    def check(self, config: dict[str, str]) -> None:
+        SinkSettings.parse(config)  # names the options in trouble
 
 
 class S3SinkTask(SinkTask):

@@ -237,6 +237,27 @@ class SinkConnector(Connector):
     def task_class(self) -> type[SinkTask]: ...
 
 
+class PartitionedSinkConnector(SinkConnector):
+    """A sink whose ``tasks.max`` tasks all take the whole config: the runtime's consumer group spreads the topics'
+    partitions over them (what most sinks do). Subclasses give ``aliases``, ``config_def`` and ``task_class``, and
+    may check options against each other in ``check``."""
+
+    config: Config
+
+    def check(self, config: Config) -> None:
+        """Raise ConfigError for options that do not go together; called when the connector starts."""
+
+    def start(self, config: Config) -> None:
+        self.check(config)
+        self.config = dict(config)
+
+    def task_configs(self, max_tasks: int) -> list[Config]:
+        return [dict(self.config) for _ in range(max_tasks)]
+
+    def stop(self) -> None:
+        """Nothing to release: the tasks hold the clients."""
+
+
 def package_version(cls: type) -> str:
     from importlib.metadata import PackageNotFoundError, packages_distributions, version
 
