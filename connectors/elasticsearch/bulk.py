@@ -49,6 +49,8 @@ MALFORMED = frozenset(
 )
 MAX_BACKOFF_S = 30.0
 MAX_TIMEOUT_S = 300.0
+#: How long waiting operations may wait for a fuller request while other requests run.
+FILL_WAIT_S = 0.2
 
 
 @dataclass
@@ -160,6 +162,7 @@ class BulkWriter:
         self._futures: dict[Future[Outcome], list[Op]] = {}
         self._unique = itertools.count()
         self._resume_at = 0.0
+        self._fill_until = 0.0
         self.buffered = 0  # records waiting or in flight
         self.outage_since: float | None = None
 
@@ -167,6 +170,8 @@ class BulkWriter:
 
     def add(self, op: Op) -> None:
         """Buffers an operation (coalesced with one waiting for the same document)."""
+        if not self._waiting:
+            self._fill_until = time.monotonic() + FILL_WAIT_S
         self.buffered += len(op.records)
         key: Any = op.key if op.key is not None and op.action != "create" else ("", next(self._unique))
         waiting = self._waiting.get(key)
@@ -190,6 +195,8 @@ class BulkWriter:
         if time.monotonic() < self._resume_at:
             return
         while self._waiting and len(self._futures) < self.in_flight:
+            if self._futures and len(self._waiting) < self.batch_size and time.monotonic() < self._fill_until:
+                return  # requests are running: let the next one fill up a little (a slow server pays per request)
             batch = self._next_batch()
             if not batch:
                 return

@@ -20,6 +20,10 @@ from hub.sdk.errors import ConnectorError
 log = logging.getLogger(__name__)
 
 
+#: What the writer reads of a bulk answer (the server leaves the rest out).
+BULK_FIELDS = "errors,items.*.status,items.*.error,items.*.result"
+
+
 class UnavailableError(Exception):
     """The server cannot take the request now; another try may succeed. ``timed_out``: no answer in time (the
     server may still be working on it)."""
@@ -85,8 +89,9 @@ class SearchClient:
     def bulk(self, body: bytes, timeout_s: float) -> dict[str, Any]:
         """One bulk request of NDJSON ``body`` waiting ``timeout_s`` for the answer; the answer with its ``items``."""
         if self.kind == "opensearch":
-            return dict(self._call(self._client.bulk, body=body, request_timeout=timeout_s))
-        return dict(self._call(self._client.options(request_timeout=timeout_s).bulk, operations=body))
+            return dict(self._call(self._client.bulk, body=body, request_timeout=timeout_s, filter_path=BULK_FIELDS))
+        bulk = self._client.options(request_timeout=timeout_s).bulk
+        return dict(self._call(bulk, operations=body, filter_path=BULK_FIELDS))
 
     def index_exists(self, name: str) -> bool:
         return bool(self._call(self._client.indices.exists, index=name))

@@ -163,6 +163,8 @@ class SinkTaskRunner(TaskRunner):
                 if records:
                     self._deliver(self._convert_all(records), records)
                     self.meter.add(len(records))
+                else:
+                    self._deliver([], [])  # as Connect: put() also runs when nothing came, so sinks can move on
                 self.tick_progress()
                 if self._context.commit_requested or time.monotonic() >= next_commit:
                     self._context.commit_requested = False

@@ -19,6 +19,7 @@ import decimal
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from enum import Enum
+from functools import lru_cache
 from typing import Any
 
 
@@ -245,6 +246,7 @@ def timestamp_from_millis(millis: int) -> dt.datetime:
     return _UTC_EPOCH + dt.timedelta(milliseconds=millis)
 
 
+@lru_cache(maxsize=1024)
 def decimal_scale(schema: Schema) -> int:
     try:
         return int(schema.params[DECIMAL_SCALE_PARAMETER])
