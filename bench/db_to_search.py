@@ -66,6 +66,7 @@ import httpx
 import psycopg
 from elasticsearch import Elasticsearch, helpers
 
+from bench.jdbc import postgres
 from bench.report import figure, ratio, stopwatch
 from bench.sync_tools import (
     HUB_TABLE,
@@ -77,7 +78,6 @@ from bench.sync_tools import (
     PgsyncUnavailableError,
     SearchServer,
 )
-from tests.harness.postgres import LocalPostgres
 from tests.harness.search import LocalOpenSearch, LocalSearch
 from tests.harness.servers import SqlServer
 
@@ -89,19 +89,6 @@ UPDATE_CHUNK = 500
 
 # ---------------------------------------------------------------------------------------------------------------
 # Servers and data
-
-
-@contextlib.contextmanager
-def postgres() -> Iterator[SqlServer]:
-    url = os.environ.get("HUB_BENCH_POSTGRES_URL")
-    if url:
-        yield SqlServer.from_url("postgresql", url)
-        return
-    local = LocalPostgres()
-    try:
-        yield local.start()
-    finally:
-        local.stop()
 
 
 @contextlib.contextmanager

@@ -15,7 +15,7 @@ batch before encoding it (all or nothing). One thread per writer.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import IO, Any, cast
 
 import fastavro
@@ -24,7 +24,8 @@ from fastavro.write import Writer
 
 from connectors.s3.buffer import SpillBuffer
 from connectors.s3.config import FormatSettings
-from connectors.s3.formats import Format, RecordWriter
+from connectors.s3.formats import Format, RecordWriter, struct_reader
+from connectors.s3.json_values import Convert
 from hub.sdk import Schema, Struct, Type
 from hub.sdk.errors import DataError
 from hub.sdk.schema import (
@@ -33,7 +34,6 @@ from hub.sdk.schema import (
     DECIMAL_SCALE_PARAMETER,
     TIME_NAME,
     TIMESTAMP_NAME,
-    Field,
     array_schema,
     date_schema,
     decimal_schema,
@@ -50,8 +50,6 @@ _PRIMITIVES = {Type.INT8: "int", Type.INT16: "int", Type.INT32: "int", Type.INT6
                Type.FLOAT64: "double", Type.BOOLEAN: "boolean", Type.STRING: "string", Type.BYTES: "bytes"}  # fmt: skip
 _LOGICAL = {DATE_NAME: ("int", "date"), TIME_NAME: ("int", "time-millis"),
             TIMESTAMP_NAME: ("long", "timestamp-millis")}  # fmt: skip
-
-Convert = Callable[[Any], Any]
 
 
 class _Names:
@@ -270,19 +268,7 @@ def _reader_converter(schema: Schema) -> Convert | None:
     """What fastavro reads → Connect values (records as Structs, entry lists as maps)."""
     kind = schema.type
     if kind is Type.STRUCT:
-        fields: list[tuple[Field, Convert | None]] = [(field, _reader_converter(field.schema))
-                                                      for field in schema.fields]  # fmt: skip
-
-        def struct(value: dict[str, Any] | None) -> Struct | None:
-            if value is None:
-                return None
-            values = []
-            for field, convert in fields:
-                item = value.get(field.name)
-                values.append(convert(item) if convert is not None and item is not None else item)
-            return Struct.from_values(schema, values)
-
-        return struct
+        return struct_reader(schema, _reader_converter)
     if kind is Type.ARRAY:
         assert schema.value_schema is not None
         item = _reader_converter(schema.value_schema)

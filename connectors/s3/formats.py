@@ -20,15 +20,15 @@ from __future__ import annotations
 
 import gzip
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import IO, Any
 
 import orjson
 
 from connectors.s3.buffer import GzipOutput, SpillBuffer
 from connectors.s3.config import FormatSettings
-from connectors.s3.json_values import json_lines
-from hub.sdk import Schema
+from connectors.s3.json_values import Convert, json_lines
+from hub.sdk import Schema, Struct
 from hub.sdk.errors import DataError
 from hub.sdk.schema import BYTES_SCHEMA
 
@@ -159,3 +159,20 @@ def make_format(settings: FormatSettings) -> Format:
     if settings.name == "bytearray":
         return ByteArrayFormat(settings)
     return JsonFormat(settings)
+
+
+def struct_reader(schema: Schema, field_reader: Callable[[Schema], Convert | None]) -> Convert:
+    """A record read back from a file (a dict) → a Struct of ``schema``, each field through the converter
+    ``field_reader`` gives for its schema (None: the value as read)."""
+    fields = [(field, field_reader(field.schema)) for field in schema.fields]
+
+    def struct(value: dict[str, Any] | None) -> Struct | None:
+        if value is None:
+            return None
+        values = []
+        for field, convert in fields:
+            item = value.get(field.name)
+            values.append(convert(item) if convert is not None and item is not None else item)
+        return Struct.from_values(schema, values)
+
+    return struct

@@ -15,7 +15,7 @@ One thread per writer.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import IO, Any
 
 import pyarrow as pa
@@ -24,7 +24,8 @@ import pyarrow.parquet as pq
 from connectors.s3.avro_format import PRECISION_PARAMETER
 from connectors.s3.buffer import SpillBuffer
 from connectors.s3.config import FormatSettings
-from connectors.s3.formats import Format, RecordWriter
+from connectors.s3.formats import Format, RecordWriter, struct_reader
+from connectors.s3.json_values import Convert
 from hub.sdk import Schema, Struct, Type
 from hub.sdk.errors import DataError
 from hub.sdk.schema import (
@@ -32,7 +33,6 @@ from hub.sdk.schema import (
     DECIMAL_NAME,
     TIME_NAME,
     TIMESTAMP_NAME,
-    Field,
     array_schema,
     date_schema,
     decimal_scale,
@@ -49,8 +49,6 @@ _PRIMITIVES = {Type.INT8: pa.int8(), Type.INT16: pa.int16(), Type.INT32: pa.int3
                Type.FLOAT32: pa.float32(), Type.FLOAT64: pa.float64(), Type.BOOLEAN: pa.bool_(),
                Type.STRING: pa.string(), Type.BYTES: pa.binary()}  # fmt: skip
 _FROM_ARROW = {str(arrow): kind for kind, arrow in _PRIMITIVES.items()}
-
-Convert = Callable[[Any], Any]
 
 
 def arrow_type(schema: Schema) -> pa.DataType:
@@ -220,18 +218,7 @@ def _reader(schema: Schema) -> Convert | None:
     """What pyarrow reads → Connect values (dicts as Structs, pair lists as maps)."""
     kind = schema.type
     if kind is Type.STRUCT:
-        fields: list[tuple[Field, Convert | None]] = [(field, _reader(field.schema)) for field in schema.fields]
-
-        def struct(value: dict[str, Any] | None) -> Struct | None:
-            if value is None:
-                return None
-            values = []
-            for field, convert in fields:
-                item = value.get(field.name)
-                values.append(convert(item) if convert is not None and item is not None else item)
-            return Struct.from_values(schema, values)
-
-        return struct
+        return struct_reader(schema, _reader)
     if kind is Type.ARRAY:
         assert schema.value_schema is not None
         item = _reader(schema.value_schema)
