@@ -22,8 +22,8 @@ import base64
 import binascii
 import datetime as dt
 import decimal
-from collections.abc import Mapping
-from functools import lru_cache
+from collections.abc import Callable, Mapping
+from functools import lru_cache, partial
 from typing import Any, cast
 
 import orjson
@@ -209,6 +209,87 @@ def _struct_plan(schema: Schema) -> tuple[_FieldPlan, ...]:
     return _plan_of(schema)[1]
 
 
+PayloadReader = Callable[[Any], Any]
+PayloadWriter = Callable[[Any], Any]
+
+
+def payload_writer(schema: Schema, *, numeric_decimals: bool, replace_null: bool) -> PayloadWriter:
+    """``value_to_json`` specialised for ``schema``: a plain primitive, or a struct of plain primitives with no
+    null field, passes with a type comparison (Struct.put checked its fields); anything else takes the general
+    path."""
+    general = partial(value_to_json, schema, numeric_decimals=numeric_decimals, replace_null=replace_null)
+    if schema.type is Type.STRUCT:
+        _, _, names = _plan_of(schema)
+        if names is None:
+            return general
+
+        def write_struct(value: Any) -> Any:
+            if type(value) is Struct and value.schema is schema:
+                items = value.raw_values()
+                if None not in items:
+                    return dict(zip(names, items))  # noqa: B905 - one value per field by construction
+            return general(value)
+
+        return write_struct
+    _, _, kind, python, low, high = _field_plan("", schema)
+    if kind is None:
+        return general
+
+    def write_plain(value: Any) -> Any:
+        if type(value) is python and (low is None or low <= value <= high):
+            return value
+        return general(value)
+
+    return write_plain
+
+
+_READERS: dict[int, tuple[Schema, PayloadReader]] = {}
+
+
+def payload_reader(schema: Schema) -> PayloadReader:
+    """``value_from_json`` specialised for ``schema``: a plain primitive, or a struct of plain primitives, is
+    checked with a few type comparisons and taken as parsed; anything else (and any value that fails the quick
+    checks, so errors read the same) goes through the general path. Cached by schema identity."""
+    found = _READERS.get(id(schema))
+    if found is not None and found[0] is schema:
+        return found[1]
+    reader = _compile_reader(schema)
+    if len(_READERS) > 1000:
+        _READERS.clear()
+    _READERS[id(schema)] = (schema, reader)
+    return reader
+
+
+def _compile_reader(schema: Schema) -> PayloadReader:
+    if schema.type is Type.STRUCT:
+        _, plan, plain_names = _plan_of(schema)
+        if plain_names is None:
+            return partial(value_from_json, schema)
+        names = plain_names
+        types = tuple(python for *_, python, _, _ in plan)
+        bounded = tuple((index, low, high) for index, (*_, low, high) in enumerate(plan) if low is not None)
+        from_values = Struct.from_values
+
+        def read_struct(node: Any) -> Any:
+            if type(node) is dict:
+                values = [node.get(name) for name in names]
+                if tuple(map(type, values)) == types and all(low <= values[i] <= high for i, low, high in bounded):
+                    return from_values(schema, values)
+            return value_from_json(schema, node)
+
+        return read_struct
+    _, _, kind, python, low, high = _field_plan("", schema)
+    if kind is None:
+        return partial(value_from_json, schema)
+
+    def read_plain(node: Any) -> Any:
+        if type(node) is python and (low is None or low <= node <= high):
+            return node
+        return value_from_json(schema, node)
+
+    return read_plain
+
+
 def value_to_json(
     schema: Schema | None, value: Any, *, numeric_decimals: bool = False, replace_null: bool = True
 ) -> Any:
@@ -377,6 +458,17 @@ def value_from_json(schema: Schema | None, node: Any) -> Any:
     return node
 
 
+def _envelope_prefix(schema_text: bytes) -> bytes:
+    return b'{"schema":' + schema_text + b',"payload":'
+
+
+_NULL_SCHEMA_PREFIX = _envelope_prefix(b"null")
+
+
+def _read_schemaless(node: Any) -> Any:
+    return node
+
+
 def _integer(node: Any) -> int:
     if isinstance(node, bool) or not isinstance(node, int):
         raise DataError(f"expected an integer payload, got {node!r}")
@@ -401,22 +493,23 @@ class JsonConverter(Converter, HeaderConverter):
         self.numeric_decimals = False
         self.replace_null = True
         self._parse_schema = lru_cache(maxsize=1000)(self._parse_schema_text)
-        self._schema_texts: dict[int, tuple[Schema, bytes]] = {}
+        self._writers: dict[int, tuple[Schema, bytes, PayloadWriter]] = {}
         self._last_prefix = b""
         self._last_schema: Schema | None = None
+        self._last_reader: PayloadReader = _read_schemaless
 
-    def _schema_bytes(self, schema: Schema | None) -> bytes:
-        """The schema's JSON, serialised once per schema object (found by identity: hashing a schema is slow)."""
-        if schema is None:
-            return b"null"
-        found = self._schema_texts.get(id(schema))
+    def _schema_writer(self, schema: Schema) -> tuple[Schema, bytes, PayloadWriter]:
+        """The envelope's start up to the payload (``{"schema":…,"payload":``) and the payload writer, made once
+        per schema object (found by identity: hashing a schema is slow)."""
+        found = self._writers.get(id(schema))
         if found is not None and found[0] is schema:
-            return found[1]
-        text = _dumps(schema_to_json(schema, numeric_decimals=self.numeric_decimals))
-        if len(self._schema_texts) > 1000:
-            self._schema_texts.clear()
-        self._schema_texts[id(schema)] = (schema, text)
-        return text
+            return found
+        text = _envelope_prefix(_dumps(schema_to_json(schema, numeric_decimals=self.numeric_decimals)))
+        writer = payload_writer(schema, numeric_decimals=self.numeric_decimals, replace_null=self.replace_null)
+        if len(self._writers) > 1000:
+            self._writers.clear()
+        self._writers[id(schema)] = entry = (schema, text, writer)
+        return entry
 
     def config_def(self) -> ConfigDef:
         return CONFIG
@@ -427,28 +520,34 @@ class JsonConverter(Converter, HeaderConverter):
         self.numeric_decimals = str(parsed["decimal.format"]).upper() == "NUMERIC"
         self.replace_null = parsed["replace.null.with.default"]
         self._parse_schema = lru_cache(maxsize=parsed["schemas.cache.size"])(self._parse_schema_text)
-        self._schema_texts.clear()
+        self._writers.clear()
 
     def from_connect(self, topic: str, schema: Schema | None, value: Any) -> bytes | None:
-        if schema is None and value is None:
-            return None
-        payload = value_to_json(schema, value, numeric_decimals=self.numeric_decimals, replace_null=self.replace_null)
+        if schema is None:
+            if value is None:
+                return None
+            payload = _schemaless_to_json(value)
+            prefix = _NULL_SCHEMA_PREFIX
+        else:
+            _, prefix, write = self._schema_writer(schema)
+            payload = write(value)
         if not self.schemas_enabled:
             return _dumps(payload)
         # Byte for byte what dumping {"schema": …, "payload": …} gives, with the schema part serialised once.
-        return b'{"schema":' + self._schema_bytes(schema) + b',"payload":' + _dumps(payload) + b"}"
+        return prefix + orjson.dumps(payload, default=_encode_extra) + b"}"
 
     def to_connect(self, topic: str, data: bytes | None) -> SchemaAndValue:
         if data is None:
             return NULL
-        if self.schemas_enabled and self._last_prefix and data.startswith(self._last_prefix) and data[-1:] == b"}":
+        prefix = self._last_prefix
+        if prefix and data.startswith(prefix) and data.endswith(b"}") and self.schemas_enabled:
             # Same schema as the previous record, byte for byte: parse only the payload.
             try:
-                payload = orjson.loads(memoryview(data)[len(self._last_prefix) : -1])
+                payload = orjson.loads(data[len(prefix) : -1])  # a bytes slice: cheaper than a memoryview here
             except orjson.JSONDecodeError:
                 pass
             else:
-                return SchemaAndValue(self._last_schema, value_from_json(self._last_schema, payload))
+                return SchemaAndValue(self._last_schema, self._last_reader(payload))
         try:
             node = orjson.loads(data) if data else None
         except orjson.JSONDecodeError as exc:
@@ -459,10 +558,11 @@ class JsonConverter(Converter, HeaderConverter):
             raise DataError(ENVELOPE_ERROR)
         schema_text = orjson.dumps(node["schema"])
         schema = None if node["schema"] is None else self._parse_schema(schema_text)
-        prefix = b'{"schema":' + schema_text + b',"payload":'
+        prefix = _envelope_prefix(schema_text)
+        reader = _read_schemaless if schema is None else payload_reader(schema)
         if data.startswith(prefix):  # written compactly, as Connect and Hub write it: remember for the next record
-            self._last_prefix, self._last_schema = prefix, schema
-        return SchemaAndValue(schema, value_from_json(schema, node["payload"]))
+            self._last_prefix, self._last_schema, self._last_reader = prefix, schema, reader
+        return SchemaAndValue(schema, reader(node["payload"]))
 
     @staticmethod
     def _parse_schema_text(text: bytes) -> Schema:

@@ -6,9 +6,11 @@ import dataclasses
 import datetime as dt
 import decimal
 
+import orjson
 import pytest
 
 from hub.runtime.converters import JsonConverter
+from hub.runtime.converters.json import payload_reader, payload_writer, value_from_json, value_to_json
 from hub.sdk.errors import DataError
 from hub.sdk.schema import (
     BOOLEAN_SCHEMA,
@@ -195,3 +197,59 @@ def test_records_sharing_a_schema_decode_alike_and_a_bad_envelope_is_still_refus
         converter.to_connect("t", second[:-1] + b',"extra":1}')
     with pytest.raises(DataError, match="null payload for a required"):
         converter.to_connect("t", second.replace(b'"id":2', b'"id":null'))
+
+
+PLAIN = struct_schema(
+    [("id", INT64_SCHEMA), ("n", INT8_SCHEMA), ("ok", BOOLEAN_SCHEMA), ("x", FLOAT64_SCHEMA), ("s", STRING_SCHEMA)],
+    name="plain",
+)
+
+
+@pytest.mark.parametrize(
+    ("payload", "expected"),
+    [
+        (b'{"id":1,"n":2,"ok":true,"x":1.5,"s":"a"}', [1, 2, True, 1.5, "a"]),  # taken as parsed
+        (b'{"id":1,"n":2,"ok":true,"x":3,"s":"a","other":0}', [1, 2, True, 3.0, "a"]),  # int for a double
+    ],
+)
+def test_plain_structs_read_by_the_specialised_reader_equal_the_general_path(
+    payload: bytes, expected: list[object]
+) -> None:
+    node = orjson.loads(payload)
+    read = payload_reader(PLAIN)(node)
+    assert read == value_from_json(PLAIN, node) == Struct.from_values(PLAIN, expected)
+    assert type(read.get("x")) is float
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        (b'{"id":1,"n":300,"ok":true,"x":1.5,"s":"a"}', "out of range for int8"),
+        (b'{"id":1,"n":2,"ok":1,"x":1.5,"s":"a"}', "boolean"),
+        (b'{"id":true,"n":2,"ok":true,"x":1.5,"s":"a"}', "int64"),
+        (b'{"id":1,"n":2,"ok":true,"x":1.5,"s":null}', "null"),
+        (b'{"id":18446744073709551615,"n":2,"ok":true,"x":1.5,"s":"a"}', "out of range for int64"),
+    ],
+)
+def test_values_the_specialised_reader_refuses_get_the_general_paths_error(payload: bytes, message: str) -> None:
+    converter = _converter()
+    envelope = converter.from_connect("t", PLAIN, Struct.from_values(PLAIN, [1, 2, True, 1.5, "a"]))
+    assert envelope is not None
+    converter.to_connect("t", envelope)  # the next record with this schema takes the payload-only path
+    bad = envelope[: envelope.index(b'"payload":') + len(b'"payload":')] + payload + b"}"
+    with pytest.raises(DataError, match=message):
+        converter.to_connect("t", bad)
+
+
+def test_specialised_writers_write_what_the_general_path_writes() -> None:
+    write = payload_writer(PLAIN, numeric_decimals=False, replace_null=True)
+    full = Struct.from_values(PLAIN, [1, 2, True, 1.5, "a"])
+    assert write(full) == value_to_json(PLAIN, full) == {"id": 1, "n": 2, "ok": True, "x": 1.5, "s": "a"}
+    with pytest.raises(DataError, match="null value for a required"):
+        write(Struct(PLAIN, {"id": 1}))  # a null field takes the general path and its error
+    key = payload_writer(INT8_SCHEMA, numeric_decimals=False, replace_null=True)
+    assert key(5) == 5
+    with pytest.raises(DataError):
+        key(1000)
+    with pytest.raises(DataError):
+        key(True)
