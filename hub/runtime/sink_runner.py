@@ -228,17 +228,17 @@ class SinkTaskRunner(TaskRunner):
     def _sink_record(
         self, record: ConsumerRecord, key: SchemaAndValue, value: SchemaAndValue, headers: Headers
     ) -> SinkRecord:
-        return SinkRecord(
-            topic=record.topic,
-            value=value.value,
-            value_schema=value.schema,
-            key=key.value,
-            key_schema=key.schema,
-            kafka_partition=record.partition,
-            timestamp=record.timestamp,
-            headers=headers,
-            kafka_offset=record.offset,
-            timestamp_type="LogAppendTime" if record.timestamp_type is TimestampType.LOG_APPEND_TIME else "CreateTime",
+        return SinkRecord(  # positionally: keywords cost a third of the call on this path, once per record
+            record.topic,
+            value.value,
+            value.schema,
+            key.value,
+            key.schema,
+            record.partition,
+            record.timestamp,
+            headers,
+            record.offset,
+            "LogAppendTime" if record.timestamp_type is TimestampType.LOG_APPEND_TIME else "CreateTime",
         )
 
     def _convert_by_stage(self, record: ConsumerRecord) -> SinkRecord | None:

@@ -5,8 +5,8 @@ Records are immutable; transforms derive new ones with ``replace()``. Safe to sh
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, Final, Self
 
 from hub.sdk.schema import Schema
@@ -73,7 +73,7 @@ class _ConnectRecord:
         return replace(self, **changes)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class SourceRecord(_ConnectRecord):
     """A record a source task produced, with where it came from in the source system.
 
@@ -85,8 +85,38 @@ class SourceRecord(_ConnectRecord):
     source_partition: Mapping[str, Any] = field(default_factory=dict)
     source_offset: Mapping[str, Any] = field(default_factory=dict)
 
+    def __init__(
+        self,
+        topic: str,
+        value: Any,
+        value_schema: Schema | None = None,
+        key: Any = None,
+        key_schema: Schema | None = None,
+        kafka_partition: int | None = None,
+        timestamp: int | None = None,
+        headers: Headers = NO_HEADERS,
+        source_partition: Mapping[str, Any] | None = None,
+        source_offset: Mapping[str, Any] | None = None,
+    ) -> None:
+        # Written out instead of the generated frozen __init__ (object.__setattr__ per field): a record is made
+        # for every row a source reads, and slot setters cost a third as much.
+        (
+            set_topic, set_value, set_value_schema, set_key, set_key_schema, set_partition, set_timestamp, set_headers,
+            set_source_partition, set_source_offset,
+        ) = _SOURCE_SETTERS  # fmt: skip
+        set_topic(self, topic)
+        set_value(self, value)
+        set_value_schema(self, value_schema)
+        set_key(self, key)
+        set_key_schema(self, key_schema)
+        set_partition(self, kafka_partition)
+        set_timestamp(self, timestamp)
+        set_headers(self, headers)
+        set_source_partition(self, {} if source_partition is None else source_partition)
+        set_source_offset(self, {} if source_offset is None else source_offset)
 
-@dataclass(frozen=True, slots=True)
+
+@dataclass(frozen=True, slots=True, init=False)
 class SinkRecord(_ConnectRecord):
     """A record read from a topic for a sink task. ``kafka_offset`` and the ``original_*`` fields name where it
     was read from before transforms changed its topic or partition; offsets are committed for those."""
@@ -97,10 +127,48 @@ class SinkRecord(_ConnectRecord):
     original_kafka_partition: int = -1
     original_kafka_offset: int = -1
 
-    def __post_init__(self) -> None:
-        if not self.original_topic:
-            object.__setattr__(self, "original_topic", self.topic)
-        if self.original_kafka_partition < 0 and self.kafka_partition is not None:
-            object.__setattr__(self, "original_kafka_partition", self.kafka_partition)
-        if self.original_kafka_offset < 0:
-            object.__setattr__(self, "original_kafka_offset", self.kafka_offset)
+    def __init__(
+        self,
+        topic: str,
+        value: Any,
+        value_schema: Schema | None = None,
+        key: Any = None,
+        key_schema: Schema | None = None,
+        kafka_partition: int | None = None,
+        timestamp: int | None = None,
+        headers: Headers = NO_HEADERS,
+        kafka_offset: int = -1,
+        timestamp_type: str = "CreateTime",
+        original_topic: str = "",
+        original_kafka_partition: int = -1,
+        original_kafka_offset: int = -1,
+    ) -> None:
+        # As SourceRecord's: every record a sink reads is made here.
+        (
+            set_topic, set_value, set_value_schema, set_key, set_key_schema, set_partition, set_timestamp, set_headers,
+            set_offset, set_timestamp_type, set_original_topic, set_original_partition, set_original_offset,
+        ) = _SINK_SETTERS  # fmt: skip
+        set_topic(self, topic)
+        set_value(self, value)
+        set_value_schema(self, value_schema)
+        set_key(self, key)
+        set_key_schema(self, key_schema)
+        set_partition(self, kafka_partition)
+        set_timestamp(self, timestamp)
+        set_headers(self, headers)
+        set_offset(self, kafka_offset)
+        set_timestamp_type(self, timestamp_type)
+        set_original_topic(self, original_topic or topic)
+        if original_kafka_partition < 0 and kafka_partition is not None:
+            original_kafka_partition = kafka_partition
+        set_original_partition(self, original_kafka_partition)
+        set_original_offset(self, kafka_offset if original_kafka_offset < 0 else original_kafka_offset)
+
+
+def _slot_setters(cls: type) -> tuple[Callable[[Any, Any], None], ...]:
+    """The ``__set__`` of each field's slot, in field order (they bypass the frozen ``__setattr__``)."""
+    return tuple(getattr(cls, item.name).__set__ for item in fields(cls))
+
+
+_SOURCE_SETTERS = _slot_setters(SourceRecord)
+_SINK_SETTERS = _slot_setters(SinkRecord)
