@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from hub.log.client import NewTopic, Producer, RecordMetadata, StoreClients
+from hub.log.client import NewTopic, Producer, RecordMetadata, SendOutcome, StoreClients
+from hub.log.client.api import OutgoingRecord
 from hub.runtime.errors import Stage
 from hub.runtime.options import prefixed
 from hub.runtime.stores import OffsetStore, TargetState, canonical
@@ -37,7 +38,7 @@ _Converted = tuple[bytes | None, bytes | None, list[tuple[str, bytes | None]]]
 MAX_IN_FLIGHT = 20_000
 
 
-@dataclass
+@dataclass(slots=True)
 class _Submitted:
     partition: Mapping[str, Any]
     offset: Mapping[str, Any]
@@ -185,7 +186,7 @@ class SourceTaskRunner(TaskRunner):
         self._send_error: BaseException | None = None
         self._topics_used: set[str] = set()
         self._wants_commit_record = type(task).commit_record is not SourceTask.commit_record
-        self._sent: deque[tuple[Future[RecordMetadata], _Submitted, SourceRecord]] = deque()
+        self._sent: deque[tuple[Future[SendOutcome], list[tuple[_Submitted, SourceRecord]]]] = deque()
         self._producer: Producer | None = None
         self._task_started = False
 
@@ -229,6 +230,8 @@ class SourceTaskRunner(TaskRunner):
         setup = self.setup
         assert self._producer is not None
         transforms = setup.transforms if setup.transforms.stages else None
+        outgoing: list[OutgoingRecord] = []
+        sent: list[tuple[_Submitted, SourceRecord]] = []
         for record in batch:
             entry = self._submitted.submit(record)  # offsets are checked when they are committed
             out: SourceRecord | None = record
@@ -243,20 +246,14 @@ class SourceTaskRunner(TaskRunner):
             if converted is None:
                 self._done(entry, record, None)
                 continue
-            key, value, headers = converted
             if out.topic not in self._topics_used:
                 self._topics_used.add(out.topic)
                 creator.ensure(out.topic)
                 setup.on_topic(out.topic)
-            future = self._producer.send(
-                out.topic,
-                key=key,
-                value=value,
-                headers=headers,
-                partition=out.kafka_partition,
-                timestamp_ms=out.timestamp,
-            )
-            self._sent.append((future, entry, record))
+            outgoing.append((out.topic, *converted, out.kafka_partition, out.timestamp))
+            sent.append((entry, record))
+        if outgoing:
+            self._sent.append((self._producer.send_batch(outgoing), sent))
 
     def _convert(
         self, record: SourceRecord
@@ -306,25 +303,28 @@ class SourceTaskRunner(TaskRunner):
         return key, value, headers or []
 
     def _collect_acknowledgements(self) -> None:
-        """Settle the records the store has answered for, oldest first (on the task thread: no callbacks, no
+        """Settle the batches the store has answered for, oldest first (on the task thread: no callbacks, no
         locks shared with the producer's thread per record)."""
         sent = self._sent
         ack = self._submitted.ack
         wants_records = self._wants_commit_record
         while sent and sent[0][0].done():
-            future, entry, record = sent.popleft()
-            if future.exception() is None:
+            future, entries = sent.popleft()
+            outcome = future.result()
+            if not outcome.errors and not wants_records:
+                for entry, _ in entries:
+                    ack(entry)
+                continue
+            for index, (entry, record) in enumerate(entries):
+                error = outcome.errors.get(index)
+                if error is not None:
+                    self._on_send_error(error, entry, record)
+                    continue
                 ack(entry)
                 if wants_records:
-                    self._commit_record(record, future.result())
-            else:
-                self._on_sent(future, entry=entry, record=record)
+                    self._commit_record(record, outcome.metadata(index))
 
-    def _on_sent(self, future: Future[RecordMetadata], *, entry: Any, record: SourceRecord) -> None:
-        error = future.exception()
-        if error is None:
-            self._done(entry, record, future.result())
-            return
+    def _on_send_error(self, error: BaseException, entry: _Submitted, record: SourceRecord) -> None:
         if self.setup.errors.tolerate_all:
             self.log.error("sending a record to %s failed; skipped (errors.tolerance=all): %s", record.topic, error)
             self._done(entry, record, None)

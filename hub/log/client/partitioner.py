@@ -6,6 +6,8 @@ a key go to one partition per batch, chosen round-robin ("sticky"), which the ca
 
 from __future__ import annotations
 
+import struct
+
 _SEED = 0x9747B28C
 _M = 0x5BD1E995
 _MASK = 0xFFFFFFFF
@@ -16,8 +18,7 @@ def murmur2(data: bytes) -> int:
     length = len(data)
     h = (_SEED ^ length) & _MASK
     end = length - (length & 3)
-    for i in range(0, end, 4):
-        k = data[i] | (data[i + 1] << 8) | (data[i + 2] << 16) | (data[i + 3] << 24)
+    for k in struct.unpack_from(f"<{end >> 2}I", data):  # the little-endian 32-bit words, unpacked at once
         k = (k * _M) & _MASK
         k ^= k >> 24
         k = (k * _M) & _MASK

@@ -61,6 +61,32 @@ class RecordMetadata:
     timestamp: int
 
 
+class SendOutcome:
+    """What became of the records of one ``Producer.send_batch``, by their index in the batch: where each was
+    written, or the error that failed it. Filled by the producer before the batch's future resolves; read-only
+    after that."""
+
+    __slots__ = ("_topics", "_written", "errors")
+
+    def __init__(self, topics: list[str]) -> None:
+        self._topics = topics
+        self._written: list[tuple[int, int, int] | None] = [None] * len(topics)
+        #: Index → error, for the records that were not written.
+        self.errors: dict[int, BaseException] = {}
+
+    def written(self, index: int, partition: int, offset: int, timestamp: int) -> None:
+        """Record where record ``index`` went (producers call this)."""
+        self._written[index] = (partition, offset, timestamp)
+
+    def metadata(self, index: int) -> RecordMetadata | None:
+        """Where record ``index`` was written; None when it failed (see ``errors``)."""
+        where = self._written[index]
+        return None if where is None else RecordMetadata(self._topics[index], *where)
+
+    def __len__(self) -> int:
+        return len(self._topics)
+
+
 @dataclass(frozen=True, slots=True)
 class NewTopic:
     """A topic to create; ``configs`` use Kafka's topic config names."""

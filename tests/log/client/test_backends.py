@@ -127,6 +127,22 @@ def test_produce_then_read_by_assignment_and_seek(backend: Backend) -> None:
 
 
 @pytest.mark.integration
+def test_send_batch_resolves_once_with_where_each_record_went(backend: Backend) -> None:
+    topic = _topic()
+    with backend.admin() as admin:
+        admin.create_topics([NewTopic(topic, 2)])
+    records = [(topic, b"k%d" % i, b"v%d" % i, (), i % 2, None) for i in range(30)]
+    with backend.producer() as producer:
+        outcome = producer.send_batch(records).result(30)
+    assert outcome.errors == {}
+    where = [outcome.metadata(i) for i in range(30)]
+    assert [(m.partition, m.offset) for m in where if m is not None] == [(i % 2, i // 2) for i in range(30)]
+    with backend.consumer() as consumer:
+        consumer.assign([TopicPartition(topic, 1)])
+        assert [r.value for r in _poll(consumer, 15)] == [b"v%d" % i for i in range(1, 30, 2)]
+
+
+@pytest.mark.integration
 def test_group_consumer_commits_and_a_successor_resumes(backend: Backend) -> None:
     topic, group = _topic(), f"g-{uuid.uuid4().hex[:6]}"
     with backend.producer() as producer:

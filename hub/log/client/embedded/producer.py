@@ -22,20 +22,43 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 from hub.log.broker import Broker
-from hub.log.client.api import Header, Producer
+from hub.log.client.api import Header, OutgoingRecord, Producer
 from hub.log.client.embedded.errors import translate
 from hub.log.client.errors import ClientClosedError, ClientTimeoutError, RecordTooLargeError
 from hub.log.client.partitioner import partition_for_key
-from hub.log.client.types import RecordMetadata
+from hub.log.client.types import RecordMetadata, SendOutcome
 from hub.log.compression import Compression
 from hub.log.records import Header as RecordHeader
 from hub.log.records import NewRecord, encode_batch
+
+#: How long a topic's partition count is used before it is looked up again (added partitions get records after).
+PARTITIONS_MAX_AGE_S = 1.0
+
+
+class _Batch:
+    """The records of one ``send_batch`` still waiting for the sender; resolves its future at the last."""
+
+    __slots__ = ("future", "outcome", "remaining")
+
+    def __init__(self, outcome: SendOutcome) -> None:
+        self.future: Future[SendOutcome] = Future()
+        self.outcome = outcome
+        self.remaining = len(outcome)
+
+    def settle_one(self) -> None:
+        self.remaining -= 1
+        if self.remaining == 0:
+            self.future.set_result(self.outcome)
+
+
+#: Who waits for a queued record: its own future (index -1), or a _Batch and the record's index in it.
+_Waiter = tuple[Future[RecordMetadata], int] | tuple[_Batch, int]
 
 
 @dataclass
 class _Pending:
     records: list[NewRecord] = field(default_factory=list)
-    futures: list[Future[RecordMetadata]] = field(default_factory=list)
+    waiters: list[_Waiter] = field(default_factory=list)
     sizes: list[int] = field(default_factory=list)
     size_bytes: int = 0
     first_ms: float = 0.0
@@ -72,6 +95,7 @@ class EmbeddedProducer(Producer):
         self._flush_requested = 0
         self._closed = False
         self._sticky = itertools.count()
+        self._partition_counts: dict[str, tuple[int, float]] = {}
         self._producer_id, self._producer_epoch = broker.init_producer_id() if idempotent else (-1, -1)
         self._sequences: dict[tuple[str, int], int] = {}
         self._sender = threading.Thread(target=self._run, name="hub-embedded-producer", daemon=True)
@@ -88,40 +112,85 @@ class EmbeddedProducer(Producer):
         timestamp_ms: int | None = None,
     ) -> Future[RecordMetadata]:
         future: Future[RecordMetadata] = Future()
-        size = len(key or b"") + len(value or b"") + sum(len(k) + len(v or b"") for k, v in headers) + 32
-        if size > self._max_request_bytes:
-            future.set_exception(RecordTooLargeError(f"record of {size} bytes exceeds max.request.size"))
-            return future
         try:
-            if partition is None:
-                count = self._broker.topic(topic, create=True).partitions
-                partition = partition_for_key(key, count) if key is not None else next(self._sticky) % count
+            target, record, size = self._prepare(topic, key, value, headers, partition, timestamp_ms)
         except Exception as exc:
             future.set_exception(translate(exc))
             return future
+        with self._condition:
+            self._enqueue(target, record, size, (future, -1))
+        return future
+
+    def send_batch(self, records: Sequence[OutgoingRecord]) -> Future[SendOutcome]:
+        batch = _Batch(SendOutcome([record[0] for record in records]))
+        prepared = []
+        for index, (topic, key, value, headers, partition, timestamp_ms) in enumerate(records):
+            try:
+                prepared.append((*self._prepare(topic, key, value, headers, partition, timestamp_ms), index))
+            except Exception as exc:
+                batch.outcome.errors[index] = translate(exc)
+                batch.settle_one()
+        if not records:
+            batch.future.set_result(batch.outcome)
+        with self._condition:  # once for the batch: the sender sees it whole
+            for target, record, size, index in prepared:
+                self._enqueue(target, record, size, (batch, index))
+        return batch.future
+
+    def _prepare(
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes | None,
+        headers: Sequence[Header],
+        partition: int | None,
+        timestamp_ms: int | None,
+    ) -> tuple[tuple[str, int], NewRecord, int]:
+        """Where a record goes, the record and its size; RecordTooLargeError or the topic lookup's error."""
+        size = len(key or b"") + len(value or b"") + 32
+        if headers:
+            size += sum(len(k) + len(v or b"") for k, v in headers)
+        if size > self._max_request_bytes:
+            raise RecordTooLargeError(f"record of {size} bytes exceeds max.request.size")
+        if partition is None:
+            count = self._partition_count(topic)
+            partition = partition_for_key(key, count) if key is not None else next(self._sticky) % count
         record = NewRecord(
             key,
             value,
-            tuple(RecordHeader(k, v) for k, v in headers),
+            tuple(RecordHeader(k, v) for k, v in headers) if headers else (),
             int(time.time() * 1000) if timestamp_ms is None else timestamp_ms,
         )
-        with self._condition:
-            while self._buffered_bytes > self._buffer_memory_bytes and not self._closed:
-                self._condition.wait()  # Kafka's buffer.memory: the sender is behind, wait for it
-            if self._closed:
-                raise ClientClosedError("producer is closed")
-            pending = self._pending.get((topic, partition))
-            if pending is None:
-                pending = self._pending[(topic, partition)] = _Pending(first_ms=time.monotonic())
-            pending.records.append(record)
-            pending.futures.append(future)
-            pending.sizes.append(size)
-            pending.size_bytes += size
-            self._buffered_bytes += size
-            self._unacknowledged += 1
-            if len(pending.records) == 1 or pending.size_bytes >= self._batch_size_bytes:
-                self._condition.notify_all()  # the sender computes its linger deadline from the first record
-        return future
+        return (topic, partition), record, size
+
+    def _enqueue(self, target: tuple[str, int], record: NewRecord, size: int, waiter: _Waiter) -> None:
+        """Add a record to its partition's pending batch; called holding the condition."""
+        while self._buffered_bytes > self._buffer_memory_bytes and not self._closed:
+            self._condition.wait()  # Kafka's buffer.memory: the sender is behind, wait for it
+        if self._closed:
+            raise ClientClosedError("producer is closed")
+        pending = self._pending.get(target)
+        if pending is None:
+            pending = self._pending[target] = _Pending(first_ms=time.monotonic())
+        pending.records.append(record)
+        pending.waiters.append(waiter)
+        pending.sizes.append(size)
+        pending.size_bytes += size
+        self._buffered_bytes += size
+        self._unacknowledged += 1
+        if len(pending.records) == 1 or pending.size_bytes >= self._batch_size_bytes:
+            self._condition.notify_all()  # the sender computes its linger deadline from the first record
+
+    def _partition_count(self, topic: str) -> int:
+        """The topic's partition count, looked up at most every PARTITIONS_MAX_AGE_S (as Kafka's clients cache
+        metadata): asking the store for every record makes the task threads queue on its lock."""
+        now = time.monotonic()
+        known = self._partition_counts.get(topic)
+        if known is not None and now - known[1] < PARTITIONS_MAX_AGE_S:
+            return known[0]
+        count = self._broker.topic(topic, create=True).partitions
+        self._partition_counts[topic] = (count, now)
+        return count
 
     def _ready(self, now: float) -> dict[tuple[str, int], _Pending]:
         if self._flush_requested or self._closed:
@@ -164,12 +233,12 @@ class EmbeddedProducer(Producer):
         sender appends, so one partition's pending records may exceed it)."""
         limit = min(self._batch_size_bytes, self._max_request_bytes)
         chunk = _Pending()
-        for record, future, size in zip(pending.records, pending.futures, pending.sizes, strict=True):
+        for record, waiter, size in zip(pending.records, pending.waiters, pending.sizes, strict=True):
             if chunk.records and chunk.size_bytes + size > limit:
                 self._append_batch(topic, partition, chunk)
                 chunk = _Pending()
             chunk.records.append(record)
-            chunk.futures.append(future)
+            chunk.waiters.append(waiter)
             chunk.size_bytes += size
         if chunk.records:
             self._append_batch(topic, partition, chunk)
@@ -187,14 +256,25 @@ class EmbeddedProducer(Producer):
             result = self._broker.produce(topic, partition, batch, acks=self._acks)
         except Exception as exc:
             error = translate(exc)
-            for future in pending.futures:
-                future.set_exception(error)
+            for waiter, index in pending.waiters:
+                if index >= 0:
+                    waiter.outcome.errors[index] = error  # type: ignore[union-attr]
+                    waiter.settle_one()  # type: ignore[union-attr]
+                else:
+                    waiter.set_exception(error)
             return
         if self._producer_id >= 0:
             self._sequences[(topic, partition)] = (sequence + len(pending.records)) & 0x7FFFFFFF
-        for index, (record, future) in enumerate(zip(pending.records, pending.futures, strict=True)):
-            timestamp = result.log_append_time_ms if result.log_append_time_ms >= 0 else record.timestamp
-            future.set_result(RecordMetadata(topic, partition, result.base_offset + index, timestamp or 0))
+        offset = result.base_offset
+        append_time = result.log_append_time_ms
+        for record, (waiter, index) in zip(pending.records, pending.waiters, strict=True):
+            timestamp = (append_time if append_time >= 0 else record.timestamp) or 0
+            if index >= 0:
+                waiter.outcome.written(index, partition, offset, timestamp)  # type: ignore[union-attr]
+                waiter.settle_one()  # type: ignore[union-attr]
+            else:
+                waiter.set_result(RecordMetadata(topic, partition, offset, timestamp))  # type: ignore[union-attr]
+            offset += 1
 
     def flush(self, timeout_s: float | None = None) -> None:
         deadline = None if timeout_s is None else time.monotonic() + timeout_s

@@ -151,3 +151,66 @@ def test_a_fast_sender_never_builds_batches_past_the_batch_size(broker: Broker) 
         producer.flush(60)
     assert [f.exception() for f in futures if f.exception()] == []
     assert futures[-1].result().offset == 19_999
+
+
+def test_send_batch_reports_every_record_and_fails_only_the_bad_ones(broker: Broker) -> None:
+    broker.store.create_topic("batched", 3)
+    records = [("batched", b"user-%d" % (i % 7), b"v%d" % i, (), None, None) for i in range(300)]
+    records[5] = ("batched", None, b"x" * 2_000_000, (), 0, None)  # over max.request.size
+    records[9] = ("batched", b"k", b"pinned", (("h", b"1"),), 2, 1234)
+    with EmbeddedProducer(broker, linger_ms=2) as producer:
+        outcome = producer.send_batch(records).result(30)
+        single = producer.send("batched", key=b"after", value=b"a", partition=1).result(30)
+    assert len(outcome) == 300
+    assert list(outcome.errors) == [5]
+    assert "max.request.size" in str(outcome.errors[5])
+    assert outcome.metadata(5) is None
+    written = [outcome.metadata(i) for i in range(300) if i != 5]
+    for index, meta in zip([i for i in range(300) if i != 5], written, strict=True):
+        assert meta is not None
+        assert meta.topic == "batched"
+        if index != 9:
+            assert meta.partition == partition_for_key(b"user-%d" % (index % 7), 3)
+    pinned = outcome.metadata(9)
+    assert pinned is not None
+    assert (pinned.partition, pinned.timestamp) == (2, 1234)
+    for partition in range(3):  # each partition's records got consecutive offsets in send order
+        offsets = [m.offset for m in written if m is not None and m.partition == partition]
+        assert offsets == list(range(len(offsets)))
+    assert single.offset == len([m for m in written if m is not None and m.partition == 1])
+    with EmbeddedConsumer(broker) as consumer:
+        consumer.assign([TopicPartition("batched", 2)])
+        read = []
+        while len(read) < len([m for m in written if m is not None and m.partition == 2]):
+            read += consumer.poll(1.0)
+    assert [r.value for r in read if r.key == b"k"] == [b"pinned"]
+    assert [r.headers for r in read if r.key == b"k"] == [(("h", b"1"),)]
+
+
+def test_send_batch_of_nothing_resolves_at_once(broker: Broker) -> None:
+    with EmbeddedProducer(broker) as producer:
+        assert len(producer.send_batch([]).result(1)) == 0
+
+
+def test_send_batch_to_a_closed_producer_is_refused(broker: Broker) -> None:
+    producer = EmbeddedProducer(broker)
+    producer.close()
+    with pytest.raises(ClientClosedError):
+        producer.send_batch([("t", None, b"v", (), 0, None)])
+
+
+def test_a_topics_added_partitions_get_records_once_its_cached_count_expires(
+    broker: Broker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hub.log.client.embedded import producer as producer_module
+
+    broker.store.create_topic("growing", 1)
+    with EmbeddedProducer(broker) as producer:
+        assert producer.send("growing", key=b"a", value=b"1").result(10).partition == 0
+        broker.store.add_partitions("growing", 4)
+        keys = [b"key-%d" % i for i in range(40)]
+        # Within the cache's age the old count still applies, as a Kafka client's metadata does.
+        assert {producer.send("growing", key=k, value=b"2").result(10).partition for k in keys} == {0}
+        monkeypatch.setattr(producer_module, "PARTITIONS_MAX_AGE_S", 0.0)
+        partitions = {producer.send("growing", key=k, value=b"3").result(10).partition for k in keys}
+    assert partitions == {partition_for_key(k, 4) for k in keys}
