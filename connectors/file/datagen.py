@@ -19,6 +19,7 @@ from typing import Any
 import orjson
 
 from hub.sdk import ConfigDef, ConfigType, Importance, Schema, SourceConnector, SourceRecord, SourceTask, Struct
+from hub.sdk.records import NO_HEADERS
 from hub.sdk.schema import BYTES_SCHEMA, FLOAT64_SCHEMA, INT32_SCHEMA, INT64_SCHEMA, STRING_SCHEMA, struct_schema
 
 SHAPE_NAMES = ("users", "orders", "pageviews", "bytes")
@@ -60,29 +61,52 @@ PAGEVIEWS = struct_schema(
 _USER_FIELDS = tuple(field.name for field in USERS.fields)
 
 
-def _pick(options: tuple[str, ...], rng: random.Random) -> str:
-    return options[int(rng.random() * len(options))]
+def _picks(options: tuple[str, ...], randoms: list[float]) -> list[str]:
+    count = len(options)
+    return [options[int(r * count)] for r in randoms]
 
 
-def _user(n: int, rng: random.Random) -> list[Any]:
-    name = _pick(_NAMES, rng)
-    return [n, name, f"{name}{n}@example.com", 18 + int(rng.random() * 73), int(time.time() * 1000)]
+def _randoms(size: int, rng: random.Random) -> list[float]:
+    draw = rng.random
+    return [draw() for _ in range(size)]
 
 
-def _order(n: int, rng: random.Random) -> list[Any]:
-    return [n, 1 + int(rng.random() * 10_000), round(1 + rng.random() * 499, 2), _pick(_STATUSES, rng)]
+# Generators make a batch of rows a column at a time (ids from ``first``), each row the field values in schema
+# order; they are valid values of the schema by construction.
 
 
-def _pageview(n: int, rng: random.Random) -> list[Any]:
-    return [1 + int(rng.random() * 10_000), _pick(_PAGES, rng), int(time.time() * 1000)]
+def _users(first: int, size: int, rng: random.Random) -> list[list[Any]]:
+    now = int(time.time() * 1000)
+    names = _picks(_NAMES, _randoms(size, rng))
+    ages = [18 + int(r * 73) for r in _randoms(size, rng)]
+    return [
+        [n, name, f"{name}{n}@example.com", age, now]
+        for n, name, age in zip(range(first, first + size), names, ages, strict=True)
+    ]
 
 
-#: shape → (value schema, generator of the field values in schema order, index of the key field)
-SHAPES: dict[str, tuple[Schema, Callable[[int, random.Random], list[Any]], int]] = {
-    "users": (USERS, _user, 0),
-    "orders": (ORDERS, _order, 0),
-    "pageviews": (PAGEVIEWS, _pageview, 0),
-    "bytes": (BYTES_SCHEMA, _user, 0),
+def _orders(first: int, size: int, rng: random.Random) -> list[list[Any]]:
+    users = [1 + int(r * 10_000) for r in _randoms(size, rng)]
+    amounts = [round(1 + r * 499, 2) for r in _randoms(size, rng)]
+    statuses = _picks(_STATUSES, _randoms(size, rng))
+    return [list(row) for row in zip(range(first, first + size), users, amounts, statuses, strict=True)]
+
+
+def _pageviews(first: int, size: int, rng: random.Random) -> list[list[Any]]:
+    now = int(time.time() * 1000)
+    users = [1 + int(r * 10_000) for r in _randoms(size, rng)]
+    pages = _picks(_PAGES, _randoms(size, rng))
+    return [[user, page, now] for user, page in zip(users, pages, strict=True)]
+
+
+Generator = Callable[[int, int, random.Random], list[list[Any]]]
+
+#: shape → (value schema, generator of rows, index of the key field)
+SHAPES: dict[str, tuple[Schema, Generator, int]] = {
+    "users": (USERS, _users, 0),
+    "orders": (ORDERS, _orders, 0),
+    "pageviews": (PAGEVIEWS, _pageviews, 0),
+    "bytes": (BYTES_SCHEMA, _users, 0),
 }
 
 
@@ -142,26 +166,20 @@ class DatagenTask(SourceTask):
                 self._stopped.wait(min(0.1, 1 / self.rate))
                 return []
             size = min(size, due)
-        records = []
-        schema, make, key_index, rng = self.schema, self.make, self.key_field, self.rng
-        as_bytes = schema is BYTES_SCHEMA
-        for _ in range(size):
-            self.count += 1
-            values = make(self.stride + self.count, rng)
-            # The generators make valid values by construction, in field order.
-            value: Any = orjson.dumps(dict(zip(_USER_FIELDS, values, strict=True))) if as_bytes else (
-                Struct.from_values(schema, values))  # fmt: skip
-            records.append(
-                SourceRecord(
-                    topic=self.topic,
-                    key=values[key_index],
-                    key_schema=INT64_SCHEMA,
-                    value=value,
-                    value_schema=schema,
-                    source_partition=self.partition,
-                    source_offset={"count": self.count},
-                )
+        schema, key_index, topic, partition = self.schema, self.key_field, self.topic, self.partition
+        rows = self.make(self.stride + self.count + 1, size, self.rng)
+        if schema is BYTES_SCHEMA:
+            values: list[Any] = [orjson.dumps(dict(zip(_USER_FIELDS, row, strict=True))) for row in rows]
+        else:
+            values = [Struct.from_values(schema, row) for row in rows]
+        first = self.count + 1
+        records = [
+            SourceRecord(
+                topic, value, schema, row[key_index], INT64_SCHEMA, None, None, NO_HEADERS, partition, {"count": count}
             )
+            for count, row, value in zip(range(first, first + size), rows, values, strict=True)
+        ]
+        self.count += size
         self._sent_since_start += size
         return records
 
