@@ -8,7 +8,8 @@ record, so JSON records are several times larger), with the same store clients, 
 and producing and consuming at once (two threads, as a pipeline runs — the like-for-like reference, since both
 then share the interpreter the same way). The overhead ratio is raw rate / runtime rate; the target is at most
 2.0 with JSON conversion against the concurrent reference (printed as runtime/raw >= 0.5); the ratio to the
-sequential reference is printed too.
+sequential reference is printed too. The process's garbage collector is tuned as Hub's server commands tune
+it (hub/tuning.py), for the runtime and the raw references alike.
 
 Run: ``python -m bench.runtime_pipeline [RECORDS]`` (default 200,000 per variant).
 """
@@ -25,7 +26,9 @@ from typing import Any
 
 from bench.report import figure, ratio, stopwatch
 from connectors.file.datagen import DatagenTask
+from hub.log.broker import Broker
 from hub.log.client import NewTopic, TopicPartition
+from hub.log.client.api import OutgoingRecord
 from hub.log.client.embedded import EmbeddedClients
 from hub.log.node import LogNode, node_config
 from hub.runtime.plugins import Plugins
@@ -34,7 +37,10 @@ from hub.runtime.stores.factory import topic_stores
 from hub.runtime.worker_config import WorkerConfig
 from hub.sdk import ConfigDef, SinkConnector, SinkRecord, SinkTask, hookimpl
 from hub.sdk.testing import MemoryOffsets, MemorySourceContext
+from hub.tuning import tune_garbage_collector
 
+#: Records per poll of the datagen source, and per send_batch of the raw reference.
+BATCH = 2000
 _received = 0
 _lock = threading.Lock()
 
@@ -113,8 +119,9 @@ def raw_rate(
 
     def produce() -> None:
         with clients.producer() as producer:
-            for _ in range(count):
-                producer.send(topic, key=key, value=value)
+            batch: list[OutgoingRecord] = [(topic, key, value, (), None, None)] * BATCH
+            for start in range(0, count, BATCH):
+                producer.send_batch(batch[: min(BATCH, count - start)])
             producer.flush(120)
 
     def consume() -> None:
@@ -136,23 +143,35 @@ def raw_rate(
         return count / elapsed()
 
 
-def runtime_rate(herder: StandaloneHerder, name: str, count: int, tasks: int, converter: str, shape: str) -> float:
+def runtime_rate(
+    herder: StandaloneHerder, broker: Broker, name: str, count: int, tasks: int, converter: str, shape: str
+) -> float:
+    """Records/s from creating the datagen connector until the null sink has them all. The sink connector is
+    created first and its consumer group left to settle (every task assigned), so the figure is the data path's,
+    not the group's start-up."""
     global _received
     topic = f"pipe-{name}"
     with herder.clients.admin() as admin:
         admin.create_topics([NewTopic(topic, tasks)])
     _received = 0
     converters = {"key.converter": converter, "value.converter": converter}
+    herder.put_connector_config(
+        f"sink-{name}",
+        {"connector.class": "NullSinkConnector", "topics": topic, "tasks.max": str(tasks), **converters},
+        allow_replace=False,
+    )
+    assert broker.coordinator is not None
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        group = broker.coordinator.describe_group(f"connect-sink-{name}")
+        if group.state == "Stable" and len(group.members) == tasks:
+            break
+        time.sleep(0.05)
     with stopwatch() as elapsed:
-        herder.put_connector_config(
-            f"sink-{name}",
-            {"connector.class": "NullSinkConnector", "topics": topic, "tasks.max": str(tasks), **converters},
-            allow_replace=False,
-        )
         herder.put_connector_config(
             f"gen-{name}",
             {"connector.class": "Datagen", "topic": topic, "quickstart": shape, "tasks.max": str(tasks),
-             "max.records": str(count // tasks), "batch.size": "2000",
+             "max.records": str(count // tasks), "batch.size": str(BATCH),
              **converters, "key.converter": "org.apache.kafka.connect.json.JsonConverter"},
             allow_replace=False,
         )  # fmt: skip
@@ -178,6 +197,7 @@ def main() -> None:
                 "bench", config, Plugins.discover(extra=[_BenchPlugins()]), clients, *topic_stores(clients, config)
             )
             herder.start()
+            tune_garbage_collector()  # as the worker commands do once started; the raw references run under it too
             try:
                 for tasks in (1, 4):
                     for label, converter, shape in (
@@ -191,7 +211,7 @@ def main() -> None:
                         figure(f"raw_store_sequential_{label}_{tasks}p", sequential, "records/s")
                         concurrent = raw_rate(clients, variant, count, tasks, key, value, concurrent=True)
                         figure(f"raw_store_concurrent_{label}_{tasks}p", concurrent, "records/s")
-                        rate = runtime_rate(herder, variant, count, tasks, converter, shape)
+                        rate = runtime_rate(herder, node.broker, variant, count, tasks, converter, shape)
                         figure(f"runtime_{label}_{tasks}t", rate, "records/s")
                         target = 0.5 if label == "json" else None
                         ratio(f"runtime_{label}_{tasks}t_vs_raw_concurrent", rate, concurrent, target=target)
