@@ -19,11 +19,11 @@ maps (schemaless JSON).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from hub.sdk import ConfigDef, ConfigType, Struct, Transformation
 from hub.sdk.errors import ConfigError
-from hub.sdk.schema import OPTIONAL_STRING_SCHEMA, Schema, struct_schema
+from hub.sdk.schema import OPTIONAL_STRING_SCHEMA, Schema, Type, struct_schema
 from hub.sdk.transform import R
 
 MODES = ("tombstone", "drop", "rewrite", "rewrite-with-tombstone", "delete-to-tombstone")
@@ -82,39 +82,70 @@ class ExtractNewRecordState(Transformation):
             for name in self.config[key]:
                 if not name.strip():
                     raise ConfigError({key: ["empty field name"]})
-        self._schemas: dict[tuple[Schema, Schema | None], Schema] = {}
+        self._schemas: dict[tuple[int, int], tuple[Schema, Schema, Schema]] = {}
+        self._layouts: dict[int, tuple[Schema, _Layout | None]] = {}
 
     def apply(self, record: R) -> R | None:
         value = record.value
         if value is None:  # a tombstone
             return None if self.mode in ("drop", "rewrite", "delete-to-tombstone") else record
-        envelope = _fields(value)
-        if envelope is None or "op" not in envelope or "after" not in envelope:
-            return record
-        op = envelope["op"]
+        if isinstance(value, Struct):
+            layout = self._layout(value.schema)
+            if layout is None:
+                return record
+            values = value.raw_values()
+            op = values[layout.op]
+            row_index, row_schema = (
+                (layout.before, layout.before_schema) if op == "d" else (layout.after, layout.after_schema)
+            )
+            row = values[row_index] if row_index >= 0 else None
+        else:
+            envelope = _fields(value)
+            if envelope is None or "op" not in envelope or "after" not in envelope:
+                return record
+            op = envelope["op"]
+            row, row_schema = envelope.get("before" if op == "d" else "after"), None
         if op == "d":
             if self.mode in ("tombstone", "drop"):
                 return None
             if self.mode == "delete-to-tombstone":
                 return record.replace(value=None, value_schema=None)
-            row, row_schema = envelope.get("before"), _field_schema(record.value_schema, "before")
-        else:
-            row, row_schema = envelope["after"], _field_schema(record.value_schema, "after")
         if row is None:
             return None
-        additions = self._additions(record.value_schema, envelope, "add.fields")
+        additions = self._additions(record.value_schema, value, "add.fields")
         if self.mode.startswith("rewrite"):
             additions.append((DELETED, "true" if op == "d" else "false", OPTIONAL_STRING_SCHEMA))
         new_value, new_schema = self._extend(row, row_schema, record.value_schema, additions)
         headers = record.headers
-        for name, field_value, schema in self._additions(record.value_schema, envelope, "add.headers"):
-            headers = headers.add(name, field_value, schema)
+        if self.config["add.headers"]:
+            for name, field_value, schema in self._additions(record.value_schema, value, "add.headers"):
+                headers = headers.add(name, field_value, schema)
         return record.replace(value=new_value, value_schema=new_schema, headers=headers)
 
-    def _additions(
-        self, envelope_schema: Schema | None, envelope: Mapping[str, Any], option: str
-    ) -> list[tuple[str, Any, Schema]]:
+    def _layout(self, schema: Schema) -> _Layout | None:
+        """Where an envelope schema keeps op, before and after (None: not a change event); cached by identity."""
+        found = self._layouts.get(id(schema))
+        if found is not None and found[0] is schema:
+            return found[1]
+        layout = None
+        if schema.type is Type.STRUCT and schema.has_field("op") and schema.has_field("after"):
+            before = schema.field("before") if schema.has_field("before") else None
+            after = schema.field("after")
+            layout = _Layout(
+                schema.field("op").index,
+                before.index if before is not None else -1,
+                before.schema if before is not None else None,
+                after.index,
+                after.schema,
+            )
+        self._layouts[id(schema)] = (schema, layout)
+        return layout
+
+    def _additions(self, envelope_schema: Schema | None, envelope: Any, option: str) -> list[tuple[str, Any, Schema]]:
         """(name, value, schema) of each field ``option`` names, from the envelope or its source block."""
+        if not self.config[option]:
+            return []
+        envelope = _fields(envelope) or {}
         source = _fields(envelope.get("source")) or {}
         source_schema = _field_schema(envelope_schema, "source")
         prefix = self.config[f"{option}.prefix"]
@@ -139,12 +170,24 @@ class ExtractNewRecordState(Transformation):
         values = {name: value for name, value, _ in additions}
         if not isinstance(row, Struct) or row_schema is None or envelope_schema is None:
             return {**(_fields(row) or {}), **values}, None
-        schema = self._schemas.get((row_schema, envelope_schema))
-        if schema is None:
+        # By identity: hashing schemas for every record costs more than the rest of the transform.
+        found = self._schemas.get((id(row_schema), id(envelope_schema)))
+        if found is not None and found[0] is row_schema and found[1] is envelope_schema:
+            schema = found[2]
+        else:
             fields = [(f.name, f.schema) for f in row_schema.fields] + [(n, s) for n, _, s in additions]
             schema = struct_schema(fields, name=row_schema.name, optional=row_schema.optional)
-            self._schemas[(row_schema, envelope_schema)] = schema
-        return Struct(schema, {**row.to_dict(), **values}), schema
+            self._schemas[(id(row_schema), id(envelope_schema))] = (row_schema, envelope_schema, schema)
+        # The row's values fit its schema, and each addition came from the envelope with the schema it takes.
+        return Struct.from_values(schema, [*row.raw_values(), *(value for _, value, _ in additions)]), schema
+
+
+class _Layout(NamedTuple):
+    op: int
+    before: int
+    before_schema: Schema | None
+    after: int
+    after_schema: Schema | None
 
 
 def _fields(value: Any) -> dict[str, Any] | None:

@@ -19,7 +19,6 @@ import decimal
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from enum import Enum
-from functools import lru_cache
 from typing import Any
 
 
@@ -246,12 +245,15 @@ def timestamp_from_millis(millis: int) -> dt.datetime:
     return _UTC_EPOCH + dt.timedelta(milliseconds=millis)
 
 
-@lru_cache(maxsize=1024)
 def decimal_scale(schema: Schema) -> int:
-    try:
-        return int(schema.params[DECIMAL_SCALE_PARAMETER])
-    except (KeyError, ValueError):
-        raise SchemaError(f"Decimal schema without an integer '{DECIMAL_SCALE_PARAMETER}' parameter") from None
+    # A scan of the few parameters: cheaper than the hashing a cache of schemas would need.
+    for key, value in schema.parameters:
+        if key == DECIMAL_SCALE_PARAMETER:
+            try:
+                return int(value)
+            except ValueError:
+                break
+    raise SchemaError(f"Decimal schema without an integer '{DECIMAL_SCALE_PARAMETER}' parameter")
 
 
 # --- validation -------------------------------------------------------------------------------------------------

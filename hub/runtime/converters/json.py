@@ -213,43 +213,117 @@ PayloadReader = Callable[[Any], Any]
 PayloadWriter = Callable[[Any], Any]
 
 
+class _GeneralPathError(Exception):
+    """A value the compiled path does not take as it is: the general path converts it, or reports the error."""
+
+
 def payload_writer(schema: Schema, *, numeric_decimals: bool, replace_null: bool) -> PayloadWriter:
-    """``value_to_json`` specialised for ``schema``: a plain primitive, or a struct of plain primitives with no
-    null field, passes with a type comparison (Struct.put checked its fields); anything else takes the general
-    path."""
+    """``value_to_json`` specialised for ``schema``, for the values records usually carry: plain primitives,
+    logical types, and structs of those (Struct.put or the decoder already checked their fields). Other values,
+    and any value that fails the quick checks, take the general path, which converts or reports them."""
     general = partial(value_to_json, schema, numeric_decimals=numeric_decimals, replace_null=replace_null)
-    if schema.type is Type.STRUCT:
-        _, _, names = _plan_of(schema)
-        if names is None:
-            return general
+    if schema.type is not Type.STRUCT:
+        field_writer = _field_writer(schema, numeric_decimals, replace_null)
+        if field_writer is None:
+            _, _, _, python, low, high = _field_plan("", schema)
 
-        def write_struct(value: Any) -> Any:
-            if type(value) is Struct and value.schema is schema:
-                items = value.raw_values()
-                if None not in items:
-                    return dict(zip(names, items))  # noqa: B905 - one value per field by construction
+            def write_plain(value: Any) -> Any:
+                if type(value) is python and (low is None or low <= value <= high):
+                    return value
+                return general(value)
+
+            return write_plain
+
+        def write_value(value: Any) -> Any:
+            if value is None:
+                return general(value)
+            try:
+                return field_writer(value)
+            except _GeneralPathError:
+                return general(value)
+
+        return write_value
+    names = tuple(field.name for field in schema.fields)
+    converters = tuple(
+        (field.index, writer)
+        for field in schema.fields
+        if (writer := _field_writer(field.schema, numeric_decimals, replace_null))
+    )
+    defaults = tuple(
+        (field.index, value_to_json(field.schema, field.schema.default, numeric_decimals=numeric_decimals))
+        for field in schema.fields
+        if field.schema.default is not None and replace_null
+    )
+    required = tuple(field.index for field in schema.fields if not field.schema.optional)
+
+    def write_struct(value: Any) -> Any:
+        if type(value) is not Struct or value.schema is not schema:
             return general(value)
+        items = value.raw_values()
+        try:
+            for index, convert in converters:
+                item = items[index]
+                if item is not None:
+                    items[index] = convert(item)
+        except _GeneralPathError:
+            return general(value)
+        if None in items:
+            for index, default in defaults:
+                if items[index] is None:
+                    items[index] = default
+            if any(items[index] is None for index in required):
+                return general(value)  # its error names the field
+        return dict(zip(names, items))  # noqa: B905 - one value per field by construction
 
-        return write_struct
-    _, _, kind, python, low, high = _field_plan("", schema)
-    if kind is None:
-        return general
+    return write_struct
 
-    def write_plain(value: Any) -> Any:
-        if type(value) is python and (low is None or low <= value <= high):
-            return value
-        return general(value)
 
-    return write_plain
+def _field_writer(schema: Schema, numeric_decimals: bool, replace_null: bool) -> PayloadWriter | None:
+    """The JSON form of a non-null field value of ``schema`` (None: plain, written as it is); raises
+    _GeneralPathError for values it does not handle."""
+    name = schema.name
+    if name == DECIMAL_NAME:
+        scale = decimal_scale(schema)
+
+        def write_decimal(value: Any) -> Any:
+            if type(value) is not decimal.Decimal:
+                raise _GeneralPathError
+            return value if numeric_decimals else base64.b64encode(decimal_to_bytes(value, scale)).decode()
+
+        return write_decimal
+    if name == TIMESTAMP_NAME:
+        return _typed(dt.datetime, timestamp_to_millis)
+    if name == DATE_NAME:
+        return _typed(dt.date, date_to_days)
+    if name == TIME_NAME:
+        return _typed(dt.time, time_to_millis)
+    kind = schema.type
+    if kind is Type.BYTES:
+        return _typed(bytes, lambda value: base64.b64encode(value).decode())
+    if kind is Type.STRUCT:
+        return payload_writer(schema, numeric_decimals=numeric_decimals, replace_null=replace_null)
+    if kind in _PLAIN and name is None:
+        return None
+    return partial(value_to_json, schema, numeric_decimals=numeric_decimals, replace_null=replace_null)
+
+
+def _typed(python: type, convert: Callable[[Any], Any]) -> PayloadWriter:
+    def write(value: Any) -> Any:
+        if not isinstance(value, python):
+            raise _GeneralPathError
+        return convert(value)
+
+    return write
 
 
 _READERS: dict[int, tuple[Schema, PayloadReader]] = {}
 
 
 def payload_reader(schema: Schema) -> PayloadReader:
-    """``value_from_json`` specialised for ``schema``: a plain primitive, or a struct of plain primitives, is
-    checked with a few type comparisons and taken as parsed; anything else (and any value that fails the quick
-    checks, so errors read the same) goes through the general path. Cached by schema identity."""
+    """``value_from_json`` specialised for ``schema``: plain primitives and structs of them are checked with a
+    few type comparisons and taken as parsed, logical types converted directly; anything else (and any value
+    that fails the quick checks, so errors read the same) goes through the general path. Cached by schema
+    identity."""
     found = _READERS.get(id(schema))
     if found is not None and found[0] is schema:
         return found[1]
@@ -262,32 +336,125 @@ def payload_reader(schema: Schema) -> PayloadReader:
 
 def _compile_reader(schema: Schema) -> PayloadReader:
     if schema.type is Type.STRUCT:
-        _, plan, plain_names = _plan_of(schema)
-        if plain_names is None:
-            return partial(value_from_json, schema)
+        return _struct_reader(schema)
+    read_field = _field_reader(schema)
+
+    def read_value(node: Any) -> Any:
+        try:
+            return read_field(node)
+        except _GeneralPathError:
+            return value_from_json(schema, node)
+
+    return read_value
+
+
+def _struct_reader(schema: Schema) -> PayloadReader:
+    _, plan, plain_names = _plan_of(schema)
+    from_values = Struct.from_values
+    if plain_names is not None:  # every field a plain primitive: one comparison of the value types
         names = plain_names
         types = tuple(python for *_, python, _, _ in plan)
         bounded = tuple((index, low, high) for index, (*_, low, high) in enumerate(plan) if low is not None)
-        from_values = Struct.from_values
 
-        def read_struct(node: Any) -> Any:
+        def read_plain_struct(node: Any) -> Any:
             if type(node) is dict:
                 values = [node.get(name) for name in names]
                 if tuple(map(type, values)) == types and all(low <= values[i] <= high for i, low, high in bounded):
                     return from_values(schema, values)
             return value_from_json(schema, node)
 
-        return read_struct
-    _, _, kind, python, low, high = _field_plan("", schema)
-    if kind is None:
-        return partial(value_from_json, schema)
+        return read_plain_struct
+    fields = tuple((field.name, _field_reader(field.schema)) for field in schema.fields)
 
-    def read_plain(node: Any) -> Any:
-        if type(node) is python and (low is None or low <= node <= high):
-            return node
+    def read_struct(node: Any) -> Any:
+        if type(node) is dict:
+            try:
+                values = [read(node.get(name)) for name, read in fields]
+            except _GeneralPathError:
+                pass
+            else:
+                return from_values(schema, values)
         return value_from_json(schema, node)
 
+    return read_struct
+
+
+def _field_reader(schema: Schema) -> PayloadReader:
+    """A value of ``schema`` from parsed JSON (null included); raises _GeneralPathError for what it does not take."""
+    null = schema.default
+    nullable = schema.optional or schema.default is not None
+    name = schema.name
+    if name == DECIMAL_NAME:
+        scale = decimal_scale(schema)
+
+        def read_decimal(node: Any) -> Any:
+            kind = type(node)
+            if kind is str:
+                try:
+                    return decimal_from_bytes(base64.b64decode(node, validate=True), scale)
+                except binascii.Error:
+                    raise _GeneralPathError from None
+            if kind is int or kind is float:
+                return decimal.Decimal(str(node))
+            if node is None and nullable:
+                return null
+            raise _GeneralPathError
+
+        return read_decimal
+    if name == TIMESTAMP_NAME:
+        return _integer_reader(timestamp_from_millis, null, nullable)
+    if name == DATE_NAME:
+        return _integer_reader(date_from_days, null, nullable)
+    if schema.type is Type.STRUCT:
+        nested = payload_reader(schema)
+
+        def read_nested(node: Any) -> Any:
+            if node is None:
+                if nullable:
+                    return null
+                raise _GeneralPathError
+            return nested(node)
+
+        return read_nested
+    _, _, kind, python, low, high = _field_plan("", schema)
+    if kind is None:  # Time (its range check), bytes, arrays, maps: the general path, nulls included
+
+        def read_general(node: Any) -> Any:
+            value = value_from_json(schema, node)
+            if value is None and not schema.optional:
+                raise _GeneralPathError  # so the struct's general path reports the null field
+            return value
+
+        return read_general
+    as_float = python is float
+
+    def read_plain(node: Any) -> Any:
+        found = type(node)
+        if found is python:
+            if low is None or low <= node <= high:
+                return node
+        elif node is None:
+            if nullable:
+                return null
+        elif as_float and found is int:
+            return float(node)
+        raise _GeneralPathError
+
     return read_plain
+
+
+def _integer_reader(convert: Callable[[int], Any], null: Any, nullable: bool) -> PayloadReader:
+    def read(node: Any) -> Any:
+        if type(node) is int:
+            try:
+                return convert(node)
+            except (OverflowError, SchemaError):
+                raise _GeneralPathError from None
+        if node is None and nullable:
+            return null
+        raise _GeneralPathError
+
+    return read
 
 
 def value_to_json(

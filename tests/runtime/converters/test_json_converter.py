@@ -253,3 +253,83 @@ def test_specialised_writers_write_what_the_general_path_writes() -> None:
         key(1000)
     with pytest.raises(DataError):
         key(True)
+
+
+ADDRESS = struct_schema([("city", STRING_SCHEMA), ("zip", OPTIONAL_STRING_SCHEMA)], name="address", optional=True)
+RICH = struct_schema(
+    [
+        ("id", INT64_SCHEMA),
+        ("price", decimal_schema(2)),
+        ("at", timestamp_schema()),
+        ("day", date_schema(optional=True)),
+        ("time", time_schema(optional=True)),
+        ("blob", BYTES_SCHEMA.as_optional()),
+        ("tags", array_schema(STRING_SCHEMA, optional=True)),
+        ("attrs", map_schema(STRING_SCHEMA, INT32_SCHEMA, optional=True)),
+        ("address", ADDRESS),
+        ("note", OPTIONAL_STRING_SCHEMA.with_default("none")),
+        ("ratio", FLOAT64_SCHEMA),
+    ],
+    name="rich",
+)
+AT = dt.datetime(2024, 5, 6, 7, 8, 9, 123000, tzinfo=dt.UTC)
+RICH_VALUES = [
+    Struct.from_values(
+        RICH,
+        [
+            1,
+            decimal.Decimal("12.34"),
+            AT,
+            dt.date(2024, 5, 6),
+            dt.time(1, 2, 3),
+            b"\x00\x01",
+            ["a"],
+            {"x": 1},
+            Struct.from_values(ADDRESS, ["Oslo", None]),
+            "n",
+            0.5,
+        ],
+    ),
+    Struct.from_values(RICH, [2, decimal.Decimal("-0.01"), AT, None, None, None, None, None, None, None, 2.0]),
+]
+
+
+@pytest.mark.parametrize("numeric", [False, True])
+@pytest.mark.parametrize("value", RICH_VALUES)
+def test_structs_with_logical_types_write_and_read_as_the_general_path_does(value: Struct, numeric: bool) -> None:
+    written = payload_writer(RICH, numeric_decimals=numeric, replace_null=True)(value)
+    assert written == value_to_json(RICH, value, numeric_decimals=numeric)
+    node = orjson.loads(orjson.dumps(written, default=lambda number: orjson.Fragment(str(number))))
+    read = payload_reader(RICH)(node)
+    assert read == value_from_json(RICH, node)
+    assert read.get("price") == value.get("price") and read.get("at") == AT  # noqa: PT018
+    assert read.get("note") == (value.get("note") or "none")
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"price": "%%%"}, "invalid"),
+        ({"at": "yesterday"}, "integer"),
+        ({"time": 90_000_000}, "Time must be"),
+        ({"id": None}, "null"),
+        ({"address": {"zip": "1"}}, "null"),
+        ({"ratio": True}, "number"),
+    ],
+)
+def test_logical_values_the_reader_refuses_get_the_general_paths_error(change: dict[str, object], message: str) -> None:
+    node = orjson.loads(orjson.dumps(value_to_json(RICH, RICH_VALUES[0])))
+    with pytest.raises(DataError, match=message):
+        payload_reader(RICH)({**node, **change})
+
+
+def test_the_writer_refuses_what_the_general_path_refuses() -> None:
+    write = payload_writer(RICH, numeric_decimals=False, replace_null=True)
+    missing = Struct(RICH, {"id": 1, "at": AT, "ratio": 1.0})  # price is required
+    with pytest.raises(DataError, match="null value for a required"):
+        write(missing)
+    bad_time = Struct.from_values(
+        RICH, [*RICH_VALUES[1].raw_values()[:2], "not a datetime", *RICH_VALUES[1].raw_values()[3:]]
+    )
+    with pytest.raises(DataError):
+        write(bad_time)
