@@ -20,6 +20,7 @@ from typing import Any
 
 from connectors.jdbc.column_schemas import ColumnMapping, Convert, same
 from hub.sdk import SourceRecord, Struct
+from hub.sdk.records import NO_HEADERS
 from hub.sdk.schema import INT64_SCHEMA, OPTIONAL_INT64_SCHEMA, STRING_SCHEMA, Schema, Type, struct_schema
 
 CONNECTOR_NAME = "postgresql"
@@ -79,21 +80,21 @@ class TableEvents:
     def row(self, values: Sequence[Any]) -> Struct:
         """The row struct of driver values in column order."""
         converted = list(values)
-        for index, convert in self._conversions:
+        for index, convert in self.conversions:
             converted[index] = convert(converted[index])
         return Struct.from_values(self.row_schema, converted)
 
     def key(self, values: Sequence[Any]) -> Struct | None:
         if self.key_schema is None:
             return None
-        return Struct.from_values(self.key_schema, [self.mappings[i].convert(values[i]) for i in self._key_indexes])
+        return Struct.from_values(self.key_schema, [self.mappings[i].convert(values[i]) for i in self.key_indexes])
 
     @cached_property
-    def _conversions(self) -> list[tuple[int, Convert]]:
+    def conversions(self) -> list[tuple[int, Convert]]:
         return [(i, m.convert) for i, m in enumerate(self.mappings) if m.convert is not same]
 
     @cached_property
-    def _key_indexes(self) -> list[int]:
+    def key_indexes(self) -> list[int]:
         return [i for i, m in enumerate(self.mappings) if m.name in self.key_columns]
 
 
@@ -116,6 +117,40 @@ class Source:
             [self.version, CONNECTOR_NAME, self.server, self.commit_ms, self.snapshot, self.database, events.schema,
              events.table, self.tx_id, self.lsn],
         )  # fmt: skip
+
+
+def read_records(
+    events: TableEvents,
+    rows: Sequence[Sequence[Any]],
+    source: Source,
+    block: Struct,
+    partition: Mapping[str, Any],
+    offset: Mapping[str, Any],
+    now_ms: int,
+) -> list[SourceRecord]:
+    """Snapshot reads (op ``r``) of many rows of one table, as ``change_records`` makes them one by one, in a
+    single pass that shares the per-table lookups (a snapshot makes one record per row of the database)."""
+    row_schema, envelope_schema, key_schema, topic = (
+        events.row_schema,
+        events.envelope_schema,
+        events.key_schema,
+        events.topic,
+    )
+    conversions, key_indexes, commit_ms = events.conversions, events.key_indexes, source.commit_ms
+    from_values = Struct.from_values
+    records = []
+    for values in rows:
+        row = list(values)
+        for index, convert in conversions:
+            row[index] = convert(row[index])
+        key = None if key_schema is None else from_values(key_schema, [row[index] for index in key_indexes])
+        envelope = from_values(envelope_schema, [None, from_values(row_schema, row), block, "r", now_ms])
+        records.append(
+            SourceRecord(
+                topic, envelope, envelope_schema, key, key_schema, None, commit_ms, NO_HEADERS, partition, offset
+            )
+        )
+    return records
 
 
 def change_records(

@@ -43,7 +43,7 @@ from psycopg import sql
 from psycopg.adapt import Transformer
 from psycopg.pq import Format
 
-from connectors.jdbc.change_events import Source, TableEvents, change_records
+from connectors.jdbc.change_events import Source, TableEvents, change_records, read_records
 from connectors.jdbc.column_schemas import ColumnMapping, column_mapping, value_mapping
 from connectors.jdbc.connection import database_message
 from connectors.jdbc.pgoutput import (
@@ -489,9 +489,7 @@ class PostgresCdcSourceTask(SourceTask):
         source = Source(self.prefix, self.database, self._version, now_ms, "true", None, snapshot.lsn)
         block = source.block(events)
         offset = {"lsn": snapshot.lsn, "snapshot": True, "last_snapshot_record": False, "ts_usec": now_ms * 1000}
-        records: list[SourceRecord] = []
-        for row in rows:
-            records += change_records(events, "r", None, row, source, self.partition, offset, False, now_ms, block)
+        records = read_records(events, rows, source, block, self.partition, offset, now_ms)
         if last_table:  # the snapshot's last record says so, in its source block and its offset
             last = replace(source, snapshot="last")
             final = {**offset, "last_snapshot_record": True}
