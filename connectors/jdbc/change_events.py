@@ -138,14 +138,19 @@ def read_records(
     )
     conversions, key_indexes, commit_ms = events.conversions, events.key_indexes, source.commit_ms
     from_values = Struct.from_values
+    [only_key] = key_indexes if len(key_indexes) == 1 else [-1]  # the usual single-column key: no list building
     records = []
+    append = records.append
     for values in rows:
         row = list(values)
         for index, convert in conversions:
             row[index] = convert(row[index])
-        key = None if key_schema is None else from_values(key_schema, [row[index] for index in key_indexes])
+        if key_schema is None:
+            key = None
+        else:
+            key = from_values(key_schema, [row[only_key]] if only_key >= 0 else [row[index] for index in key_indexes])
         envelope = from_values(envelope_schema, [None, from_values(row_schema, row), block, "r", now_ms])
-        records.append(
+        append(
             SourceRecord(
                 topic, envelope, envelope_schema, key, key_schema, None, commit_ms, NO_HEADERS, partition, offset
             )
