@@ -194,9 +194,9 @@ class SinkTaskRunner(TaskRunner):
     def _convert_all(self, records: list[ConsumerRecord]) -> list[SinkRecord]:
         converted: list[SinkRecord] = []
         transforms = self.setup.transforms if self.setup.transforms.stages else None
-        positions = self._positions
+        last_offsets: dict[tuple[str, int], int] = {}
         for record in records:
-            positions[record.topic_partition] = record.offset + 1
+            last_offsets[record.topic, record.partition] = record.offset
             sink_record = self._convert(record)
             if sink_record is None:
                 continue
@@ -209,6 +209,8 @@ class SinkTaskRunner(TaskRunner):
                 converted.append(transformed)
                 if self._context.reporter is not None:
                     self._originals[(record.topic, record.partition, record.offset)] = record
+        for (topic, partition), offset in last_offsets.items():  # once per partition, not per record
+            self._positions[TopicPartition(topic, partition)] = offset + 1
         return converted
 
     def _convert(self, record: ConsumerRecord) -> SinkRecord | None:

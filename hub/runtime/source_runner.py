@@ -39,52 +39,58 @@ MAX_IN_FLIGHT = 20_000
 
 
 @dataclass(slots=True)
-class _Submitted:
-    partition: Mapping[str, Any]
-    offset: Mapping[str, Any]
-    acked: bool = False
+class _Polled:
+    """One poll's records in flight: the last offset of each source partition among them, and their count."""
+
+    offsets: dict[str, tuple[Mapping[str, Any], Mapping[str, Any]]]
+    count: int
+    settled: bool = False
 
 
 @dataclass
 class SubmittedRecords:
-    """Records in flight per source partition, in poll order; yields the offsets that are safe to commit.
+    """Polled batches in flight, in poll order; yields the offsets that are safe to commit.
 
-    Used by the task's thread only (acknowledgements are collected there), so it takes no locks.
+    A batch is settled once every record of it was acknowledged by the store, dropped by a transform or skipped by
+    error tolerance; an offset becomes committable when its batch and every earlier batch are settled. Tracking
+    whole polls (each is sent as one ``send_batch``) keeps the per-record work to one dictionary store. Used by
+    the task's thread only (acknowledgements are collected there), so it takes no locks.
     """
 
-    _pending: dict[str, deque[_Submitted]] = field(default_factory=dict)
+    _batches: deque[_Polled] = field(default_factory=deque)
     _in_flight: int = 0
     _last_partition: Mapping[str, Any] | None = None
     _last_key: str = ""
 
-    def submit(self, record: SourceRecord) -> _Submitted:
-        partition = record.source_partition
-        if partition is not self._last_partition:  # connectors usually reuse one map per stream: key it once
-            check_map("partition", partition)
-            self._last_partition, self._last_key = partition, canonical(partition)
-        entry = _Submitted(partition, record.source_offset)
-        self._pending.setdefault(self._last_key, deque()).append(entry)
-        self._in_flight += 1
-        return entry
+    def submit(self, records: Sequence[SourceRecord]) -> _Polled:
+        offsets: dict[str, tuple[Mapping[str, Any], Mapping[str, Any]]] = {}
+        for record in records:
+            partition = record.source_partition
+            if partition is not self._last_partition:  # connectors usually reuse one map per stream: key it once
+                check_map("partition", partition)
+                self._last_partition, self._last_key = partition, canonical(partition)
+            if record.source_offset:
+                offsets[self._last_key] = (partition, record.source_offset)
+        polled = _Polled(offsets, len(records))
+        self._batches.append(polled)
+        self._in_flight += polled.count
+        return polled
 
-    def ack(self, entry: _Submitted) -> None:
-        if not entry.acked:
-            entry.acked = True
-            self._in_flight -= 1
+    def settle(self, polled: _Polled) -> None:
+        if not polled.settled:
+            polled.settled = True
+            self._in_flight -= polled.count
 
     @property
     def in_flight(self) -> int:
         return self._in_flight
 
     def committable(self) -> dict[str, tuple[Mapping[str, Any], Mapping[str, Any]]]:
-        """The newest offset per source partition whose records up to it are all acknowledged (removed)."""
+        """The newest offset per source partition whose batch and every earlier one are settled (removed)."""
         found: dict[str, tuple[Mapping[str, Any], Mapping[str, Any]]] = {}
-        for key, entries in self._pending.items():
-            while entries and entries[0].acked:
-                entry = entries.popleft()
-                if entry.offset:
-                    found[key] = (entry.partition, entry.offset)
-        self._pending = {key: entries for key, entries in self._pending.items() if entries}
+        batches = self._batches
+        while batches and batches[0].settled:
+            found.update(batches.popleft().offsets)
         return found
 
 
@@ -186,7 +192,7 @@ class SourceTaskRunner(TaskRunner):
         self._send_error: BaseException | None = None
         self._topics_used: set[str] = set()
         self._wants_commit_record = type(task).commit_record is not SourceTask.commit_record
-        self._sent: deque[tuple[Future[SendOutcome], list[tuple[_Submitted, SourceRecord]]]] = deque()
+        self._sent: deque[tuple[Future[SendOutcome], _Polled, list[SourceRecord]]] = deque()
         self._producer: Producer | None = None
         self._task_started = False
 
@@ -229,31 +235,33 @@ class SourceTaskRunner(TaskRunner):
     def _send_batch(self, batch: Sequence[SourceRecord], creator: TopicCreator) -> None:
         setup = self.setup
         assert self._producer is not None
+        polled = self._submitted.submit(batch)  # offsets are checked when they are committed
         transforms = setup.transforms if setup.transforms.stages else None
         outgoing: list[OutgoingRecord] = []
-        sent: list[tuple[_Submitted, SourceRecord]] = []
+        sent: list[SourceRecord] = []
         for record in batch:
-            entry = self._submitted.submit(record)  # offsets are checked when they are committed
             out: SourceRecord | None = record
             if transforms is not None:
                 _, out = setup.errors.execute(
                     Stage.TRANSFORMATION, partial(transforms.apply, record), origin="transforms"
                 )
             if out is None:
-                self._done(entry, record, None)
+                self._dropped(record)
                 continue
             converted = self._convert(out)
             if converted is None:
-                self._done(entry, record, None)
+                self._dropped(record)
                 continue
             if out.topic not in self._topics_used:
                 self._topics_used.add(out.topic)
                 creator.ensure(out.topic)
                 setup.on_topic(out.topic)
             outgoing.append((out.topic, *converted, out.kafka_partition, out.timestamp))
-            sent.append((entry, record))
+            sent.append(record)
         if outgoing:
-            self._sent.append((self._producer.send_batch(outgoing), sent))
+            self._sent.append((self._producer.send_batch(outgoing), polled, sent))
+        else:
+            self._submitted.settle(polled)
 
     def _convert(
         self, record: SourceRecord
@@ -306,35 +314,30 @@ class SourceTaskRunner(TaskRunner):
         """Settle the batches the store has answered for, oldest first (on the task thread: no callbacks, no
         locks shared with the producer's thread per record)."""
         sent = self._sent
-        ack = self._submitted.ack
-        wants_records = self._wants_commit_record
         while sent and sent[0][0].done():
-            future, entries = sent.popleft()
+            future, polled, records = sent.popleft()
             outcome = future.result()
-            if not outcome.errors and not wants_records:
-                for entry, _ in entries:
-                    ack(entry)
-                continue
-            for index, (entry, record) in enumerate(entries):
-                error = outcome.errors.get(index)
-                if error is not None:
-                    self._on_send_error(error, entry, record)
-                    continue
-                ack(entry)
-                if wants_records:
-                    self._commit_record(record, outcome.metadata(index))
+            failed = False
+            for index, error in sorted(outcome.errors.items()):
+                record = records[index]
+                if self.setup.errors.tolerate_all:
+                    self.log.error("sending a record to %s failed; skipped (errors.tolerance=all): %s",
+                                   record.topic, error)  # fmt: skip
+                else:
+                    failed = True  # the batch stays unsettled: none of its offsets is committed
+                    if self._send_error is None:
+                        self._send_error = error
+            if not failed:
+                self._submitted.settle(polled)
+            if self._wants_commit_record:
+                for index, record in enumerate(records):
+                    if index not in outcome.errors or not failed:
+                        self._commit_record(record, outcome.metadata(index))
 
-    def _on_send_error(self, error: BaseException, entry: _Submitted, record: SourceRecord) -> None:
-        if self.setup.errors.tolerate_all:
-            self.log.error("sending a record to %s failed; skipped (errors.tolerance=all): %s", record.topic, error)
-            self._done(entry, record, None)
-        elif self._send_error is None:
-            self._send_error = error
-
-    def _done(self, entry: Any, record: SourceRecord, metadata: RecordMetadata | None) -> None:
-        self._submitted.ack(entry)
+    def _dropped(self, record: SourceRecord) -> None:
+        """A record a transform or error tolerance dropped: nothing to wait for."""
         if self._wants_commit_record:
-            self._commit_record(record, metadata)
+            self._commit_record(record, None)
 
     def _commit_record(self, record: SourceRecord, metadata: RecordMetadata | None) -> None:
         try:

@@ -82,12 +82,19 @@ def test_status_from_an_older_generation_of_another_worker_does_not_win() -> Non
     assert b"status-task-c-0" not in log.records
 
 
-def test_source_offsets_become_committable_only_when_every_earlier_record_is_acknowledged() -> None:
+def test_source_offsets_become_committable_only_when_every_earlier_batch_is_settled() -> None:
     submitted = SubmittedRecords()
-    records = [SourceRecord("t", i, source_partition={"p": 0}, source_offset={"i": i}) for i in range(3)]
-    entries = [submitted.submit(record) for record in records]
-    submitted.ack(entries[1])
+    first = submitted.submit(
+        [SourceRecord("t", i, source_partition={"p": i % 2}, source_offset={"i": i}) for i in range(3)]
+    )
+    second = submitted.submit([SourceRecord("t", 3, source_partition={"p": 0}, source_offset={"i": 3})])
+    empty = submitted.submit([SourceRecord("t", 4, source_partition={"p": 1}, source_offset={})])
+    assert submitted.in_flight == 5
+    submitted.settle(second)
     assert submitted.committable() == {}
-    submitted.ack(entries[0])
-    assert list(submitted.committable().values()) == [({"p": 0}, {"i": 1})]
+    submitted.settle(first)
+    assert sorted(submitted.committable().values(), key=str) == [({"p": 0}, {"i": 3}), ({"p": 1}, {"i": 1})]
     assert submitted.in_flight == 1
+    submitted.settle(empty)
+    submitted.settle(empty)  # settling twice counts once
+    assert (submitted.committable(), submitted.in_flight) == ({}, 0)
