@@ -195,11 +195,25 @@ class SinkTaskRunner(TaskRunner):
         converted: list[SinkRecord] = []
         transforms = self.setup.transforms if self.setup.transforms.stages else None
         last_offsets: dict[tuple[str, int], int] = {}
+        converters = self.setup.converters
+        key_of, value_of = converters.key.to_connect, converters.value.to_connect
         for record in records:
-            last_offsets[record.topic, record.partition] = record.offset
-            sink_record = self._convert(record)
-            if sink_record is None:
-                continue
+            topic = record.topic
+            last_offsets[topic, record.partition] = record.offset
+            try:  # the common case in one step; on any error, again stage by stage for retries and error reports
+                key = key_of(topic, record.key)
+                value = value_of(topic, record.value)
+                headers = (
+                    Headers(tuple(self._header(topic, name, data) for name, data in record.headers))
+                    if record.headers
+                    else _NO_HEADERS
+                )
+            except Exception:
+                sink_record = self._convert_by_stage(record)
+                if sink_record is None:
+                    continue
+            else:
+                sink_record = self._sink_record(record, key, value, headers)
             transformed: SinkRecord | None = sink_record
             if transforms is not None:
                 _, transformed = self.setup.errors.execute(
@@ -212,20 +226,6 @@ class SinkTaskRunner(TaskRunner):
         for (topic, partition), offset in last_offsets.items():  # once per partition, not per record
             self._positions[TopicPartition(topic, partition)] = offset + 1
         return converted
-
-    def _convert(self, record: ConsumerRecord) -> SinkRecord | None:
-        converters = self.setup.converters
-        try:  # the common case in one step; on any error, again stage by stage for retries and error reports
-            key = converters.key.to_connect(record.topic, record.key)
-            value = converters.value.to_connect(record.topic, record.value)
-            headers = (
-                Headers(tuple(self._header(record.topic, name, data) for name, data in record.headers))
-                if record.headers
-                else _NO_HEADERS
-            )
-        except Exception:
-            return self._convert_by_stage(record)
-        return self._sink_record(record, key, value, headers)
 
     def _sink_record(
         self, record: ConsumerRecord, key: SchemaAndValue, value: SchemaAndValue, headers: Headers

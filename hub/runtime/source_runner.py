@@ -237,6 +237,9 @@ class SourceTaskRunner(TaskRunner):
         assert self._producer is not None
         polled = self._submitted.submit(batch)  # offsets are checked when they are committed
         transforms = setup.transforms if setup.transforms.stages else None
+        converters = setup.converters
+        key_bytes, value_bytes = converters.key.from_connect, converters.value.from_connect
+        header_bytes = converters.header.from_connect_header
         outgoing: list[OutgoingRecord] = []
         sent: list[SourceRecord] = []
         for record in batch:
@@ -248,36 +251,29 @@ class SourceTaskRunner(TaskRunner):
             if out is None:
                 self._dropped(record)
                 continue
-            converted = self._convert(out)
-            if converted is None:
-                self._dropped(record)
-                continue
-            if out.topic not in self._topics_used:
-                self._topics_used.add(out.topic)
-                creator.ensure(out.topic)
-                setup.on_topic(out.topic)
-            outgoing.append((out.topic, *converted, out.kafka_partition, out.timestamp))
+            topic = out.topic
+            try:  # the common case in one step; on any error, again stage by stage for retries and error reports
+                key = key_bytes(topic, out.key_schema, out.key)
+                value = value_bytes(topic, out.value_schema, out.value)
+                headers = (
+                    [(h.key, header_bytes(topic, h.key, h.schema, h.value)) for h in out.headers] if out.headers else ()
+                )
+            except Exception:
+                converted = self._convert_by_stage(out)
+                if converted is None:
+                    self._dropped(record)
+                    continue
+                key, value, headers = converted
+            if topic not in self._topics_used:
+                self._topics_used.add(topic)
+                creator.ensure(topic)
+                setup.on_topic(topic)
+            outgoing.append((topic, key, value, headers, out.kafka_partition, out.timestamp))
             sent.append(record)
         if outgoing:
             self._sent.append((self._producer.send_batch(outgoing), polled, sent))
         else:
             self._submitted.settle(polled)
-
-    def _convert(
-        self, record: SourceRecord
-    ) -> tuple[bytes | None, bytes | None, list[tuple[str, bytes | None]]] | None:
-        converters = self.setup.converters
-        try:  # the common case in one step; on any error, again stage by stage for retries and error reports
-            return (
-                converters.key.from_connect(record.topic, record.key_schema, record.key),
-                converters.value.from_connect(record.topic, record.value_schema, record.value),
-                [
-                    (h.key, converters.header.from_connect_header(record.topic, h.key, h.schema, h.value))
-                    for h in record.headers
-                ],
-            )
-        except Exception:
-            return self._convert_by_stage(record)
 
     def _convert_by_stage(
         self, record: SourceRecord

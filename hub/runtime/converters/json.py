@@ -359,8 +359,12 @@ def _struct_reader(schema: Schema) -> PayloadReader:
         def read_plain_struct(node: Any) -> Any:
             if type(node) is dict:
                 values = [node.get(name) for name in names]
-                if tuple(map(type, values)) == types and all(low <= values[i] <= high for i, low, high in bounded):
-                    return from_values(schema, values)
+                if tuple(map(type, values)) == types:
+                    for index, low, high in bounded:
+                        if not low <= values[index] <= high:
+                            break
+                    else:
+                        return from_values(schema, values)
             return value_from_json(schema, node)
 
         return read_plain_struct
