@@ -5,7 +5,8 @@ since the first of them, then one sender thread encodes each partition's records
 ``batch_size_bytes`` (records keep arriving while it appends) and appends them. ``send`` blocks while more than
 ``buffer_memory_bytes`` wait for the sender (Kafka's ``buffer.memory``), so memory stays bounded. Futures
 resolve with the record's offset once the append is acknowledged (``acks``: -1 waits for durability, per the
-topic's flush policy). Records to one partition are appended in send order. An idempotent producer
+topic's flush policy); ``send_batch`` takes many records under one lock and resolves one future when the last
+of them is settled. Records to one partition are appended in send order. An idempotent producer
 (the default) gets a producer id from the broker and numbers its batches per partition, so the store refuses
 a gap and never writes a batch twice.
 
