@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import orjson
@@ -152,3 +153,36 @@ def test_secrets_from_config_providers_are_resolved_but_never_stored(
     assert b"connector-dst" in keys
     assert b"commit-dst" in keys
     assert orjson.loads(next(r.value for r in stored if r.key == b"commit-dst")) == {"tasks": 1}
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("tolerance", ["all", "none"])
+def test_a_record_the_store_refuses_is_skipped_or_fails_the_source_task(
+    make_herder: HerderFactory, tmp_path: Path, tolerance: str
+) -> None:
+    source, sink = tmp_path / "in.txt", tmp_path / "out.txt"
+    source.write_text("a\n" + "x" * 1_200_000 + "\nb\n")  # the middle line is over the producer's 1 MB limit
+    herder = make_herder()
+    herder.put_connector_config(
+        "src", {"connector.class": "FileStreamSource", "file": str(source), "topic": f"big-{tolerance}",
+                "errors.tolerance": tolerance},
+        allow_replace=False,
+    )  # fmt: skip
+    if tolerance == "all":
+        herder.put_connector_config(
+            "dst", {"connector.class": "FileStreamSink", "file": str(sink), "topics": "big-all"}, allow_replace=False
+        )
+        wait_for(lambda: _lines(sink) == ["a", "b"], what="the records around the refused one")
+        end = source.stat().st_size
+        wait_for(
+            lambda: herder.offsets("src") == [{"partition": {"filename": str(source)}, "offset": {"position": end}}],
+            what="the source offset past the skipped record",
+        )
+        assert _state(herder, "src") == ("RUNNING", ["RUNNING"])
+    else:
+        wait_for(lambda: _state(herder, "src")[1] == ["FAILED"], what="the source task to fail")
+        trace = herder.task_status("src", 0)["trace"]
+        assert re.search(r"max\.request\.size|too large", trace, re.IGNORECASE), trace[-500:]
+        herder.stop_connector("src")
+        wait_for(lambda: _state(herder, "src") == ("STOPPED", []), what="src stopped")
+        assert all(entry["offset"]["position"] < 3 for entry in herder.offsets("src"))  # nothing past "a"
