@@ -139,7 +139,7 @@ def read_records(
     conversions, key_indexes, commit_ms = events.conversions, events.key_indexes, source.commit_ms
     from_values = Struct.from_values
     [only_key] = key_indexes if len(key_indexes) == 1 else [-1]  # the usual single-column key: no list building
-    records = []
+    records: list[SourceRecord] = []
     append = records.append
     for values in rows:
         row = list(values)

@@ -226,13 +226,22 @@ def payload_writer(schema: Schema, *, numeric_decimals: bool, replace_null: bool
         field_writer = _field_writer(schema, numeric_decimals, replace_null)
         if field_writer is None:
             _, _, _, python, low, high = _field_plan("", schema)
+            if low is None or high is None:
 
-            def write_plain(value: Any) -> Any:
-                if type(value) is python and (low is None or low <= value <= high):
+                def write_unbounded(value: Any) -> Any:
+                    return value if type(value) is python else general(value)
+
+                return write_unbounded
+
+            lower: int = low  # closures do not keep the narrowing
+            upper: int = high
+
+            def write_integer(value: Any) -> Any:
+                if type(value) is int and lower <= value <= upper:  # exactly int: bools are not integers here
                     return value
                 return general(value)
 
-            return write_plain
+            return write_integer
 
         def write_value(value: Any) -> Any:
             if value is None:
@@ -354,14 +363,17 @@ def _struct_reader(schema: Schema) -> PayloadReader:
     if plain_names is not None:  # every field a plain primitive: one comparison of the value types
         names = plain_names
         types = tuple(python for *_, python, _, _ in plan)
-        bounded = tuple((index, low, high) for index, (*_, low, high) in enumerate(plan) if low is not None)
+        bounded: list[tuple[int, int, int]] = []
+        for index, (*_, low, high) in enumerate(plan):
+            if low is not None and high is not None:
+                bounded.append((index, low, high))
 
         def read_plain_struct(node: Any) -> Any:
             if type(node) is dict:
-                values = [node.get(name) for name in names]
+                values: list[Any] = [node.get(name) for name in names]
                 if tuple(map(type, values)) == types:
-                    for index, low, high in bounded:
-                        if not low <= values[index] <= high:
+                    for position, lowest, highest in bounded:
+                        if not lowest <= values[position] <= highest:
                             break
                     else:
                         return from_values(schema, values)

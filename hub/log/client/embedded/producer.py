@@ -52,7 +52,7 @@ class _Batch:
             self.future.set_result(self.outcome)
 
 
-#: Who waits for a queued record: its own future (index -1), or a _Batch and the record's index in it.
+#: Who waits for a queued record: its own future (with index -1), or a _Batch and the record's index in it.
 _Waiter = tuple[Future[RecordMetadata], int] | tuple[_Batch, int]
 
 
@@ -258,9 +258,9 @@ class EmbeddedProducer(Producer):
         except Exception as exc:
             error = translate(exc)
             for waiter, index in pending.waiters:
-                if index >= 0:
-                    waiter.outcome.errors[index] = error  # type: ignore[union-attr]
-                    waiter.settle_one()  # type: ignore[union-attr]
+                if isinstance(waiter, _Batch):
+                    waiter.outcome.errors[index] = error
+                    waiter.settle_one()
                 else:
                     waiter.set_exception(error)
             return
@@ -270,11 +270,11 @@ class EmbeddedProducer(Producer):
         append_time = result.log_append_time_ms
         for record, (waiter, index) in zip(pending.records, pending.waiters, strict=True):
             timestamp = (append_time if append_time >= 0 else record.timestamp) or 0
-            if index >= 0:
-                waiter.outcome.written(index, partition, offset, timestamp)  # type: ignore[union-attr]
-                waiter.settle_one()  # type: ignore[union-attr]
+            if isinstance(waiter, _Batch):
+                waiter.outcome.written(index, partition, offset, timestamp)
+                waiter.settle_one()
             else:
-                waiter.set_result(RecordMetadata(topic, partition, offset, timestamp))  # type: ignore[union-attr]
+                waiter.set_result(RecordMetadata(topic, partition, offset, timestamp))
             offset += 1
 
     def flush(self, timeout_s: float | None = None) -> None:
