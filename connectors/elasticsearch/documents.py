@@ -16,13 +16,14 @@ import datetime as dt
 import decimal
 import re
 from collections.abc import Callable, Mapping
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 import orjson
 
 from hub.sdk import SinkRecord, Struct
 from hub.sdk.errors import DataError
+from hub.sdk.identity_cache import IdentityCache
 from hub.sdk.schema import (
     DATE_NAME,
     DECIMAL_NAME,
@@ -105,29 +106,20 @@ def encoder(schema: Schema, compact_maps: bool) -> Encode:
     return _same
 
 
-_ENCODERS: dict[tuple[int, bool], tuple[Schema, Encode]] = {}
-
-
-def _encoder_of(schema: Schema, compact_maps: bool) -> Encode:
-    """``encoder`` looked up by the schema's identity first: records of a topic share their schema object, and
-    hashing a struct schema for every record costs more than encoding it."""
-    found = _ENCODERS.get((id(schema), compact_maps))
-    if found is not None and found[0] is schema:
-        return found[1]
-    encode = encoder(schema, compact_maps)
-    if len(_ENCODERS) > 1000:
-        _ENCODERS.clear()
-    _ENCODERS[(id(schema), compact_maps)] = (schema, encode)
-    return encode
+# Looked up by the schema's identity first: records of a topic share their schema object, and hashing a struct
+# schema for every record (encoder's own cache) costs more than encoding it.
+_ENCODERS: dict[bool, IdentityCache[Schema, Encode]] = {
+    compact: IdentityCache(partial(encoder, compact_maps=compact)) for compact in (False, True)
+}
 
 
 def document(record: SinkRecord, compact_maps: bool) -> Any:
     """The JSON-ready document of a record's value (a dict for structs and maps)."""
     if record.value_schema is not None:
-        return _encoder_of(record.value_schema, compact_maps)(record.value)
+        return _ENCODERS[compact_maps](record.value_schema)(record.value)
     value = record.value
     if isinstance(value, Struct):
-        return _encoder_of(value.schema, compact_maps)(value)
+        return _ENCODERS[compact_maps](value.schema)(value)
     return value
 
 

@@ -23,6 +23,7 @@ from typing import Any, NamedTuple
 
 from hub.sdk import ConfigDef, ConfigType, Struct, Transformation
 from hub.sdk.errors import ConfigError
+from hub.sdk.identity_cache import IdentityCache
 from hub.sdk.schema import OPTIONAL_STRING_SCHEMA, Schema, Type, struct_schema
 from hub.sdk.transform import R
 
@@ -83,14 +84,13 @@ class ExtractNewRecordState(Transformation):
                 if not name.strip():
                     raise ConfigError({key: ["empty field name"]})
         self._schemas: dict[tuple[int, int], tuple[Schema, Schema, Schema]] = {}
-        self._layouts: dict[int, tuple[Schema, _Layout | None]] = {}
 
     def apply(self, record: R) -> R | None:
         value = record.value
         if value is None:  # a tombstone
             return None if self.mode in ("drop", "rewrite", "delete-to-tombstone") else record
         if isinstance(value, Struct):
-            layout = self._layout(value.schema)
+            layout = _layout_of(value.schema)
             if layout is None:
                 return record
             values = value.raw_values()
@@ -121,25 +121,6 @@ class ExtractNewRecordState(Transformation):
             for name, field_value, schema in self._additions(record.value_schema, value, "add.headers"):
                 headers = headers.add(name, field_value, schema)
         return record.replace(value=new_value, value_schema=new_schema, headers=headers)
-
-    def _layout(self, schema: Schema) -> _Layout | None:
-        """Where an envelope schema keeps op, before and after (None: not a change event); cached by identity."""
-        found = self._layouts.get(id(schema))
-        if found is not None and found[0] is schema:
-            return found[1]
-        layout = None
-        if schema.type is Type.STRUCT and schema.has_field("op") and schema.has_field("after"):
-            before = schema.field("before") if schema.has_field("before") else None
-            after = schema.field("after")
-            layout = _Layout(
-                schema.field("op").index,
-                before.index if before is not None else -1,
-                before.schema if before is not None else None,
-                after.index,
-                after.schema,
-            )
-        self._layouts[id(schema)] = (schema, layout)
-        return layout
 
     def _additions(self, envelope_schema: Schema | None, envelope: Any, option: str) -> list[tuple[str, Any, Schema]]:
         """(name, value, schema) of each field ``option`` names, from the envelope or its source block."""
@@ -188,6 +169,24 @@ class _Layout(NamedTuple):
     before_schema: Schema | None
     after: int
     after_schema: Schema | None
+
+
+def _layout(schema: Schema) -> _Layout | None:
+    """Where an envelope schema keeps op, before and after (None: not a change event)."""
+    if schema.type is not Type.STRUCT or not schema.has_field("op") or not schema.has_field("after"):
+        return None
+    before = schema.field("before") if schema.has_field("before") else None
+    after = schema.field("after")
+    return _Layout(
+        schema.field("op").index,
+        before.index if before is not None else -1,
+        before.schema if before is not None else None,
+        after.index,
+        after.schema,
+    )
+
+
+_layout_of: IdentityCache[Schema, _Layout | None] = IdentityCache(_layout)
 
 
 def _fields(value: Any) -> dict[str, Any] | None:

@@ -275,9 +275,7 @@ class SourceTaskRunner(TaskRunner):
         else:
             self._submitted.settle(polled)
 
-    def _convert_by_stage(
-        self, record: SourceRecord
-    ) -> tuple[bytes | None, bytes | None, list[tuple[str, bytes | None]]] | None:
+    def _convert_by_stage(self, record: SourceRecord) -> _Converted | None:
         setup = self.setup
         converters = setup.converters
         ok_key, key = setup.errors.execute(

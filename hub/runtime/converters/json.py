@@ -31,6 +31,7 @@ import orjson
 from hub.sdk.config import ConfigDef, ConfigType
 from hub.sdk.converter import NULL, Converter, HeaderConverter, SchemaAndValue
 from hub.sdk.errors import DataError
+from hub.sdk.identity_cache import IdentityCache
 from hub.sdk.schema import (
     DATE_NAME,
     DECIMAL_NAME,
@@ -179,20 +180,17 @@ _INT_BOUNDS = {
 # those the Python class and integer bounds a decoded JSON value must have to be taken as it is). Records of one
 # stream share their schema object, so looking the plan up by identity saves hashing the schema.
 _FieldPlan = tuple[str, Schema, Type | None, type | None, int | None, int | None]
-_PLANS: dict[int, tuple[Schema, tuple[_FieldPlan, ...], tuple[str, ...] | None]] = {}
+_Plan = tuple[tuple[_FieldPlan, ...], tuple[str, ...] | None]
 
 
-def _plan_of(schema: Schema) -> tuple[Schema, tuple[_FieldPlan, ...], tuple[str, ...] | None]:
+def _make_plan(schema: Schema) -> _Plan:
     """The struct's field plan, and its field names when every field is a plain primitive (the fastest path)."""
-    found = _PLANS.get(id(schema))
-    if found is not None and found[0] is schema:
-        return found
     plan = tuple(_field_plan(field.name, field.schema) for field in schema.fields)
     all_plain = tuple(p[0] for p in plan) if all(p[2] for p in plan) else None
-    if len(_PLANS) > 1000:
-        _PLANS.clear()
-    _PLANS[id(schema)] = entry = (schema, plan, all_plain)
-    return entry
+    return plan, all_plain
+
+
+_plan_of: IdentityCache[Schema, _Plan] = IdentityCache(_make_plan)
 
 
 def _field_plan(name: str, schema: Schema) -> _FieldPlan:
@@ -206,7 +204,7 @@ def _field_plan(name: str, schema: Schema) -> _FieldPlan:
 
 
 def _struct_plan(schema: Schema) -> tuple[_FieldPlan, ...]:
-    return _plan_of(schema)[1]
+    return _plan_of(schema)[0]
 
 
 PayloadReader = Callable[[Any], Any]
@@ -325,25 +323,10 @@ def _typed(python: type, convert: Callable[[Any], Any]) -> PayloadWriter:
     return write
 
 
-_READERS: dict[int, tuple[Schema, PayloadReader]] = {}
-
-
-def payload_reader(schema: Schema) -> PayloadReader:
+def _compile_reader(schema: Schema) -> PayloadReader:
     """``value_from_json`` specialised for ``schema``: plain primitives and structs of them are checked with a
     few type comparisons and taken as parsed, logical types converted directly; anything else (and any value
-    that fails the quick checks, so errors read the same) goes through the general path. Cached by schema
-    identity."""
-    found = _READERS.get(id(schema))
-    if found is not None and found[0] is schema:
-        return found[1]
-    reader = _compile_reader(schema)
-    if len(_READERS) > 1000:
-        _READERS.clear()
-    _READERS[id(schema)] = (schema, reader)
-    return reader
-
-
-def _compile_reader(schema: Schema) -> PayloadReader:
+    that fails the quick checks, so errors read the same) goes through the general path."""
     if schema.type is Type.STRUCT:
         return _struct_reader(schema)
     read_field = _field_reader(schema)
@@ -358,7 +341,7 @@ def _compile_reader(schema: Schema) -> PayloadReader:
 
 
 def _struct_reader(schema: Schema) -> PayloadReader:
-    _, plan, plain_names = _plan_of(schema)
+    plan, plain_names = _plan_of(schema)
     from_values = Struct.from_values
     if plain_names is not None:  # every field a plain primitive: one comparison of the value types
         names = plain_names
@@ -459,6 +442,10 @@ def _field_reader(schema: Schema) -> PayloadReader:
     return read_plain
 
 
+#: The compiled reader of each schema object.
+payload_reader: IdentityCache[Schema, PayloadReader] = IdentityCache(_compile_reader)
+
+
 def _integer_reader(convert: Callable[[int], Any], null: Any, nullable: bool) -> PayloadReader:
     def read(node: Any) -> Any:
         if type(node) is int:
@@ -527,7 +514,7 @@ def value_to_json(
         if value.schema is not schema and value.schema != schema:
             raise DataError("Struct's schema does not match the schema it is written with")
         # Struct.put checked every value against its field schema: plain primitives pass as they are.
-        _, _, plain_names = _plan_of(schema)
+        _, plain_names = _plan_of(schema)
         items = value.raw_values()
         if plain_names is not None and None not in items:
             return dict(zip(plain_names, items, strict=True))
@@ -676,23 +663,15 @@ class JsonConverter(Converter, HeaderConverter):
         self.numeric_decimals = False
         self.replace_null = True
         self._parse_schema = lru_cache(maxsize=1000)(self._parse_schema_text)
-        self._writers: dict[int, tuple[Schema, bytes, PayloadWriter]] = {}
+        self._writers: IdentityCache[Schema, tuple[bytes, PayloadWriter]] = IdentityCache(self._make_writer)
         self._last_prefix = b""
         self._last_schema: Schema | None = None
         self._last_reader: PayloadReader = _read_schemaless
 
-    def _schema_writer(self, schema: Schema) -> tuple[Schema, bytes, PayloadWriter]:
-        """The envelope's start up to the payload (``{"schema":…,"payload":``) and the payload writer, made once
-        per schema object (found by identity: hashing a schema is slow)."""
-        found = self._writers.get(id(schema))
-        if found is not None and found[0] is schema:
-            return found
+    def _make_writer(self, schema: Schema) -> tuple[bytes, PayloadWriter]:
+        """The envelope's start up to the payload (``{"schema":…,"payload":``) and the payload writer."""
         text = _envelope_prefix(_dumps(schema_to_json(schema, numeric_decimals=self.numeric_decimals)))
-        writer = payload_writer(schema, numeric_decimals=self.numeric_decimals, replace_null=self.replace_null)
-        if len(self._writers) > 1000:
-            self._writers.clear()
-        self._writers[id(schema)] = entry = (schema, text, writer)
-        return entry
+        return text, payload_writer(schema, numeric_decimals=self.numeric_decimals, replace_null=self.replace_null)
 
     def config_def(self) -> ConfigDef:
         return CONFIG
@@ -712,7 +691,7 @@ class JsonConverter(Converter, HeaderConverter):
             payload = _schemaless_to_json(value)
             prefix = _NULL_SCHEMA_PREFIX
         else:
-            _, prefix, write = self._schema_writer(schema)
+            prefix, write = self._writers(schema)
             payload = write(value)
         if not self.schemas_enabled:
             return _dumps(payload)
