@@ -108,6 +108,27 @@ def test_json_writes_decimals_as_numbers_with_numeric_format_and_reads_lines_bac
     assert all(schema is None for schema, _ in rows)
 
 
+def test_json_struct_lines_keep_any_field_name_and_match_the_schemaless_encoding() -> None:
+    odd = struct_schema(
+        [("class", INT32_SCHEMA), ("with space", STRING_SCHEMA), ("f0", OPTIONAL_STRING_SCHEMA),
+         ("ünï", BOOLEAN_SCHEMA), ("prices", array_schema(decimal_schema(2))), ("inner", ADDRESS)],
+        name="odd",
+    )  # fmt: skip
+    values = [
+        Struct(odd, {"class": n, "with space": 'q"\\\n\u2028😀', "f0": None, "ünï": True,
+                     "prices": [decimal.Decimal("1.50"), decimal.Decimal(n)], "inner": Struct(ADDRESS, {"city": "X"})})
+        for n in range(3)
+    ]  # fmt: skip
+    numeric = object_format(JSON, **{"json.decimal.format": "NUMERIC"})
+    data = write(numeric, odd, values)
+    assert data.splitlines()[1] == (
+        b'{"class":1,"with space":"q\\"\\\\\\n\xe2\x80\xa8\xf0\x9f\x98\x80","f0":null,"\xc3\xbcn\xc3\xaf":true,'
+        b'"prices":[1.50,1],"inner":{"city":"X","zip":null}}'
+    )
+    fmt = object_format(JSON)
+    assert write(fmt, odd, values) == write(fmt, None, values), "compiled struct lines = the general path's lines"
+
+
 def test_json_without_schema_writes_plain_values_and_gzip_is_deterministic() -> None:
     fmt = object_format(JSON, **{"s3.compression.type": "gzip"})
     values = [{"id": n, "when": dt.datetime(1970, 1, 1, 0, 0, 1, tzinfo=dt.UTC), "raw": b"\x01"} for n in range(50)]
