@@ -9,7 +9,7 @@ of a msgspec Struct type made for the schema, and msgspec writes the batch's lin
 dict and an ``orjson.dumps`` per row). Other values go through orjson, values without a schema through its
 fallback hook. The two differ only in how they spell large float exponents (``1e16`` / ``1e+16``), both JSON.
 
-A compiled encoder belongs to one writer (msgspec encoders keep a buffer between calls).
+Compiled encoders are pure functions; thread-safe.
 """
 
 from __future__ import annotations

@@ -13,6 +13,11 @@ Timestamp as integers; maps with string keys as objects, other maps as arrays of
 With ``schemas.enable=false`` messages are plain JSON; reading infers types (integers → INT64, other numbers →
 FLOAT64, objects → maps, arrays → lists) and gives a null schema.
 
+Writing: payload writers compiled per schema turn a struct into an instance of a msgspec Struct type made for the
+schema (no dict per record), and msgspec writes it; the schema part of the envelope is written once per schema.
+Reading: orjson parses, and when a message starts with the same envelope bytes as the previous one only its
+payload is parsed.
+
 An instance is used by one task thread; its schema cache is not shared.
 """
 
@@ -24,8 +29,10 @@ import datetime as dt
 import decimal
 from collections.abc import Callable, Mapping
 from functools import lru_cache, partial
+from operator import itemgetter
 from typing import Any, cast
 
+import msgspec
 import orjson
 
 from hub.sdk.config import ConfigDef, ConfigType
@@ -262,6 +269,7 @@ def payload_writer(schema: Schema, *, numeric_decimals: bool, replace_null: bool
         if field.schema.default is not None and replace_null
     )
     required = tuple(field.index for field in schema.fields if not field.schema.optional)
+    row_type = _row_type(names)
 
     def write_struct(value: Any) -> Any:
         if type(value) is not Struct or value.schema is not schema:
@@ -280,9 +288,16 @@ def payload_writer(schema: Schema, *, numeric_decimals: bool, replace_null: bool
                     items[index] = default
             if any(items[index] is None for index in required):
                 return general(value)  # its error names the field
-        return dict(zip(names, items))  # noqa: B905 - one value per field by construction
+        return row_type(*items)
 
     return write_struct
+
+
+def _row_type(names: tuple[str, ...]) -> type[msgspec.Struct]:
+    """A msgspec Struct type written as a JSON object with these keys, in this order. Its attributes are f0, f1, …
+    renamed on output, so any field name works (keywords, spaces, names starting with a digit)."""
+    attributes = [f"f{index}" for index in range(len(names))]
+    return msgspec.defstruct("Row", attributes, rename=dict(zip(attributes, names, strict=True)))
 
 
 def _field_writer(schema: Schema, numeric_decimals: bool, replace_null: bool) -> PayloadWriter | None:
@@ -351,15 +366,22 @@ def _struct_reader(schema: Schema) -> PayloadReader:
             if low is not None and high is not None:
                 bounded.append((index, low, high))
 
+        # itemgetter reads every field in one C call; it returns a bare value for one name, hence the tuple.
+        get_fields = itemgetter(*names) if len(names) > 1 else (lambda node: (node[names[0]],))
+
         def read_plain_struct(node: Any) -> Any:
             if type(node) is dict:
-                values: list[Any] = [node.get(name) for name in names]
-                if tuple(map(type, values)) == types:
-                    for position, lowest, highest in bounded:
-                        if not lowest <= values[position] <= highest:
-                            break
-                    else:
-                        return from_values(schema, values)
+                try:
+                    values = get_fields(node)
+                except KeyError:  # a field left out: the general path applies defaults and reports nulls
+                    pass
+                else:
+                    if tuple(map(type, values)) == types:
+                        for position, lowest, highest in bounded:
+                            if not lowest <= values[position] <= highest:
+                                break
+                        else:
+                            return from_values(schema, list(values))
             return value_from_json(schema, node)
 
         return read_plain_struct
@@ -633,6 +655,7 @@ def _envelope_prefix(schema_text: bytes) -> bytes:
 
 
 _NULL_SCHEMA_PREFIX = _envelope_prefix(b"null")
+_new_tuple = tuple.__new__
 
 
 def _read_schemaless(node: Any) -> Any:
@@ -645,14 +668,13 @@ def _integer(node: Any) -> int:
     return node
 
 
-def _dumps(data: Any) -> bytes:
-    return orjson.dumps(data, default=_encode_extra)
-
-
-def _encode_extra(value: Any) -> Any:
-    if isinstance(value, decimal.Decimal):
-        return orjson.Fragment(str(value).encode())
+def _refuse(value: Any) -> Any:
     raise TypeError(f"cannot encode {type(value).__name__} as JSON")
+
+
+#: The JSON bytes of what payload writers and ``value_to_json`` return, and of schemas (decimals reach it only as
+#: numbers: ``decimal.format=NUMERIC``); thread-safe.
+dump_json = msgspec.json.Encoder(enc_hook=_refuse, decimal_format="number").encode
 
 
 class JsonConverter(Converter, HeaderConverter):
@@ -670,7 +692,7 @@ class JsonConverter(Converter, HeaderConverter):
 
     def _make_writer(self, schema: Schema) -> tuple[bytes, PayloadWriter]:
         """The envelope's start up to the payload (``{"schema":…,"payload":``) and the payload writer."""
-        text = _envelope_prefix(_dumps(schema_to_json(schema, numeric_decimals=self.numeric_decimals)))
+        text = _envelope_prefix(dump_json(schema_to_json(schema, numeric_decimals=self.numeric_decimals)))
         return text, payload_writer(schema, numeric_decimals=self.numeric_decimals, replace_null=self.replace_null)
 
     def config_def(self) -> ConfigDef:
@@ -694,9 +716,9 @@ class JsonConverter(Converter, HeaderConverter):
             prefix, write = self._writers(schema)
             payload = write(value)
         if not self.schemas_enabled:
-            return _dumps(payload)
+            return dump_json(payload)
         # Byte for byte what dumping {"schema": …, "payload": …} gives, with the schema part serialised once.
-        return prefix + orjson.dumps(payload, default=_encode_extra) + b"}"
+        return prefix + dump_json(payload) + b"}"
 
     def to_connect(self, topic: str, data: bytes | None) -> SchemaAndValue:
         if data is None:
@@ -708,8 +730,8 @@ class JsonConverter(Converter, HeaderConverter):
                 payload = orjson.loads(data[len(prefix) : -1])  # a bytes slice: cheaper than a memoryview here
             except orjson.JSONDecodeError:
                 pass
-            else:
-                return SchemaAndValue(self._last_schema, self._last_reader(payload))
+            else:  # tuple.__new__ skips the generated __new__ of a NamedTuple, a fifth of this path
+                return _new_tuple(SchemaAndValue, (self._last_schema, self._last_reader(payload)))
         try:
             node = orjson.loads(data) if data else None
         except orjson.JSONDecodeError as exc:
@@ -718,7 +740,7 @@ class JsonConverter(Converter, HeaderConverter):
             return SchemaAndValue(None, node)
         if not isinstance(node, dict) or set(node) != {"schema", "payload"}:
             raise DataError(ENVELOPE_ERROR)
-        schema_text = orjson.dumps(node["schema"])
+        schema_text = dump_json(node["schema"])
         schema = None if node["schema"] is None else self._parse_schema(schema_text)
         prefix = _envelope_prefix(schema_text)
         reader = _read_schemaless if schema is None else payload_reader(schema)
