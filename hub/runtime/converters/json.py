@@ -27,12 +27,13 @@ import base64
 import binascii
 import datetime as dt
 import decimal
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache, partial
 from operator import itemgetter
-from typing import Any, cast
+from typing import Annotated, Any, cast
 
 import msgspec
+import msgspec.structs
 import orjson
 
 from hub.sdk.config import ConfigDef, ConfigType
@@ -293,11 +294,12 @@ def payload_writer(schema: Schema, *, numeric_decimals: bool, replace_null: bool
     return write_struct
 
 
-def _row_type(names: tuple[str, ...]) -> type[msgspec.Struct]:
-    """A msgspec Struct type written as a JSON object with these keys, in this order. Its attributes are f0, f1, …
-    renamed on output, so any field name works (keywords, spaces, names starting with a digit)."""
+def _row_type(names: Sequence[str], types: Sequence[Any] | None = None) -> type[msgspec.Struct]:
+    """A msgspec Struct type read and written as a JSON object with these keys, in this order (of these types when
+    given). Its attributes are f0, f1, … renamed in JSON, so any field name works (keywords, spaces, …)."""
     attributes = [f"f{index}" for index in range(len(names))]
-    return msgspec.defstruct("Row", attributes, rename=dict(zip(attributes, names, strict=True)))
+    fields = attributes if types is None else list(zip(attributes, types, strict=True))
+    return msgspec.defstruct("Row", fields, rename=dict(zip(attributes, names, strict=True)))
 
 
 def _field_writer(schema: Schema, numeric_decimals: bool, replace_null: bool) -> PayloadWriter | None:
@@ -466,6 +468,49 @@ def _field_reader(schema: Schema) -> PayloadReader:
 
 #: The compiled reader of each schema object.
 payload_reader: IdentityCache[Schema, PayloadReader] = IdentityCache(_compile_reader)
+
+PayloadDecoder = Callable[[bytes], Any]
+#: What a payload decoder raises for JSON it does not take as it is: the caller then takes the general path.
+DECODER_REFUSALS = (msgspec.MsgspecError, orjson.JSONDecodeError)
+
+
+def _compile_decoder(schema: Schema) -> PayloadDecoder:
+    """A function from a payload's JSON bytes to its value. Plain primitives and structs of them are parsed by
+    msgspec into their types, checked (types, integer bounds, no nulls, no missing fields) while parsing; other
+    schemas are parsed by orjson and read by :data:`payload_reader`. Raises one of :data:`DECODER_REFUSALS` for
+    what it does not take as it is (so the general path reports it) and DataError for invalid values."""
+    if schema.type is Type.STRUCT:
+        plan, plain_names = _plan_of(schema)
+        if plain_names is not None:
+            row_type = _row_type(plain_names, [_msgspec_type(kind) for _, _, kind, *_ in plan])
+            decode_row = msgspec.json.Decoder(row_type).decode
+            from_values = Struct.from_values
+            astuple = msgspec.structs.astuple
+
+            def decode_struct(payload: bytes) -> Any:
+                return from_values(schema, list(astuple(decode_row(payload))))
+
+            return decode_struct
+    else:
+        kind = _field_plan("", schema)[2]
+        if kind is not None:
+            return msgspec.json.Decoder(_msgspec_type(kind)).decode
+    read = payload_reader(schema)
+    loads = orjson.loads
+    return lambda payload: read(loads(payload))
+
+
+def _msgspec_type(kind: Type | None) -> Any:
+    """The msgspec type of a plain primitive's JSON value: integers within their Connect bounds; JSON integers are
+    taken for floats as the general path does (as floats)."""
+    if kind in _INT_BOUNDS:
+        low, high = _INT_BOUNDS[kind]
+        return Annotated[int, msgspec.Meta(ge=low, le=high)]
+    return {Type.STRING: str, Type.BOOLEAN: bool}.get(kind, float)  # type: ignore[arg-type]
+
+
+#: The compiled decoder of each schema object.
+payload_decoder: IdentityCache[Schema, PayloadDecoder] = IdentityCache(_compile_decoder)
 
 
 def _integer_reader(convert: Callable[[int], Any], null: Any, nullable: bool) -> PayloadReader:
@@ -662,6 +707,9 @@ def _read_schemaless(node: Any) -> Any:
     return node
 
 
+_decode_schemaless: PayloadDecoder = orjson.loads
+
+
 def _integer(node: Any) -> int:
     if isinstance(node, bool) or not isinstance(node, int):
         raise DataError(f"expected an integer payload, got {node!r}")
@@ -688,7 +736,7 @@ class JsonConverter(Converter, HeaderConverter):
         self._writers: IdentityCache[Schema, tuple[bytes, PayloadWriter]] = IdentityCache(self._make_writer)
         self._last_prefix = b""
         self._last_schema: Schema | None = None
-        self._last_reader: PayloadReader = _read_schemaless
+        self._last_decoder: PayloadDecoder = _decode_schemaless
 
     def _make_writer(self, schema: Schema) -> tuple[bytes, PayloadWriter]:
         """The envelope's start up to the payload (``{"schema":…,"payload":``) and the payload writer."""
@@ -727,11 +775,11 @@ class JsonConverter(Converter, HeaderConverter):
         if prefix and data.startswith(prefix) and data.endswith(b"}") and self.schemas_enabled:
             # Same schema as the previous record, byte for byte: parse only the payload.
             try:
-                payload = orjson.loads(data[len(prefix) : -1])  # a bytes slice: cheaper than a memoryview here
-            except orjson.JSONDecodeError:
+                value = self._last_decoder(data[len(prefix) : -1])  # a bytes slice: cheaper than a memoryview here
+            except DECODER_REFUSALS:
                 pass
             else:  # tuple.__new__ skips the generated __new__ of a NamedTuple, a fifth of this path
-                return _new_tuple(SchemaAndValue, (self._last_schema, self._last_reader(payload)))
+                return _new_tuple(SchemaAndValue, (self._last_schema, value))
         try:
             node = orjson.loads(data) if data else None
         except orjson.JSONDecodeError as exc:
@@ -745,7 +793,8 @@ class JsonConverter(Converter, HeaderConverter):
         prefix = _envelope_prefix(schema_text)
         reader = _read_schemaless if schema is None else payload_reader(schema)
         if data.startswith(prefix):  # written compactly, as Connect and Hub write it: remember for the next record
-            self._last_prefix, self._last_schema, self._last_reader = prefix, schema, reader
+            decoder = _decode_schemaless if schema is None else payload_decoder(schema)
+            self._last_prefix, self._last_schema, self._last_decoder = prefix, schema, decoder
         return SchemaAndValue(schema, reader(node["payload"]))
 
     @staticmethod

@@ -10,7 +10,15 @@ import orjson
 import pytest
 
 from hub.runtime.converters import JsonConverter
-from hub.runtime.converters.json import dump_json, payload_reader, payload_writer, value_from_json, value_to_json
+from hub.runtime.converters.json import (
+    DECODER_REFUSALS,
+    dump_json,
+    payload_decoder,
+    payload_reader,
+    payload_writer,
+    value_from_json,
+    value_to_json,
+)
 from hub.sdk.errors import DataError
 from hub.sdk.schema import (
     BOOLEAN_SCHEMA,
@@ -21,6 +29,7 @@ from hub.sdk.schema import (
     INT64_SCHEMA,
     OPTIONAL_STRING_SCHEMA,
     STRING_SCHEMA,
+    Schema,
     array_schema,
     date_schema,
     decimal_schema,
@@ -219,6 +228,9 @@ def test_plain_structs_read_by_the_specialised_reader_equal_the_general_path(
     read = payload_reader(PLAIN)(node)
     assert read == value_from_json(PLAIN, node) == Struct.from_values(PLAIN, expected)
     assert type(read.get("x")) is float
+    decoded = payload_decoder(PLAIN)(payload)  # parsed and checked in one step
+    assert decoded == read
+    assert type(decoded.get("x")) is float
 
 
 @pytest.mark.parametrize(
@@ -232,6 +244,8 @@ def test_plain_structs_read_by_the_specialised_reader_equal_the_general_path(
     ],
 )
 def test_values_the_specialised_reader_refuses_get_the_general_paths_error(payload: bytes, message: str) -> None:
+    with pytest.raises(DECODER_REFUSALS):
+        payload_decoder(PLAIN)(payload)
     converter = _converter()
     envelope = converter.from_connect("t", PLAIN, Struct.from_values(PLAIN, [1, 2, True, 1.5, "a"]))
     assert envelope is not None
@@ -239,6 +253,29 @@ def test_values_the_specialised_reader_refuses_get_the_general_paths_error(paylo
     bad = envelope[: envelope.index(b'"payload":') + len(b'"payload":')] + payload + b"}"
     with pytest.raises(DataError, match=message):
         converter.to_connect("t", bad)
+
+
+@pytest.mark.parametrize(
+    ("schema", "payload", "expected"),
+    [(INT8_SCHEMA, b"5", 5), (FLOAT64_SCHEMA, b"3", 3.0), (STRING_SCHEMA, b'"a\\u00e9"', "a\u00e9"),
+     (BOOLEAN_SCHEMA, b"false", False)],
+)  # fmt: skip
+def test_primitive_payloads_decode_as_the_general_path_reads_them(
+    schema: Schema, payload: bytes, expected: object
+) -> None:
+    decoded = payload_decoder(schema)(payload)
+    assert decoded == value_from_json(schema, orjson.loads(payload)) == expected
+    assert type(decoded) is type(expected)
+
+
+@pytest.mark.parametrize(
+    ("schema", "payload"),
+    [(INT8_SCHEMA, b"300"), (INT8_SCHEMA, b"true"), (INT8_SCHEMA, b"1.0"), (STRING_SCHEMA, b"1"),
+     (OPTIONAL_STRING_SCHEMA, b"null"), (BOOLEAN_SCHEMA, b"0"), (INT64_SCHEMA, b"1 2")],
+)  # fmt: skip
+def test_primitive_payloads_the_decoder_does_not_take_go_to_the_general_path(schema: Schema, payload: bytes) -> None:
+    with pytest.raises(DECODER_REFUSALS):
+        payload_decoder(schema)(payload)
 
 
 def test_specialised_writers_write_what_the_general_path_writes() -> None:
