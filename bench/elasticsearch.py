@@ -36,7 +36,7 @@ from hub.runtime.plugins import Plugins
 from hub.runtime.standalone import StandaloneHerder
 from hub.runtime.stores.factory import topic_stores
 from hub.runtime.worker_config import WorkerConfig
-from hub.tuning import tune_process
+from hub.tuning import tune_garbage_collector
 from tests.harness.search import LocalSearch
 
 
@@ -135,7 +135,7 @@ def sink_rate(url: str, documents: list[dict[str, Any]], client: Elasticsearch) 
 def main(argv: list[str]) -> None:
     total = int(argv[1]) if len(argv) > 1 else 500_000
     documents = [make_document(n) for n in range(total)]
-    tune_process()  # as in Hub's worker process (hub/tuning.py)
+    tune_garbage_collector()  # as in Hub's worker process (hub/tuning.py)
     figure("documents", total, "documents")
     figure("document_bytes", sum(len(orjson.dumps(d)) for d in documents[:1000]) / 1000, "bytes")
     with search_url() as url:

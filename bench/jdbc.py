@@ -34,7 +34,7 @@ from connectors.jdbc.sink import JdbcSinkConnector
 from connectors.jdbc.source import JdbcSourceConnector
 from hub.sdk import SinkRecord, SourceConnector, SourceRecord
 from hub.sdk.testing import MemoryOffsets, MemorySinkContext, MemorySourceContext
-from hub.tuning import tune_process
+from hub.tuning import tune_garbage_collector
 from tests.harness.postgres import LocalPostgres
 from tests.harness.servers import SqlServer
 
@@ -246,7 +246,7 @@ def sink_rate(server: SqlServer, records: Sequence[SinkRecord], mode: str) -> fl
 
 def main(argv: list[str]) -> None:
     rows = int(argv[1]) if len(argv) > 1 else 1_000_000
-    tune_process()  # as in Hub's worker process (hub/tuning.py)
+    tune_garbage_collector()  # as in Hub's worker process (hub/tuning.py)
     with postgres() as server:
         figure("rows", rows, "rows")
         create_table(server, rows)

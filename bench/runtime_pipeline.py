@@ -41,7 +41,7 @@ from hub.runtime.stores.factory import topic_stores
 from hub.runtime.worker_config import WorkerConfig
 from hub.sdk import ConfigDef, SinkConnector, SinkRecord, SinkTask, hookimpl
 from hub.sdk.testing import MemoryOffsets, MemorySourceContext
-from hub.tuning import tune_process
+from hub.tuning import tune_garbage_collector
 
 #: Records per poll of the datagen source, and per send_batch of the raw reference.
 BATCH = 2000
@@ -203,7 +203,7 @@ def main() -> None:
                 "bench", config, Plugins.discover(extra=[_BenchPlugins()]), clients, *topic_stores(clients, config)
             )
             herder.start()
-            tune_process()  # as the worker commands do once started; the raw references run under it too
+            tune_garbage_collector()  # as the worker commands do once started; the raw references run under it too
             try:
                 for tasks in (1, 4):
                     for label, converter, shape in (

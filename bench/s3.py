@@ -54,7 +54,7 @@ from hub.sdk.schema import (
     timestamp_schema,
 )
 from hub.sdk.testing import MemorySinkContext
-from hub.tuning import tune_process
+from hub.tuning import tune_garbage_collector
 from tests.harness.s3 import LocalS3
 from tests.harness.servers import S3Server
 
@@ -209,7 +209,7 @@ def measure(client: object, server: S3Server, format_name: str, records: Sequenc
 def main(argv: list[str]) -> None:
     count = int(argv[1]) if len(argv) > 1 else 1_000_000
     records = make_records(count)
-    tune_process()  # as in Hub's worker process (hub/tuning.py)
+    tune_garbage_collector()  # as in Hub's worker process (hub/tuning.py)
     figure("records", count, "records")
     with s3_server() as server:
         settings = StoreSettings(

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from hub import __version__
-from hub.tuning import tune_process
+from hub.tuning import tune_garbage_collector
 
 if TYPE_CHECKING:
     from hub.runtime.standalone import StandaloneHerder
@@ -222,7 +222,7 @@ def _serve_store(
                 await asyncio.to_thread(stop_alongside)
             await server.stop()
 
-    tune_process()
+    tune_garbage_collector()
     try:
         asyncio.run(serve())
     finally:
@@ -420,7 +420,7 @@ def _submit(herder: StandaloneHerder, connectors_to_run: list[tuple[str, dict[st
 def _wait_for_signal() -> None:
     import threading
 
-    tune_process()
+    tune_garbage_collector()
     stop = threading.Event()
 
     def handle(number: int, _frame: object) -> None:

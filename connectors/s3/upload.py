@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from connectors.s3.buffer import SpillBuffer
 from connectors.s3.storage import S3Bucket
 from hub.sdk.errors import ConnectError, ConnectorError, RetriableError
+from hub.sdk.switching import prompt_switching
 
 log = logging.getLogger(__name__)
 
@@ -186,10 +187,11 @@ class UploadPipeline:
                 rotation.done.set()
                 continue
             try:
-                for sealed in rotation.objects[rotation.uploaded :]:
-                    upload_object(self.bucket, sealed, self.part_size, self.extra)
-                    rotation.uploaded += 1
-                    sealed.buffer.release()
+                with prompt_switching():  # else each wake from the socket waits out the task thread's 5 ms turn
+                    for sealed in rotation.objects[rotation.uploaded :]:
+                        upload_object(self.bucket, sealed, self.part_size, self.extra)
+                        rotation.uploaded += 1
+                        sealed.buffer.release()
             except ConnectError as exc:
                 rotation.error = exc
             except Exception as exc:  # a bug or an unexpected library error: fail the task with it
