@@ -24,6 +24,9 @@ log = logging.getLogger("hub.log.broker")
 
 EARLIEST: Final = -2
 LATEST: Final = -1
+#: Default of the broker setting ``fetch.max.bytes`` (Kafka's): the most a Fetch answer to a Kafka client carries,
+#: whatever the client asks for; the first partition with data always gives at least one batch.
+FETCH_MAX_BYTES = 55 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +53,7 @@ class FetchResult:
 
 class Broker:
     """Produce, fetch and offsets over a TopicStore, groups through its GroupCoordinator;
-    ``auto_create_topics`` and ``num_partitions`` as Kafka's broker settings."""
+    ``auto_create_topics``, ``num_partitions`` and ``fetch_max_bytes`` as Kafka's broker settings."""
 
     def __init__(
         self,
@@ -59,12 +62,14 @@ class Broker:
         coordinator: GroupCoordinator | None = None,
         auto_create_topics: bool = True,
         num_partitions: int = 1,
+        fetch_max_bytes: int = FETCH_MAX_BYTES,
     ) -> None:
         self.store = store
         self.coordinator = coordinator
         self.producer_ids = ProducerIdAllocator(store.data_dir)
         self.auto_create_topics = auto_create_topics
         self.num_partitions = num_partitions
+        self.fetch_max_bytes = fetch_max_bytes
         self._arrived = threading.Condition()
         self._listeners: list[Callable[[PartitionLog], None]] = []
         self._create_lock = threading.Lock()

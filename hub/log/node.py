@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hub.log.broker import Broker
+from hub.log.broker import FETCH_MAX_BYTES, Broker
 from hub.log.cleaner import LogCleaner
 from hub.log.config import BROKER_NAMES, SPECS
 from hub.log.errors import InvalidConfigError
@@ -32,6 +32,7 @@ class NodeConfig:
     topic_defaults: Mapping[str, Any] = field(default_factory=dict)  # log.* / topic config defaults
     auto_create_topics: bool = True  # auto.create.topics.enable
     num_partitions: int = 1  # num.partitions
+    fetch_max_bytes: int = FETCH_MAX_BYTES  # fetch.max.bytes
     retention_check_interval_ms: int = 300_000  # log.retention.check.interval.ms
     cleaner_backoff_ms: int = 15_000  # log.cleaner.backoff.ms
     groups: CoordinatorConfig = field(default_factory=CoordinatorConfig)
@@ -40,6 +41,7 @@ class NodeConfig:
 _NODE_SETTINGS: dict[str, tuple[str, type]] = {
     "auto.create.topics.enable": ("auto_create_topics", bool),
     "num.partitions": ("num_partitions", int),
+    "fetch.max.bytes": ("fetch_max_bytes", int),
     "log.retention.check.interval.ms": ("retention_check_interval_ms", int),
     "log.cleaner.backoff.ms": ("cleaner_backoff_ms", int),
 }
@@ -101,6 +103,7 @@ class LogNode:
             coordinator=self.coordinator,
             auto_create_topics=config.auto_create_topics,
             num_partitions=config.num_partitions,
+            fetch_max_bytes=config.fetch_max_bytes,
         )
         self._opened = False
 

@@ -14,7 +14,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from hub.log.broker import Broker
@@ -44,9 +44,18 @@ class ServerIdentity:
 
 
 @dataclass
+class ConnectionState:
+    """What the server remembers about one client connection between its requests."""
+
+    #: Where the next Fetch starts reading among the partitions it names (see ``RequestHandlers.fetch``).
+    fetch_start: int = 0
+
+
+@dataclass
 class RequestContext:
     header: RequestHeader
     client_host: str
+    connection: ConnectionState = field(default_factory=ConnectionState)
 
 
 class RequestHandlers:
@@ -192,58 +201,77 @@ class RequestHandlers:
         return answer
 
     async def fetch(self, ctx: RequestContext, body: Body) -> Body:
+        """Kafka's Fetch with long polling. The answer carries at most the broker's ``fetch.max.bytes`` (and the
+        request's ``max_bytes``), each partition at most its ``partition_max_bytes``, and always one batch if any
+        partition has data. Partitions are read starting after the last one that gave data in the previous answer
+        on this connection (as Kafka's fetch sessions move served partitions to the back), so a capped answer
+        starves none of them; the answer lists them in the request's order."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + body["max_wait_ms"] / 1000
         min_bytes = body["min_bytes"]
-        max_bytes = body.get("max_bytes", 0x7FFFFFFF) or 0x7FFFFFFF
+        max_bytes = min(body.get("max_bytes", 0x7FFFFFFF) or 0x7FFFFFFF, self.broker.fetch_max_bytes)
+        requested = [(topic["topic"], request) for topic in body["topics"] for request in topic["partitions"]]
         while True:
-            responses, total, errors = self._read_fetch(body, max_bytes)
+            answers, total, errors, next_start = self._read_fetch(requested, max_bytes, ctx.connection.fetch_start)
             remaining = deadline - loop.time()
             if total >= min_bytes or remaining <= 0 or errors:
                 if log.isEnabledFor(logging.DEBUG):
-                    asked = [
-                        (t["topic"], p["partition"], p["fetch_offset"]) for t in body["topics"] for p in t["partitions"]
-                    ]
+                    asked = [(topic, request["partition"], request["fetch_offset"]) for topic, request in requested]
                     log.debug(
                         "fetch %s: %d bytes after %.3f s", asked, total, body["max_wait_ms"] / 1000 - max(remaining, 0)
                     )
+                ctx.connection.fetch_start = next_start
+                responses: list[Body] = []
+                for (topic, _), answer in zip(requested, answers, strict=True):
+                    if not responses or responses[-1]["topic"] != topic:
+                        responses.append({"topic": topic, "partitions": []})
+                    responses[-1]["partitions"].append(answer)
                 return {"throttle_time_ms": 0, "error_code": ErrorCode.NONE, "session_id": 0, "responses": responses}
             await self._wait_for_data(remaining)
 
-    def _read_fetch(self, body: Body, max_bytes: int) -> tuple[list[Body], int, bool]:
-        responses = []
+    def _read_fetch(
+        self, requested: list[tuple[str, Body]], max_bytes: int, start: int
+    ) -> tuple[list[Body], int, bool, int]:
+        """Each requested partition's answer (in request order), the bytes read, whether any failed, and where
+        the next fetch starts (after the last partition that gave data, or where this one started)."""
+        count = len(requested)
+        answers: list[Body] = [{}] * count
         total = 0
         errors = False
-        for topic in body["topics"]:
-            partitions = []
-            for request in topic["partitions"]:
-                answer: Body = {
-                    "partition_index": request["partition"],
-                    "error_code": ErrorCode.NONE,
-                    "high_watermark": -1,
-                    "last_stable_offset": -1,
-                    "log_start_offset": -1,
-                    "aborted_transactions": None,
-                    "preferred_read_replica": -1,
-                    "records": b"",
-                }
-                try:
-                    log_ = self.broker.store.partition(topic["topic"], request["partition"])
-                    budget = min(request["partition_max_bytes"], max_bytes - total)
-                    data = log_.read(request["fetch_offset"], budget) if budget > 0 or total == 0 else b""
+        next_start = start
+        for step in range(count):
+            index = (start + step) % count if count else 0
+            topic, request = requested[index]
+            answer: Body = {
+                "partition_index": request["partition"],
+                "error_code": ErrorCode.NONE,
+                "high_watermark": -1,
+                "last_stable_offset": -1,
+                "log_start_offset": -1,
+                "aborted_transactions": None,
+                "preferred_read_replica": -1,
+                "records": b"",
+            }
+            try:
+                log_ = self.broker.store.partition(topic, request["partition"])
+                budget = min(request["partition_max_bytes"], max_bytes - total)
+                data = log_.read(request["fetch_offset"], budget) if budget > 0 or total == 0 else b""
+                if total and len(data) > budget:  # only the first partition with data may exceed (one batch)
+                    data = b""
+                if data:
                     total += len(data)
-                    answer.update(
-                        high_watermark=log_.high_watermark,
-                        last_stable_offset=log_.high_watermark,
-                        log_start_offset=log_.log_start_offset,
-                        records=data,
-                    )
-                except Exception as exc:
-                    answer["error_code"] = error_code_for(exc)
-                    errors = True
-                partitions.append(answer)
-            responses.append({"topic": topic["topic"], "partitions": partitions})
-        return responses, total, errors
+                    next_start = (index + 1) % count
+                answer.update(
+                    high_watermark=log_.high_watermark,
+                    last_stable_offset=log_.high_watermark,
+                    log_start_offset=log_.log_start_offset,
+                    records=data,
+                )
+            except Exception as exc:
+                answer["error_code"] = error_code_for(exc)
+                errors = True
+            answers[index] = answer
+        return answers, total, errors, next_start
 
     async def list_offsets(self, ctx: RequestContext, body: Body) -> Body:
         topics = []

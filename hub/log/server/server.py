@@ -27,7 +27,7 @@ from hub.log.protocol import (
     encode_response,
     encode_response_parts,
 )
-from hub.log.server.handlers import RequestContext, RequestHandlers, ServerIdentity
+from hub.log.server.handlers import ConnectionState, RequestContext, RequestHandlers, ServerIdentity
 from hub.log.server.versions import ADVERTISED, API_VERSIONS, supported
 
 log = logging.getLogger("hub.log.server")
@@ -111,6 +111,7 @@ class KafkaServer:
         self._connections.add(task)
         peer = writer.get_extra_info("peername")
         client = f"{peer[0]}:{peer[1]}" if peer else "unknown"
+        connection = ConnectionState()
         try:
             while True:
                 try:
@@ -126,7 +127,7 @@ class KafkaServer:
                 except asyncio.IncompleteReadError:
                     log.warning("connection from %s closed in the middle of a request", client)
                     return
-                response = await self._handle(payload, client)
+                response = await self._handle(payload, client, connection)
                 if response is None:
                     continue
                 writer.writelines(response)
@@ -143,7 +144,9 @@ class KafkaServer:
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
 
-    async def _handle(self, payload: bytes, client: str) -> list[bytes | bytearray | memoryview] | None:
+    async def _handle(
+        self, payload: bytes, client: str, connection: ConnectionState
+    ) -> list[bytes | bytearray | memoryview] | None:
         assert self.handlers is not None
         header, _ = decode_request_header(payload)
         if header.api_key == API_VERSIONS and not supported(API_VERSIONS, header.api_version):
@@ -159,7 +162,7 @@ class KafkaServer:
             )
         header, body = decode_request(payload)
         route = self.handlers.routes[header.api_key]
-        response = await route(RequestContext(header, client.rsplit(":", 1)[0]), body)
+        response = await route(RequestContext(header, client.rsplit(":", 1)[0], connection), body)
         if response is None:
             return None
         return encode_response_parts(header.api_key, header.api_version, header.correlation_id, response)
