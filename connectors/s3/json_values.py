@@ -24,6 +24,7 @@ import msgspec
 import orjson
 
 from hub.sdk import Schema, Struct, Type
+from hub.sdk.json_rows import json_row_type
 from hub.sdk.schema import (
     DATE_NAME,
     DECIMAL_NAME,
@@ -68,9 +69,7 @@ def json_lines(schema: Schema | None, decimal_numeric: bool) -> Encode:
 def _struct_lines(schema: Schema, numeric: bool) -> Encode:
     """Structs a column at a time: defaults and conversions run over lists, then msgspec writes the rows."""
     names = [field.name for field in schema.fields]
-    # Positional fields named f0, f1, … renamed to the real names, so any field name works (keywords included).
-    row_type = msgspec.defstruct(f"Row{len(names)}", [f"f{index}" for index in range(len(names))],
-                                 rename={f"f{index}": name for index, name in enumerate(names)})  # fmt: skip
+    row_type = json_row_type(names)
     encode_lines = msgspec.json.Encoder(enc_hook=schemaless).encode_lines
     defaults = [(field.index, field.schema.default) for field in schema.fields if field.schema.default is not None]
     columns = [(field.index, column) for field in schema.fields if (column := _column(field.schema, numeric))]

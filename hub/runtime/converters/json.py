@@ -27,7 +27,7 @@ import base64
 import binascii
 import datetime as dt
 import decimal
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from functools import lru_cache, partial
 from operator import itemgetter
 from typing import Annotated, Any, cast
@@ -40,6 +40,7 @@ from hub.sdk.config import ConfigDef, ConfigType
 from hub.sdk.converter import NULL, Converter, HeaderConverter, SchemaAndValue
 from hub.sdk.errors import DataError
 from hub.sdk.identity_cache import IdentityCache
+from hub.sdk.json_rows import json_row_type
 from hub.sdk.schema import (
     DATE_NAME,
     DECIMAL_NAME,
@@ -270,7 +271,7 @@ def payload_writer(schema: Schema, *, numeric_decimals: bool, replace_null: bool
         if field.schema.default is not None and replace_null
     )
     required = tuple(field.index for field in schema.fields if not field.schema.optional)
-    row_type = _row_type(names)
+    row_type = json_row_type(names)
 
     def write_struct(value: Any) -> Any:
         if type(value) is not Struct or value.schema is not schema:
@@ -292,14 +293,6 @@ def payload_writer(schema: Schema, *, numeric_decimals: bool, replace_null: bool
         return row_type(*items)
 
     return write_struct
-
-
-def _row_type(names: Sequence[str], types: Sequence[Any] | None = None) -> type[msgspec.Struct]:
-    """A msgspec Struct type read and written as a JSON object with these keys, in this order (of these types when
-    given). Its attributes are f0, f1, … renamed in JSON, so any field name works (keywords, spaces, …)."""
-    attributes = [f"f{index}" for index in range(len(names))]
-    fields = attributes if types is None else list(zip(attributes, types, strict=True))
-    return msgspec.defstruct("Row", fields, rename=dict(zip(attributes, names, strict=True)))
 
 
 def _field_writer(schema: Schema, numeric_decimals: bool, replace_null: bool) -> PayloadWriter | None:
@@ -482,7 +475,7 @@ def _compile_decoder(schema: Schema) -> PayloadDecoder:
     if schema.type is Type.STRUCT:
         plan, plain_names = _plan_of(schema)
         if plain_names is not None:
-            row_type = _row_type(plain_names, [_msgspec_type(kind) for _, _, kind, *_ in plan])
+            row_type = json_row_type(plain_names, [_msgspec_type(kind) for _, _, kind, *_ in plan])
             decode_row = msgspec.json.Decoder(row_type).decode
             from_values = Struct.from_values
             astuple = msgspec.structs.astuple
