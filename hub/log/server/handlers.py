@@ -240,7 +240,7 @@ class RequestHandlers:
         errors = False
         next_start = start
         for step in range(count):
-            index = (start + step) % count if count else 0
+            index = (start + step) % count
             topic, request = requested[index]
             answer: Body = {
                 "partition_index": request["partition"],
