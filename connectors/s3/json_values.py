@@ -182,7 +182,8 @@ def _struct_converter(schema: Schema, numeric: bool, verbatim: Verbatim) -> Conv
 
 
 def schemaless(value: Any) -> Any:
-    """orjson's fallback for values without a schema: structs, bytes, decimals, dates and times."""
+    """orjson's fallback for values without a schema: structs, bytes, decimals, dates and times. Also msgspec's
+    hook on the struct path, where converted rows leave it only values no schema allows (a clear TypeError)."""
     if isinstance(value, Struct):
         return _struct_converter(value.schema, False, orjson.Fragment)(value)
     if isinstance(value, bytes | bytearray | memoryview):
