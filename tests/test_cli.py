@@ -118,12 +118,14 @@ def test_standalone_runs_connector_files_until_sigterm(tmp_path: Path, hub_serve
     dst = tmp_path / "dst.properties"
     dst.write_text(f"name=dst\nconnector.class=FileStreamSink\nfile={sink}\ntopics=standalone\n")
     argv = [sys.executable, "-m", "hub.cli", "standalone", str(worker), str(src), str(dst)]
-    process = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True)
+    log_path = tmp_path / "standalone.log"
+    with log_path.open("w") as log:  # a file, not a pipe: a full pipe nobody reads would block the process
+        process = subprocess.Popen(argv, stderr=log, text=True)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not (sink.exists() and sink.read_text() == "one\ntwo\n"):
         time.sleep(0.1)
     process.send_signal(signal.SIGTERM)
-    assert process.wait(60) == 0
+    assert process.wait(60) == 0, log_path.read_text()[-3000:]
     assert sink.read_text() == "one\ntwo\n"
     assert json.loads(offsets.read_text())["version"] == 1
 

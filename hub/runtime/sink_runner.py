@@ -316,9 +316,9 @@ class SinkTaskRunner(TaskRunner):
     # --- offsets -----------------------------------------------------------------------------------------------
 
     def commit(self, partitions: Collection[TopicPartition]) -> None:
-        """Commit, for these partitions, what the task says is durable."""
+        """Commit, for these partitions, what the task says is durable (never once cancelled)."""
         current = {tp: self._positions[tp] for tp in partitions if tp in self._positions}
-        if not current:
+        if not current or self.cancelled:
             return
         self.setup.errors.wait_for_reports(self.setup.offset_flush_timeout_s)
         try:

@@ -13,6 +13,7 @@ has them (KIP-158); otherwise the store's auto-creation applies.
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections import deque
 from collections.abc import Collection, Mapping, Sequence
@@ -224,7 +225,7 @@ class SourceTaskRunner(TaskRunner):
                 if not batch:
                     ok, polled = setup.errors.execute(Stage.TASK_POLL, self.task.poll, origin=type(self.task).__name__)
                     batch = list(polled or ()) if ok else []
-                    if not batch:
+                    if not batch or self.cancelled:
                         continue
                 self._send_batch(batch, creator)
                 self.meter.add(len(batch))
@@ -340,10 +341,10 @@ class SourceTaskRunner(TaskRunner):
             self.log.warning("commit_record failed: %s", exc)
 
     def commit_offsets(self) -> None:
-        """Write the offsets of every acknowledged record, then tell the task."""
+        """Write the offsets of every acknowledged record, then tell the task (never once cancelled)."""
         self._collect_acknowledgements()
         offsets = self._submitted.committable()
-        if not offsets:
+        if not offsets or self.cancelled:
             return
         self._offsets.write(self.setup.task_id.connector, offsets)
         self.log.debug("committed offsets of %d source partitions", len(offsets))
@@ -353,7 +354,7 @@ class SourceTaskRunner(TaskRunner):
             self.log.warning("task commit() failed: %s", exc)
 
     def _finish(self) -> None:
-        if self._producer is not None:
+        if self._producer is not None and not self.cancelled:
             try:
                 self._producer.flush(self.setup.offset_flush_timeout_s)
             except Exception as exc:
@@ -367,6 +368,12 @@ class SourceTaskRunner(TaskRunner):
                 self.task.stop()  # from this (another) thread, so a blocked poll() returns
             except Exception as exc:
                 self.log.warning("task stop() failed: %s", exc)
+
+    def discard_output(self) -> None:
+        # Closing may wait for the store's answers; the worker's thread must not.
+        producer = self._producer
+        if producer is not None:
+            threading.Thread(target=producer.close, name=f"hub-cancel-{self.id}", daemon=True).start()
 
     def close_resources(self) -> None:
         if not self.stopping.is_set() and self._task_started:

@@ -4,7 +4,7 @@ Its stores decide where state lives: in memory with an offsets file (``hub stand
 standalone mode), or in the store's compacted internal topics (``hub start``: a restart resumes every
 connector, its offsets and statuses). API calls write the desired state to the config store; a single herder
 thread hears of every change and makes the worker match it (start, reconfigure, pause, stop connectors and
-tasks), so changes never race each other.
+tasks), so changes never race each other. A user's task restart runs there too: the API call waits for it.
 
 With ``hub.task.restart.enabled``, a connector or task that fails on this worker is restarted by the same thread
 after a backoff (``hub/runtime/restart_policy.py``), through the path of a user's restart, and only while it is
@@ -18,6 +18,8 @@ import queue
 import re
 import threading
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeoutError
 from typing import Any
 
 from hub.log.client import OffsetSpec, StoreClients, TopicPartition
@@ -26,6 +28,7 @@ from hub.runtime.connector_config import common_def, connector_type, validate
 from hub.runtime.herder import (
     AlreadyExistsError,
     BadRequestError,
+    ConflictError,
     ConnectorInfo,
     Herder,
     NotFoundError,
@@ -51,6 +54,9 @@ from hub.sdk.connector import Connector, SinkConnector
 from hub.sdk.errors import ConfigError
 
 log = logging.getLogger("hub.runtime.herder")
+
+#: How long an API call waits for the herder thread to carry out a task restart (Connect's REST request timeout).
+RESTART_WAIT_S = 90.0
 
 _INITIAL_STATES = {"RUNNING": TargetState.STARTED, "PAUSED": TargetState.PAUSED, "STOPPED": TargetState.STOPPED}
 
@@ -168,6 +174,7 @@ class StandaloneHerder(Herder, ConfigListener):
                 kind, subject = "due", None
             try:
                 if kind == "stop":
+                    self._refuse_queued()
                     return
                 if kind == "sync":
                     subject.set()  # every event queued before it is handled
@@ -177,11 +184,23 @@ class StandaloneHerder(Herder, ConfigListener):
                     self._regenerate_tasks(subject, self.configs.snapshot())
                 elif kind == "restart":
                     self._restart(subject)
+                elif kind == "restart_task":
+                    self._restart_task_asked(*subject)
                 elif kind == "due":
                     for unit in self._restarts.due():
                         self._auto_restart(unit)
             except Exception:
                 log.exception("herder failed handling %s %s", kind, subject)
+
+    def _refuse_queued(self) -> None:
+        """The herder stops: API calls still waiting for the herder thread get an answer now."""
+        while True:
+            try:
+                kind, subject = self._events.get_nowait()
+            except queue.Empty:
+                return
+            if kind == "restart_task":
+                subject[1].set_exception(ConflictError("The worker is stopping; the task was not restarted"))
 
     # Which connectors and tasks this worker runs: all of them here; the distributed herder narrows it.
 
@@ -338,6 +357,23 @@ class StandaloneHerder(Herder, ConfigListener):
         self.worker.start_task(
             task_id, snapshot.connectors[task_id.connector], task_config, snapshot.target_state(task_id.connector)
         )
+
+    def _restart_task_asked(self, task_id: TaskId, done: Future[None]) -> None:
+        """A user's task restart, on the herder thread: restarted here when this worker runs it."""
+        try:
+            snapshot = self.configs.snapshot()
+            if task_id.connector not in snapshot.connectors:
+                raise NotFoundError(f"Connector {task_id.connector} not found")
+            if not 0 <= task_id.task < len(snapshot.tasks.get(task_id.connector, [])):
+                raise NotFoundError(f"Task {task_id} not found")
+            for owned, task_config in self._task_ids(task_id.connector, snapshot):
+                if owned == task_id:
+                    self._restarts.forget((task_id.connector, task_id.task))
+                    self._restart_task_now(task_id, snapshot, task_config)
+        except Exception as exc:
+            done.set_exception(exc)
+        else:
+            done.set_result(None)
 
     def _auto_restart(self, unit: Unit) -> None:
         """Restart a failed unit whose backoff is over, if it is still this worker's to restart."""
@@ -501,14 +537,13 @@ class StandaloneHerder(Herder, ConfigListener):
         return status
 
     def restart_task(self, name: str, task: int) -> None:
-        snapshot = self.configs.snapshot()
-        if name not in snapshot.connectors:
-            raise NotFoundError(f"Connector {name} not found")
-        tasks = snapshot.tasks.get(name, [])
-        if not 0 <= task < len(tasks):
-            raise NotFoundError(f"Task {name}-{task} not found")
-        self._restarts.forget((name, task))
-        self._restart_task_now(TaskId(name, task), snapshot, tasks[task])
+        done: Future[None] = Future()
+        self._events.put(("restart_task", (TaskId(name, task), done)))
+        try:
+            done.result(RESTART_WAIT_S)
+        except FutureTimeoutError:
+            raise ConflictError(f"The restart of task {name}-{task} is queued but not done after "
+                                f"{RESTART_WAIT_S:.0f} s; its status shows when it is") from None  # fmt: skip
 
     def put_task_configs(self, name: str, configs: Sequence[Mapping[str, str]]) -> None:
         raise BadRequestError("Only distributed workers take task configs from other workers")

@@ -3,6 +3,10 @@
 Subclasses (source and sink runners) implement ``execute()``, the task's main loop, which runs until
 ``stopping`` is set. Any exception escaping it fails the task: its status becomes FAILED with the trace, and the
 worker leaves it stopped until restarted. Logs of a runner carry the task's name (``connector-N``).
+
+A task that does not stop within the worker's graceful timeout is *cancelled*, as Connect cancels it: its thread
+is abandoned (Python cannot kill it), and from then on it writes nothing — no status, no offsets, no records (a
+source's producer is closed). So a restarted task's successor is never contradicted by its predecessor.
 """
 
 from __future__ import annotations
@@ -78,7 +82,8 @@ class TaskRunner(ABC):
         if target is TargetState.STARTED:
             self.resumed.set()
         self.failed = False
-        self.meter = ProgressMeter(lambda progress: setup.on_progress(self.id, progress), setup.progress_interval_s)
+        self.cancelled = False
+        self.meter = ProgressMeter(self._publish_progress, setup.progress_interval_s)
         self._thread = threading.Thread(target=self._run, name=f"hub-task-{self.id}", daemon=True)
 
     def start(self) -> None:
@@ -90,11 +95,20 @@ class TaskRunner(ABC):
         except BaseException as exc:
             self.failed = True
             self.log.error("task failed: %s", exc, exc_info=exc)
-            self.setup.on_status(self.id, State.FAILED, "".join(traceback.format_exception(exc)))
+            self.report(State.FAILED, "".join(traceback.format_exception(exc)))
         finally:
             self._release()
         if not self.failed:
-            self.setup.on_status(self.id, State.UNASSIGNED, None)
+            self.report(State.UNASSIGNED, None)
+
+    def _publish_progress(self, progress: dict[str, Any]) -> None:
+        if not self.cancelled:
+            self.setup.on_progress(self.id, progress)
+
+    def report(self, state: State, trace: str | None) -> None:
+        """Write the task's status, unless it was cancelled (its successor's status is the one that counts)."""
+        if not self.cancelled:
+            self.setup.on_status(self.id, state, trace)
 
     def _release(self) -> None:
         for close in (self.close_resources, self.setup.transforms.close, self.setup.errors.close):
@@ -126,8 +140,7 @@ class TaskRunner(ABC):
         return {}
 
     def report_running(self) -> None:
-        state = State.RUNNING if self.resumed.is_set() else State.PAUSED
-        self.setup.on_status(self.id, state, None)
+        self.report(State.RUNNING if self.resumed.is_set() else State.PAUSED, None)
 
     def set_target_state(self, target: TargetState) -> None:
         """Pause (stop moving records, keep resources) or resume; a failed task stays FAILED (with its trace)."""
@@ -135,10 +148,10 @@ class TaskRunner(ABC):
             return
         if target is TargetState.STARTED and not self.resumed.is_set():
             self.resumed.set()
-            self.setup.on_status(self.id, State.RUNNING, None)
+            self.report(State.RUNNING, None)
         elif target is TargetState.PAUSED and self.resumed.is_set():
             self.resumed.clear()
-            self.setup.on_status(self.id, State.PAUSED, None)
+            self.report(State.PAUSED, None)
         self.wakeup()
 
     def wait_if_paused(self) -> bool:
@@ -162,12 +175,19 @@ class TaskRunner(ABC):
         self.wakeup()
 
     def join(self, timeout_s: float) -> bool:
-        """Wait for the thread; False when it did not end in time (it is abandoned, as in Connect)."""
+        """Wait for the thread; False when it did not end in time."""
         self._thread.join(timeout_s)
-        alive = self._thread.is_alive()
-        if alive:
-            self.log.error("task did not stop within %.1f s; abandoning its thread", timeout_s)
-        return not alive
+        return not self._thread.is_alive()
+
+    def cancel(self) -> None:
+        """After a stop that did not end in time: the task may write nothing more (see the module docstring).
+        Returns at once; called from the worker's thread."""
+        self.cancelled = True
+        self.log.error("task did not stop in time; cancelled, its thread abandoned")
+        self.discard_output()
+
+    def discard_output(self) -> None:
+        """Make sure a cancelled task's pending and later output goes nowhere (a source closes its producer)."""
 
     @property
     def alive(self) -> bool:

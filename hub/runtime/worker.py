@@ -3,7 +3,12 @@
 Configs arrive with ``${provider:…}`` references; the worker resolves them just before handing them to a
 connector or task, so secrets live only in memory. Every state change is written to the status store under this
 worker's id. Stopping is cooperative: tasks are asked to stop together and given
-``task.shutdown.graceful.timeout.ms`` in total; a task that does not finish is abandoned (and logged).
+``task.shutdown.graceful.timeout.ms`` in total; a task that does not finish is cancelled (it writes nothing more,
+see ``task_runner``) and its thread abandoned, both logged.
+
+Thread-safety: the herder calls the lifecycle methods from its one thread; the lock keeps the task table and a
+runner's thread consistent for the readers on other threads (a runner is in the table exactly while its thread
+has been started and not yet been stopped).
 """
 
 from __future__ import annotations
@@ -191,7 +196,7 @@ class Worker:
             self.tasks[task_id] = runner
             self.task_configs[task_id] = dict(task_config)
             self.task_connector_configs[task_id] = dict(connector_config)
-        runner.start()
+            runner.start()
         return True
 
     def _make_runner(
@@ -267,7 +272,8 @@ class Worker:
             runner.stop()
         deadline = time.monotonic() + int(self.config["task.shutdown.graceful.timeout.ms"]) / 1000
         for _, runner in stopping:
-            runner.join(max(0.0, deadline - time.monotonic()))
+            if not runner.join(max(0.0, deadline - time.monotonic())):
+                runner.cancel()
 
     def tasks_of(self, connector: str) -> list[TaskId]:
         with self._lock:
