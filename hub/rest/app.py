@@ -31,6 +31,7 @@ from hub.rest.errors import HttpError, error_response, invalid_config_message, r
 from hub.rest.loggers import LoggerLevels
 from hub.rest.openapi import openapi_document
 from hub.runtime.herder import Herder, NotLeaderError
+from hub.runtime.request_signing import ALGORITHM_HEADER, SIGNATURE_HEADER, RequestSignature
 from hub.sdk.errors import ConfigError, ConnectError
 
 MAX_BODY_BYTES = 1 << 20
@@ -186,7 +187,8 @@ def create_app(herder: Herder, *, version: str, credentials: Credentials | None 
         if not isinstance(body, list):
             raise HttpError(400, "Task configs must be a JSON array of objects of strings")
         configs = [_string_map(item, f"task config {index}") for index, item in enumerate(body)]
-        await call(herder.put_task_configs, name, configs)
+        signature = RequestSignature.from_headers(request.headers, request.state.raw_body)
+        await call(herder.put_task_configs, name, configs, signature)
         return Response(status_code=204)
 
     async def tasks_config(request: Request) -> Response:
@@ -360,7 +362,7 @@ async def forward(request: Request, error: NotLeaderError) -> Response:
     query.append(("forward", "false" if hop == "true" else "true"))
     url = error.url.rstrip("/") + request.url.path + "?" + urllib.parse.urlencode(query)
     body = getattr(request.state, "raw_body", None)
-    headers = {k: v for k, v in request.headers.items() if k.lower() in ("content-type", "authorization", "accept")}
+    headers = {k: v for k, v in request.headers.items() if k.lower() in _FORWARDED_HEADERS}
 
     def send() -> tuple[int, bytes, dict[str, str]]:
         outgoing = urllib.request.Request(url, data=body, method=request.method, headers=headers)
@@ -380,6 +382,10 @@ async def forward(request: Request, error: NotLeaderError) -> Response:
 
 # Workers of one cluster talk to each other over their own certificates.
 _UNVERIFIED = ssl._create_unverified_context()
+_FORWARDED_HEADERS = ("content-type", "authorization", "accept", SIGNATURE_HEADER.lower(), ALGORITHM_HEADER.lower())
+#: Internal requests between workers: signed with the group's session key, so they need no credentials (as Connect's
+#: basic-auth extension lets them through); the herder refuses them unless the signature is right.
+_INTERNAL_REQUEST = re.compile(r"/connectors/[^/]+/tasks")
 
 
 def _same_plugin(given: str, plugin: str) -> bool:
@@ -400,7 +406,8 @@ class _ErrorsAndAuth:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if self.credentials is not None:
+        internal = scope["method"] == "PUT" and _INTERNAL_REQUEST.fullmatch(scope["path"]) is not None
+        if self.credentials is not None and not internal:
             headers = {k.decode().lower(): v.decode() for k, v in scope.get("headers", [])}
             principal = self.credentials.authenticate(headers.get("authorization"))
             if principal is None:

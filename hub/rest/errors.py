@@ -6,7 +6,14 @@ import logging
 
 from starlette.responses import JSONResponse
 
-from hub.runtime.herder import AlreadyExistsError, BadRequestError, ConflictError, NotFoundError
+from hub.runtime.herder import (
+    AlreadyExistsError,
+    BadRequestError,
+    ConflictError,
+    ForbiddenError,
+    NotFoundError,
+    UnavailableError,
+)
 from hub.sdk.errors import ConfigError
 
 log = logging.getLogger("hub.rest")
@@ -49,5 +56,9 @@ def response_for(error: Exception) -> JSONResponse:
         return error_response(400, invalid_config_message(error))
     if isinstance(error, BadRequestError):
         return error_response(400, str(error))
+    if isinstance(error, ForbiddenError):
+        return error_response(403, str(error))
+    if isinstance(error, UnavailableError):
+        return error_response(503, str(error), retry_after_s=1)
     log.error("request failed: %s", error, exc_info=error)
     return error_response(500, f"{type(error).__name__}: {error}")

@@ -1,16 +1,20 @@
 """Herder: the one interface for changing and reading the desired state of connectors (the REST API calls one
 method per route). Shapes follow Kafka Connect's REST entities. Errors: NotFoundError (404),
-AlreadyExistsError (409), ConflictError (409), BadRequestError and ConfigError (400)."""
+AlreadyExistsError (409), ConflictError (409), BadRequestError and ConfigError (400), ForbiddenError (403),
+UnavailableError (503, retry later)."""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hub.runtime.plugins import PluginInfo
 from hub.sdk.errors import ConnectError
+
+if TYPE_CHECKING:
+    from hub.runtime.request_signing import RequestSignature
 
 
 class NotFoundError(ConnectError):
@@ -27,6 +31,14 @@ class ConflictError(ConnectError):
 
 class BadRequestError(ConnectError):
     """The request itself is wrong."""
+
+
+class ForbiddenError(ConnectError):
+    """The request is not allowed (an internal request with a wrong signature)."""
+
+
+class UnavailableError(ConnectError):
+    """The worker cannot answer yet (it is starting up); the same request may succeed later."""
 
 
 class NotLeaderError(ConnectError):
@@ -102,8 +114,11 @@ class Herder(ABC):
     def restart_task(self, name: str, task: int) -> None: ...
 
     @abstractmethod
-    def put_task_configs(self, name: str, configs: Sequence[Mapping[str, str]]) -> None:
-        """Store task configs a worker generated for ``name`` (Connect's internal request to the leader)."""
+    def put_task_configs(
+        self, name: str, configs: Sequence[Mapping[str, str]], signature: RequestSignature | None
+    ) -> None:
+        """Store task configs a worker generated for ``name`` (Connect's internal request to the leader), once
+        ``signature`` proves the request comes from a worker of the group (ForbiddenError, BadRequestError)."""
 
     @abstractmethod
     def validate(self, config: Mapping[str, str]) -> dict[str, Any]:

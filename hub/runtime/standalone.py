@@ -34,6 +34,7 @@ from hub.runtime.herder import (
     NotFoundError,
 )
 from hub.runtime.plugins import PluginInfo, Plugins
+from hub.runtime.request_signing import RequestSignature
 from hub.runtime.restart_policy import RestartPolicy, RestartSchedule, Unit, describe
 from hub.runtime.stores import (
     ConfigListener,
@@ -545,7 +546,9 @@ class StandaloneHerder(Herder, ConfigListener):
             raise ConflictError(f"The restart of task {name}-{task} is queued but not done after "
                                 f"{RESTART_WAIT_S:.0f} s; its status shows when it is") from None  # fmt: skip
 
-    def put_task_configs(self, name: str, configs: Sequence[Mapping[str, str]]) -> None:
+    def put_task_configs(
+        self, name: str, configs: Sequence[Mapping[str, str]], signature: RequestSignature | None
+    ) -> None:
         raise BadRequestError("Only distributed workers take task configs from other workers")
 
     def validate(self, config: Mapping[str, str]) -> dict[str, Any]:

@@ -18,6 +18,11 @@ from hub.runtime.options import prefixed
 from hub.sdk.config import ConfigKey, ConfigType, config_def
 from hub.sdk.errors import ConfigError
 
+#: HMAC algorithms by Connect's (JCA's) names, for the signing of internal requests (KIP-507).
+_HMACS = ("HmacSHA1", "HmacSHA256", "HmacSHA384", "HmacSHA512")
+
+_SIGNING_KEYS = ("inter.worker.signature.algorithm", "inter.worker.verification.algorithms")
+
 _KEYS = [
     ConfigKey("bootstrap.servers", ConfigType.STRING, "", "Kafka-protocol store to use; empty: the embedded one."),
     ConfigKey("group.id", ConfigType.STRING, "connect-cluster", "Name of the worker cluster."),
@@ -47,6 +52,17 @@ _KEYS = [
     ConfigKey("heartbeat.interval.ms", ConfigType.INT, 3_000, minimum=1),
     ConfigKey("rebalance.timeout.ms", ConfigType.INT, 60_000, minimum=1),
     ConfigKey("scheduled.rebalance.max.delay.ms", ConfigType.INT, 300_000, minimum=0),
+    ConfigKey("inter.worker.key.generation.algorithm", ConfigType.STRING, "HmacSHA256",
+              "Algorithm of the session keys the leader generates for signing internal requests.", choices=_HMACS),
+    ConfigKey("inter.worker.key.size", ConfigType.INT, None,
+              "Size of generated session keys in bits; empty: the algorithm's hash size.", minimum=64),
+    ConfigKey("inter.worker.key.ttl.ms", ConfigType.INT, 3_600_000,
+              "How long a session key is used before the leader distributes a new one.", minimum=1),
+    ConfigKey("inter.worker.signature.algorithm", ConfigType.STRING, "HmacSHA256",
+              "Algorithm this worker signs internal requests with.", choices=_HMACS),
+    ConfigKey("inter.worker.verification.algorithms", ConfigType.LIST, "HmacSHA256",
+              "Algorithms this worker accepts on signed internal requests; must include the signature algorithm.",
+              choices=_HMACS, non_empty=True),
     ConfigKey("topic.creation.enable", ConfigType.BOOLEAN, True),
     ConfigKey("rest.ssl.cert.file", ConfigType.STRING, "", "PEM certificate (chain) for HTTPS on the REST API."),
     ConfigKey("rest.ssl.key.file", ConfigType.STRING, "", "PEM private key for HTTPS on the REST API."),
@@ -102,6 +118,11 @@ class WorkerConfig:
                 and not key.startswith(_PASS_THROUGH)
             ):
                 problems.setdefault(key, []).append(f"unknown worker option {key!r}")
+        signing = typed.get("inter.worker.signature.algorithm")
+        if problems.keys().isdisjoint(_SIGNING_KEYS) and signing not in typed["inter.worker.verification.algorithms"]:
+            problems.setdefault("inter.worker.verification.algorithms", []).append(
+                f"must include the signature algorithm {signing} (inter.worker.signature.algorithm)"
+            )
         if problems:
             raise ConfigError(problems)
         return cls(typed, dict(raw))

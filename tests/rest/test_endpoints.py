@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Callable
@@ -11,7 +12,9 @@ from typing import Any
 import httpx
 import pytest
 
+from hub.runtime.request_signing import signature_headers
 from tests.rest.conftest import HubStart
+from tests.runtime.distributed.signing import session_keys
 
 pytestmark = pytest.mark.integration
 
@@ -158,13 +161,21 @@ def test_task_configs_a_worker_sends_are_written_by_the_leader(api: httpx.Client
     assert api.post("/connectors", json={"name": name, "config": _source(hub.work_dir, name)}).status_code == 201
     generated = _wait(lambda: api.get(f"/connectors/{name}/tasks").json(), "tasks")[0]["config"]
     changed = {**generated, "batch.size": "7"}
-    assert api.put(f"/connectors/{name}/tasks", json=[changed]).status_code == 204  # hub start is the leader
+    assert "signature" in _error(api.put(f"/connectors/{name}/tasks", json=[changed]), 400)
+    key = session_keys(hub.kafka, "connect-configs")[-1]
+
+    def signed_put(connector: str, tasks: object) -> httpx.Response:
+        body = json.dumps(tasks).encode()
+        headers = {"Content-Type": "application/json", **signature_headers(key, "HmacSHA256", body)}
+        return api.put(f"/connectors/{connector}/tasks", content=body, headers=headers)
+
+    assert signed_put(name, [changed]).status_code == 204  # hub start is the leader
     assert api.get(f"/connectors/{name}/tasks").json()[0]["config"] == changed
-    _error(api.put("/connectors/no-such-connector/tasks", json=[changed]), 404)
-    _error(api.put(f"/connectors/{name}/tasks", json={"0": changed}), 400)
-    _error(api.put(f"/connectors/{name}/tasks", json=[changed, "x"]), 400)
+    _error(signed_put("no-such-connector", [changed]), 404)
+    _error(signed_put(name, {"0": changed}), 400)
+    _error(signed_put(name, [changed, "x"]), 400)
     assert api.put(f"/connectors/{name}/stop").status_code == 204
-    assert "stopped" in _error(api.put(f"/connectors/{name}/tasks", json=[changed]), 400)
+    assert "stopped" in _error(signed_put(name, [changed]), 400)
     assert api.get(f"/connectors/{name}/tasks").json() == []
     assert api.delete(f"/connectors/{name}").status_code == 204
 

@@ -7,8 +7,10 @@ reconciling herder thread as standalone mode. Configs, offsets and statuses live
 
 Writes (create, update, delete, pause, resume, stop, restart, offsets, task configs) are done by the leader;
 other workers raise NotLeaderError with the leader's URL and the REST layer forwards the request there. A worker
-that runs a connector sends the task configs it generates to the leader (TaskConfigSender). The leader starts a
-rebalance when the set of connectors or tasks changes, and when held-back work of a vanished worker is due.
+that runs a connector sends the task configs it generates to the leader (TaskConfigSender), signed with the
+session key the leader distributes through the config topic (``hub/runtime/request_signing.py``); unsigned or
+wrongly signed task configs are refused. The leader starts a rebalance when the set of connectors or tasks changes,
+and when held-back work of a vanished worker is due.
 
 Coordinators differ in when they start a new generation. Kafka's (and Hub's) makes every member rejoin whenever
 one rejoins with other metadata, and always when the leader rejoins. tansu starts one only when a member joins,
@@ -24,6 +26,7 @@ so the leader hands its work out at once (not held back as a vanished worker's),
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import threading
@@ -36,6 +39,7 @@ from hub.runtime.distributed.assignor import Work, all_work, assign, work_order
 from hub.runtime.distributed.task_configs import Send, TaskConfigs, TaskConfigSender, UndeliveredError, send_over_rest
 from hub.runtime.herder import BadRequestError, ConnectorInfo, NotFoundError, NotLeaderError
 from hub.runtime.plugins import Plugins
+from hub.runtime.request_signing import RequestSignature, SessionKey, signature_headers, verify
 from hub.runtime.standalone import StandaloneHerder
 from hub.runtime.stores import ConfigStore, OffsetStore, StatusStore, TargetState
 from hub.runtime.worker_config import WorkerConfig
@@ -66,9 +70,10 @@ class DistributedHerder(StandaloneHerder):
         offsets: OffsetStore,
         statuses: StatusStore,
         *,
-        send_task_configs: Send = send_over_rest,
+        send_task_configs: Send | None = None,
     ) -> None:
         super().__init__(worker_url, config, plugins, clients, configs, offsets, statuses)
+        self._session_key: SessionKey | None = None
         self._member: GroupMember = clients.group_member(
             config["group.id"],
             "connect",
@@ -89,8 +94,8 @@ class DistributedHerder(StandaloneHerder):
         self._held_back: dict[Work, int] = {}
         self._next_rebalance_ms: int | None = None
         self._membership_thread = threading.Thread(target=self._membership, name="hub-membership", daemon=True)
-        self._task_configs = TaskConfigSender(worker_url, lambda: self._leader_url, send_task_configs,
-                                              self._write_here)  # fmt: skip
+        send = send_task_configs or functools.partial(send_over_rest, sign=self.sign_request)
+        self._task_configs = TaskConfigSender(worker_url, lambda: self._leader_url, send, self._write_here)
         # A task runs only while the coordinator confirmed this worker within (most of) the session timeout.
         self._lease_s = int(config["session.timeout.ms"]) / 1000 * 0.8
         self.worker.lease = self._lease_ok
@@ -187,6 +192,7 @@ class DistributedHerder(StandaloneHerder):
                 self._apply(assigned, joined.generation_id)
                 asked = False
                 while not self._closing.is_set():
+                    self._keep_session_key_fresh()
                     asked = self._member.poll(0.5)
                     if self._assignment and not self._lease_ok():
                         self._fence()  # before anything else, also when the group already asked us to rejoin
@@ -220,6 +226,45 @@ class DistributedHerder(StandaloneHerder):
         done = threading.Event()
         self._events.put(("sync", done))
         done.wait(int(self.config["rebalance.timeout.ms"]) / 1000)
+
+    # --- the session key of signed internal requests ------------------------------------------------------------
+
+    def on_session_key(self) -> None:
+        record = self.configs.snapshot().session_key
+        try:
+            self._session_key = None if record is None else SessionKey.from_record(record)
+        except ValueError as exc:
+            log.error("worker %s: ignoring the session key record of the config topic: %s", self.worker_id, exc)
+            return
+        log.info("worker %s read a new session key (%s)", self.worker_id, self._session_key)
+
+    def _keep_session_key_fresh(self) -> None:
+        """As leader: distribute a session key when there is none, it expired, or the config asks for another kind."""
+        if not self.is_leader:
+            return
+        key, now_ms = self._session_key, int(time.time() * 1000)
+        algorithm = self.config["inter.worker.key.generation.algorithm"]
+        size_bits = self.config["inter.worker.key.size"]
+        if (
+            key is not None
+            and now_ms < key.created_ms + int(self.config["inter.worker.key.ttl.ms"])
+            and key.algorithm == algorithm
+            and (size_bits is None or len(key.key) * 8 == size_bits)
+        ):
+            return
+        try:
+            self.configs.put_session_key(SessionKey.generate(algorithm, size_bits, now_ms).to_record())
+        except ClientError as exc:
+            log.warning("leader %s could not write a new session key (trying again): %s", self.worker_id, exc)
+            return
+        log.info("leader %s distributed a new session key", self.worker_id)
+
+    def sign_request(self, body: bytes) -> Mapping[str, str]:
+        """The headers that sign an internal request's body with the current session key."""
+        key = self._session_key
+        if key is None:
+            raise UndeliveredError("no session key read from the config topic yet", retry=True)
+        return signature_headers(key, self.config["inter.worker.signature.algorithm"], body)
 
     def _rebalance_due(self) -> bool:
         due = self._next_rebalance_ms
@@ -391,7 +436,10 @@ class DistributedHerder(StandaloneHerder):
 
     # --- task configs: generated where the connector runs, written by the leader --------------------------------
 
-    def put_task_configs(self, name: str, configs: Sequence[Mapping[str, str]]) -> None:
+    def put_task_configs(
+        self, name: str, configs: Sequence[Mapping[str, str]], signature: RequestSignature | None
+    ) -> None:
+        verify(signature, self._session_key, self.config["inter.worker.verification.algorithms"])
         self._require_leader()
         self._store_task_configs(name, [dict(config) for config in configs])
 

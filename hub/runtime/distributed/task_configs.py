@@ -7,8 +7,9 @@ the next leader (``leader_changed``, called after every rebalance) or a retry af
 once delivered, when newer configs of the same connector replace them, when the connector leaves this worker
 (``discard``), and when the leader refuses them for good (the connector was deleted or stopped meanwhile).
 
-Worker-to-worker requests are not signed yet: a leader whose REST API asks for credentials answers 401/403, and
-then the configs are written by this worker itself (``write_here``), as before the leader took over the writing.
+Requests are signed with the group's session key (``hub/runtime/request_signing.py``): the leader's REST API
+takes them without credentials and checks the signature. A signature the leader refuses (403: a key rotated since
+this worker read it) is retried once this worker has read the new key.
 
 Thread-safe: ``submit``, ``discard`` and ``leader_changed`` may be called from any thread.
 """
@@ -32,34 +33,35 @@ TaskConfigs = list[dict[str, str]]
 class UndeliveredError(Exception):
     """The leader did not take the configs: ``retry`` later, or (``retry`` False) never."""
 
-    def __init__(self, message: str, *, retry: bool, unauthorized: bool = False) -> None:
+    def __init__(self, message: str, *, retry: bool) -> None:
         super().__init__(message)
         self.retry = retry
-        self.unauthorized = unauthorized
 
 
 #: Sends ``configs`` of connector ``name`` to the leader at ``url``; raises UndeliveredError when it did not take them.
 Send = Callable[[str, str, TaskConfigs], None]
+#: The headers that sign a request body (UndeliveredError, to retry, while no session key is known).
+Sign = Callable[[bytes], Mapping[str, str]]
 
 # Workers of one cluster talk to each other over their own certificates (as the REST layer's forwarding does).
 _UNVERIFIED = ssl._create_unverified_context()
 
 
-def send_over_rest(url: str, name: str, configs: TaskConfigs, *, timeout_s: float = 30.0) -> None:
-    """``PUT {url}/connectors/{name}/tasks?forward=true``: a worker that is no longer the leader forwards it once."""
+def send_over_rest(url: str, name: str, configs: TaskConfigs, *, sign: Sign, timeout_s: float = 30.0) -> None:
+    """Signed ``PUT {url}/connectors/{name}/tasks?forward=true``: a worker that is no longer the leader forwards it
+    once."""
     target = f"{url.rstrip('/')}/connectors/{urllib.parse.quote(name, safe='')}/tasks?forward=true"
-    request = urllib.request.Request(
-        target, data=json.dumps(configs).encode(), method="PUT", headers={"Content-Type": "application/json"}
-    )
+    body = json.dumps(configs).encode()
+    headers = {"Content-Type": "application/json", **sign(body)}
+    request = urllib.request.Request(target, data=body, method="PUT", headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=timeout_s, context=_UNVERIFIED):
             return
     except urllib.error.HTTPError as exc:
         detail = exc.read().decode(errors="replace")[:500]
-        message = f"the leader {url} answered {exc.code}: {detail}"
-        if exc.code in (401, 403):
-            raise UndeliveredError(message, retry=False, unauthorized=True) from None
-        raise UndeliveredError(message, retry=exc.code not in (400, 404)) from None
+        # 403: signed under a key the leader has replaced since; 503: the leader has not read a key yet.
+        raise UndeliveredError(f"the leader {url} answered {exc.code}: {detail}",
+                               retry=exc.code not in (400, 401, 404)) from None  # fmt: skip
     except OSError as exc:
         raise UndeliveredError(f"the leader {url} did not answer: {exc}", retry=True) from None
 
@@ -148,15 +150,7 @@ class TaskConfigSender:
             if leader == self.worker_id:
                 self._write_here(name, configs)
                 return True
-            try:
-                self._send(leader, name, configs)
-            except UndeliveredError as exc:
-                if not exc.unauthorized:
-                    raise
-                log.warning("%s; writing the task configs of %s here (worker-to-worker requests are not signed)",
-                            exc, name)  # fmt: skip
-                self._write_here(name, configs)
-                return True
+            self._send(leader, name, configs)
             log.info("sent %d task config(s) of %s to the leader %s", len(configs), name, leader)
             return True
         except UndeliveredError as exc:

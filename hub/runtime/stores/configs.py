@@ -7,6 +7,8 @@ Records (keys are UTF-8 strings, values JSON; see docs/runtime.md):
   last N buffered task configs at once, so a half-written reconfiguration is never acted on.
 - ``target-state-NAME`` → ``{"state": "STARTED"|"PAUSED", "state.v2": "STARTED"|"PAUSED"|"STOPPED"}``.
 - ``restart-connector-NAME`` → ``{"include-tasks": bool, "only-failed": bool}``.
+- ``session-key`` → the key workers sign internal requests with (``hub/runtime/distributed/request_signing.py``
+  reads and writes its value; the store keeps the latest as it is).
 
 The same ``ConfigState`` applies these records whichever log carries them, so a memory store and a topic store
 behave alike. Listeners hear of every change after it is applied (on the log's reading thread).
@@ -53,6 +55,7 @@ class ConfigSnapshot:
     target_states: dict[str, TargetState] = field(default_factory=dict)
     tasks: dict[str, list[Config]] = field(default_factory=dict)
     inconsistent: set[str] = field(default_factory=set)
+    session_key: dict[str, Any] | None = None  # the latest ``session-key`` record's value
 
     def target_state(self, name: str) -> TargetState:
         return self.target_states.get(name, TargetState.STARTED)
@@ -63,6 +66,7 @@ class ConfigSnapshot:
             dict(self.target_states),
             {name: [dict(task) for task in tasks] for name, tasks in self.tasks.items()},
             set(self.inconsistent),
+            self.session_key,
         )
 
 
@@ -80,6 +84,9 @@ class ConfigListener:
 
     def on_restart_request(self, request: RestartRequest) -> None:
         """A restart was requested."""
+
+    def on_session_key(self) -> None:
+        """A new session key was written (``snapshot().session_key``)."""
 
 
 def _json(value: Mapping[str, Any]) -> bytes:
@@ -143,6 +150,10 @@ class ConfigStore:
     def put_restart_request(self, request: RestartRequest) -> None:
         value = {"include-tasks": request.include_tasks, "only-failed": request.only_failed}
         self._send(f"restart-connector-{request.connector}", value)
+        self._write_done()
+
+    def put_session_key(self, value: Mapping[str, Any]) -> None:
+        self._send("session-key", value)
         self._write_done()
 
     def _send(self, key: str, value: Mapping[str, Any] | None) -> None:
@@ -234,7 +245,12 @@ class ConfigStore:
                 bool(value.get("only-failed", False)),
             )
             return lambda listener: listener.on_restart_request(request)
-        return None  # records of other kinds (session keys, loggers, fencing) mean nothing to this worker yet
+        if key == "session-key":
+            if value is None:
+                return None
+            state.session_key = dict(value)  # records are never changed in place: sharing it with copies is safe
+            return lambda listener: listener.on_session_key()
+        return None  # records of other kinds (loggers, fencing) mean nothing to this worker yet
 
 
 def _properties(value: Mapping[str, Any]) -> Config:

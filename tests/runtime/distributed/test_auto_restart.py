@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -16,6 +17,7 @@ from hub.runtime.distributed.herder import DistributedHerder
 from hub.runtime.distributed.task_configs import TaskConfigs, UndeliveredError
 from hub.runtime.herder import NotLeaderError
 from hub.runtime.plugins import Plugins
+from hub.runtime.request_signing import RequestSignature
 from hub.runtime.stores.factory import topic_stores
 from hub.runtime.worker_config import WorkerConfig
 from tests.runtime.conftest import FAST_WORKER, wait_for
@@ -47,7 +49,9 @@ def join(tmp_path: Path) -> Iterator[Join]:
         try:
             if leader is None:
                 raise NotLeaderError(None)
-            leader.put_task_configs(name, configs)
+            body = json.dumps(configs).encode()
+            signature = RequestSignature.from_headers(leader.sign_request(body), body)
+            leader.put_task_configs(name, configs, signature)
         except NotLeaderError as exc:
             raise UndeliveredError(str(exc), retry=True) from None
 
