@@ -35,6 +35,10 @@ def _live_states(herder: StandaloneHerder, name: str) -> list[str]:
     return [task["state"] for task in status["tasks"] if task["state"] in ("RUNNING", "PAUSED")]
 
 
+def _producer_threads() -> int:
+    return sum(t.name in ("hub-embedded-producer", "hub-kafka-producer") for t in threading.enumerate())
+
+
 def _end_offset(clients: StoreClients, topic: str) -> int:
     with clients.admin() as admin:
         return admin.list_offsets([TopicPartition(topic, 0)], OffsetSpec.LATEST)[TopicPartition(topic, 0)] or 0
@@ -66,6 +70,7 @@ def test_racing_restarts_pauses_and_deletes_leave_exactly_the_tasks_status_shows
     make_herder: HerderFactory, clients: StoreClients
 ) -> None:
     herder = make_herder(**{"task.shutdown.graceful.timeout.ms": "5000"})
+    producers_before = _producer_threads()
     topic = f"race-{time.monotonic_ns()}"
     config = {"connector.class": "Datagen", "topic": topic, "rate": "200", "tasks.max": "2", "batch.size": "10"}
     herder.put_connector_config("racer", config, allow_replace=False)
@@ -106,6 +111,7 @@ def test_racing_restarts_pauses_and_deletes_leave_exactly_the_tasks_status_shows
     time.sleep(1.0)
     assert _end_offset(clients, topic) == deleted_at, "a deleted connector's topic kept growing"
     assert not _task_threads("racer")
+    wait_for(lambda: _producer_threads() == producers_before, what="every task's producer closed", timeout_s=10)
 
 
 def test_concurrent_restarts_of_one_task_all_succeed(make_herder: HerderFactory) -> None:
