@@ -11,8 +11,10 @@ from typing import Any
 
 import httpx
 import pytest
+from click.testing import CliRunner
 
 from hub import __version__
+from hub.cli import cli
 from hub.log.client.embedded import EmbeddedClients
 from hub.log.node import LogNode, node_config
 from hub.rest.app import create_app
@@ -22,6 +24,8 @@ from hub.runtime.standalone import StandaloneHerder
 from hub.runtime.stores.factory import local_stores
 from hub.runtime.worker_config import WorkerConfig
 from hub.sdk import ConfigDef, ConfigType, SourceConnector, SourceTask, hookimpl
+from tests.harness.process import free_port
+from tests.rest.conftest import start_hub, stop_hub
 from tests.runtime.conftest import wait_for
 
 MARKER = "TOPSECRET-9c1e"
@@ -231,3 +235,35 @@ def test_failures_of_a_started_connector_and_task_never_show_resolved_values(
         _assert_no_secret(status.text, caplog)
     assert any("task connecting to" in record.getMessage() for record in caplog.records)
     _assert_no_secret("", caplog)
+
+
+@pytest.mark.integration
+def test_hub_start_reads_files_only_from_its_secrets_directory(tmp_path: Path) -> None:
+    hub = start_hub(tmp_path)
+    try:
+        secrets = tmp_path / "data" / "secrets"
+        assert secrets.is_dir()
+        assert secrets.stat().st_mode & 0o077 == 0, "created private to its owner"
+        (secrets / "db.properties").write_text("topic=from-file\n")
+        (tmp_path / "elsewhere.properties").write_text(f"topic={MARKER}\n")
+        with httpx.Client(base_url=hub.url, timeout=30) as api:
+            inside = _datagen(rate="1", topic=f"${{file:{secrets}/db.properties:topic}}")
+            assert api.post("/connectors", json={"name": "in", "config": inside}).status_code == 201
+            outside = _datagen(rate="1", topic=f"${{file:{tmp_path}/elsewhere.properties:topic}}")
+            refused = api.post("/connectors", json={"name": "out", "config": outside})
+            assert refused.status_code == 400
+            assert "is not allowed to be accessed" in refused.json()["message"]
+            assert MARKER not in refused.text
+    finally:
+        stop_hub(hub)
+
+
+def test_hub_start_refuses_a_bad_allowed_path_with_a_clear_error(tmp_path: Path) -> None:
+    worker = tmp_path / "worker.properties"
+    worker.write_text("config.providers.file.param.allowed.paths=relative/secrets\n")
+    result = CliRunner().invoke(cli, ["start", "--data-dir", str(tmp_path / "data"), "--config", str(worker),
+                                      "--rest-listener", f"127.0.0.1:{free_port()}",
+                                      "--kafka-listener", f"127.0.0.1:{free_port()}"])  # fmt: skip
+    assert result.exit_code == 1
+    assert "config.providers.file.param.allowed.paths" in result.output
+    assert "Path relative/secrets is not absolute" in result.output
