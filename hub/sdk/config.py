@@ -242,16 +242,16 @@ class ConfigDef:
     def errors(
         self, raw: Mapping[str, Any], shown: Mapping[str, Any] | None = None
     ) -> tuple[dict[str, Any], dict[str, list[str]]]:
-        """Typed values (defaults filled) and every problem per key; never raises for bad input. Messages quote a
-        value as ``shown`` has it (default: as ``raw`` has it), e.g. the ``${provider:…}`` reference a value was
-        resolved from; they never quote a part of it or its typed form."""
+        """Typed values (defaults filled) and every problem per key; never raises for bad input. A value that
+        ``shown`` gives differently (e.g. the ``${provider:…}`` reference it was resolved from) is quoted, whole, as
+        ``shown`` has it, never as ``raw`` has it nor any part of it."""
         quoted = raw if shown is None else shown
 
         def invalid(name: str, part: Any = None) -> str:
             if (self.key(name) or _NO_KEY).secret:
                 return f"Invalid value {HIDDEN}"
-            resolved = part is not None and quoted.get(name) != raw.get(name)
-            return f"Invalid value {quoted.get(name) if part is None or resolved else part!r}"
+            whole = part is None or quoted.get(name) != raw.get(name)
+            return f"Invalid value {quoted.get(name) if whole else part!r}"
 
         problems: dict[str, list[str]] = {}
         typed: dict[str, Any] = {}
