@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from hub.runtime.config_providers import (
     read_properties,
 )
 from hub.runtime.worker_config import WorkerConfig
+from hub.sdk.config_provider import ConfigProvider
 from hub.sdk.errors import ConfigError
 
 
@@ -169,3 +171,18 @@ def test_unknown_providers_and_text_that_is_no_reference_stay_as_written() -> No
     config = {"a": "${vault:secret/db:password}", "b": "${env", "c": "$ {env:X}"}
     assert resolver.resolve(config) == config
     assert resolver.unknown_references(config) == {"a": ["${vault:secret/db:password}"]}
+
+
+class _VaultLike(ConfigProvider):
+    """A plugin's provider: answers nothing for 'missing', fails its own way for 'down'."""
+
+    def get(self, path: str, keys: Collection[str]) -> dict[str, str]:
+        if path == "down":
+            raise RuntimeError("vault is sealed")
+        return {}
+
+
+def test_a_plugin_provider_that_fails_or_has_no_value_is_a_problem_of_the_key() -> None:
+    resolver = ConfigResolver({"vault": _VaultLike()})
+    assert _problem(resolver, "${vault:missing:pw}") == "config provider 'vault' has no value for ${vault:missing:pw}"
+    assert "failed on ${vault:down:pw}: vault is sealed" in _problem(resolver, "${vault:down:pw}")
