@@ -31,6 +31,8 @@ DEFAULT_REST_LISTENER = "127.0.0.1:8083"
 DEFAULT_KAFKA_LISTENER = "127.0.0.1:9092"
 DEFAULT_REST_URL = "http://127.0.0.1:8083"
 DEFAULT_DATA_DIR = "./hub-data"
+#: Where `hub start`'s file and dir config providers read, under the data directory.
+SECRETS_DIR = "secrets"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 logger = logging.getLogger("hub")
@@ -116,7 +118,8 @@ def start(
     listens on --rest-listener.
     """
     _configure_logging(log_level)
-    config = _worker_config(_read_properties(config_file) if config_file else {})
+    raw = _read_properties(config_file) if config_file else {}
+    config = _worker_config({**_provider_defaults(raw, data_dir), **raw})
     worker_url = _worker_url(config, rest_listener)
     submitted = [_read_connector_file(path) for path in connector_configs]
 
@@ -140,6 +143,21 @@ def start(
         return stop
 
     _serve_store(data_dir, kafka_listener, alongside=run_worker)
+
+
+def _provider_defaults(raw: dict[str, str], data_dir: Path) -> dict[str, str]:
+    """`hub start`'s allowed.paths for the file and dir config providers the worker config leaves without one:
+    DATA_DIR/secrets, created readable by its owner only, so references read what was put there for them and
+    nothing else the process can read (docs/runtime.md, "Config providers")."""
+    unset = [name for name in ("file", "dir") if f"config.providers.{name}.param.allowed.paths" not in raw]
+    if not unset:
+        return {}
+    secrets = (data_dir / SECRETS_DIR).resolve()
+    try:
+        secrets.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise click.ClickException(f"cannot create {secrets}: {exc.strerror}") from None
+    return {f"config.providers.{name}.param.allowed.paths": str(secrets) for name in unset}
 
 
 def _read_properties(path: Path) -> dict[str, str]:
@@ -176,7 +194,7 @@ def _start_herder(
     plugins = Plugins.discover()
     stores = local_stores(clients, config) if local else topic_stores(clients, config)
     kind = DistributedHerder if distributed else StandaloneHerder
-    herder = kind(worker_id, config, plugins, clients, *stores)
+    herder = _config_call(lambda: kind(worker_id, config, plugins, clients, *stores))
     _config_call(herder.start)
     logger.info("worker %s running, store %s", worker_id, clients.location)
     return herder

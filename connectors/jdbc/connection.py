@@ -90,7 +90,8 @@ CONNECTION_CONFIG = (
 
 
 def sqlalchemy_url(url: str, user: str | None = None, password: str | Password | None = None) -> URL:
-    """The SQLAlchemy URL of a JDBC or SQLAlchemy ``url``; ``user``/``password`` override those in it."""
+    """The SQLAlchemy URL of a JDBC or SQLAlchemy ``url``; ``user``/``password`` override those in it, except for
+    SQLite, which has no users: there they are ignored (as its JDBC driver does), not an invalid URL."""
     secret = password.value if isinstance(password, Password) else password
     if url.startswith("jdbc:"):
         result = _from_jdbc(url[len("jdbc:") :])
@@ -99,6 +100,8 @@ def sqlalchemy_url(url: str, user: str | None = None, password: str | Password |
             result = make_url(url)
         except ArgumentError as exc:
             raise ConnectorError(f"connection.url {url!r} is neither a JDBC URL nor a SQLAlchemy URL") from exc
+    if result.get_backend_name() == "sqlite":
+        return result.set(username=None, password=None)
     if user:
         result = result.set(username=user)
     if secret:

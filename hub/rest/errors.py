@@ -14,6 +14,7 @@ from hub.runtime.herder import (
     NotFoundError,
     UnavailableError,
 )
+from hub.runtime.redaction import redact
 from hub.sdk.errors import ConfigError
 
 log = logging.getLogger("hub.rest")
@@ -31,7 +32,8 @@ class HttpError(Exception):
 def error_response(status: int, message: str, *, retry_after_s: int | None = None) -> JSONResponse:
     """Connect's error body; ``retry_after_s`` adds a Retry-After header (the request may succeed later)."""
     headers = {"Retry-After": str(retry_after_s)} if retry_after_s is not None else None
-    return JSONResponse({"error_code": status, "message": message}, status_code=status, headers=headers)
+    body = {"error_code": status, "message": redact(message)}  # no value resolved from a ${provider:…} reference
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 def invalid_config_message(error: ConfigError, connector_class: str = "") -> str:

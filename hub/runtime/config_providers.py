@@ -1,8 +1,19 @@
 """Kafka's config providers (``env``, ``file``, ``dir``) and the resolver of ``${provider:path:key}`` references.
 
-Hub enables the three built-in providers under the names ``env``, ``file`` and ``dir`` unless the worker config
-lists its own ``config.providers``; Kafka's class names select them too. Paths may be limited with the
-``allowed.paths`` parameter (file, dir) and environment variables with ``allowlist.pattern`` (env), as in Kafka.
+The worker config names the providers (``config.providers``, default ``env,file,dir``; Kafka's class names select
+them too) and their options (``config.providers.NAME.param.*``):
+
+- ``file`` and ``dir`` read only under ``allowed.paths`` (KIP-993): a comma-separated list of absolute paths that
+  exist. A referenced path is normalised (``.`` and ``..`` removed, as Kafka does) and must lie under one of them;
+  a relative path never does. Hub also resolves symbolic links and refuses a path whose real location leaves the
+  allowed paths (Kafka compares the text only). Without ``allowed.paths`` they read nothing, where Kafka reads
+  anything: list ``/`` to allow every path.
+- ``env`` reads the variables whose whole name matches ``allowlist.pattern`` (KIP-887), default every one.
+
+A reference that cannot be resolved is a problem of its config key (Kafka leaves it unresolved and logs), with
+messages that name the reference, never a value. A reference to a provider the worker does not have is left as
+written, as in Kafka. Every resolved value is registered with ``hub.runtime.redaction``, which keeps it out of
+messages and log lines.
 """
 
 from __future__ import annotations
@@ -13,6 +24,7 @@ from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
+from hub.runtime.redaction import SECRETS
 from hub.sdk.config_provider import ConfigProvider
 from hub.sdk.errors import ConfigError
 
@@ -20,52 +32,104 @@ from hub.sdk.errors import ConfigError
 REFERENCE = re.compile(r"\$\{([^}]*?):(([^}]*?):)?([^}]*?)\}")
 
 
+def _refused(message: str) -> ConfigError:
+    return ConfigError({"": [message]})
+
+
+class AllowedPaths:
+    """Kafka's ``allowed.paths`` of the file and directory providers (see the module docstring). Immutable."""
+
+    def __init__(self, value: str | None, provider: str) -> None:
+        self.provider = provider
+        self.roots: list[str] | None = None
+        if value:
+            self.roots = []
+            for entry in value.split(","):
+                root = _normalise(entry)
+                if not os.path.isabs(root):
+                    raise ConfigError({"allowed.paths": [f"Path {root} is not absolute"]})
+                if not os.path.exists(root):
+                    raise ConfigError({"allowed.paths": [f"Path {root} does not exist"]})
+                self.roots.append(root)
+
+    def check(self, path: str) -> Path:
+        """The normalised ``path``; ConfigError when it, or the file it leads to, is outside the allowed paths."""
+        refused = f"The path {path} is not allowed to be accessed"
+        if self.roots is None:
+            raise _refused(f"{refused}: the {self.provider} config provider reads no path until its allowed.paths "
+                           f"lists the directories it may read")  # fmt: skip
+        normal = _normalise(path)
+        if not any(_within(normal, root) for root in self.roots):
+            raise _refused(f"{refused} (it is outside the {self.provider} config provider's allowed.paths)")
+        real = os.path.realpath(normal)
+        if not any(_within(real, os.path.realpath(root)) for root in self.roots):
+            raise _refused(f"{refused}: a symbolic link leads outside the {self.provider} config provider's "
+                           f"allowed.paths")  # fmt: skip
+        return Path(normal)
+
+
+def _normalise(path: str) -> str:
+    normal = os.path.normpath(path) if path else path
+    return "/" + normal.lstrip("/") if normal.startswith("//") else normal
+
+
+def _within(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip("/") + "/")
+
+
 class _PathLimited(ConfigProvider):
+    kind = ""
+
     def __init__(self) -> None:
-        self.allowed: list[Path] = []  # empty: any path
+        self.allowed = AllowedPaths(None, self.kind)
 
     def configure(self, params: Mapping[str, str]) -> None:
-        allowed = params.get("allowed.paths", "")
-        self.allowed = [Path(p.strip()).resolve() for p in allowed.split(",") if p.strip()]
+        self.allowed = AllowedPaths(params.get("allowed.paths"), self.kind)
 
-    def _check(self, path: str) -> Path:
-        resolved = Path(path).resolve()
-        if self.allowed and not any(resolved == root or root in resolved.parents for root in self.allowed):
-            raise ConfigError({"": [f"path {path!r} is outside the config provider's allowed.paths"]})
-        return resolved
+    def _path(self, path: str, key: str) -> Path:
+        if not path:
+            raise _refused(f"the {self.kind} config provider needs a path: ${{{self.kind}:PATH:{key}}}")
+        return self.allowed.check(path)
 
 
 class FileConfigProvider(_PathLimited):
     """``${file:PATH:KEY}``: the value of KEY in the properties file PATH."""
 
     aliases = ("org.apache.kafka.common.config.provider.FileConfigProvider",)
+    kind = "file"
 
     def get(self, path: str, keys: Collection[str]) -> dict[str, str]:
-        properties = read_properties(self._check(path))
+        properties = read_properties(self._path(path, next(iter(keys), "KEY")))
         missing = [key for key in keys if key not in properties]
         if missing:
-            raise ConfigError({"": [f"{path} has no key {', '.join(repr(k) for k in missing)}"]})
+            raise _refused(f"{path} has no key {', '.join(repr(k) for k in missing)}")
         return {key: properties[key] for key in keys}
 
 
 class DirectoryConfigProvider(_PathLimited):
-    """``${dir:DIR:FILE}``: the content of the file FILE in the directory DIR (e.g. mounted secrets)."""
+    """``${dir:DIR:FILE}``: the content of the regular file FILE in the directory DIR (e.g. mounted secrets)."""
 
     aliases = ("org.apache.kafka.common.config.provider.DirectoryConfigProvider",)
+    kind = "dir"
 
     def get(self, path: str, keys: Collection[str]) -> dict[str, str]:
-        directory = self._check(path)
+        directory = self._path(path, next(iter(keys), "FILE"))
+        if not directory.is_dir():
+            raise _refused(f"The path {path} is not a directory")
         values: dict[str, str] = {}
         for key in keys:
-            file = directory / key
-            if "/" in key or not file.is_file():
-                raise ConfigError({"": [f"directory {path} has no file {key!r}"]})
-            values[key] = file.read_text()
+            if key in ("", ".", "..") or "/" in key or not directory.joinpath(key).is_file():
+                raise _refused(f"directory {path} has no file {key!r}")
+            file = self.allowed.check(str(directory / key))
+            try:
+                values[key] = file.read_bytes().decode()
+            except (OSError, UnicodeDecodeError) as exc:
+                raise _refused(f"Could not read file {file} for property {key}: {_reason(exc)}") from None
         return values
 
 
 class EnvVarConfigProvider(ConfigProvider):
-    """``${env:NAME}``: the environment variable NAME."""
+    """``${env:NAME}``: the environment variable NAME, when ``allowlist.pattern`` matches the whole name."""
 
     aliases = ("org.apache.kafka.common.config.provider.EnvVarConfigProvider",)
 
@@ -73,19 +137,27 @@ class EnvVarConfigProvider(ConfigProvider):
         self.allowlist = re.compile(".*")
 
     def configure(self, params: Mapping[str, str]) -> None:
-        self.allowlist = re.compile(params.get("allowlist.pattern", ".*"))
+        try:
+            self.allowlist = re.compile(params.get("allowlist.pattern", ".*"))
+        except re.error as exc:
+            raise ConfigError({"allowlist.pattern": [f"not a valid regular expression: {exc}"]}) from None
 
     def get(self, path: str, keys: Collection[str]) -> dict[str, str]:
         if path:
-            raise ConfigError({"": [f"the env config provider takes no path, got {path!r}"]})
+            raise _refused(f"Path is not supported for EnvVarConfigProvider, invalid value {path!r}")
         values: dict[str, str] = {}
         for key in keys:
             if not self.allowlist.fullmatch(key):
-                raise ConfigError({"": [f"environment variable {key!r} is not allowed by allowlist.pattern"]})
+                raise _refused(f"environment variable {key!r} is not allowed by the env config provider's "
+                               f"allowlist.pattern")  # fmt: skip
             if key not in os.environ:
-                raise ConfigError({"": [f"environment variable {key!r} is not set"]})
+                raise _refused(f"environment variable {key!r} is not set")
             values[key] = os.environ[key]
         return values
+
+
+def _reason(exc: Exception) -> str:
+    return exc.strerror or str(exc) if isinstance(exc, OSError) else "not UTF-8 text"
 
 
 BUILTIN_PROVIDERS: dict[str, type[ConfigProvider]] = {
@@ -99,8 +171,8 @@ def read_properties(path: Path) -> dict[str, str]:
     """A Java-style properties file (``key=value`` or ``key: value``, ``#``/``!`` comments, ``\\`` continuations)."""
     try:
         text = path.read_text()
-    except OSError as exc:
-        raise ConfigError({"": [f"cannot read {path}: {exc.strerror}"]}) from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _refused(f"Could not read properties from file {path}: {_reason(exc)}") from None
     properties: dict[str, str] = {}
     logical = ""
     for raw in text.splitlines():
@@ -125,7 +197,9 @@ def _unescape(text: str) -> str:
 
 
 class ConfigResolver:
-    """Resolves ``${provider:path:key}`` references in config values with the configured providers."""
+    """Resolves ``${provider:path:key}`` references in config values with the configured providers.
+
+    Thread-safe as long as the providers are (the built-in ones are)."""
 
     def __init__(self, providers: Mapping[str, ConfigProvider]) -> None:
         self.providers = dict(providers)
@@ -145,13 +219,36 @@ class ConfigResolver:
 
     def _resolve_value(self, value: str) -> str:
         def replace(match: re.Match[str]) -> str:
-            name, path, key = match.group(1), match.group(3) or "", match.group(4)
+            reference, name, path, key = match.group(0), match.group(1), match.group(3) or "", match.group(4)
             provider = self.providers.get(name)
             if provider is None:
-                return match.group(0)  # as Kafka: an unknown provider leaves the text alone
-            return provider.get(path, [key])[key]
+                return reference  # as Kafka: an unknown provider leaves the text alone
+            if not key:
+                raise _refused(f"{reference} names no key (expected ${{{name}:PATH:KEY}} or ${{{name}:KEY}})")
+            try:
+                found = provider.get(path, [key]).get(key)
+            except ConfigError:
+                raise
+            except Exception as exc:  # a plugin's provider failing its own way
+                raise _refused(f"config provider {name!r} failed on {reference}: {exc}") from None
+            if found is None:
+                raise _refused(f"config provider {name!r} has no value for {reference}")
+            SECRETS.register(found, reference)
+            return found
 
-        return REFERENCE.sub(replace, value)
+        resolved = REFERENCE.sub(replace, value)
+        SECRETS.register(resolved, value)
+        return resolved
+
+    def unknown_references(self, config: Mapping[str, str]) -> dict[str, list[str]]:
+        """Per key, the references naming a provider this resolver does not have (they stay as written)."""
+        unknown: dict[str, list[str]] = {}
+        for key, value in config.items():
+            if isinstance(value, str):
+                for match in REFERENCE.finditer(value):
+                    if match.group(1) not in self.providers:
+                        unknown.setdefault(key, []).append(match.group(0))
+        return unknown
 
     def close(self) -> None:
         for provider in self.providers.values():

@@ -12,9 +12,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from hub.runtime.config_providers import ConfigResolver, has_reference
+from hub.runtime.config_providers import ConfigResolver
 from hub.runtime.options import prefixed
 from hub.runtime.plugins import Plugins
+from hub.runtime.redaction import redact
 from hub.runtime.transforms import TransformationChain
 from hub.sdk.config import ConfigDef, ConfigKey, ConfigType, Importance, config_def
 from hub.sdk.connector import Connector, SinkConnector
@@ -114,8 +115,17 @@ class Validation:
 
 def validate(plugins: Plugins, config: Mapping[str, str], resolver: ConfigResolver | None = None) -> Validation:
     """Check everything in a connector config; never raises for bad input. With a ``resolver``, values are checked
-    with their ``${provider:…}`` references resolved (a reference that fails is a problem of its key), while the
-    response shows the references as written, so resolved secrets never appear in it."""
+    with their ``${provider:…}`` references resolved (a reference that fails is a problem of its key), while every
+    value, problem and warning shows the references as written: messages about a value quote it as written, and
+    any resolved value a plugin's message quotes is redacted (``hub.runtime.redaction``)."""
+    validation = _validate(plugins, config, resolver)
+    validation.problems = _redacted(validation.problems)
+    validation.warnings = [redact(warning) for warning in validation.warnings]
+    validation.response = _redacted_response(validation.response)
+    return validation
+
+
+def _validate(plugins: Plugins, config: Mapping[str, str], resolver: ConfigResolver | None) -> Validation:
     class_name = str(config.get("connector.class") or "")
     if not class_name:
         problems = {"connector.class": ["Missing required configuration 'connector.class' which has no default value."]}
@@ -132,18 +142,14 @@ def validate(plugins: Plugins, config: Mapping[str, str], resolver: ConfigResolv
         return Validation(class_name, problems, [], _bare_response(class_name, problems))
     definition = common_def(connector_class).merge(own)
     checked, unresolved = _resolved(config, resolver)
-    _, problems = definition.errors(checked)
+    _, problems = definition.errors(checked, shown=config)
     for key, messages in unresolved.items():
         problems.setdefault(key, []).extend(messages)
     if issubclass(connector_class, SinkConnector):
         _check_sink_topics(checked, problems)
     _check_plugins(plugins, checked, problems)
     dotted = f"{connector_class.__module__}.{connector_class.__qualname__}"
-    response = definition.validate_response(checked, connector_class=dotted)
-    for item in response["configs"]:
-        shown = item.get("value") or {}
-        if has_reference(config.get(shown.get("name", ""))):
-            shown["value"] = config[shown["name"]]
+    response = definition.validate_response(config, connector_class=dotted, problems=problems)
     _add_problems(response, problems)
     warnings = [
         f"unknown configuration {name!r} is ignored"
@@ -152,8 +158,31 @@ def validate(plugins: Plugins, config: Mapping[str, str], resolver: ConfigResolv
         and name not in definition.unsupported_keys
         and not name.startswith(OWNED_PREFIXES)
     ]
+    if resolver is not None:
+        for name, references in resolver.unknown_references(config).items():
+            warnings.extend(f"{name!r}: {reference} names no config provider of this worker; the text is used as "
+                            f"written" for reference in references)  # fmt: skip
     response["warnings"] = warnings
     return Validation(class_name, problems, warnings, response)
+
+
+def _redacted(problems: Mapping[str, list[str]]) -> dict[str, list[str]]:
+    redacted: dict[str, list[str]] = {}
+    for key, messages in problems.items():
+        redacted.setdefault(redact(key), []).extend(redact(message) for message in messages)
+    return redacted
+
+
+def _redacted_response(response: dict[str, Any]) -> dict[str, Any]:
+    """The response with every name, value and message redacted (a plugin's key may be built from a value)."""
+    for item in response["configs"]:
+        shown = item.get("value")
+        if shown:
+            shown["name"] = redact(shown["name"])
+            shown["value"] = redact(shown["value"]) if isinstance(shown["value"], str) else shown["value"]
+            shown["errors"] = [redact(message) for message in shown["errors"]]
+    response["warnings"] = [redact(warning) for warning in response.get("warnings", [])]
+    return response
 
 
 def _resolved(
@@ -202,6 +231,8 @@ def _check_plugins(plugins: Plugins, config: Mapping[str, str], problems: dict[s
     except ConfigError as exc:
         for key, messages in exc.errors.items():
             problems.setdefault(key, []).extend(messages)
+    except Exception as exc:
+        problems.setdefault("transforms", []).append(f"the transformations cannot be configured: {exc}")
 
 
 def _add_problems(response: dict[str, Any], problems: Mapping[str, list[str]]) -> None:

@@ -22,6 +22,7 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 from hub.log.client import ConsumerRecord, NewTopic, Producer, StoreClients
+from hub.runtime.redaction import redact
 from hub.sdk.errors import RetriableError
 
 T = TypeVar("T")
@@ -82,8 +83,8 @@ class DeadLetterQueue:
                 "stage": stage.value,
                 "class.name": origin,
                 "exception.class.name": f"{type(error).__module__}.{type(error).__qualname__}",
-                "exception.message": str(error),
-                "exception.stacktrace": "".join(traceback.format_exception(error)),
+                "exception.message": redact(str(error)),
+                "exception.stacktrace": redact("".join(traceback.format_exception(error))),
             }
             headers += [(f"__connect.errors.{name}", value.encode()) for name, value in context.items()]
         return self._producer.send(

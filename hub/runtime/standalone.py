@@ -67,8 +67,13 @@ def build_resolver(plugins: Plugins, config: WorkerConfig) -> ConfigResolver:
     providers = {}
     for name in config["config.providers"] or []:
         class_name = config.raw.get(f"config.providers.{name}.class", name)
-        provider = plugins.config_provider(class_name)
-        provider.configure(config.prefixed(f"config.providers.{name}.param."))
+        params = f"config.providers.{name}.param."
+        try:
+            provider = plugins.config_provider(class_name)
+            provider.configure(config.prefixed(params))
+        except ConfigError as exc:  # named as the worker config names them
+            raise ConfigError({params + key if key else f"config.providers.{name}.class": messages
+                               for key, messages in exc.errors.items()}) from None  # fmt: skip
         providers[name] = provider
     return ConfigResolver(providers)
 

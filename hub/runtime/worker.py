@@ -27,6 +27,7 @@ from hub.runtime.converters_setup import build_converters
 from hub.runtime.errors import DeadLetterQueue, ToleranceOperator
 from hub.runtime.options import prefixed
 from hub.runtime.plugins import Plugins
+from hub.runtime.redaction import redact
 from hub.runtime.sink_runner import SinkTaskRunner
 from hub.runtime.source_runner import SourceTaskRunner
 from hub.runtime.stores import OffsetStore, State, Status, StatusStore, TargetState
@@ -94,7 +95,7 @@ class Worker:
     # --- status ------------------------------------------------------------------------------------------------
 
     def _status(self, connector: str, task: int | None, state: State, trace: str | None = None) -> None:
-        status = Status(connector, task, state, self.worker_id, self.generation, trace)
+        status = Status(connector, task, state, self.worker_id, self.generation, trace and redact(trace))
         self.statuses.put(status)
         self.on_status(status)
 

@@ -44,7 +44,10 @@ _KEYS = [
     ConfigKey("status.storage.replication.factor", ConfigType.SHORT, 1),
     ConfigKey("offset.storage.partitions", ConfigType.INT, 25, minimum=1),
     ConfigKey("status.storage.partitions", ConfigType.INT, 5, minimum=1),
-    ConfigKey("config.providers", ConfigType.LIST, "env,file,dir", "Config providers available to ${…} references."),
+    ConfigKey("config.providers", ConfigType.LIST, "env,file,dir",
+              "Config providers available to ${…} references; file and dir read only under their "
+              "config.providers.NAME.param.allowed.paths (hub start: DATA_DIR/secrets), env the variables "
+              "config.providers.env.param.allowlist.pattern matches (default all)."),
     ConfigKey("rest.advertised.host.name", ConfigType.STRING, "", "Host name other workers use to reach this one."),
     ConfigKey("rest.advertised.port", ConfigType.INT, 0, "Port other workers use to reach this one."),
     ConfigKey("listeners", ConfigType.LIST, "http://127.0.0.1:8083", "REST listeners."),

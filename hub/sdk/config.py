@@ -130,17 +130,17 @@ class ConfigKey:
             text = str(raw).strip().lower()
             if text in _TRUE_FALSE:
                 return _TRUE_FALSE[text]
-            raise ValueError(f"expected true or false, got {raw!r}")
+            raise ValueError("expected true or false")
         if kind in _INT_RANGES:
             if isinstance(raw, bool) or not isinstance(raw, int | str):
-                raise ValueError(f"expected an integer, got {raw!r}")
+                raise ValueError("expected an integer")
             try:
                 number = int(str(raw).strip())
             except ValueError:
-                raise ValueError(f"expected an integer, got {raw!r}") from None
+                raise ValueError("expected an integer") from None
             low, high = _INT_RANGES[kind]
             if not low <= number <= high:
-                raise ValueError(f"{number} does not fit in a {kind.value}")
+                raise ValueError(f"does not fit in a {kind.value}")
             return number
         if kind is ConfigType.DOUBLE:
             try:
@@ -148,7 +148,7 @@ class ConfigKey:
                     raise ValueError
                 return float(str(raw).strip())
             except ValueError:
-                raise ValueError(f"expected a number, got {raw!r}") from None
+                raise ValueError("expected a number") from None
         if kind is ConfigType.LIST:
             if isinstance(raw, list | tuple):
                 return [str(item).strip() for item in raw]
@@ -239,8 +239,20 @@ class ConfigDef:
             "required": [key.name for key in self.keys if key.required],
         }
 
-    def errors(self, raw: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, list[str]]]:
-        """Typed values (defaults filled) and every problem per key; never raises for bad input."""
+    def errors(
+        self, raw: Mapping[str, Any], shown: Mapping[str, Any] | None = None
+    ) -> tuple[dict[str, Any], dict[str, list[str]]]:
+        """Typed values (defaults filled) and every problem per key; never raises for bad input. A value that
+        ``shown`` gives differently (e.g. the ``${provider:…}`` reference it was resolved from) is quoted, whole, as
+        ``shown`` has it, never as ``raw`` has it nor any part of it."""
+        quoted = raw if shown is None else shown
+
+        def invalid(name: str, part: Any = None) -> str:
+            if (self.key(name) or _NO_KEY).secret:
+                return f"Invalid value {HIDDEN}"
+            whole = part is None or quoted.get(name) != raw.get(name)
+            return f"Invalid value {quoted.get(name) if whole else part!r}"
+
         problems: dict[str, list[str]] = {}
         typed: dict[str, Any] = {}
         for name, reason in self.unsupported_keys.items():
@@ -252,7 +264,7 @@ class ConfigDef:
             try:
                 typed[key.name] = key.coerce(raw[key.name])
             except ValueError as exc:
-                problems.setdefault(key.name, []).append(f"Invalid value {raw[key.name]!r} for '{key.name}': {exc}")
+                problems.setdefault(key.name, []).append(f"{invalid(key.name)} for '{key.name}': {exc}")
         checkable = {name: value.value if isinstance(value, Password) else value for name, value in typed.items()}
         validator = jsonschema.Draft202012Validator(self.json_schema())
         for error in validator.iter_errors(checkable):
@@ -264,8 +276,7 @@ class ConfigDef:
                     )
                 continue
             name = str(error.path[0]) if error.path else ""
-            shown = HIDDEN if (self.key(name) or _NO_KEY).secret else repr(raw.get(name))
-            problems.setdefault(name, []).append(f"Invalid value {shown} for '{name}': {_describe(error)}")
+            problems.setdefault(name, []).append(f"{invalid(name)} for '{name}': {_describe(error)}")
         for key in self.keys:
             if key.choices and key.case_insensitive_choices and key.name in typed:
                 allowed = {choice.lower() for choice in key.choices}
@@ -273,7 +284,7 @@ class ConfigDef:
                 bad = [value for value in values if str(value).lower() not in allowed]
                 if bad:
                     problems.setdefault(key.name, []).append(
-                        f"Invalid value {bad[0]!r} for '{key.name}': must be one of {', '.join(key.choices)}"
+                        f"{invalid(key.name, bad[0])} for '{key.name}': must be one of {', '.join(key.choices)}"
                     )
             if key.validator is not None and key.name in typed and key.name not in problems:
                 message = key.validator(typed[key.name])
@@ -295,9 +306,13 @@ class ConfigDef:
         """Connect's ConfigKeyInfo list (``GET /connector-plugins/{plugin}/config``)."""
         return [_key_info(key) for key in self.keys]
 
-    def validate_response(self, raw: Mapping[str, Any], *, connector_class: str) -> dict[str, Any]:
-        """Connect's ConfigInfos: every defined key with its value and errors; unknown keys with a null definition."""
-        _, problems = self.errors(raw)
+    def validate_response(
+        self, raw: Mapping[str, Any], *, connector_class: str, problems: Mapping[str, Sequence[str]] | None = None
+    ) -> dict[str, Any]:
+        """Connect's ConfigInfos: every defined key with its value and errors; unknown keys with a null definition.
+        ``problems`` found by the caller replace those of ``errors(raw)``."""
+        if problems is None:
+            problems = self.errors(raw)[1]
         configs: list[dict[str, Any]] = []
         for key in self.keys:
             value = raw.get(key.name, None if key.required else key.default)

@@ -32,6 +32,15 @@ def test_user_and_password_options_override_the_url() -> None:
 
 
 @pytest.mark.parametrize(
+    "url",
+    ["jdbc:sqlite:/var/data/shop.db", "jdbc:sqlite:/var/data/shop.db?user=a&password=b", "sqlite:////var/data/shop.db"],
+)
+def test_sqlite_urls_ignore_user_and_password(url: str) -> None:
+    resolved = sqlalchemy_url(url, "app", Password("s3cret"))
+    assert resolved.render_as_string(hide_password=False) == "sqlite:////var/data/shop.db"
+
+
+@pytest.mark.parametrize(
     ("url", "message"),
     [
         ("jdbc:oracle:thin:@db:1521:orcl", "unsupported JDBC sub-protocol 'oracle'"),

@@ -793,6 +793,19 @@ def test_runtime_accepts_a_jdbc_url_with_user_and_password(runtime: Runtime, dat
     assert wait_rows(database, topic, 1) == [(1, "a", None)]
 
 
+def test_runtime_writes_to_sqlite_ignoring_user_and_password(runtime: Runtime, tmp_path: Path) -> None:
+    database = Database("sqlite", sa.create_engine(f"sqlite:///{tmp_path / 'shop.db'}"), {}, None)
+    database.options["connection.url"] = f"jdbc:sqlite:{tmp_path / 'shop.db'}"
+    produce(runtime, "credentials_table", [(None, None, ITEM, Struct(ITEM, {"id": 1, "name": "a"}))])
+    credentials = {"connection.user": "app", "connection.password": "s3cret"}
+    runtime.create("sqlite-credentials", connector_config(database, "credentials_table", auto_create="true",
+                                                         **credentials))  # fmt: skip
+    try:
+        assert wait_rows(database, "credentials_table", 1) == [(1, "a", None)]
+    finally:
+        database.engine.dispose()
+
+
 @pytest.mark.integration
 def test_runtime_fails_the_task_with_the_refusal_of_a_wrong_password(runtime: Runtime, mariadb: Database) -> None:
     topic = mariadb.table_name("sink_wrong")

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from connectors.jdbc.source import CONFIG, JdbcSourceConnector, parse, split
 from hub.log.client.errors import UnknownTopicError
@@ -97,6 +98,20 @@ def test_incrementing_mode_copies_new_rows_and_resumes_after_restart(runtime: Ru
     partition = {"protocol": "1", "table": database.qualified(table)}
     stored = [{"partition": partition, "offset": {"incrementing": 4}}]
     wait_for(lambda: runtime.herder.offsets("src") == stored, what=f"offsets {stored}")
+
+
+def test_sqlite_ignores_user_and_password(runtime: Runtime, tmp_path: Path) -> None:
+    database = Database("sqlite", sa.create_engine(f"sqlite:///{tmp_path / 'shop.db'}"), {}, None)
+    database.options["connection.url"] = f"jdbc:sqlite:{tmp_path / 'shop.db'}"
+    try:
+        _create_items(database, "items")
+        _insert(database, "items", ["a", "b"])
+        credentials = {"connection.user": "app", "connection.password": "s3cret"}
+        runtime.create("src", _source(database, "items", mode="incrementing", **credentials))
+        runtime.wait_running("src")
+        assert [v["name"] for v in _wait_values(runtime, "db-items", 2)] == ["a", "b"]
+    finally:
+        database.engine.dispose()
 
 
 def test_incrementing_column_is_found_when_not_named(runtime: Runtime, database: Database) -> None:
