@@ -5,7 +5,11 @@ a transform or error tolerance). Every ``offset.flush.interval.ms``, before part
 task stops, it waits for dead-letter writes, asks ``task.pre_commit(offsets)`` (by default: ``flush`` then all
 of them) and commits what that returns — so only what the sink made durable is ever committed.
 
-A ConnectorError from ``pre_commit`` fails the task (other errors there are logged and the commit skipped).
+As Connect: offsets ``pre_commit`` returns for partitions not assigned, or beyond what the task was given, are
+ignored with a warning; when ``pre_commit`` raises, nothing is committed and the consumer is rewound to the last
+committed offsets (or, before any commit, to where it started reading), so those records are delivered again —
+except while partitions are being closed, when it is only logged. A ConnectorError from ``pre_commit`` fails the
+task (Hub's addition: the sink says it cannot go on).
 A RetriableError from ``put`` pauses consumption and redelivers the same batch after ``context.timeout(ms)``
 (default 1 s; group membership is kept alive meanwhile). ``topics.regex`` subscriptions follow new topics by
 looking at the topic list every 5 s.
@@ -105,6 +109,8 @@ class SinkTaskRunner(TaskRunner):
         self.assigned: set[TopicPartition] = set()
         self._positions: dict[TopicPartition, int] = {}
         self._committed: dict[TopicPartition, int] = {}
+        #: Where a failed ``pre_commit`` rewinds each partition to: its last committed offset, else its first read.
+        self._rewind_to: dict[TopicPartition, int] = {}
         self._originals: dict[tuple[str, int, int], ConsumerRecord] = {}
         self._context = _SinkContext(self)
         self._task_started = False
@@ -223,8 +229,12 @@ class SinkTaskRunner(TaskRunner):
                 converted.append(transformed)
                 if self._context.reporter is not None:
                     self._originals[(record.topic, record.partition, record.offset)] = record
+        rewind_to = self._rewind_to
         for (topic, partition), offset in last_offsets.items():  # once per partition, not per record
-            self._positions[TopicPartition(topic, partition)] = offset + 1
+            tp = TopicPartition(topic, partition)
+            self._positions[tp] = offset + 1
+            if tp not in rewind_to:  # the first records read of this partition since it was assigned
+                rewind_to[tp] = next(r.offset for r in records if r.topic == topic and r.partition == partition)
         return converted
 
     def _sink_record(
@@ -315,7 +325,7 @@ class SinkTaskRunner(TaskRunner):
 
     # --- offsets -----------------------------------------------------------------------------------------------
 
-    def commit(self, partitions: Collection[TopicPartition]) -> None:
+    def commit(self, partitions: Collection[TopicPartition], *, closing: bool = False) -> None:
         """Commit, for these partitions, what the task says is durable (never once cancelled)."""
         current = {tp: self._positions[tp] for tp in partitions if tp in self._positions}
         if not current or self.cancelled:
@@ -326,13 +336,13 @@ class SinkTaskRunner(TaskRunner):
         except ConnectorError:
             raise  # the task says it cannot go on (e.g. a write it found refused): it fails
         except Exception as exc:
-            self.log.error("pre_commit failed; offsets not committed this time: %s", exc)
+            if closing:
+                self.log.warning("pre_commit failed while closing partitions; offsets not committed: %s", exc)
+            else:
+                self.log.error("pre_commit failed; rewinding to the last committed offsets: %s", exc)
+                self._rewind(current)
             return
-        to_commit = {
-            TopicPartition(*tp): offset
-            for tp, offset in safe.items()
-            if TopicPartition(*tp) in current and self._committed.get(TopicPartition(*tp)) != offset
-        }
+        to_commit = self._checked(safe, current)
         if not to_commit:
             return
         try:
@@ -341,6 +351,7 @@ class SinkTaskRunner(TaskRunner):
             self.log.warning("committing offsets failed (they will be committed later): %s", exc)
             return
         self._committed.update(to_commit)
+        self._rewind_to.update(to_commit)
         self._forget_originals(to_commit)
         self.log.debug("committed %s", {str(tp): o for tp, o in to_commit.items()})
 
@@ -374,12 +385,38 @@ class SinkTaskRunner(TaskRunner):
             committed = self.consumer.committed(new)
             for tp in new:
                 if committed.get(tp) is not None:
-                    self._committed[tp] = committed[tp]  # type: ignore[assignment]
+                    self._committed[tp] = self._rewind_to[tp] = committed[tp]  # type: ignore[assignment]
             self.task.open(new)
             self.log.info("assigned %s", ", ".join(sorted(map(str, new))))
         if not self.resumed.is_set():
             self.consumer.pause(partitions)
             self._consumer_paused = True
+
+    def _checked(
+        self, offsets: Mapping[tuple[str, int], int], current: Mapping[TopicPartition, int]
+    ) -> dict[TopicPartition, int]:
+        """The offsets a task returned that may be committed and are new (the others are ignored, with a warning)."""
+        checked = {}
+        for (topic, partition), offset in offsets.items():
+            tp = TopicPartition(topic, partition)
+            if tp not in current:
+                self.log.warning("ignoring the offset %d pre_commit returned for %s: the partition is not being "
+                                 "committed (assigned: %s)", offset, tp, sorted(map(str, self.assigned)))  # fmt: skip
+            elif offset > current[tp]:
+                self.log.warning("ignoring the offset %d pre_commit returned for %s: not yet consumed (the task was "
+                                 "given records up to %d)", offset, tp, current[tp])  # fmt: skip
+            elif self._committed.get(tp) != offset:
+                checked[tp] = offset
+        return checked
+
+    def _rewind(self, partitions: Collection[TopicPartition]) -> None:
+        """Deliver again everything after the last committed offsets of ``partitions``."""
+        for tp in partitions:
+            offset = self._rewind_to.get(tp)
+            if offset is not None and tp in self.assigned:
+                self.log.debug("rewinding %s to offset %d", tp, offset)
+                self.consumer.seek(tp, offset)
+                self._positions[tp] = offset
 
     def _on_revoke(self, partitions: set[TopicPartition]) -> None:
         self._close_partitions(partitions & self.assigned)
@@ -387,7 +424,7 @@ class SinkTaskRunner(TaskRunner):
     def _close_partitions(self, partitions: set[TopicPartition]) -> None:
         if not partitions:
             return
-        self.commit(partitions)
+        self.commit(partitions, closing=True)
         try:
             self.task.close(partitions)
         finally:
@@ -395,6 +432,7 @@ class SinkTaskRunner(TaskRunner):
             for tp in partitions:
                 self._positions.pop(tp, None)
                 self._committed.pop(tp, None)
+                self._rewind_to.pop(tp, None)
             if self._originals:
                 for key in [k for k in self._originals if TopicPartition(k[0], k[1]) in partitions]:
                     del self._originals[key]

@@ -6,12 +6,16 @@ or by error tolerance). Every ``offset.flush.interval.ms``, and when the task st
 of each source partition is written to the offset store, then ``task.commit()`` is called. A crash therefore
 replays at most the records after the last commit (at-least-once), never skips one.
 
+A RetriableError from ``poll()`` is retried indefinitely, as Connect does: logged (a warning at the first of a
+streak), then the task is polled again after POLL_RETRY_S; any other exception from ``poll()`` fails the task.
+
 Topics a source writes to are created on first use with the connector's ``topic.creation.*`` settings when it
 has them (KIP-158); otherwise the store's auto-creation applies.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import time
@@ -30,13 +34,15 @@ from hub.runtime.stores import OffsetStore, TargetState, canonical
 from hub.runtime.stores.offsets import check_map
 from hub.runtime.task_runner import TaskRunner, TaskSetup
 from hub.sdk.connector import OffsetReader, SourceTask, SourceTaskContext
-from hub.sdk.errors import ConfigError
+from hub.sdk.errors import ConfigError, RetriableError
 from hub.sdk.records import SourceRecord
 
 _Converted = tuple[bytes | None, bytes | None, list[tuple[str, bytes | None]]]
 
 #: Records sent but not yet acknowledged above which polling waits (bounds memory when the store is slow).
 MAX_IN_FLIGHT = 20_000
+#: How long a task that raised RetriableError from poll() waits before it is polled again.
+POLL_RETRY_S = 0.1
 
 
 @dataclass(slots=True)
@@ -196,6 +202,7 @@ class SourceTaskRunner(TaskRunner):
         self._sent: deque[tuple[Future[SendOutcome], _Polled, list[SourceRecord]]] = deque()
         self._producer: Producer | None = None
         self._task_started = False
+        self._poll_retries = 0  # RetriableErrors from poll() in a row
 
     def execute(self) -> None:
         setup = self.setup
@@ -223,8 +230,7 @@ class SourceTaskRunner(TaskRunner):
                     self.stopping.wait(0.005)
                     continue
                 if not batch:
-                    ok, polled = setup.errors.execute(Stage.TASK_POLL, self.task.poll, origin=type(self.task).__name__)
-                    batch = list(polled or ()) if ok else []
+                    batch = self._poll()
                     if not batch or self.cancelled:
                         continue
                 self._send_batch(batch, creator)
@@ -232,6 +238,20 @@ class SourceTaskRunner(TaskRunner):
                 batch = ()
         finally:
             self._finish()
+
+    def _poll(self) -> list[SourceRecord]:
+        """The task's next records; a RetriableError means "nothing now, ask again" (as Connect, whatever the
+        ``errors.*`` options say); any other error fails the task."""
+        try:
+            polled = self.task.poll()
+        except RetriableError as exc:
+            self._poll_retries += 1
+            level = logging.WARNING if self._poll_retries == 1 else logging.DEBUG  # once per streak
+            self.log.log(level, "poll() asked for a retry; polling again in %.1f s: %s", POLL_RETRY_S, exc)
+            self.stopping.wait(POLL_RETRY_S)
+            return []
+        self._poll_retries = 0
+        return list(polled) if polled else []
 
     def _send_batch(self, batch: Sequence[SourceRecord], creator: TopicCreator) -> None:
         setup = self.setup
