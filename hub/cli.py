@@ -10,8 +10,10 @@ import asyncio
 import datetime
 import json
 import logging
+import shutil
 import signal
 import sys
+import textwrap
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -507,9 +509,8 @@ def connectors() -> None:
 
 
 def _state_rows(status: dict[str, Any]) -> list[list[Any]]:
-    rows = [["connector", status["connector"]["state"], status["connector"].get("worker_id", ""), "", "", "", ""]]
+    rows = [["connector", status["connector"]["state"], status["connector"].get("worker_id", ""), "", "", ""]]
     for task in status.get("tasks", []):
-        trace = (task.get("trace") or "").strip().splitlines()
         progress = task.get("progress") or {}
         rows.append(
             [
@@ -519,10 +520,36 @@ def _state_rows(status: dict[str, Any]) -> list[list[Any]]:
                 f"{progress['records']:,}" if "records" in progress else "",
                 f"{progress['records_per_second']:,.0f}/s" if "records_per_second" in progress else "",
                 _lag(progress),
-                trace[-1][:80] if trace else "",
             ]
         )
     return rows
+
+
+def _summary(status: dict[str, Any]) -> str:
+    """The connector's state and, honestly, its tasks' when they differ: ``RUNNING, 1 of 2 tasks FAILED``."""
+    states = [task["state"] for task in status.get("tasks", [])]
+    others = {state: states.count(state) for state in sorted(set(states)) if state != "RUNNING"}
+    shown = status["connector"]["state"]
+    for state, count in others.items():
+        if count == len(states):
+            shown += f", {count} {'task' if count == 1 else 'tasks'} {state}"
+        else:
+            shown += f", {count} of {len(states)} tasks {state}"
+    return shown
+
+
+def _problems(status: dict[str, Any]) -> list[str]:
+    """For each failed instance, the last line of its trace (the error itself) in full; a hint for unassigned ones."""
+    lines = []
+    instances = [("connector", status["connector"])] + [(f"task {t['id']}", t) for t in status.get("tasks", [])]
+    for label, state in instances:
+        trace = (state.get("trace") or "").strip().splitlines()
+        if trace:
+            lines.append(f"{label} {state['state']}: {trace[-1].strip()}")
+        elif state.get("state") == "UNASSIGNED":
+            lines.append(f"{label} UNASSIGNED: no worker runs it yet; after a create, restart or rebalance it starts "
+                         "within seconds, and if it stays so, the workers' logs say why")  # fmt: skip
+    return lines
 
 
 def _lag(progress: dict[str, Any]) -> str:
@@ -549,12 +576,16 @@ def _progress_bar(task: dict[str, Any], width: int = 30) -> str | None:
 
 
 def _print_status(status: dict[str, Any]) -> None:
-    click.echo(f"{status['name']} ({status.get('type', 'unknown')})")
-    _print_table(["INSTANCE", "STATE", "WORKER", "RECORDS", "RATE", "LAG", "ERROR"], _state_rows(status))
+    click.echo(f"{status['name']} ({status.get('type', 'unknown')}): {_summary(status)}")
+    _print_table(["INSTANCE", "STATE", "WORKER", "RECORDS", "RATE", "LAG"], _state_rows(status))
     for task in status.get("tasks", []):
         bar = _progress_bar(task)
         if bar:
             click.echo(bar)
+    width = max(40, shutil.get_terminal_size().columns)
+    for line in _problems(status):
+        click.echo(textwrap.fill(line, width, subsequent_indent="    ", break_on_hyphens=False,
+                                 break_long_words=False))  # fmt: skip
 
 
 @_rest_command
@@ -570,8 +601,11 @@ def connectors_list(url: str, as_json: bool, user: str | None, token: str | None
         status = entry["status"]
         tasks = status.get("tasks", [])
         running = sum(1 for task in tasks if task["state"] == "RUNNING")
-        rows.append([name, status.get("type", ""), status["connector"]["state"], f"{running}/{len(tasks)}"])
+        rows.append([name, status.get("type", ""), _summary(status), f"{running}/{len(tasks)}"])
     _print_table(["NAME", "TYPE", "STATE", "TASKS RUNNING"], rows)
+    failing = [name for name, entry in sorted(listed.items()) if _problems(entry["status"])]
+    if failing:
+        click.echo(f"see `hub connectors status NAME` for what happened to: {', '.join(failing)}")
 
 
 def _with_name(function: Callable[..., None]) -> Callable[..., None]:

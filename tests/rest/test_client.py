@@ -65,3 +65,31 @@ def test_plugins_from_the_server_and_unreachable_servers(hub: HubStart, capsys: 
     code, _, err = _run(capsys, "connectors", "list", "--url", "http://127.0.0.1:9")
     assert code == 1
     assert "cannot reach http://127.0.0.1:9" in err
+
+
+def test_status_and_list_show_why_a_connector_failed(
+    hub: HubStart, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "60")  # errors wrap to the terminal, never cut
+    url = ["--url", hub.url]
+    blocked = tmp_path / "a-directory-where-the-sink-wants-a-file"
+    blocked.mkdir()
+    config = tmp_path / "broken.json"
+    sink = {"connector.class": "FileStreamSink", "file": str(blocked), "topics": "cli-broken"}
+    config.write_text(json.dumps({"name": "cli-broken", "config": sink}))
+    assert _run(capsys, "connectors", "create", "-f", str(config), *url)[0] == 0
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        out = _run(capsys, "connectors", "status", "cli-broken", *url)[1]
+        if "FAILED:" in out:
+            break
+        time.sleep(0.2)
+    assert out.splitlines()[0] == "cli-broken (sink): RUNNING, 1 task FAILED"
+    error = " ".join(line.strip() for line in out[out.index("task 0 FAILED:") :].splitlines())
+    assert str(blocked) in error, out  # the whole error, path included
+    for line in out[out.index("task 0 FAILED:") :].splitlines():
+        assert len(line) <= 60 or " " not in line.strip(), line  # wrapped; only a word longer than a line is not
+    out = _run(capsys, "connectors", "list", *url)[1]
+    assert "RUNNING, 1 task FAILED" in out
+    assert "cli-broken" in out.splitlines()[-1]
+    assert _run(capsys, "connectors", "delete", "cli-broken", *url)[0] == 0
