@@ -9,6 +9,7 @@ Exception tree::
     ├── RecordTooLargeError        a batch is larger than max.message.bytes
     ├── OffsetOutOfRangeError      a read asked for an offset outside [log start, log end]
     ├── UnknownTopicOrPartitionError
+    ├── InternalTopicError         a Kafka client tried to write or delete an internal topic
     ├── TopicExistsError
     ├── InvalidConfigError         a topic config key or value is not acceptable
     ├── DataDirLockedError         another process holds the data directory
@@ -46,6 +47,10 @@ class OffsetOutOfRangeError(LogError):
 
 class UnknownTopicOrPartitionError(LogError):
     """The topic or partition does not exist."""
+
+
+class InternalTopicError(LogError):
+    """A Kafka client tried to write to, or delete, a topic only the store's own process may change."""
 
 
 class TopicExistsError(LogError):

@@ -5,6 +5,10 @@ for an fsync, a group rebalance, a durable offset commit — is awaited without 
 (``asyncio.wrap_future`` on the store's futures, or a worker thread). Every error becomes the error code Kafka
 would send for it.
 
+Internal topics (``TopicStore.is_internal``) are the store's own: Produce and DeleteTopics to them are refused with
+INVALID_TOPIC_EXCEPTION (Kafka refuses appends to its internal topics with it, and deletes their records with it);
+reading them is allowed, as in Kafka.
+
 Safe for one event loop; the Broker underneath is thread-safe.
 """
 
@@ -19,7 +23,7 @@ from typing import Any
 
 from hub.log.broker import Broker
 from hub.log.error_codes import ErrorCode, error_code_for
-from hub.log.errors import InvalidConfigError, LogError, UnknownTopicOrPartitionError
+from hub.log.errors import InternalTopicError, InvalidConfigError, LogError, UnknownTopicOrPartitionError
 from hub.log.group import CommittedOffset, GroupCoordinator
 from hub.log.protocol import RequestHeader
 from hub.log.server.versions import ADVERTISED, MIN_PRODUCE_WITH_RECORD_BATCHES
@@ -183,6 +187,8 @@ class RequestHandlers:
             answer["error_message"] = "no records"
             return answer
         try:
+            if self.broker.store.is_internal(topic):
+                raise InternalTopicError(f"Cannot append to internal topic {topic}")
             log_ = self.broker.partition(topic, partition, create=True)
             result = log_.append(bytes(records))
             if acks != 0:
@@ -360,6 +366,8 @@ class RequestHandlers:
         responses = []
         for name in body["topic_names"]:
             try:
+                if self.broker.store.is_internal(name):
+                    raise InternalTopicError(f"Cannot delete internal topic {name}")
                 await asyncio.to_thread(self.broker.store.delete_topic, name)
                 responses.append({"name": name, "error_code": ErrorCode.NONE, "error_message": None})
             except Exception as exc:
