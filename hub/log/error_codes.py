@@ -90,6 +90,7 @@ _EXCEPTION_CODES: list[tuple[type[Exception], ErrorCode]] = [
     (errors.InvalidProducerEpochError, ErrorCode.INVALID_PRODUCER_EPOCH),
     (errors.TopicExistsError, ErrorCode.TOPIC_ALREADY_EXISTS),
     (errors.InternalTopicError, ErrorCode.INVALID_TOPIC_EXCEPTION),
+    (errors.InvalidTopicError, ErrorCode.INVALID_TOPIC_EXCEPTION),
     (errors.InvalidConfigError, ErrorCode.INVALID_CONFIG),
     (errors.InvalidRecordError, ErrorCode.INVALID_RECORD),
     (errors.InvalidBatchError, ErrorCode.CORRUPT_MESSAGE),

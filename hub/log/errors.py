@@ -12,6 +12,7 @@ Exception tree::
     ├── InternalTopicError         a Kafka client tried to write or delete an internal topic
     ├── TopicExistsError
     ├── InvalidConfigError         a topic config key or value is not acceptable
+    │   └── InvalidTopicError      a topic name Kafka's rules refuse (or one colliding with another's)
     ├── DataDirLockedError         another process holds the data directory
     ├── LogClosedError             the log was used after close()
     ├── InvalidProducerEpochError  an idempotent producer was fenced by a newer epoch (Kafka error 47)
@@ -59,6 +60,10 @@ class TopicExistsError(LogError):
 
 class InvalidConfigError(LogError):
     """A topic config key or value is not acceptable."""
+
+
+class InvalidTopicError(InvalidConfigError):
+    """A topic name breaks Kafka's rules for names, or collides with an existing topic's."""
 
 
 class DataDirLockedError(LogError):

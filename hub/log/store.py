@@ -42,6 +42,7 @@ from hub.log.config import TopicConfig
 from hub.log.errors import (
     DataDirLockedError,
     InvalidConfigError,
+    InvalidTopicError,
     LogClosedError,
     TopicExistsError,
     UnknownTopicOrPartitionError,
@@ -61,13 +62,13 @@ MaintenanceTask = Callable[[int], None]
 
 
 def check_topic_name(name: str) -> None:
-    """Kafka's rules for topic names; InvalidConfigError naming the problem."""
+    """Kafka's rules for topic names; InvalidTopicError naming the problem."""
     if not name or name in (".", ".."):
-        raise InvalidConfigError(f"topic name {name!r} is not allowed")
+        raise InvalidTopicError(f"topic name {name!r} is not allowed")
     if len(name) > MAX_TOPIC_NAME:
-        raise InvalidConfigError(f"topic name is {len(name)} characters long, the maximum is {MAX_TOPIC_NAME}")
+        raise InvalidTopicError(f"topic name is {len(name)} characters long, the maximum is {MAX_TOPIC_NAME}")
     if not _LEGAL_NAME.match(name):
-        raise InvalidConfigError(f"topic name {name!r} may only contain ASCII letters, digits, '.', '_' and '-'")
+        raise InvalidTopicError(f"topic name {name!r} may only contain ASCII letters, digits, '.', '_' and '-'")
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,7 +252,7 @@ class TopicStore:
                 raise TopicExistsError(f"topic {name!r} already exists")
             colliding = [other for other in self._topics if other.replace(".", "_") == name.replace(".", "_")]
             if colliding:
-                raise InvalidConfigError(f"topic {name!r} collides with {colliding[0]!r} ('.' and '_' are confused)")
+                raise InvalidTopicError(f"topic {name!r} collides with {colliding[0]!r} ('.' and '_' are confused)")
             info = TopicInfo(name, uuid.uuid4().hex, partitions, config)
             self._topics[name] = info
             for partition in range(partitions):

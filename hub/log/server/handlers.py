@@ -36,6 +36,7 @@ CONFIG_SOURCE_TOPIC = 1
 CONFIG_SOURCE_STATIC_BROKER = 4
 CONFIG_SOURCE_DEFAULT = 5
 RESOURCE_TOPIC = 2
+LONG_POLL_SLICE_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,8 @@ class ConnectionState:
 
     #: Where the next Fetch starts reading among the partitions it names (see ``RequestHandlers.fetch``).
     fetch_start: int = 0
+    #: Whether the client has gone (closed or reset the connection); a long poll gives up early when it has.
+    closed: Callable[[], bool] = lambda: False
 
 
 @dataclass
@@ -211,7 +214,8 @@ class RequestHandlers:
         request's ``max_bytes``), each partition at most its ``partition_max_bytes``, and always one batch if any
         partition has data. Partitions are read starting after the last one that gave data in the previous answer
         on this connection (as Kafka's fetch sessions move served partitions to the back), so a capped answer
-        starves none of them; the answer lists them in the request's order."""
+        starves none of them; the answer lists them in the request's order. A poll ends early when its client has
+        disconnected."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + body["max_wait_ms"] / 1000
         min_bytes = body["min_bytes"]
@@ -220,7 +224,7 @@ class RequestHandlers:
         while True:
             answers, total, errors, next_start = self._read_fetch(requested, max_bytes, ctx.connection.fetch_start)
             remaining = deadline - loop.time()
-            if total >= min_bytes or remaining <= 0 or errors:
+            if total >= min_bytes or remaining <= 0 or errors or ctx.connection.closed():
                 if log.isEnabledFor(logging.DEBUG):
                     asked = [(topic, request["partition"], request["fetch_offset"]) for topic, request in requested]
                     log.debug(
@@ -233,7 +237,9 @@ class RequestHandlers:
                         responses.append({"topic": topic, "partitions": []})
                     responses[-1]["partitions"].append(answer)
                 return {"throttle_time_ms": 0, "error_code": ErrorCode.NONE, "session_id": 0, "responses": responses}
-            await self._wait_for_data(remaining)
+            # In slices, so a poll whose client has gone ends within a slice instead of holding its connection
+            # (and file descriptor) for up to max_wait_ms, which a client may set to 24 days.
+            await self._wait_for_data(min(remaining, LONG_POLL_SLICE_S))
 
     def _read_fetch(
         self, requested: list[tuple[str, Body]], max_bytes: int, start: int
@@ -355,10 +361,7 @@ class RequestHandlers:
                     await asyncio.to_thread(self.broker.store.create_topic, topic["name"], partitions, configs)
                     answer.update(num_partitions=partitions, replication_factor=1)
                 except Exception as exc:
-                    code = error_code_for(exc)
-                    if code is ErrorCode.INVALID_CONFIG and "topic name" in str(exc):
-                        code = ErrorCode.INVALID_TOPIC_EXCEPTION
-                    answer.update(error_code=code, error_message=str(exc))
+                    answer.update(error_code=error_code_for(exc), error_message=str(exc))
             results.append(answer)
         return {"throttle_time_ms": 0, "topics": results}
 

@@ -1,0 +1,57 @@
+"""Defects the listener fuzzer found, each pinned by a test: requests a hostile or careless client sends to
+`hub log serve`."""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+
+import pytest
+
+from hub.log.error_codes import ErrorCode
+from hub.log.protocol import encode_request
+from hub.log.records import encode_batch
+from tests.harness.hub import HubServer
+from tests.log.poison_batches import records
+from tests.log.server.raw_kafka import RawKafkaConnection, produce
+
+pytestmark = pytest.mark.integration
+
+
+def _open_files(server: HubServer) -> int:
+    assert server.process is not None
+    return len(os.listdir(f"/proc/{server.process.pid}/fd"))
+
+
+def test_abandoned_long_polls_release_their_connections(hub_server: HubServer) -> None:
+    topic = "long-poll"
+    with RawKafkaConnection("127.0.0.1", hub_server.port) as connection:
+        assert produce(connection, topic, encode_batch(records(1)))["error_code"] == 0
+    before = _open_files(hub_server)
+    fetch = {
+        "replica_id": -1,
+        "max_wait_ms": 0x7FFFFFFF,  # 24 days
+        "min_bytes": 0x7FFFFFFF,
+        "max_bytes": 1 << 20,
+        "isolation_level": 0,
+        "topics": [{"topic": topic, "partitions": [{"partition": 0, "fetch_offset": 0, "partition_max_bytes": 1}]}],
+    }
+    frame = encode_request(1, 11, 1, "gone", fetch)
+    for _ in range(200):
+        with socket.create_connection(("127.0.0.1", hub_server.port)) as abandoned:
+            abandoned.sendall(frame)
+    deadline = time.monotonic() + 10
+    while _open_files(hub_server) > before + 10:
+        assert time.monotonic() < deadline, f"{_open_files(hub_server) - before} connections still held"
+        time.sleep(0.1)
+
+
+@pytest.mark.parametrize("name", ["bad\nname", "name-é1", "x" * 300, ".."])
+def test_produce_and_metadata_for_an_illegal_topic_name_answer_invalid_topic(hub_server: HubServer, name: str) -> None:
+    with RawKafkaConnection("127.0.0.1", hub_server.port) as connection:
+        answer = produce(connection, name, encode_batch(records(1)))
+        assert answer["error_code"] == ErrorCode.INVALID_TOPIC_EXCEPTION, answer
+        metadata = connection.request(3, 8, {"topics": [{"name": name}], "allow_auto_topic_creation": True})
+        assert metadata["topics"][0]["error_code"] == ErrorCode.INVALID_TOPIC_EXCEPTION
+    assert "bad\nname" not in hub_server.log_path.read_text(errors="replace")  # no forged log lines
