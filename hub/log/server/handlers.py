@@ -37,6 +37,7 @@ CONFIG_SOURCE_STATIC_BROKER = 4
 CONFIG_SOURCE_DEFAULT = 5
 RESOURCE_TOPIC = 2
 LONG_POLL_SLICE_S = 1.0
+MAX_PARTITIONS_PER_REQUEST = 10_000
 
 
 @dataclass(frozen=True)
@@ -326,6 +327,32 @@ class RequestHandlers:
     # --- topics ------------------------------------------------------------------------------------------------
 
     async def create_topics(self, ctx: RequestContext, body: Body) -> Body:
+        """Kafka's CreateTopics. A request for more than ``MAX_PARTITIONS_PER_REQUEST`` partitions in all is refused
+        whole with POLICY_VIOLATION, as Kafka's controller refuses an operation of more than 10,000 records: each
+        partition holds three open files, so one request could otherwise exhaust the process's descriptors."""
+        requested = sum(
+            max(topic["num_partitions"] if topic["num_partitions"] != -1 else self.broker.num_partitions, 0)
+            for topic in body["topics"]
+        )
+        if requested > MAX_PARTITIONS_PER_REQUEST:
+            message = (
+                f"Unable to perform excessively large batch operation: {requested} partitions requested, "
+                f"at most {MAX_PARTITIONS_PER_REQUEST} per request"
+            )
+            return {
+                "throttle_time_ms": 0,
+                "topics": [
+                    {
+                        "name": topic["name"],
+                        "error_code": ErrorCode.POLICY_VIOLATION,
+                        "error_message": message,
+                        "num_partitions": -1,
+                        "replication_factor": -1,
+                        "configs": None,
+                    }
+                    for topic in body["topics"]
+                ],
+            }
         results = []
         for topic in body["topics"]:
             answer: Body = {

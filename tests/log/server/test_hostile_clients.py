@@ -55,3 +55,16 @@ def test_produce_and_metadata_for_an_illegal_topic_name_answer_invalid_topic(hub
         metadata = connection.request(3, 8, {"topics": [{"name": name}], "allow_auto_topic_creation": True})
         assert metadata["topics"][0]["error_code"] == ErrorCode.INVALID_TOPIC_EXCEPTION
     assert "bad\nname" not in hub_server.log_path.read_text(errors="replace")  # no forged log lines
+
+
+def test_create_topics_of_too_many_partitions_is_a_policy_violation(hub_server: HubServer) -> None:
+    topics = [
+        {"name": f"huge-{i}", "num_partitions": 6_000, "replication_factor": 1, "assignments": [], "configs": []}
+        for i in range(2)
+    ]
+    with RawKafkaConnection("127.0.0.1", hub_server.port) as connection:
+        answer = connection.request(19, 4, {"topics": topics, "timeout_ms": 1000, "validate_only": False})
+        assert [t["error_code"] for t in answer["topics"]] == [ErrorCode.POLICY_VIOLATION] * 2
+        assert "12000 partitions requested" in answer["topics"][0]["error_message"]
+        metadata = connection.request(3, 8, {"topics": [{"name": "huge-0"}], "allow_auto_topic_creation": False})
+        assert metadata["topics"][0]["error_code"] == ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
