@@ -67,7 +67,7 @@ from hub.log.records import decode_batch
 from hub.log.recovery import load_segments
 from hub.log.retention import active_expired, expired_count
 from hub.log.segment import CLEANED_SUFFIX, SWAP_SUFFIX, FileSlice, LogSegment
-from hub.log.validator import validate_client_batch
+from hub.log.validator import decompressed_limit, validate_client_batch
 
 log = logging.getLogger("hub.log.partition")
 
@@ -269,6 +269,7 @@ class PartitionLog:
         if not headers:
             raise InvalidBatchError("no record batch in the request")
         max_bytes = values["max.message.bytes"]
+        max_decompressed = decompressed_limit(max_bytes)
         for position, header in headers:
             if header.size > max_bytes:
                 raise RecordTooLargeError(
@@ -279,7 +280,7 @@ class PartitionLog:
             if header.producer_id >= 0 and header.base_sequence < 0:
                 raise InvalidBatchError(f"{self.name}: batch at position {position} has a producer id but no sequence")
             try:
-                validate_client_batch(data, position, header)
+                validate_client_batch(data, position, header, max_decompressed_bytes=max_decompressed)
             except InvalidBatchError as exc:
                 raise type(exc)(f"{self.name}: {exc}") from None
         if config.compact:

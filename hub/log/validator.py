@@ -5,8 +5,10 @@ Checks, per batch (``validate_client_batch``):
 - its offset range and record count agree: ``records_count == last_offset_delta + 1 > 0`` (Kafka's "inconsistent
   batch offset range"); a header check, so cheap enough for every batch;
 - it is not a control batch (only the transaction coordinator writes those);
-- when compressed: the body decompresses, holds exactly ``records_count`` well-framed records (every length inside
-  the record, nothing after the last one), and their offset deltas run 0, 1, 2, … .
+- when compressed: the body decompresses, to at most 64 times the topic's ``max.message.bytes`` (a few kilobytes
+  of zstd can stand for gigabytes, and Kafka's broker streams where Hub holds the records in memory), holds exactly
+  ``records_count`` well-framed records (every length inside the record, nothing after the last one), and their
+  offset deltas run 0, 1, 2, … .
 
 A failed check raises InvalidRecordError (Kafka's INVALID_RECORD) for a record-level problem, or InvalidBatchError
 (CORRUPT_MESSAGE) when the body is not data of its codec at all. Kafka answers the latter with
@@ -26,9 +28,19 @@ from hub.log.compression import codec, decompress
 from hub.log.errors import InvalidBatchError, InvalidRecordError
 from hub.log.records import read_varint
 
+DECOMPRESSION_FACTOR = 64
 
-def validate_client_batch(buf: bytes | bytearray | memoryview, position: int, header: BatchHeader) -> None:
-    """Refuse a batch a client must not append (see the module docstring); ``header`` is already CRC-checked."""
+
+def decompressed_limit(max_message_bytes: int) -> int:
+    """The most a compressed batch may inflate to on a topic: 64 times its ``max.message.bytes``, at least 1 MiB."""
+    return max(1 << 20, DECOMPRESSION_FACTOR * max_message_bytes)
+
+
+def validate_client_batch(
+    buf: bytes | bytearray | memoryview, position: int, header: BatchHeader, *, max_decompressed_bytes: int
+) -> None:
+    """Refuse a batch a client must not append (see the module docstring); ``header`` is already CRC-checked.
+    A compressed body may inflate to at most ``max_decompressed_bytes`` (see ``decompressed_limit``)."""
     count = header.records_count
     if count <= 0 or count != header.last_offset_delta + 1:
         raise InvalidRecordError(
@@ -39,7 +51,8 @@ def validate_client_batch(buf: bytes | bytearray | memoryview, position: int, he
         raise InvalidRecordError(f"batch at position {position} is a control batch; clients may not write those")
     if header.compression:
         body = memoryview(buf)[position + HEADER_SIZE : position + header.size]
-        check_records(decompress(codec(header.compression), body), count, position)
+        data = decompress(codec(header.compression), body, limit=max_decompressed_bytes)
+        check_records(data, count, position)
 
 
 _KEY_VALUE = ("key", "value")

@@ -12,7 +12,7 @@ from hub.log.broker import Broker
 from hub.log.compression import Compression
 from hub.log.error_codes import ErrorCode, error_code_for
 from hub.log.errors import InvalidBatchError, InvalidRecordError
-from hub.log.records import encode_batch, iter_records
+from hub.log.records import NewRecord, encode_batch, iter_records
 from hub.log.store import TopicStore
 from tests.log.poison_batches import CODECS, POISONS, forge, records
 
@@ -81,3 +81,22 @@ def test_embedded_produce_path_refuses_poison_batches(tmp_path: Path, codec: Com
             broker.produce("t", 0, POISONS["garbage"](codec))
         assert store.partition("t", 0).log_end_offset == 0
         assert broker.produce("t", 0, encode_batch(records(2), compression=codec)).last_offset == 1
+
+
+BOMB_CODECS = [Compression.GZIP, Compression.LZ4, Compression.ZSTD]  # snappy cannot shrink data 64-fold
+
+
+@pytest.mark.parametrize("codec", BOMB_CODECS, ids=[c.name.lower() for c in BOMB_CODECS])
+def test_a_compressed_batch_inflating_past_the_limit_is_refused_without_inflating_it(
+    store: TopicStore, codec: Compression
+) -> None:
+    store.create_topic("t", configs={"max.message.bytes": "10000"})  # limit: max(1 MiB, 64 x 10,000)
+    log = store.partition("t", 0)
+    bomb = encode_batch([NewRecord(b"k", bytes(2 << 20))], compression=codec)
+    assert len(bomb) < 10000
+    with pytest.raises(InvalidBatchError, match="more than 1048576 bytes") as refused:
+        log.append(bomb)
+    assert error_code_for(refused.value) is ErrorCode.CORRUPT_MESSAGE
+    assert log.log_end_offset == 0
+    log.append(encode_batch([NewRecord(b"k", bytes(900_000))], compression=codec)).wait()
+    assert log.log_end_offset == 1
