@@ -221,7 +221,14 @@ class RequestHandlers:
         deadline = loop.time() + body["max_wait_ms"] / 1000
         min_bytes = body["min_bytes"]
         max_bytes = min(body.get("max_bytes", 0x7FFFFFFF) or 0x7FFFFFFF, self.broker.fetch_max_bytes)
-        requested = [(topic["topic"], request) for topic in body["topics"] for request in topic["partitions"]]
+        # A partition named twice is read once (the last request for it wins), as Kafka keys fetch data by
+        # partition: otherwise one request could make the answer repeat the same data a thousand times.
+        unique: dict[tuple[str, int], tuple[str, Body]] = {}
+        for topic in body["topics"]:
+            for request in topic["partitions"]:
+                key = (topic["topic"], request["partition"])
+                unique[key] = (topic["topic"], request)  # keeps the first one's place
+        requested = list(unique.values())
         while True:
             answers, total, errors, next_start = self._read_fetch(requested, max_bytes, ctx.connection.fetch_start)
             remaining = deadline - loop.time()

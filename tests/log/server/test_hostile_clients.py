@@ -68,3 +68,22 @@ def test_create_topics_of_too_many_partitions_is_a_policy_violation(hub_server: 
         assert "12000 partitions requested" in answer["topics"][0]["error_message"]
         metadata = connection.request(3, 8, {"topics": [{"name": "huge-0"}], "allow_auto_topic_creation": False})
         assert metadata["topics"][0]["error_code"] == ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+
+
+def test_a_fetch_naming_a_partition_many_times_reads_it_once(hub_server: HubServer) -> None:
+    topic = "fetched-twice"
+    partition = {"partition": 0, "fetch_offset": 0, "partition_max_bytes": 1 << 20}
+    fetch = {
+        "replica_id": -1,
+        "max_wait_ms": 0,
+        "min_bytes": 0,
+        "max_bytes": 50 << 20,
+        "isolation_level": 0,
+        "topics": [{"topic": topic, "partitions": [partition] * 500}] * 2,
+    }
+    with RawKafkaConnection("127.0.0.1", hub_server.port) as connection:
+        assert produce(connection, topic, encode_batch(records(50)))["error_code"] == 0
+        answer = connection.request(1, 11, fetch)
+    answered = [(t["topic"], p["partition_index"]) for t in answer["responses"] for p in t["partitions"]]
+    assert answered == [(topic, 0)]
+    assert len(answer["responses"][0]["partitions"][0]["records"]) > 0
