@@ -221,13 +221,9 @@ class RequestHandlers:
         deadline = loop.time() + body["max_wait_ms"] / 1000
         min_bytes = body["min_bytes"]
         max_bytes = min(body.get("max_bytes", 0x7FFFFFFF) or 0x7FFFFFFF, self.broker.fetch_max_bytes)
-        # A partition named twice is read once (the last request for it wins), as Kafka keys fetch data by
-        # partition: otherwise one request could make the answer repeat the same data a thousand times.
-        unique: dict[tuple[str, int], tuple[str, Body]] = {}
-        for topic in body["topics"]:
-            for request in topic["partitions"]:
-                key = (topic["topic"], request["partition"])
-                unique[key] = (topic["topic"], request)  # keeps the first one's place
+        # A partition named twice is read once, the last request for it winning in the first one's place (Kafka
+        # keys fetch data by partition): otherwise one answer could repeat the same data a thousand times.
+        unique = {(t["topic"], r["partition"]): (t["topic"], r) for t in body["topics"] for r in t["partitions"]}
         requested = list(unique.values())
         while True:
             answers, total, errors, next_start = self._read_fetch(requested, max_bytes, ctx.connection.fetch_start)
@@ -337,29 +333,11 @@ class RequestHandlers:
         """Kafka's CreateTopics. A request for more than ``MAX_PARTITIONS_PER_REQUEST`` partitions in all is refused
         whole with POLICY_VIOLATION, as Kafka's controller refuses an operation of more than 10,000 records: each
         partition holds three open files, so one request could otherwise exhaust the process's descriptors."""
-        requested = sum(
-            max(topic["num_partitions"] if topic["num_partitions"] != -1 else self.broker.num_partitions, 0)
-            for topic in body["topics"]
+        requested = sum(max(self._partitions_to_create(topic), 0) for topic in body["topics"])
+        too_many = (
+            f"Unable to perform excessively large batch operation: {requested} partitions requested, "
+            f"at most {MAX_PARTITIONS_PER_REQUEST} per request"
         )
-        if requested > MAX_PARTITIONS_PER_REQUEST:
-            message = (
-                f"Unable to perform excessively large batch operation: {requested} partitions requested, "
-                f"at most {MAX_PARTITIONS_PER_REQUEST} per request"
-            )
-            return {
-                "throttle_time_ms": 0,
-                "topics": [
-                    {
-                        "name": topic["name"],
-                        "error_code": ErrorCode.POLICY_VIOLATION,
-                        "error_message": message,
-                        "num_partitions": -1,
-                        "replication_factor": -1,
-                        "configs": None,
-                    }
-                    for topic in body["topics"]
-                ],
-            }
         results = []
         for topic in body["topics"]:
             answer: Body = {
@@ -370,9 +348,11 @@ class RequestHandlers:
                 "replication_factor": -1,
                 "configs": None,
             }
-            partitions = topic["num_partitions"] if topic["num_partitions"] != -1 else self.broker.num_partitions
+            partitions = self._partitions_to_create(topic)
             configs = {c["name"]: c["value"] for c in topic["configs"] if c["value"] is not None}
-            if topic["replication_factor"] not in (-1, 1):
+            if requested > MAX_PARTITIONS_PER_REQUEST:
+                answer.update(error_code=ErrorCode.POLICY_VIOLATION, error_message=too_many)
+            elif topic["replication_factor"] not in (-1, 1):
                 answer.update(
                     error_code=ErrorCode.INVALID_REPLICATION_FACTOR,
                     error_message=f"replication factor {topic['replication_factor']} is larger than the "
@@ -398,6 +378,9 @@ class RequestHandlers:
                     answer.update(error_code=error_code_for(exc), error_message=str(exc))
             results.append(answer)
         return {"throttle_time_ms": 0, "topics": results}
+
+    def _partitions_to_create(self, topic: Body) -> int:
+        return int(topic["num_partitions"]) if topic["num_partitions"] != -1 else self.broker.num_partitions
 
     async def delete_topics(self, ctx: RequestContext, body: Body) -> Body:
         responses = []
