@@ -55,7 +55,10 @@ def test_decompress_with_a_limit_refuses_larger_output_and_keeps_smaller(kind: C
         decompress(kind, packed, limit=len(DATA) - 1)
     assert decompress(kind, packed, limit=len(DATA)) == DATA
     big = bytes(300_000)  # larger than the first guess of the output size: the buffer grows
-    assert decompress(kind, compress(kind, big), limit=1 << 20) == big
+    packed_big = compress(kind, big)
+    assert decompress(kind, packed_big, limit=1 << 20) == big
+    with pytest.raises(InvalidBatchError, match="cannot decompress"):  # truncated: refused, not retried
+        decompress(kind, packed_big[: len(packed_big) // 2], limit=1 << 20)
 
 
 def test_xerial_snappy_blocks_count_towards_the_limit() -> None:
