@@ -11,6 +11,10 @@ batch.size). Cases:
 - the same with 1 MiB batches (10,000 records each).
 - OS flush (flush.messages large): appends acknowledged once written; reference: plain writes, one fsync at the end.
   No target: here the fixed per-batch cost (CRC check, header stamping) shows against writes into the page cache.
+- validation cost (OS flush, so nothing hides it): each codec appended with hub.log.validator's checks and with them
+  switched off (the append path as it was before them), same batches; ``ratio_validation_<codec>`` is the
+  throughput with the checks over without (1.0 = free). Compressed batches are decompressed and their records
+  walked; uncompressed ones only get header checks.
 
 Run: .venv/bin/python -m bench.log_append [--mb 64]
 """
@@ -24,6 +28,8 @@ import threading
 from pathlib import Path
 
 from bench.report import figure, ratio, stopwatch
+from hub.log import partition as partition_module
+from hub.log.compression import Compression
 from hub.log.config import TopicConfig
 from hub.log.flusher import Flusher
 from hub.log.partition import PartitionLog
@@ -33,12 +39,16 @@ RECORD_BYTES = 100
 RECORDS_PER_BATCH = 160
 
 
-def make_batches(total_bytes: int, records_per_batch: int = RECORDS_PER_BATCH) -> list[bytes]:
+def make_batches(
+    total_bytes: int, records_per_batch: int = RECORDS_PER_BATCH, compression: Compression = Compression.NONE
+) -> list[bytes]:
+    """Batches holding ``total_bytes`` of records (before compression)."""
     value = b"x" * (RECORD_BYTES - 10)
     one = encode_batch(
-        [NewRecord(b"key-%05d" % i, value, timestamp=1_700_000_000_000) for i in range(records_per_batch)]
+        [NewRecord(b"key-%05d" % i, value, timestamp=1_700_000_000_000) for i in range(records_per_batch)],
+        compression=compression,
     )
-    return [one] * max(1, total_bytes // len(one))
+    return [one] * max(1, total_bytes // (RECORD_BYTES * records_per_batch))
 
 
 def raw_write(directory: Path, batches: list[bytes], *, fsync_each: bool) -> float:
@@ -117,6 +127,31 @@ def main() -> None:
             figure(f"{name}_appends", len(batches), "appends")
             figure(f"{name}_fsyncs", fsyncs, "fsyncs")
             ratio(f"append_{name}", reference_s / hub_s, 1.0, target=target)
+        validation_cost(directory, args.mb, os_flush)
+
+
+def validation_cost(directory: Path, megabytes: int, configs: dict[str, str]) -> None:
+    checks = partition_module.validate_client_batch
+    for kind in Compression:
+        batches = make_batches(megabytes << 20, compression=kind)
+        records = len(batches) * RECORDS_PER_BATCH
+        best: dict[bool, float] = {}
+        for _ in range(3):  # alternate, best of three: the two runs see the same page cache and CPU
+            for validated in (True, False):
+                partition_module.validate_client_batch = checks if validated else _no_checks
+                try:
+                    seconds, _ = hub_append(directory, batches, threads=1, configs=configs)
+                finally:
+                    partition_module.validate_client_batch = checks
+                best[validated] = min(best.get(validated, seconds), seconds)
+        name = kind.name.lower()
+        figure(f"validation_{name}_with", records / best[True], "records/s")
+        figure(f"validation_{name}_without", records / best[False], "records/s")
+        ratio(f"validation_{name}", best[False], best[True])
+
+
+def _no_checks(*_: object, **__: object) -> None:
+    return None
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ import shutil
 import signal
 import sys
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -100,6 +100,15 @@ def cli() -> None:
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
     help="Worker properties file (Kafka Connect's names).",
 )
+@click.option(
+    "--remote-workers/--no-remote-workers",
+    default=False,
+    show_default=True,
+    envvar="HUB_REMOTE_WORKERS",
+    help="Let `hub worker` processes join this worker's cluster over the Kafka listener (or $HUB_REMOTE_WORKERS). "
+    "Off: the worker's config, offsets and status topics are internal and the listener refuses clients' writes "
+    "to them.",
+)
 @click.option("--log-level", type=click.Choice(LOG_LEVELS, case_sensitive=False), default="INFO", show_default=True)
 @click.argument("connector_configs", nargs=-1, type=click.Path(dir_okay=False, exists=True, path_type=Path))
 def start(
@@ -107,6 +116,7 @@ def start(
     rest_listener: tuple[str, int],
     kafka_listener: tuple[str, int],
     config_file: Path | None,
+    remote_workers: bool,
     log_level: str,
     connector_configs: tuple[Path, ...],
 ) -> None:
@@ -114,7 +124,8 @@ def start(
 
     The worker keeps connector configs, offsets and statuses in the store's internal topics, so a restart
     resumes every connector. The worker is a cluster of one (group.id, default connect-cluster) that `hub worker`
-    processes join with --bootstrap-servers pointed at the Kafka listener. Runs until SIGTERM or Ctrl-C, then stops
+    processes join with --bootstrap-servers pointed at the Kafka listener when --remote-workers is given (without
+    it, those topics are internal: only this process writes them). Runs until SIGTERM or Ctrl-C, then stops
     the tasks (committing their offsets) and closes the store. Connector config files given as arguments (JSON or
     properties, as for `hub standalone`) are created, or updated when they exist. The REST API (Kafka Connect's)
     listens on --rest-listener.
@@ -144,7 +155,20 @@ def start(
 
         return stop
 
-    _serve_store(data_dir, kafka_listener, alongside=run_worker)
+    worker_topics = [config[key] for key in ("config.storage.topic", "offset.storage.topic", "status.storage.topic")]
+    if config["rest.auth.file"]:
+        logger.warning(
+            "REST authentication is on, but the Kafka listener on %s:%d is not authenticated: any client that reaches "
+            "it can read every topic, including the connector configs in %s (with any password written literally in "
+            "a config; ${provider:...} references stay references), and write every topic %s",
+            *kafka_listener,
+            worker_topics[0],
+            "(the worker's own topics too, as --remote-workers is on)"
+            if remote_workers
+            else "except the worker's own and __consumer_offsets",
+        )
+    internal = () if remote_workers else worker_topics
+    _serve_store(data_dir, kafka_listener, alongside=run_worker, internal_topics=internal)
 
 
 def _provider_defaults(raw: dict[str, str], data_dir: Path) -> dict[str, str]:
@@ -207,9 +231,11 @@ def _serve_store(
     listener: tuple[str, int],
     properties: tuple[str, ...] = (),
     alongside: Callable[[Any], Callable[[], None]] | None = None,
+    internal_topics: Iterable[str] = (),
 ) -> None:
     """Open the store node, serve the Kafka protocol on ``listener`` (and run ``alongside(node)``, e.g. a worker)
-    until SIGTERM/SIGINT, then stop in reverse order."""
+    until SIGTERM/SIGINT, then stop in reverse order. ``internal_topics`` are registered before the listener opens,
+    so no Kafka client ever writes them."""
     from hub.log.errors import LogError
     from hub.log.node import LogNode, node_config
     from hub.log.server import KafkaServer
@@ -218,6 +244,11 @@ def _serve_store(
         node = LogNode(node_config(data_dir, _parse_pairs(properties, "--property")))
     except LogError as exc:
         raise click.BadParameter(str(exc), param_hint="--property") from None
+    try:
+        for topic in internal_topics:
+            node.store.register_internal(topic)
+    except LogError as exc:
+        raise click.ClickException(f"cannot make {topic!r} an internal topic: {exc}") from None
     try:
         node.open()
     except (LogError, ValueError, OSError) as exc:

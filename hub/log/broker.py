@@ -18,7 +18,7 @@ from hub.log.errors import OffsetOutOfRangeError, UnknownTopicOrPartitionError
 from hub.log.group import GroupCoordinator
 from hub.log.partition import AppendResult, PartitionLog
 from hub.log.producer_ids import ProducerIdAllocator
-from hub.log.store import TopicInfo, TopicStore
+from hub.log.store import TopicInfo, TopicStore, check_topic_name
 
 log = logging.getLogger("hub.log.broker")
 
@@ -103,6 +103,7 @@ class Broker:
         except UnknownTopicOrPartitionError:
             if not (create and self.auto_create_topics):
                 raise
+        check_topic_name(name)  # before the name reaches the log: a client's name may hold any character
         with self._create_lock:
             try:
                 return self.store.topic(name)

@@ -89,6 +89,8 @@ _EXCEPTION_CODES: list[tuple[type[Exception], ErrorCode]] = [
     (errors.OutOfOrderSequenceError, ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER),
     (errors.InvalidProducerEpochError, ErrorCode.INVALID_PRODUCER_EPOCH),
     (errors.TopicExistsError, ErrorCode.TOPIC_ALREADY_EXISTS),
+    (errors.InternalTopicError, ErrorCode.INVALID_TOPIC_EXCEPTION),
+    (errors.InvalidTopicError, ErrorCode.INVALID_TOPIC_EXCEPTION),
     (errors.InvalidConfigError, ErrorCode.INVALID_CONFIG),
     (errors.InvalidRecordError, ErrorCode.INVALID_RECORD),
     (errors.InvalidBatchError, ErrorCode.CORRUPT_MESSAGE),

@@ -9,8 +9,10 @@ Exception tree::
     ├── RecordTooLargeError        a batch is larger than max.message.bytes
     ├── OffsetOutOfRangeError      a read asked for an offset outside [log start, log end]
     ├── UnknownTopicOrPartitionError
+    ├── InternalTopicError         a Kafka client tried to write or delete an internal topic
     ├── TopicExistsError
     ├── InvalidConfigError         a topic config key or value is not acceptable
+    │   └── InvalidTopicError      a topic name Kafka's rules refuse (or one colliding with another's)
     ├── DataDirLockedError         another process holds the data directory
     ├── LogClosedError             the log was used after close()
     ├── InvalidProducerEpochError  an idempotent producer was fenced by a newer epoch (Kafka error 47)
@@ -48,12 +50,20 @@ class UnknownTopicOrPartitionError(LogError):
     """The topic or partition does not exist."""
 
 
+class InternalTopicError(LogError):
+    """A Kafka client tried to write to, or delete, a topic only the store's own process may change."""
+
+
 class TopicExistsError(LogError):
     """A topic with this name already exists."""
 
 
 class InvalidConfigError(LogError):
     """A topic config key or value is not acceptable."""
+
+
+class InvalidTopicError(InvalidConfigError):
+    """A topic name breaks Kafka's rules for names, or collides with an existing topic's."""
 
 
 class DataDirLockedError(LogError):

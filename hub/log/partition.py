@@ -6,10 +6,11 @@ Directory ``<topic>-<partition>/`` holds the segments (hub.log.segment) and two 
     partition.checkpoint     {"version": 1, "recovery_point": N, "log_start_offset": M}
     leader-epoch-checkpoint  "0\n<count>\n<epoch> <start offset>\n..." (Kafka's text format)
 
-Append path: validate every batch of the request (nothing is written when one is bad), stamp base offsets and the
-leader epoch in place, roll the active segment when it is full or old, write all batches with one ``pwrite``,
-publish the new log end offset. Python reads and writes batch headers only, never records (except on compacted
-topics, where every record must have a key).
+Append path: validate every batch of the request (nothing is written when one is bad; hub.log.validator holds
+the checks beyond header and CRC), stamp base offsets and the leader epoch in place, roll the active segment when
+it is full or old, write all batches with one ``pwrite``, publish the new log end offset. Python reads and writes
+batch headers only, never records, except to walk a compressed batch's records (the validator) and on compacted
+topics, where every record must have a key.
 
 Durability, two-phase: ``append`` returns once the bytes are written (readable, not yet durable) with a
 ``durable`` future; ``append_and_wait`` returns once durable. With ``flush.messages`` = 1 (Hub's default) the future
@@ -66,6 +67,7 @@ from hub.log.records import decode_batch
 from hub.log.recovery import load_segments
 from hub.log.retention import active_expired, expired_count
 from hub.log.segment import CLEANED_SUFFIX, SWAP_SUFFIX, FileSlice, LogSegment
+from hub.log.validator import decompressed_limit, validate_client_batch
 
 log = logging.getLogger("hub.log.partition")
 
@@ -267,6 +269,7 @@ class PartitionLog:
         if not headers:
             raise InvalidBatchError("no record batch in the request")
         max_bytes = values["max.message.bytes"]
+        max_decompressed = decompressed_limit(max_bytes)
         for position, header in headers:
             if header.size > max_bytes:
                 raise RecordTooLargeError(
@@ -276,6 +279,10 @@ class PartitionLog:
         for position, header in headers:
             if header.producer_id >= 0 and header.base_sequence < 0:
                 raise InvalidBatchError(f"{self.name}: batch at position {position} has a producer id but no sequence")
+            try:
+                validate_client_batch(data, position, header, max_decompressed_bytes=max_decompressed)
+            except InvalidBatchError as exc:
+                raise type(exc)(f"{self.name}: {exc}") from None
         if config.compact:
             self._check_keys(data, headers)
         buffer = bytearray(data)

@@ -90,7 +90,8 @@ def _zigzag_bytes(out: bytearray, value: int) -> None:
     out.append(encoded)
 
 
-def _read_varint(buf: bytes, position: int) -> tuple[int, int]:
+def read_varint(buf: bytes, position: int) -> tuple[int, int]:
+    """The zig-zag varint at ``position`` and the position after it; InvalidBatchError when it runs off the end."""
     result = 0
     shift = 0
     while True:
@@ -209,30 +210,30 @@ def decode_batch(buf: bytes | bytearray | memoryview, position: int = 0) -> Deco
     base_offset = header.base_offset
     base_timestamp = header.base_timestamp
     for index in range(header.records_count):
-        length, cursor = _read_varint(data, cursor)
+        length, cursor = read_varint(data, cursor)
         record_end = cursor + length
         if length < 0 or record_end > end:
             raise InvalidBatchError(f"record {index} of the batch at offset {base_offset} overruns its batch")
         cursor += 1  # attributes
-        timestamp_delta, cursor = _read_varint(data, cursor)
-        offset_delta, cursor = _read_varint(data, cursor)
-        key_length, cursor = _read_varint(data, cursor)
+        timestamp_delta, cursor = read_varint(data, cursor)
+        offset_delta, cursor = read_varint(data, cursor)
+        key_length, cursor = read_varint(data, cursor)
         key = None
         if key_length >= 0:
             key = data[cursor : cursor + key_length]
             cursor += key_length
-        value_length, cursor = _read_varint(data, cursor)
+        value_length, cursor = read_varint(data, cursor)
         value = None
         if value_length >= 0:
             value = data[cursor : cursor + value_length]
             cursor += value_length
-        header_count, cursor = _read_varint(data, cursor)
+        header_count, cursor = read_varint(data, cursor)
         headers: list[Header] = []
         for _ in range(header_count):
-            header_key_length, cursor = _read_varint(data, cursor)
+            header_key_length, cursor = read_varint(data, cursor)
             header_key = data[cursor : cursor + header_key_length]
             cursor += header_key_length
-            header_value_length, cursor = _read_varint(data, cursor)
+            header_value_length, cursor = read_varint(data, cursor)
             header_value = None
             if header_value_length >= 0:
                 header_value = data[cursor : cursor + header_value_length]

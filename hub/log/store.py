@@ -14,6 +14,10 @@ Background work: a Flusher thread (group-commit fsync) and a maintenance thread 
 ``log.retention.check.interval.ms``, applies retention, flushes partitions whose ``flush.ms`` has passed,
 checkpoints recovery points, and runs registered maintenance tasks (the log cleaner).
 
+Internal topics: Kafka's own (``__consumer_offsets``, ``__transaction_state``) and those the composition root
+registers (``hub start`` registers its worker's config, offsets and status topics). The store itself treats them
+like any topic; the Kafka listener refuses clients' writes and deletes to them, as Kafka does for its own.
+
 Thread-safe: topic changes take the store lock; partition work is synchronised by each PartitionLog.
 """
 
@@ -38,6 +42,7 @@ from hub.log.config import TopicConfig
 from hub.log.errors import (
     DataDirLockedError,
     InvalidConfigError,
+    InvalidTopicError,
     LogClosedError,
     TopicExistsError,
     UnknownTopicOrPartitionError,
@@ -47,6 +52,8 @@ from hub.log.partition import PartitionLog
 
 log = logging.getLogger("hub.log.store")
 
+#: Kafka's own internal topics (its ``Topic.isInternal``): always internal here too, whether they exist or not.
+KAFKA_INTERNAL_TOPICS = frozenset({"__consumer_offsets", "__transaction_state"})
 METADATA_FILE = "topics.json"
 LOCK_FILE = ".lock"
 MAX_TOPIC_NAME = 249
@@ -55,13 +62,13 @@ MaintenanceTask = Callable[[int], None]
 
 
 def check_topic_name(name: str) -> None:
-    """Kafka's rules for topic names; InvalidConfigError naming the problem."""
+    """Kafka's rules for topic names; InvalidTopicError naming the problem."""
     if not name or name in (".", ".."):
-        raise InvalidConfigError(f"topic name {name!r} is not allowed")
+        raise InvalidTopicError(f"topic name {name!r} is not allowed")
     if len(name) > MAX_TOPIC_NAME:
-        raise InvalidConfigError(f"topic name is {len(name)} characters long, the maximum is {MAX_TOPIC_NAME}")
+        raise InvalidTopicError(f"topic name is {len(name)} characters long, the maximum is {MAX_TOPIC_NAME}")
     if not _LEGAL_NAME.match(name):
-        raise InvalidConfigError(f"topic name {name!r} may only contain ASCII letters, digits, '.', '_' and '-'")
+        raise InvalidTopicError(f"topic name {name!r} may only contain ASCII letters, digits, '.', '_' and '-'")
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +82,8 @@ class TopicInfo:
 
     @property
     def internal(self) -> bool:
-        return self.name.startswith("__")
+        """One of Kafka's internal topics (what Metadata's ``is_internal`` reports)."""
+        return self.name in KAFKA_INTERNAL_TOPICS
 
 
 class TopicStore:
@@ -104,6 +112,7 @@ class TopicStore:
         self._maintenance: list[MaintenanceTask] = []
         self._maintenance_thread: threading.Thread | None = None
         self._append_listener: Callable[[PartitionLog], None] | None = None
+        self._internal: set[str] = set(KAFKA_INTERNAL_TOPICS)
         self.closed = True
 
     # --- lifecycle ---------------------------------------------------------------------------------------------
@@ -243,7 +252,7 @@ class TopicStore:
                 raise TopicExistsError(f"topic {name!r} already exists")
             colliding = [other for other in self._topics if other.replace(".", "_") == name.replace(".", "_")]
             if colliding:
-                raise InvalidConfigError(f"topic {name!r} collides with {colliding[0]!r} ('.' and '_' are confused)")
+                raise InvalidTopicError(f"topic {name!r} collides with {colliding[0]!r} ('.' and '_' are confused)")
             info = TopicInfo(name, uuid.uuid4().hex, partitions, config)
             self._topics[name] = info
             for partition in range(partitions):
@@ -274,6 +283,18 @@ class TopicStore:
             for partition in range(info.partitions):
                 self._partitions.pop((name, partition)).delete()
         log.info("deleted topic %s", name)
+
+    def register_internal(self, name: str) -> None:
+        """Make ``name`` an internal topic for as long as this store object lives (not persisted): the process
+        that opened the store writes it through in-process clients, and the Kafka listener refuses clients'
+        writes and deletes (Kafka's rule for its own internal topics)."""
+        check_topic_name(name)
+        with self._lock:
+            self._internal.add(name)
+
+    def is_internal(self, name: str) -> bool:
+        """Whether ``name`` is internal: Kafka's internal topics, and those registered with register_internal."""
+        return name in self._internal  # the set only grows; a membership test needs no lock
 
     def topic(self, name: str) -> TopicInfo:
         with self._lock:

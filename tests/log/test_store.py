@@ -159,3 +159,15 @@ def test_store_defaults_apply_to_topics_without_overrides(tmp_path: Path) -> Non
         TopicStore(tmp_path, defaults={"log.bogus": "1"}).open()
     with TopicStore(tmp_path) as store:  # the failed open released the lock
         assert "d" in store.topics()
+
+
+def test_internal_topics_are_kafkas_own_and_those_registered(store: TopicStore) -> None:
+    assert store.is_internal("__consumer_offsets")
+    assert store.is_internal("__transaction_state")  # reserved even before it exists
+    assert not store.is_internal("connect-configs")
+    store.register_internal("connect-configs")
+    assert store.is_internal("connect-configs")
+    with pytest.raises(InvalidConfigError):
+        store.register_internal("not a topic")
+    store.create_topic("__private")
+    assert not store.topic("__private").internal  # Metadata's is_internal is Kafka's list, not a name prefix

@@ -5,6 +5,10 @@ for an fsync, a group rebalance, a durable offset commit — is awaited without 
 (``asyncio.wrap_future`` on the store's futures, or a worker thread). Every error becomes the error code Kafka
 would send for it.
 
+Internal topics (``TopicStore.is_internal``) are the store's own: Produce and DeleteTopics to them are refused with
+INVALID_TOPIC_EXCEPTION (Kafka refuses appends to its internal topics with it, and deletes their records with it);
+reading them is allowed, as in Kafka.
+
 Safe for one event loop; the Broker underneath is thread-safe.
 """
 
@@ -19,7 +23,7 @@ from typing import Any
 
 from hub.log.broker import Broker
 from hub.log.error_codes import ErrorCode, error_code_for
-from hub.log.errors import InvalidConfigError, LogError, UnknownTopicOrPartitionError
+from hub.log.errors import InternalTopicError, InvalidConfigError, LogError, UnknownTopicOrPartitionError
 from hub.log.group import CommittedOffset, GroupCoordinator
 from hub.log.protocol import RequestHeader
 from hub.log.server.versions import ADVERTISED, MIN_PRODUCE_WITH_RECORD_BATCHES
@@ -32,6 +36,8 @@ CONFIG_SOURCE_TOPIC = 1
 CONFIG_SOURCE_STATIC_BROKER = 4
 CONFIG_SOURCE_DEFAULT = 5
 RESOURCE_TOPIC = 2
+LONG_POLL_SLICE_S = 1.0
+MAX_PARTITIONS_PER_REQUEST = 10_000
 
 
 @dataclass(frozen=True)
@@ -49,6 +55,8 @@ class ConnectionState:
 
     #: Where the next Fetch starts reading among the partitions it names (see ``RequestHandlers.fetch``).
     fetch_start: int = 0
+    #: Whether the client has gone (closed or reset the connection); a long poll gives up early when it has.
+    closed: Callable[[], bool] = lambda: False
 
 
 @dataclass
@@ -183,6 +191,8 @@ class RequestHandlers:
             answer["error_message"] = "no records"
             return answer
         try:
+            if self.broker.store.is_internal(topic):
+                raise InternalTopicError(f"Cannot append to internal topic {topic}")
             log_ = self.broker.partition(topic, partition, create=True)
             result = log_.append(bytes(records))
             if acks != 0:
@@ -205,16 +215,20 @@ class RequestHandlers:
         request's ``max_bytes``), each partition at most its ``partition_max_bytes``, and always one batch if any
         partition has data. Partitions are read starting after the last one that gave data in the previous answer
         on this connection (as Kafka's fetch sessions move served partitions to the back), so a capped answer
-        starves none of them; the answer lists them in the request's order."""
+        starves none of them; the answer lists them in the request's order. A poll ends early when its client has
+        disconnected."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + body["max_wait_ms"] / 1000
         min_bytes = body["min_bytes"]
         max_bytes = min(body.get("max_bytes", 0x7FFFFFFF) or 0x7FFFFFFF, self.broker.fetch_max_bytes)
-        requested = [(topic["topic"], request) for topic in body["topics"] for request in topic["partitions"]]
+        # A partition named twice is read once, the last request for it winning in the first one's place (Kafka
+        # keys fetch data by partition): otherwise one answer could repeat the same data a thousand times.
+        unique = {(t["topic"], r["partition"]): (t["topic"], r) for t in body["topics"] for r in t["partitions"]}
+        requested = list(unique.values())
         while True:
             answers, total, errors, next_start = self._read_fetch(requested, max_bytes, ctx.connection.fetch_start)
             remaining = deadline - loop.time()
-            if total >= min_bytes or remaining <= 0 or errors:
+            if total >= min_bytes or remaining <= 0 or errors or ctx.connection.closed():
                 if log.isEnabledFor(logging.DEBUG):
                     asked = [(topic, request["partition"], request["fetch_offset"]) for topic, request in requested]
                     log.debug(
@@ -227,7 +241,9 @@ class RequestHandlers:
                         responses.append({"topic": topic, "partitions": []})
                     responses[-1]["partitions"].append(answer)
                 return {"throttle_time_ms": 0, "error_code": ErrorCode.NONE, "session_id": 0, "responses": responses}
-            await self._wait_for_data(remaining)
+            # In slices, so a poll whose client has gone ends within a slice instead of holding its connection
+            # (and file descriptor) for up to max_wait_ms, which a client may set to 24 days.
+            await self._wait_for_data(min(remaining, LONG_POLL_SLICE_S))
 
     def _read_fetch(
         self, requested: list[tuple[str, Body]], max_bytes: int, start: int
@@ -314,6 +330,14 @@ class RequestHandlers:
     # --- topics ------------------------------------------------------------------------------------------------
 
     async def create_topics(self, ctx: RequestContext, body: Body) -> Body:
+        """Kafka's CreateTopics. A request for more than ``MAX_PARTITIONS_PER_REQUEST`` partitions in all is refused
+        whole with POLICY_VIOLATION, as Kafka's controller refuses an operation of more than 10,000 records: each
+        partition holds three open files, so one request could otherwise exhaust the process's descriptors."""
+        requested = sum(max(self._partitions_to_create(topic), 0) for topic in body["topics"])
+        too_many = (
+            f"Unable to perform excessively large batch operation: {requested} partitions requested, "
+            f"at most {MAX_PARTITIONS_PER_REQUEST} per request"
+        )
         results = []
         for topic in body["topics"]:
             answer: Body = {
@@ -324,9 +348,11 @@ class RequestHandlers:
                 "replication_factor": -1,
                 "configs": None,
             }
-            partitions = topic["num_partitions"] if topic["num_partitions"] != -1 else self.broker.num_partitions
+            partitions = self._partitions_to_create(topic)
             configs = {c["name"]: c["value"] for c in topic["configs"] if c["value"] is not None}
-            if topic["replication_factor"] not in (-1, 1):
+            if requested > MAX_PARTITIONS_PER_REQUEST:
+                answer.update(error_code=ErrorCode.POLICY_VIOLATION, error_message=too_many)
+            elif topic["replication_factor"] not in (-1, 1):
                 answer.update(
                     error_code=ErrorCode.INVALID_REPLICATION_FACTOR,
                     error_message=f"replication factor {topic['replication_factor']} is larger than the "
@@ -349,17 +375,19 @@ class RequestHandlers:
                     await asyncio.to_thread(self.broker.store.create_topic, topic["name"], partitions, configs)
                     answer.update(num_partitions=partitions, replication_factor=1)
                 except Exception as exc:
-                    code = error_code_for(exc)
-                    if code is ErrorCode.INVALID_CONFIG and "topic name" in str(exc):
-                        code = ErrorCode.INVALID_TOPIC_EXCEPTION
-                    answer.update(error_code=code, error_message=str(exc))
+                    answer.update(error_code=error_code_for(exc), error_message=str(exc))
             results.append(answer)
         return {"throttle_time_ms": 0, "topics": results}
+
+    def _partitions_to_create(self, topic: Body) -> int:
+        return int(topic["num_partitions"]) if topic["num_partitions"] != -1 else self.broker.num_partitions
 
     async def delete_topics(self, ctx: RequestContext, body: Body) -> Body:
         responses = []
         for name in body["topic_names"]:
             try:
+                if self.broker.store.is_internal(name):
+                    raise InternalTopicError(f"Cannot delete internal topic {name}")
                 await asyncio.to_thread(self.broker.store.delete_topic, name)
                 responses.append({"name": name, "error_code": ErrorCode.NONE, "error_message": None})
             except Exception as exc:

@@ -111,7 +111,7 @@ class KafkaServer:
         self._connections.add(task)
         peer = writer.get_extra_info("peername")
         client = f"{peer[0]}:{peer[1]}" if peer else "unknown"
-        connection = ConnectionState()
+        connection = ConnectionState(closed=lambda: reader.at_eof() or writer.is_closing())
         try:
             while True:
                 try:

@@ -343,7 +343,7 @@ def test_a_frozen_worker_stops_its_old_work_when_it_wakes(cluster: Cluster) -> N
 def test_hub_start_is_a_cluster_of_one_that_workers_join(tmp_path: Path) -> None:
     (tmp_path / "start").mkdir()
     (tmp_path / "joiner.properties").write_text("offset.flush.interval.ms=300\n")
-    hub = start_hub(tmp_path / "start")
+    hub = start_hub(tmp_path / "start", "--remote-workers")
     try:
         joined = _start_worker(tmp_path, hub.kafka, "connect-cluster", tmp_path / "joiner.properties")
         try:
