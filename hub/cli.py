@@ -560,7 +560,7 @@ def _summary(status: dict[str, Any]) -> str:
     """The connector's state and, honestly, its tasks' when they differ: ``RUNNING, 1 of 2 tasks FAILED``."""
     states = [task["state"] for task in status.get("tasks", [])]
     others = {state: states.count(state) for state in sorted(set(states)) if state != "RUNNING"}
-    shown = status["connector"]["state"]
+    shown = str(status["connector"]["state"])
     for state, count in others.items():
         if count == len(states):
             shown += f", {count} {'task' if count == 1 else 'tasks'} {state}"
