@@ -8,7 +8,9 @@ and completes rebalances whose deadline passed.
 
 Rebalance rules: a new member, a member leaving or expiring, or a member rejoining with changed metadata starts
 a rebalance; every known member must rejoin within the largest rebalance timeout (those that do not are removed);
-a group's first rebalance waits ``initial_rebalance_delay_ms`` for more members; the generation increases with
+a group's first rebalance waits ``initial_rebalance_delay_ms`` for more members — except a group of Connect
+workers (protocol type ``connect``), whose incremental rebalances make a later member cheap to add, so a worker
+alone is assigned its work at once; the generation increases with
 each completed rebalance; the leader (kept when it stays) receives every member's metadata and sends the
 assignments with its SyncGroup. Static members (``group.instance.id``) keep their place across restarts.
 
@@ -56,6 +58,9 @@ from hub.log.group.offsets_format import (
 )
 
 log = logging.getLogger("hub.log.group")
+
+#: Protocol type of Kafka Connect's (and Hub's) worker groups: no initial rebalance delay (module docstring).
+WORKER_PROTOCOL_TYPE = "connect"
 
 TopicPartitionKey = tuple[str, int]
 _Resolution = tuple[Future[JoinGroupResult] | Future[SyncGroupResult], JoinGroupResult | SyncGroupResult]
@@ -393,7 +398,11 @@ class GroupCoordinator:
                     member.sync_future = None
         timeout_s = max((m.rebalance_timeout_ms for m in group.members.values()), default=0) / 1000
         if group.state is not GroupState.PREPARING_REBALANCE:
-            if group.state is GroupState.EMPTY and self.config.initial_rebalance_delay_ms > 0:
+            if (
+                group.state is GroupState.EMPTY
+                and self.config.initial_rebalance_delay_ms > 0
+                and group.protocol_type != WORKER_PROTOCOL_TYPE
+            ):
                 group.initial_delay_until = now + self.config.initial_rebalance_delay_ms / 1000
             group.state = GroupState.PREPARING_REBALANCE
             group.rebalance_deadline = now + timeout_s

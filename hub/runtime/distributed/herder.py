@@ -51,6 +51,8 @@ PROTOCOL = "hub-incremental"
 FORMAT_VERSION = 1
 #: How many of the leader's own assignments it remembers, to know what a worker with a stale report may run.
 HISTORY = 16
+#: How long a write that arrives before the worker's first assignment waits for it (and so for a known leader).
+FIRST_ASSIGNMENT_WAIT_S = 30.0
 #: A worker asks for a new generation (or leaves) no sooner than this after it received its assignment: that ends
 #: the current generation, voiding the others' SyncGroup calls of it not answered yet (tansu answers them about
 #: once a second), and those workers would wait for a later round.
@@ -87,6 +89,8 @@ class DistributedHerder(StandaloneHerder):
         self._rebalance_requests = 0  # part of the metadata: a new value makes any coordinator start a generation
         self._leader_url: str | None = None
         self._rejoin = threading.Event()
+        self._assigned = threading.Event()  # set once the first assignment is applied
+        self._join_failed = threading.Event()  # a join failed: writes waiting for the first assignment give up
         self._synced_at = 0.0  # monotonic time of this worker's last assignment
         self._closing = threading.Event()
         self._planned: dict[str, set[Work]] = {}
@@ -209,6 +213,7 @@ class DistributedHerder(StandaloneHerder):
                 if self._closing.is_set():
                     return
                 log.warning("worker %s: group membership failed, joining again: %s", self.worker_id, exc)
+                self._join_failed.set()
                 self._closing.wait(1.0)
 
     def _lease_ok(self) -> bool:
@@ -348,6 +353,7 @@ class DistributedHerder(StandaloneHerder):
         self.worker.generation = generation
         self._applied_generation = generation
         self._assignment = new
+        self._assigned.set()
         log.info("worker %s runs %d connector(s) and task(s) in generation %d (leader %s)", self.worker_id,
                  len(new), generation, self._leader_url)  # fmt: skip
         for name in sorted(changed):
@@ -382,6 +388,11 @@ class DistributedHerder(StandaloneHerder):
     # --- writes go to the leader -------------------------------------------------------------------------------
 
     def _require_leader(self) -> None:
+        deadline = time.monotonic() + FIRST_ASSIGNMENT_WAIT_S
+        while not (self._assigned.is_set() or self._join_failed.is_set() or self._closing.is_set()):
+            if time.monotonic() > deadline:  # a worker just started learns its leader in a moment: wait for it
+                break
+            self._assigned.wait(0.1)
         if not self.is_leader:
             raise NotLeaderError(self._leader_url)
 

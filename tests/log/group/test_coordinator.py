@@ -201,6 +201,23 @@ def test_initial_delay_gathers_concurrent_joins_into_one_generation() -> None:
     assert sum(1 for r in results if len(r.members) == 6) == 1
 
 
+def test_a_worker_group_is_not_held_back_by_the_initial_delay_but_a_consumer_group_is() -> None:
+    coordinator = GroupCoordinator(
+        MemoryOffsetsLog(), CoordinatorConfig(min_session_timeout_ms=10, initial_rebalance_delay_ms=60_000, tick_ms=10)
+    )
+    coordinator.start()
+    try:
+        worker = coordinator.join_group("workers", "", "connect", [("hub-incremental", b"{}")],
+                                        session_timeout_ms=10_000, rebalance_timeout_ms=2_000, group_instance_id=None,
+                                        client_id="worker")  # fmt: skip
+        assert worker.result(5).generation_id == 1  # at once, not after 60 s
+        consumer = _join(coordinator, group="consumers")
+        time.sleep(0.3)
+        assert not consumer.done()
+    finally:
+        coordinator.close()
+
+
 def test_offset_commit_rules(coordinator: GroupCoordinator) -> None:
     simple = coordinator.commit_offsets("solo", -1, "", {("t", 0): CommittedOffset(5, metadata="m")})
     assert simple == {("t", 0): ErrorCode.NONE}
