@@ -3,6 +3,7 @@
 Layout of a data directory::
 
     .lock                  flock()ed while a process has the store open; holds that process's pid
+    meta.json              {"version": 1, "cluster_id": ID}: written once, when the directory is first opened
     topics.json            {"version": 1, "topics": {NAME: {"id": HEX, "partitions": N, "configs": {...}}}}
     NAME-0/ NAME-1/ …      one directory per partition (hub.log.partition)
 
@@ -23,6 +24,7 @@ Thread-safe: topic changes take the store lock; partition work is synchronised b
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import fcntl
 import logging
@@ -55,6 +57,7 @@ log = logging.getLogger("hub.log.store")
 #: Kafka's own internal topics (its ``Topic.isInternal``): always internal here too, whether they exist or not.
 KAFKA_INTERNAL_TOPICS = frozenset({"__consumer_offsets", "__transaction_state"})
 METADATA_FILE = "topics.json"
+META_FILE = "meta.json"
 LOCK_FILE = ".lock"
 MAX_TOPIC_NAME = 249
 _LEGAL_NAME = re.compile(r"^[a-zA-Z0-9._-]+$")
@@ -113,6 +116,8 @@ class TopicStore:
         self._maintenance_thread: threading.Thread | None = None
         self._append_listener: Callable[[PartitionLog], None] | None = None
         self._internal: set[str] = set(KAFKA_INTERNAL_TOPICS)
+        #: The store's cluster id (Kafka's form: a random UUID, 22 characters of URL-safe base64), set by ``open``.
+        self.cluster_id = ""
         self.closed = True
 
     # --- lifecycle ---------------------------------------------------------------------------------------------
@@ -122,6 +127,7 @@ class TopicStore:
         self._acquire_lock()
         try:
             TopicConfig.build(defaults=self.defaults)
+            self.cluster_id = self._read_or_create_cluster_id()
             metadata = read_versioned_json(self.data_dir / METADATA_FILE) or {"topics": {}}
             self.flusher.start()
             for name, entry in metadata["topics"].items():
@@ -143,6 +149,16 @@ class TopicStore:
         self._maintenance_thread = threading.Thread(target=self._maintain, name="hub-log-maintenance", daemon=True)
         self._maintenance_thread.start()
         log.info("opened store %s with %d topic(s)", self.data_dir, len(self._topics))
+
+    def _read_or_create_cluster_id(self) -> str:
+        path = self.data_dir / META_FILE
+        meta = read_versioned_json(path)
+        if meta is not None:
+            return str(meta["cluster_id"])
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        write_json_atomically(path, {"version": FORMAT_VERSION, "cluster_id": cluster_id})
+        log.info("store %s: new cluster id %s", self.data_dir, cluster_id)
+        return cluster_id
 
     def close(self) -> None:
         """Stop background work, flush and close every partition, release the lock. Idempotent."""

@@ -26,6 +26,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from hub import build_info
 from hub.rest.auth import Credentials
 from hub.rest.errors import HttpError, error_response, invalid_config_message, response_for
 from hub.rest.loggers import LoggerLevels
@@ -113,7 +114,8 @@ def create_app(herder: Herder, *, version: str, credentials: Credentials | None 
         return await run_in_threadpool(function, *args, **kwargs)
 
     async def root(request: Request) -> Response:
-        return _json({"version": version, "commit": "", "kafka_cluster_id": ""})
+        cluster_id = await call(herder.kafka_cluster_id)
+        return _json({"version": version, "commit": build_info.commit(), "kafka_cluster_id": cluster_id})
 
     async def health(request: Request) -> Response:
         status, message = herder.health()

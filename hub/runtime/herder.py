@@ -142,6 +142,10 @@ class Herder(ABC):
     def reset_topics(self, name: str) -> None: ...
 
     @abstractmethod
+    def kafka_cluster_id(self) -> str:
+        """The id of the cluster the worker keeps its state in ("" while it cannot be read)."""
+
+    @abstractmethod
     def health(self) -> tuple[str, str]:
         """("healthy" | "starting" | "unhealthy", message)."""
 

@@ -22,7 +22,7 @@ from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeoutError
 from typing import Any
 
-from hub.log.client import OffsetSpec, StoreClients, TopicPartition
+from hub.log.client import ClientError, OffsetSpec, StoreClients, TopicPartition
 from hub.runtime.config_providers import ConfigResolver, has_reference
 from hub.runtime.connector_config import common_def, connector_type, validate
 from hub.runtime.herder import (
@@ -106,6 +106,7 @@ class StandaloneHerder(Herder, ConfigListener):
         self._thread = threading.Thread(target=self._loop, name="hub-herder", daemon=True)
         self._running: dict[str, tuple[dict[str, str], TargetState]] = {}
         self._restarts = RestartSchedule(RestartPolicy.from_config(config))
+        self._cluster_id = ""  # read from the store once
         self.worker.on_status = self._on_worker_status
         configs.add_listener(self)
 
@@ -644,6 +645,15 @@ class StandaloneHerder(Herder, ConfigListener):
     def reset_topics(self, name: str) -> None:
         self._config_of(name)
         self.statuses.reset_topics(name)
+
+    def kafka_cluster_id(self) -> str:
+        if not self._cluster_id:
+            try:
+                with self.clients.admin() as admin:
+                    self._cluster_id = admin.cluster_id()
+            except ClientError as exc:
+                log.warning("the store's cluster id cannot be read: %s", exc)
+        return self._cluster_id
 
     def health(self) -> tuple[str, str]:
         if not self._thread.is_alive():

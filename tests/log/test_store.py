@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import threading
@@ -171,3 +172,14 @@ def test_internal_topics_are_kafkas_own_and_those_registered(store: TopicStore) 
         store.register_internal("not a topic")
     store.create_topic("__private")
     assert not store.topic("__private").internal  # Metadata's is_internal is Kafka's list, not a name prefix
+
+
+def test_a_data_directory_keeps_the_cluster_id_it_was_created_with(tmp_path: Path) -> None:
+    with TopicStore(tmp_path / "a") as store:
+        first = store.cluster_id
+    with TopicStore(tmp_path / "a") as store:
+        assert store.cluster_id == first
+    with TopicStore(tmp_path / "b") as other:
+        assert other.cluster_id != first
+    assert len(first) == 22  # Kafka's form: a UUID in URL-safe base64 without padding
+    assert json.loads((tmp_path / "a" / "meta.json").read_text()) == {"version": 1, "cluster_id": first}

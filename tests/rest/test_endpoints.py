@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 import uuid
 from collections.abc import Callable
@@ -12,6 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
+import hub as hub_package
+from hub import __version__
 from hub.runtime.request_signing import signature_headers
 from tests.rest.conftest import HubStart
 from tests.runtime.distributed.signing import session_keys
@@ -47,8 +50,14 @@ def _name() -> str:
     return f"c-{uuid.uuid4().hex[:8]}"
 
 
-def test_root_health_and_openapi(api: httpx.Client) -> None:
-    assert api.get("/").json()["version"]
+def test_root_health_and_openapi(api: httpx.Client, hub: HubStart) -> None:
+    root = api.get("/").json()
+    assert root["version"] == __version__
+    meta = json.loads((hub.work_dir / "data" / "meta.json").read_text())
+    assert root["kafka_cluster_id"] == meta["cluster_id"]
+    head = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=False,
+                          cwd=Path(hub_package.__file__).parent)  # fmt: skip
+    assert root["commit"] == (head.stdout.strip() if head.returncode == 0 else "unknown")
     assert api.get("/health").json()["status"] == "healthy"
     document = api.get("/openapi.json").json()
     assert document["openapi"].startswith("3.")

@@ -66,6 +66,10 @@ class Admin(_Closeable):
         """Every topic (internal ones included) with its partition count."""
 
     @abstractmethod
+    def cluster_id(self) -> str:
+        """The store's cluster id, as Metadata answers it ("" from a broker that has none)."""
+
+    @abstractmethod
     def describe_topics(self, names: Collection[str]) -> dict[str, TopicDescription]:
         """Partition count and effective configs of each named topic."""
 

@@ -15,7 +15,6 @@ import contextlib
 import logging
 import struct
 import threading
-import uuid
 
 from hub.log.broker import Broker
 from hub.log.error_codes import ErrorCode
@@ -53,7 +52,7 @@ class KafkaServer:
         self.host = host
         self.port = port
         self._advertised = (advertised_host, advertised_port)
-        self.cluster_id = cluster_id or uuid.uuid5(uuid.NAMESPACE_URL, str(broker.store.data_dir)).hex[:22]
+        self.cluster_id = cluster_id or broker.store.cluster_id
         self._server: asyncio.Server | None = None
         self._connections: set[asyncio.Task[None]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None

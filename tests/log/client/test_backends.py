@@ -3,6 +3,7 @@ listener, and Kafka protocol against tansu (a broker nobody here wrote)."""
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Iterator
@@ -83,6 +84,21 @@ def _poll(consumer: Consumer, count: int, timeout_s: float = 30) -> list[Any]:
     while len(records) < count and time.monotonic() < deadline:
         records += consumer.poll(0.5)
     return records
+
+
+@pytest.mark.integration
+def test_admin_reads_the_cluster_id_metadata_answers(backend: Backend, request: pytest.FixtureRequest) -> None:
+    with backend.admin() as admin:
+        cluster_id = admin.cluster_id()
+    if backend.name == "tansu":
+        from confluent_kafka.admin import AdminClient
+
+        assert cluster_id == AdminClient({"bootstrap.servers": backend.bootstrap}).list_topics(timeout=10).cluster_id
+    else:
+        server = None if backend.embedded else request.getfixturevalue("hub_server")
+        data_dir = backend.embedded.store.data_dir if backend.embedded else server.data_dir
+        assert cluster_id == json.loads((data_dir / "meta.json").read_text())["cluster_id"]
+        assert len(cluster_id) == 22
 
 
 @pytest.mark.integration

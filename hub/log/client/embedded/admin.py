@@ -50,6 +50,10 @@ class EmbeddedAdmin(Admin):
         with translated_errors():
             return {name: info.partitions for name, info in self._broker.store.topics().items()}
 
+    def cluster_id(self) -> str:
+        self._check()
+        return self._broker.store.cluster_id
+
     def describe_topics(self, names: Collection[str]) -> dict[str, TopicDescription]:
         self._check()
         with translated_errors():

@@ -65,6 +65,14 @@ class KafkaAdmin(Admin):
             raise translate(exc, "listing topics") from exc
         return {name: len(topic.partitions) for name, topic in metadata.topics.items() if topic.error is None}
 
+    def cluster_id(self) -> str:
+        self._check()
+        try:
+            metadata = self._client.list_topics(timeout=self._timeout_s)
+        except Exception as exc:
+            raise translate(exc, "reading the cluster id") from exc
+        return str(metadata.cluster_id or "")
+
     def describe_topics(self, names: Collection[str]) -> dict[str, TopicDescription]:
         self._check()
         partitions = self.list_topics()
