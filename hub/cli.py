@@ -831,15 +831,17 @@ def plugins(url: str, as_json: bool, user: str | None, token: str | None, insecu
     show_default=True,
     help="Where to create the package directory hub-NAME.",
 )
-def new_connector(name: str, parent: Path) -> None:
-    """Create a connector plugin package hub-NAME: a working source, its plugin entry point and tests."""
+@click.option("--sink", is_flag=True, help="A sink connector (the default is a source).")
+def new_connector(name: str, parent: Path, sink: bool) -> None:
+    """Create a connector plugin package hub-NAME: a working source (or sink), its plugin entry point and tests
+    that run Hub's conformance suite (its [test] extra installs pytest)."""
     from hub.scaffold import create_connector_package
 
     try:
-        root = create_connector_package(name, parent)
+        root = create_connector_package(name, parent, sink=sink)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="NAME") from None
-    click.echo(f"created {root}: pip install -e {root} && python -m pytest {root / 'tests'}")
+    click.echo(f"created {root}: pip install -e '{root}[test]' && python -m pytest {root / 'tests'}")
 
 
 def main(argv: list[str] | None = None) -> int:
