@@ -821,6 +821,23 @@ def plugins(url: str, as_json: bool, user: str | None, token: str | None, insecu
         click.echo(f"failed to load {failure.entry_point}: {failure.error}", err=True)
 
 
+@cli.command()
+def demo() -> None:
+    """Start throwaway servers for trying Hub: PostgreSQL with wal_level=logical (Debian's postgresql package) and
+    an Elasticsearch-API server (noida-db, pip install 'hub[demo]'), each on a free port of 127.0.0.1.
+
+    Prints the export lines for the quickstart's connector configs: run them in the shell that starts Hub, before
+    starting it. Runs until SIGTERM or Ctrl-C, then stops both servers and removes their data.
+    """
+    from hub.demo.process import ServerUnavailableError
+    from hub.demo.run import serve_demo
+
+    try:
+        serve_demo(click.echo)
+    except ServerUnavailableError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
 @cli.command("new-connector")
 @click.argument("name")
 @click.option(

@@ -83,7 +83,10 @@ class EnvVarConfigProvider(ConfigProvider):
             if not self.allowlist.fullmatch(key):
                 raise ConfigError({"": [f"environment variable {key!r} is not allowed by allowlist.pattern"]})
             if key not in os.environ:
-                raise ConfigError({"": [f"environment variable {key!r} is not set"]})
+                hint = "export it in the shell that starts Hub, then restart Hub"
+                raise ConfigError(
+                    {"": [f"environment variable {key!r} is not set in the Hub server's environment ({hint})"]}
+                )
             values[key] = os.environ[key]
         return values
 

@@ -1,7 +1,8 @@
-"""A throwaway PostgreSQL 15 cluster from Debian's packages, configured for logical decoding.
+"""A throwaway PostgreSQL cluster from Debian's packages, configured for logical decoding (``wal_level=logical``).
 
-initdb and the server run as the unprivileged ``postgres`` user when the suite runs as root (PostgreSQL
-refuses to run as root), with the data directory and socket in a fresh temporary directory owned by that user.
+initdb and the server run as the unprivileged ``postgres`` user when started as root (PostgreSQL refuses to run as
+root), with the data directory and socket in a fresh temporary directory owned by that user. Authentication is
+``trust`` on 127.0.0.1: any password is accepted for the ``postgres`` superuser.
 """
 
 from __future__ import annotations
@@ -13,11 +14,19 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.harness.process import ServerUnavailableError, free_port, require_binary, run_checked
-from tests.harness.servers import ORIGIN_LOCAL, SqlServer
+from hub.demo.process import ServerUnavailableError, free_port, require_binary, run_checked
+from hub.demo.servers import ORIGIN_LOCAL, SqlServer
 
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
-INSTALL_HINT = "install PostgreSQL 15: apt-get install postgresql-15 postgresql-15-wal2json (scripts/test does it)"
+PG_ROOT = Path("/usr/lib/postgresql")
+INSTALL_HINT = "install PostgreSQL: apt-get install postgresql (the test suite also needs postgresql-15-wal2json)"
+
+
+def pg_bin() -> Path:
+    """The ``bin`` directory of the newest PostgreSQL installed from Debian's packages (15 on bookworm)."""
+    installed = [path.parent for path in PG_ROOT.glob("*/bin/initdb") if path.parent.parent.name.isdigit()]
+    if not installed:
+        raise ServerUnavailableError(f"no PostgreSQL server under {PG_ROOT}; {INSTALL_HINT}")
+    return max(installed, key=lambda path: int(path.parent.name))
 
 
 def _as_postgres(argv: list[str]) -> list[str]:
@@ -31,19 +40,26 @@ def _as_postgres(argv: list[str]) -> list[str]:
 
 
 class LocalPostgres:
-    """Owns one cluster: ``start()`` runs initdb and pg_ctl start; ``stop()`` stops it, removes its files."""
+    """Owns one cluster: ``start()`` runs initdb and pg_ctl start; ``stop()`` stops it, removes its files.
 
-    def __init__(self) -> None:
+    With ``wal2json`` (the test suite's default) the wal2json output plugin must be installed too."""
+
+    def __init__(self, *, wal2json: bool = True) -> None:
+        self.wal2json = wal2json
         self.data_dir: Path | None = None
+        self.bin_dir: Path | None = None
         self.port = 0
 
     def start(self) -> SqlServer:
-        initdb = require_binary(str(PG_BIN / "initdb"), INSTALL_HINT)
-        pg_ctl = require_binary(str(PG_BIN / "pg_ctl"), INSTALL_HINT)
-        if not (PG_BIN.parent / "lib" / "wal2json.so").exists():
-            raise ServerUnavailableError(f"wal2json output plugin missing; {INSTALL_HINT}")
+        self.bin_dir = bin_dir = pg_bin()
+        initdb = require_binary(str(bin_dir / "initdb"), INSTALL_HINT)
+        pg_ctl = require_binary(str(bin_dir / "pg_ctl"), INSTALL_HINT)
+        if self.wal2json and not (bin_dir.parent / "lib" / "wal2json.so").exists():
+            raise ServerUnavailableError(
+                f"wal2json output plugin missing; apt-get install postgresql-{bin_dir.parent.name}-wal2json"
+            )
         began = time.monotonic()
-        self.data_dir = Path(tempfile.mkdtemp(prefix="hub-test-pg-"))
+        self.data_dir = Path(tempfile.mkdtemp(prefix="hub-pg-"))
         if os.geteuid() == 0:
             shutil.chown(self.data_dir, "postgres", "postgres")
         pgdata = self.data_dir / "data"
@@ -94,9 +110,9 @@ class LocalPostgres:
         )
 
     def stop(self) -> None:
-        if self.data_dir is None:
+        if self.data_dir is None or self.bin_dir is None:
             return
-        pg_ctl = str(PG_BIN / "pg_ctl")
+        pg_ctl = str(self.bin_dir / "pg_ctl")
         try:
             run_checked(
                 _as_postgres([pg_ctl, "-D", str(self.data_dir / "data"), "-m", "immediate", "-w", "stop"]),
