@@ -129,6 +129,7 @@ def start(
                 herder.wait_until_ready(int(config["rebalance.timeout.ms"]) / 1000)
             _submit(herder, submitted)
             rest = _start_rest(herder, config, rest_listener)
+            _announce_ready(herder, config, worker_url, kafka_listener, data_dir)
         except BaseException:
             herder.stop()
             raise
@@ -140,6 +141,14 @@ def start(
         return stop
 
     _serve_store(data_dir, kafka_listener, alongside=run_worker)
+
+
+def _announce_ready(herder: Any, config: Any, rest_url: str, kafka_listener: tuple[str, int], data_dir: Path) -> None:
+    """Print the ready line on stdout once the worker takes writes (hub.ready_line)."""
+    from hub.ready_line import announce_when_ready, ready_line
+
+    line = ready_line(rest_url, kafka_listener, data_dir, DEFAULT_REST_URL)
+    announce_when_ready(herder, line, click.echo, int(config["rebalance.timeout.ms"]) / 1000)
 
 
 def _read_properties(path: Path) -> dict[str, str]:
