@@ -5,7 +5,6 @@ and it is printed only when true (when the worker's ``/health`` would answer hea
 
 from __future__ import annotations
 
-import os
 import shutil
 import sys
 import threading
@@ -23,14 +22,19 @@ class HasHealth(Protocol):
 
 
 def hub_command() -> str:
-    """How to run this Hub's ``hub`` from the current directory: the script next to this Python (a venv's), shown
-    relative to the current directory when it is below it, else ``hub``."""
-    found = shutil.which("hub", path=str(Path(sys.executable).parent))
+    """How to run this ``hub`` from the current directory: ``hub`` when it is the one on PATH, else the console
+    script that was run (or the one next to this Python, a venv's), relative to the current directory when below
+    it."""
+    invoked = Path(sys.argv[0])
+    found = str(invoked) if invoked.name == "hub" else shutil.which("hub", path=str(Path(sys.executable).parent))
     if found is None:
         return "hub"
-    path = Path(found)
+    path = Path(found).absolute()
+    on_path = shutil.which("hub")
+    if on_path is not None and Path(on_path).absolute() == path:
+        return "hub"
     try:
-        return str(Path(os.curdir) / path.relative_to(Path.cwd()))
+        return str(path.relative_to(Path.cwd()))
     except ValueError:
         return str(path)
 
