@@ -113,12 +113,14 @@ class LocalPostgres:
         if self.data_dir is None or self.bin_dir is None:
             return
         pg_ctl = str(self.bin_dir / "pg_ctl")
+        pgdata = self.data_dir / "data"
         try:
-            run_checked(
-                _as_postgres([pg_ctl, "-D", str(self.data_dir / "data"), "-m", "immediate", "-w", "stop"]),
-                "pg_ctl stop",
-                timeout_s=30,
-            )
+            if (pgdata / "postmaster.pid").exists():  # not after a failed start: that error is the one to see
+                run_checked(
+                    _as_postgres([pg_ctl, "-D", str(pgdata), "-m", "immediate", "-w", "stop"]),
+                    "pg_ctl stop",
+                    timeout_s=30,
+                )
         finally:
             shutil.rmtree(self.data_dir, ignore_errors=True)
             self.data_dir = None
