@@ -31,7 +31,7 @@ def test_code_blocks_are_excerpts_of_the_files_they_name() -> None:
     for path, body in blocks:
         lines = (ROOT / path).read_text().splitlines()
         position = 0
-        for excerpt in re.split(r"^\.\.\.\n", body, flags=re.MULTILINE):
+        for excerpt in re.split(r"^\.\.\.$", body, flags=re.MULTILINE):
             wanted = textwrap.dedent(excerpt).strip("\n").splitlines()
             after = _find(wanted, lines, position)
             assert after >= 0, f"not in {path} (or out of order):\n" + "\n".join(wanted)
@@ -70,7 +70,7 @@ def test_python_blocks_show_their_imports() -> None:
     """What a block uses is imported in the block, or defined in the file it comes from (another block shows it)."""
     for path, body in SOURCED.findall(DOC.read_text()):
         if path.endswith(".py"):
-            excerpts = re.split(r"^\.\.\.\n", body, flags=re.MULTILINE)
+            excerpts = re.split(r"^\.\.\.$", body, flags=re.MULTILINE)
             code = "\n".join(textwrap.dedent(excerpt) for excerpt in excerpts)
             unbound = _unbound_names(code) - _defined_in(ROOT / path)
             assert not unbound, f"a block from {path} uses names it does not import: {sorted(unbound)}"
