@@ -20,6 +20,8 @@ from hub.demo.search import LocalSearch
 
 #: Any password works (trust authentication); the quickstart's configs still need one to resolve.
 PASSWORD = "postgres"
+#: How often the search server's process is checked while the demo runs.
+CHECK_EVERY_S = 1.0
 
 
 @contextmanager
@@ -34,7 +36,7 @@ def _stop_signals() -> Iterator[threading.Event]:
             signal.signal(sig, handler)
 
 
-def serve_demo(echo: Callable[[str], None], *, check_every_s: float = 1.0) -> None:
+def serve_demo(echo: Callable[[str], None]) -> None:
     """Start both servers, print where they are, wait for SIGTERM/SIGINT, stop them and remove their files.
 
     Must run on the main thread (it installs signal handlers). A server that cannot start, or one that exits while
@@ -62,7 +64,7 @@ def serve_demo(echo: Callable[[str], None], *, check_every_s: float = 1.0) -> No
             f"Stop with Ctrl-C or `kill {os.getpid()}`: both servers stop and their data is removed.",
         ):
             echo(line)
-        while not stop.wait(check_every_s):
+        while not stop.wait(CHECK_EVERY_S):
             process = search.process.process if search.process else None
             if process is not None and process.poll() is not None:
                 raise ServerUnavailableError(f"noida-db exited with code {process.returncode}")

@@ -50,8 +50,6 @@ class ProgressMeter:
         rate = (self.records - self._last_records) / elapsed
         self._last_records, self._last_at, self._next_at = self.records, now, now + self.interval_s
         progress: dict[str, Any] = {**(extra or {}), "records": self.records, "records_per_second": round(rate, 1)}
-        progress.pop("percent", None)
-        progress.pop("eta_seconds", None)
         done, total = progress.get("done"), progress.get("total")
         if isinstance(done, int | float) and isinstance(total, int | float) and total > 0:
             progress["percent"] = round(min(100.0, 100.0 * done / total), 1)
