@@ -78,7 +78,8 @@ from bench.sync_tools import (
     PgsyncUnavailableError,
     SearchServer,
 )
-from tests.harness.search import LocalOpenSearch, LocalSearch
+from hub.demo.search import LocalSearch
+from tests.harness.search import LocalOpenSearch
 from tests.harness.servers import SqlServer
 
 REFERENCE_INDEX = "bench-reference"

@@ -30,6 +30,7 @@ import orjson
 from elasticsearch import Elasticsearch, helpers
 
 from bench.report import figure, ratio, stopwatch
+from hub.demo.search import LocalSearch
 from hub.log.client.embedded import EmbeddedClients
 from hub.log.node import LogNode, node_config
 from hub.runtime.plugins import Plugins
@@ -37,7 +38,6 @@ from hub.runtime.standalone import StandaloneHerder
 from hub.runtime.stores.factory import topic_stores
 from hub.runtime.worker_config import WorkerConfig
 from hub.tuning import tune_garbage_collector
-from tests.harness.search import LocalSearch
 
 
 @contextlib.contextmanager

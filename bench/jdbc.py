@@ -32,10 +32,10 @@ from bench.report import figure, ratio, stopwatch
 from connectors.jdbc.postgres_cdc import PostgresCdcSourceConnector
 from connectors.jdbc.sink import JdbcSinkConnector
 from connectors.jdbc.source import JdbcSourceConnector
+from hub.demo.postgres import LocalPostgres
 from hub.sdk import SinkRecord, SourceConnector, SourceRecord
 from hub.sdk.testing import MemoryOffsets, MemorySinkContext, MemorySourceContext
 from hub.tuning import tune_garbage_collector
-from tests.harness.postgres import LocalPostgres
 from tests.harness.servers import SqlServer
 
 TABLE = "bench_rows"

@@ -145,6 +145,7 @@ def start(
                 herder.wait_until_ready(int(config["rebalance.timeout.ms"]) / 1000)
             _submit(herder, submitted)
             rest = _start_rest(herder, config, rest_listener)
+            _announce_ready(herder, config, worker_url, kafka_listener, data_dir)
         except BaseException:
             herder.stop()
             raise
@@ -184,6 +185,14 @@ def _provider_defaults(raw: dict[str, str], data_dir: Path) -> dict[str, str]:
     except OSError as exc:
         raise click.ClickException(f"cannot create {secrets}: {exc.strerror}") from None
     return {f"config.providers.{name}.param.allowed.paths": str(secrets) for name in unset}
+
+
+def _announce_ready(herder: Any, config: Any, rest_url: str, kafka_listener: tuple[str, int], data_dir: Path) -> None:
+    """Print the ready line on stdout once the worker takes writes (hub.ready_line)."""
+    from hub.ready_line import announce_when_ready, ready_line
+
+    line = ready_line(rest_url, kafka_listener, data_dir, DEFAULT_REST_URL)
+    announce_when_ready(herder, line, click.echo, int(config["rebalance.timeout.ms"]) / 1000)
 
 
 def _read_properties(path: Path) -> dict[str, str]:
@@ -904,6 +913,23 @@ def plugins(url: str, as_json: bool, user: str | None, token: str | None, insecu
         click.echo(f"failed to load {failure.entry_point}: {failure.error}", err=True)
 
 
+@cli.command()
+def demo() -> None:
+    """Start throwaway servers for trying Hub: PostgreSQL with wal_level=logical (Debian's postgresql package) and
+    an Elasticsearch-API server (noida-db, pip install 'hub[demo]'), each on a free port of 127.0.0.1.
+
+    Prints the export lines for the quickstart's connector configs: run them in the shell that starts Hub, before
+    starting it. Runs until SIGTERM or Ctrl-C, then stops both servers and removes their data.
+    """
+    from hub.demo.process import ServerUnavailableError
+    from hub.demo.run import serve_demo
+
+    try:
+        serve_demo(click.echo)
+    except ServerUnavailableError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
 @cli.command("new-connector")
 @click.argument("name")
 @click.option(
@@ -914,15 +940,17 @@ def plugins(url: str, as_json: bool, user: str | None, token: str | None, insecu
     show_default=True,
     help="Where to create the package directory hub-NAME.",
 )
-def new_connector(name: str, parent: Path) -> None:
-    """Create a connector plugin package hub-NAME: a working source, its plugin entry point and tests."""
+@click.option("--sink", is_flag=True, help="A sink connector (the default is a source).")
+def new_connector(name: str, parent: Path, sink: bool) -> None:
+    """Create a connector plugin package hub-NAME: a working source (or sink), its plugin entry point and tests
+    that run Hub's conformance suite (its [test] extra installs pytest)."""
     from hub.scaffold import create_connector_package
 
     try:
-        root = create_connector_package(name, parent)
+        root = create_connector_package(name, parent, sink=sink)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="NAME") from None
-    click.echo(f"created {root}: pip install -e {root} && python -m pytest {root / 'tests'}")
+    click.echo(f"created {root}: pip install -e '{root}[test]' && python -m pytest {root / 'tests'}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,9 +1,13 @@
-"""``hub new-connector NAME``: a new connector plugin package, ready to install, test and change.
+"""``hub new-connector NAME [--sink]``: a new connector plugin package, ready to install, test and change.
 
-The package holds a working source connector (lines of the files in a directory become records, with offsets
-that survive restarts), its plugin module registered under the entry-point group ``hub``, a README and tests
-that run Hub's conformance suite. Replace the reading logic with your system's; the tests tell you whether the
-connector still behaves.
+The package holds a working connector, its plugin module registered under the entry-point group ``hub``, a README,
+tests that run Hub's conformance suite and a ``test`` extra that installs pytest. The source reads the lines of the
+files in a directory (with offsets that survive restarts); the sink (``--sink``) appends each record's value as a
+line to a file per topic partition. Replace the reading or writing logic with your system's; the tests tell you
+whether the connector still behaves.
+
+Classes are named after NAME without a trailing ``-source`` / ``-sink``: ``csv-source`` gives
+``CsvSourceConnector``, ``audit`` with ``--sink`` gives ``AuditSinkConnector``.
 """
 
 from __future__ import annotations
@@ -25,6 +29,9 @@ description = "A Hub connector plugin: $name."
 requires-python = ">=3.11"
 dependencies = ["hub"]
 
+[project.optional-dependencies]
+test = ["pytest>=8"]
+
 [project.entry-points.hub]
 $name = "$module.plugin"
 
@@ -34,10 +41,11 @@ include = ["$module*"]
 
 _README = Template("""# hub-$name
 
-A Hub connector plugin. Install it next to Hub and it appears in `hub plugins`:
+A Hub connector plugin. Install it (with pytest, for its tests) into Hub's environment and it appears in
+`hub plugins --local`; a running Hub loads plugins when it starts, so restart it:
 
-    pip install -e .
-    hub plugins | grep $cls
+    pip install -e '.[test]'
+    hub plugins --local | grep $connector
 
 Run its tests (Hub's conformance suite included):
 
@@ -45,12 +53,18 @@ Run its tests (Hub's conformance suite included):
 
 | option | default | meaning |
 |---|---|---|
-| `directory` | (required) | directory whose `*.txt` files are read |
+$options""")
+
+_SOURCE_OPTIONS = """| `directory` | (required) | directory whose `*.txt` files are read |
 | `topic` | (required) | topic to write to |
 | `poll.interval.ms` | 1000 | wait between looks at the directory when nothing is new |
-""")
+"""
 
-_CONNECTOR = Template('''"""${cls}SourceConnector: lines of the ``*.txt`` files in a directory become records.
+_SINK_OPTIONS = """| `topics` | (required) | topics to read (or `topics.regex`) |
+| `directory` | (required) | directory to write `TOPIC-PARTITION.txt` files in |
+"""
+
+_SOURCE = Template('''"""${cls}SourceConnector: lines of the ``*.txt`` files in a directory become records.
 
 Replace ``_read_new_lines`` with what reads your system; keep ``source_partition`` (what a stream is) and
 ``source_offset`` (where the next read starts) so that restarts resume where they stopped.
@@ -153,15 +167,15 @@ from typing import Any
 
 from hub.sdk import hookimpl
 
-from $module.connector import ${cls}SourceConnector
+from $module.connector import $connector
 
 
 @hookimpl
 def hub_register_connectors() -> list[type[Any]]:
-    return [${cls}SourceConnector]
+    return [$connector]
 ''')
 
-_TESTS = Template('''"""The connector passes Hub's conformance suite."""
+_SOURCE_TESTS = Template('''"""The connector passes Hub's conformance suite."""
 
 from __future__ import annotations
 
@@ -188,22 +202,123 @@ class Test${cls}Source(SourceConnectorConformance):
 ''')
 
 
-def create_connector_package(name: str, parent: Path) -> Path:
-    """Write the package ``hub-NAME`` under ``parent``; ValueError for a bad name or an existing directory."""
+_SINK = Template('''"""${cls}SinkConnector: each record's value becomes a line of ``TOPIC-PARTITION.txt`` in a folder.
+
+Replace ``put`` (buffer what arrives) and ``flush`` (make it durable) with what writes to your system. Hub commits
+a partition's offset only after ``flush`` (through ``pre_commit``) returned, so a record is never committed before
+it was written.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Collection, Mapping, Sequence
+from pathlib import Path
+
+from hub.sdk import ConfigDef, ConfigType, Importance, PartitionedSinkConnector, SinkRecord, SinkTask
+
+TopicPartition = tuple[str, int]
+
+CONFIG = ConfigDef().define(
+    "directory", ConfigType.STRING, doc="Directory to write to.", importance=Importance.HIGH, non_empty=True
+)
+
+
+class ${cls}SinkConnector(PartitionedSinkConnector):
+    """Every task takes the whole config; Hub's consumer group spreads the topics' partitions over them."""
+
+    def config_def(self) -> ConfigDef:
+        return CONFIG
+
+    def task_class(self) -> type[SinkTask]:
+        return ${cls}SinkTask
+
+
+class ${cls}SinkTask(SinkTask):
+    """Buffers the lines of each partition in ``put`` and appends them to its file in ``flush``."""
+
+    def start(self, config: dict[str, str]) -> None:
+        self.directory = Path(CONFIG.parse(config)["directory"])
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.pending: dict[TopicPartition, list[str]] = {}
+
+    def put(self, records: Sequence[SinkRecord]) -> None:
+        for record in records:
+            partition = (record.topic, record.kafka_partition)
+            self.pending.setdefault(partition, []).append(f"{record.value}\\n")
+
+    def flush(self, offsets: Mapping[TopicPartition, int]) -> None:
+        for (topic, partition), lines in self.pending.items():
+            with (self.directory / f"{topic}-{partition}.txt").open("a") as out:
+                out.writelines(lines)
+                out.flush()
+                os.fsync(out.fileno())  # durable before Hub commits the offsets
+        self.pending.clear()
+
+    def close(self, partitions: Collection[TopicPartition]) -> None:
+        for partition in partitions:
+            self.pending.pop(partition, None)  # not flushed, not committed: delivered again to the next owner
+
+    def stop(self) -> None:
+        self.pending.clear()
+''')
+
+_SINK_TESTS = Template('''"""The connector passes Hub's conformance suite."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hub.sdk.testing import SinkConnectorConformance
+
+from $module.connector import $connector
+
+
+class Test$connector(SinkConnectorConformance):
+    connector_class = $connector
+
+    def config(self, tmp_path: Path) -> dict[str, str]:
+        return {"directory": str(tmp_path / "output")}
+
+    def read_output(self, config: dict[str, str]) -> list[str]:
+        return [line for path in Path(config["directory"]).glob("*.txt") for line in path.read_text().splitlines()]
+''')
+
+
+def class_stem(name: str, kind: str) -> str:
+    """The class name's stem: NAME in CamelCase without a trailing ``-source`` / ``-sink`` (``csv-source`` gives
+    ``Csv``, so the class is ``CsvSourceConnector``, not ``CsvSourceSourceConnector``)."""
+    parts = name.split("-")
+    if len(parts) > 1 and parts[-1] == kind:
+        parts.pop()
+    return "".join(part.capitalize() for part in parts)
+
+
+def create_connector_package(name: str, parent: Path, *, sink: bool = False) -> Path:
+    """Write the package ``hub-NAME`` (a source, or with ``sink`` a sink) under ``parent``; ValueError for a bad
+    name or an existing directory."""
     if not NAME.match(name):
         raise ValueError(f"{name!r} is not a valid connector name: use lowercase letters, digits and hyphens")
     root = parent / f"hub-{name}"
     if root.exists():
         raise ValueError(f"{root} already exists")
     module = "hub_" + name.replace("-", "_")
-    values = {"name": name, "module": module, "cls": "".join(part.capitalize() for part in name.split("-"))}
+    kind = "sink" if sink else "source"
+    stem = class_stem(name, kind)
+    values = {
+        "name": name,
+        "module": module,
+        "cls": stem,
+        "connector": f"{stem}{kind.capitalize()}Connector",
+        "options": _SINK_OPTIONS if sink else _SOURCE_OPTIONS,
+    }
     files = {
         "pyproject.toml": _PYPROJECT,
         "README.md": _README,
         f"{module}/__init__.py": Template('"""The $name connector plugin for Hub."""\n'),
-        f"{module}/connector.py": _CONNECTOR,
+        f"{module}/connector.py": _SINK if sink else _SOURCE,
         f"{module}/plugin.py": _PLUGIN,
-        "tests/test_connector.py": _TESTS,
+        "tests/test_connector.py": _SINK_TESTS if sink else _SOURCE_TESTS,
     }
     for relative, template in files.items():
         path = root / relative

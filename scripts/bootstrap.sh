@@ -1,14 +1,28 @@
-# Shared set-up for scripts/run and scripts/test (sourced, not executed).
+# Shared set-up for scripts/run, scripts/demo and scripts/test (sourced, not executed).
 # Installs Debian packages that are missing, creates .venv and installs Hub with the given extras. Idempotent:
-# a second run installs nothing and takes about a second.
+# a second run installs nothing and takes about a second. Installers write to INSTALL_LOG, not to the terminal:
+# one line says what is being installed, and a failure prints the log's end and its path.
 
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"
+INSTALL_LOG="$VENV/install.log"
 
 as_root() {
     if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# quietly CMD... — run CMD with its output appended to INSTALL_LOG; if it fails, show the log's end and path, exit.
+quietly() {
+    mkdir -p "$VENV"
+    echo "### $(date -u '+%F %T') $*" >>"$INSTALL_LOG"
+    if ! "$@" >>"$INSTALL_LOG" 2>&1; then
+        echo "failed: $*" >&2
+        tail -n 20 "$INSTALL_LOG" >&2
+        echo "full log: $INSTALL_LOG" >&2
+        exit 1
+    fi
 }
 
 # apt_install PKG... — install the packages that are not installed yet.
@@ -19,10 +33,10 @@ apt_install() {
     done
     if [ "${#missing[@]}" -gt 0 ]; then
         echo "installing Debian packages: ${missing[*]}" >&2
-        as_root apt-get update -qq
-        # Services stay stopped: Hub's tests start their own throwaway servers.
-        as_root env DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y -qq --no-install-recommends \
-            "${missing[@]}" >/dev/null
+        quietly as_root apt-get update -qq
+        # Services stay stopped: Hub's tests and `hub demo` start their own throwaway servers.
+        quietly as_root env DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y -qq --no-install-recommends \
+            "${missing[@]}"
     fi
 }
 
@@ -40,22 +54,25 @@ python_for_venv() {
     echo python3
 }
 
-# install_hub EXTRAS — create .venv and install Hub editable with EXTRAS (comma-separated); skipped when pyproject
-# is unchanged since an install that covered these extras.
+# install_hub EXTRAS — create .venv and install Hub editable with EXTRAS (comma-separated) and those installed
+# before; skipped when pyproject is unchanged since an install that covered these extras.
 install_hub() {
     local extras="$1" stamp="$VENV/.hub-installed" hash installed="" extra
     hash="$(sha256sum "$ROOT/pyproject.toml" | cut -d' ' -f1)"
     if [ ! -x "$VENV/bin/python" ]; then
-        "$(python_for_venv)" -m venv "$VENV"
+        local python
+        python="$(python_for_venv)"
+        quietly "$python" -m venv "$VENV"
     fi
     if [ -f "$stamp" ] && [ "$(cut -d' ' -f2 "$stamp")" = "$hash" ]; then
         installed="$(cut -d' ' -f1 "$stamp")"
     fi
     for extra in ${extras//,/ }; do
         if [[ ",$installed," != *",$extra,"* ]]; then
-            echo "installing Hub into $VENV with extras [$extras]" >&2
-            "$VENV/bin/python" -m pip install -q --upgrade pip
-            "$VENV/bin/python" -m pip install -q -e "$ROOT[$extras]"
+            extras="$(echo "$installed,$extras" | tr ',' '\n' | sed '/^$/d' | sort -u | paste -sd,)"
+            echo "installing Hub into $VENV with extras [$extras] (log: $INSTALL_LOG)" >&2
+            quietly "$VENV/bin/python" -m pip install --upgrade pip
+            quietly "$VENV/bin/python" -m pip install -e "$ROOT[$extras]"
             echo "$extras $hash" >"$stamp"
             return
         fi
@@ -67,6 +84,6 @@ install_plugin() {
     local dir="$1" name
     name="$(basename "$dir")"
     if ! "$VENV/bin/python" -m pip show -q "$name" >/dev/null 2>&1; then
-        "$VENV/bin/python" -m pip install -q --no-deps -e "$dir"
+        quietly "$VENV/bin/python" -m pip install --no-deps -e "$dir"
     fi
 }

@@ -151,7 +151,8 @@ class EnvVarConfigProvider(ConfigProvider):
                 raise _refused(f"environment variable {key!r} is not allowed by the env config provider's "
                                f"allowlist.pattern")  # fmt: skip
             if key not in os.environ:
-                raise _refused(f"environment variable {key!r} is not set")
+                raise _refused(f"environment variable {key!r} is not set in the Hub server's environment (export "
+                               "it in the shell that starts Hub, then restart Hub)")  # fmt: skip
             values[key] = os.environ[key]
         return values
 

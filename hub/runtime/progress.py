@@ -6,6 +6,9 @@ last interval — plus what its runner knows (a sink's ``lag_records``: records 
 and what the task itself reports through ``Task.progress()`` (e.g. a change-data-capture source's ``lag_bytes`` of
 WAL not yet read, or ``phase``, ``done`` and ``total`` while it snapshots). When ``done`` and ``total`` are given
 and records are moving, ``percent`` and ``eta_seconds`` are added.
+
+The runtime's figures win: a key the task reports under one of the runtime's names (``RUNTIME_KEYS`` or its
+runner's) is dropped, so ``records`` is always what the runtime counted.
 """
 
 from __future__ import annotations
@@ -16,6 +19,9 @@ from typing import Any
 
 #: How often a running task publishes its progress.
 INTERVAL_S = 5.0
+
+#: The figures the meter itself computes; a task's ``progress()`` cannot replace them.
+RUNTIME_KEYS = frozenset({"records", "records_per_second", "percent", "eta_seconds"})
 
 
 class ProgressMeter:
@@ -37,12 +43,13 @@ class ProgressMeter:
         return time.monotonic() >= self._next_at
 
     def publish(self, extra: Mapping[str, Any] | None) -> None:
-        """Publishes the counts with ``extra`` (the runner's and the task's own figures) when they changed."""
+        """Publishes the counts with ``extra`` (the runner's and the task's own figures, never replacing the
+        counts) when they changed."""
         now = time.monotonic()
         elapsed = max(now - self._last_at, 1e-9)
         rate = (self.records - self._last_records) / elapsed
         self._last_records, self._last_at, self._next_at = self.records, now, now + self.interval_s
-        progress: dict[str, Any] = {"records": self.records, "records_per_second": round(rate, 1), **(extra or {})}
+        progress: dict[str, Any] = {**(extra or {}), "records": self.records, "records_per_second": round(rate, 1)}
         done, total = progress.get("done"), progress.get("total")
         if isinstance(done, int | float) and isinstance(total, int | float) and total > 0:
             progress["percent"] = round(min(100.0, 100.0 * done / total), 1)

@@ -21,7 +21,7 @@ from typing import Any
 
 from hub.runtime.converters_setup import TaskConverters
 from hub.runtime.errors import ToleranceOperator
-from hub.runtime.progress import INTERVAL_S, ProgressMeter
+from hub.runtime.progress import INTERVAL_S, RUNTIME_KEYS, ProgressMeter
 from hub.runtime.stores import State, TargetState
 from hub.runtime.transforms import TransformationChain
 from hub.sdk.connector import Task
@@ -84,6 +84,7 @@ class TaskRunner(ABC):
         self.failed = False
         self.cancelled = False
         self.meter = ProgressMeter(self._publish_progress, setup.progress_interval_s)
+        self._warned_progress_keys = False
         self._thread = threading.Thread(target=self._run, name=f"hub-task-{self.id}", daemon=True)
 
     def start(self) -> None:
@@ -128,12 +129,17 @@ class TaskRunner(ABC):
         """Publish the task's progress when it is due (called from the task's loop, on its thread)."""
         if not self.meter.due():
             return
-        figures = dict(self.runner_progress())
+        own = dict(self.runner_progress())
         try:
-            figures.update(self.task.progress() or {})
+            reported = dict(self.task.progress() or {})
         except Exception as exc:
             self.log.warning("progress() failed: %s", exc)
-        self.meter.publish(figures)
+            reported = {}
+        clashing = sorted(reported.keys() & (RUNTIME_KEYS | own.keys()))
+        if clashing and not self._warned_progress_keys:
+            self._warned_progress_keys = True
+            self.log.warning("progress() reports %s, which the runtime reports itself; use other names", clashing)
+        self.meter.publish({**{k: v for k, v in reported.items() if k not in clashing}, **own})
 
     def runner_progress(self) -> Mapping[str, Any]:
         """What the runner knows besides the record count (a sink's lag)."""

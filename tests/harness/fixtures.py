@@ -22,14 +22,15 @@ from typing import Protocol, TypeVar
 
 import pytest
 
+from hub.demo.postgres import LocalPostgres
+from hub.demo.search import LocalSearch
 from tests.harness.containers import ContainerServer, containers_wanted
 from tests.harness.hub import HubServer
 from tests.harness.kafka import LocalTansu
 from tests.harness.mariadb import LocalMariaDb
-from tests.harness.postgres import LocalPostgres
 from tests.harness.process import ServerUnavailableError, free_port
 from tests.harness.s3 import LocalS3
-from tests.harness.search import LocalOpenSearch, LocalSearch
+from tests.harness.search import LocalOpenSearch
 from tests.harness.servers import ORIGIN_ENV, HttpServer, KafkaServer, S3Server, SqlServer
 
 T = TypeVar("T")

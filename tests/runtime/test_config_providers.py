@@ -74,6 +74,7 @@ def test_validation_checks_resolved_values_and_shows_the_references(monkeypatch:
     assert shown["batch.size"] == "${env:HUB_TEST_BATCH}", "the response shows the reference, not the value"
     missing = validate(Plugins.discover(), {**config, "topic": "${env:HUB_TEST_MISSING}"}, resolver)
     assert "HUB_TEST_MISSING" in " ".join(missing.problems["topic"])
+    assert "not set in the Hub server's environment" in " ".join(missing.problems["topic"])
 
 
 def _provider(kind: type[FileConfigProvider | DirectoryConfigProvider], *allowed: Path) -> ConfigResolver:
