@@ -23,6 +23,7 @@ from typing import Any
 from hub.log.client import OffsetSpec, StoreClients, TopicPartition
 from hub.runtime.config_providers import ConfigResolver, has_reference
 from hub.runtime.connector_config import common_def, connector_type, validate
+from hub.runtime.connector_names import check_connector_name
 from hub.runtime.herder import (
     AlreadyExistsError,
     BadRequestError,
@@ -398,6 +399,7 @@ class StandaloneHerder(Herder, ConfigListener):
     def put_connector_config(
         self, name: str, config: Mapping[str, str], *, allow_replace: bool, initial_state: str | None = None
     ) -> tuple[bool, ConnectorInfo]:
+        check_connector_name(name)
         config = {str(k): str(v) for k, v in config.items()}
         if config.get("name", name) != name:
             raise BadRequestError(f"Connector name configuration ({config['name']}) doesn't match connector name in "
