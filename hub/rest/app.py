@@ -44,8 +44,8 @@ def _json(body: Any, status: int = 200, headers: Mapping[str, str] | None = None
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-def _flag(request: Request, name: str) -> bool:
-    raw = request.query_params.get(name, "false").strip().lower()
+def _flag(request: Request, name: str, default: bool = False) -> bool:
+    raw = request.query_params.get(name, str(default)).strip().lower()
     if raw not in ("true", "false"):
         raise HttpError(400, f"query parameter {name} must be true or false, not {raw!r}")
     return raw == "true"
@@ -226,7 +226,7 @@ def create_app(
         return _json({"message": await call(herder.reset_offsets, request.path_params["name"])})
 
     async def plugins(request: Request) -> Response:
-        connectors_only = request.query_params.get("connectorsOnly", "true").strip().lower() != "false"
+        connectors_only = _flag(request, "connectorsOnly", default=True)
         listed = [
             {"class": info.class_name, "type": info.kind, "version": info.version}
             for info in await call(herder.plugins)

@@ -2,8 +2,9 @@
 
 A body must be ``application/json`` (415), at most ``MAX_BODY_BYTES`` (413), arrive whole within the body timeout
 (408, and the connection is closed: a client trickling its body cannot hold a connection and a request slot
-forever), and be JSON (400) that is UTF-8 text without lone surrogates and nested at most ``MAX_DEPTH`` levels
-(400: deeper documents would exhaust the parser's and the handlers' recursion). A client that goes away mid-body
+forever), and be JSON (400): UTF-8 text without lone surrogates, finite numbers (no ``NaN``, ``Infinity`` or
+``1e999``), nested at most ``MAX_DEPTH`` levels (deeper documents would exhaust the parser's and the handlers'
+recursion). A client that goes away mid-body
 raises Starlette's ``ClientDisconnect``, which the application answers quietly.
 """
 
@@ -60,13 +61,24 @@ async def _read(request: Request, timeout_s: float) -> bytes:
 def parse_json(data: bytes) -> Any:
     """``data`` as JSON; HttpError 400 when it is not JSON, not Unicode, or nested deeper than ``MAX_DEPTH``."""
     try:
-        document = json.loads(data)
+        document = json.loads(data, parse_constant=_no_constant, parse_float=_finite)
     except RecursionError:
         raise HttpError(400, f"Request body is nested deeper than {MAX_DEPTH} levels") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise HttpError(400, f"Request body is not valid JSON: {exc}") from exc
     _check_document(document)
     return document
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError(f"{text} is beyond the range of a double")
+    return value
 
 
 def _check_document(document: Any) -> None:

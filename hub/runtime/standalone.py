@@ -20,13 +20,14 @@ import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from hub.log.client import OffsetSpec, StoreClients, TopicPartition
+from hub.log.client import GroupMembershipError, OffsetSpec, StoreClients, TopicPartition
 from hub.runtime.config_providers import ConfigResolver, has_reference
 from hub.runtime.connector_config import common_def, connector_type, validate
 from hub.runtime.connector_names import check_connector_name
 from hub.runtime.herder import (
     AlreadyExistsError,
     BadRequestError,
+    ConflictError,
     ConnectorInfo,
     Herder,
     NotFoundError,
@@ -44,12 +45,13 @@ from hub.runtime.stores import (
     TargetState,
     canonical,
 )
+from hub.runtime.stores.offsets import check_map
 from hub.runtime.task_runner import TaskId
 from hub.runtime.worker import Worker
 from hub.runtime.worker_config import WorkerConfig
 from hub.sdk.config import HIDDEN, ConfigDef
 from hub.sdk.connector import Connector, SinkConnector
-from hub.sdk.errors import ConfigError
+from hub.sdk.errors import ConfigError, DataError
 
 log = logging.getLogger("hub.runtime.herder")
 
@@ -562,6 +564,12 @@ class StandaloneHerder(Herder, ConfigListener):
                 partition, offset = entry.get("partition"), entry.get("offset")
                 if not isinstance(partition, dict) or not (offset is None or isinstance(offset, dict)):
                     raise BadRequestError("each offset needs a 'partition' object and an 'offset' object or null")
+                try:
+                    check_map("partition", partition)
+                    if offset is not None:
+                        check_map("offset", offset)
+                except DataError as exc:
+                    raise BadRequestError(str(exc)) from None
                 changes[canonical(partition)] = (partition, offset)
             self.offset_store.write(name, changes)
             return "The offsets for this connector have been altered successfully"
@@ -576,8 +584,7 @@ class StandaloneHerder(Herder, ConfigListener):
                     "sink offsets look like {'partition': {'kafka_topic': …, 'kafka_partition': …}, "
                     f"'offset': {{'kafka_offset': …}}}}: {exc}"
                 ) from exc
-        with self.clients.consumer(group_id=f"connect-{name}") as consumer:
-            consumer.commit(commits)
+        self._commit_sink_offsets(name, commits)
         return "The offsets for this connector have been altered successfully"
 
     def reset_offsets(self, name: str) -> str:
@@ -590,9 +597,17 @@ class StandaloneHerder(Herder, ConfigListener):
             partitions = self._sink_partitions(name, config)
             with self.clients.admin() as admin:
                 earliest = admin.list_offsets(partitions, OffsetSpec.EARLIEST) if partitions else {}
-            with self.clients.consumer(group_id=f"connect-{name}") as consumer:
-                consumer.commit({tp: offset or 0 for tp, offset in earliest.items()})
+            self._commit_sink_offsets(name, {tp: offset or 0 for tp, offset in earliest.items()})
         return "The offsets for this connector have been reset successfully"
+
+    def _commit_sink_offsets(self, name: str, commits: Mapping[TopicPartition, int]) -> None:
+        try:
+            with self.clients.consumer(group_id=f"connect-{name}") as consumer:
+                consumer.commit(commits)
+        except GroupMembershipError as exc:  # stopping is asynchronous: its tasks may still be in the group
+            raise ConflictError(
+                f"The tasks of {name} have not left its consumer group yet; retry in a few seconds ({exc})"
+            ) from None
 
     # --- topics and health -------------------------------------------------------------------------------------
 

@@ -93,9 +93,10 @@ class LocalApi:
 
 
 @contextmanager
-def local_api(store_dir: Path, **app_options: Any) -> Iterator[LocalApi]:
-    """A standalone herder over an embedded store and its REST API; ``app_options`` go to ``create_app``."""
-    node = LogNode(node_config(store_dir, {}))
+def local_api(store_dir: Path, *, broker: dict[str, str] | None = None, **app_options: Any) -> Iterator[LocalApi]:
+    """A standalone herder over an embedded store (``broker`` properties) and its REST API; ``app_options`` go to
+    ``create_app``."""
+    node = LogNode(node_config(store_dir, broker or {}))
     node.open()
     clients = EmbeddedClients(node.broker)
     config = WorkerConfig.parse({"offset.flush.interval.ms": "200"})
