@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from hub.log.client import NewTopic
 from hub.rest.auth import Credentials
 from tests.rest.conftest import LocalApi, local_api, start_hub, stop_hub
 
@@ -177,3 +178,42 @@ def test_worker_options_for_health_and_the_body_timeout(tmp_path: Path) -> None:
             assert sock.recv(65536).startswith(b"HTTP/1.1 408 ")
     finally:
         stop_hub(hub)
+
+
+def test_source_offsets_that_the_offsets_topic_cannot_hold_are_a_400(local: LocalApi) -> None:
+    config = {"connector.class": "Datagen", "topic": "offsets-t", "rate": "1"}
+    created = local.client.post("/connectors", json={"name": "src", "config": config, "initial_state": "STOPPED"})
+    assert created.status_code == 201, created.text
+    try:
+        for partition, offset in [({"f": [1, []]}, {"o": 1}), ({"f": "x"}, {"o": {"deep": 1}}), ({"f": 2**70}, None)]:
+            answer = local.client.patch(
+                "/connectors/src/offsets", json={"offsets": [{"partition": partition, "offset": offset}]}
+            )
+            assert _status_and_message(answer)[0] == 400
+        fine = {"offsets": [{"partition": {"f": "x"}, "offset": {"o": 2**62}}]}
+        assert local.client.patch("/connectors/src/offsets", json=fine).status_code == 200
+    finally:
+        local.client.delete("/connectors/src")
+
+
+def test_sink_offsets_while_its_group_has_members_are_a_409(local: LocalApi) -> None:
+    with local.herder.clients.admin() as admin:
+        admin.create_topics([NewTopic("sink-t")], if_not_exists=True)
+    config = {"connector.class": "FileStreamSink", "topics": "sink-t", "file": "/dev/null"}
+    created = local.client.post("/connectors", json={"name": "snk", "config": config, "initial_state": "STOPPED"})
+    assert created.status_code == 201, created.text
+    # A member still in the connector's group, as its tasks are for a moment after PUT …/stop.
+    with local.herder.clients.consumer(group_id="connect-snk") as member:
+        member.subscribe(["sink-t"])
+        deadline = time.monotonic() + 30
+        while not member.assignment() and time.monotonic() < deadline:
+            member.poll(0.1)
+        for answer in (
+            local.client.delete("/connectors/snk/offsets"),
+            local.client.patch("/connectors/snk/offsets", json={"offsets": [
+                {"partition": {"kafka_topic": "sink-t", "kafka_partition": 0}, "offset": {"kafka_offset": 0}}]}),
+        ):  # fmt: skip
+            status, message = _status_and_message(answer)
+            assert status == 409
+            assert "consumer group" in message
+    local.client.delete("/connectors/snk")
