@@ -335,7 +335,7 @@ def create_app(
             Exception: any_error,
         },
     )
-    app.add_middleware(_Authentication, credentials=credentials, public_health=public_health)
+    app.add_middleware(_ErrorsAndAuth, credentials=credentials, public_health=public_health)
     return app
 
 
@@ -389,7 +389,7 @@ def _same_plugin(given: str, plugin: str) -> bool:
     return given == plugin or short(given) == short(plugin)
 
 
-class _Authentication:
+class _ErrorsAndAuth:
     """Authentication and role checks before any route runs; ``GET /health`` is open with ``public_health``."""
 
     def __init__(self, app: ASGIApp, credentials: Credentials | None, public_health: bool) -> None:

@@ -584,6 +584,13 @@ class StandaloneHerder(Herder, ConfigListener):
                     "sink offsets look like {'partition': {'kafka_topic': …, 'kafka_partition': …}, "
                     f"'offset': {{'kafka_offset': …}}}}: {exc}"
                 ) from exc
+        with self.clients.admin() as admin:
+            listed = admin.list_topics()
+        for tp, kafka_offset in commits.items():
+            if not 0 <= tp.partition < listed.get(tp.topic, 0):
+                raise BadRequestError(f"Topic {tp.topic!r} has no partition {tp.partition}")
+            if not 0 <= kafka_offset < 2**63:
+                raise BadRequestError(f"The offset of {tp.topic}-{tp.partition} must be 0 or more (and under 2^63)")
         self._commit_sink_offsets(name, commits)
         return "The offsets for this connector have been altered successfully"
 

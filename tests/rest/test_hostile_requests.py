@@ -196,12 +196,19 @@ def test_source_offsets_that_the_offsets_topic_cannot_hold_are_a_400(local: Loca
         local.client.delete("/connectors/src")
 
 
-def test_sink_offsets_while_its_group_has_members_are_a_409(local: LocalApi) -> None:
+def test_sink_offsets_out_of_range_are_a_400_and_while_its_group_has_members_a_409(local: LocalApi) -> None:
     with local.herder.clients.admin() as admin:
         admin.create_topics([NewTopic("sink-t")], if_not_exists=True)
     config = {"connector.class": "FileStreamSink", "topics": "sink-t", "file": "/dev/null"}
     created = local.client.post("/connectors", json={"name": "snk", "config": config, "initial_state": "STOPPED"})
     assert created.status_code == 201, created.text
+    for partition, kafka_offset in [(0, 2**70), (0, -5), (2**40, 1), (5, 1)]:
+        entry = {
+            "partition": {"kafka_topic": "sink-t", "kafka_partition": partition},
+            "offset": {"kafka_offset": kafka_offset},
+        }
+        answer = local.client.patch("/connectors/snk/offsets", json={"offsets": [entry]})
+        assert _status_and_message(answer)[0] == 400
     # A member still in the connector's group, as its tasks are for a moment after PUT …/stop.
     with local.herder.clients.consumer(group_id="connect-snk") as member:
         member.subscribe(["sink-t"])
