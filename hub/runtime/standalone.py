@@ -409,7 +409,7 @@ class StandaloneHerder(Herder, ConfigListener):
         config["name"] = name
         target = None
         if initial_state is not None:
-            target = _INITIAL_STATES.get(initial_state.upper())
+            target = _INITIAL_STATES.get(initial_state.upper()) if initial_state.isascii() else None
             if target is None:
                 raise BadRequestError(f"initial_state must be RUNNING, PAUSED or STOPPED, not {initial_state!r}")
         existing = self.configs.snapshot().connectors.get(name)
