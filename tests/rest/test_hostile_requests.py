@@ -76,6 +76,17 @@ def test_lone_surrogates_anywhere_in_a_body_are_a_400(local: LocalApi) -> None:
     assert local.client.get("/connectors").json() == []
 
 
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e999"])
+def test_numbers_json_does_not_have_are_a_400(local: LocalApi, number: str) -> None:
+    body = f'{{"connector.class": "Datagen", "topic": "t", "rate": {number}}}'
+    answer = local.client.put(
+        "/connector-plugins/Datagen/config/validate", content=body, headers={"content-type": "application/json"}
+    )
+    status, message = _status_and_message(answer)
+    assert status == 400
+    assert number.lstrip("-") in message
+
+
 def test_405_names_the_allowed_methods(local: LocalApi) -> None:
     cases = {
         ("DELETE", "/connectors"): "GET, HEAD, POST",

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from hub.runtime.connector_names import MAX_NAME_LENGTH
+from hub.runtime.connector_names import MAX_NAME_LENGTH, connector_path
 from tests.rest.conftest import local_api
 
 pytestmark = pytest.mark.integration
@@ -27,7 +27,7 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
 def _no_leftovers(api: httpx.Client) -> Iterator[None]:
     yield
     for name in api.get("/connectors").json():
-        api.delete("/connectors/" + httpx.URL("/" + name).raw_path.decode()[1:])
+        api.delete(connector_path(name))
 
 
 def _refused(response: httpx.Response, *words: str) -> None:
