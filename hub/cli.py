@@ -456,7 +456,13 @@ def _start_rest(herder: StandaloneHerder, config: Any, listener: tuple[str, int]
     cert, key = config["rest.ssl.cert.file"], config["rest.ssl.key.file"]
     if bool(cert) != bool(key):
         raise click.ClickException("HTTPS needs both rest.ssl.cert.file and rest.ssl.key.file")
-    app = create_app(herder, version=__version__, credentials=credentials)
+    app = create_app(
+        herder,
+        version=__version__,
+        credentials=credentials,
+        body_timeout_s=config["rest.request.body.timeout.ms"] / 1000,
+        public_health=config["rest.auth.health.public"],
+    )
     try:
         server = RestServer(app, *listener, certfile=Path(cert) if cert else None, keyfile=Path(key) if key else None)
         server.start()

@@ -1,15 +1,16 @@
 """The REST application: Kafka Connect's routes, one Herder call each, with Connect's status codes and bodies.
 
-Every error, including malformed JSON, a wrong content type, an oversized body or an unknown route, is answered
-with ``{"error_code": N, "message": "…"}``. Request bodies must be JSON objects (``application/json``) of at most
-``MAX_BODY_BYTES``; config values must be strings (numbers and booleans are accepted and turned into strings, as
-Connect's JSON reader does). Herder calls block (they write to the config log), so routes are plain functions
-that Starlette runs on its thread pool.
+Every error, including malformed JSON, a wrong content type, an oversized or stalled body, an unknown route or
+a wrong method (405 with ``Allow``), is answered with ``{"error_code": N, "message": "…"}``; bodies are read and
+parsed in ``hub.rest.body``. Config values must be strings (numbers and booleans are accepted and turned into
+strings, as Connect's JSON reader does). Connector names follow ``hub.runtime.connector_names``, checked by the
+herder before anything is stored. Herder calls block (they write to the config log), so they run on Starlette's
+thread pool.
 """
 
 from __future__ import annotations
 
-import json
+import logging
 import re
 import ssl
 import urllib.error
@@ -21,22 +22,23 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from hub import build_info
-from hub.rest.auth import Credentials
+from hub.rest.auth import Credentials, authorization_header
+from hub.rest.body import DEFAULT_TIMEOUT_S, read_json
 from hub.rest.errors import HttpError, error_response, invalid_config_message, response_for
 from hub.rest.loggers import LoggerLevels
 from hub.rest.openapi import openapi_document
+from hub.runtime.connector_names import connector_path
 from hub.runtime.herder import Herder, NotLeaderError
 from hub.runtime.request_signing import ALGORITHM_HEADER, SIGNATURE_HEADER, RequestSignature
 from hub.sdk.errors import ConfigError, ConnectError
 
-MAX_BODY_BYTES = 1 << 20
-_NAME = re.compile(r"^[^/\x00-\x1f\x7f]+$")
+log = logging.getLogger("hub.rest")
 _PLUGIN_ORDER = {"sink": 0, "source": 1, "transformation": 2, "predicate": 3, "converter": 4, "header_converter": 5,
                  "config_provider": 6}  # fmt: skip
 
@@ -45,8 +47,8 @@ def _json(body: Any, status: int = 200, headers: Mapping[str, str] | None = None
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-def _flag(request: Request, name: str) -> bool:
-    raw = request.query_params.get(name, "false").strip().lower()
+def _flag(request: Request, name: str, default: bool = False) -> bool:
+    raw = request.query_params.get(name, str(default)).strip().lower()
     if raw not in ("true", "false"):
         raise HttpError(400, f"query parameter {name} must be true or false, not {raw!r}")
     return raw == "true"
@@ -56,15 +58,6 @@ def _task_id(raw: str) -> int:
     if not raw.isdigit():
         raise HttpError(404, f"Task {raw} not found")
     return int(raw)
-
-
-def _check_name(name: str) -> str:
-    name = name.strip()
-    if not name:
-        raise HttpError(400, "Connector name must not be empty")
-    if not _NAME.match(name):
-        raise HttpError(400, f"Connector name {name!r} must not contain '/' or control characters")
-    return name
 
 
 def _string_map(value: Any, what: str, *, nulls: bool = False) -> dict[str, Any]:
@@ -85,30 +78,23 @@ def _string_map(value: Any, what: str, *, nulls: bool = False) -> dict[str, Any]
     return result
 
 
-async def _body(request: Request) -> Any:
-    if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
-        raise HttpError(415, "Content-Type must be application/json")
-    length = request.headers.get("content-length")
-    if length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
-        raise HttpError(413, f"Request body is larger than {MAX_BODY_BYTES} bytes")
-    data = bytearray()
-    async for chunk in request.stream():
-        data += chunk
-        if len(data) > MAX_BODY_BYTES:
-            raise HttpError(413, f"Request body is larger than {MAX_BODY_BYTES} bytes")
-    request.state.raw_body = bytes(data)  # kept for forwarding to the leader
-    try:
-        return json.loads(data)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise HttpError(400, f"Request body is not valid JSON: {exc}") from exc
-
-
 Handler = Callable[[Request], Awaitable[Response]]
 
 
-def create_app(herder: Herder, *, version: str, credentials: Credentials | None = None) -> Starlette:
-    """The ASGI application of the REST API over ``herder``."""
+def create_app(
+    herder: Herder,
+    *,
+    version: str,
+    credentials: Credentials | None = None,
+    body_timeout_s: float = DEFAULT_TIMEOUT_S,
+    public_health: bool = False,
+) -> Starlette:
+    """The ASGI application of the REST API over ``herder``: with ``credentials``, every request but (with
+    ``public_health``) ``GET /health`` must authenticate; a request body must arrive within ``body_timeout_s``."""
     loggers = LoggerLevels()
+
+    async def _body(request: Request) -> Any:
+        return await read_json(request, timeout_s=body_timeout_s)
 
     async def call(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         return await run_in_threadpool(function, *args, **kwargs)
@@ -123,9 +109,9 @@ def create_app(herder: Herder, *, version: str, credentials: Credentials | None 
 
     async def list_connectors(request: Request) -> Response:
         names = await call(herder.connectors)
-        expand = set(request.query_params.getlist("expand"))
-        if not expand & {"status", "info"}:
+        if "expand" not in request.query_params:
             return _json(names)
+        expand = set(request.query_params.getlist("expand"))  # other values are ignored, as Connect does
         expanded: dict[str, Any] = {}
         for name in names:
             try:
@@ -146,13 +132,16 @@ def create_app(herder: Herder, *, version: str, credentials: Credentials | None 
         unknown = sorted(set(body) - {"name", "config", "initial_state"})
         if unknown:
             raise HttpError(400, f"Unrecognized field(s) in the request body: {', '.join(unknown)}")
-        name = _check_name(str(body.get("name") or ""))
+        name = body.get("name")
+        if name is not None and not isinstance(name, str):
+            raise HttpError(400, "Connector name must be a string")
+        name = (name or "").strip()  # as Connect does
         config = _string_map(body.get("config"), "config")
         initial = body.get("initial_state")
         if initial is not None and not isinstance(initial, str):
             raise HttpError(400, "initial_state must be RUNNING, PAUSED or STOPPED")
         _, info = await call(herder.put_connector_config, name, config, allow_replace=False, initial_state=initial)
-        return _json(info.to_json(), 201, {"Location": f"/connectors/{name}"})
+        return _json(info.to_json(), 201, {"Location": connector_path(name)})
 
     async def get_connector(request: Request) -> Response:
         return _json((await call(herder.connector_info, request.path_params["name"])).to_json())
@@ -165,11 +154,11 @@ def create_app(herder: Herder, *, version: str, credentials: Credentials | None 
         return _json((await call(herder.connector_info, request.path_params["name"])).config)
 
     async def put_config(request: Request) -> Response:
-        name = _check_name(request.path_params["name"])
+        name = request.path_params["name"]
         config = _string_map(await _body(request), "config")
         created, info = await call(herder.put_connector_config, name, config, allow_replace=True)
         if created:
-            return _json(info.to_json(), 201, {"Location": f"/connectors/{name}"})
+            return _json(info.to_json(), 201, {"Location": connector_path(name)})
         return _json(info.to_json())
 
     async def patch_config(request: Request) -> Response:
@@ -184,7 +173,7 @@ def create_app(herder: Herder, *, version: str, credentials: Credentials | None 
 
     async def put_tasks(request: Request) -> Response:
         """Connect's internal request: a worker running the connector sends the task configs it generated."""
-        name = _check_name(request.path_params["name"])
+        name = request.path_params["name"]
         body = await _body(request)
         if not isinstance(body, list):
             raise HttpError(400, "Task configs must be a JSON array of objects of strings")
@@ -242,7 +231,7 @@ def create_app(herder: Herder, *, version: str, credentials: Credentials | None 
         return _json({"message": await call(herder.reset_offsets, request.path_params["name"])})
 
     async def plugins(request: Request) -> Response:
-        connectors_only = request.query_params.get("connectorsOnly", "true").strip().lower() != "false"
+        connectors_only = _flag(request, "connectorsOnly", default=True)
         listed = [
             {"class": info.class_name, "type": info.kind, "version": info.version}
             for info in await call(herder.plugins)
@@ -326,7 +315,12 @@ def create_app(herder: Herder, *, version: str, credentials: Credentials | None 
         message = {404: f"HTTP 404 Not Found: {request.url.path}", 405: "HTTP 405 Method Not Allowed"}.get(
             exc.status_code, str(exc.detail)
         )
-        return error_response(exc.status_code, message)
+        headers = {"Allow": _allowed_methods(routes, request.scope)} if exc.status_code == 405 else None
+        return error_response(exc.status_code, message, headers=headers)
+
+    async def client_gone(request: Request, exc: Exception) -> Response:
+        log.debug("client went away before its request %s %s was read whole", request.method, request.url.path)
+        return Response(status_code=400)  # nobody reads it
 
     async def any_error(request: Request, exc: Exception) -> Response:
         if isinstance(exc, NotLeaderError):
@@ -340,13 +334,20 @@ def create_app(herder: Herder, *, version: str, credentials: Credentials | None 
         # Errors the API expects are handled by class (answered, not logged as crashes); Exception catches the rest.
         exception_handlers={
             HTTPException: http_error,
+            ClientDisconnect: client_gone,
             HttpError: any_error,
             ConnectError: any_error,
             Exception: any_error,
         },
     )
-    app.add_middleware(_ErrorsAndAuth, credentials=credentials)
+    app.add_middleware(_ErrorsAndAuth, credentials=credentials, public_health=public_health)
     return app
+
+
+def _allowed_methods(routes: list[Route], scope: Scope) -> str:
+    """The methods the routes of a request's path take, for the ``Allow`` header of a 405."""
+    methods = {m for route in routes if route.matches(scope)[0] is not Match.NONE for m in route.methods or ()}
+    return ", ".join(sorted(methods))
 
 
 async def forward(request: Request, error: NotLeaderError) -> Response:
@@ -398,20 +399,21 @@ def _same_plugin(given: str, plugin: str) -> bool:
 
 
 class _ErrorsAndAuth:
-    """Authentication and role checks before any route runs."""
+    """Authentication and role checks before any route runs; ``GET /health`` is open with ``public_health``."""
 
-    def __init__(self, app: ASGIApp, credentials: Credentials | None) -> None:
+    def __init__(self, app: ASGIApp, credentials: Credentials | None, public_health: bool) -> None:
         self.app = app
         self.credentials = credentials
+        self.public_health = public_health
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        public = self.public_health and scope["path"] == "/health" and scope["method"] in ("GET", "HEAD")
         internal = scope["method"] == "PUT" and _INTERNAL_REQUEST.fullmatch(scope["path"]) is not None
-        if self.credentials is not None and not internal:
-            headers = {k.decode().lower(): v.decode() for k, v in scope.get("headers", [])}
-            principal = self.credentials.authenticate(headers.get("authorization"))
+        if self.credentials is not None and not public and not internal:
+            principal = self.credentials.authenticate(authorization_header(scope.get("headers", [])))
             if principal is None:
                 response = error_response(401, "Authentication required")
                 response.headers["WWW-Authenticate"] = 'Basic realm="hub", Bearer'

@@ -7,7 +7,8 @@ The file (``rest.auth.file``) is JSON::
      "tokens": [{"name": "grafana", "token_sha256": "<hex>", "role": "read-only"}]}
 
 Only SHA-256 digests of passwords and tokens are stored (``printf %s SECRET | sha256sum``); comparisons take
-constant time. Without a file, the API is open (and listens on 127.0.0.1 by default).
+constant time. Without a file, the API is open (and listens on 127.0.0.1 by default). Header bytes are decoded as
+ISO-8859-1, as HTTP defines them, so no byte a client sends can fail the check with anything but 401.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import base64
 import hashlib
 import hmac
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,19 +74,27 @@ class Credentials:
             except (ValueError, UnicodeDecodeError):
                 return None
             known = self._users.get(name)
-            if known is not None and hmac.compare_digest(_sha256(password), known[0]):
+            if known is not None and hmac.compare_digest(_sha256(password.encode()), known[0]):
                 return Principal(name, known[1])
             return None
         if scheme.lower() == "bearer":
-            digest = _sha256(value.strip())
+            digest = _sha256(value.strip().encode("latin-1"))  # the token's bytes as the client sent them
             for token_digest, name, role in self._tokens:
                 if hmac.compare_digest(digest, token_digest):
                     return Principal(name, role)
         return None
 
 
-def _sha256(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
+def authorization_header(headers: Iterable[tuple[bytes, bytes]]) -> str | None:
+    """The ``Authorization`` header of an ASGI scope's raw headers, as text (every byte decodes as ISO-8859-1)."""
+    for name, value in headers:
+        if name.lower() == b"authorization":
+            return value.decode("latin-1")
+    return None
+
+
+def _sha256(secret: bytes) -> str:
+    return hashlib.sha256(secret).hexdigest()
 
 
 def _digest(entry: dict[str, object], key: str) -> str:

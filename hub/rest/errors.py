@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 from starlette.responses import JSONResponse
 
@@ -23,17 +24,22 @@ log = logging.getLogger("hub.rest")
 class HttpError(Exception):
     """An error answered with this status and message."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, *, headers: Mapping[str, str] | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.headers = dict(headers or {})
 
 
-def error_response(status: int, message: str, *, retry_after_s: int | None = None) -> JSONResponse:
+def error_response(
+    status: int, message: str, *, retry_after_s: int | None = None, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
     """Connect's error body; ``retry_after_s`` adds a Retry-After header (the request may succeed later)."""
-    headers = {"Retry-After": str(retry_after_s)} if retry_after_s is not None else None
+    extra = dict(headers or {})
+    if retry_after_s is not None:
+        extra["Retry-After"] = str(retry_after_s)
     body = {"error_code": status, "message": redact(message)}  # no value resolved from a ${provider:…} reference
-    return JSONResponse(body, status_code=status, headers=headers)
+    return JSONResponse(body, status_code=status, headers=extra or None)
 
 
 def invalid_config_message(error: ConfigError, connector_class: str = "") -> str:
@@ -49,7 +55,7 @@ def invalid_config_message(error: ConfigError, connector_class: str = "") -> str
 def response_for(error: Exception) -> JSONResponse:
     """Connect's mapping of exceptions to status codes; anything unexpected is a logged 500."""
     if isinstance(error, HttpError):
-        return error_response(error.status, error.message)
+        return error_response(error.status, error.message, headers=error.headers)
     if isinstance(error, NotFoundError):
         return error_response(404, str(error))
     if isinstance(error, AlreadyExistsError | ConflictError):

@@ -1,10 +1,27 @@
-"""The OpenAPI 3.1 document of the REST API (``GET /openapi.json``): every route with the bodies it really returns."""
+"""The OpenAPI 3.1 document of the REST API (``GET /openapi.json``): every route with the bodies it really takes
+and returns. What a request schema allows, the API accepts (unless the state of a connector or what a plugin needs
+forbids it); what it forbids, the API refuses with a 4xx. The schemathesis run in the tests keeps both true."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+from hub.runtime.connector_names import (
+    DOT_SEGMENTS,
+    MAX_NAME_LENGTH,
+    NAME_PATTERN,
+    UNTRIMMED_DOT_SEGMENT_PATTERN,
+    UNTRIMMED_NAME_PATTERN,
+)
+
 _REF = "#/components/schemas/"
+
+
+def _any_case(*words: str) -> str:
+    """A pattern matching any of ``words`` in any letter case (ECMA-262 has no inline case-insensitive flag)."""
+    spelled = ["".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else re.escape(c) for c in w) for w in words]
+    return "^(?:" + "|".join(spelled) + ")(?!\\n)$"
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -23,8 +40,26 @@ _ERROR = {
     "content": {"application/json": {"schema": _ref("ErrorMessage")}},
 }
 _STRING_MAP = {"type": "object", "additionalProperties": {"type": "string"}}
+# Config maps a client sends: numbers and booleans are taken as their text, as Connect's JSON reader does.
+_CONFIG_VALUE = {"type": ["string", "number", "boolean"]}
+_CONFIG_INPUT = {"type": "object", "additionalProperties": _CONFIG_VALUE}
+# A connector's config names its connector class; what else it needs depends on the plugin (400 names it).
+_CONNECTOR_CONFIG = {
+    **_CONFIG_INPUT,
+    "required": ["connector.class"],
+    "properties": {"connector.class": {"type": "string", "minLength": 1}},
+}
+# Source partitions and offsets hold strings, numbers (integers within 64 bits), booleans and nulls.
+_OFFSET_MAP = {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean", "null"]}}
 _STATE = {"type": "string", "enum": ["UNASSIGNED", "RUNNING", "PAUSED", "FAILED", "RESTARTING", "STOPPED"]}
-_NAME_PARAM = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
+_NAME = {
+    "type": "string",
+    "maxLength": MAX_NAME_LENGTH,
+    "pattern": NAME_PATTERN,
+    "not": {"enum": list(DOT_SEGMENTS)},
+    "description": "Connector name: see docs/rest-api.md",
+}
+_NAME_PARAM = {"name": "name", "in": "path", "required": True, "schema": _NAME}
 _TASK_PARAM = {"name": "task", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 0}}
 _PLUGIN_PARAM = {"name": "plugin", "in": "path", "required": True, "schema": {"type": "string"}}
 _LOGGER_PARAM = {"name": "logger", "in": "path", "required": True, "schema": {"type": "string"}}
@@ -113,9 +148,14 @@ _SCHEMAS: dict[str, Any] = {
         "required": ["name", "config"],
         "additionalProperties": False,
         "properties": {
-            "name": {"type": "string"},
-            "config": _STRING_MAP,
-            "initial_state": {"type": "string", "enum": ["RUNNING", "PAUSED", "STOPPED"]},
+            "name": {
+                "type": "string",
+                "pattern": UNTRIMMED_NAME_PATTERN,
+                "not": {"pattern": UNTRIMMED_DOT_SEGMENT_PATTERN},
+                "description": "Connector name, trimmed of surrounding whitespace: see docs/rest-api.md",
+            },
+            "config": _CONNECTOR_CONFIG,
+            "initial_state": {"type": "string", "pattern": _any_case("RUNNING", "PAUSED", "STOPPED")},
         },
     },
     "PluginInfo": {
@@ -201,6 +241,21 @@ _SCHEMAS: dict[str, Any] = {
             }
         },
     },
+    "OffsetsRequest": {
+        "type": "object",
+        "required": ["offsets"],
+        "properties": {
+            "offsets": {
+                "type": "array",
+                "minItems": 1,
+                "items": {
+                    "type": "object",
+                    "required": ["partition"],
+                    "properties": {"partition": _OFFSET_MAP, "offset": {**_OFFSET_MAP, "type": ["object", "null"]}},
+                },
+            }
+        },
+    },
     "Message": {"type": "object", "required": ["message"], "properties": {"message": {"type": "string"}}},
     "LoggerLevel": {
         "type": "object",
@@ -214,14 +269,15 @@ _CONNECTOR = "/connectors/{name}"
 _PATHS: dict[str, Any] = {
     "/": {"get": _operation("Version of this worker", _ok("200", _ref("ServerInfo"), "Server information"))},
     "/health": {"get": _operation("Whether the worker is ready", {
-        **_ok("200", _ref("WorkerStatus"), "Healthy"), **_ok("503", _ref("WorkerStatus"), "Starting")})},
+        **_ok("200", _ref("WorkerStatus"), "Healthy"), **_ok("503", _ref("WorkerStatus"), "Starting"),
+        **_ok("500", _ref("WorkerStatus"), "Unhealthy (e.g. out of its group)")})},
     "/connectors": {
         "get": _operation(
             "Connector names, or with expand=status/info a map of their status and info",
             _ok("200", {"oneOf": [{"type": "array", "items": {"type": "string"}}, {"type": "object"}]}, "Connectors"),
             params=[{"name": "expand", "in": "query", "required": False,
-                     "schema": {"type": "array", "items": {"type": "string", "enum": ["status", "info"]}},
-                     "style": "form", "explode": True}],
+                     "description": "status and/or info; other values are ignored, as Connect does",
+                     "schema": {"type": "array", "items": {"type": "string"}}, "style": "form", "explode": True}],
         ),
         "post": _operation("Create a connector", _ok("201", _ref("ConnectorInfo"), "Created"),
                            body=_ref("CreateConnectorRequest")),
@@ -236,9 +292,10 @@ _PATHS: dict[str, Any] = {
         "get": _operation("The connector's config as submitted", _ok("200", _STRING_MAP, "Config")),
         "put": _operation("Create or replace the connector's config", {
             **_ok("200", _ref("ConnectorInfo"), "Updated"), **_ok("201", _ref("ConnectorInfo"), "Created")},
-            body=_STRING_MAP),
+            body=_CONNECTOR_CONFIG),
         "patch": _operation("Change some keys (null removes one)", _ok("200", _ref("ConnectorInfo"), "Updated"),
-                            body={"type": "object", "additionalProperties": {"type": ["string", "null"]}}),
+                            body={"type": "object", "additionalProperties": {"type": [*_CONFIG_VALUE["type"],
+                                                                                        "null"]}}),
     },
     _CONNECTOR + "/status": {"parameters": [_NAME_PARAM], "get": _operation(
         "State of the connector and its tasks", _ok("200", _ref("ConnectorStateInfo"), "Status"))},
@@ -246,7 +303,7 @@ _PATHS: dict[str, Any] = {
         "parameters": [_NAME_PARAM],
         "get": _operation("Task configs", _ok("200", {"type": "array", "items": _ref("TaskInfo")}, "Tasks")),
         "put": _operation("Internal: task configs a worker generated, for the leader to write",
-                          _ok("204", None, "Written"), body={"type": "array", "items": _STRING_MAP}),
+                          _ok("204", None, "Written"), body={"type": "array", "items": _CONFIG_INPUT}),
     },
     _CONNECTOR + "/tasks-config": {"parameters": [_NAME_PARAM], "get": _operation(
         "Task configs by task name (deprecated in Connect)",
@@ -273,7 +330,7 @@ _PATHS: dict[str, Any] = {
         "parameters": [_NAME_PARAM],
         "get": _operation("Offsets of the connector", _ok("200", _ref("ConnectorOffsets"), "Offsets")),
         "patch": _operation("Change offsets of a stopped connector", _ok("200", _ref("Message"), "Altered"),
-                            body=_ref("ConnectorOffsets")),
+                            body=_ref("OffsetsRequest")),
         "delete": _operation("Reset the offsets of a stopped connector", _ok("200", _ref("Message"), "Reset")),
     },
     "/connector-plugins": {"get": _operation(
@@ -284,7 +341,7 @@ _PATHS: dict[str, Any] = {
         "Options of a plugin", _ok("200", {"type": "array", "items": _ref("ConfigKeyInfo")}, "Options"))},
     "/connector-plugins/{plugin}/config/validate": {"parameters": [_PLUGIN_PARAM], "put": _operation(
         "Validate a connector config (200 even when invalid)", _ok("200", _ref("ConfigInfos"), "Validation"),
-        body=_STRING_MAP)},
+        body=_CONFIG_INPUT)},
     "/admin/loggers": {"get": _operation("Log levels", _ok("200", {
         "type": "object", "additionalProperties": _ref("LoggerLevel")}, "Levels"))},
     "/admin/loggers/{logger}": {

@@ -22,9 +22,10 @@ from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeoutError
 from typing import Any
 
-from hub.log.client import ClientError, OffsetSpec, StoreClients, TopicPartition
+from hub.log.client import ClientError, GroupMembershipError, OffsetSpec, StoreClients, TopicPartition
 from hub.runtime.config_providers import ConfigResolver, has_reference
 from hub.runtime.connector_config import common_def, connector_type, validate
+from hub.runtime.connector_names import check_connector_name
 from hub.runtime.herder import (
     AlreadyExistsError,
     BadRequestError,
@@ -47,12 +48,13 @@ from hub.runtime.stores import (
     TargetState,
     canonical,
 )
+from hub.runtime.stores.offsets import check_map
 from hub.runtime.task_runner import TaskId
 from hub.runtime.worker import Worker
 from hub.runtime.worker_config import WorkerConfig
 from hub.sdk.config import HIDDEN, ConfigDef
 from hub.sdk.connector import Connector, SinkConnector
-from hub.sdk.errors import ConfigError
+from hub.sdk.errors import ConfigError, DataError
 
 log = logging.getLogger("hub.runtime.herder")
 
@@ -441,6 +443,7 @@ class StandaloneHerder(Herder, ConfigListener):
     def put_connector_config(
         self, name: str, config: Mapping[str, str], *, allow_replace: bool, initial_state: str | None = None
     ) -> tuple[bool, ConnectorInfo]:
+        check_connector_name(name)
         config = {str(k): str(v) for k, v in config.items()}
         if config.get("name", name) != name:
             raise BadRequestError(f"Connector name configuration ({config['name']}) doesn't match connector name in "
@@ -448,7 +451,7 @@ class StandaloneHerder(Herder, ConfigListener):
         config["name"] = name
         target = None
         if initial_state is not None:
-            target = _INITIAL_STATES.get(initial_state.upper())
+            target = _INITIAL_STATES.get(initial_state.upper()) if initial_state.isascii() else None
             if target is None:
                 raise BadRequestError(f"initial_state must be RUNNING, PAUSED or STOPPED, not {initial_state!r}")
         existing = self.configs.snapshot().connectors.get(name)
@@ -604,6 +607,12 @@ class StandaloneHerder(Herder, ConfigListener):
                 partition, offset = entry.get("partition"), entry.get("offset")
                 if not isinstance(partition, dict) or not (offset is None or isinstance(offset, dict)):
                     raise BadRequestError("each offset needs a 'partition' object and an 'offset' object or null")
+                try:
+                    check_map("partition", partition)
+                    if offset is not None:
+                        check_map("offset", offset)
+                except DataError as exc:
+                    raise BadRequestError(str(exc)) from None
                 changes[canonical(partition)] = (partition, offset)
             self.offset_store.write(name, changes)
             return "The offsets for this connector have been altered successfully"
@@ -618,8 +627,14 @@ class StandaloneHerder(Herder, ConfigListener):
                     "sink offsets look like {'partition': {'kafka_topic': …, 'kafka_partition': …}, "
                     f"'offset': {{'kafka_offset': …}}}}: {exc}"
                 ) from exc
-        with self.clients.consumer(group_id=f"connect-{name}") as consumer:
-            consumer.commit(commits)
+        with self.clients.admin() as admin:
+            listed = admin.list_topics()
+        for tp, kafka_offset in commits.items():
+            if not 0 <= tp.partition < listed.get(tp.topic, 0):
+                raise BadRequestError(f"Topic {tp.topic!r} has no partition {tp.partition}")
+            if not 0 <= kafka_offset < 2**63:
+                raise BadRequestError(f"The offset of {tp.topic}-{tp.partition} must be 0 or more (and under 2^63)")
+        self._commit_sink_offsets(name, commits)
         return "The offsets for this connector have been altered successfully"
 
     def reset_offsets(self, name: str) -> str:
@@ -632,9 +647,17 @@ class StandaloneHerder(Herder, ConfigListener):
             partitions = self._sink_partitions(name, config)
             with self.clients.admin() as admin:
                 earliest = admin.list_offsets(partitions, OffsetSpec.EARLIEST) if partitions else {}
-            with self.clients.consumer(group_id=f"connect-{name}") as consumer:
-                consumer.commit({tp: offset or 0 for tp, offset in earliest.items()})
+            self._commit_sink_offsets(name, {tp: offset or 0 for tp, offset in earliest.items()})
         return "The offsets for this connector have been reset successfully"
+
+    def _commit_sink_offsets(self, name: str, commits: Mapping[TopicPartition, int]) -> None:
+        try:
+            with self.clients.consumer(group_id=f"connect-{name}") as consumer:
+                consumer.commit(commits)
+        except GroupMembershipError as exc:  # stopping is asynchronous: its tasks may still be in the group
+            raise ConflictError(
+                f"The tasks of {name} have not left its consumer group yet; retry in a few seconds ({exc})"
+            ) from None
 
     # --- topics and health -------------------------------------------------------------------------------------
 

@@ -70,6 +70,11 @@ _KEYS = [
     ConfigKey("rest.ssl.cert.file", ConfigType.STRING, "", "PEM certificate (chain) for HTTPS on the REST API."),
     ConfigKey("rest.ssl.key.file", ConfigType.STRING, "", "PEM private key for HTTPS on the REST API."),
     ConfigKey("rest.auth.file", ConfigType.STRING, "", "JSON credentials file; set, the REST API needs a login."),
+    ConfigKey("rest.auth.health.public", ConfigType.BOOLEAN, False,
+              "With rest.auth.file: answer GET /health without a login too (for load balancer and k8s probes)."),
+    ConfigKey("rest.request.body.timeout.ms", ConfigType.LONG, 30_000,
+              "Longest time a request body may take to arrive whole; a slower one is answered 408 and its "
+              "connection closed.", minimum=1),
     ConfigKey("hub.task.restart.enabled", ConfigType.BOOLEAN, False,
               "Restart failed connectors and tasks of this worker automatically, with exponential backoff."),
     ConfigKey("hub.task.restart.initial.backoff.ms", ConfigType.LONG, 1_000, "Wait before the first automatic restart.",

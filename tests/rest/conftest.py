@@ -1,4 +1,5 @@
-"""A `hub start` process for the REST tests, and an HTTP client pointed at it."""
+"""A `hub start` process for the REST tests, an in-process REST API over a standalone herder (for tests that
+need the server's log records or its app options), and HTTP clients pointed at them."""
 
 from __future__ import annotations
 
@@ -8,12 +9,23 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
+from hub import __version__
+from hub.log.client.embedded import EmbeddedClients
+from hub.log.node import LogNode, node_config
+from hub.rest.app import create_app
+from hub.rest.server import RestServer
+from hub.runtime.plugins import Plugins
+from hub.runtime.standalone import StandaloneHerder
+from hub.runtime.stores.factory import local_stores
+from hub.runtime.worker_config import WorkerConfig
 from tests.harness.process import free_port
 
 
@@ -68,3 +80,34 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubStart]:
 def api(hub: HubStart) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=hub.url, timeout=30) as client:
         yield client
+
+
+@dataclass
+class LocalApi:
+    """A REST API served in this process: its URL (``host``, ``port`` for raw sockets) and a client."""
+
+    client: httpx.Client
+    host: str
+    port: int
+    herder: StandaloneHerder
+
+
+@contextmanager
+def local_api(store_dir: Path, *, broker: dict[str, str] | None = None, **app_options: Any) -> Iterator[LocalApi]:
+    """A standalone herder over an embedded store (``broker`` properties) and its REST API; ``app_options`` go to
+    ``create_app``."""
+    node = LogNode(node_config(store_dir, broker or {}))
+    node.open()
+    clients = EmbeddedClients(node.broker)
+    config = WorkerConfig.parse({"offset.flush.interval.ms": "200"})
+    herder = StandaloneHerder("w", config, Plugins.discover(), clients, *local_stores(clients, config))
+    herder.start()
+    server = RestServer(create_app(herder, version=__version__, **app_options), "127.0.0.1", 0)
+    server.start()
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{server.port}", timeout=30) as client:
+            yield LocalApi(client, "127.0.0.1", server.port, herder)
+    finally:
+        server.stop()
+        herder.stop()
+        node.close()

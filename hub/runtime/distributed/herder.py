@@ -92,6 +92,7 @@ class DistributedHerder(StandaloneHerder):
         self._assigned = threading.Event()  # set once the first assignment is applied
         self._join_failed = threading.Event()  # a join failed: writes waiting for the first assignment give up
         self._synced_at = 0.0  # monotonic time of this worker's last assignment
+        self._membership_error = ""  # why the last join or sync failed, for /health; "" once one succeeds
         self._closing = threading.Event()
         self._planned: dict[str, set[Work]] = {}
         self._history: list[tuple[int, dict[str, set[Work]]]] = []  # the leader's assignments, by generation
@@ -193,6 +194,7 @@ class DistributedHerder(StandaloneHerder):
                 plans = self._plan(joined) if joined.is_leader else None
                 assigned = json.loads(self._member.sync(plans, timeout_s=timeout_s))
                 self._synced_at = time.monotonic()
+                self._membership_error = ""
                 self._apply(assigned, joined.generation_id)
                 asked = False
                 while not self._closing.is_set():
@@ -213,6 +215,7 @@ class DistributedHerder(StandaloneHerder):
                 if self._closing.is_set():
                     return
                 log.warning("worker %s: group membership failed, joining again: %s", self.worker_id, exc)
+                self._membership_error = str(exc) or type(exc).__name__
                 self._join_failed.set()
                 self._closing.wait(1.0)
 
@@ -485,9 +488,21 @@ class DistributedHerder(StandaloneHerder):
             raise UndeliveredError(str(exc), retry=False) from None
 
     def health(self) -> tuple[str, str]:
+        """Starting until the first assignment; unhealthy (as Connect's 500) while the group coordinator has not
+        confirmed this worker for longer than the session timeout: by then its work is stopped and the group
+        may hand it to others, whether the coordinator is unreachable or every join fails."""
         status, message = super().health()
-        if status == "healthy" and self._leader_url is None:
-            return "starting", "Worker is joining its group."
+        if status != "healthy":
+            return status, message
+        error = f" Last error: {self._membership_error}" if self._membership_error else ""
+        if self._leader_url is None:
+            return "starting", f"Worker is still starting up: joining group {self.config['group.id']}.{error}"
+        unconfirmed_s = time.monotonic() - self._member.confirmed_at
+        if unconfirmed_s > int(self.config["session.timeout.ms"]) / 1000:
+            return "unhealthy", (
+                f"Worker is out of its group {self.config['group.id']}: the group coordinator has not confirmed "
+                f"its membership for {unconfirmed_s:.0f} s.{error}"
+            )
         return status, message
 
 

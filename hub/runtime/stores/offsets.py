@@ -38,6 +38,8 @@ def check_map(kind: str, value: Mapping[str, Any]) -> None:
             raise DataError(f"source {kind} keys must be strings, got {key!r}")
         if item is not None and not isinstance(item, str | int | float | bool):
             raise DataError(f"source {kind} field {key!r} must be a string, number, boolean or null, got {item!r}")
+        if isinstance(item, int) and not -(2**63) <= item < 2**63:
+            raise DataError(f"source {kind} field {key!r} is beyond the 64-bit integer range: {item}")
 
 
 class OffsetStore:
