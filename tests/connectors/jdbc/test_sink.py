@@ -812,7 +812,7 @@ def test_runtime_fails_the_task_with_the_refusal_of_a_wrong_password(runtime: Ru
     assert mariadb.options["connection.password"], "the MariaDB of the tests has a password"
     produce(runtime, topic, [(None, None, ITEM, Struct(ITEM, {"id": 1}))])
     options = {"connection.password": "wrong", "connection.attempts": "1", "max.retries": "0"}
-    runtime.create("wrong", connector_config(mariadb, topic, auto_create="true", **options))
+    runtime.store("wrong", connector_config(mariadb, topic, auto_create="true", **options))  # the password changed
     assert "Access denied" in runtime.wait_state("wrong", "FAILED")["tasks"][0]["trace"]
 
 
