@@ -211,8 +211,8 @@ CHECK_TIMEOUT_S = 5
 
 def check_bucket(settings: StoreSettings) -> dict[str, list[str]]:
     """Problems reaching the bucket, once, with short timeouts, on the option to fix: a missing bucket on
-    ``s3.bucket.name``, refused credentials on ``aws.access.key.id`` (an unknown key) or ``aws.secret.access.key``,
-    an endpoint that does not answer on ``store.url`` (``s3.region`` for AWS)."""
+    ``s3.bucket.name``, refused credentials on ``aws.secret.access.key`` (none found: ``aws.access.key.id``), an
+    endpoint that does not answer on ``store.url`` (``s3.region`` for AWS)."""
     quick = client_config(replace(settings, retries=0), pool_size=1).merge(
         Config(connect_timeout=CHECK_TIMEOUT_S, read_timeout=CHECK_TIMEOUT_S)
     )
@@ -231,9 +231,10 @@ def check_bucket(settings: StoreSettings) -> dict[str, list[str]]:
         if code in MISSING_CODES or code in ("404", "NotFound"):
             key = "s3.bucket.name"
             message = f"bucket '{settings.bucket}' does not exist at {settings.endpoint_url or 'AWS S3'}"
-        elif code in DENIED_CODES or isinstance(exc, NoCredentialsError | PartialCredentialsError):
-            key = "aws.access.key.id" if code == "InvalidAccessKeyId" else "aws.secret.access.key"
-            message = f"access denied to {settings.where}: {_describe(exc)}"
+        elif code in DENIED_CODES:  # a HEAD answer has no body: S3 does not say which key it refused
+            key, message = "aws.secret.access.key", f"access denied to {settings.where}: {_describe(exc)}"
+        elif isinstance(exc, NoCredentialsError | PartialCredentialsError):
+            key, message = "aws.access.key.id", f"no AWS credentials for {settings.where}: {exc}"
         else:
             key, message = endpoint, f"cannot reach {settings.where}: {_describe(exc)}"
         return {key: [message]}

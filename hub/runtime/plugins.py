@@ -91,9 +91,6 @@ class _Table:
         listed = sorted(_shown(names) for names in self.classes.values())
         return message + f" Installed: {', '.join(listed)}" if listed else message + " Nothing is installed."
 
-    def names(self) -> list[str]:
-        return sorted({_dotted(kind) for kind in self.classes})
-
 
 class Plugins:
     """What every plugin provides, by name (see the module docstring)."""

@@ -35,11 +35,12 @@ def unknown_option_warnings(plugins: Plugins, definition: ConfigDef, config: Map
         owned[kind + "."] = _converter_keys(plugins, kind, config)
     owned.update(_plugin_keys(config, "transforms", plugins.transform_table(), _TRANSFORM_KEYS))
     owned.update(_plugin_keys(config, "predicates", plugins.predicate_table(), _PREDICATE_KEYS))
+    longest_first = sorted(owned, key=len, reverse=True)
     warnings: list[str] = []
     for name in config:
         if name in known or name.startswith(_OPEN_PREFIXES):
             continue
-        prefix = next((p for p in sorted(owned, key=len, reverse=True) if name.startswith(p)), None)
+        prefix = next((p for p in longest_first if name.startswith(p)), None)
         if prefix is None:
             warnings.append(_unknown(name, known))
             continue

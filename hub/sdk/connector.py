@@ -204,14 +204,15 @@ class Connector(ABC):
 
     def validate_connection(self, config: Config) -> Mapping[str, Sequence[str]]:
         """Problems found by trying the external system (connect, log in, look for the bucket…), per option:
-        ``{"connection.password": ["password authentication failed for user \"hub\""]}``, empty when it answers.
+        ``{"connection.password": ["password authentication failed for user 'hub'"]}``, empty when it answers.
 
         ``config`` is the whole connector config with ``${provider:…}`` references resolved. The runtime calls this
-        during validation (creating or updating a connector, and ``…/config/validate``), on a REST request's thread,
-        only once every option passed its declared checks; a problem refuses the config, as Debezium's connectors
-        refuse a database they cannot reach. Put each problem on the option to fix (the password for a refused
-        login, the host or URL for an unreachable server) with the server's own message; use connect timeouts of a
-        few seconds. Must not raise: an exception is reported on ``connector.class``. Default: no problems."""
+        during validation (creating or updating a connector, and ``…/config/validate``) on a thread of its own, only
+        once every option passed its declared checks, and waits at most 30 s; a problem refuses the config, as
+        Debezium's connectors refuse a database they cannot reach. Put each problem on the option to fix (the
+        password for a refused login, the host or URL for an unreachable server) with the server's own message; use
+        connect timeouts of a few seconds. Must not raise: an exception is reported on ``connector.class``.
+        Default: no problems."""
         return {}
 
     @abstractmethod
