@@ -23,7 +23,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from connectors.elasticsearch.bulk import BulkWriter, Op
 from connectors.elasticsearch.client import SearchClient, UnavailableError
@@ -37,7 +37,7 @@ from connectors.elasticsearch.documents import (
 )
 from connectors.elasticsearch.mappings import index_mappings
 from hub.sdk import ConfigDef, PartitionedSinkConnector, SinkRecord, SinkTask
-from hub.sdk.errors import ConnectorError, DataError, RetriableError
+from hub.sdk.errors import ConfigError, ConnectorError, DataError, RetriableError
 from hub.sdk.schema import Schema
 
 log = logging.getLogger(__name__)
@@ -54,6 +54,8 @@ class ElasticsearchSinkConnector(PartitionedSinkConnector):
     """Plans ``tasks.max`` identical tasks; the runtime spreads the topics' partitions over them."""
 
     aliases = ("io.confluent.connect.elasticsearch.ElasticsearchSinkConnector", "ElasticsearchSink")
+    #: Longest wait for the server's answer when checking the connection at validation, in seconds.
+    check_timeout_s = 5.0
 
     def config_def(self) -> ConfigDef:
         return CONFIG
@@ -63,6 +65,27 @@ class ElasticsearchSinkConnector(PartitionedSinkConnector):
 
     def check(self, config: dict[str, str]) -> None:
         parse(config)
+
+    def validate_connection(self, config: dict[str, str]) -> dict[str, list[str]]:
+        """The checks that span options, then one request to the server with short timeouts: refused credentials
+        on ``connection.password`` (``connection.api.key`` with a key), anything else on ``connection.url``."""
+        try:
+            settings = parse(config)
+        except ConfigError as exc:
+            return exc.errors
+        timeout_s = min(settings.read_timeout_s, self.check_timeout_s)
+        client = SearchClient(replace(settings, read_timeout_s=timeout_s, connect_timeout_s=timeout_s), pool_size=1)
+        try:
+            client.connect()
+        except UnavailableError as exc:
+            return {"connection.url": [str(exc)]}
+        except ConnectorError as exc:
+            refused = "refused the credentials" in str(exc)
+            secret = "connection.api.key" if settings.api_key else "connection.password"
+            return {secret if refused else "connection.url": [str(exc)]}
+        finally:
+            client.close()
+        return {}
 
 
 @dataclass(slots=True)

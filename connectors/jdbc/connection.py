@@ -11,19 +11,24 @@ the last error names the database and carries the driver's message.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import re
+import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
+from sqlalchemy.pool import NullPool
 
 from hub.sdk import ConfigDef, ConfigType, Importance, Password
-from hub.sdk.errors import ConnectorError, RetriableError
+from hub.sdk.errors import ConfigError, ConnectorError, RetriableError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -224,6 +229,65 @@ def _is_connection_error(exc: DBAPIError) -> bool:
     return isinstance(exc, OperationalError) and any(
         word in message for word in ("connection", "connect to", "database is locked", "server closed")
     )
+
+
+#: Connect timeout of the connection check at validation, in seconds.
+CHECK_TIMEOUT_S = 5
+#: PostgreSQL SQLSTATEs and MySQL/MariaDB error codes of a refused login, and what libpq says of one before a
+#: session exists (psycopg has no SQLSTATE then).
+_LOGIN_REFUSED_CODES = {"28P01", "28000", 1045, 1698}
+_LOGIN_REFUSED_TEXT = re.compile(r"authentication failed|no password supplied|not permitted to log in|"
+                                 r'role ".*" does not exist')  # fmt: skip
+
+
+def check_connection(config: Mapping[str, str]) -> dict[str, list[str]]:
+    """Problems connecting with the ``connection.*`` options of ``config``, on the option to fix: a refused login
+    on ``connection.password``, anything else (unreachable host, unknown database, bad URL) on ``connection.url``.
+    A SQLite file is only opened read-only when it exists (connecting would create it); its directory must exist."""
+    try:
+        settings = CONNECTION_CONFIG.parse({key: config[key] for key in CONNECTION_CONFIG.names if key in config})
+        url = sqlalchemy_url(settings["connection.url"], settings["connection.user"], settings["connection.password"])
+    except ConfigError as exc:
+        return exc.errors
+    except ConnectorError as exc:
+        return {"connection.url": [str(exc)]}
+    if url.get_backend_name() == "sqlite":
+        return _check_sqlite(url.database)
+    engine = sa.create_engine(url, poolclass=NullPool, connect_args={"connect_timeout": CHECK_TIMEOUT_S})
+    try:
+        with engine.connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+    except Exception as exc:  # DBAPIError, or a driver failing outside DB-API (a host name that does not resolve)
+        password_in_url = url.password is not None and not settings["connection.password"]
+        key = "connection.password" if login_refused(exc) and not password_in_url else "connection.url"
+        return {key: [f"cannot connect to {url.render_as_string()}: {database_message(exc)}"]}
+    finally:
+        engine.dispose()
+    return {}
+
+
+def login_refused(exc: BaseException) -> bool:
+    """Whether a connection failed because the server refused the login (user or password)."""
+    original = getattr(exc, "orig", None) or exc
+    args = getattr(original, "args", ())
+    code = getattr(original, "sqlstate", None) or (args[0] if args and isinstance(args[0], int) else None)
+    return code in _LOGIN_REFUSED_CODES or _LOGIN_REFUSED_TEXT.search(str(original)) is not None
+
+
+def _check_sqlite(database: str | None) -> dict[str, list[str]]:
+    if database is None:
+        return {}
+    path = Path(database)
+    if not path.exists():
+        if not path.absolute().parent.is_dir():
+            return {"connection.url": [f"the directory of the SQLite database {database!r} does not exist"]}
+        return {}
+    try:
+        with contextlib.closing(sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True, timeout=5)) as db:
+            db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.Error as exc:
+        return {"connection.url": [f"cannot open the SQLite database {database!r}: {exc}"]}
+    return {}
 
 
 def database_message(exc: BaseException) -> str:

@@ -45,7 +45,7 @@ from psycopg.pq import Format
 
 from connectors.jdbc.change_events import Source, TableEvents, change_records, read_records
 from connectors.jdbc.column_schemas import ColumnMapping, column_mapping, value_mapping
-from connectors.jdbc.connection import database_message
+from connectors.jdbc.connection import CHECK_TIMEOUT_S, database_message, login_refused
 from connectors.jdbc.pgoutput import (
     UNCHANGED_TOAST,
     Begin,
@@ -178,7 +178,7 @@ def parse(config: dict[str, str]) -> dict[str, Any]:
     return settings
 
 
-def connect(settings: dict[str, Any], *, autocommit: bool = True) -> psycopg.Connection[Any]:
+def connect(settings: dict[str, Any], *, autocommit: bool = True, timeout_s: int = 10) -> psycopg.Connection[Any]:
     """A psycopg connection to the captured database."""
     password = settings["database.password"]
     try:
@@ -190,7 +190,7 @@ def connect(settings: dict[str, Any], *, autocommit: bool = True) -> psycopg.Con
             dbname=settings["database.dbname"],
             sslmode=settings["database.sslmode"],
             autocommit=autocommit,
-            connect_timeout=10,
+            connect_timeout=timeout_s,
             application_name="hub-postgres-cdc",
         )
     except psycopg.Error as exc:
@@ -228,6 +228,16 @@ def is_captured(settings: dict[str, Any], schema: str, table: str) -> bool:
     return not matches("table.exclude.list", qualified)
 
 
+def _check_key(error: BaseException) -> str:
+    """The option to fix for a connection that failed with ``error`` (see ``validate_connection``)."""
+    if login_refused(error):
+        return "database.password"
+    text = str(error)
+    if getattr(error, "sqlstate", None) == "3D000" or re.search(r'database ".*" does not exist', text):
+        return "database.dbname"
+    return "database.hostname"
+
+
 class PostgresCdcSourceConnector(SourceConnector):
     """One task per connector (a slot has one reader); deleting the connector drops its slot and publication."""
 
@@ -235,6 +245,23 @@ class PostgresCdcSourceConnector(SourceConnector):
 
     def config_def(self) -> ConfigDef:
         return CONFIG
+
+    def validate_connection(self, config: dict[str, str]) -> dict[str, list[str]]:
+        """The checks that span options, then a login to the database (as Debezium's ``validateConnection``): a
+        refused login on ``database.password``, a missing database on ``database.dbname``, anything else (an
+        unreachable host) on ``database.hostname``."""
+        try:
+            settings = parse(config)
+        except ConfigError as exc:
+            return exc.errors
+        where = f"{settings['database.hostname']}:{settings['database.port']}/{settings['database.dbname']}"
+        try:
+            with connect(settings, timeout_s=CHECK_TIMEOUT_S) as connection:
+                connection.execute("SELECT 1")
+        except (ConnectorError, psycopg.Error) as exc:
+            cause = exc.__cause__ or exc
+            return {_check_key(cause): [f"cannot connect to PostgreSQL at {where}: {database_message(cause)}"]}
+        return {}
 
     def start(self, config: dict[str, str]) -> None:
         self.config = dict(config)

@@ -24,13 +24,13 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 
 from sqlalchemy import exc as sa_exc
 
-from connectors.jdbc.connection import Database, database_message
+from connectors.jdbc.connection import Database, check_connection, database_message
 from connectors.jdbc.sink_config import SINK_CONFIG, SinkSettings, TableId
 from connectors.jdbc.sink_rows import RowPlan, RowPlanner
 from connectors.jdbc.sink_tables import TableBinding, TableManager
 from connectors.jdbc.sink_writer import BoundOp, ChunkWriter, enable_savepoints
 from hub.sdk import ConfigDef, PartitionedSinkConnector, SinkRecord, SinkTask
-from hub.sdk.errors import ConnectorError, DataError, RetriableError
+from hub.sdk.errors import ConfigError, ConnectorError, DataError, RetriableError
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +51,14 @@ class JdbcSinkConnector(PartitionedSinkConnector):
 
     def check(self, config: dict[str, str]) -> None:
         SinkSettings.parse(config)  # names the options in trouble
+
+    def validate_connection(self, config: dict[str, str]) -> dict[str, list[str]]:
+        """The checks that span options, then a connection to the database."""
+        try:
+            self.check(config)
+        except ConfigError as exc:
+            return exc.errors
+        return check_connection(config)
 
 
 class WriteProgress:

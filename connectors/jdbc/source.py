@@ -22,7 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from connectors.jdbc.column_schemas import NUMERIC_MAPPINGS
-from connectors.jdbc.connection import CONNECTION_CONFIG, Database, database_message
+from connectors.jdbc.connection import CONNECTION_CONFIG, Database, check_connection, database_message
 from connectors.jdbc.querier import MODES, QuerySpec, TableQuerier, due_in
 from hub.sdk import ConfigDef, ConfigType, Importance, SourceConnector, SourceRecord, SourceTask
 from hub.sdk.errors import ConfigError, ConnectorError, RetriableError
@@ -260,6 +260,14 @@ class JdbcSourceConnector(SourceConnector):
 
     def config_def(self) -> ConfigDef:
         return CONFIG
+
+    def validate_connection(self, config: dict[str, str]) -> dict[str, list[str]]:
+        """The checks that span options, then a connection to the database."""
+        try:
+            parse(config)
+        except ConfigError as exc:
+            return exc.errors
+        return check_connection(config)
 
     def start(self, config: dict[str, str]) -> None:
         self.config = dict(config)

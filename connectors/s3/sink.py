@@ -28,11 +28,11 @@ from connectors.s3.config import SINK_CONFIG, SinkSettings
 from connectors.s3.formats import make_format
 from connectors.s3.naming import ObjectNamer
 from connectors.s3.partitioners import make_partitioner
-from connectors.s3.storage import S3Bucket
+from connectors.s3.storage import S3Bucket, check_bucket
 from connectors.s3.upload import TopicPartition, UploadPipeline
 from connectors.s3.writer import TopicPartitionWriter
 from hub.sdk import ConfigDef, PartitionedSinkConnector, SinkRecord, SinkTask
-from hub.sdk.errors import ConnectorError, DataError, RetriableError
+from hub.sdk.errors import ConfigError, ConnectorError, DataError, RetriableError
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +52,14 @@ class S3SinkConnector(PartitionedSinkConnector):
 
     def check(self, config: dict[str, str]) -> None:
         SinkSettings.parse(config)  # names the options in trouble
+
+    def validate_connection(self, config: dict[str, str]) -> dict[str, list[str]]:
+        """The checks that span options, then whether the bucket exists and the credentials reach it."""
+        try:
+            settings = SinkSettings.parse(config)
+        except ConfigError as exc:
+            return exc.errors
+        return check_bucket(settings.store)
 
 
 class S3SinkTask(SinkTask):

@@ -30,9 +30,9 @@ from typing import IO, Any
 from connectors.s3.config import SOURCE_CONFIG, SourceSettings
 from connectors.s3.formats import make_format
 from connectors.s3.naming import NameParser, ObjectName
-from connectors.s3.storage import S3Bucket
+from connectors.s3.storage import S3Bucket, check_bucket
 from hub.sdk import ConfigDef, Schema, SourceConnector, SourceRecord, SourceTask
-from hub.sdk.errors import ConnectorError
+from hub.sdk.errors import ConfigError, ConnectorError
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +51,14 @@ class S3SourceConnector(SourceConnector):
 
     def config_def(self) -> ConfigDef:
         return SOURCE_CONFIG
+
+    def validate_connection(self, config: dict[str, str]) -> dict[str, list[str]]:
+        """The checks that span options, then whether the bucket exists and the credentials reach it."""
+        try:
+            settings = SourceSettings.parse(config)
+        except ConfigError as exc:
+            return exc.errors
+        return check_bucket(settings.store)
 
     def start(self, config: dict[str, str]) -> None:
         SourceSettings.parse(config)

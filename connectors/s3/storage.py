@@ -20,6 +20,7 @@ import logging
 import tempfile
 import threading
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import IO, Any, TypeVar
 
 import boto3
@@ -202,6 +203,44 @@ class S3Bucket:
             return spooled
 
         return self.call(f"reading {key}", fetch)
+
+
+#: Timeouts of the bucket check at validation, in seconds.
+CHECK_TIMEOUT_S = 5
+
+
+def check_bucket(settings: StoreSettings) -> dict[str, list[str]]:
+    """Problems reaching the bucket, once, with short timeouts, on the option to fix: a missing bucket on
+    ``s3.bucket.name``, refused credentials on ``aws.secret.access.key`` (none found: ``aws.access.key.id``), an
+    endpoint that does not answer on ``store.url`` (``s3.region`` for AWS)."""
+    quick = client_config(replace(settings, retries=0), pool_size=1).merge(
+        Config(connect_timeout=CHECK_TIMEOUT_S, read_timeout=CHECK_TIMEOUT_S)
+    )
+    endpoint = "store.url" if settings.endpoint_url else "s3.region"
+    try:
+        client = boto3.session.Session().client("s3", endpoint_url=settings.endpoint_url,
+                                                aws_access_key_id=settings.access_key_id,
+                                                aws_secret_access_key=settings.secret_access_key,
+                                                config=quick)  # fmt: skip
+    except (BotoCoreError, ValueError) as exc:
+        return {endpoint: [f"cannot use S3 endpoint {settings.endpoint_url or 'AWS'}: {exc}"]}
+    try:
+        client.head_bucket(Bucket=settings.bucket)
+    except (ClientError, BotoCoreError) as exc:
+        code = _code(exc)
+        if code in MISSING_CODES or code in ("404", "NotFound"):
+            key = "s3.bucket.name"
+            message = f"bucket '{settings.bucket}' does not exist at {settings.endpoint_url or 'AWS S3'}"
+        elif code in DENIED_CODES:  # a HEAD answer has no body: S3 does not say which key it refused
+            key, message = "aws.secret.access.key", f"access denied to {settings.where}: {_describe(exc)}"
+        elif isinstance(exc, NoCredentialsError | PartialCredentialsError):
+            key, message = "aws.access.key.id", f"no AWS credentials for {settings.where}: {exc}"
+        else:
+            key, message = endpoint, f"cannot reach {settings.where}: {_describe(exc)}"
+        return {key: [message]}
+    finally:
+        client.close()
+    return {}
 
 
 def _code(exc: Exception) -> str:

@@ -223,7 +223,7 @@ _SCHEMAS: dict[str, Any] = {
             "warnings": {
                 "type": "array",
                 "items": {"type": "string"},
-                "description": "Hub's addition: keys no part of Hub recognises",
+                "description": "Hub's addition: keys no part of Hub recognises, with the closest known names",
             },
         },
     },

@@ -3,7 +3,9 @@ validation of a whole connector config: common options, the connector's own, con
 
 Keys under the prefixes that belong to other parts (``key.converter.*``, ``transforms.*``,
 ``producer.override.*``…) are checked by their owners. Keys nobody recognises are not errors (Connect accepts
-them) but are listed as warnings, so a typo does not pass unnoticed.
+them) but are listed as warnings with the closest known names (``hub.runtime.unknown_options``), so a typo does
+not pass unnoticed. Once every option passed its checks, the connector tries its external system
+(``Connector.validate_connection``, see ``hub.runtime.connection_check``); what it reports refuses the config.
 """
 
 from __future__ import annotations
@@ -13,10 +15,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hub.runtime.config_providers import ConfigResolver
+from hub.runtime.connection_check import connection_problems
 from hub.runtime.options import prefixed
 from hub.runtime.plugins import Plugins
 from hub.runtime.redaction import redact
 from hub.runtime.transforms import TransformationChain
+from hub.runtime.unknown_options import unknown_option_warnings
 from hub.sdk.config import ConfigDef, ConfigKey, ConfigType, Importance, config_def
 from hub.sdk.connector import Connector, SinkConnector
 from hub.sdk.errors import ConfigError
@@ -81,19 +85,6 @@ SOURCE = COMMON.unsupported(
     "exactly.once.support", "exactly-once source delivery is not implemented yet (sources are at-least-once)"
 ).unsupported("transaction.boundary", "exactly-once source delivery is not implemented yet")
 
-#: Prefixes whose keys belong to converters, transforms, client overrides or topic creation.
-OWNED_PREFIXES = (
-    "key.converter.",
-    "value.converter.",
-    "header.converter.",
-    "transforms.",
-    "predicates.",
-    "producer.override.",
-    "consumer.override.",
-    "admin.override.",
-    "topic.creation.",
-)
-
 
 def common_def(connector: type[Connector]) -> ConfigDef:
     return SINK if issubclass(connector, SinkConnector) else SOURCE
@@ -148,16 +139,13 @@ def _validate(plugins: Plugins, config: Mapping[str, str], resolver: ConfigResol
     if issubclass(connector_class, SinkConnector):
         _check_sink_topics(checked, problems)
     _check_plugins(plugins, checked, problems)
+    if not problems:  # as Debezium: the server is tried only with options that are otherwise valid
+        secret_keys = [key.name for key in definition.keys if key.secret]
+        problems = connection_problems(connector_class, checked, secret_keys)
     dotted = f"{connector_class.__module__}.{connector_class.__qualname__}"
     response = definition.validate_response(config, connector_class=dotted, problems=problems)
     _add_problems(response, problems)
-    warnings = [
-        f"unknown configuration {name!r} is ignored"
-        for name in config
-        if definition.key(name) is None
-        and name not in definition.unsupported_keys
-        and not name.startswith(OWNED_PREFIXES)
-    ]
+    warnings = unknown_option_warnings(plugins, definition, config)
     if resolver is not None:
         for name, references in resolver.unknown_references(config).items():
             warnings.extend(f"{name!r}: {reference} names no config provider of this worker; the text is used as "
@@ -267,5 +255,5 @@ def connector_type(connector: type[Connector]) -> str:
     return "sink" if issubclass(connector, SinkConnector) else "source"
 
 
-__all__ = ["COMMON", "OWNED_PREFIXES", "SINK", "SOURCE", "Validation", "connector_type", "parse_common",
+__all__ = ["COMMON", "SINK", "SOURCE", "Validation", "connector_type", "parse_common",
            "validate"]  # fmt: skip

@@ -8,6 +8,7 @@ extra name its plugin registered it under; a connector also answers to its class
 
 from __future__ import annotations
 
+import difflib
 import importlib.metadata
 import logging
 from collections.abc import Iterable, Mapping
@@ -72,11 +73,23 @@ class _Table:
     def get(self, name: str) -> type[Any]:
         found = self.by_name.get(name.strip())
         if found is None:
-            raise ConfigError({"": [f"unknown {self.what} {name!r}; installed: {', '.join(sorted(self.names()))}"]})
+            raise ConfigError({"": [self.unknown(name)]})
         return found
 
-    def names(self) -> list[str]:
-        return sorted({_dotted(kind) for kind in self.classes})
+    def unknown(self, name: str) -> str:
+        """The message for a name nothing answers to: the closest names first, then what each class answers to
+        (short names and other projects' class names, not Hub's module paths)."""
+        typed = {known.lower(): (known, kind) for kind, names in self.classes.items() for known in names}
+        close: dict[type[Any], str] = {}  # one suggestion per class
+        for match in difflib.get_close_matches(name.strip().lower(), list(typed), n=6):
+            known, kind = typed[match]
+            close.setdefault(kind, known)
+        suggestions = list(close.values())[:3]
+        message = f"unknown {self.what} {name!r}"
+        if suggestions:
+            message += f"; did you mean {' or '.join(suggestions)}?"
+        listed = sorted(_shown(names) for names in self.classes.values())
+        return message + f" Installed: {', '.join(listed)}" if listed else message + " Nothing is installed."
 
 
 class Plugins:
@@ -153,6 +166,15 @@ class Plugins:
             for kind, names in sorted(table.classes.items(), key=lambda item: _dotted(item[0])):
                 found.append(PluginInfo(_kind_of(kind), _dotted(kind), _version_of(kind), tuple(names)))
         return found
+
+
+def _shown(names: list[str]) -> str:
+    """A class as people name it: its shortest plain name, with the class names of other projects it stands for."""
+    plain = sorted((name for name in names if "." not in name and "$" not in name), key=len)
+    foreign = [name for name in names if "." in name]
+    if not plain:
+        return ", ".join(foreign)
+    return f"{plain[0]} ({', '.join(foreign)})" if foreign else plain[0]
 
 
 def _add_all(table: _Table, provided: Any) -> None:

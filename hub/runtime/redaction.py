@@ -69,7 +69,7 @@ class SecretRedactor:
         with self._lock:
             if self._pattern is None and self._replacements:
                 longest_first = sorted(self._replacements, key=len, reverse=True)
-                self._pattern = re.compile("|".join(_whole_word(form) for form in longest_first))
+                self._pattern = re.compile("|".join(whole_word(form) for form in longest_first))
             return self._pattern
 
     def redact_record(self, record: logging.LogRecord) -> None:
@@ -92,7 +92,8 @@ class SecretRedactor:
             record.stack_info = self.redact(record.stack_info)
 
 
-def _whole_word(form: str) -> str:
+def whole_word(form: str) -> str:
+    """A regex matching ``form`` where it is not part of a longer word."""
     before = r"(?<!\w)" if re.match(r"\w", form[0]) else ""
     after = r"(?!\w)" if re.match(r"\w", form[-1]) else ""
     return before + re.escape(form) + after

@@ -464,6 +464,8 @@ class StandaloneHerder(Herder, ConfigListener):
         exists = existing is not None
         if exists and not allow_replace:
             raise AlreadyExistsError(f"Connector {name} already exists")
+        for warning in checked.warnings:
+            log.warning("connector %s: %s", name, warning)
         self.configs.put_connector_config(name, config, None if exists else target)
         return not exists, self.connector_info(name)
 

@@ -2,7 +2,8 @@
 
 Lifecycle (Kafka Connect's, called by the runtime):
 
-- Connector: ``initialize(context)`` → ``start(config)`` → ``task_configs(max_tasks)`` (again whenever the
+- Connector: ``validate_connection(config)`` whenever a config is validated (on an instance of its own); then
+  ``initialize(context)`` → ``start(config)`` → ``task_configs(max_tasks)`` (again whenever the
   connector calls ``context.request_task_reconfiguration()``) → ``stop()``. A connector only plans work; it never
   moves data.
 - SourceTask, on its own thread: ``initialize(context)`` → ``start(config)`` → ``poll()`` in a loop →
@@ -200,6 +201,19 @@ class Connector(ABC):
     @abstractmethod
     def config_def(self) -> ConfigDef:
         """The options this connector takes (the runtime adds the common ones: name, tasks.max, …)."""
+
+    def validate_connection(self, config: Config) -> Mapping[str, Sequence[str]]:
+        """Problems found by trying the external system (connect, log in, look for the bucket…), per option:
+        ``{"connection.password": ["password authentication failed for user 'hub'"]}``, empty when it answers.
+
+        ``config`` is the whole connector config with ``${provider:…}`` references resolved. The runtime calls this
+        during validation (creating or updating a connector, and ``…/config/validate``) on a thread of its own, only
+        once every option passed its declared checks, and waits at most 30 s; a problem refuses the config, as
+        Debezium's connectors refuse a database they cannot reach. Put each problem on the option to fix (the
+        password for a refused login, the host or URL for an unreachable server) with the server's own message; use
+        connect timeouts of a few seconds. Must not raise: an exception is reported on ``connector.class``.
+        Default: no problems."""
+        return {}
 
     @abstractmethod
     def start(self, config: Config) -> None:

@@ -63,6 +63,17 @@ class Runtime:
     def create(self, name: str, config: Mapping[str, str]) -> None:
         self.herder.put_connector_config(name, {"name": name, **config}, allow_replace=True)
 
+    def store(self, name: str, config: Mapping[str, str]) -> None:
+        """Stores a config without validating it, as one stored before its server changed (a password changed,
+        a bucket deleted): what a worker meets when it starts the connector later."""
+        self.herder.configs.put_connector_config(name, {"name": name, **config})
+
+    def problems(self, config: Mapping[str, str]) -> dict[str, list[str]]:
+        """The errors ``…/config/validate`` reports for ``config``, per key (only the keys with errors)."""
+        response = self.herder.validate({"name": "checked", **config})
+        listed = {item["value"]["name"]: item["value"]["errors"] for item in response["configs"]}
+        return {key: errors for key, errors in listed.items() if errors}
+
     def wait_running(self, name: str, tasks: int = 1, timeout_s: float = 60.0) -> dict[str, Any]:
         """The status once the connector and ``tasks`` tasks run; fails with the status (and traces) otherwise."""
         status: dict[str, Any] = {}

@@ -39,7 +39,7 @@ def test_invalid_configs_are_refused_with_every_problem(make_herder: HerderFacto
         {"name": "d", "connector.class": "Datagen", "topic": "t", "exactly.once.support": "required", "tpoic": "typo"}
     )
     assert response["error_count"] == 1
-    assert response["warnings"] == ["unknown configuration 'tpoic' is ignored"]
+    assert response["warnings"] == ["unknown configuration 'tpoic' is ignored; did you mean 'topic'?"]
     assert herder.connectors() == []
 
 

@@ -234,7 +234,7 @@ def test_bad_options_are_named() -> None:
 
 
 def test_a_database_that_refuses_fails_the_task_with_its_message(runtime: Runtime, capture: Capture) -> None:
-    runtime.create("cdc", capture.config(**{"database.password": "wrong", "database.user": "nobody"}))
+    runtime.store("cdc", capture.config(**{"database.password": "wrong", "database.user": "nobody"}))  # user dropped
     status = runtime.wait_state("cdc", "FAILED")
     assert "cannot connect to PostgreSQL" in status["tasks"][0]["trace"]
     assert "nobody" in status["tasks"][0]["trace"]

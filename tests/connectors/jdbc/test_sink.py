@@ -780,9 +780,9 @@ def test_runtime_fails_the_task_with_the_database_message(runtime: Runtime, data
 def test_runtime_refuses_delete_enabled_without_record_key(runtime: Runtime, tmp_path: Path) -> None:
     config = {"connector.class": "JdbcSink", "topics": "t", "connection.url": f"jdbc:sqlite:{tmp_path / 'x.db'}",
               "delete.enabled": "true"}  # fmt: skip
-    runtime.create("nodelete", config)
-    wait_for(lambda: runtime.herder.connector_status("nodelete")["connector"]["state"] == "FAILED")
-    assert "delete.enabled" in runtime.herder.connector_status("nodelete")["connector"]["trace"]
+    with pytest.raises(ConfigError, match=r"delete\.enabled: delete\.enabled=true needs pk\.mode=record_key"):
+        runtime.create("nodelete", config)  # refused at validation, as Confluent's validate() does
+    assert runtime.herder.connectors() == []
 
 
 def test_runtime_accepts_a_jdbc_url_with_user_and_password(runtime: Runtime, database: Database) -> None:
@@ -812,7 +812,7 @@ def test_runtime_fails_the_task_with_the_refusal_of_a_wrong_password(runtime: Ru
     assert mariadb.options["connection.password"], "the MariaDB of the tests has a password"
     produce(runtime, topic, [(None, None, ITEM, Struct(ITEM, {"id": 1}))])
     options = {"connection.password": "wrong", "connection.attempts": "1", "max.retries": "0"}
-    runtime.create("wrong", connector_config(mariadb, topic, auto_create="true", **options))
+    runtime.store("wrong", connector_config(mariadb, topic, auto_create="true", **options))  # the password changed
     assert "Access denied" in runtime.wait_state("wrong", "FAILED")["tasks"][0]["trace"]
 
 

@@ -281,6 +281,7 @@ def test_a_missing_table_or_nullable_column_fails_the_task_with_a_clear_message(
 
 
 def test_a_database_that_cannot_be_reached_fails_with_its_message(runtime: Runtime) -> None:
+    """A config stored while the database answered; validation refuses one whose database does not."""
     config = {
         "connector.class": "JdbcSource",
         "connection.url": "jdbc:postgresql://127.0.0.1:1/none",
@@ -289,7 +290,7 @@ def test_a_database_that_cannot_be_reached_fails_with_its_message(runtime: Runti
         "mode": "bulk",
         "topic.prefix": "x-",
     }
-    runtime.create("src", config)
+    runtime.store("src", config)
     wait_for(lambda: runtime.herder.connector_status("src")["connector"]["state"] == "FAILED", 30, "connector FAILED")
     trace = runtime.herder.connector_status("src")["connector"]["trace"]
     assert "cannot reach the database" in trace

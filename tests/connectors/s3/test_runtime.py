@@ -13,6 +13,7 @@ import pytest
 from hub.log.client.types import NewTopic
 from hub.runtime.converters.json import JsonConverter
 from hub.sdk import Struct
+from hub.sdk.errors import ConfigError
 from hub.sdk.schema import INT64_SCHEMA, STRING_SCHEMA, struct_schema
 from tests.connectors.conftest import Runtime, wait_for
 from tests.connectors.s3.conftest import objects, store_config
@@ -72,7 +73,7 @@ def test_a_topic_goes_to_the_bucket_and_back_with_its_partitions_and_order(runti
 
 
 def test_a_bucket_that_does_not_exist_fails_the_task_naming_it(runtime: Runtime, s3_server: S3Server) -> None:
-    runtime.create("lost", {"connector.class": "S3Sink", "topics": "orders", **store_config(s3_server, "gone-bucket"),
+    runtime.store("lost", {"connector.class": "S3Sink", "topics": "orders", **store_config(s3_server, "gone-bucket"),
                             "format.class": "JsonFormat", "flush.size": "5"})  # fmt: skip
     status = runtime.wait_state("lost", "FAILED")
     assert f"bucket 'gone-bucket' does not exist at {s3_server.url}" in status["tasks"][0]["trace"]
@@ -80,7 +81,7 @@ def test_a_bucket_that_does_not_exist_fails_the_task_naming_it(runtime: Runtime,
 
 def test_an_endpoint_nobody_answers_fails_the_task_naming_it(runtime: Runtime, s3_server: S3Server) -> None:
     url = f"http://127.0.0.1:{free_port()}"
-    runtime.create("nowhere", {"connector.class": "S3Source", **store_config(s3_server, "b-1"), "store.url": url,
+    runtime.store("nowhere", {"connector.class": "S3Source", **store_config(s3_server, "b-1"), "store.url": url,
                                "format.class": "JsonFormat", "s3.part.retries": "0"})  # fmt: skip
     status = runtime.wait_state("nowhere", "FAILED")
     assert f"bucket 'b-1' at {url}" in status["tasks"][0]["trace"]
@@ -112,8 +113,51 @@ def test_credentials_without_access_fail_the_task_with_access_denied(
     runtime: Runtime, locked_bucket: tuple[S3Server, str, dict[str, str]]
 ) -> None:
     server, bucket, keys = locked_bucket
-    runtime.create("denied", {"connector.class": "S3Sink", "topics": "orders", **store_config(server, bucket),
+    runtime.store("denied", {"connector.class": "S3Sink", "topics": "orders", **store_config(server, bucket),
                               **keys, "format.class": "JsonFormat", "flush.size": "5"})  # fmt: skip
     status = runtime.wait_state("denied", "FAILED")
     assert f"access denied to bucket 'locked' at {server.url}" in status["tasks"][0]["trace"]
     assert keys["aws.secret.access.key"] not in json.dumps(status)
+
+
+# --- validation tries the bucket: the configs above were stored before their bucket went away ---------------------
+
+
+def _both(store: dict[str, str]) -> list[dict[str, str]]:
+    """An S3Sink and an S3Source config on ``store``."""
+    return [{"connector.class": "S3Sink", "topics": "orders", "format.class": "JsonFormat", "flush.size": "5", **store},
+            {"connector.class": "io.confluent.connect.s3.source.S3SourceConnector", "format.class": "JsonFormat",
+             **store}]  # fmt: skip
+
+
+def test_validation_passes_an_existing_bucket(runtime: Runtime, s3_server: S3Server, bucket: str) -> None:
+    for config in _both(store_config(s3_server, bucket)):
+        assert runtime.problems(config) == {}
+
+
+def test_validation_refuses_a_missing_bucket_on_its_option(runtime: Runtime, s3_server: S3Server) -> None:
+    for config in _both(store_config(s3_server, "gone-bucket")):
+        problems = runtime.problems(config)
+        assert problems == {"s3.bucket.name": [f"bucket 'gone-bucket' does not exist at {s3_server.url}"]}
+        with pytest.raises(ConfigError, match="gone-bucket"):
+            runtime.create("lost", config)
+    assert runtime.herder.connectors() == []
+
+
+def test_validation_refuses_an_endpoint_nobody_answers(runtime: Runtime, s3_server: S3Server, bucket: str) -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    for config in _both({**store_config(s3_server, bucket), "store.url": url}):
+        problems = runtime.problems(config)
+        assert list(problems) == ["store.url"], problems
+        assert f"cannot reach bucket '{bucket}' at {url}" in problems["store.url"][0]
+
+
+def test_validation_refuses_credentials_without_access_on_the_secret(
+    runtime: Runtime, locked_bucket: tuple[S3Server, str, dict[str, str]]
+) -> None:
+    server, bucket, keys = locked_bucket
+    for config in _both({**store_config(server, bucket), **keys}):
+        problems = runtime.problems(config)
+        assert list(problems) == ["aws.secret.access.key"], problems
+        assert f"access denied to bucket '{bucket}'" in problems["aws.secret.access.key"][0]
+        assert keys["aws.secret.access.key"] not in json.dumps(problems)
