@@ -80,7 +80,8 @@ class FaultProxy:
                     with proxy._lock:
                         delay = proxy.delays.pop(0) if proxy.delays and status is None else 0.0
                         conflict = status is None and proxy.conflicts > 0
-                        proxy.conflicts -= conflict
+                        if conflict:
+                            proxy.conflicts -= 1
                     if conflict:
                         self._answer(200, _conflicts(body or b""))
                         return

@@ -45,6 +45,7 @@ def strict_index(search: Search, index: str) -> None:
 
 
 def the_dead_letter(runtime: Runtime, dlq: str) -> ConsumerRecord:
+    """The one record of ``dlq``, once the runtime has created the topic and written it."""
 
     def created() -> bool:
         with runtime.clients.admin() as admin:
