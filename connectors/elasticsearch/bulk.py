@@ -17,7 +17,8 @@ are acknowledged when the surviving one is written.
 Retries: a request refused as a whole for a reason worth retrying (unreachable server, timeout, 429, 5xx) and the
 items of an answered request that failed with 429 or 5xx are sent again after an exponential backoff with jitter,
 ``max.retries`` times; after that they wait in the buffer (their documents stay blocked for later operations) and
-go again once the backoff has passed — nothing is dropped. Other item failures are returned to the caller.
+go again once the backoff has passed — nothing is dropped. Other item failures are returned to the caller with
+the server's error type.
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ MALFORMED = frozenset(
         "strict_dynamic_mapping_exception",
     }
 )
+#: Error type of an operation refused because the document changed meanwhile (another writer).
+VERSION_CONFLICT = "version_conflict_engine_exception"
 MAX_BACKOFF_S = 30.0
 MAX_TIMEOUT_S = 300.0
 #: How long waiting operations may wait for a fuller request while other requests run.
@@ -109,11 +112,19 @@ def coalesce(older: Op, newer: Op) -> Op:
 
 @dataclass
 class Refused:
-    """An operation the server refused for good, with its reason."""
+    """An operation the server refused for good, with its reason and the server's error type."""
 
     op: Op
     reason: str
-    malformed: bool
+    error_type: str
+
+    @property
+    def malformed(self) -> bool:
+        return self.error_type in MALFORMED
+
+    @property
+    def conflict(self) -> bool:
+        return self.error_type == VERSION_CONFLICT
 
 
 @dataclass
@@ -309,7 +320,7 @@ class BulkWriter:
             else:
                 error = result.get("error") or {}
                 kind = error.get("type", "") if isinstance(error, dict) else ""
-                outcome.refused.append(Refused(op, f"{status} {_reason(result)}", kind in MALFORMED))
+                outcome.refused.append(Refused(op, f"{status} {_reason(result)}", kind))
         return retry
 
     def close(self) -> None:

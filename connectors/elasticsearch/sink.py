@@ -11,9 +11,12 @@ letter queue), per partition, so a crash replays what may not have reached the i
 buffer; once ``max.buffered.records`` are waiting, ``put`` asks the runtime to hold the batch and redeliver it
 (RetriableError), so the task stays RUNNING and nothing is lost however long the outage lasts.
 
-Documents the server refuses follow ``behavior.on.malformed.documents`` (mapping and parsing errors: IGNORE, WARN
-or FAIL); refused ones go to the dead letter queue when ``errors.tolerance=all`` provides a reporter, otherwise
-the task fails naming the index, the document and the server's reason.
+Records that cannot be written are handled as Confluent's connector handles them: each goes to the dead letter
+queue first (when the runtime provides an errant record reporter), then the options decide. A record that cannot
+become a document is dropped (``drop.invalid.message=true``) or fails the task; a document the server refuses
+for its content (mapping and parsing errors) follows ``behavior.on.malformed.documents`` (IGNORE, WARN or FAIL); a
+version conflict (another writer changed the document) is logged and the task goes on; any other refusal fails the
+task, naming the record, the document and the server's reason.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from collections import deque
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from connectors.elasticsearch.bulk import BulkWriter, Op
+from connectors.elasticsearch.bulk import BulkWriter, Op, Refused
 from connectors.elasticsearch.client import SearchClient, UnavailableError
 from connectors.elasticsearch.config import CONFIG, Settings, parse
 from connectors.elasticsearch.documents import (
@@ -48,6 +51,7 @@ TopicPartition = tuple[str, int]
 BACKPRESSURE_WAIT_S = 1.0
 #: How long a dead letter queue report may take before the task fails.
 REPORT_TIMEOUT_S = 60.0
+_REPORTED = " (sent to the dead letter queue)"
 
 
 class ElasticsearchSinkConnector(PartitionedSinkConnector):
@@ -145,7 +149,7 @@ class ElasticsearchSinkTask(SinkTask):
                 op.records.append(entry)
                 self.writer.add(op)
             elif isinstance(op, DataError):
-                self._refuse(entry, op)
+                self._invalid(entry, op)
             else:
                 entry.done = True
         self.writer.dispatch()
@@ -155,9 +159,6 @@ class ElasticsearchSinkTask(SinkTask):
         try:
             return self._operation(record)
         except DataError as exc:
-            if self.settings.drop_invalid:
-                log.warning("%s: dropping record %s: %s", self.name, _where(record), exc)
-                return None
             return exc
 
     def _operation(self, record: SinkRecord) -> Op | None:
@@ -238,24 +239,52 @@ class ElasticsearchSinkTask(SinkTask):
                 for entry in op.records:
                     entry.done = True
             for refused in outcome.refused:
-                where = f"document {refused.op.doc_id} in {refused.op.index}"
-                if refused.malformed and self.settings.on_malformed != "FAIL":
-                    if self.settings.on_malformed == "WARN":
-                        log.warning("%s: %s refused: %s", self.name, where, refused.reason)
-                    for entry in refused.op.records:
-                        entry.done = True
-                    continue
-                for entry in refused.op.records:
-                    self._refuse(entry, DataError(f"{where} refused: {refused.reason}"))
+                self._refused(refused)
         self.writer.dispatch()
 
-    def _refuse(self, entry: _Entry, error: DataError) -> None:
-        """A record that cannot be written: to the dead letter queue when there is one, else the task fails."""
+    def _invalid(self, entry: _Entry, error: DataError) -> None:
+        """A record that cannot become a document: reported, then dropped (``drop.invalid.message``) or fatal."""
+        reported = _REPORTED if self._report([entry], error) else ""
+        if not self.settings.drop_invalid:
+            raise ConnectorError(
+                f"{self.name}: record {_where(entry.record)}: {error}{reported} (drop.invalid.message=false)"
+            ) from error
+        log.warning("%s: dropping record %s%s: %s", self.name, _where(entry.record), reported, error)
+        entry.done = True
+
+    def _refused(self, refused: Refused) -> None:
+        """A document the server refused: reported, then a version conflict is logged, a malformed document follows
+        ``behavior.on.malformed.documents``, and any other refusal fails the task."""
+        entries = refused.op.records
+        where = f"document {refused.op.doc_id} in {refused.op.index}"
+        error = DataError(f"{where} refused: {refused.reason}")
+        reported = _REPORTED if self._report(entries, error) else ""
+        if refused.conflict:
+            log.warning("%s: %s not written, version conflict%s: %s", self.name, where, reported, refused.reason)
+        elif refused.malformed and self.settings.on_malformed != "FAIL":
+            level = logging.WARNING if self.settings.on_malformed == "WARN" else logging.DEBUG
+            log.log(level, "%s: %s refused%s: %s", self.name, where, reported, refused.reason)
+        else:
+            cause = " (behavior.on.malformed.documents=FAIL)" if refused.malformed else ""
+            raise ConnectorError(f"{self.name}: record {_where(entries[0].record)}: {error}{reported}{cause}")
+        for entry in entries:
+            entry.done = True
+
+    def _report(self, entries: Sequence[_Entry], error: DataError) -> bool:
+        """Sends the records to the dead letter queue and waits until it has them; False when there is none. A
+        report refused (``errors.tolerance=none``) or not stored in time fails the task, whichever call found it."""
         reporter = self.context.errant_record_reporter
         if reporter is None:
-            raise ConnectorError(f"{self.name}: record {_where(entry.record)}: {error}") from error
-        reporter.report(entry.record, error).result(REPORT_TIMEOUT_S)
-        entry.done = True
+            return False
+        reports = [(entry, reporter.report(entry.record, error)) for entry in entries]
+        for entry, report in reports:
+            try:
+                report.result(REPORT_TIMEOUT_S)
+            except Exception as exc:
+                raise ConnectorError(
+                    f"{self.name}: record {_where(entry.record)}: {error}; not reported: {exc}"
+                ) from exc
+        return True
 
     # --- commits and lifecycle ------------------------------------------------------------------------------------
 

@@ -8,20 +8,27 @@ the connector's own test suite without a worker or a store:
 - the config validates, and a config missing required options is refused with those options named;
 - tasks start and stop cleanly, and ``stop()`` from another thread makes a blocked ``poll()`` return;
 - a source's offsets resume after a restart: nothing committed is read again, nothing is skipped;
-- a sink's ``pre_commit`` never returns an offset past what it made durable, and a restart loses nothing.
+- a sink's ``pre_commit`` never returns an offset past what it made durable, and a restart loses nothing;
+- a crash right after a commit (the task abandoned: no ``close()``, no ``stop()``) loses nothing: every record a
+  sink's ``pre_commit`` called committed is in the output, and a source resumed from the committed offsets reads
+  again every record polled after them and, unless its documented window is wider (see below), none before.
 
 Hooks to fill in (abstract: a subclass missing one fails at once, naming it): ``config(tmp_path)`` for every
 suite; sources add ``add_input(config, count)`` (make ``count`` new records appear in the external system) and may
 override ``record_id(record)``; sinks add ``read_output(config)`` (the ids now stored in the external system, in any
-order) and may override ``make_record(topic, partition, offset)`` / ``record_id``.
+order) and may override ``make_record(topic, partition, offset)`` / ``record_id``. A source whose documented window
+of repeats after a crash is wider than "what was polled after the last committed offset" (e.g. a transaction cut
+by the crash is read again whole) overrides ``repeatable_after_crash(committed, in_flight)`` to say which of the
+committed records may come again.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -123,6 +130,8 @@ class MemorySinkContext(SinkTaskContext):
 
 class _Conformance(ABC):
     connector_class: ClassVar[type[Any]]
+    #: How long a check waits for records (or a sink's commits) before it judges what it has.
+    wait_s: ClassVar[float] = WAIT_S
 
     @abstractmethod
     def config(self, tmp_path: Path) -> dict[str, str]:
@@ -134,6 +143,12 @@ class _Conformance(ABC):
 
     def _full_config(self, tmp_path: Path) -> dict[str, str]:
         return {"name": "conformance", "connector.class": self.connector_class.__name__, **self.config(tmp_path)}
+
+    @staticmethod
+    def _release(task: SourceTask | SinkTask) -> None:
+        """Stops an abandoned task once a crash check has looked at the outcome, so the test leaks nothing."""
+        with contextlib.suppress(Exception):
+            task.stop()
 
     def test_config_validates(self, tmp_path: Path) -> None:
         connector = self.connector_class()
@@ -167,20 +182,43 @@ class SourceConnectorConformance(_Conformance):
     def add_input(self, config: dict[str, str], count: int) -> None:
         """Make ``count`` new records appear in the external system."""
 
-    def _run(self, task_config: dict[str, str], offsets: MemoryOffsets, want: int) -> list[SourceRecord]:
+    def repeatable_after_crash(
+        self, committed: Sequence[SourceRecord], in_flight: Sequence[SourceRecord]
+    ) -> Collection[SourceRecord]:
+        """Of the records committed before a crash (``in_flight`` were polled after them), those the connector's
+        documented delivery may read again. Default: none — only records after the last committed offset repeat."""
+        return ()
+
+    def _start_task(self, task_config: dict[str, str], offsets: MemoryOffsets) -> SourceTask:
         task = self.connector_class().task_class()()
         task.initialize(MemorySourceContext(task_config, offsets))
         task.start(task_config)
+        return task
+
+    def _poll(self, task: SourceTask, want: int) -> list[SourceRecord]:
+        """At least ``want`` records polled (fewer only when ``wait_s`` passes)."""
         records: list[SourceRecord] = []
+        deadline = time.monotonic() + self.wait_s
+        while len(records) < want and time.monotonic() < deadline:
+            batch = task.poll() or ()
+            records += batch
+            if not batch:
+                time.sleep(0.01)  # a poll that does not block must not make the wait a busy loop
+        return records
+
+    @staticmethod
+    def _commit(task: SourceTask, offsets: MemoryOffsets, records: list[SourceRecord]) -> None:
+        """As the runtime does once ``records`` are in their topics: acknowledge each, store the offsets, commit."""
+        for record in records:
+            task.commit_record(record, None)
+            offsets.stored[_canonical(record.source_partition)] = dict(record.source_offset)
+        task.commit()
+
+    def _run(self, task_config: dict[str, str], offsets: MemoryOffsets, want: int) -> list[SourceRecord]:
+        task = self._start_task(task_config, offsets)
         try:
-            deadline = time.monotonic() + WAIT_S
-            while len(records) < want and time.monotonic() < deadline:
-                batch = list(task.poll() or ())
-                for record in batch:
-                    task.commit_record(record, None)
-                    offsets.stored[_canonical(record.source_partition)] = dict(record.source_offset)
-                records += batch
-            task.commit()
+            records = self._poll(task, want)
+            self._commit(task, offsets, records)
         finally:
             task.stop()
         return records
@@ -233,6 +271,30 @@ class SourceConnectorConformance(_Conformance):
         assert len(set(first_ids) | set(second_ids)) >= 20, "records were lost across the restart"
         connector.stop()
 
+    def test_a_crash_after_a_commit_loses_nothing_and_repeats_only_what_was_not_committed(self, tmp_path: Path) -> None:
+        connector, configs = self._start_connector(tmp_path)
+        offsets = MemoryOffsets()
+        self.add_input(configs[0], 10)
+        crashed = self._start_task(configs[0], offsets)
+        try:
+            polled = self._poll(crashed, 10)
+            assert len(polled) >= 2, f"polled {len(polled)} of 10 records"
+            committed, in_flight = polled[: len(polled) // 2], polled[len(polled) // 2 :]
+            self._commit(crashed, offsets, committed)
+            # The crash: records polled after the commit were on their way to the topic; no stop().
+            self.add_input(configs[0], 5)
+            resumed = self._run(configs[0], offsets, len(in_flight) + 5)
+        finally:
+            self._release(crashed)
+        resumed_ids = {self.record_id(r) for r in resumed}
+        allowed = {self.record_id(r) for r in self.repeatable_after_crash(committed, in_flight)}
+        repeated = [i for i in (self.record_id(r) for r in committed) if i in resumed_ids and i not in allowed]
+        assert not repeated, f"records committed before the crash were read again: {repeated[:5]}"
+        lost = [i for i in (self.record_id(r) for r in in_flight) if i not in resumed_ids]
+        assert not lost, f"records polled but not committed before the crash were never read again: {lost[:5]}"
+        assert len(resumed_ids) >= len(in_flight) + 5, "records added after the crash were not read"
+        connector.stop()
+
 
 class SinkConnectorConformance(_Conformance):
     """Checks for a sink connector (see the module docstring)."""
@@ -257,12 +319,17 @@ class SinkConnectorConformance(_Conformance):
     def _full_config(self, tmp_path: Path) -> dict[str, str]:
         return {"topics": self.topic, **super()._full_config(tmp_path)}
 
-    def _write(self, task_config: dict[str, str], offsets: range) -> tuple[dict[tuple[str, int], int], list[Any]]:
+    def _start_task(self, task_config: dict[str, str]) -> SinkTask:
         tp = (self.topic, 0)
         task: SinkTask = self.connector_class().task_class()()
         task.initialize(MemorySinkContext(task_config, {tp}))
         task.start(task_config)
         task.open([tp])
+        return task
+
+    def _write(self, task_config: dict[str, str], offsets: range) -> tuple[dict[tuple[str, int], int], list[Any]]:
+        tp = (self.topic, 0)
+        task = self._start_task(task_config)
         records = [self.make_record(self.topic, 0, offset) for offset in offsets]
         try:
             task.put(records)
@@ -293,6 +360,35 @@ class SinkConnectorConformance(_Conformance):
         resume = committed.get((self.topic, 0), 0)
         _, second = self._write(configs[0], range(resume, 20))
         assert set(first[:resume]) | set(second) <= set(self.read_output(configs[0])), "records lost on restart"
+        connector.stop()
+
+    def test_a_crash_after_a_commit_loses_no_committed_record(self, tmp_path: Path) -> None:
+        connector, configs = self._start_connector(tmp_path)
+        tp = (self.topic, 0)
+        records = [self.make_record(self.topic, 0, offset) for offset in range(10)]
+        ids = [self.record_id(r) for r in records]
+        crashed = self._start_task(configs[0])
+        try:
+            crashed.put(records)
+            deadline = time.monotonic() + self.wait_s
+            while True:  # the runtime commits again and again; a sink may commit what it wrote so far
+                committed = crashed.pre_commit({tp: len(records)}).get(tp, 0)
+                if committed >= len(records) or time.monotonic() >= deadline:
+                    break
+                time.sleep(0.05)
+            assert committed <= len(records), f"pre_commit returned offset {committed} past the 10 records put"
+            # The crash: no close(), no stop(); what the task called committed must already be in the output.
+            output = set(self.read_output(configs[0]))
+            lost = [i for i in ids[:committed] if i not in output]
+            assert not lost, (
+                f"pre_commit called offset {committed} committed, but after a crash (no close(), no stop()) "
+                f"{len(lost)} of those records are not in the output: {lost[:5]}"
+            )
+            _, rest = self._write(configs[0], range(committed, 20))
+        finally:
+            self._release(crashed)
+        missing = (set(ids[:committed]) | set(rest)) - set(self.read_output(configs[0]))
+        assert not missing, f"records lost by the crash and the restart from offset {committed}: {sorted(missing)[:5]}"
         connector.stop()
 
 

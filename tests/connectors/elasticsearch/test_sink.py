@@ -153,28 +153,6 @@ def test_the_latest_write_per_document_wins_with_concurrent_requests(runtime: Ru
     wait_documents(search, topic, expected)
 
 
-def test_a_document_the_server_refuses_goes_to_the_dead_letter_queue(runtime: Runtime, search: Search) -> None:
-    topic = topic_name("strict")
-    search.client.indices.create(index=topic, body={"mappings": {"properties": {"qty": {"type": "integer"}}}})
-    dlq = f"{topic}-dlq"
-    options = {
-        **SCHEMALESS,
-        "key.ignore": "true",
-        "errors.tolerance": "all",
-        "errors.deadletterqueue.topic.name": dlq,
-        "errors.deadletterqueue.topic.replication.factor": "1",
-        "errors.deadletterqueue.context.headers.enable": "true",
-    }
-    runtime.create("es", sink_config(search, topic, **options))
-    runtime.produce(topic, [(None, b'{"qty": 1}'), (None, b'{"qty": "many"}'), (None, b'{"qty": 3}')])
-    wait_documents(search, topic, {f"{topic}+0+0": {"qty": 1}, f"{topic}+0+2": {"qty": 3}})
-    wait_for(lambda: runtime.read_topic(dlq), what="the dead letter")
-    [dead] = runtime.read_topic(dlq)
-    assert dead.value == b'{"qty": "many"}'
-    assert dict(dead.headers)["__connect.errors.exception.message"].decode().find("qty") >= 0
-    assert runtime.herder.connector_status("es")["tasks"][0]["state"] == "RUNNING"
-
-
 def test_a_refused_document_without_tolerance_fails_the_task_with_the_reason(runtime: Runtime, search: Search) -> None:
     topic = topic_name("strict")
     search.client.indices.create(index=topic, body={"mappings": {"properties": {"qty": {"type": "integer"}}}})
