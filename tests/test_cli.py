@@ -131,7 +131,7 @@ def test_standalone_runs_connector_files_until_sigterm(tmp_path: Path, hub_serve
 
 
 def test_status_shows_records_rate_lag_and_a_progress_bar() -> None:
-    from hub.cli import _progress_bar, _state_rows
+    from hub.cli.status import progress_bar, state_rows
 
     task = {
         "id": 0,
@@ -141,26 +141,26 @@ def test_status_shows_records_rate_lag_and_a_progress_bar() -> None:
                      "total": 10000, "unit": "rows", "percent": 45.0, "eta_seconds": 4},
     }  # fmt: skip
     status = {"name": "cdc", "connector": {"state": "RUNNING", "worker_id": "w"}, "tasks": [task]}
-    assert _state_rows(status)[1] == ["task 0", "RUNNING", "w", "4,500", "1,500/s", ""]
-    bar = _progress_bar(task, width=10)
+    assert state_rows(status)[1] == ["task 0", "RUNNING", "w", "4,500", "1,500/s", ""]
+    bar = progress_bar(task, width=10)
     assert bar == "task 0 snapshot [####------] 45.0% 4,500/10,000 rows, 0:00:04 left"
     sink = {"id": 1, "state": "RUNNING", "progress": {"records": 7, "records_per_second": 0.0, "lag_records": 12}}
-    assert _state_rows({"connector": {"state": "RUNNING"}, "tasks": [sink]})[1][5] == "12 records"
+    assert state_rows({"connector": {"state": "RUNNING"}, "tasks": [sink]})[1][5] == "12 records"
 
 
 def test_status_summarises_task_states_and_shows_each_error_in_full() -> None:
-    from hub.cli import _problems, _summary
+    from hub.cli.status import problems, summary
 
     error = 'psycopg.OperationalError: connection failed: FATAL:  password authentication failed for user "hub"'
     failed = {"id": 0, "state": "FAILED", "trace": f'Traceback (most recent call last):\n  File "x.py"\n{error}\n'}
     running = {"id": 1, "state": "RUNNING"}
     waiting = {"id": 2, "state": "UNASSIGNED"}
     status = {"connector": {"state": "RUNNING"}, "tasks": [failed, running, waiting]}
-    assert _summary(status) == "RUNNING, 1 of 3 tasks FAILED, 1 of 3 tasks UNASSIGNED"
-    assert _summary({"connector": {"state": "RUNNING"}, "tasks": [failed]}) == "RUNNING, 1 task FAILED"
-    assert _summary({"connector": {"state": "PAUSED"}, "tasks": [running]}) == "PAUSED"
-    problems = _problems(status)
-    assert problems[0] == f"task 0 FAILED: {error}"
-    assert problems[1].startswith("task 2 UNASSIGNED: no worker runs it yet")
+    assert summary(status) == "RUNNING, 1 of 3 tasks FAILED, 1 of 3 tasks UNASSIGNED"
+    assert summary({"connector": {"state": "RUNNING"}, "tasks": [failed]}) == "RUNNING, 1 task FAILED"
+    assert summary({"connector": {"state": "PAUSED"}, "tasks": [running]}) == "PAUSED"
+    found = problems(status)
+    assert found[0] == f"task 0 FAILED: {error}"
+    assert found[1].startswith("task 2 UNASSIGNED: no worker runs it yet")
     broken = {"connector": {"state": "FAILED", "trace": "ConnectorError: no such table"}, "tasks": []}
-    assert _problems(broken) == ["connector FAILED: ConnectorError: no such table"]
+    assert problems(broken) == ["connector FAILED: ConnectorError: no such table"]

@@ -1,0 +1,272 @@
+"""The commands that run Hub's servers: ``hub start`` (everything in one process), ``hub worker`` (a distributed
+worker), ``hub standalone`` (Kafka Connect's standalone mode), ``hub log serve`` (the store alone) and ``hub demo``
+(throwaway source and sink servers for the quickstart).
+
+Each parses its options, builds its parts through ``hub.cli.wiring`` and runs until SIGTERM or Ctrl-C, then stops
+them in reverse order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from hub.cli.group import DEFAULT_DATA_DIR, DEFAULT_KAFKA_LISTENER, DEFAULT_REST_LISTENER, LISTENER, LOG_LEVELS, cli
+from hub.cli.wiring import (
+    announce_ready,
+    configure_logging,
+    configured_rest_listener,
+    logger,
+    provider_defaults,
+    read_connector_file,
+    read_properties,
+    serve_store,
+    start_herder,
+    start_rest,
+    submit,
+    wait_for_signal,
+    worker_config,
+    worker_url,
+)
+
+log_level_option = click.option(
+    "--log-level", type=click.Choice(LOG_LEVELS, case_sensitive=False), default="INFO", show_default=True
+)
+
+
+@cli.command()
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=DEFAULT_DATA_DIR,
+    show_default=True,
+    envvar="HUB_DATA_DIR",
+    help="Directory of the embedded store (or $HUB_DATA_DIR).",
+)
+@click.option(
+    "--rest-listener",
+    type=LISTENER,
+    default=DEFAULT_REST_LISTENER,
+    show_default=True,
+    envvar="HUB_REST_LISTENER",
+    help="Where the REST API listens (or $HUB_REST_LISTENER).",
+)
+@click.option(
+    "--kafka-listener",
+    type=LISTENER,
+    default=DEFAULT_KAFKA_LISTENER,
+    show_default=True,
+    envvar="HUB_KAFKA_LISTENER",
+    help="Where the Kafka protocol listener listens (or $HUB_KAFKA_LISTENER).",
+)
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Worker properties file (Kafka Connect's names).",
+)
+@click.option(
+    "--remote-workers/--no-remote-workers",
+    default=False,
+    show_default=True,
+    envvar="HUB_REMOTE_WORKERS",
+    help="Let `hub worker` processes join this worker's cluster over the Kafka listener (or $HUB_REMOTE_WORKERS). "
+    "Off: the worker's config, offsets and status topics are internal and the listener refuses clients' writes "
+    "to them.",
+)
+@log_level_option
+@click.argument("connector_configs", nargs=-1, type=click.Path(dir_okay=False, exists=True, path_type=Path))
+def start(
+    data_dir: Path,
+    rest_listener: tuple[str, int],
+    kafka_listener: tuple[str, int],
+    config_file: Path | None,
+    remote_workers: bool,
+    log_level: str,
+    connector_configs: tuple[Path, ...],
+) -> None:
+    """Run Hub in one process: embedded store, Kafka listener, worker and REST API.
+
+    The worker keeps connector configs, offsets and statuses in the store's internal topics, so a restart
+    resumes every connector. The worker is a cluster of one (group.id, default connect-cluster) that `hub worker`
+    processes join with --bootstrap-servers pointed at the Kafka listener when --remote-workers is given (without
+    it, those topics are internal: only this process writes them). Runs until SIGTERM or Ctrl-C, then stops
+    the tasks (committing their offsets) and closes the store. Connector config files given as arguments (JSON or
+    properties, as for `hub standalone`) are created, or updated when they exist. The REST API (Kafka Connect's)
+    listens on --rest-listener.
+    """
+    configure_logging(log_level)
+    raw = read_properties(config_file) if config_file else {}
+    config = worker_config({**provider_defaults(raw, data_dir), **raw})
+    url = worker_url(config, rest_listener)
+    submitted = [read_connector_file(path) for path in connector_configs]
+
+    def run_worker(node: Any) -> Callable[[], None]:
+        from hub.log.client.embedded import EmbeddedClients
+
+        herder = start_herder(EmbeddedClients(node.broker), config, url, local=False, distributed=True)
+        try:
+            if submitted:
+                herder.wait_until_ready(int(config["rebalance.timeout.ms"]) / 1000)
+            submit(herder, submitted)
+            rest = start_rest(herder, config, rest_listener)
+            announce_ready(herder, config, url, kafka_listener, data_dir)
+        except BaseException:
+            herder.stop()
+            raise
+
+        def stop() -> None:
+            rest.stop()
+            herder.stop()
+
+        return stop
+
+    worker_topics = [config[key] for key in ("config.storage.topic", "offset.storage.topic", "status.storage.topic")]
+    if config["rest.auth.file"]:
+        logger.warning(
+            "REST authentication is on, but the Kafka listener on %s:%d is not authenticated: any client that reaches "
+            "it can read every topic, including the connector configs in %s (with any password written literally in "
+            "a config; ${provider:...} references stay references), and write every topic %s",
+            *kafka_listener,
+            worker_topics[0],
+            "(the worker's own topics too, as --remote-workers is on)"
+            if remote_workers
+            else "except the worker's own and __consumer_offsets",
+        )
+    internal = () if remote_workers else worker_topics
+    serve_store(data_dir, kafka_listener, alongside=run_worker, internal_topics=internal)
+
+
+@cli.group()
+def log() -> None:
+    """Hub's topic store."""
+
+
+@log.command("serve")
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Directory of the store.",
+)
+@click.option(
+    "--listener",
+    type=LISTENER,
+    default=DEFAULT_KAFKA_LISTENER,
+    show_default=True,
+    help="Where the Kafka protocol listener listens.",
+)
+@log_level_option
+@click.option(
+    "-o",
+    "--property",
+    "properties",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A Kafka broker setting, e.g. num.partitions=3 or log.retention.ms=3600000; repeatable.",
+)
+def log_serve(data_dir: Path, listener: tuple[str, int], log_level: str, properties: tuple[str, ...]) -> None:
+    """Serve the store over the Kafka wire protocol until SIGTERM or Ctrl-C."""
+    configure_logging(log_level)
+    serve_store(data_dir, listener, properties)
+
+
+@cli.command()
+@click.option(
+    "--bootstrap-servers",
+    required=True,
+    metavar="HOST:PORT[,HOST:PORT…]",
+    help="Kafka-protocol store the worker group meets in.",
+)
+@click.option("--group-id", required=True, help="Worker group id (Connect's group.id).")
+@click.option(
+    "--rest-listener",
+    type=LISTENER,
+    default=DEFAULT_REST_LISTENER,
+    show_default=True,
+    help="Where this worker's REST API listens.",
+)
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Worker properties file (Kafka Connect's names).",
+)
+@log_level_option
+def worker(
+    bootstrap_servers: str, group_id: str, rest_listener: tuple[str, int], config_file: Path | None, log_level: str
+) -> None:
+    """Run a distributed worker that shares connectors and tasks with its group.
+
+    Any Kafka-protocol store works: `hub start`'s or `hub log serve`'s listener, tansu, Apache Kafka. Workers
+    with the same --group-id form one cluster; their internal topics come from the worker config (Connect's
+    config.storage.topic, offset.storage.topic, status.storage.topic). Runs until SIGTERM or Ctrl-C, then stops
+    its tasks and leaves the group so the others take its work over at once.
+    """
+    from hub.log.client.kafka import KafkaClients
+
+    configure_logging(log_level)
+    raw = read_properties(config_file) if config_file else {}
+    config = worker_config({**raw, "bootstrap.servers": bootstrap_servers, "group.id": group_id})
+    clients = KafkaClients(bootstrap_servers, {"log_level": "3"})
+    herder = start_herder(clients, config, worker_url(config, rest_listener), local=False, distributed=True)
+    rest = None
+    try:
+        rest = start_rest(herder, config, rest_listener)
+        wait_for_signal()
+    finally:
+        if rest is not None:
+            rest.stop()
+        herder.stop()
+
+
+@cli.command()
+@click.argument("worker_properties", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.argument("connector_configs", nargs=-1, type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@log_level_option
+def standalone(worker_properties: Path, connector_configs: tuple[Path, ...], log_level: str) -> None:
+    """Run connectors from files in a single standalone worker, as Kafka Connect's standalone mode.
+
+    The worker uses the Kafka-protocol store at bootstrap.servers (default 127.0.0.1:9092, the listener of
+    `hub start` or `hub log serve`); connector configs live in memory and source offsets in
+    offset.storage.file.filename when set. Connector files are JSON ({"name", "config"} or a flat map) or
+    properties. Runs until SIGTERM or Ctrl-C.
+    """
+    from hub.log.client.kafka import KafkaClients
+
+    configure_logging(log_level)
+    config = worker_config(read_properties(worker_properties))
+    connectors_to_run = [read_connector_file(path) for path in connector_configs]
+    bootstrap = str(config["bootstrap.servers"] or DEFAULT_KAFKA_LISTENER)
+    clients = KafkaClients(bootstrap, {"log_level": "3"})
+    listener = configured_rest_listener(config)
+    herder = start_herder(clients, config, f"{listener[0]}:{listener[1]}", local=True)
+    rest = None
+    try:
+        submit(herder, connectors_to_run)
+        rest = start_rest(herder, config, listener)
+        wait_for_signal()
+    finally:
+        if rest is not None:
+            rest.stop()
+        herder.stop()
+
+
+@cli.command()
+def demo() -> None:
+    """Start throwaway servers for trying Hub: PostgreSQL with wal_level=logical (Debian's postgresql package) and
+    an Elasticsearch-API server (noida-db, pip install 'hub[demo]'), each on a free port of 127.0.0.1.
+
+    Prints the export lines for the quickstart's connector configs: run them in the shell that starts Hub, before
+    starting it. Runs until SIGTERM or Ctrl-C, then stops both servers and removes their data.
+    """
+    from hub.demo.process import ServerUnavailableError
+    from hub.demo.run import serve_demo
+
+    try:
+        serve_demo(click.echo)
+    except ServerUnavailableError as exc:
+        raise click.ClickException(str(exc)) from None

@@ -1,0 +1,254 @@
+"""How the server commands build and wire Hub's parts: the worker config and connector files they read, the store
+node and its Kafka listener, the herder, the REST server, and the wait for SIGTERM or Ctrl-C.
+
+This is the composition root's working half: the only code that knows every layer, and it hands the runtime a
+``StoreClients`` so the runtime never imports a store backend. Layers are imported inside the functions that need
+them, so the client commands start without loading the server. Every failure the user can fix ends as a
+``click.ClickException`` naming it. Functions run on the command's main thread, except what ``serve_store`` runs
+``alongside`` the listener (on a worker thread of its event loop).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterable
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from hub import __version__
+from hub.cli.group import DEFAULT_REST_URL, LISTENER, parse_pairs
+from hub.tuning import tune_garbage_collector
+
+if TYPE_CHECKING:
+    from hub.runtime.standalone import StandaloneHerder
+
+T = TypeVar("T")
+
+#: Where `hub start`'s file and dir config providers read, under the data directory.
+SECRETS_DIR = "secrets"
+
+logger = logging.getLogger("hub")
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+
+
+def config_call(action: Callable[[], T]) -> T:
+    """``action()``, with a configuration error turned into the command's error."""
+    from hub.sdk.errors import ConnectError
+
+    try:
+        return action()
+    except ConnectError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def read_properties(path: Path) -> dict[str, str]:
+    from hub.runtime.config_providers import read_properties as read
+
+    return config_call(lambda: read(path))
+
+
+def worker_config(raw: dict[str, str]) -> Any:
+    from hub.runtime.worker_config import WorkerConfig
+
+    return config_call(lambda: WorkerConfig.parse(raw))
+
+
+def provider_defaults(raw: dict[str, str], data_dir: Path) -> dict[str, str]:
+    """`hub start`'s allowed.paths for the file and dir config providers the worker config leaves without one:
+    DATA_DIR/secrets, created readable by its owner only, so references read what was put there for them and
+    nothing else the process can read (docs/runtime.md, "Config providers")."""
+    unset = [name for name in ("file", "dir") if f"config.providers.{name}.param.allowed.paths" not in raw]
+    if not unset:
+        return {}
+    secrets = (data_dir / SECRETS_DIR).resolve()
+    try:
+        secrets.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise click.ClickException(f"cannot create {secrets}: {exc.strerror}") from None
+    return {f"config.providers.{name}.param.allowed.paths": str(secrets) for name in unset}
+
+
+def read_connector_file(path: Path) -> tuple[str, dict[str, str]]:
+    """A connector config file: JSON as POST /connectors takes it, a flat JSON map, or a properties file."""
+    text = path.read_text()
+    if path.suffix == ".json" or text.lstrip().startswith("{"):
+        try:
+            document = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise click.ClickException(f"{path} is not valid JSON: {exc}") from None
+        if not isinstance(document, dict):
+            raise click.ClickException(f"{path} must hold a JSON object")
+        config = document.get("config", document)
+        name = document.get("name") or config.get("name")
+    else:
+        config = read_properties(path)
+        name = config.get("name")
+    if not name:
+        raise click.ClickException(f"{path} does not name its connector ('name')")
+    return str(name), {str(k): str(v) for k, v in config.items()}
+
+
+def worker_url(config: Any, listener: tuple[str, int]) -> str:
+    """This worker's id and the URL other workers forward to: rest.advertised.* when set, else the listener."""
+    scheme = "https" if config["rest.ssl.cert.file"] else "http"
+    host = config["rest.advertised.host.name"] or listener[0]
+    port = config["rest.advertised.port"] or listener[1]
+    return f"{scheme}://{host}:{port}"
+
+
+def configured_rest_listener(config: Any) -> tuple[str, int]:
+    """The first of the worker config's ``listeners`` (``http://host:port``), as HOST:PORT."""
+    first = (config["listeners"] or ["http://127.0.0.1:8083"])[0]
+    return LISTENER.convert(first.split("://", 1)[-1], None, None)
+
+
+def start_herder(
+    clients: Any, config: Any, worker_id: str, *, local: bool, distributed: bool = False
+) -> StandaloneHerder:
+    """A started herder on ``clients``: standalone with topic-backed or (``local``) in-process stores, or a
+    distributed worker of ``group.id``."""
+    from hub.runtime.distributed.herder import DistributedHerder
+    from hub.runtime.plugins import Plugins
+    from hub.runtime.standalone import StandaloneHerder
+    from hub.runtime.stores.factory import local_stores, topic_stores
+
+    plugins = Plugins.discover()
+    stores = local_stores(clients, config) if local else topic_stores(clients, config)
+    kind = DistributedHerder if distributed else StandaloneHerder
+    herder = config_call(lambda: kind(worker_id, config, plugins, clients, *stores))
+    config_call(herder.start)
+    logger.info("worker %s running, store %s", worker_id, clients.location)
+    return herder
+
+
+def submit(herder: StandaloneHerder, connectors_to_run: list[tuple[str, dict[str, str]]]) -> None:
+    """Create the connectors of config files, or update the ones that exist."""
+    for name, connector in connectors_to_run:
+        config_call(partial(herder.put_connector_config, name, connector, allow_replace=True))
+        logger.info("connector %s submitted", name)
+
+
+def start_rest(herder: StandaloneHerder, config: Any, listener: tuple[str, int]) -> Any:
+    """The REST API over ``herder`` on ``listener``, with TLS and authentication when the worker config asks."""
+    from hub.rest.app import create_app
+    from hub.rest.auth import AuthConfigError, Credentials
+    from hub.rest.server import RestServer
+
+    auth_file = config["rest.auth.file"]
+    try:
+        credentials = Credentials.load(Path(auth_file)) if auth_file else None
+    except AuthConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    cert, key = config["rest.ssl.cert.file"], config["rest.ssl.key.file"]
+    if bool(cert) != bool(key):
+        raise click.ClickException("HTTPS needs both rest.ssl.cert.file and rest.ssl.key.file")
+    app = create_app(
+        herder,
+        version=__version__,
+        credentials=credentials,
+        body_timeout_s=config["rest.request.body.timeout.ms"] / 1000,
+        public_health=config["rest.auth.health.public"],
+    )
+    try:
+        server = RestServer(app, *listener, certfile=Path(cert) if cert else None, keyfile=Path(key) if key else None)
+        server.start()
+    except OSError as exc:
+        raise click.ClickException(f"cannot serve the REST API on {listener[0]}:{listener[1]}: {exc}") from None
+    return server
+
+
+def announce_ready(herder: Any, config: Any, rest_url: str, kafka_listener: tuple[str, int], data_dir: Path) -> None:
+    """Print the ready line on stdout once the worker takes writes (hub.ready_line)."""
+    from hub.ready_line import announce_when_ready, ready_line
+
+    line = ready_line(rest_url, kafka_listener, data_dir, DEFAULT_REST_URL)
+    announce_when_ready(herder, line, click.echo, int(config["rebalance.timeout.ms"]) / 1000)
+
+
+def serve_store(
+    data_dir: Path,
+    listener: tuple[str, int],
+    properties: tuple[str, ...] = (),
+    alongside: Callable[[Any], Callable[[], None]] | None = None,
+    internal_topics: Iterable[str] = (),
+) -> None:
+    """Open the store node, serve the Kafka protocol on ``listener`` (and run ``alongside(node)``, e.g. a worker)
+    until SIGTERM/SIGINT, then stop in reverse order. ``internal_topics`` are registered before the listener opens,
+    so no Kafka client ever writes them."""
+    from hub.log.errors import LogError
+    from hub.log.node import LogNode, node_config
+    from hub.log.server import KafkaServer
+
+    try:
+        node = LogNode(node_config(data_dir, parse_pairs(properties, "--property")))
+    except LogError as exc:
+        raise click.BadParameter(str(exc), param_hint="--property") from None
+    try:
+        for topic in internal_topics:
+            node.store.register_internal(topic)
+    except LogError as exc:
+        raise click.ClickException(f"cannot make {topic!r} an internal topic: {exc}") from None
+    try:
+        node.open()
+    except (LogError, ValueError, OSError) as exc:
+        raise click.ClickException(f"cannot open the store in {data_dir}: {exc}") from None
+
+    async def serve() -> None:
+        server = KafkaServer(node.broker, *listener)
+        try:
+            await server.start()
+        except OSError as exc:
+            raise click.ClickException(f"cannot listen on {listener[0]}:{listener[1]}: {exc.strerror}") from None
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, _stopper(stop, sig))
+        logger.info("store ready in %s, Kafka listener on %s:%d", data_dir.resolve(), listener[0], server.port)
+        stop_alongside = await asyncio.to_thread(alongside, node) if alongside else None
+        try:
+            await stop.wait()
+        finally:
+            if stop_alongside is not None:
+                await asyncio.to_thread(stop_alongside)
+            await server.stop()
+
+    tune_garbage_collector()
+    try:
+        asyncio.run(serve())
+    finally:
+        node.close()
+
+
+def _stopper(stop: asyncio.Event, sig: signal.Signals) -> Callable[[], None]:
+    def handle() -> None:
+        logger.info("received %s, shutting down", sig.name)
+        stop.set()
+
+    return handle
+
+
+def wait_for_signal() -> None:
+    """Block until SIGTERM or SIGINT (the commands that serve no store run their parts on threads of their own)."""
+    tune_garbage_collector()
+    stop = threading.Event()
+
+    def handle(number: int, _frame: object) -> None:
+        logger.info("received %s, shutting down", signal.Signals(number).name)
+        stop.set()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, handle)
+    stop.wait()
