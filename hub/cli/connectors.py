@@ -4,6 +4,7 @@ create, update, delete, pause, resume, stop, status, restart, offsets) and ``hub
 Each takes the connection options (``--url``, ``--user``, ``--token``, ``--insecure``) and ``--json``, makes its
 REST calls through ``hub.rest.client`` and prints a table or a line (JSON with ``--json``); an error the API answers
 ends the command with its message. ``hub plugins --local`` lists this environment's plugins without a server.
+Each command runs on the CLI's one thread and keeps nothing between calls.
 """
 
 from __future__ import annotations

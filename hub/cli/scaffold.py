@@ -1,5 +1,5 @@
 """``hub new-connector NAME``: create a connector plugin package from ``hub.scaffold``'s template; a name that
-cannot be a package is a usage error naming it.
+cannot be a package is a usage error naming it. It writes files on the CLI's one thread and starts nothing.
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@ worker), ``hub standalone`` (Kafka Connect's standalone mode), ``hub log serve``
 (throwaway source and sink servers for the quickstart).
 
 Each parses its options, builds its parts through ``hub.cli.wiring`` and runs until SIGTERM or Ctrl-C, then stops
-them in reverse order.
+them in reverse order. The main thread waits for the signal (serving the Kafka listener on its event loop, for
+``hub start`` and ``hub log serve``); the worker and the REST API run on threads of their own.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """``hub topics …``: list, describe, create and delete topics of any Kafka-protocol store (Hub's listener, tansu,
 Apache Kafka) through ``hub.log.client``'s admin client; a failure the store answers ends the command with its
-message.
+message. Each command opens its own admin client on the CLI's one thread and closes it before it returns.
 """
 
 from __future__ import annotations
