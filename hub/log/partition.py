@@ -64,6 +64,9 @@ from hub.log.segments import LogSegments
 
 log = logging.getLogger("hub.log.partition")
 
+#: AppendResult is what PartitionLog.append answers, so it is exported here too.
+__all__ = ["AppendResult", "FlushScheduler", "PartitionLog"]
+
 CHECKPOINT_FILE = "partition.checkpoint"
 EPOCH_FILE = "leader-epoch-checkpoint"
 
