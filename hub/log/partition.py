@@ -1,8 +1,7 @@
 """PartitionLog: one topic partition as an ordered set of segments, with append, read, retention, truncation.
 
-Directory ``<topic>-<partition>/`` holds the segments (hub.log.segment; their ordered set in memory is a
-hub.log.segments.LogSegments) and two checkpoint files
-(hub.log.checkpoint)::
+Directory ``<topic>-<partition>/`` holds the segments (hub.log.segment; in memory, their ordered set is a
+hub.log.segments.LogSegments) and two checkpoint files (hub.log.checkpoint)::
 
     partition.checkpoint     {"version": 1, "recovery_point": N, "log_start_offset": M}
     leader-epoch-checkpoint  "0\n<count>\n<epoch> <start offset>\n..." (Kafka's text format)

@@ -14,17 +14,9 @@ from typing import Any
 
 from hub.runtime.converters.json_values import value_from_json, value_to_json
 from hub.sdk.errors import DataError
-from hub.sdk.schema import (
-    Field,
-    Schema,
-    SchemaError,
-    Type,
-)
+from hub.sdk.schema import Field, Schema, SchemaError, Type
 
 _TYPES = {kind.value: kind for kind in Type}
-
-
-# --- schemas -----------------------------------------------------------------------------------------------------
 
 
 def schema_to_json(schema: Schema, *, numeric_decimals: bool = False) -> dict[str, Any]:

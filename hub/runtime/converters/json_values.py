@@ -22,7 +22,6 @@ import decimal
 from typing import Any, cast
 
 import msgspec
-import msgspec.structs
 
 from hub.sdk.errors import DataError
 from hub.sdk.identity_cache import IdentityCache
@@ -47,12 +46,11 @@ from hub.sdk.schema import (
 )
 from hub.sdk.struct import Struct
 
-# --- values ------------------------------------------------------------------------------------------------------
-
-
+#: Types whose JSON value is the Python value as it is (without a logical name).
 PLAIN_TYPES = frozenset(
     {Type.INT8, Type.INT16, Type.INT32, Type.INT64, Type.FLOAT32, Type.FLOAT64, Type.BOOLEAN, Type.STRING}
 )
+#: The range of each integer type; a JSON integer outside it is not a value of the type.
 INT_BOUNDS = {
     Type.INT8: (-(2**7), 2**7 - 1),
     Type.INT16: (-(2**15), 2**15 - 1),
@@ -74,6 +72,7 @@ def _make_plan(schema: Schema) -> StructPlan:
     return plan, all_plain
 
 
+#: The plan of each struct schema object.
 plan_of: IdentityCache[Schema, StructPlan] = IdentityCache(_make_plan)
 
 
