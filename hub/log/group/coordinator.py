@@ -7,10 +7,11 @@ rebalance completes, a follower's SyncGroup until the leader's assignments arriv
 and completes rebalances whose deadline passed.
 
 The coordinator is the entry point and owns the lock; as in Kafka, its parts are two: GroupMembership
-(hub.log.group.membership: joins, syncs, heartbeats, leaves, generations, the rebalance rules) and the
-OffsetsManager (hub.log.group.offsets_manager: the table of groups, committed offsets, and their records in
-``__consumer_offsets``, written before a commit or a completed rebalance is acknowledged and read back by
-``load()`` on start). This module also answers the administrative calls (list, describe, delete).
+(hub.log.group.membership: joins, syncs, heartbeats, leaves, expiry; with hub.log.group.rebalance for the steps
+of a rebalance and its generations) and the OffsetsManager (hub.log.group.offsets_manager: the table of groups,
+committed offsets, and their records in ``__consumer_offsets``, written before a commit or a completed rebalance
+is acknowledged and read back by ``load()`` on start). This module also answers the administrative calls (list,
+describe, delete).
 
 Thread-safety: one lock guards all groups (both parts are called under it); futures are resolved outside it.
 """
@@ -26,8 +27,9 @@ from dataclasses import dataclass
 
 from hub.log.error_codes import ErrorCode
 from hub.log.group.group import CommittedOffset, GroupState, JoinGroupResult, SyncGroupResult
-from hub.log.group.membership import GroupMembership, JoinRequest, Resolution, resolve
+from hub.log.group.membership import GroupMembership, JoinRequest
 from hub.log.group.offsets_manager import OffsetsLog, OffsetsManager, TopicPartitionKey
+from hub.log.group.rebalance import Resolution, resolve
 
 log = logging.getLogger("hub.log.group")
 

@@ -1,20 +1,19 @@
-"""Membership of the classic group protocol: joins, syncs, heartbeats and leaves, generations and rebalances.
+"""Membership of the classic group protocol: who is in a group — joins, syncs, heartbeats, leaves, expiry.
 
 Kafka's GroupCoordinator keeps this part itself and leaves the groups' durable state to its GroupMetadataManager;
-here GroupMembership holds these rules and the OffsetsManager (hub.log.group.offsets_manager) holds the groups.
+here GroupMembership holds these rules, its Rebalancer (hub.log.group.rebalance) the steps of a rebalance, and
+the OffsetsManager (hub.log.group.offsets_manager) the groups.
 
-Rebalance rules: a new member, a member leaving or expiring, or a member rejoining with changed metadata starts
-a rebalance; every known member must rejoin within the largest rebalance timeout (those that do not are removed);
-a group's first rebalance waits ``initial_rebalance_delay_ms`` for more members — except a group of Connect
-workers (protocol type ``connect``), whose incremental rebalances make a later member cheap to add, so a worker
-alone is assigned its work at once; the generation increases with each completed rebalance; the leader (kept when
-it stays) receives every member's metadata and sends the assignments with its SyncGroup, which completes the
-rebalance once the group's metadata is durable. Static members (``group.instance.id``) keep their place across
-restarts. A member whose session lapses expires; so does one that does not sync in time.
+Rules: a new member, a member leaving or expiring, or a member rejoining with changed metadata starts a rebalance;
+a follower rejoining a stable group with the same metadata gets the current generation back. Static members
+(``group.instance.id``) keep their place across restarts: a restarted one takes the old member's place under a
+new id and the old id is fenced. A member whose session lapses expires, as does a new member that does not
+complete its join in ``new_member_join_timeout_ms``. Requests naming an unknown member, another generation or a
+fenced instance are answered with Kafka's errors; a commit is allowed only to a member of the current generation
+of a stable group (or to a client that keeps only its offsets here), and counts as a heartbeat.
 
-Calls that must wait (JoinGroup, a follower's SyncGroup) get a ``concurrent.futures.Future``; every result that
-is known while the lock is held is collected as a Resolution and set with ``resolve()`` after the lock is
-released, so no callback runs under it.
+Calls that must wait (JoinGroup, a follower's SyncGroup) get a ``concurrent.futures.Future``; results known while
+the lock is held are collected as Resolutions, set after it is released.
 
 Thread-safety: none of its own; GroupCoordinator calls every method under the one lock that guards all groups
 (``check_join`` needs none).
@@ -30,25 +29,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from hub.log.error_codes import ErrorCode
-from hub.log.group.group import Group, GroupState, JoinedMember, JoinGroupResult, Member, SyncGroupResult
+from hub.log.group.group import Group, GroupState, JoinGroupResult, Member, SyncGroupResult
 from hub.log.group.offsets_manager import OffsetsManager
+from hub.log.group.rebalance import Rebalancer, Resolution
 
 if TYPE_CHECKING:
     from hub.log.group.coordinator import CoordinatorConfig
 
 log = logging.getLogger("hub.log.group")
-
-#: Protocol type of Kafka Connect's (and Hub's) worker groups: no initial rebalance delay (module docstring).
-WORKER_PROTOCOL_TYPE = "connect"
-
-Resolution = tuple[Future[JoinGroupResult] | Future[SyncGroupResult], JoinGroupResult | SyncGroupResult]
-
-
-def resolve(resolutions: list[Resolution]) -> None:
-    """Set the collected results (call it without the lock)."""
-    for future, result in resolutions:
-        if not future.done():
-            future.set_result(result)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +75,7 @@ class GroupMembership:
         self.groups = groups
         self.config = config
         self.clock = clock
-        self.wall_clock = wall_clock
+        self.rebalance = Rebalancer(groups, config, clock, wall_clock)
 
     # --- join ----------------------------------------------------------------------------------------------------
 
@@ -113,7 +101,7 @@ class GroupMembership:
             self._join_known_member(group, request, now, resolutions)
         else:
             self._join_new_member(group, request, require_known_member_id, now, resolutions)
-        self._maybe_complete_join(group, now, resolutions)
+        self.rebalance.maybe_complete_join(group, now, resolutions)
 
     def check_join(self, group_id: str, session_timeout_ms: int, protocols: Sequence[tuple[str, bytes]]) -> ErrorCode:
         if not group_id:
@@ -139,7 +127,7 @@ class GroupMembership:
             # A static member restarted: it takes the old member's place under a new id; the old one is fenced.
             if group.leader_id == old.member_id:
                 group.leader_id = new_id
-            self._fail_member_futures(old, resolutions, ErrorCode.FENCED_INSTANCE_ID)
+            self.rebalance.fail_member_futures(old, resolutions, ErrorCode.FENCED_INSTANCE_ID)
             old.member_id = new_id
             request.refresh(old, now)
             group.members[new_id] = old
@@ -147,10 +135,10 @@ class GroupMembership:
             if group.state is GroupState.STABLE and group.protocol is not None and old.supports(group.protocol):
                 old.join_future = None
                 resolutions.append(
-                    (request.future, self._join_result(group, old, include_members=new_id == group.leader_id))
+                    (request.future, self.rebalance.join_result(group, old, include_members=new_id == group.leader_id))
                 )
                 return
-            self._prepare_rebalance(group, now, f"static member {instance_id} rejoined", resolutions)
+            self.rebalance.prepare(group, now, f"static member {instance_id} rejoined", resolutions)
             return
         if require_known_member_id and not instance_id:
             group.pending_members.add(new_id)
@@ -180,9 +168,9 @@ class GroupMembership:
         if group.state is GroupState.STABLE and not changed and member_id != group.leader_id:
             # A follower rejoining with the same metadata gets the current generation back.
             member.join_future = None
-            resolutions.append((request.future, self._join_result(group, member, include_members=False)))
+            resolutions.append((request.future, self.rebalance.join_result(group, member, include_members=False)))
             return
-        self._prepare_rebalance(group, now, f"member {member_id} rejoined", resolutions)
+        self.rebalance.prepare(group, now, f"member {member_id} rejoined", resolutions)
 
     def _add_member(
         self, group: Group, request: JoinRequest, member_id: str, now: float, resolutions: list[Resolution]
@@ -207,97 +195,7 @@ class GroupMembership:
         group.members[member_id] = member
         if request.group_instance_id:
             group.static_members[request.group_instance_id] = member_id
-        self._prepare_rebalance(group, now, f"member {member_id} joined", resolutions)
-
-    def _prepare_rebalance(self, group: Group, now: float, reason: str, resolutions: list[Resolution]) -> None:
-        if group.state is GroupState.COMPLETING_REBALANCE:
-            for member in group.members.values():
-                if member.sync_future is not None:
-                    resolutions.append((member.sync_future, SyncGroupResult(ErrorCode.REBALANCE_IN_PROGRESS)))
-                    member.sync_future = None
-        timeout_s = max((m.rebalance_timeout_ms for m in group.members.values()), default=0) / 1000
-        if group.state is not GroupState.PREPARING_REBALANCE:
-            if (
-                group.state is GroupState.EMPTY
-                and self.config.initial_rebalance_delay_ms > 0
-                and group.protocol_type != WORKER_PROTOCOL_TYPE
-            ):
-                group.initial_delay_until = now + self.config.initial_rebalance_delay_ms / 1000
-            group.state = GroupState.PREPARING_REBALANCE
-            group.rebalance_deadline = now + timeout_s
-            group.state_timestamp_ms = int(self.wall_clock() * 1000)
-            log.info("group %s: preparing rebalance (%s)", group.group_id, reason)
-        elif group.initial_delay_until:
-            group.initial_delay_until = min(
-                now + self.config.initial_rebalance_delay_ms / 1000, group.rebalance_deadline
-            )
-
-    def _maybe_complete_join(self, group: Group, now: float, resolutions: list[Resolution]) -> None:
-        if group.state is not GroupState.PREPARING_REBALANCE:
-            return
-        delayed = group.initial_delay_until and now < group.initial_delay_until
-        if group.all_joined() and not delayed and group.members:
-            self._complete_join(group, now, resolutions)
-        elif now >= group.rebalance_deadline and not delayed:
-            for member_id, member in list(group.members.items()):
-                if member.join_future is None:
-                    log.info("group %s: removing member %s, which did not rejoin in time", group.group_id, member_id)
-                    self._remove_member(group, member_id)
-            self._complete_join(group, now, resolutions)
-
-    def _complete_join(self, group: Group, now: float, resolutions: list[Resolution]) -> None:
-        group.initial_delay_until = 0.0
-        group.generation_id += 1
-        group.state_timestamp_ms = int(self.wall_clock() * 1000)
-        if not group.members:
-            group.state = GroupState.EMPTY
-            group.protocol = group.leader_id = None
-            group.protocol_type = None if not group.offsets else group.protocol_type
-            try:
-                self.groups.store_group(group)
-            except Exception as exc:
-                log.error("group %s: storing its metadata failed: %s", group.group_id, exc)
-            log.info("group %s: empty at generation %d", group.group_id, group.generation_id)
-            return
-        group.protocol = group.select_protocol()
-        if group.leader_id not in group.members:
-            group.leader_id = next(iter(group.members))
-        group.state = GroupState.COMPLETING_REBALANCE
-        group.sync_deadline = now + max(m.rebalance_timeout_ms for m in group.members.values()) / 1000
-        for member in group.members.values():
-            member.is_new = False
-            member.assignment = b""
-            if member.join_future is not None:
-                result = self._join_result(group, member, include_members=member.member_id == group.leader_id)
-                resolutions.append((member.join_future, result))
-                member.join_future = None
-        log.info(
-            "group %s: generation %d with %d member(s), protocol %s, leader %s",
-            group.group_id,
-            group.generation_id,
-            len(group.members),
-            group.protocol,
-            group.leader_id,
-        )
-
-    def _join_result(self, group: Group, member: Member, *, include_members: bool) -> JoinGroupResult:
-        protocol = group.protocol or ""
-        members = (
-            tuple(
-                JoinedMember(m.member_id, m.group_instance_id, m.metadata_for(protocol)) for m in group.members.values()
-            )
-            if include_members
-            else ()
-        )
-        return JoinGroupResult(
-            ErrorCode.NONE,
-            group.generation_id,
-            group.protocol_type,
-            group.protocol,
-            group.leader_id or "",
-            member.member_id,
-            members,
-        )
+        self.rebalance.prepare(group, now, f"member {member_id} joined", resolutions)
 
     # --- sync, heartbeat, leave ---------------------------------------------------------------------------------
 
@@ -333,25 +231,7 @@ class GroupMembership:
             return
         member.sync_future = future
         if member_id == group.leader_id and assignments is not None:
-            for other in group.members.values():
-                other.assignment = bytes(assignments.get(other.member_id, b""))
-            try:
-                self.groups.store_group(group)
-            except Exception as exc:
-                log.error("group %s: storing the assignment failed: %s", group.group_id, exc)
-                for other in group.members.values():
-                    if other.sync_future is not None:
-                        resolutions.append((other.sync_future, SyncGroupResult(ErrorCode.COORDINATOR_NOT_AVAILABLE)))
-                        other.sync_future = None
-                self._prepare_rebalance(group, self.clock(), "storing the assignment failed", resolutions)
-            else:
-                group.state = GroupState.STABLE
-                group.state_timestamp_ms = int(self.wall_clock() * 1000)
-                for other in group.members.values():
-                    if other.sync_future is not None:
-                        result = SyncGroupResult(ErrorCode.NONE, other.assignment, group.protocol_type, group.protocol)
-                        resolutions.append((other.sync_future, result))
-                        other.sync_future = None
+            self.rebalance.complete_sync(group, assignments, resolutions)
 
     def heartbeat(
         self, group_id: str, generation_id: int, member_id: str, *, group_instance_id: str | None = None
@@ -389,31 +269,15 @@ class GroupMembership:
             if member is None:
                 errors.append(ErrorCode.UNKNOWN_MEMBER_ID)
                 continue
-            self._fail_member_futures(member, resolutions, ErrorCode.UNKNOWN_MEMBER_ID)
-            self._remove_member(group, member_id)
+            self.rebalance.fail_member_futures(member, resolutions, ErrorCode.UNKNOWN_MEMBER_ID)
+            self.rebalance.remove_member(group, member_id)
             log.info("group %s: member %s left", group_id, member_id)
             errors.append(ErrorCode.NONE)
         if group is not None and any(error is ErrorCode.NONE for error in errors):
             now = self.clock()
-            self._prepare_rebalance(group, now, "members left", resolutions)
-            self._maybe_complete_join(group, now, resolutions)
+            self.rebalance.prepare(group, now, "members left", resolutions)
+            self.rebalance.maybe_complete_join(group, now, resolutions)
         return errors
-
-    def _remove_member(self, group: Group, member_id: str) -> None:
-        member = group.members.pop(member_id, None)
-        if member is not None and member.group_instance_id:
-            group.static_members.pop(member.group_instance_id, None)
-        if group.leader_id == member_id:
-            group.leader_id = next(iter(group.members), None)
-
-    @staticmethod
-    def _fail_member_futures(member: Member, resolutions: list[Resolution], error: ErrorCode) -> None:
-        if member.join_future is not None:
-            resolutions.append((member.join_future, JoinGroupResult(error, member_id=member.member_id)))
-            member.join_future = None
-        if member.sync_future is not None:
-            resolutions.append((member.sync_future, SyncGroupResult(error)))
-            member.sync_future = None
 
     # --- expiry, closing, commits ------------------------------------------------------------------------------
 
@@ -443,16 +307,12 @@ class GroupMembership:
                     member.member_id,
                     member.session_timeout_ms,
                 )
-                self._fail_member_futures(member, resolutions, ErrorCode.UNKNOWN_MEMBER_ID)
-                self._remove_member(group, member.member_id)
+                self.rebalance.fail_member_futures(member, resolutions, ErrorCode.UNKNOWN_MEMBER_ID)
+                self.rebalance.remove_member(group, member.member_id)
             if expired and group.state is not GroupState.DEAD:
-                self._prepare_rebalance(group, now, "members expired", resolutions)
-            if group.state is GroupState.COMPLETING_REBALANCE and now >= group.sync_deadline:
-                for member_id, member in list(group.members.items()):
-                    if member.sync_future is None:
-                        self._remove_member(group, member_id)
-                self._prepare_rebalance(group, now, "members did not sync in time", resolutions)
-            self._maybe_complete_join(group, now, resolutions)
+                self.rebalance.prepare(group, now, "members expired", resolutions)
+            self.rebalance.expire_sync(group, now, resolutions)
+            self.rebalance.maybe_complete_join(group, now, resolutions)
 
     def fail_waiting(self, resolutions: list[Resolution]) -> None:
         """Fail every waiting join and sync with COORDINATOR_NOT_AVAILABLE (the coordinator is closing)."""
