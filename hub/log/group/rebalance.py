@@ -60,6 +60,8 @@ class Rebalancer:
         self.wall_clock = wall_clock
 
     def prepare(self, group: Group, now: float, reason: str, resolutions: list[Resolution]) -> None:
+        """Start a rebalance (waiting syncs get REBALANCE_IN_PROGRESS), or, during one, push a first rebalance's
+        initial delay out again."""
         if group.state is GroupState.COMPLETING_REBALANCE:
             for member in group.members.values():
                 if member.sync_future is not None:
@@ -83,6 +85,8 @@ class Rebalancer:
             )
 
     def maybe_complete_join(self, group: Group, now: float, resolutions: list[Resolution]) -> None:
+        """Complete the join once every member rejoined (after any initial delay), or at the deadline without the
+        members that did not."""
         if group.state is not GroupState.PREPARING_REBALANCE:
             return
         delayed = group.initial_delay_until and now < group.initial_delay_until
@@ -131,6 +135,7 @@ class Rebalancer:
         )
 
     def join_result(self, group: Group, member: Member, *, include_members: bool) -> JoinGroupResult:
+        """The member's answer for the current generation; the leader's (``include_members``) lists every member."""
         protocol = group.protocol or ""
         members = (
             tuple(
@@ -183,6 +188,7 @@ class Rebalancer:
 
     @staticmethod
     def remove_member(group: Group, member_id: str) -> None:
+        """Drop a member (and its static id); a new leader is picked when it led."""
         member = group.members.pop(member_id, None)
         if member is not None and member.group_instance_id:
             group.static_members.pop(member.group_instance_id, None)
@@ -191,6 +197,7 @@ class Rebalancer:
 
     @staticmethod
     def fail_member_futures(member: Member, resolutions: list[Resolution], error: ErrorCode) -> None:
+        """Answer the member's waiting join and sync with ``error``."""
         if member.join_future is not None:
             resolutions.append((member.join_future, JoinGroupResult(error, member_id=member.member_id)))
             member.join_future = None
