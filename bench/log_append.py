@@ -28,7 +28,7 @@ import threading
 from pathlib import Path
 
 from bench.report import figure, ratio, stopwatch
-from hub.log import partition as partition_module
+from hub.log import append_batches as append_module
 from hub.log.compression import Compression
 from hub.log.config import TopicConfig
 from hub.log.flusher import Flusher
@@ -131,18 +131,18 @@ def main() -> None:
 
 
 def validation_cost(directory: Path, megabytes: int, configs: dict[str, str]) -> None:
-    checks = partition_module.validate_client_batch
+    checks = append_module.validate_client_batch
     for kind in Compression:
         batches = make_batches(megabytes << 20, compression=kind)
         records = len(batches) * RECORDS_PER_BATCH
         best: dict[bool, float] = {}
         for _ in range(3):  # alternate, best of three: the two runs see the same page cache and CPU
             for validated in (True, False):
-                partition_module.validate_client_batch = checks if validated else _no_checks
+                append_module.validate_client_batch = checks if validated else _no_checks
                 try:
                     seconds, _ = hub_append(directory, batches, threads=1, configs=configs)
                 finally:
-                    partition_module.validate_client_batch = checks
+                    append_module.validate_client_batch = checks
                 best[validated] = min(best.get(validated, seconds), seconds)
         name = kind.name.lower()
         figure(f"validation_{name}_with", records / best[True], "records/s")

@@ -1,16 +1,16 @@
-"""PartitionLog: one topic partition as an ordered list of segments, with append, read, retention, truncation.
+"""PartitionLog: one topic partition as an ordered set of segments, with append, read, retention, truncation.
 
-Directory ``<topic>-<partition>/`` holds the segments (hub.log.segment) and two checkpoint files
-(hub.log.checkpoint)::
+Directory ``<topic>-<partition>/`` holds the segments (hub.log.segment; in memory, their ordered set is a
+hub.log.segments.LogSegments) and two checkpoint files (hub.log.checkpoint)::
 
     partition.checkpoint     {"version": 1, "recovery_point": N, "log_start_offset": M}
     leader-epoch-checkpoint  "0\n<count>\n<epoch> <start offset>\n..." (Kafka's text format)
 
-Append path: validate every batch of the request (nothing is written when one is bad; hub.log.validator holds
-the checks beyond header and CRC), stamp base offsets and the leader epoch in place, roll the active segment when
-it is full or old, write all batches with one ``pwrite``, publish the new log end offset. Python reads and writes
-batch headers only, never records, except to walk a compressed batch's records (the validator) and on compacted
-topics, where every record must have a key.
+Append path: check every batch of the request (nothing is written when one is bad; hub.log.append_batches),
+stamp base offsets and the leader epoch in place, roll the active segment when it is full or old, write all
+batches with one ``pwrite``, publish the new log end offset. Python reads and writes batch headers only, never
+records, except to walk a compressed batch's records (the validator) and on compacted topics, where every record
+must have a key.
 
 Durability, two-phase: ``append`` returns once the bytes are written (readable, not yet durable) with a
 ``durable`` future; ``append_and_wait`` returns once durable. With ``flush.messages`` = 1 (Hub's default) the future
@@ -23,28 +23,24 @@ and truncated at the first torn or corrupt batch.
 
 Thread-safety: appends, truncation, retention and segment swaps take the partition lock; fsyncs run outside it
 (under a separate flush lock, always taken before the partition lock), so appends continue during an fsync.
-Reads take the lock only to snapshot the segment list, log end and the active segment's size, then read without
-it: a reader never sees a batch whose write has not completed. Retired segments stay open for readers until
-``file.delete.delay.ms`` has passed.
+Reads take the lock only to snapshot the segments (an immutable value), log end and the active segment's size,
+then read without it: a reader never sees a batch whose write has not completed. Retired segments stay open for
+readers until ``file.delete.delay.ms`` has passed.
 """
 
 from __future__ import annotations
 
-import bisect
 import logging
 import os
-import struct
 import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-import crc32c
-
-from hub.log.batch import ATTR_TIMESTAMP_TYPE, HEADER_SIZE, BatchHeader, iter_batches, parse_header, stamp_batch
+from hub.log.append_batches import DONE, AppendResult, check_batches, stamp_log_append_time
+from hub.log.batch import HEADER_SIZE, BatchHeader, parse_header, stamp_batch
 from hub.log.checkpoint import (
     FORMAT_VERSION,
     fsync_dir,
@@ -55,58 +51,29 @@ from hub.log.checkpoint import (
 )
 from hub.log.config import INT_MAX, TopicConfig
 from hub.log.errors import (
-    InvalidBatchError,
-    InvalidRecordError,
     LogClosedError,
     OffsetOutOfRangeError,
-    RecordTooLargeError,
 )
 from hub.log.index import OffsetIndex, TimeIndex
 from hub.log.producer_state import ProducerStateManager
-from hub.log.records import decode_batch
 from hub.log.recovery import load_segments
 from hub.log.retention import active_expired, expired_count
 from hub.log.segment import CLEANED_SUFFIX, SWAP_SUFFIX, FileSlice, LogSegment
-from hub.log.validator import decompressed_limit, validate_client_batch
+from hub.log.segments import LogSegments
 
 log = logging.getLogger("hub.log.partition")
 
+#: AppendResult is what PartitionLog.append answers, so it is exported here too.
+__all__ = ["AppendResult", "FlushScheduler", "PartitionLog"]
+
 CHECKPOINT_FILE = "partition.checkpoint"
 EPOCH_FILE = "leader-epoch-checkpoint"
-_ATTRS_AND_MAX_TS = struct.Struct(">h")
 
 
 class FlushScheduler(Protocol):
     """Where a partition asks for an fsync in the background (the store's Flusher)."""
 
     def schedule(self, partition: PartitionLog) -> None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class AppendResult:
-    """Where an append went. ``durable`` resolves once the data is on disk per the topic's flush policy."""
-
-    base_offset: int
-    last_offset: int
-    log_append_time_ms: int
-    record_count: int
-    batch_count: int
-    durable: Future[None]
-
-    def wait(self, timeout_s: float | None = None) -> AppendResult:
-        """Block until the append is durable; raises what the fsync raised."""
-        self.durable.result(timeout_s)
-        return self
-
-
-def _completed() -> Future[None]:
-    future: Future[None] = Future()
-    future.set_result(None)
-    return future
-
-
-#: Shared by every append that needs no fsync wait; a resolved future cannot change.
-_DONE = _completed()
 
 
 class PartitionLog:
@@ -128,8 +95,7 @@ class PartitionLog:
         self.config = config
         self.flusher = flusher
         self.clock = clock
-        self.segments: list[LogSegment] = []
-        self._bases: list[int] = []
+        self.segments = LogSegments([LogSegment(directory, 0)])  # an unopened placeholder until open() loads them
         self.log_start_offset = 0
         self.recovery_point = 0
         self.flushed_offset = 0
@@ -161,15 +127,13 @@ class PartitionLog:
         self.recovery_point = int(checkpoint.get("recovery_point", 0))
         saved_start = int(checkpoint.get("log_start_offset", 0))
         self.epochs = read_epoch_checkpoint(self.directory / EPOCH_FILE)
-        self.segments = load_segments(
+        loaded = load_segments(
             self.directory,
             self.name,
             recovery_point=self.recovery_point,
             index_interval_bytes=self.config.get("index.interval.bytes"),
         )
-        if not self.segments:
-            self.segments.append(self._new_segment(saved_start))
-        self._bases = [segment.base_offset for segment in self.segments]
+        self.segments = LogSegments(loaded or [self._new_segment(saved_start)])
         self.log_start_offset = max(saved_start, self.segments[0].base_offset)
         self.log_start_offset = min(self.log_start_offset, self.log_end_offset)
         self.recovery_point = self.log_end_offset
@@ -220,11 +184,11 @@ class PartitionLog:
 
     @property
     def active(self) -> LogSegment:
-        return self.segments[-1]
+        return self.segments.active
 
     @property
     def log_end_offset(self) -> int:
-        return self.segments[-1].next_offset
+        return self.segments.active.next_offset
 
     @property
     def high_watermark(self) -> int:
@@ -233,7 +197,7 @@ class PartitionLog:
 
     @property
     def size_bytes(self) -> int:
-        return sum(segment.size for segment in self.segments)
+        return self.segments.size_bytes
 
     # --- appending ---------------------------------------------------------------------------------------------
 
@@ -265,26 +229,7 @@ class PartitionLog:
     def _append(self, data: bytes | bytearray | memoryview, leader_epoch: int) -> AppendResult:
         config = self.config
         values = config.values  # plain dict lookups: this is the hot path
-        headers = list(iter_batches(data))
-        if not headers:
-            raise InvalidBatchError("no record batch in the request")
-        max_bytes = values["max.message.bytes"]
-        max_decompressed = decompressed_limit(max_bytes)
-        for position, header in headers:
-            if header.size > max_bytes:
-                raise RecordTooLargeError(
-                    f"{self.name}: batch at position {position} is {header.size} bytes, "
-                    f"max.message.bytes is {max_bytes}"
-                )
-        for position, header in headers:
-            if header.producer_id >= 0 and header.base_sequence < 0:
-                raise InvalidBatchError(f"{self.name}: batch at position {position} has a producer id but no sequence")
-            try:
-                validate_client_batch(data, position, header, max_decompressed_bytes=max_decompressed)
-            except InvalidBatchError as exc:
-                raise type(exc)(f"{self.name}: {exc}") from None
-        if config.compact:
-            self._check_keys(data, headers)
+        headers = check_batches(self.name, data, config)
         buffer = bytearray(data)
         log_append_time = values["message.timestamp.type"] == "LogAppendTime"
         with self._lock:
@@ -297,21 +242,21 @@ class PartitionLog:
                     duplicate.first_offset, duplicate.last_offset, -1, 0, 0, self._durability(duplicate.last_offset + 1)
                 )
             now = int(self.clock() * 1000)
-            offset = base_offset = self.segments[-1].next_offset
+            offset = base_offset = self.segments.active.next_offset
             stamped: list[tuple[int, BatchHeader]] = []
             max_timestamp = -1
             records = 0
             for position, _ in headers:
                 stamp_batch(buffer, position, offset, leader_epoch)
                 if log_append_time:
-                    _stamp_log_append_time(buffer, position, now)
+                    stamp_log_append_time(buffer, position, now)
                 header = parse_header(buffer, position)
                 stamped.append((position, header))
                 offset = header.next_offset
                 records += header.records_count
                 max_timestamp = max(max_timestamp, header.max_timestamp)
             self._maybe_roll(len(buffer), offset - 1, max_timestamp, now)
-            self.segments[-1].append(buffer, stamped)
+            self.segments.active.append(buffer, stamped)
             for _, header in stamped:
                 self.producer_state.record(header)
             if not self.epochs or leader_epoch > self.epochs[-1][0]:
@@ -321,17 +266,6 @@ class PartitionLog:
         if self.on_append is not None:
             self.on_append(self)
         return AppendResult(base_offset, offset - 1, now if log_append_time else -1, records, len(stamped), durable)
-
-    def _check_keys(self, data: bytes | bytearray | memoryview, headers: list[tuple[int, BatchHeader]]) -> None:
-        for position, header in headers:
-            if header.is_control:
-                continue
-            for record in decode_batch(data, position).records:
-                if record.key is None:
-                    raise InvalidRecordError(
-                        f"{self.name} is compacted: every record needs a key (offset delta "
-                        f"{record.offset - header.base_offset} has none)"
-                    )
 
     def _maybe_roll(self, incoming_bytes: int, last_offset: int, incoming_max_timestamp: int, now: int) -> None:
         """Roll like Kafka: on size, on relative offset overflow, on a full index, or when the incoming batches'
@@ -360,8 +294,7 @@ class PartitionLog:
                 return self.active
             self.active.seal()
             segment = self._new_segment(self.log_end_offset)
-            self.segments.append(segment)
-            self._bases.append(segment.base_offset)
+            self.segments = self.segments.added(segment)
             return segment
 
     def _record_epoch(self, epoch: int, start_offset: int) -> None:
@@ -376,13 +309,13 @@ class PartitionLog:
         flush_messages = self.config.values["flush.messages"]
         if flush_messages == 1:
             if self.flushed_offset >= end_offset:
-                return _DONE
+                return DONE
             future: Future[None] = Future()
             self._waiters.append((end_offset, future))
             return future
         if self._unflushed_messages >= flush_messages and self.flusher is not None:
             self.flusher.schedule(self)
-        return _DONE
+        return DONE
 
     # --- durability --------------------------------------------------------------------------------------------
 
@@ -433,16 +366,17 @@ class PartitionLog:
 
     # --- reading -----------------------------------------------------------------------------------------------
 
-    def _snapshot(self) -> tuple[list[LogSegment], list[int], int, int, int]:
-        """Segments, their base offsets, log start, log end and the active segment's size, taken together under
-        the lock: the size bounds reads to what was published with that log end."""
+    def _snapshot(self) -> tuple[LogSegments, int, int, int]:
+        """Segments, log start, log end and the active segment's size, taken together under the lock: the size
+        bounds reads to what was published with that log end."""
         with self._lock:
             if self.closed:
                 raise LogClosedError(f"{self.name} is closed")
-            return list(self.segments), list(self._bases), self.log_start_offset, self.log_end_offset, self.active.size
+            segments = self.segments
+            return segments, self.log_start_offset, segments.active.next_offset, segments.active.size
 
     def check_offset(self, offset: int) -> None:
-        _, _, start, end, _ = self._snapshot()
+        _, start, end, _ = self._snapshot()
         if not start <= offset <= end:
             raise OffsetOutOfRangeError(f"{self.name}: offset {offset} is outside [{start}, {end}]")
 
@@ -458,14 +392,14 @@ class PartitionLog:
     def read_slices(self, offset: int, max_bytes: int, *, max_offset: int | None = None) -> list[FileSlice]:
         """The bytes ``read`` would return, as file slices to ``os.sendfile`` (zero-copy serving); empty at the
         log end. Same range rules and errors as ``read``."""
-        segments, bases, start, end, active_size = self._snapshot()
+        segments, start, end, active_size = self._snapshot()
         if not start <= offset <= end:
             raise OffsetOutOfRangeError(f"{self.name}: offset {offset} is outside [{start}, {end}]")
         limit = None if max_offset is None or max_offset >= end else max_offset
         if offset >= end or (limit is not None and offset >= limit):
             return []
-        active = segments[-1]
-        for segment in segments[max(bisect.bisect_right(bases, offset) - 1, 0) :]:
+        active = segments.active
+        for segment in segments.from_offset(offset):
             found = segment.locate(
                 max(offset, segment.base_offset),
                 max_bytes,
@@ -478,19 +412,14 @@ class PartitionLog:
 
     def offset_for_timestamp(self, timestamp: int) -> tuple[int, int] | None:
         """(offset, timestamp) of the first record with a timestamp >= ``timestamp``, None if there is none."""
-        segments, _, start, _, _ = self._snapshot()
-        for segment in segments:
-            if segment.max_timestamp >= timestamp and segment.next_offset > start:
-                found = segment.offset_for_timestamp(timestamp, min_offset=start)
-                if found is not None:
-                    return found
-        return None
+        segments, start, _, _ = self._snapshot()
+        return segments.offset_for_timestamp(timestamp, min_offset=start)
 
     # --- truncation and retention ------------------------------------------------------------------------------
 
     def stored_headers(self) -> Iterator[BatchHeader]:
         """The header of every stored batch, oldest first (reads 61 bytes per batch)."""
-        for segment in list(self.segments):
+        for segment in self.segments:
             position = 0
             while position + HEADER_SIZE <= segment.size:
                 header = parse_header(segment.read_at(position, HEADER_SIZE))
@@ -502,9 +431,9 @@ class PartitionLog:
         with self._lock:
             if offset >= self.log_end_offset:
                 return
-            while len(self.segments) > 1 and self.segments[-1].base_offset >= offset:
-                self.segments.pop().delete_files()
-                self._bases.pop()
+            self.segments, dropped = self.segments.truncated(offset)
+            for segment in reversed(dropped):
+                segment.delete_files()
             self.active.truncate_to(offset)
             self.epochs = [(epoch, start) for epoch, start in self.epochs if start < self.log_end_offset]
             write_epoch_checkpoint(self.directory / EPOCH_FILE, self.epochs)
@@ -534,8 +463,10 @@ class PartitionLog:
     def _retire(self, segment: LogSegment) -> None:
         """Take a segment out of the log; its files are renamed ``.deleted`` and removed after the delay, so
         reads that already hold it finish."""
-        self.segments.remove(segment)
-        self._bases.remove(segment.base_offset)
+        self.segments = self.segments.without(segment)
+        self._delete_later(segment)
+
+    def _delete_later(self, segment: LogSegment) -> None:
         segment.mark_deleted()
         self._pending_deletes.append((time.monotonic() + self.config.get("file.delete.delay.ms") / 1000, segment))
 
@@ -577,7 +508,7 @@ class PartitionLog:
     def closed_segments(self) -> list[LogSegment]:
         """Every segment but the active one, oldest first (a snapshot; each has ``size`` and ``max_timestamp``)."""
         with self._lock:
-            return self.segments[:-1]
+            return list(self.segments.closed)
 
     def new_cleaned_segment(self, base_offset: int) -> LogSegment:
         """An empty segment with ``.cleaned`` files for a cleaner to ``append`` to, then pass to
@@ -610,20 +541,17 @@ class PartitionLog:
             if self.closed:
                 raise LogClosedError(f"{self.name} is closed")
             try:
-                first = next(i for i, segment in enumerate(self.segments) if segment is old[0])
-            except StopIteration:
-                raise ValueError(f"{self.name}: segment {old[0].base_offset} is no longer in the log") from None
-            if self.segments[first : first + len(old)] != old or first + len(old) >= len(self.segments):
-                raise ValueError(f"{self.name}: the segments to replace are not consecutive closed segments")
+                replaced = self.segments.replaced(old, cleaned)
+            except ValueError as exc:
+                raise ValueError(f"{self.name}: {exc}") from None
             cleaned.rename_files(SWAP_SUFFIX)
             fsync_dir(self.directory)
             for segment in old:
-                self._retire(segment)
+                self._delete_later(segment)
             fsync_dir(self.directory)
             cleaned.rename_files("")
             fsync_dir(self.directory)
-            self.segments.insert(first, cleaned)
-            self._bases.insert(first, cleaned.base_offset)
+            self.segments = replaced
             log.info(
                 "%s: cleaned segment %020d replaced %d segment(s): %d bytes, was %d",
                 self.name,
@@ -646,12 +574,3 @@ class PartitionLog:
         for path in self.directory.iterdir():
             path.unlink()
         self.directory.rmdir()
-
-
-def _stamp_log_append_time(buffer: bytearray, position: int, now_ms: int) -> None:
-    """Mark a batch LogAppendTime with ``now_ms`` as its max timestamp and recompute its CRC."""
-    (attributes,) = _ATTRS_AND_MAX_TS.unpack_from(buffer, position + 21)
-    _ATTRS_AND_MAX_TS.pack_into(buffer, position + 21, attributes | ATTR_TIMESTAMP_TYPE)
-    struct.pack_into(">q", buffer, position + 35, now_ms)
-    end = position + parse_header(buffer, position).size
-    struct.pack_into(">I", buffer, position + 17, crc32c.crc32c(memoryview(buffer)[position + 21 : end]))

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from hub.log.group.coordinator import CoordinatorConfig, GroupCoordinator, OffsetsLog
+from hub.log.group.coordinator import CoordinatorConfig, GroupCoordinator
 from hub.log.group.group import CommittedOffset, GroupState, JoinedMember, JoinGroupResult, SyncGroupResult
 from hub.log.group.offsets_log import OFFSETS_TOPIC, TopicOffsetsLog
+from hub.log.group.offsets_manager import OffsetsLog
 
 __all__ = [
     "OFFSETS_TOPIC",

@@ -10,15 +10,8 @@ import orjson
 import pytest
 
 from hub.runtime.converters import JsonConverter
-from hub.runtime.converters.json import (
-    DECODER_REFUSALS,
-    dump_json,
-    payload_decoder,
-    payload_reader,
-    payload_writer,
-    value_from_json,
-    value_to_json,
-)
+from hub.runtime.converters.json_compiled import DECODER_REFUSALS, payload_decoder, payload_reader, payload_writer
+from hub.runtime.converters.json_values import dump_json, value_from_json, value_to_json
 from hub.sdk.errors import DataError
 from hub.sdk.schema import (
     BOOLEAN_SCHEMA,
