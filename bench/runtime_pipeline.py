@@ -31,8 +31,7 @@ from typing import Any
 from bench.report import figure, ratio, stopwatch
 from connectors.file.datagen import DatagenTask
 from hub.log.broker import Broker
-from hub.log.client import NewTopic, TopicPartition
-from hub.log.client.api import OutgoingRecord
+from hub.log.client import NewTopic, OutgoingRecord, TopicPartition
 from hub.log.client.embedded import EmbeddedClients
 from hub.log.node import LogNode, node_config
 from hub.runtime.plugins import Plugins

@@ -26,8 +26,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from hub.log.client import NewTopic, Producer, RecordMetadata, SendOutcome, StoreClients
-from hub.log.client.api import OutgoingRecord
+from hub.log.client import NewTopic, OutgoingRecord, Producer, RecordMetadata, SendOutcome, StoreClients
 from hub.runtime.errors import Stage
 from hub.runtime.options import prefixed
 from hub.runtime.stores import OffsetStore, TargetState, canonical
