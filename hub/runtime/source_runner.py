@@ -335,8 +335,9 @@ class SourceTaskRunner(TaskRunner):
             for index, error in sorted(outcome.errors.items()):
                 record = records[index]
                 if self.setup.errors.tolerate_all:
-                    self.log.error("sending a record to %s failed; skipped (errors.tolerance=all): %s",
-                                   record.topic, error)  # fmt: skip
+                    self.log.error(
+                        "sending a record to %s failed; skipped (errors.tolerance=all): %s", record.topic, error
+                    )
                 else:
                     failed = True  # the batch stays unsettled: none of its offsets is committed
                     if self._send_error is None:

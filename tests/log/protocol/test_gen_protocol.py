@@ -126,10 +126,20 @@ def test_generated_schemas_drive_the_codec(gen: ModuleType, tmp_path: Path) -> N
     message = {"widget_id": 5, "colour": None, "parts": [{"part_index": 1, "ids": [7, 8]}], "hint": {"enabled": False}}
     encoded = codec.encode(message)
     assert encoded == (
-        b"\x00\x00\x00\x05" + b"\x00" + b"\x01" + b"\x7f\xff\xff\xff"
-        + b"\x02" + b"\x00\x01" + b"\x03" + (7).to_bytes(8, "big") + (8).to_bytes(8, "big") + b"\x00"
-        + b"\x01" + b"\x00\x02" + b"\x00\x00"
-    )  # fmt: skip
+        b"\x00\x00\x00\x05"
+        + b"\x00"
+        + b"\x01"
+        + b"\x7f\xff\xff\xff"
+        + b"\x02"
+        + b"\x00\x01"
+        + b"\x03"
+        + (7).to_bytes(8, "big")
+        + (8).to_bytes(8, "big")
+        + b"\x00"
+        + b"\x01"
+        + b"\x00\x02"
+        + b"\x00\x00"
+    )
     decoded = codec.decode(encoded)
     assert decoded["hint"] == {"enabled": False}
     assert decoded["sasl_bytes"] == b""
