@@ -81,9 +81,12 @@ def python_snippet(source: str, names: list[str], where: str) -> list[str]:
     for index, (first, last) in enumerate(spans):
         if index:
             gap = range(spans[index - 1][1] + 1, first)
+            first_indented = lines[first - 1].startswith(" ")
             if any(lines[n - 1].strip() and n not in import_lines for n in gap):
+                if spans[index - 1] in imports and not first_indented:
+                    out.append("")  # as ruff formats code blocks of Markdown: a blank line after the imports
                 out.append("...")
-                if not lines[first - 1].startswith(" "):  # a top-level definition keeps its blank lines above
+                if not first_indented:  # a top-level definition keeps its blank lines above
                     out.extend(itertools.takewhile(lambda line: not line.strip(), reversed(lines[: first - 1])))
             else:  # only imports left out: keep the file's blank lines, nothing to mark
                 out.extend("" for n in gap if not lines[n - 1].strip())
