@@ -40,6 +40,7 @@ PROBES: dict[str, list[tuple[str, str]]] = {
     "connector packages are independent of each other": [
         ("connectors/jdbc/contract_probe.py", "import connectors.s3"),
         ("connectors/salesforce/contract_probe.py", "from connectors.file import plugin"),
+        ("connectors/elasticsearch/contract_probe.py", "import connectors.jdbc.plugin"),
     ],
 }
 CASES = [(contract, path, line) for contract, probes in PROBES.items() for path, line in probes]
