@@ -33,10 +33,25 @@ TASKS = 6
 @contextlib.contextmanager
 def store(directory: Path) -> Iterator[str]:
     port = free_port()
-    argv = [sys.executable, "-m", "hub.cli", "log", "serve", "--data-dir", str(directory), "--listener",
-            f"127.0.0.1:{port}", "--log-level", "WARNING", "-o", "group.initial.rebalance.delay.ms=0",
-            "-o", "group.min.session.timeout.ms=1000",
-            "-o", "log.flush.interval.messages=4611686018427387904"]  # fmt: skip
+    argv = [
+        sys.executable,
+        "-m",
+        "hub.cli",
+        "log",
+        "serve",
+        "--data-dir",
+        str(directory),
+        "--listener",
+        f"127.0.0.1:{port}",
+        "--log-level",
+        "WARNING",
+        "-o",
+        "group.initial.rebalance.delay.ms=0",
+        "-o",
+        "group.min.session.timeout.ms=1000",
+        "-o",
+        "log.flush.interval.messages=4611686018427387904",
+    ]
     process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         while not port_open(port):
@@ -49,8 +64,22 @@ def store(directory: Path) -> Iterator[str]:
 
 def start_worker(bootstrap: str, group: str, properties: Path, log: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
-    argv = [sys.executable, "-m", "hub.cli", "worker", "--bootstrap-servers", bootstrap, "--group-id", group,
-            "--rest-listener", f"127.0.0.1:{port}", "--config", str(properties), "--log-level", "WARNING"]  # fmt: skip
+    argv = [
+        sys.executable,
+        "-m",
+        "hub.cli",
+        "worker",
+        "--bootstrap-servers",
+        bootstrap,
+        "--group-id",
+        group,
+        "--rest-listener",
+        f"127.0.0.1:{port}",
+        "--config",
+        str(properties),
+        "--log-level",
+        "WARNING",
+    ]
     with log.open("ab") as out:
         process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"

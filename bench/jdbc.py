@@ -144,8 +144,9 @@ def cdc_config(server: SqlServer) -> dict[str, str]:
 
 def drop_slot(server: SqlServer) -> None:
     with psycopg.connect(server.dsn, autocommit=True) as connection:
-        connection.execute("SELECT pg_drop_replication_slot('hub_bench') FROM pg_replication_slots "
-                           "WHERE slot_name = 'hub_bench'")  # fmt: skip
+        connection.execute(
+            "SELECT pg_drop_replication_slot('hub_bench') FROM pg_replication_slots WHERE slot_name = 'hub_bench'"
+        )
         connection.execute("DROP PUBLICATION IF EXISTS hub_bench")
 
 
@@ -187,8 +188,15 @@ def source_records(server: SqlServer, rows: int) -> list[SinkRecord]:
     try:
         while len(out) < rows:
             for record in task.poll():
-                out.append(SinkRecord(topic="bench", value=record.value, value_schema=record.value_schema,
-                                      kafka_partition=0, kafka_offset=len(out)))  # fmt: skip
+                out.append(
+                    SinkRecord(
+                        topic="bench",
+                        value=record.value,
+                        value_schema=record.value_schema,
+                        kafka_partition=0,
+                        kafka_offset=len(out),
+                    )
+                )
     finally:
         task.stop()
         connector.stop()

@@ -31,8 +31,7 @@ from typing import Any
 from bench.report import figure, ratio, stopwatch
 from connectors.file.datagen import DatagenTask
 from hub.log.broker import Broker
-from hub.log.client import NewTopic, TopicPartition
-from hub.log.client.api import OutgoingRecord
+from hub.log.client import NewTopic, OutgoingRecord, TopicPartition
 from hub.log.client.embedded import EmbeddedClients
 from hub.log.node import LogNode, node_config
 from hub.runtime.plugins import Plugins
@@ -176,11 +175,18 @@ def runtime_rate(
     with stopwatch() as elapsed:
         herder.put_connector_config(
             f"gen-{name}",
-            {"connector.class": "Datagen", "topic": topic, "quickstart": shape, "tasks.max": str(tasks),
-             "max.records": str(count // tasks), "batch.size": str(BATCH),
-             **converters, "key.converter": "org.apache.kafka.connect.json.JsonConverter"},
+            {
+                "connector.class": "Datagen",
+                "topic": topic,
+                "quickstart": shape,
+                "tasks.max": str(tasks),
+                "max.records": str(count // tasks),
+                "batch.size": str(BATCH),
+                **converters,
+                "key.converter": "org.apache.kafka.connect.json.JsonConverter",
+            },
             allow_replace=False,
-        )  # fmt: skip
+        )
         deadline = time.monotonic() + 600
         while _received < count and time.monotonic() < deadline:
             time.sleep(0.01)
@@ -215,10 +221,12 @@ def main() -> None:
                         sequential = concurrent = rate = 0.0
                         for attempt in range(ROUNDS):
                             variant = f"{label}-{tasks}-{attempt}"
-                            sequential = max(sequential, raw_rate(clients, variant, count, tasks, key, value,
-                                                                  concurrent=False))  # fmt: skip
-                            concurrent = max(concurrent, raw_rate(clients, variant, count, tasks, key, value,
-                                                                  concurrent=True))  # fmt: skip
+                            sequential = max(
+                                sequential, raw_rate(clients, variant, count, tasks, key, value, concurrent=False)
+                            )
+                            concurrent = max(
+                                concurrent, raw_rate(clients, variant, count, tasks, key, value, concurrent=True)
+                            )
                             rate = max(rate, runtime_rate(herder, node.broker, variant, count, tasks, converter, shape))
                         figure(f"raw_store_sequential_{label}_{tasks}p", sequential, "records/s")
                         figure(f"raw_store_concurrent_{label}_{tasks}p", concurrent, "records/s")

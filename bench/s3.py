@@ -62,11 +62,20 @@ TOPIC = "bench"
 BATCH = 500
 ROUNDS = 3
 ROW = struct_schema(
-    [("id", INT64_SCHEMA), ("customer_id", INT32_SCHEMA), ("sku", STRING_SCHEMA), ("quantity", INT32_SCHEMA),
-     ("price", FLOAT64_SCHEMA), ("discount", OPTIONAL_FLOAT64_SCHEMA), ("status", STRING_SCHEMA),
-     ("note", OPTIONAL_STRING_SCHEMA), ("created_at", timestamp_schema()), ("active", BOOLEAN_SCHEMA)],
+    [
+        ("id", INT64_SCHEMA),
+        ("customer_id", INT32_SCHEMA),
+        ("sku", STRING_SCHEMA),
+        ("quantity", INT32_SCHEMA),
+        ("price", FLOAT64_SCHEMA),
+        ("discount", OPTIONAL_FLOAT64_SCHEMA),
+        ("status", STRING_SCHEMA),
+        ("note", OPTIONAL_STRING_SCHEMA),
+        ("created_at", timestamp_schema()),
+        ("active", BOOLEAN_SCHEMA),
+    ],
     name="bench.Order",
-)  # fmt: skip
+)
 STATUSES = ("new", "paid", "shipped", "done")
 FORMATS = {
     "json": "io.confluent.connect.s3.format.json.JsonFormat",
@@ -92,12 +101,31 @@ def make_records(count: int) -> list[SinkRecord]:
     base = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
     records = []
     for n in range(count):
-        value = Struct.from_values(ROW, [
-            n, n % 10_000, f"SKU-{n % 5000}", n % 7 + 1, (n % 1000) / 10, (n % 30) / 100 or None, STATUSES[n % 4],
-            f"order note number {n} with some text", base + dt.timedelta(seconds=n), n % 2 == 0,
-        ])  # fmt: skip
-        records.append(SinkRecord(topic=TOPIC, value=value, value_schema=ROW, kafka_partition=0, kafka_offset=n,
-                                  timestamp=1_704_067_200_000 + n))  # fmt: skip
+        value = Struct.from_values(
+            ROW,
+            [
+                n,
+                n % 10_000,
+                f"SKU-{n % 5000}",
+                n % 7 + 1,
+                (n % 1000) / 10,
+                (n % 30) / 100 or None,
+                STATUSES[n % 4],
+                f"order note number {n} with some text",
+                base + dt.timedelta(seconds=n),
+                n % 2 == 0,
+            ],
+        )
+        records.append(
+            SinkRecord(
+                topic=TOPIC,
+                value=value,
+                value_schema=ROW,
+                kafka_partition=0,
+                kafka_offset=n,
+                timestamp=1_704_067_200_000 + n,
+            )
+        )
     return records
 
 
@@ -155,8 +183,15 @@ def encode_seconds(config: dict[str, str], records: Sequence[SinkRecord]) -> flo
     settings = SinkSettings.parse(config)
     object_format = make_format(settings.format)
     namer = ObjectNamer("topics", "/", "+", 10, object_format.extension)
-    writer = TopicPartitionWriter((TOPIC, 0), settings, object_format, make_partitioner(settings.partitioner, "/"),
-                                  namer, _Discard(), lambda record, error: None)  # type: ignore[arg-type]  # fmt: skip
+    writer = TopicPartitionWriter(
+        (TOPIC, 0),
+        settings,
+        object_format,
+        make_partitioner(settings.partitioner, "/"),
+        namer,
+        _Discard(),  # type: ignore[arg-type]
+        lambda record, error: None,
+    )
     with stopwatch() as elapsed:
         for start in range(0, len(records), BATCH):
             writer.write(records[start : start + BATCH])
@@ -213,12 +248,25 @@ def main(argv: list[str]) -> None:
     figure("records", count, "records")
     with s3_server() as server:
         settings = StoreSettings(
-            bucket="", region=server.region, endpoint_url=server.url, access_key_id=server.access_key,
-            secret_access_key=server.secret_key, path_style=True, retries=3, retry_backoff_ms=200, topics_dir="topics",
-            directory_delim="/", file_delim="+",
-        )  # fmt: skip
-        client = boto3.client("s3", endpoint_url=server.url, aws_access_key_id=server.access_key,
-                              aws_secret_access_key=server.secret_key, config=client_config(settings))  # fmt: skip
+            bucket="",
+            region=server.region,
+            endpoint_url=server.url,
+            access_key_id=server.access_key,
+            secret_access_key=server.secret_key,
+            path_style=True,
+            retries=3,
+            retry_backoff_ms=200,
+            topics_dir="topics",
+            directory_delim="/",
+            file_delim="+",
+        )
+        client = boto3.client(
+            "s3",
+            endpoint_url=server.url,
+            aws_access_key_id=server.access_key,
+            aws_secret_access_key=server.secret_key,
+            config=client_config(settings),
+        )
         for format_name in FORMATS:
             measure(client, server, format_name, records)
 

@@ -67,9 +67,22 @@ class HubRun:
             # without schemas a Decimal would travel as base64 bytes; NUMERIC keeps it a JSON number
             + ("" if self.schemas else "value.converter.decimal.format=NUMERIC\n")
         )
-        argv = [sys.executable, "-m", "hub.cli", "start", "--data-dir", str(self.work_dir / "data"),
-                "--rest-listener", f"127.0.0.1:{rest}", "--kafka-listener", f"127.0.0.1:{kafka}",
-                "--config", str(properties), "--log-level", "warning"]  # fmt: skip
+        argv = [
+            sys.executable,
+            "-m",
+            "hub.cli",
+            "start",
+            "--data-dir",
+            str(self.work_dir / "data"),
+            "--rest-listener",
+            f"127.0.0.1:{rest}",
+            "--kafka-listener",
+            f"127.0.0.1:{kafka}",
+            "--config",
+            str(properties),
+            "--log-level",
+            "warning",
+        ]
         self.process = ManagedProcess("hub start", argv, self.work_dir / "hub.log")
         self.process.start()
         self.api = httpx.Client(base_url=f"http://127.0.0.1:{rest}", timeout=60)
@@ -174,8 +187,10 @@ def pgsync_venv() -> Path:
     """PGSync's own virtual environment (created and installed on first use), so its pins stay out of Hub's."""
     bin_dir = PGSYNC_VENV / "bin"
     if not (bin_dir / "pgsync").exists():
-        steps = [[sys.executable, "-m", "venv", "--clear", str(PGSYNC_VENV)],
-                 [str(bin_dir / "pip"), "install", "-q", f"pgsync=={PGSYNC_VERSION}"]]  # fmt: skip
+        steps = [
+            [sys.executable, "-m", "venv", "--clear", str(PGSYNC_VENV)],
+            [str(bin_dir / "pip"), "install", "-q", f"pgsync=={PGSYNC_VERSION}"],
+        ]
         for argv in steps:
             result = subprocess.run(argv, capture_output=True, text=True, check=False)
             if result.returncode != 0:
@@ -189,8 +204,13 @@ def redis_binary() -> str:
     """``redis-server``, installed from Debian's packages when missing."""
     found = subprocess.run(["bash", "-c", "command -v redis-server"], capture_output=True, text=True, check=False)
     if found.returncode != 0:
-        install = subprocess.run(["bash", "-c", "source scripts/bootstrap.sh && apt_install redis-server"],
-                                 cwd=ROOT, capture_output=True, text=True, check=False)  # fmt: skip
+        install = subprocess.run(
+            ["bash", "-c", "source scripts/bootstrap.sh && apt_install redis-server"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         if install.returncode != 0:
             raise PgsyncUnavailableError(f"redis-server could not be installed: {output_tail(install)}")
         found = subprocess.run(["bash", "-c", "command -v redis-server"], capture_output=True, text=True, check=False)
@@ -212,8 +232,19 @@ class PgsyncRun:
     def start(self) -> None:
         self.bin_dir = pgsync_venv()
         port = free_port()
-        argv = [redis_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                "--dir", str(self.work_dir)]  # fmt: skip
+        argv = [
+            redis_binary(),
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(self.work_dir),
+        ]
         self.redis = ManagedProcess("redis-server", argv, self.work_dir / "redis.log")
         self.redis.start()
         self.redis.wait_ready(lambda: port_open(port), timeout_s=30)
@@ -236,8 +267,9 @@ class PgsyncRun:
 
     def run(self, command: str, *args: str) -> None:
         argv = [str(self.bin_dir / command), "--config", str(self.work_dir / "schema.json"), *args]
-        result = subprocess.run(argv, cwd=self.work_dir, env={**os.environ, **self.env}, capture_output=True,
-                                text=True, check=False)  # fmt: skip
+        result = subprocess.run(
+            argv, cwd=self.work_dir, env={**os.environ, **self.env}, capture_output=True, text=True, check=False
+        )
         if result.returncode != 0:
             raise PgsyncUnavailableError(
                 f"{command} {' '.join(args)} failed: {(result.stderr or result.stdout).strip()[-1500:]}"

@@ -37,8 +37,9 @@ def _source_checkout() -> str | None:
     if not (source / ".git").exists():
         return None
     try:
-        answer = subprocess.run(["git", "-C", str(source), "rev-parse", "HEAD"], capture_output=True, text=True,
-                                timeout=5, check=False)  # fmt: skip
+        answer = subprocess.run(
+            ["git", "-C", str(source), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=False
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     sha = answer.stdout.strip()

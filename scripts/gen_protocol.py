@@ -2,10 +2,12 @@
 
 Usage::
 
-    python scripts/gen_protocol.py SPEC_DIR OUTPUT_FILE
+    python scripts/gen_protocol.py [--check] [SPEC_DIR [OUTPUT_FILE]]
 
-SPEC_DIR holds Kafka's ``*.json`` message definitions (JSON with ``//`` comments). Every file in it is
-translated; nothing else is read. The output is a Python module of plain data (dicts, tuples, ints, strings):
+SPEC_DIR (default: scripts/kafka-message-specs, the definitions the committed module is built from) holds Kafka's
+``*.json`` message definitions (JSON with ``//`` comments). Every file in it is translated; nothing else is read.
+OUTPUT_FILE defaults to hub/log/protocol/messages.py. ``--check`` writes nothing and exits 1 when the file differs
+from what the definitions give. The output is a Python module of plain data (dicts, tuples, ints, strings):
 field names in snake_case, types, version ranges, nullable versions, tags, defaults and nested structs. Descriptions
 and comments of the definition files are not carried over. The output depends only on the input files, so running
 the script twice gives identical bytes.
@@ -22,6 +24,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+ROOT = Path(__file__).resolve().parents[1]
+SPEC_DIR = ROOT / "scripts" / "kafka-message-specs"
+MESSAGES = ROOT / "hub" / "log" / "protocol" / "messages.py"
 MAX_VERSION = 32767
 
 _PRIMITIVES = {"bool", "int8", "int16", "uint16", "int32", "uint32", "int64", "float64", "uuid", "string", "bytes"}
@@ -242,12 +247,19 @@ def generate(spec_dir: Path) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("spec_dir", type=Path, help="directory of Kafka message definition *.json files")
-    parser.add_argument("output", type=Path, help="module to write, e.g. hub/log/protocol/messages.py")
+    parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if OUTPUT_FILE is not up to date")
+    parser.add_argument("spec_dir", type=Path, nargs="?", default=SPEC_DIR, help="directory of *.json definitions")
+    parser.add_argument("output", type=Path, nargs="?", default=MESSAGES, help="module to write")
     args = parser.parse_args(argv)
     if not args.spec_dir.is_dir():
         parser.error(f"not a directory: {args.spec_dir}")
-    args.output.write_text(generate(args.spec_dir), encoding="utf-8")
+    source = generate(args.spec_dir)
+    if args.check:
+        if args.output.is_file() and args.output.read_text(encoding="utf-8") == source:
+            return 0
+        print(f"{args.output} is not what {args.spec_dir} gives: run scripts/gen_protocol.py", file=sys.stderr)
+        return 1
+    args.output.write_text(source, encoding="utf-8")
     return 0
 
 

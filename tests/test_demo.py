@@ -55,9 +55,13 @@ def _exports(lines: list[str]) -> dict[str, str]:
 def test_demo_servers_answer_and_are_removed_when_stopped(stop: str) -> None:
     process = subprocess.Popen(
         [sys.executable, "-m", "hub.cli", "demo"],
-        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True, start_new_session=True,
-    )  # fmt: skip
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
         lines = _read_until_exports(process)
         env = _exports(lines)

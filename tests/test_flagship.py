@@ -46,8 +46,9 @@ class Hub:
 
     def start(self) -> None:
         with self.log.open("ab") as out:
-            self.process = subprocess.Popen([sys.executable, "-m", "hub.cli", "start"], stdout=out,
-                                            stderr=subprocess.STDOUT, env=self.env)  # fmt: skip
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "hub.cli", "start"], stdout=out, stderr=subprocess.STDOUT, env=self.env
+            )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
@@ -152,8 +153,10 @@ def database(postgres_server: SqlServer) -> Iterator[str]:
         )
     yield dsn
     with psycopg.connect(postgres_server.dsn, autocommit=True) as connection:
-        connection.execute("SELECT pg_drop_replication_slot('hub_flagship') FROM pg_replication_slots "
-                           "WHERE slot_name = 'hub_flagship' AND NOT active")  # fmt: skip
+        connection.execute(
+            "SELECT pg_drop_replication_slot('hub_flagship') FROM pg_replication_slots "
+            "WHERE slot_name = 'hub_flagship' AND NOT active"
+        )
 
 
 @pytest.mark.integration

@@ -25,18 +25,23 @@ ROOT = Path(__file__).resolve().parents[1]
 def _install(package: Path, target: Path) -> dict[str, str]:
     """pip-install ``package`` into ``target``; the environment that sees it (and this Hub)."""
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target),
-         str(package)],
-        check=True, capture_output=True, text=True,
-    )  # fmt: skip
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target), str(package)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return {**os.environ, "PYTHONPATH": os.pathsep.join([str(target), str(ROOT)])}
 
 
 def _run_generated_tests(package: Path, env: dict[str, str], cwd: Path) -> str:
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(package / "tests")],
-        cwd=cwd, env=env, capture_output=True, text=True, check=False,
-    )  # fmt: skip
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout
 
@@ -44,8 +49,11 @@ def _run_generated_tests(package: Path, env: dict[str, str], cwd: Path) -> str:
 def _local_plugins(env: dict[str, str]) -> dict[str, str]:
     result = subprocess.run(
         [sys.executable, "-m", "hub.cli", "plugins", "--local", "--json"],
-        env=env, capture_output=True, text=True, check=True,
-    )  # fmt: skip
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return {plugin["class"].rsplit(".", 1)[-1]: plugin["type"] for plugin in json.loads(result.stdout)["plugins"]}
 
 

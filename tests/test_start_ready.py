@@ -69,19 +69,31 @@ def test_scripts_run_prints_only_a_ready_line_that_is_true(tmp_path: Path) -> No
     rest, kafka = free_port(), free_port()
     data_dir = tmp_path / "data"
     process = subprocess.Popen(
-        [str(tree / "scripts" / "run"), "--data-dir", str(data_dir), "--rest-listener", f"127.0.0.1:{rest}",
-         "--kafka-listener", f"127.0.0.1:{kafka}"],
-        cwd=tree, env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
+        [
+            str(tree / "scripts" / "run"),
+            "--data-dir",
+            str(data_dir),
+            "--rest-listener",
+            f"127.0.0.1:{rest}",
+            "--kafka-listener",
+            f"127.0.0.1:{kafka}",
+        ],
+        cwd=tree,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         [line] = _lines_until_ready(process)
         url = f"http://127.0.0.1:{rest}"
         assert f"REST API {url}, Kafka listener 127.0.0.1:{kafka}, data in {data_dir};" in line
 
         # True when printed: a write is accepted at once (no 409 while the worker joins its group).
-        body = {"name": "ready", "config": {"connector.class": "FileStreamSource", "topic": "t",
-                                            "file": str(tmp_path / "in.txt")}}  # fmt: skip
+        body = {
+            "name": "ready",
+            "config": {"connector.class": "FileStreamSource", "topic": "t", "file": str(tmp_path / "in.txt")},
+        }
         request = urllib.request.Request(
             url + "/connectors", json.dumps(body).encode(), {"Content-Type": "application/json"}, method="POST"
         )

@@ -21,8 +21,14 @@ class LoggerLevels:
         self._modified: dict[str, int] = {}
 
     def all(self) -> dict[str, dict[str, object]]:
-        names = ["root", *sorted(n for n, lg in logging.root.manager.loggerDict.items()
-                                  if isinstance(lg, logging.Logger) and lg.level != logging.NOTSET)]  # fmt: skip
+        names = [
+            "root",
+            *sorted(
+                n
+                for n, lg in logging.root.manager.loggerDict.items()
+                if isinstance(lg, logging.Logger) and lg.level != logging.NOTSET
+            ),
+        ]
         return {name: self.get(name) for name in names}
 
     def get(self, name: str) -> dict[str, object]:

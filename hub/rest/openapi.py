@@ -65,8 +65,9 @@ _PLUGIN_PARAM = {"name": "plugin", "in": "path", "required": True, "schema": {"t
 _LOGGER_PARAM = {"name": "logger", "in": "path", "required": True, "schema": {"type": "string"}}
 
 
-def _operation(summary: str, responses: dict[str, Any], *, params: list[Any] | None = None,
-               body: dict[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
+def _operation(
+    summary: str, responses: dict[str, Any], *, params: list[Any] | None = None, body: dict[str, Any] | None = None
+) -> dict[str, Any]:
     operation: dict[str, Any] = {"summary": summary, "responses": {**responses, "default": _ERROR}}
     if params:
         operation["parameters"] = params
@@ -268,19 +269,35 @@ _CONNECTOR = "/connectors/{name}"
 
 _PATHS: dict[str, Any] = {
     "/": {"get": _operation("Version of this worker", _ok("200", _ref("ServerInfo"), "Server information"))},
-    "/health": {"get": _operation("Whether the worker is ready", {
-        **_ok("200", _ref("WorkerStatus"), "Healthy"), **_ok("503", _ref("WorkerStatus"), "Starting"),
-        **_ok("500", _ref("WorkerStatus"), "Unhealthy (e.g. out of its group)")})},
+    "/health": {
+        "get": _operation(
+            "Whether the worker is ready",
+            {
+                **_ok("200", _ref("WorkerStatus"), "Healthy"),
+                **_ok("503", _ref("WorkerStatus"), "Starting"),
+                **_ok("500", _ref("WorkerStatus"), "Unhealthy (e.g. out of its group)"),
+            },
+        )
+    },
     "/connectors": {
         "get": _operation(
             "Connector names, or with expand=status/info a map of their status and info",
             _ok("200", {"oneOf": [{"type": "array", "items": {"type": "string"}}, {"type": "object"}]}, "Connectors"),
-            params=[{"name": "expand", "in": "query", "required": False,
-                     "description": "status and/or info; other values are ignored, as Connect does",
-                     "schema": {"type": "array", "items": {"type": "string"}}, "style": "form", "explode": True}],
+            params=[
+                {
+                    "name": "expand",
+                    "in": "query",
+                    "required": False,
+                    "description": "status and/or info; other values are ignored, as Connect does",
+                    "schema": {"type": "array", "items": {"type": "string"}},
+                    "style": "form",
+                    "explode": True,
+                }
+            ],
         ),
-        "post": _operation("Create a connector", _ok("201", _ref("ConnectorInfo"), "Created"),
-                           body=_ref("CreateConnectorRequest")),
+        "post": _operation(
+            "Create a connector", _ok("201", _ref("ConnectorInfo"), "Created"), body=_ref("CreateConnectorRequest")
+        ),
     },
     _CONNECTOR: {
         "parameters": [_NAME_PARAM],
@@ -290,69 +307,135 @@ _PATHS: dict[str, Any] = {
     _CONNECTOR + "/config": {
         "parameters": [_NAME_PARAM],
         "get": _operation("The connector's config as submitted", _ok("200", _STRING_MAP, "Config")),
-        "put": _operation("Create or replace the connector's config", {
-            **_ok("200", _ref("ConnectorInfo"), "Updated"), **_ok("201", _ref("ConnectorInfo"), "Created")},
-            body=_CONNECTOR_CONFIG),
-        "patch": _operation("Change some keys (null removes one)", _ok("200", _ref("ConnectorInfo"), "Updated"),
-                            body={"type": "object", "additionalProperties": {"type": [*_CONFIG_VALUE["type"],
-                                                                                        "null"]}}),
+        "put": _operation(
+            "Create or replace the connector's config",
+            {**_ok("200", _ref("ConnectorInfo"), "Updated"), **_ok("201", _ref("ConnectorInfo"), "Created")},
+            body=_CONNECTOR_CONFIG,
+        ),
+        "patch": _operation(
+            "Change some keys (null removes one)",
+            _ok("200", _ref("ConnectorInfo"), "Updated"),
+            body={"type": "object", "additionalProperties": {"type": [*_CONFIG_VALUE["type"], "null"]}},
+        ),
     },
-    _CONNECTOR + "/status": {"parameters": [_NAME_PARAM], "get": _operation(
-        "State of the connector and its tasks", _ok("200", _ref("ConnectorStateInfo"), "Status"))},
+    _CONNECTOR + "/status": {
+        "parameters": [_NAME_PARAM],
+        "get": _operation("State of the connector and its tasks", _ok("200", _ref("ConnectorStateInfo"), "Status")),
+    },
     _CONNECTOR + "/tasks": {
         "parameters": [_NAME_PARAM],
         "get": _operation("Task configs", _ok("200", {"type": "array", "items": _ref("TaskInfo")}, "Tasks")),
-        "put": _operation("Internal: task configs a worker generated, for the leader to write",
-                          _ok("204", None, "Written"), body={"type": "array", "items": _CONFIG_INPUT}),
+        "put": _operation(
+            "Internal: task configs a worker generated, for the leader to write",
+            _ok("204", None, "Written"),
+            body={"type": "array", "items": _CONFIG_INPUT},
+        ),
     },
-    _CONNECTOR + "/tasks-config": {"parameters": [_NAME_PARAM], "get": _operation(
-        "Task configs by task name (deprecated in Connect)",
-        _ok("200", {"type": "object", "additionalProperties": _STRING_MAP}, "Tasks"))},
-    _CONNECTOR + "/tasks/{task}/status": {"parameters": [_NAME_PARAM, _TASK_PARAM], "get": _operation(
-        "State of one task", _ok("200", _ref("TaskState"), "Status"))},
-    _CONNECTOR + "/tasks/{task}/restart": {"parameters": [_NAME_PARAM, _TASK_PARAM], "post": _operation(
-        "Restart one task", _ok("204", None, "Restarted"))},
-    _CONNECTOR + "/restart": {"parameters": [_NAME_PARAM], "post": _operation(
-        "Restart the connector (and with includeTasks its tasks; with onlyFailed only failed instances)",
-        {**_ok("202", _ref("ConnectorStateInfo"), "Restart plan"), **_ok("204", None, "Restarted")},
-        params=[{"name": n, "in": "query", "required": False, "schema": {"type": "boolean", "default": False}}
-                for n in ("includeTasks", "onlyFailed")])},
+    _CONNECTOR + "/tasks-config": {
+        "parameters": [_NAME_PARAM],
+        "get": _operation(
+            "Task configs by task name (deprecated in Connect)",
+            _ok("200", {"type": "object", "additionalProperties": _STRING_MAP}, "Tasks"),
+        ),
+    },
+    _CONNECTOR + "/tasks/{task}/status": {
+        "parameters": [_NAME_PARAM, _TASK_PARAM],
+        "get": _operation("State of one task", _ok("200", _ref("TaskState"), "Status")),
+    },
+    _CONNECTOR + "/tasks/{task}/restart": {
+        "parameters": [_NAME_PARAM, _TASK_PARAM],
+        "post": _operation("Restart one task", _ok("204", None, "Restarted")),
+    },
+    _CONNECTOR + "/restart": {
+        "parameters": [_NAME_PARAM],
+        "post": _operation(
+            "Restart the connector (and with includeTasks its tasks; with onlyFailed only failed instances)",
+            {**_ok("202", _ref("ConnectorStateInfo"), "Restart plan"), **_ok("204", None, "Restarted")},
+            params=[
+                {"name": n, "in": "query", "required": False, "schema": {"type": "boolean", "default": False}}
+                for n in ("includeTasks", "onlyFailed")
+            ],
+        ),
+    },
     _CONNECTOR + "/pause": {"parameters": [_NAME_PARAM], "put": _operation("Pause", _ok("202", None, "Pausing"))},
     _CONNECTOR + "/resume": {"parameters": [_NAME_PARAM], "put": _operation("Resume", _ok("202", None, "Resuming"))},
-    _CONNECTOR + "/stop": {"parameters": [_NAME_PARAM], "put": _operation(
-        "Stop the connector and its tasks, keeping its config", _ok("204", None, "Stopped"))},
-    _CONNECTOR + "/topics": {"parameters": [_NAME_PARAM], "get": _operation(
-        "Topics the connector used", _ok("200", {"type": "object", "additionalProperties": {
-            "type": "object", "properties": {"topics": {"type": "array", "items": {"type": "string"}}}}}, "Topics"))},
-    _CONNECTOR + "/topics/reset": {"parameters": [_NAME_PARAM], "put": _operation(
-        "Forget the topics the connector used", _ok("202", None, "Reset"))},
+    _CONNECTOR + "/stop": {
+        "parameters": [_NAME_PARAM],
+        "put": _operation("Stop the connector and its tasks, keeping its config", _ok("204", None, "Stopped")),
+    },
+    _CONNECTOR + "/topics": {
+        "parameters": [_NAME_PARAM],
+        "get": _operation(
+            "Topics the connector used",
+            _ok(
+                "200",
+                {
+                    "type": "object",
+                    "additionalProperties": {
+                        "type": "object",
+                        "properties": {"topics": {"type": "array", "items": {"type": "string"}}},
+                    },
+                },
+                "Topics",
+            ),
+        ),
+    },
+    _CONNECTOR + "/topics/reset": {
+        "parameters": [_NAME_PARAM],
+        "put": _operation("Forget the topics the connector used", _ok("202", None, "Reset")),
+    },
     _CONNECTOR + "/offsets": {
         "parameters": [_NAME_PARAM],
         "get": _operation("Offsets of the connector", _ok("200", _ref("ConnectorOffsets"), "Offsets")),
-        "patch": _operation("Change offsets of a stopped connector", _ok("200", _ref("Message"), "Altered"),
-                            body=_ref("OffsetsRequest")),
+        "patch": _operation(
+            "Change offsets of a stopped connector", _ok("200", _ref("Message"), "Altered"), body=_ref("OffsetsRequest")
+        ),
         "delete": _operation("Reset the offsets of a stopped connector", _ok("200", _ref("Message"), "Reset")),
     },
-    "/connector-plugins": {"get": _operation(
-        "Installed plugins", _ok("200", {"type": "array", "items": _ref("PluginInfo")}, "Plugins"),
-        params=[{"name": "connectorsOnly", "in": "query", "required": False,
-                 "schema": {"type": "boolean", "default": True}}])},
-    "/connector-plugins/{plugin}/config": {"parameters": [_PLUGIN_PARAM], "get": _operation(
-        "Options of a plugin", _ok("200", {"type": "array", "items": _ref("ConfigKeyInfo")}, "Options"))},
-    "/connector-plugins/{plugin}/config/validate": {"parameters": [_PLUGIN_PARAM], "put": _operation(
-        "Validate a connector config (200 even when invalid)", _ok("200", _ref("ConfigInfos"), "Validation"),
-        body=_CONFIG_INPUT)},
-    "/admin/loggers": {"get": _operation("Log levels", _ok("200", {
-        "type": "object", "additionalProperties": _ref("LoggerLevel")}, "Levels"))},
+    "/connector-plugins": {
+        "get": _operation(
+            "Installed plugins",
+            _ok("200", {"type": "array", "items": _ref("PluginInfo")}, "Plugins"),
+            params=[
+                {
+                    "name": "connectorsOnly",
+                    "in": "query",
+                    "required": False,
+                    "schema": {"type": "boolean", "default": True},
+                }
+            ],
+        )
+    },
+    "/connector-plugins/{plugin}/config": {
+        "parameters": [_PLUGIN_PARAM],
+        "get": _operation(
+            "Options of a plugin", _ok("200", {"type": "array", "items": _ref("ConfigKeyInfo")}, "Options")
+        ),
+    },
+    "/connector-plugins/{plugin}/config/validate": {
+        "parameters": [_PLUGIN_PARAM],
+        "put": _operation(
+            "Validate a connector config (200 even when invalid)",
+            _ok("200", _ref("ConfigInfos"), "Validation"),
+            body=_CONFIG_INPUT,
+        ),
+    },
+    "/admin/loggers": {
+        "get": _operation(
+            "Log levels", _ok("200", {"type": "object", "additionalProperties": _ref("LoggerLevel")}, "Levels")
+        )
+    },
     "/admin/loggers/{logger}": {
         "parameters": [_LOGGER_PARAM],
         "get": _operation("Level of one logger", _ok("200", _ref("LoggerLevel"), "Level")),
-        "put": _operation("Set the level of a logger and its descendants", _ok(
-            "200", {"type": "array", "items": {"type": "string"}}, "Loggers changed"),
-            body={"type": "object", "required": ["level"], "properties": {"level": {"type": "string"}}}),
+        "put": _operation(
+            "Set the level of a logger and its descendants",
+            _ok("200", {"type": "array", "items": {"type": "string"}}, "Loggers changed"),
+            body={"type": "object", "required": ["level"], "properties": {"level": {"type": "string"}}},
+        ),
     },
     "/openapi.json": {"get": _operation("This document", _ok("200", {"type": "object"}, "OpenAPI document"))},
-}  # fmt: skip
+}
 
 
 def openapi_document(version: str) -> dict[str, Any]:

@@ -56,15 +56,18 @@ class AllowedPaths:
         """The normalised ``path``; ConfigError when it, or the file it leads to, is outside the allowed paths."""
         refused = f"The path {path} is not allowed to be accessed"
         if self.roots is None:
-            raise _refused(f"{refused}: the {self.provider} config provider reads no path until its allowed.paths "
-                           f"lists the directories it may read")  # fmt: skip
+            raise _refused(
+                f"{refused}: the {self.provider} config provider reads no path until its allowed.paths "
+                f"lists the directories it may read"
+            )
         normal = _normalise(path)
         if not any(_within(normal, root) for root in self.roots):
             raise _refused(f"{refused} (it is outside the {self.provider} config provider's allowed.paths)")
         real = os.path.realpath(normal)
         if not any(_within(real, os.path.realpath(root)) for root in self.roots):
-            raise _refused(f"{refused}: a symbolic link leads outside the {self.provider} config provider's "
-                           f"allowed.paths")  # fmt: skip
+            raise _refused(
+                f"{refused}: a symbolic link leads outside the {self.provider} config provider's allowed.paths"
+            )
         return Path(normal)
 
 
@@ -148,11 +151,14 @@ class EnvVarConfigProvider(ConfigProvider):
         values: dict[str, str] = {}
         for key in keys:
             if not self.allowlist.fullmatch(key):
-                raise _refused(f"environment variable {key!r} is not allowed by the env config provider's "
-                               f"allowlist.pattern")  # fmt: skip
+                raise _refused(
+                    f"environment variable {key!r} is not allowed by the env config provider's allowlist.pattern"
+                )
             if key not in os.environ:
-                raise _refused(f"environment variable {key!r} is not set in the Hub server's environment (export "
-                               "it in the shell that starts Hub, then restart Hub)")  # fmt: skip
+                raise _refused(
+                    f"environment variable {key!r} is not set in the Hub server's environment (export "
+                    "it in the shell that starts Hub, then restart Hub)"
+                )
             values[key] = os.environ[key]
         return values
 

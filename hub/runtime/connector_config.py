@@ -148,8 +148,10 @@ def _validate(plugins: Plugins, config: Mapping[str, str], resolver: ConfigResol
     warnings = unknown_option_warnings(plugins, definition, config)
     if resolver is not None:
         for name, references in resolver.unknown_references(config).items():
-            warnings.extend(f"{name!r}: {reference} names no config provider of this worker; the text is used as "
-                            f"written" for reference in references)  # fmt: skip
+            warnings.extend(
+                f"{name!r}: {reference} names no config provider of this worker; the text is used as written"
+                for reference in references
+            )
     response["warnings"] = warnings
     return Validation(class_name, problems, warnings, response)
 
@@ -229,8 +231,10 @@ def _add_problems(response: dict[str, Any], problems: Mapping[str, list[str]]) -
     for name, messages in problems.items():
         item = listed.get(name)
         if item is None:
-            item = {"definition": None, "value": {"name": name, "value": None, "recommended_values": [],
-                                                  "errors": [], "visible": True}}  # fmt: skip
+            item = {
+                "definition": None,
+                "value": {"name": name, "value": None, "recommended_values": [], "errors": [], "visible": True},
+            }
             response["configs"].append(item)
             listed[name] = item
         for message in messages:
@@ -255,5 +259,4 @@ def connector_type(connector: type[Connector]) -> str:
     return "sink" if issubclass(connector, SinkConnector) else "source"
 
 
-__all__ = ["COMMON", "SINK", "SOURCE", "Validation", "connector_type", "parse_common",
-           "validate"]  # fmt: skip
+__all__ = ["COMMON", "SINK", "SOURCE", "Validation", "connector_type", "parse_common", "validate"]

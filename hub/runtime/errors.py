@@ -144,8 +144,9 @@ class ToleranceOperator:
             if delay is None or self.stop_event.is_set():
                 self._tolerate(stage, failure, origin, record, describe)
                 return False, None
-            log.debug("%s: %s failed (attempt %d), retrying in %.2f s: %s", self.context, stage, attempt, delay,
-                      failure)  # fmt: skip
+            log.debug(
+                "%s: %s failed (attempt %d), retrying in %.2f s: %s", self.context, stage, attempt, delay, failure
+            )
             self.stop_event.wait(delay)
             try:
                 return True, operation()

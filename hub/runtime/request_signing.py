@@ -56,16 +56,20 @@ class SessionKey:
         return cls(secrets.token_bytes(size_bits // 8 if size_bits else digest.digest_size), algorithm, now_ms)
 
     def to_record(self) -> dict[str, Any]:
-        return {"key": base64.b64encode(self.key).decode(), "algorithm": self.algorithm,
-                "creation-timestamp": self.created_ms}  # fmt: skip
+        return {
+            "key": base64.b64encode(self.key).decode(),
+            "algorithm": self.algorithm,
+            "creation-timestamp": self.created_ms,
+        }
 
     @classmethod
     def from_record(cls, value: Mapping[str, Any]) -> SessionKey:
         """The key a ``session-key`` record holds; ValueError naming what is wrong with it."""
         key, algorithm, created = value.get("key"), value.get("algorithm"), value.get("creation-timestamp")
         if not isinstance(key, str) or not isinstance(algorithm, str) or not isinstance(created, int):
-            raise ValueError("a session key needs a string 'key', a string 'algorithm' and an integer "
-                             "'creation-timestamp'")  # fmt: skip
+            raise ValueError(
+                "a session key needs a string 'key', a string 'algorithm' and an integer 'creation-timestamp'"
+            )
         try:
             raw = base64.b64decode(key, validate=True)
         except binascii.Error as exc:

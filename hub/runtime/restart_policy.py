@@ -119,9 +119,13 @@ class RestartSchedule:
                 scheduled = ScheduledRestart(unit, attempt, self.policy.backoff_ms(attempt, self._random()))
                 self._due[unit] = now + scheduled.delay_ms / 1000
         if scheduled is None:
-            log.warning("%s failed after %d automatic restart(s) in a row; leaving it FAILED "
-                        "(hub.task.restart.max.attempts=%d)", describe(unit), attempt - 1,
-                        self.policy.max_attempts)  # fmt: skip
+            log.warning(
+                "%s failed after %d automatic restart(s) in a row; leaving it FAILED "
+                "(hub.task.restart.max.attempts=%d)",
+                describe(unit),
+                attempt - 1,
+                self.policy.max_attempts,
+            )
         else:
             log.info("auto-restarting %s after %d ms (attempt %d)", describe(unit), scheduled.delay_ms, attempt)
         return scheduled

@@ -297,8 +297,9 @@ class SinkTaskRunner(TaskRunner):
                 wait_s = self._context.retry_timeout_s
                 retries += 1
                 level = logging.WARNING if retries == 1 else logging.DEBUG  # once per streak: sinks push back this way
-                self.log.log(level, "put() asked for a retry; redelivering %d records in %.1f s: %s", len(batch),
-                             wait_s, exc)  # fmt: skip
+                self.log.log(
+                    level, "put() asked for a retry; redelivering %d records in %.1f s: %s", len(batch), wait_s, exc
+                )
                 self._context.retry_timeout_s = _DEFAULT_RETRY_S
                 self._wait_keeping_membership(wait_s)
         # Stopping with a batch not taken: rewind so nothing is committed past it.
@@ -400,11 +401,21 @@ class SinkTaskRunner(TaskRunner):
         for (topic, partition), offset in offsets.items():
             tp = TopicPartition(topic, partition)
             if tp not in current:
-                self.log.warning("ignoring the offset %d pre_commit returned for %s: the partition is not being "
-                                 "committed (assigned: %s)", offset, tp, sorted(map(str, self.assigned)))  # fmt: skip
+                self.log.warning(
+                    "ignoring the offset %d pre_commit returned for %s: the partition is not being "
+                    "committed (assigned: %s)",
+                    offset,
+                    tp,
+                    sorted(map(str, self.assigned)),
+                )
             elif offset > current[tp]:
-                self.log.warning("ignoring the offset %d pre_commit returned for %s: not yet consumed (the task was "
-                                 "given records up to %d)", offset, tp, current[tp])  # fmt: skip
+                self.log.warning(
+                    "ignoring the offset %d pre_commit returned for %s: not yet consumed (the task was "
+                    "given records up to %d)",
+                    offset,
+                    tp,
+                    current[tp],
+                )
             elif self._committed.get(tp) != offset:
                 checked[tp] = offset
         return checked

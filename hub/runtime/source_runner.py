@@ -26,8 +26,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from hub.log.client import NewTopic, Producer, RecordMetadata, SendOutcome, StoreClients
-from hub.log.client.api import OutgoingRecord
+from hub.log.client import NewTopic, OutgoingRecord, Producer, RecordMetadata, SendOutcome, StoreClients
 from hub.runtime.errors import Stage
 from hub.runtime.options import prefixed
 from hub.runtime.stores import OffsetStore, TargetState, canonical
@@ -336,8 +335,9 @@ class SourceTaskRunner(TaskRunner):
             for index, error in sorted(outcome.errors.items()):
                 record = records[index]
                 if self.setup.errors.tolerate_all:
-                    self.log.error("sending a record to %s failed; skipped (errors.tolerance=all): %s",
-                                   record.topic, error)  # fmt: skip
+                    self.log.error(
+                        "sending a record to %s failed; skipped (errors.tolerance=all): %s", record.topic, error
+                    )
                 else:
                     failed = True  # the batch stays unsettled: none of its offsets is committed
                     if self._send_error is None:

@@ -101,9 +101,17 @@ class SourceRecord(_ConnectRecord):
         # Written out instead of the generated frozen __init__ (object.__setattr__ per field): a record is made
         # for every row a source reads, and slot setters cost a third as much.
         (
-            set_topic, set_value, set_value_schema, set_key, set_key_schema, set_partition, set_timestamp, set_headers,
-            set_source_partition, set_source_offset,
-        ) = _SOURCE_SETTERS  # fmt: skip
+            set_topic,
+            set_value,
+            set_value_schema,
+            set_key,
+            set_key_schema,
+            set_partition,
+            set_timestamp,
+            set_headers,
+            set_source_partition,
+            set_source_offset,
+        ) = _SOURCE_SETTERS
         set_topic(self, topic)
         set_value(self, value)
         set_value_schema(self, value_schema)
@@ -145,9 +153,20 @@ class SinkRecord(_ConnectRecord):
     ) -> None:
         # As SourceRecord's: every record a sink reads is made here.
         (
-            set_topic, set_value, set_value_schema, set_key, set_key_schema, set_partition, set_timestamp, set_headers,
-            set_offset, set_timestamp_type, set_original_topic, set_original_partition, set_original_offset,
-        ) = _SINK_SETTERS  # fmt: skip
+            set_topic,
+            set_value,
+            set_value_schema,
+            set_key,
+            set_key_schema,
+            set_partition,
+            set_timestamp,
+            set_headers,
+            set_offset,
+            set_timestamp_type,
+            set_original_topic,
+            set_original_partition,
+            set_original_offset,
+        ) = _SINK_SETTERS
         set_topic(self, topic)
         set_value(self, value)
         set_value_schema(self, value_schema)

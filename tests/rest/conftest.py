@@ -44,9 +44,21 @@ def start_hub(
     rest_port, kafka_port = free_port(), free_port()
     worker = work_dir / "worker.properties"
     worker.write_text("offset.flush.interval.ms=200\n" + config)
-    argv = [sys.executable, "-m", "hub.cli", "start", "--data-dir", str(work_dir / "data"),
-            "--rest-listener", f"127.0.0.1:{rest_port}", "--kafka-listener", f"127.0.0.1:{kafka_port}",
-            "--config", str(worker), *extra]  # fmt: skip
+    argv = [
+        sys.executable,
+        "-m",
+        "hub.cli",
+        "start",
+        "--data-dir",
+        str(work_dir / "data"),
+        "--rest-listener",
+        f"127.0.0.1:{rest_port}",
+        "--kafka-listener",
+        f"127.0.0.1:{kafka_port}",
+        "--config",
+        str(worker),
+        *extra,
+    ]
     log_path = work_dir / "hub.log"
     with log_path.open("ab") as log:
         process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ))

@@ -27,7 +27,10 @@ def test_connectors_commands(hub: HubStart, tmp_path: Path, capsys: pytest.Captu
     source = {"connector.class": "FileStreamSource", "file": str(tmp_path / "in.txt"), "topic": "cli"}
     config.write_text(json.dumps({"name": "cli-src", "config": source}))
     assert _run(capsys, "connectors", "create", "-f", str(config), *url) == (
-        0, "created connector cli-src (source)\n", "")  # fmt: skip
+        0,
+        "created connector cli-src (source)\n",
+        "",
+    )
     code, _, err = _run(capsys, "connectors", "create", "-f", str(config), *url)
     assert code == 1
     assert "already exists (HTTP 409)" in err
@@ -49,8 +52,9 @@ def test_connectors_commands(hub: HubStart, tmp_path: Path, capsys: pytest.Captu
     assert _run(capsys, "connectors", "stop", "cli-src", *url)[0] == 0
     assert _run(capsys, "connectors", "offsets", "cli-src", "--json", *url)[0] == 0
     update = tmp_path / "update.json"
-    update.write_text(json.dumps({"connector.class": "FileStreamSource", "file": str(tmp_path / "in.txt"),
-                                  "topic": "cli2"}))  # fmt: skip
+    update.write_text(
+        json.dumps({"connector.class": "FileStreamSource", "file": str(tmp_path / "in.txt"), "topic": "cli2"})
+    )
     assert _run(capsys, "connectors", "update", "cli-src", "-f", str(update), *url)[0] == 0
     assert _run(capsys, "connectors", "delete", "cli-src", *url) == (0, "deleted cli-src\n", "")
     code, _, err = _run(capsys, "connectors", "status", "cli-src", *url)

@@ -55,8 +55,9 @@ def test_root_health_and_openapi(api: httpx.Client, hub: HubStart) -> None:
     assert root["version"] == __version__
     meta = json.loads((hub.work_dir / "data" / "meta.json").read_text())
     assert root["kafka_cluster_id"] == meta["cluster_id"]
-    head = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=False,
-                          cwd=Path(hub_package.__file__).parent)  # fmt: skip
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=False, cwd=Path(hub_package.__file__).parent
+    )
     assert root["commit"] == (head.stdout.strip() if head.returncode == 0 else "unknown")
     assert api.get("/health").json()["status"] == "healthy"
     document = api.get("/openapi.json").json()
@@ -79,9 +80,11 @@ def test_connector_lifecycle(api: httpx.Client, hub: HubStart) -> None:
     assert api.get(f"/connectors/{name}").json()["tasks"] == [{"connector": name, "task": 0}]
     assert api.get(f"/connectors/{name}/config").json()["topic"] == f"t-{name}"
     status = _wait(
-        lambda: (s := api.get(f"/connectors/{name}/status").json())["tasks"] and s["tasks"][0]["state"] == "RUNNING"
-        and s, "a running task"
-    )  # fmt: skip
+        lambda: (
+            (s := api.get(f"/connectors/{name}/status").json())["tasks"] and s["tasks"][0]["state"] == "RUNNING" and s
+        ),
+        "a running task",
+    )
     assert status["connector"]["state"] == "RUNNING"
     assert status["type"] == "source"
     assert api.get(f"/connectors/{name}/tasks").json()[0]["id"] == {"connector": name, "task": 0}
@@ -134,8 +137,9 @@ def test_put_config_creates_with_201_and_initial_state(api: httpx.Client, hub: H
     assert created.status_code == 201
     assert created.headers["location"] == f"/connectors/{name}"
     paused = _name()
-    response = api.post("/connectors", json={"name": paused, "config": _source(hub.work_dir, paused),
-                                             "initial_state": "PAUSED"})  # fmt: skip
+    response = api.post(
+        "/connectors", json={"name": paused, "config": _source(hub.work_dir, paused), "initial_state": "PAUSED"}
+    )
     assert response.status_code == 201
     _wait(lambda: api.get(f"/connectors/{paused}/status").json()["connector"]["state"] == "PAUSED", "paused")
     for each in (name, paused):
@@ -152,8 +156,10 @@ def test_bad_requests_are_refused_without_changing_state(api: httpx.Client, hub:
     _error(api.post("/connectors", json={"name": "n", "config": {"connector.class": {"nested": 1}}}), 400)
     message = _error(api.post("/connectors", json={"name": "n", "config": {"connector.class": "Nope"}}), 400)
     assert "unknown connector class 'Nope'" in message
-    message = _error(api.post("/connectors", json={"name": "n", "config": {"connector.class": "FileStreamSink",
-                                                                           "tasks.max": "x"}}), 400)  # fmt: skip
+    message = _error(
+        api.post("/connectors", json={"name": "n", "config": {"connector.class": "FileStreamSink", "tasks.max": "x"}}),
+        400,
+    )
     assert "contains the following 2 error(s)" in message
     assert "tasks.max" in message
     assert "topics" in message
@@ -199,8 +205,10 @@ def test_plugins_config_and_validate(api: httpx.Client) -> None:
     assert {"tasks.max", "file", "topic"} <= {k["name"] for k in keys}
     assert api.get("/connector-plugins/org.apache.kafka.connect.transforms.Filter/config").status_code == 200
     _error(api.get("/connector-plugins/Nope/config"), 404)
-    checked = api.put("/connector-plugins/FileStreamSource/config/validate",
-                      json={"connector.class": "FileStreamSource", "name": "v", "tasks.max": "x"})  # fmt: skip
+    checked = api.put(
+        "/connector-plugins/FileStreamSource/config/validate",
+        json={"connector.class": "FileStreamSource", "name": "v", "tasks.max": "x"},
+    )
     assert checked.status_code == 200
     body = checked.json()
     assert body["name"] == "connectors.file.source.FileStreamSourceConnector"

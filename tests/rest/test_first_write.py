@@ -20,8 +20,18 @@ pytestmark = pytest.mark.integration
 
 def test_a_connector_created_as_soon_as_the_api_answers_is_created(tmp_path: Path) -> None:
     rest_port = free_port()
-    argv = [sys.executable, "-m", "hub.cli", "start", "--data-dir", str(tmp_path / "data"),
-            "--rest-listener", f"127.0.0.1:{rest_port}", "--kafka-listener", f"127.0.0.1:{free_port()}"]  # fmt: skip
+    argv = [
+        sys.executable,
+        "-m",
+        "hub.cli",
+        "start",
+        "--data-dir",
+        str(tmp_path / "data"),
+        "--rest-listener",
+        f"127.0.0.1:{rest_port}",
+        "--kafka-listener",
+        f"127.0.0.1:{free_port()}",
+    ]
     log_path = tmp_path / "hub.log"
     with log_path.open("ab") as log:
         process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ))

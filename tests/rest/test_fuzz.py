@@ -82,14 +82,37 @@ def test_api_conforms_to_its_document(tmp_path: Path) -> None:
         url = f"http://{api.host}:{api.port}"
         settings = tmp_path / "schemathesis.toml"
         settings.write_text(_config([*plugins, "Datagen", "FileStreamSink"], loggers, sorted(live)))
-        argv = [sys.executable, "-m", "schemathesis.cli", "--config-file", str(settings), "run",
-                f"{url}/openapi.json", "--checks", "all", "--max-examples", str(EXAMPLES_PER_OPERATION),
-                "--seed", SEED, "--workers", "1", "--generation-database", "none", "--no-color",
-                "--request-timeout", "30"]  # fmt: skip
+        argv = [
+            sys.executable,
+            "-m",
+            "schemathesis.cli",
+            "--config-file",
+            str(settings),
+            "run",
+            f"{url}/openapi.json",
+            "--checks",
+            "all",
+            "--max-examples",
+            str(EXAMPLES_PER_OPERATION),
+            "--seed",
+            SEED,
+            "--workers",
+            "1",
+            "--generation-database",
+            "none",
+            "--no-color",
+            "--request-timeout",
+            "30",
+        ]
         root = str(Path(__file__).resolve().parents[2])  # where the hooks module is found
         path = os.pathsep.join([root, *filter(None, [os.environ.get("PYTHONPATH")])])
-        env = {**os.environ, "PYTHONPATH": path, "SCHEMATHESIS_HOOKS": "tests.rest.fuzz_hooks", "HUB_FUZZ_URL": url,
-               "HUB_FUZZ_LIVE": json.dumps(live)}  # fmt: skip
+        env = {
+            **os.environ,
+            "PYTHONPATH": path,
+            "SCHEMATHESIS_HOOKS": "tests.rest.fuzz_hooks",
+            "HUB_FUZZ_URL": url,
+            "HUB_FUZZ_LIVE": json.dumps(live),
+        }
         run = subprocess.run(argv, env=env, capture_output=True, text=True, cwd=tmp_path)
         print(run.stdout[-6000:])  # the run's summary: phases, operations, warnings (shown with -rP or -s)
         assert run.returncode == 0, run.stdout[-12000:] + run.stderr[-3000:]

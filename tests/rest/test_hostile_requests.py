@@ -228,9 +228,15 @@ def test_sink_offsets_out_of_range_are_a_400_and_while_its_group_has_members_a_4
             member.poll(0.1)
         for answer in (
             local.client.delete("/connectors/snk/offsets"),
-            local.client.patch("/connectors/snk/offsets", json={"offsets": [
-                {"partition": {"kafka_topic": "sink-t", "kafka_partition": 0}, "offset": {"kafka_offset": 0}}]}),
-        ):  # fmt: skip
+            local.client.patch(
+                "/connectors/snk/offsets",
+                json={
+                    "offsets": [
+                        {"partition": {"kafka_topic": "sink-t", "kafka_partition": 0}, "offset": {"kafka_offset": 0}}
+                    ]
+                },
+            ),
+        ):
             status, message = _status_and_message(answer)
             assert status == 409
             assert "consumer group" in message

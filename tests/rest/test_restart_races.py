@@ -37,24 +37,37 @@ def _wait_running(api: httpx.Client, name: str, tasks: int) -> None:
 def test_concurrent_restarts_answer_no_server_error_and_a_deleted_connector_stops_writing(hub: HubStart) -> None:
     topic = f"rest-race-{time.monotonic_ns()}"
     with httpx.Client(base_url=hub.url, timeout=60) as api:
-        created = api.post("/connectors", json={"name": "rest-racer", "config": {
-            "connector.class": "Datagen", "topic": topic, "rate": "200", "tasks.max": "2"}})  # fmt: skip
+        created = api.post(
+            "/connectors",
+            json={
+                "name": "rest-racer",
+                "config": {"connector.class": "Datagen", "topic": topic, "rate": "200", "tasks.max": "2"},
+            },
+        )
         assert created.status_code == 201, created.text
         _wait_running(api, "rest-racer", 2)
-        requests = [("/connectors/rest-racer/restart", {"includeTasks": "true"}),
-                    ("/connectors/rest-racer/tasks/0/restart", {}),
-                    ("/connectors/rest-racer/tasks/0/restart", {}),
-                    ("/connectors/rest-racer/tasks/1/restart", {})]  # fmt: skip
+        requests = [
+            ("/connectors/rest-racer/restart", {"includeTasks": "true"}),
+            ("/connectors/rest-racer/tasks/0/restart", {}),
+            ("/connectors/rest-racer/tasks/0/restart", {}),
+            ("/connectors/rest-racer/tasks/1/restart", {}),
+        ]
         with ThreadPoolExecutor(len(requests)) as pool:
             for _ in range(ROUNDS):
                 answers = list(pool.map(lambda r: api.post(r[0], params=r[1]), requests))
                 assert [a.status_code for a in answers if a.status_code >= 500] == [], [a.text for a in answers]
         _wait_running(api, "rest-racer", 2)
         with ThreadPoolExecutor(3) as pool:
-            answers = list(pool.map(lambda call: call(), [
-                lambda: api.post("/connectors/rest-racer/tasks/0/restart"),
-                lambda: api.put("/connectors/rest-racer/pause"),
-                lambda: api.delete("/connectors/rest-racer")]))  # fmt: skip
+            answers = list(
+                pool.map(
+                    lambda call: call(),
+                    [
+                        lambda: api.post("/connectors/rest-racer/tasks/0/restart"),
+                        lambda: api.put("/connectors/rest-racer/pause"),
+                        lambda: api.delete("/connectors/rest-racer"),
+                    ],
+                )
+            )
         assert [a.status_code for a in answers if a.status_code >= 500] == [], [a.text for a in answers]
         deadline = time.monotonic() + 30
         while api.get("/connectors/rest-racer").status_code != 404 and time.monotonic() < deadline:

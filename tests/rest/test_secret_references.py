@@ -95,12 +95,14 @@ def secrets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogC
     node = LogNode(node_config(tmp_path / "store", {}))
     node.open()
     clients = EmbeddedClients(node.broker)
-    config = WorkerConfig.parse({
-        "offset.flush.interval.ms": "200",
-        "config.providers.file.param.allowed.paths": str(allowed),
-        "config.providers.dir.param.allowed.paths": str(allowed),
-        "config.providers.env.param.allowlist.pattern": "HUB_TEST_.*",
-    })  # fmt: skip
+    config = WorkerConfig.parse(
+        {
+            "offset.flush.interval.ms": "200",
+            "config.providers.file.param.allowed.paths": str(allowed),
+            "config.providers.dir.param.allowed.paths": str(allowed),
+            "config.providers.env.param.allowlist.pattern": "HUB_TEST_.*",
+        }
+    )
     plugins = Plugins.discover(extra=[_Plugin()])
     herder = StandaloneHerder("w", config, plugins, clients, *local_stores(clients, config))
     herder.start()
@@ -261,9 +263,20 @@ def test_hub_start_reads_files_only_from_its_secrets_directory(tmp_path: Path) -
 def test_hub_start_refuses_a_bad_allowed_path_with_a_clear_error(tmp_path: Path) -> None:
     worker = tmp_path / "worker.properties"
     worker.write_text("config.providers.file.param.allowed.paths=relative/secrets\n")
-    result = CliRunner().invoke(cli, ["start", "--data-dir", str(tmp_path / "data"), "--config", str(worker),
-                                      "--rest-listener", f"127.0.0.1:{free_port()}",
-                                      "--kafka-listener", f"127.0.0.1:{free_port()}"])  # fmt: skip
+    result = CliRunner().invoke(
+        cli,
+        [
+            "start",
+            "--data-dir",
+            str(tmp_path / "data"),
+            "--config",
+            str(worker),
+            "--rest-listener",
+            f"127.0.0.1:{free_port()}",
+            "--kafka-listener",
+            f"127.0.0.1:{free_port()}",
+        ],
+    )
     assert result.exit_code == 1
     assert "config.providers.file.param.allowed.paths" in result.output
     assert "Path relative/secrets is not absolute" in result.output

@@ -32,14 +32,38 @@ def _sha(secret: str) -> str:
 @pytest.mark.integration
 def test_https_with_basic_and_bearer_auth_and_roles(tmp_path: Path) -> None:
     key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
-                    "-days", "1", "-subj", "/CN=127.0.0.1"], check=True, capture_output=True)  # fmt: skip
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
+    )
     credentials = tmp_path / "credentials.json"
-    credentials.write_text(json.dumps({
-        "users": [{"name": "ops", "password_sha256": _sha("s3cret"), "role": "admin"},
-                  {"name": "viewer", "password_sha256": _sha("look"), "role": "read-only"}],
-        "tokens": [{"name": "ci", "token_sha256": _sha("tok-123"), "role": "admin"}],
-    }))  # fmt: skip
+    credentials.write_text(
+        json.dumps(
+            {
+                "users": [
+                    {"name": "ops", "password_sha256": _sha("s3cret"), "role": "admin"},
+                    {"name": "viewer", "password_sha256": _sha("look"), "role": "read-only"},
+                ],
+                "tokens": [{"name": "ci", "token_sha256": _sha("tok-123"), "role": "admin"}],
+            }
+        )
+    )
     config = f"rest.ssl.cert.file={cert}\nrest.ssl.key.file={key}\nrest.auth.file={credentials}\n"
     hub = start_hub(tmp_path, config=config, scheme="https", auth=("viewer", "look"))
     try:

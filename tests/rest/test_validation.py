@@ -146,8 +146,9 @@ def test_a_connector_created_with_unknown_options_is_accepted_and_the_warnings_l
     api: httpx.Client, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING, logger="hub.runtime.herder")
-    created = api.post("/connectors", json={"name": "typo", "config": {"connector.class": "Datagen", "topic": "t",
-                                                                        "rte": "5"}})  # fmt: skip
+    created = api.post(
+        "/connectors", json={"name": "typo", "config": {"connector.class": "Datagen", "topic": "t", "rte": "5"}}
+    )
     assert created.status_code == 201, created.text
     assert "connector typo: unknown configuration 'rte' is ignored; did you mean 'rate'?" in caplog.text
 
@@ -162,8 +163,10 @@ def test_an_unknown_connector_class_lists_the_names_people_type_closest_first(ap
     assert "connectors.jdbc" not in message, "internal module paths are not what people type"
     validated = _validate(api, {"connector.class": "io.confluent.connect.jdbc.JdbcSinkConector"})
     [problem] = _errors(validated)["connector.class"]
-    assert problem.startswith("unknown connector class 'io.confluent.connect.jdbc.JdbcSinkConector'; did you mean "
-                              "io.confluent.connect.jdbc.JdbcSinkConnector")  # fmt: skip
+    assert problem.startswith(
+        "unknown connector class 'io.confluent.connect.jdbc.JdbcSinkConector'; did you mean "
+        "io.confluent.connect.jdbc.JdbcSinkConnector"
+    )
 
 
 @pytest.mark.parametrize("password", [SECRET, "${env:HUB_TEST_CHECKED_PASSWORD}"])

@@ -104,8 +104,15 @@ class RetryingSourceTask(SourceTask):
             self.failures -= 1
             raise RetriableError("the source is not reachable for now")
         self.sent += 1
-        return [SourceRecord(self.topic, f"record-{self.sent}", STRING_SCHEMA, source_partition={"p": 0},
-                             source_offset={"n": self.sent})]  # fmt: skip
+        return [
+            SourceRecord(
+                self.topic,
+                f"record-{self.sent}",
+                STRING_SCHEMA,
+                source_partition={"p": 0},
+                source_offset={"n": self.sent},
+            )
+        ]
 
     def stop(self) -> None:
         """Nothing to release."""

@@ -47,8 +47,15 @@ class StuckSourceTask(SourceTask):
     def poll(self) -> list[SourceRecord]:
         GATE.wait()
         self.sent += 1
-        return [SourceRecord(self.topic, f"instance-{self.instance}", STRING_SCHEMA,
-                             source_partition={"task": "stuck"}, source_offset={"n": self.sent})]  # fmt: skip
+        return [
+            SourceRecord(
+                self.topic,
+                f"instance-{self.instance}",
+                STRING_SCHEMA,
+                source_partition={"task": "stuck"},
+                source_offset={"n": self.sent},
+            )
+        ]
 
     def stop(self) -> None:
         """Ignored on purpose."""

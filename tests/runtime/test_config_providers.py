@@ -91,9 +91,12 @@ def _problem(resolver: ConfigResolver, reference: str) -> str:
 
 def test_allowed_paths_are_absolute_existing_paths_normalised_as_kafka_does(tmp_path: Path) -> None:
     assert AllowedPaths(f"{tmp_path}/a/..,/", "file").roots == [str(tmp_path), "/"]
-    for value, message in ((" /tmp", "Path  /tmp is not absolute"), ("relative/dir", "is not absolute"),
-                           (f"{tmp_path}/missing", f"Path {tmp_path}/missing does not exist"),
-                           (f"{tmp_path},", "Path  is not absolute")):  # fmt: skip
+    for value, message in (
+        (" /tmp", "Path  /tmp is not absolute"),
+        ("relative/dir", "is not absolute"),
+        (f"{tmp_path}/missing", f"Path {tmp_path}/missing does not exist"),
+        (f"{tmp_path},", "Path  is not absolute"),
+    ):
         with pytest.raises(ConfigError, match=message):
             AllowedPaths(value, "file")
     with pytest.raises(ConfigError) as raised:

@@ -18,9 +18,19 @@ from tests.runtime.conftest import wait_for
 
 
 def _start(tmp_path: Path, connectors: list[Path], kafka_port: int) -> subprocess.Popen[bytes]:
-    argv = [sys.executable, "-m", "hub.cli", "start", "--data-dir", str(tmp_path / "data"),
-            "--kafka-listener", f"127.0.0.1:{kafka_port}", "--config", str(tmp_path / "worker.properties"),
-            *map(str, connectors)]  # fmt: skip
+    argv = [
+        sys.executable,
+        "-m",
+        "hub.cli",
+        "start",
+        "--data-dir",
+        str(tmp_path / "data"),
+        "--kafka-listener",
+        f"127.0.0.1:{kafka_port}",
+        "--config",
+        str(tmp_path / "worker.properties"),
+        *map(str, connectors),
+    ]
     with (tmp_path / "hub.log").open("ab") as log:
         return subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ))
 
@@ -35,11 +45,17 @@ def test_kill_9_during_a_file_pipeline_loses_nothing_and_keeps_order(tmp_path: P
     source, sink = tmp_path / "in.txt", tmp_path / "out.txt"
     (tmp_path / "worker.properties").write_text("offset.flush.interval.ms=300\n")
     src = tmp_path / "src.json"
-    src.write_text(json.dumps({"name": "src", "config": {"connector.class": "FileStreamSource",
-                                                         "file": str(source), "topic": "lines"}}))  # fmt: skip
+    src.write_text(
+        json.dumps(
+            {"name": "src", "config": {"connector.class": "FileStreamSource", "file": str(source), "topic": "lines"}}
+        )
+    )
     dst = tmp_path / "dst.json"
-    dst.write_text(json.dumps({"name": "dst", "config": {"connector.class": "FileStreamSink",
-                                                         "file": str(sink), "topics": "lines"}}))  # fmt: skip
+    dst.write_text(
+        json.dumps(
+            {"name": "dst", "config": {"connector.class": "FileStreamSink", "file": str(sink), "topics": "lines"}}
+        )
+    )
     port = free_port()
     written = 0
 

@@ -25,10 +25,13 @@ def test_file_source_to_file_sink_and_resume_after_restart(make_herder: HerderFa
     )
     created, info = herder.put_connector_config(
         "dst",
-        {"connector.class": "org.apache.kafka.connect.file.FileStreamSinkConnector", "file": str(sink),
-         "topics": "lines"},
+        {
+            "connector.class": "org.apache.kafka.connect.file.FileStreamSinkConnector",
+            "file": str(sink),
+            "topics": "lines",
+        },
         allow_replace=False,
-    )  # fmt: skip
+    )
     assert created
     assert info.type == "sink"
     wait_for(lambda: len(_lines(sink)) == 100, what="100 lines in the sink file")

@@ -100,9 +100,12 @@ def test_racing_restarts_pauses_and_deletes_leave_exactly_the_tasks_status_shows
     assert _end_offset(clients, topic) == paused_at, "a paused connector's topic kept growing"
 
     herder.resume("racer")
-    calls = [lambda: herder.restart_task("racer", 0), lambda: herder.restart_task("racer", 1),
-             lambda: herder.restart_connector("racer", include_tasks=True, only_failed=False),
-             lambda: herder.delete_connector("racer")]  # fmt: skip
+    calls = [
+        lambda: herder.restart_task("racer", 0),
+        lambda: herder.restart_task("racer", 1),
+        lambda: herder.restart_connector("racer", include_tasks=True, only_failed=False),
+        lambda: herder.delete_connector("racer"),
+    ]
     errors = _hammer(calls)
     assert [e for e in errors if not isinstance(e, NotFoundError)] == []
     wait_for(lambda: "racer" not in herder.connectors(), what="the deletion")
@@ -117,8 +120,9 @@ def test_racing_restarts_pauses_and_deletes_leave_exactly_the_tasks_status_shows
 def test_concurrent_restarts_of_one_task_all_succeed(make_herder: HerderFactory) -> None:
     herder = make_herder()
     topic = f"race-{time.monotonic_ns()}"
-    herder.put_connector_config("twice", {"connector.class": "Datagen", "topic": topic, "rate": "50"},
-                                allow_replace=False)  # fmt: skip
+    herder.put_connector_config(
+        "twice", {"connector.class": "Datagen", "topic": topic, "rate": "50"}, allow_replace=False
+    )
     wait_for(lambda: _live_states(herder, "twice") == ["RUNNING"], what="a running task")
     for _ in range(ROUNDS):
         assert _hammer([lambda: herder.restart_task("twice", 0) for _ in range(4)]) == []
@@ -137,9 +141,15 @@ def test_a_task_that_outlives_the_graceful_timeout_is_cancelled_and_writes_nothi
     clients: StoreClients, stuck_plugins: Plugins, tmp_path: Path
 ) -> None:
     topic = f"stuck-{time.monotonic_ns()}"
-    config = WorkerConfig.parse({**FAST_WORKER, "task.shutdown.graceful.timeout.ms": "300",
-                                 "config.storage.topic": f"configs-{topic}", "offset.storage.topic": f"offsets-{topic}",
-                                 "status.storage.topic": f"status-{topic}"})  # fmt: skip
+    config = WorkerConfig.parse(
+        {
+            **FAST_WORKER,
+            "task.shutdown.graceful.timeout.ms": "300",
+            "config.storage.topic": f"configs-{topic}",
+            "offset.storage.topic": f"offsets-{topic}",
+            "status.storage.topic": f"status-{topic}",
+        }
+    )
     herder = StandaloneHerder("127.0.0.1:8083", config, stuck_plugins, clients, *topic_stores(clients, config))
     herder.start()
     try:
@@ -153,8 +163,9 @@ def test_a_task_that_outlives_the_graceful_timeout_is_cancelled_and_writes_nothi
         with clients.consumer() as consumer:
             consumer.assign([TopicPartition(topic, 0)])
             values: set[bytes] = set()
-            wait_for(lambda: values.update(r.value or b"" for r in consumer.poll(0.2)) or len(values) > 0,
-                     what="records")  # fmt: skip
+            wait_for(
+                lambda: values.update(r.value or b"" for r in consumer.poll(0.2)) or len(values) > 0, what="records"
+            )
             for _ in range(5):
                 values.update(r.value or b"" for r in consumer.poll(0.2))
         assert values

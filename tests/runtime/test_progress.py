@@ -52,8 +52,11 @@ class _ClaimingSourceTask(SourceTask):
     def poll(self) -> list[SourceRecord]:
         self.stopped.wait(0.01)
         self.sent += 1
-        return [SourceRecord("claims", f"r{self.sent}", STRING_SCHEMA, source_partition={"p": 0},
-                             source_offset={"n": self.sent})]  # fmt: skip
+        return [
+            SourceRecord(
+                "claims", f"r{self.sent}", STRING_SCHEMA, source_partition={"p": 0}, source_offset={"n": self.sent}
+            )
+        ]
 
     def progress(self) -> dict[str, Any]:
         return {"records": -1, "records_per_second": -1.0, "files_done": 3}

@@ -70,9 +70,12 @@ def test_keys_have_connects_record_format_and_never_show_in_their_repr() -> None
     assert SessionKey.from_record(record) == generated
     assert record["key"] not in repr(generated)
     assert generated.key.hex() not in repr(generated)
-    for bad in ({}, {"key": 1, "algorithm": "HmacSHA256", "creation-timestamp": 1},
-                {"key": "%%%", "algorithm": "HmacSHA256", "creation-timestamp": 1},
-                {"key": "", "algorithm": "HmacSHA256", "creation-timestamp": 1}):  # fmt: skip
+    for bad in (
+        {},
+        {"key": 1, "algorithm": "HmacSHA256", "creation-timestamp": 1},
+        {"key": "%%%", "algorithm": "HmacSHA256", "creation-timestamp": 1},
+        {"key": "", "algorithm": "HmacSHA256", "creation-timestamp": 1},
+    ):
         with pytest.raises(ValueError, match="session key"):
             SessionKey.from_record(bad)
 

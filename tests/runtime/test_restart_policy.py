@@ -30,11 +30,17 @@ def _schedule(policy: RestartPolicy = POLICY, fraction: float = 0.5) -> tuple[Re
 def test_options_are_off_by_default_and_parsed_from_the_worker_config() -> None:
     assert RestartPolicy.from_config(WorkerConfig.parse({})) == RestartPolicy()
     assert not RestartPolicy().enabled
-    parsed = RestartPolicy.from_config(WorkerConfig.parse({
-        "hub.task.restart.enabled": "true", "hub.task.restart.initial.backoff.ms": "50",
-        "hub.task.restart.max.backoff.ms": "800", "hub.task.restart.backoff.multiplier": "3",
-        "hub.task.restart.max.attempts": "4",
-    }))  # fmt: skip
+    parsed = RestartPolicy.from_config(
+        WorkerConfig.parse(
+            {
+                "hub.task.restart.enabled": "true",
+                "hub.task.restart.initial.backoff.ms": "50",
+                "hub.task.restart.max.backoff.ms": "800",
+                "hub.task.restart.backoff.multiplier": "3",
+                "hub.task.restart.max.attempts": "4",
+            }
+        )
+    )
     assert parsed == RestartPolicy(True, 50, 800, 3.0, 4)
     with pytest.raises(ConfigError) as raised:
         WorkerConfig.parse({"hub.task.restart.initial.backoff.ms": "0", "hub.task.restart.max.attempts": "-2"})

@@ -19,8 +19,10 @@ from tests.runtime.scripted_tasks import PLUGIN
 
 pytestmark = pytest.mark.integration
 
-STRINGS = {"key.converter": "org.apache.kafka.connect.storage.StringConverter",
-           "value.converter": "org.apache.kafka.connect.storage.StringConverter"}  # fmt: skip
+STRINGS = {
+    "key.converter": "org.apache.kafka.connect.storage.StringConverter",
+    "value.converter": "org.apache.kafka.connect.storage.StringConverter",
+}
 
 
 @pytest.fixture(scope="module")
@@ -55,8 +57,11 @@ def test_a_retriable_error_from_poll_is_retried_without_failing_the_task(
     herder = make_herder()
     topic = f"retrying-{time.monotonic_ns()}"
     with caplog.at_level(logging.WARNING):
-        herder.put_connector_config("retrying", {"connector.class": "RetryingSource", "topic": topic,
-                                                 "poll.failures": "5", **STRINGS}, allow_replace=False)  # fmt: skip
+        herder.put_connector_config(
+            "retrying",
+            {"connector.class": "RetryingSource", "topic": topic, "poll.failures": "5", **STRINGS},
+            allow_replace=False,
+        )
         wait_for(lambda: herder.offsets("retrying"), what="records after the retriable failures")
     assert _states(herder, "retrying") == ("RUNNING", ["RUNNING"])
     warnings = [r for r in caplog.records if "poll() asked for a retry" in r.getMessage()]
@@ -71,8 +76,11 @@ def test_a_failed_pre_commit_rewinds_to_the_last_commit_and_redelivers(
     topic = f"rewound-{time.monotonic_ns()}"
     _fill(clients, topic, 5)
     out = tmp_path / "put.txt"
-    herder.put_connector_config("rewound", {"connector.class": "ScriptedSink", "topics": topic, "out": str(out),
-                                            "precommit.failures": "1", **STRINGS}, allow_replace=False)  # fmt: skip
+    herder.put_connector_config(
+        "rewound",
+        {"connector.class": "ScriptedSink", "topics": topic, "out": str(out), "precommit.failures": "1", **STRINGS},
+        allow_replace=False,
+    )
     wait_for(lambda: _committed(herder, "rewound") == 5, what="the offsets committed after the failure")
     delivered = _put(out)
     assert set(delivered) == {f"{topic}-0@{offset}" for offset in range(5)}
@@ -88,8 +96,11 @@ def test_offsets_a_sink_returns_beyond_what_it_was_given_are_ignored(
     _fill(clients, topic, 3)
     out = tmp_path / "put.txt"
     with caplog.at_level(logging.WARNING):
-        herder.put_connector_config("ahead", {"connector.class": "ScriptedSink", "topics": topic, "out": str(out),
-                                              "precommit.ahead": "10", **STRINGS}, allow_replace=False)  # fmt: skip
+        herder.put_connector_config(
+            "ahead",
+            {"connector.class": "ScriptedSink", "topics": topic, "out": str(out), "precommit.ahead": "10", **STRINGS},
+            allow_replace=False,
+        )
         wait_for(lambda: sum(_put(out).values()) == 3, what="the records put")
         wait_for(lambda: any("not yet consumed" in r.getMessage() for r in caplog.records), what="the warning")
     assert _committed(herder, "ahead") is None

@@ -75,8 +75,11 @@ def test_status_from_an_older_generation_of_another_worker_does_not_win() -> Non
     log = store.log
     assert isinstance(log, MemoryLog)
     assert orjson.loads(log.records[b"status-task-c-0"]) == {
-        "state": "RUNNING", "trace": None, "worker_id": "w2", "generation": 5
-    }  # fmt: skip
+        "state": "RUNNING",
+        "trace": None,
+        "worker_id": "w2",
+        "generation": 5,
+    }
     store.forget("c")
     assert store.get("c", 0) is None
     assert b"status-task-c-0" not in log.records

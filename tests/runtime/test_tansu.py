@@ -29,10 +29,12 @@ def test_file_pipeline_on_tansu(kafka_broker: KafkaServer, plugins: Plugins, tmp
     with clients.admin() as admin:
         admin.create_topics([NewTopic(topic, 1)])  # one partition: lines keep their order
     try:
-        herder.put_connector_config("src", {"connector.class": "FileStreamSource", "file": str(source),
-                                            "topic": topic}, allow_replace=False)  # fmt: skip
-        herder.put_connector_config("dst", {"connector.class": "FileStreamSink", "file": str(sink), "topics": topic},
-                                    allow_replace=False)  # fmt: skip
+        herder.put_connector_config(
+            "src", {"connector.class": "FileStreamSource", "file": str(source), "topic": topic}, allow_replace=False
+        )
+        herder.put_connector_config(
+            "dst", {"connector.class": "FileStreamSink", "file": str(sink), "topics": topic}, allow_replace=False
+        )
         wait_for(lambda: sink.exists() and len(sink.read_text().splitlines()) == 50, 60, "50 lines via tansu")
         assert sink.read_text().splitlines() == [str(i) for i in range(50)]
     finally:

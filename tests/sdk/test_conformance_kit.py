@@ -87,8 +87,9 @@ class TakingSourceTask(SourceTask):
     def poll(self) -> Sequence[SourceRecord]:
         records = []
         for path in sorted(self.directory.glob("*.txt"))[:4]:
-            record = SourceRecord("t", path.read_text(), STRING_SCHEMA, source_partition={"queue": "q"},
-                                  source_offset={"file": path.name})  # fmt: skip
+            record = SourceRecord(
+                "t", path.read_text(), STRING_SCHEMA, source_partition={"queue": "q"}, source_offset={"file": path.name}
+            )
             records.append(record)
             path.unlink()
         return records

@@ -19,9 +19,15 @@ def test_sink_record_originals_default_to_where_it_was_read() -> None:
         42,
     )
     assert record == SinkRecord(
-        topic="orders", value="v", value_schema=STRING_SCHEMA, key=7, key_schema=INT64_SCHEMA, kafka_partition=3,
-        timestamp=1000, kafka_offset=42,
-    )  # fmt: skip
+        topic="orders",
+        value="v",
+        value_schema=STRING_SCHEMA,
+        key=7,
+        key_schema=INT64_SCHEMA,
+        kafka_partition=3,
+        timestamp=1000,
+        kafka_offset=42,
+    )
     moved = record.replace(topic="routed", kafka_partition=0)
     assert (moved.topic, moved.original_topic, moved.original_kafka_partition) == ("routed", "orders", 3)
     assert SinkRecord("t", None).original_kafka_partition == -1

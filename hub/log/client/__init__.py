@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from hub.log.client.api import Admin, Consumer, GroupMember, Producer, StoreClients
+from hub.log.client.api import (
+    Admin,
+    Consumer,
+    GroupMember,
+    Header,
+    OutgoingRecord,
+    PartitionsCallback,
+    Producer,
+    StoreClients,
+)
 from hub.log.client.errors import (
     ClientClosedError,
     ClientError,
@@ -42,11 +51,14 @@ __all__ = [
     "GroupMemberInfo",
     "GroupMembershipError",
     "GroupProtocol",
+    "Header",
     "InvalidTopicConfigError",
     "JoinResult",
     "NewTopic",
     "OffsetOutOfRangeClientError",
     "OffsetSpec",
+    "OutgoingRecord",
+    "PartitionsCallback",
     "Producer",
     "ProducerFencedError",
     "RebalanceInProgressError",

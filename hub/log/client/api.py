@@ -129,8 +129,9 @@ class Producer(_Closeable):
         if not records:
             batch.set_result(outcome)
         for index, (topic, key, value, headers, partition, timestamp_ms) in enumerate(records):
-            future = self.send(topic, key=key, value=value, headers=headers, partition=partition,
-                               timestamp_ms=timestamp_ms)  # fmt: skip
+            future = self.send(
+                topic, key=key, value=value, headers=headers, partition=partition, timestamp_ms=timestamp_ms
+            )
             future.add_done_callback(partial(settle, index))
         return batch
 

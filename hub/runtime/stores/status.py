@@ -170,8 +170,9 @@ class StatusStore:
             if topic in self._topics.get(connector, set()):
                 return
             self._topics.setdefault(connector, set()).add(topic)
-        value = {"topic": {"name": topic, "connector": connector, "task": task,
-                           "discoverTimestamp": int(time.time() * 1000)}}  # fmt: skip
+        value = {
+            "topic": {"name": topic, "connector": connector, "task": task, "discoverTimestamp": int(time.time() * 1000)}
+        }
         self.log.send(f"status-topic-{topic}:connector-{connector}".encode(), orjson.dumps(value))
 
     def topics(self, connector: str) -> list[str]:

@@ -14,8 +14,17 @@ from typing import Any
 import pytest
 
 from hub.log.broker import Broker
-from hub.log.client import GroupProtocol, NewTopic, OffsetSpec, TopicAlreadyExistsError, TopicPartition
-from hub.log.client.api import Admin, Consumer, GroupMember, Producer
+from hub.log.client import (
+    Admin,
+    Consumer,
+    GroupMember,
+    GroupProtocol,
+    NewTopic,
+    OffsetSpec,
+    Producer,
+    TopicAlreadyExistsError,
+    TopicPartition,
+)
 from hub.log.client.embedded import EmbeddedAdmin, EmbeddedConsumer, EmbeddedGroupMember, EmbeddedProducer
 from hub.log.client.kafka import KafkaAdmin, KafkaConsumer, KafkaGroupMember, KafkaProducer
 from hub.log.group import CoordinatorConfig, GroupCoordinator, TopicOffsetsLog

@@ -27,10 +27,25 @@ from hub.log.protocol.messages import APIS, DATA, HEADERS
 from tests.log.protocol.sample_messages import expected, sample
 
 REQUIRED_APIS = {
-    "ApiVersions", "Metadata", "Produce", "Fetch", "ListOffsets", "FindCoordinator", "JoinGroup", "SyncGroup",
-    "Heartbeat", "LeaveGroup", "OffsetCommit", "OffsetFetch", "InitProducerId", "CreateTopics", "DeleteTopics",
-    "DescribeConfigs", "DescribeGroups", "ListGroups",
-}  # fmt: skip
+    "ApiVersions",
+    "Metadata",
+    "Produce",
+    "Fetch",
+    "ListOffsets",
+    "FindCoordinator",
+    "JoinGroup",
+    "SyncGroup",
+    "Heartbeat",
+    "LeaveGroup",
+    "OffsetCommit",
+    "OffsetFetch",
+    "InitProducerId",
+    "CreateTopics",
+    "DeleteTopics",
+    "DescribeConfigs",
+    "DescribeGroups",
+    "ListGroups",
+}
 
 
 def _all_cases() -> list[tuple[str, int, Any]]:
@@ -167,11 +182,13 @@ def test_encode_errors_in_nested_structs_name_the_path() -> None:
     codec = response_codec(1, 11)
     bad: list[tuple[dict[str, Any], str]] = [
         ({"responses": [{"partitions": [{"records": "text"}]}]}, "responses[].partitions[].records"),
-        ({"responses": [{"partitions": [{"aborted_transactions": [{"producer_id": 1.5}]}]}]},
-         "responses[].partitions[].aborted_transactions[].producer_id"),
+        (
+            {"responses": [{"partitions": [{"aborted_transactions": [{"producer_id": 1.5}]}]}]},
+            "responses[].partitions[].aborted_transactions[].producer_id",
+        ),
         ({"responses": "x"}, "responses"),
         ({"responses": ["x"]}, "responses[]"),
-    ]  # fmt: skip
+    ]
     for message, field in bad:
         with pytest.raises(ProtocolEncodeError) as info:
             codec.encode(message)
@@ -252,11 +269,18 @@ def test_records_decode_as_views_and_large_records_are_passed_through_as_parts()
     codec = response_codec(1, 11)
     big = bytes(range(256)) * (ZERO_COPY_MIN_BYTES // 256 + 1)
     small = b"tiny"
-    message = {"responses": [{"topic": "t", "partitions": [
-        {"partition_index": 0, "records": big},
-        {"partition_index": 1, "records": small},
-        {"partition_index": 2, "records": [memoryview(big), small, big]},
-    ]}]}  # fmt: skip
+    message = {
+        "responses": [
+            {
+                "topic": "t",
+                "partitions": [
+                    {"partition_index": 0, "records": big},
+                    {"partition_index": 1, "records": small},
+                    {"partition_index": 2, "records": [memoryview(big), small, big]},
+                ],
+            }
+        ]
+    }
     parts = codec.encode_to_parts(message)
     assert sum(1 for p in parts if p is big) == 2
     assert any(isinstance(p, memoryview) and p.obj is big for p in parts)

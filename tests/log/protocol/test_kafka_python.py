@@ -157,11 +157,22 @@ def test_produce_v3_from_kafka_pythons_hand_written_struct() -> None:
 def test_fetch_v4_response_read_by_kafka_pythons_hand_written_struct() -> None:
     body = {
         "throttle_time_ms": 5,
-        "responses": [{"topic": "t", "partitions": [{
-            "partition_index": 1, "error_code": 0, "high_watermark": 10, "last_stable_offset": 8,
-            "aborted_transactions": [{"producer_id": 4, "first_offset": 6}], "records": b"xyz",
-        }]}],
-    }  # fmt: skip
+        "responses": [
+            {
+                "topic": "t",
+                "partitions": [
+                    {
+                        "partition_index": 1,
+                        "error_code": 0,
+                        "high_watermark": 10,
+                        "last_stable_offset": 8,
+                        "aborted_transactions": [{"producer_id": 4, "first_offset": 6}],
+                        "records": b"xyz",
+                    }
+                ],
+            }
+        ],
+    }
     decoded = FetchResponse_v4.decode(response_codec(1, 4).encode(body))
     assert decoded.throttle_time_ms == 5
     topic, partitions = decoded.responses[0]
@@ -178,9 +189,13 @@ def test_join_group_v0_both_directions_with_hand_written_structs() -> None:
     assert body["protocols"] == [{"name": "range", "metadata": b"meta"}]
 
     response = {
-        "error_code": 0, "generation_id": 3, "protocol_name": "range", "leader": "m1", "member_id": "m1",
+        "error_code": 0,
+        "generation_id": 3,
+        "protocol_name": "range",
+        "leader": "m1",
+        "member_id": "m1",
         "members": [{"member_id": "m1", "metadata": b"sub"}],
-    }  # fmt: skip
+    }
     decoded = JoinGroupResponse_v0.decode(response_codec(11, 0).encode(response))
     assert (decoded.generation_id, decoded.leader, decoded.member_id) == (3, "m1", "m1")
     assert [tuple(m) for m in decoded.members] == [("m1", b"sub")]

@@ -37,12 +37,15 @@ def fetch_body(offsets: dict[int, int], max_bytes: int = 50 << 20) -> dict[str, 
         "min_bytes": 1,
         "max_bytes": max_bytes,
         "topics": [
-            {"topic": "t", "partitions": [
-                {"partition": p, "fetch_offset": offset, "partition_max_bytes": 1 << 20}
-                for p, offset in offsets.items()
-            ]}
+            {
+                "topic": "t",
+                "partitions": [
+                    {"partition": p, "fetch_offset": offset, "partition_max_bytes": 1 << 20}
+                    for p, offset in offsets.items()
+                ],
+            }
         ],
-    }  # fmt: skip
+    }
 
 
 ALL_FROM_START = dict.fromkeys(range(PARTITIONS), 0)
