@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from connectors.jdbc.postgres_cdc import PostgresCdcSourceConnector
+from connectors.jdbc.cdc import ExtractNewRecordState, PostgresCdcSourceConnector
 from connectors.jdbc.sink import JdbcSinkConnector
 from connectors.jdbc.source import JdbcSourceConnector
-from connectors.jdbc.unwrap import ExtractNewRecordState
 from hub.sdk import hookimpl
 
 

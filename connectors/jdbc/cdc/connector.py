@@ -43,10 +43,10 @@ from psycopg import sql
 from psycopg.adapt import Transformer
 from psycopg.pq import Format
 
-from connectors.jdbc.change_events import Source, TableEvents, change_records, read_records
+from connectors.jdbc.cdc.change_events import Source, TableEvents, change_records, read_records
 from connectors.jdbc.column_schemas import ColumnMapping, column_mapping, value_mapping
 from connectors.jdbc.connection import CHECK_TIMEOUT_S, database_message, login_refused
-from connectors.jdbc.pgoutput import (
+from connectors.jdbc.cdc.pgoutput import (
     UNCHANGED_TOAST,
     Begin,
     Commit,
