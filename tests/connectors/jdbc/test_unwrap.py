@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from connectors.jdbc.cdc.change_events import Source, TableEvents, change_records
-from connectors.jdbc.column_schemas import ColumnMapping
 from connectors.jdbc.cdc.unwrap import ExtractNewRecordState
+from connectors.jdbc.column_schemas import ColumnMapping
 from hub.sdk import SourceRecord
 from hub.sdk.schema import INT32_SCHEMA, STRING_SCHEMA
 
