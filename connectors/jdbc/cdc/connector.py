@@ -128,8 +128,15 @@ class PostgresCdcSourceTask(SourceTask):
         stored = self.context.offset_reader.offset(origin.partition)
         if wants_snapshot(settings["snapshot.mode"], stored, created):
             self._snapshot = Snapshot.begin(settings, tables, slot_lsn, lambda table: row_estimate(self.conn, table))
-        log.info("task %s: capturing %d table(s) from slot %s at %s%s", self.name, len(tables), self.slot,
-                 lsn_text(slot_lsn), " after a snapshot" if self._snapshot else "")  # fmt: skip
+        after = " after a snapshot" if self._snapshot else ""
+        log.info(
+            "task %s: capturing %d table(s) from slot %s at %s%s",
+            self.name,
+            len(tables),
+            self.slot,
+            lsn_text(slot_lsn),
+            after,
+        )
 
     def progress(self) -> dict[str, Any]:
         """While snapshotting: rows read of the estimated total; while streaming: bytes of WAL not yet confirmed."""
