@@ -29,7 +29,7 @@ from typing import Any
 import psycopg
 
 from bench.report import figure, ratio, stopwatch
-from connectors.jdbc.postgres_cdc import PostgresCdcSourceConnector
+from connectors.jdbc.cdc import PostgresCdcSourceConnector
 from connectors.jdbc.sink import JdbcSinkConnector
 from connectors.jdbc.source import JdbcSourceConnector
 from hub.demo.postgres import LocalPostgres

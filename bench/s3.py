@@ -33,10 +33,10 @@ from collections.abc import Iterator, Sequence
 import boto3
 
 from bench.report import figure, ratio, stopwatch
-from connectors.s3.config import SinkSettings, StoreSettings
 from connectors.s3.formats import make_format
 from connectors.s3.naming import ObjectNamer
 from connectors.s3.partitioners import make_partitioner
+from connectors.s3.settings import SinkSettings, StoreSettings
 from connectors.s3.sink import S3SinkConnector
 from connectors.s3.storage import client_config
 from connectors.s3.upload import Rotation

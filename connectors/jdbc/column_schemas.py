@@ -15,7 +15,7 @@ NUMERIC without a declared precision (PostgreSQL's plain ``numeric``) cannot be 
 fixed: it travels as FLOAT64 under the best_fit modes and as its exact decimal text (STRING) otherwise.
 JSON, arrays, intervals, UUIDs and other types without a Connect counterpart travel as text (JSON for JSON and
 arrays). Timestamps keep their microseconds in the record value (a ``datetime``); JsonConverter writes Connect's
-millisecond form, and source offsets keep the microseconds (see querier.py).
+millisecond form, and source offsets keep the microseconds (see ``source/querier.py``).
 """
 
 from __future__ import annotations

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from connectors.jdbc.postgres_cdc import PostgresCdcSourceConnector
+try:
+    import psycopg  # noqa: F401 (checked here so a missing extra says how to install it)
+    import pymysql  # noqa: F401
+    import sqlalchemy  # noqa: F401
+except ImportError as exc:  # pragma: no cover - depends on the installation
+    raise ImportError(f"the JDBC connectors need {exc.name}: pip install 'hub[jdbc]'") from exc
+
+from connectors.jdbc.cdc import ExtractNewRecordState, PostgresCdcSourceConnector
 from connectors.jdbc.sink import JdbcSinkConnector
 from connectors.jdbc.source import JdbcSourceConnector
-from connectors.jdbc.unwrap import ExtractNewRecordState
 from hub.sdk import hookimpl
 
 

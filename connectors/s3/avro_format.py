@@ -23,9 +23,9 @@ from fastavro.validation import validate_many
 from fastavro.write import Writer
 
 from connectors.s3.buffer import SpillBuffer
-from connectors.s3.config import FormatSettings
 from connectors.s3.formats import Format, RecordWriter, struct_reader
 from connectors.s3.json_values import Convert
+from connectors.s3.settings import FormatSettings
 from hub.sdk import Schema, Struct, Type
 from hub.sdk.errors import DataError
 from hub.sdk.schema import (

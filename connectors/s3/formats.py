@@ -26,8 +26,8 @@ from typing import IO, Any
 import orjson
 
 from connectors.s3.buffer import GzipOutput, SpillBuffer
-from connectors.s3.config import FormatSettings
 from connectors.s3.json_values import Convert, json_lines
+from connectors.s3.settings import FormatSettings
 from hub.sdk import Schema, Struct
 from hub.sdk.errors import DataError
 from hub.sdk.schema import BYTES_SCHEMA

@@ -23,9 +23,9 @@ import pyarrow.parquet as pq
 
 from connectors.s3.avro_format import PRECISION_PARAMETER
 from connectors.s3.buffer import SpillBuffer
-from connectors.s3.config import FormatSettings
 from connectors.s3.formats import Format, RecordWriter, struct_reader
 from connectors.s3.json_values import Convert
+from connectors.s3.settings import FormatSettings
 from hub.sdk import Schema, Struct, Type
 from hub.sdk.errors import DataError
 from hub.sdk.schema import (

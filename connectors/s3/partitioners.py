@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from connectors.s3.config import PartitionerSettings, duration_of, path_format_of
+from connectors.s3.settings import PartitionerSettings, duration_of, path_format_of
 from connectors.s3.time_format import PathFormat
 from hub.sdk import SinkRecord, Struct
 from hub.sdk.errors import DataError

@@ -24,10 +24,11 @@ import threading
 from collections.abc import Collection, Mapping, Sequence
 from operator import attrgetter
 
-from connectors.s3.config import SINK_CONFIG, SinkSettings
+from connectors.s3.config import SINK_CONFIG
 from connectors.s3.formats import make_format
 from connectors.s3.naming import ObjectNamer
 from connectors.s3.partitioners import make_partitioner
+from connectors.s3.settings import SinkSettings
 from connectors.s3.storage import S3Bucket, check_bucket
 from connectors.s3.upload import TopicPartition, UploadPipeline
 from connectors.s3.writer import TopicPartitionWriter

@@ -27,9 +27,10 @@ from collections import deque
 from collections.abc import Iterator, Sequence
 from typing import IO, Any
 
-from connectors.s3.config import SOURCE_CONFIG, SourceSettings
+from connectors.s3.config import SOURCE_CONFIG
 from connectors.s3.formats import make_format
 from connectors.s3.naming import NameParser, ObjectName
+from connectors.s3.settings import SourceSettings
 from connectors.s3.storage import S3Bucket, check_bucket
 from hub.sdk import ConfigDef, Schema, SourceConnector, SourceRecord, SourceTask
 from hub.sdk.errors import ConfigError, ConnectorError

@@ -35,7 +35,7 @@ from botocore.exceptions import (
 )
 
 from connectors.s3.buffer import read_chunks
-from connectors.s3.config import StoreSettings
+from connectors.s3.settings import StoreSettings
 from hub.sdk.errors import ConnectError, ConnectorError, RetriableError
 
 log = logging.getLogger(__name__)

@@ -32,10 +32,10 @@ from collections.abc import Callable, Sequence
 from zoneinfo import ZoneInfo
 
 from connectors.s3.buffer import SpillBuffer
-from connectors.s3.config import SinkSettings
 from connectors.s3.formats import Format, RecordWriter
 from connectors.s3.naming import ObjectNamer
 from connectors.s3.partitioners import Partitioner, TimeBasedPartitioner, record_time
+from connectors.s3.settings import SinkSettings
 from connectors.s3.upload import Rotation, SealedObject, TopicPartition, UploadPipeline
 from hub.sdk import Schema, SinkRecord
 from hub.sdk.errors import ConnectError, ConnectorError, DataError

@@ -10,8 +10,8 @@ import pytest
 
 from hub.sdk.errors import ConfigError
 from tests.connectors.conftest import Runtime
+from tests.connectors.jdbc.cdc.test_postgres_cdc import new_capture
 from tests.connectors.jdbc.databases import Database, make_database
-from tests.connectors.jdbc.test_postgres_cdc import new_capture
 from tests.harness.process import free_port
 from tests.harness.servers import SqlServer
 

@@ -16,8 +16,8 @@ from fastavro.validation import ValidationError
 
 from connectors.s3.avro_format import avro_schema
 from connectors.s3.buffer import SpillBuffer
-from connectors.s3.config import FormatSettings, SinkSettings
 from connectors.s3.formats import Format, make_format
+from connectors.s3.settings import FormatSettings, SinkSettings
 from hub.sdk import Schema, Struct
 from hub.sdk.errors import DataError
 from hub.sdk.schema import (

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from connectors.s3.config import SINK_CONFIG, SOURCE_CONFIG, SinkSettings, SourceSettings
+from connectors.s3.config import SINK_CONFIG, SOURCE_CONFIG
 from connectors.s3.naming import NameParser, ObjectName, ObjectNamer
 from connectors.s3.partitioners import (
     DefaultPartitioner,
@@ -16,6 +16,7 @@ from connectors.s3.partitioners import (
     make_partitioner,
     record_time,
 )
+from connectors.s3.settings import SinkSettings, SourceSettings
 from connectors.s3.time_format import PathFormat
 from hub.sdk import Struct
 from hub.sdk.errors import ConfigError, DataError

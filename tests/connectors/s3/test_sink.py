@@ -14,8 +14,8 @@ import pyarrow.parquet as pq
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
-from connectors.s3.config import SinkSettings
 from connectors.s3.formats import make_format
+from connectors.s3.settings import SinkSettings
 from connectors.s3.sink import S3SinkTask
 from hub.sdk import Struct
 from hub.sdk.errors import ConnectorError, DataError, RetriableError

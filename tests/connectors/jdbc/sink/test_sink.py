@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from connectors.jdbc.sink import JdbcSinkConnector, JdbcSinkTask, WriteProgress
+from connectors.jdbc.sink.connector import JdbcSinkConnector, JdbcSinkTask, WriteProgress
 from hub.runtime.converters.json import JsonConverter
 from hub.runtime.plugins import Plugins
 from hub.sdk import ErrantRecordReporter, Schema, SinkRecord, SinkTaskContext, Struct, hookimpl

@@ -14,7 +14,7 @@ only the last op per key (one statement may not touch a row twice on PostgreSQL,
 final state anyway). Values are converted for the driver by functions chosen once per column
 (``sql_types.bind_converter``); most columns need none.
 
-On PostgreSQL, inserts and upserts go through ``COPY`` instead (``sink_copy``): each run of rows is copied into the
+On PostgreSQL, inserts and upserts go through ``COPY`` instead (``postgres_copy``): each run of rows is copied into the
 table, or for upserts into a staging table merged with one ``INSERT … SELECT … ON CONFLICT``; deletes, updates and
 the rows of bindings COPY cannot take exactly still run the statements above, in the same transaction.
 
@@ -41,9 +41,9 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 
 from connectors.jdbc.connection import Database, database_message
-from connectors.jdbc.sink_config import SinkSettings
-from connectors.jdbc.sink_copy import CopySession, PostgresCopier
-from connectors.jdbc.sink_tables import TableBinding
+from connectors.jdbc.sink.config import SinkSettings
+from connectors.jdbc.sink.postgres_copy import CopySession, PostgresCopier
+from connectors.jdbc.sink.tables import TableBinding
 from connectors.jdbc.sql_types import Convert, bind_converter
 from hub.sdk import SinkRecord
 from hub.sdk.errors import ConnectorError

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import decimal
 
-from connectors.jdbc.change_events import Source, TableEvents, change_records, read_records
+from connectors.jdbc.cdc.change_events import Source, TableEvents, change_records, read_records
 from connectors.jdbc.column_schemas import ColumnMapping, same
 from hub.sdk.schema import INT64_SCHEMA, OPTIONAL_STRING_SCHEMA, decimal_schema
 

@@ -25,10 +25,10 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from sqlalchemy import exc as sa_exc
 
 from connectors.jdbc.connection import Database, check_connection, database_message
-from connectors.jdbc.sink_config import SINK_CONFIG, SinkSettings, TableId
-from connectors.jdbc.sink_rows import RowPlan, RowPlanner
-from connectors.jdbc.sink_tables import TableBinding, TableManager
-from connectors.jdbc.sink_writer import BoundOp, ChunkWriter, enable_savepoints
+from connectors.jdbc.sink.config import SINK_CONFIG, SinkSettings, TableId
+from connectors.jdbc.sink.rows import RowPlan, RowPlanner
+from connectors.jdbc.sink.tables import TableBinding, TableManager
+from connectors.jdbc.sink.writer import BoundOp, ChunkWriter, enable_savepoints
 from hub.sdk import ConfigDef, PartitionedSinkConnector, SinkRecord, SinkTask
 from hub.sdk.errors import ConfigError, ConnectorError, DataError, RetriableError
 

@@ -119,6 +119,20 @@ class Source:
         )  # fmt: skip
 
 
+@dataclass(frozen=True)
+class Origin:
+    """Where a connector's changes come from: the logical server name (``topic.prefix``), the database, the
+    connector's version, and the source partition of its offsets (one shared mapping)."""
+
+    server: str
+    database: str
+    version: str
+    partition: Mapping[str, Any]
+
+    def source(self, commit_ms: int, snapshot: str, tx_id: int | None, lsn: int | None) -> Source:
+        return Source(self.server, self.database, self.version, commit_ms, snapshot, tx_id, lsn)
+
+
 def read_records(
     events: TableEvents,
     rows: Sequence[Sequence[Any]],

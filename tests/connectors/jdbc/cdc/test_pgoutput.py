@@ -6,7 +6,7 @@ import struct
 
 import pytest
 
-from connectors.jdbc.pgoutput import (
+from connectors.jdbc.cdc.pgoutput import (
     PG_EPOCH_MICROS,
     UNCHANGED_TOAST,
     Begin,

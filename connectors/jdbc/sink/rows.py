@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from connectors.jdbc.sink_config import SinkSettings
+from connectors.jdbc.sink.config import SinkSettings
 from hub.sdk import Schema, SinkRecord, Struct, Type
 from hub.sdk.errors import ConnectorError, DataError
 from hub.sdk.schema import INT32_SCHEMA, INT64_SCHEMA, STRING_SCHEMA

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from connectors.jdbc.change_events import Source, TableEvents, change_records
+from connectors.jdbc.cdc.change_events import Source, TableEvents, change_records
+from connectors.jdbc.cdc.unwrap import ExtractNewRecordState
 from connectors.jdbc.column_schemas import ColumnMapping
-from connectors.jdbc.unwrap import ExtractNewRecordState
 from hub.sdk import SourceRecord
 from hub.sdk.schema import INT32_SCHEMA, STRING_SCHEMA
 

@@ -13,7 +13,8 @@ from typing import Any
 import psycopg
 import pytest
 
-from connectors.jdbc.postgres_cdc import CONFIG, PostgresCdcSourceConnector
+from connectors.jdbc.cdc.config import CONFIG
+from connectors.jdbc.cdc.connector import PostgresCdcSourceConnector
 from hub.log.client.errors import UnknownTopicError
 from hub.sdk import SourceRecord
 from hub.sdk.testing import MemoryOffsets, MemorySourceContext, SourceConnectorConformance

@@ -6,7 +6,7 @@ The connector lists the tables to copy (``table.whitelist`` / ``table.blacklist`
 tasks (a table is read by one task), and checks every ``table.poll.interval.ms`` whether tables appeared or went
 away, asking the runtime to re-plan the tasks when they did. Each task keeps one TableQuerier per table and polls
 them in turn as they fall due (``poll.interval.ms`` after a table's result was exhausted). Modes and offsets are
-described in querier.py.
+described in ``querier.py``.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import sqlalchemy as sa
 
 from connectors.jdbc.column_schemas import NUMERIC_MAPPINGS
 from connectors.jdbc.connection import CONNECTION_CONFIG, Database, check_connection, database_message
-from connectors.jdbc.querier import MODES, QuerySpec, TableQuerier, due_in
+from connectors.jdbc.source.querier import MODES, QuerySpec, TableQuerier, due_in
 from hub.sdk import ConfigDef, ConfigType, Importance, SourceConnector, SourceRecord, SourceTask
 from hub.sdk.errors import ConfigError, ConnectorError, RetriableError
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from connectors.jdbc.source import CONFIG, JdbcSourceConnector, parse, split
+from connectors.jdbc.source.connector import CONFIG, JdbcSourceConnector, parse, split
 from hub.log.client.errors import UnknownTopicError
 from hub.sdk.errors import ConfigError
 from hub.sdk.testing import MemoryOffsets, MemorySourceContext, SourceConnectorConformance

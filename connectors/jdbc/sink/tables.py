@@ -25,8 +25,8 @@ from sqlalchemy.schema import ExecutableDDLElement
 from sqlalchemy.sql.elements import quoted_name
 
 from connectors.jdbc.connection import Database, database_message
-from connectors.jdbc.sink_config import SinkSettings, TableId
-from connectors.jdbc.sink_rows import ColumnSpec, RowShape
+from connectors.jdbc.sink.config import SinkSettings, TableId
+from connectors.jdbc.sink.rows import ColumnSpec, RowShape
 from connectors.jdbc.sql_types import column_type, default_clause
 from hub.sdk.errors import ConnectorError, DataError
 

@@ -19,7 +19,7 @@ data. Driver errors are raised as SQLAlchemy's DBAPIError subclasses (IntegrityE
 ``connection_invalidated`` set (and the connection invalidated) when the connection was lost.
 
 A binding takes this path only when every column pairs a schema and a column type whose binary COPY form stores
-what a bound parameter would (``sink_copy_forms``) and the target is a plain or partitioned table without rules
+what a bound parameter would (``copy_forms``) and the target is a plain or partitioned table without rules
 or row-level security (COPY ignores rules and refuses row security). When COPY or the staging table is refused
 for a reason other than the data (privileges, features, a binary format the column does not read), the binding
 (or, for staging, every upsert) is written with statements for the rest of the task, with a warning.
@@ -40,9 +40,9 @@ import sqlalchemy as sa
 from psycopg import sql
 from sqlalchemy import exc as sa_exc
 
-from connectors.jdbc.sink_config import SinkSettings
-from connectors.jdbc.sink_copy_forms import NotCopyableError, copy_form
-from connectors.jdbc.sink_tables import TableBinding
+from connectors.jdbc.sink.config import SinkSettings
+from connectors.jdbc.sink.copy_forms import NotCopyableError, copy_form
+from connectors.jdbc.sink.tables import TableBinding
 from connectors.jdbc.sql_types import Convert
 
 log = logging.getLogger(__name__)
