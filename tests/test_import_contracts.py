@@ -42,6 +42,10 @@ PROBES: dict[str, list[tuple[str, str]]] = {
         ("connectors/salesforce/contract_probe.py", "from connectors.file import plugin"),
         ("connectors/elasticsearch/contract_probe.py", "import connectors.jdbc.plugin"),
     ],
+    "the JDBC connectors are independent of each other": [
+        ("connectors/jdbc/cdc/contract_probe.py", "import connectors.jdbc.sink"),
+        ("connectors/jdbc/source/contract_probe.py", "from connectors.jdbc.cdc import config"),
+    ],
 }
 CASES = [(contract, path, line) for contract, probes in PROBES.items() for path, line in probes]
 
