@@ -25,7 +25,7 @@ from hub import __version__
 from hub.tuning import tune_garbage_collector
 
 if TYPE_CHECKING:
-    from hub.runtime.standalone import StandaloneHerder
+    from hub.runtime.herder import Herder
 
 T = TypeVar("T")
 
@@ -216,9 +216,7 @@ def _worker_config(raw: dict[str, str]) -> Any:
     return _config_call(lambda: WorkerConfig.parse(raw))
 
 
-def _start_herder(
-    clients: Any, config: Any, worker_id: str, *, local: bool, distributed: bool = False
-) -> StandaloneHerder:
+def _start_herder(clients: Any, config: Any, worker_id: str, *, local: bool, distributed: bool = False) -> Herder:
     """A started herder on ``clients``: standalone with topic-backed or (``local``) in-process stores, or a
     distributed worker of ``group.id``."""
     from hub.runtime.distributed.herder import DistributedHerder
@@ -441,7 +439,7 @@ def standalone(worker_properties: Path, connector_configs: tuple[Path, ...], log
         herder.stop()
 
 
-def _start_rest(herder: StandaloneHerder, config: Any, listener: tuple[str, int]) -> Any:
+def _start_rest(herder: Herder, config: Any, listener: tuple[str, int]) -> Any:
     """The REST API over ``herder`` on ``listener``, with TLS and authentication when the worker config asks."""
     from hub import __version__
     from hub.rest.app import create_app
@@ -477,7 +475,7 @@ def _rest_listener(config: Any) -> tuple[str, int]:
     return LISTENER.convert(first.split("://", 1)[-1], None, None)
 
 
-def _submit(herder: StandaloneHerder, connectors_to_run: list[tuple[str, dict[str, str]]]) -> None:
+def _submit(herder: Herder, connectors_to_run: list[tuple[str, dict[str, str]]]) -> None:
     for name, connector in connectors_to_run:
         _config_call(partial(herder.put_connector_config, name, connector, allow_replace=True))
         logger.info("connector %s submitted", name)
