@@ -28,7 +28,7 @@ from hub.cli.group import DEFAULT_REST_URL, LISTENER, parse_pairs
 from hub.tuning import tune_garbage_collector
 
 if TYPE_CHECKING:
-    from hub.runtime.standalone import StandaloneHerder
+    from hub.runtime.herder import Herder
 
 T = TypeVar("T")
 
@@ -115,9 +115,7 @@ def configured_rest_listener(config: Any) -> tuple[str, int]:
     return LISTENER.convert(first.split("://", 1)[-1], None, None)
 
 
-def start_herder(
-    clients: Any, config: Any, worker_id: str, *, local: bool, distributed: bool = False
-) -> StandaloneHerder:
+def start_herder(clients: Any, config: Any, worker_id: str, *, local: bool, distributed: bool = False) -> Herder:
     """A started herder on ``clients``: standalone with topic-backed or (``local``) in-process stores, or a
     distributed worker of ``group.id``."""
     from hub.runtime.distributed.herder import DistributedHerder
@@ -134,14 +132,14 @@ def start_herder(
     return herder
 
 
-def submit(herder: StandaloneHerder, connectors_to_run: list[tuple[str, dict[str, str]]]) -> None:
+def submit(herder: Herder, connectors_to_run: list[tuple[str, dict[str, str]]]) -> None:
     """Create the connectors of config files, or update the ones that exist."""
     for name, connector in connectors_to_run:
         config_call(partial(herder.put_connector_config, name, connector, allow_replace=True))
         logger.info("connector %s submitted", name)
 
 
-def start_rest(herder: StandaloneHerder, config: Any, listener: tuple[str, int]) -> Any:
+def start_rest(herder: Herder, config: Any, listener: tuple[str, int]) -> Any:
     """The REST API over ``herder`` on ``listener``, with TLS and authentication when the worker config asks."""
     from hub.rest.app import create_app
     from hub.rest.auth import AuthConfigError, Credentials

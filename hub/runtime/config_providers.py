@@ -22,11 +22,15 @@ import os
 import re
 from collections.abc import Collection, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hub.runtime.redaction import SECRETS
 from hub.sdk.config_provider import ConfigProvider
 from hub.sdk.errors import ConfigError
+
+if TYPE_CHECKING:
+    from hub.runtime.plugins import Plugins
+    from hub.runtime.worker_config import WorkerConfig
 
 #: ``${provider:path:key}`` or ``${provider:key}``, as Kafka's ConfigTransformer reads them.
 REFERENCE = re.compile(r"\$\{([^}]*?):(([^}]*?):)?([^}]*?)\}")
@@ -264,3 +268,19 @@ class ConfigResolver:
 
 def has_reference(value: Any) -> bool:
     return isinstance(value, str) and REFERENCE.search(value) is not None
+
+
+def build_resolver(plugins: Plugins, config: WorkerConfig) -> ConfigResolver:
+    """The config providers the worker config names, configured with their ``param.*`` options."""
+    providers = {}
+    for name in config["config.providers"] or []:
+        class_name = config.raw.get(f"config.providers.{name}.class", name)
+        params = f"config.providers.{name}.param."
+        try:
+            provider = plugins.config_provider(class_name)
+            provider.configure(config.prefixed(params))
+        except ConfigError as exc:  # named as the worker config names them
+            raise ConfigError({params + key if key else f"config.providers.{name}.class": messages
+                               for key, messages in exc.errors.items()}) from None  # fmt: skip
+        providers[name] = provider
+    return ConfigResolver(providers)

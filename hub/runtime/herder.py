@@ -69,6 +69,18 @@ class Herder(ABC):
     """Desired state of the connectors (see the module docstring)."""
 
     @abstractmethod
+    def start(self) -> None:
+        """Read the stores and start running what they hold."""
+
+    @abstractmethod
+    def stop(self) -> None:
+        """Stop every task and connector (committing offsets), then the stores."""
+
+    @abstractmethod
+    def wait_until_ready(self, timeout_s: float) -> None:
+        """Block until the herder can take writes (NotLeaderError when it cannot within ``timeout_s``)."""
+
+    @abstractmethod
     def connectors(self) -> list[str]: ...
 
     @abstractmethod
