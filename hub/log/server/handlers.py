@@ -1,9 +1,9 @@
 """RequestHandlers: one coroutine per Kafka API, turning decoded requests into response dicts over a Broker.
 
-Requests and responses are the protocol codec's plain dicts (hub.log.protocol). Work that may block — waiting
-for an fsync, a group rebalance, a durable offset commit — is awaited without blocking the event loop
-(``asyncio.wrap_future`` on the store's futures, or a worker thread). Every error becomes the error code Kafka
-would send for it.
+Requests and responses are the protocol codec's plain dicts (hub.log.protocol); the group APIs are routed to
+GroupHandlers (``group_handlers``). Work that may block — waiting for an fsync, a group rebalance, a durable offset
+commit — is awaited without blocking the event loop (``asyncio.wrap_future`` on the store's futures, or a worker
+thread). Every error becomes the error code Kafka would send for it.
 
 Internal topics (``TopicStore.is_internal``) are the store's own: Produce and DeleteTopics to them are refused with
 INVALID_TOPIC_EXCEPTION (Kafka refuses appends to its internal topics with it, and deletes their records with it);
@@ -17,20 +17,18 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from concurrent.futures import Future
-from dataclasses import dataclass, field
 from typing import Any
 
 from hub.log.broker import Broker
 from hub.log.error_codes import ErrorCode, error_code_for
 from hub.log.errors import InternalTopicError, InvalidConfigError, LogError, UnknownTopicOrPartitionError
-from hub.log.group import CommittedOffset, GroupCoordinator
-from hub.log.protocol import RequestHeader
+from hub.log.group import GroupCoordinator
+from hub.log.server.context import Body, RequestContext, ServerIdentity
+from hub.log.server.group_handlers import GroupHandlers
 from hub.log.server.versions import ADVERTISED, MIN_PRODUCE_WITH_RECORD_BATCHES
 
 log = logging.getLogger("hub.log.server")
 
-Body = dict[str, Any]
 NODE_ID = 0
 CONFIG_SOURCE_TOPIC = 1
 CONFIG_SOURCE_STATIC_BROKER = 4
@@ -38,32 +36,6 @@ CONFIG_SOURCE_DEFAULT = 5
 RESOURCE_TOPIC = 2
 LONG_POLL_SLICE_S = 1.0
 MAX_PARTITIONS_PER_REQUEST = 10_000
-
-
-@dataclass(frozen=True)
-class ServerIdentity:
-    """How the server describes itself in Metadata and FindCoordinator."""
-
-    host: str
-    port: int
-    cluster_id: str
-
-
-@dataclass
-class ConnectionState:
-    """What the server remembers about one client connection between its requests."""
-
-    #: Where the next Fetch starts reading among the partitions it names (see ``RequestHandlers.fetch``).
-    fetch_start: int = 0
-    #: Whether the client has gone (closed or reset the connection); a long poll gives up early when it has.
-    closed: Callable[[], bool] = lambda: False
-
-
-@dataclass
-class RequestContext:
-    header: RequestHeader
-    client_host: str
-    connection: ConnectionState = field(default_factory=ConnectionState)
 
 
 class RequestHandlers:
@@ -75,20 +47,21 @@ class RequestHandlers:
         self.broker = broker
         self.identity = identity
         self._wait_for_data = wait_for_data
+        self.groups = GroupHandlers(lambda: self.coordinator)
         self.routes: dict[int, Callable[[RequestContext, Body], Awaitable[Body | None]]] = {
             0: self.produce,
             1: self.fetch,
             2: self.list_offsets,
             3: self.metadata,
-            8: self.offset_commit,
-            9: self.offset_fetch,
+            8: self.groups.offset_commit,
+            9: self.groups.offset_fetch,
             10: self.find_coordinator,
-            11: self.join_group,
-            12: self.heartbeat,
-            13: self.leave_group,
-            14: self.sync_group,
-            15: self.describe_groups,
-            16: self.list_groups,
+            11: self.groups.join_group,
+            12: self.groups.heartbeat,
+            13: self.groups.leave_group,
+            14: self.groups.sync_group,
+            15: self.groups.describe_groups,
+            16: self.groups.list_groups,
             18: self.api_versions,
             19: self.create_topics,
             20: self.delete_topics,
@@ -432,171 +405,6 @@ class RequestHandlers:
                         )
             results.append(answer)
         return {"throttle_time_ms": 0, "results": results}
-
-    # --- groups ------------------------------------------------------------------------------------------------
-
-    async def join_group(self, ctx: RequestContext, body: Body) -> Body:
-        version = ctx.header.api_version
-        future = self.coordinator.join_group(
-            body["group_id"],
-            body["member_id"],
-            body["protocol_type"],
-            [(p["name"], bytes(p["metadata"])) for p in body["protocols"]],
-            session_timeout_ms=body["session_timeout_ms"],
-            rebalance_timeout_ms=body["rebalance_timeout_ms"] if version >= 1 else body["session_timeout_ms"],
-            group_instance_id=body.get("group_instance_id"),
-            client_id=ctx.header.client_id or "",
-            client_host=ctx.client_host,
-            require_known_member_id=version >= 4,
-        )
-        result = await _await(future)
-        return {
-            "throttle_time_ms": 0,
-            "error_code": result.error,
-            "generation_id": result.generation_id,
-            "protocol_type": result.protocol_type,
-            "protocol_name": result.protocol_name or "",
-            "leader": result.leader,
-            "member_id": result.member_id,
-            "members": [
-                {"member_id": m.member_id, "group_instance_id": m.group_instance_id, "metadata": m.metadata}
-                for m in result.members
-            ],
-        }
-
-    async def sync_group(self, ctx: RequestContext, body: Body) -> Body:
-        assignments = {a["member_id"]: bytes(a["assignment"]) for a in body["assignments"]} or None
-        future = self.coordinator.sync_group(
-            body["group_id"],
-            body["generation_id"],
-            body["member_id"],
-            assignments,
-            group_instance_id=body.get("group_instance_id"),
-        )
-        result = await _await(future)
-        return {
-            "throttle_time_ms": 0,
-            "error_code": result.error,
-            "protocol_type": result.protocol_type,
-            "protocol_name": result.protocol_name,
-            "assignment": result.assignment,
-        }
-
-    async def heartbeat(self, ctx: RequestContext, body: Body) -> Body:
-        error = self.coordinator.heartbeat(
-            body["group_id"], body["generation_id"], body["member_id"], group_instance_id=body.get("group_instance_id")
-        )
-        return {"throttle_time_ms": 0, "error_code": error}
-
-    async def leave_group(self, ctx: RequestContext, body: Body) -> Body:
-        if ctx.header.api_version < 3:
-            errors = self.coordinator.leave_group(body["group_id"], [(body["member_id"], None)])
-            return {"throttle_time_ms": 0, "error_code": errors[0]}
-        members = [(m["member_id"], m["group_instance_id"]) for m in body["members"]]
-        errors = self.coordinator.leave_group(body["group_id"], members)
-        return {
-            "throttle_time_ms": 0,
-            "error_code": ErrorCode.NONE,
-            "members": [
-                {"member_id": member_id, "group_instance_id": instance, "error_code": error}
-                for (member_id, instance), error in zip(members, errors, strict=True)
-            ],
-        }
-
-    async def offset_commit(self, ctx: RequestContext, body: Body) -> Body:
-        offsets = {
-            (topic["name"], p["partition_index"]): CommittedOffset(
-                p["committed_offset"], p.get("committed_leader_epoch", -1), p.get("committed_metadata") or ""
-            )
-            for topic in body["topics"]
-            for p in topic["partitions"]
-        }
-        results = await asyncio.to_thread(
-            self.coordinator.commit_offsets,
-            body["group_id"],
-            body["generation_id_or_member_epoch"],
-            body["member_id"],
-            offsets,
-            group_instance_id=body.get("group_instance_id"),
-        )
-        return {
-            "throttle_time_ms": 0,
-            "topics": [
-                {
-                    "name": topic["name"],
-                    "partitions": [
-                        {
-                            "partition_index": p["partition_index"],
-                            "error_code": results[(topic["name"], p["partition_index"])],
-                        }
-                        for p in topic["partitions"]
-                    ],
-                }
-                for topic in body["topics"]
-            ],
-        }
-
-    async def offset_fetch(self, ctx: RequestContext, body: Body) -> Body:
-        requested = body.get("topics")
-        wanted = None if requested is None else [(t["name"], p) for t in requested for p in t["partition_indexes"]]
-        stored = self.coordinator.fetch_offsets(body["group_id"], wanted)
-        by_topic: dict[str, list[Body]] = {}
-        for (topic, partition), committed in sorted(stored.items()):
-            by_topic.setdefault(topic, []).append(
-                {
-                    "partition_index": partition,
-                    "committed_offset": committed.offset if committed else -1,
-                    "committed_leader_epoch": committed.leader_epoch if committed else -1,
-                    "metadata": committed.metadata if committed else "",
-                    "error_code": ErrorCode.NONE,
-                }
-            )
-        return {
-            "throttle_time_ms": 0,
-            "error_code": ErrorCode.NONE,
-            "topics": [{"name": name, "partitions": partitions} for name, partitions in by_topic.items()],
-        }
-
-    async def describe_groups(self, ctx: RequestContext, body: Body) -> Body:
-        groups = []
-        for group_id in body["groups"]:
-            described = self.coordinator.describe_group(group_id)
-            groups.append(
-                {
-                    "error_code": described.error,
-                    "group_id": group_id,
-                    "group_state": described.state,
-                    "protocol_type": described.protocol_type,
-                    "protocol_data": described.protocol,
-                    "members": [
-                        {
-                            "member_id": m.member_id,
-                            "group_instance_id": m.group_instance_id,
-                            "client_id": m.client_id,
-                            "client_host": m.client_host,
-                            "member_metadata": m.metadata,
-                            "member_assignment": m.assignment,
-                        }
-                        for m in described.members
-                    ],
-                    "authorized_operations": -2147483648,
-                }
-            )
-        return {"throttle_time_ms": 0, "groups": groups}
-
-    async def list_groups(self, ctx: RequestContext, body: Body) -> Body:
-        listed = self.coordinator.list_groups(body.get("states_filter") or None)
-        return {
-            "throttle_time_ms": 0,
-            "error_code": ErrorCode.NONE,
-            "groups": [
-                {"group_id": g.group_id, "protocol_type": g.protocol_type, "group_state": g.state} for g in listed
-            ],
-        }
-
-
-async def _await(future: Future[Any]) -> Any:
-    return await asyncio.wrap_future(future)
 
 
 def _metadata_topic(name: str, error: ErrorCode, partitions: int) -> Body:

@@ -26,7 +26,8 @@ from hub.log.protocol import (
     encode_response,
     encode_response_parts,
 )
-from hub.log.server.handlers import ConnectionState, RequestContext, RequestHandlers, ServerIdentity
+from hub.log.server.context import ConnectionState, RequestContext, ServerIdentity
+from hub.log.server.handlers import RequestHandlers
 from hub.log.server.versions import ADVERTISED, API_VERSIONS, supported
 
 log = logging.getLogger("hub.log.server")

@@ -10,7 +10,8 @@ import pytest
 
 from hub.log.broker import Broker
 from hub.log.protocol import RequestHeader
-from hub.log.server.handlers import ConnectionState, RequestContext, RequestHandlers, ServerIdentity
+from hub.log.server.context import ConnectionState, RequestContext, ServerIdentity
+from hub.log.server.handlers import RequestHandlers
 from hub.log.store import TopicStore
 from tests.log.conftest import BatchFactory
 

@@ -1,0 +1,44 @@
+"""What the Kafka listener's request handlers are given: the server's identity, one request's context and what
+the server keeps about a client connection between its requests. Requests and responses are the protocol codec's
+plain dicts (``Body``).
+
+Plain data; a ConnectionState belongs to one connection, used from the event loop only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from hub.log.protocol import RequestHeader
+
+Body = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ServerIdentity:
+    """How the server describes itself in Metadata and FindCoordinator."""
+
+    host: str
+    port: int
+    cluster_id: str
+
+
+@dataclass
+class ConnectionState:
+    """What the server remembers about one client connection between its requests."""
+
+    #: Where the next Fetch starts reading among the partitions it names (see ``RequestHandlers.fetch``).
+    fetch_start: int = 0
+    #: Whether the client has gone (closed or reset the connection); a long poll gives up early when it has.
+    closed: Callable[[], bool] = lambda: False
+
+
+@dataclass
+class RequestContext:
+    """One request: its header, the client's address and its connection's state."""
+
+    header: RequestHeader
+    client_host: str
+    connection: ConnectionState = field(default_factory=ConnectionState)
