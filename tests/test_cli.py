@@ -99,8 +99,10 @@ def test_plugins_lists_connectors_converters_and_transforms() -> None:
     listed = json.loads(result.stdout)
     by_class = {plugin["class"]: plugin for plugin in listed["plugins"]}
     assert by_class["connectors.file.source.FileStreamSourceConnector"]["type"] == "source"
-    assert "org.apache.kafka.connect.file.FileStreamSinkConnector" in by_class[
-        "connectors.file.sink.FileStreamSinkConnector"]["aliases"]  # fmt: skip
+    assert (
+        "org.apache.kafka.connect.file.FileStreamSinkConnector"
+        in by_class["connectors.file.sink.FileStreamSinkConnector"]["aliases"]
+    )
     assert by_class["hub.runtime.converters.json.JsonConverter"]["type"] == "converter"
     assert listed["failed"] == []
 
@@ -110,11 +112,19 @@ def test_standalone_runs_connector_files_until_sigterm(tmp_path: Path, hub_serve
     source, sink, offsets = tmp_path / "in.txt", tmp_path / "out.txt", tmp_path / "offsets.json"
     source.write_text("one\ntwo\n")
     worker = tmp_path / "worker.properties"
-    worker.write_text(f"bootstrap.servers={hub_server.bootstrap}\noffset.storage.file.filename={offsets}\n"
-                      "offset.flush.interval.ms=200\nconsumer.session.timeout.ms=6000\n")  # fmt: skip
+    worker.write_text(
+        f"bootstrap.servers={hub_server.bootstrap}\noffset.storage.file.filename={offsets}\n"
+        "offset.flush.interval.ms=200\nconsumer.session.timeout.ms=6000\n"
+    )
     src = tmp_path / "src.json"
-    src.write_text(json.dumps({"name": "src", "config": {"connector.class": "FileStreamSource", "file": str(source),
-                                                         "topic": "standalone"}}))  # fmt: skip
+    src.write_text(
+        json.dumps(
+            {
+                "name": "src",
+                "config": {"connector.class": "FileStreamSource", "file": str(source), "topic": "standalone"},
+            }
+        )
+    )
     dst = tmp_path / "dst.properties"
     dst.write_text(f"name=dst\nconnector.class=FileStreamSink\nfile={sink}\ntopics=standalone\n")
     argv = [sys.executable, "-m", "hub.cli", "standalone", str(worker), str(src), str(dst)]
@@ -137,9 +147,17 @@ def test_status_shows_records_rate_lag_and_a_progress_bar() -> None:
         "id": 0,
         "state": "RUNNING",
         "worker_id": "w",
-        "progress": {"records": 4500, "records_per_second": 1500.0, "phase": "snapshot", "done": 4500,
-                     "total": 10000, "unit": "rows", "percent": 45.0, "eta_seconds": 4},
-    }  # fmt: skip
+        "progress": {
+            "records": 4500,
+            "records_per_second": 1500.0,
+            "phase": "snapshot",
+            "done": 4500,
+            "total": 10000,
+            "unit": "rows",
+            "percent": 45.0,
+            "eta_seconds": 4,
+        },
+    }
     status = {"name": "cdc", "connector": {"state": "RUNNING", "worker_id": "w"}, "tasks": [task]}
     assert state_rows(status)[1] == ["task 0", "RUNNING", "w", "4,500", "1,500/s", ""]
     bar = progress_bar(task, width=10)

@@ -251,8 +251,12 @@ class BulkWriter:
                 self._resume_at = time.monotonic() + self._backoff(self.max_retries)
                 if self.outage_since is None:
                     self.outage_since = time.monotonic()
-                log.warning("%s: %d document(s) wait for the search server: %s", self.name,
-                            len(outcome.unavailable), outcome.error)  # fmt: skip
+                log.warning(
+                    "%s: %d document(s) wait for the search server: %s",
+                    self.name,
+                    len(outcome.unavailable),
+                    outcome.error,
+                )
             elif outcome.written:
                 self.outage_since = None
             finished = outcome.written + [refused.op for refused in outcome.refused]
@@ -266,8 +270,11 @@ class BulkWriter:
         with self._timeout_lock:
             if self.timeout_s < MAX_TIMEOUT_S:
                 self.timeout_s = min(MAX_TIMEOUT_S, self.timeout_s * 2)
-                log.warning("%s: a bulk request timed out; waiting up to %.0f s for answers from now on", self.name,
-                            self.timeout_s)  # fmt: skip
+                log.warning(
+                    "%s: a bulk request timed out; waiting up to %.0f s for answers from now on",
+                    self.name,
+                    self.timeout_s,
+                )
 
     def _backoff(self, attempt: int) -> float:
         base = min(MAX_BACKOFF_S, self.backoff_s * float(2**attempt))

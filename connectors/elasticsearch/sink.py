@@ -110,8 +110,12 @@ class ElasticsearchSinkTask(SinkTask):
         self.client = SearchClient(self.settings, self.settings.in_flight)
         try:
             info = self.client.connect()
-            log.info("%s: writing to %s %s", self.name, self.settings.connection_type,
-                     info.get("version", {}).get("number", "?"))  # fmt: skip
+            log.info(
+                "%s: writing to %s %s",
+                self.name,
+                self.settings.connection_type,
+                info.get("version", {}).get("number", "?"),
+            )
         except UnavailableError as exc:
             log.warning("%s: the search server does not answer yet (%s); documents will wait for it", self.name, exc)
         s = self.settings
@@ -225,8 +229,7 @@ class ElasticsearchSinkTask(SinkTask):
             self._schemas.pop(record.topic, None)  # try again with the next record
             log.warning("%s: cannot update the mapping of %s yet: %s", self.name, index, exc)
         except ConnectorError as exc:
-            log.warning("%s: the mapping of %s keeps fields the new schema maps differently: %s", self.name, index,
-                        exc)  # fmt: skip
+            log.warning("%s: the mapping of %s keeps fields the new schema maps differently: %s", self.name, index, exc)
 
     # --- outcomes -------------------------------------------------------------------------------------------------
 

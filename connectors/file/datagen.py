@@ -41,10 +41,15 @@ _PAGES = ("/", "/pricing", "/docs", "/blog", "/signup", "/login")
 _STATUSES = ("new", "paid", "shipped", "delivered", "cancelled")
 
 USERS = struct_schema(
-    [("id", INT64_SCHEMA), ("name", STRING_SCHEMA), ("email", STRING_SCHEMA), ("age", INT32_SCHEMA),
-     ("created_at", INT64_SCHEMA)],
+    [
+        ("id", INT64_SCHEMA),
+        ("name", STRING_SCHEMA),
+        ("email", STRING_SCHEMA),
+        ("age", INT32_SCHEMA),
+        ("created_at", INT64_SCHEMA),
+    ],
     name="hub.datagen.User",
-)  # fmt: skip
+)
 ORDERS = struct_schema(
     [("id", INT64_SCHEMA), ("user_id", INT64_SCHEMA), ("amount", FLOAT64_SCHEMA), ("status", STRING_SCHEMA)],
     name="hub.datagen.Order",

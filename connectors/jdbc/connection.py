@@ -236,8 +236,10 @@ CHECK_TIMEOUT_S = 5
 #: PostgreSQL SQLSTATEs and MySQL/MariaDB error codes of a refused login, and what libpq says of one before a
 #: session exists (psycopg has no SQLSTATE then).
 _LOGIN_REFUSED_CODES = {"28P01", "28000", 1045, 1698}
-_LOGIN_REFUSED_TEXT = re.compile(r"authentication failed|no password supplied|not permitted to log in|"
-                                 r'role ".*" does not exist')  # fmt: skip
+_LOGIN_REFUSED_TEXT = re.compile(
+    r"authentication failed|no password supplied|not permitted to log in|"
+    r'role ".*" does not exist'
+)
 
 
 def check_connection(config: Mapping[str, str]) -> dict[str, list[str]]:

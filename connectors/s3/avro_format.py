@@ -46,10 +46,18 @@ from hub.sdk.schema import (
 DEFAULT_NAME = "io.confluent.connect.avro.ConnectDefault"
 MAP_ENTRY = "io.confluent.connect.avro.MapEntry"
 PRECISION_PARAMETER = "connect.decimal.precision"
-_PRIMITIVES = {Type.INT8: "int", Type.INT16: "int", Type.INT32: "int", Type.INT64: "long", Type.FLOAT32: "float",
-               Type.FLOAT64: "double", Type.BOOLEAN: "boolean", Type.STRING: "string", Type.BYTES: "bytes"}  # fmt: skip
-_LOGICAL = {DATE_NAME: ("int", "date"), TIME_NAME: ("int", "time-millis"),
-            TIMESTAMP_NAME: ("long", "timestamp-millis")}  # fmt: skip
+_PRIMITIVES = {
+    Type.INT8: "int",
+    Type.INT16: "int",
+    Type.INT32: "int",
+    Type.INT64: "long",
+    Type.FLOAT32: "float",
+    Type.FLOAT64: "double",
+    Type.BOOLEAN: "boolean",
+    Type.STRING: "string",
+    Type.BYTES: "bytes",
+}
+_LOGICAL = {DATE_NAME: ("int", "date"), TIME_NAME: ("int", "time-millis"), TIMESTAMP_NAME: ("long", "timestamp-millis")}
 
 
 class _Names:
@@ -84,9 +92,15 @@ def avro_schema(schema: Schema, names: _Names | None = None) -> Any:
 def _required_avro(schema: Schema, names: _Names) -> Any:
     if schema.name == DECIMAL_NAME:
         params = schema.params
-        return {"type": "bytes", "logicalType": "decimal", "precision": int(params.get(PRECISION_PARAMETER, 64)),
-                "scale": int(params.get(DECIMAL_SCALE_PARAMETER, 0)), "connect.version": 1,
-                "connect.parameters": params, "connect.name": DECIMAL_NAME}  # fmt: skip
+        return {
+            "type": "bytes",
+            "logicalType": "decimal",
+            "precision": int(params.get(PRECISION_PARAMETER, 64)),
+            "scale": int(params.get(DECIMAL_SCALE_PARAMETER, 0)),
+            "connect.version": 1,
+            "connect.parameters": params,
+            "connect.name": DECIMAL_NAME,
+        }
     if schema.name in _LOGICAL:
         base, logical = _LOGICAL[schema.name]
         return {"type": base, "logicalType": logical, "connect.version": 1, "connect.name": schema.name}
@@ -106,9 +120,14 @@ def _required_avro(schema: Schema, names: _Names) -> Any:
         assert schema.value_schema is not None
         if schema.key_schema.type is Type.STRING and not schema.key_schema.optional:
             return {"type": "map", "values": avro_schema(schema.value_schema, names)}
-        pair = {"type": "record", "name": MAP_ENTRY, "fields": [
-            {"name": "key", "type": avro_schema(schema.key_schema, names)},
-            {"name": "value", "type": avro_schema(schema.value_schema, names)}]}  # fmt: skip
+        pair = {
+            "type": "record",
+            "name": MAP_ENTRY,
+            "fields": [
+                {"name": "key", "type": avro_schema(schema.key_schema, names)},
+                {"name": "value", "type": avro_schema(schema.value_schema, names)},
+            ],
+        }
         return {"type": "array", "items": pair}
     name, defined = names.name_of(schema)
     if defined:
@@ -134,8 +153,9 @@ def _value_converter(schema: Schema) -> Convert | None:
     kind = schema.type
     if kind is Type.STRUCT:
         names = [field.name for field in schema.fields]
-        converters = [(field.index, convert) for field in schema.fields
-                      if (convert := _value_converter(field.schema)) is not None]  # fmt: skip
+        converters = [
+            (field.index, convert) for field in schema.fields if (convert := _value_converter(field.schema)) is not None
+        ]
         defaults = [(field.index, field.schema.default) for field in schema.fields if field.schema.default is not None]
 
         def struct(value: Struct | None) -> dict[str, Any] | None:
@@ -252,9 +272,17 @@ def connect_schema(avro: Any, named: dict[str, Schema] | None = None) -> Schema:
         from hub.sdk.schema import STRING_SCHEMA
 
         return map_schema(STRING_SCHEMA, connect_schema(avro["values"], named))
-    primitive = {"int": Type.INT32, "long": Type.INT64, "float": Type.FLOAT32, "double": Type.FLOAT64,
-                 "boolean": Type.BOOLEAN, "string": Type.STRING, "bytes": Type.BYTES, "enum": Type.STRING,
-                 "fixed": Type.BYTES}.get(kind)  # fmt: skip
+    primitive = {
+        "int": Type.INT32,
+        "long": Type.INT64,
+        "float": Type.FLOAT32,
+        "double": Type.FLOAT64,
+        "boolean": Type.BOOLEAN,
+        "string": Type.STRING,
+        "bytes": Type.BYTES,
+        "enum": Type.STRING,
+        "fixed": Type.BYTES,
+    }.get(kind)
     if primitive is None:
         raise DataError(f"Avro type {kind!r} has no Connect schema")
     if avro.get("connect.type") == "int8":

@@ -108,8 +108,10 @@ class _BytesWriter(RecordWriter):
     def write(self, values: Sequence[Any]) -> None:
         for value in values:
             if not isinstance(value, _BYTES_LIKE):
-                raise DataError(f"ByteArrayFormat writes bytes values, got {type(value).__name__} "
-                                "(use org.apache.kafka.connect.converters.ByteArrayConverter)")  # fmt: skip
+                raise DataError(
+                    f"ByteArrayFormat writes bytes values, got {type(value).__name__} "
+                    "(use org.apache.kafka.connect.converters.ByteArrayConverter)"
+                )
         separator = self.separator
         data = separator.join(bytes(value) for value in values) + separator
         (self.gzip or self.out).write(data)

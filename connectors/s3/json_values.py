@@ -163,8 +163,9 @@ def _map_converter(schema: Schema, numeric: bool, verbatim: Verbatim) -> Convert
 
 def _struct_converter(schema: Schema, numeric: bool, verbatim: Verbatim) -> Convert:
     names = tuple(field.name for field in schema.fields)
-    converters = [(field.index, found) for field in schema.fields
-                  if (found := _compile(field.schema, numeric, verbatim))]  # fmt: skip
+    converters = [
+        (field.index, found) for field in schema.fields if (found := _compile(field.schema, numeric, verbatim))
+    ]
     defaults = [(field.index, field.schema.default) for field in schema.fields if field.schema.default is not None]
 
     def convert(value: Struct | None) -> dict[str, Any] | None:

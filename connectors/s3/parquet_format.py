@@ -45,9 +45,17 @@ from hub.sdk.schema import (
 
 CODEC_EXTENSIONS = {"none": "", "snappy": ".snappy", "gzip": ".gz", "zstd": ".zstd", "lz4": ".lz4", "brotli": ".br"}
 _NAME_KEY = b"connect.name"
-_PRIMITIVES = {Type.INT8: pa.int8(), Type.INT16: pa.int16(), Type.INT32: pa.int32(), Type.INT64: pa.int64(),
-               Type.FLOAT32: pa.float32(), Type.FLOAT64: pa.float64(), Type.BOOLEAN: pa.bool_(),
-               Type.STRING: pa.string(), Type.BYTES: pa.binary()}  # fmt: skip
+_PRIMITIVES = {
+    Type.INT8: pa.int8(),
+    Type.INT16: pa.int16(),
+    Type.INT32: pa.int32(),
+    Type.INT64: pa.int64(),
+    Type.FLOAT32: pa.float32(),
+    Type.FLOAT64: pa.float64(),
+    Type.BOOLEAN: pa.bool_(),
+    Type.STRING: pa.string(),
+    Type.BYTES: pa.binary(),
+}
 _FROM_ARROW = {str(arrow): kind for kind, arrow in _PRIMITIVES.items()}
 
 
@@ -175,8 +183,9 @@ class ParquetFormat(Format):
         parquet = pq.ParquetFile(data)
         arrow_schema = parquet.schema_arrow
         name = (arrow_schema.metadata or {}).get(_NAME_KEY)
-        schema = struct_schema([(field.name, connect_schema(field)) for field in arrow_schema],
-                               name=name.decode() if name else None)  # fmt: skip
+        schema = struct_schema(
+            [(field.name, connect_schema(field)) for field in arrow_schema], name=name.decode() if name else None
+        )
         convert = _reader(schema)
         assert convert is not None
         for batch in parquet.iter_batches():
@@ -201,8 +210,9 @@ def connect_schema(field: pa.Field) -> Schema:
         schema = array_schema(connect_schema(kind.value_field))
     elif pa.types.is_struct(kind):
         name = (field.metadata or {}).get(_NAME_KEY)
-        schema = struct_schema([(child.name, connect_schema(child)) for child in kind],
-                               name=name.decode() if name else None)  # fmt: skip
+        schema = struct_schema(
+            [(child.name, connect_schema(child)) for child in kind], name=name.decode() if name else None
+        )
     elif str(kind) in _FROM_ARROW:
         schema = Schema(_FROM_ARROW[str(kind)])
     elif pa.types.is_large_string(kind):

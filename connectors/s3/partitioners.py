@@ -67,8 +67,9 @@ class FieldPartitioner(Partitioner):
             elif isinstance(value, int | str):
                 text = str(value)
             else:
-                raise DataError(f"field '{name}' is a {type(value).__name__}; FieldPartitioner takes strings, "
-                                "integers and booleans")  # fmt: skip
+                raise DataError(
+                    f"field '{name}' is a {type(value).__name__}; FieldPartitioner takes strings, integers and booleans"
+                )
             parts.append(f"{name}={text}")
         return self.directory_delim.join(parts)
 

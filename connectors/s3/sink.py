@@ -79,8 +79,9 @@ class S3SinkTask(SinkTask):
         self.settings = settings = SinkSettings.parse(config)
         self._format = make_format(settings.format)
         store = settings.store
-        self._namer = ObjectNamer(store.topics_dir, store.directory_delim, store.file_delim,
-                                  settings.offset_pad_width, self._format.extension)  # fmt: skip
+        self._namer = ObjectNamer(
+            store.topics_dir, store.directory_delim, store.file_delim, settings.offset_pad_width, self._format.extension
+        )
         self._partitioner = make_partitioner(settings.partitioner, store.directory_delim)
         self._stopped.clear()
         self._bucket = S3Bucket(store, self._stopped)
@@ -110,8 +111,9 @@ class S3SinkTask(SinkTask):
     def _writer(self, tp: TopicPartition) -> TopicPartitionWriter:
         writer = self._writers.get(tp)
         if writer is None:
-            writer = TopicPartitionWriter(tp, self.settings, self._format, self._partitioner, self._namer,
-                                          self.pipeline, self._bad_record)  # fmt: skip
+            writer = TopicPartitionWriter(
+                tp, self.settings, self._format, self._partitioner, self._namer, self.pipeline, self._bad_record
+            )
             self._writers[tp] = writer
         return writer
 
@@ -131,8 +133,7 @@ class S3SinkTask(SinkTask):
                 for writer in self._writers.values():
                     writer.rotate_if_scheduled()
         except RetriableError as exc:
-            log.warning("S3 is unavailable; the batch is redelivered in %d ms: %s", self.settings.retry_backoff_ms,
-                        exc)  # fmt: skip
+            log.warning("S3 is unavailable; the batch is redelivered in %d ms: %s", self.settings.retry_backoff_ms, exc)
             self.context.timeout(self.settings.retry_backoff_ms)
             raise
 

@@ -150,11 +150,16 @@ class S3SourceTask(SourceTask):
             self._current = (name, data, items, emitted)
             tp = (name.topic, name.partition)
             self._positions[tp] = (name.start_offset, name.key, emitted, last)
-            records.append(SourceRecord(
-                topic=name.topic, kafka_partition=name.partition, value=value, value_schema=schema,
-                source_partition=self._source_partition(tp),
-                source_offset={"object": name.key, "index": emitted, "complete": last},
-            ))  # fmt: skip
+            records.append(
+                SourceRecord(
+                    topic=name.topic,
+                    kafka_partition=name.partition,
+                    value=value,
+                    value_schema=schema,
+                    source_partition=self._source_partition(tp),
+                    source_offset={"object": name.key, "index": emitted, "complete": last},
+                )
+            )
             if last:
                 self._close_current()
         return records
@@ -193,8 +198,12 @@ class S3SourceTask(SourceTask):
                 parsed = self._parser.parse(str(stored["object"]))
                 if parsed is None:
                     raise ConnectorError(f"stored offset {dict(stored)} names an object this source does not read")
-                position = (parsed.start_offset, parsed.key, int(stored.get("index", 0)),
-                            bool(stored.get("complete", False)))  # fmt: skip
+                position = (
+                    parsed.start_offset,
+                    parsed.key,
+                    int(stored.get("index", 0)),
+                    bool(stored.get("complete", False)),
+                )
             self._positions[tp] = position
         return self._positions[tp]
 

@@ -43,11 +43,35 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 MAX_BACKOFF_MS = 20_000
-TRANSIENT_CODES = frozenset({"SlowDown", "InternalError", "ServiceUnavailable", "RequestTimeout", "Throttling",
-                             "ThrottlingException", "RequestLimitExceeded", "OperationAborted", "500", "502", "503",
-                             "504"})  # fmt: skip
-DENIED_CODES = frozenset({"AccessDenied", "403", "Forbidden", "InvalidAccessKeyId", "SignatureDoesNotMatch",
-                          "AllAccessDisabled", "InvalidToken", "ExpiredToken", "AccountProblem"})  # fmt: skip
+TRANSIENT_CODES = frozenset(
+    {
+        "SlowDown",
+        "InternalError",
+        "ServiceUnavailable",
+        "RequestTimeout",
+        "Throttling",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "OperationAborted",
+        "500",
+        "502",
+        "503",
+        "504",
+    }
+)
+DENIED_CODES = frozenset(
+    {
+        "AccessDenied",
+        "403",
+        "Forbidden",
+        "InvalidAccessKeyId",
+        "SignatureDoesNotMatch",
+        "AllAccessDisabled",
+        "InvalidToken",
+        "ExpiredToken",
+        "AccountProblem",
+    }
+)
 MISSING_CODES = frozenset({"NoSuchBucket"})
 
 
@@ -120,25 +144,37 @@ class S3Bucket:
                     raise self._failure(what, exc, head) from exc
                 wait_ms = min(settings.retry_backoff_ms * 2**attempt, MAX_BACKOFF_MS)
                 attempt += 1
-                log.warning("S3 %s failed (%s); retry %d of %d in %d ms", what, _describe(exc), attempt,
-                            settings.retries, wait_ms)  # fmt: skip
+                log.warning(
+                    "S3 %s failed (%s); retry %d of %d in %d ms",
+                    what,
+                    _describe(exc),
+                    attempt,
+                    settings.retries,
+                    wait_ms,
+                )
                 self.stopped.wait(wait_ms / 1000)
 
     def _failure(self, what: str, exc: Exception, head: bool) -> ConnectError:
         where = self.settings.where
         code = _code(exc)
         if code in MISSING_CODES or (head and code in ("404", "NotFound")):
-            return ConnectorError(f"bucket '{self.settings.bucket}' does not exist at "
-                                  f"{self.settings.endpoint_url or 'AWS S3'} ({what})")  # fmt: skip
+            return ConnectorError(
+                f"bucket '{self.settings.bucket}' does not exist at {self.settings.endpoint_url or 'AWS S3'} ({what})"
+            )
         if code in DENIED_CODES:
-            return ConnectorError(f"access denied to {where} while {what}: {_describe(exc)}; check "
-                                  "aws.access.key.id / aws.secret.access.key and the bucket's policy")  # fmt: skip
+            return ConnectorError(
+                f"access denied to {where} while {what}: {_describe(exc)}; check "
+                "aws.access.key.id / aws.secret.access.key and the bucket's policy"
+            )
         if isinstance(exc, NoCredentialsError | PartialCredentialsError):
-            return ConnectorError(f"no AWS credentials for {where}: set aws.access.key.id and "
-                                  "aws.secret.access.key, or boto3's chain (environment, profile, role)")  # fmt: skip
+            return ConnectorError(
+                f"no AWS credentials for {where}: set aws.access.key.id and "
+                "aws.secret.access.key, or boto3's chain (environment, profile, role)"
+            )
         if _transient(exc):
-            return RetriableError(f"S3 unavailable for {where} while {what} after {self.settings.retries} "
-                                  f"retries: {_describe(exc)}")  # fmt: skip
+            return RetriableError(
+                f"S3 unavailable for {where} while {what} after {self.settings.retries} retries: {_describe(exc)}"
+            )
         return ConnectorError(f"S3 refused {what} on {where}: {_describe(exc)}")
 
     def put_object(self, key: str, body: bytes | bytearray, extra: Mapping[str, str]) -> None:
@@ -151,21 +187,28 @@ class S3Bucket:
 
     def create_multipart_upload(self, key: str, extra: Mapping[str, str]) -> str:
         bucket = self.settings.bucket
-        answer = self.call(f"starting {key}", lambda: self.client.create_multipart_upload(Bucket=bucket, Key=key,
-                                                                                            **extra))  # fmt: skip
+        answer = self.call(
+            f"starting {key}", lambda: self.client.create_multipart_upload(Bucket=bucket, Key=key, **extra)
+        )
         return str(answer["UploadId"])
 
     def upload_part(self, key: str, upload_id: str, number: int, body: bytes | bytearray) -> str:
         bucket = self.settings.bucket
-        answer = self.call(f"writing part {number} of {key}", lambda: self.client.upload_part(
-            Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=body))  # fmt: skip
+        answer = self.call(
+            f"writing part {number} of {key}",
+            lambda: self.client.upload_part(Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=body),
+        )
         return str(answer["ETag"])
 
     def complete_multipart_upload(self, key: str, upload_id: str, etags: list[str]) -> None:
         bucket = self.settings.bucket
         parts = {"Parts": [{"PartNumber": number, "ETag": etag} for number, etag in enumerate(etags, 1)]}
-        self.call(f"completing {key}", lambda: self.client.complete_multipart_upload(
-            Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload=parts))  # fmt: skip
+        self.call(
+            f"completing {key}",
+            lambda: self.client.complete_multipart_upload(
+                Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload=parts
+            ),
+        )
 
     def abort_multipart_upload(self, key: str, upload_id: str) -> None:
         """Best effort: a failed abort only leaves invisible parts (a lifecycle rule removes them)."""
@@ -218,10 +261,13 @@ def check_bucket(settings: StoreSettings) -> dict[str, list[str]]:
     )
     endpoint = "store.url" if settings.endpoint_url else "s3.region"
     try:
-        client = boto3.session.Session().client("s3", endpoint_url=settings.endpoint_url,
-                                                aws_access_key_id=settings.access_key_id,
-                                                aws_secret_access_key=settings.secret_access_key,
-                                                config=quick)  # fmt: skip
+        client = boto3.session.Session().client(
+            "s3",
+            endpoint_url=settings.endpoint_url,
+            aws_access_key_id=settings.access_key_id,
+            aws_secret_access_key=settings.secret_access_key,
+            config=quick,
+        )
     except (BotoCoreError, ValueError) as exc:
         return {endpoint: [f"cannot use S3 endpoint {settings.endpoint_url or 'AWS'}: {exc}"]}
     try:

@@ -14,8 +14,20 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
-_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-           "November", "December")  # fmt: skip
+_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 _DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _TEXT_LETTERS = frozenset("GEaz")
 
@@ -90,8 +102,10 @@ class PathFormat:
         self.parts, uses_text = _compile(pattern)
         language = locale.replace("_", "-").split("-")[0].lower()
         if uses_text and language not in ("", "en"):
-            raise ValueError(f"path.format {pattern!r} writes month or day names, which Hub has only in English; "
-                             f"use numbers or an English locale instead of {locale!r}")  # fmt: skip
+            raise ValueError(
+                f"path.format {pattern!r} writes month or day names, which Hub has only in English; "
+                f"use numbers or an English locale instead of {locale!r}"
+            )
 
     def format(self, moment: dt.datetime) -> str:
         return "".join(part if isinstance(part, str) else part[0](moment, part[1]) for part in self.parts)

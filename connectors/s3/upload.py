@@ -69,8 +69,10 @@ def upload_object(bucket: S3Bucket, sealed: SealedObject, part_size: int, extra:
         return
     upload_id = bucket.create_multipart_upload(sealed.key, extra)
     try:
-        etags = [bucket.upload_part(sealed.key, upload_id, number, part)
-                 for number, part in enumerate(buffer.parts(part_size), 1)]  # fmt: skip
+        etags = [
+            bucket.upload_part(sealed.key, upload_id, number, part)
+            for number, part in enumerate(buffer.parts(part_size), 1)
+        ]
         bucket.complete_multipart_upload(sealed.key, upload_id, etags)
     except BaseException:
         bucket.abort_multipart_upload(sealed.key, upload_id)

@@ -178,8 +178,10 @@ class TopicPartitionWriter:
         offset = record.original_kafka_offset
         if record.value is None:
             if not settings.ignore_nulls:
-                raise ConnectorError(f"record {_where(record)} has a null value "
-                                     "(behavior.on.null.values=fail; set it to ignore to skip them)")  # fmt: skip
+                raise ConnectorError(
+                    f"record {_where(record)} has a null value "
+                    "(behavior.on.null.values=fail; set it to ignore to skip them)"
+                )
             self.next_offset = offset + 1
             return
         schema = record.value_schema

@@ -26,9 +26,13 @@ user_option = click.option("--user", envvar="HUB_USER", help="USER:PASSWORD for 
 token_option = click.option("--token", envvar="HUB_TOKEN", help="Bearer token (or $HUB_TOKEN).")
 insecure_option = click.option("--insecure", is_flag=True, help="Do not verify the server's TLS certificate.")
 file_option = click.option(
-    "-f", "--file", "config_file", required=True, type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    "-f",
+    "--file",
+    "config_file",
+    required=True,
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
     help='Connector config as JSON: {"name", "config"} or a flat map of options.',
-)  # fmt: skip
+)
 
 
 def _rest(url: str, user: str | None, token: str | None, insecure: bool) -> Any:
@@ -241,8 +245,15 @@ def plugins(url: str, as_json: bool, user: str | None, token: str | None, insecu
         return
     print_table(
         ["TYPE", "CLASS", "VERSION", "ALSO KNOWN AS"],
-        [[i.kind, i.class_name, i.version, ", ".join(a for a in i.aliases if "." in a or i.kind in ("source", "sink"))
-          or "-"] for i in infos],
-    )  # fmt: skip
+        [
+            [
+                i.kind,
+                i.class_name,
+                i.version,
+                ", ".join(a for a in i.aliases if "." in a or i.kind in ("source", "sink")) or "-",
+            ]
+            for i in infos
+        ],
+    )
     for failure in found.failures:
         click.echo(f"failed to load {failure.entry_point}: {failure.error}", err=True)

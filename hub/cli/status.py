@@ -57,8 +57,10 @@ def problems(status: dict[str, Any]) -> list[str]:
         if trace:
             lines.append(f"{label} {state['state']}: {trace[-1].strip()}")
         elif state.get("state") == "UNASSIGNED":
-            lines.append(f"{label} UNASSIGNED: no worker runs it yet; after a create, restart or rebalance it starts "
-                         "within seconds, and if it stays so, the workers' logs say why")  # fmt: skip
+            lines.append(
+                f"{label} UNASSIGNED: no worker runs it yet; after a create, restart or rebalance it starts "
+                "within seconds, and if it stays so, the workers' logs say why"
+            )
     return lines
 
 
@@ -95,5 +97,4 @@ def print_status(status: dict[str, Any]) -> None:
             click.echo(bar)
     width = max(40, shutil.get_terminal_size().columns)
     for line in problems(status):
-        click.echo(textwrap.fill(line, width, subsequent_indent="    ", break_on_hyphens=False,
-                                 break_long_words=False))  # fmt: skip
+        click.echo(textwrap.fill(line, width, subsequent_indent="    ", break_on_hyphens=False, break_long_words=False))

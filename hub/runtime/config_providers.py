@@ -280,7 +280,11 @@ def build_resolver(plugins: Plugins, config: WorkerConfig) -> ConfigResolver:
             provider = plugins.config_provider(class_name)
             provider.configure(config.prefixed(params))
         except ConfigError as exc:  # named as the worker config names them
-            raise ConfigError({params + key if key else f"config.providers.{name}.class": messages
-                               for key, messages in exc.errors.items()}) from None  # fmt: skip
+            raise ConfigError(
+                {
+                    params + key if key else f"config.providers.{name}.class": messages
+                    for key, messages in exc.errors.items()
+                }
+            ) from None
         providers[name] = provider
     return ConfigResolver(providers)

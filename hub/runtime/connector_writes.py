@@ -69,8 +69,9 @@ class ConnectorWrites:
         check_connector_name(name)
         config = {str(k): str(v) for k, v in config.items()}
         if config.get("name", name) != name:
-            raise BadRequestError(f"Connector name configuration ({config['name']}) doesn't match connector name in "
-                                  f"the URL ({name})")  # fmt: skip
+            raise BadRequestError(
+                f"Connector name configuration ({config['name']}) doesn't match connector name in the URL ({name})"
+            )
         config["name"] = name
         target = None
         if initial_state is not None:

@@ -124,8 +124,10 @@ class Reconciler(ConfigListener):
         try:
             done.result(RESTART_WAIT_S)
         except FutureTimeoutError:
-            raise ConflictError(f"The restart of task {name}-{task} is queued but not done after "
-                                f"{RESTART_WAIT_S:.0f} s; its status shows when it is") from None  # fmt: skip
+            raise ConflictError(
+                f"The restart of task {name}-{task} is queued but not done after "
+                f"{RESTART_WAIT_S:.0f} s; its status shows when it is"
+            ) from None
 
     # --- config listener (on the store's reading thread: only queue) ------------------------------------------
 

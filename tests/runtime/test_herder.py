@@ -48,10 +48,12 @@ def test_pause_resume_stop_and_source_offsets(make_herder: HerderFactory, tmp_pa
     source, sink = tmp_path / "in.txt", tmp_path / "out.txt"
     source.write_text("a\nb\n")
     herder = make_herder()
-    herder.put_connector_config("src", {"connector.class": "FileStreamSource", "file": str(source), "topic": "p"},
-                                allow_replace=False)  # fmt: skip
-    herder.put_connector_config("dst", {"connector.class": "FileStreamSink", "file": str(sink), "topics": "p"},
-                                allow_replace=False)  # fmt: skip
+    herder.put_connector_config(
+        "src", {"connector.class": "FileStreamSource", "file": str(source), "topic": "p"}, allow_replace=False
+    )
+    herder.put_connector_config(
+        "dst", {"connector.class": "FileStreamSink", "file": str(sink), "topics": "p"}, allow_replace=False
+    )
     with pytest.raises(AlreadyExistsError):
         herder.put_connector_config("dst", {"connector.class": "FileStreamSink", "topics": "p"}, allow_replace=False)
     wait_for(lambda: _lines(sink) == ["a", "b"], what="two lines")
@@ -80,18 +82,27 @@ def test_poison_records_go_to_the_dead_letter_queue_and_the_task_goes_on(
 ) -> None:
     sink = tmp_path / "out.txt"
     with clients.producer() as producer:
-        for value in (b'{"schema":{"type":"string"},"payload":"ok 1"}', b"not json",
-                      b'{"schema":{"type":"string"},"payload":"ok 2"}'):  # fmt: skip
+        for value in (
+            b'{"schema":{"type":"string"},"payload":"ok 1"}',
+            b"not json",
+            b'{"schema":{"type":"string"},"payload":"ok 2"}',
+        ):
             producer.send("raw", key=None, value=value, partition=0)
         producer.flush(30)
     herder = make_herder()
     herder.put_connector_config(
         "dst",
-        {"connector.class": "FileStreamSink", "file": str(sink), "topics": "raw", "errors.tolerance": "all",
-         "errors.deadletterqueue.topic.name": "dlq", "errors.deadletterqueue.context.headers.enable": "true",
-         "errors.deadletterqueue.topic.replication.factor": "1"},
+        {
+            "connector.class": "FileStreamSink",
+            "file": str(sink),
+            "topics": "raw",
+            "errors.tolerance": "all",
+            "errors.deadletterqueue.topic.name": "dlq",
+            "errors.deadletterqueue.context.headers.enable": "true",
+            "errors.deadletterqueue.topic.replication.factor": "1",
+        },
         allow_replace=False,
-    )  # fmt: skip
+    )
     wait_for(lambda: _lines(sink) == ["ok 1", "ok 2"], what="the good records")
     with clients.consumer() as consumer:
         consumer.assign([TopicPartition("dlq", 0)])
@@ -113,8 +124,9 @@ def test_failed_task_shows_its_trace_and_restarts(make_herder: HerderFactory, tm
     herder = make_herder()
     blocked = tmp_path / "dir-not-file"
     blocked.mkdir()
-    herder.put_connector_config("dst", {"connector.class": "FileStreamSink", "file": str(blocked), "topics": "x"},
-                                allow_replace=False)  # fmt: skip
+    herder.put_connector_config(
+        "dst", {"connector.class": "FileStreamSink", "file": str(blocked), "topics": "x"}, allow_replace=False
+    )
     wait_for(lambda: _state(herder, "dst")[1] == ["FAILED"], what="the task to fail")
     assert "cannot open" in herder.task_status("dst", 0)["trace"]
     blocked.rmdir()
@@ -132,13 +144,15 @@ def test_secrets_from_config_providers_are_resolved_but_never_stored(
     (tmp_path / "in.txt").write_text("x\n")
     herder = make_herder()
     herder.put_connector_config(
-        "src", {"connector.class": "FileStreamSource", "file": str(tmp_path / "in.txt"), "topic": "s"},
+        "src",
+        {"connector.class": "FileStreamSource", "file": str(tmp_path / "in.txt"), "topic": "s"},
         allow_replace=False,
-    )  # fmt: skip
+    )
     herder.put_connector_config(
-        "dst", {"connector.class": "FileStreamSink", "file": "${env:HUB_TEST_SINK_FILE}", "topics": "s"},
+        "dst",
+        {"connector.class": "FileStreamSink", "file": "${env:HUB_TEST_SINK_FILE}", "topics": "s"},
         allow_replace=False,
-    )  # fmt: skip
+    )
     wait_for(lambda: _lines(tmp_path / "secret-out.txt") == ["x"], what="the sink to use the resolved path")
     assert herder.connector_info("dst").config["file"] == "${env:HUB_TEST_SINK_FILE}"
     wait_for(lambda: herder.task_configs("dst"), what="task configs")
@@ -164,10 +178,15 @@ def test_a_record_the_store_refuses_is_skipped_or_fails_the_source_task(
     source.write_text("a\n" + "x" * 1_200_000 + "\nb\n")  # the middle line is over the producer's 1 MB limit
     herder = make_herder()
     herder.put_connector_config(
-        "src", {"connector.class": "FileStreamSource", "file": str(source), "topic": f"big-{tolerance}",
-                "errors.tolerance": tolerance},
+        "src",
+        {
+            "connector.class": "FileStreamSource",
+            "file": str(source),
+            "topic": f"big-{tolerance}",
+            "errors.tolerance": tolerance,
+        },
         allow_replace=False,
-    )  # fmt: skip
+    )
     if tolerance == "all":
         herder.put_connector_config(
             "dst", {"connector.class": "FileStreamSink", "file": str(sink), "topics": "big-all"}, allow_replace=False

@@ -114,9 +114,19 @@ class Source:
         """The ``source`` struct of a change of ``events``' table (share it between the records of one batch)."""
         return Struct.from_values(
             SOURCE_SCHEMA,
-            [self.version, CONNECTOR_NAME, self.server, self.commit_ms, self.snapshot, self.database, events.schema,
-             events.table, self.tx_id, self.lsn],
-        )  # fmt: skip
+            [
+                self.version,
+                CONNECTOR_NAME,
+                self.server,
+                self.commit_ms,
+                self.snapshot,
+                self.database,
+                events.schema,
+                events.table,
+                self.tx_id,
+                self.lsn,
+            ],
+        )
 
 
 @dataclass(frozen=True)

@@ -224,8 +224,12 @@ class JdbcSinkTask(SinkTask):
         if self._retries_left <= 0:
             return ConnectorError(f"giving up after {self.settings.max_retries} retries: {error}")
         self._retries_left -= 1
-        log.warning("transient database error, batch redelivered in %d ms (%d retries left): %s",
-                    self.settings.retry_backoff_ms, self._retries_left, error)  # fmt: skip
+        log.warning(
+            "transient database error, batch redelivered in %d ms (%d retries left): %s",
+            self.settings.retry_backoff_ms,
+            self._retries_left,
+            error,
+        )
         self.context.timeout(self.settings.retry_backoff_ms)
         return RetriableError(str(error))
 

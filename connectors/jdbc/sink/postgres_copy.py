@@ -229,8 +229,11 @@ class PostgresCopier:
                     self._staging_refused = True
                 else:
                     plan.refused = True
-                log.warning("table %s: COPY path refused (%s); rows are written with statements from now on",
-                            plan.binding.table.fullname, " ".join(str(exc.orig).split()))  # fmt: skip
+                log.warning(
+                    "table %s: COPY path refused (%s); rows are written with statements from now on",
+                    plan.binding.table.fullname,
+                    " ".join(str(exc.orig).split()),
+                )
             raise
 
 

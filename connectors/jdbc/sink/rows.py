@@ -260,8 +260,9 @@ def _field_names(schema: Schema | None, value: Any, what: str) -> Sequence[str]:
     if schema is None and isinstance(value, Mapping):
         return [str(name) for name in value]
     kind = schema.type.value if schema is not None else type(value).__name__
-    raise DataError(f"the record {what} must be a struct (or a JSON object without schema) to map to columns, "
-                    f"not {kind}")  # fmt: skip
+    raise DataError(
+        f"the record {what} must be a struct (or a JSON object without schema) to map to columns, not {kind}"
+    )
 
 
 def _column(schema: Schema | None, value: Any, name: str, source: str, *, primary: bool) -> ColumnSpec:

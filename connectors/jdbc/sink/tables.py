@@ -185,11 +185,14 @@ class TableManager:
         names = ", ".join(spec.name for spec in missing)
         schemaless = [spec.name for spec in missing if spec.schema is None]
         if schemaless:
-            raise DataError(f"table {table_id} has no column for the field(s) {', '.join(schemaless)} of a record "
-                            "without a schema; add the columns, or send records with schemas")  # fmt: skip
+            raise DataError(
+                f"table {table_id} has no column for the field(s) {', '.join(schemaless)} of a record "
+                "without a schema; add the columns, or send records with schemas"
+            )
         if not self.settings.auto_evolve:
-            raise ConnectorError(f"table {table_id} has no column for the field(s) {names}: add them, "
-                                 "or set auto.evolve=true")  # fmt: skip
+            raise ConnectorError(
+                f"table {table_id} has no column for the field(s) {names}: add them, or set auto.evolve=true"
+            )
         for spec in missing:
             self._check_addable(table_id, spec)
         target = sa.Table(table.name, sa.MetaData(), schema=table.schema)
@@ -211,8 +214,10 @@ class TableManager:
     def _check_addable(self, table_id: TableId, spec: ColumnSpec) -> None:
         assert spec.schema is not None
         if spec.primary:
-            raise ConnectorError(f"table {table_id} has no column {spec.name!r} for its primary key; "
-                                 "auto.evolve adds value columns only, never key columns")  # fmt: skip
+            raise ConnectorError(
+                f"table {table_id} has no column {spec.name!r} for its primary key; "
+                "auto.evolve adds value columns only, never key columns"
+            )
         if not spec.schema.optional and spec.schema.default is None:
             raise ConnectorError(
                 f"auto.evolve cannot add the field {spec.name!r} to table {table_id}: it is required and has no "

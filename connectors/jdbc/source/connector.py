@@ -281,8 +281,9 @@ class JdbcSourceConnector(SourceConnector):
                 log.warning("connector %s: no table matches the table lists (yet)", config.get("name"))
             interval = self.settings["table.poll.interval.ms"] / 1000
             if interval > 0:
-                self._watcher = threading.Thread(target=self._watch, args=(interval,), daemon=True,
-                                                 name=f"jdbc-tables-{config.get('name')}")  # fmt: skip
+                self._watcher = threading.Thread(
+                    target=self._watch, args=(interval,), daemon=True, name=f"jdbc-tables-{config.get('name')}"
+                )
                 self._watcher.start()
 
     def _list_tables(self) -> list[str]:

@@ -13,8 +13,15 @@ from hub.rest.routes.params import BodyReader, call, flag, json_response, string
 from hub.runtime.herder import Herder
 
 #: Connect's order of plugin kinds in the listing.
-_PLUGIN_ORDER = {"sink": 0, "source": 1, "transformation": 2, "predicate": 3, "converter": 4, "header_converter": 5,
-                 "config_provider": 6}  # fmt: skip
+_PLUGIN_ORDER = {
+    "sink": 0,
+    "source": 1,
+    "transformation": 2,
+    "predicate": 3,
+    "converter": 4,
+    "header_converter": 5,
+    "config_provider": 6,
+}
 
 
 def routes(herder: Herder, body: BodyReader) -> list[Route]:

@@ -129,8 +129,12 @@ class GroupMembership(ConfigListener):
             log.info("worker %s handed its work over in generation %d", self._worker_url, joined.generation_id)
             time.sleep(SYNC_GRACE_S)  # leaving starts another generation
         except (ClientError, ValueError, KeyError) as exc:
-            log.warning("worker %s: handing its work over failed (the others take it after "
-                        "scheduled.rebalance.max.delay.ms): %s", self._worker_url, exc)  # fmt: skip
+            log.warning(
+                "worker %s: handing its work over failed (the others take it after "
+                "scheduled.rebalance.max.delay.ms): %s",
+                self._worker_url,
+                exc,
+            )
 
     def leave(self) -> None:
         """Leave the group for good."""
@@ -182,8 +186,9 @@ class GroupMembership(ConfigListener):
                 if (asked or joined.is_leader) and joined.generation_id <= self._applied_generation:
                     # No new generation although one is due: this coordinator keeps the current one (and the
                     # assignment stored with it) for a rejoin with unchanged metadata. Ask for one.
-                    log.info("worker %s: generation %d again; asking for a new one", self._worker_url,
-                             joined.generation_id)  # fmt: skip
+                    log.info(
+                        "worker %s: generation %d again; asking for a new one", self._worker_url, joined.generation_id
+                    )
                     self._rebalance_requests += 1
                     continue
                 plans = self._plan(joined) if joined.is_leader else None
@@ -223,8 +228,11 @@ class GroupMembership(ConfigListener):
     def _fence(self) -> None:
         """The coordinator has not confirmed this worker for too long (a frozen process, a lost network): others
         may run its work by now, so stop all of it before joining again."""
-        log.warning("worker %s: group membership unconfirmed for %.1f s; stopping all work before rejoining",
-                    self._worker_url, time.monotonic() - self._member.confirmed_at)  # fmt: skip
+        log.warning(
+            "worker %s: group membership unconfirmed for %.1f s; stopping all work before rejoining",
+            self._worker_url,
+            time.monotonic() - self._member.confirmed_at,
+        )
         held = self._placement.work
         self._placement.replace(frozenset())
         self._reconciler.reconsider(sorted({work.connector for work in held}))
@@ -253,8 +261,13 @@ class GroupMembership(ConfigListener):
         self._applied_generation = generation
         self._placement.replace(new)
         self._gate.assignment_applied()
-        log.info("worker %s runs %d connector(s) and task(s) in generation %d (leader %s)", self._worker_url,
-                 len(new), generation, self._gate.leader_url)  # fmt: skip
+        log.info(
+            "worker %s runs %d connector(s) and task(s) in generation %d (leader %s)",
+            self._worker_url,
+            len(new),
+            generation,
+            self._gate.leader_url,
+        )
         for name in sorted(changed):
             if Work(name) not in new:
                 self._task_configs.discard(name)  # its new owner generates them again

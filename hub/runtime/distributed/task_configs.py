@@ -60,8 +60,9 @@ def send_over_rest(url: str, name: str, configs: TaskConfigs, *, sign: Sign, tim
     except urllib.error.HTTPError as exc:
         detail = exc.read().decode(errors="replace")[:500]
         # 403: signed under a key the leader has replaced since; 503: the leader has not read a key yet.
-        raise UndeliveredError(f"the leader {url} answered {exc.code}: {detail}",
-                               retry=exc.code not in (400, 401, 404)) from None  # fmt: skip
+        raise UndeliveredError(
+            f"the leader {url} answered {exc.code}: {detail}", retry=exc.code not in (400, 401, 404)
+        ) from None
     except OSError as exc:
         raise UndeliveredError(f"the leader {url} did not answer: {exc}", retry=True) from None
 

@@ -26,8 +26,10 @@ class _Elasticsearch8(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         accept = self.headers.get("Accept", "")
         if "compatible-with=8" not in accept:
-            status, body = 400, {"error": {"type": "media_type_header_exception", "reason": "Invalid media-type"},
-                                 "status": 400}  # fmt: skip
+            status, body = (
+                400,
+                {"error": {"type": "media_type_header_exception", "reason": "Invalid media-type"}, "status": 400},
+            )
         else:
             status, body = 200, {"version": {"number": "8.15.3"}, "tagline": "You Know, for Search"}
         data = json.dumps(body).encode()

@@ -139,8 +139,11 @@ def test_key_ignore_uses_topic_partition_offset(runtime: Runtime, search: Search
     topic = topic_name("logs")
     runtime.create("es", sink_config(search, topic, **{"key.ignore": "true"}))
     runtime.produce(topic, [row(1, {"id": 1}), row(1, {"id": 1})])
-    wait_documents(search, topic, {f"{topic}+0+0": {"id": 1, "name": None, "qty": None},
-                                   f"{topic}+0+1": {"id": 1, "name": None, "qty": None}})  # fmt: skip
+    wait_documents(
+        search,
+        topic,
+        {f"{topic}+0+0": {"id": 1, "name": None, "qty": None}, f"{topic}+0+1": {"id": 1, "name": None, "qty": None}},
+    )
 
 
 def test_the_latest_write_per_document_wins_with_concurrent_requests(runtime: Runtime, search: Search) -> None:
@@ -270,9 +273,13 @@ class TestElasticsearchSinkConformance(SinkConnectorConformance):
     def make_record(self, topic: str, partition: int, offset: int) -> SinkRecord:
         value = Struct(self.schema, {"id": offset, "text": f"record-{offset}"})
         return SinkRecord(
-            topic=topic, value=value, value_schema=self.schema, key=str(offset), kafka_partition=partition,
+            topic=topic,
+            value=value,
+            value_schema=self.schema,
+            key=str(offset),
+            kafka_partition=partition,
             kafka_offset=offset,
-        )  # fmt: skip
+        )
 
     def record_id(self, record: Any) -> Any:
         return str(record.key)
@@ -290,8 +297,11 @@ def test_a_field_added_at_the_source_is_mapped(runtime: Runtime, search: Search)
     key = json.dumps({"schema": {"type": "string", "optional": False}, "payload": "2"}).encode()
     value = json.dumps({"schema": wider, "payload": {"id": 2, "color": "red"}}).encode()
     runtime.produce(topic, [(key, value)])
-    wait_documents(search, topic, {"1": {"id": 1, "name": None, "qty": None},
-                                   "2": {"id": 2, "name": None, "qty": None, "color": "red"}})  # fmt: skip
+    wait_documents(
+        search,
+        topic,
+        {"1": {"id": 1, "name": None, "qty": None}, "2": {"id": 2, "name": None, "qty": None, "color": "red"}},
+    )
     assert search.mapping(topic)["properties"]["color"]["type"] == "text"
 
 

@@ -15,8 +15,10 @@ from tests.connectors.jdbc.databases import Database, make_database
 from tests.harness.process import free_port
 from tests.harness.servers import SqlServer
 
-SERVERS = [pytest.param("postgresql", marks=pytest.mark.integration),
-           pytest.param("mysql", marks=pytest.mark.integration)]  # fmt: skip
+SERVERS = [
+    pytest.param("postgresql", marks=pytest.mark.integration),
+    pytest.param("mysql", marks=pytest.mark.integration),
+]
 #: What each server says when it refuses a login: MariaDB a wrong password; PostgreSQL an unknown role (the test
 #: cluster trusts the roles it has, as a cluster with password authentication refuses a wrong password).
 REFUSED = {"postgresql": 'role "nobody" does not exist', "mysql": "Access denied"}

@@ -22,8 +22,13 @@ BYTES = "io.confluent.connect.s3.format.bytearray.ByteArrayFormat"
 
 
 def s3_client(server: S3Server) -> Any:
-    return boto3.client("s3", endpoint_url=server.url, aws_access_key_id=server.access_key,
-                        aws_secret_access_key=server.secret_key, region_name=server.region)  # fmt: skip
+    return boto3.client(
+        "s3",
+        endpoint_url=server.url,
+        aws_access_key_id=server.access_key,
+        aws_secret_access_key=server.secret_key,
+        region_name=server.region,
+    )
 
 
 def new_bucket(server: S3Server) -> str:
@@ -50,8 +55,14 @@ def store_config(server: S3Server, bucket: str) -> dict[str, str]:
 
 
 def sink_config(server: S3Server, bucket: str, **options: str) -> dict[str, str]:
-    return {"name": "s3-sink", "topics": "orders", **store_config(server, bucket), "format.class": JSON,
-            "flush.size": "3", **options}  # fmt: skip
+    return {
+        "name": "s3-sink",
+        "topics": "orders",
+        **store_config(server, bucket),
+        "format.class": JSON,
+        "flush.size": "3",
+        **options,
+    }
 
 
 def objects(server: S3Server, bucket: str, prefix: str = "") -> dict[str, bytes]:
@@ -139,7 +150,20 @@ class SinkDriver:
         self.task.stop()
 
 
-def record(offset: int, value: Any, schema: Any = None, *, partition: int = 0, topic: str = "orders",
-           timestamp: int | None = None) -> SinkRecord:  # fmt: skip
-    return SinkRecord(topic=topic, value=value, value_schema=schema, kafka_partition=partition, kafka_offset=offset,
-                      timestamp=timestamp)  # fmt: skip
+def record(
+    offset: int,
+    value: Any,
+    schema: Any = None,
+    *,
+    partition: int = 0,
+    topic: str = "orders",
+    timestamp: int | None = None,
+) -> SinkRecord:
+    return SinkRecord(
+        topic=topic,
+        value=value,
+        value_schema=schema,
+        kafka_partition=partition,
+        kafka_offset=offset,
+        timestamp=timestamp,
+    )

@@ -42,8 +42,11 @@ class TestS3SourceConformance(SourceConnectorConformance):
         self.written = 0
 
     def config(self, tmp_path: Path) -> dict[str, str]:
-        return {**store_config(self.server, new_bucket(self.server)), "format.class": "JsonFormat",
-                "s3.poll.interval.ms": "100"}  # fmt: skip
+        return {
+            **store_config(self.server, new_bucket(self.server)),
+            "format.class": "JsonFormat",
+            "s3.poll.interval.ms": "100",
+        }
 
     def add_input(self, config: dict[str, str], count: int) -> None:
         """One object as the sink names them, holding the next ``count`` records."""

@@ -43,24 +43,55 @@ from tests.connectors.s3.conftest import AVRO, BYTES, JSON, PARQUET
 
 ADDRESS = struct_schema([("city", STRING_SCHEMA), ("zip", OPTIONAL_STRING_SCHEMA)], name="shop.Address")
 EVERYTHING = struct_schema(
-    [("i8", INT8_SCHEMA), ("i16", INT16_SCHEMA), ("i32", INT32_SCHEMA), ("i64", INT64_SCHEMA),
-     ("f32", FLOAT32_SCHEMA), ("f64", FLOAT64_SCHEMA), ("flag", BOOLEAN_SCHEMA), ("text", STRING_SCHEMA),
-     ("blob", BYTES_SCHEMA), ("note", OPTIONAL_STRING_SCHEMA), ("price", decimal_schema(2)),
-     ("day", date_schema()), ("clock", time_schema()), ("at", timestamp_schema()),
-     ("tags", array_schema(STRING_SCHEMA)), ("counts", map_schema(STRING_SCHEMA, INT32_SCHEMA)),
-     ("by_id", map_schema(INT32_SCHEMA, STRING_SCHEMA)), ("address", ADDRESS.as_optional())],
-    name="shop.Order", version=2,
-)  # fmt: skip
+    [
+        ("i8", INT8_SCHEMA),
+        ("i16", INT16_SCHEMA),
+        ("i32", INT32_SCHEMA),
+        ("i64", INT64_SCHEMA),
+        ("f32", FLOAT32_SCHEMA),
+        ("f64", FLOAT64_SCHEMA),
+        ("flag", BOOLEAN_SCHEMA),
+        ("text", STRING_SCHEMA),
+        ("blob", BYTES_SCHEMA),
+        ("note", OPTIONAL_STRING_SCHEMA),
+        ("price", decimal_schema(2)),
+        ("day", date_schema()),
+        ("clock", time_schema()),
+        ("at", timestamp_schema()),
+        ("tags", array_schema(STRING_SCHEMA)),
+        ("counts", map_schema(STRING_SCHEMA, INT32_SCHEMA)),
+        ("by_id", map_schema(INT32_SCHEMA, STRING_SCHEMA)),
+        ("address", ADDRESS.as_optional()),
+    ],
+    name="shop.Order",
+    version=2,
+)
 
 
 def everything(n: int) -> Struct:
-    return Struct(EVERYTHING, {
-        "i8": -n % 100, "i16": 300 + n, "i32": 70_000 + n, "i64": 2**40 + n, "f32": 1.5, "f64": n / 3,
-        "flag": n % 2 == 0, "text": f"order {n}", "blob": bytes([n % 256, 0, 255]), "note": None if n % 2 else "hi",
-        "price": decimal.Decimal("12.30") + n, "day": dt.date(2024, 5, 5), "clock": dt.time(13, 30, 15, 250_000),
-        "at": dt.datetime(2024, 5, 5, 13, 30, n % 60, tzinfo=dt.UTC), "tags": ["a", f"t{n}"], "counts": {"x": n},
-        "by_id": {n: "one"}, "address": Struct(ADDRESS.as_optional(), {"city": "Lyon", "zip": None}) if n % 3 else None,
-    })  # fmt: skip
+    return Struct(
+        EVERYTHING,
+        {
+            "i8": -n % 100,
+            "i16": 300 + n,
+            "i32": 70_000 + n,
+            "i64": 2**40 + n,
+            "f32": 1.5,
+            "f64": n / 3,
+            "flag": n % 2 == 0,
+            "text": f"order {n}",
+            "blob": bytes([n % 256, 0, 255]),
+            "note": None if n % 2 else "hi",
+            "price": decimal.Decimal("12.30") + n,
+            "day": dt.date(2024, 5, 5),
+            "clock": dt.time(13, 30, 15, 250_000),
+            "at": dt.datetime(2024, 5, 5, 13, 30, n % 60, tzinfo=dt.UTC),
+            "tags": ["a", f"t{n}"],
+            "counts": {"x": n},
+            "by_id": {n: "one"},
+            "address": Struct(ADDRESS.as_optional(), {"city": "Lyon", "zip": None}) if n % 3 else None,
+        },
+    )
 
 
 def object_format(format_class: str, **options: str) -> Format:
@@ -92,11 +123,25 @@ def test_json_lines_are_what_jsonconverter_writes_without_schemas() -> None:
     assert data.count(b"\n") == 1
     assert data.endswith(b"\n")
     assert json.loads(data) == {
-        "i8": 96, "i16": 304, "i32": 70004, "i64": 2**40 + 4, "f32": 1.5, "f64": 4 / 3, "flag": True,
-        "text": "order 4", "blob": "BAD/", "note": "hi", "price": "Bl4=", "day": 19848, "clock": 48615250,
-        "at": 1714915804000, "tags": ["a", "t4"], "counts": {"x": 4}, "by_id": [[4, "one"]],
+        "i8": 96,
+        "i16": 304,
+        "i32": 70004,
+        "i64": 2**40 + 4,
+        "f32": 1.5,
+        "f64": 4 / 3,
+        "flag": True,
+        "text": "order 4",
+        "blob": "BAD/",
+        "note": "hi",
+        "price": "Bl4=",
+        "day": 19848,
+        "clock": 48615250,
+        "at": 1714915804000,
+        "tags": ["a", "t4"],
+        "counts": {"x": 4},
+        "by_id": [[4, "one"]],
         "address": {"city": "Lyon", "zip": None},
-    }  # fmt: skip
+    }
 
 
 def test_json_writes_decimals_as_numbers_with_numeric_format_and_reads_lines_back() -> None:
@@ -110,15 +155,30 @@ def test_json_writes_decimals_as_numbers_with_numeric_format_and_reads_lines_bac
 
 def test_json_struct_lines_keep_any_field_name_and_match_the_schemaless_encoding() -> None:
     odd = struct_schema(
-        [("class", INT32_SCHEMA), ("with space", STRING_SCHEMA), ("f0", OPTIONAL_STRING_SCHEMA),
-         ("ünï", BOOLEAN_SCHEMA), ("prices", array_schema(decimal_schema(2))), ("inner", ADDRESS)],
+        [
+            ("class", INT32_SCHEMA),
+            ("with space", STRING_SCHEMA),
+            ("f0", OPTIONAL_STRING_SCHEMA),
+            ("ünï", BOOLEAN_SCHEMA),
+            ("prices", array_schema(decimal_schema(2))),
+            ("inner", ADDRESS),
+        ],
         name="odd",
-    )  # fmt: skip
+    )
     values = [
-        Struct(odd, {"class": n, "with space": 'q"\\\n\u2028😀', "f0": None, "ünï": True,
-                     "prices": [decimal.Decimal("1.50"), decimal.Decimal(n)], "inner": Struct(ADDRESS, {"city": "X"})})
+        Struct(
+            odd,
+            {
+                "class": n,
+                "with space": 'q"\\\n\u2028😀',
+                "f0": None,
+                "ünï": True,
+                "prices": [decimal.Decimal("1.50"), decimal.Decimal(n)],
+                "inner": Struct(ADDRESS, {"city": "X"}),
+            },
+        )
         for n in range(3)
-    ]  # fmt: skip
+    ]
     numeric = object_format(JSON, **{"json.decimal.format": "NUMERIC"})
     data = write(numeric, odd, values)
     assert data.splitlines()[1] == (
@@ -230,8 +290,10 @@ def test_avro_needs_a_schema_and_refuses_a_bad_batch_whole() -> None:
 # --- Parquet -----------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("codec", "extension"), [("snappy", ".snappy.parquet"), ("zstd", ".zstd.parquet"),
-                                                  ("gzip", ".gz.parquet"), ("none", ".parquet")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("codec", "extension"),
+    [("snappy", ".snappy.parquet"), ("zstd", ".zstd.parquet"), ("gzip", ".gz.parquet"), ("none", ".parquet")],
+)
 def test_parquet_round_trip_with_each_codec(codec: str, extension: str) -> None:
     fmt = object_format(PARQUET, **{"parquet.codec": codec})
     values = [everything(n) for n in range(20)]
@@ -277,9 +339,14 @@ def test_spill_buffer_moves_to_a_temporary_file_past_its_threshold_and_reads_bac
 
 
 def test_format_settings_know_their_format_short_names() -> None:
-    values = {"format.class": "ParquetFormat", "s3.compression.type": "gzip", "s3.compression.level": 5,
-              "json.decimal.format": "BASE64", "format.bytearray.extension": ".bin",
-              "parquet.codec": "UNCOMPRESSED"}  # fmt: skip
+    values = {
+        "format.class": "ParquetFormat",
+        "s3.compression.type": "gzip",
+        "s3.compression.level": 5,
+        "json.decimal.format": "BASE64",
+        "format.bytearray.extension": ".bin",
+        "parquet.codec": "UNCOMPRESSED",
+    }
     settings = FormatSettings.from_values(values, {})
     assert settings.name == "parquet"
     assert not settings.gzip, "gzip applies to JSON and ByteArray only"

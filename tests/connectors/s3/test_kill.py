@@ -31,8 +31,14 @@ OBJECTS = PARTITIONS * PER_PARTITION // FLUSH_SIZE
 
 
 def _start(tmp_path: Path) -> subprocess.Popen[bytes]:
-    argv = [sys.executable, "-m", "hub.cli", "standalone", str(tmp_path / "worker.properties"),
-            str(tmp_path / "sink.json")]  # fmt: skip
+    argv = [
+        sys.executable,
+        "-m",
+        "hub.cli",
+        "standalone",
+        str(tmp_path / "worker.properties"),
+        str(tmp_path / "sink.json"),
+    ]
     with (tmp_path / "hub.log").open("ab") as log:
         return subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ))
 
@@ -60,9 +66,21 @@ def test_kill_9_while_archiving_leaves_every_record_in_exactly_one_complete_obje
         f"bootstrap.servers={hub_server.bootstrap}\nlisteners=http://127.0.0.1:{free_port()}\n"
         "offset.flush.interval.ms=300\nconsumer.session.timeout.ms=1500\nconsumer.heartbeat.interval.ms=300\n"
     )
-    (tmp_path / "sink.json").write_text(json.dumps({"name": f"archive-{bucket}", "config": {
-        "connector.class": "S3Sink", "topics": topic, "tasks.max": "2", **store_config(s3_server, bucket),
-        "format.class": "JsonFormat", "flush.size": str(FLUSH_SIZE)}}))  # fmt: skip
+    (tmp_path / "sink.json").write_text(
+        json.dumps(
+            {
+                "name": f"archive-{bucket}",
+                "config": {
+                    "connector.class": "S3Sink",
+                    "topics": topic,
+                    "tasks.max": "2",
+                    **store_config(s3_server, bucket),
+                    "format.class": "JsonFormat",
+                    "flush.size": str(FLUSH_SIZE),
+                },
+            }
+        )
+    )
     _produce(hub_server.bootstrap, topic)
     process = _start(tmp_path)
     killed_with: list[int] = []

@@ -30,8 +30,10 @@ from hub.sdk.schema import (
 from tests.connectors.s3.conftest import JSON, record
 
 BASE = {"s3.bucket.name": "b", "format.class": JSON, "flush.size": "10"}
-ORDER = struct_schema([("region", STRING_SCHEMA), ("shop", INT32_SCHEMA), ("open", BOOLEAN_SCHEMA),
-                       ("at", timestamp_schema())], name="order")  # fmt: skip
+ORDER = struct_schema(
+    [("region", STRING_SCHEMA), ("shop", INT32_SCHEMA), ("open", BOOLEAN_SCHEMA), ("at", timestamp_schema())],
+    name="order",
+)
 MAY_5_2024_1330_UTC = 1_714_915_800_000
 
 
@@ -115,10 +117,16 @@ def test_field_partitioner_joins_fields_and_refuses_what_it_cannot_name() -> Non
 
 
 def test_time_based_partitioner_floors_the_record_time_in_its_time_zone() -> None:
-    settings = sink_settings(**{
-        "partitioner.class": "io.confluent.connect.storage.partitioner.TimeBasedPartitioner",
-        "partition.duration.ms": "7200000", "path.format": "'day'=dd/'hour'=HH", "locale": "en-US",
-        "timezone": "America/New_York", "timestamp.extractor": "Record"})  # fmt: skip
+    settings = sink_settings(
+        **{
+            "partitioner.class": "io.confluent.connect.storage.partitioner.TimeBasedPartitioner",
+            "partition.duration.ms": "7200000",
+            "path.format": "'day'=dd/'hour'=HH",
+            "locale": "en-US",
+            "timezone": "America/New_York",
+            "timestamp.extractor": "Record",
+        }
+    )
     partitioner = make_partitioner(settings.partitioner, "/")
     assert isinstance(partitioner, TimeBasedPartitioner)
     # 13:30 UTC is 09:30 in New York (EDT): the two-hour bucket starts at 08:00 local.
@@ -149,8 +157,13 @@ def test_record_field_extractor_reads_millis_timestamps_dates_and_iso_strings() 
 
 
 def test_confluent_class_names_and_defaults_are_accepted() -> None:
-    settings = sink_settings(**{"storage.class": "io.confluent.connect.s3.storage.S3Storage",
-                                "schema.compatibility": "NONE", "store.kafka.keys": "false"})  # fmt: skip
+    settings = sink_settings(
+        **{
+            "storage.class": "io.confluent.connect.s3.storage.S3Storage",
+            "schema.compatibility": "NONE",
+            "store.kafka.keys": "false",
+        }
+    )
     assert settings.part_size == 25 * 1024 * 1024
     assert settings.store.topics_dir == "topics"
     assert settings.store.region == "us-west-2"

@@ -63,8 +63,10 @@ def test_objects_are_named_after_their_first_offset_and_hold_flush_size_records(
         sink.put(orders(range(7)))
         assert sink.commit({("orders", 0): 7}) == {("orders", 0): 6}, "record 6 is in no complete object yet"
     found = objects(s3_server, bucket)
-    assert sorted(found) == ["topics/orders/partition=0/orders+0+0000000000.json",
-                             "topics/orders/partition=0/orders+0+0000000003.json"]  # fmt: skip
+    assert sorted(found) == [
+        "topics/orders/partition=0/orders+0+0000000000.json",
+        "topics/orders/partition=0/orders+0+0000000003.json",
+    ]
     assert json_ids(found["topics/orders/partition=0/orders+0+0000000003.json"]) == [3, 4, 5]
 
 
@@ -116,8 +118,11 @@ def test_topics_dir_delimiters_and_padding_shape_the_names(s3_server: S3Server, 
 def test_field_partitioner_writes_a_directory_per_value_and_rotates_them_together(
     s3_server: S3Server, bucket: str
 ) -> None:
-    options = {"partitioner.class": "io.confluent.connect.storage.partitioner.FieldPartitioner",
-               "partition.field.name": "region", "flush.size": "4"}  # fmt: skip
+    options = {
+        "partitioner.class": "io.confluent.connect.storage.partitioner.FieldPartitioner",
+        "partition.field.name": "region",
+        "flush.size": "4",
+    }
     regions = ["eu", "us", "us", "eu", "ap", "eu"]
     with SinkDriver(sink_config(s3_server, bucket, **options)) as sink:
         sink.put([record(n, order(n, region), ORDER) for n, region in enumerate(regions)])
@@ -130,9 +135,14 @@ def test_field_partitioner_writes_a_directory_per_value_and_rotates_them_togethe
 
 
 def test_hourly_partitioner_with_record_time_rotates_when_the_hour_changes(s3_server: S3Server, bucket: str) -> None:
-    options = {"partitioner.class": "io.confluent.connect.storage.partitioner.HourlyPartitioner", "locale": "en-US",
-               "timezone": "UTC", "timestamp.extractor": "Record", "rotate.interval.ms": str(HOUR_MS),
-               "flush.size": "100"}  # fmt: skip
+    options = {
+        "partitioner.class": "io.confluent.connect.storage.partitioner.HourlyPartitioner",
+        "locale": "en-US",
+        "timezone": "UTC",
+        "timestamp.extractor": "Record",
+        "rotate.interval.ms": str(HOUR_MS),
+        "flush.size": "100",
+    }
     times = [T0, T0 + 60_000, T0 + HOUR_MS, T0 + HOUR_MS + 1, T0 + 3 * HOUR_MS]
     with SinkDriver(sink_config(s3_server, bucket, **options)) as sink:
         sink.put([record(n, order(n), ORDER, timestamp=at) for n, at in enumerate(times)])
@@ -146,15 +156,24 @@ def test_hourly_partitioner_with_record_time_rotates_when_the_hour_changes(s3_se
 
 def test_time_based_partitioner_with_a_record_field_and_its_own_path_format(s3_server: S3Server, bucket: str) -> None:
     schema = struct_schema([("id", INT64_SCHEMA), ("at", INT64_SCHEMA)])
-    options = {"partitioner.class": "TimeBasedPartitioner", "path.format": "'dt'=YYYY-MM-dd", "locale": "en",
-               "partition.duration.ms": str(24 * HOUR_MS), "timezone": "Asia/Tokyo",
-               "timestamp.extractor": "RecordField", "timestamp.field": "at", "flush.size": "2"}  # fmt: skip
+    options = {
+        "partitioner.class": "TimeBasedPartitioner",
+        "path.format": "'dt'=YYYY-MM-dd",
+        "locale": "en",
+        "partition.duration.ms": str(24 * HOUR_MS),
+        "timezone": "Asia/Tokyo",
+        "timestamp.extractor": "RecordField",
+        "timestamp.field": "at",
+        "flush.size": "2",
+    }
     with SinkDriver(sink_config(s3_server, bucket, **options)) as sink:
         sink.put([record(n, Struct(schema, {"id": n, "at": T0 + n * 6 * HOUR_MS}), schema) for n in range(2)])
         sink.commit()
     # 13:30 UTC is 22:30 in Tokyo on May 5th; six hours later it is May 6th there.
-    assert list(objects(s3_server, bucket)) == ["topics/orders/dt=2024-05-05/orders+0+0000000000.json",
-                                                "topics/orders/dt=2024-05-06/orders+0+0000000001.json"]  # fmt: skip
+    assert list(objects(s3_server, bucket)) == [
+        "topics/orders/dt=2024-05-05/orders+0+0000000000.json",
+        "topics/orders/dt=2024-05-06/orders+0+0000000001.json",
+    ]
 
 
 def test_rotate_interval_cuts_objects_by_record_time_with_the_default_partitioner(
@@ -205,9 +224,16 @@ def test_partitions_are_written_and_committed_separately(s3_server: S3Server, bu
 def test_a_task_restarted_from_the_committed_offset_rewrites_the_same_objects(
     s3_server: S3Server, bucket: str, format_class: str
 ) -> None:
-    config = sink_config(s3_server, bucket, **{"format.class": format_class, "flush.size": "3",
-                                                "partitioner.class": "FieldPartitioner",
-                                                "partition.field.name": "region"})  # fmt: skip
+    config = sink_config(
+        s3_server,
+        bucket,
+        **{
+            "format.class": format_class,
+            "flush.size": "3",
+            "partitioner.class": "FieldPartitioner",
+            "partition.field.name": "region",
+        },
+    )
     regions = ["eu", "us", "eu", "eu", "us", "us", "eu", "ap", "us", "eu", "eu"]
     records = [record(n, order(n, region), ORDER) for n, region in enumerate(regions)]
     with SinkDriver(config) as first:
@@ -261,8 +287,9 @@ def test_transient_errors_are_retried_with_backoff(
     with SinkDriver(sink_config(s3_server, bucket)) as sink:
         client = sink.task._bucket.client  # type: ignore[union-attr]
         real_put = client.put_object
-        failures = [ClientError({"Error": {"Code": "SlowDown"}, "ResponseMetadata": {"HTTPStatusCode": 503}},
-                                "PutObject")] * 2  # fmt: skip
+        failures = [
+            ClientError({"Error": {"Code": "SlowDown"}, "ResponseMetadata": {"HTTPStatusCode": 503}}, "PutObject")
+        ] * 2
 
         def flaky(**kwargs: Any) -> Any:
             if failures:
@@ -293,8 +320,13 @@ def test_a_reassigned_partition_rewinds_to_the_last_uploaded_record(s3_server: S
 
 def test_large_objects_go_up_in_parts_and_spill_to_disk(s3_server: S3Server, bucket: str) -> None:
     megabyte = 1024 * 1024
-    options = {"format.class": BYTES, "flush.size": "11", "s3.part.size": str(5 * megabyte),
-               "hub.s3.spill.threshold.bytes": str(megabyte), "format.bytearray.separator": ""}  # fmt: skip
+    options = {
+        "format.class": BYTES,
+        "flush.size": "11",
+        "s3.part.size": str(5 * megabyte),
+        "hub.s3.spill.threshold.bytes": str(megabyte),
+        "format.bytearray.separator": "",
+    }
     values = [bytes([n]) * megabyte for n in range(11)]
     with SinkDriver(sink_config(s3_server, bucket, **options)) as sink:
         sink.put([record(n, value) for n, value in enumerate(values)])
@@ -316,8 +348,10 @@ def test_a_failed_multipart_upload_leaves_no_object_and_fails_the_task(
 
         def part(**kwargs: Any) -> Any:
             if kwargs["PartNumber"] == 2:
-                raise ClientError({"Error": {"Code": "AccessDenied", "Message": "no"},
-                                   "ResponseMetadata": {"HTTPStatusCode": 403}}, "UploadPart")  # fmt: skip
+                raise ClientError(
+                    {"Error": {"Code": "AccessDenied", "Message": "no"}, "ResponseMetadata": {"HTTPStatusCode": 403}},
+                    "UploadPart",
+                )
             return real_part(**kwargs)
 
         monkeypatch.setattr(client, "upload_part", part)

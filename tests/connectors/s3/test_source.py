@@ -26,8 +26,13 @@ def item(n: int) -> Struct:
 
 
 def source_config(server: S3Server, bucket: str, **options: str) -> dict[str, str]:
-    return {"name": "s3-source", **store_config(server, bucket), "format.class": "JsonFormat",
-            "s3.poll.interval.ms": "50", **options}  # fmt: skip
+    return {
+        "name": "s3-source",
+        **store_config(server, bucket),
+        "format.class": "JsonFormat",
+        "s3.poll.interval.ms": "50",
+        **options,
+    }
 
 
 def write(server: S3Server, bucket: str, partitions: dict[int, int], **options: str) -> None:
@@ -84,8 +89,11 @@ def test_source_restores_each_partition_in_offset_order(s3_server: S3Server, buc
     assert {r.topic for r in records} == {"orders"}
     assert records[0].value == {"id": 0, "name": "item 0"}
     assert records[0].value_schema is None
-    assert records[2].source_offset == {"object": "topics/orders/partition=0/orders+0+0000000000.json", "index": 3,
-                                        "complete": True}  # fmt: skip
+    assert records[2].source_offset == {
+        "object": "topics/orders/partition=0/orders+0+0000000000.json",
+        "index": 3,
+        "complete": True,
+    }
 
 
 @pytest.mark.parametrize("format_class", [AVRO, PARQUET])

@@ -207,9 +207,16 @@ def test_a_worker_group_is_not_held_back_by_the_initial_delay_but_a_consumer_gro
     )
     coordinator.start()
     try:
-        worker = coordinator.join_group("workers", "", "connect", [("hub-incremental", b"{}")],
-                                        session_timeout_ms=10_000, rebalance_timeout_ms=2_000, group_instance_id=None,
-                                        client_id="worker")  # fmt: skip
+        worker = coordinator.join_group(
+            "workers",
+            "",
+            "connect",
+            [("hub-incremental", b"{}")],
+            session_timeout_ms=10_000,
+            rebalance_timeout_ms=2_000,
+            group_instance_id=None,
+            client_id="worker",
+        )
         assert worker.result(5).generation_id == 1  # at once, not after 60 s
         consumer = _join(coordinator, group="consumers")
         time.sleep(0.3)

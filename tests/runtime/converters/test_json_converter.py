@@ -250,9 +250,13 @@ def test_values_the_specialised_reader_refuses_get_the_general_paths_error(paylo
 
 @pytest.mark.parametrize(
     ("schema", "payload", "expected"),
-    [(INT8_SCHEMA, b"5", 5), (FLOAT64_SCHEMA, b"3", 3.0), (STRING_SCHEMA, b'"a\\u00e9"', "a\u00e9"),
-     (BOOLEAN_SCHEMA, b"false", False)],
-)  # fmt: skip
+    [
+        (INT8_SCHEMA, b"5", 5),
+        (FLOAT64_SCHEMA, b"3", 3.0),
+        (STRING_SCHEMA, b'"a\\u00e9"', "a\u00e9"),
+        (BOOLEAN_SCHEMA, b"false", False),
+    ],
+)
 def test_primitive_payloads_decode_as_the_general_path_reads_them(
     schema: Schema, payload: bytes, expected: object
 ) -> None:
@@ -263,9 +267,16 @@ def test_primitive_payloads_decode_as_the_general_path_reads_them(
 
 @pytest.mark.parametrize(
     ("schema", "payload"),
-    [(INT8_SCHEMA, b"300"), (INT8_SCHEMA, b"true"), (INT8_SCHEMA, b"1.0"), (STRING_SCHEMA, b"1"),
-     (OPTIONAL_STRING_SCHEMA, b"null"), (BOOLEAN_SCHEMA, b"0"), (INT64_SCHEMA, b"1 2")],
-)  # fmt: skip
+    [
+        (INT8_SCHEMA, b"300"),
+        (INT8_SCHEMA, b"true"),
+        (INT8_SCHEMA, b"1.0"),
+        (STRING_SCHEMA, b"1"),
+        (OPTIONAL_STRING_SCHEMA, b"null"),
+        (BOOLEAN_SCHEMA, b"0"),
+        (INT64_SCHEMA, b"1 2"),
+    ],
+)
 def test_primitive_payloads_the_decoder_does_not_take_go_to_the_general_path(schema: Schema, payload: bytes) -> None:
     with pytest.raises(DECODER_REFUSALS):
         payload_decoder(schema)(payload)

@@ -39,8 +39,14 @@ def test_work_of_a_vanished_worker_waits_for_the_delay_unless_it_comes_back() ->
     assert waiting.assignments == {"a": first["a"]}
     assert set(waiting.held_back) == gone
     assert waiting.next_rebalance_ms == 1100
-    back = assign({"a": first["a"], "b": []}, wanted, previous_holdings=first, held_back=waiting.held_back,
-                  now_ms=500, delay_ms=1000)  # fmt: skip
+    back = assign(
+        {"a": first["a"], "b": []},
+        wanted,
+        previous_holdings=first,
+        held_back=waiting.held_back,
+        now_ms=500,
+        delay_ms=1000,
+    )
     assert back.assignments["b"] == gone
     later = assign({"a": first["a"]}, wanted, held_back=waiting.held_back, now_ms=1100, delay_ms=1000)
     assert later.assignments["a"] == wanted
@@ -48,13 +54,19 @@ def test_work_of_a_vanished_worker_waits_for_the_delay_unless_it_comes_back() ->
 
 
 def test_removed_and_duplicated_work_is_dropped() -> None:
-    plan = assign({"a": [Work("x"), Work("x", 0)], "b": [Work("x", 0), Work("old", 0)]}, {Work("x"), Work("x", 0)},
-                  now_ms=0, delay_ms=0)  # fmt: skip
+    plan = assign(
+        {"a": [Work("x"), Work("x", 0)], "b": [Work("x", 0), Work("old", 0)]},
+        {Work("x"), Work("x", 0)},
+        now_ms=0,
+        delay_ms=0,
+    )
     # "old" is gone; x-0 runs twice, so both stop it, and it goes to b (the lighter) in the next round.
     assert plan.assignments == {"a": {Work("x")}, "b": set()}
     assert plan.revoked == {Work("x", 0)}
     assert assign(plan.assignments, {Work("x"), Work("x", 0)}, now_ms=1, delay_ms=0).assignments == {
-        "a": {Work("x")}, "b": {Work("x", 0)}}  # fmt: skip
+        "a": {Work("x")},
+        "b": {Work("x", 0)},
+    }
 
 
 def test_work_a_worker_may_run_beyond_its_report_is_only_revoked() -> None:

@@ -67,8 +67,20 @@ class Worker:
 def _start_worker(tmp: Path, bootstrap: str, group: str, properties: Path) -> Worker:
     port = free_port()
     log = tmp / f"worker-{port}.log"
-    argv = [sys.executable, "-m", "hub.cli", "worker", "--bootstrap-servers", bootstrap, "--group-id", group,
-            "--rest-listener", f"127.0.0.1:{port}", "--config", str(properties)]  # fmt: skip
+    argv = [
+        sys.executable,
+        "-m",
+        "hub.cli",
+        "worker",
+        "--bootstrap-servers",
+        bootstrap,
+        "--group-id",
+        group,
+        "--rest-listener",
+        f"127.0.0.1:{port}",
+        "--config",
+        str(properties),
+    ]
     with log.open("ab") as out:
         process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=dict(os.environ))
     url = f"http://127.0.0.1:{port}"
@@ -247,8 +259,9 @@ def test_workers_share_fail_over_and_hand_over_without_losing_records(cluster: C
     with KafkaClients(store.bootstrap).admin() as admin:  # one partition each: ids keep their order
         admin.create_topics([NewTopic(topic, 1) for topic in topics.values()])
     sink_file = tmp_path / "sink.txt"
-    configs = {name: {"connector.class": "Datagen", "topic": topics[name], "rate": "20", "tasks.max": "1"}
-               for name in sources}  # fmt: skip
+    configs = {
+        name: {"connector.class": "Datagen", "topic": topics[name], "rate": "20", "tasks.max": "1"} for name in sources
+    }
     configs["sink"] = {"connector.class": "FileStreamSink", "topics": topics["gen0"], "file": str(sink_file)}
     for index, name in enumerate(names):  # writes through every worker: the non-leaders forward them
         response = _write("POST", f"{workers[index % 3].url}/connectors", {"name": name, "config": configs[name]})
@@ -285,8 +298,14 @@ def test_workers_share_fail_over_and_hand_over_without_losing_records(cluster: C
     before = states
     fourth = cluster.add()
     grown = alive | {fourth.url}
-    states = _wait_running(reader, names, grown, "the new worker's share", 90,
-                           also=lambda states: fourth.url in {worker for _, worker in states.values()})  # fmt: skip
+    states = _wait_running(
+        reader,
+        names,
+        grown,
+        "the new worker's share",
+        90,
+        also=lambda states: fourth.url in {worker for _, worker in states.values()},
+    )
     moved = [unit for unit, (_, worker) in states.items() if worker != before[unit][1]]
     assert all(states[unit][1] == fourth.url for unit in moved)  # only what the new worker took moved
 
@@ -303,8 +322,14 @@ def test_workers_share_fail_over_and_hand_over_without_losing_records(cluster: C
     # At least once: no source lost a record through the moves; the sink went on from its committed offsets.
     for name in sources:
         assert _write("PUT", f"{reader}/connectors/{name}/pause").status_code == 202  # the leader may be new
-    _wait(lambda: all(httpx.get(f"{reader}/connectors/{name}/status", timeout=10).json()["tasks"][0]["state"]
-                      == "PAUSED" for name in sources), "the sources paused", 30)  # fmt: skip
+    _wait(
+        lambda: all(
+            httpx.get(f"{reader}/connectors/{name}/status", timeout=10).json()["tasks"][0]["state"] == "PAUSED"
+            for name in sources
+        ),
+        "the sources paused",
+        30,
+    )
     time.sleep(1.0)  # what they produced last is written by now
     written = _read_topics(store.bootstrap, list(topics.values()))
     for topic, records in written.items():
@@ -320,8 +345,10 @@ def test_a_frozen_worker_stops_its_old_work_when_it_wakes(cluster: Cluster) -> N
     names = [f"frz{i}" for i in range(3)]
     for name in names:
         config = {"connector.class": "Datagen", "topic": f"dist-{name}", "rate": "20", "tasks.max": "1"}
-        assert httpx.post(f"{workers[0].url}/connectors", json={"name": name, "config": config},
-                          timeout=60).status_code == 201  # fmt: skip
+        assert (
+            httpx.post(f"{workers[0].url}/connectors", json={"name": name, "config": config}, timeout=60).status_code
+            == 201
+        )
     urls = {worker.url for worker in workers}
     _wait_running(workers[0].url, names, urls, "6 units running", 60)
     frozen = workers[2]
@@ -352,8 +379,14 @@ def test_hub_start_is_a_cluster_of_one_that_workers_join(tmp_path: Path) -> None
                 config = {"connector.class": "Datagen", "topic": f"one-{name}", "rate": "10", "tasks.max": "1"}
                 response = httpx.post(f"{joined.url}/connectors", json={"name": name, "config": config}, timeout=60)
                 assert response.status_code == 201, response.text  # forwarded to hub start, the leader
-            states = _wait_running(hub.url, names, {hub.url, joined.url}, "work on both", 60,
-                                   also=lambda s: {w for _, w in s.values()} == {hub.url, joined.url})  # fmt: skip
+            states = _wait_running(
+                hub.url,
+                names,
+                {hub.url, joined.url},
+                "work on both",
+                60,
+                also=lambda s: {w for _, w in s.values()} == {hub.url, joined.url},
+            )
             assert len(states) == 4
         finally:
             joined.process.send_signal(signal.SIGTERM)
@@ -368,8 +401,20 @@ def test_without_a_leader_writes_get_409_and_health_says_starting(hub_server: Hu
     properties.write_text("session.timeout.ms=500\nheartbeat.interval.ms=100\n")
     port = free_port()
     group = f"lonely-{uuid.uuid4().hex[:6]}"
-    argv = [sys.executable, "-m", "hub.cli", "worker", "--bootstrap-servers", hub_server.bootstrap, "--group-id",
-            group, "--rest-listener", f"127.0.0.1:{port}", "--config", str(properties)]  # fmt: skip
+    argv = [
+        sys.executable,
+        "-m",
+        "hub.cli",
+        "worker",
+        "--bootstrap-servers",
+        hub_server.bootstrap,
+        "--group-id",
+        group,
+        "--rest-listener",
+        f"127.0.0.1:{port}",
+        "--config",
+        str(properties),
+    ]
     with (tmp_path / "lonely.log").open("ab") as out:
         process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=dict(os.environ))
     url = f"http://127.0.0.1:{port}"

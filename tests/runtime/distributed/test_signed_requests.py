@@ -41,8 +41,20 @@ class Group:
 
 def _start(tmp: Path, bootstrap: str, group: str, properties: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
-    argv = [sys.executable, "-m", "hub.cli", "worker", "--bootstrap-servers", bootstrap, "--group-id", group,
-            "--rest-listener", f"127.0.0.1:{port}", "--config", str(properties)]  # fmt: skip
+    argv = [
+        sys.executable,
+        "-m",
+        "hub.cli",
+        "worker",
+        "--bootstrap-servers",
+        bootstrap,
+        "--group-id",
+        group,
+        "--rest-listener",
+        f"127.0.0.1:{port}",
+        "--config",
+        str(properties),
+    ]
     with (tmp / f"worker-{port}.log").open("ab") as out:
         process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=dict(os.environ))
     url = f"http://127.0.0.1:{port}"
@@ -84,8 +96,13 @@ def _session_keys(group: Group) -> list[SessionKey]:
 
 
 def _put_tasks(url: str, name: str, body: bytes, headers: dict[str, str], **kwargs: Any) -> httpx.Response:
-    return httpx.put(f"{url}/connectors/{name}/tasks", content=body,
-                     headers={"Content-Type": "application/json", **headers}, timeout=30, **kwargs)  # fmt: skip
+    return httpx.put(
+        f"{url}/connectors/{name}/tasks",
+        content=body,
+        headers={"Content-Type": "application/json", **headers},
+        timeout=30,
+        **kwargs,
+    )
 
 
 def _tasks_of(url: str, name: str) -> int:
@@ -96,8 +113,9 @@ def test_task_configs_travel_signed_and_unsigned_ones_are_refused(group: Group) 
     names = [f"gen{i}" for i in range(4)]  # some connectors run on the worker that is not the leader
     for name in names:
         config = {"connector.class": "Datagen", "topic": f"signed-{name}", "rate": "5", "tasks.max": "2"}
-        answer = httpx.post(f"{group.urls[0]}/connectors", json={"name": name, "config": config}, auth=LOGIN,
-                            timeout=60)  # fmt: skip
+        answer = httpx.post(
+            f"{group.urls[0]}/connectors", json={"name": name, "config": config}, auth=LOGIN, timeout=60
+        )
         assert answer.status_code == 201, answer.text
     deadline = time.monotonic() + 60
     while any(_tasks_of(group.urls[0], name) != 2 for name in names):
@@ -127,8 +145,9 @@ def test_task_configs_travel_signed_and_unsigned_ones_are_refused(group: Group) 
     signed = _put_tasks(group.urls[1], "gen0", one_task, signature_headers(key, "HmacSHA256", one_task))
     assert signed.status_code == 204, signed.text
     tampered = json.dumps([{"topic": "elsewhere"}]).encode()
-    assert _put_tasks(group.urls[0], "gen0", tampered, signature_headers(key, "HmacSHA256", one_task)).status_code \
-        == 403  # fmt: skip
+    assert (
+        _put_tasks(group.urls[0], "gen0", tampered, signature_headers(key, "HmacSHA256", one_task)).status_code == 403
+    )
 
 
 def test_the_leader_rotates_the_session_key_and_old_signatures_stop_working(group: Group, tmp_path: Path) -> None:

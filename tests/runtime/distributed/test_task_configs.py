@@ -43,8 +43,9 @@ def leader() -> Leader:
 
 @pytest.fixture
 def sender(leader: Leader) -> Iterator[TaskConfigSender]:
-    sender = TaskConfigSender(ME, lambda: leader.url, leader.send, leader.write_here, initial_backoff_s=0.05,
-                              max_backoff_s=0.1)  # fmt: skip
+    sender = TaskConfigSender(
+        ME, lambda: leader.url, leader.send, leader.write_here, initial_backoff_s=0.05, max_backoff_s=0.1
+    )
     sender.start()
     yield sender
     sender.close()
@@ -93,8 +94,9 @@ def test_the_leader_itself_writes_them_here(leader: Leader, sender: TaskConfigSe
 
 def test_a_refused_signature_is_retried_and_never_written_here(leader: Leader, sender: TaskConfigSender) -> None:
     leader.url = LEADER
-    leader.failure = UndeliveredError("the leader answered 403: Internal request contained invalid signature.",
-                                      retry=True)  # fmt: skip
+    leader.failure = UndeliveredError(
+        "the leader answered 403: Internal request contained invalid signature.", retry=True
+    )
     sender.submit("c", [{"n": "1"}])
     wait_for(lambda: leader.attempts >= 3, 5, "retries")
     assert sender.pending() == {"c"}

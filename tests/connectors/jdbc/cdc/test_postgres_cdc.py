@@ -301,8 +301,13 @@ def test_progress_shows_the_snapshot_then_the_wal_lag(runtime: Runtime, capture:
     task.start(config)
     try:
         assert len(task.poll()) == 1000
-        assert task.progress() == {"phase": "snapshot", "table": f"public.{capture.table}", "done": 1000,
-                                   "total": 3000, "unit": "rows"}  # fmt: skip
+        assert task.progress() == {
+            "phase": "snapshot",
+            "table": f"public.{capture.table}",
+            "done": 1000,
+            "total": 3000,
+            "unit": "rows",
+        }
     finally:
         task.stop()
     runtime.create("cdc", capture.config())

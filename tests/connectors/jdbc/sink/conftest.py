@@ -13,8 +13,11 @@ from hub.runtime.plugins import Plugins
 from hub.sdk import hookimpl
 from tests.connectors.jdbc.databases import Database, make_database
 
-DIALECTS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.integration),
-            pytest.param("mysql", marks=pytest.mark.integration)]  # fmt: skip
+DIALECTS = [
+    "sqlite",
+    pytest.param("postgresql", marks=pytest.mark.integration),
+    pytest.param("mysql", marks=pytest.mark.integration),
+]
 
 
 class _JdbcSinkPlugin:

@@ -17,12 +17,16 @@ from hub.sdk.schema import (
 )
 from tests.connectors.jdbc.databases import Database
 
-ITEM = struct_schema([("id", INT64_SCHEMA), ("name", OPTIONAL_STRING_SCHEMA), ("qty", OPTIONAL_INT32_SCHEMA)],
-                     name="item")  # fmt: skip
+ITEM = struct_schema(
+    [("id", INT64_SCHEMA), ("name", OPTIONAL_STRING_SCHEMA), ("qty", OPTIONAL_INT32_SCHEMA)], name="item"
+)
 ITEM_KEY = struct_schema([("id", INT64_SCHEMA)], name="item_key")
 #: What each database says when a NOT NULL column gets a null.
-NOT_NULL_MESSAGES = {"sqlite": "NOT NULL constraint failed", "postgresql": "violates not-null constraint",
-                     "mysql": "cannot be null"}  # fmt: skip
+NOT_NULL_MESSAGES = {
+    "sqlite": "NOT NULL constraint failed",
+    "postgresql": "violates not-null constraint",
+    "mysql": "cannot be null",
+}
 
 
 class Reporter(ErrantRecordReporter):
@@ -101,8 +105,15 @@ def item(topic: str, offset: int, id: int, name: str | None = None, qty: int | N
 def keyed(topic: str, offset: int, id: int, name: str | None = None) -> SinkRecord:
     """A record keyed by a struct key; a None name makes a tombstone."""
     value = None if name is None else Struct(ITEM, {"id": id, "name": name})
-    return SinkRecord(topic, value, None if value is None else ITEM, key=Struct(ITEM_KEY, {"id": id}),
-                      key_schema=ITEM_KEY, kafka_partition=0, kafka_offset=offset)  # fmt: skip
+    return SinkRecord(
+        topic,
+        value,
+        None if value is None else ITEM,
+        key=Struct(ITEM_KEY, {"id": id}),
+        key_schema=ITEM_KEY,
+        kafka_partition=0,
+        kafka_offset=offset,
+    )
 
 
 def rows(db: Database, table: str, *columns: str) -> list[tuple[Any, ...]]:

@@ -56,8 +56,9 @@ def statements_run(work: Any) -> list[str]:
 @pytest.mark.parametrize("mode", ["insert", "upsert"])
 def test_postgres_writes_inserts_and_upserts_with_copy_not_statements(postgres: Database, mode: str) -> None:
     table = postgres.table_name(f"sink_copy_{mode}")
-    config = sink_config(postgres, table, auto_create="true", insert_mode=mode, pk_mode="record_value",
-                         pk_fields="id", batch_size="50")  # fmt: skip
+    config = sink_config(
+        postgres, table, auto_create="true", insert_mode=mode, pk_mode="record_value", pk_fields="id", batch_size="50"
+    )
     batches = [[item(table, i, i, f"n{i}", i) for i in range(start, start + 100)] for start in (0, 100)]
     statements = statements_run(lambda: write(config, *batches))
     assert not [statement for statement in statements if statement.lstrip().upper().startswith("INSERT")]
@@ -67,11 +68,15 @@ def test_postgres_writes_inserts_and_upserts_with_copy_not_statements(postgres: 
 @pytest.mark.integration
 def test_postgres_upsert_of_a_chunk_with_repeated_keys_keeps_the_last_row_per_key(postgres: Database) -> None:
     table = postgres.table_name("sink_copy_repeats")
-    config = sink_config(postgres, table, auto_create="true", insert_mode="upsert", pk_mode="record_value",
-                         pk_fields="id")  # fmt: skip
+    config = sink_config(
+        postgres, table, auto_create="true", insert_mode="upsert", pk_mode="record_value", pk_fields="id"
+    )
     keys = [1, 2, 1, 3, 2, 1, 4]
-    write(config, [item(table, offset, key, f"v{offset}", offset) for offset, key in enumerate(keys)],
-          [item(table, 7, 4, "w7", None), item(table, 8, 5, "w8", 8), item(table, 9, 4, "w9", 9)])  # fmt: skip
+    write(
+        config,
+        [item(table, offset, key, f"v{offset}", offset) for offset, key in enumerate(keys)],
+        [item(table, 7, 4, "w7", None), item(table, 8, 5, "w8", 8), item(table, 9, 4, "w9", 9)],
+    )
     assert rows(postgres, table) == [(1, "v5", 5), (2, "v4", 4), (3, "v3", 3), (4, "w9", 9), (5, "w8", 8)]
 
 
@@ -93,29 +98,45 @@ def test_postgres_bad_rows_of_a_copied_chunk_are_isolated_and_the_good_rows_land
     assert [row[0] for row in rows(postgres, table)] == [i for i in range(1001) if i not in (3, 17, 650)]
 
 
-NULLABLE = struct_schema([
-    ("id", INT64_SCHEMA), ("name", OPTIONAL_STRING_SCHEMA), ("level", INT32_SCHEMA.with_default(3)),
-    ("address", struct_schema([("city", STRING_SCHEMA), ("zip", OPTIONAL_STRING_SCHEMA)], optional=True)),
-    ("tags", array_schema(STRING_SCHEMA, optional=True)),
-    ("scores", map_schema(STRING_SCHEMA, decimal_schema(1), optional=True)),
-])  # fmt: skip
+NULLABLE = struct_schema(
+    [
+        ("id", INT64_SCHEMA),
+        ("name", OPTIONAL_STRING_SCHEMA),
+        ("level", INT32_SCHEMA.with_default(3)),
+        ("address", struct_schema([("city", STRING_SCHEMA), ("zip", OPTIONAL_STRING_SCHEMA)], optional=True)),
+        ("tags", array_schema(STRING_SCHEMA, optional=True)),
+        ("scores", map_schema(STRING_SCHEMA, decimal_schema(1), optional=True)),
+    ]
+)
 
 
 @pytest.mark.integration
 @pytest.mark.parametrize("mode", ["insert", "upsert"])
 def test_postgres_copy_writes_nulls_defaults_and_nested_fields_as_statements_do(postgres: Database, mode: str) -> None:
     table = postgres.table_name(f"sink_copy_nested_{mode}")
-    postgres.execute(f"CREATE TABLE {table} (id BIGINT PRIMARY KEY, name TEXT, level INTEGER, address JSONB, "
-                     "tags JSON, scores TEXT)")  # fmt: skip
+    postgres.execute(
+        f"CREATE TABLE {table} (id BIGINT PRIMARY KEY, name TEXT, level INTEGER, address JSONB, tags JSON, scores TEXT)"
+    )
     address = NULLABLE.field("address").schema
     values = [
         {"id": 1},
-        {"id": 2, "name": "é\t\\\n", "level": 7, "address": Struct(address, {"city": "Lyon"}), "tags": ["a", "é"],
-         "scores": {"x": decimal.Decimal("1.5")}},
-    ]  # fmt: skip
+        {
+            "id": 2,
+            "name": "é\t\\\n",
+            "level": 7,
+            "address": Struct(address, {"city": "Lyon"}),
+            "tags": ["a", "é"],
+            "scores": {"x": decimal.Decimal("1.5")},
+        },
+    ]
     config = sink_config(postgres, table, insert_mode=mode, pk_mode="record_value", pk_fields="id")
-    write(config, [SinkRecord(table, Struct(NULLABLE, value), NULLABLE, kafka_partition=0, kafka_offset=offset)
-                   for offset, value in enumerate(values)])  # fmt: skip
+    write(
+        config,
+        [
+            SinkRecord(table, Struct(NULLABLE, value), NULLABLE, kafka_partition=0, kafka_offset=offset)
+            for offset, value in enumerate(values)
+        ],
+    )
     assert postgres.rows(f"SELECT id, name, level, address, tags::text, scores FROM {table} ORDER BY id") == [
         (1, None, 3, None, "null", None),  # SQLAlchemy binds None to a JSON column as JSON null
         (2, "é\t\\\n", 7, {"city": "Lyon", "zip": None}, '["a", "\\u00e9"]', '{"x":"1.5"}'),
@@ -126,16 +147,19 @@ def test_postgres_copy_writes_nulls_defaults_and_nested_fields_as_statements_do(
 def test_postgres_copy_writes_timestamps_with_and_without_time_zone(postgres: Database) -> None:
     table = postgres.table_name("sink_copy_zones")
     postgres.execute(f"CREATE TABLE {table} (id INTEGER PRIMARY KEY, ts TIMESTAMP, tstz TIMESTAMPTZ)")
-    schema = struct_schema([("id", INT32_SCHEMA), ("ts", timestamp_schema(optional=True)),
-                            ("tstz", timestamp_schema(optional=True))])  # fmt: skip
+    schema = struct_schema(
+        [("id", INT32_SCHEMA), ("ts", timestamp_schema(optional=True)), ("tstz", timestamp_schema(optional=True))]
+    )
     tokyo = dt.timezone(dt.timedelta(hours=9))
     instants = [
         dt.datetime(2024, 7, 1, 10, 0, 0, 250000, tzinfo=dt.UTC),
         dt.datetime(2024, 1, 15, 20, 30, tzinfo=tokyo),
         dt.datetime(2024, 3, 31, 1, 59, 59),  # naive: taken as UTC
     ]
-    records = [SinkRecord(table, Struct(schema, {"id": i, "ts": at, "tstz": at}), schema, kafka_partition=0,
-                          kafka_offset=i) for i, at in enumerate(instants)]  # fmt: skip
+    records = [
+        SinkRecord(table, Struct(schema, {"id": i, "ts": at, "tstz": at}), schema, kafka_partition=0, kafka_offset=i)
+        for i, at in enumerate(instants)
+    ]
     records.append(SinkRecord(table, Struct(schema, {"id": 3}), schema, kafka_partition=0, kafka_offset=3))
     write(sink_config(postgres, table, db_timezone="Europe/Paris"), records)
     paris = [
@@ -155,8 +179,16 @@ def test_postgres_copy_rounds_decimals_to_the_column_scale(postgres: Database) -
     postgres.execute(f"CREATE TABLE {table} (id INTEGER PRIMARY KEY, price NUMERIC(6, 2), exact NUMERIC)")
     schema = struct_schema([("id", INT32_SCHEMA), ("price", decimal_schema(3)), ("exact", decimal_schema(3))])
     prices = ["12.345", "-1.005", "0.004", "99999.999", "1E+2"]
-    records = [SinkRecord(table, Struct(schema, {"id": i, "price": decimal.Decimal(p), "exact": decimal.Decimal(p)}),
-                          schema, kafka_partition=0, kafka_offset=i) for i, p in enumerate(prices)]  # fmt: skip
+    records = [
+        SinkRecord(
+            table,
+            Struct(schema, {"id": i, "price": decimal.Decimal(p), "exact": decimal.Decimal(p)}),
+            schema,
+            kafka_partition=0,
+            kafka_offset=i,
+        )
+        for i, p in enumerate(prices)
+    ]
     reporter = Reporter()
     write(sink_config(postgres, table), records, reporter=reporter)
     assert [record.kafka_offset for record, _ in reporter.reported] == [3], "99999.999 rounds past NUMERIC(6, 2)"
@@ -173,10 +205,24 @@ def test_postgres_values_beyond_a_column_range_are_refused_as_statements_refuse_
     table = postgres.table_name("sink_copy_ranges")
     postgres.execute(f"CREATE TABLE {table} (id INTEGER PRIMARY KEY, small SMALLINT, single REAL)")
     schema = struct_schema([("id", INT64_SCHEMA), ("small", INT64_SCHEMA), ("single", FLOAT64_SCHEMA)])
-    values = [(0, 1, 1.5), (1, 2**40, 0.0), (2, -(2**15), 1e39), (3, 2**15 - 1, 1e-50), (2**31, 0, 0.0),
-              (5, 0, 1 + 2**-24)]  # fmt: skip
-    records = [SinkRecord(table, Struct(schema, dict(zip(("id", "small", "single"), value, strict=True))), schema,
-                          kafka_partition=0, kafka_offset=offset) for offset, value in enumerate(values)]  # fmt: skip
+    values = [
+        (0, 1, 1.5),
+        (1, 2**40, 0.0),
+        (2, -(2**15), 1e39),
+        (3, 2**15 - 1, 1e-50),
+        (2**31, 0, 0.0),
+        (5, 0, 1 + 2**-24),
+    ]
+    records = [
+        SinkRecord(
+            table,
+            Struct(schema, dict(zip(("id", "small", "single"), value, strict=True))),
+            schema,
+            kafka_partition=0,
+            kafka_offset=offset,
+        )
+        for offset, value in enumerate(values)
+    ]
     reporter = Reporter()
     write(sink_config(postgres, table), records, reporter=reporter)
     assert [record.kafka_offset for record, _ in reporter.reported] == [1, 2, 3, 4]
@@ -187,13 +233,16 @@ def test_postgres_values_beyond_a_column_range_are_refused_as_statements_refuse_
 @pytest.mark.integration
 def test_postgres_upserts_go_on_after_the_connection_is_replaced(postgres: Database) -> None:
     table = postgres.table_name("sink_copy_reconnect")
-    config = sink_config(postgres, table, auto_create="true", insert_mode="upsert", pk_mode="record_value",
-                         pk_fields="id")  # fmt: skip
+    config = sink_config(
+        postgres, table, auto_create="true", insert_mode="upsert", pk_mode="record_value", pk_fields="id"
+    )
     task, _ = start_task(config)
     try:
         task.put([item(table, 0, 1, "a"), item(table, 1, 2, "b")])
-        postgres.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                         f"WHERE pid <> pg_backend_pid() AND query LIKE '%{table}%'")  # fmt: skip
+        postgres.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            f"WHERE pid <> pg_backend_pid() AND query LIKE '%{table}%'"
+        )
         task.put([item(table, 2, 2, "b2"), item(table, 3, 3, "c")])
     finally:
         task.stop()
@@ -203,14 +252,31 @@ def test_postgres_upserts_go_on_after_the_connection_is_replaced(postgres: Datab
 @pytest.mark.integration
 def test_postgres_upserts_follow_columns_added_by_auto_evolve(postgres: Database) -> None:
     table = postgres.table_name("sink_copy_evolve")
-    config = sink_config(postgres, table, auto_create="true", auto_evolve="true", insert_mode="upsert",
-                         pk_mode="record_value", pk_fields="id")  # fmt: skip
+    config = sink_config(
+        postgres,
+        table,
+        auto_create="true",
+        auto_evolve="true",
+        insert_mode="upsert",
+        pk_mode="record_value",
+        pk_fields="id",
+    )
     wider = struct_schema([*[(f.name, f.schema) for f in ITEM.fields], ("note", OPTIONAL_STRING_SCHEMA)])
     task, _ = start_task(config)
     try:
         task.put([item(table, 0, 1, "a", 1), item(table, 1, 2, "b", 2)])
-        task.put([SinkRecord(table, Struct(wider, {"id": 2, "name": "b2", "note": "new"}), wider, kafka_partition=0,
-                             kafka_offset=2), item(table, 3, 1, "a2", 10)])  # fmt: skip
+        task.put(
+            [
+                SinkRecord(
+                    table,
+                    Struct(wider, {"id": 2, "name": "b2", "note": "new"}),
+                    wider,
+                    kafka_partition=0,
+                    kafka_offset=2,
+                ),
+                item(table, 3, 1, "a2", 10),
+            ]
+        )
     finally:
         task.stop()
     assert rows(postgres, table) == [(1, "a2", 10, None), (2, "b2", None, "new")]

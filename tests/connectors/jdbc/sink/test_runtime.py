@@ -39,8 +39,9 @@ _JSON = JsonConverter()
 
 def produce(runtime: Runtime, topic: str, records: list[tuple[Schema | None, Any, Schema, Any]]) -> None:
     """Sends (key schema, key, value schema, value) as JSON with schemas, as the worker's converters read them."""
-    runtime.produce(topic, [(_JSON.from_connect(topic, ks, k), _JSON.from_connect(topic, vs, v))
-                            for ks, k, vs, v in records])  # fmt: skip
+    runtime.produce(
+        topic, [(_JSON.from_connect(topic, ks, k), _JSON.from_connect(topic, vs, v)) for ks, k, vs, v in records]
+    )
 
 
 def wait_rows(db: Database, table: str, count: int) -> list[tuple[Any, ...]]:
@@ -66,10 +67,17 @@ def connector_config(db: Database, topic: str, **options: str) -> dict[str, str]
 
 def test_runtime_writes_json_records_with_schemas_to_the_table(runtime: Runtime, database: Database) -> None:
     topic = database.table_name("sink_pipeline")
-    produce(runtime, topic, [(ITEM_KEY, Struct(ITEM_KEY, {"id": i}), ITEM, Struct(ITEM, {"id": i, "name": f"n{i}"}))
-                             for i in range(20)])  # fmt: skip
-    runtime.create("jdbc-sink", connector_config(database, topic, auto_create="true", insert_mode="upsert",
-                                                 pk_mode="record_key", delete_enabled="true"))  # fmt: skip
+    produce(
+        runtime,
+        topic,
+        [(ITEM_KEY, Struct(ITEM_KEY, {"id": i}), ITEM, Struct(ITEM, {"id": i, "name": f"n{i}"})) for i in range(20)],
+    )
+    runtime.create(
+        "jdbc-sink",
+        connector_config(
+            database, topic, auto_create="true", insert_mode="upsert", pk_mode="record_key", delete_enabled="true"
+        ),
+    )
     runtime.wait_running("jdbc-sink")
     assert wait_rows(database, topic, 20) == [(i, f"n{i}", None) for i in range(20)]
     runtime.produce(topic, [(_JSON.from_connect(topic, ITEM_KEY, Struct(ITEM_KEY, {"id": 0})), None)])
@@ -81,12 +89,22 @@ def test_runtime_writes_json_records_with_schemas_to_the_table(runtime: Runtime,
 def test_runtime_sends_bad_records_to_the_dead_letter_queue(runtime: Runtime, postgres: Database) -> None:
     topic = postgres.table_name("sink_tolerant")
     create_items_table(postgres, topic)
-    produce(runtime, topic, [(None, None, ITEM, Struct(ITEM, {"id": i, "name": None if i == 2 else "x"}))
-                             for i in range(5)])  # fmt: skip
-    runtime.create("tolerant", connector_config(postgres, topic, **{
-        "errors.tolerance": "all", "errors.deadletterqueue.topic.name": f"dlq-{topic}",
-        "errors.deadletterqueue.topic.replication.factor": "1",
-        "errors.deadletterqueue.context.headers.enable": "true"}))  # fmt: skip
+    produce(
+        runtime, topic, [(None, None, ITEM, Struct(ITEM, {"id": i, "name": None if i == 2 else "x"})) for i in range(5)]
+    )
+    runtime.create(
+        "tolerant",
+        connector_config(
+            postgres,
+            topic,
+            **{
+                "errors.tolerance": "all",
+                "errors.deadletterqueue.topic.name": f"dlq-{topic}",
+                "errors.deadletterqueue.topic.replication.factor": "1",
+                "errors.deadletterqueue.context.headers.enable": "true",
+            },
+        ),
+    )
     wait_rows(postgres, topic, 4)
     [dead] = runtime.read_topic(f"dlq-{topic}")
     headers = {name: (value or b"").decode() for name, value in dead.headers}
@@ -106,8 +124,12 @@ def test_runtime_fails_the_task_with_the_database_message(runtime: Runtime, data
 
 
 def test_runtime_refuses_delete_enabled_without_record_key(runtime: Runtime, tmp_path: Path) -> None:
-    config = {"connector.class": "JdbcSink", "topics": "t", "connection.url": f"jdbc:sqlite:{tmp_path / 'x.db'}",
-              "delete.enabled": "true"}  # fmt: skip
+    config = {
+        "connector.class": "JdbcSink",
+        "topics": "t",
+        "connection.url": f"jdbc:sqlite:{tmp_path / 'x.db'}",
+        "delete.enabled": "true",
+    }
     with pytest.raises(ConfigError, match=r"delete\.enabled: delete\.enabled=true needs pk\.mode=record_key"):
         runtime.create("nodelete", config)  # refused at validation, as Confluent's validate() does
     assert runtime.herder.connectors() == []
@@ -126,8 +148,9 @@ def test_runtime_writes_to_sqlite_ignoring_user_and_password(runtime: Runtime, t
     database.options["connection.url"] = f"jdbc:sqlite:{tmp_path / 'shop.db'}"
     produce(runtime, "credentials_table", [(None, None, ITEM, Struct(ITEM, {"id": 1, "name": "a"}))])
     credentials = {"connection.user": "app", "connection.password": "s3cret"}
-    runtime.create("sqlite-credentials", connector_config(database, "credentials_table", auto_create="true",
-                                                         **credentials))  # fmt: skip
+    runtime.create(
+        "sqlite-credentials", connector_config(database, "credentials_table", auto_create="true", **credentials)
+    )
     try:
         assert wait_rows(database, "credentials_table", 1) == [(1, "a", None)]
     finally:
@@ -153,8 +176,12 @@ class TestJdbcSinkConformance(SinkConnectorConformance):
     connector_class = JdbcSinkConnector
 
     def config(self, tmp_path: Path) -> dict[str, str]:
-        return {"connection.url": f"jdbc:sqlite:{tmp_path / 'conformance.db'}", "auto.create": "true",
-                "insert.mode": "upsert", "pk.mode": "kafka"}  # fmt: skip
+        return {
+            "connection.url": f"jdbc:sqlite:{tmp_path / 'conformance.db'}",
+            "auto.create": "true",
+            "insert.mode": "upsert",
+            "pk.mode": "kafka",
+        }
 
     def make_record(self, topic: str, partition: int, offset: int) -> SinkRecord:
         value = Struct(COUNTER, {"n": offset, "text": base64.b64encode(str(offset).encode()).decode()})

@@ -60,10 +60,14 @@ def test_insert_mode_creates_the_table_and_inserts_rows(database: Database) -> N
 
 def test_upsert_mode_updates_rows_with_the_same_key(database: Database) -> None:
     table = database.table_name("sink_upserts")
-    config = sink_config(database, table, auto_create="true", insert_mode="upsert", pk_mode="record_value",
-                         pk_fields="id")  # fmt: skip
-    write(config, [item(table, 0, 1, "a", 1), item(table, 1, 2, "b", 2), item(table, 2, 1, "a2", 3)],
-          [item(table, 3, 2, "b2", None), item(table, 4, 3, "c", 5)])  # fmt: skip
+    config = sink_config(
+        database, table, auto_create="true", insert_mode="upsert", pk_mode="record_value", pk_fields="id"
+    )
+    write(
+        config,
+        [item(table, 0, 1, "a", 1), item(table, 1, 2, "b", 2), item(table, 2, 1, "a2", 3)],
+        [item(table, 3, 2, "b2", None), item(table, 4, 3, "c", 5)],
+    )
     assert rows(database, table) == [(1, "a2", 3), (2, "b2", None), (3, "c", 5)]
 
 
@@ -106,12 +110,22 @@ def test_record_key_pk_mode_takes_struct_key_fields(database: Database) -> None:
 
 def test_record_key_pk_mode_names_a_primitive_key_with_pk_fields(database: Database) -> None:
     table = database.table_name("sink_primkey")
-    config = sink_config(database, table, auto_create="true", insert_mode="upsert", pk_mode="record_key",
-                         pk_fields="code")  # fmt: skip
+    config = sink_config(
+        database, table, auto_create="true", insert_mode="upsert", pk_mode="record_key", pk_fields="code"
+    )
     value_schema = struct_schema([("name", STRING_SCHEMA)])
-    records = [SinkRecord(table, Struct(value_schema, {"name": name}), value_schema, key=code, key_schema=STRING_SCHEMA,
-                          kafka_partition=0, kafka_offset=offset)
-               for offset, (code, name) in enumerate([("x", "a"), ("y", "b"), ("x", "c")])]  # fmt: skip
+    records = [
+        SinkRecord(
+            table,
+            Struct(value_schema, {"name": name}),
+            value_schema,
+            key=code,
+            key_schema=STRING_SCHEMA,
+            kafka_partition=0,
+            kafka_offset=offset,
+        )
+        for offset, (code, name) in enumerate([("x", "a"), ("y", "b"), ("x", "c")])
+    ]
     write(config, records)
     assert rows(database, table, "code", "name") == [("x", "c"), ("y", "b")]
     if database.dialect == "mysql":  # MySQL cannot index TEXT: string keys are VARCHAR(255)
@@ -130,8 +144,9 @@ def test_record_key_pk_mode_with_a_primitive_key_needs_one_pk_field(database: Da
 
 def test_record_value_pk_mode_with_several_fields(database: Database) -> None:
     table = database.table_name("sink_byvalue")
-    config = sink_config(database, table, auto_create="true", insert_mode="upsert", pk_mode="record_value",
-                         pk_fields="id,name")  # fmt: skip
+    config = sink_config(
+        database, table, auto_create="true", insert_mode="upsert", pk_mode="record_value", pk_fields="id,name"
+    )
     write(config, [item(table, 0, 1, "a", 1), item(table, 1, 1, "b", 2), item(table, 2, 1, "a", 3)])
     assert rows(database, table) == [(1, "a", 3), (1, "b", 2)]
     key = sa.inspect(database.engine).get_pk_constraint(table)
@@ -141,21 +156,44 @@ def test_record_value_pk_mode_with_several_fields(database: Database) -> None:
 # --- DDL ---------------------------------------------------------------------------------------------------------
 
 
-TYPES = struct_schema([
-    ("id", INT32_SCHEMA), ("i8", INT8_SCHEMA), ("i16", INT16_SCHEMA), ("i64", INT64_SCHEMA), ("f32", FLOAT32_SCHEMA),
-    ("f64", FLOAT64_SCHEMA), ("flag", BOOLEAN_SCHEMA), ("text", STRING_SCHEMA), ("raw", BYTES_SCHEMA),
-    ("price", decimal_schema(2)), ("day", date_schema()), ("at", time_schema()), ("ts", timestamp_schema()),
-    ("address", struct_schema([("city", STRING_SCHEMA), ("zip", OPTIONAL_STRING_SCHEMA)], optional=True)),
-    ("tags", array_schema(STRING_SCHEMA, optional=True)),
-    ("scores", map_schema(STRING_SCHEMA, decimal_schema(1), optional=True)),
-])  # fmt: skip
+TYPES = struct_schema(
+    [
+        ("id", INT32_SCHEMA),
+        ("i8", INT8_SCHEMA),
+        ("i16", INT16_SCHEMA),
+        ("i64", INT64_SCHEMA),
+        ("f32", FLOAT32_SCHEMA),
+        ("f64", FLOAT64_SCHEMA),
+        ("flag", BOOLEAN_SCHEMA),
+        ("text", STRING_SCHEMA),
+        ("raw", BYTES_SCHEMA),
+        ("price", decimal_schema(2)),
+        ("day", date_schema()),
+        ("at", time_schema()),
+        ("ts", timestamp_schema()),
+        ("address", struct_schema([("city", STRING_SCHEMA), ("zip", OPTIONAL_STRING_SCHEMA)], optional=True)),
+        ("tags", array_schema(STRING_SCHEMA, optional=True)),
+        ("scores", map_schema(STRING_SCHEMA, decimal_schema(1), optional=True)),
+    ]
+)
 TYPED = {
-    "id": 1, "i8": -8, "i16": 16_000, "i64": 2**40, "f32": 1.5, "f64": 2.25, "flag": True, "text": "héllo",
-    "raw": b"\x00\xff", "price": decimal.Decimal("12.34"), "day": dt.date(2024, 2, 29),
-    "at": dt.time(13, 14, 15, 678000), "ts": dt.datetime(2024, 5, 1, 12, 30, 45, 123000, tzinfo=dt.UTC),
-    "address": Struct(TYPES.field("address").schema, {"city": "Lyon", "zip": None}), "tags": ["a", "b"],
+    "id": 1,
+    "i8": -8,
+    "i16": 16_000,
+    "i64": 2**40,
+    "f32": 1.5,
+    "f64": 2.25,
+    "flag": True,
+    "text": "héllo",
+    "raw": b"\x00\xff",
+    "price": decimal.Decimal("12.34"),
+    "day": dt.date(2024, 2, 29),
+    "at": dt.time(13, 14, 15, 678000),
+    "ts": dt.datetime(2024, 5, 1, 12, 30, 45, 123000, tzinfo=dt.UTC),
+    "address": Struct(TYPES.field("address").schema, {"city": "Lyon", "zip": None}),
+    "tags": ["a", "b"],
     "scores": {"x": decimal.Decimal("1.5")},
-}  # fmt: skip
+}
 
 
 def test_auto_create_maps_connect_types_and_stores_nested_fields_as_json(database: Database) -> None:
@@ -170,8 +208,10 @@ def test_auto_create_maps_connect_types_and_stores_nested_fields_as_json(databas
     assert decimal.Decimal(str(got["price"])) == decimal.Decimal("12.34")
     assert (got["day"], got["at"]) == (dt.date(2024, 2, 29), dt.time(13, 14, 15, 678000))
     assert got["ts"] == dt.datetime(2024, 5, 1, 12, 30, 45, 123000), "timestamps keep milliseconds, in UTC"
-    nested = [got[name] if isinstance(got[name], dict | list) else json.loads(got[name])
-              for name in ("address", "tags", "scores")]  # fmt: skip
+    nested = [
+        got[name] if isinstance(got[name], dict | list) else json.loads(got[name])
+        for name in ("address", "tags", "scores")
+    ]
     assert nested == [{"city": "Lyon", "zip": None}, ["a", "b"], {"x": "1.5"}]
     columns = {c["name"]: c["type"] for c in sa.inspect(database.engine).get_columns(table)}
     if database.dialect == "postgresql":
@@ -200,13 +240,24 @@ def test_null_fields_take_their_schema_default_unless_told_otherwise(database: D
 
 def test_auto_evolve_adds_optional_and_defaulted_fields(database: Database) -> None:
     table = database.table_name("sink_evolve")
-    config = sink_config(database, table, auto_create="true", auto_evolve="true", pk_mode="record_value",
-                         pk_fields="id")  # fmt: skip
+    config = sink_config(
+        database, table, auto_create="true", auto_evolve="true", pk_mode="record_value", pk_fields="id"
+    )
     write(config, [item(table, 0, 1, "a", 1)])
-    wider = struct_schema([*[(f.name, f.schema) for f in ITEM.fields], ("note", OPTIONAL_STRING_SCHEMA),
-                           ("level", INT32_SCHEMA.with_default(3))])  # fmt: skip
-    record = SinkRecord(table, Struct(wider, {"id": 2, "name": "b", "note": "new", "level": 7}), wider,
-                        kafka_partition=0, kafka_offset=1)  # fmt: skip
+    wider = struct_schema(
+        [
+            *[(f.name, f.schema) for f in ITEM.fields],
+            ("note", OPTIONAL_STRING_SCHEMA),
+            ("level", INT32_SCHEMA.with_default(3)),
+        ]
+    )
+    record = SinkRecord(
+        table,
+        Struct(wider, {"id": 2, "name": "b", "note": "new", "level": 7}),
+        wider,
+        kafka_partition=0,
+        kafka_offset=1,
+    )
     write(config, [record])
     assert rows(database, table) == [(1, "a", 1, None, 3), (2, "b", None, "new", 7)]
 
@@ -252,17 +303,22 @@ def test_identifiers_keep_their_case_unless_quoting_is_off(postgres: Database) -
 
 def test_tombstones_delete_rows_when_delete_is_enabled(database: Database) -> None:
     table = database.table_name("sink_deletes")
-    config = sink_config(database, table, auto_create="true", insert_mode="upsert", pk_mode="record_key",
-                         delete_enabled="true")  # fmt: skip
-    write(config, [keyed(table, 0, 1, "a"), keyed(table, 1, 2, "b"), keyed(table, 2, 1, None), keyed(table, 3, 3, "c")],
-          [keyed(table, 4, 3, None), keyed(table, 5, 3, "c again")])  # fmt: skip
+    config = sink_config(
+        database, table, auto_create="true", insert_mode="upsert", pk_mode="record_key", delete_enabled="true"
+    )
+    write(
+        config,
+        [keyed(table, 0, 1, "a"), keyed(table, 1, 2, "b"), keyed(table, 2, 1, None), keyed(table, 3, 3, "c")],
+        [keyed(table, 4, 3, None), keyed(table, 5, 3, "c again")],
+    )
     assert rows(database, table, "id", "name") == [(2, "b"), (3, "c again")]
 
 
 def test_a_tombstone_for_a_missing_table_does_not_create_it(database: Database) -> None:
     table = database.table_name("sink_latecreate")
-    config = sink_config(database, table, auto_create="true", insert_mode="upsert", pk_mode="record_key",
-                         delete_enabled="true")  # fmt: skip
+    config = sink_config(
+        database, table, auto_create="true", insert_mode="upsert", pk_mode="record_key", delete_enabled="true"
+    )
     write(config, [keyed(table, 0, 1, None), keyed(table, 1, 2, "b")])
     assert rows(database, table) == [(2, "b", None)], "the table is created from the first record with a value"
 
@@ -284,8 +340,9 @@ def test_delete_enabled_needs_record_key_pk_mode() -> None:
 
 def test_fields_whitelist_limits_the_value_columns(database: Database) -> None:
     table = database.table_name("sink_whitelist")
-    config = sink_config(database, table, auto_create="true", pk_mode="record_value", pk_fields="id",
-                         fields_whitelist="name")  # fmt: skip
+    config = sink_config(
+        database, table, auto_create="true", pk_mode="record_value", pk_fields="id", fields_whitelist="name"
+    )
     write(config, [item(table, 0, 1, "a", 5)])
     assert [c["name"] for c in sa.inspect(database.engine).get_columns(table)] == ["id", "name"]
     assert rows(database, table) == [(1, "a")]
@@ -310,8 +367,10 @@ def test_schemaless_maps_are_written_to_an_existing_table_by_column_name(databas
     table = database.table_name("sink_schemaless")
     database.execute(f"CREATE TABLE {table} (id BIGINT PRIMARY KEY, name VARCHAR(50), details TEXT)")
     config = sink_config(database, table, insert_mode="upsert", pk_mode="record_value", pk_fields="id")
-    records = [SinkRecord(table, {"id": 1, "name": "a"}, kafka_partition=0, kafka_offset=0),
-               SinkRecord(table, {"id": 2, "details": {"tags": ["x"]}}, kafka_partition=0, kafka_offset=1)]  # fmt: skip
+    records = [
+        SinkRecord(table, {"id": 1, "name": "a"}, kafka_partition=0, kafka_offset=0),
+        SinkRecord(table, {"id": 2, "details": {"tags": ["x"]}}, kafka_partition=0, kafka_offset=1),
+    ]
     write(config, records)
     assert rows(database, table) == [(1, "a", None), (2, None, '{"tags":["x"]}')]
 
@@ -364,8 +423,15 @@ def test_reporter_refusing_the_record_fails_the_task(database: Database) -> None
 
 def test_an_unreachable_database_is_retried_then_fails_the_task() -> None:
     url = f"jdbc:postgresql://127.0.0.1:{free_port()}/none"
-    config = {"name": "s", "topics": "t", "connection.url": url, "connection.user": "u", "connection.attempts": "1",
-              "max.retries": "2", "retry.backoff.ms": "25"}  # fmt: skip
+    config = {
+        "name": "s",
+        "topics": "t",
+        "connection.url": url,
+        "connection.user": "u",
+        "connection.attempts": "1",
+        "max.retries": "2",
+        "retry.backoff.ms": "25",
+    }
     task, context = start_task(config)
     record = SinkRecord("t", Struct(ITEM, {"id": 1}), ITEM, kafka_partition=0, kafka_offset=0)
     for _ in range(2):

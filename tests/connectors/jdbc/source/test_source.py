@@ -20,8 +20,11 @@ from hub.sdk.testing import MemoryOffsets, MemorySourceContext, SourceConnectorC
 from tests.connectors.conftest import Runtime, wait_for
 from tests.connectors.jdbc.databases import Database, make_database
 
-DIALECTS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.integration),
-            pytest.param("mysql", marks=pytest.mark.integration)]  # fmt: skip
+DIALECTS = [
+    "sqlite",
+    pytest.param("postgresql", marks=pytest.mark.integration),
+    pytest.param("mysql", marks=pytest.mark.integration),
+]
 
 
 @pytest.fixture(params=DIALECTS)
@@ -259,8 +262,17 @@ def test_tables_are_spread_over_tasks_and_new_tables_are_picked_up(runtime: Runt
         _insert(database, table, ["row"])
     prefix = tables[0].rsplit("_", 1)[0]
     pattern = f"{database.schema}\\.{prefix}_.*" if database.schema else f"{prefix}_.*"
-    config = _source(database, tables[0], mode="incrementing", **{"incrementing.column.name": "id",
-                     "table.include.list": pattern, "table.poll.interval.ms": "300", "tasks.max": "4"})  # fmt: skip
+    config = _source(
+        database,
+        tables[0],
+        mode="incrementing",
+        **{
+            "incrementing.column.name": "id",
+            "table.include.list": pattern,
+            "table.poll.interval.ms": "300",
+            "tasks.max": "4",
+        },
+    )
     del config["table.whitelist"]
     runtime.create("src", config)
     runtime.wait_running("src", tasks=2)
