@@ -2,8 +2,8 @@
 
 Workers join a group (``group.id``) and each runs exactly its share of every connector and task, which the
 group's leader assigns with the incremental assignor. Configs, offsets and statuses live in the shared internal
-topics. The herder is a composition of the herder's parts (``hub/runtime/herder_parts.py``) given the group's
-strategies, and of the group's own parts:
+topics. The herder is a composition (``ComposedHerder``) of the herder's parts (``hub/runtime/herder_parts.py``)
+given the group's strategies, and of the group's own parts:
 
 - GroupPlacement and LeaderGate (``strategies.py``): the Reconciler runs the assignment; only the leader writes
   (create, update, delete, pause, resume, stop, restart, offsets, task configs), other workers raise
@@ -25,18 +25,18 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from hub.log.client import StoreClients
+from hub.runtime.composed_herder import ComposedHerder
 from hub.runtime.distributed.assignor import Work
 from hub.runtime.distributed.membership import PROTOCOL, SYNC_GRACE_S, GroupMembership
 from hub.runtime.distributed.planner import FORMAT_VERSION, HISTORY, LeaderPlanner
 from hub.runtime.distributed.session_keys import SessionKeys
 from hub.runtime.distributed.strategies import FIRST_ASSIGNMENT_WAIT_S, GroupPlacement, LeaderGate
 from hub.runtime.distributed.task_configs import Send, TaskConfigs, TaskConfigSender, UndeliveredError, send_over_rest
-from hub.runtime.herder import BadRequestError, ConnectorInfo, Herder, NotFoundError, NotLeaderError
+from hub.runtime.herder import BadRequestError, NotFoundError, NotLeaderError
 from hub.runtime.herder_parts import HerderParts
-from hub.runtime.plugins import PluginInfo, Plugins
+from hub.runtime.plugins import Plugins
 from hub.runtime.request_signing import RequestSignature
 from hub.runtime.stores import ConfigStore, OffsetStore, StatusStore, TargetState
 from hub.runtime.worker_config import WorkerConfig
@@ -46,7 +46,7 @@ __all__ = ["FIRST_ASSIGNMENT_WAIT_S", "FORMAT_VERSION", "HISTORY", "PROTOCOL", "
 log = logging.getLogger("hub.runtime.distributed")
 
 
-class DistributedHerder(Herder):
+class DistributedHerder(ComposedHerder):
     """One worker of a group (see the module docstring)."""
 
     def __init__(
@@ -69,22 +69,18 @@ class DistributedHerder(Herder):
         self.statuses = statuses
         self._placement = GroupPlacement()
         self._gate = LeaderGate(worker_url)
-        self._parts = HerderParts.assemble(
-            worker_url,
-            config,
-            plugins,
-            clients,
-            (configs, offsets, statuses),
-            placement=self._placement,
-            gate=self._gate,
-            task_configs_destination=self._write_task_configs,
+        super().__init__(
+            HerderParts.assemble(
+                worker_url,
+                config,
+                plugins,
+                clients,
+                (configs, offsets, statuses),
+                placement=self._placement,
+                gate=self._gate,
+                task_configs_destination=self._write_task_configs,
+            )
         )
-        self.resolver = self._parts.resolver
-        self.worker = self._parts.reconciler.worker
-        self._reconciler = self._parts.reconciler
-        self._queries = self._parts.queries
-        self._writes = self._parts.writes
-        self._offsets = self._parts.offsets
         self._session_keys = SessionKeys(worker_url, config, configs)
         send = send_task_configs or functools.partial(send_over_rest, sign=self.sign_request)
         self._task_configs = TaskConfigSender(worker_url, lambda: self._gate.leader_url, send, self._write_here)
@@ -153,74 +149,7 @@ class DistributedHerder(Herder):
             "Worker has completed startup and is ready to handle requests.",
         )
 
-    # --- reads -------------------------------------------------------------------------------------------------
-
-    def connectors(self) -> list[str]:
-        return self._queries.connectors()
-
-    def connector_info(self, name: str) -> ConnectorInfo:
-        return self._queries.connector_info(name)
-
-    def connector_status(self, name: str) -> dict[str, Any]:
-        return self._queries.connector_status(name)
-
-    def task_status(self, name: str, task: int) -> dict[str, Any]:
-        return self._queries.task_status(name, task)
-
-    def task_configs(self, name: str) -> list[dict[str, Any]]:
-        return self._queries.task_configs(name)
-
-    def validate(self, config: Mapping[str, str]) -> dict[str, Any]:
-        return self._queries.validate(config)
-
-    def topics(self, name: str) -> list[str]:
-        return self._queries.topics(name)
-
-    def reset_topics(self, name: str) -> None:
-        self._queries.reset_topics(name)
-
-    def kafka_cluster_id(self) -> str:
-        return self._queries.kafka_cluster_id()
-
-    def plugins(self) -> list[PluginInfo]:
-        return self._queries.plugins()
-
-    def plugin_config(self, plugin: str) -> list[dict[str, Any]]:
-        return self._queries.plugin_config(plugin)
-
-    def offsets(self, name: str) -> list[dict[str, Any]]:
-        return self._offsets.offsets(name)
-
-    # --- writes: the leader's (the write gate raises NotLeaderError elsewhere) ----------------------------------
-
-    def put_connector_config(
-        self, name: str, config: Mapping[str, str], *, allow_replace: bool, initial_state: str | None = None
-    ) -> tuple[bool, ConnectorInfo]:
-        return self._writes.put_connector_config(name, config, allow_replace=allow_replace, initial_state=initial_state)
-
-    def patch_connector_config(self, name: str, patch: Mapping[str, str | None]) -> ConnectorInfo:
-        return self._writes.patch_connector_config(name, patch)
-
-    def delete_connector(self, name: str) -> None:
-        self._writes.delete_connector(name)
-
-    def pause(self, name: str) -> None:
-        self._writes.pause(name)
-
-    def resume(self, name: str) -> None:
-        self._writes.resume(name)
-
-    def stop_connector(self, name: str) -> None:
-        self._writes.stop_connector(name)
-
-    def restart_connector(self, name: str, *, include_tasks: bool, only_failed: bool) -> dict[str, Any] | None:
-        return self._writes.restart_connector(name, include_tasks=include_tasks, only_failed=only_failed)
-
-    def alter_offsets(self, name: str, offsets: Sequence[Mapping[str, Any]]) -> str:
-        return self._offsets.alter_offsets(name, offsets)
-
-    def reset_offsets(self, name: str) -> str:
-        return self._offsets.reset_offsets(name)
+    # --- task restarts: on the worker that runs the task ---------------------------------------------------------
 
     def restart_task(self, name: str, task: int) -> None:
         """Restarted here when this worker runs the task; otherwise the leader names the worker that does."""
