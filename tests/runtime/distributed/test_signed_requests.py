@@ -7,10 +7,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
 import signal
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -23,8 +20,8 @@ import pytest
 
 from hub.runtime.request_signing import SessionKey, signature_headers
 from tests.harness.hub import HubServer
-from tests.harness.process import free_port
 from tests.runtime.distributed.signing import session_keys
+from tests.runtime.distributed.test_cluster import _start_worker
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -39,36 +36,6 @@ class Group:
     config_topic: str
 
 
-def _start(tmp: Path, bootstrap: str, group: str, properties: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    argv = [
-        sys.executable,
-        "-m",
-        "hub.cli",
-        "worker",
-        "--bootstrap-servers",
-        bootstrap,
-        "--group-id",
-        group,
-        "--rest-listener",
-        f"127.0.0.1:{port}",
-        "--config",
-        str(properties),
-    ]
-    with (tmp / f"worker-{port}.log").open("ab") as out:
-        process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=dict(os.environ))
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            if httpx.get(url + "/health", auth=LOGIN, timeout=2).status_code == 200:
-                return process, url
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"worker did not start:\n{(tmp / f'worker-{port}.log').read_text()[-3000:]}")
-
-
 @pytest.fixture
 def group(hub_server: HubServer, tmp_path: Path) -> Iterator[Group]:
     name = f"signed-{uuid.uuid4().hex[:6]}"
@@ -79,16 +46,16 @@ def group(hub_server: HubServer, tmp_path: Path) -> Iterator[Group]:
     properties.write_text(
         f"config.storage.topic={name}-configs\noffset.storage.topic={name}-offsets\nstatus.storage.topic={name}-status\n"
         f"session.timeout.ms=4000\nheartbeat.interval.ms=500\nscheduled.rebalance.max.delay.ms=0\n"
-        f"rest.auth.file={credentials}\ninter.worker.key.ttl.ms={KEY_TTL_MS}\n"
+        f"rest.auth.file={credentials}\nrest.auth.health.public=true\ninter.worker.key.ttl.ms={KEY_TTL_MS}\n"
     )
-    started = [_start(tmp_path, hub_server.bootstrap, name, properties) for _ in range(2)]
+    started = [_start_worker(tmp_path, hub_server.bootstrap, name, properties) for _ in range(2)]
     try:
-        yield Group([url for _, url in started], hub_server.bootstrap, f"{name}-configs")
+        yield Group([worker.url for worker in started], hub_server.bootstrap, f"{name}-configs")
     finally:
-        for process, _ in started:
-            process.send_signal(signal.SIGTERM)
-        for process, _ in started:
-            assert process.wait(60) == 0
+        for worker in started:
+            worker.process.send_signal(signal.SIGTERM)
+        for worker in started:
+            assert worker.process.wait(60) == 0
 
 
 def _session_keys(group: Group) -> list[SessionKey]:
