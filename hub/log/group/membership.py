@@ -271,7 +271,7 @@ class GroupMembership:
                 continue
             self.rebalance.fail_member_futures(member, resolutions, ErrorCode.UNKNOWN_MEMBER_ID)
             self.rebalance.remove_member(group, member_id)
-            log.info("group %s: member %s left", group_id, member_id)
+            log.info("group %r: member %r left", group_id, member_id)
             errors.append(ErrorCode.NONE)
         if group is not None and any(error is ErrorCode.NONE for error in errors):
             now = self.clock()
@@ -302,7 +302,7 @@ class GroupMembership:
                 ]
             for member in expired:
                 log.info(
-                    "group %s: member %s expired (no heartbeat for %d ms)",
+                    "group %r: member %r expired (no heartbeat for %d ms)",
                     group.group_id,
                     member.member_id,
                     member.session_timeout_ms,

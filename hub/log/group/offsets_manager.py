@@ -165,7 +165,7 @@ class OffsetsManager:
             if records:
                 self.offsets_log.append(records)
         except Exception as exc:
-            log.error("group %s: storing offsets failed: %s", group.group_id, exc)
+            log.error("group %r: storing offsets failed: %s", group.group_id, exc)
             results.update(dict.fromkeys(accepted, ErrorCode.COORDINATOR_NOT_AVAILABLE))
             return results
         group.offsets.update(accepted)
@@ -192,7 +192,7 @@ class OffsetsManager:
         try:
             self.offsets_log.append(tombstones)
         except Exception as exc:
-            log.error("group %s: deleting failed: %s", group.group_id, exc)
+            log.error("group %r: deleting failed: %s", group.group_id, exc)
             return ErrorCode.COORDINATOR_NOT_AVAILABLE
         group.state = GroupState.DEAD
         del self._groups[group.group_id]

@@ -78,7 +78,7 @@ class Rebalancer:
             group.state = GroupState.PREPARING_REBALANCE
             group.rebalance_deadline = now + timeout_s
             group.state_timestamp_ms = int(self.wall_clock() * 1000)
-            log.info("group %s: preparing rebalance (%s)", group.group_id, reason)
+            log.info("group %r: preparing rebalance (%r)", group.group_id, reason)
         elif group.initial_delay_until:
             group.initial_delay_until = min(
                 now + self.config.initial_rebalance_delay_ms / 1000, group.rebalance_deadline
@@ -95,7 +95,7 @@ class Rebalancer:
         elif now >= group.rebalance_deadline and not delayed:
             for member_id, member in list(group.members.items()):
                 if member.join_future is None:
-                    log.info("group %s: removing member %s, which did not rejoin in time", group.group_id, member_id)
+                    log.info("group %r: removing member %r, which did not rejoin in time", group.group_id, member_id)
                     self.remove_member(group, member_id)
             self._complete_join(group, now, resolutions)
 
@@ -110,8 +110,8 @@ class Rebalancer:
             try:
                 self.groups.store_group(group)
             except Exception as exc:
-                log.error("group %s: storing its metadata failed: %s", group.group_id, exc)
-            log.info("group %s: empty at generation %d", group.group_id, group.generation_id)
+                log.error("group %r: storing its metadata failed: %s", group.group_id, exc)
+            log.info("group %r: empty at generation %d", group.group_id, group.generation_id)
             return
         group.protocol = group.select_protocol()
         if group.leader_id not in group.members:
@@ -126,7 +126,7 @@ class Rebalancer:
                 resolutions.append((member.join_future, result))
                 member.join_future = None
         log.info(
-            "group %s: generation %d with %d member(s), protocol %s, leader %s",
+            "group %r: generation %d with %d member(s), protocol %r, leader %r",
             group.group_id,
             group.generation_id,
             len(group.members),
@@ -162,7 +162,7 @@ class Rebalancer:
         try:
             self.groups.store_group(group)
         except Exception as exc:
-            log.error("group %s: storing the assignment failed: %s", group.group_id, exc)
+            log.error("group %r: storing the assignment failed: %s", group.group_id, exc)
             for other in group.members.values():
                 if other.sync_future is not None:
                     resolutions.append((other.sync_future, SyncGroupResult(ErrorCode.COORDINATOR_NOT_AVAILABLE)))

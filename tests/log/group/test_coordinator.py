@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -313,3 +314,28 @@ def test_record_formats_match_kafkas_layout() -> None:
         "consumer", 4, "range", "m1", 99, (MemberValue("m1", None, "c", "/127.0.0.1", 300000, 10000, b"sub", b"asg"),)
     )
     assert decode_group_value(encode_group_value(group)) == group
+
+
+def test_client_chosen_group_and_client_ids_cannot_forge_log_lines(caplog: pytest.LogCaptureFixture) -> None:
+    coordinator = GroupCoordinator(MemoryOffsetsLog(), FAST)
+    coordinator.start()
+    forged = "g\n2026-01-01 00:00:00,000 INFO hub.log.group: forged"
+    try:
+        with caplog.at_level(logging.INFO, logger="hub.log.group"):
+            joined = coordinator.join_group(
+                forged,
+                "",
+                "consumer",
+                PROTOCOLS,
+                session_timeout_ms=10_000,
+                rebalance_timeout_ms=2_000,
+                group_instance_id=None,
+                client_id="c\nforged",
+            )
+            member = joined.result(5)
+            coordinator.leave_group(forged, [(member.member_id, None)])
+    finally:
+        coordinator.close()
+    messages = [record.getMessage() for record in caplog.records]
+    assert messages, "the group's rebalance is logged"
+    assert not [message for message in messages if "\n" in message]
