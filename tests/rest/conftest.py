@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,14 +105,22 @@ class LocalApi:
 
 
 @contextmanager
-def local_api(store_dir: Path, *, broker: dict[str, str] | None = None, **app_options: Any) -> Iterator[LocalApi]:
-    """A standalone herder over an embedded store (``broker`` properties) and its REST API; ``app_options`` go to
-    ``create_app``."""
+def local_api(
+    store_dir: Path,
+    *,
+    broker: dict[str, str] | None = None,
+    worker: dict[str, str] | None = None,
+    plugins: Sequence[object] = (),
+    **app_options: Any,
+) -> Iterator[LocalApi]:
+    """A standalone herder over an embedded store (``broker`` properties) with ``worker`` options and the extra
+    ``plugins``, and its REST API; ``app_options`` go to ``create_app``."""
     node = LogNode(node_config(store_dir, broker or {}))
     node.open()
     clients = EmbeddedClients(node.broker)
-    config = WorkerConfig.parse({"offset.flush.interval.ms": "200"})
-    herder = StandaloneHerder("w", config, Plugins.discover(), clients, *local_stores(clients, config))
+    config = WorkerConfig.parse({"offset.flush.interval.ms": "200", **(worker or {})})
+    discovered = Plugins.discover(extra=list(plugins))
+    herder = StandaloneHerder("w", config, discovered, clients, *local_stores(clients, config))
     herder.start()
     server = RestServer(create_app(herder, version=__version__, **app_options), "127.0.0.1", 0)
     server.start()

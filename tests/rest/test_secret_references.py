@@ -13,19 +13,10 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from hub import __version__
 from hub.cli import cli
-from hub.log.client.embedded import EmbeddedClients
-from hub.log.node import LogNode, node_config
-from hub.rest.app import create_app
-from hub.rest.server import RestServer
-from hub.runtime.plugins import Plugins
-from hub.runtime.standalone import StandaloneHerder
-from hub.runtime.stores.factory import local_stores
-from hub.runtime.worker_config import WorkerConfig
 from hub.sdk import ConfigDef, ConfigType, SourceConnector, SourceTask, hookimpl
 from tests.harness.process import free_port
-from tests.rest.conftest import start_hub, stop_hub
+from tests.rest.conftest import local_api, start_hub, stop_hub
 from tests.runtime.conftest import wait_for
 
 MARKER = "TOPSECRET-9c1e"
@@ -92,34 +83,20 @@ def secrets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogC
     (outside / "word").write_text(f"{MARKER}-outside\n")
     monkeypatch.setenv("HUB_TEST_WORD", f"{MARKER}-env")
     monkeypatch.setenv("HUB_OTHER_WORD", f"{MARKER}-not-allowed")
-    node = LogNode(node_config(tmp_path / "store", {}))
-    node.open()
-    clients = EmbeddedClients(node.broker)
-    config = WorkerConfig.parse(
-        {
-            "offset.flush.interval.ms": "200",
-            "config.providers.file.param.allowed.paths": str(allowed),
-            "config.providers.dir.param.allowed.paths": str(allowed),
-            "config.providers.env.param.allowlist.pattern": "HUB_TEST_.*",
-        }
-    )
-    plugins = Plugins.discover(extra=[_Plugin()])
-    herder = StandaloneHerder("w", config, plugins, clients, *local_stores(clients, config))
-    herder.start()
-    server = RestServer(create_app(herder, version=__version__), "127.0.0.1", 0)
-    server.start()
-    with httpx.Client(base_url=f"http://127.0.0.1:{server.port}", timeout=30) as client:
+    worker = {
+        "config.providers.file.param.allowed.paths": str(allowed),
+        "config.providers.dir.param.allowed.paths": str(allowed),
+        "config.providers.env.param.allowlist.pattern": "HUB_TEST_.*",
+    }
+    with local_api(tmp_path / "store", worker=worker, plugins=[_Plugin()]) as served:
         yield _Secrets(
-            client,
+            served.client,
             "${env:HUB_TEST_WORD}",
             f"${{file:{allowed}/db.properties:word}}",
             f"${{dir:{allowed}/dir:word}}",
             allowed,
             outside,
         )
-    server.stop()
-    herder.stop()
-    node.close()
 
 
 def _assert_no_secret(text: str, caplog: pytest.LogCaptureFixture) -> None:

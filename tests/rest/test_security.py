@@ -12,17 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from hub import __version__
-from hub.log.client.embedded import EmbeddedClients
-from hub.log.node import LogNode, node_config
-from hub.rest.app import create_app
-from hub.rest.server import RestServer
-from hub.runtime.plugins import Plugins
-from hub.runtime.standalone import StandaloneHerder
-from hub.runtime.stores.factory import local_stores
-from hub.runtime.worker_config import WorkerConfig
 from hub.sdk import ConfigDef, ConfigType, SourceConnector, SourceTask, hookimpl
-from tests.rest.conftest import start_hub, stop_hub
+from tests.rest.conftest import local_api, start_hub, stop_hub
 
 
 def _sha(secret: str) -> str:
@@ -124,19 +115,8 @@ class _Plugin:
 
 @pytest.fixture
 def secret_api(tmp_path: Path) -> Iterator[httpx.Client]:
-    node = LogNode(node_config(tmp_path / "store", {}))
-    node.open()
-    clients = EmbeddedClients(node.broker)
-    config = WorkerConfig.parse({"offset.flush.interval.ms": "200"})
-    herder = StandaloneHerder("w", config, Plugins.discover(extra=[_Plugin()]), clients, *local_stores(clients, config))
-    herder.start()
-    server = RestServer(create_app(herder, version=__version__), "127.0.0.1", 0)
-    server.start()
-    with httpx.Client(base_url=f"http://127.0.0.1:{server.port}", timeout=30) as client:
-        yield client
-    server.stop()
-    herder.stop()
-    node.close()
+    with local_api(tmp_path / "store", plugins=[_Plugin()]) as served:
+        yield served.client
 
 
 def test_password_values_never_come_back(secret_api: httpx.Client, monkeypatch: pytest.MonkeyPatch) -> None:

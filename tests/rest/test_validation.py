@@ -13,17 +13,9 @@ from typing import Any
 import httpx
 import pytest
 
-from hub import __version__
-from hub.log.client.embedded import EmbeddedClients
-from hub.log.node import LogNode, node_config
-from hub.rest.app import create_app
-from hub.rest.server import RestServer
 from hub.runtime import connection_check
-from hub.runtime.plugins import Plugins
-from hub.runtime.standalone import StandaloneHerder
-from hub.runtime.stores.factory import local_stores
-from hub.runtime.worker_config import WorkerConfig
 from hub.sdk import ConfigDef, ConfigType, SourceConnector, SourceTask, hookimpl
+from tests.rest.conftest import local_api
 
 SECRET = "correct-horse-battery-staple"
 _released = threading.Event()  # ends the checks that hang
@@ -76,20 +68,12 @@ class _Plugin:
 def api(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[httpx.Client]:
     monkeypatch.setenv("HUB_TEST_CHECKED_PASSWORD", SECRET)
     _released.clear()
-    node = LogNode(node_config(tmp_path / "store", {}))
-    node.open()
-    clients = EmbeddedClients(node.broker)
-    config = WorkerConfig.parse({"config.providers.env.param.allowlist.pattern": "HUB_TEST_.*"})
-    herder = StandaloneHerder("w", config, Plugins.discover(extra=[_Plugin()]), clients, *local_stores(clients, config))
-    herder.start()
-    server = RestServer(create_app(herder, version=__version__), "127.0.0.1", 0)
-    server.start()
-    with httpx.Client(base_url=f"http://127.0.0.1:{server.port}", timeout=30) as client:
-        yield client
-    _released.set()
-    server.stop()
-    herder.stop()
-    node.close()
+    worker = {"config.providers.env.param.allowlist.pattern": "HUB_TEST_.*"}
+    try:
+        with local_api(tmp_path / "store", worker=worker, plugins=[_Plugin()]) as served:
+            yield served.client
+    finally:
+        _released.set()
 
 
 def _validate(api: httpx.Client, config: dict[str, str]) -> dict[str, Any]:
