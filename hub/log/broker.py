@@ -12,13 +12,16 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from hub.log.errors import OffsetOutOfRangeError, UnknownTopicOrPartitionError
 from hub.log.group import GroupCoordinator
 from hub.log.partition import AppendResult, PartitionLog
 from hub.log.producer_ids import ProducerIdAllocator
 from hub.log.store import TopicInfo, TopicStore, check_topic_name
+
+if TYPE_CHECKING:
+    from hub.log.cluster.cluster_node import ClusterNode
 
 log = logging.getLogger("hub.log.broker")
 
@@ -27,6 +30,8 @@ LATEST: Final = -1
 #: Default of the broker setting ``fetch.max.bytes`` (Kafka's): the most a Fetch answer to a Kafka client carries,
 #: whatever the client asks for; the first partition with data always gives at least one batch.
 FETCH_MAX_BYTES = 55 << 20
+#: Node ids of a cluster are below this: producer ids are interleaved by node id.
+MAX_NODES = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +78,8 @@ class Broker:
         self._arrived = threading.Condition()
         self._listeners: list[Callable[[PartitionLog], None]] = []
         self._create_lock = threading.Lock()
+        #: This node's part in a cluster (set by LogNode when the store is replicated); None on a single node.
+        self.cluster: ClusterNode | None = None
 
     def open(self) -> None:
         self.store.set_append_listener(self._on_append)
@@ -84,6 +91,10 @@ class Broker:
 
     def add_append_listener(self, listener: Callable[[PartitionLog], None]) -> None:
         self._listeners.append(listener)
+
+    def notify_data(self, partition: PartitionLog) -> None:
+        """New data is readable in ``partition`` (appended, or its high watermark moved): wake waiting fetches."""
+        self._on_append(partition)
 
     def _on_append(self, partition: PartitionLog) -> None:
         with self._arrived:
@@ -104,6 +115,9 @@ class Broker:
             if not (create and self.auto_create_topics):
                 raise
         check_topic_name(name)  # before the name reaches the log: a client's name may hold any character
+        if self.cluster is not None:
+            self.cluster.create_topic(name, self.num_partitions, -1, None, {}, exists_ok=True)
+            return self.store.topic(name)
         with self._create_lock:
             try:
                 return self.store.topic(name)
@@ -169,8 +183,13 @@ class Broker:
         return results
 
     def init_producer_id(self) -> tuple[int, int]:
-        """A new idempotent producer's (producer id, epoch); ids are never reused (Kafka's InitProducerId)."""
-        return self.producer_ids.allocate(), 0
+        """A new idempotent producer's (producer id, epoch); ids are never reused (Kafka's InitProducerId). In a
+        cluster each node hands out the ids congruent to its node id (modulo ``MAX_NODES``), so no two nodes
+        ever give the same id."""
+        allocated = self.producer_ids.allocate()
+        if self.cluster is None:
+            return allocated, 0
+        return allocated * MAX_NODES + self.cluster.node_id, 0
 
     # --- offsets -----------------------------------------------------------------------------------------------
 

@@ -95,6 +95,12 @@ _EXCEPTION_CODES: list[tuple[type[Exception], ErrorCode]] = [
     (errors.InvalidRecordError, ErrorCode.INVALID_RECORD),
     (errors.InvalidBatchError, ErrorCode.CORRUPT_MESSAGE),
     (errors.LogClosedError, ErrorCode.NOT_LEADER_OR_FOLLOWER),
+    (errors.NotLeaderOrFollowerError, ErrorCode.NOT_LEADER_OR_FOLLOWER),
+    (errors.NotEnoughReplicasError, ErrorCode.NOT_ENOUGH_REPLICAS),
+    (errors.NotEnoughReplicasAfterAppendError, ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND),
+    (errors.UnknownLeaderEpochError, ErrorCode.UNKNOWN_LEADER_EPOCH),
+    (errors.FencedLeaderEpochError, ErrorCode.FENCED_LEADER_EPOCH),
+    (errors.ReplicationTimeoutError, ErrorCode.REQUEST_TIMED_OUT),
 ]
 
 

@@ -80,3 +80,27 @@ class InvalidProducerEpochError(LogError):
 
 class OutOfOrderSequenceError(LogError):
     """A batch's sequence number does not continue its producer's sequence: a batch went missing."""
+
+
+class NotLeaderOrFollowerError(LogError):
+    """This node is not the partition's leader (produce, consumer fetch) or not one of its replicas."""
+
+
+class NotEnoughReplicasError(LogError):
+    """An acks=all produce found fewer in-sync replicas than the topic's min.insync.replicas; nothing written."""
+
+
+class NotEnoughReplicasAfterAppendError(LogError):
+    """An acks=all produce was written, then the in-sync replicas fell below min.insync.replicas."""
+
+
+class UnknownLeaderEpochError(LogError):
+    """A request carries a leader epoch newer than this node knows: its metadata is behind the requester's."""
+
+
+class ReplicationTimeoutError(LogError):
+    """An acks=all produce was written but not replicated to the in-sync replicas within the request's timeout."""
+
+
+class FencedLeaderEpochError(LogError):
+    """A request or change carries a leader epoch older than the current one: its sender's view is stale."""

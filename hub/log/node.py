@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hub.log.broker import FETCH_MAX_BYTES, Broker
+from hub.log.broker import FETCH_MAX_BYTES, MAX_NODES, Broker
 from hub.log.cleaner import LogCleaner
+from hub.log.cluster.settings import CLUSTER_PROPERTIES, ClusterSettings, cluster_settings
 from hub.log.config import BROKER_NAMES, SPECS
 from hub.log.errors import InvalidConfigError
 from hub.log.group import CoordinatorConfig, GroupCoordinator, TopicOffsetsLog
@@ -36,6 +37,7 @@ class NodeConfig:
     retention_check_interval_ms: int = 300_000  # log.retention.check.interval.ms
     cleaner_backoff_ms: int = 15_000  # log.cleaner.backoff.ms
     groups: CoordinatorConfig = field(default_factory=CoordinatorConfig)
+    cluster: ClusterSettings | None = None  # controller.quorum.voters, node.id, … (hub.log.cluster.settings)
 
 
 _NODE_SETTINGS: dict[str, tuple[str, type]] = {
@@ -65,6 +67,8 @@ def node_config(data_dir: Path, properties: Mapping[str, str]) -> NodeConfig:
     for key, raw in properties.items():
         value = raw.strip()
         try:
+            if key in CLUSTER_PROPERTIES:
+                continue
             if key in _NODE_SETTINGS:
                 name, kind = _NODE_SETTINGS[key]
                 if kind is bool:
@@ -83,7 +87,12 @@ def node_config(data_dir: Path, properties: Mapping[str, str]) -> NodeConfig:
             problems.append(f"invalid value {raw!r} for {key!r}: {exc}")
     if problems:
         raise InvalidConfigError("; ".join(problems))
-    return NodeConfig(data_dir=data_dir, topic_defaults=topic_defaults, groups=CoordinatorConfig(**groups), **node)
+    cluster = cluster_settings(properties)
+    if cluster is not None and cluster.node_id >= MAX_NODES:
+        raise InvalidConfigError(f"node.id must be below {MAX_NODES}, got {cluster.node_id}")
+    return NodeConfig(
+        data_dir=data_dir, topic_defaults=topic_defaults, groups=CoordinatorConfig(**groups), cluster=cluster, **node
+    )
 
 
 class LogNode:

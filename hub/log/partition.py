@@ -3,7 +3,7 @@
 Directory ``<topic>-<partition>/`` holds the segments (hub.log.segment; in memory, their ordered set is a
 hub.log.segments.LogSegments) and two checkpoint files (hub.log.checkpoint)::
 
-    partition.checkpoint     {"version": 1, "recovery_point": N, "log_start_offset": M}
+    partition.checkpoint     {"version": 1, "recovery_point": N, "log_start_offset": M, "high_watermark": H}
     leader-epoch-checkpoint  "0\n<count>\n<epoch> <start offset>\n..." (Kafka's text format)
 
 Append path: check every batch of the request (nothing is written when one is bad; hub.log.append_batches),
@@ -17,6 +17,11 @@ Durability, two-phase: ``append`` returns once the bytes are written (readable, 
 resolves after an fsync covering the append: the store's Flusher thread does it for ``append``, the caller itself
 for ``append_and_wait``; either way concurrent appends share one fsync (group commit). With a larger
 ``flush.messages`` the future is resolved at once and fsync happens by count or ``flush.ms``.
+
+Replication (hub.log.cluster): a leader appends as above and its high watermark is set by the replica manager
+(the ISR's least log end offset); a follower appends the leader's batches as they are (``append_replicated``: their
+offsets and epochs kept) and truncates a divergent tail (``truncate_to``, ``end_offset_for_epoch``). Outside a
+cluster the high watermark is the log end offset.
 
 Recovery on open is hub.log.recovery's job: segments up to the recovery point are trusted, later ones re-validated
 and truncated at the first torn or corrupt batch.
@@ -40,7 +45,7 @@ from pathlib import Path
 from typing import Protocol
 
 from hub.log.append_batches import DONE, AppendResult, check_batches, stamp_log_append_time
-from hub.log.batch import HEADER_SIZE, BatchHeader, parse_header, stamp_batch
+from hub.log.batch import HEADER_SIZE, BatchHeader, parse_header, stamp_batch, validate_batch
 from hub.log.checkpoint import (
     FORMAT_VERSION,
     fsync_dir,
@@ -51,6 +56,7 @@ from hub.log.checkpoint import (
 )
 from hub.log.config import INT_MAX, TopicConfig
 from hub.log.errors import (
+    InvalidBatchError,
     LogClosedError,
     OffsetOutOfRangeError,
 )
@@ -104,6 +110,10 @@ class PartitionLog:
         self._unflushed_messages = 0
         self.last_flush_ms = 0
         self.epochs: list[tuple[int, int]] = []
+        #: Set once replication tracks this log's high watermark (None: a single node's, the log end offset).
+        self._high_watermark: int | None = None
+        #: The high watermark the last checkpoint recorded (a restarted replica's starting point).
+        self.checkpointed_high_watermark = 0
         self._pending_deletes: list[tuple[float, LogSegment]] = []
         self._waiters: list[tuple[int, Future[None]]] = []
         self.fsync_count = 0
@@ -126,6 +136,7 @@ class PartitionLog:
         checkpoint = read_versioned_json(self.directory / CHECKPOINT_FILE) or {}
         self.recovery_point = int(checkpoint.get("recovery_point", 0))
         saved_start = int(checkpoint.get("log_start_offset", 0))
+        self.checkpointed_high_watermark = int(checkpoint.get("high_watermark", 0))
         self.epochs = read_epoch_checkpoint(self.directory / EPOCH_FILE)
         loaded = load_segments(
             self.directory,
@@ -177,6 +188,7 @@ class PartitionLog:
                 "version": FORMAT_VERSION,
                 "recovery_point": self.recovery_point,
                 "log_start_offset": self.log_start_offset,
+                "high_watermark": self.high_watermark,
             },
         )
 
@@ -192,8 +204,25 @@ class PartitionLog:
 
     @property
     def high_watermark(self) -> int:
-        """The offset up to which records are readable; the log end offset on a single node."""
-        return self.log_end_offset
+        """The offset below which records are committed and readable by consumers: the log end offset on a single
+        node, what replication set (``update_high_watermark``) in a cluster."""
+        high_watermark = self._high_watermark
+        return self.log_end_offset if high_watermark is None else high_watermark
+
+    @property
+    def replicated(self) -> bool:
+        return self._high_watermark is not None
+
+    def update_high_watermark(self, offset: int) -> bool:
+        """Replication's high watermark, never above the log end offset; True when it moved. The first call
+        switches the log to replicated mode. It only moves back when a truncation forces it."""
+        with self._lock:
+            offset = min(offset, self.log_end_offset)
+            current = self._high_watermark
+            if current is not None and offset <= current:
+                return False
+            self._high_watermark = offset
+            return True
 
     @property
     def size_bytes(self) -> int:
@@ -266,6 +295,71 @@ class PartitionLog:
         if self.on_append is not None:
             self.on_append(self)
         return AppendResult(base_offset, offset - 1, now if log_append_time else -1, records, len(stamped), durable)
+
+    def append_replicated(self, data: bytes | bytearray | memoryview) -> int:
+        """A follower's append of batches fetched from its leader, with their offsets and leader epochs as the
+        leader stored them (nothing is re-stamped). Batches wholly below the log end offset are skipped (a fetch
+        may repeat what arrived); a gap or a corrupt batch raises InvalidBatchError and writes nothing. A trailing
+        partial batch is left for the next fetch. Returns the new log end offset."""
+        buffer = bytes(data)
+        batches: list[tuple[int, BatchHeader]] = []
+        position = 0
+        while position + HEADER_SIZE <= len(buffer) and position + parse_header(buffer, position).size <= len(buffer):
+            header = validate_batch(buffer, position)
+            batches.append((position, header))
+            position += header.size
+        with self._lock:
+            if self.closed:
+                raise LogClosedError(f"{self.name} is closed")
+            expected = self.log_end_offset
+            batches = [(p, h) for p, h in batches if h.next_offset > expected]
+            if not batches:
+                return expected
+            first = batches[0][0]
+            stamped: list[tuple[int, BatchHeader]] = []
+            for position, header in batches:
+                if header.base_offset != expected:
+                    raise InvalidBatchError(
+                        f"{self.name}: replicated batch starts at offset {header.base_offset}, log end is {expected}"
+                    )
+                stamped.append((position - first, header))
+                expected = header.next_offset
+            end = batches[-1][0] + batches[-1][1].size
+            max_timestamp = max(header.max_timestamp for _, header in stamped)
+            self._maybe_roll(end - first, expected - 1, max_timestamp, self._now_ms())
+            self.segments.active.append(bytearray(buffer[first:end]), stamped)
+            for _, header in stamped:
+                self.producer_state.record(header)
+                self._record_epoch(header.partition_leader_epoch, header.base_offset)
+                self._unflushed_messages += header.records_count
+        if self.config.values["flush.messages"] == 1 and self.flusher is not None:
+            self.flusher.schedule(self)
+        if self.on_append is not None:
+            self.on_append(self)
+        return expected
+
+    def start_leader_epoch(self, epoch: int) -> None:
+        """Record that ``epoch`` starts at the log end offset (a new leader's first act, before any append, so
+        its followers' OffsetsForLeaderEpoch questions are answered right)."""
+        with self._lock:
+            self._record_epoch(epoch, self.log_end_offset)
+
+    def latest_epoch(self) -> int:
+        """The leader epoch of the log's last epoch entry; -1 for a log without one."""
+        with self._lock:
+            return self.epochs[-1][0] if self.epochs else -1
+
+    def end_offset_for_epoch(self, epoch: int) -> tuple[int, int]:
+        """Kafka's OffsetsForLeaderEpoch answer for ``epoch``: (the largest epoch <= it, the offset where the
+        next larger epoch starts or the log end offset); (-1, -1) when the log has no epoch that old."""
+        with self._lock:
+            if epoch < 0 or not self.epochs or epoch < self.epochs[0][0]:
+                return -1, -1
+            if epoch >= self.epochs[-1][0]:
+                return self.epochs[-1][0], self.log_end_offset
+            floor = max(entry for entry in self.epochs if entry[0] <= epoch)
+            following = min(start for found, start in self.epochs if found > epoch)
+            return floor[0], following
 
     def _maybe_roll(self, incoming_bytes: int, last_offset: int, incoming_max_timestamp: int, now: int) -> None:
         """Roll like Kafka: on size, on relative offset overflow, on a full index, or when the incoming batches'
@@ -437,10 +531,28 @@ class PartitionLog:
             self.active.truncate_to(offset)
             self.epochs = [(epoch, start) for epoch, start in self.epochs if start < self.log_end_offset]
             write_epoch_checkpoint(self.directory / EPOCH_FILE, self.epochs)
+            if self._high_watermark is not None:
+                self._high_watermark = min(self._high_watermark, self.log_end_offset)
             self.producer_state.rebuild(self.stored_headers())
             self.log_start_offset = min(self.log_start_offset, self.log_end_offset)
             self.flushed_offset = min(self.flushed_offset, self.log_end_offset)
             self.recovery_point = min(self.recovery_point, self.log_end_offset)
+            self.write_checkpoint()
+
+    def truncate_fully_and_start_at(self, offset: int) -> None:
+        """Drop every record and restart the log empty at ``offset`` (a follower whose log ends before its
+        leader's log start, as Kafka's ``truncateFullyAndStartAt``)."""
+        with self._lock:
+            old = list(self.segments)
+            self.segments = LogSegments([self._new_segment(offset)])
+            for segment in old:
+                self._delete_later(segment)
+            self.log_start_offset = self.flushed_offset = self.recovery_point = offset
+            self.epochs = []
+            write_epoch_checkpoint(self.directory / EPOCH_FILE, self.epochs)
+            if self._high_watermark is not None:
+                self._high_watermark = offset
+            self.producer_state.rebuild(iter(()))
             self.write_checkpoint()
 
     def delete_records_before(self, offset: int) -> int:

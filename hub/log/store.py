@@ -256,8 +256,16 @@ class TopicStore:
 
     # --- topics ------------------------------------------------------------------------------------------------
 
-    def create_topic(self, name: str, partitions: int = 1, configs: Mapping[str, Any] | None = None) -> TopicInfo:
-        """Create a topic; TopicExistsError, InvalidConfigError for a bad name, count or config."""
+    def create_topic(
+        self,
+        name: str,
+        partitions: int = 1,
+        configs: Mapping[str, Any] | None = None,
+        *,
+        topic_id: str | None = None,
+    ) -> TopicInfo:
+        """Create a topic; TopicExistsError, InvalidConfigError for a bad name, count or config. ``topic_id`` is
+        given when the topic mirrors a cluster's (its id comes from the cluster metadata)."""
         check_topic_name(name)
         if partitions < 1:
             raise InvalidConfigError(f"a topic needs at least one partition, got {partitions}")
@@ -269,7 +277,7 @@ class TopicStore:
             colliding = [other for other in self._topics if other.replace(".", "_") == name.replace(".", "_")]
             if colliding:
                 raise InvalidTopicError(f"topic {name!r} collides with {colliding[0]!r} ('.' and '_' are confused)")
-            info = TopicInfo(name, uuid.uuid4().hex, partitions, config)
+            info = TopicInfo(name, topic_id or uuid.uuid4().hex, partitions, config)
             self._topics[name] = info
             for partition in range(partitions):
                 self._open_partition(info, partition)
@@ -351,6 +359,10 @@ class TopicStore:
                 self._partitions[(name, partition)].config = altered.config
             self._save_metadata()
             return altered
+
+    def replace_topic_config(self, name: str, configs: Mapping[str, Any]) -> TopicInfo:
+        """Set a topic's overrides to exactly ``configs`` (a cluster's metadata is their source)."""
+        return self.alter_topic_config(name, configs, incremental=False)
 
     def describe_topic_config(self, name: str) -> dict[str, tuple[str, str]]:
         """Every config of a topic as ``name -> (value, source)``; source is topic, store or default."""

@@ -159,4 +159,4 @@ def test_recovery_point_checkpoint_is_versioned_and_tracks_flushed_data(
 ) -> None:
     _fill(tmp_path, make_batch, count=5)
     checkpoint = json.loads((tmp_path / "t-0" / "partition.checkpoint").read_text())
-    assert checkpoint == {"version": 1, "recovery_point": 10, "log_start_offset": 0}
+    assert checkpoint == {"version": 1, "recovery_point": 10, "log_start_offset": 0, "high_watermark": 10}

@@ -17,12 +17,21 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from concurrent.futures import Future
 from typing import Any
 
 from hub.log.broker import Broker
 from hub.log.error_codes import ErrorCode, error_code_for
-from hub.log.errors import InternalTopicError, InvalidConfigError, LogError, UnknownTopicOrPartitionError
+from hub.log.errors import (
+    InternalTopicError,
+    InvalidConfigError,
+    LogError,
+    ReplicationTimeoutError,
+    UnknownTopicOrPartitionError,
+)
 from hub.log.group import GroupCoordinator
+from hub.log.partition import PartitionLog
+from hub.log.server.cluster_view import cluster_brokers, cluster_partitions
 from hub.log.server.context import Body, RequestContext, ServerIdentity
 from hub.log.server.group_handlers import GroupHandlers
 from hub.log.server.versions import ADVERTISED, MIN_PRODUCE_WITH_RECORD_BATCHES
@@ -66,6 +75,7 @@ class RequestHandlers:
             19: self.create_topics,
             20: self.delete_topics,
             22: self.init_producer_id,
+            23: self.offset_for_leader_epoch,
             32: self.describe_configs,
         }
 
@@ -92,26 +102,41 @@ class RequestHandlers:
         else:
             names = [entry["name"] for entry in requested]
         allow_create = body.get("allow_auto_topic_creation", True) if version >= 4 else True
+        cluster = self.broker.cluster
         topics = []
         for name in names:
             info = store_topics.get(name)
             if info is None and allow_create and self.broker.auto_create_topics:
                 try:
-                    info = self.broker.topic(name, create=True)
+                    info = await asyncio.to_thread(self.broker.topic, name, create=True)
                 except InvalidConfigError:
-                    topics.append(_metadata_topic(name, ErrorCode.INVALID_TOPIC_EXCEPTION, 0))
+                    topics.append(_metadata_topic(name, ErrorCode.INVALID_TOPIC_EXCEPTION, []))
+                    continue
+                except LogError as exc:
+                    topics.append(_metadata_topic(name, error_code_for(exc), []))
                     continue
             if info is None:
-                topics.append(_metadata_topic(name, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 0))
+                topics.append(_metadata_topic(name, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, []))
                 continue
-            entry = _metadata_topic(name, ErrorCode.NONE, info.partitions)
+            if cluster is None:
+                partitions = [_single_node_partition(index) for index in range(info.partitions)]
+            else:
+                partitions = cluster_partitions(cluster.metadata(), name)
+            entry = _metadata_topic(name, ErrorCode.NONE, partitions)
             entry["is_internal"] = info.internal
             topics.append(entry)
+        if cluster is None:
+            brokers = [{"node_id": NODE_ID, "host": self.identity.host, "port": self.identity.port, "rack": None}]
+            controller = NODE_ID
+        else:
+            metadata = cluster.metadata()
+            brokers = cluster_brokers(metadata)
+            controller = metadata.controller_id
         return {
             "throttle_time_ms": 0,
-            "brokers": [{"node_id": NODE_ID, "host": self.identity.host, "port": self.identity.port, "rack": None}],
+            "brokers": brokers,
             "cluster_id": self.identity.cluster_id,
-            "controller_id": NODE_ID,
+            "controller_id": controller,
             "topics": topics,
             "cluster_authorized_operations": -2147483648,
         }
@@ -136,14 +161,19 @@ class RequestHandlers:
             partitions = []
             for data in topic["partition_data"]:
                 partitions.append(
-                    await self._produce_partition(topic["name"], data["index"], data["records"], acks, version)
+                    await self._produce_partition(
+                        topic["name"], data["index"], data["records"], acks, version, body["timeout_ms"]
+                    )
                 )
             responses.append({"name": topic["name"], "partition_responses": partitions})
+        # (acks=all answers wait for replication; the request's timeout_ms bounds that wait, as in Kafka)
         if acks == 0:
             return None
         return {"responses": responses, "throttle_time_ms": 0}
 
-    async def _produce_partition(self, topic: str, partition: int, records: Any, acks: int, version: int) -> Body:
+    async def _produce_partition(
+        self, topic: str, partition: int, records: Any, acks: int, version: int, timeout_ms: int
+    ) -> Body:
         answer: Body = {
             "index": partition,
             "error_code": ErrorCode.NONE,
@@ -166,10 +196,21 @@ class RequestHandlers:
         try:
             if self.broker.store.is_internal(topic):
                 raise InternalTopicError(f"Cannot append to internal topic {topic}")
-            log_ = self.broker.partition(topic, partition, create=True)
-            result = log_.append(bytes(records))
-            if acks != 0:
-                await asyncio.wrap_future(result.durable)
+            if self.broker.cluster is None:
+                log_ = self.broker.partition(topic, partition, create=True)
+                result = log_.append(bytes(records))
+                if acks != 0:
+                    await asyncio.wrap_future(result.durable)
+            else:
+                await asyncio.to_thread(self.broker.topic, topic, create=True)
+                leadership = self.broker.cluster.replicas.leadership(topic, partition)
+                leadership.check_can_append(acks)
+                log_ = leadership.log
+                result = log_.append(bytes(records), leader_epoch=leadership.epoch)
+                if acks != 0:
+                    await asyncio.wrap_future(result.durable)
+                if acks == -1:
+                    await self._replicated(leadership.replicated(result.last_offset + 1), timeout_ms, log_.name)
         except Exception as exc:
             answer["error_code"] = error_code_for(exc)
             answer["error_message"] = str(exc)
@@ -182,6 +223,15 @@ class RequestHandlers:
             log_start_offset=log_.log_start_offset,
         )
         return answer
+
+    @staticmethod
+    async def _replicated(done: Future[None], timeout_ms: int, name: str) -> None:
+        try:
+            await asyncio.wait_for(asyncio.wrap_future(done), max(timeout_ms, 0) / 1000)
+        except TimeoutError:
+            raise ReplicationTimeoutError(
+                f"{name}: written, but not replicated to the in-sync replicas within {timeout_ms} ms"
+            ) from None
 
     async def fetch(self, ctx: RequestContext, body: Body) -> Body:
         """Kafka's Fetch with long polling. The answer carries at most the broker's ``fetch.max.bytes`` (and the
@@ -198,8 +248,11 @@ class RequestHandlers:
         # keys fetch data by partition): otherwise one answer could repeat the same data a thousand times.
         unique = {(t["topic"], r["partition"]): (t["topic"], r) for t in body["topics"] for r in t["partitions"]}
         requested = list(unique.values())
+        replica = body.get("replica_id", -1)
         while True:
-            answers, total, errors, next_start = self._read_fetch(requested, max_bytes, ctx.connection.fetch_start)
+            answers, total, errors, next_start = self._read_fetch(
+                requested, max_bytes, ctx.connection.fetch_start, replica
+            )
             remaining = deadline - loop.time()
             if total >= min_bytes or remaining <= 0 or errors or ctx.connection.closed():
                 if log.isEnabledFor(logging.DEBUG):
@@ -219,10 +272,11 @@ class RequestHandlers:
             await self._wait_for_data(min(remaining, LONG_POLL_SLICE_S))
 
     def _read_fetch(
-        self, requested: list[tuple[str, Body]], max_bytes: int, start: int
+        self, requested: list[tuple[str, Body]], max_bytes: int, start: int, replica: int
     ) -> tuple[list[Body], int, bool, int]:
         """Each requested partition's answer (in request order), the bytes read, whether any failed, and where
-        the next fetch starts (after the last partition that gave data, or where this one started)."""
+        the next fetch starts (after the last partition that gave data, or where this one started). A follower
+        (``replica`` >= 0) reads up to the log end, a consumer up to the high watermark."""
         count = len(requested)
         answers: list[Body] = [{}] * count
         total = 0
@@ -242,9 +296,9 @@ class RequestHandlers:
                 "records": b"",
             }
             try:
-                log_ = self.broker.store.partition(topic, request["partition"])
+                log_, limit = self._readable(topic, request, replica)
                 budget = min(request["partition_max_bytes"], max_bytes - total)
-                data = log_.read(request["fetch_offset"], budget) if budget > 0 or total == 0 else b""
+                data = log_.read(request["fetch_offset"], budget, max_offset=limit) if budget > 0 or total == 0 else b""
                 if total and len(data) > budget:  # only the first partition with data may exceed (one batch)
                     data = b""
                 if data:
@@ -262,6 +316,48 @@ class RequestHandlers:
             answers[index] = answer
         return answers, total, errors, next_start
 
+    def _readable(self, topic: str, request: Body, replica: int) -> tuple[PartitionLog, int | None]:
+        """The log a fetch reads and the offset it may not read past (None: the log end)."""
+        cluster = self.broker.cluster
+        if cluster is None:
+            return self.broker.store.partition(topic, request["partition"]), None
+        partition, epoch = request["partition"], request.get("current_leader_epoch", -1)
+        if replica >= 0:
+            cluster.replicas.follower_fetched(topic, partition, replica, request["fetch_offset"], epoch)
+            return cluster.replicas.leadership(topic, partition).log, None
+        leadership = cluster.replicas.leadership(topic, partition)
+        leadership.check_epoch(epoch)
+        return leadership.log, leadership.log.high_watermark
+
+    async def offset_for_leader_epoch(self, ctx: RequestContext, body: Body) -> Body:
+        """Kafka's OffsetForLeaderEpoch: where each asked leader epoch ends in this leader's log (a follower
+        truncates its divergent tail there). A single node answers from its own log."""
+        cluster = self.broker.cluster
+        topics = []
+        for topic in body["topics"]:
+            partitions = []
+            for request in topic["partitions"]:
+                answer: Body = {
+                    "error_code": ErrorCode.NONE,
+                    "partition": request["partition"],
+                    "leader_epoch": -1,
+                    "end_offset": -1,
+                }
+                try:
+                    if cluster is None:
+                        log_ = self.broker.store.partition(topic["topic"], request["partition"])
+                    else:
+                        leadership = cluster.replicas.leadership(topic["topic"], request["partition"])
+                        leadership.check_epoch(request.get("current_leader_epoch", -1))
+                        log_ = leadership.log
+                    epoch, end = log_.end_offset_for_epoch(request["leader_epoch"])
+                    answer.update(leader_epoch=epoch, end_offset=end)
+                except Exception as exc:
+                    answer["error_code"] = error_code_for(exc)
+                partitions.append(answer)
+            topics.append({"topic": topic["topic"], "partitions": partitions})
+        return {"throttle_time_ms": 0, "topics": topics}
+
     async def list_offsets(self, ctx: RequestContext, body: Body) -> Body:
         topics = []
         for topic in body["topics"]:
@@ -275,9 +371,14 @@ class RequestHandlers:
                     "leader_epoch": -1,
                 }
                 try:
+                    epoch = 0
+                    if self.broker.cluster is not None:
+                        leadership = self.broker.cluster.replicas.leadership(topic["name"], request["partition_index"])
+                        leadership.check_epoch(request.get("current_leader_epoch", -1))
+                        epoch = leadership.epoch
                     found = self.broker.list_offset(topic["name"], request["partition_index"], request["timestamp"])
                     if found is not None:
-                        answer.update(offset=found[0], timestamp=found[1], leader_epoch=0)
+                        answer.update(offset=found[0], timestamp=found[1], leader_epoch=epoch)
                 except Exception as exc:
                     answer["error_code"] = error_code_for(exc)
                 partitions.append(answer)
@@ -325,6 +426,8 @@ class RequestHandlers:
             configs = {c["name"]: c["value"] for c in topic["configs"] if c["value"] is not None}
             if requested > MAX_PARTITIONS_PER_REQUEST:
                 answer.update(error_code=ErrorCode.POLICY_VIOLATION, error_message=too_many)
+            elif self.broker.cluster is not None:
+                await self._create_in_cluster(topic, configs, bool(body.get("validate_only")), answer)
             elif topic["replication_factor"] not in (-1, 1):
                 answer.update(
                     error_code=ErrorCode.INVALID_REPLICATION_FACTOR,
@@ -334,7 +437,7 @@ class RequestHandlers:
             elif topic["assignments"]:
                 answer.update(
                     error_code=ErrorCode.INVALID_REPLICA_ASSIGNMENT,
-                    error_message="manual replica assignment is not supported",
+                    error_message="manual replica assignment is not supported on a single node",
                 )
             elif partitions < 1:
                 answer.update(
@@ -352,6 +455,32 @@ class RequestHandlers:
             results.append(answer)
         return {"throttle_time_ms": 0, "topics": results}
 
+    async def _create_in_cluster(self, topic: Body, configs: dict[str, str], validate_only: bool, answer: Body) -> None:
+        """CreateTopics through the metadata quorum, with Kafka's rules for counts and assignments."""
+        cluster = self.broker.cluster
+        assert cluster is not None
+        assignments = {entry["partition_index"]: list(entry["broker_ids"]) for entry in topic["assignments"]}
+        if assignments and (topic["num_partitions"] != -1 or topic["replication_factor"] != -1):
+            answer.update(
+                error_code=ErrorCode.INVALID_REQUEST,
+                error_message="both a replica assignment and a partition count or replication factor were given",
+            )
+            return
+        try:
+            state = await asyncio.to_thread(
+                cluster.create_topic,
+                topic["name"],
+                self._partitions_to_create(topic) if not assignments else len(assignments),
+                topic["replication_factor"],
+                assignments or None,
+                configs,
+                validate_only=validate_only,
+            )
+        except Exception as exc:
+            answer.update(error_code=error_code_for(exc), error_message=str(exc))
+            return
+        answer.update(num_partitions=len(state.partitions), replication_factor=len(state.partitions[0].replicas))
+
     def _partitions_to_create(self, topic: Body) -> int:
         return int(topic["num_partitions"]) if topic["num_partitions"] != -1 else self.broker.num_partitions
 
@@ -361,7 +490,10 @@ class RequestHandlers:
             try:
                 if self.broker.store.is_internal(name):
                     raise InternalTopicError(f"Cannot delete internal topic {name}")
-                await asyncio.to_thread(self.broker.store.delete_topic, name)
+                if self.broker.cluster is not None:
+                    await asyncio.to_thread(self.broker.cluster.delete_topic, name)
+                else:
+                    await asyncio.to_thread(self.broker.store.delete_topic, name)
                 responses.append({"name": name, "error_code": ErrorCode.NONE, "error_message": None})
             except Exception as exc:
                 responses.append({"name": name, "error_code": error_code_for(exc), "error_message": str(exc)})
@@ -407,22 +539,23 @@ class RequestHandlers:
         return {"throttle_time_ms": 0, "results": results}
 
 
-def _metadata_topic(name: str, error: ErrorCode, partitions: int) -> Body:
+def _metadata_topic(name: str, error: ErrorCode, partitions: list[Body]) -> Body:
     return {
         "error_code": error,
         "name": name,
         "is_internal": False,
         "topic_authorized_operations": -2147483648,
-        "partitions": [
-            {
-                "error_code": ErrorCode.NONE,
-                "partition_index": p,
-                "leader_id": NODE_ID,
-                "leader_epoch": 0,
-                "replica_nodes": [NODE_ID],
-                "isr_nodes": [NODE_ID],
-                "offline_replicas": [],
-            }
-            for p in range(partitions)
-        ],
+        "partitions": partitions,
+    }
+
+
+def _single_node_partition(index: int) -> Body:
+    return {
+        "error_code": ErrorCode.NONE,
+        "partition_index": index,
+        "leader_id": NODE_ID,
+        "leader_epoch": 0,
+        "replica_nodes": [NODE_ID],
+        "isr_nodes": [NODE_ID],
+        "offline_replicas": [],
     }

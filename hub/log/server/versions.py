@@ -31,6 +31,7 @@ ADVERTISED: Final[dict[int, tuple[int, int]]] = {
     19: (0, 4),  # CreateTopics
     20: (0, 3),  # DeleteTopics
     22: (0, 1),  # InitProducerId
+    23: (0, 3),  # OffsetForLeaderEpoch
     32: (0, 3),  # DescribeConfigs
 }
 

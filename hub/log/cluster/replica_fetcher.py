@@ -1,0 +1,259 @@
+"""ReplicaFetcher: the thread that keeps this node's follower replicas of one leader's partitions up to date.
+
+For each partition it first repairs a divergent tail (KIP-101/279): it asks the leader, with OffsetForLeaderEpoch,
+where its own latest leader epoch ends on the leader, and truncates there; a leader that has no such epoch left
+makes it truncate to its high watermark, as Kafka falls back. Then it fetches with its node id as ``replica_id``
+(so the leader counts its progress and reads beyond the high watermark), appends the leader's batches as they are
+and takes the leader's high watermark (never beyond its own log end). A log that ends before the leader's log
+start restarts empty at the leader's log start.
+
+Errors never stop the thread: a connection failure retries with a back-off, a NOT_LEADER_OR_FOLLOWER or epoch
+error waits for the metadata to name the new leader (which moves the partition to another fetcher).
+
+Thread-safe: ``add`` and ``remove`` may be called from any thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+
+from hub.log.client.errors import ClientError
+from hub.log.client.kafka.connection import KafkaConnection
+from hub.log.error_codes import ErrorCode
+from hub.log.errors import LogError
+from hub.log.partition import PartitionLog
+
+log = logging.getLogger("hub.log.cluster.fetcher")
+
+FETCH_VERSION = 11
+OFFSET_FOR_LEADER_EPOCH_VERSION = 3
+LIST_OFFSETS_VERSION = 5
+_EARLIEST = -2
+_MAX_BACKOFF_S = 1.0
+
+
+@dataclass
+class FollowedPartition:
+    """One partition this node follows: its log and the leader epoch it follows it in."""
+
+    log: PartitionLog
+    leader_epoch: int
+    truncated: bool = False
+    failed_until: float = 0.0
+
+
+@dataclass(frozen=True)
+class FetcherSettings:
+    node_id: int
+    wait_max_ms: int = 500
+    max_bytes: int = 1 << 20
+    socket_timeout_ms: int = 30_000
+
+
+class ReplicaFetcher:
+    """Fetches from broker ``leader_id`` at ``host:port`` (see the module docstring)."""
+
+    def __init__(self, leader_id: int, host: str, port: int, settings: FetcherSettings) -> None:
+        self.leader_id = leader_id
+        self.address = (host, port)
+        self.settings = settings
+        self._partitions: dict[tuple[str, int], FollowedPartition] = {}
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._connection = KafkaConnection(
+            host,
+            port,
+            client_id=f"replica-fetcher-{settings.node_id}",
+            timeout_s=settings.socket_timeout_ms / 1000 + settings.wait_max_ms / 1000,
+        )
+        self._thread = threading.Thread(target=self._run, name=f"hub-replica-fetcher-{leader_id}", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        self._connection.close()
+        self._thread.join(timeout=10)
+
+    def add(self, log_: PartitionLog, leader_epoch: int) -> None:
+        with self._lock:
+            key = (log_.topic, log_.partition)
+            current = self._partitions.get(key)
+            if current is None or current.leader_epoch != leader_epoch or current.log is not log_:
+                self._partitions[key] = FollowedPartition(log_, leader_epoch)
+        self._wake.set()
+
+    def remove(self, topic: str, partition: int) -> None:
+        with self._lock:
+            self._partitions.pop((topic, partition), None)
+
+    def partitions(self) -> list[tuple[str, int]]:
+        with self._lock:
+            return list(self._partitions)
+
+    # --- the thread --------------------------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        backoff = 0.05
+        while not self._stop.is_set():
+            with self._lock:
+                followed = list(self._partitions.values())
+            if not followed:
+                self._wake.wait(1.0)
+                self._wake.clear()
+                continue
+            try:
+                for partition in followed:
+                    if not partition.truncated:
+                        self._truncate(partition)
+                self._fetch([partition for partition in followed if partition.truncated])
+                backoff = 0.05
+            except (ClientError, LogError, OSError) as exc:
+                if self._stop.is_set():
+                    return
+                log.info("fetch from node %d at %s:%d failed: %s", self.leader_id, *self.address, exc)
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, _MAX_BACKOFF_S)
+
+    def _truncate(self, partition: FollowedPartition) -> None:
+        log_ = partition.log
+        epoch = log_.latest_epoch()
+        if epoch < 0:
+            partition.truncated = True
+            return
+        response = self._connection.request(
+            23,
+            OFFSET_FOR_LEADER_EPOCH_VERSION,
+            {
+                "replica_id": self.settings.node_id,
+                "topics": [
+                    {
+                        "topic": log_.topic,
+                        "partitions": [
+                            {
+                                "partition": log_.partition,
+                                "current_leader_epoch": partition.leader_epoch,
+                                "leader_epoch": epoch,
+                            }
+                        ],
+                    }
+                ],
+            },
+        )
+        answer = response["topics"][0]["partitions"][0]
+        if answer["error_code"] != ErrorCode.NONE:
+            self._not_ready(partition, ErrorCode(answer["error_code"]))
+            return
+        leader_epoch, leader_end = answer["leader_epoch"], answer["end_offset"]
+        if leader_end < 0:
+            target = log_.high_watermark
+        elif leader_epoch == epoch:
+            target = leader_end
+        else:
+            target = min(leader_end, log_.end_offset_for_epoch(leader_epoch)[1])
+        if target < log_.log_end_offset:
+            log.info(
+                "%s: truncating from %d to %d (leader %d, epoch %d)",
+                log_.name,
+                log_.log_end_offset,
+                target,
+                self.leader_id,
+                partition.leader_epoch,
+            )
+            log_.truncate_to(max(target, log_.log_start_offset))
+        partition.truncated = True
+
+    def _fetch(self, followed: list[FollowedPartition]) -> None:
+        if not followed:
+            self._stop.wait(0.1)
+            return
+        topics: dict[str, list[dict[str, int]]] = {}
+        for partition in followed:
+            topics.setdefault(partition.log.topic, []).append(
+                {
+                    "partition": partition.log.partition,
+                    "current_leader_epoch": partition.leader_epoch,
+                    "fetch_offset": partition.log.log_end_offset,
+                    "log_start_offset": partition.log.log_start_offset,
+                    "partition_max_bytes": self.settings.max_bytes,
+                }
+            )
+        response = self._connection.request(
+            1,
+            FETCH_VERSION,
+            {
+                "replica_id": self.settings.node_id,
+                "max_wait_ms": self.settings.wait_max_ms,
+                "min_bytes": 1,
+                "max_bytes": self.settings.max_bytes,
+                "isolation_level": 0,
+                "session_id": 0,
+                "session_epoch": -1,
+                "topics": [{"topic": name, "partitions": partitions} for name, partitions in topics.items()],
+                "forgotten_topics_data": [],
+                "rack_id": "",
+            },
+        )
+        by_key = {(partition.log.topic, partition.log.partition): partition for partition in followed}
+        for topic in response["responses"]:
+            for answer in topic["partitions"]:
+                partition = by_key.get((topic["topic"], answer["partition_index"]))
+                if partition is not None:
+                    self._apply(partition, answer)
+
+    def _apply(self, partition: FollowedPartition, answer: dict[str, object]) -> None:
+        log_ = partition.log
+        code = ErrorCode(int(answer["error_code"]))  # type: ignore[call-overload]
+        if code == ErrorCode.OFFSET_OUT_OF_RANGE:
+            self._reset_out_of_range(partition)
+            return
+        if code != ErrorCode.NONE:
+            self._not_ready(partition, code)
+            return
+        records = answer["records"]
+        if records:
+            log_.append_replicated(records)  # type: ignore[arg-type]
+        log_.update_high_watermark(int(answer["high_watermark"]))  # type: ignore[call-overload]
+
+    def _reset_out_of_range(self, partition: FollowedPartition) -> None:
+        log_ = partition.log
+        response = self._connection.request(
+            2,
+            LIST_OFFSETS_VERSION,
+            {
+                "replica_id": self.settings.node_id,
+                "isolation_level": 0,
+                "topics": [
+                    {
+                        "name": log_.topic,
+                        "partitions": [
+                            {
+                                "partition_index": log_.partition,
+                                "current_leader_epoch": partition.leader_epoch,
+                                "timestamp": _EARLIEST,
+                            }
+                        ],
+                    }
+                ],
+            },
+        )
+        answer = response["topics"][0]["partitions"][0]
+        if answer["error_code"] != ErrorCode.NONE:
+            self._not_ready(partition, ErrorCode(answer["error_code"]))
+            return
+        leader_start = answer["offset"]
+        if log_.log_end_offset < leader_start:
+            log.info("%s: log ends before the leader's start %d: restarting there", log_.name, leader_start)
+            log_.truncate_fully_and_start_at(leader_start)
+        else:
+            partition.truncated = False  # ahead of the leader: find where the logs agree
+
+    def _not_ready(self, partition: FollowedPartition, code: ErrorCode) -> None:
+        log.debug("%s: leader %d answered %s; waiting for metadata", partition.log.name, self.leader_id, code.name)
+        partition.truncated = False
+        self._stop.wait(0.1)

@@ -1,0 +1,284 @@
+"""ReplicaManager: this node's part in every partition, as the cluster metadata assigns it.
+
+It listens to the metadata quorum. For each change it mirrors topics into the local TopicStore (creating,
+growing and deleting them with the metadata's ids and configs), then makes this node the leader of the partitions
+the metadata says it leads (a PartitionLeadership each) and a follower of those it only replicates (a
+ReplicaFetcher per leader broker). A leader asks the quorum to change its ISR (Kafka's AlterPartition): to add a
+follower that caught up, and, from the maintenance thread, to remove one that lagged for
+``replica.lag.time.max.ms``.
+
+The Kafka listener asks it who may do what: ``leadership`` for produce, consumer fetches and offsets (raising
+NOT_LEADER_OR_FOLLOWER, FENCED_LEADER_EPOCH), ``follower_fetched`` when a follower fetched.
+
+Thread-safe: metadata changes arrive on the quorum's dispatcher thread, requests on the listener's threads; the
+manager's maps are guarded by one lock, each leadership by its own.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Protocol
+
+from hub.log.cluster.leadership import PartitionLeadership
+from hub.log.cluster.metadata import ClusterMetadata, PartitionState, TopicState
+from hub.log.cluster.replica_fetcher import FetcherSettings, ReplicaFetcher
+from hub.log.errors import LogError, NotLeaderOrFollowerError, UnknownTopicOrPartitionError
+from hub.log.partition import PartitionLog
+from hub.log.store import TopicStore
+
+log = logging.getLogger("hub.log.cluster.replicas")
+
+
+class PartitionChanger(Protocol):
+    """What the manager needs of the quorum: Kafka's AlterPartition."""
+
+    def alter_partition(
+        self, topic: str, partition: int, leader_id: int, leader_epoch: int, partition_epoch: int, new_isr: list[int]
+    ) -> PartitionState: ...
+
+
+@dataclass(frozen=True)
+class ReplicationSettings:
+    """Kafka's replication settings of a broker."""
+
+    node_id: int
+    replica_lag_time_max_ms: int = 30_000
+    replica_fetch_wait_max_ms: int = 500
+    replica_fetch_max_bytes: int = 1 << 20
+    replica_socket_timeout_ms: int = 30_000
+
+
+class ReplicaManager:
+    """See the module docstring. ``on_high_watermark`` is told when a partition's high watermark moved (the
+    broker wakes the consumers' long polls with it)."""
+
+    def __init__(
+        self,
+        store: TopicStore,
+        quorum: PartitionChanger,
+        settings: ReplicationSettings,
+        *,
+        on_high_watermark: Callable[[PartitionLog], None] = lambda _: None,
+    ) -> None:
+        self.store = store
+        self.quorum = quorum
+        self.settings = settings
+        self.node_id = settings.node_id
+        self._on_high_watermark = on_high_watermark
+        self._lock = threading.RLock()
+        self._leaders: dict[tuple[str, int], PartitionLeadership] = {}
+        self._followed: dict[tuple[str, int], int] = {}  # partition -> leader id
+        self._fetchers: dict[tuple[int, str, int], ReplicaFetcher] = {}
+        self._isr_changes = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hub-isr-change")
+        self._pending_isr: set[tuple[str, int]] = set()
+        self._stop = threading.Event()
+        self._maintenance = threading.Thread(target=self._maintain, name="hub-isr-maintenance", daemon=True)
+        self.metadata = ClusterMetadata()
+
+    def start(self) -> None:
+        self._maintenance.start()
+
+    def close(self) -> None:
+        self._stop.set()
+        with self._lock:
+            fetchers = list(self._fetchers.values())
+            self._fetchers.clear()
+            for leadership in self._leaders.values():
+                leadership.resign()
+            self._leaders.clear()
+        for fetcher in fetchers:
+            fetcher.close()
+        self._isr_changes.shutdown(wait=False, cancel_futures=True)
+        self._maintenance.join(timeout=5)
+
+    # --- metadata ----------------------------------------------------------------------------------------------
+
+    def on_metadata(self, old: ClusterMetadata, new: ClusterMetadata) -> None:
+        """Apply a metadata change (the quorum's listener)."""
+        with self._lock:
+            self.metadata = new
+            self._sync_topics(new)
+            for topic in new.topics.values():
+                for index, state in enumerate(topic.partitions):
+                    self._apply_partition(topic, index, state)
+            self._drop_unassigned(new)
+
+    def _sync_topics(self, metadata: ClusterMetadata) -> None:
+        local = self.store.topics()
+        for name, info in local.items():
+            wanted = metadata.topics.get(name)
+            if wanted is None or wanted.topic_id != info.topic_id:
+                self._forget_topic(name, info.partitions)
+                log.info("deleting local replicas of topic %s (gone from the cluster metadata)", name)
+                self.store.delete_topic(name)
+        local = self.store.topics()
+        for name, topic in metadata.topics.items():
+            info = local.get(name)
+            if info is None:
+                self.store.create_topic(name, len(topic.partitions), topic.configs, topic_id=topic.topic_id)
+            else:
+                if len(topic.partitions) > info.partitions:
+                    self.store.add_partitions(name, len(topic.partitions))
+                if topic.configs != info.config.overrides_as_strings():
+                    self.store.replace_topic_config(name, topic.configs)
+
+    def _forget_topic(self, name: str, partitions: int) -> None:
+        for index in range(partitions):
+            self._stop_leading((name, index))
+            self._stop_following((name, index))
+
+    def _apply_partition(self, topic: TopicState, index: int, state: PartitionState) -> None:
+        key = (topic.name, index)
+        hosted = self.node_id in state.replicas or self.node_id in state.adding
+        if state.leader == self.node_id:
+            self._stop_following(key)
+            current = self._leaders.get(key)
+            if current is not None and current.epoch == state.leader_epoch:
+                current.update(state)
+                return
+            if current is not None:
+                current.resign()
+            log_ = self.store.partition(topic.name, index)
+            self._leaders[key] = PartitionLeadership(
+                self.node_id, log_, state, min_insync=lambda: log_.config.get("min.insync.replicas")
+            )
+            log.info(
+                "%s-%d: leader in epoch %d, ISR %s, log end %d",
+                topic.name,
+                index,
+                state.leader_epoch,
+                list(state.isr),
+                log_.log_end_offset,
+            )
+            return
+        self._stop_leading(key)
+        if not hosted or state.leader < 0:
+            self._stop_following(key)
+            return
+        self._follow(key, state)
+
+    def _follow(self, key: tuple[str, int], state: PartitionState) -> None:
+        leader = self.metadata.brokers.get(state.leader)
+        if leader is None:
+            self._stop_following(key)
+            return
+        fetcher_key = (leader.node_id, leader.host, leader.port)
+        previous = self._followed.get(key)
+        if previous is not None and previous != state.leader:
+            self._stop_following(key)
+        fetcher = self._fetchers.get(fetcher_key)
+        if fetcher is None:
+            for stale_key, stale in list(self._fetchers.items()):
+                if stale_key[0] == leader.node_id:  # the leader moved to another address: start over there
+                    for partition in stale.partitions():
+                        self._followed.pop(partition, None)
+                    del self._fetchers[stale_key]
+                    stale.close()
+            fetcher = ReplicaFetcher(
+                leader.node_id,
+                leader.host,
+                leader.port,
+                FetcherSettings(
+                    self.node_id,
+                    self.settings.replica_fetch_wait_max_ms,
+                    self.settings.replica_fetch_max_bytes,
+                    self.settings.replica_socket_timeout_ms,
+                ),
+            )
+            self._fetchers[fetcher_key] = fetcher
+            fetcher.start()
+        log_ = self.store.partition(*key)
+        if self._followed.get(key) != state.leader:
+            log.info("%s-%d: follower of node %d in epoch %d", key[0], key[1], state.leader, state.leader_epoch)
+        fetcher.add(log_, state.leader_epoch)
+        self._followed[key] = state.leader
+
+    def _stop_leading(self, key: tuple[str, int]) -> None:
+        leadership = self._leaders.pop(key, None)
+        if leadership is not None:
+            leadership.resign()
+
+    def _stop_following(self, key: tuple[str, int]) -> None:
+        leader = self._followed.pop(key, None)
+        if leader is None:
+            return
+        for fetcher_key, fetcher in self._fetchers.items():
+            if fetcher_key[0] == leader:
+                fetcher.remove(*key)
+
+    def _drop_unassigned(self, metadata: ClusterMetadata) -> None:
+        for key in [key for key in self._leaders if key[0] not in metadata.topics]:
+            self._stop_leading(key)
+        for key in [key for key in self._followed if key[0] not in metadata.topics]:
+            self._stop_following(key)
+
+    # --- requests ----------------------------------------------------------------------------------------------
+
+    def leadership(self, topic: str, partition: int) -> PartitionLeadership:
+        """This node's leadership of the partition; NotLeaderOrFollowerError when another node leads it."""
+        with self._lock:
+            leadership = self._leaders.get((topic, partition))
+            if leadership is not None:
+                return leadership
+            known = self.metadata.topics.get(topic)
+        if known is None or partition >= len(known.partitions):
+            raise UnknownTopicOrPartitionError(f"unknown topic or partition {topic}-{partition}")
+        raise NotLeaderOrFollowerError(f"{topic}-{partition}: node {self.node_id} is not its leader")
+
+    def follower_fetched(self, topic: str, partition: int, replica: int, offset: int, epoch: int) -> None:
+        """A follower's fetch from ``offset`` in leader epoch ``epoch``: count its progress, maybe grow the ISR."""
+        leadership = self.leadership(topic, partition)
+        leadership.check_epoch(epoch)
+        moved_before = leadership.log.high_watermark
+        if leadership.record_fetch(replica, offset):
+            self._request_isr_change(leadership, add=replica)
+        if leadership.log.high_watermark != moved_before:
+            self._on_high_watermark(leadership.log)
+
+    def appended(self, log_: PartitionLog) -> None:
+        """A local append (the store's listener): a leader whose ISR is itself moves its high watermark now."""
+        leadership = self._leaders.get((log_.topic, log_.partition))
+        if leadership is not None and leadership.maybe_advance():
+            self._on_high_watermark(log_)
+
+    # --- ISR changes -------------------------------------------------------------------------------------------
+
+    def _request_isr_change(self, leadership: PartitionLeadership, *, add: int = -1, remove: tuple[int, ...] = ()):
+        key = (leadership.log.topic, leadership.log.partition)
+        with self._lock:
+            if key in self._pending_isr:
+                return
+            self._pending_isr.add(key)
+        state = leadership.state
+        isr = [replica for replica in state.isr if replica not in remove]
+        if add >= 0 and add not in isr:
+            isr.append(add)
+        self._isr_changes.submit(self._alter_isr, key, leadership, state, sorted(isr))
+
+    def _alter_isr(
+        self, key: tuple[str, int], leadership: PartitionLeadership, state: PartitionState, isr: list[int]
+    ) -> None:
+        try:
+            if leadership.resigned:
+                return
+            log.info("%s-%d: changing ISR from %s to %s", key[0], key[1], list(state.isr), isr)
+            self.quorum.alter_partition(key[0], key[1], self.node_id, state.leader_epoch, state.partition_epoch, isr)
+        except LogError as exc:
+            log.info("%s-%d: ISR change to %s refused: %s", key[0], key[1], isr, exc)
+        finally:
+            with self._lock:
+                self._pending_isr.discard(key)
+
+    def _maintain(self) -> None:
+        interval = min(self.settings.replica_lag_time_max_ms / 2000, 5.0)
+        while not self._stop.wait(interval):
+            with self._lock:
+                leaders = list(self._leaders.values())
+            for leadership in leaders:
+                lagging = leadership.lagging(self.settings.replica_lag_time_max_ms)
+                if lagging:
+                    self._request_isr_change(leadership, remove=tuple(lagging))
