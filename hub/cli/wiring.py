@@ -210,6 +210,11 @@ def serve_store(
             await server.start()
         except OSError as exc:
             raise click.ClickException(f"cannot listen on {listener[0]}:{listener[1]}: {exc.strerror}") from None
+        try:
+            await asyncio.to_thread(node.join_cluster, *listener)
+        except (LogError, ValueError, OSError) as exc:
+            await server.stop()
+            raise click.ClickException(f"cannot join the cluster: {exc}") from None
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):

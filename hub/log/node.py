@@ -16,6 +16,7 @@ from typing import Any
 
 from hub.log.broker import FETCH_MAX_BYTES, MAX_NODES, Broker
 from hub.log.cleaner import LogCleaner
+from hub.log.cluster.cluster_node import ClusterNode
 from hub.log.cluster.settings import CLUSTER_PROPERTIES, ClusterSettings, cluster_settings
 from hub.log.config import BROKER_NAMES, SPECS
 from hub.log.errors import InvalidConfigError
@@ -114,12 +115,18 @@ class LogNode:
             num_partitions=config.num_partitions,
             fetch_max_bytes=config.fetch_max_bytes,
         )
+        self.cluster: ClusterNode | None = None
+        if config.cluster is not None:
+            self.cluster = ClusterNode(config.cluster, self.store, on_high_watermark=self.broker.notify_data)
+            self.broker.cluster = self.cluster
+            self.broker.add_append_listener(self.cluster.replicas.appended)
         self._opened = False
 
     def open(self) -> None:
         self.store.open()
         try:
-            self.coordinator.start()
+            if self.cluster is None:
+                self.coordinator.start()
             self.cleaner.start()
             self.broker.open()
         except BaseException:
@@ -130,11 +137,18 @@ class LogNode:
         self._opened = True
         log.info("store node open on %s", self.config.data_dir)
 
+    def join_cluster(self, host: str, port: int) -> None:
+        """Start this node's part of its cluster, reachable at ``host:port`` (once its Kafka listener is up)."""
+        if self.cluster is not None:
+            self.cluster.start(host, port)
+
     def close(self) -> None:
         """Stop accepting work, stop the background threads, flush and release the data directory."""
         if not self._opened:
             return
         self._opened = False
+        if self.cluster is not None:
+            self.cluster.close()
         self.broker.close()
         self.cleaner.close()
         self.coordinator.close()

@@ -1,0 +1,178 @@
+"""ClusterNode: one node's parts of a replicated store, wired — its member of the metadata quorum, the controller
+that acts while this node leads the quorum, the broker lifecycle (registration, heartbeats, controlled shutdown)
+and the replica manager (leaders and followers of the partitions the metadata assigns here).
+
+``start`` is called once the node's Kafka listener is up (followers fetch from it as soon as the node is
+registered); ``close`` shuts down in Kafka's order: leaderships are moved away first (controlled shutdown), then
+replication stops, then the quorum member leaves. Topic changes go through the quorum and return once this
+node's store mirrors them, so a client that created a topic here can use it here at once.
+
+Thread-safe.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+
+from hub.log.cluster.controller import BrokerLifecycle, QuorumController
+from hub.log.cluster.metadata import ClusterMetadata, TopicState
+from hub.log.cluster.quorum import MetadataQuorum
+from hub.log.cluster.replica_manager import ReplicaManager
+from hub.log.cluster.settings import ClusterSettings
+from hub.log.cluster.transitions import create_topic as plan_topic
+from hub.log.config import TopicConfig
+from hub.log.errors import QuorumTimeoutError, TopicExistsError
+from hub.log.partition import PartitionLog
+from hub.log.store import KAFKA_INTERNAL_TOPICS, TopicStore
+
+log = logging.getLogger("hub.log.cluster")
+
+#: How long a topic change waits for this node's store to mirror it after the quorum committed it.
+MIRROR_TIMEOUT_S = 10.0
+
+
+class ClusterNode:
+    """See the module docstring. ``on_high_watermark`` wakes the listener's waiting fetches."""
+
+    def __init__(
+        self, settings: ClusterSettings, store: TopicStore, *, on_high_watermark: Callable[[PartitionLog], None]
+    ) -> None:
+        self.settings = settings
+        self.node_id = settings.node_id
+        self.store = store
+        self.quorum = MetadataQuorum(
+            settings.node_id,
+            {node: f"{host}:{port}" for node, (host, port) in settings.voters.items()},
+            store.data_dir,
+            password=settings.quorum_password,
+            unclean_leader_election=settings.unclean_leader_election,
+            default_replication_factor=settings.default_replication_factor,
+        )
+        self.replicas = ReplicaManager(store, self.quorum, settings.replication, on_high_watermark=on_high_watermark)
+        self.controller = QuorumController(
+            self.quorum,
+            session_timeout_ms=settings.session_timeout_ms,
+            auto_leader_rebalance=settings.auto_leader_rebalance,
+            imbalance_check_interval_s=settings.leader_imbalance_check_interval_s,
+        )
+        self.lifecycle: BrokerLifecycle | None = None
+        self._mirrored = threading.Condition()
+        self.quorum.add_listener(self._on_metadata)
+
+    def start(self, host: str, port: int) -> None:
+        """Join the quorum and register as a broker reachable at ``host:port`` (the advertised listener)."""
+        advertised = self.settings.advertised or (host, port)
+        self.replicas.start()
+        self.quorum.start()
+        self.controller.start()
+        self.lifecycle = BrokerLifecycle(
+            self.quorum,
+            *advertised,
+            rack=self.settings.rack,
+            heartbeat_interval_ms=self.settings.heartbeat_interval_ms,
+        )
+        self.lifecycle.start()
+        log.info(
+            "node %d joining the cluster of voters %s as %s:%d",
+            self.node_id,
+            sorted(self.settings.voters),
+            *advertised,
+        )
+
+    def close(self) -> None:
+        if self.lifecycle is not None:
+            self.lifecycle.close(controlled_shutdown=True)
+        self.controller.close()
+        self.replicas.close()
+        self.quorum.close()
+
+    def _on_metadata(self, old: ClusterMetadata, new: ClusterMetadata) -> None:
+        self.replicas.on_metadata(old, new)
+        with self._mirrored:
+            self._mirrored.notify_all()
+
+    def metadata(self) -> ClusterMetadata:
+        return self.quorum.snapshot()
+
+    @property
+    def cluster_id(self) -> str:
+        return self.quorum.snapshot().cluster_id
+
+    # --- topics ------------------------------------------------------------------------------------------------
+
+    def create_topic(
+        self,
+        name: str,
+        partitions: int,
+        replication_factor: int,
+        assignments: Mapping[int, Sequence[int]] | None,
+        configs: Mapping[str, str],
+        *,
+        validate_only: bool = False,
+        exists_ok: bool = False,
+    ) -> TopicState:
+        """Create a topic through the quorum (Kafka's CreateTopics rules and errors); -1 replicas means
+        ``default.replication.factor``, and Kafka's internal topics get min(``offsets.topic.replication.factor``,
+        live brokers). Returns once this node's store holds the topic."""
+        TopicConfig.build(configs)
+        ordered = None
+        if assignments:
+            ordered = [list(assignments[index]) for index in sorted(assignments)]
+            if sorted(assignments) != list(range(len(assignments))):
+                from hub.log.errors import InvalidReplicaAssignmentError
+
+                raise InvalidReplicaAssignmentError(
+                    f"partition indexes {sorted(assignments)} are not consecutive from 0"
+                )
+        factor = replication_factor
+        if factor == -1:
+            factor = self.settings.default_replication_factor
+            if name in KAFKA_INTERNAL_TOPICS:
+                live = len(self.metadata().live_brokers())
+                factor = max(1, min(self.settings.offsets_topic_replication_factor, live))
+        if validate_only:
+            start = int.from_bytes(uuid.uuid4().bytes[:4], "big")
+            _, planned = plan_topic(self.metadata(), name, "0" * 32, partitions, factor, ordered, configs, start)
+            return planned
+        try:
+            topic = self.quorum.create_topic(name, partitions, factor, ordered, configs)
+        except TopicExistsError:
+            if not exists_ok:
+                raise
+            topic = self.metadata().topics[name]
+        self._wait_mirrored(lambda: self._has_local(topic), f"topic {name!r} to appear in this node's store")
+        return topic
+
+    def delete_topic(self, name: str) -> None:
+        self.quorum.delete_topic(name)
+        self._wait_mirrored(lambda: name not in self.store.topics(), f"topic {name!r} to leave this node's store")
+
+    def _has_local(self, topic: TopicState) -> bool:
+        local = self.store.topics().get(topic.name)
+        return local is not None and local.topic_id == topic.topic_id
+
+    def _wait_mirrored(self, done: Callable[[], bool], what: str) -> None:
+        deadline = time.monotonic() + MIRROR_TIMEOUT_S
+        with self._mirrored:
+            while not done():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise QuorumTimeoutError(f"timed out waiting for {what}")
+                self._mirrored.wait(min(remaining, 0.1))
+
+    # --- groups ------------------------------------------------------------------------------------------------
+
+    def partition_leader(self, topic: str, partition: int) -> tuple[int, str, int] | None:
+        """(node id, host, port) of a partition's leader, None while it has none (or the topic is unknown)."""
+        metadata = self.metadata()
+        state = metadata.topics.get(topic)
+        if state is None or partition >= len(state.partitions):
+            return None
+        broker = metadata.brokers.get(state.partitions[partition].leader)
+        if broker is None or broker.fenced:
+            return None
+        return broker.node_id, broker.host, broker.port
