@@ -48,6 +48,12 @@ def _compression_type(value: Any) -> str | None:
     return None
 
 
+def _boolean(value: Any) -> str | None:
+    if str(value).lower() not in ("true", "false"):
+        return "must be true or false"
+    return None
+
+
 SPECS: Final[Mapping[str, _Spec]] = {
     "cleanup.policy": _Spec(str, "delete", check=_cleanup_policy),
     "retention.ms": _Spec(int, 604_800_000, minimum=-1),
@@ -68,6 +74,8 @@ SPECS: Final[Mapping[str, _Spec]] = {
     "file.delete.delay.ms": _Spec(int, 60_000, minimum=0),
     "compression.type": _Spec(str, "producer", check=_compression_type),
     "min.insync.replicas": _Spec(int, 1, minimum=1),
+    # Read by the metadata quorum of a cluster (hub.log.cluster); a store of one node has no other replica.
+    "unclean.leader.election.enable": _Spec(str, "false", check=_boolean),
 }
 
 

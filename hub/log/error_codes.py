@@ -72,14 +72,22 @@ class ErrorCode(IntEnum):
     GROUP_ID_NOT_FOUND = 69
     FENCED_LEADER_EPOCH = 74
     UNKNOWN_LEADER_EPOCH = 75
+    STALE_BROKER_EPOCH = 77
     UNSUPPORTED_COMPRESSION_TYPE = 76
     OFFSET_NOT_AVAILABLE = 78
     MEMBER_ID_REQUIRED = 79
+    PREFERRED_LEADER_NOT_AVAILABLE = 80
     GROUP_MAX_SIZE_REACHED = 81
     FENCED_INSTANCE_ID = 82
+    ELIGIBLE_LEADERS_NOT_AVAILABLE = 83
+    ELECTION_NOT_NEEDED = 84
+    NO_REASSIGNMENT_IN_PROGRESS = 85
     INVALID_RECORD = 87
     UNSTABLE_OFFSET_COMMIT = 88
     PRODUCER_FENCED = 90
+    INVALID_UPDATE_VERSION = 95
+    BROKER_ID_NOT_REGISTERED = 102
+    INELIGIBLE_REPLICA = 107
 
 
 _EXCEPTION_CODES: list[tuple[type[Exception], ErrorCode]] = [
@@ -99,8 +107,23 @@ _EXCEPTION_CODES: list[tuple[type[Exception], ErrorCode]] = [
     (errors.NotEnoughReplicasError, ErrorCode.NOT_ENOUGH_REPLICAS),
     (errors.NotEnoughReplicasAfterAppendError, ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND),
     (errors.UnknownLeaderEpochError, ErrorCode.UNKNOWN_LEADER_EPOCH),
-    (errors.FencedLeaderEpochError, ErrorCode.FENCED_LEADER_EPOCH),
     (errors.ReplicationTimeoutError, ErrorCode.REQUEST_TIMED_OUT),
+    (errors.NotControllerError, ErrorCode.NOT_CONTROLLER),
+    (errors.QuorumTimeoutError, ErrorCode.REQUEST_TIMED_OUT),
+    (errors.QuorumStorageError, ErrorCode.KAFKA_STORAGE_ERROR),
+    (errors.FencedLeaderEpochError, ErrorCode.FENCED_LEADER_EPOCH),
+    (errors.InvalidUpdateVersionError, ErrorCode.INVALID_UPDATE_VERSION),
+    (errors.InvalidRequestError, ErrorCode.INVALID_REQUEST),
+    (errors.IneligibleReplicaError, ErrorCode.INELIGIBLE_REPLICA),
+    (errors.InvalidPartitionsError, ErrorCode.INVALID_PARTITIONS),
+    (errors.InvalidReplicationFactorError, ErrorCode.INVALID_REPLICATION_FACTOR),
+    (errors.InvalidReplicaAssignmentError, ErrorCode.INVALID_REPLICA_ASSIGNMENT),
+    (errors.StaleBrokerEpochError, ErrorCode.STALE_BROKER_EPOCH),
+    (errors.BrokerIdNotRegisteredError, ErrorCode.BROKER_ID_NOT_REGISTERED),
+    (errors.ElectionNotNeededError, ErrorCode.ELECTION_NOT_NEEDED),
+    (errors.PreferredLeaderNotAvailableError, ErrorCode.PREFERRED_LEADER_NOT_AVAILABLE),
+    (errors.EligibleLeadersNotAvailableError, ErrorCode.ELIGIBLE_LEADERS_NOT_AVAILABLE),
+    (errors.NoReassignmentInProgressError, ErrorCode.NO_REASSIGNMENT_IN_PROGRESS),
 ]
 
 

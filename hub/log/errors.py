@@ -16,7 +16,32 @@ Exception tree::
     ├── DataDirLockedError         another process holds the data directory
     ├── LogClosedError             the log was used after close()
     ├── InvalidProducerEpochError  an idempotent producer was fenced by a newer epoch (Kafka error 47)
-    └── OutOfOrderSequenceError    an idempotent producer skipped sequence numbers (Kafka error 45)
+    ├── OutOfOrderSequenceError    an idempotent producer skipped sequence numbers (Kafka error 45)
+    │
+    │   raised by replication (hub.log.cluster):
+    ├── NotLeaderOrFollowerError   this node does not lead the partition (NOT_LEADER_OR_FOLLOWER)
+    ├── NotEnoughReplicasError     acks=all with fewer in-sync replicas than min.insync.replicas
+    ├── NotEnoughReplicasAfterAppendError
+    ├── UnknownLeaderEpochError    a request carried a newer leader epoch than this node knows
+    ├── ReplicationTimeoutError    acks=all written but not replicated within the request's timeout
+    │
+    │   raised by the metadata quorum of a cluster (hub.log.cluster):
+    ├── NotControllerError         the quorum lost its leader or dropped the command; retry (NOT_CONTROLLER)
+    ├── QuorumTimeoutError         a command was not applied in time (REQUEST_TIMED_OUT)
+    ├── QuorumStorageError         the quorum's files are corrupt or of an unknown format version
+    ├── FencedLeaderEpochError     a request carried an older leader epoch than the partition's
+    ├── InvalidUpdateVersionError  an AlterPartition carried an older partition epoch than the partition's
+    ├── InvalidRequestError        a request Kafka's controller refuses as malformed (INVALID_REQUEST)
+    ├── IneligibleReplicaError     an ISR named a fenced or unregistered broker
+    ├── InvalidPartitionsError     a partition count that cannot be (fewer than one, or no increase)
+    ├── InvalidReplicationFactorError
+    ├── InvalidReplicaAssignmentError
+    ├── StaleBrokerEpochError      a heartbeat from a broker process that is no longer the registered one
+    ├── BrokerIdNotRegisteredError
+    ├── ElectionNotNeededError     ElectLeaders: the partition already has the leader asked for
+    ├── PreferredLeaderNotAvailableError
+    ├── EligibleLeadersNotAvailableError
+    └── NoReassignmentInProgressError
 """
 
 from __future__ import annotations
@@ -101,6 +126,65 @@ class UnknownLeaderEpochError(LogError):
 class ReplicationTimeoutError(LogError):
     """An acks=all produce was written but not replicated to the in-sync replicas within the request's timeout."""
 
+class NotControllerError(LogError):
+    """The metadata quorum has no leader, or a leader change dropped the command: it was not applied; retry."""
+
+
+class QuorumTimeoutError(LogError):
+    """A metadata command was not committed and applied in time (its outcome is unknown)."""
+
+
+class QuorumStorageError(LogError):
+    """The metadata quorum's files are corrupt, of an unknown format version, or belong to another node."""
+
 
 class FencedLeaderEpochError(LogError):
-    """A request or change carries a leader epoch older than the current one: its sender's view is stale."""
+    """A request carried a leader epoch older than the partition's current one."""
+
+
+class InvalidUpdateVersionError(LogError):
+    """An AlterPartition carried a partition epoch older than the partition's current one."""
+
+
+class InvalidRequestError(LogError):
+    """A request Kafka's controller refuses as malformed (an ISR without its leader, a non-leader's change...)."""
+
+
+class IneligibleReplicaError(LogError):
+    """A new ISR names a broker that is fenced or not registered."""
+
+
+class InvalidPartitionsError(LogError):
+    """A partition count that cannot be: fewer than one, or not more than the topic has."""
+
+
+class InvalidReplicationFactorError(LogError):
+    """A replication factor below one or above the number of live brokers."""
+
+
+class InvalidReplicaAssignmentError(LogError):
+    """A manual replica assignment that is malformed or names unknown brokers."""
+
+
+class StaleBrokerEpochError(LogError):
+    """A heartbeat from a broker process (incarnation) that is no longer the registered one."""
+
+
+class BrokerIdNotRegisteredError(LogError):
+    """A broker id that has not registered with the metadata quorum."""
+
+
+class ElectionNotNeededError(LogError):
+    """ElectLeaders: the partition already has its preferred leader (or, for an unclean election, a leader)."""
+
+
+class PreferredLeaderNotAvailableError(LogError):
+    """ElectLeaders: the preferred replica is fenced or not in the ISR."""
+
+
+class EligibleLeadersNotAvailableError(LogError):
+    """ElectLeaders: no live replica can become leader."""
+
+
+class NoReassignmentInProgressError(LogError):
+    """A reassignment was cancelled where none is in progress."""

@@ -202,9 +202,9 @@ class ReplicaFetcher:
         by_key = {(partition.log.topic, partition.log.partition): partition for partition in followed}
         for topic in response["responses"]:
             for answer in topic["partitions"]:
-                partition = by_key.get((topic["topic"], answer["partition_index"]))
-                if partition is not None:
-                    self._apply(partition, answer)
+                found = by_key.get((topic["topic"], answer["partition_index"]))
+                if found is not None:
+                    self._apply(found, answer)
 
     def _apply(self, partition: FollowedPartition, answer: dict[str, object]) -> None:
         log_ = partition.log

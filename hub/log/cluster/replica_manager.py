@@ -117,13 +117,13 @@ class ReplicaManager:
                 self.store.delete_topic(name)
         local = self.store.topics()
         for name, topic in metadata.topics.items():
-            info = local.get(name)
-            if info is None:
+            mirrored = local.get(name)
+            if mirrored is None:
                 self.store.create_topic(name, len(topic.partitions), topic.configs, topic_id=topic.topic_id)
             else:
-                if len(topic.partitions) > info.partitions:
+                if len(topic.partitions) > mirrored.partitions:
                     self.store.add_partitions(name, len(topic.partitions))
-                if topic.configs != info.config.overrides_as_strings():
+                if topic.configs != mirrored.config.overrides_as_strings():
                     self.store.replace_topic_config(name, topic.configs)
 
     def _forget_topic(self, name: str, partitions: int) -> None:
@@ -247,7 +247,9 @@ class ReplicaManager:
 
     # --- ISR changes -------------------------------------------------------------------------------------------
 
-    def _request_isr_change(self, leadership: PartitionLeadership, *, add: int = -1, remove: tuple[int, ...] = ()):
+    def _request_isr_change(
+        self, leadership: PartitionLeadership, *, add: int = -1, remove: tuple[int, ...] = ()
+    ) -> None:
         key = (leadership.log.topic, leadership.log.partition)
         with self._lock:
             if key in self._pending_isr:

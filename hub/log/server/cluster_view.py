@@ -32,7 +32,7 @@ def cluster_partitions(metadata: ClusterMetadata, topic: str) -> list[Body]:
             "leader_epoch": partition.leader_epoch,
             "replica_nodes": list(partition.replicas),
             "isr_nodes": list(partition.isr),
-            "offline_replicas": offline_replicas(metadata, partition),
+            "offline_replicas": sorted(offline_replicas(metadata, partition)),
         }
         for index, partition in enumerate(state.partitions)
     ]
