@@ -25,7 +25,7 @@ from hub.log.cluster.replica_manager import ReplicaManager
 from hub.log.cluster.settings import ClusterSettings
 from hub.log.cluster.transitions import create_topic as plan_topic
 from hub.log.config import TopicConfig
-from hub.log.errors import QuorumTimeoutError, TopicExistsError
+from hub.log.errors import LogError, QuorumTimeoutError, TopicExistsError
 from hub.log.partition import PartitionLog
 from hub.log.store import KAFKA_INTERNAL_TOPICS, TopicStore
 
@@ -61,6 +61,8 @@ class ClusterNode:
         )
         self.lifecycle: BrokerLifecycle | None = None
         self._mirrored = threading.Condition()
+        self._closing = threading.Event()
+        self._catch_up = threading.Thread(target=self._wait_caught_up, name="hub-cluster-catch-up", daemon=True)
         self.quorum.add_listener(self._on_metadata)
 
     def start(self, host: str, port: int) -> None:
@@ -75,7 +77,7 @@ class ClusterNode:
             rack=self.settings.rack,
             heartbeat_interval_ms=self.settings.heartbeat_interval_ms,
         )
-        self.lifecycle.start()
+        self._catch_up.start()
         log.info(
             "node %d joining the cluster of voters %s as %s:%d",
             self.node_id,
@@ -83,7 +85,22 @@ class ClusterNode:
             *advertised,
         )
 
+    def _wait_caught_up(self) -> None:
+        while not self._closing.is_set():
+            try:
+                self.quorum.wait_ready(timeout_s=5.0)
+            except LogError as exc:
+                log.info("node %d: waiting for the metadata quorum: %s", self.node_id, exc)
+                continue
+            self.replicas.activate(self.quorum.snapshot())
+            with self._mirrored:
+                self._mirrored.notify_all()
+            if self.lifecycle is not None:
+                self.lifecycle.start()  # registered (and so unfenced) only once caught up, as in Kafka
+            return
+
     def close(self) -> None:
+        self._closing.set()
         if self.lifecycle is not None:
             self.lifecycle.close(controlled_shutdown=True)
         self.controller.close()

@@ -116,7 +116,8 @@ class ReplicaFetcher:
             except (ClientError, LogError, OSError) as exc:
                 if self._stop.is_set():
                     return
-                log.info("fetch from node %d at %s:%d failed: %s", self.leader_id, *self.address, exc)
+                level = logging.INFO if backoff == 0.05 else logging.DEBUG  # once per outage, not per retry
+                log.log(level, "fetch from node %d at %s:%d failed: %s", self.leader_id, *self.address, exc)
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, _MAX_BACKOFF_S)
 

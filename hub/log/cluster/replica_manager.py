@@ -78,6 +78,7 @@ class ReplicaManager:
         self._stop = threading.Event()
         self._maintenance = threading.Thread(target=self._maintain, name="hub-isr-maintenance", daemon=True)
         self.metadata = ClusterMetadata()
+        self._active_from: int | None = None
 
     def start(self) -> None:
         self._maintenance.start()
@@ -97,9 +98,20 @@ class ReplicaManager:
 
     # --- metadata ----------------------------------------------------------------------------------------------
 
-    def on_metadata(self, old: ClusterMetadata, new: ClusterMetadata) -> None:
-        """Apply a metadata change (the quorum's listener)."""
+    def activate(self, metadata: ClusterMetadata) -> None:
+        """Start acting on the metadata, from ``metadata`` on: a restarting node's quorum member first replays
+        its log, and the states it passes through are history (acting on them would make it lead, or delete,
+        what it no longer leads or holds). The caller knows the node caught up with the quorum."""
         with self._lock:
+            self._active_from = metadata.offset
+        self.on_metadata(metadata, metadata)
+        log.info("node %d: caught up with the cluster metadata at offset %d", self.node_id, metadata.offset)
+
+    def on_metadata(self, old: ClusterMetadata, new: ClusterMetadata) -> None:
+        """Apply a metadata change (the quorum's listener); ignored until ``activate``."""
+        with self._lock:
+            if self._active_from is None or new.offset < self._active_from:
+                return
             self.metadata = new
             self._sync_topics(new)
             for topic in new.topics.values():

@@ -135,7 +135,7 @@ class RequestHandlers:
         return {
             "throttle_time_ms": 0,
             "brokers": brokers,
-            "cluster_id": self.identity.cluster_id,
+            "cluster_id": self.identity.cluster_id if cluster is None else cluster.cluster_id,
             "controller_id": controller,
             "topics": topics,
             "cluster_authorized_operations": -2147483648,
