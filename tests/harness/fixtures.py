@@ -28,6 +28,7 @@ from tests.harness.containers import ContainerServer, containers_wanted
 from tests.harness.hub import HubServer
 from tests.harness.kafka import LocalTansu
 from tests.harness.mariadb import LocalMariaDb
+from tests.harness.netns import Network, netns_unavailable
 from tests.harness.process import ServerUnavailableError, free_port
 from tests.harness.s3 import LocalS3
 from tests.harness.search import LocalOpenSearch
@@ -152,6 +153,26 @@ def hub_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubServer]:
     yield server
     if server.process is not None and server.process.poll() is None:
         server.stop()
+
+
+@pytest.fixture
+def network_namespaces() -> Iterator[Callable[[int], Network]]:
+    """``make(count)`` creates ``count`` network namespaces on one bridge (tests.harness.netns), all removed when
+    the test ends, failed or not; the test skips with the reason when this machine cannot make them."""
+    reason = netns_unavailable()
+    if reason:
+        pytest.skip(reason)
+    made: list[Network] = []
+
+    def make(count: int) -> Network:
+        made.append(Network(count))
+        return made[-1]
+
+    try:
+        yield make
+    finally:
+        for network in made:
+            network.close()
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

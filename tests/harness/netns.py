@@ -1,0 +1,231 @@
+"""Linux network namespaces a test creates for itself: N namespaces joined by one bridge, with faults to inject.
+
+Layout: namespace ``i`` (1-based) has interface ``eth0`` with address ``<subnet>.(10+i)/24``; its veth peer in the
+host namespace is attached to the bridge, which holds ``<subnet>.1`` so the test process itself (the observer)
+reaches every namespace. The /24 is picked per run from 10.231.0.0/16 among those with no route on the host, and
+every interface and namespace name carries a random token, so parallel runs on one machine do not collide.
+
+Faults:
+
+- ``isolate`` drops, with nftables inside the namespace, every packet between it and the other namespaces (and the
+  observer when asked): a silent partition, links stay up, no errors reach the sockets;
+- ``delay`` queues every packet leaving the namespace for a fixed time with ``tc qdisc netem`` (a round trip gets
+  longer by the delay); the kernel needs sch_netem (``netem_unavailable`` says why not).
+
+``close`` ends the processes still running inside the namespaces (by pid), deletes the namespaces and the bridge;
+it is idempotent and is what the ``network_namespaces`` fixture calls even when a test fails. Not thread-safe:
+one test thread drives one Network.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import os
+import random
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+SUPERNET = ipaddress.ip_network("10.231.0.0/16")
+PARTITION_TABLE = "hub_test_partition"
+ROUTE_TYPES = {"local", "broadcast", "unicast", "anycast", "multicast", "blackhole", "unreachable", "prohibit"}
+
+
+class NetnsError(RuntimeError):
+    """A namespace command failed; the message has its output."""
+
+
+def _run(argv: Sequence[str], *, stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(list(argv), input=stdin, capture_output=True, text=True, timeout=30, check=False)
+    if check and result.returncode != 0:
+        raise NetnsError(f"{' '.join(argv)} failed (exit {result.returncode}): {result.stderr.strip()}")
+    return result
+
+
+def netns_unavailable() -> str | None:
+    """Why namespaces cannot be made here (a skip reason), or None when they can."""
+    if os.geteuid() != 0:
+        return "network namespaces need root"
+    for tool, package in (("ip", "iproute2"), ("tc", "iproute2"), ("nft", "nftables")):
+        if shutil.which(tool) is None:
+            return f"{tool} not found (Debian package {package}; scripts/test installs it)"
+    probe = f"hubprobe{random.randrange(16**6):06x}"
+    made = _run(["ip", "netns", "add", probe], check=False)
+    if made.returncode != 0:
+        return f"cannot create a network namespace: {made.stderr.strip()}"
+    _run(["ip", "netns", "delete", probe], check=False)
+    return None
+
+
+@dataclass(frozen=True)
+class Namespace:
+    """One namespace of a Network: its name, its address on the bridge and the host side of its veth pair."""
+
+    index: int
+    name: str
+    address: str
+    host_veth: str
+
+    def exec_prefix(self) -> list[str]:
+        """The argv prefix that runs a command inside this namespace (``ip netns exec`` execs, so pids stay)."""
+        return ["ip", "netns", "exec", self.name]
+
+
+class Network:
+    """``count`` namespaces on one bridge; see the module docstring for the layout and the faults."""
+
+    def __init__(self, count: int) -> None:
+        self.token = f"{random.randrange(16**6):06x}"
+        self.bridge = f"hz{self.token}br"
+        self.subnet = _free_subnet()
+        self.host_address = str(self.subnet.network_address + 1)
+        self.namespaces: list[Namespace] = []
+        self._delayed: set[str] = set()
+        try:
+            self._create(count)
+        except BaseException:
+            self.close()
+            raise
+
+    def _create(self, count: int) -> None:
+        _run(["ip", "link", "add", self.bridge, "type", "bridge"])
+        _run(["ip", "addr", "add", f"{self.host_address}/24", "dev", self.bridge])
+        _run(["ip", "link", "set", self.bridge, "up"])
+        for index in range(1, count + 1):
+            address = str(self.subnet.network_address + 10 + index)
+            namespace = Namespace(index, f"hz{self.token}-{index}", address, f"hz{self.token}v{index}")
+            self.namespaces.append(namespace)
+            _run(["ip", "netns", "add", namespace.name])
+            _run(
+                [
+                    "ip",
+                    "link",
+                    "add",
+                    namespace.host_veth,
+                    "type",
+                    "veth",
+                    "peer",
+                    "name",
+                    "eth0",
+                    "netns",
+                    namespace.name,
+                ]
+            )
+            _run(["ip", "link", "set", namespace.host_veth, "master", self.bridge, "up"])
+            inside = ["ip", "-n", namespace.name]
+            _run([*inside, "addr", "add", f"{namespace.address}/24", "dev", "eth0"])
+            _run([*inside, "link", "set", "eth0", "up"])
+            _run([*inside, "link", "set", "lo", "up"])
+
+    def __getitem__(self, index: int) -> Namespace:
+        """Namespace ``index``, 1-based like node ids."""
+        return self.namespaces[index - 1]
+
+    def run(self, index: int, argv: Sequence[str], *, timeout_s: float = 60) -> subprocess.CompletedProcess[str]:
+        """Run ``argv`` inside namespace ``index`` to completion; output is captured, the exit code not checked."""
+        return subprocess.run(
+            [*self[index].exec_prefix(), *argv], capture_output=True, text=True, timeout=timeout_s, check=False
+        )
+
+    # --- faults ------------------------------------------------------------------------------------------------
+
+    def isolate(self, index: int, *, peers: Iterable[int] | None = None, observer: bool = False) -> None:
+        """Drop every packet between namespace ``index`` and ``peers`` (default: all other namespaces), and the
+        observer (the test process, on the bridge address) when ``observer``. Replaces an earlier isolation."""
+        targets = [self[i].address for i in (peers if peers is not None else range(1, len(self.namespaces) + 1))]
+        targets = [address for address in targets if address != self[index].address]
+        if observer:
+            targets.append(self.host_address)
+        if not targets:
+            raise ValueError("nothing to isolate from")
+        addresses = ", ".join(targets)
+        hook = "type filter hook {} priority 0; policy accept;"
+        rules = (
+            f"table inet {PARTITION_TABLE} {{\n"
+            f"  chain input {{ {hook.format('input')} ip saddr {{ {addresses} }} drop; }}\n"
+            f"  chain output {{ {hook.format('output')} ip daddr {{ {addresses} }} drop; }}\n"
+            "}\n"
+        )
+        self.heal(index)
+        _run([*self[index].exec_prefix(), "nft", "-f", "-"], stdin=rules)
+
+    def heal(self, index: int | None = None) -> None:
+        """Undo ``isolate`` for namespace ``index`` (default: every namespace)."""
+        for namespace in self.namespaces if index is None else [self[index]]:
+            _run([*namespace.exec_prefix(), "nft", "delete", "table", "inet", PARTITION_TABLE], check=False)
+
+    def netem_unavailable(self) -> str | None:
+        """Why ``delay`` cannot work here (a skip reason), or None."""
+        if not self.namespaces:
+            return "no namespace"
+        probe = self.run(1, ["tc", "qdisc", "add", "dev", "eth0", "root", "netem", "delay", "1ms"])
+        if probe.returncode != 0:
+            return f"tc netem unavailable (kernel needs sch_netem): {probe.stderr.strip()}"
+        self.run(1, ["tc", "qdisc", "del", "dev", "eth0", "root"])
+        return None
+
+    def delay(self, index: int, delay_ms: int, jitter_ms: int = 0) -> None:
+        """Hold every packet leaving namespace ``index`` for ``delay_ms`` (± ``jitter_ms``); replaces an earlier one."""
+        netem = ["netem", "delay", f"{delay_ms}ms"] + ([f"{jitter_ms}ms"] if jitter_ms else [])
+        result = self.run(index, ["tc", "qdisc", "replace", "dev", "eth0", "root", *netem])
+        if result.returncode != 0:
+            raise NetnsError(f"tc netem on {self[index].name} failed: {result.stderr.strip()}")
+        self._delayed.add(self[index].name)
+
+    def undelay(self, index: int) -> None:
+        """Remove the delay of namespace ``index``."""
+        self.run(index, ["tc", "qdisc", "del", "dev", "eth0", "root"])
+        self._delayed.discard(self[index].name)
+
+    # --- teardown ----------------------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """End what still runs inside the namespaces, delete them and the bridge. Idempotent."""
+        for namespace in self.namespaces:
+            self._kill_inside(namespace)
+            _run(["ip", "netns", "delete", namespace.name], check=False)
+            _run(["ip", "link", "delete", namespace.host_veth], check=False)
+        self.namespaces = []
+        _run(["ip", "link", "delete", self.bridge], check=False)
+
+    @staticmethod
+    def _kill_inside(namespace: Namespace) -> None:
+        listed = _run(["ip", "netns", "pids", namespace.name], check=False)
+        pids = [int(pid) for pid in listed.stdout.split()]
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 5
+        while pids and time.monotonic() < deadline:
+            pids = [pid for pid in pids if _running(pid)]
+            time.sleep(0.05)
+
+
+def _free_subnet() -> ipaddress.IPv4Network:
+    """A /24 of SUPERNET that no route of the host namespace overlaps."""
+    routes = _run(["ip", "-4", "route", "show", "table", "all"]).stdout
+    used = set()
+    for line in routes.splitlines():
+        words = [word for word in line.split() if word not in ROUTE_TYPES]
+        with contextlib.suppress(ValueError, IndexError):
+            used.add(ipaddress.ip_network(words[0], strict=False))
+    candidates = list(SUPERNET.subnets(new_prefix=24))
+    random.shuffle(candidates)
+    for subnet in candidates:
+        if not any(subnet.overlaps(route) for route in used if route.prefixlen > 0):
+            return subnet
+    raise NetnsError(f"no free /24 in {SUPERNET}")
+
+
+def _running(pid: int) -> bool:
+    """The process exists and is not a zombie (a killed child of this process is one until reaped)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[0] != "Z"
