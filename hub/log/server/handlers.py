@@ -131,7 +131,13 @@ class RequestHandlers:
         else:
             metadata = cluster.metadata()
             brokers = cluster_brokers(metadata)
-            controller = metadata.controller_id
+            # Every node takes admin requests (they go through the quorum), so a node answers with itself while
+            # no live controller is known, as a KRaft broker names any live broker.
+            live = [broker["node_id"] for broker in brokers]
+            if metadata.controller_id in live:
+                controller = metadata.controller_id
+            else:
+                controller = cluster.node_id if cluster.node_id in live else (live[0] if live else -1)
         return {
             "throttle_time_ms": 0,
             "brokers": brokers,

@@ -97,6 +97,13 @@ class StoreCluster:
             node.launch()
         for node in self.nodes.values():
             node.wait_listening(timeout_s)
+        if len(self.nodes) > 1:
+            count = len(self.nodes)
+            self.wait_until(
+                lambda: len(self.admin().list_topics(timeout=5).brokers) == count,
+                timeout_s,
+                f"all {count} nodes registered with the cluster",
+            )
 
     def kill(self, node_id: int) -> None:
         """SIGKILL: no shutdown work at all, as in a power cut of that process."""

@@ -20,9 +20,7 @@ from tests.log.cluster.clients import SequenceProducer, run_client, topic_name
 from tests.log.cluster.cluster_harness import PartitionView, StoreCluster
 from tests.log.cluster.conftest import ClusterFactory
 
-# The one switch: delete this skip once hub/log/cluster serves `hub log serve -o controller.quorum.voters=...`.
 pytestmark = [
-    pytest.mark.skip(reason="cluster not yet wired"),
     pytest.mark.integration,
     pytest.mark.slow,
     pytest.mark.timeout(600),
