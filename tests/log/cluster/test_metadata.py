@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from hub.log.cluster import metadata as md
@@ -179,3 +181,21 @@ def test_codec_round_trips_state_and_refuses_unknown_versions() -> None:
     assert decode_command(record) == ("barrier", {}, "cid")
     with pytest.raises(QuorumStorageError, match="version 9 is unknown"):
         decode_command(record[:10] + bytes([9]) + record[11:])
+
+
+def test_settings_build_the_parts_with_kafka_names(tmp_path: Path) -> None:
+    from hub.log.cluster.quorum import parse_voters
+    from hub.log.cluster.settings import cluster_configured, controller_from_settings, quorum_from_settings
+
+    settings = {
+        "node.id": "2",
+        "controller.quorum.voters": "1@a:1,2@b:2,3@c:3",
+        "controller.quorum.password": "pw",
+        "broker.session.timeout.ms": "1500",
+    }
+    assert not cluster_configured({})
+    quorum = quorum_from_settings(tmp_path, settings)
+    assert quorum.voters == parse_voters(settings["controller.quorum.voters"]) == {1: "a:1", 2: "b:2", 3: "c:3"}
+    assert controller_from_settings(quorum, settings).session_timeout_s == 1.5
+    with pytest.raises(ValueError, match="not id@host:port"):
+        parse_voters("1@nohostport")
