@@ -14,7 +14,6 @@ Thread-safe.
 
 from __future__ import annotations
 
-import base64
 import logging
 import queue
 import threading
@@ -27,8 +26,8 @@ from typing import Any
 
 from pysyncobj import FAIL_REASON, SyncObj, SyncObjConf, SyncObjConsumer, replicated
 
-from hub.log.cluster import storage
-from hub.log.cluster.codec import apply_command, decode_command, encode_command
+from hub.log.cluster import storage, transitions
+from hub.log.cluster.codec import apply_command, decode_command, encode_command, new_cluster_id, parse_voters
 from hub.log.cluster.metadata import BrokerInfo, ClusterMetadata, PartitionState, TopicState
 from hub.log.errors import LogError, NotControllerError, QuorumStorageError, QuorumTimeoutError
 
@@ -36,23 +35,6 @@ log = logging.getLogger("hub.log.cluster.quorum")
 
 Listener = Callable[[ClusterMetadata, ClusterMetadata], None]
 TopicPartition = tuple[str, int]
-
-
-def parse_voters(value: str) -> dict[int, str]:
-    """``controller.quorum.voters`` (``1@host:port,2@host:port``) as node id → ``host:port``."""
-    voters: dict[int, str] = {}
-    for item in filter(None, (part.strip() for part in value.split(","))):
-        node, _, address = item.partition("@")
-        host, _, port = address.rpartition(":")
-        if not node.isdigit() or not host or not port.isdigit():
-            raise ValueError(f"controller.quorum.voters: {item!r} is not id@host:port")
-        voters[int(node)] = f"{host}:{port}"
-    return voters
-
-
-def new_cluster_id() -> str:
-    """A Kafka-style cluster id: a random UUID as 22 characters of URL-safe base64."""
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
 
 
 class _Applier(SyncObjConsumer):  # type: ignore[misc]
@@ -310,6 +292,7 @@ class MetadataQuorum:
         return result
 
     def set_controller(self, node_id: int) -> None:
+        """Record ``node_id`` as the active controller (its controller does this on taking over)."""
         self._submit("set_controller", {"node_id": node_id})
 
     def create_topic(
@@ -359,14 +342,8 @@ class MetadataQuorum:
         partition_epoch: int,
         new_isr: Sequence[int],
     ) -> PartitionState:
-        args = {
-            "topic": topic,
-            "partition": partition,
-            "leader_id": leader_id,
-            "leader_epoch": leader_epoch,
-            "partition_epoch": partition_epoch,
-            "new_isr": list(new_isr),
-        }
+        args = {"topic": topic, "partition": partition, "leader_id": leader_id, "leader_epoch": leader_epoch}
+        args.update(partition_epoch=partition_epoch, new_isr=list(new_isr))
         result: PartitionState = self._submit("alter_partition", args)
         return result
 
@@ -387,10 +364,11 @@ class MetadataQuorum:
         result: dict[TopicPartition, LogError | None] = self._submit("alter_reassignments", args)
         return result
 
-    def list_reassignments(self, partitions: Sequence[TopicPartition] | None = None) -> dict[TopicPartition, Any]:
-        from hub.log.cluster.transitions import list_reassignments
-
-        return list_reassignments(self._state, partitions)
+    def list_reassignments(
+        self, partitions: Sequence[TopicPartition] | None = None
+    ) -> dict[TopicPartition, PartitionState]:
+        """The partitions with a reassignment in progress, as this node last applied them."""
+        return transitions.list_reassignments(self._state, partitions)
 
     def alter_topic_config(self, name: str, configs: Mapping[str, str | None]) -> None:
         """Set topic config overrides incrementally (None removes one)."""

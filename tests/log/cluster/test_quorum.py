@@ -152,3 +152,21 @@ def test_unknown_journal_version_and_corrupt_journal_are_refused(tmp_path: Path)
     journal.write_bytes(b"garbage")
     with pytest.raises(QuorumStorageError, match="not a metadata journal"):
         MetadataQuorum(1, voters, tmp_path).start()
+
+
+def test_quorum_with_a_password_replicates(tmp_path: Path) -> None:
+    voters = {node: f"127.0.0.1:{free_port()}" for node in (1, 2, 3)}
+    quorums = [
+        MetadataQuorum(node, voters, tmp_path / str(node), password="correct horse battery staple") for node in voters
+    ]
+    for quorum in quorums:
+        quorum.start()
+    try:
+        for quorum in quorums:
+            quorum.wait_ready(15)
+        quorums[0].register_broker(1, "127.0.0.1", 9001, "inc")
+        for quorum in quorums:
+            wait_for(lambda q=quorum: 1 in q.snapshot().brokers, what="replication")
+    finally:
+        for quorum in quorums:
+            quorum.close()
