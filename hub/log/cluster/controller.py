@@ -13,6 +13,9 @@ only the Raft leader's ``QuorumController`` fences a broker whose last heartbeat
 also restores preferred leaders every ``leader.imbalance.check.interval.seconds`` when
 ``auto.leader.rebalance.enable`` is on, and elects uncleanly where a topic (or the broker default) allows it.
 
+A node stops in this order: ``BrokerLifecycle.close()`` (controlled shutdown, through the quorum), then
+``MetadataQuorum.close()`` (which hands Raft leadership over), then ``QuorumController.close()``.
+
 Thread-safe: each object runs one daemon thread of its own.
 """
 

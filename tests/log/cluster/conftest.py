@@ -54,13 +54,13 @@ class Node:
             self.lifecycle.start()
         return self
 
-    def close(self, controlled_shutdown: bool = False) -> None:
+    def close(self, controlled_shutdown: bool = False, resign: bool = True) -> None:
         if self.lifecycle is not None:
             self.lifecycle.close(controlled_shutdown=controlled_shutdown)
+        if self.quorum is not None:
+            self.quorum.close(resign=resign)
         if self.controller is not None:
             self.controller.close()
-        if self.quorum is not None:
-            self.quorum.close()
         self.quorum = self.controller = self.lifecycle = None
 
     @property

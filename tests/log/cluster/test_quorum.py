@@ -47,7 +47,7 @@ def test_closed_raft_leader_is_replaced_and_its_broker_fenced_then_unfenced_on_r
     cluster.running()[0].q.create_topic("t", partitions=3, replication_factor=3)
     old = cluster.leader()
     led_before = [i for i, p in enumerate(old.q.snapshot().topics["t"].partitions) if p.leader == old.node_id]
-    old.close()
+    old.close(resign=False)  # as if it crashed
     new = cluster.leader()
     assert new.node_id != old.node_id
     wait_for(lambda: new.q.snapshot().brokers[old.node_id].fenced, what="fencing after session timeout")
@@ -61,6 +61,13 @@ def test_closed_raft_leader_is_replaced_and_its_broker_fenced_then_unfenced_on_r
     wait_for(lambda: not new.q.snapshot().brokers[old.node_id].fenced, what="unfencing on return")
     old.q.wait_ready(10)
     wait_for(lambda: old.q.snapshot().topics == new.q.snapshot().topics, what="the returned node catching up")
+
+
+def test_closing_raft_leader_hands_leadership_over(cluster: Cluster) -> None:
+    old = cluster.leader()
+    old.close()
+    assert cluster.leader().node_id != old.node_id
+    cluster.running()[0].q.wait_ready(5)
 
 
 def test_controlled_shutdown_moves_leaderships_before_the_node_goes(cluster: Cluster) -> None:
