@@ -11,7 +11,8 @@ The controller acts on time, which is not replicated: every node applies every h
 only the Raft leader's ``QuorumController`` fences a broker whose last heartbeat is older than
 ``broker.session.timeout.ms`` (each broker gets a fresh session when a controller takes over, as in Kafka). It
 also restores preferred leaders every ``leader.imbalance.check.interval.seconds`` when
-``auto.leader.rebalance.enable`` is on, and elects uncleanly where a topic (or the broker default) allows it.
+``auto.leader.rebalance.enable`` is on (for brokers above ``leader.imbalance.per.broker.percentage``), and
+elects uncleanly where a topic (or the broker default) allows it.
 
 A node stops in this order: ``BrokerLifecycle.close()`` (controlled shutdown, through the quorum), then
 ``MetadataQuorum.close()`` (which hands Raft leadership over), then ``QuorumController.close()``.
@@ -43,8 +44,10 @@ class QuorumController:
         session_timeout_ms: int = 2000,
         auto_leader_rebalance: bool = True,
         imbalance_check_interval_s: float = 300.0,
+        imbalance_percentage: int = 10,
     ) -> None:
         self.quorum = quorum
+        self.imbalance_percentage = imbalance_percentage
         self.session_timeout_s = session_timeout_ms / 1000
         self.auto_leader_rebalance = auto_leader_rebalance
         self.imbalance_check_interval_s = imbalance_check_interval_s
@@ -116,15 +119,22 @@ class QuorumController:
             self.quorum.elect_leaders(offline, unclean=True)
 
     def rebalance_leaders(self) -> dict[TopicPartition, LogError | None]:
-        """Give every partition whose preferred replica is live and in the ISR that replica as leader."""
+        """Kafka's auto leader rebalance: for each broker whose share of partitions it prefers but does not lead
+        exceeds ``leader.imbalance.per.broker.percentage``, elect it where it is live and in the ISR."""
         state = self.quorum.snapshot()
+        preferred: dict[int, list[TopicPartition]] = {}
+        not_led: dict[int, list[TopicPartition]] = {}
+        for name, topic in sorted(state.topics.items()):
+            for index, part in enumerate(topic.partitions):
+                node = part.preferred_leader
+                preferred.setdefault(node, []).append((name, index))
+                if part.leader != node and node in part.isr and state.is_live(node):
+                    not_led.setdefault(node, []).append((name, index))
         wanted = [
-            (name, index)
-            for name, topic in sorted(state.topics.items())
-            for index, part in enumerate(topic.partitions)
-            if part.leader != part.preferred_leader
-            and part.preferred_leader in part.isr
-            and state.is_live(part.preferred_leader)
+            tp
+            for node, partitions in sorted(not_led.items())
+            if len(partitions) * 100 > self.imbalance_percentage * len(preferred[node])
+            for tp in partitions
         ]
         return self.quorum.elect_leaders(wanted, unclean=False) if wanted else {}
 

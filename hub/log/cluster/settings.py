@@ -23,6 +23,7 @@ DEFAULTS: Final[Mapping[str, str]] = {
     "unclean.leader.election.enable": "false",
     "auto.leader.rebalance.enable": "true",
     "leader.imbalance.check.interval.seconds": "300",
+    "leader.imbalance.per.broker.percentage": "10",
     "default.replication.factor": "1",
 }
 
@@ -59,6 +60,7 @@ def controller_from_settings(quorum: MetadataQuorum, settings: Mapping[str, str]
         session_timeout_ms=int(_get(settings, "broker.session.timeout.ms")),
         auto_leader_rebalance=_flag(settings, "auto.leader.rebalance.enable"),
         imbalance_check_interval_s=float(_get(settings, "leader.imbalance.check.interval.seconds")),
+        imbalance_percentage=int(_get(settings, "leader.imbalance.per.broker.percentage")),
     )
 
 

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from hub.log.cluster.codec import MAGIC_COMMAND, MAGIC_SNAPSHOT
 from hub.log.cluster.metadata import ClusterMetadata
 from hub.log.cluster.quorum import MetadataQuorum
-from hub.log.cluster.storage import JOURNAL_FILE, METADATA_DIR
+from hub.log.cluster.storage import JOURNAL_FILE, METADATA_DIR, SNAPSHOT_FILE
 from hub.log.errors import QuorumStorageError, TopicExistsError
 from tests.harness.process import free_port
 from tests.log.cluster.conftest import Cluster, wait_for
@@ -177,3 +178,34 @@ def test_quorum_with_a_password_replicates(tmp_path: Path) -> None:
     finally:
         for quorum in quorums:
             quorum.close()
+
+
+def test_stored_commands_and_snapshots_of_an_unknown_version_are_refused(tmp_path: Path) -> None:
+    voters = {1: f"127.0.0.1:{free_port()}"}
+    quorum = MetadataQuorum(1, voters, tmp_path, log_compaction_min_entries=4)
+    quorum.start()
+    try:
+        quorum.wait_ready(10)
+        quorum.register_broker(1, "127.0.0.1", 9001, "inc")
+        for _ in range(6):
+            quorum.heartbeat(1, "inc")
+        wait_for(lambda: (tmp_path / METADATA_DIR / SNAPSHOT_FILE).exists(), what="a snapshot")
+        quorum.register_broker(1, "127.0.0.1", 9001, "inc")
+    finally:
+        quorum.close()
+    directory = tmp_path / METADATA_DIR
+    snapshot = directory / SNAPSHOT_FILE
+    good = snapshot.read_bytes()
+    snapshot.write_bytes(MAGIC_SNAPSHOT + bytes([9]) + good[len(MAGIC_SNAPSHOT) + 1 :])
+    with pytest.raises(QuorumStorageError, match="snapshot format version 9 is unknown"):
+        MetadataQuorum(1, voters, tmp_path).start()
+    snapshot.write_bytes(good)
+    journal = directory / JOURNAL_FILE
+    stored = journal.read_bytes()
+    assert MAGIC_COMMAND + b"\x01" in stored
+    journal.write_bytes(stored.replace(MAGIC_COMMAND + b"\x01", MAGIC_COMMAND + b"\x09"))
+    with pytest.raises(QuorumStorageError, match="command format version 9 is unknown"):
+        MetadataQuorum(1, voters, tmp_path).start()
+    journal.write_bytes(stored)
+    with pytest.raises(QuorumStorageError, match="belongs to node 1, not node 2"):
+        MetadataQuorum(2, {2: voters[1]}, tmp_path).start()
