@@ -9,7 +9,9 @@ refused, so a restarted process registers again (and starts fenced, out of the I
 
 The controller acts on time, which is not replicated: every node applies every heartbeat and notes when, but
 only the Raft leader's ``QuorumController`` fences a broker whose last heartbeat is older than
-``broker.session.timeout.ms`` (each broker gets a fresh session when a controller takes over, as in Kafka). It
+``broker.session.timeout.ms``. Unlike Kafka's, a new controller knows when every broker last heartbeated (it
+applied the heartbeats as a follower), so a broker lost with the old controller is fenced on time; live brokers
+get at least half a session after the takeover for their next heartbeat to commit. The controller
 also restores preferred leaders every ``leader.imbalance.check.interval.seconds`` when
 ``auto.leader.rebalance.enable`` is on (for brokers above ``leader.imbalance.per.broker.percentage``), and
 elects uncleanly where a topic (or the broker default) allows it.
@@ -101,8 +103,14 @@ class QuorumController:
         for node_id, broker in sorted(state.brokers.items()):
             if broker.fenced:
                 continue
-            last = max(self.quorum.last_heartbeat(node_id) or 0.0, self._active_since)
-            if now - last > self.session_timeout_s:
+            # Heartbeats are replicated, so this node saw them as a follower too: a broker that stopped before
+            # the takeover is fenced on time. Live ones get half a session after it to get through again.
+            last = self.quorum.last_heartbeat(node_id)
+            deadline = max(
+                self._active_since + self.session_timeout_s / 2,
+                (self._active_since if last is None else last) + self.session_timeout_s,
+            )
+            if now > deadline:
                 log.warning("controller %d: broker %d missed its heartbeats; fencing it", self.quorum.node_id, node_id)
                 self.quorum.fence_broker(node_id)
 
