@@ -23,7 +23,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from pysyncobj import FAIL_REASON, SyncObj, SyncObjConf, SyncObjConsumer, replicated
+from pysyncobj import FAIL_REASON, SyncObj, SyncObjConf, SyncObjConsumer, SyncObjException, replicated
 
 from hub.log.cluster import storage
 from hub.log.cluster.codec import apply_command, decode_command, encode_command, new_cluster_id, parse_voters
@@ -116,7 +116,10 @@ class ReplicatedMetadata:
         )
         me = self.voters[self.node_id]
         others = [address for node, address in sorted(self.voters.items()) if node != self.node_id]
-        self._raft = SyncObj(me, others, conf=conf, consumers=[self._applier])
+        try:
+            self._raft = SyncObj(me, others, conf=conf, consumers=[self._applier])
+        except SyncObjException as exc:
+            raise OSError(f"cannot listen on the quorum address {me}: {exc}") from None
         for name, target in (("raft", self._tick_loop), ("listeners", self._dispatch_loop)):
             thread = threading.Thread(target=target, name=f"hub-quorum-{name}-{self.node_id}", daemon=True)
             thread.start()
@@ -183,10 +186,13 @@ class ReplicatedMetadata:
     # -- state ----------------------------------------------------------------------------------------------
 
     def snapshot(self) -> ClusterMetadata:
+        """The metadata as this node last applied it (immutable)."""
         return self._state
 
     def add_listener(self, callback: Listener) -> None:
-        """Call ``callback(old, new)`` after each applied change, in order, on the dispatcher thread."""
+        """Call ``callback(old, new)`` after each applied change, in order, on the dispatcher thread. Changes
+        applied before the call are not replayed: read ``snapshot()`` after adding the listener (a change may then
+        arrive that the snapshot already holds, so handle ``new`` as the whole truth)."""
         self._listeners.append(callback)
 
     def last_heartbeat(self, node_id: int) -> float | None:
