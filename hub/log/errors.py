@@ -126,6 +126,7 @@ class UnknownLeaderEpochError(LogError):
 class ReplicationTimeoutError(LogError):
     """An acks=all produce was written but not replicated to the in-sync replicas within the request's timeout."""
 
+
 class NotControllerError(LogError):
     """The metadata quorum has no leader, or a leader change dropped the command: it was not applied; retry."""
 

@@ -82,11 +82,14 @@ def test_high_watermark_is_replications_and_survives_a_restart(tmp_path: Path, m
     log = _open(tmp_path)
     for value in (b"a", b"b", b"c"):
         log.append_and_wait(make_batch([value]))
-    assert log.high_watermark == 3 and not log.replicated
+    assert log.high_watermark == 3
+    assert not log.replicated
     assert log.update_high_watermark(1)
-    assert log.high_watermark == 1 and log.replicated
+    assert log.high_watermark == 1
+    assert log.replicated
     assert not log.update_high_watermark(0)  # never back, except by truncation
-    assert log.update_high_watermark(10) and log.high_watermark == 3  # never past the log end
+    assert log.update_high_watermark(10)
+    assert log.high_watermark == 3
     log.truncate_to(2)
     assert log.high_watermark == 2
     log.close()

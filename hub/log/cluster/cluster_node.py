@@ -58,6 +58,7 @@ class ClusterNode:
             session_timeout_ms=settings.session_timeout_ms,
             auto_leader_rebalance=settings.auto_leader_rebalance,
             imbalance_check_interval_s=settings.leader_imbalance_check_interval_s,
+            imbalance_percentage=settings.leader_imbalance_percentage,
         )
         self.lifecycle: BrokerLifecycle | None = None
         self._mirrored = threading.Condition()

@@ -1,6 +1,7 @@
 """The metadata quorum's stored formats, both versioned: commands (the records of the Raft log) and snapshots of
 ``ClusterMetadata`` (the quorum's full dump). A reader refuses a version it does not know with
-``QuorumStorageError`` rather than guess. ``apply_command`` maps a decoded command onto its transition.
+``QuorumStorageError`` rather than guess. Also the formats of ``controller.quorum.voters`` and of cluster ids.
+``apply_command`` maps a decoded command onto its transition.
 
 Commands are ``MAGIC_COMMAND + version byte + JSON``; snapshots are ``MAGIC_SNAPSHOT + version byte + JSON``.
 JSON keeps them readable and free of pickle's code execution.
@@ -10,7 +11,9 @@ Pure functions; thread-safe.
 
 from __future__ import annotations
 
+import base64
 import json
+import uuid
 from collections.abc import Callable
 from typing import Any, Final
 
@@ -138,3 +141,20 @@ def decode_snapshot(data: bytes) -> tuple[ClusterMetadata, dict[str, Any]]:
         return state_from_json(body["state"]), body["raft"]
     except (KeyError, TypeError, ValueError) as exc:
         raise QuorumStorageError(f"corrupt metadata snapshot: {exc!r}") from None
+
+
+def parse_voters(value: str) -> dict[int, str]:
+    """``controller.quorum.voters`` (``1@host:port,2@host:port``) as node id → ``host:port``."""
+    voters: dict[int, str] = {}
+    for item in filter(None, (part.strip() for part in value.split(","))):
+        node, _, address = item.partition("@")
+        host, _, port = address.rpartition(":")
+        if not node.isdigit() or not host or not port.isdigit():
+            raise ValueError(f"controller.quorum.voters: {item!r} is not id@host:port")
+        voters[int(node)] = f"{host}:{port}"
+    return voters
+
+
+def new_cluster_id() -> str:
+    """A Kafka-style cluster id: a random UUID as 22 characters of URL-safe base64."""
+    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")

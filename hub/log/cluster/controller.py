@@ -9,9 +9,15 @@ refused, so a restarted process registers again (and starts fenced, out of the I
 
 The controller acts on time, which is not replicated: every node applies every heartbeat and notes when, but
 only the Raft leader's ``QuorumController`` fences a broker whose last heartbeat is older than
-``broker.session.timeout.ms`` (each broker gets a fresh session when a controller takes over, as in Kafka). It
+``broker.session.timeout.ms``. Unlike Kafka's, a new controller knows when every broker last heartbeated (it
+applied the heartbeats as a follower), so a broker lost with the old controller is fenced on time; live brokers
+get at least half a session after the takeover for their next heartbeat to commit. The controller
 also restores preferred leaders every ``leader.imbalance.check.interval.seconds`` when
-``auto.leader.rebalance.enable`` is on, and elects uncleanly where a topic (or the broker default) allows it.
+``auto.leader.rebalance.enable`` is on (for brokers above ``leader.imbalance.per.broker.percentage``), and
+elects uncleanly where a topic (or the broker default) allows it.
+
+A node stops in this order: ``BrokerLifecycle.close()`` (controlled shutdown, through the quorum), then
+``MetadataQuorum.close()`` (which hands Raft leadership over), then ``QuorumController.close()``.
 
 Thread-safe: each object runs one daemon thread of its own.
 """
@@ -40,8 +46,10 @@ class QuorumController:
         session_timeout_ms: int = 2000,
         auto_leader_rebalance: bool = True,
         imbalance_check_interval_s: float = 300.0,
+        imbalance_percentage: int = 10,
     ) -> None:
         self.quorum = quorum
+        self.imbalance_percentage = imbalance_percentage
         self.session_timeout_s = session_timeout_ms / 1000
         self.auto_leader_rebalance = auto_leader_rebalance
         self.imbalance_check_interval_s = imbalance_check_interval_s
@@ -95,8 +103,14 @@ class QuorumController:
         for node_id, broker in sorted(state.brokers.items()):
             if broker.fenced:
                 continue
-            last = max(self.quorum.last_heartbeat(node_id) or 0.0, self._active_since)
-            if now - last > self.session_timeout_s:
+            # Heartbeats are replicated, so this node saw them as a follower too: a broker that stopped before
+            # the takeover is fenced on time. Live ones get half a session after it to get through again.
+            last = self.quorum.last_heartbeat(node_id)
+            deadline = max(
+                self._active_since + self.session_timeout_s / 2,
+                (self._active_since if last is None else last) + self.session_timeout_s,
+            )
+            if now > deadline:
                 log.warning("controller %d: broker %d missed its heartbeats; fencing it", self.quorum.node_id, node_id)
                 self.quorum.fence_broker(node_id)
 
@@ -113,15 +127,22 @@ class QuorumController:
             self.quorum.elect_leaders(offline, unclean=True)
 
     def rebalance_leaders(self) -> dict[TopicPartition, LogError | None]:
-        """Give every partition whose preferred replica is live and in the ISR that replica as leader."""
+        """Kafka's auto leader rebalance: for each broker whose share of partitions it prefers but does not lead
+        exceeds ``leader.imbalance.per.broker.percentage``, elect it where it is live and in the ISR."""
         state = self.quorum.snapshot()
+        preferred: dict[int, list[TopicPartition]] = {}
+        not_led: dict[int, list[TopicPartition]] = {}
+        for name, topic in sorted(state.topics.items()):
+            for index, part in enumerate(topic.partitions):
+                node = part.preferred_leader
+                preferred.setdefault(node, []).append((name, index))
+                if part.leader != node and node in part.isr and state.is_live(node):
+                    not_led.setdefault(node, []).append((name, index))
         wanted = [
-            (name, index)
-            for name, topic in sorted(state.topics.items())
-            for index, part in enumerate(topic.partitions)
-            if part.leader != part.preferred_leader
-            and part.preferred_leader in part.isr
-            and state.is_live(part.preferred_leader)
+            tp
+            for node, partitions in sorted(not_led.items())
+            if len(partitions) * 100 > self.imbalance_percentage * len(preferred[node])
+            for tp in partitions
         ]
         return self.quorum.elect_leaders(wanted, unclean=False) if wanted else {}
 

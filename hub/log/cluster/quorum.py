@@ -1,74 +1,33 @@
-"""``MetadataQuorum``: the cluster's metadata replicated by Raft (pysyncobj) over every node (the voters).
+"""``MetadataQuorum``: the cluster's metadata replicated by Raft over every node (the voters), and its commands.
 
-Each command is encoded (``codec``), committed by the Raft leader, and applied in log order on every node by
-the Raft thread, which swaps in the new immutable ``ClusterMetadata``. A caller blocks until its command has
-been applied locally and gets the command's answer, or its error; ``QuorumTimeoutError`` if that takes longer
-than the timeout (the command may still be applied later), ``NotControllerError`` when a leader change dropped it.
+Each command is encoded (``codec``), committed by the Raft leader and applied in log order on every node
+(``replicated_state``). A caller blocks until its command has been applied locally and gets the command's
+answer, or its error: ``QuorumTimeoutError`` if that takes longer than the timeout (the command may still be
+applied later), ``NotControllerError`` when a leader change dropped it, or the transition's own ``LogError``.
 Listeners get ``(old, new)`` for every change, in order, on one dispatcher thread.
-
-Raft's messages travel as pickles: anyone who can reach the quorum port can run code in the process unless
-``password`` is set (see docs/replication.md, "Metadata quorum"). The port is bound to the voter's own address.
 
 Thread-safe.
 """
 
 from __future__ import annotations
 
-import base64
-import logging
-import queue
-import threading
-import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
-from pysyncobj import FAIL_REASON, SyncObj, SyncObjConf, SyncObjConsumer, replicated
+from hub.log.cluster import transitions
+from hub.log.cluster.codec import new_cluster_id, parse_voters
+from hub.log.cluster.metadata import BrokerInfo, PartitionState, TopicState
+from hub.log.cluster.replicated_state import Listener, ReplicatedMetadata
+from hub.log.errors import LogError
 
-from hub.log.cluster import storage
-from hub.log.cluster.codec import apply_command, decode_command, encode_command
-from hub.log.cluster.metadata import BrokerInfo, ClusterMetadata, PartitionState, TopicState
-from hub.log.errors import LogError, NotControllerError, QuorumStorageError, QuorumTimeoutError
+__all__ = ["Listener", "MetadataQuorum", "TopicPartition", "new_cluster_id", "parse_voters"]
 
-log = logging.getLogger("hub.log.cluster.quorum")
-
-Listener = Callable[[ClusterMetadata, ClusterMetadata], None]
 TopicPartition = tuple[str, int]
 
 
-def parse_voters(value: str) -> dict[int, str]:
-    """``controller.quorum.voters`` (``1@host:port,2@host:port``) as node id → ``host:port``."""
-    voters: dict[int, str] = {}
-    for item in filter(None, (part.strip() for part in value.split(","))):
-        node, _, address = item.partition("@")
-        host, _, port = address.rpartition(":")
-        if not node.isdigit() or not host or not port.isdigit():
-            raise ValueError(f"controller.quorum.voters: {item!r} is not id@host:port")
-        voters[int(node)] = f"{host}:{port}"
-    return voters
-
-
-def new_cluster_id() -> str:
-    """A Kafka-style cluster id: a random UUID as 22 characters of URL-safe base64."""
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
-
-
-class _Applier(SyncObjConsumer):  # type: ignore[misc]
-    """The replicated state machine: one replicated method, applying Hub's encoded commands."""
-
-    def __init__(self, quorum: MetadataQuorum) -> None:
-        super().__init__()
-        self._quorum = quorum
-
-    @replicated  # type: ignore[untyped-decorator]
-    def apply_record(self, record: bytes) -> Any:
-        return self._quorum._apply(record)
-
-
-class MetadataQuorum:
-    """One node's member of the metadata quorum; see the module docstring."""
+class MetadataQuorum(ReplicatedMetadata):
+    """One node's member of the metadata quorum, with the controller's commands; see the module docstring."""
 
     def __init__(
         self,
@@ -78,210 +37,24 @@ class MetadataQuorum:
         *,
         password: str | None = None,
         command_timeout_s: float = 10.0,
-        raft_min_timeout_s: float = 0.4,
-        raft_max_timeout_s: float = 1.4,
+        raft_min_timeout_s: float = 0.3,
+        raft_max_timeout_s: float = 0.8,
         unclean_leader_election: bool = False,
         default_replication_factor: int = 1,
         log_compaction_min_entries: int = 5000,
     ) -> None:
-        self.node_id = node_id
-        self.voters = parse_voters(voters) if isinstance(voters, str) else dict(voters)
-        if node_id not in self.voters:
-            raise ValueError(f"node.id {node_id} is not one of controller.quorum.voters {sorted(self.voters)}")
-        self.directory = Path(data_dir) / storage.METADATA_DIR
-        self.command_timeout_s = command_timeout_s
+        super().__init__(
+            node_id,
+            voters,
+            data_dir,
+            password=password,
+            command_timeout_s=command_timeout_s,
+            raft_min_timeout_s=raft_min_timeout_s,
+            raft_max_timeout_s=raft_max_timeout_s,
+            log_compaction_min_entries=log_compaction_min_entries,
+        )
         self.unclean_leader_election = unclean_leader_election
         self.default_replication_factor = default_replication_factor
-        self._password = password
-        self._raft_timeouts = (raft_min_timeout_s, raft_max_timeout_s)
-        self._compaction = log_compaction_min_entries
-        self._by_address = {address: node for node, address in self.voters.items()}
-        self._proposed_cluster_id = new_cluster_id()
-        self._state = ClusterMetadata()
-        self._lock = threading.Lock()
-        self._listeners: list[Listener] = []
-        self._changes: queue.SimpleQueue[tuple[ClusterMetadata, ClusterMetadata] | None] = queue.SimpleQueue()
-        self._heartbeats: dict[int, float] = {}
-        self._failure: QuorumStorageError | None = None
-        self._raft: SyncObj | None = None
-        self._applier = _Applier(self)
-        self._stopping = threading.Event()
-        self._threads: list[threading.Thread] = []
-
-    # -- lifecycle ------------------------------------------------------------------------------------------
-
-    def start(self) -> None:
-        """Check the stored files (QuorumStorageError), bind the quorum port and start Raft."""
-        storage.check_files(self.directory, self.node_id)
-        low, high = self._raft_timeouts
-        period = min(0.1, low / 4)
-        conf = SyncObjConf(
-            password=self._password,
-            autoTick=False,
-            raftMinTimeout=low,
-            raftMaxTimeout=high,
-            appendEntriesPeriod=period,
-            connectionTimeout=max(high, 3 * period),
-            connectionRetryTime=min(0.5, low),
-            leaderFallbackTimeout=max(high, 5 * period),
-            appendEntriesUseBatch=False,
-            bindAddress=self.voters[self.node_id],
-            maxBindRetries=40,
-            bindRetryTime=0.25,
-            journalFile=str(self.directory / storage.JOURNAL_FILE),
-            fullDumpFile=str(self.directory / storage.SNAPSHOT_FILE),
-            serializer=self._write_snapshot,
-            deserializer=self._read_snapshot,
-            useFork=False,
-            logCompactionMinEntries=self._compaction,
-            commandsWaitLeader=True,
-        )
-        me = self.voters[self.node_id]
-        others = [address for node, address in sorted(self.voters.items()) if node != self.node_id]
-        self._raft = SyncObj(me, others, conf=conf, consumers=[self._applier])
-        for name, target in (("raft", self._tick_loop), ("listeners", self._dispatch_loop)):
-            thread = threading.Thread(target=target, name=f"hub-quorum-{name}-{self.node_id}", daemon=True)
-            thread.start()
-            self._threads.append(thread)
-
-    def close(self) -> None:
-        """Stop Raft (closing its files and port) and the listener thread; pending commands time out."""
-        self._stopping.set()
-        self._changes.put(None)
-        for thread in self._threads:
-            thread.join(timeout=10)
-        self._threads.clear()
-
-    def _tick_loop(self) -> None:
-        assert self._raft is not None
-        try:
-            while not self._stopping.is_set():
-                try:
-                    self._raft.doTick(0.02)
-                except Exception:
-                    log.exception("quorum node %d: Raft tick failed", self.node_id)
-                    time.sleep(0.05)
-        finally:
-            self._raft.destroy()
-
-    def _dispatch_loop(self) -> None:
-        while True:
-            change = self._changes.get()
-            if change is None:
-                return
-            for listener in list(self._listeners):
-                try:
-                    listener(*change)
-                except Exception:
-                    log.exception("quorum node %d: metadata listener failed", self.node_id)
-
-    # -- state ----------------------------------------------------------------------------------------------
-
-    def snapshot(self) -> ClusterMetadata:
-        return self._state
-
-    def add_listener(self, callback: Listener) -> None:
-        """Call ``callback(old, new)`` after each applied change, in order, on the dispatcher thread."""
-        self._listeners.append(callback)
-
-    def last_heartbeat(self, node_id: int) -> float | None:
-        """When (time.monotonic) this node applied the broker's latest heartbeat."""
-        return self._heartbeats.get(node_id)
-
-    def is_leader(self) -> bool:
-        return self._raft is not None and bool(self._raft._isLeader())
-
-    def leader_id(self) -> int:
-        """The Raft leader's node id as this node knows it; -1 if none."""
-        leader = self._raft._getLeader() if self._raft is not None else None
-        return -1 if leader is None else self._by_address.get(leader.address, -1)
-
-    def _apply(self, record: bytes) -> Any:
-        """Apply one committed record (Raft thread): the command's answer, or the LogError it raised."""
-        assert self._raft is not None
-        try:
-            op, args, cluster_id = decode_command(record)
-            with self._lock:
-                old = self._state
-                base = old if old.cluster_id else replace(old, cluster_id=cluster_id)
-                try:
-                    new, answer = apply_command(base, op, args)
-                except LogError as exc:
-                    new, answer = base, exc
-                if new != old:
-                    self._state = replace(new, offset=self._raft.raftLastApplied + 1)
-                    self._changes.put((old, self._state))
-            if op == "heartbeat" and not isinstance(answer, LogError):
-                self._heartbeats[args["node_id"]] = time.monotonic()
-            return answer
-        except QuorumStorageError as exc:
-            self._fail(exc)
-            return exc
-        except Exception as exc:  # a bug must not stop the Raft thread; every node fails the same way
-            log.exception("quorum node %d: applying a metadata command failed", self.node_id)
-            return exc
-
-    def _fail(self, exc: QuorumStorageError) -> None:
-        log.error("quorum node %d: %s; refusing further commands", self.node_id, exc)
-        self._failure = exc
-
-    # -- snapshots (pysyncobj's serializer hooks, on the Raft thread) ---------------------------------------
-
-    def _write_snapshot(self, path: str, data: tuple[Any, ...]) -> None:
-        last, previous, cluster = data
-        addresses = sorted(getattr(node, "address", str(node)) for node in cluster)
-        storage.write_snapshot(path, self._state, tuple(last), tuple(previous), addresses)
-
-    def _read_snapshot(self, path: str) -> tuple[Any, ...]:
-        try:
-            state, last, previous, cluster = storage.read_snapshot(path)
-        except QuorumStorageError as exc:
-            self._fail(exc)
-            raise
-        with self._lock:
-            old, self._state = self._state, state
-            if state != old:
-                self._changes.put((old, state))
-        return last, previous, cluster
-
-    # -- commands -------------------------------------------------------------------------------------------
-
-    def _submit(self, op: str, args: dict[str, Any], timeout_s: float | None = None) -> Any:
-        if self._failure is not None:
-            raise self._failure
-        if self._raft is None or self._stopping.is_set():
-            raise NotControllerError(f"the metadata quorum of node {self.node_id} is not running")
-        done = threading.Event()
-        outcome: list[tuple[Any, int]] = []
-
-        def callback(result: Any, error: int) -> None:
-            outcome.append((result, error))
-            done.set()
-
-        self._applier.apply_record(encode_command(op, args, self._proposed_cluster_id), callback=callback)
-        timeout = self.command_timeout_s if timeout_s is None else timeout_s
-        if not done.wait(timeout):
-            raise QuorumTimeoutError(f"metadata command {op} was not applied within {timeout:g} s")
-        result, error = outcome[0]
-        if error == FAIL_REASON.QUEUE_FULL:
-            raise QuorumTimeoutError(f"metadata command {op}: the quorum's queue is full")
-        if error != FAIL_REASON.SUCCESS:
-            raise NotControllerError(f"metadata command {op} was dropped by a leader change (reason {error})")
-        if isinstance(result, BaseException):
-            raise result
-        return result
-
-    def wait_ready(self, timeout_s: float) -> None:
-        """Wait until a leader exists and this node has applied everything committed before now
-        (QuorumTimeoutError otherwise); the first command ever committed also fixes the cluster id."""
-        deadline = time.monotonic() + timeout_s
-        while True:
-            try:
-                self._submit("barrier", {}, max(0.05, deadline - time.monotonic()))
-                return
-            except NotControllerError:
-                if time.monotonic() >= deadline:
-                    raise QuorumTimeoutError(f"the metadata quorum was not ready within {timeout_s:g} s") from None
 
     def register_broker(
         self, node_id: int, host: str, port: int, incarnation: str, rack: str | None = None
@@ -310,6 +83,7 @@ class MetadataQuorum:
         return result
 
     def set_controller(self, node_id: int) -> None:
+        """Record ``node_id`` as the active controller (its controller does this on taking over)."""
         self._submit("set_controller", {"node_id": node_id})
 
     def create_topic(
@@ -359,14 +133,8 @@ class MetadataQuorum:
         partition_epoch: int,
         new_isr: Sequence[int],
     ) -> PartitionState:
-        args = {
-            "topic": topic,
-            "partition": partition,
-            "leader_id": leader_id,
-            "leader_epoch": leader_epoch,
-            "partition_epoch": partition_epoch,
-            "new_isr": list(new_isr),
-        }
+        args = {"topic": topic, "partition": partition, "leader_id": leader_id, "leader_epoch": leader_epoch}
+        args.update(partition_epoch=partition_epoch, new_isr=list(new_isr))
         result: PartitionState = self._submit("alter_partition", args)
         return result
 
@@ -387,38 +155,12 @@ class MetadataQuorum:
         result: dict[TopicPartition, LogError | None] = self._submit("alter_reassignments", args)
         return result
 
-    def list_reassignments(self, partitions: Sequence[TopicPartition] | None = None) -> dict[TopicPartition, Any]:
-        from hub.log.cluster.transitions import list_reassignments
-
-        return list_reassignments(self._state, partitions)
+    def list_reassignments(
+        self, partitions: Sequence[TopicPartition] | None = None
+    ) -> dict[TopicPartition, PartitionState]:
+        """The partitions with a reassignment in progress, as this node last applied them."""
+        return transitions.list_reassignments(self._state, partitions)
 
     def alter_topic_config(self, name: str, configs: Mapping[str, str | None]) -> None:
         """Set topic config overrides incrementally (None removes one)."""
         self._submit("alter_topic_config", {"name": name, "configs": dict(configs)})
-
-    def quorum_status(self) -> dict[str, Any]:
-        """What DescribeQuorum answers: leader id, leader epoch (the Raft term), high watermark (the commit
-        index) and per voter its log end offset (known on the leader only, else -1) and last fetch (-1)."""
-        if self._raft is None:
-            raise NotControllerError("the metadata quorum is not running")
-        status = self._raft.getStatus()
-        leader = self.leader_id()
-        commit = int(status["commit_idx"])
-        voters = []
-        for node, address in sorted(self.voters.items()):
-            if node == self.node_id:
-                end = commit if leader != self.node_id else max(commit, self._match_max(status))
-            else:
-                end = int(status.get(f"match_idx_server_{address}", -1)) if leader == self.node_id else -1
-            voters.append({"node_id": node, "log_end_offset": end, "last_fetch_timestamp": -1})
-        return {
-            "leader_id": leader,
-            "leader_epoch": int(status["raft_term"]),
-            "high_watermark": commit,
-            "voters": voters,
-            "observers": [],
-        }
-
-    @staticmethod
-    def _match_max(status: Mapping[str, Any]) -> int:
-        return max((int(v) for k, v in status.items() if k.startswith("match_idx_server_")), default=0)

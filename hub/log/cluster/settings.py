@@ -24,6 +24,7 @@ _INT_SETTINGS: dict[str, tuple[str, int]] = {
     "default.replication.factor": ("default_replication_factor", 1),
     "offsets.topic.replication.factor": ("offsets_topic_replication_factor", 1),
     "leader.imbalance.check.interval.seconds": ("leader_imbalance_check_interval_s", 1),
+    "leader.imbalance.per.broker.percentage": ("leader_imbalance_percentage", 0),
 }
 _REPLICATION_SETTINGS: dict[str, tuple[str, int]] = {
     "replica.lag.time.max.ms": ("replica_lag_time_max_ms", 10),
@@ -59,6 +60,7 @@ class ClusterSettings:
     default_replication_factor: int = 1
     offsets_topic_replication_factor: int = 3
     leader_imbalance_check_interval_s: int = 300
+    leader_imbalance_percentage: int = 10
     unclean_leader_election: bool = False
     auto_leader_rebalance: bool = True
     replication: ReplicationSettings = field(default_factory=lambda: ReplicationSettings(node_id=-1))
