@@ -133,7 +133,7 @@ class RequestHandlers:
             brokers = cluster_brokers(metadata)
             # Every node takes admin requests (they go through the quorum), so a node answers with itself while
             # no live controller is known, as a KRaft broker names any live broker.
-            live: list[int] = [broker["node_id"] for broker in brokers]
+            live = metadata.live_brokers()
             if metadata.controller_id in live:
                 controller = metadata.controller_id
             else:
