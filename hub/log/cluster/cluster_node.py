@@ -52,7 +52,13 @@ class ClusterNode:
             unclean_leader_election=settings.unclean_leader_election,
             default_replication_factor=settings.default_replication_factor,
         )
-        self.replicas = ReplicaManager(store, self.quorum, settings.replication, on_high_watermark=on_high_watermark)
+        self.replicas = ReplicaManager(
+            store,
+            self.quorum,
+            settings.replication,
+            on_high_watermark=on_high_watermark,
+            in_touch=self.in_touch,
+        )
         self.controller = QuorumController(
             self.quorum,
             session_timeout_ms=settings.session_timeout_ms,
@@ -112,6 +118,14 @@ class ClusterNode:
         self.replicas.on_metadata(old, new)
         with self._mirrored:
             self._mirrored.notify_all()
+
+    def in_touch(self) -> bool:
+        """Whether this node's last applied heartbeat was sent within ``broker.session.timeout.ms``. A node out of
+        touch must assume the controller fenced it and moved its leaderships: it stops leading (its acks=all
+        writes could not commit anyway) and answers Metadata without leaders, so clients ask another node."""
+        lifecycle = self.lifecycle
+        contact = lifecycle.last_contact if lifecycle is not None else None
+        return contact is not None and time.monotonic() - contact < self.settings.session_timeout_ms / 1000
 
     def metadata(self) -> ClusterMetadata:
         return self.quorum.snapshot()

@@ -166,6 +166,8 @@ class BrokerLifecycle:
         self.incarnation = uuid.uuid4().hex
         self.interval_s = heartbeat_interval_ms / 1000
         self.registered = threading.Event()
+        #: When the last heartbeat that the quorum applied was sent (monotonic s); None before the first.
+        self.last_contact: float | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"hub-broker-lifecycle-{self.node_id}", daemon=True)
 
@@ -194,6 +196,7 @@ class BrokerLifecycle:
                 if not self.registered.is_set():
                     self._register()
                 self.quorum.heartbeat(self.node_id, self.incarnation, timeout_s=max(self.interval_s * 4, 1.0))
+                self.last_contact = started
             except (StaleBrokerEpochError, BrokerIdNotRegisteredError):
                 self.registered.clear()
             except LogError as exc:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -63,12 +64,15 @@ class ReplicaManager:
         settings: ReplicationSettings,
         *,
         on_high_watermark: Callable[[PartitionLog], None] = lambda _: None,
+        in_touch: Callable[[], bool] = lambda: True,
     ) -> None:
         self.store = store
         self.quorum = quorum
         self.settings = settings
         self.node_id = settings.node_id
         self._on_high_watermark = on_high_watermark
+        self._in_touch = in_touch
+        self._out_of_touch = False
         self._lock = threading.RLock()
         self._leaders: dict[tuple[str, int], PartitionLeadership] = {}
         self._followed: dict[tuple[str, int], int] = {}  # partition -> leader id
@@ -231,7 +235,10 @@ class ReplicaManager:
     # --- requests ----------------------------------------------------------------------------------------------
 
     def leadership(self, topic: str, partition: int) -> PartitionLeadership:
-        """This node's leadership of the partition; NotLeaderOrFollowerError when another node leads it."""
+        """This node's leadership of the partition; NotLeaderOrFollowerError when another node leads it, or
+        while this node is out of touch with the quorum."""
+        if self._out_of_touch:
+            raise NotLeaderOrFollowerError(f"{topic}-{partition}: node {self.node_id} lost touch with the quorum")
         with self._lock:
             leadership = self._leaders.get((topic, partition))
             if leadership is not None:
@@ -288,11 +295,41 @@ class ReplicaManager:
                 self._pending_isr.discard(key)
 
     def _maintain(self) -> None:
-        interval = min(self.settings.replica_lag_time_max_ms / 2000, 5.0)
-        while not self._stop.wait(interval):
+        shrink_interval = min(self.settings.replica_lag_time_max_ms / 2000, 5.0)
+        next_shrink = time.monotonic() + shrink_interval
+        while not self._stop.wait(0.1):
+            self._check_touch()
+            if time.monotonic() < next_shrink:
+                continue
+            next_shrink = time.monotonic() + shrink_interval
             with self._lock:
                 leaders = list(self._leaders.values())
             for leadership in leaders:
                 lagging = leadership.lagging(self.settings.replica_lag_time_max_ms)
                 if lagging:
                     self._request_isr_change(leadership, remove=tuple(lagging))
+
+    def _check_touch(self) -> None:
+        """Stop leading while out of touch with the quorum (its waiting acks=all writes fail with
+        NOT_LEADER_OR_FOLLOWER); lead again per the metadata once back."""
+        if self._active_from is None:
+            return
+        in_touch = self._in_touch()
+        if not in_touch and not self._out_of_touch:
+            self._out_of_touch = True
+            with self._lock:
+                leading = list(self._leaders)
+                for key in leading:
+                    self._stop_leading(key)
+            if leading:
+                log.warning(
+                    "node %d lost touch with the metadata quorum: no longer leading %d partition(s)",
+                    self.node_id,
+                    len(leading),
+                )
+        elif in_touch and self._out_of_touch:
+            self._out_of_touch = False
+            log.info("node %d is back in touch with the metadata quorum", self.node_id)
+            with self._lock:
+                metadata = self.metadata
+            self.on_metadata(metadata, metadata)
