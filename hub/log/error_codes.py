@@ -66,8 +66,10 @@ class ErrorCode(IntEnum):
     TRANSACTION_COORDINATOR_FENCED = 52
     TRANSACTIONAL_ID_AUTHORIZATION_FAILED = 53
     KAFKA_STORAGE_ERROR = 56
+    LOG_DIR_NOT_FOUND = 57
     SASL_AUTHENTICATION_FAILED = 58
     UNKNOWN_PRODUCER_ID = 59
+    REASSIGNMENT_IN_PROGRESS = 60
     NON_EMPTY_GROUP = 68
     GROUP_ID_NOT_FOUND = 69
     FENCED_LEADER_EPOCH = 74
@@ -75,11 +77,17 @@ class ErrorCode(IntEnum):
     UNSUPPORTED_COMPRESSION_TYPE = 76
     OFFSET_NOT_AVAILABLE = 78
     MEMBER_ID_REQUIRED = 79
+    PREFERRED_LEADER_NOT_AVAILABLE = 80
     GROUP_MAX_SIZE_REACHED = 81
     FENCED_INSTANCE_ID = 82
+    ELIGIBLE_LEADERS_NOT_AVAILABLE = 83
+    ELECTION_NOT_NEEDED = 84
+    NO_REASSIGNMENT_IN_PROGRESS = 85
     INVALID_RECORD = 87
     UNSTABLE_OFFSET_COMMIT = 88
     PRODUCER_FENCED = 90
+    MISMATCHED_ENDPOINT_TYPE = 114
+    UNSUPPORTED_ENDPOINT_TYPE = 115
 
 
 _EXCEPTION_CODES: list[tuple[type[Exception], ErrorCode]] = [
@@ -91,6 +99,12 @@ _EXCEPTION_CODES: list[tuple[type[Exception], ErrorCode]] = [
     (errors.TopicExistsError, ErrorCode.TOPIC_ALREADY_EXISTS),
     (errors.InternalTopicError, ErrorCode.INVALID_TOPIC_EXCEPTION),
     (errors.InvalidTopicError, ErrorCode.INVALID_TOPIC_EXCEPTION),
+    (errors.InvalidPartitionsError, ErrorCode.INVALID_PARTITIONS),
+    (errors.InvalidReplicaAssignmentError, ErrorCode.INVALID_REPLICA_ASSIGNMENT),
+    (errors.ElectionNotNeededError, ErrorCode.ELECTION_NOT_NEEDED),
+    (errors.PreferredLeaderNotAvailableError, ErrorCode.PREFERRED_LEADER_NOT_AVAILABLE),
+    (errors.EligibleLeadersNotAvailableError, ErrorCode.ELIGIBLE_LEADERS_NOT_AVAILABLE),
+    (errors.NoReassignmentInProgressError, ErrorCode.NO_REASSIGNMENT_IN_PROGRESS),
     (errors.InvalidConfigError, ErrorCode.INVALID_CONFIG),
     (errors.InvalidRecordError, ErrorCode.INVALID_RECORD),
     (errors.InvalidBatchError, ErrorCode.CORRUPT_MESSAGE),

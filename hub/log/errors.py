@@ -12,7 +12,13 @@ Exception tree::
     ├── InternalTopicError         a Kafka client tried to write or delete an internal topic
     ├── TopicExistsError
     ├── InvalidConfigError         a topic config key or value is not acceptable
-    │   └── InvalidTopicError      a topic name Kafka's rules refuse (or one colliding with another's)
+    │   ├── InvalidTopicError      a topic name Kafka's rules refuse (or one colliding with another's)
+    │   ├── InvalidPartitionsError a partition count that is not an increase (Kafka error 37)
+    │   └── InvalidReplicaAssignmentError  replicas naming unknown or repeated brokers (Kafka error 39)
+    ├── ElectionNotNeededError     the partition already has the leader an election would choose (Kafka error 84)
+    ├── PreferredLeaderNotAvailableError   the preferred replica cannot lead now (Kafka error 80)
+    ├── EligibleLeadersNotAvailableError   no live replica can lead, even uncleanly (Kafka error 83)
+    ├── NoReassignmentInProgressError      cancelling a reassignment that is not running (Kafka error 85)
     ├── DataDirLockedError         another process holds the data directory
     ├── LogClosedError             the log was used after close()
     ├── InvalidProducerEpochError  an idempotent producer was fenced by a newer epoch (Kafka error 47)
@@ -64,6 +70,31 @@ class InvalidConfigError(LogError):
 
 class InvalidTopicError(InvalidConfigError):
     """A topic name breaks Kafka's rules for names, or collides with an existing topic's."""
+
+
+class InvalidPartitionsError(InvalidConfigError):
+    """A new partition count that is not larger than the topic's current one."""
+
+
+class InvalidReplicaAssignmentError(InvalidConfigError):
+    """A replica list that is empty, repeats a broker, names a broker that is not registered, or does not match
+    the topic's replication factor."""
+
+
+class ElectionNotNeededError(LogError):
+    """A leader election found the partition already led by the replica the election would choose."""
+
+
+class PreferredLeaderNotAvailableError(LogError):
+    """A preferred leader election found the preferred replica fenced or out of the ISR."""
+
+
+class EligibleLeadersNotAvailableError(LogError):
+    """An unclean leader election found no live replica to elect."""
+
+
+class NoReassignmentInProgressError(LogError):
+    """A cancellation named a partition with no reassignment in progress."""
 
 
 class DataDirLockedError(LogError):

@@ -1,9 +1,10 @@
 """RequestHandlers: one coroutine per Kafka API, turning decoded requests into response dicts over a Broker.
 
 Requests and responses are the protocol codec's plain dicts (hub.log.protocol); the group APIs are routed to
-GroupHandlers (``group_handlers``). Work that may block — waiting for an fsync, a group rebalance, a durable offset
-commit — is awaited without blocking the event loop (``asyncio.wrap_future`` on the store's futures, or a worker
-thread). Every error becomes the error code Kafka would send for it.
+GroupHandlers (``group_handlers``), the cluster admin APIs to ClusterAdminHandlers (``cluster_handlers``) over the
+cluster given, or over this store as a cluster of one node. Work that may block — waiting for an fsync, a group
+rebalance, a durable offset commit — is awaited without blocking the event loop (``asyncio.wrap_future`` on the
+store's futures, or a worker thread). Every error becomes the error code Kafka would send for it.
 
 Internal topics (``TopicStore.is_internal``) are the store's own: Produce and DeleteTopics to them are refused with
 INVALID_TOPIC_EXCEPTION (Kafka refuses appends to its internal topics with it, and deletes their records with it);
@@ -23,8 +24,11 @@ from hub.log.broker import Broker
 from hub.log.error_codes import ErrorCode, error_code_for
 from hub.log.errors import InternalTopicError, InvalidConfigError, LogError, UnknownTopicOrPartitionError
 from hub.log.group import GroupCoordinator
+from hub.log.server.cluster_handlers import ClusterAdminHandlers
+from hub.log.server.cluster_view import ClusterAdmin
 from hub.log.server.context import Body, RequestContext, ServerIdentity
 from hub.log.server.group_handlers import GroupHandlers
+from hub.log.server.single_node import SingleNodeCluster
 from hub.log.server.versions import ADVERTISED, MIN_PRODUCE_WITH_RECORD_BATCHES
 
 log = logging.getLogger("hub.log.server")
@@ -42,12 +46,17 @@ class RequestHandlers:
     """The Kafka APIs over a Broker (see the module docstring)."""
 
     def __init__(
-        self, broker: Broker, identity: ServerIdentity, wait_for_data: Callable[[float], Awaitable[None]]
+        self,
+        broker: Broker,
+        identity: ServerIdentity,
+        wait_for_data: Callable[[float], Awaitable[None]],
+        cluster: ClusterAdmin | None = None,
     ) -> None:
         self.broker = broker
         self.identity = identity
         self._wait_for_data = wait_for_data
         self.groups = GroupHandlers(lambda: self.coordinator)
+        self.cluster_admin = ClusterAdminHandlers(cluster or SingleNodeCluster(broker.store, identity), broker.store)
         self.routes: dict[int, Callable[[RequestContext, Body], Awaitable[Body | None]]] = {
             0: self.produce,
             1: self.fetch,
@@ -67,6 +76,7 @@ class RequestHandlers:
             20: self.delete_topics,
             22: self.init_producer_id,
             32: self.describe_configs,
+            **self.cluster_admin.routes,
         }
 
     @property
