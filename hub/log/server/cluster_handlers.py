@@ -19,10 +19,11 @@ import asyncio
 import logging
 import os
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from hub.log.error_codes import ErrorCode, error_code_for
+from hub.log.errors import LogError
 from hub.log.server.cluster_checks import (
     UNKNOWN_PARTITION,
     assignment_lists,
@@ -139,44 +140,43 @@ class ClusterAdminHandlers:
     # --- partition reassignments -----------------------------------------------------------------------------
 
     async def alter_partition_reassignments(self, ctx: RequestContext, body: Body) -> Body:
+        """Each entry of the request is answered in place; entries that pass Kafka's checks go to the cluster in
+        one command (a partition named twice gets the last of its targets)."""
         snapshot = self.cluster.snapshot()
-        errors: dict[TopicPartition, tuple[ErrorCode, str | None]] = {}
+        problems: dict[tuple[int, int], tuple[ErrorCode, str] | None] = {}
         valid: dict[TopicPartition, Sequence[int] | None] = {}
-        for topic in body["topics"]:
-            for request in topic["partitions"]:
-                key = (topic["name"], request["partition_index"])
-                problem = reassignment_problem(snapshot, key, request["replicas"])
-                if problem is None:
-                    valid[key] = None if request["replicas"] is None else list(request["replicas"])
-                else:
-                    errors[key] = problem
-        top_error, top_message = ErrorCode.NONE, None
+        for t, topic in enumerate(body["topics"]):
+            for p, request in enumerate(topic["partitions"]):
+                key, replicas = (topic["name"], request["partition_index"]), request["replicas"]
+                problems[(t, p)] = reassignment_problem(snapshot, key, replicas)
+                if problems[(t, p)] is None:
+                    valid[key] = None if replicas is None else list(replicas)
+        top_error: ErrorCode = ErrorCode.NONE
+        top_message: str | None = None
+        outcome: Mapping[TopicPartition, LogError | None] = {}
         if valid:
             try:
                 outcome = await asyncio.to_thread(self.cluster.alter_reassignments, valid)
             except Exception as exc:
                 top_error, top_message = _code(exc, "alter partition reassignments"), str(exc)
-                outcome = {}
-            for key in valid:
-                error = outcome.get(key)
-                if top_error is not ErrorCode.NONE:
-                    errors[key] = (top_error, top_message)
+        responses: list[Body] = []
+        for t, topic in enumerate(body["topics"]):
+            partitions: list[Body] = []
+            for p, request in enumerate(topic["partitions"]):
+                problem = problems[(t, p)]
+                error = outcome.get((topic["name"], request["partition_index"]))
+                code: ErrorCode
+                message: str | None
+                if problem is not None:
+                    code, message = problem[0], problem[1]
+                elif top_error is not ErrorCode.NONE:
+                    code, message = top_error, top_message
                 else:
-                    errors[key] = (ErrorCode.NONE, None) if error is None else (error_code_for(error), str(error))
-        responses = [
-            {
-                "name": topic["name"],
-                "partitions": [
-                    {
-                        "partition_index": request["partition_index"],
-                        "error_code": errors[(topic["name"], request["partition_index"])][0],
-                        "error_message": errors[(topic["name"], request["partition_index"])][1],
-                    }
-                    for request in topic["partitions"]
-                ],
-            }
-            for topic in body["topics"]
-        ]
+                    code, message = (ErrorCode.NONE, None) if error is None else (error_code_for(error), str(error))
+                partitions.append(
+                    {"partition_index": request["partition_index"], "error_code": code, "error_message": message}
+                )
+            responses.append({"name": topic["name"], "partitions": partitions})
         return {"throttle_time_ms": 0, "error_code": top_error, "error_message": top_message, "responses": responses}
 
     async def list_partition_reassignments(self, ctx: RequestContext, body: Body) -> Body:
