@@ -5,9 +5,14 @@ Two things satisfy it: the metadata quorum of a replicated store (``hub.log.clus
 ``snapshot()`` is a ``ClusterMetadata``) and, for a store of one node with no quorum, ``SingleNodeCluster``. The
 views are structural and read-only, so frozen dataclasses with these attribute names satisfy them.
 
-Contract of the commands: each blocks until the change is committed and applied (call them off the event loop);
-a failure of the whole command (no controller, a quorum timeout) is raised, a failure of one partition is returned
-in the result map as one of the store's errors (``hub.log.errors``), which ``error_codes`` maps to Kafka's codes.
+``snapshot()`` is called on the event loop, so it must return at once (the quorum hands out its current immutable
+snapshot); reassignments in progress are read from it (``PartitionView.adding`` / ``removing``), so listing them
+needs no command.
+
+Contract of the commands: each blocks until the change is committed and applied (the handlers call them in a
+worker thread); a failure of the whole command (no controller, a quorum timeout) is raised, a failure of one
+partition is returned in the result map as one of the store's errors (``hub.log.errors``), which ``error_codes``
+maps to Kafka's codes.
 The handlers validate requests against ``snapshot()`` before calling a command, so a command sees only input that
 was valid a moment ago; it still refuses what became invalid since (a broker fenced, a topic deleted).
 """

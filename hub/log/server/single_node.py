@@ -34,6 +34,8 @@ LISTENER_NAME = "PLAINTEXT"
 
 @dataclass(frozen=True, slots=True)
 class LocalBroker:
+    """The one broker (a BrokerView)."""
+
     node_id: int
     host: str
     port: int
@@ -43,7 +45,7 @@ class LocalBroker:
 
 @dataclass(frozen=True, slots=True)
 class LocalPartition:
-    """A partition of the one node: its only replica, ISR member and leader."""
+    """A partition of the one node: its only replica, ISR member and leader (a PartitionView)."""
 
     replicas: tuple[int, ...] = (NODE_ID,)
     isr: tuple[int, ...] = (NODE_ID,)
@@ -55,12 +57,16 @@ class LocalPartition:
 
 @dataclass(frozen=True, slots=True)
 class LocalTopic:
+    """A topic of the one node (a TopicView)."""
+
     name: str
     partitions: tuple[LocalPartition, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class LocalCluster:
+    """The one node's metadata (a ClusterView)."""
+
     cluster_id: str
     brokers: Mapping[int, LocalBroker]
     topics: Mapping[str, LocalTopic]
@@ -69,6 +75,8 @@ class LocalCluster:
 
 @dataclass(frozen=True, slots=True)
 class ReplicaStatus:
+    """A quorum member's replication state (a ReplicaStatusView)."""
+
     replica_id: int
     log_end_offset: int
     last_fetch_timestamp: int = -1
@@ -77,6 +85,8 @@ class ReplicaStatus:
 
 @dataclass(frozen=True, slots=True)
 class QuorumStatus:
+    """The metadata quorum's state (a QuorumStatusView)."""
+
     leader_id: int
     leader_epoch: int
     high_watermark: int
