@@ -12,6 +12,7 @@ field names in snake_case, types, version ranges, nullable versions, tags, defau
 and comments of the definition files are not carried over. The output depends only on the input files, so running
 the script twice gives identical bytes.
 
+A struct type defined in a message's ``commonStructs`` is inlined (with its fields) wherever a field uses it.
 Version ranges become ``(low, high)`` tuples, ``"N+"`` becoming ``(N, 32767)``; ``"none"`` becomes ``None``.
 """
 
@@ -99,7 +100,9 @@ def _default(field: dict[str, Any], type_name: str) -> Any:
     raise ValueError(f"no default rule for type {type_name!r}")
 
 
-def convert_field(field: dict[str, Any], where: str) -> dict[str, Any]:
+def convert_field(field: dict[str, Any], where: str, common: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One field; a struct type without inline fields is taken from the message's ``commonStructs`` (inlined)."""
+    common = common or {}
     name = field["name"]
     type_name = field["type"]
     out: dict[str, Any] = {"name": snake_case(name)}
@@ -111,7 +114,9 @@ def convert_field(field: dict[str, Any], where: str) -> dict[str, Any]:
         out["type"] = type_name
     else:
         if "fields" not in field:
-            raise ValueError(f"{where}.{name}: struct {type_name} without inline fields (commonStructs unsupported)")
+            if element not in common:
+                raise ValueError(f"{where}.{name}: struct {type_name} has no inline fields and no commonStructs entry")
+            field = {**field, "fields": common[element]["fields"]}
         if is_array and element == "records":
             raise ValueError(f"{where}.{name}: arrays of records are not a Kafka type")
         out["type"] = "[]struct" if is_array else "struct"
@@ -134,13 +139,12 @@ def convert_field(field: dict[str, Any], where: str) -> dict[str, Any]:
     else:
         out["default"] = _default(field, type_name)
     if "fields" in field:
-        out["fields"] = tuple(convert_field(f, f"{where}.{name}") for f in field["fields"])
+        out["fields"] = tuple(convert_field(f, f"{where}.{name}", common) for f in field["fields"])
     return out
 
 
 def convert_message(spec: dict[str, Any], source: str) -> dict[str, Any]:
-    if spec.get("commonStructs"):
-        raise ValueError(f"{source}: commonStructs are not supported by this generator")
+    common = {struct["name"]: struct for struct in spec.get("commonStructs", ())}
     out: dict[str, Any] = {"name": spec["name"], "kind": spec["type"]}
     if "apiKey" in spec:
         out["api_key"] = int(spec["apiKey"])
@@ -150,7 +154,7 @@ def convert_message(spec: dict[str, Any], source: str) -> dict[str, Any]:
         out["deprecated_versions"] = parse_versions(spec["deprecatedVersions"])
     if spec.get("latestVersionUnstable"):
         out["latest_version_unstable"] = True
-    out["fields"] = tuple(convert_field(f, spec["name"]) for f in spec["fields"])
+    out["fields"] = tuple(convert_field(f, spec["name"], common) for f in spec["fields"])
     return out
 
 

@@ -66,8 +66,10 @@ class ErrorCode(IntEnum):
     TRANSACTION_COORDINATOR_FENCED = 52
     TRANSACTIONAL_ID_AUTHORIZATION_FAILED = 53
     KAFKA_STORAGE_ERROR = 56
+    LOG_DIR_NOT_FOUND = 57
     SASL_AUTHENTICATION_FAILED = 58
     UNKNOWN_PRODUCER_ID = 59
+    REASSIGNMENT_IN_PROGRESS = 60
     NON_EMPTY_GROUP = 68
     GROUP_ID_NOT_FOUND = 69
     FENCED_LEADER_EPOCH = 74
@@ -88,6 +90,8 @@ class ErrorCode(IntEnum):
     INVALID_UPDATE_VERSION = 95
     BROKER_ID_NOT_REGISTERED = 102
     INELIGIBLE_REPLICA = 107
+    MISMATCHED_ENDPOINT_TYPE = 114
+    UNSUPPORTED_ENDPOINT_TYPE = 115
 
 
 _EXCEPTION_CODES: list[tuple[type[Exception], ErrorCode]] = [
@@ -99,6 +103,12 @@ _EXCEPTION_CODES: list[tuple[type[Exception], ErrorCode]] = [
     (errors.TopicExistsError, ErrorCode.TOPIC_ALREADY_EXISTS),
     (errors.InternalTopicError, ErrorCode.INVALID_TOPIC_EXCEPTION),
     (errors.InvalidTopicError, ErrorCode.INVALID_TOPIC_EXCEPTION),
+    (errors.InvalidPartitionsError, ErrorCode.INVALID_PARTITIONS),
+    (errors.InvalidReplicaAssignmentError, ErrorCode.INVALID_REPLICA_ASSIGNMENT),
+    (errors.ElectionNotNeededError, ErrorCode.ELECTION_NOT_NEEDED),
+    (errors.PreferredLeaderNotAvailableError, ErrorCode.PREFERRED_LEADER_NOT_AVAILABLE),
+    (errors.EligibleLeadersNotAvailableError, ErrorCode.ELIGIBLE_LEADERS_NOT_AVAILABLE),
+    (errors.NoReassignmentInProgressError, ErrorCode.NO_REASSIGNMENT_IN_PROGRESS),
     (errors.InvalidConfigError, ErrorCode.INVALID_CONFIG),
     (errors.InvalidRecordError, ErrorCode.INVALID_RECORD),
     (errors.InvalidBatchError, ErrorCode.CORRUPT_MESSAGE),
@@ -115,15 +125,9 @@ _EXCEPTION_CODES: list[tuple[type[Exception], ErrorCode]] = [
     (errors.InvalidUpdateVersionError, ErrorCode.INVALID_UPDATE_VERSION),
     (errors.InvalidRequestError, ErrorCode.INVALID_REQUEST),
     (errors.IneligibleReplicaError, ErrorCode.INELIGIBLE_REPLICA),
-    (errors.InvalidPartitionsError, ErrorCode.INVALID_PARTITIONS),
     (errors.InvalidReplicationFactorError, ErrorCode.INVALID_REPLICATION_FACTOR),
-    (errors.InvalidReplicaAssignmentError, ErrorCode.INVALID_REPLICA_ASSIGNMENT),
     (errors.StaleBrokerEpochError, ErrorCode.STALE_BROKER_EPOCH),
     (errors.BrokerIdNotRegisteredError, ErrorCode.BROKER_ID_NOT_REGISTERED),
-    (errors.ElectionNotNeededError, ErrorCode.ELECTION_NOT_NEEDED),
-    (errors.PreferredLeaderNotAvailableError, ErrorCode.PREFERRED_LEADER_NOT_AVAILABLE),
-    (errors.EligibleLeadersNotAvailableError, ErrorCode.ELIGIBLE_LEADERS_NOT_AVAILABLE),
-    (errors.NoReassignmentInProgressError, ErrorCode.NO_REASSIGNMENT_IN_PROGRESS),
 ]
 
 

@@ -12,7 +12,13 @@ Exception tree::
     ├── InternalTopicError         a Kafka client tried to write or delete an internal topic
     ├── TopicExistsError
     ├── InvalidConfigError         a topic config key or value is not acceptable
-    │   └── InvalidTopicError      a topic name Kafka's rules refuse (or one colliding with another's)
+    │   ├── InvalidTopicError      a topic name Kafka's rules refuse (or one colliding with another's)
+    │   ├── InvalidPartitionsError a partition count that is not an increase (Kafka error 37)
+    │   └── InvalidReplicaAssignmentError  replicas naming unknown or repeated brokers (Kafka error 39)
+    ├── ElectionNotNeededError     the partition already has the leader an election would choose (Kafka error 84)
+    ├── PreferredLeaderNotAvailableError   the preferred replica cannot lead now (Kafka error 80)
+    ├── EligibleLeadersNotAvailableError   no live replica can lead, even uncleanly (Kafka error 83)
+    ├── NoReassignmentInProgressError      cancelling a reassignment that is not running (Kafka error 85)
     ├── DataDirLockedError         another process holds the data directory
     ├── LogClosedError             the log was used after close()
     ├── InvalidProducerEpochError  an idempotent producer was fenced by a newer epoch (Kafka error 47)
@@ -33,15 +39,9 @@ Exception tree::
     ├── InvalidUpdateVersionError  an AlterPartition carried an older partition epoch than the partition's
     ├── InvalidRequestError        a request Kafka's controller refuses as malformed (INVALID_REQUEST)
     ├── IneligibleReplicaError     an ISR named a fenced or unregistered broker
-    ├── InvalidPartitionsError     a partition count that cannot be (fewer than one, or no increase)
     ├── InvalidReplicationFactorError
-    ├── InvalidReplicaAssignmentError
     ├── StaleBrokerEpochError      a heartbeat from a broker process that is no longer the registered one
-    ├── BrokerIdNotRegisteredError
-    ├── ElectionNotNeededError     ElectLeaders: the partition already has the leader asked for
-    ├── PreferredLeaderNotAvailableError
-    ├── EligibleLeadersNotAvailableError
-    └── NoReassignmentInProgressError
+    └── BrokerIdNotRegisteredError
 """
 
 from __future__ import annotations
@@ -89,6 +89,31 @@ class InvalidConfigError(LogError):
 
 class InvalidTopicError(InvalidConfigError):
     """A topic name breaks Kafka's rules for names, or collides with an existing topic's."""
+
+
+class InvalidPartitionsError(InvalidConfigError):
+    """A new partition count that is not larger than the topic's current one."""
+
+
+class InvalidReplicaAssignmentError(InvalidConfigError):
+    """A replica list that is empty, repeats a broker, names a broker that is not registered, or does not match
+    the topic's replication factor."""
+
+
+class ElectionNotNeededError(LogError):
+    """A leader election found the partition already led by the replica the election would choose."""
+
+
+class PreferredLeaderNotAvailableError(LogError):
+    """A preferred leader election found the preferred replica fenced or out of the ISR."""
+
+
+class EligibleLeadersNotAvailableError(LogError):
+    """An unclean leader election found no live replica to elect."""
+
+
+class NoReassignmentInProgressError(LogError):
+    """A cancellation named a partition with no reassignment in progress."""
 
 
 class DataDirLockedError(LogError):
@@ -155,16 +180,8 @@ class IneligibleReplicaError(LogError):
     """A new ISR names a broker that is fenced or not registered."""
 
 
-class InvalidPartitionsError(LogError):
-    """A partition count that cannot be: fewer than one, or not more than the topic has."""
-
-
 class InvalidReplicationFactorError(LogError):
     """A replication factor below one or above the number of live brokers."""
-
-
-class InvalidReplicaAssignmentError(LogError):
-    """A manual replica assignment that is malformed or names unknown brokers."""
 
 
 class StaleBrokerEpochError(LogError):
@@ -173,19 +190,3 @@ class StaleBrokerEpochError(LogError):
 
 class BrokerIdNotRegisteredError(LogError):
     """A broker id that has not registered with the metadata quorum."""
-
-
-class ElectionNotNeededError(LogError):
-    """ElectLeaders: the partition already has its preferred leader (or, for an unclean election, a leader)."""
-
-
-class PreferredLeaderNotAvailableError(LogError):
-    """ElectLeaders: the preferred replica is fenced or not in the ISR."""
-
-
-class EligibleLeadersNotAvailableError(LogError):
-    """ElectLeaders: no live replica can become leader."""
-
-
-class NoReassignmentInProgressError(LogError):
-    """A reassignment was cancelled where none is in progress."""

@@ -44,6 +44,7 @@ from hub.log.config import TopicConfig
 from hub.log.errors import (
     DataDirLockedError,
     InvalidConfigError,
+    InvalidPartitionsError,
     InvalidTopicError,
     LogClosedError,
     TopicExistsError,
@@ -286,11 +287,13 @@ class TopicStore:
         return info
 
     def add_partitions(self, name: str, total: int) -> TopicInfo:
-        """Grow a topic to ``total`` partitions (Kafka's CreatePartitions); shrinking is refused."""
+        """Grow a topic to ``total`` partitions (Kafka's CreatePartitions); InvalidPartitionsError unless it grows."""
         with self._lock:
             info = self.topic(name)
             if total <= info.partitions:
-                raise InvalidConfigError(f"topic {name!r} has {info.partitions} partitions; cannot change to {total}")
+                raise InvalidPartitionsError(
+                    f"topic {name!r} has {info.partitions} partitions; cannot change to {total}"
+                )
             grown = TopicInfo(name, info.topic_id, total, info.config)
             self._topics[name] = grown
             for partition in range(info.partitions, total):

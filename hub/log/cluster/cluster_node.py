@@ -179,6 +179,17 @@ class ClusterNode:
         self._wait_mirrored(lambda: self._has_local(topic), f"topic {name!r} to appear in this node's store")
         return topic
 
+    def create_partitions(
+        self, name: str, total: int, assignments: Sequence[Sequence[int]] | None = None
+    ) -> TopicState:
+        """Grow a topic through the quorum; returns once this node's store has the new partitions."""
+        topic = self.quorum.create_partitions(name, total, assignments)
+        self._wait_mirrored(
+            lambda: name in self.store.topics() and self.store.topics()[name].partitions >= total,
+            f"topic {name!r} to have {total} partitions in this node's store",
+        )
+        return topic
+
     def delete_topic(self, name: str) -> None:
         self.quorum.delete_topic(name)
         self._wait_mirrored(lambda: name not in self.store.topics(), f"topic {name!r} to leave this node's store")

@@ -1,9 +1,10 @@
 """RequestHandlers: one coroutine per Kafka API, turning decoded requests into response dicts over a Broker.
 
 Requests and responses are the protocol codec's plain dicts (hub.log.protocol); the group APIs are routed to
-GroupHandlers (``group_handlers``). Work that may block — waiting for an fsync, a group rebalance, a durable offset
-commit — is awaited without blocking the event loop (``asyncio.wrap_future`` on the store's futures, or a worker
-thread). Every error becomes the error code Kafka would send for it.
+GroupHandlers (``group_handlers``), the cluster admin APIs to ClusterAdminHandlers (``cluster_handlers``) over the
+cluster given, or over this store as a cluster of one node. Work that may block — waiting for an fsync, a group
+rebalance, a durable offset commit — is awaited without blocking the event loop (``asyncio.wrap_future`` on the
+store's futures, or a worker thread). Every error becomes the error code Kafka would send for it.
 
 Internal topics (``TopicStore.is_internal``) are the store's own: Produce and DeleteTopics to them are refused with
 INVALID_TOPIC_EXCEPTION (Kafka refuses appends to its internal topics with it, and deletes their records with it);
@@ -31,9 +32,13 @@ from hub.log.errors import (
 )
 from hub.log.group import GroupCoordinator
 from hub.log.partition import PartitionLog
-from hub.log.server.cluster_view import cluster_brokers, cluster_partitions
+from hub.log.server.cluster_handlers import ClusterAdminHandlers
+from hub.log.server.cluster_metadata import cluster_brokers, cluster_partitions
+from hub.log.server.cluster_view import ClusterAdmin
 from hub.log.server.context import Body, RequestContext, ServerIdentity
 from hub.log.server.group_handlers import GroupHandlers
+from hub.log.server.quorum_admin import QuorumAdmin
+from hub.log.server.single_node import SingleNodeCluster
 from hub.log.server.versions import ADVERTISED, MIN_PRODUCE_WITH_RECORD_BATCHES
 
 log = logging.getLogger("hub.log.server")
@@ -51,12 +56,21 @@ class RequestHandlers:
     """The Kafka APIs over a Broker (see the module docstring)."""
 
     def __init__(
-        self, broker: Broker, identity: ServerIdentity, wait_for_data: Callable[[float], Awaitable[None]]
+        self,
+        broker: Broker,
+        identity: ServerIdentity,
+        wait_for_data: Callable[[float], Awaitable[None]],
+        cluster: ClusterAdmin | None = None,
     ) -> None:
         self.broker = broker
         self.identity = identity
         self._wait_for_data = wait_for_data
         self.groups = GroupHandlers(lambda: self.coordinator)
+        if cluster is None:
+            cluster = (
+                QuorumAdmin(broker.cluster) if broker.cluster is not None else SingleNodeCluster(broker.store, identity)
+            )
+        self.cluster_admin = ClusterAdminHandlers(cluster, broker.store)
         self.routes: dict[int, Callable[[RequestContext, Body], Awaitable[Body | None]]] = {
             0: self.produce,
             1: self.fetch,
@@ -77,6 +91,7 @@ class RequestHandlers:
             22: self.init_producer_id,
             23: self.offset_for_leader_epoch,
             32: self.describe_configs,
+            **self.cluster_admin.routes,
         }
 
     @property

@@ -3,7 +3,9 @@
 Chosen for the clients Hub must serve (librdkafka/confluent-kafka and kcat, kafka-python, aiokafka): minimum
 version 0 where old librdkafka looks for exactly 0 (Produce, the group APIs, FindCoordinator, InitProducerId),
 ranges that contain Produce 3 and 7, Fetch 4 and 10, ListOffsets 1, OffsetCommit 2 and OffsetFetch 1, and only
-non-flexible versions except ApiVersions 3. Produce 0-2 are advertised (librdkafka only compresses when Produce 0
+non-flexible versions except ApiVersions 3. The cluster admin APIs (``cluster_handlers``) are served at every
+version of their definitions, flexible ones included: AlterPartitionReassignments, ListPartitionReassignments,
+DescribeQuorum and DescribeCluster have no other. Produce 0-2 are advertised (librdkafka only compresses when Produce 0
 is) but answered with UNSUPPORTED_VERSION per partition, since they carry the old message format.
 """
 
@@ -33,6 +35,13 @@ ADVERTISED: Final[dict[int, tuple[int, int]]] = {
     22: (0, 1),  # InitProducerId
     23: (0, 3),  # OffsetForLeaderEpoch
     32: (0, 3),  # DescribeConfigs
+    35: (0, 4),  # DescribeLogDirs
+    37: (0, 3),  # CreatePartitions
+    43: (0, 2),  # ElectLeaders
+    45: (0, 0),  # AlterPartitionReassignments
+    46: (0, 0),  # ListPartitionReassignments
+    55: (0, 2),  # DescribeQuorum
+    60: (0, 1),  # DescribeCluster
 }
 
 #: Produce versions below this carry the pre-v2 message format and are refused per partition.

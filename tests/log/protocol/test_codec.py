@@ -45,6 +45,13 @@ REQUIRED_APIS = {
     "DescribeConfigs",
     "DescribeGroups",
     "ListGroups",
+    "CreatePartitions",
+    "ElectLeaders",
+    "AlterPartitionReassignments",
+    "ListPartitionReassignments",
+    "DescribeLogDirs",
+    "DescribeCluster",
+    "DescribeQuorum",
 }
 
 

@@ -31,6 +31,16 @@ from hub.log.protocol import (
         (18, 3, 2, 0),  # ApiVersions responses always use header v0
         (18, 4, 2, 0),
         (17, 1, 1, 0),  # SaslHandshake is never flexible
+        (37, 1, 1, 0),  # CreatePartitions: flexible from v2
+        (37, 2, 2, 1),
+        (35, 1, 1, 0),  # DescribeLogDirs: flexible from v2
+        (35, 4, 2, 1),
+        (43, 1, 1, 0),  # ElectLeaders: flexible from v2
+        (43, 2, 2, 1),
+        (45, 0, 2, 1),  # AlterPartitionReassignments, ListPartitionReassignments, DescribeQuorum, DescribeCluster:
+        (46, 0, 2, 1),  # flexible in every version, so even v0 uses the new headers
+        (55, 0, 2, 1),
+        (60, 0, 2, 1),
     ],
 )
 def test_header_versions_follow_flexible_versions(
@@ -96,6 +106,20 @@ def test_response_frames_round_trip_for_flexible_and_classic_versions() -> None:
         assert correlation_id == 31
         assert decoded["session_id"] == 9
         assert bytes(decoded["responses"][0]["partitions"][0]["records"]) == b"r"
+
+
+def test_describe_cluster_v0_frames_use_request_header_v2_and_response_header_v1() -> None:
+    frame = encode_request(60, 0, 11, "admin", {"include_cluster_authorized_operations": True})
+    # size | key 60 | version 0 | correlation 11 | int16-length client id | empty header tags | body
+    assert frame[4:12] == b"\x00\x3c\x00\x00\x00\x00\x00\x0b"
+    assert frame[12:20] == b"\x00\x05admin\x00"
+    assert frame[20:] == b"\x01\x00"  # include_cluster_authorized_operations, empty body tags
+    header, body = decode_request(split_frame(frame))
+    assert (header.header_version, body["include_cluster_authorized_operations"]) == (2, True)
+    response = encode_response(60, 0, 11, {"cluster_id": "c", "controller_id": 1, "brokers": []})
+    assert response[4:9] == b"\x00\x00\x00\x0b\x00"  # correlation id, then the header's empty tag section
+    correlation_id, decoded = decode_response(60, 0, split_frame(response))
+    assert (correlation_id, decoded["cluster_id"], decoded["controller_id"]) == (11, "c", 1)
 
 
 def test_api_versions_v3_response_frame_has_a_v0_header() -> None:

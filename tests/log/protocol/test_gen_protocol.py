@@ -161,10 +161,22 @@ def test_request_without_response_is_rejected(gen: ModuleType, tmp_path: Path) -
         gen.generate(_spec_dir(tmp_path, WidgetRequest=_REQUEST))
 
 
-def test_common_structs_are_rejected_with_a_clear_error(gen: ModuleType, tmp_path: Path) -> None:
-    text = _RESPONSE.replace('"fields"', '"commonStructs": [{"name": "X", "versions": "0+", "fields": []}], "fields"')
-    with pytest.raises(ValueError, match="commonStructs"):
-        gen.generate(_spec_dir(tmp_path, WidgetResponse=text))
+def test_common_structs_are_inlined_where_a_field_uses_them(gen: ModuleType, tmp_path: Path) -> None:
+    replica_id = '{"name": "ReplicaId", "type": "int32", "versions": "0+"}'
+    common = f'"commonStructs": [{{"name": "Replica", "versions": "0+", "fields": [{replica_id}]}}]'
+    fields = '"fields": [{"name": "Voters", "type": "[]Replica", "versions": "1+"}]'
+    text = _RESPONSE.replace('"fields"', common + ', "fields"', 1)
+    text = text[: text.index('"fields": [ {')] + fields + "}\n"
+    namespace = _load(gen.generate(_spec_dir(tmp_path, WidgetRequest=_REQUEST, WidgetResponse=text)))
+    (voters,) = namespace["APIS"][77]["response"]["fields"]
+    assert (voters["type"], voters["struct"], voters["versions"]) == ("[]struct", "Replica", (1, 32767))
+    assert voters["fields"] == ({"name": "replica_id", "type": "int32", "versions": (0, 32767), "default": 0},)
+
+
+def test_a_struct_type_without_fields_or_common_struct_is_rejected(gen: ModuleType, tmp_path: Path) -> None:
+    text = _RESPONSE.replace('"type": "uuid"', '"type": "Missing"')
+    with pytest.raises(ValueError, match="no inline fields and no commonStructs entry"):
+        gen.generate(_spec_dir(tmp_path, WidgetRequest=_REQUEST, WidgetResponse=text))
 
 
 def test_committed_module_is_the_generators_output_for_the_committed_definitions(gen: ModuleType) -> None:

@@ -88,6 +88,10 @@ def test_kafka_python_cases_include_flexible_versions_of_the_core_apis() -> None
     flexible = {(key, kind) for key, kind, version in CASES if version >= (APIS[key]["flexible_versions"] or (99,))[0]}
     assert {(0, "request"), (1, "response"), (3, "request"), (18, "response"), (11, "request")} <= flexible
     assert len(CASES) > 250
+    cluster_apis = {35, 37, 43, 45, 46, 55, 60}  # the cluster admin APIs, all cross-checked at every common version
+    assert {(key, kind) for key, kind, _ in CASES if key in cluster_apis} == {
+        (key, kind) for key in cluster_apis for kind in ("request", "response")
+    }
 
 
 @pytest.mark.parametrize(("key", "kind", "version"), CASES, ids=[f"{APIS[k][c]['name']}-v{v}" for k, c, v in CASES])
@@ -123,6 +127,25 @@ def test_framed_metadata_request_from_kafka_python_flexible_version() -> None:
     assert [t["name"] for t in body["topics"]] == ["orders"]
     assert body["allow_auto_topic_creation"] is False
     assert body["include_topic_authorized_operations"] is True
+
+
+def test_framed_describe_cluster_v0_both_ways_with_flexible_headers() -> None:
+    request = kp_admin.DescribeClusterRequest[0](include_cluster_authorized_operations=False)
+    request.with_header(correlation_id=9, client_id="kp")
+    header, body = decode_request(split_frame(bytes(request.encode(header=True, framed=True))))
+    assert (header.api_key, header.api_version, header.correlation_id, header.header_version) == (60, 0, 9, 2)
+    assert body["include_cluster_authorized_operations"] is False
+    response = {
+        "cluster_id": "abc",
+        "controller_id": 1,
+        "brokers": [{"broker_id": 1, "host": "127.0.0.1", "port": 9092, "rack": None}],
+    }
+    decoded = kp_admin.DescribeClusterResponse.decode(
+        encode_response(60, 0, 9, response), version=0, header=True, framed=True
+    )
+    assert decoded.header.correlation_id == 9
+    assert (decoded.cluster_id, decoded.controller_id) == ("abc", 1)
+    assert [(b.broker_id, b.host, b.port, b.rack) for b in decoded.brokers] == [(1, "127.0.0.1", 9092, None)]
 
 
 def test_framed_api_versions_v3_response_is_read_by_kafka_python_with_a_v0_header() -> None:
