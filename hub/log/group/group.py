@@ -7,7 +7,8 @@ States (Kafka's classic protocol)::
       └── last member leaves┴──────────── join, leave, expiry ─────────────┴──────────────────────────────┘
     any ──delete──► Dead
 
-Plain data guarded by the coordinator's lock; no methods here block.
+Plain data guarded by the coordinator's lock; no methods here block. Results known while the lock is held are
+collected as Resolutions and set by ``resolve()`` once it is released, so no future's callback runs under it.
 """
 
 from __future__ import annotations
@@ -145,3 +146,13 @@ class Group:
 
     def all_joined(self) -> bool:
         return all(member.join_future is not None for member in self.members.values())
+
+
+Resolution = tuple[Future[JoinGroupResult] | Future[SyncGroupResult], JoinGroupResult | SyncGroupResult]
+
+
+def resolve(resolutions: list[Resolution]) -> None:
+    """Set the collected results (call it without the lock)."""
+    for future, result in resolutions:
+        if not future.done():
+            future.set_result(result)  # type: ignore[arg-type]

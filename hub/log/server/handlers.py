@@ -21,9 +21,8 @@ from typing import Any
 
 from hub.log.broker import Broker
 from hub.log.error_codes import ErrorCode, error_code_for
-from hub.log.errors import InternalTopicError, InvalidConfigError, LogError, UnknownTopicOrPartitionError
-from hub.log.group import GroupCoordinator
-from hub.log.server.context import Body, RequestContext, ServerIdentity
+from hub.log.errors import InternalTopicError, InvalidConfigError, UnknownTopicOrPartitionError
+from hub.log.server.context import Body, CoordinatorNode, RequestContext, ServerIdentity
 from hub.log.server.group_handlers import GroupHandlers
 from hub.log.server.versions import ADVERTISED, MIN_PRODUCE_WITH_RECORD_BATCHES
 
@@ -42,12 +41,18 @@ class RequestHandlers:
     """The Kafka APIs over a Broker (see the module docstring)."""
 
     def __init__(
-        self, broker: Broker, identity: ServerIdentity, wait_for_data: Callable[[float], Awaitable[None]]
+        self,
+        broker: Broker,
+        identity: ServerIdentity,
+        wait_for_data: Callable[[float], Awaitable[None]],
+        *,
+        coordinator_node: CoordinatorNode | None = None,
     ) -> None:
         self.broker = broker
         self.identity = identity
         self._wait_for_data = wait_for_data
-        self.groups = GroupHandlers(lambda: self.coordinator)
+        self.coordinator_node = coordinator_node or self._this_node
+        self.groups = GroupHandlers(lambda: self.broker.coordinator, identity.node_id, self.coordinator_node)
         self.routes: dict[int, Callable[[RequestContext, Body], Awaitable[Body | None]]] = {
             0: self.produce,
             1: self.fetch,
@@ -69,11 +74,9 @@ class RequestHandlers:
             32: self.describe_configs,
         }
 
-    @property
-    def coordinator(self) -> GroupCoordinator:
-        if self.broker.coordinator is None:
-            raise LogError("this broker has no group coordinator")
-        return self.broker.coordinator
+    def _this_node(self) -> tuple[int, str, int]:
+        """The single-node answer to "who is the coordinator": this server."""
+        return self.identity.node_id, self.identity.host, self.identity.port
 
     # --- cluster -----------------------------------------------------------------------------------------------
 
@@ -117,13 +120,25 @@ class RequestHandlers:
         }
 
     async def find_coordinator(self, ctx: RequestContext, body: Body) -> Body:
+        """The group's coordinator (``coordinator_node``); COORDINATOR_NOT_AVAILABLE while there is none."""
+        node = self.coordinator_node()
+        if node is None:
+            return {
+                "throttle_time_ms": 0,
+                "error_code": ErrorCode.COORDINATOR_NOT_AVAILABLE,
+                "error_message": "the group coordinator is not available",
+                "node_id": -1,
+                "host": "",
+                "port": -1,
+            }
+        node_id, host, port = node
         return {
             "throttle_time_ms": 0,
             "error_code": ErrorCode.NONE,
             "error_message": None,
-            "node_id": NODE_ID,
-            "host": self.identity.host,
-            "port": self.identity.port,
+            "node_id": node_id,
+            "host": host,
+            "port": port,
         }
 
     # --- produce and fetch -------------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from hub.log.protocol import (
     encode_response,
     encode_response_parts,
 )
-from hub.log.server.context import ConnectionState, RequestContext, ServerIdentity
+from hub.log.server.context import ConnectionState, CoordinatorNode, RequestContext, ServerIdentity
 from hub.log.server.handlers import RequestHandlers
 from hub.log.server.versions import ADVERTISED, API_VERSIONS, supported
 
@@ -48,8 +48,10 @@ class KafkaServer:
         advertised_host: str | None = None,
         advertised_port: int | None = None,
         cluster_id: str | None = None,
+        coordinator_node: CoordinatorNode | None = None,
     ) -> None:
         self.broker = broker
+        self.coordinator_node = coordinator_node
         self.host = host
         self.port = port
         self._advertised = (advertised_host, advertised_port)
@@ -68,7 +70,9 @@ class KafkaServer:
         bound = self._server.sockets[0].getsockname()
         self.port = int(bound[1])
         identity = ServerIdentity(self._advertised[0] or self.host, self._advertised[1] or self.port, self.cluster_id)
-        self.handlers = RequestHandlers(self.broker, identity, self._wait_for_data)
+        self.handlers = RequestHandlers(
+            self.broker, identity, self._wait_for_data, coordinator_node=self.coordinator_node
+        )
         self.broker.add_append_listener(self._on_append)
         log.info("Kafka listener on %s:%d (advertised %s:%d)", self.host, self.port, identity.host, identity.port)
 
