@@ -34,6 +34,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 
 from hub.log.error_codes import ErrorCode
+from hub.log.errors import LogError
 from hub.log.group.descriptions import GroupDescription, GroupOverview, describe, overview
 from hub.log.group.group import (
     CommittedOffset,
@@ -127,6 +128,8 @@ class GroupCoordinator:
         OffsetsLog (which holds everything up to the high watermark by now) and serve them. Requests get
         COORDINATOR_LOAD_IN_PROGRESS meanwhile. Nothing is reloaded when already coordinator (the epoch moves on),
         and a stale epoch is ignored. Blocks for the load; call it after ``start()``."""
+        if self._timer is None and self._leadership.status is not Status.CLOSED:
+            raise LogError("start() the group coordinator before it becomes coordinator")
         with self._lock:
             term = self._leadership.begin_load(leader_epoch)
         if term is None:
@@ -175,21 +178,23 @@ class GroupCoordinator:
 
     def _written(self, term: int, then: Written, exc: BaseException | None) -> None:
         resolutions: list[Resolution] = []
-        with self._lock:
-            if not self._leadership.is_current(term) or isinstance(exc, StaleWriteError):
-                error = ErrorCode.NOT_COORDINATOR
-            elif exc is None:
-                error = ErrorCode.NONE
-            elif leadership_lost(exc):
-                log.warning("lost the leadership of __consumer_offsets while writing to it: %s", exc)
-                error = ErrorCode.NOT_COORDINATOR
-                if self._leadership.resign(None):
-                    self._drop_groups(resolutions)
-            else:
-                log.error("writing to __consumer_offsets failed: %s", exc)
-                error = ErrorCode.COORDINATOR_NOT_AVAILABLE
-            then(error, resolutions)
-        resolve(resolutions)
+        try:
+            with self._lock:
+                if not self._leadership.is_current(term) or isinstance(exc, StaleWriteError):
+                    error = ErrorCode.NOT_COORDINATOR
+                elif exc is None:
+                    error = ErrorCode.NONE
+                elif leadership_lost(exc):
+                    log.warning("lost the leadership of __consumer_offsets while writing to it: %s", exc)
+                    error = ErrorCode.NOT_COORDINATOR
+                    if self._leadership.resign(None):
+                        self._drop_groups(resolutions)
+                else:
+                    log.error("writing to __consumer_offsets failed: %s", exc)
+                    error = ErrorCode.COORDINATOR_NOT_AVAILABLE
+                then(error, resolutions)
+        finally:
+            resolve(resolutions)
 
     def _run_timer(self) -> None:
         while not self._stop.wait(self.config.tick_ms / 1000):

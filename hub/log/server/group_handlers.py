@@ -1,5 +1,7 @@
-"""GroupHandlers: the Kafka APIs of consumer groups — JoinGroup, SyncGroup, Heartbeat, LeaveGroup, OffsetCommit,
-OffsetFetch, DescribeGroups, ListGroups — over the broker's GroupCoordinator.
+"""GroupHandlers: the Kafka APIs of consumer groups — FindCoordinator, JoinGroup, SyncGroup, Heartbeat, LeaveGroup,
+OffsetCommit, OffsetFetch, DescribeGroups, ListGroups — over the broker's GroupCoordinator.
+
+FindCoordinator answers the node ``coordinator_node()`` names (COORDINATOR_NOT_AVAILABLE while it names none).
 
 A group request is served only by the coordinator: when ``coordinator_node()`` names another node (or none) it is
 answered NOT_COORDINATOR, and COORDINATOR_NOT_AVAILABLE when this broker has no GroupCoordinator; otherwise the
@@ -44,6 +46,28 @@ class GroupHandlers:
             return ErrorCode.NOT_COORDINATOR
         coordinator = self._coordinator()
         return ErrorCode.COORDINATOR_NOT_AVAILABLE if coordinator is None else coordinator
+
+    async def find_coordinator(self, ctx: RequestContext, body: Body) -> Body:
+        """The group's coordinator (``coordinator_node``); COORDINATOR_NOT_AVAILABLE while there is none."""
+        node = self._coordinator_node()
+        if node is None:
+            return {
+                "throttle_time_ms": 0,
+                "error_code": ErrorCode.COORDINATOR_NOT_AVAILABLE,
+                "error_message": "the group coordinator is not available",
+                "node_id": -1,
+                "host": "",
+                "port": -1,
+            }
+        node_id, host, port = node
+        return {
+            "throttle_time_ms": 0,
+            "error_code": ErrorCode.NONE,
+            "error_message": None,
+            "node_id": node_id,
+            "host": host,
+            "port": port,
+        }
 
     async def join_group(self, ctx: RequestContext, body: Body) -> Body:
         version = ctx.header.api_version

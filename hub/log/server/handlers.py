@@ -60,7 +60,7 @@ class RequestHandlers:
             3: self.metadata,
             8: self.groups.offset_commit,
             9: self.groups.offset_fetch,
-            10: self.find_coordinator,
+            10: self.groups.find_coordinator,
             11: self.groups.join_group,
             12: self.groups.heartbeat,
             13: self.groups.leave_group,
@@ -117,28 +117,6 @@ class RequestHandlers:
             "controller_id": NODE_ID,
             "topics": topics,
             "cluster_authorized_operations": -2147483648,
-        }
-
-    async def find_coordinator(self, ctx: RequestContext, body: Body) -> Body:
-        """The group's coordinator (``coordinator_node``); COORDINATOR_NOT_AVAILABLE while there is none."""
-        node = self.coordinator_node()
-        if node is None:
-            return {
-                "throttle_time_ms": 0,
-                "error_code": ErrorCode.COORDINATOR_NOT_AVAILABLE,
-                "error_message": "the group coordinator is not available",
-                "node_id": -1,
-                "host": "",
-                "port": -1,
-            }
-        node_id, host, port = node
-        return {
-            "throttle_time_ms": 0,
-            "error_code": ErrorCode.NONE,
-            "error_message": None,
-            "node_id": node_id,
-            "host": host,
-            "port": port,
         }
 
     # --- produce and fetch -------------------------------------------------------------------------------------
