@@ -16,6 +16,8 @@ import pytest
 from confluent_kafka import Consumer as ConfluentConsumer
 from confluent_kafka import TopicPartition as ConfluentTopicPartition
 
+from hub.log.client.kafka import KafkaGroupMember
+from hub.log.client.types import GroupProtocol
 from hub.log.error_codes import ErrorCode
 from hub.log.node import LogNode, node_config
 from hub.log.server import KafkaServer
@@ -35,6 +37,8 @@ class ServedNode:
         self.node = LogNode(node_config(data_dir, settings))
         self.where: tuple[int, str, int] | None = None
         self.server = KafkaServer(self.node.broker, HOST, 0, coordinator_node=lambda: self.where)
+        # A second listener over the same store, as node 1: the coordinator "moves" there without a reload.
+        self.other = KafkaServer(self.node.broker, HOST, 0, node_id=1, coordinator_node=lambda: self.where)
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, name="test-kafka-listener", daemon=True)
         self.epoch = 0
@@ -43,10 +47,12 @@ class ServedNode:
         self.node.open()
         self.thread.start()
         asyncio.run_coroutine_threadsafe(self.server.start(), self.loop).result(10)
+        asyncio.run_coroutine_threadsafe(self.other.start(), self.loop).result(10)
         self.where = (0, HOST, self.server.port)
 
     def stop(self) -> None:
         asyncio.run_coroutine_threadsafe(self.server.stop(), self.loop).result(10)
+        asyncio.run_coroutine_threadsafe(self.other.stop(), self.loop).result(10)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(10)
         self.loop.close()
@@ -132,6 +138,23 @@ def test_find_coordinator_and_group_requests_follow_coordinator_node(served: Ser
         served.come_back()
         beat = connection.request(12, 1, {"group_id": "g", "generation_id": 1, "member_id": "m"})
         assert beat["error_code"] == ErrorCode.UNKNOWN_MEMBER_ID  # served again: this member is simply unknown
+
+
+def test_hubs_group_member_follows_the_coordinator_to_another_node(served: ServedNode) -> None:
+    member = KafkaGroupMember(
+        served.bootstrap, f"w-{uuid.uuid4().hex[:8]}", "connect", session_timeout_ms=6000, heartbeat_interval_ms=100
+    )
+    try:
+        joined = member.join([GroupProtocol("default", b"")], timeout_s=10)
+        member.sync({joined.member_id: b"work"}, timeout_s=10)
+        served.where = (1, HOST, served.other.port)  # node 0 answers NOT_COORDINATOR from now on
+        moved_at = time.monotonic()
+        deadline = moved_at + 10
+        while member.confirmed_at <= moved_at + 0.3 and time.monotonic() < deadline:
+            assert not member.poll(0.1)  # no rejoin needed: the group is the same, only its coordinator moved
+        assert member.confirmed_at > moved_at + 0.3  # heartbeats answered again, so by node 1
+    finally:
+        member.close()
 
 
 @pytest.mark.slow
