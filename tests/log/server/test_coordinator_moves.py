@@ -237,5 +237,5 @@ def _poll_confluent(consumer: ConfluentConsumer, count: int, *, seconds: float =
     while (count == 0 or len(values) < count) and time.monotonic() < deadline:
         for message in consumer.consume(100, 0.2):
             assert message.error() is None, message.error()
-            values.append(int(message.value()))
+            values.append(int(message.value() or b"-1"))
     return values
