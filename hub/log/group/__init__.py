@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 from hub.log.group.coordinator import CoordinatorConfig, GroupCoordinator
-from hub.log.group.descriptions import GroupDescription, GroupOverview, MemberDescription
-from hub.log.group.group import CommittedOffset, GroupState, JoinedMember, JoinGroupResult, SyncGroupResult
+from hub.log.group.group import (
+    CommittedOffset,
+    GroupDescription,
+    GroupOverview,
+    GroupState,
+    JoinedMember,
+    JoinGroupResult,
+    MemberDescription,
+    SyncGroupResult,
+)
 from hub.log.group.leadership import NotCoordinatorError, Status
 from hub.log.group.offsets_log import OFFSETS_TOPIC, OffsetsLog, TopicOffsetsLog, leadership_lost
 

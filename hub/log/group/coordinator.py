@@ -35,13 +35,16 @@ from dataclasses import dataclass
 
 from hub.log.error_codes import ErrorCode
 from hub.log.errors import LogError
-from hub.log.group.descriptions import GroupDescription, GroupOverview, describe, overview
 from hub.log.group.group import (
     CommittedOffset,
+    GroupDescription,
+    GroupOverview,
     GroupState,
     JoinGroupResult,
     Resolution,
     SyncGroupResult,
+    describe,
+    overview,
     resolve,
 )
 from hub.log.group.leadership import Leadership, NotCoordinatorError, Status
