@@ -183,22 +183,24 @@ def test_stale_epochs_are_ignored(coordinator: GroupCoordinator) -> None:
 def test_a_write_of_an_ended_leadership_is_not_applied_nor_appended_when_not_started(
     coordinator: GroupCoordinator, offsets_log: GatedOffsetsLog
 ) -> None:
-    with ThreadPoolExecutor(2) as pool:
+    joined = _join(coordinator).result(5)
+    with ThreadPoolExecutor(1) as pool:
         offsets_log.gate.clear()
         in_flight = pool.submit(coordinator.commit_offsets, "solo", -1, "", {("t", 0): CommittedOffset(7)})
         assert offsets_log.appending.wait(5)
-        queued = pool.submit(coordinator.commit_offsets, "solo", -1, "", {("t", 1): CommittedOffset(8)})
+        # The leader's sync queues the group's record behind the commit under way (queued when sync_group returns).
+        sync = coordinator.sync_group("g", joined.generation_id, joined.member_id, {joined.member_id: b"A"})
         coordinator.resign()  # does not wait for the append under way
         offsets_log.gate.set()
-        # Both answer NOT_COORDINATOR: the first was appended under the old leadership but is not applied to it;
-        # the second was never appended.
+        # Both answer NOT_COORDINATOR: the commit was appended under the old leadership but is not applied to it;
+        # the group's record was never appended.
         assert in_flight.result(5) == {("t", 0): ErrorCode.NOT_COORDINATOR}
-        assert queued.result(5) == {("t", 1): ErrorCode.NOT_COORDINATOR}
+        assert sync.result(5).error is ErrorCode.NOT_COORDINATOR
     assert len(offsets_log.records) == 1
     coordinator.become_coordinator(1)
     # The committed record is what the log holds, so the next leadership loads it; the skipped one is nowhere.
     assert _offset(coordinator, "solo", ("t", 0)) == 7
-    assert _offset(coordinator, "solo", ("t", 1)) is None
+    assert coordinator.describe_group("g").state == "Dead"
 
 
 def test_a_sync_whose_write_outlives_the_leadership_is_refused_and_its_record_loaded_next_time(
