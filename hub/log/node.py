@@ -17,10 +17,12 @@ from typing import Any
 from hub.log.broker import FETCH_MAX_BYTES, MAX_NODES, Broker
 from hub.log.cleaner import LogCleaner
 from hub.log.cluster.cluster_node import ClusterNode
+from hub.log.cluster.offsets_log import ReplicatedOffsetsLog
 from hub.log.cluster.settings import CLUSTER_PROPERTIES, ClusterSettings, cluster_settings
 from hub.log.config import BROKER_NAMES, SPECS
 from hub.log.errors import InvalidConfigError
 from hub.log.group import CoordinatorConfig, GroupCoordinator, TopicOffsetsLog
+from hub.log.group.offsets_log import OffsetsLog
 from hub.log.store import TopicStore
 
 log = logging.getLogger("hub.log.node")
@@ -106,7 +108,14 @@ class LogNode:
             defaults=config.topic_defaults,
             retention_check_interval_ms=config.retention_check_interval_ms,
         )
-        self.coordinator = GroupCoordinator(TopicOffsetsLog(self.store), config.groups)
+        self.cluster: ClusterNode | None = None
+        offsets_log: OffsetsLog = TopicOffsetsLog(self.store)
+        if config.cluster is not None:
+            self.cluster = ClusterNode(
+                config.cluster, self.store, on_high_watermark=lambda p: self.broker.notify_data(p)
+            )
+            offsets_log = ReplicatedOffsetsLog(self.cluster.replicas)
+        self.coordinator = GroupCoordinator(offsets_log, config.groups)
         self.cleaner = LogCleaner(self.store, backoff_ms=config.cleaner_backoff_ms)
         self.broker = Broker(
             self.store,
@@ -115,18 +124,16 @@ class LogNode:
             num_partitions=config.num_partitions,
             fetch_max_bytes=config.fetch_max_bytes,
         )
-        self.cluster: ClusterNode | None = None
-        if config.cluster is not None:
-            self.cluster = ClusterNode(config.cluster, self.store, on_high_watermark=self.broker.notify_data)
+        if self.cluster is not None:
             self.broker.cluster = self.cluster
             self.broker.add_append_listener(self.cluster.replicas.appended)
+            self.cluster.follow_coordinator(self.coordinator)
         self._opened = False
 
     def open(self) -> None:
         self.store.open()
         try:
-            if self.cluster is None:
-                self.coordinator.start()
+            self.coordinator.start(coordinator=self.cluster is None)
             self.cleaner.start()
             self.broker.open()
         except BaseException:

@@ -17,6 +17,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 from hub.log.cluster.controller import BrokerLifecycle, QuorumController
 from hub.log.cluster.metadata import ClusterMetadata, TopicState
@@ -26,6 +27,8 @@ from hub.log.cluster.settings import ClusterSettings
 from hub.log.cluster.transitions import create_topic as plan_topic
 from hub.log.config import TopicConfig
 from hub.log.errors import LogError, QuorumTimeoutError, TopicExistsError
+from hub.log.group import GroupCoordinator
+from hub.log.group.offsets_log import OFFSETS_TOPIC, OFFSETS_TOPIC_CONFIGS
 from hub.log.partition import PartitionLog
 from hub.log.store import KAFKA_INTERNAL_TOPICS, TopicStore
 
@@ -67,6 +70,7 @@ class ClusterNode:
             imbalance_percentage=settings.leader_imbalance_percentage,
         )
         self.lifecycle: BrokerLifecycle | None = None
+        self._coordinator_moves: ThreadPoolExecutor | None = None
         self._mirrored = threading.Condition()
         self._closing = threading.Event()
         self._catch_up = threading.Thread(target=self._wait_caught_up, name="hub-cluster-catch-up", daemon=True)
@@ -104,6 +108,7 @@ class ClusterNode:
                 self._mirrored.notify_all()
             if self.lifecycle is not None:
                 self.lifecycle.start()  # registered (and so unfenced) only once caught up, as in Kafka
+            self._ensure_offsets_topic()
             return
 
     def close(self) -> None:
@@ -112,6 +117,8 @@ class ClusterNode:
             self.lifecycle.close(controlled_shutdown=True)
         self.controller.close()
         self.replicas.close()
+        if self._coordinator_moves is not None:
+            self._coordinator_moves.shutdown(wait=True)
         self.quorum.close()
 
     def _on_metadata(self, old: ClusterMetadata, new: ClusterMetadata) -> None:
@@ -164,8 +171,7 @@ class ClusterNode:
         if factor == -1:
             factor = self.settings.default_replication_factor
             if name in KAFKA_INTERNAL_TOPICS:
-                live = len(self.metadata().live_brokers())
-                factor = max(1, min(self.settings.offsets_topic_replication_factor, live))
+                factor = max(1, min(self.settings.offsets_topic_replication_factor, len(self.settings.voters)))
         if validate_only:
             start = int.from_bytes(uuid.uuid4().bytes[:4], "big")
             _, planned = plan_topic(self.metadata(), name, "0" * 32, partitions, factor, ordered, configs, start)
@@ -208,6 +214,44 @@ class ClusterNode:
                 self._mirrored.wait(min(remaining, 0.1))
 
     # --- groups ------------------------------------------------------------------------------------------------
+
+    def follow_coordinator(self, coordinator: GroupCoordinator) -> None:
+        """Make ``coordinator`` coordinate while this node leads ``__consumer_offsets`` partition 0 (Kafka's
+        coordinator moves with that leadership). Its loads and resignations run in order on one thread, never on
+        the metadata dispatcher."""
+        moves = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hub-coordinator-moves")
+        self._coordinator_moves = moves
+
+        def on_leadership(topic: str, partition: int, epoch: int | None) -> None:
+            if (topic, partition) != (OFFSETS_TOPIC, 0):
+                return
+            if epoch is None:
+                moves.submit(self._log_failure, coordinator.resign)
+            else:
+                moves.submit(self._log_failure, coordinator.become_coordinator, epoch)
+
+        self.replicas.on_leadership = on_leadership
+
+    @staticmethod
+    def _log_failure(call: Callable[..., None], *args: object) -> None:
+        try:
+            call(*args)
+        except Exception:
+            log.exception("group coordinator: %s failed", getattr(call, "__name__", call))
+
+    def coordinator_node(self) -> tuple[int, str, int] | None:
+        """Who coordinates groups: the leader of ``__consumer_offsets`` partition 0 (None while it has none)."""
+        return self.partition_leader(OFFSETS_TOPIC, 0)
+
+    def _ensure_offsets_topic(self) -> None:
+        """Create ``__consumer_offsets`` once enough brokers are registered for its replication factor."""
+        while not self._closing.is_set():
+            try:
+                self.create_topic(OFFSETS_TOPIC, 1, -1, None, OFFSETS_TOPIC_CONFIGS, exists_ok=True)
+                return
+            except LogError as exc:
+                log.debug("node %d: %s not created yet: %s", self.node_id, OFFSETS_TOPIC, exc)
+                self._closing.wait(0.5)
 
     def partition_leader(self, topic: str, partition: int) -> tuple[int, str, int] | None:
         """(node id, host, port) of a partition's leader, None while it has none (or the topic is unknown)."""

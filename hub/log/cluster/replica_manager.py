@@ -72,6 +72,9 @@ class ReplicaManager:
         self.node_id = settings.node_id
         self._on_high_watermark = on_high_watermark
         self._in_touch = in_touch
+        #: Told (topic, partition, leader epoch) when this node starts leading a partition, (…, None) when it
+        #: stops; called under the manager's lock, so it must only hand the news over.
+        self.on_leadership: Callable[[str, int, int | None], None] = lambda topic, partition, epoch: None
         self._out_of_touch = False
         self._lock = threading.RLock()
         self._leaders: dict[tuple[str, int], PartitionLeadership] = {}
@@ -162,6 +165,7 @@ class ReplicaManager:
             self._leaders[key] = PartitionLeadership(
                 self.node_id, log_, state, min_insync=lambda: log_.config.get("min.insync.replicas")
             )
+            self.on_leadership(topic.name, index, state.leader_epoch)
             log.info(
                 "%s-%d: leader in epoch %d, ISR %s, log end %d",
                 topic.name,
@@ -217,6 +221,7 @@ class ReplicaManager:
         leadership = self._leaders.pop(key, None)
         if leadership is not None:
             leadership.resign()
+            self.on_leadership(key[0], key[1], None)
 
     def _stop_following(self, key: tuple[str, int]) -> None:
         leader = self._followed.pop(key, None)

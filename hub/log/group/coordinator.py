@@ -3,15 +3,23 @@
 Consumers (protocol type ``consumer``) and Hub's workers (``connect``) form groups through it. The Kafka server
 calls it from its event loop and the embedded client from threads: calls that must wait — JoinGroup until the
 rebalance completes, a follower's SyncGroup until the leader's assignments arrive — return a
-``concurrent.futures.Future``; the others answer at once. A timer thread expires members whose session lapsed
-and completes rebalances whose deadline passed.
+``concurrent.futures.Future``; the others answer at once (OffsetCommit once its records are committed). A timer
+thread expires members whose session lapsed and completes rebalances whose deadline passed.
+
+As in Kafka, a node coordinates groups only while it leads the ``__consumer_offsets`` partition
+(hub.log.group.leadership): ``become_coordinator(leader_epoch)`` loads groups and offsets from the OffsetsLog and
+starts serving, ``resign()`` drops them and answers every waiting join and sync with NOT_COORDINATOR. Every
+request is then refused with Kafka's error (NOT_COORDINATOR; COORDINATOR_LOAD_IN_PROGRESS while loading). A store
+of one node becomes coordinator in ``start()``.
 
 The coordinator is the entry point and owns the lock; as in Kafka, its parts are two: GroupMembership
 (hub.log.group.membership: joins, syncs, heartbeats, leaves, expiry; with hub.log.group.rebalance for the steps
 of a rebalance and its generations) and the OffsetsManager (hub.log.group.offsets_manager: the table of groups,
-committed offsets, and their records in ``__consumer_offsets``, written before a commit or a completed rebalance
-is acknowledged and read back by ``load()`` on start). This module also answers the administrative calls (list,
-describe, delete).
+committed offsets, and their records in ``__consumer_offsets``). Records are decided under the lock and appended by
+the OffsetsWriter (hub.log.group.offsets_writer) without it, in that order; their outcome is applied under the lock
+only if the leadership they were written under still holds. An append failing because this node lost the
+partition's leadership answers NOT_COORDINATOR and resigns. This module also answers the administrative calls
+(list, describe, delete).
 
 Thread-safety: one lock guards all groups (both parts are called under it); futures are resolved outside it.
 """
@@ -26,10 +34,24 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 
 from hub.log.error_codes import ErrorCode
-from hub.log.group.group import CommittedOffset, GroupState, JoinGroupResult, SyncGroupResult
+from hub.log.errors import LogError
+from hub.log.group.group import (
+    CommittedOffset,
+    GroupDescription,
+    GroupOverview,
+    GroupState,
+    JoinGroupResult,
+    Resolution,
+    SyncGroupResult,
+    describe,
+    overview,
+    resolve,
+)
+from hub.log.group.leadership import Leadership, NotCoordinatorError, Status
 from hub.log.group.membership import GroupMembership, JoinRequest
-from hub.log.group.offsets_manager import OffsetsLog, OffsetsManager, TopicPartitionKey
-from hub.log.group.rebalance import Resolution, resolve
+from hub.log.group.offsets_log import OffsetsLog, Record, leadership_lost
+from hub.log.group.offsets_manager import OffsetsManager, TopicPartitionKey, Written
+from hub.log.group.offsets_writer import OffsetsWriter, StaleWriteError
 
 log = logging.getLogger("hub.log.group")
 
@@ -47,35 +69,8 @@ class CoordinatorConfig:
     tick_ms: int = 50
 
 
-@dataclass(frozen=True, slots=True)
-class GroupOverview:
-    group_id: str
-    protocol_type: str
-    state: str
-
-
-@dataclass(frozen=True, slots=True)
-class MemberDescription:
-    member_id: str
-    group_instance_id: str | None
-    client_id: str
-    client_host: str
-    metadata: bytes
-    assignment: bytes
-
-
-@dataclass(frozen=True, slots=True)
-class GroupDescription:
-    error: ErrorCode
-    group_id: str
-    state: str = ""
-    protocol_type: str = ""
-    protocol: str = ""
-    members: tuple[MemberDescription, ...] = ()
-
-
 class GroupCoordinator:
-    """All groups of one store (see the module docstring). ``start()`` / ``close()``."""
+    """All groups this node coordinates (see the module docstring). ``start()`` / ``close()``."""
 
     def __init__(
         self,
@@ -89,38 +84,120 @@ class GroupCoordinator:
         self.config = config or CoordinatorConfig()
         self.clock = clock
         self.wall_clock = wall_clock
-        self._groups = OffsetsManager(offsets_log, max_metadata_bytes=self.config.max_metadata_bytes)
+        self._writer = OffsetsWriter(offsets_log)
+        self._groups = OffsetsManager(offsets_log, self._write, max_metadata_bytes=self.config.max_metadata_bytes)
         self._membership = GroupMembership(self._groups, self.config, clock, wall_clock)
+        self._leadership = Leadership()
         self._lock = threading.RLock()
         self._stop = threading.Event()
         self._timer: threading.Thread | None = None
 
-    # --- lifecycle ---------------------------------------------------------------------------------------------
+    # --- lifecycle and leadership ------------------------------------------------------------------------------
 
-    def start(self) -> None:
-        """Load committed offsets and groups, then start the timer thread."""
-        self.load()
+    def start(self, *, coordinator: bool = True) -> None:
+        """Start the writer and timer threads; with ``coordinator`` (a store of one node) become coordinator at
+        once (leader epoch 0). A node of a cluster passes False and follows the offsets partition's leadership."""
+        self._writer.start()
         self._stop.clear()
         self._timer = threading.Thread(target=self._run_timer, name="hub-group-coordinator", daemon=True)
         self._timer.start()
+        if coordinator:
+            self.become_coordinator(0)
 
     def close(self) -> None:
-        """Stop the timer and fail every waiting call with COORDINATOR_NOT_AVAILABLE."""
+        """Stop serving (waiting calls get COORDINATOR_NOT_AVAILABLE), finish the queued writes, stop the threads."""
+        resolutions: list[Resolution] = []
+        with self._lock:
+            self._membership.fail_waiting(ErrorCode.COORDINATOR_NOT_AVAILABLE, resolutions)
+            self._leadership.close()
+        resolve(resolutions)
         self._stop.set()
         if self._timer is not None:
             self._timer.join()
             self._timer = None
+        self._writer.close()
+
+    @property
+    def status(self) -> Status:
+        return self._leadership.status
+
+    @property
+    def leader_epoch(self) -> int:
+        """The newest leader epoch of the offsets partition this coordinator was told of (-1: none yet)."""
+        return self._leadership.leader_epoch
+
+    def become_coordinator(self, leader_epoch: int) -> None:
+        """Lead the offsets partition from ``leader_epoch`` on: load groups and committed offsets from the
+        OffsetsLog (which holds everything up to the high watermark by now) and serve them. Requests get
+        COORDINATOR_LOAD_IN_PROGRESS meanwhile. Nothing is reloaded when already coordinator (the epoch moves on),
+        and a stale epoch is ignored. Blocks for the load; call it after ``start()``."""
+        if self._timer is None and self._leadership.status is not Status.CLOSED:
+            raise LogError("start() the group coordinator before it becomes coordinator")
+        with self._lock:
+            term = self._leadership.begin_load(leader_epoch)
+        if term is None:
+            return
+        log.info("becoming group coordinator (leader epoch %d): loading __consumer_offsets", leader_epoch)
+        self._writer.barrier()  # an earlier term's writes are done (or skipped) before the log is read
+        try:
+            groups = self._groups.read_groups(self.clock)
+        except BaseException:
+            with self._lock:
+                if self._leadership.term == term:
+                    self._leadership.resign(None)
+            raise
+        with self._lock:
+            if not self._leadership.finish_load(term):
+                log.info("group coordinator load of leader epoch %d overtaken by a resignation", leader_epoch)
+                return
+            self._groups.replace_groups(groups)
+        log.info("group coordinator serving %d group(s) (leader epoch %d)", len(groups), leader_epoch)
+
+    def resign(self, leader_epoch: int | None = None) -> None:
+        """Stop leading the offsets partition: drop every group's state (members, timers, offsets) and answer
+        waiting joins and syncs with NOT_COORDINATOR; so is every request from now on. A resignation under a leader
+        epoch older than the newest one seen is ignored."""
         resolutions: list[Resolution] = []
         with self._lock:
-            self._membership.fail_waiting(resolutions)
+            if not self._leadership.resign(leader_epoch):
+                return
+            self._drop_groups(resolutions)
         resolve(resolutions)
+        log.info("resigned as group coordinator (leader epoch %d)", self._leadership.leader_epoch)
 
-    def load(self) -> None:
-        """Rebuild groups and offsets from the OffsetsLog (last record per key wins; tombstones delete)."""
-        groups = self._groups.read_groups(self.clock)
-        with self._lock:
-            self._groups.replace_groups(groups)
-        log.info("loaded %d group(s) from __consumer_offsets", len(groups))
+    def _drop_groups(self, resolutions: list[Resolution]) -> None:
+        self._membership.fail_waiting(ErrorCode.NOT_COORDINATOR, resolutions)
+        for group in self._groups.groups():
+            group.state = GroupState.DEAD
+        self._groups.replace_groups({})
+
+    def _write(self, records: Sequence[Record], then: Written) -> None:
+        """Queue records (under the lock); ``then`` runs under the lock with the outcome — NOT_COORDINATOR when the
+        leadership they were written under has ended."""
+        term = self._leadership.term
+        self._writer.submit(
+            records, lambda: self._leadership.is_current(term), lambda exc: self._written(term, then, exc)
+        )
+
+    def _written(self, term: int, then: Written, exc: BaseException | None) -> None:
+        resolutions: list[Resolution] = []
+        try:
+            with self._lock:
+                if not self._leadership.is_current(term) or isinstance(exc, StaleWriteError):
+                    error = ErrorCode.NOT_COORDINATOR
+                elif exc is None:
+                    error = ErrorCode.NONE
+                elif leadership_lost(exc):
+                    log.warning("lost the leadership of __consumer_offsets while writing to it: %s", exc)
+                    error = ErrorCode.NOT_COORDINATOR
+                    if self._leadership.resign(None):
+                        self._drop_groups(resolutions)
+                else:
+                    log.error("writing to __consumer_offsets failed: %s", exc)
+                    error = ErrorCode.COORDINATOR_NOT_AVAILABLE
+                then(error, resolutions)
+        finally:
+            resolve(resolutions)
 
     def _run_timer(self) -> None:
         while not self._stop.wait(self.config.tick_ms / 1000):
@@ -133,7 +210,8 @@ class GroupCoordinator:
         """Expire lapsed sessions and complete due rebalances (the timer thread calls this)."""
         resolutions: list[Resolution] = []
         with self._lock:
-            self._membership.expire(resolutions)
+            if self._leadership.refusal() is None:
+                self._membership.expire(resolutions)
         resolve(resolutions)
 
     # --- membership --------------------------------------------------------------------------------------------
@@ -164,13 +242,14 @@ class GroupCoordinator:
             client_host,
             Future(),
         )
-        error = self._membership.check_join(group_id, session_timeout_ms, protocols)
-        if error is not ErrorCode.NONE:
-            request.future.set_result(JoinGroupResult(error, member_id=member_id))
-            return request.future
         resolutions: list[Resolution] = []
         with self._lock:
-            self._membership.join(group_id, request, require_known_member_id, resolutions)
+            refusal = self._leadership.refusal() if group_id else None
+            error = refusal or self._membership.check_join(group_id, session_timeout_ms, protocols)
+            if error is ErrorCode.NONE:
+                self._membership.join(group_id, request, require_known_member_id, resolutions)
+            else:
+                resolutions.append((request.future, JoinGroupResult(error, member_id=member_id)))
         resolve(resolutions)
         return request.future
 
@@ -184,27 +263,38 @@ class GroupCoordinator:
         group_instance_id: str | None = None,
     ) -> Future[SyncGroupResult]:
         """Followers wait for the leader's assignments; the leader's call (with ``assignments``) completes the
-        rebalance once they are durable."""
+        rebalance once they are committed."""
         future: Future[SyncGroupResult] = Future()
-        resolutions: list[Resolution] = []
         with self._lock:
-            self._membership.sync(
-                group_id, generation_id, member_id, assignments, group_instance_id, future, resolutions
-            )
-        resolve(resolutions)
+            refusal = self._leadership.refusal()
+            if refusal is None:
+                self._membership.sync(group_id, generation_id, member_id, assignments, group_instance_id, future)
+        if refusal is not None:
+            # While loading, the rebalance under way was lost: members rejoin without looking for the coordinator
+            # again (Kafka answers so because older clients do not expect COORDINATOR_LOAD_IN_PROGRESS here).
+            loading = refusal is ErrorCode.COORDINATOR_LOAD_IN_PROGRESS
+            future.set_result(SyncGroupResult(ErrorCode.REBALANCE_IN_PROGRESS if loading else refusal))
         return future
 
     def heartbeat(
         self, group_id: str, generation_id: int, member_id: str, *, group_instance_id: str | None = None
     ) -> ErrorCode:
         with self._lock:
+            refusal = self._leadership.refusal()
+            if refusal is ErrorCode.COORDINATOR_LOAD_IN_PROGRESS:
+                return ErrorCode.NONE  # as Kafka: the group is loading, its member is answered blindly
+            if refusal is not None:
+                return refusal
             return self._membership.heartbeat(group_id, generation_id, member_id, group_instance_id=group_instance_id)
 
     def leave_group(self, group_id: str, members: Sequence[tuple[str, str | None]]) -> list[ErrorCode]:
         """Remove members (``(member_id, group_instance_id)``; a static member may be named by instance id
-        alone); the others rebalance at once."""
+        alone); the others rebalance at once. When not serving, every member gets the refusal."""
         resolutions: list[Resolution] = []
         with self._lock:
+            refusal = self._leadership.refusal()
+            if refusal is not None:
+                return [refusal] * len(members)
             errors = self._membership.leave(group_id, members, resolutions)
         resolve(resolutions)
         return errors
@@ -220,75 +310,75 @@ class GroupCoordinator:
         *,
         group_instance_id: str | None = None,
     ) -> dict[TopicPartitionKey, ErrorCode]:
-        """Store offsets durably; per-partition errors as Kafka gives them."""
+        """Store offsets; returns once they are committed, with per-partition errors as Kafka gives them."""
+        done: Future[dict[TopicPartitionKey, ErrorCode]] = Future()
         with self._lock:
             group = self._groups.get(group_id)
-            error = (
-                self._membership.check_commit(group, generation_id, member_id, group_instance_id)
-                if group_id
-                else (ErrorCode.INVALID_GROUP_ID)
-            )
+            if not group_id:
+                error = ErrorCode.INVALID_GROUP_ID
+            else:
+                error = self._leadership.refusal() or self._membership.check_commit(
+                    group, generation_id, member_id, group_instance_id
+                )
             if error is not ErrorCode.NONE:
                 return dict.fromkeys(offsets, error)
             if group is None:
                 group = self._groups.get_or_create(group_id)
-            return self._groups.store_offsets(group, offsets, int(self.wall_clock() * 1000))
+            self._groups.store_offsets(group, offsets, int(self.wall_clock() * 1000), done.set_result)
+        return done.result()
 
     def fetch_offsets(
         self, group_id: str, partitions: Iterable[TopicPartitionKey] | None = None
     ) -> dict[TopicPartitionKey, CommittedOffset | None]:
-        """Committed offsets of a group (all of them when ``partitions`` is None); None where none is."""
+        """Committed offsets of a group (all of them when ``partitions`` is None); None where none is. Raises
+        NotCoordinatorError when not serving."""
         with self._lock:
+            self._check_serving()
             return self._groups.offsets(group_id, partitions)
+
+    def _check_serving(self) -> None:
+        refusal = self._leadership.refusal()
+        if refusal is not None:
+            raise NotCoordinatorError(refusal)
 
     # --- administration ----------------------------------------------------------------------------------------
 
     def list_groups(self, states: Iterable[str] | None = None) -> list[GroupOverview]:
+        """The groups coordinated here; none when this node is not coordinator (as each Kafka broker answers for
+        its own partitions). Raises NotCoordinatorError while loading or once closed."""
         wanted = {state.lower() for state in states} if states else None
         with self._lock:
+            if self._leadership.status is not Status.RESIGNED:
+                self._check_serving()
             return [
-                GroupOverview(group.group_id, group.protocol_type or "", group.state.value)
+                overview(group)
                 for group in self._groups.groups()
                 if group.state is not GroupState.DEAD and (wanted is None or group.state.value.lower() in wanted)
             ]
 
     def describe_group(self, group_id: str) -> GroupDescription:
         with self._lock:
-            group = self._groups.get(group_id)
-            if group is None:
-                return GroupDescription(ErrorCode.NONE, group_id, GroupState.DEAD.value)
-            stable = group.state is GroupState.STABLE
-            protocol = group.protocol or ""
-            members = tuple(
-                MemberDescription(
-                    m.member_id,
-                    m.group_instance_id,
-                    m.client_id,
-                    m.client_host,
-                    m.metadata_for(protocol),
-                    m.assignment if stable else b"",
-                )
-                for m in group.members.values()
-            )
-            return GroupDescription(
-                ErrorCode.NONE,
-                group_id,
-                group.state.value,
-                group.protocol_type or "",
-                protocol if stable else "",
-                members,
-            )
+            refusal = self._leadership.refusal()
+            if refusal is not None:
+                return GroupDescription(refusal, group_id)
+            return describe(group_id, self._groups.get(group_id))
 
     def delete_groups(self, group_ids: Iterable[str]) -> dict[str, ErrorCode]:
-        """Delete empty groups and their offsets (tombstones); NON_EMPTY_GROUP while members remain."""
-        results: dict[str, ErrorCode] = {}
+        """Delete empty groups and their offsets (tombstones); NON_EMPTY_GROUP while members remain. Returns once
+        the tombstones are committed."""
+        results: dict[str, Future[ErrorCode]] = {}
         with self._lock:
+            refusal = self._leadership.refusal()
             for group_id in group_ids:
+                done: Future[ErrorCode] = Future()
+                results[group_id] = done
                 group = self._groups.get(group_id)
-                if group is None or group.state is GroupState.DEAD:
-                    results[group_id] = ErrorCode.GROUP_ID_NOT_FOUND
+                if refusal is not None:
+                    done.set_result(refusal)
+                elif group is None or group.state is GroupState.DEAD:
+                    done.set_result(ErrorCode.GROUP_ID_NOT_FOUND)
                 elif group.members:
-                    results[group_id] = ErrorCode.NON_EMPTY_GROUP
+                    done.set_result(ErrorCode.NON_EMPTY_GROUP)
                 else:
-                    results[group_id] = self._groups.delete_group(group)
-        return results
+                    self._groups.delete_group(group, done.set_result)
+        return {group_id: done.result() for group_id, done in results.items()}

@@ -1,4 +1,5 @@
-"""The state of one group: its members, generation, chosen protocol, leader and committed offsets.
+"""The state of one group: its members, generation, chosen protocol, leader and committed offsets; and what
+ListGroups and DescribeGroups show of it.
 
 States (Kafka's classic protocol)::
 
@@ -7,7 +8,8 @@ States (Kafka's classic protocol)::
       └── last member leaves┴──────────── join, leave, expiry ─────────────┴──────────────────────────────┘
     any ──delete──► Dead
 
-Plain data guarded by the coordinator's lock; no methods here block.
+Plain data guarded by the coordinator's lock; no methods here block. Results known while the lock is held are
+collected as Resolutions and set by ``resolve()`` once it is released, so no future's callback runs under it.
 """
 
 from __future__ import annotations
@@ -145,3 +147,71 @@ class Group:
 
     def all_joined(self) -> bool:
         return all(member.join_future is not None for member in self.members.values())
+
+
+@dataclass(frozen=True, slots=True)
+class GroupOverview:
+    group_id: str
+    protocol_type: str
+    state: str
+
+
+@dataclass(frozen=True, slots=True)
+class MemberDescription:
+    member_id: str
+    group_instance_id: str | None
+    client_id: str
+    client_host: str
+    metadata: bytes
+    assignment: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class GroupDescription:
+    error: ErrorCode
+    group_id: str
+    state: str = ""
+    protocol_type: str = ""
+    protocol: str = ""
+    members: tuple[MemberDescription, ...] = ()
+
+
+def overview(group: Group) -> GroupOverview:
+    return GroupOverview(group.group_id, group.protocol_type or "", group.state.value)
+
+
+def describe(group_id: str, group: Group | None) -> GroupDescription:
+    """A group as DescribeGroups shows it: Dead when unknown; assignments and protocol only once Stable."""
+    if group is None:
+        return GroupDescription(ErrorCode.NONE, group_id, GroupState.DEAD.value)
+    stable = group.state is GroupState.STABLE
+    protocol = group.protocol or ""
+    members = tuple(
+        MemberDescription(
+            m.member_id,
+            m.group_instance_id,
+            m.client_id,
+            m.client_host,
+            m.metadata_for(protocol),
+            m.assignment if stable else b"",
+        )
+        for m in group.members.values()
+    )
+    return GroupDescription(
+        ErrorCode.NONE,
+        group_id,
+        group.state.value,
+        group.protocol_type or "",
+        protocol if stable else "",
+        members,
+    )
+
+
+Resolution = tuple[Future[JoinGroupResult] | Future[SyncGroupResult], JoinGroupResult | SyncGroupResult]
+
+
+def resolve(resolutions: list[Resolution]) -> None:
+    """Set the collected results (call it without the lock)."""
+    for future, result in resolutions:
+        if not future.done():
+            future.set_result(result)  # type: ignore[arg-type]

@@ -29,9 +29,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from hub.log.error_codes import ErrorCode
-from hub.log.group.group import Group, GroupState, JoinGroupResult, Member, SyncGroupResult
+from hub.log.group.group import Group, GroupState, JoinGroupResult, Member, Resolution, SyncGroupResult
 from hub.log.group.offsets_manager import OffsetsManager
-from hub.log.group.rebalance import Rebalancer, Resolution
+from hub.log.group.rebalance import Rebalancer
 
 if TYPE_CHECKING:
     from hub.log.group.coordinator import CoordinatorConfig
@@ -207,10 +207,9 @@ class GroupMembership:
         assignments: Mapping[str, bytes] | None,
         group_instance_id: str | None,
         future: Future[SyncGroupResult],
-        resolutions: list[Resolution],
     ) -> None:
         """Followers wait for the leader's assignments; the leader's call (with ``assignments``) completes the
-        rebalance once they are durable."""
+        rebalance once they are committed."""
         group = self.groups.get(group_id)
         member = group.members.get(member_id) if group is not None else None
         if group is None or member is None:
@@ -231,7 +230,7 @@ class GroupMembership:
             return
         member.sync_future = future
         if member_id == group.leader_id and assignments is not None:
-            self.rebalance.complete_sync(group, assignments, resolutions)
+            self.rebalance.complete_sync(group, assignments)
 
     def heartbeat(
         self, group_id: str, generation_id: int, member_id: str, *, group_instance_id: str | None = None
@@ -314,15 +313,15 @@ class GroupMembership:
             self.rebalance.expire_sync(group, now, resolutions)
             self.rebalance.maybe_complete_join(group, now, resolutions)
 
-    def fail_waiting(self, resolutions: list[Resolution]) -> None:
-        """Fail every waiting join and sync with COORDINATOR_NOT_AVAILABLE (the coordinator is closing)."""
+    def fail_waiting(self, error: ErrorCode, resolutions: list[Resolution]) -> None:
+        """Answer every waiting join and sync with ``error`` (the coordinator resigns or closes)."""
         for group in self.groups.groups():
             for member in group.members.values():
                 if member.join_future is not None:
-                    resolutions.append((member.join_future, JoinGroupResult(ErrorCode.COORDINATOR_NOT_AVAILABLE)))
+                    resolutions.append((member.join_future, JoinGroupResult(error, member_id=member.member_id)))
                     member.join_future = None
                 if member.sync_future is not None:
-                    resolutions.append((member.sync_future, SyncGroupResult(ErrorCode.COORDINATOR_NOT_AVAILABLE)))
+                    resolutions.append((member.sync_future, SyncGroupResult(error)))
                     member.sync_future = None
 
     def check_commit(

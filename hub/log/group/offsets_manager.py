@@ -2,29 +2,34 @@
 
 As Kafka's GroupMetadataManager next to its GroupCoordinator: the coordinator decides (membership, generations,
 whether a commit is allowed); this manager holds the groups and makes their state durable — committed offsets, a
-group's metadata after each completed rebalance, and tombstones when a group is deleted — and rebuilds all of it on
-start. It takes no part in rebalances.
+group's metadata after each completed rebalance, and tombstones when a group is deleted — and rebuilds all of it
+when its node becomes coordinator. It takes no part in rebalances.
 
 On disk: records of an OffsetsLog (the compacted ``__consumer_offsets`` topic) in Kafka's format
 (hub.log.group.offsets_format): an offset commit keyed by (group, topic, partition), a group's metadata keyed by
-group; a null value deletes the key. The last record per key wins, so compaction keeps what ``load()`` needs.
+group; a null value deletes the key. The last record per key wins, so compaction keeps what ``read_groups`` needs.
 
-Invariants: a record is durable before the state it describes changes here (a failed write changes nothing and is
-reported); every known group is in the table, a deleted one is not.
+Writes go through the coordinator's ``write(records, then)``: the records are queued in the order of the calls,
+and ``then(error, resolutions)`` runs under the coordinator's lock once they are committed (NONE) or failed —
+NOT_COORDINATOR when the coordinator resigned meanwhile, so nothing may be applied then.
+
+Invariants: a record is committed before the state it describes changes here (a failed write changes nothing and
+is reported); every known group is in the table, a deleted one is not; a group being deleted is DEAD until its
+tombstones are committed.
 
 Offsets are kept until their group is deleted: Hub does not expire them (``offsets.retention.minutes``).
 
-Thread-safety: none of its own; its owner (GroupCoordinator) calls it under the one lock that guards all groups.
+Thread-safety: none of its own; its owner (GroupCoordinator) calls it, and the ``then`` callbacks, under the one
+lock that guards all groups.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Protocol
 
 from hub.log.error_codes import ErrorCode
-from hub.log.group.group import CommittedOffset, Group, GroupState, Member
+from hub.log.group.group import CommittedOffset, Group, GroupState, Member, Resolution
 from hub.log.group.offsets_format import (
     GroupKey,
     GroupValue,
@@ -40,27 +45,23 @@ from hub.log.group.offsets_format import (
     encode_offset_key,
     encode_offset_value,
 )
+from hub.log.group.offsets_log import OffsetsLog, Record
 
 log = logging.getLogger("hub.log.group")
 
 TopicPartitionKey = tuple[str, int]
 
 
-class OffsetsLog(Protocol):
-    """Durable key/value records of the coordinator (``__consumer_offsets``)."""
-
-    def append(self, records: Sequence[tuple[bytes, bytes | None]]) -> None:
-        """Store records; returns once they are durable."""
-
-    def read_all(self) -> Iterable[tuple[bytes, bytes | None]]:
-        """Every stored record, oldest first."""
+Written = Callable[[ErrorCode, list[Resolution]], None]
+Write = Callable[[Sequence[Record], Written], None]
 
 
 class OffsetsManager:
     """The groups of one store and their durable state (see the module docstring)."""
 
-    def __init__(self, offsets_log: OffsetsLog, *, max_metadata_bytes: int) -> None:
+    def __init__(self, offsets_log: OffsetsLog, write: Write, *, max_metadata_bytes: int) -> None:
         self.offsets_log = offsets_log
+        self.write = write
         self.max_metadata_bytes = max_metadata_bytes
         self._groups: dict[str, Group] = {}
 
@@ -111,8 +112,8 @@ class OffsetsManager:
 
     # --- writing -----------------------------------------------------------------------------------------------
 
-    def store_group(self, group: Group) -> None:
-        """Write the group's metadata and members' assignments; raises what the OffsetsLog raised."""
+    def store_group(self, group: Group, then: Written) -> None:
+        """Write the group's metadata and members' assignments; ``then`` gets the outcome."""
         protocol = group.protocol or ""
         value = GroupValue(
             group.protocol_type or "",
@@ -134,43 +135,51 @@ class OffsetsManager:
                 for m in group.members.values()
             ),
         )
-        self.offsets_log.append([(encode_group_key(GroupKey(group.group_id)), encode_group_value(value))])
+        self.write([(encode_group_key(GroupKey(group.group_id)), encode_group_value(value))], then)
 
     def store_offsets(
-        self, group: Group, offsets: Mapping[TopicPartitionKey, CommittedOffset], now_ms: int
-    ) -> dict[TopicPartitionKey, ErrorCode]:
-        """Write the offsets, then take them; per partition OFFSET_METADATA_TOO_LARGE (not written), or
-        COORDINATOR_NOT_AVAILABLE when the write failed. A commit without a timestamp gets ``now_ms``."""
+        self,
+        group: Group,
+        offsets: Mapping[TopicPartitionKey, CommittedOffset],
+        now_ms: int,
+        then: Callable[[dict[TopicPartitionKey, ErrorCode]], None],
+    ) -> None:
+        """Write the offsets, then take them (unless the group was deleted meanwhile); ``then`` gets per partition
+        NONE, OFFSET_METADATA_TOO_LARGE (not written) or the write's error. A commit without a timestamp gets
+        ``now_ms``."""
         results: dict[TopicPartitionKey, ErrorCode] = {}
         accepted: dict[TopicPartitionKey, CommittedOffset] = {}
         for tp, committed in offsets.items():
             if len(committed.metadata.encode()) > self.max_metadata_bytes:
                 results[tp] = ErrorCode.OFFSET_METADATA_TOO_LARGE
                 continue
-            stamped = CommittedOffset(
+            accepted[tp] = CommittedOffset(
                 committed.offset,
                 committed.leader_epoch,
                 committed.metadata,
                 committed.commit_timestamp if committed.commit_timestamp >= 0 else now_ms,
             )
-            accepted[tp] = stamped
-        records = [
+        if not accepted:
+            then(results)
+            return
+        records: list[Record] = [
             (
                 encode_offset_key(OffsetKey(group.group_id, topic, partition)),
                 encode_offset_value(OffsetValue(c.offset, c.leader_epoch, c.metadata, c.commit_timestamp)),
             )
             for (topic, partition), c in accepted.items()
         ]
-        try:
-            if records:
-                self.offsets_log.append(records)
-        except Exception as exc:
-            log.error("group %r: storing offsets failed: %s", group.group_id, exc)
-            results.update(dict.fromkeys(accepted, ErrorCode.COORDINATOR_NOT_AVAILABLE))
-            return results
-        group.offsets.update(accepted)
-        results.update(dict.fromkeys(accepted, ErrorCode.NONE))
-        return results
+
+        def written(error: ErrorCode, _: list[Resolution]) -> None:
+            if error is ErrorCode.NONE:
+                if self._groups.get(group.group_id) is group:
+                    group.offsets.update(accepted)
+            else:
+                log.error("group %r: storing offsets failed: %s", group.group_id, error.name)
+            results.update(dict.fromkeys(accepted, error))
+            then(results)
+
+        self.write(records, written)
 
     def offsets(
         self, group_id: str, partitions: Iterable[TopicPartitionKey] | None
@@ -182,21 +191,26 @@ class OffsetsManager:
             return dict(stored)
         return {tp: stored.get(tp) for tp in partitions}
 
-    def delete_group(self, group: Group) -> ErrorCode:
-        """Write tombstones for the group and its offsets, then drop it (its state becomes DEAD);
-        COORDINATOR_NOT_AVAILABLE, and nothing dropped, when the write failed."""
-        tombstones: list[tuple[bytes, bytes | None]] = [(encode_group_key(GroupKey(group.group_id)), None)]
+    def delete_group(self, group: Group, then: Callable[[ErrorCode], None]) -> None:
+        """Write tombstones for the empty group and its offsets, DEAD until they are committed; then drop it.
+        When the write fails the group is back as it was; ``then`` gets the outcome."""
+        tombstones: list[Record] = [(encode_group_key(GroupKey(group.group_id)), None)]
         tombstones += [
             (encode_offset_key(OffsetKey(group.group_id, topic, partition)), None) for topic, partition in group.offsets
         ]
-        try:
-            self.offsets_log.append(tombstones)
-        except Exception as exc:
-            log.error("group %r: deleting failed: %s", group.group_id, exc)
-            return ErrorCode.COORDINATOR_NOT_AVAILABLE
+        previous = group.state
         group.state = GroupState.DEAD
-        del self._groups[group.group_id]
-        return ErrorCode.NONE
+
+        def written(error: ErrorCode, _: list[Resolution]) -> None:
+            if self._groups.get(group.group_id) is group:
+                if error is ErrorCode.NONE:
+                    del self._groups[group.group_id]
+                else:
+                    log.error("group %r: deleting failed: %s", group.group_id, error.name)
+                    group.state = previous
+            then(error)
+
+        self.write(tombstones, written)
 
 
 def _restore_group(group: Group, value: GroupValue, now: float) -> None:

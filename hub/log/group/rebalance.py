@@ -6,8 +6,9 @@ within the largest rebalance timeout, and those that do not are removed; a group
 whose incremental rebalances make a later member cheap to add, so a worker alone is assigned its work at once.
 Completing the join increases the generation, picks the protocol and the leader (kept when it stays), and answers
 every waiting JoinGroup, the leader's with every member's metadata. The leader's SyncGroup completes the
-rebalance once the assignments are durable (the group's record in ``__consumer_offsets``); members that do not
-sync in time are removed and the group rebalances again.
+rebalance once the assignments are committed (the group's record in ``__consumer_offsets``, written through the
+coordinator's OffsetsWriter, without its lock held); members that do not sync in time are removed and the group
+rebalances again.
 
 Results known while the lock is held are collected as Resolutions and set by ``resolve()`` after it is released,
 so no future's callback runs under the lock.
@@ -19,11 +20,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future
 from typing import TYPE_CHECKING
 
 from hub.log.error_codes import ErrorCode
-from hub.log.group.group import Group, GroupState, JoinedMember, JoinGroupResult, Member, SyncGroupResult
+from hub.log.group.group import (
+    Group,
+    GroupState,
+    JoinedMember,
+    JoinGroupResult,
+    Member,
+    Resolution,
+    SyncGroupResult,
+)
 from hub.log.group.offsets_manager import OffsetsManager
 
 if TYPE_CHECKING:
@@ -33,15 +41,6 @@ log = logging.getLogger("hub.log.group")
 
 #: Protocol type of Kafka Connect's (and Hub's) worker groups: no initial rebalance delay (module docstring).
 WORKER_PROTOCOL_TYPE = "connect"
-
-Resolution = tuple[Future[JoinGroupResult] | Future[SyncGroupResult], JoinGroupResult | SyncGroupResult]
-
-
-def resolve(resolutions: list[Resolution]) -> None:
-    """Set the collected results (call it without the lock)."""
-    for future, result in resolutions:
-        if not future.done():
-            future.set_result(result)  # type: ignore[arg-type]
 
 
 class Rebalancer:
@@ -107,10 +106,7 @@ class Rebalancer:
             group.state = GroupState.EMPTY
             group.protocol = group.leader_id = None
             group.protocol_type = None if not group.offsets else group.protocol_type
-            try:
-                self.groups.store_group(group)
-            except Exception as exc:
-                log.error("group %r: storing its metadata failed: %s", group.group_id, exc)
+            self.groups.store_group(group, _log_failure(group.group_id, "storing its metadata"))
             log.info("group %r: empty at generation %d", group.group_id, group.generation_id)
             return
         group.protocol = group.select_protocol()
@@ -154,21 +150,30 @@ class Rebalancer:
             members,
         )
 
-    def complete_sync(self, group: Group, assignments: Mapping[str, bytes], resolutions: list[Resolution]) -> None:
-        """The leader's assignments: store them, then the group is STABLE and every waiting member gets its own;
-        when storing fails, every waiting member gets COORDINATOR_NOT_AVAILABLE and the group rebalances."""
+    def complete_sync(self, group: Group, assignments: Mapping[str, bytes]) -> None:
+        """The leader's assignments: store them; once committed, if the group is still completing this generation,
+        it is STABLE and every waiting member gets its own. When storing fails, every waiting member gets the error
+        and the group rebalances (after a resignation the members were answered already)."""
         for other in group.members.values():
             other.assignment = bytes(assignments.get(other.member_id, b""))
-        try:
-            self.groups.store_group(group)
-        except Exception as exc:
-            log.error("group %r: storing the assignment failed: %s", group.group_id, exc)
-            for other in group.members.values():
-                if other.sync_future is not None:
-                    resolutions.append((other.sync_future, SyncGroupResult(ErrorCode.COORDINATOR_NOT_AVAILABLE)))
-                    other.sync_future = None
-            self.prepare(group, self.clock(), "storing the assignment failed", resolutions)
-        else:
+        generation = group.generation_id
+
+        def written(error: ErrorCode, resolutions: list[Resolution]) -> None:
+            if (
+                self.groups.get(group.group_id) is not group
+                or group.state is not GroupState.COMPLETING_REBALANCE
+                or group.generation_id != generation
+            ):
+                return
+            if error is not ErrorCode.NONE:
+                log.error("group %r: storing the assignment failed: %s", group.group_id, error.name)
+                for other in group.members.values():
+                    other.assignment = b""
+                    if other.sync_future is not None:
+                        resolutions.append((other.sync_future, SyncGroupResult(error)))
+                        other.sync_future = None
+                self.prepare(group, self.clock(), "storing the assignment failed", resolutions)
+                return
             group.state = GroupState.STABLE
             group.state_timestamp_ms = int(self.wall_clock() * 1000)
             for other in group.members.values():
@@ -176,6 +181,8 @@ class Rebalancer:
                     result = SyncGroupResult(ErrorCode.NONE, other.assignment, group.protocol_type, group.protocol)
                     resolutions.append((other.sync_future, result))
                     other.sync_future = None
+
+        self.groups.store_group(group, written)
 
     def expire_sync(self, group: Group, now: float, resolutions: list[Resolution]) -> None:
         """Past the sync deadline, remove the members that did not sync and rebalance again."""
@@ -204,3 +211,11 @@ class Rebalancer:
         if member.sync_future is not None:
             resolutions.append((member.sync_future, SyncGroupResult(error)))
             member.sync_future = None
+
+
+def _log_failure(group_id: str, what: str) -> Callable[[ErrorCode, list[Resolution]], None]:
+    def written(error: ErrorCode, _: list[Resolution]) -> None:
+        if error is not ErrorCode.NONE:
+            log.error("group %r: %s failed: %s", group_id, what, error.name)
+
+    return written

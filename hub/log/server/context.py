@@ -15,6 +15,10 @@ from hub.log.protocol import RequestHeader
 
 Body = dict[str, Any]
 
+#: Where the group coordinator is now: ``(node_id, host, port)``, or None while no node is (no leader of the
+#: ``__consumer_offsets`` partition). Called on the event loop; it must answer at once.
+CoordinatorNode = Callable[[], tuple[int, str, int] | None]
+
 
 @dataclass(frozen=True)
 class ServerIdentity:
@@ -23,6 +27,7 @@ class ServerIdentity:
     host: str
     port: int
     cluster_id: str
+    node_id: int = 0
 
 
 @dataclass

@@ -1,7 +1,14 @@
-"""GroupHandlers: the Kafka APIs of consumer groups — JoinGroup, SyncGroup, Heartbeat, LeaveGroup, OffsetCommit,
-OffsetFetch, DescribeGroups, ListGroups — over the broker's GroupCoordinator.
+"""GroupHandlers: the Kafka APIs of consumer groups — FindCoordinator, JoinGroup, SyncGroup, Heartbeat, LeaveGroup,
+OffsetCommit, OffsetFetch, DescribeGroups, ListGroups — over the broker's GroupCoordinator.
 
-Calls that wait (a rebalance, a durable offset commit) are awaited without blocking the event loop. Safe for one
+FindCoordinator answers the node ``coordinator_node()`` names (COORDINATOR_NOT_AVAILABLE while it names none).
+
+A group request is served only by the coordinator: when ``coordinator_node()`` names another node (or none) it is
+answered NOT_COORDINATOR, and COORDINATOR_NOT_AVAILABLE when this broker has no GroupCoordinator; otherwise the
+coordinator answers, itself refusing while it does not lead ``__consumer_offsets`` (its leadership may trail the
+metadata by a moment). ListGroups on a broker that coordinates nothing lists no groups, as Kafka's brokers answer.
+
+Calls that wait (a rebalance, a committed offset commit) are awaited without blocking the event loop. Safe for one
 event loop; the coordinator underneath is thread-safe.
 """
 
@@ -13,23 +20,61 @@ from concurrent.futures import Future
 from typing import Any
 
 from hub.log.error_codes import ErrorCode
-from hub.log.group import CommittedOffset, GroupCoordinator
-from hub.log.server.context import Body, RequestContext
+from hub.log.group import CommittedOffset, GroupCoordinator, NotCoordinatorError
+from hub.log.server.context import Body, CoordinatorNode, RequestContext
+
+#: Errors that refuse a whole group request (this node is not, or not yet, the coordinator).
+COORDINATOR_ERRORS = frozenset(
+    {ErrorCode.NOT_COORDINATOR, ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, ErrorCode.COORDINATOR_NOT_AVAILABLE}
+)
 
 
 class GroupHandlers:
     """The group APIs (see the module docstring)."""
 
-    def __init__(self, coordinator: Callable[[], GroupCoordinator]) -> None:
+    def __init__(
+        self, coordinator: Callable[[], GroupCoordinator | None], node_id: int, coordinator_node: CoordinatorNode
+    ) -> None:
         self._coordinator = coordinator
+        self._node_id = node_id
+        self._coordinator_node = coordinator_node
 
-    @property
-    def coordinator(self) -> GroupCoordinator:
-        return self._coordinator()
+    def _serving(self) -> GroupCoordinator | ErrorCode:
+        """The coordinator to ask, or the error refusing the request here."""
+        node = self._coordinator_node()
+        if node is None or node[0] != self._node_id:
+            return ErrorCode.NOT_COORDINATOR
+        coordinator = self._coordinator()
+        return ErrorCode.COORDINATOR_NOT_AVAILABLE if coordinator is None else coordinator
+
+    async def find_coordinator(self, ctx: RequestContext, body: Body) -> Body:
+        """The group's coordinator (``coordinator_node``); COORDINATOR_NOT_AVAILABLE while there is none."""
+        node = self._coordinator_node()
+        if node is None:
+            return {
+                "throttle_time_ms": 0,
+                "error_code": ErrorCode.COORDINATOR_NOT_AVAILABLE,
+                "error_message": "the group coordinator is not available",
+                "node_id": -1,
+                "host": "",
+                "port": -1,
+            }
+        node_id, host, port = node
+        return {
+            "throttle_time_ms": 0,
+            "error_code": ErrorCode.NONE,
+            "error_message": None,
+            "node_id": node_id,
+            "host": host,
+            "port": port,
+        }
 
     async def join_group(self, ctx: RequestContext, body: Body) -> Body:
         version = ctx.header.api_version
-        future = self.coordinator.join_group(
+        coordinator = self._serving()
+        if isinstance(coordinator, ErrorCode):
+            return _join_answer(coordinator, member_id=body["member_id"])
+        future = coordinator.join_group(
             body["group_id"],
             body["member_id"],
             body["protocol_type"],
@@ -42,23 +87,25 @@ class GroupHandlers:
             require_known_member_id=version >= 4,
         )
         result = await _await(future)
-        return {
-            "throttle_time_ms": 0,
-            "error_code": result.error,
-            "generation_id": result.generation_id,
-            "protocol_type": result.protocol_type,
-            "protocol_name": result.protocol_name or "",
-            "leader": result.leader,
-            "member_id": result.member_id,
-            "members": [
+        return _join_answer(
+            result.error,
+            generation_id=result.generation_id,
+            protocol_type=result.protocol_type,
+            protocol_name=result.protocol_name or "",
+            leader=result.leader,
+            member_id=result.member_id,
+            members=[
                 {"member_id": m.member_id, "group_instance_id": m.group_instance_id, "metadata": m.metadata}
                 for m in result.members
             ],
-        }
+        )
 
     async def sync_group(self, ctx: RequestContext, body: Body) -> Body:
+        coordinator = self._serving()
+        if isinstance(coordinator, ErrorCode):
+            return _sync_answer(coordinator)
         assignments = {a["member_id"]: bytes(a["assignment"]) for a in body["assignments"]} or None
-        future = self.coordinator.sync_group(
+        future = coordinator.sync_group(
             body["group_id"],
             body["generation_id"],
             body["member_id"],
@@ -66,26 +113,32 @@ class GroupHandlers:
             group_instance_id=body.get("group_instance_id"),
         )
         result = await _await(future)
-        return {
-            "throttle_time_ms": 0,
-            "error_code": result.error,
-            "protocol_type": result.protocol_type,
-            "protocol_name": result.protocol_name,
-            "assignment": result.assignment,
-        }
+        return _sync_answer(result.error, result.protocol_type, result.protocol_name, result.assignment)
 
     async def heartbeat(self, ctx: RequestContext, body: Body) -> Body:
-        error = self.coordinator.heartbeat(
+        coordinator = self._serving()
+        if isinstance(coordinator, ErrorCode):
+            return {"throttle_time_ms": 0, "error_code": coordinator}
+        error = coordinator.heartbeat(
             body["group_id"], body["generation_id"], body["member_id"], group_instance_id=body.get("group_instance_id")
         )
         return {"throttle_time_ms": 0, "error_code": error}
 
     async def leave_group(self, ctx: RequestContext, body: Body) -> Body:
         if ctx.header.api_version < 3:
-            errors = self.coordinator.leave_group(body["group_id"], [(body["member_id"], None)])
+            members = [(body["member_id"], None)]
+        else:
+            members = [(m["member_id"], m["group_instance_id"]) for m in body["members"]]
+        coordinator = self._serving()
+        if isinstance(coordinator, ErrorCode):
+            errors = [coordinator] * len(members)
+        else:
+            errors = coordinator.leave_group(body["group_id"], members)
+        if ctx.header.api_version < 3:
             return {"throttle_time_ms": 0, "error_code": errors[0]}
-        members = [(m["member_id"], m["group_instance_id"]) for m in body["members"]]
-        errors = self.coordinator.leave_group(body["group_id"], members)
+        refused = next((error for error in errors if error in COORDINATOR_ERRORS), None)
+        if refused is not None:
+            return {"throttle_time_ms": 0, "error_code": refused, "members": []}
         return {
             "throttle_time_ms": 0,
             "error_code": ErrorCode.NONE,
@@ -103,14 +156,18 @@ class GroupHandlers:
             for topic in body["topics"]
             for p in topic["partitions"]
         }
-        results = await asyncio.to_thread(
-            self.coordinator.commit_offsets,
-            body["group_id"],
-            body["generation_id_or_member_epoch"],
-            body["member_id"],
-            offsets,
-            group_instance_id=body.get("group_instance_id"),
-        )
+        coordinator = self._serving()
+        if isinstance(coordinator, ErrorCode):
+            results = dict.fromkeys(offsets, coordinator)
+        else:
+            results = await asyncio.to_thread(
+                coordinator.commit_offsets,
+                body["group_id"],
+                body["generation_id_or_member_epoch"],
+                body["member_id"],
+                offsets,
+                group_instance_id=body.get("group_instance_id"),
+            )
         return {
             "throttle_time_ms": 0,
             "topics": [
@@ -131,7 +188,15 @@ class GroupHandlers:
     async def offset_fetch(self, ctx: RequestContext, body: Body) -> Body:
         requested = body.get("topics")
         wanted = None if requested is None else [(t["name"], p) for t in requested for p in t["partition_indexes"]]
-        stored = self.coordinator.fetch_offsets(body["group_id"], wanted)
+        coordinator = self._serving()
+        try:
+            if isinstance(coordinator, ErrorCode):
+                raise NotCoordinatorError(coordinator)
+            stored = coordinator.fetch_offsets(body["group_id"], wanted)
+            error = ErrorCode.NONE
+        except NotCoordinatorError as exc:
+            # Versions before 2 carry no top-level error: each requested partition carries it.
+            stored, error = dict.fromkeys(wanted or ()), exc.error
         by_topic: dict[str, list[Body]] = {}
         for (topic, partition), committed in sorted(stored.items()):
             by_topic.setdefault(topic, []).append(
@@ -140,27 +205,31 @@ class GroupHandlers:
                     "committed_offset": committed.offset if committed else -1,
                     "committed_leader_epoch": committed.leader_epoch if committed else -1,
                     "metadata": committed.metadata if committed else "",
-                    "error_code": ErrorCode.NONE,
+                    "error_code": error,
                 }
             )
         return {
             "throttle_time_ms": 0,
-            "error_code": ErrorCode.NONE,
+            "error_code": error,
             "topics": [{"name": name, "partitions": partitions} for name, partitions in by_topic.items()],
         }
 
     async def describe_groups(self, ctx: RequestContext, body: Body) -> Body:
+        coordinator = self._serving()
         groups = []
         for group_id in body["groups"]:
-            described = self.coordinator.describe_group(group_id)
+            if isinstance(coordinator, ErrorCode):
+                groups.append(_described(group_id, coordinator))
+                continue
+            described = coordinator.describe_group(group_id)
             groups.append(
-                {
-                    "error_code": described.error,
-                    "group_id": group_id,
-                    "group_state": described.state,
-                    "protocol_type": described.protocol_type,
-                    "protocol_data": described.protocol,
-                    "members": [
+                _described(
+                    group_id,
+                    described.error,
+                    described.state,
+                    described.protocol_type,
+                    described.protocol,
+                    [
                         {
                             "member_id": m.member_id,
                             "group_instance_id": m.group_instance_id,
@@ -171,20 +240,80 @@ class GroupHandlers:
                         }
                         for m in described.members
                     ],
-                    "authorized_operations": -2147483648,
-                }
+                )
             )
         return {"throttle_time_ms": 0, "groups": groups}
 
     async def list_groups(self, ctx: RequestContext, body: Body) -> Body:
-        listed = self.coordinator.list_groups(body.get("states_filter") or None)
+        coordinator = self._serving()
+        error, listed = ErrorCode.NONE, []
+        if coordinator is ErrorCode.COORDINATOR_NOT_AVAILABLE:
+            error = coordinator
+        elif isinstance(coordinator, GroupCoordinator):
+            try:
+                listed = coordinator.list_groups(body.get("states_filter") or None)
+            except NotCoordinatorError as exc:
+                error = exc.error
         return {
             "throttle_time_ms": 0,
-            "error_code": ErrorCode.NONE,
+            "error_code": error,
             "groups": [
                 {"group_id": g.group_id, "protocol_type": g.protocol_type, "group_state": g.state} for g in listed
             ],
         }
+
+
+def _join_answer(
+    error: ErrorCode,
+    *,
+    generation_id: int = -1,
+    protocol_type: str | None = None,
+    protocol_name: str = "",
+    leader: str = "",
+    member_id: str = "",
+    members: list[Body] | None = None,
+) -> Body:
+    return {
+        "throttle_time_ms": 0,
+        "error_code": error,
+        "generation_id": generation_id,
+        "protocol_type": protocol_type,
+        "protocol_name": protocol_name,
+        "leader": leader,
+        "member_id": member_id,
+        "members": members or [],
+    }
+
+
+def _sync_answer(
+    error: ErrorCode, protocol_type: str | None = None, protocol_name: str | None = None, assignment: bytes = b""
+) -> Body:
+    return {
+        "throttle_time_ms": 0,
+        "error_code": error,
+        "protocol_type": protocol_type,
+        "protocol_name": protocol_name,
+        "assignment": assignment,
+    }
+
+
+def _described(
+    group_id: str,
+    error: ErrorCode,
+    state: str = "",
+    protocol_type: str = "",
+    protocol: str = "",
+    members: list[Body] | None = None,
+) -> Body:
+    return {
+        "error_code": error,
+        "group_id": group_id,
+        "group_state": state,
+        "protocol_type": protocol_type,
+        "protocol_data": protocol,
+        "members": members or [],
+        "authorized_operations": -2147483648,
+    }
 
 
 async def _await(future: Future[Any]) -> Any:

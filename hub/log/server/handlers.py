@@ -30,12 +30,11 @@ from hub.log.errors import (
     ReplicationTimeoutError,
     UnknownTopicOrPartitionError,
 )
-from hub.log.group import GroupCoordinator
 from hub.log.partition import PartitionLog
 from hub.log.server.cluster_handlers import ClusterAdminHandlers
 from hub.log.server.cluster_metadata import cluster_brokers, cluster_partitions
 from hub.log.server.cluster_view import ClusterAdmin
-from hub.log.server.context import Body, RequestContext, ServerIdentity
+from hub.log.server.context import Body, CoordinatorNode, RequestContext, ServerIdentity
 from hub.log.server.group_handlers import GroupHandlers
 from hub.log.server.quorum_admin import QuorumAdmin
 from hub.log.server.single_node import SingleNodeCluster
@@ -61,16 +60,18 @@ class RequestHandlers:
         identity: ServerIdentity,
         wait_for_data: Callable[[float], Awaitable[None]],
         cluster: ClusterAdmin | None = None,
+        *,
+        coordinator_node: CoordinatorNode | None = None,
     ) -> None:
         self.broker = broker
         self.identity = identity
         self._wait_for_data = wait_for_data
-        self.groups = GroupHandlers(lambda: self.coordinator)
-        if cluster is None:
-            cluster = (
-                QuorumAdmin(broker.cluster) if broker.cluster is not None else SingleNodeCluster(broker.store, identity)
-            )
-        self.cluster_admin = ClusterAdminHandlers(cluster, broker.store)
+        if broker.cluster is not None:
+            cluster = cluster or QuorumAdmin(broker.cluster)
+            coordinator_node = coordinator_node or broker.cluster.coordinator_node
+        self.coordinator_node = coordinator_node or self._this_node
+        self.groups = GroupHandlers(lambda: self.broker.coordinator, identity.node_id, self.coordinator_node)
+        self.cluster_admin = ClusterAdminHandlers(cluster or SingleNodeCluster(broker.store, identity), broker.store)
         self.routes: dict[int, Callable[[RequestContext, Body], Awaitable[Body | None]]] = {
             0: self.produce,
             1: self.fetch,
@@ -78,7 +79,7 @@ class RequestHandlers:
             3: self.metadata,
             8: self.groups.offset_commit,
             9: self.groups.offset_fetch,
-            10: self.find_coordinator,
+            10: self.groups.find_coordinator,
             11: self.groups.join_group,
             12: self.groups.heartbeat,
             13: self.groups.leave_group,
@@ -94,11 +95,9 @@ class RequestHandlers:
             **self.cluster_admin.routes,
         }
 
-    @property
-    def coordinator(self) -> GroupCoordinator:
-        if self.broker.coordinator is None:
-            raise LogError("this broker has no group coordinator")
-        return self.broker.coordinator
+    def _this_node(self) -> tuple[int, str, int]:
+        """The single-node answer to "who is the coordinator": this server."""
+        return self.identity.node_id, self.identity.host, self.identity.port
 
     # --- cluster -----------------------------------------------------------------------------------------------
 
@@ -160,16 +159,6 @@ class RequestHandlers:
             "controller_id": controller,
             "topics": topics,
             "cluster_authorized_operations": -2147483648,
-        }
-
-    async def find_coordinator(self, ctx: RequestContext, body: Body) -> Body:
-        return {
-            "throttle_time_ms": 0,
-            "error_code": ErrorCode.NONE,
-            "error_message": None,
-            "node_id": NODE_ID,
-            "host": self.identity.host,
-            "port": self.identity.port,
         }
 
     # --- produce and fetch -------------------------------------------------------------------------------------

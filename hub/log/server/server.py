@@ -6,6 +6,7 @@ served concurrently. A request that cannot be parsed, or an API or version the s
 that connection with a logged error naming the client; other clients are unaffected. An ApiVersions request of
 a version above ours is answered in v0 format with UNSUPPORTED_VERSION and our ranges, so clients retry lower.
 A Produce with acks=0 gets no response. ``start()`` binds, ``stop()`` closes the listener and every connection.
+``coordinator_node`` says which node coordinates groups now (by default this server; see GroupHandlers).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from hub.log.protocol import (
     encode_response_parts,
 )
 from hub.log.server.cluster_view import ClusterAdmin
-from hub.log.server.context import ConnectionState, RequestContext, ServerIdentity
+from hub.log.server.context import ConnectionState, CoordinatorNode, RequestContext, ServerIdentity
 from hub.log.server.handlers import RequestHandlers
 from hub.log.server.versions import ADVERTISED, API_VERSIONS, supported
 
@@ -50,9 +51,13 @@ class KafkaServer:
         advertised_port: int | None = None,
         cluster_id: str | None = None,
         cluster: ClusterAdmin | None = None,
+        node_id: int = 0,
+        coordinator_node: CoordinatorNode | None = None,
     ) -> None:
         self.broker = broker
         self.cluster = cluster
+        self.node_id = node_id
+        self.coordinator_node = coordinator_node
         self.host = host
         self.port = port
         self._advertised = (advertised_host, advertised_port)
@@ -70,8 +75,12 @@ class KafkaServer:
         self._server = await asyncio.start_server(self._serve, self.host, self.port, limit=1 << 20)
         bound = self._server.sockets[0].getsockname()
         self.port = int(bound[1])
-        identity = ServerIdentity(self._advertised[0] or self.host, self._advertised[1] or self.port, self.cluster_id)
-        self.handlers = RequestHandlers(self.broker, identity, self._wait_for_data, self.cluster)
+        identity = ServerIdentity(
+            self._advertised[0] or self.host, self._advertised[1] or self.port, self.cluster_id, self.node_id
+        )
+        self.handlers = RequestHandlers(
+            self.broker, identity, self._wait_for_data, self.cluster, coordinator_node=self.coordinator_node
+        )
         self.broker.add_append_listener(self._on_append)
         log.info("Kafka listener on %s:%d (advertised %s:%d)", self.host, self.port, identity.host, identity.port)
 

@@ -1,13 +1,13 @@
-"""OffsetsManager: the groups table and its records in __consumer_offsets — written first, read back on start."""
+"""OffsetsManager: the groups table and its records in __consumer_offsets — written first, read back on load."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from hub.log.error_codes import ErrorCode
 from hub.log.group import CommittedOffset, GroupState
-from hub.log.group.group import Member
-from hub.log.group.offsets_manager import OffsetsManager
+from hub.log.group.group import Group, Member, Resolution
+from hub.log.group.offsets_manager import OffsetsManager, TopicPartitionKey
 
 
 class FlakyOffsetsLog:
@@ -27,14 +27,41 @@ class FlakyOffsetsLog:
 
 
 def _manager(log: FlakyOffsetsLog) -> OffsetsManager:
-    return OffsetsManager(log, max_metadata_bytes=8)
+    """A manager writing at once, as the coordinator's writer does one write at a time."""
+
+    def write(
+        records: Sequence[tuple[bytes, bytes | None]], then: Callable[[ErrorCode, list[Resolution]], None]
+    ) -> None:
+        try:
+            log.append(records)
+        except OSError:
+            then(ErrorCode.COORDINATOR_NOT_AVAILABLE, [])
+        else:
+            then(ErrorCode.NONE, [])
+
+    return OffsetsManager(log, write, max_metadata_bytes=8)
+
+
+def _store_offsets(
+    manager: OffsetsManager, group: Group, offsets: dict[TopicPartitionKey, CommittedOffset], now_ms: int
+) -> dict[TopicPartitionKey, ErrorCode]:
+    results: list[dict[TopicPartitionKey, ErrorCode]] = []
+    manager.store_offsets(group, offsets, now_ms, results.append)
+    return results[0]
+
+
+def _delete(manager: OffsetsManager, group: Group) -> ErrorCode:
+    results: list[ErrorCode] = []
+    manager.delete_group(group, results.append)
+    return results[0]
 
 
 def test_offsets_are_taken_once_written_and_stamped_when_they_carry_no_time() -> None:
     log = FlakyOffsetsLog()
     manager = _manager(log)
     group = manager.get_or_create("g")
-    results = manager.store_offsets(
+    results = _store_offsets(
+        manager,
         group,
         {("t", 0): CommittedOffset(5, -1, "ok", -1), ("t", 1): CommittedOffset(7, 2, "far too long", 1)},
         now_ms=1234,
@@ -49,12 +76,12 @@ def test_a_failed_write_changes_nothing() -> None:
     log = FlakyOffsetsLog()
     manager = _manager(log)
     group = manager.get_or_create("g")
-    manager.store_offsets(group, {("t", 0): CommittedOffset(5, -1, "", 1)}, now_ms=0)
+    _store_offsets(manager, group, {("t", 0): CommittedOffset(5, -1, "", 1)}, now_ms=0)
     log.failing = True
-    results = manager.store_offsets(group, {("t", 0): CommittedOffset(9, -1, "", 2)}, now_ms=0)
+    results = _store_offsets(manager, group, {("t", 0): CommittedOffset(9, -1, "", 2)}, now_ms=0)
     assert results == {("t", 0): ErrorCode.COORDINATOR_NOT_AVAILABLE}
     assert manager.offsets("g", None) == {("t", 0): CommittedOffset(5, -1, "", 1)}
-    assert manager.delete_group(group) is ErrorCode.COORDINATOR_NOT_AVAILABLE
+    assert _delete(manager, group) is ErrorCode.COORDINATOR_NOT_AVAILABLE
     assert manager.get("g") is group
     assert group.state is not GroupState.DEAD
 
@@ -67,11 +94,11 @@ def test_groups_and_offsets_are_read_back_and_deleted_groups_stay_deleted() -> N
     kept.state = GroupState.STABLE
     kept.members["m-1"] = Member("m-1", None, "client", "/10.0.0.1", 10_000, 20_000, "consumer", [("range", b"sub")])
     kept.members["m-1"].assignment = b"assigned"
-    manager.store_group(kept)
-    manager.store_offsets(kept, {("t", 0): CommittedOffset(5, 1, "m", 1)}, now_ms=0)
+    manager.store_group(kept, lambda error, _: None)
+    _store_offsets(manager, kept, {("t", 0): CommittedOffset(5, 1, "m", 1)}, now_ms=0)
     gone = manager.get_or_create("gone")
-    manager.store_offsets(gone, {("t", 0): CommittedOffset(3, -1, "", 1)}, now_ms=0)
-    assert manager.delete_group(gone) is ErrorCode.NONE
+    _store_offsets(manager, gone, {("t", 0): CommittedOffset(3, -1, "", 1)}, now_ms=0)
+    assert _delete(manager, gone) is ErrorCode.NONE
     assert gone.state is GroupState.DEAD
     assert manager.get("gone") is None
     log.records.append((b"\x00\x63not a key", b"x"))  # an unreadable record is skipped

@@ -43,7 +43,7 @@ from hub.log.client.errors import (
 )
 from hub.log.client.types import ConsumerRecord, GroupProtocol, OffsetSpec, TimestampType, TopicPartition
 from hub.log.errors import OffsetOutOfRangeError, UnknownTopicOrPartitionError
-from hub.log.group import CommittedOffset, GroupCoordinator
+from hub.log.group import CommittedOffset, GroupCoordinator, NotCoordinatorError
 from hub.log.records import decode_batch
 
 _POLL_SLICE_MS = 100
@@ -321,7 +321,13 @@ class EmbeddedConsumer(Consumer):
             raise_for(error, f"committing {topic}-{partition} for group {self.group_id}")
 
     def committed(self, partitions: Collection[TopicPartition]) -> dict[TopicPartition, int | None]:
-        stored = self._coordinator().fetch_offsets(self.group_id or "", [(tp.topic, tp.partition) for tp in partitions])
+        try:
+            stored = self._coordinator().fetch_offsets(
+                self.group_id or "", [(tp.topic, tp.partition) for tp in partitions]
+            )
+        except NotCoordinatorError as exc:
+            raise_for(exc.error, f"fetching the committed offsets of group {self.group_id}")
+            raise
         found: dict[TopicPartition, int | None] = {}
         for tp in partitions:
             committed = stored.get((tp.topic, tp.partition))

@@ -3,15 +3,19 @@ for any broker — Hub's listener, tansu, Apache Kafka. confluent-kafka has no A
 this speaks the protocol with Hub's own codec.
 
 The session and heartbeat behaviour is SessionMember's (hub.log.client.membership), shared with the embedded
-backend.
+backend. The coordinator found by FindCoordinator is kept until it answers that it is not (or no longer) the
+coordinator, or its connection fails: the next request looks it up again, so a member follows a coordinator that
+moved to another broker.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Mapping, Sequence
+from typing import Any
 
-from hub.log.client.errors import ClientError, raise_for
+from hub.log.client.errors import ClientError, RetriableClientError, raise_for
 from hub.log.client.kafka.connection import KafkaConnection
 from hub.log.client.membership import SessionMember
 from hub.log.client.types import GroupMemberInfo, GroupProtocol, JoinResult
@@ -19,7 +23,11 @@ from hub.log.error_codes import ErrorCode
 
 log = logging.getLogger("hub.log.client.group")
 
+Body = dict[str, Any]
+
 FIND_COORDINATOR, JOIN_GROUP, HEARTBEAT, LEAVE_GROUP, SYNC_GROUP = 10, 11, 12, 13, 14
+#: Answers after which the coordinator is looked up again (as Kafka's clients mark the coordinator unknown).
+COORDINATOR_MOVED = frozenset({ErrorCode.NOT_COORDINATOR, ErrorCode.COORDINATOR_NOT_AVAILABLE})
 
 
 def parse_bootstrap(bootstrap: str) -> tuple[str, int]:
@@ -57,23 +65,43 @@ class KafkaGroupMember(SessionMember):
         )
         self._bootstrap = parse_bootstrap(bootstrap_servers)
         self._connection: KafkaConnection | None = None
+        self._lookup = threading.Lock()  # the heartbeat thread and the caller share the coordinator
 
     def _coordinator(self) -> KafkaConnection:
-        if self._connection is None:
-            bootstrap = KafkaConnection(*self._bootstrap, client_id=self.client_id)
-            try:
-                found = bootstrap.request(FIND_COORDINATOR, 1, {"key": self.group_id, "key_type": 0})
-            finally:
-                bootstrap.close()
-            raise_for(found["error_code"], f"finding the coordinator of {self.group_id}")
-            self._connection = KafkaConnection(found["host"], found["port"], client_id=self.client_id)
-        return self._connection
+        with self._lookup:
+            if self._connection is None:
+                bootstrap = KafkaConnection(*self._bootstrap, client_id=self.client_id)
+                try:
+                    found = bootstrap.request(FIND_COORDINATOR, 1, {"key": self.group_id, "key_type": 0})
+                finally:
+                    bootstrap.close()
+                raise_for(found["error_code"], f"finding the coordinator of {self.group_id}")
+                self._connection = KafkaConnection(found["host"], found["port"], client_id=self.client_id)
+            return self._connection
+
+    def _request(self, api_key: int, version: int, body: Body, *, timeout_s: float | None = None) -> Body:
+        """One request to the coordinator; forgets it when it moved or its connection failed."""
+        connection = self._coordinator()
+        try:
+            response = connection.request(api_key, version, body, timeout_s=timeout_s)
+        except RetriableClientError:
+            self._forget_coordinator(connection)
+            raise
+        if response.get("error_code") in COORDINATOR_MOVED:
+            self._forget_coordinator(connection)
+        return response
+
+    def _forget_coordinator(self, connection: KafkaConnection) -> None:
+        with self._lookup:
+            if self._connection is connection:
+                self._connection = None
+        connection.close()
 
     def join(self, protocols: Sequence[GroupProtocol], *, timeout_s: float) -> JoinResult:
         self._check_open()
         self._stop_heartbeat_thread()
         for _ in range(2):  # a second round when the coordinator asks for a member id first (JoinGroup v4+)
-            response = self._coordinator().request(
+            response = self._request(
                 JOIN_GROUP,
                 5,
                 {
@@ -109,7 +137,7 @@ class KafkaGroupMember(SessionMember):
 
     def sync(self, assignments: Mapping[str, bytes] | None, *, timeout_s: float) -> bytes:
         self._check_open()
-        response = self._coordinator().request(
+        response = self._request(
             SYNC_GROUP,
             3,
             {
@@ -127,7 +155,7 @@ class KafkaGroupMember(SessionMember):
         return bytes(response["assignment"])
 
     def _heartbeat(self) -> ErrorCode:
-        response = self._coordinator().request(
+        response = self._request(
             HEARTBEAT,
             3,
             {
