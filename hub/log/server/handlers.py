@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Future
 from typing import Any
@@ -67,6 +68,7 @@ class RequestHandlers:
         self.identity = identity
         self._wait_for_data = wait_for_data
         if broker.cluster is not None:
+            identity = self.identity = replace(identity, node_id=broker.cluster.node_id)
             cluster = cluster or QuorumAdmin(broker.cluster)
             coordinator_node = coordinator_node or broker.cluster.coordinator_node
         self.coordinator_node = coordinator_node or self._this_node
