@@ -5,7 +5,9 @@ one of the voters (every node is a voter: Kafka's combined broker and controller
 single node, as it always was, and none of these settings may be given.
 
 Hub's defaults follow Kafka's except ``broker.heartbeat.interval.ms`` (500, Kafka 2000) and
-``broker.session.timeout.ms`` (2000, Kafka 9000): a dead leader is replaced within about three seconds.
+``broker.session.timeout.ms`` (2000, Kafka 9000), so a dead leader is replaced within about three seconds, and
+``default.replication.factor``, min(3, voters) (Kafka 1), so a topic created without a replication factor — an
+auto-created one, or a Connect worker's own topics — survives the loss of a node.
 """
 
 from __future__ import annotations
@@ -57,7 +59,7 @@ class ClusterSettings:
     quorum_password: str | None = field(default=None, repr=False)
     heartbeat_interval_ms: int = 500
     session_timeout_ms: int = 2000
-    default_replication_factor: int = 1
+    default_replication_factor: int = 0  # 0: min(3, voters), set by cluster_settings
     offsets_topic_replication_factor: int = 3
     leader_imbalance_check_interval_s: int = 300
     leader_imbalance_percentage: int = 10
@@ -133,6 +135,7 @@ def cluster_settings(properties: Mapping[str, str]) -> ClusterSettings | None:
         raise InvalidConfigError(
             f"broker.heartbeat.interval.ms ({heartbeat}) must be less than broker.session.timeout.ms ({session})"
         )
+    values.setdefault("default_replication_factor", min(3, len(voters)))
     return ClusterSettings(
         node_id=node_id,
         voters=voters,

@@ -203,6 +203,7 @@ def test_cluster_settings_with_kafka_names() -> None:
     assert settings.replication.replica_lag_time_max_ms == 1000
     assert settings.replication.node_id == 2
     assert settings.leader_imbalance_percentage == 20
+    assert settings.default_replication_factor == 3  # min(3, voters), not Kafka's 1
     assert "pw" not in repr(settings)
     for bad, message in [
         ({"node.id": "1"}, "only apply to a cluster"),
