@@ -1,6 +1,7 @@
 """Worker options, with Kafka Connect's names; defaults follow Connect's sample distributed config
 (JSON keys and values with schemas, 10 s offset flushes, internal topics ``connect-configs`` / ``connect-offsets``
-/ ``connect-status`` with replication factor 1).
+/ ``connect-status``). Their replication factors default to -1, the store's ``default.replication.factor`` (KIP-464):
+min(3, voters) on a Hub cluster, 1 on a single node (Connect's default is 3, which a single node refuses).
 
 Keys under ``producer.``, ``consumer.``, ``admin.``, ``key.converter.``, ``value.converter.``,
 ``header.converter.``, ``config.providers.`` and ``config.storage.`` / ``offset.storage.`` / ``status.storage.``
@@ -23,6 +24,18 @@ _HMACS = ("HmacSHA1", "HmacSHA256", "HmacSHA384", "HmacSHA512")
 
 _SIGNING_KEYS = ("inter.worker.signature.algorithm", "inter.worker.verification.algorithms")
 
+_REPLICATION_DOC = (
+    "Replication factor used when creating the {} storage topic; -1: the store's default.replication.factor."
+)
+
+
+def _replication_factor(value: int | None) -> str | None:
+    """Connect's rule for the internal topics' replication factors: at least 1, or -1 for the broker's default."""
+    if value is None or value == -1 or value >= 1:
+        return None
+    return "must be at least 1, or -1 to use the store's default.replication.factor"
+
+
 _KEYS = [
     ConfigKey("bootstrap.servers", ConfigType.STRING, "", "Kafka-protocol store to use; empty: the embedded one."),
     ConfigKey("group.id", ConfigType.STRING, "connect-cluster", "Name of the worker cluster."),
@@ -39,9 +52,12 @@ _KEYS = [
     ConfigKey("config.storage.topic", ConfigType.STRING, "connect-configs", non_empty=True),
     ConfigKey("offset.storage.topic", ConfigType.STRING, "connect-offsets", non_empty=True),
     ConfigKey("status.storage.topic", ConfigType.STRING, "connect-status", non_empty=True),
-    ConfigKey("config.storage.replication.factor", ConfigType.SHORT, 1),
-    ConfigKey("offset.storage.replication.factor", ConfigType.SHORT, 1),
-    ConfigKey("status.storage.replication.factor", ConfigType.SHORT, 1),
+    ConfigKey("config.storage.replication.factor", ConfigType.SHORT, -1, _REPLICATION_DOC.format("config"),
+              validator=_replication_factor),
+    ConfigKey("offset.storage.replication.factor", ConfigType.SHORT, -1, _REPLICATION_DOC.format("offset"),
+              validator=_replication_factor),
+    ConfigKey("status.storage.replication.factor", ConfigType.SHORT, -1, _REPLICATION_DOC.format("status"),
+              validator=_replication_factor),
     ConfigKey("offset.storage.partitions", ConfigType.INT, 25, minimum=1),
     ConfigKey("status.storage.partitions", ConfigType.INT, 5, minimum=1),
     ConfigKey("config.providers", ConfigType.LIST, "env,file,dir",

@@ -1,4 +1,5 @@
-"""Internal topics are created compacted, and a worker refuses ones that are not."""
+"""Internal topics are created compacted with the worker's replication factors (-1 by default: the store's
+default.replication.factor), and a worker refuses ones that are not compacted."""
 
 from __future__ import annotations
 
@@ -6,11 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from hub.log.client import NewTopic
+from hub.log.client import ClientError, NewTopic
 from hub.log.client.embedded import EmbeddedClients
 from hub.log.node import LogNode, node_config
 from hub.runtime.stores import ConfigStore, TopicBackedLog
-from hub.sdk.errors import ConnectorError
+from hub.runtime.stores.factory import topic_stores
+from hub.runtime.worker_config import WorkerConfig
+from hub.sdk.errors import ConfigError, ConnectorError
 
 
 def test_internal_topics_are_compacted_and_wrong_ones_refused(tmp_path: Path) -> None:
@@ -32,3 +35,27 @@ def test_internal_topics_are_compacted_and_wrong_ones_refused(tmp_path: Path) ->
             TopicBackedLog(clients, "deleting", lambda k, v: None).start()
         with pytest.raises(ConnectorError, match="exactly 1"):
             TopicBackedLog(clients, "wide", lambda k, v: None, exact_partitions=True).start()
+
+
+def test_internal_topic_replication_factors_default_to_the_stores_default() -> None:
+    config = WorkerConfig.parse({})
+    for store in ("config", "offset", "status"):
+        assert config[f"{store}.storage.replication.factor"] == -1  # KIP-464: the broker's default.replication.factor
+    assert WorkerConfig.parse({"offset.storage.replication.factor": "3"})["offset.storage.replication.factor"] == 3
+    for bad in ("0", "-2"):
+        with pytest.raises(ConfigError, match="at least 1, or -1"):
+            WorkerConfig.parse({"status.storage.replication.factor": bad})
+
+
+def test_the_embedded_store_takes_the_default_and_refuses_more_replicas_than_it_has(tmp_path: Path) -> None:
+    with LogNode(node_config(tmp_path, {})) as node:
+        clients = EmbeddedClients(node.broker)
+        stores = topic_stores(clients, WorkerConfig.parse({}))
+        stores.configs.start()
+        stores.configs.stop()
+        refused = topic_stores(clients, WorkerConfig.parse({"config.storage.topic": "c3", **THREE}))
+        with pytest.raises(ClientError, match="replication factor 3"):
+            refused.configs.start()
+
+
+THREE = {"config.storage.replication.factor": "3"}

@@ -28,6 +28,7 @@ def _topic_log(clients: StoreClients, config: WorkerConfig, store: str, partitio
             config[f"{store}.storage.topic"],
             callback,
             partitions=partitions,
+            replication_factor=config[f"{store}.storage.replication.factor"],
             exact_partitions=store == "config",
             topic_configs=config.topic_configs(store),
         )

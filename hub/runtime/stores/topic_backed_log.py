@@ -1,11 +1,12 @@
 """TopicBackedLog: a compacted topic read from the start and tailed, with writes and read-your-writes.
 
 The three topic-backed stores (configs, offsets, status) are thin adapters over this class. On ``start()`` it
-creates the topic when missing (with the given partitions and ``cleanup.policy=compact``), refuses one whose
-policy is not exactly ``compact`` (compaction is what keeps these topics small; ``delete`` would lose configs),
-assigns every partition, and replays everything into the callback before returning. A background thread then
-tails new records. ``read_to_end()`` blocks until every record written before the call has been given to the
-callback, which is how a writer reads its own writes.
+creates the topic when missing (with the given partitions and replication factor — -1: the store's
+``default.replication.factor`` — and ``cleanup.policy=compact``), refuses one whose policy is not exactly
+``compact`` (compaction is what keeps these topics small; ``delete`` would lose configs), assigns every partition,
+and replays everything into the callback before returning. A background thread then tails new records.
+``read_to_end()`` blocks until every record written before the call has been given to the callback, which is how
+a writer reads its own writes.
 
 The callback runs on the tailing thread (and on the caller's thread during ``start()``), one record at a time.
 """
@@ -50,6 +51,7 @@ class TopicBackedLog(KeyValueLog):
         callback: RecordCallback,
         *,
         partitions: int = 1,
+        replication_factor: int = -1,
         topic_configs: Mapping[str, str] | None = None,
         exact_partitions: bool = False,
         producer_options: Mapping[str, str] | None = None,
@@ -58,6 +60,7 @@ class TopicBackedLog(KeyValueLog):
         self._clients = clients
         self._callback = callback
         self._partitions = partitions
+        self._replication_factor = replication_factor
         self._topic_configs = {**(topic_configs or {}), "cleanup.policy": "compact"}
         self._exact_partitions = exact_partitions
         self._producer_options = producer_options
@@ -79,7 +82,8 @@ class TopicBackedLog(KeyValueLog):
     def _start(self, timeout_s: float) -> None:
         self._admin = self._open(self._clients.admin())
         self._admin.create_topics(
-            [NewTopic(self.topic, self._partitions, configs=self._topic_configs)], if_not_exists=True
+            [NewTopic(self.topic, self._partitions, self._replication_factor, self._topic_configs)],
+            if_not_exists=True,
         )
         description = self._describe(timeout_s)
         policy = description.configs.get("cleanup.policy", "")
