@@ -6,7 +6,7 @@ from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from hub.log.client.api import Admin
-from hub.log.client.errors import ClientClosedError, TopicAlreadyExistsError
+from hub.log.client.errors import ClientClosedError, ClientTimeoutError, TopicAlreadyExistsError
 from hub.log.client.kafka.translate import LIBRDKAFKA_LOG, import_confluent, translate
 from hub.log.client.types import NewTopic, OffsetSpec, TopicDescription, TopicPartition
 
@@ -122,11 +122,26 @@ class KafkaAdmin(Admin):
         else:
             request = admin.OffsetSpec.for_timestamp(int(spec))
         asked = {confluent.TopicPartition(tp.topic, tp.partition): request for tp in partitions}
+        self._refresh_leaders({tp.topic for tp in partitions})
         results = self._wait(self._client.list_offsets(asked, request_timeout=self._timeout_s), "listing offsets of")
-        return {
-            TopicPartition(tp.topic, tp.partition): (info.offset if info.offset >= 0 else None)
-            for tp, info in results.items()
-        }
+        found: dict[TopicPartition, int | None] = {}
+        for tp, info in results.items():
+            if info.offset < 0 and isinstance(spec, OffsetSpec):
+                # A log always has an earliest and a latest offset: a negative one is librdkafka's answer when no
+                # leader answered (one that died since the last metadata), never an offset to read up to.
+                raise ClientTimeoutError(f"listing offsets of {tp.topic}-{tp.partition}: no answer from its leader")
+            found[TopicPartition(tp.topic, tp.partition)] = info.offset if info.offset >= 0 else None
+        return found
+
+    def _refresh_leaders(self, topics: Collection[str]) -> None:
+        """Fresh metadata of ``topics`` before a request sent to their leaders, as Kafka's AdminClient asks for it
+        with every ListOffsets: librdkafka's admin client otherwise uses cached leaders, which it never refreshes
+        when one dies, and waits out the whole timeout on a dead node after every leader change."""
+        for topic in topics:
+            try:
+                self._client.list_topics(topic, timeout=self._timeout_s)
+            except Exception as exc:
+                raise translate(exc, f"reading the metadata of {topic}") from exc
 
     def close(self) -> None:
         self._closed = True
