@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator, Mapping
 from functools import partial
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import pytest
 
@@ -33,10 +33,13 @@ from tests.harness.process import ServerUnavailableError, free_port
 from tests.harness.s3 import LocalS3
 from tests.harness.search import LocalOpenSearch
 from tests.harness.servers import ORIGIN_ENV, HttpServer, KafkaServer, S3Server, SqlServer
+from tests.harness.store_cluster import ClusterFactory, StoreCluster
 
 T = TypeVar("T")
 
 STARTED: dict[str, tuple[str, float]] = {}
+
+CLUSTERS = pytest.StashKey[list[StoreCluster]]()
 
 
 class Launcher(Protocol[T]):
@@ -173,6 +176,44 @@ def network_namespaces() -> Iterator[Callable[[int], Network]]:
     finally:
         for network in made:
             network.close()
+
+
+@pytest.fixture
+def store_cluster(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClusterFactory]:
+    """``make(size=3, *, network=None, options=None, quorum=None)`` starts a StoreCluster of `hub log serve`
+    processes (tests.harness.store_cluster) and returns it; every cluster is ended when the test ends, and a failed
+    test's report gets every node's log tail."""
+    clusters = request.node.stash.setdefault(CLUSTERS, [])
+
+    def make(
+        size: int = 3,
+        *,
+        network: Network | None = None,
+        options: Mapping[str, str] | None = None,
+        quorum: bool | None = None,
+    ) -> StoreCluster:
+        cluster = StoreCluster(
+            tmp_path_factory.mktemp("cluster"), size, network=network, options=options, quorum=quorum
+        )
+        clusters.append(cluster)
+        cluster.start()
+        return cluster
+
+    try:
+        yield make
+    finally:
+        for cluster in clusters:
+            cluster.close()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Generator[None, Any, None]:
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed:
+        for number, cluster in enumerate(item.stash.get(CLUSTERS, []), 1):
+            for node_id, tail in cluster.log_tails().items():
+                report.sections.append((f"cluster {number} node {node_id} log (tail)", tail))
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

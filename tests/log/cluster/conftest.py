@@ -1,62 +1,17 @@
-"""Cluster fixtures: ``store_cluster`` (clusters of `hub log serve` processes, ended when the test ends, with every
-node's log tail attached to a failed test's report) and a three-node metadata quorum in one process, on free
-127.0.0.1 ports, with small timeouts."""
+"""Cluster fixtures: a three-node metadata quorum in one process, on free 127.0.0.1 ports, with small timeouts.
+(``store_cluster``, clusters of `hub log serve` processes, is suite-wide: tests.harness.fixtures.)"""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Generator, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from hub.log.cluster.controller import BrokerLifecycle, QuorumController
 from hub.log.cluster.quorum import MetadataQuorum
-from tests.harness.netns import Network
 from tests.harness.process import free_port
-from tests.log.cluster.cluster_harness import StoreCluster
-
-CLUSTERS = pytest.StashKey[list[StoreCluster]]()
-
-ClusterFactory = Callable[..., StoreCluster]
-
-
-@pytest.fixture
-def store_cluster(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClusterFactory]:
-    """``make(size=3, *, network=None, options=None, quorum=None)`` starts a StoreCluster and returns it."""
-    clusters = request.node.stash.setdefault(CLUSTERS, [])
-
-    def make(
-        size: int = 3,
-        *,
-        network: Network | None = None,
-        options: Mapping[str, str] | None = None,
-        quorum: bool | None = None,
-    ) -> StoreCluster:
-        cluster = StoreCluster(
-            tmp_path_factory.mktemp("cluster"), size, network=network, options=options, quorum=quorum
-        )
-        clusters.append(cluster)
-        cluster.start()
-        return cluster
-
-    try:
-        yield make
-    finally:
-        for cluster in clusters:
-            cluster.close()
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Generator[None, Any, None]:
-    outcome = yield
-    report = outcome.get_result()
-    if report.failed:
-        for number, cluster in enumerate(item.stash.get(CLUSTERS, []), 1):
-            for node_id, tail in cluster.log_tails().items():
-                report.sections.append((f"cluster {number} node {node_id} log (tail)", tail))
-
 
 SESSION_MS = 600
 HEARTBEAT_MS = 100

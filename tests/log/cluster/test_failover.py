@@ -17,9 +17,8 @@ from confluent_kafka import KafkaError, Producer
 from confluent_kafka.admin import NewTopic
 
 from tests.harness.netns import Network
+from tests.harness.store_cluster import ClusterFactory, PartitionView, StoreCluster
 from tests.log.cluster.clients import SequenceProducer, run_client, topic_name
-from tests.log.cluster.cluster_harness import PartitionView, StoreCluster
-from tests.log.cluster.conftest import ClusterFactory
 
 pytestmark = [
     pytest.mark.integration,

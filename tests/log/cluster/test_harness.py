@@ -9,8 +9,8 @@ import pytest
 from confluent_kafka import KafkaException
 
 from tests.harness.netns import Network
+from tests.harness.store_cluster import ClusterFactory
 from tests.log.cluster.clients import SequenceProducer, run_client, topic_name
-from tests.log.cluster.conftest import ClusterFactory
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

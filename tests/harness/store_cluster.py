@@ -217,3 +217,8 @@ class StoreCluster:
                 for segment in log.segments
                 for record in iter_records(segment.read(segment.base_offset, 1 << 30))
             ]
+
+
+#: The ``store_cluster`` fixture's factory (tests.harness.fixtures): ``make(size=3, *, network=None, options=None,
+#: quorum=None)`` starts a StoreCluster and returns it.
+ClusterFactory = Callable[..., StoreCluster]
