@@ -17,6 +17,7 @@ What it does not: a gap (a number the source read that never reaches the file).
 
 from __future__ import annotations
 
+import json
 import re
 import signal
 import subprocess
@@ -28,6 +29,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from confluent_kafka import OFFSET_BEGINNING, Consumer
+from confluent_kafka import TopicPartition as KafkaPartition
 
 from tests.harness.store_cluster import ClusterFactory, StoreCluster
 from tests.runtime.distributed.test_cluster import Worker, _all_running, _start_worker, _states, _wait, _write
@@ -106,6 +109,29 @@ def _torn_lines(path: Path) -> int:
     return sum(1 for line in path.read_bytes().splitlines() if not re.fullmatch(rb"#\d+\$", line))
 
 
+def _committed_position(store: StoreCluster, offsets_topic: str) -> int:
+    """The newest byte position the source committed (its offsets topic read to the end; 0 when none yet)."""
+    partitions = store.admin().list_topics(offsets_topic, timeout=10).topics[offsets_topic].partitions
+    consumer = Consumer({"bootstrap.servers": store.bootstrap, "group.id": "reader", "enable.auto.commit": False})
+    try:
+        consumer.assign([KafkaPartition(offsets_topic, p, OFFSET_BEGINNING) for p in partitions])
+        positions = [0]
+        ends = {p: consumer.get_watermark_offsets(KafkaPartition(offsets_topic, p), timeout=10)[1] for p in partitions}
+        done: set[int] = {p for p, end in ends.items() if end == 0}
+        deadline = time.monotonic() + 30
+        while len(done) < len(ends) and time.monotonic() < deadline:
+            message = consumer.poll(0.5)
+            if message is None or message.error() is not None:
+                continue
+            if message.value():
+                positions.append(int(json.loads(message.value())["position"]))
+            if message.offset() + 1 >= ends[message.partition()]:
+                done.add(message.partition())
+        return max(positions)
+    finally:
+        consumer.close()
+
+
 def _runner(url: str, unit: str) -> str:
     return _states(url, [unit.rsplit("-", 1)[0]])[unit][1]
 
@@ -117,6 +143,7 @@ def test_pipeline_survives_a_store_node_and_a_worker_killed_mid_stream(
     described = store.admin().list_topics(timeout=10).topics
     internal = {name: found for name, found in described.items() if name.endswith(("-configs", "-offsets", "-status"))}
     assert len(internal) == 3, sorted(described)
+    offsets_topic = next(name for name in internal if name.endswith("-offsets"))
     for name, found in internal.items():  # -1: the cluster's default.replication.factor, min(3, voters)
         replicas = {len(partition.replicas) for partition in found.partitions.values()}
         assert replicas == {3}, f"{name}: replication factors {replicas}"
@@ -148,6 +175,9 @@ def test_pipeline_survives_a_store_node_and_a_worker_killed_mid_stream(
     )
     after_node = len(_numbers(sink_file))
     _wait(lambda: len(_numbers(sink_file)) >= after_node + 3_000, "3,000 more lines after the node died", 60)
+    # The source's offsets are committed again too (their partition's leader may have been the node killed).
+    committed = _committed_position(store, offsets_topic)
+    _wait(lambda: _committed_position(store, offsets_topic) > committed, "a source offset committed after the kill", 60)
 
     # kill -9 of the worker running the source's task, mid-stream.
     reader = workers[0].url
