@@ -137,6 +137,11 @@ def _index(search: Elasticsearch) -> dict[str, dict[str, Any]]:
 
 @pytest.fixture
 def database(postgres_server: SqlServer) -> Iterator[str]:
+    yield from flagship_table(postgres_server)
+
+
+def flagship_table(postgres_server: SqlServer) -> Iterator[str]:
+    """Database DATABASE with table ``items`` of ROWS rows; yields its DSN, then drops the test's replication slot."""
     with psycopg.connect(postgres_server.dsn, autocommit=True) as connection:
         connection.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
         connection.execute(f"CREATE DATABASE {DATABASE}")

@@ -1,8 +1,12 @@
 """Hub's worker runtime on a replicated store (issue 21): three `hub worker` processes over a three-node cluster of
-`hub log serve` processes run a FileStreamSource → FileStreamSink pipeline over a numbered sequence of lines while
-the leader of the data partition is killed (kill -9), then the worker running the source's task. At the end the
-sink's file holds every line the source read, at least once, in a form that shows where Connect's at-least-once
-delivery repeats records.
+`hub log serve` processes.
+
+- A FileStreamSource → FileStreamSink pipeline over a numbered sequence of lines, while the leader of the data
+  partition is killed (kill -9), then the worker running the source's task. At the end the sink's file holds every
+  line the source read, at least once, in a form that shows where Connect's at-least-once delivery repeats records.
+- The flagship CDC → search pipeline (configs/postgres-to-elasticsearch, tests/test_flagship.py's table and
+  changes) while the leader of the change topic is killed mid-stream, then the worker running the CDC task: the
+  index ends equal to the table.
 
 What at-least-once allows here, and the test accepts:
 
@@ -26,14 +30,18 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from confluent_kafka import OFFSET_BEGINNING, Consumer
 from confluent_kafka import TopicPartition as KafkaPartition
+from elasticsearch import Elasticsearch
 
+from tests.harness.servers import HttpServer, SqlServer
 from tests.harness.store_cluster import ClusterFactory, StoreCluster
 from tests.runtime.distributed.test_cluster import Worker, _all_running, _start_worker, _states, _wait, _write
+from tests.test_flagship import CHANGES, CONFIGS, DATABASE, INDEX, Changes, _connector, _index, _table, flagship_table
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -58,6 +66,9 @@ def workers(store: StoreCluster, tmp_path: Path) -> Iterator[list[Worker]]:
         f"status.storage.topic={group}-status\noffset.flush.interval.ms=300\n"
         "session.timeout.ms=6000\nheartbeat.interval.ms=500\nscheduled.rebalance.max.delay.ms=2000\n"
         "consumer.session.timeout.ms=6000\nconsumer.heartbeat.interval.ms=500\n"
+        # A sink's topics.regex finds a topic created after it subscribed (the CDC source's) at its consumer's next
+        # metadata refresh: every 5 minutes by default, in librdkafka as in Java's consumer (metadata.max.age.ms).
+        "consumer.topic.metadata.refresh.interval.ms=2000\n"
     )
     started: list[Worker] = []
     try:
@@ -208,3 +219,80 @@ def test_pipeline_survives_a_store_node_and_a_worker_killed_mid_stream(
 
     statuses = httpx.get(f"{survivors[0].url}/connectors/sink/status", timeout=10).json()
     assert statuses["tasks"][0]["state"] == "RUNNING"
+
+
+@pytest.fixture
+def search_env(
+    monkeypatch: pytest.MonkeyPatch, postgres_server: SqlServer, elasticsearch_server: HttpServer
+) -> Iterator[str]:
+    """The flagship's table and the environment its connector configs read, for the workers started after this;
+    yields the database's DSN."""
+    for key, value in {
+        "PGHOST": postgres_server.host,
+        "PGPORT": str(postgres_server.port),
+        "PGUSER": postgres_server.user,
+        "PGPASSWORD": postgres_server.password or "unused",
+        "PGDATABASE": DATABASE,
+        "ELASTICSEARCH_URL": elasticsearch_server.url,
+    }.items():
+        monkeypatch.setenv(key, value)
+    yield from flagship_table(postgres_server)
+
+
+@pytest.mark.timeout(900)
+def test_cdc_to_search_survives_a_store_node_and_a_worker_killed_mid_stream(
+    search_env: str, elasticsearch_server: HttpServer, store: StoreCluster, workers: list[Worker]
+) -> None:
+    search = Elasticsearch(elasticsearch_server.url, request_timeout=60)
+    if search.indices.exists(index=INDEX):
+        search.indices.delete(index=INDEX)
+    urls = {worker.url for worker in workers}
+    specs = [
+        _connector(CONFIGS / "cdc-source.json", **{"slot.name": "hub_flagship", "publication.name": "hub_flagship"}),
+        _connector(CONFIGS / "search-sink.json"),
+    ]
+    for index, spec in enumerate(specs):
+        response = _write("POST", f"{workers[index].url}/connectors", spec)
+        assert response.status_code == 201, response.text
+    names = [spec["name"] for spec in specs]
+    _wait(lambda: _all_running(workers[0].url, names, urls), "the pipeline running", 90)
+    changes = Changes(search_env)
+    changes.start()
+    try:
+        while changes.done < CHANGES // 2 and changes.is_alive():
+            time.sleep(0.2)
+        # kill -9 of the node leading the change topic's first partition, while changes stream.
+        topic = INDEX
+        leader = store.wait_until(lambda: store.partition(topic).leader, 60, f"a leader of {topic}")
+        assert len(store.partition(topic).replicas) == 3  # created by the source with the cluster's default
+        store.kill(leader)
+        moved = f"a new leader of {topic} other than {leader}"
+        store.wait_until(lambda: store.partition(topic).leader not in (-1, leader), 30, moved)
+        # Then kill -9 of the worker running the CDC task.
+        victim = next(worker for worker in workers if worker.url == _runner(workers[0].url, f"{names[0]}-0"))
+        victim.process.send_signal(signal.SIGKILL)
+        victim.process.wait(10)
+        survivors = [worker for worker in workers if worker is not victim]
+        alive = {worker.url for worker in survivors}
+        _wait(lambda: _all_running(survivors[0].url, names, alive), "the pipeline on the surviving workers", 90)
+        changes.join(300)
+        assert changes.error is None, f"the change generator failed: {changes.error}"
+    finally:
+        changes.join(1)
+    expected = _table(search_env)
+    found: dict[str, dict[str, Any]] = {}
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        count = search.count(index=INDEX)["count"] if search.indices.exists(index=INDEX) else 0
+        if count == len(expected):
+            found = _index(search)
+            if found == expected:
+                break
+        time.sleep(3)
+    missing = expected.keys() - found.keys()
+    extra = found.keys() - expected.keys()
+    stale = [key for key in expected.keys() & found.keys() if expected[key] != found[key]]
+    assert not missing, f"{len(missing)} rows missing from the index, e.g. {sorted(missing)[:5]}"
+    assert not extra, f"{len(extra)} deleted rows back in the index, e.g. {sorted(extra)[:5]}"
+    assert not stale, f"{len(stale)} stale documents, e.g. {[(k, expected[k], found[k]) for k in stale[:3]]}"
+    assert _all_running(survivors[0].url, names, alive), _states(survivors[0].url, names)
