@@ -328,13 +328,13 @@ class ReplicaManager:
                     self._stop_leading(key)
             if leading:
                 log.warning(
-                    "node %d lost touch with the metadata quorum: no longer leading %d partition(s)",
+                    "node %d lost touch with the metadata quorum: no longer leading %d partition(s) until it is back",
                     self.node_id,
                     len(leading),
                 )
         elif in_touch and self._out_of_touch:
             self._out_of_touch = False
-            log.info("node %d is back in touch with the metadata quorum", self.node_id)
+            log.debug("node %d is in touch with the metadata quorum", self.node_id)
             with self._lock:
                 metadata = self.metadata
             self.on_metadata(metadata, metadata)

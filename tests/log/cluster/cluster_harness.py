@@ -65,24 +65,40 @@ class StoreCluster:
         if network is not None and len(network.namespaces) < size:
             raise ValueError(f"{size} nodes need {size} namespaces, the network has {len(network.namespaces)}")
         addresses = {node_id: self._address(node_id) for node_id in range(1, size + 1)}
-        voters = ",".join(f"{node_id}@{host}:{quorum_port}" for node_id, (host, _, quorum_port) in addresses.items())
+        self.voters = ",".join(f"{node_id}@{host}:{quorum}" for node_id, (host, _, quorum) in addresses.items())
+        self.options = dict(options or {})
         self.nodes: dict[int, HubServer] = {}
         for node_id, (host, port, _) in addresses.items():
-            settings = dict(options or {})
-            if self.quorum:
-                settings |= {
-                    "node.id": str(node_id),
-                    "controller.quorum.voters": voters,
-                    "advertised.listeners": f"PLAINTEXT://{host}:{port}",
-                }
-            self.nodes[node_id] = HubServer(
-                base_dir / f"node-{node_id}",
-                port,
-                base_dir / f"node-{node_id}.log",
-                host=host,
-                options=tuple(f"{key}={value}" for key, value in settings.items()),
-                launcher=tuple(network[node_id].exec_prefix()) if network is not None else (),
-            )
+            self.nodes[node_id] = self._node(node_id, host, port)
+
+    def _node(self, node_id: int, host: str, port: int) -> HubServer:
+        settings = dict(self.options)
+        if self.quorum:
+            settings |= {
+                "node.id": str(node_id),
+                "controller.quorum.voters": self.voters,
+                "advertised.listeners": f"PLAINTEXT://{host}:{port}",
+            }
+        return HubServer(
+            self.base_dir / f"node-{node_id}",
+            port,
+            self.base_dir / f"node-{node_id}.log",
+            host=host,
+            options=tuple(f"{key}={value}" for key, value in settings.items()),
+            launcher=tuple(self.network[node_id].exec_prefix()) if self.network is not None else (),
+        )
+
+    def add_broker(self, timeout_s: float = 60) -> int:
+        """Start one more node, a broker only (not a voter: an observer of the metadata quorum), and wait until
+        it is registered; returns its node id."""
+        node_id = max(self.nodes) + 1
+        host, port, _ = self._address(node_id)
+        self.nodes[node_id] = self._node(node_id, host, port)
+        self.nodes[node_id].start(timeout_s)
+        self.wait_until(
+            lambda: node_id in self.admin().list_topics(timeout=5).brokers, timeout_s, f"node {node_id} registered"
+        )
+        return node_id
 
     def _address(self, node_id: int) -> tuple[str, int, int]:
         if self.network is not None:
