@@ -73,7 +73,7 @@ def test_epochs_min_insync_and_resign(tmp_path: Path, make_batch: BatchFactory) 
         leadership.check_epoch(3)
     with pytest.raises(UnknownLeaderEpochError):
         leadership.check_epoch(5)
-    with pytest.raises(NotEnoughReplicasError, match="min.insync.replicas is 2"):
+    with pytest.raises(NotEnoughReplicasError, match=r"min\.insync\.replicas is 2"):
         leadership.check_can_append(-1)
     leadership.check_can_append(1)  # acks=1 needs no ISR
     leadership.log.append_and_wait(make_batch([b"a"]), leader_epoch=4)
