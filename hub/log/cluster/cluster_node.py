@@ -79,6 +79,12 @@ class ClusterNode:
     def start(self, host: str, port: int) -> None:
         """Join the quorum and register as a broker reachable at ``host:port`` (the advertised listener)."""
         advertised = self.settings.advertised or (host, port)
+        if self.settings.quorum_password is None and self.node_id in self.settings.voters:
+            log.warning(
+                "controller.quorum.password is not set: whoever reaches the quorum port %s:%d can run code in this "
+                "process (docs/replication.md, Security); set it, and keep the port private",
+                *self.settings.voters[self.node_id],
+            )
         self.replicas.start()
         self.quorum.start()
         self.controller.start()
