@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from hub.log.client.errors import ClientError
 from hub.log.client.kafka.connection import KafkaConnection
 from hub.log.error_codes import ErrorCode
-from hub.log.errors import LogError
+from hub.log.errors import LogError, UnexpectedAppendOffsetError
 from hub.log.partition import PartitionLog
 
 log = logging.getLogger("hub.log.cluster.fetcher")
@@ -218,7 +218,17 @@ class ReplicaFetcher:
             return
         records = answer["records"]
         if records:
-            log_.append_replicated(records)  # type: ignore[arg-type]
+            try:
+                log_.append_replicated(records)  # type: ignore[arg-type]
+            except UnexpectedAppendOffsetError as exc:
+                if log_.log_end_offset != log_.log_start_offset:
+                    raise
+                # An empty log restarted at the leader's log start, inside a batch: start at the batch (as
+                # Kafka's fetcher does), then keep the leader's log start.
+                start = log_.log_start_offset
+                log_.truncate_fully_and_start_at(exc.first_offset)
+                log_.append_replicated(records)  # type: ignore[arg-type]
+                log_.delete_records_before(start)
         log_.update_high_watermark(int(answer["high_watermark"]))  # type: ignore[call-overload]
 
     def _reset_out_of_range(self, partition: FollowedPartition) -> None:
