@@ -66,6 +66,23 @@ def _reassign(cluster: StoreCluster, topic: str, targets: dict[int, list[int]]) 
         admin.close()
 
 
+def _describe(cluster: StoreCluster) -> None:
+    """DescribeCluster lists the four brokers; DescribeQuorum answers from the quorum: three voters, one leader."""
+    admin = KafkaAdminClient(bootstrap_servers=cluster.bootstrap)
+    try:
+        described = admin.describe_cluster()
+        assert sorted(broker["broker_id"] for broker in described["brokers"]) == [1, 2, 3, 4]
+        assert described["controller_id"] in (1, 2, 3)
+        quorum = admin.describe_metadata_quorum()
+        partition = quorum["topics"][0]["partitions"][0]
+        assert partition["leader_id"] in (1, 2, 3)
+        assert partition["leader_epoch"] >= 1
+        assert partition["high_watermark"] > 0
+        assert sorted(voter["replica_id"] for voter in partition["current_voters"]) == [1, 2, 3]
+    finally:
+        admin.close()
+
+
 def test_a_broker_joins_takes_partitions_and_a_node_is_drained(store_cluster: ClusterFactory) -> None:
     cluster = store_cluster(3)
     topic = topic_name()
@@ -75,6 +92,7 @@ def test_a_broker_joins_takes_partitions_and_a_node_is_drained(store_cluster: Cl
 
     added = cluster.add_broker()
     assert added == 4
+    _describe(cluster)
     _reassign(cluster, topic, {0: [4, 2, 3], 1: [3, 4, 2]})  # node 1 drained, node 4 takes its place
     assert {cluster.partition(topic, index).leader for index in (0, 1)} <= {2, 3, 4}
     _produce(cluster, topic, "after")
