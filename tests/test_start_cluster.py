@@ -6,10 +6,7 @@ records are replicated (the worker's topics and the data topic have three replic
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -20,6 +17,7 @@ import pytest
 from confluent_kafka.admin import AdminClient
 
 from tests.harness.process import free_port
+from tests.rest.conftest import HubStart, launch_hub, wait_hub
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -52,46 +50,26 @@ def _wait(predicate: Callable[[], Any], timeout_s: float, what: str) -> Any:
 
 
 @pytest.fixture
-def three_starts(tmp_path: Path) -> Iterator[list[tuple[str, str]]]:
-    """Three `hub start` processes forming one cluster: [(rest url, kafka bootstrap)]."""
-    kafka, rest, quorum = ([free_port() for _ in range(3)] for _ in range(3))
-    voters = ",".join(f"{n + 1}@127.0.0.1:{quorum[n]}" for n in range(3))
-    processes: list[subprocess.Popen[bytes]] = []
-    logs: list[Path] = []
-    for n in range(3):
-        log = tmp_path / f"node-{n + 1}.log"
-        logs.append(log)
-        argv = [
-            sys.executable,
-            "-m",
-            "hub.cli",
-            "start",
-            "--data-dir",
-            str(tmp_path / f"node-{n + 1}"),
-            "--kafka-listener",
-            f"127.0.0.1:{kafka[n]}",
-            "--rest-listener",
-            f"127.0.0.1:{rest[n]}",
-            "-o",
-            f"node.id={n + 1}",
-            "-o",
-            f"controller.quorum.voters={voters}",
-            "-o",
-            "group.initial.rebalance.delay.ms=0",
-        ]
-        with log.open("ab") as out:
-            processes.append(subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=dict(os.environ)))
+def three_starts(tmp_path: Path) -> Iterator[list[HubStart]]:
+    """Three `hub start` processes forming one cluster."""
+    voters = ",".join(f"{n}@127.0.0.1:{free_port()}" for n in (1, 2, 3))
+    nodes = []
+    for n in (1, 2, 3):
+        work_dir = tmp_path / f"node-{n}"
+        work_dir.mkdir()
+        cluster = ("-o", f"node.id={n}", "-o", f"controller.quorum.voters={voters}")
+        nodes.append(launch_hub(work_dir, *cluster, "-o", "group.initial.rebalance.delay.ms=0"))
     try:
-        yield [(f"http://127.0.0.1:{rest[n]}", f"127.0.0.1:{kafka[n]}") for n in range(3)]
+        yield [wait_hub(node) for node in nodes]
     finally:
-        for process in processes:
-            process.send_signal(signal.SIGTERM)
-        codes = [process.wait(60) for process in processes]
-        assert codes == [0, 0, 0], "\n".join(log.read_text(errors="replace")[-3000:] for log in logs)
+        for node in nodes:  # all at once: the last voters standing wait for each other's controlled shutdowns
+            node.process.send_signal(signal.SIGTERM)
+        for node in nodes:
+            assert node.process.wait(60) == 0, node.log_path.read_text()[-3000:]
 
 
-def test_three_hub_starts_are_one_store_and_one_worker_group(three_starts: list[tuple[str, str]]) -> None:
-    urls = [url for url, _ in three_starts]
+def test_three_hub_starts_are_one_store_and_one_worker_group(three_starts: list[HubStart]) -> None:
+    urls = [node.url for node in three_starts]
     ids = _wait(lambda: {_get(url + "/")["kafka_cluster_id"] for url in urls}, 60, "every REST API")
     assert len(ids) == 1
     assert ids != {""}
@@ -105,7 +83,7 @@ def test_three_hub_starts_are_one_store_and_one_worker_group(three_starts: list[
     _wait(lambda: _post(urls[0] + "/connectors", {"name": "gen", "config": config}), 60, "the connector created")
     for url in urls:
         _wait(lambda url=url: "gen" in _get(url + "/connectors"), 30, f"{url} knowing the connector")
-    admin = AdminClient({"bootstrap.servers": three_starts[1][1]})
+    admin = AdminClient({"bootstrap.servers": three_starts[1].kafka})
 
     def replicated() -> bool:
         topics = admin.list_topics(timeout=10).topics
