@@ -135,10 +135,15 @@ class ClusterNode:
     def in_touch(self) -> bool:
         """Whether this node's last applied heartbeat was sent within ``broker.session.timeout.ms``. A node out of
         touch must assume the controller fenced it and moved its leaderships: it stops leading (its acks=all
-        writes could not commit anyway) and answers Metadata without leaders, so clients ask another node."""
+        writes could not commit anyway) and closes its clients' connections, so they ask another node."""
         lifecycle = self.lifecycle
         contact = lifecycle.last_contact if lifecycle is not None else None
         return contact is not None and time.monotonic() - contact < self.settings.session_timeout_ms / 1000
+
+    def serving(self) -> bool:
+        """Whether the Kafka listener serves requests: not while this node is out of touch with the quorum after
+        having been in touch (see ``in_touch``)."""
+        return not self.replicas.out_of_touch
 
     def metadata(self) -> ClusterMetadata:
         return self.quorum.snapshot()

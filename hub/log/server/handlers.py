@@ -131,7 +131,7 @@ class RequestHandlers:
             if cluster is None:
                 partitions = [_single_node_partition(index) for index in range(info.partitions)]
             else:
-                partitions = cluster_partitions(cluster.metadata(), name, stale=not cluster.in_touch())
+                partitions = cluster_partitions(cluster.metadata(), name)
             entry = _metadata_topic(name, ErrorCode.NONE, partitions)
             entry["is_internal"] = info.internal
             topics.append(entry)

@@ -139,6 +139,12 @@ class KafkaServer:
                 except asyncio.IncompleteReadError:
                     log.warning("connection from %s closed in the middle of a request", client)
                     return
+                cluster = self.broker.cluster
+                if cluster is not None and not cluster.serving():
+                    # Its metadata may be stale and it leads nothing: closing makes clients go to another node
+                    # (a client keeps asking the one node it is connected to otherwise).
+                    log.info("closing connection from %s: this node is out of touch with the cluster", client)
+                    return
                 response = await self._handle(payload, client, connection)
                 if response is None:
                     continue
