@@ -11,7 +11,7 @@ import time
 import uuid
 from typing import Any
 
-from confluent_kafka import KafkaError, Message, Producer
+from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
 
 from tests.harness.netns import Network
 
@@ -142,3 +142,39 @@ class SequenceProducer:
     def expected(self) -> list[bytes]:
         """Every value sent, in order: what each replica must hold once all were acknowledged."""
         return [b"%s-%d" % (self.tag.encode(), i) for i in range(self.sent)]
+
+
+class WatchingConsumer:
+    """Reads partition 0 of ``topic`` from offset 0 in a thread until ``stop`` (read_committed, no group), keeping
+    every (offset, value) it was given: what consumers saw while the cluster was failing over."""
+
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        self.consumer = Consumer(
+            {
+                "bootstrap.servers": bootstrap,
+                "group.id": f"watch-{topic}",
+                "enable.auto.commit": False,
+                "isolation.level": "read_committed",
+                "topic.metadata.refresh.interval.ms": 1000,
+            }
+        )
+        self.consumer.assign([TopicPartition(topic, 0, 0)])
+        self.seen: list[tuple[int, bytes]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"watch-{topic}", daemon=True)
+
+    def start(self) -> WatchingConsumer:
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            for message in self.consumer.consume(500, timeout=0.2):
+                if message.error() is None:
+                    self.seen.append((message.offset(), message.value()))
+
+    def stop(self) -> list[tuple[int, bytes]]:
+        self._stop.set()
+        self._thread.join(10)
+        self.consumer.close()
+        return self.seen

@@ -17,7 +17,7 @@ from confluent_kafka import KafkaError, Producer
 from confluent_kafka.admin import NewTopic
 
 from tests.harness.netns import Network
-from tests.log.cluster.clients import SequenceProducer, run_client, topic_name
+from tests.log.cluster.clients import SequenceProducer, WatchingConsumer, run_client, topic_name
 from tests.log.cluster.cluster_harness import PartitionView, StoreCluster
 from tests.log.cluster.conftest import ClusterFactory
 
@@ -58,6 +58,7 @@ def test_leader_killed_ten_times_loses_and_duplicates_nothing(store_cluster: Clu
     topic = topic_name()
     cluster.create_topic(topic, 1, 3, IN_SYNC_2)
     producer = SequenceProducer(cluster.bootstrap, topic, "kill").start()
+    watcher = WatchingConsumer(cluster.bootstrap, topic).start()
     for round_ in range(10):
         before = _wait_whole(cluster, topic, f"round {round_}")
         producer.wait_acked(100)
@@ -72,7 +73,12 @@ def test_leader_killed_ten_times_loses_and_duplicates_nothing(store_cluster: Clu
     _wait_whole(cluster, topic, "after the last restart")
     producer.wait_acked(100)
     producer.stop()
+    seen = watcher.stop()
+    assert len(seen) > 1000
     _assert_replicas_hold_exactly(cluster, topic, producer)
+    # What the consumer read below the high watermark never went away: it is in the final log, at its offset.
+    final = {record.offset: record.value for record in cluster.replica_records(1, topic)}
+    assert all(final.get(offset) == value for offset, value in seen)
 
 
 def test_partitioned_leader_acknowledges_nothing_and_truncates_after_heal(
