@@ -9,8 +9,8 @@ Faults:
 
 - ``isolate`` drops, with nftables inside the namespace, every packet between it and the other namespaces (and the
   observer when asked): a silent partition, links stay up, no errors reach the sockets;
-- ``delay`` queues every packet leaving the namespace for a fixed time with ``tc qdisc netem`` (a round trip gets
-  longer by the delay); the kernel needs sch_netem (``netem_unavailable`` says why not).
+- ``delay`` holds the packets leaving the namespace (all, or those to one port) for a fixed time with ``tc``'s
+  netem (a round trip gets longer by the delay); the kernel needs sch_netem (``netem_unavailable`` says why not).
 
 ``close`` ends the processes still running inside the namespaces (by pid), deletes the namespaces and the bridge;
 it is idempotent and is what the ``network_namespaces`` fixture calls even when a test fails. Not thread-safe:
@@ -85,7 +85,6 @@ class Network:
         self.subnet = _free_subnet()
         self.host_address = str(self.subnet.network_address + 1)
         self.namespaces: list[Namespace] = []
-        self._delayed: set[str] = set()
         try:
             self._create(count)
         except BaseException:
@@ -160,27 +159,44 @@ class Network:
             _run([*namespace.exec_prefix(), "nft", "delete", "table", "inet", PARTITION_TABLE], check=False)
 
     def netem_unavailable(self) -> str | None:
-        """Why ``delay`` cannot work here (a skip reason), or None."""
+        """Why ``delay`` cannot work here (a skip reason), or None. Probes both forms on namespace 1."""
         if not self.namespaces:
             return "no namespace"
-        probe = self.run(1, ["tc", "qdisc", "add", "dev", "eth0", "root", "netem", "delay", "1ms"])
-        if probe.returncode != 0:
-            return f"tc netem unavailable (kernel needs sch_netem): {probe.stderr.strip()}"
-        self.run(1, ["tc", "qdisc", "del", "dev", "eth0", "root"])
+        try:
+            self.delay(1, 1)
+            self.delay(1, 1, dport=9)
+        except NetnsError as exc:
+            return f"tc cannot delay here (the kernel needs sch_netem, and sch_prio with cls_u32 for one port): {exc}"
+        finally:
+            self.undelay(1)
         return None
 
-    def delay(self, index: int, delay_ms: int, jitter_ms: int = 0) -> None:
-        """Hold every packet leaving namespace ``index`` for ``delay_ms`` (± ``jitter_ms``); replaces an earlier one."""
-        netem = ["netem", "delay", f"{delay_ms}ms"] + ([f"{jitter_ms}ms"] if jitter_ms else [])
-        result = self.run(index, ["tc", "qdisc", "replace", "dev", "eth0", "root", *netem])
-        if result.returncode != 0:
-            raise NetnsError(f"tc netem on {self[index].name} failed: {result.stderr.strip()}")
-        self._delayed.add(self[index].name)
+    def delay(self, index: int, delay_ms: int, jitter_ms: int = 0, *, dport: int | None = None) -> None:
+        """Hold packets leaving namespace ``index`` for ``delay_ms`` (± ``jitter_ms``): all of them, or only those
+        to TCP/UDP port ``dport`` (e.g. a node's replica fetches to the Kafka port, while its quorum traffic on
+        another port flows freely). Replaces an earlier delay of that namespace."""
+        netem = ["netem", "delay", f"{delay_ms}ms", *([f"{jitter_ms}ms"] if jitter_ms else [])]
+        tc = ["tc", "qdisc", "replace", "dev", "eth0"]
+        self.undelay(index)
+        if dport is None:
+            commands = [[*tc, "root", *netem]]
+        else:
+            # A fourth band no priority maps to by default holds the delayed packets; the others are untouched.
+            match = ["u32", "match", "ip", "dport", str(dport), "0xffff", "flowid", "1:4"]
+            commands = [
+                [*tc, "root", "handle", "1:", "prio", "bands", "4"],
+                [*tc, "parent", "1:4", "handle", "40:", *netem],
+                ["tc", "filter", "add", "dev", "eth0", "parent", "1:", "protocol", "ip", "prio", "1", *match],
+            ]
+        for command in commands:
+            result = self.run(index, command)
+            if result.returncode != 0:
+                self.undelay(index)
+                raise NetnsError(f"{' '.join(command)} in {self[index].name} failed: {result.stderr.strip()}")
 
     def undelay(self, index: int) -> None:
-        """Remove the delay of namespace ``index``."""
+        """Remove any delay of namespace ``index``."""
         self.run(index, ["tc", "qdisc", "del", "dev", "eth0", "root"])
-        self._delayed.discard(self[index].name)
 
     # --- teardown ----------------------------------------------------------------------------------------------
 

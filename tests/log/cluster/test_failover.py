@@ -17,7 +17,7 @@ from confluent_kafka import KafkaError, Producer
 
 from tests.harness.netns import Network
 from tests.log.cluster.clients import SequenceProducer, run_client, topic_name
-from tests.log.cluster.cluster_harness import PartitionView, StoreCluster
+from tests.log.cluster.cluster_harness import NAMESPACE_PORT, PartitionView, StoreCluster
 from tests.log.cluster.conftest import ClusterFactory
 
 # The one switch: delete this skip once hub/log/cluster serves `hub log serve -o controller.quorum.voters=...`.
@@ -136,7 +136,9 @@ def test_slow_followers_leave_the_isr_and_min_insync_replicas_guards_acks(
     first, second = (node_id for node_id in view.replicas if node_id != leader)
     producer.wait_acked(200)
 
-    network.delay(first, 3000)
+    # Only the followers' packets to the Kafka port (their fetches) are held: the metadata quorum runs on another
+    # port at full speed, so the controller can commit the ISR changes.
+    network.delay(first, 3000, dport=NAMESPACE_PORT)
     cluster.wait_until(
         lambda: set(cluster.partition(topic, via=leader).isr) == {1, 2, 3} - {first},
         60,
@@ -144,7 +146,7 @@ def test_slow_followers_leave_the_isr_and_min_insync_replicas_guards_acks(
     )
     producer.wait_acked(200)  # the leader and one follower satisfy min.insync.replicas=2
 
-    network.delay(second, 3000)
+    network.delay(second, 3000, dport=NAMESPACE_PORT)
     cluster.wait_until(
         lambda: cluster.partition(topic, via=leader).isr == (leader,), 60, "both slow followers leave the ISR"
     )
