@@ -92,11 +92,18 @@ class StoreCluster:
     # --- lifecycle ---------------------------------------------------------------------------------------------
 
     def start(self, timeout_s: float = 60) -> None:
-        """Launch every node, then wait for every listener (a node may listen only once a quorum of them runs)."""
+        """Launch every node, then wait for every listener (a node may listen only once a quorum of them runs) and,
+        with a quorum, until Metadata lists every broker (registered and unfenced), so topics can be created."""
         for node in self.nodes.values():
             node.launch()
         for node in self.nodes.values():
             node.wait_listening(timeout_s)
+        if self.quorum:
+            self.wait_until(
+                lambda: len(self.admin().list_topics(timeout=5).brokers) == len(self.nodes),
+                timeout_s,
+                f"Metadata lists all {len(self.nodes)} brokers",
+            )
 
     def kill(self, node_id: int) -> None:
         """SIGKILL: no shutdown work at all, as in a power cut of that process."""
