@@ -31,7 +31,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-SUPERNET = ipaddress.ip_network("10.231.0.0/16")
+SUPERNET = ipaddress.IPv4Network("10.231.0.0/16")
 PARTITION_TABLE = "hub_test_partition"
 ROUTE_TYPES = {"local", "broadcast", "unicast", "anycast", "multicast", "blackhole", "unreachable", "prohibit"}
 
@@ -225,7 +225,7 @@ class Network:
 def _free_subnet() -> ipaddress.IPv4Network:
     """A /24 of SUPERNET that no route of the host namespace overlaps."""
     routes = _run(["ip", "-4", "route", "show", "table", "all"]).stdout
-    used = set()
+    used: set[ipaddress.IPv4Network | ipaddress.IPv6Network] = set()
     for line in routes.splitlines():
         words = [word for word in line.split() if word not in ROUTE_TYPES]
         with contextlib.suppress(ValueError, IndexError):

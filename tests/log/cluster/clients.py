@@ -108,7 +108,7 @@ class SequenceProducer:
             if error is not None:
                 self.errors.append(error)
             else:
-                self.acked.append((message.offset(), message.value()))
+                self.acked.append((int(message.offset() or 0), bytes(message.value() or b"")))
 
     def _client_error(self, error: KafkaError) -> None:
         if error.fatal():  # e.g. the idempotent producer found a gap in its sequence: the test has failed

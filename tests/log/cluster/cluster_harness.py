@@ -185,7 +185,7 @@ class StoreCluster:
         error = str(found.error) if found.error is not None else None
         return PartitionView(found.leader, tuple(found.replicas), tuple(found.isrs), error)
 
-    def wait_until(self, predicate: Callable[[], T], timeout_s: float = 30, what: str = "") -> T:
+    def wait_until(self, predicate: Callable[[], T | None], timeout_s: float = 30, what: str = "") -> T:
         """Poll ``predicate`` until it returns something true and return that; an exception counts as false.
         On timeout, raise AssertionError naming ``what``, the last exception and every node's log tail."""
         deadline = time.monotonic() + timeout_s

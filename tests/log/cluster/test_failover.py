@@ -11,6 +11,7 @@ end (StoreCluster.replica_records): that shows every record a replica holds, a d
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 import pytest
 from confluent_kafka import KafkaError, Producer
@@ -54,6 +55,10 @@ def _assert_replicas_hold_exactly(cluster: StoreCluster, topic: str, producer: S
         assert stored == sorted(producer.acked), f"node {node_id}: offsets differ from the acknowledged ones"
 
 
+def _led_by_another(cluster: StoreCluster, topic: str, old: int) -> bool:
+    return cluster.partition(topic).leader not in (-1, old)
+
+
 def test_leader_killed_ten_times_loses_and_duplicates_nothing(store_cluster: ClusterFactory) -> None:
     cluster = store_cluster(3)
     topic = topic_name()
@@ -64,7 +69,7 @@ def test_leader_killed_ten_times_loses_and_duplicates_nothing(store_cluster: Clu
         producer.wait_acked(100)
         cluster.kill(before.leader)
         cluster.wait_until(
-            lambda old=before.leader: cluster.partition(topic).leader not in (-1, old),
+            partial(_led_by_another, cluster, topic, before.leader),
             30,
             f"round {round_}: a new leader after node {before.leader} was killed",
         )
