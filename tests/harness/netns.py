@@ -1,9 +1,11 @@
 """Linux network namespaces a test creates for itself: N namespaces joined by one bridge, with faults to inject.
 
-Layout: namespace ``i`` (1-based) has interface ``eth0`` with address ``<subnet>.(10+i)/24``; its veth peer in the
-host namespace is attached to the bridge, which holds ``<subnet>.1`` so the test process itself (the observer)
-reaches every namespace. The /24 is picked per run from 10.231.0.0/16 among those with no route on the host, and
-every interface and namespace name carries a random token, so parallel runs on one machine do not collide.
+Layout: namespace ``i`` (1-based) has interface ``eth0`` with address ``<subnet>.(10+i)/24``; its veth peer is a
+port of a bridge that lives in a switch namespace of its own, so the host's firewall (e.g. Docker's FORWARD
+policy, applied to bridged packets when br_netfilter is loaded) never sees their traffic. One more veth pair links
+the switch to the host namespace, whose end holds ``<subnet>.1``: the test process itself (the observer) reaches
+every namespace. The /24 is picked per run from 10.231.0.0/16 among those with no route on the host, and every
+namespace and host interface name carries a random token, so parallel runs on one machine do not collide.
 
 Faults:
 
@@ -12,7 +14,8 @@ Faults:
 - ``delay`` holds the packets leaving the namespace (all, or those to one port) for a fixed time with ``tc``'s
   netem (a round trip gets longer by the delay); the kernel needs sch_netem (``netem_unavailable`` says why not).
 
-``close`` ends the processes still running inside the namespaces (by pid), deletes the namespaces and the bridge;
+``close`` ends the processes still running inside the namespaces (by pid) and deletes the namespaces (the switch
+and its bridge too);
 it is idempotent and is what the ``network_namespaces`` fixture calls even when a test fails. Not thread-safe:
 one test thread drives one Network.
 """
@@ -64,12 +67,11 @@ def netns_unavailable() -> str | None:
 
 @dataclass(frozen=True)
 class Namespace:
-    """One namespace of a Network: its name, its address on the bridge and the host side of its veth pair."""
+    """One namespace of a Network: its name and its address on the bridge."""
 
     index: int
     name: str
     address: str
-    host_veth: str
 
     def exec_prefix(self) -> list[str]:
         """The argv prefix that runs a command inside this namespace (``ip netns exec`` execs, so pids stay)."""
@@ -81,7 +83,8 @@ class Network:
 
     def __init__(self, count: int) -> None:
         self.token = f"{random.randrange(16**6):06x}"
-        self.bridge = f"hz{self.token}br"
+        self.switch = f"hz{self.token}-sw"
+        self.uplink = f"hz{self.token}up"
         self.subnet = _free_subnet()
         self.host_address = str(self.subnet.network_address + 1)
         self.namespaces: list[Namespace] = []
@@ -92,30 +95,23 @@ class Network:
             raise
 
     def _create(self, count: int) -> None:
-        _run(["ip", "link", "add", self.bridge, "type", "bridge"])
-        _run(["ip", "addr", "add", f"{self.host_address}/24", "dev", self.bridge])
-        _run(["ip", "link", "set", self.bridge, "up"])
+        switch = ["ip", "-n", self.switch]
+        _run(["ip", "netns", "add", self.switch])
+        _run([*switch, "link", "add", "br0", "type", "bridge"])
+        _run([*switch, "link", "set", "br0", "up"])
+        _run(["ip", "link", "add", self.uplink, "type", "veth", "peer", "name", "up0", "netns", self.switch])
+        _run([*switch, "link", "set", "up0", "master", "br0", "up"])
+        _run(["ip", "addr", "add", f"{self.host_address}/24", "dev", self.uplink])
+        _run(["ip", "link", "set", self.uplink, "up"])
         for index in range(1, count + 1):
             address = str(self.subnet.network_address + 10 + index)
-            namespace = Namespace(index, f"hz{self.token}-{index}", address, f"hz{self.token}v{index}")
+            namespace = Namespace(index, f"hz{self.token}-{index}", address)
             self.namespaces.append(namespace)
             _run(["ip", "netns", "add", namespace.name])
-            _run(
-                [
-                    "ip",
-                    "link",
-                    "add",
-                    namespace.host_veth,
-                    "type",
-                    "veth",
-                    "peer",
-                    "name",
-                    "eth0",
-                    "netns",
-                    namespace.name,
-                ]
-            )
-            _run(["ip", "link", "set", namespace.host_veth, "master", self.bridge, "up"])
+            port = f"p{index}"
+            pair = ["type", "veth", "peer", "name", port, "netns", self.switch]
+            _run(["ip", "link", "add", "eth0", "netns", namespace.name, *pair])
+            _run([*switch, "link", "set", port, "master", "br0", "up"])
             inside = ["ip", "-n", namespace.name]
             _run([*inside, "addr", "add", f"{namespace.address}/24", "dev", "eth0"])
             _run([*inside, "link", "set", "eth0", "up"])
@@ -201,13 +197,13 @@ class Network:
     # --- teardown ----------------------------------------------------------------------------------------------
 
     def close(self) -> None:
-        """End what still runs inside the namespaces, delete them and the bridge. Idempotent."""
+        """End what still runs inside the namespaces and delete them, the switch last. Idempotent."""
         for namespace in self.namespaces:
             self._kill_inside(namespace)
             _run(["ip", "netns", "delete", namespace.name], check=False)
-            _run(["ip", "link", "delete", namespace.host_veth], check=False)
         self.namespaces = []
-        _run(["ip", "link", "delete", self.bridge], check=False)
+        _run(["ip", "netns", "delete", self.switch], check=False)
+        _run(["ip", "link", "delete", self.uplink], check=False)
 
     @staticmethod
     def _kill_inside(namespace: Namespace) -> None:
