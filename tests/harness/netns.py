@@ -12,7 +12,10 @@ Faults:
 - ``isolate`` drops, with nftables inside the namespace, every packet between it and the other namespaces (and the
   observer when asked): a silent partition, links stay up, no errors reach the sockets;
 - ``delay`` holds the packets leaving the namespace (all, or those to one port) for a fixed time with ``tc``'s
-  netem (a round trip gets longer by the delay); the kernel needs sch_netem (``netem_unavailable`` says why not).
+  netem (a round trip gets longer by the delay); the kernel needs sch_netem (``netem_unavailable`` says why not);
+- ``add_loss`` drops a share of the packets leaving the namespace (all, or those to one TCP port) at random, with
+  nftables: a lossy link, where TCP's retransmissions make every exchange slow, and the way to slow a node where
+  the kernel has no netem.
 
 ``close`` ends the processes still running inside the namespaces (by pid) and deletes the namespaces (the switch
 and its bridge too);
@@ -36,6 +39,7 @@ from pathlib import Path
 
 SUPERNET = ipaddress.IPv4Network("10.231.0.0/16")
 PARTITION_TABLE = "hub_test_partition"
+LOSS_TABLE = "hub_test_loss"
 ROUTE_TYPES = {"local", "broadcast", "unicast", "anycast", "multicast", "blackhole", "unreachable", "prohibit"}
 
 
@@ -193,6 +197,27 @@ class Network:
     def undelay(self, index: int) -> None:
         """Remove any delay of namespace ``index``."""
         self.run(index, ["tc", "qdisc", "del", "dev", "eth0", "root"])
+
+    def add_loss(self, index: int, percent: int, *, dport: int | None = None) -> None:
+        """Drop ``percent`` % of the packets leaving namespace ``index`` (only TCP ones to ``dport`` when given), at
+        random; replaces an earlier loss of that namespace."""
+        if not 0 < percent <= 100:
+            raise ValueError(f"percent must be 1..100, not {percent}")
+        match = f"tcp dport {dport} " if dport is not None else ""
+        if percent < 100:
+            match += f"numgen random mod 100 < {percent} "
+        rules = (
+            f"table inet {LOSS_TABLE} {{\n"
+            "  chain output { type filter hook output priority 0; policy accept; "
+            f"{match}drop; }}\n"
+            "}\n"
+        )
+        self.remove_loss(index)
+        _run([*self[index].exec_prefix(), "nft", "-f", "-"], stdin=rules)
+
+    def remove_loss(self, index: int) -> None:
+        """Undo ``add_loss`` for namespace ``index``."""
+        _run([*self[index].exec_prefix(), "nft", "delete", "table", "inet", LOSS_TABLE], check=False)
 
     # --- teardown ----------------------------------------------------------------------------------------------
 

@@ -123,11 +123,32 @@ def _produce_once(bootstrap: str, topic: str) -> KafkaError | None:
     return outcome[0]
 
 
+@pytest.fixture(params=["netem-delay", "nft-loss"])
+def slow_link(request: pytest.FixtureRequest) -> str:
+    """How a follower is slowed: its fetches held 3 s each (tc netem), or 90 % of them lost (nftables, where the
+    kernel has no netem), TCP's retransmissions then making each fetch take seconds."""
+    return str(request.param)
+
+
+def _slow_fetches(network: Network, node_id: int, how: str) -> None:
+    # Only the follower's packets to the Kafka port (its fetches) suffer: the metadata quorum runs on another port
+    # at full speed, so the controller can commit the ISR changes (its elections time out in about a second).
+    if how == "netem-delay":
+        network.delay(node_id, 3000, dport=NAMESPACE_PORT)
+    else:
+        network.add_loss(node_id, 90, dport=NAMESPACE_PORT)
+
+
+def _restore_fetches(network: Network, node_id: int) -> None:
+    network.undelay(node_id)
+    network.remove_loss(node_id)
+
+
 def test_slow_followers_leave_the_isr_and_min_insync_replicas_guards_acks(
-    network_namespaces: Callable[[int], Network], store_cluster: ClusterFactory
+    network_namespaces: Callable[[int], Network], store_cluster: ClusterFactory, slow_link: str
 ) -> None:
     network = network_namespaces(3)
-    reason = network.netem_unavailable()
+    reason = network.netem_unavailable() if slow_link == "netem-delay" else None
     if reason:
         pytest.skip(reason)
     # Heartbeats stay well inside the session, so a follower leaves the ISR for lagging, not for being fenced.
@@ -141,9 +162,7 @@ def test_slow_followers_leave_the_isr_and_min_insync_replicas_guards_acks(
     first, second = (node_id for node_id in view.replicas if node_id != leader)
     producer.wait_acked(200)
 
-    # Only the followers' packets to the Kafka port (their fetches) are held: the metadata quorum runs on another
-    # port at full speed, so the controller can commit the ISR changes.
-    network.delay(first, 3000, dport=NAMESPACE_PORT)
+    _slow_fetches(network, first, slow_link)
     cluster.wait_until(
         lambda: set(cluster.partition(topic, via=leader).isr) == {1, 2, 3} - {first},
         60,
@@ -151,7 +170,7 @@ def test_slow_followers_leave_the_isr_and_min_insync_replicas_guards_acks(
     )
     producer.wait_acked(200)  # the leader and one follower satisfy min.insync.replicas=2
 
-    network.delay(second, 3000, dport=NAMESPACE_PORT)
+    _slow_fetches(network, second, slow_link)
     cluster.wait_until(
         lambda: cluster.partition(topic, via=leader).isr == (leader,), 60, "both slow followers leave the ISR"
     )
@@ -159,8 +178,8 @@ def test_slow_followers_leave_the_isr_and_min_insync_replicas_guards_acks(
     assert error is not None
     assert error.code() == KafkaError.NOT_ENOUGH_REPLICAS, error
 
-    network.undelay(first)
-    network.undelay(second)
+    _restore_fetches(network, first)
+    _restore_fetches(network, second)
     _wait_whole(cluster, topic, "after the delays end", via=leader)
     producer.wait_acked(200)  # what waited for the ISR is acknowledged now, and new records too
     producer.stop()

@@ -76,6 +76,24 @@ def test_isolation_cuts_a_namespace_off_and_heal_restores_it(
     assert (after["errors"], after["consumed"]) == ([], _values("a") + _values("c") + _values("d"))
 
 
+def test_loss_on_the_kafka_port_cuts_a_client_off_and_other_ports_pass(
+    network_namespaces: Callable[[int], Network], store_cluster: ClusterFactory
+) -> None:
+    network = network_namespaces(2)
+    cluster = store_cluster(1, network=network)
+    topic = topic_name()
+    cluster.create_topic(topic, 1, 1)
+    network.add_loss(2, 90, dport=NAMESPACE_PORT + 1)  # another port: the client is not touched
+    passed = run_client(network, 2, cluster.bootstrap, topic, "produce", "a")
+    assert (passed["errors"], len(passed["acked"])) == ([], 20)
+    network.add_loss(2, 100, dport=NAMESPACE_PORT)
+    lost = run_client(network, 2, cluster.bootstrap, topic, "produce", "b")
+    assert (len(lost["errors"]), lost["acked"]) == (20, [])
+    network.remove_loss(2)
+    after = run_client(network, 2, cluster.bootstrap, topic, "produce", "c")
+    assert (after["errors"], len(after["acked"])) == ([], 20)
+
+
 def test_netem_delay_lengthens_round_trips_of_a_namespace_or_of_one_port(
     network_namespaces: Callable[[int], Network], store_cluster: ClusterFactory
 ) -> None:
