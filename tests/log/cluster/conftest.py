@@ -47,7 +47,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
     outcome = yield
     report = outcome.get_result()
     if report.failed:
-        clusters: list[StoreCluster] = item.stash.get(CLUSTERS, [])
-        for number, cluster in enumerate(clusters, 1):
+        for number, cluster in enumerate(item.stash.get(CLUSTERS, []), 1):
             for node_id, tail in cluster.log_tails().items():
                 report.sections.append((f"cluster {number} node {node_id} log (tail)", tail))

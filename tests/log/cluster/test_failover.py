@@ -15,6 +15,7 @@ from functools import partial
 
 import pytest
 from confluent_kafka import KafkaError, Producer
+from confluent_kafka.admin import NewTopic
 
 from tests.harness.netns import Network
 from tests.log.cluster.clients import SequenceProducer, run_client, topic_name
@@ -113,16 +114,6 @@ def test_partitioned_leader_acknowledges_nothing_and_truncates_after_heal(
     _assert_replicas_hold_exactly(cluster, topic, producer)  # the old leader's unacknowledged tail is gone
 
 
-def _produce_once(bootstrap: str, topic: str) -> KafkaError | None:
-    """One acks=all record, no retries: its delivery error (None = acknowledged)."""
-    producer = Producer({"bootstrap.servers": bootstrap, "acks": "all", "retries": 0, "message.timeout.ms": 10_000})
-    outcome: list[KafkaError | None] = []
-    producer.produce(topic, b"probe", partition=0, on_delivery=lambda error, _message: outcome.append(error))
-    producer.flush(15)
-    assert len(outcome) == 1
-    return outcome[0]
-
-
 @pytest.fixture(params=["netem-delay", "nft-loss"])
 def slow_link(request: pytest.FixtureRequest) -> str:
     """How a follower is slowed: its fetches held 3 s each (tc netem), or 90 % of them lost (nftables, where the
@@ -182,5 +173,59 @@ def test_slow_followers_leave_the_isr_and_min_insync_replicas_guards_acks(
     _restore_fetches(network, second)
     _wait_whole(cluster, topic, "after the delays end", via=leader)
     producer.wait_acked(200)  # what waited for the ISR is acknowledged now, and new records too
+    producer.stop()
+    _assert_replicas_hold_exactly(cluster, topic, producer)
+
+
+def _produce_once(bootstrap: str, topic: str) -> KafkaError | None:
+    """One acks=all record, no retries: its delivery error (None = acknowledged)."""
+    producer = Producer({"bootstrap.servers": bootstrap, "acks": "all", "retries": 0, "message.timeout.ms": 10_000})
+    outcome: list[KafkaError | None] = []
+    producer.produce(topic, b"probe", partition=0, on_delivery=lambda error, _message: outcome.append(error))
+    producer.flush(15)
+    assert len(outcome) == 1
+    return outcome[0]
+
+
+def test_a_stalled_follower_leaves_the_isr_and_min_insync_replicas_guards_acks(store_cluster: ClusterFactory) -> None:
+    """A follower whose fetches stop (its process is stopped with SIGSTOP: Linux's netem, which could delay them
+    instead, is missing from many kernels) leaves the ISR after replica.lag.time.max.ms. The leader keeps serving
+    a topic whose min.insync.replicas=2 still holds and refuses acks=all writes to one where it does not (3);
+    resumed, the follower catches up and returns to the ISR, and nothing acknowledged is lost."""
+    # The session outlasts the stall, so the follower leaves the ISR for lagging, not for being fenced; one
+    # stalled voter of three leaves the metadata quorum its majority.
+    options = {"replica.lag.time.max.ms": "1000", "broker.session.timeout.ms": "60000"}
+    cluster = store_cluster(3, options=options)
+    topic, strict = topic_name(), topic_name()
+    cluster.create_topic(topic, 1, 3, IN_SYNC_2)
+    producer = SequenceProducer(cluster.bootstrap, topic, "slow").start()
+    view = _wait_whole(cluster, topic, "before the stall")
+    leader = view.leader
+    follower = next(node_id for node_id in view.replicas if node_id != leader)
+    replicas = [leader, *(node_id for node_id in view.replicas if node_id != leader)]
+    strict_topic = NewTopic(strict, 1, replica_assignment=[replicas], config={"min.insync.replicas": "3"})
+    admin = cluster.admin()  # kept until the future resolves: destroying the client fails it
+    admin.create_topics([strict_topic])[strict].result(30)
+    _wait_whole(cluster, strict, "the strict topic, led by the same node")
+    producer.wait_acked(200)
+    assert _produce_once(cluster.nodes[leader].bootstrap, strict) is None
+
+    cluster.pause(follower)
+    try:
+        for name in (topic, strict):
+            cluster.wait_until(
+                lambda name=name: set(cluster.partition(name, via=leader).isr) == {1, 2, 3} - {follower},
+                60,
+                f"{name}: stalled follower {follower} leaves the ISR",
+            )
+        producer.wait_acked(200)  # the leader and one follower satisfy min.insync.replicas=2
+        error = _produce_once(cluster.nodes[leader].bootstrap, strict)
+        assert error is not None
+        assert error.code() == KafkaError.NOT_ENOUGH_REPLICAS, error
+    finally:
+        cluster.resume(follower)
+    _wait_whole(cluster, topic, "after the stall ends", via=leader)
+    assert _produce_once(cluster.nodes[leader].bootstrap, strict) is None
+    producer.wait_acked(200)
     producer.stop()
     _assert_replicas_hold_exactly(cluster, topic, producer)
