@@ -143,11 +143,13 @@ class SequenceProducer:
             time.sleep(0.05)
 
     def stop(self, timeout_s: float = 120) -> None:
-        """Stop producing and wait until every record sent is acknowledged or has failed."""
+        """Stop producing, wait until every record sent is acknowledged or has failed, and close the client (it
+        would otherwise go on reconnecting to the cluster's addresses after the test)."""
         self._stop.set()
         self._thread.join(10)
         remaining = self.producer.flush(timeout_s)
         assert remaining == 0, f"{remaining} records neither acknowledged nor failed after {timeout_s} s"
+        self.producer.close()
 
     def expected(self) -> list[bytes]:
         """Every value sent, in order: what each replica must hold once all were acknowledged."""
