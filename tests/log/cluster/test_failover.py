@@ -89,13 +89,17 @@ def test_partitioned_leader_acknowledges_nothing_and_truncates_after_heal(
     cluster = store_cluster(3, network=network)
     topic = topic_name()
     cluster.create_topic(topic, 1, 3, IN_SYNC_2)
-    # The test process (the observer) reaches every node throughout; only the nodes are cut from each other.
-    producer = SequenceProducer(cluster.bootstrap, topic, "obs", **{"request.timeout.ms": 5000}).start()
+    # The test's producer ends up on the majority side. Requests to a node that went silent fail after 5 s, not
+    # librdkafka's 60 s, so it looks elsewhere for metadata soon.
+    fail_fast = {"request.timeout.ms": 5000, "socket.timeout.ms": 5000}
+    producer = SequenceProducer(cluster.bootstrap, topic, "obs", **fail_fast).start()
     old = _wait_whole(cluster, topic, "before the partition").leader
     producer.wait_acked(200)
     majority = [node_id for node_id in cluster.nodes if node_id != old]
 
-    network.isolate(old)
+    # Cut from the test process too: a client that still reached the old leader would keep asking it, and only
+    # it, for metadata (it names no leader while out of touch with the quorum) and never find the new one.
+    network.isolate(old, observer=True)
     # A client on the minority side reaches only the old leader: acks=all cannot be satisfied there.
     minority = run_client(network, old, cluster.nodes[old].bootstrap, topic, "produce", "minority", 20)
     assert minority["acked"] == []
