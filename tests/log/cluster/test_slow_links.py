@@ -20,7 +20,7 @@ from tests.log.cluster.cluster_harness import NAMESPACE_PORT
 from tests.log.cluster.conftest import ClusterFactory
 from tests.log.cluster.test_failover import IN_SYNC_2, _assert_replicas_hold_exactly, _produce_once, _wait_whole
 
-# The one switch: delete this skip once hub/log/cluster serves `hub log serve -o controller.quorum.voters=...`.
+# The switch, as in test_failover: delete this skip once hub/log/cluster serves `-o controller.quorum.voters`.
 pytestmark = [
     pytest.mark.skip(reason="cluster not yet wired"),
     pytest.mark.integration,
