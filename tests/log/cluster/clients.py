@@ -11,7 +11,7 @@ import time
 import uuid
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
 from tests.harness.netns import Network
 
@@ -76,7 +76,8 @@ def run_client(
 class SequenceProducer:
     """Writes ``tag-0``, ``tag-1``… to partition 0 of ``topic`` from a thread until ``stop``: idempotent, acks=all,
     retried until ``delivery.timeout.ms``. ``acked`` lists (offset, value) in acknowledgement order and ``errors``
-    every failed delivery; both are appended on librdkafka's callbacks, read them after ``stop``."""
+    every failed delivery or fatal client error; both are appended on librdkafka's callbacks, read them after
+    ``stop``."""
 
     def __init__(self, bootstrap: str, topic: str, tag: str = "v", **settings: Any) -> None:
         self.topic = topic
@@ -88,6 +89,7 @@ class SequenceProducer:
             "linger.ms": 5,
             "delivery.timeout.ms": 120_000,
             "topic.metadata.refresh.interval.ms": 1000,
+            "error_cb": self._client_error,
         }
         self.producer = Producer(config | settings)
         self.acked: list[tuple[int, bytes]] = []
@@ -106,7 +108,12 @@ class SequenceProducer:
             if error is not None:
                 self.errors.append(error)
             else:
-                self.acked.append((message.offset(), message.value()))
+                self.acked.append((int(message.offset() or 0), bytes(message.value() or b"")))
+
+    def _client_error(self, error: KafkaError) -> None:
+        if error.fatal():  # e.g. the idempotent producer found a gap in its sequence: the test has failed
+            with self._lock:
+                self.errors.append(error)
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -117,6 +124,9 @@ class SequenceProducer:
                 self.sent += 1
             except BufferError:
                 pass  # the local queue is full while no leader answers: wait for it to drain
+            except KafkaException as exc:  # a fatal error: nothing more can be produced
+                self._client_error(exc.args[0])
+                return
             self.producer.poll(0.002)
 
     def acked_count(self) -> int:
@@ -133,11 +143,13 @@ class SequenceProducer:
             time.sleep(0.05)
 
     def stop(self, timeout_s: float = 120) -> None:
-        """Stop producing and wait until every record sent is acknowledged or has failed."""
+        """Stop producing, wait until every record sent is acknowledged or has failed, and close the client (it
+        would otherwise go on reconnecting to the cluster's addresses after the test)."""
         self._stop.set()
         self._thread.join(10)
         remaining = self.producer.flush(timeout_s)
         assert remaining == 0, f"{remaining} records neither acknowledged nor failed after {timeout_s} s"
+        self.producer.close()
 
     def expected(self) -> list[bytes]:
         """Every value sent, in order: what each replica must hold once all were acknowledged."""

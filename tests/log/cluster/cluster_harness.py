@@ -108,7 +108,8 @@ class StoreCluster:
     # --- lifecycle ---------------------------------------------------------------------------------------------
 
     def start(self, timeout_s: float = 60) -> None:
-        """Launch every node, then wait for every listener (a node may listen only once a quorum of them runs)."""
+        """Launch every node, then wait for every listener (a node may listen only once a quorum of them runs) and,
+        with more than one node, until Metadata lists every broker (registered, unfenced), so topics can be created."""
         for node in self.nodes.values():
             node.launch()
         for node in self.nodes.values():
@@ -201,7 +202,7 @@ class StoreCluster:
         error = str(found.error) if found.error is not None else None
         return PartitionView(found.leader, tuple(found.replicas), tuple(found.isrs), error)
 
-    def wait_until(self, predicate: Callable[[], T], timeout_s: float = 30, what: str = "") -> T:
+    def wait_until(self, predicate: Callable[[], T | None], timeout_s: float = 30, what: str = "") -> T:
         """Poll ``predicate`` until it returns something true and return that; an exception counts as false.
         On timeout, raise AssertionError naming ``what``, the last exception and every node's log tail."""
         deadline = time.monotonic() + timeout_s
