@@ -63,7 +63,7 @@ class KafkaServer:
         self._advertised = (advertised_host, advertised_port)
         self.cluster_id = cluster_id or broker.store.cluster_id
         self._server: asyncio.Server | None = None
-        self._connections: set[asyncio.Task[None]] = set()
+        self._connections: dict[asyncio.Task[None], asyncio.StreamWriter] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._data_arrived: asyncio.Event | None = None
         self._wake_pending = threading.Event()
@@ -89,7 +89,12 @@ class KafkaServer:
             self._server.close()
             await self._server.wait_closed()
             self._server = None
-        for task in list(self._connections):
+        # Aborting the transports ends every connection even where a cancellation is lost: Python 3.11's
+        # asyncio.wait_for swallows one that arrives as the awaited future completes (long-polling fetches and
+        # acks=all waits are woken all the time under load), and a client that keeps sending requests would
+        # then keep its connection, and this stop, going for ever.
+        for task, writer in list(self._connections.items()):
+            writer.transport.abort()
             task.cancel()
         for task in list(self._connections):
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -120,7 +125,7 @@ class KafkaServer:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
-        self._connections.add(task)
+        self._connections[task] = writer
         peer = writer.get_extra_info("peername")
         client = f"{peer[0]}:{peer[1]}" if peer else "unknown"
         connection = ConnectionState(closed=lambda: reader.at_eof() or writer.is_closing())
@@ -151,7 +156,7 @@ class KafkaServer:
         except Exception:
             log.exception("closing connection from %s after an unexpected error", client)
         finally:
-            self._connections.discard(task)
+            self._connections.pop(task, None)
             writer.close()
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
