@@ -71,6 +71,7 @@ class KafkaServer:
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
+        self._wake_pending.clear()  # a wake scheduled on a loop stopped before would never clear it
         self._data_arrived = asyncio.Event()
         self._server = await asyncio.start_server(self._serve, self.host, self.port, limit=1 << 20)
         bound = self._server.sockets[0].getsockname()
@@ -99,15 +100,18 @@ class KafkaServer:
         for task in list(self._connections):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        # Appends go on after the loop has closed (a follower's fetcher until the node closes): wake it no more.
+        self._loop = None
         log.info("Kafka listener stopped")
 
     # --- waking long-polling fetches -------------------------------------------------------------------------
 
     def _on_append(self, partition: PartitionLog) -> None:
         # Runs on the appending thread: hand the news to the loop once per burst of appends.
-        if self._loop is not None and not self._wake_pending.is_set():
+        loop = self._loop
+        if loop is not None and not self._wake_pending.is_set():
             self._wake_pending.set()
-            self._loop.call_soon_threadsafe(self._wake_fetches)
+            loop.call_soon_threadsafe(self._wake_fetches)
 
     def _wake_fetches(self) -> None:
         self._wake_pending.clear()
