@@ -14,7 +14,10 @@ from confluent_kafka.admin import NewTopic
 from kafka import KafkaAdminClient
 from kafka import TopicPartition as KafkaPythonPartition
 
-from tests.log.cluster.clients import (
+from tests.log.cluster.clients import SequenceProducer, read_partition, topic_name
+from tests.log.cluster.cluster_harness import PartitionView, StoreCluster
+from tests.log.cluster.conftest import ClusterFactory
+from tests.log.cluster.load_clients import (
     AioKafkaConsumer,
     AioKafkaProducer,
     ConfluentConsumer,
@@ -22,12 +25,7 @@ from tests.log.cluster.clients import (
     KafkaPythonProducer,
     LoadConsumer,
     LoadProducer,
-    SequenceProducer,
-    read_partition,
-    topic_name,
 )
-from tests.log.cluster.cluster_harness import PartitionView, StoreCluster
-from tests.log.cluster.conftest import ClusterFactory
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(600)]
 
