@@ -1,6 +1,7 @@
 """confluent-kafka clients for fault tests: a short-lived client run inside a network namespace (a subprocess under
-``ip netns exec``, so it sees only what that namespace reaches), and a producer thread that writes a numbered
-sequence idempotently with acks=all and records exactly what was acknowledged."""
+``ip netns exec``, so it sees only what that namespace reaches), a producer thread that writes a numbered
+sequence idempotently with acks=all and records exactly what was acknowledged, and a reader of a partition from
+offset 0. The other client families are in load_clients."""
 
 from __future__ import annotations
 
@@ -133,6 +134,8 @@ class SequenceProducer:
         with self._lock:
             return len(self.acked)
 
+    progress = acked_count  # the name the other load clients use
+
     def wait_acked(self, more: int, timeout_s: float = 60) -> None:
         """Block until ``more`` further records are acknowledged."""
         target = self.acked_count() + more
@@ -141,6 +144,8 @@ class SequenceProducer:
             assert time.monotonic() < deadline, f"{target - self.acked_count()} acknowledgements missing"
             assert not self.errors, self.errors[:5]
             time.sleep(0.05)
+
+    wait_progress = wait_acked
 
     def stop(self, timeout_s: float = 120) -> None:
         """Stop producing, wait until every record sent is acknowledged or has failed, and close the client (it
@@ -190,3 +195,22 @@ class WatchingConsumer:
         self._thread.join(10)
         self.consumer.close()
         return self.seen
+
+
+def read_partition(bootstrap: str, topic: str, partition: int = 0, timeout_s: float = 60) -> list[tuple[int, bytes]]:
+    """Every record of the partition from offset 0 to its high watermark, as (offset, value), read by a consumer
+    outside any group."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "reader", "enable.auto.commit": False})
+    try:
+        _, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
+        consumer.assign([TopicPartition(topic, partition, 0)])
+        records: list[tuple[int, bytes]] = []
+        deadline = time.monotonic() + timeout_s
+        while (not records or records[-1][0] < high - 1) and high > 0:
+            assert time.monotonic() < deadline, f"{topic}-{partition}: read {len(records)} of {high} records"
+            message = consumer.poll(0.2)
+            if message is not None and message.error() is None:
+                records.append((message.offset(), message.value()))
+        return records
+    finally:
+        consumer.close()

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from hub.log.records import Record, iter_records
@@ -201,6 +202,33 @@ class StoreCluster:
         found = described.partitions[partition]
         error = str(found.error) if found.error is not None else None
         return PartitionView(found.leader, tuple(found.replicas), tuple(found.isrs), error)
+
+    def in_every_isr(self, node_id: int) -> bool:
+        """Whether, as every running node answers Metadata, node ``node_id`` is registered and every partition it
+        replicates has a leader and it in its ISR (a node just restarted may answer from an old state)."""
+        return all(self._in_every_isr(node_id, via) for via in self.running())
+
+    def _in_every_isr(self, node_id: int, via: int) -> bool:
+        metadata = self.admin(via).list_topics(timeout=5)
+        if node_id not in metadata.brokers:
+            return False
+        return all(
+            topic.error is None
+            and all(
+                part.leader >= 0 and node_id in part.isrs
+                for part in topic.partitions.values()
+                if node_id in part.replicas
+            )
+            for topic in metadata.topics.values()
+        )
+
+    def committed(self, group: str, topic: str, partition: int = 0) -> int:
+        """The offset consumer group ``group`` committed for the partition (-1001: none), by OffsetFetch."""
+        admin = self.admin()
+        wanted = ConsumerGroupTopicPartitions(group, [TopicPartition(topic, partition)])
+        answer = admin.list_consumer_group_offsets([wanted])[group].result(10)
+        offset: int = answer.topic_partitions[0].offset
+        return offset
 
     def wait_until(self, predicate: Callable[[], T | None], timeout_s: float = 30, what: str = "") -> T:
         """Poll ``predicate`` until it returns something true and return that; an exception counts as false.

@@ -53,11 +53,13 @@ def _reassign(cluster: StoreCluster, topic: str, targets: dict[int, list[int]]) 
         moves = {KafkaTopicPartition(topic, index): replicas for index, replicas in targets.items()}
         assert set(admin.alter_partition_reassignments(moves).values()) == {None}
         cluster.wait_until(
-            lambda: not admin.list_partition_reassignments()
-            and all(
-                tuple(cluster.partition(topic, index).replicas) == tuple(replicas)
-                and set(cluster.partition(topic, index).isr) == set(replicas)
-                for index, replicas in targets.items()
+            lambda: (
+                not admin.list_partition_reassignments()
+                and all(
+                    tuple(cluster.partition(topic, index).replicas) == tuple(replicas)
+                    and set(cluster.partition(topic, index).isr) == set(replicas)
+                    for index, replicas in targets.items()
+                )
             ),
             60,
             f"{topic} reassigned to {targets}",
