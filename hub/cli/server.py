@@ -38,6 +38,17 @@ log_level_option = click.option(
 )
 
 
+store_property_option = click.option(
+    "-o",
+    "--property",
+    "properties",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A Kafka broker setting of the store, e.g. num.partitions=3, log.retention.ms=3600000, or a cluster's "
+    "node.id and controller.quorum.voters (docs/replication.md); repeatable.",
+)
+
+
 @cli.command()
 @click.option(
     "--data-dir",
@@ -78,6 +89,7 @@ log_level_option = click.option(
     "Off: the worker's config, offsets and status topics are internal and the listener refuses clients' writes "
     "to them.",
 )
+@store_property_option
 @log_level_option
 @click.argument("connector_configs", nargs=-1, type=click.Path(dir_okay=False, exists=True, path_type=Path))
 def start(
@@ -86,6 +98,7 @@ def start(
     kafka_listener: tuple[str, int],
     config_file: Path | None,
     remote_workers: bool,
+    properties: tuple[str, ...],
     log_level: str,
     connector_configs: tuple[Path, ...],
 ) -> None:
@@ -98,6 +111,10 @@ def start(
     the tasks (committing their offsets) and closes the store. Connector config files given as arguments (JSON or
     properties, as for `hub standalone`) are created, or updated when they exist. The REST API (Kafka Connect's)
     listens on --rest-listener.
+
+    With -o node.id=N -o controller.quorum.voters=... the store is one node of a replicated cluster
+    (docs/replication.md): each node's worker then joins the same worker group over the Kafka protocol, so three
+    `hub start`s on three machines are one store and one Connect cluster.
     """
     configure_logging(log_level)
     raw = read_properties(config_file) if config_file else {}
@@ -105,10 +122,18 @@ def start(
     url = worker_url(config, rest_listener)
     submitted = [read_connector_file(path) for path in connector_configs]
 
+    clustered = any(prop.split("=", 1)[0].strip() == "controller.quorum.voters" for prop in properties)
+
     def run_worker(node: Any) -> Callable[[], None]:
         from hub.log.client.embedded import EmbeddedClients
+        from hub.log.client.kafka import KafkaClients
 
-        herder = start_herder(EmbeddedClients(node.broker), config, url, local=False, distributed=True)
+        if clustered:  # the worker group spans the cluster's nodes, so it meets over the Kafka protocol
+            host = "127.0.0.1" if kafka_listener[0] in ("0.0.0.0", "::", "") else kafka_listener[0]
+            clients: Any = KafkaClients(f"{host}:{kafka_listener[1]}", {"log_level": "3"})
+        else:
+            clients = EmbeddedClients(node.broker)
+        herder = start_herder(clients, config, url, local=False, distributed=True)
         try:
             if submitted:
                 herder.wait_until_ready(int(config["rebalance.timeout.ms"]) / 1000)
@@ -137,8 +162,8 @@ def start(
             if remote_workers
             else "except the worker's own and __consumer_offsets",
         )
-    internal = () if remote_workers else worker_topics
-    serve_store(data_dir, kafka_listener, alongside=run_worker, internal_topics=internal)
+    internal = () if remote_workers or clustered else worker_topics
+    serve_store(data_dir, kafka_listener, properties, alongside=run_worker, internal_topics=internal)
 
 
 @cli.group()
@@ -161,14 +186,7 @@ def log() -> None:
     help="Where the Kafka protocol listener listens.",
 )
 @log_level_option
-@click.option(
-    "-o",
-    "--property",
-    "properties",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="A Kafka broker setting, e.g. num.partitions=3 or log.retention.ms=3600000; repeatable.",
-)
+@store_property_option
 def log_serve(data_dir: Path, listener: tuple[str, int], log_level: str, properties: tuple[str, ...]) -> None:
     """Serve the store over the Kafka wire protocol until SIGTERM or Ctrl-C."""
     configure_logging(log_level)

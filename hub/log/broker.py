@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
-from hub.log.errors import OffsetOutOfRangeError, UnknownTopicOrPartitionError
+from hub.log.errors import LogError, OffsetOutOfRangeError, UnknownTopicOrPartitionError
 from hub.log.group import GroupCoordinator
 from hub.log.partition import AppendResult, PartitionLog
 from hub.log.producer_ids import ProducerIdAllocator
@@ -135,7 +135,10 @@ class Broker:
         self, topic: str, partition: int, data: bytes | bytearray | memoryview, *, acks: int = -1
     ) -> AppendResult:
         """Append batches. acks=0 and acks=1 return once written; acks=-1 (all) once durable per the topic's
-        flush policy (on one node "all replicas" is this one)."""
+        flush policy (on one node "all replicas" is this one). On a cluster node, in-process producers are not
+        offered (they would bypass leadership): its clients use the Kafka listener."""
+        if self.cluster is not None:
+            raise LogError("in-process produce is not offered on a cluster node; use its Kafka listener")
         log_ = self.partition(topic, partition, create=True)
         if acks == -1:
             return log_.append_and_wait(data)
@@ -171,7 +174,8 @@ class Broker:
         for request in requests:
             try:
                 partition = self.store.partition(request.topic, request.partition)
-                data = partition.read(request.offset, min(request.max_bytes, budget)) if budget > 0 else b""
+                limit = min(request.max_bytes, budget)
+                data = partition.read(request.offset, limit, max_offset=partition.high_watermark) if budget > 0 else b""
                 budget -= len(data)
                 results.append(
                     FetchResult(

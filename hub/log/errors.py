@@ -25,6 +25,7 @@ Exception tree::
     ├── OutOfOrderSequenceError    an idempotent producer skipped sequence numbers (Kafka error 45)
     │
     │   raised by replication (hub.log.cluster):
+    ├── UnexpectedAppendOffsetError  (an InvalidBatchError) replicated batches start below the log end
     ├── NotLeaderOrFollowerError   this node does not lead the partition (NOT_LEADER_OR_FOLLOWER)
     ├── NotEnoughReplicasError     acks=all with fewer in-sync replicas than min.insync.replicas
     ├── NotEnoughReplicasAfterAppendError
@@ -130,6 +131,15 @@ class InvalidProducerEpochError(LogError):
 
 class OutOfOrderSequenceError(LogError):
     """A batch's sequence number does not continue its producer's sequence: a batch went missing."""
+
+
+class UnexpectedAppendOffsetError(InvalidBatchError):
+    """Replicated batches start below the follower's log end (its log restarted inside a batch, at the leader's
+    log start): ``first_offset`` is where they start."""
+
+    def __init__(self, message: str, first_offset: int) -> None:
+        super().__init__(message)
+        self.first_offset = first_offset
 
 
 class NotLeaderOrFollowerError(LogError):

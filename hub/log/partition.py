@@ -59,6 +59,7 @@ from hub.log.errors import (
     InvalidBatchError,
     LogClosedError,
     OffsetOutOfRangeError,
+    UnexpectedAppendOffsetError,
 )
 from hub.log.index import OffsetIndex, TimeIndex
 from hub.log.producer_state import ProducerStateManager
@@ -317,6 +318,12 @@ class PartitionLog:
                 return expected
             first = batches[0][0]
             stamped: list[tuple[int, BatchHeader]] = []
+            if batches[0][1].base_offset < expected:
+                raise UnexpectedAppendOffsetError(
+                    f"{self.name}: replicated batch holds offsets {batches[0][1].base_offset}-"
+                    f"{batches[0][1].last_offset}, log end is {expected}",
+                    batches[0][1].base_offset,
+                )
             for position, header in batches:
                 if header.base_offset != expected:
                     raise InvalidBatchError(

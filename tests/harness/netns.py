@@ -1,18 +1,24 @@
 """Linux network namespaces a test creates for itself: N namespaces joined by one bridge, with faults to inject.
 
-Layout: namespace ``i`` (1-based) has interface ``eth0`` with address ``<subnet>.(10+i)/24``; its veth peer in the
-host namespace is attached to the bridge, which holds ``<subnet>.1`` so the test process itself (the observer)
-reaches every namespace. The /24 is picked per run from 10.231.0.0/16 among those with no route on the host, and
-every interface and namespace name carries a random token, so parallel runs on one machine do not collide.
+Layout: namespace ``i`` (1-based) has interface ``eth0`` with address ``<subnet>.(10+i)/24``; its veth peer is a
+port of a bridge that lives in a switch namespace of its own, so the host's firewall (e.g. Docker's FORWARD
+policy, applied to bridged packets when br_netfilter is loaded) never sees their traffic. One more veth pair links
+the switch to the host namespace, whose end holds ``<subnet>.1``: the test process itself (the observer) reaches
+every namespace. The /24 is picked per run from 10.231.0.0/16 among those with no route on the host, and every
+namespace and host interface name carries a random token, so parallel runs on one machine do not collide.
 
 Faults:
 
 - ``isolate`` drops, with nftables inside the namespace, every packet between it and the other namespaces (and the
   observer when asked): a silent partition, links stay up, no errors reach the sockets;
-- ``delay`` queues every packet leaving the namespace for a fixed time with ``tc qdisc netem`` (a round trip gets
-  longer by the delay); the kernel needs sch_netem (``netem_unavailable`` says why not).
+- ``delay`` holds the packets leaving the namespace (all, or those to one port) for a fixed time with ``tc``'s
+  netem (a round trip gets longer by the delay); the kernel needs sch_netem (``netem_unavailable`` says why not);
+- ``add_loss`` drops a share of the packets leaving the namespace (all, or those to one TCP port) at random, with
+  nftables: a lossy link, where TCP's retransmissions make every exchange slow, and the way to slow a node where
+  the kernel has no netem.
 
-``close`` ends the processes still running inside the namespaces (by pid), deletes the namespaces and the bridge;
+``close`` ends the processes still running inside the namespaces (by pid) and deletes the namespaces (the switch
+and its bridge too);
 it is idempotent and is what the ``network_namespaces`` fixture calls even when a test fails. Not thread-safe:
 one test thread drives one Network.
 """
@@ -31,8 +37,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-SUPERNET = ipaddress.ip_network("10.231.0.0/16")
+SUPERNET = ipaddress.IPv4Network("10.231.0.0/16")
 PARTITION_TABLE = "hub_test_partition"
+LOSS_TABLE = "hub_test_loss"
 ROUTE_TYPES = {"local", "broadcast", "unicast", "anycast", "multicast", "blackhole", "unreachable", "prohibit"}
 
 
@@ -64,12 +71,11 @@ def netns_unavailable() -> str | None:
 
 @dataclass(frozen=True)
 class Namespace:
-    """One namespace of a Network: its name, its address on the bridge and the host side of its veth pair."""
+    """One namespace of a Network: its name and its address on the bridge."""
 
     index: int
     name: str
     address: str
-    host_veth: str
 
     def exec_prefix(self) -> list[str]:
         """The argv prefix that runs a command inside this namespace (``ip netns exec`` execs, so pids stay)."""
@@ -81,11 +87,11 @@ class Network:
 
     def __init__(self, count: int) -> None:
         self.token = f"{random.randrange(16**6):06x}"
-        self.bridge = f"hz{self.token}br"
+        self.switch = f"hz{self.token}-sw"
+        self.uplink = f"hz{self.token}up"
         self.subnet = _free_subnet()
         self.host_address = str(self.subnet.network_address + 1)
         self.namespaces: list[Namespace] = []
-        self._delayed: set[str] = set()
         try:
             self._create(count)
         except BaseException:
@@ -93,30 +99,23 @@ class Network:
             raise
 
     def _create(self, count: int) -> None:
-        _run(["ip", "link", "add", self.bridge, "type", "bridge"])
-        _run(["ip", "addr", "add", f"{self.host_address}/24", "dev", self.bridge])
-        _run(["ip", "link", "set", self.bridge, "up"])
+        switch = ["ip", "-n", self.switch]
+        _run(["ip", "netns", "add", self.switch])
+        _run([*switch, "link", "add", "br0", "type", "bridge"])
+        _run([*switch, "link", "set", "br0", "up"])
+        _run(["ip", "link", "add", self.uplink, "type", "veth", "peer", "name", "up0", "netns", self.switch])
+        _run([*switch, "link", "set", "up0", "master", "br0", "up"])
+        _run(["ip", "addr", "add", f"{self.host_address}/24", "dev", self.uplink])
+        _run(["ip", "link", "set", self.uplink, "up"])
         for index in range(1, count + 1):
             address = str(self.subnet.network_address + 10 + index)
-            namespace = Namespace(index, f"hz{self.token}-{index}", address, f"hz{self.token}v{index}")
+            namespace = Namespace(index, f"hz{self.token}-{index}", address)
             self.namespaces.append(namespace)
             _run(["ip", "netns", "add", namespace.name])
-            _run(
-                [
-                    "ip",
-                    "link",
-                    "add",
-                    namespace.host_veth,
-                    "type",
-                    "veth",
-                    "peer",
-                    "name",
-                    "eth0",
-                    "netns",
-                    namespace.name,
-                ]
-            )
-            _run(["ip", "link", "set", namespace.host_veth, "master", self.bridge, "up"])
+            port = f"p{index}"
+            pair = ["type", "veth", "peer", "name", port, "netns", self.switch]
+            _run(["ip", "link", "add", "eth0", "netns", namespace.name, *pair])
+            _run([*switch, "link", "set", port, "master", "br0", "up"])
             inside = ["ip", "-n", namespace.name]
             _run([*inside, "addr", "add", f"{namespace.address}/24", "dev", "eth0"])
             _run([*inside, "link", "set", "eth0", "up"])
@@ -160,38 +159,76 @@ class Network:
             _run([*namespace.exec_prefix(), "nft", "delete", "table", "inet", PARTITION_TABLE], check=False)
 
     def netem_unavailable(self) -> str | None:
-        """Why ``delay`` cannot work here (a skip reason), or None."""
+        """Why ``delay`` cannot work here (a skip reason), or None. Probes both forms on namespace 1."""
         if not self.namespaces:
             return "no namespace"
-        probe = self.run(1, ["tc", "qdisc", "add", "dev", "eth0", "root", "netem", "delay", "1ms"])
-        if probe.returncode != 0:
-            return f"tc netem unavailable (kernel needs sch_netem): {probe.stderr.strip()}"
-        self.run(1, ["tc", "qdisc", "del", "dev", "eth0", "root"])
+        try:
+            self.delay(1, 1)
+            self.delay(1, 1, dport=9)
+        except NetnsError as exc:
+            return f"tc cannot delay here (the kernel needs sch_netem, and sch_prio with cls_u32 for one port): {exc}"
+        finally:
+            self.undelay(1)
         return None
 
-    def delay(self, index: int, delay_ms: int, jitter_ms: int = 0) -> None:
-        """Hold every packet leaving namespace ``index`` for ``delay_ms`` (± ``jitter_ms``); replaces an earlier one."""
-        netem = ["netem", "delay", f"{delay_ms}ms"] + ([f"{jitter_ms}ms"] if jitter_ms else [])
-        result = self.run(index, ["tc", "qdisc", "replace", "dev", "eth0", "root", *netem])
-        if result.returncode != 0:
-            raise NetnsError(f"tc netem on {self[index].name} failed: {result.stderr.strip()}")
-        self._delayed.add(self[index].name)
+    def delay(self, index: int, delay_ms: int, jitter_ms: int = 0, *, dport: int | None = None) -> None:
+        """Hold packets leaving namespace ``index`` for ``delay_ms`` (± ``jitter_ms``): all of them, or only those
+        to TCP/UDP port ``dport`` (e.g. a node's replica fetches to the Kafka port, while its quorum traffic on
+        another port flows freely). Replaces an earlier delay of that namespace."""
+        netem = ["netem", "delay", f"{delay_ms}ms", *([f"{jitter_ms}ms"] if jitter_ms else [])]
+        tc = ["tc", "qdisc", "replace", "dev", "eth0"]
+        self.undelay(index)
+        if dport is None:
+            commands = [[*tc, "root", *netem]]
+        else:
+            # A fourth band no priority maps to by default holds the delayed packets; the others are untouched.
+            match = ["u32", "match", "ip", "dport", str(dport), "0xffff", "flowid", "1:4"]
+            commands = [
+                [*tc, "root", "handle", "1:", "prio", "bands", "4"],
+                [*tc, "parent", "1:4", "handle", "40:", *netem],
+                ["tc", "filter", "add", "dev", "eth0", "parent", "1:", "protocol", "ip", "prio", "1", *match],
+            ]
+        for command in commands:
+            result = self.run(index, command)
+            if result.returncode != 0:
+                self.undelay(index)
+                raise NetnsError(f"{' '.join(command)} in {self[index].name} failed: {result.stderr.strip()}")
 
     def undelay(self, index: int) -> None:
-        """Remove the delay of namespace ``index``."""
+        """Remove any delay of namespace ``index``."""
         self.run(index, ["tc", "qdisc", "del", "dev", "eth0", "root"])
-        self._delayed.discard(self[index].name)
+
+    def add_loss(self, index: int, percent: int, *, dport: int | None = None) -> None:
+        """Drop ``percent`` % of the packets leaving namespace ``index`` (only TCP ones to ``dport`` when given), at
+        random; replaces an earlier loss of that namespace."""
+        if not 0 < percent <= 100:
+            raise ValueError(f"percent must be 1..100, not {percent}")
+        match = f"tcp dport {dport} " if dport is not None else ""
+        if percent < 100:
+            match += f"numgen random mod 100 < {percent} "
+        rules = (
+            f"table inet {LOSS_TABLE} {{\n"
+            "  chain output { type filter hook output priority 0; policy accept; "
+            f"{match}drop; }}\n"
+            "}\n"
+        )
+        self.remove_loss(index)
+        _run([*self[index].exec_prefix(), "nft", "-f", "-"], stdin=rules)
+
+    def remove_loss(self, index: int) -> None:
+        """Undo ``add_loss`` for namespace ``index``."""
+        _run([*self[index].exec_prefix(), "nft", "delete", "table", "inet", LOSS_TABLE], check=False)
 
     # --- teardown ----------------------------------------------------------------------------------------------
 
     def close(self) -> None:
-        """End what still runs inside the namespaces, delete them and the bridge. Idempotent."""
+        """End what still runs inside the namespaces and delete them, the switch last. Idempotent."""
         for namespace in self.namespaces:
             self._kill_inside(namespace)
             _run(["ip", "netns", "delete", namespace.name], check=False)
-            _run(["ip", "link", "delete", namespace.host_veth], check=False)
         self.namespaces = []
-        _run(["ip", "link", "delete", self.bridge], check=False)
+        _run(["ip", "netns", "delete", self.switch], check=False)
+        _run(["ip", "link", "delete", self.uplink], check=False)
 
     @staticmethod
     def _kill_inside(namespace: Namespace) -> None:
@@ -209,7 +246,7 @@ class Network:
 def _free_subnet() -> ipaddress.IPv4Network:
     """A /24 of SUPERNET that no route of the host namespace overlaps."""
     routes = _run(["ip", "-4", "route", "show", "table", "all"]).stdout
-    used = set()
+    used: set[ipaddress.IPv4Network | ipaddress.IPv6Network] = set()
     for line in routes.splitlines():
         words = [word for word in line.split() if word not in ROUTE_TYPES]
         with contextlib.suppress(ValueError, IndexError):

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from hub.log.records import Record, iter_records
@@ -65,24 +66,40 @@ class StoreCluster:
         if network is not None and len(network.namespaces) < size:
             raise ValueError(f"{size} nodes need {size} namespaces, the network has {len(network.namespaces)}")
         addresses = {node_id: self._address(node_id) for node_id in range(1, size + 1)}
-        voters = ",".join(f"{node_id}@{host}:{quorum_port}" for node_id, (host, _, quorum_port) in addresses.items())
+        self.voters = ",".join(f"{node_id}@{host}:{quorum}" for node_id, (host, _, quorum) in addresses.items())
+        self.options = dict(options or {})
         self.nodes: dict[int, HubServer] = {}
         for node_id, (host, port, _) in addresses.items():
-            settings = dict(options or {})
-            if self.quorum:
-                settings |= {
-                    "node.id": str(node_id),
-                    "controller.quorum.voters": voters,
-                    "advertised.listeners": f"PLAINTEXT://{host}:{port}",
-                }
-            self.nodes[node_id] = HubServer(
-                base_dir / f"node-{node_id}",
-                port,
-                base_dir / f"node-{node_id}.log",
-                host=host,
-                options=tuple(f"{key}={value}" for key, value in settings.items()),
-                launcher=tuple(network[node_id].exec_prefix()) if network is not None else (),
-            )
+            self.nodes[node_id] = self._node(node_id, host, port)
+
+    def _node(self, node_id: int, host: str, port: int) -> HubServer:
+        settings = dict(self.options)
+        if self.quorum:
+            settings |= {
+                "node.id": str(node_id),
+                "controller.quorum.voters": self.voters,
+                "advertised.listeners": f"PLAINTEXT://{host}:{port}",
+            }
+        return HubServer(
+            self.base_dir / f"node-{node_id}",
+            port,
+            self.base_dir / f"node-{node_id}.log",
+            host=host,
+            options=tuple(f"{key}={value}" for key, value in settings.items()),
+            launcher=tuple(self.network[node_id].exec_prefix()) if self.network is not None else (),
+        )
+
+    def add_broker(self, timeout_s: float = 60) -> int:
+        """Start one more node, a broker only (not a voter: an observer of the metadata quorum), and wait until
+        it is registered; returns its node id."""
+        node_id = max(self.nodes) + 1
+        host, port, _ = self._address(node_id)
+        self.nodes[node_id] = self._node(node_id, host, port)
+        self.nodes[node_id].start(timeout_s)
+        self.wait_until(
+            lambda: node_id in self.admin().list_topics(timeout=5).brokers, timeout_s, f"node {node_id} registered"
+        )
+        return node_id
 
     def _address(self, node_id: int) -> tuple[str, int, int]:
         if self.network is not None:
@@ -92,7 +109,8 @@ class StoreCluster:
     # --- lifecycle ---------------------------------------------------------------------------------------------
 
     def start(self, timeout_s: float = 60) -> None:
-        """Launch every node, then wait for every listener (a node may listen only once a quorum of them runs)."""
+        """Launch every node, then wait for every listener (a node may listen only once a quorum of them runs) and,
+        with more than one node, until Metadata lists every broker (registered, unfenced), so topics can be created."""
         for node in self.nodes.values():
             node.launch()
         for node in self.nodes.values():
@@ -185,7 +203,34 @@ class StoreCluster:
         error = str(found.error) if found.error is not None else None
         return PartitionView(found.leader, tuple(found.replicas), tuple(found.isrs), error)
 
-    def wait_until(self, predicate: Callable[[], T], timeout_s: float = 30, what: str = "") -> T:
+    def in_every_isr(self, node_id: int) -> bool:
+        """Whether, as every running node answers Metadata, node ``node_id`` is registered and every partition it
+        replicates has a leader and it in its ISR (a node just restarted may answer from an old state)."""
+        return all(self._in_every_isr(node_id, via) for via in self.running())
+
+    def _in_every_isr(self, node_id: int, via: int) -> bool:
+        metadata = self.admin(via).list_topics(timeout=5)
+        if node_id not in metadata.brokers:
+            return False
+        return all(
+            topic.error is None
+            and all(
+                part.leader >= 0 and node_id in part.isrs
+                for part in topic.partitions.values()
+                if node_id in part.replicas
+            )
+            for topic in metadata.topics.values()
+        )
+
+    def committed(self, group: str, topic: str, partition: int = 0) -> int:
+        """The offset consumer group ``group`` committed for the partition (-1001: none), by OffsetFetch."""
+        admin = self.admin()
+        wanted = ConsumerGroupTopicPartitions(group, [TopicPartition(topic, partition)])
+        answer = admin.list_consumer_group_offsets([wanted])[group].result(10)
+        offset: int = answer.topic_partitions[0].offset
+        return offset
+
+    def wait_until(self, predicate: Callable[[], T | None], timeout_s: float = 30, what: str = "") -> T:
         """Poll ``predicate`` until it returns something true and return that; an exception counts as false.
         On timeout, raise AssertionError naming ``what``, the last exception and every node's log tail."""
         deadline = time.monotonic() + timeout_s

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from hub.log.config import TopicConfig
-from hub.log.errors import InvalidBatchError
+from hub.log.errors import InvalidBatchError, UnexpectedAppendOffsetError
 from hub.log.partition import PartitionLog
 from hub.log.records import iter_records
 from tests.log.conftest import BatchFactory
@@ -107,3 +107,15 @@ def test_truncate_fully_and_start_at(tmp_path: Path, make_batch: BatchFactory) -
     reopened = _open(tmp_path)
     assert (reopened.log_start_offset, reopened.log_end_offset) == (100, 100)
     reopened.close()
+
+
+def test_a_batch_starting_below_the_log_end_is_named(tmp_path: Path, make_batch: BatchFactory) -> None:
+    leader = _open(tmp_path, "leader")
+    leader.append_and_wait(make_batch([b"a", b"b", b"c"]))
+    follower = _open(tmp_path, "follower")
+    follower.truncate_fully_and_start_at(1)  # the leader's log start, inside its first batch
+    with pytest.raises(UnexpectedAppendOffsetError) as raised:
+        follower.append_replicated(leader.read(1, 1 << 20))
+    assert raised.value.first_offset == 0
+    leader.close()
+    follower.close()

@@ -38,9 +38,8 @@ class HubStart:
     work_dir: Path
 
 
-def start_hub(
-    work_dir: Path, *extra: str, config: str = "", scheme: str = "http", auth: tuple[str, str] | None = None
-) -> HubStart:
+def launch_hub(work_dir: Path, *extra: str, config: str = "", scheme: str = "http") -> HubStart:
+    """Start `hub start` on free ports without waiting for it (nodes of a cluster come up only together)."""
     rest_port, kafka_port = free_port(), free_port()
     worker = work_dir / "worker.properties"
     worker.write_text("offset.flush.interval.ms=200\n" + config)
@@ -62,18 +61,27 @@ def start_hub(
     log_path = work_dir / "hub.log"
     with log_path.open("ab") as log:
         process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ))
-    url = f"{scheme}://127.0.0.1:{rest_port}"
-    deadline = time.monotonic() + 60
+    return HubStart(process, f"{scheme}://127.0.0.1:{rest_port}", f"127.0.0.1:{kafka_port}", log_path, work_dir)
+
+
+def wait_hub(hub: HubStart, auth: tuple[str, str] | None = None, timeout_s: float = 60) -> HubStart:
+    """Wait until the REST API answers /health with 200 (RuntimeError with the log's tail if it never does)."""
+    deadline = time.monotonic() + timeout_s
     while True:
         try:
-            if httpx.get(url + "/health", verify=False, timeout=2, auth=auth).status_code == 200:
-                break
+            if httpx.get(hub.url + "/health", verify=False, timeout=2, auth=auth).status_code == 200:
+                return hub
         except httpx.HTTPError:
             pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"hub start did not come up:\n{log_path.read_text()[-3000:]}")
+        if hub.process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"hub start did not come up:\n{hub.log_path.read_text()[-3000:]}")
         time.sleep(0.1)
-    return HubStart(process, url, f"127.0.0.1:{kafka_port}", log_path, work_dir)
+
+
+def start_hub(
+    work_dir: Path, *extra: str, config: str = "", scheme: str = "http", auth: tuple[str, str] | None = None
+) -> HubStart:
+    return wait_hub(launch_hub(work_dir, *extra, config=config, scheme=scheme), auth)
 
 
 def stop_hub(hub: HubStart) -> None:

@@ -79,6 +79,12 @@ class ClusterNode:
     def start(self, host: str, port: int) -> None:
         """Join the quorum and register as a broker reachable at ``host:port`` (the advertised listener)."""
         advertised = self.settings.advertised or (host, port)
+        if self.settings.quorum_password is None and self.node_id in self.settings.voters:
+            log.warning(
+                "controller.quorum.password is not set: whoever reaches the quorum port %s:%d can run code in this "
+                "process (docs/replication.md, Security); set it, and keep the port private",
+                *self.settings.voters[self.node_id],
+            )
         self.replicas.start()
         self.quorum.start()
         self.controller.start()
@@ -129,10 +135,15 @@ class ClusterNode:
     def in_touch(self) -> bool:
         """Whether this node's last applied heartbeat was sent within ``broker.session.timeout.ms``. A node out of
         touch must assume the controller fenced it and moved its leaderships: it stops leading (its acks=all
-        writes could not commit anyway) and answers Metadata without leaders, so clients ask another node."""
+        writes could not commit anyway) and closes its clients' connections, so they ask another node."""
         lifecycle = self.lifecycle
         contact = lifecycle.last_contact if lifecycle is not None else None
         return contact is not None and time.monotonic() - contact < self.settings.session_timeout_ms / 1000
+
+    def serving(self) -> bool:
+        """Whether the Kafka listener serves requests: not while this node is out of touch with the quorum after
+        having been in touch (see ``in_touch``)."""
+        return not self.replicas.out_of_touch
 
     def metadata(self) -> ClusterMetadata:
         return self.quorum.snapshot()

@@ -18,11 +18,12 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
+from typing import Any
 
 from hub.log.client.errors import ClientError
 from hub.log.client.kafka.connection import KafkaConnection
 from hub.log.error_codes import ErrorCode
-from hub.log.errors import LogError
+from hub.log.errors import LogError, UnexpectedAppendOffsetError
 from hub.log.partition import PartitionLog
 
 log = logging.getLogger("hub.log.cluster.fetcher")
@@ -127,28 +128,8 @@ class ReplicaFetcher:
         if epoch < 0:
             partition.truncated = True
             return
-        response = self._connection.request(
-            23,
-            OFFSET_FOR_LEADER_EPOCH_VERSION,
-            {
-                "replica_id": self.settings.node_id,
-                "topics": [
-                    {
-                        "topic": log_.topic,
-                        "partitions": [
-                            {
-                                "partition": log_.partition,
-                                "current_leader_epoch": partition.leader_epoch,
-                                "leader_epoch": epoch,
-                            }
-                        ],
-                    }
-                ],
-            },
-        )
-        answer = response["topics"][0]["partitions"][0]
-        if answer["error_code"] != ErrorCode.NONE:
-            self._not_ready(partition, ErrorCode(answer["error_code"]))
+        answer = self._ask(partition, 23, OFFSET_FOR_LEADER_EPOCH_VERSION, ("topic", "partition"), leader_epoch=epoch)
+        if answer is None:
             return
         leader_epoch, leader_end = answer["leader_epoch"], answer["end_offset"]
         if leader_end < 0:
@@ -218,34 +199,25 @@ class ReplicaFetcher:
             return
         records = answer["records"]
         if records:
-            log_.append_replicated(records)  # type: ignore[arg-type]
+            try:
+                log_.append_replicated(records)  # type: ignore[arg-type]
+            except UnexpectedAppendOffsetError as exc:
+                if log_.log_end_offset != log_.log_start_offset:
+                    raise
+                # An empty log restarted at the leader's log start, inside a batch: start at the batch (as
+                # Kafka's fetcher does), then keep the leader's log start.
+                start = log_.log_start_offset
+                log_.truncate_fully_and_start_at(exc.first_offset)
+                log_.append_replicated(records)  # type: ignore[arg-type]
+                log_.delete_records_before(start)
         log_.update_high_watermark(int(answer["high_watermark"]))  # type: ignore[call-overload]
 
     def _reset_out_of_range(self, partition: FollowedPartition) -> None:
         log_ = partition.log
-        response = self._connection.request(
-            2,
-            LIST_OFFSETS_VERSION,
-            {
-                "replica_id": self.settings.node_id,
-                "isolation_level": 0,
-                "topics": [
-                    {
-                        "name": log_.topic,
-                        "partitions": [
-                            {
-                                "partition_index": log_.partition,
-                                "current_leader_epoch": partition.leader_epoch,
-                                "timestamp": _EARLIEST,
-                            }
-                        ],
-                    }
-                ],
-            },
+        answer = self._ask(
+            partition, 2, LIST_OFFSETS_VERSION, ("name", "partition_index"), timestamp=_EARLIEST, isolation_level=0
         )
-        answer = response["topics"][0]["partitions"][0]
-        if answer["error_code"] != ErrorCode.NONE:
-            self._not_ready(partition, ErrorCode(answer["error_code"]))
+        if answer is None:
             return
         leader_start = answer["offset"]
         if log_.log_end_offset < leader_start:
@@ -253,6 +225,24 @@ class ReplicaFetcher:
             log_.truncate_fully_and_start_at(leader_start)
         else:
             partition.truncated = False  # ahead of the leader: find where the logs agree
+
+    def _ask(
+        self, partition: FollowedPartition, api_key: int, version: int, names: tuple[str, str], **fields: int
+    ) -> dict[str, Any] | None:
+        """The leader's answer about this one partition (``names``: the request's topic and partition field
+        names; ``fields``: the partition's other fields, or the request's ``isolation_level``); None, after
+        waiting for new metadata, when the leader answers an error."""
+        log_ = partition.log
+        body: dict[str, Any] = {"replica_id": self.settings.node_id}
+        if "isolation_level" in fields:
+            body["isolation_level"] = fields.pop("isolation_level")
+        asked = {names[1]: log_.partition, "current_leader_epoch": partition.leader_epoch, **fields}
+        body["topics"] = [{names[0]: log_.topic, "partitions": [asked]}]
+        answer: dict[str, Any] = self._connection.request(api_key, version, body)["topics"][0]["partitions"][0]
+        if answer["error_code"] != ErrorCode.NONE:
+            self._not_ready(partition, ErrorCode(answer["error_code"]))
+            return None
+        return answer
 
     def _not_ready(self, partition: FollowedPartition, code: ErrorCode) -> None:
         log.debug("%s: leader %d answered %s; waiting for metadata", partition.log.name, self.leader_id, code.name)

@@ -75,7 +75,7 @@ class ReplicaManager:
         #: Told (topic, partition, leader epoch) when this node starts leading a partition, (…, None) when it
         #: stops; called under the manager's lock, so it must only hand the news over.
         self.on_leadership: Callable[[str, int, int | None], None] = lambda topic, partition, epoch: None
-        self._out_of_touch = False
+        self.out_of_touch = False
         self._lock = threading.RLock()
         self._leaders: dict[tuple[str, int], PartitionLeadership] = {}
         self._followed: dict[tuple[str, int], int] = {}  # partition -> leader id
@@ -242,7 +242,7 @@ class ReplicaManager:
     def leadership(self, topic: str, partition: int) -> PartitionLeadership:
         """This node's leadership of the partition; NotLeaderOrFollowerError when another node leads it, or
         while this node is out of touch with the quorum."""
-        if self._out_of_touch:
+        if self.out_of_touch:
             raise NotLeaderOrFollowerError(f"{topic}-{partition}: node {self.node_id} lost touch with the quorum")
         with self._lock:
             leadership = self._leaders.get((topic, partition))
@@ -320,21 +320,21 @@ class ReplicaManager:
         if self._active_from is None:
             return
         in_touch = self._in_touch()
-        if not in_touch and not self._out_of_touch:
-            self._out_of_touch = True
+        if not in_touch and not self.out_of_touch:
+            self.out_of_touch = True
             with self._lock:
                 leading = list(self._leaders)
                 for key in leading:
                     self._stop_leading(key)
             if leading:
                 log.warning(
-                    "node %d lost touch with the metadata quorum: no longer leading %d partition(s)",
+                    "node %d lost touch with the metadata quorum: no longer leading %d partition(s) until it is back",
                     self.node_id,
                     len(leading),
                 )
-        elif in_touch and self._out_of_touch:
-            self._out_of_touch = False
-            log.info("node %d is back in touch with the metadata quorum", self.node_id)
+        elif in_touch and self.out_of_touch:
+            self.out_of_touch = False
+            log.debug("node %d is in touch with the metadata quorum", self.node_id)
             with self._lock:
                 metadata = self.metadata
             self.on_metadata(metadata, metadata)

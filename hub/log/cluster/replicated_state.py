@@ -65,8 +65,9 @@ class ReplicatedMetadata:
     ) -> None:
         self.node_id = node_id
         self.voters = parse_voters(voters) if isinstance(voters, str) else dict(voters)
-        if node_id not in self.voters:
-            raise ValueError(f"node.id {node_id} is not one of controller.quorum.voters {sorted(self.voters)}")
+        #: A node that is not a voter is an observer (Kafka's broker-only node): it receives every committed
+        #: command and submits its own through the leader, but neither votes nor leads.
+        self.observer = node_id not in self.voters
         self.directory = Path(data_dir) / storage.METADATA_DIR
         self.command_timeout_s = command_timeout_s
         self._password = password
@@ -103,7 +104,7 @@ class ReplicatedMetadata:
             connectionRetryTime=min(0.5, low),
             leaderFallbackTimeout=max(high, 5 * period),
             appendEntriesUseBatch=False,
-            bindAddress=self.voters[self.node_id],
+            bindAddress=None if self.observer else self.voters[self.node_id],
             maxBindRetries=40,
             bindRetryTime=0.25,
             journalFile=str(self.directory / storage.JOURNAL_FILE),
@@ -114,7 +115,7 @@ class ReplicatedMetadata:
             logCompactionMinEntries=self._compaction,
             commandsWaitLeader=True,
         )
-        me = self.voters[self.node_id]
+        me = None if self.observer else self.voters[self.node_id]
         others = [address for node, address in sorted(self.voters.items()) if node != self.node_id]
         try:
             self._raft = SyncObj(me, others, conf=conf, consumers=[self._applier])

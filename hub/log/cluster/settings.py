@@ -1,7 +1,8 @@
 """ClusterSettings: a node's cluster settings, read from Kafka's broker property names.
 
-A node is part of a cluster when ``controller.quorum.voters`` is set; then ``node.id`` is required and must be
-one of the voters (every node is a voter: Kafka's combined broker and controller mode). Without it the store is a
+A node is part of a cluster when ``controller.quorum.voters`` is set; then ``node.id`` is required. A node among
+the voters is broker and controller at once (Kafka's combined mode); any other node is a broker only, an
+observer of the metadata quorum: that is how a cluster grows beyond its voters. Without it the store is a
 single node, as it always was, and none of these settings may be given.
 
 Hub's defaults follow Kafka's except ``broker.heartbeat.interval.ms`` (500, Kafka 2000) and
@@ -122,8 +123,8 @@ def cluster_settings(properties: Mapping[str, str]) -> ClusterSettings | None:
                 raise InvalidConfigError(f"invalid value {given[key]!r} for {key!r}: must be true or false")
             values[name] = given[key].lower() == "true"
     voters = parse_voters(given["controller.quorum.voters"])
-    if node_id not in voters:
-        raise InvalidConfigError(f"node.id {node_id} is not one of controller.quorum.voters {sorted(voters)}")
+    if node_id < 0:
+        raise InvalidConfigError(f"node.id must not be negative, got {node_id}")
     if "advertised.listeners" in given:
         values["advertised"] = parse_advertised(given["advertised.listeners"])
     if given.get("broker.rack"):

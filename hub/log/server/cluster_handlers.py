@@ -43,7 +43,7 @@ from hub.log.store import TopicStore
 
 log = logging.getLogger("hub.log.server")
 
-#: At most this many new partitions per CreatePartitions request (as ``handlers.MAX_PARTITIONS_PER_REQUEST``).
+#: At most this many new partitions per CreatePartitions request (as ``topic_handlers.MAX_PARTITIONS_PER_REQUEST``).
 MAX_NEW_PARTITIONS_PER_REQUEST = 10_000
 ENDPOINT_TYPE_BROKER = 1
 ENDPOINT_TYPE_CONTROLLER = 2

@@ -20,17 +20,15 @@ def cluster_brokers(metadata: ClusterMetadata) -> list[Body]:
     ]
 
 
-def cluster_partitions(metadata: ClusterMetadata, topic: str, *, stale: bool = False) -> list[Body]:
-    """A topic's partitions; with ``stale`` (this node is out of touch with the quorum) none has a leader, so
-    clients take their metadata from another node."""
+def cluster_partitions(metadata: ClusterMetadata, topic: str) -> list[Body]:
     state = metadata.topics.get(topic)
     if state is None:
         return []
     return [
         {
-            "error_code": ErrorCode.NONE if partition.leader >= 0 and not stale else ErrorCode.LEADER_NOT_AVAILABLE,
+            "error_code": ErrorCode.NONE if partition.leader >= 0 else ErrorCode.LEADER_NOT_AVAILABLE,
             "partition_index": index,
-            "leader_id": -1 if stale else partition.leader,
+            "leader_id": partition.leader,
             "leader_epoch": partition.leader_epoch,
             "replica_nodes": list(partition.replicas),
             "isr_nodes": list(partition.isr),

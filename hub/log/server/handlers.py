@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import replace
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Future
+from dataclasses import replace
 from typing import Any
 
 from hub.log.broker import Broker
@@ -29,7 +29,6 @@ from hub.log.errors import (
     InvalidConfigError,
     LogError,
     ReplicationTimeoutError,
-    UnknownTopicOrPartitionError,
 )
 from hub.log.partition import PartitionLog
 from hub.log.server.cluster_handlers import ClusterAdminHandlers
@@ -39,17 +38,13 @@ from hub.log.server.context import Body, CoordinatorNode, RequestContext, Server
 from hub.log.server.group_handlers import GroupHandlers
 from hub.log.server.quorum_admin import QuorumAdmin
 from hub.log.server.single_node import SingleNodeCluster
+from hub.log.server.topic_handlers import TopicHandlers
 from hub.log.server.versions import ADVERTISED, MIN_PRODUCE_WITH_RECORD_BATCHES
 
 log = logging.getLogger("hub.log.server")
 
 NODE_ID = 0
-CONFIG_SOURCE_TOPIC = 1
-CONFIG_SOURCE_STATIC_BROKER = 4
-CONFIG_SOURCE_DEFAULT = 5
-RESOURCE_TOPIC = 2
 LONG_POLL_SLICE_S = 1.0
-MAX_PARTITIONS_PER_REQUEST = 10_000
 
 
 class RequestHandlers:
@@ -73,6 +68,7 @@ class RequestHandlers:
             coordinator_node = coordinator_node or broker.cluster.coordinator_node
         self.coordinator_node = coordinator_node or self._this_node
         self.groups = GroupHandlers(lambda: self.broker.coordinator, identity.node_id, self.coordinator_node)
+        self.topics = TopicHandlers(broker)
         self.cluster_admin = ClusterAdminHandlers(cluster or SingleNodeCluster(broker.store, identity), broker.store)
         self.routes: dict[int, Callable[[RequestContext, Body], Awaitable[Body | None]]] = {
             0: self.produce,
@@ -89,11 +85,9 @@ class RequestHandlers:
             15: self.groups.describe_groups,
             16: self.groups.list_groups,
             18: self.api_versions,
-            19: self.create_topics,
-            20: self.delete_topics,
             22: self.init_producer_id,
             23: self.offset_for_leader_epoch,
-            32: self.describe_configs,
+            **self.topics.routes,
             **self.cluster_admin.routes,
         }
 
@@ -137,7 +131,7 @@ class RequestHandlers:
             if cluster is None:
                 partitions = [_single_node_partition(index) for index in range(info.partitions)]
             else:
-                partitions = cluster_partitions(cluster.metadata(), name, stale=not cluster.in_touch())
+                partitions = cluster_partitions(cluster.metadata(), name)
             entry = _metadata_topic(name, ErrorCode.NONE, partitions)
             entry["is_internal"] = info.internal
             topics.append(entry)
@@ -412,143 +406,6 @@ class RequestHandlers:
             "producer_id": producer_id,
             "producer_epoch": epoch,
         }
-
-    # --- topics ------------------------------------------------------------------------------------------------
-
-    async def create_topics(self, ctx: RequestContext, body: Body) -> Body:
-        """Kafka's CreateTopics. A request for more than ``MAX_PARTITIONS_PER_REQUEST`` partitions in all is refused
-        whole with POLICY_VIOLATION, as Kafka's controller refuses an operation of more than 10,000 records: each
-        partition holds three open files, so one request could otherwise exhaust the process's descriptors."""
-        requested = sum(max(self._partitions_to_create(topic), 0) for topic in body["topics"])
-        too_many = (
-            f"Unable to perform excessively large batch operation: {requested} partitions requested, "
-            f"at most {MAX_PARTITIONS_PER_REQUEST} per request"
-        )
-        results = []
-        for topic in body["topics"]:
-            answer: Body = {
-                "name": topic["name"],
-                "error_code": ErrorCode.NONE,
-                "error_message": None,
-                "num_partitions": -1,
-                "replication_factor": -1,
-                "configs": None,
-            }
-            partitions = self._partitions_to_create(topic)
-            configs = {c["name"]: c["value"] for c in topic["configs"] if c["value"] is not None}
-            if requested > MAX_PARTITIONS_PER_REQUEST:
-                answer.update(error_code=ErrorCode.POLICY_VIOLATION, error_message=too_many)
-            elif self.broker.cluster is not None:
-                await self._create_in_cluster(topic, configs, bool(body.get("validate_only")), answer)
-            elif topic["replication_factor"] not in (-1, 1):
-                answer.update(
-                    error_code=ErrorCode.INVALID_REPLICATION_FACTOR,
-                    error_message=f"replication factor {topic['replication_factor']} is larger than the "
-                    "1 node this store has",
-                )
-            elif topic["assignments"]:
-                answer.update(
-                    error_code=ErrorCode.INVALID_REPLICA_ASSIGNMENT,
-                    error_message="manual replica assignment is not supported on a single node",
-                )
-            elif partitions < 1:
-                answer.update(
-                    error_code=ErrorCode.INVALID_PARTITIONS,
-                    error_message=f"a topic needs at least one partition, got {partitions}",
-                )
-            elif body.get("validate_only"):
-                answer.update(num_partitions=partitions, replication_factor=1)
-            else:
-                try:
-                    await asyncio.to_thread(self.broker.store.create_topic, topic["name"], partitions, configs)
-                    answer.update(num_partitions=partitions, replication_factor=1)
-                except Exception as exc:
-                    answer.update(error_code=error_code_for(exc), error_message=str(exc))
-            results.append(answer)
-        return {"throttle_time_ms": 0, "topics": results}
-
-    async def _create_in_cluster(self, topic: Body, configs: dict[str, str], validate_only: bool, answer: Body) -> None:
-        """CreateTopics through the metadata quorum, with Kafka's rules for counts and assignments."""
-        cluster = self.broker.cluster
-        assert cluster is not None
-        assignments = {entry["partition_index"]: list(entry["broker_ids"]) for entry in topic["assignments"]}
-        if assignments and (topic["num_partitions"] != -1 or topic["replication_factor"] != -1):
-            answer.update(
-                error_code=ErrorCode.INVALID_REQUEST,
-                error_message="both a replica assignment and a partition count or replication factor were given",
-            )
-            return
-        try:
-            state = await asyncio.to_thread(
-                cluster.create_topic,
-                topic["name"],
-                self._partitions_to_create(topic) if not assignments else len(assignments),
-                topic["replication_factor"],
-                assignments or None,
-                configs,
-                validate_only=validate_only,
-            )
-        except Exception as exc:
-            answer.update(error_code=error_code_for(exc), error_message=str(exc))
-            return
-        answer.update(num_partitions=len(state.partitions), replication_factor=len(state.partitions[0].replicas))
-
-    def _partitions_to_create(self, topic: Body) -> int:
-        return int(topic["num_partitions"]) if topic["num_partitions"] != -1 else self.broker.num_partitions
-
-    async def delete_topics(self, ctx: RequestContext, body: Body) -> Body:
-        responses = []
-        for name in body["topic_names"]:
-            try:
-                if self.broker.store.is_internal(name):
-                    raise InternalTopicError(f"Cannot delete internal topic {name}")
-                if self.broker.cluster is not None:
-                    await asyncio.to_thread(self.broker.cluster.delete_topic, name)
-                else:
-                    await asyncio.to_thread(self.broker.store.delete_topic, name)
-                responses.append({"name": name, "error_code": ErrorCode.NONE, "error_message": None})
-            except Exception as exc:
-                responses.append({"name": name, "error_code": error_code_for(exc), "error_message": str(exc)})
-        return {"throttle_time_ms": 0, "responses": responses}
-
-    async def describe_configs(self, ctx: RequestContext, body: Body) -> Body:
-        results = []
-        for resource in body["resources"]:
-            answer: Body = {
-                "error_code": ErrorCode.NONE,
-                "error_message": None,
-                "resource_type": resource["resource_type"],
-                "resource_name": resource["resource_name"],
-                "configs": [],
-            }
-            if resource["resource_type"] == RESOURCE_TOPIC:
-                try:
-                    described = self.broker.store.describe_topic_config(resource["resource_name"])
-                except UnknownTopicOrPartitionError as exc:
-                    answer.update(error_code=ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, error_message=str(exc))
-                else:
-                    wanted = resource.get("configuration_keys")
-                    for name, (value, source) in sorted(described.items()):
-                        if wanted is not None and name not in wanted:
-                            continue
-                        config_source = {"topic": CONFIG_SOURCE_TOPIC, "store": CONFIG_SOURCE_STATIC_BROKER}.get(
-                            source, CONFIG_SOURCE_DEFAULT
-                        )
-                        answer["configs"].append(
-                            {
-                                "name": name,
-                                "value": value,
-                                "read_only": False,
-                                "is_default": source == "default",
-                                "config_source": config_source,
-                                "is_sensitive": False,
-                                "synonyms": [],
-                                "config_type": 0,
-                                "documentation": None,
-                            }
-                        )
-            results.append(answer)
-        return {"throttle_time_ms": 0, "results": results}
 
 
 def _metadata_topic(name: str, error: ErrorCode, partitions: list[Body]) -> Body:

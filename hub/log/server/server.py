@@ -63,7 +63,7 @@ class KafkaServer:
         self._advertised = (advertised_host, advertised_port)
         self.cluster_id = cluster_id or broker.store.cluster_id
         self._server: asyncio.Server | None = None
-        self._connections: set[asyncio.Task[None]] = set()
+        self._connections: dict[asyncio.Task[None], asyncio.StreamWriter] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._data_arrived: asyncio.Event | None = None
         self._wake_pending = threading.Event()
@@ -71,6 +71,7 @@ class KafkaServer:
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
+        self._wake_pending.clear()  # a wake scheduled on a loop stopped before would never clear it
         self._data_arrived = asyncio.Event()
         self._server = await asyncio.start_server(self._serve, self.host, self.port, limit=1 << 20)
         bound = self._server.sockets[0].getsockname()
@@ -89,20 +90,28 @@ class KafkaServer:
             self._server.close()
             await self._server.wait_closed()
             self._server = None
-        for task in list(self._connections):
+        # Aborting the transports ends every connection even where a cancellation is lost: Python 3.11's
+        # asyncio.wait_for swallows one that arrives as the awaited future completes (long-polling fetches and
+        # acks=all waits are woken all the time under load), and a client that keeps sending requests would
+        # then keep its connection, and this stop, going for ever.
+        for task, writer in list(self._connections.items()):
+            writer.transport.abort()
             task.cancel()
         for task in list(self._connections):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        # Appends go on after the loop has closed (a follower's fetcher until the node closes): wake it no more.
+        self._loop = None
         log.info("Kafka listener stopped")
 
     # --- waking long-polling fetches -------------------------------------------------------------------------
 
     def _on_append(self, partition: PartitionLog) -> None:
         # Runs on the appending thread: hand the news to the loop once per burst of appends.
-        if self._loop is not None and not self._wake_pending.is_set():
+        loop = self._loop
+        if loop is not None and not self._wake_pending.is_set():
             self._wake_pending.set()
-            self._loop.call_soon_threadsafe(self._wake_fetches)
+            loop.call_soon_threadsafe(self._wake_fetches)
 
     def _wake_fetches(self) -> None:
         self._wake_pending.clear()
@@ -120,7 +129,7 @@ class KafkaServer:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
-        self._connections.add(task)
+        self._connections[task] = writer
         peer = writer.get_extra_info("peername")
         client = f"{peer[0]}:{peer[1]}" if peer else "unknown"
         connection = ConnectionState(closed=lambda: reader.at_eof() or writer.is_closing())
@@ -139,6 +148,12 @@ class KafkaServer:
                 except asyncio.IncompleteReadError:
                     log.warning("connection from %s closed in the middle of a request", client)
                     return
+                cluster = self.broker.cluster
+                if cluster is not None and not cluster.serving():
+                    # Its metadata may be stale and it leads nothing: closing makes clients go to another node
+                    # (a client keeps asking the one node it is connected to otherwise).
+                    log.info("closing connection from %s: this node is out of touch with the cluster", client)
+                    return
                 response = await self._handle(payload, client, connection)
                 if response is None:
                     continue
@@ -151,7 +166,7 @@ class KafkaServer:
         except Exception:
             log.exception("closing connection from %s after an unexpected error", client)
         finally:
-            self._connections.discard(task)
+            self._connections.pop(task, None)
             writer.close()
             with contextlib.suppress(Exception):
                 await writer.wait_closed()

@@ -1,6 +1,7 @@
 """confluent-kafka clients for fault tests: a short-lived client run inside a network namespace (a subprocess under
-``ip netns exec``, so it sees only what that namespace reaches), and a producer thread that writes a numbered
-sequence idempotently with acks=all and records exactly what was acknowledged."""
+``ip netns exec``, so it sees only what that namespace reaches), a producer thread that writes a numbered
+sequence idempotently with acks=all and records exactly what was acknowledged, and a reader of a partition from
+offset 0. The other client families are in load_clients."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import time
 import uuid
 from typing import Any
 
-from confluent_kafka import KafkaError, Message, Producer
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
 from tests.harness.netns import Network
 
@@ -76,7 +77,8 @@ def run_client(
 class SequenceProducer:
     """Writes ``tag-0``, ``tag-1``… to partition 0 of ``topic`` from a thread until ``stop``: idempotent, acks=all,
     retried until ``delivery.timeout.ms``. ``acked`` lists (offset, value) in acknowledgement order and ``errors``
-    every failed delivery; both are appended on librdkafka's callbacks, read them after ``stop``."""
+    every failed delivery or fatal client error; both are appended on librdkafka's callbacks, read them after
+    ``stop``."""
 
     def __init__(self, bootstrap: str, topic: str, tag: str = "v", **settings: Any) -> None:
         self.topic = topic
@@ -88,6 +90,7 @@ class SequenceProducer:
             "linger.ms": 5,
             "delivery.timeout.ms": 120_000,
             "topic.metadata.refresh.interval.ms": 1000,
+            "error_cb": self._client_error,
         }
         self.producer = Producer(config | settings)
         self.acked: list[tuple[int, bytes]] = []
@@ -106,7 +109,12 @@ class SequenceProducer:
             if error is not None:
                 self.errors.append(error)
             else:
-                self.acked.append((message.offset(), message.value()))
+                self.acked.append((int(message.offset() or 0), bytes(message.value() or b"")))
+
+    def _client_error(self, error: KafkaError) -> None:
+        if error.fatal():  # e.g. the idempotent producer found a gap in its sequence: the test has failed
+            with self._lock:
+                self.errors.append(error)
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -117,11 +125,16 @@ class SequenceProducer:
                 self.sent += 1
             except BufferError:
                 pass  # the local queue is full while no leader answers: wait for it to drain
+            except KafkaException as exc:  # a fatal error: nothing more can be produced
+                self._client_error(exc.args[0])
+                return
             self.producer.poll(0.002)
 
     def acked_count(self) -> int:
         with self._lock:
             return len(self.acked)
+
+    progress = acked_count  # the name the other load clients use
 
     def wait_acked(self, more: int, timeout_s: float = 60) -> None:
         """Block until ``more`` further records are acknowledged."""
@@ -132,13 +145,72 @@ class SequenceProducer:
             assert not self.errors, self.errors[:5]
             time.sleep(0.05)
 
+    wait_progress = wait_acked
+
     def stop(self, timeout_s: float = 120) -> None:
-        """Stop producing and wait until every record sent is acknowledged or has failed."""
+        """Stop producing, wait until every record sent is acknowledged or has failed, and close the client (it
+        would otherwise go on reconnecting to the cluster's addresses after the test)."""
         self._stop.set()
         self._thread.join(10)
         remaining = self.producer.flush(timeout_s)
         assert remaining == 0, f"{remaining} records neither acknowledged nor failed after {timeout_s} s"
+        self.producer.close()
 
     def expected(self) -> list[bytes]:
         """Every value sent, in order: what each replica must hold once all were acknowledged."""
         return [b"%s-%d" % (self.tag.encode(), i) for i in range(self.sent)]
+
+
+class WatchingConsumer:
+    """Reads partition 0 of ``topic`` from offset 0 in a thread until ``stop`` (read_committed, no group), keeping
+    every (offset, value) it was given: what consumers saw while the cluster was failing over."""
+
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        self.consumer = Consumer(
+            {
+                "bootstrap.servers": bootstrap,
+                "group.id": f"watch-{topic}",
+                "enable.auto.commit": False,
+                "isolation.level": "read_committed",
+                "topic.metadata.refresh.interval.ms": 1000,
+            }
+        )
+        self.consumer.assign([TopicPartition(topic, 0, 0)])
+        self.seen: list[tuple[int, bytes]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"watch-{topic}", daemon=True)
+
+    def start(self) -> WatchingConsumer:
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            for message in self.consumer.consume(500, timeout=0.2):
+                if message.error() is None:
+                    self.seen.append((message.offset(), message.value()))
+
+    def stop(self) -> list[tuple[int, bytes]]:
+        self._stop.set()
+        self._thread.join(10)
+        self.consumer.close()
+        return self.seen
+
+
+def read_partition(bootstrap: str, topic: str, partition: int = 0, timeout_s: float = 60) -> list[tuple[int, bytes]]:
+    """Every record of the partition from offset 0 to its high watermark, as (offset, value), read by a consumer
+    outside any group."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "reader", "enable.auto.commit": False})
+    try:
+        _, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
+        consumer.assign([TopicPartition(topic, partition, 0)])
+        records: list[tuple[int, bytes]] = []
+        deadline = time.monotonic() + timeout_s
+        while (not records or records[-1][0] < high - 1) and high > 0:
+            assert time.monotonic() < deadline, f"{topic}-{partition}: read {len(records)} of {high} records"
+            message = consumer.poll(0.2)
+            if message is not None and message.error() is None:
+                records.append((message.offset(), message.value()))
+        return records
+    finally:
+        consumer.close()

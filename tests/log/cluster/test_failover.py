@@ -11,6 +11,7 @@ end (StoreCluster.replica_records): that shows every record a replica holds, a d
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 import pytest
 from confluent_kafka import KafkaError, Producer
@@ -18,7 +19,7 @@ from confluent_kafka.admin import NewTopic
 
 from tests.harness.netns import Network
 from tests.harness.store_cluster import ClusterFactory, PartitionView, StoreCluster
-from tests.log.cluster.clients import SequenceProducer, run_client, topic_name
+from tests.log.cluster.clients import SequenceProducer, WatchingConsumer, run_client, topic_name
 
 pytestmark = [
     pytest.mark.integration,
@@ -52,17 +53,22 @@ def _assert_replicas_hold_exactly(cluster: StoreCluster, topic: str, producer: S
         assert stored == sorted(producer.acked), f"node {node_id}: offsets differ from the acknowledged ones"
 
 
+def _led_by_another(cluster: StoreCluster, topic: str, old: int) -> bool:
+    return cluster.partition(topic).leader not in (-1, old)
+
+
 def test_leader_killed_ten_times_loses_and_duplicates_nothing(store_cluster: ClusterFactory) -> None:
     cluster = store_cluster(3)
     topic = topic_name()
     cluster.create_topic(topic, 1, 3, IN_SYNC_2)
     producer = SequenceProducer(cluster.bootstrap, topic, "kill").start()
+    watcher = WatchingConsumer(cluster.bootstrap, topic).start()
     for round_ in range(10):
         before = _wait_whole(cluster, topic, f"round {round_}")
         producer.wait_acked(100)
         cluster.kill(before.leader)
         cluster.wait_until(
-            lambda old=before.leader: cluster.partition(topic).leader not in (-1, old),
+            partial(_led_by_another, cluster, topic, before.leader),
             30,
             f"round {round_}: a new leader after node {before.leader} was killed",
         )
@@ -71,7 +77,12 @@ def test_leader_killed_ten_times_loses_and_duplicates_nothing(store_cluster: Clu
     _wait_whole(cluster, topic, "after the last restart")
     producer.wait_acked(100)
     producer.stop()
+    seen = watcher.stop()
+    assert len(seen) > 1000
     _assert_replicas_hold_exactly(cluster, topic, producer)
+    # What the consumer read below the high watermark never went away: it is in the final log, at its offset.
+    final = {record.offset: record.value for record in cluster.replica_records(1, topic)}
+    assert all(final.get(offset) == value for offset, value in seen)
 
 
 def test_partitioned_leader_acknowledges_nothing_and_truncates_after_heal(
@@ -81,12 +92,15 @@ def test_partitioned_leader_acknowledges_nothing_and_truncates_after_heal(
     cluster = store_cluster(3, network=network)
     topic = topic_name()
     cluster.create_topic(topic, 1, 3, IN_SYNC_2)
-    # The test process (the observer) reaches every node throughout; only the nodes are cut from each other.
-    producer = SequenceProducer(cluster.bootstrap, topic, "obs", **{"request.timeout.ms": 5000}).start()
+    # Requests that the isolated leader cannot complete fail after 5 s, not librdkafka's 60 s.
+    fail_fast = {"request.timeout.ms": 5000, "socket.timeout.ms": 5000}
+    producer = SequenceProducer(cluster.bootstrap, topic, "obs", **fail_fast).start()
     old = _wait_whole(cluster, topic, "before the partition").leader
     producer.wait_acked(200)
     majority = [node_id for node_id in cluster.nodes if node_id != old]
 
+    # The test process still reaches the old leader: a node out of touch with the quorum closes its clients'
+    # connections, so the producer, which asks the node it is connected to for metadata, finds the new leader.
     network.isolate(old)
     # A client on the minority side reaches only the old leader: acks=all cannot be satisfied there.
     minority = run_client(network, old, cluster.nodes[old].bootstrap, topic, "produce", "minority", 20)

@@ -9,7 +9,7 @@ import pytest
 from confluent_kafka import KafkaException
 
 from tests.harness.netns import Network
-from tests.harness.store_cluster import ClusterFactory
+from tests.harness.store_cluster import NAMESPACE_PORT, ClusterFactory
 from tests.log.cluster.clients import SequenceProducer, run_client, topic_name
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -75,7 +75,25 @@ def test_isolation_cuts_a_namespace_off_and_heal_restores_it(
     assert (after["errors"], after["consumed"]) == ([], _values("a") + _values("c") + _values("d"))
 
 
-def test_netem_delay_lengthens_a_round_trip(
+def test_loss_on_the_kafka_port_cuts_a_client_off_and_other_ports_pass(
+    network_namespaces: Callable[[int], Network], store_cluster: ClusterFactory
+) -> None:
+    network = network_namespaces(2)
+    cluster = store_cluster(1, network=network)
+    topic = topic_name()
+    cluster.create_topic(topic, 1, 1)
+    network.add_loss(2, 90, dport=NAMESPACE_PORT + 1)  # another port: the client is not touched
+    passed = run_client(network, 2, cluster.bootstrap, topic, "produce", "a")
+    assert (passed["errors"], len(passed["acked"])) == ([], 20)
+    network.add_loss(2, 100, dport=NAMESPACE_PORT)
+    lost = run_client(network, 2, cluster.bootstrap, topic, "produce", "b")
+    assert (len(lost["errors"]), lost["acked"]) == (20, [])
+    network.remove_loss(2)
+    after = run_client(network, 2, cluster.bootstrap, topic, "produce", "c")
+    assert (after["errors"], len(after["acked"])) == ([], 20)
+
+
+def test_netem_delay_lengthens_round_trips_of_a_namespace_or_of_one_port(
     network_namespaces: Callable[[int], Network], store_cluster: ClusterFactory
 ) -> None:
     network = network_namespaces(2)
@@ -85,9 +103,16 @@ def test_netem_delay_lengthens_a_round_trip(
     cluster = store_cluster(1, network=network)
     topic = topic_name()
     cluster.create_topic(topic, 1, 1)
-    plain = run_client(network, 2, cluster.bootstrap, topic, "latency", count=10)["median_s"]
-    network.delay(1, 300)
-    delayed = run_client(network, 2, cluster.bootstrap, topic, "latency", count=10)["median_s"]
+
+    def median_s() -> float:
+        return float(run_client(network, 2, cluster.bootstrap, topic, "latency", count=10)["median_s"])
+
+    plain = median_s()
+    # A harness check, not a speed target: each acknowledged produce waits for at least one delayed packet.
+    network.delay(1, 300)  # everything the store's namespace sends
+    assert median_s() - plain > 0.15
     network.undelay(1)
-    # A harness check, not a speed target: each acknowledged produce waits for at least one delayed answer.
-    assert delayed - plain > 0.15, (plain, delayed)
+    network.delay(2, 300, dport=NAMESPACE_PORT)  # only the client's packets to the Kafka port
+    assert median_s() - plain > 0.15
+    network.delay(2, 300, dport=NAMESPACE_PORT + 1)  # another port: the client is not held
+    assert median_s() - plain < 0.15

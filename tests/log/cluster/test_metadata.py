@@ -209,7 +209,7 @@ def test_cluster_settings_with_kafka_names() -> None:
         ({"node.id": "1"}, "only apply to a cluster"),
         ({"controller.quorum.voters": "1@a:1"}, "node.id is not"),
         ({"controller.quorum.voters": "1@nohostport", "node.id": "1"}, "NODE_ID@HOST:PORT"),
-        ({"controller.quorum.voters": "1@a:1", "node.id": "4"}, "not one of"),
+        ({"controller.quorum.voters": "1@a:1", "node.id": "-4"}, "negative"),
         ({"controller.quorum.voters": "1@a:1,1@b:2", "node.id": "1"}, "twice"),
         ({"controller.quorum.voters": "1@a:1", "node.id": "1", "broker.heartbeat.interval.ms": "3000"}, "less than"),
         ({"controller.quorum.voters": "1@a:1", "node.id": "x"}, "invalid integer"),

@@ -1,0 +1,169 @@
+"""TopicHandlers: Kafka's topic APIs — CreateTopics (on one node into its store, on a cluster through the
+metadata quorum with replication factors and replica assignments), DeleteTopics and DescribeConfigs — with
+Kafka's error codes for bad input. Internal topics are refused to DeleteTopics with INVALID_TOPIC_EXCEPTION.
+
+Safe for one event loop; blocking store and quorum calls run in worker threads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from hub.log.broker import Broker
+from hub.log.error_codes import ErrorCode, error_code_for
+from hub.log.errors import InternalTopicError, UnknownTopicOrPartitionError
+from hub.log.server.context import Body, RequestContext
+
+CONFIG_SOURCE_TOPIC = 1
+CONFIG_SOURCE_STATIC_BROKER = 4
+CONFIG_SOURCE_DEFAULT = 5
+RESOURCE_TOPIC = 2
+MAX_PARTITIONS_PER_REQUEST = 10_000
+
+
+class TopicHandlers:
+    """The topic APIs over a Broker (see the module docstring)."""
+
+    def __init__(self, broker: Broker) -> None:
+        self.broker = broker
+        self.routes: dict[int, Callable[[RequestContext, Body], Awaitable[Body | None]]] = {
+            19: self.create_topics,
+            20: self.delete_topics,
+            32: self.describe_configs,
+        }
+
+    async def create_topics(self, ctx: RequestContext, body: Body) -> Body:
+        """Kafka's CreateTopics. A request for more than ``MAX_PARTITIONS_PER_REQUEST`` partitions in all is refused
+        whole with POLICY_VIOLATION, as Kafka's controller refuses an operation of more than 10,000 records: each
+        partition holds three open files, so one request could otherwise exhaust the process's descriptors."""
+        requested = sum(max(self._partitions_to_create(topic), 0) for topic in body["topics"])
+        too_many = (
+            f"Unable to perform excessively large batch operation: {requested} partitions requested, "
+            f"at most {MAX_PARTITIONS_PER_REQUEST} per request"
+        )
+        results = []
+        for topic in body["topics"]:
+            answer: Body = {
+                "name": topic["name"],
+                "error_code": ErrorCode.NONE,
+                "error_message": None,
+                "num_partitions": -1,
+                "replication_factor": -1,
+                "configs": None,
+            }
+            partitions = self._partitions_to_create(topic)
+            configs = {c["name"]: c["value"] for c in topic["configs"] if c["value"] is not None}
+            if requested > MAX_PARTITIONS_PER_REQUEST:
+                answer.update(error_code=ErrorCode.POLICY_VIOLATION, error_message=too_many)
+            elif self.broker.cluster is not None:
+                await self._create_in_cluster(topic, configs, bool(body.get("validate_only")), answer)
+            elif topic["replication_factor"] not in (-1, 1):
+                answer.update(
+                    error_code=ErrorCode.INVALID_REPLICATION_FACTOR,
+                    error_message=f"replication factor {topic['replication_factor']} is larger than the "
+                    "1 node this store has",
+                )
+            elif topic["assignments"]:
+                answer.update(
+                    error_code=ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+                    error_message="manual replica assignment is not supported on a single node",
+                )
+            elif partitions < 1:
+                answer.update(
+                    error_code=ErrorCode.INVALID_PARTITIONS,
+                    error_message=f"a topic needs at least one partition, got {partitions}",
+                )
+            elif body.get("validate_only"):
+                answer.update(num_partitions=partitions, replication_factor=1)
+            else:
+                try:
+                    await asyncio.to_thread(self.broker.store.create_topic, topic["name"], partitions, configs)
+                    answer.update(num_partitions=partitions, replication_factor=1)
+                except Exception as exc:
+                    answer.update(error_code=error_code_for(exc), error_message=str(exc))
+            results.append(answer)
+        return {"throttle_time_ms": 0, "topics": results}
+
+    async def _create_in_cluster(self, topic: Body, configs: dict[str, str], validate_only: bool, answer: Body) -> None:
+        """CreateTopics through the metadata quorum, with Kafka's rules for counts and assignments."""
+        cluster = self.broker.cluster
+        assert cluster is not None
+        assignments = {entry["partition_index"]: list(entry["broker_ids"]) for entry in topic["assignments"]}
+        if assignments and (topic["num_partitions"] != -1 or topic["replication_factor"] != -1):
+            answer.update(
+                error_code=ErrorCode.INVALID_REQUEST,
+                error_message="both a replica assignment and a partition count or replication factor were given",
+            )
+            return
+        try:
+            state = await asyncio.to_thread(
+                cluster.create_topic,
+                topic["name"],
+                self._partitions_to_create(topic) if not assignments else len(assignments),
+                topic["replication_factor"],
+                assignments or None,
+                configs,
+                validate_only=validate_only,
+            )
+        except Exception as exc:
+            answer.update(error_code=error_code_for(exc), error_message=str(exc))
+            return
+        answer.update(num_partitions=len(state.partitions), replication_factor=len(state.partitions[0].replicas))
+
+    def _partitions_to_create(self, topic: Body) -> int:
+        return int(topic["num_partitions"]) if topic["num_partitions"] != -1 else self.broker.num_partitions
+
+    async def delete_topics(self, ctx: RequestContext, body: Body) -> Body:
+        responses = []
+        for name in body["topic_names"]:
+            try:
+                if self.broker.store.is_internal(name):
+                    raise InternalTopicError(f"Cannot delete internal topic {name}")
+                if self.broker.cluster is not None:
+                    await asyncio.to_thread(self.broker.cluster.delete_topic, name)
+                else:
+                    await asyncio.to_thread(self.broker.store.delete_topic, name)
+                responses.append({"name": name, "error_code": ErrorCode.NONE, "error_message": None})
+            except Exception as exc:
+                responses.append({"name": name, "error_code": error_code_for(exc), "error_message": str(exc)})
+        return {"throttle_time_ms": 0, "responses": responses}
+
+    async def describe_configs(self, ctx: RequestContext, body: Body) -> Body:
+        results = []
+        for resource in body["resources"]:
+            answer: Body = {
+                "error_code": ErrorCode.NONE,
+                "error_message": None,
+                "resource_type": resource["resource_type"],
+                "resource_name": resource["resource_name"],
+                "configs": [],
+            }
+            if resource["resource_type"] == RESOURCE_TOPIC:
+                try:
+                    described = self.broker.store.describe_topic_config(resource["resource_name"])
+                except UnknownTopicOrPartitionError as exc:
+                    answer.update(error_code=ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, error_message=str(exc))
+                else:
+                    wanted = resource.get("configuration_keys")
+                    for name, (value, source) in sorted(described.items()):
+                        if wanted is not None and name not in wanted:
+                            continue
+                        config_source = {"topic": CONFIG_SOURCE_TOPIC, "store": CONFIG_SOURCE_STATIC_BROKER}.get(
+                            source, CONFIG_SOURCE_DEFAULT
+                        )
+                        answer["configs"].append(
+                            {
+                                "name": name,
+                                "value": value,
+                                "read_only": False,
+                                "is_default": source == "default",
+                                "config_source": config_source,
+                                "is_sensitive": False,
+                                "synonyms": [],
+                                "config_type": 0,
+                                "documentation": None,
+                            }
+                        )
+            results.append(answer)
+        return {"throttle_time_ms": 0, "results": results}
