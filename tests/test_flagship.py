@@ -135,6 +135,26 @@ def _index(search: Elasticsearch) -> dict[str, dict[str, Any]]:
     return {hit["_id"]: hit["_source"] for hit in helpers.scan(search, index=INDEX, query={"query": {"match_all": {}}})}
 
 
+def assert_index_equals_table(search: Elasticsearch, dsn: str, timeout_s: float) -> None:
+    """Wait up to ``timeout_s`` for the index to hold exactly the table's rows; then name what differs."""
+    expected = _table(dsn)
+    found: dict[str, dict[str, Any]] = {}
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        count = search.count(index=INDEX)["count"] if search.indices.exists(index=INDEX) else 0
+        if count == len(expected):
+            found = _index(search)
+            if found == expected:
+                break
+        time.sleep(3)
+    missing = expected.keys() - found.keys()
+    extra = found.keys() - expected.keys()
+    stale = [key for key in expected.keys() & found.keys() if expected[key] != found[key]]
+    assert not missing, f"{len(missing)} rows missing from the index, e.g. {sorted(missing)[:5]}"
+    assert not extra, f"{len(extra)} deleted rows back in the index, e.g. {sorted(extra)[:5]}"
+    assert not stale, f"{len(stale)} stale documents, e.g. {[(k, expected[k], found[k]) for k in stale[:3]]}"
+
+
 @pytest.fixture
 def database(postgres_server: SqlServer) -> Iterator[str]:
     yield from flagship_table(postgres_server)
@@ -212,21 +232,6 @@ def test_the_index_equals_the_table_after_changes_and_two_crashes(
         hub.start()
         changes.join(300)
         assert changes.error is None, f"the change generator failed: {changes.error}"
-        expected = _table(database)
-        found: dict[str, dict[str, Any]] = {}
-        deadline = time.monotonic() + 240
-        while time.monotonic() < deadline:
-            count = search.count(index=INDEX)["count"] if search.indices.exists(index=INDEX) else 0
-            if count == len(expected):
-                found = _index(search)
-                if found == expected:
-                    break
-            time.sleep(3)
-        missing = expected.keys() - found.keys()
-        extra = found.keys() - expected.keys()
-        stale = [key for key in expected.keys() & found.keys() if expected[key] != found[key]]
-        assert not missing, f"{len(missing)} rows missing from the index, e.g. {sorted(missing)[:5]}"
-        assert not extra, f"{len(extra)} deleted rows back in the index, e.g. {sorted(extra)[:5]}"
-        assert not stale, f"{len(stale)} stale documents, e.g. {[(k, expected[k], found[k]) for k in stale[:3]]}"
+        assert_index_equals_table(search, database, timeout_s=240)
     finally:
         hub.stop()

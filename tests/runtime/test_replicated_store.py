@@ -30,7 +30,6 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -41,7 +40,16 @@ from elasticsearch import Elasticsearch
 from tests.harness.servers import HttpServer, SqlServer
 from tests.harness.store_cluster import ClusterFactory, StoreCluster
 from tests.runtime.distributed.test_cluster import Worker, _all_running, _start_worker, _states, _wait, _write
-from tests.test_flagship import CHANGES, CONFIGS, DATABASE, INDEX, Changes, _connector, _index, _table, flagship_table
+from tests.test_flagship import (
+    CHANGES,
+    CONFIGS,
+    DATABASE,
+    INDEX,
+    Changes,
+    _connector,
+    assert_index_equals_table,
+    flagship_table,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -279,20 +287,5 @@ def test_cdc_to_search_survives_a_store_node_and_a_worker_killed_mid_stream(
         assert changes.error is None, f"the change generator failed: {changes.error}"
     finally:
         changes.join(1)
-    expected = _table(search_env)
-    found: dict[str, dict[str, Any]] = {}
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        count = search.count(index=INDEX)["count"] if search.indices.exists(index=INDEX) else 0
-        if count == len(expected):
-            found = _index(search)
-            if found == expected:
-                break
-        time.sleep(3)
-    missing = expected.keys() - found.keys()
-    extra = found.keys() - expected.keys()
-    stale = [key for key in expected.keys() & found.keys() if expected[key] != found[key]]
-    assert not missing, f"{len(missing)} rows missing from the index, e.g. {sorted(missing)[:5]}"
-    assert not extra, f"{len(extra)} deleted rows back in the index, e.g. {sorted(extra)[:5]}"
-    assert not stale, f"{len(stale)} stale documents, e.g. {[(k, expected[k], found[k]) for k in stale[:3]]}"
+    assert_index_equals_table(search, search_env, timeout_s=300)
     assert _all_running(survivors[0].url, names, alive), _states(survivors[0].url, names)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from hub.log.cluster import transitions
 from hub.log.cluster.codec import new_cluster_id, parse_voters
@@ -35,24 +36,12 @@ class MetadataQuorum(ReplicatedMetadata):
         voters: Mapping[int, str] | str,
         data_dir: str | Path,
         *,
-        password: str | None = None,
-        command_timeout_s: float = 10.0,
-        raft_min_timeout_s: float = 0.3,
-        raft_max_timeout_s: float = 0.8,
         unclean_leader_election: bool = False,
         default_replication_factor: int = 1,
-        log_compaction_min_entries: int = 5000,
+        **options: Any,
     ) -> None:
-        super().__init__(
-            node_id,
-            voters,
-            data_dir,
-            password=password,
-            command_timeout_s=command_timeout_s,
-            raft_min_timeout_s=raft_min_timeout_s,
-            raft_max_timeout_s=raft_max_timeout_s,
-            log_compaction_min_entries=log_compaction_min_entries,
-        )
+        """``options`` are ReplicatedMetadata's (password, timeouts, log compaction)."""
+        super().__init__(node_id, voters, data_dir, **options)
         self.unclean_leader_election = unclean_leader_election
         self.default_replication_factor = default_replication_factor
 
