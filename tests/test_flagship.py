@@ -80,11 +80,12 @@ def _connector(path: Path, **overrides: str) -> dict[str, Any]:
 
 
 class Changes(threading.Thread):
-    """Makes CHANGES random inserts, updates and deletes in small transactions, spread over some seconds."""
+    """Makes ``count`` random inserts, updates and deletes in small transactions, spread over some seconds."""
 
-    def __init__(self, dsn: str) -> None:
+    def __init__(self, dsn: str, count: int = CHANGES) -> None:
         super().__init__(daemon=True)
         self.dsn = dsn
+        self.count = count
         self.done = 0
         self.error: BaseException | None = None
 
@@ -93,7 +94,7 @@ class Changes(threading.Thread):
         try:
             with psycopg.connect(self.dsn, autocommit=True) as connection:
                 top = ROWS
-                while self.done < CHANGES:
+                while self.done < self.count:
                     with connection.transaction():
                         for _ in range(50):
                             kind = rng.random()

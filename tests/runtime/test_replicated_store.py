@@ -41,7 +41,6 @@ from tests.harness.servers import HttpServer, SqlServer
 from tests.harness.store_cluster import ClusterFactory, StoreCluster
 from tests.runtime.distributed.test_cluster import Worker, _all_running, _start_worker, _states, _wait, _write
 from tests.test_flagship import (
-    CHANGES,
     CONFIGS,
     DATABASE,
     INDEX,
@@ -264,10 +263,10 @@ def test_cdc_to_search_survives_a_store_node_and_a_worker_killed_mid_stream(
         assert response.status_code == 201, response.text
     names = [spec["name"] for spec in specs]
     _wait(lambda: _all_running(workers[0].url, names, urls), "the pipeline running", 90)
-    changes = Changes(search_env)
+    changes = Changes(search_env, count=3_000)  # the flagship test itself makes 10,000
     changes.start()
     try:
-        while changes.done < CHANGES // 2 and changes.is_alive():
+        while changes.done < changes.count // 2 and changes.is_alive():
             time.sleep(0.2)
         # kill -9 of the node leading the change topic's first partition, while changes stream.
         topic = INDEX
