@@ -65,6 +65,7 @@ class ClusterNode:
         self.controller = QuorumController(
             self.quorum,
             session_timeout_ms=settings.session_timeout_ms,
+            heartbeat_interval_ms=settings.heartbeat_interval_ms,
             auto_leader_rebalance=settings.auto_leader_rebalance,
             imbalance_check_interval_s=settings.leader_imbalance_check_interval_s,
             imbalance_percentage=settings.leader_imbalance_percentage,

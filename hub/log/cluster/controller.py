@@ -44,6 +44,7 @@ class QuorumController:
         quorum: MetadataQuorum,
         *,
         session_timeout_ms: int = 2000,
+        heartbeat_interval_ms: int = 500,
         auto_leader_rebalance: bool = True,
         imbalance_check_interval_s: float = 300.0,
         imbalance_percentage: int = 10,
@@ -51,6 +52,7 @@ class QuorumController:
         self.quorum = quorum
         self.imbalance_percentage = imbalance_percentage
         self.session_timeout_s = session_timeout_ms / 1000
+        self.heartbeat_interval_s = heartbeat_interval_ms / 1000
         self.auto_leader_rebalance = auto_leader_rebalance
         self.imbalance_check_interval_s = imbalance_check_interval_s
         self._tick_s = min(0.1, self.session_timeout_s / 10)
@@ -106,9 +108,14 @@ class QuorumController:
             # Heartbeats are replicated, so this node saw them as a follower too: a broker that stopped before
             # the takeover is fenced on time. Live ones get half a session after it to get through again.
             last = self.quorum.last_heartbeat(node_id)
+            session = self.session_timeout_s
+            if self.quorum.voter_unreachable(node_id):
+                # A voter whose Raft connection is down and that missed two heartbeats cannot get one through:
+                # fence it now rather than at the session's end (a killed process drops its connections at once).
+                session = min(session, 2 * self.heartbeat_interval_s)
             deadline = max(
-                self._active_since + self.session_timeout_s / 2,
-                (self._active_since if last is None else last) + self.session_timeout_s,
+                self._active_since + session / 2,
+                (self._active_since if last is None else last) + session,
             )
             if now > deadline:
                 log.warning("controller %d: broker %d missed its heartbeats; fencing it", self.quorum.node_id, node_id)

@@ -200,6 +200,14 @@ class ReplicatedMetadata:
         """When (time.monotonic) this node applied the broker's latest heartbeat."""
         return self._heartbeats.get(node_id)
 
+    def voter_unreachable(self, node_id: int) -> bool:
+        """Whether this node's Raft connection to voter ``node_id`` is down (False for itself, observers and
+        while Raft is not running): a process that was killed drops its connections at once."""
+        address = self.voters.get(node_id)
+        if self._raft is None or address is None or node_id == self.node_id:
+            return False
+        return int(self._raft.getStatus().get(f"partner_node_status_server_{address}", 2)) == 0
+
     def is_leader(self) -> bool:
         return self._raft is not None and not self._stopping.is_set() and bool(self._raft._isLeader())
 
