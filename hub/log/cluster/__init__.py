@@ -1,2 +1,3 @@
-"""A cluster of Hub stores (Kafka's combined mode): a metadata quorum on Raft that every node votes in, the
-controller that the quorum's leader runs, and the replication of partitions between the nodes."""
+"""A cluster of Hub stores, in Kafka's model: a metadata quorum on Raft (voters are broker and controller at once,
+other nodes observe it as brokers only), the controller that the quorum's leader runs, and the replication of
+partitions between the nodes (docs/replication.md)."""
