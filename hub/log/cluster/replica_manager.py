@@ -86,6 +86,7 @@ class ReplicaManager:
         self._maintenance = threading.Thread(target=self._maintain, name="hub-isr-maintenance", daemon=True)
         self.metadata = ClusterMetadata()
         self._active_from: int | None = None
+        self._touched = False  # in touch with the quorum at least once since it started
 
     def start(self) -> None:
         self._maintenance.start()
@@ -320,6 +321,10 @@ class ReplicaManager:
         if self._active_from is None:
             return
         in_touch = self._in_touch()
+        if in_touch:
+            self._touched = True
+        elif not self._touched:
+            return  # starting: its first heartbeat has not gone through yet, which is not losing touch
         if not in_touch and not self.out_of_touch:
             self.out_of_touch = True
             with self._lock:
@@ -334,7 +339,7 @@ class ReplicaManager:
                 )
         elif in_touch and self.out_of_touch:
             self.out_of_touch = False
-            log.debug("node %d is in touch with the metadata quorum", self.node_id)
+            log.info("node %d is back in touch with the metadata quorum", self.node_id)
             with self._lock:
                 metadata = self.metadata
             self.on_metadata(metadata, metadata)
