@@ -21,6 +21,7 @@ from hub.log.client.types import GroupProtocol
 from hub.log.error_codes import ErrorCode
 from hub.log.node import LogNode, node_config
 from hub.log.server import KafkaServer
+from tests.harness.process import free_port
 from tests.log.server.raw_kafka import RawKafkaConnection
 
 pytestmark = pytest.mark.integration
@@ -153,6 +154,16 @@ def test_hubs_group_member_follows_the_coordinator_to_another_node(served: Serve
         while member.confirmed_at <= moved_at + 0.3 and time.monotonic() < deadline:
             assert not member.poll(0.1)  # no rejoin needed: the group is the same, only its coordinator moved
         assert member.confirmed_at > moved_at + 0.3  # heartbeats answered again, so by node 1
+    finally:
+        member.close()
+
+
+def test_hubs_group_member_finds_the_coordinator_past_a_dead_bootstrap_server(served: ServedNode) -> None:
+    dead = f"{HOST}:{free_port()}"  # nothing listens there, as on a store node that was killed
+    member = KafkaGroupMember(f"{dead},{served.bootstrap}", f"w-{uuid.uuid4().hex[:8]}", "connect")
+    try:
+        joined = member.join([GroupProtocol("default", b"")], timeout_s=10)
+        assert member.sync({joined.member_id: b"work"}, timeout_s=10) == b"work"
     finally:
         member.close()
 

@@ -30,13 +30,15 @@ FIND_COORDINATOR, JOIN_GROUP, HEARTBEAT, LEAVE_GROUP, SYNC_GROUP = 10, 11, 12, 1
 COORDINATOR_MOVED = frozenset({ErrorCode.NOT_COORDINATOR, ErrorCode.COORDINATOR_NOT_AVAILABLE})
 
 
-def parse_bootstrap(bootstrap: str) -> tuple[str, int]:
-    """The first HOST:PORT of a bootstrap list."""
-    first = bootstrap.split(",")[0].strip()
-    host, _, port = first.rpartition(":")
-    if not host or not port.isdigit():
-        raise ClientError(f"bootstrap server {first!r} is not HOST:PORT")
-    return host.strip("[]"), int(port)
+def parse_bootstrap(bootstrap: str) -> list[tuple[str, int]]:
+    """Every HOST:PORT of a bootstrap list, in order."""
+    servers = []
+    for entry in (part.strip() for part in bootstrap.split(",")):
+        host, _, port = entry.rpartition(":")
+        if not host or not port.isdigit():
+            raise ClientError(f"bootstrap server {entry!r} is not HOST:PORT")
+        servers.append((host.strip("[]"), int(port)))
+    return servers
 
 
 class KafkaGroupMember(SessionMember):
@@ -70,14 +72,24 @@ class KafkaGroupMember(SessionMember):
     def _coordinator(self) -> KafkaConnection:
         with self._lookup:
             if self._connection is None:
-                bootstrap = KafkaConnection(*self._bootstrap, client_id=self.client_id)
-                try:
-                    found = bootstrap.request(FIND_COORDINATOR, 1, {"key": self.group_id, "key_type": 0})
-                finally:
-                    bootstrap.close()
+                found = self._find_coordinator()
                 raise_for(found["error_code"], f"finding the coordinator of {self.group_id}")
                 self._connection = KafkaConnection(found["host"], found["port"], client_id=self.client_id)
             return self._connection
+
+    def _find_coordinator(self) -> Body:
+        """FindCoordinator, asked of each bootstrap server in turn until one answers (the first may be down)."""
+        failure: RetriableClientError | None = None
+        for host, port in self._bootstrap:
+            bootstrap = KafkaConnection(host, port, client_id=self.client_id)
+            try:
+                return bootstrap.request(FIND_COORDINATOR, 1, {"key": self.group_id, "key_type": 0})
+            except RetriableClientError as exc:
+                failure = exc
+            finally:
+                bootstrap.close()
+        assert failure is not None  # parse_bootstrap gives at least one server
+        raise failure
 
     def _request(self, api_key: int, version: int, body: Body, *, timeout_s: float | None = None) -> Body:
         """One request to the coordinator; forgets it when it moved or its connection failed."""
