@@ -136,6 +136,8 @@ def convert_field(field: dict[str, Any], where: str, common: dict[str, Any] | No
     if out["type"] == "struct":
         if field.get("default") not in (None, "null"):
             raise ValueError(f"{where}.{name}: struct default {field['default']!r} unsupported")
+        if field.get("default") == "null":
+            out["default"] = None
     else:
         out["default"] = _default(field, type_name)
     if "fields" in field:

@@ -43,6 +43,7 @@ from hub.log.protocol.wire import (
     bytes_codec,
     fixed_codec,
     in_range,
+    nullable_struct_codec,
     need,
     read_uvarint,
     string_codec,
@@ -71,6 +72,8 @@ def _default_factory(spec: Mapping[str, Any], version: int, flexible: bool, path
     """A factory for a mutable default (list or struct), or None when the generated default is immutable."""
     type_name = spec["type"]
     if type_name == "struct":
+        if "default" in spec:  # a nullable struct whose default is null
+            return None
         return compile_struct(spec["fields"], version, flexible, path).make_default
     if type_name.startswith("[]") and spec["default"] is not None:
         return list
@@ -97,6 +100,8 @@ def _value_codec(spec: Mapping[str, Any], version: int, flexible: bool, path: st
         return bytes_codec(compact, nullable, type_name == "records", path)
     if type_name == "struct":
         nested = compile_struct(spec["fields"], version, flexible, path)
+        if nullable:
+            return nullable_struct_codec(nested.encode, nested.decode, path)
         return nested.encode, nested.decode
     if type_name.startswith("[]"):
         item_type = type_name[2:]
@@ -197,7 +202,7 @@ def compile_struct(fields: Sequence[Mapping[str, Any]], version: int, flexible: 
         name = spec["name"]
         field_path = _join(path, name)
         factory = _default_factory(spec, version, flexible, field_path)
-        default = _EMPTY if spec["type"] == "struct" else _immutable_default(spec)
+        default = _EMPTY if spec["type"] == "struct" and "default" not in spec else _immutable_default(spec)
         if factory is None:
             static_defaults[name] = default
         else:

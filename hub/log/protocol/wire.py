@@ -173,6 +173,25 @@ def bool_codec(field: str) -> tuple[EncodeFn, DecodeFn]:
     return enc, dec
 
 
+def nullable_struct_codec(inner_enc: EncodeFn, inner_dec: DecodeFn, field: str) -> tuple[EncodeFn, DecodeFn]:
+    """A struct that may be null: an int8 marker (-1 null, 1 present) before the struct, as Kafka writes it."""
+
+    def enc(v: Any, buf: bytearray, big: Big) -> None:
+        if v is None:
+            buf.append(0xFF)
+        else:
+            buf.append(1)
+            inner_enc(v, buf, big)
+
+    def dec(buf: Buffer, pos: int) -> tuple[Any, int]:
+        need(buf, pos, 1, field)
+        if buf[pos] >= 0x80:
+            return None, pos + 1
+        return inner_dec(buf, pos + 1)
+
+    return enc, dec
+
+
 def uuid_codec(field: str) -> tuple[EncodeFn, DecodeFn]:
     def enc(v: Any, buf: bytearray, big: Big) -> None:
         if not isinstance(v, uuid.UUID):
