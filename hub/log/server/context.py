@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hub.log.protocol import RequestHeader
+from hub.log.security.contracts import ANONYMOUS
 
 Body = dict[str, Any]
 
@@ -38,6 +39,12 @@ class ConnectionState:
     fetch_start: int = 0
     #: Whether the client has gone (closed or reset the connection); a long poll gives up early when it has.
     closed: Callable[[], bool] = lambda: False
+    #: Who the client is: ``User:<name>`` after SASL or from its TLS certificate, else ANONYMOUS.
+    principal: str = ANONYMOUS
+    #: The name of the listener it connected to (``PLAINTEXT``, ``SASL_SSL``… or a custom name).
+    listener: str = "PLAINTEXT"
+    #: That listener's security protocol: PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL.
+    security_protocol: str = "PLAINTEXT"
 
 
 @dataclass

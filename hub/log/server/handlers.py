@@ -31,6 +31,7 @@ from hub.log.errors import (
     ReplicationTimeoutError,
 )
 from hub.log.partition import PartitionLog
+from hub.log.server import sasl_handlers
 from hub.log.server.cluster_handlers import ClusterAdminHandlers
 from hub.log.server.cluster_metadata import cluster_brokers, cluster_partitions
 from hub.log.server.cluster_view import ClusterAdmin
@@ -89,6 +90,7 @@ class RequestHandlers:
             23: self.offset_for_leader_epoch,
             **self.topics.routes,
             **self.cluster_admin.routes,
+            **sasl_handlers.routes,
         }
 
     def _this_node(self) -> tuple[int, str, int]:

@@ -7,6 +7,12 @@ that connection with a logged error naming the client; other clients are unaffec
 a version above ours is answered in v0 format with UNSUPPORTED_VERSION and our ranges, so clients retry lower.
 A Produce with acks=0 gets no response. ``start()`` binds, ``stop()`` closes the listener and every connection.
 ``coordinator_node`` says which node coordinates groups now (by default this server; see GroupHandlers).
+
+Several listeners may be served at once (``ListenerConfig``, hub.log.security.listeners), each with its own
+security protocol: TLS through an SSLContext per listener, SASL through a ServerAuthenticator per connection
+(hub.log.security.authenticator; SCRAM users come from ``scram_credentials``). Each listener has its own
+RequestHandlers, so Metadata, FindCoordinator and DescribeCluster advertise the endpoint of the listener the client
+connected to, as Kafka does. A connection's principal, listener and protocol are kept in its ConnectionState.
 """
 
 from __future__ import annotations
@@ -14,19 +20,34 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
+import ssl
 import struct
 import threading
+import time
+from functools import partial
 
 from hub.log.broker import Broker
 from hub.log.error_codes import ErrorCode
 from hub.log.partition import PartitionLog
 from hub.log.protocol import (
     ProtocolError,
+    RequestHeader,
     decode_request,
     decode_request_header,
     encode_response,
     encode_response_parts,
 )
+from hub.log.security.authenticator import (
+    SASL_AUTHENTICATE,
+    SASL_HANDSHAKE,
+    Reply,
+    SaslStateError,
+    ServerAuthenticator,
+)
+from hub.log.security.contracts import ScramCredentials
+from hub.log.security.listeners import ListenerConfig, ListenerSettings
+from hub.log.security.tls import certificate_principal, server_context
 from hub.log.server.cluster_view import ClusterAdmin
 from hub.log.server.context import ConnectionState, CoordinatorNode, RequestContext, ServerIdentity
 from hub.log.server.handlers import RequestHandlers
@@ -53,8 +74,14 @@ class KafkaServer:
         cluster: ClusterAdmin | None = None,
         node_id: int = 0,
         coordinator_node: CoordinatorNode | None = None,
+        listeners: ListenerConfig | None = None,
+        scram_credentials: ScramCredentials | None = None,
     ) -> None:
         self.broker = broker
+        self.listeners = listeners or ListenerConfig(
+            (ListenerSettings("PLAINTEXT", host, port, "PLAINTEXT"),), "PLAINTEXT"
+        )
+        self.scram_credentials = scram_credentials
         self.cluster = cluster
         self.node_id = node_id
         self.coordinator_node = coordinator_node
@@ -62,7 +89,10 @@ class KafkaServer:
         self.port = port
         self._advertised = (advertised_host, advertised_port)
         self.cluster_id = cluster_id or broker.store.cluster_id
-        self._server: asyncio.Server | None = None
+        self._servers: list[asyncio.Server] = []
+        #: Each listener's bound port, by listener name (known once started).
+        self.ports: dict[str, int] = {}
+        self._handlers: dict[str, RequestHandlers] = {}
         self._connections: dict[asyncio.Task[None], asyncio.StreamWriter] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._data_arrived: asyncio.Event | None = None
@@ -70,26 +100,68 @@ class KafkaServer:
         self.handlers: RequestHandlers | None = None
 
     async def start(self) -> None:
+        """Bind every listener; InvalidConfigError (a LogError) when a listener's TLS material is unusable."""
         self._loop = asyncio.get_running_loop()
         self._wake_pending.clear()  # a wake scheduled on a loop stopped before would never clear it
         self._data_arrived = asyncio.Event()
-        self._server = await asyncio.start_server(self._serve, self.host, self.port, limit=1 << 20)
-        bound = self._server.sockets[0].getsockname()
-        self.port = int(bound[1])
-        identity = ServerIdentity(
-            self._advertised[0] or self.host, self._advertised[1] or self.port, self.cluster_id, self.node_id
+        contexts = {
+            listener.name: server_context(listener.ssl, listener.name)
+            for listener in self.listeners.listeners
+            if listener.uses_ssl
+        }
+        try:
+            for listener in self.listeners.listeners:
+                await self._start_listener(listener, contexts.get(listener.name))
+        except BaseException:
+            await self.stop()
+            raise
+        first = self.listeners.listeners[0]
+        self.host, self.port = first.host, self.ports[first.name]
+        self.handlers = self._handlers[first.name]
+        self.broker.add_append_listener(self._on_append)
+
+    async def _start_listener(self, listener: ListenerSettings, context: ssl.SSLContext | None) -> None:
+        server = await asyncio.start_server(
+            partial(self._serve, listener),
+            listener.host or None,
+            listener.port,
+            limit=1 << 20,
+            ssl=context,
+            ssl_handshake_timeout=listener.sasl_timeout_ms / 1000 if context is not None else None,
         )
-        self.handlers = RequestHandlers(
+        self._servers.append(server)
+        port = self.ports[listener.name] = int(server.sockets[0].getsockname()[1])
+        if listener.advertised is not None:
+            advertised = listener.advertised
+        elif len(self.listeners.listeners) == 1:
+            advertised = (self._advertised[0] or listener.host or socket.gethostname(), self._advertised[1] or port)
+        else:
+            advertised = (listener.host or socket.gethostname(), port)
+        identity = ServerIdentity(advertised[0], advertised[1] or port, self.cluster_id, self.node_id)
+        self._handlers[listener.name] = RequestHandlers(
             self.broker, identity, self._wait_for_data, self.cluster, coordinator_node=self.coordinator_node
         )
-        self.broker.add_append_listener(self._on_append)
-        log.info("Kafka listener on %s:%d (advertised %s:%d)", self.host, self.port, identity.host, identity.port)
+        log.info(
+            "Kafka listener %s (%s) on %s:%d (advertised %s:%d)",
+            listener.name,
+            listener.protocol,
+            listener.host or "*",
+            port,
+            identity.host,
+            identity.port,
+        )
+
+    def address(self, listener: str) -> tuple[str, int]:
+        """The advertised (host, port) of the named listener, once started."""
+        identity = self._handlers[listener].identity
+        return identity.host, identity.port
 
     async def stop(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-            self._server = None
+        for server in self._servers:
+            server.close()
+        for server in self._servers:
+            await server.wait_closed()
+        self._servers = []
         # Aborting the transports ends every connection even where a cancellation is lost: Python 3.11's
         # asyncio.wait_for swallows one that arrives as the awaited future completes (long-polling fetches and
         # acks=all waits are woken all the time under load), and a client that keeps sending requests would
@@ -126,27 +198,39 @@ class KafkaServer:
 
     # --- connections -----------------------------------------------------------------------------------------
 
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _serve(
+        self, listener: ListenerSettings, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
         task = asyncio.current_task()
         assert task is not None
         self._connections[task] = writer
         peer = writer.get_extra_info("peername")
         client = f"{peer[0]}:{peer[1]}" if peer else "unknown"
-        connection = ConnectionState(closed=lambda: reader.at_eof() or writer.is_closing())
+        connection = ConnectionState(
+            closed=lambda: reader.at_eof() or writer.is_closing(),
+            listener=listener.name,
+            security_protocol=listener.protocol,
+        )
+        handlers = self._handlers[listener.name]
+        authenticator = ServerAuthenticator(listener, self.scram_credentials) if listener.uses_sasl else None
+        if listener.uses_ssl and authenticator is None:
+            ssl_object = writer.get_extra_info("ssl_object")
+            principal = certificate_principal(ssl_object.getpeercert(binary_form=True) if ssl_object else None)
+            connection.principal = principal or connection.principal
         try:
             while True:
                 try:
-                    size_bytes = await reader.readexactly(4)
-                except asyncio.IncompleteReadError:
-                    return  # the client closed the connection between requests
-                (size,) = _SIZE.unpack(size_bytes)
-                if not 0 < size <= MAX_REQUEST_BYTES:
-                    log.error("closing connection from %s: request size %d out of range", client, size)
+                    payload = await self._read_request(reader, client, authenticator)
+                except TimeoutError:
+                    assert authenticator is not None
+                    log.warning(
+                        "closing connection from %s on listener %s: SASL authentication did not finish within %d ms",
+                        client,
+                        listener.name,
+                        listener.sasl_timeout_ms,
+                    )
                     return
-                try:
-                    payload = await reader.readexactly(size)
-                except asyncio.IncompleteReadError:
-                    log.warning("connection from %s closed in the middle of a request", client)
+                if payload is None:
                     return
                 cluster = self.broker.cluster
                 if cluster is not None and not cluster.serving():
@@ -154,11 +238,28 @@ class KafkaServer:
                     # (a client keeps asking the one node it is connected to otherwise).
                     log.info("closing connection from %s: this node is out of touch with the cluster", client)
                     return
-                response = await self._handle(payload, client, connection)
+                if authenticator is not None:
+                    reply = self._authenticate(authenticator, payload, connection)
+                    if reply is not None:
+                        writer.writelines(reply.frames)
+                        await writer.drain()
+                        if reply.close_reason is not None:
+                            log.info(
+                                "closing connection from %s on listener %s: SASL %s failed: %s",
+                                client,
+                                listener.name,
+                                authenticator.mechanism_name,
+                                reply.close_reason,
+                            )
+                            return
+                        continue
+                response = await self._handle(handlers, payload, client, connection)
                 if response is None:
                     continue
                 writer.writelines(response)
                 await writer.drain()
+        except SaslStateError as exc:
+            log.warning("closing connection from %s on listener %s: illegal SASL state: %s", client, listener.name, exc)
         except ProtocolError as exc:
             log.error("closing connection from %s: malformed request: %s", client, exc)
         except (ConnectionError, asyncio.CancelledError):
@@ -171,10 +272,60 @@ class KafkaServer:
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
 
+    async def _read_request(
+        self, reader: asyncio.StreamReader, client: str, authenticator: ServerAuthenticator | None
+    ) -> bytes | None:
+        """The next size-prefixed frame, None when the connection is over; TimeoutError when a SASL exchange
+        outlived its deadline."""
+        deadline = authenticator.deadline if authenticator is not None else None
+        timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+        async with asyncio.timeout(timeout):
+            try:
+                size_bytes = await reader.readexactly(4)
+            except asyncio.IncompleteReadError:
+                return None  # the client closed the connection between requests
+            (size,) = _SIZE.unpack(size_bytes)
+            if not 0 < size <= MAX_REQUEST_BYTES:
+                log.error("closing connection from %s: request size %d out of range", client, size)
+                return None
+            try:
+                return await reader.readexactly(size)
+            except asyncio.IncompleteReadError:
+                log.warning("connection from %s closed in the middle of a request", client)
+                return None
+
+    def _authenticate(
+        self, authenticator: ServerAuthenticator, payload: bytes, connection: ConnectionState
+    ) -> Reply | None:
+        """The SASL layer's answer to a frame, or None when the frame is a request for the handlers."""
+        if authenticator.raw:
+            reply = authenticator.raw_token(payload)
+        else:
+            header, _ = decode_request_header(payload)
+            if authenticator.authenticated and authenticator.expired():
+                raise SaslStateError("the SASL session expired (connections.max.reauth.ms) without re-authentication")
+            if header.api_key == SASL_HANDSHAKE:
+                if not supported(*_key(header)):
+                    raise SaslStateError(f"SaslHandshake version {header.api_version} is not supported")
+                header, body = decode_request(payload)
+                reply = authenticator.handshake(header, body)
+            elif header.api_key == SASL_AUTHENTICATE and authenticator.exchanging:
+                if not supported(*_key(header)):
+                    raise SaslStateError(f"SaslAuthenticate version {header.api_version} is not supported")
+                header, body = decode_request(payload)
+                reply = authenticator.authenticate(header, body)
+            elif authenticator.exchanging or (not authenticator.authenticated and header.api_key != API_VERSIONS):
+                raise SaslStateError(f"unexpected request of api key {header.api_key} during SASL authentication")
+            else:
+                return None
+        if authenticator.authenticated:
+            assert authenticator.principal is not None
+            connection.principal = authenticator.principal
+        return reply
+
     async def _handle(
-        self, payload: bytes, client: str, connection: ConnectionState
+        self, handlers: RequestHandlers, payload: bytes, client: str, connection: ConnectionState
     ) -> list[bytes | bytearray | memoryview] | None:
-        assert self.handlers is not None
         header, _ = decode_request_header(payload)
         if header.api_key == API_VERSIONS and not supported(API_VERSIONS, header.api_version):
             low, high = ADVERTISED[API_VERSIONS]
@@ -188,8 +339,12 @@ class KafkaServer:
                 f"api key {header.api_key} version {header.api_version} is not supported (client {header.client_id!r})"
             )
         header, body = decode_request(payload)
-        route = self.handlers.routes[header.api_key]
+        route = handlers.routes[header.api_key]
         response = await route(RequestContext(header, client.rsplit(":", 1)[0], connection), body)
         if response is None:
             return None
         return encode_response_parts(header.api_key, header.api_version, header.correlation_id, response)
+
+
+def _key(header: RequestHeader) -> tuple[int, int]:
+    return header.api_key, header.api_version

@@ -3,10 +3,11 @@
 Chosen for the clients Hub must serve (librdkafka/confluent-kafka and kcat, kafka-python, aiokafka): minimum
 version 0 where old librdkafka looks for exactly 0 (Produce, the group APIs, FindCoordinator, InitProducerId),
 ranges that contain Produce 3 and 7, Fetch 4 and 10, ListOffsets 1, OffsetCommit 2 and OffsetFetch 1, and only
-non-flexible versions except ApiVersions 3. The cluster admin APIs (``cluster_handlers``) are served at every
-version of their definitions, flexible ones included: AlterPartitionReassignments, ListPartitionReassignments,
-DescribeQuorum and DescribeCluster have no other. Produce 0-2 are advertised (librdkafka only compresses when Produce 0
-is) but answered with UNSUPPORTED_VERSION per partition, since they carry the old message format.
+non-flexible versions except ApiVersions 3 and SaslAuthenticate 2 (Kafka's clients re-authenticate with it).
+The cluster admin APIs (``cluster_handlers``) are served at every version of their definitions, flexible ones
+included: AlterPartitionReassignments, ListPartitionReassignments, DescribeQuorum and DescribeCluster have no
+other. Produce 0-2 are advertised (librdkafka only compresses when Produce 0 is) but answered with
+UNSUPPORTED_VERSION per partition, since they carry the old message format.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ ADVERTISED: Final[dict[int, tuple[int, int]]] = {
     14: (0, 3),  # SyncGroup
     15: (0, 4),  # DescribeGroups
     16: (0, 2),  # ListGroups
+    17: (0, 1),  # SaslHandshake
     18: (0, 3),  # ApiVersions
     19: (0, 4),  # CreateTopics
     20: (0, 3),  # DeleteTopics
@@ -36,6 +38,7 @@ ADVERTISED: Final[dict[int, tuple[int, int]]] = {
     23: (0, 3),  # OffsetForLeaderEpoch
     32: (0, 3),  # DescribeConfigs
     35: (0, 4),  # DescribeLogDirs
+    36: (0, 2),  # SaslAuthenticate
     37: (0, 3),  # CreatePartitions
     43: (0, 2),  # ElectLeaders
     45: (0, 0),  # AlterPartitionReassignments
