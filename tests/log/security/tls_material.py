@@ -53,13 +53,13 @@ class CertificateAuthority:
             ]
             builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
         certificate = builder.sign(self.key, hashes.SHA256())
-        encryption = (
-            serialization.BestAvailableEncryption(password) if password else serialization.NoEncryption()
-        )
+        encryption = serialization.BestAvailableEncryption(password) if password else serialization.NoEncryption()
         key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
         cert_pem = certificate.public_bytes(serialization.Encoding.PEM)
         paths = Issued(
-            self.directory / f"{file_name}.crt", self.directory / f"{file_name}.key", self.directory / f"{file_name}.pem"
+            self.directory / f"{file_name}.crt",
+            self.directory / f"{file_name}.key",
+            self.directory / f"{file_name}.pem",
         )
         paths.certificate.write_bytes(cert_pem)
         paths.key.write_bytes(key_pem)
