@@ -97,7 +97,8 @@ def test_confluent_kafka_produces_and_consumes_in_a_group(secured: SecuredListen
             message = consumer.poll(1.0)
             if message is not None:
                 break
-        assert message is not None and message.error() is None
+        assert message is not None
+        assert message.error() is None
         assert message.value() == b"over " + case.protocol.encode()
         consumer.commit(message, asynchronous=False)
     finally:

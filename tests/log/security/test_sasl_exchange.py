@@ -47,7 +47,8 @@ def test_api_versions_is_answered_before_authentication_and_advertises_the_sasl_
     with RawKafkaConnection(HOST, secured.port("SASL_PLAINTEXT")) as connection:
         answer = connection.request(18, 3, {"client_software_name": "raw", "client_software_version": "1"})
         ranges = {key["api_key"]: (key["min_version"], key["max_version"]) for key in answer["api_keys"]}
-        assert ranges[17] == (0, 1) and ranges[36] == (0, 2)
+        assert ranges[17] == (0, 1)
+        assert ranges[36] == (0, 2)
         assert sasl_plain(connection, "alice", "alice-secret")["error_code"] == ErrorCode.NONE
         assert connection.request(*METADATA_V1)["brokers"]
 
@@ -260,11 +261,7 @@ def test_a_listener_requiring_client_certificates_refuses_an_untrusted_or_missin
         if certificate is not None:
             context.load_cert_chain(str(certificate.certificate), str(certificate.key))
         with socket.create_connection((HOST, secured.port("MTLS")), timeout=10) as raw:
-            with pytest.raises((ssl.SSLError, ConnectionError)):
-                with context.wrap_socket(raw, server_hostname="localhost") as tls:
-                    tls.sendall(_frame(*METADATA_V1))
-                    if not tls.recv(4):  # TLS 1.3 reports the server's refusal at the first read
-                        raise ConnectionError("closed")
+            assert not _tls_metadata_answered(context, raw)
 
 
 def test_many_concurrent_exchanges_all_authenticate(secured: SecuredListeners) -> None:
@@ -284,6 +281,15 @@ def test_many_concurrent_exchanges_all_authenticate(secured: SecuredListeners) -
     for thread in threads:
         thread.join(30)
     assert failures == []
+
+
+def _tls_metadata_answered(context: ssl.SSLContext, raw: socket.socket) -> bool:
+    try:
+        with context.wrap_socket(raw, server_hostname="localhost") as tls:
+            tls.sendall(_frame(*METADATA_V1))
+            return len(tls.recv(4)) == 4  # TLS 1.3 reports the server's refusal at the first read
+    except (ssl.SSLError, ConnectionError):
+        return False
 
 
 def _frame(api_key: int, version: int, body: dict[str, Any]) -> bytes:
