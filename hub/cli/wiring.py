@@ -182,10 +182,12 @@ def serve_store(
     properties: tuple[str, ...] = (),
     alongside: Callable[[Any], Callable[[], None]] | None = None,
     internal_topics: Iterable[str] = (),
+    scram_credentials: Any = None,
 ) -> None:
     """Open the store node, serve the Kafka protocol on ``listener`` (and run ``alongside(node)``, e.g. a worker)
     until SIGTERM/SIGINT, then stop in reverse order. ``internal_topics`` are registered before the listener opens,
-    so no Kafka client ever writes them."""
+    so no Kafka client ever writes them. With a ``listeners`` property the node serves those listeners instead of
+    ``listener`` (TLS, SASL; ``scram_credentials`` is where SCRAM logins are checked)."""
     from hub.log.errors import LogError
     from hub.log.node import LogNode, node_config
     from hub.log.server import KafkaServer
@@ -205,13 +207,19 @@ def serve_store(
         raise click.ClickException(f"cannot open the store in {data_dir}: {exc}") from None
 
     async def serve() -> None:
-        server = KafkaServer(node.broker, *listener)
+        listeners = node.config.listeners
+        server = KafkaServer(node.broker, *listener, listeners=listeners, scram_credentials=scram_credentials)
         try:
             await server.start()
         except OSError as exc:
+            if listeners is not None:
+                raise click.ClickException(f"cannot listen: {exc.strerror}") from None
             raise click.ClickException(f"cannot listen on {listener[0]}:{listener[1]}: {exc.strerror}") from None
+        except LogError as exc:
+            raise click.BadParameter(str(exc), param_hint="--property") from None
+        reachable = listener if listeners is None else server.address(listeners.inter_broker)
         try:
-            await asyncio.to_thread(node.join_cluster, *listener)
+            await asyncio.to_thread(node.join_cluster, *reachable)
         except (LogError, ValueError, OSError) as exc:
             await server.stop()
             raise click.ClickException(f"cannot join the cluster: {exc}") from None

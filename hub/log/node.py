@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from hub.log.config import BROKER_NAMES, SPECS
 from hub.log.errors import InvalidConfigError
 from hub.log.group import CoordinatorConfig, GroupCoordinator, TopicOffsetsLog
 from hub.log.group.offsets_log import OffsetsLog
+from hub.log.security.listeners import ListenerConfig, is_security_property, listener_config
 from hub.log.store import TopicStore
 
 log = logging.getLogger("hub.log.node")
@@ -41,6 +42,8 @@ class NodeConfig:
     cleaner_backoff_ms: int = 15_000  # log.cleaner.backoff.ms
     groups: CoordinatorConfig = field(default_factory=CoordinatorConfig)
     cluster: ClusterSettings | None = None  # controller.quorum.voters, node.id, … (hub.log.cluster.settings)
+    #: listeners, ssl.*, sasl.* … (hub.log.security.listeners); None: one PLAINTEXT listener where the node is told
+    listeners: ListenerConfig | None = None
 
 
 _NODE_SETTINGS: dict[str, tuple[str, type]] = {
@@ -70,7 +73,7 @@ def node_config(data_dir: Path, properties: Mapping[str, str]) -> NodeConfig:
     for key, raw in properties.items():
         value = raw.strip()
         try:
-            if key in CLUSTER_PROPERTIES:
+            if key in CLUSTER_PROPERTIES or is_security_property(key):
                 continue
             if key in _NODE_SETTINGS:
                 name, kind = _NODE_SETTINGS[key]
@@ -93,8 +96,23 @@ def node_config(data_dir: Path, properties: Mapping[str, str]) -> NodeConfig:
     cluster = cluster_settings(properties)
     if cluster is not None and cluster.node_id >= MAX_NODES:
         raise InvalidConfigError(f"node.id must be below {MAX_NODES}, got {cluster.node_id}")
+    checked = listener_config(properties, ("127.0.0.1", 9092))  # checks them all; the address is serve_store's
+    listeners = checked if "listeners" in properties else None
+    if listeners is not None and cluster is not None:
+        # the brokers reach each other on the inter-broker listener, with its protocol and credentials
+        inter_broker = listeners.listener(listeners.inter_broker)
+        cluster = replace(
+            cluster,
+            advertised=inter_broker.advertised,
+            replication=replace(cluster.replication, client_security=listeners.inter_broker_client()),
+        )
     return NodeConfig(
-        data_dir=data_dir, topic_defaults=topic_defaults, groups=CoordinatorConfig(**groups), cluster=cluster, **node
+        data_dir=data_dir,
+        topic_defaults=topic_defaults,
+        groups=CoordinatorConfig(**groups),
+        cluster=cluster,
+        listeners=listeners,
+        **node,
     )
 
 

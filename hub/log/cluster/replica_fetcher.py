@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from hub.log.client.errors import ClientError
@@ -25,6 +25,7 @@ from hub.log.client.kafka.connection import KafkaConnection
 from hub.log.error_codes import ErrorCode
 from hub.log.errors import LogError, UnexpectedAppendOffsetError
 from hub.log.partition import PartitionLog
+from hub.log.security.client import PLAINTEXT, ClientSecurity
 
 log = logging.getLogger("hub.log.cluster.fetcher")
 
@@ -51,6 +52,7 @@ class FetcherSettings:
     wait_max_ms: int = 500
     max_bytes: int = 1 << 20
     socket_timeout_ms: int = 30_000
+    security: ClientSecurity = field(default=PLAINTEXT, repr=False)  # TLS and SASL to the leader's listener
 
 
 class ReplicaFetcher:
@@ -69,6 +71,7 @@ class ReplicaFetcher:
             port,
             client_id=f"replica-fetcher-{settings.node_id}",
             timeout_s=settings.socket_timeout_ms / 1000 + settings.wait_max_ms / 1000,
+            security=settings.security,
         )
         self._thread = threading.Thread(target=self._run, name=f"hub-replica-fetcher-{leader_id}", daemon=True)
 

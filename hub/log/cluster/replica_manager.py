@@ -19,9 +19,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from hub.log.cluster.leadership import PartitionLeadership
@@ -29,6 +29,7 @@ from hub.log.cluster.metadata import ClusterMetadata, PartitionState, TopicState
 from hub.log.cluster.replica_fetcher import FetcherSettings, ReplicaFetcher
 from hub.log.errors import LogError, NotLeaderOrFollowerError, UnknownTopicOrPartitionError
 from hub.log.partition import PartitionLog
+from hub.log.security.client import client_security
 from hub.log.store import TopicStore
 
 log = logging.getLogger("hub.log.cluster.replicas")
@@ -51,6 +52,8 @@ class ReplicationSettings:
     replica_fetch_wait_max_ms: int = 500
     replica_fetch_max_bytes: int = 1 << 20
     replica_socket_timeout_ms: int = 30_000
+    #: How followers connect to leaders: the inter-broker listener's client settings (librdkafka's names).
+    client_security: Mapping[str, str] = field(default_factory=dict, repr=False)
 
 
 class ReplicaManager:
@@ -70,6 +73,7 @@ class ReplicaManager:
         self.quorum = quorum
         self.settings = settings
         self.node_id = settings.node_id
+        self._security = client_security(settings.client_security)
         self._on_high_watermark = on_high_watermark
         self._in_touch = in_touch
         #: Told (topic, partition, leader epoch) when this node starts leading a partition, (…, None) when it
@@ -208,6 +212,7 @@ class ReplicaManager:
                     self.settings.replica_fetch_wait_max_ms,
                     self.settings.replica_fetch_max_bytes,
                     self.settings.replica_socket_timeout_ms,
+                    self._security,
                 ),
             )
             self._fetchers[fetcher_key] = fetcher

@@ -98,9 +98,11 @@ def cluster_settings(properties: Mapping[str, str]) -> ClusterSettings | None:
     """The cluster settings among broker ``properties`` (other keys are ignored); None for a single node."""
     given = {key: value.strip() for key, value in properties.items() if key in CLUSTER_PROPERTIES}
     if "controller.quorum.voters" not in given:
-        if given:
+        # advertised.listeners also names what a single node's listeners advertise (hub.log.security.listeners)
+        cluster_only = sorted(key for key in given if key != "advertised.listeners")
+        if cluster_only:
             raise InvalidConfigError(
-                f"{', '.join(sorted(given))} only apply to a cluster: set controller.quorum.voters too"
+                f"{', '.join(cluster_only)} only apply to a cluster: set controller.quorum.voters too"
             )
         return None
     if "node.id" not in given:
@@ -140,7 +142,7 @@ def cluster_settings(properties: Mapping[str, str]) -> ClusterSettings | None:
     return ClusterSettings(
         node_id=node_id,
         voters=voters,
-        replication=ReplicationSettings(node_id=node_id, **replication),
+        replication=ReplicationSettings(node_id=node_id, **replication),  # type: ignore[arg-type]
         **values,  # type: ignore[arg-type]
     )
 

@@ -180,9 +180,10 @@ def listener_config(properties: Mapping[str, str], default: tuple[str, int]) -> 
     """The listeners of broker ``properties``; one PLAINTEXT listener at ``default`` when ``listeners`` is unset."""
     given = {key: value.strip() for key, value in properties.items() if is_security_property(key)}
     if "listeners" not in given:
-        stray = sorted(key for key in given if key in ("listener.security.protocol.map", "inter.broker.listener.name"))
-        if stray or any(key.startswith("listener.name.") for key in given):
-            raise InvalidConfigError(f"{(stray or ['listener.name.*'])[0]} needs listeners to be set")
+        if given:
+            raise InvalidConfigError(
+                f"{sorted(given)[0]} needs listeners to be set (e.g. listeners=SASL_SSL://127.0.0.1:9093)"
+            )
         return ListenerConfig((ListenerSettings("PLAINTEXT", default[0], default[1], "PLAINTEXT"),), "PLAINTEXT")
     endpoints = parse_endpoints(given["listeners"], "listeners")
     protocols = _protocol_map(given.get("listener.security.protocol.map"))

@@ -121,14 +121,25 @@ class KafkaServer:
         self.broker.add_append_listener(self._on_append)
 
     async def _start_listener(self, listener: ListenerSettings, context: ssl.SSLContext | None) -> None:
-        server = await asyncio.start_server(
-            partial(self._serve, listener),
-            listener.host or None,
-            listener.port,
-            limit=1 << 20,
-            ssl=context,
-            ssl_handshake_timeout=listener.sasl_timeout_ms / 1000 if context is not None else None,
-        )
+        if self.scram_credentials is None and any(name.startswith("SCRAM-") for name in listener.mechanisms):
+            log.warning(
+                "listener %s enables SCRAM but the server has no SCRAM credentials: no SCRAM login can succeed",
+                listener.name,
+            )
+        try:
+            server = await asyncio.start_server(
+                partial(self._serve, listener),
+                listener.host or None,
+                listener.port,
+                limit=1 << 20,
+                ssl=context,
+                ssl_handshake_timeout=listener.sasl_timeout_ms / 1000 if context is not None else None,
+            )
+        except OSError as exc:
+            if len(self.listeners.listeners) == 1:
+                raise
+            where = f"listener {listener.name} on {listener.host or '*'}:{listener.port}"
+            raise OSError(exc.errno, f"{where}: {exc.strerror}") from None
         self._servers.append(server)
         port = self.ports[listener.name] = int(server.sockets[0].getsockname()[1])
         if listener.advertised is not None:
