@@ -30,6 +30,7 @@ from hub.cli.wiring import (
     submit,
     wait_for_signal,
     worker_config,
+    worker_store_access,
     worker_url,
 )
 
@@ -129,8 +130,8 @@ def start(
         from hub.log.client.kafka import KafkaClients
 
         if clustered:  # the worker group spans the cluster's nodes, so it meets over the Kafka protocol
-            host = "127.0.0.1" if kafka_listener[0] in ("0.0.0.0", "::", "") else kafka_listener[0]
-            clients: Any = KafkaClients(f"{host}:{kafka_listener[1]}", {"log_level": "3"})
+            bootstrap, security = worker_store_access(node, kafka_listener)
+            clients: Any = KafkaClients(bootstrap, {"log_level": "3", **security})
         else:
             clients = EmbeddedClients(node.broker)
         herder = start_herder(clients, config, url, local=False, distributed=True)
@@ -151,7 +152,8 @@ def start(
         return stop
 
     worker_topics = [config[key] for key in ("config.storage.topic", "offset.storage.topic", "status.storage.topic")]
-    if config["rest.auth.file"]:
+    secured = any(prop.split("=", 1)[0].strip() == "listeners" for prop in properties)
+    if config["rest.auth.file"] and not secured:
         logger.warning(
             "REST authentication is on, but the Kafka listener on %s:%d is not authenticated: any client that reaches "
             "it can read every topic, including the connector configs in %s (with any password written literally in "

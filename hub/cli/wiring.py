@@ -176,6 +176,18 @@ def announce_ready(herder: Any, config: Any, rest_url: str, kafka_listener: tupl
     announce_when_ready(herder, line, click.echo, int(config["rebalance.timeout.ms"]) / 1000)
 
 
+def worker_store_access(node: Any, kafka_listener: tuple[str, int]) -> tuple[str, dict[str, str]]:
+    """Where a clustered `hub start`'s worker reaches its store and how: ``kafka_listener``, or with configured
+    listeners the inter-broker listener with its protocol and credentials (hub.log.security.listeners)."""
+    listeners = node.config.listeners
+    if listeners is None:
+        host = "127.0.0.1" if kafka_listener[0] in ("0.0.0.0", "::", "") else kafka_listener[0]
+        return f"{host}:{kafka_listener[1]}", {}
+    listener = listeners.listener(listeners.inter_broker)
+    host, port = listener.advertised or (listener.host or "127.0.0.1", listener.port)
+    return f"{host}:{port}", listeners.inter_broker_client()
+
+
 def serve_store(
     data_dir: Path,
     listener: tuple[str, int],
@@ -227,7 +239,10 @@ def serve_store(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, _stopper(stop, sig))
-        logger.info("store ready in %s, Kafka listener on %s:%d", data_dir.resolve(), listener[0], server.port)
+        served = ", ".join(
+            f"{each.name} {each.host or '*'}:{server.ports[each.name]}" for each in server.listeners.listeners
+        )
+        logger.info("store ready in %s, Kafka listeners: %s", data_dir.resolve(), served)
         stop_alongside = await asyncio.to_thread(alongside, node) if alongside else None
         try:
             await stop.wait()

@@ -244,8 +244,8 @@ def _listener(
         ssl.get("ssl.keystore.location") or ssl.get("ssl.keystore.certificate.chain")
     ):
         raise InvalidConfigError(
-            f"listener {name} ({protocol}) needs {prefix}ssl.keystore.location (or ssl.keystore.certificate.chain "
-            "and ssl.keystore.key)"
+            f"listener {name} ({protocol}) needs ssl.keystore.location or {prefix}ssl.keystore.location (or "
+            "ssl.keystore.certificate.chain and ssl.keystore.key)"
         )
     reauth = _milliseconds(get("connections.max.reauth.ms"), setting("connections.max.reauth.ms"), 0)
     timeout = _milliseconds(

@@ -57,4 +57,5 @@ class KafkaClients(StoreClients):
             session_timeout_ms=session_timeout_ms,
             rebalance_timeout_ms=rebalance_timeout_ms,
             heartbeat_interval_ms=heartbeat_interval_ms,
+            security=self._common,
         )

@@ -5,7 +5,8 @@ this speaks the protocol with Hub's own codec.
 The session and heartbeat behaviour is SessionMember's (hub.log.client.membership), shared with the embedded
 backend. The coordinator found by FindCoordinator is kept until it answers that it is not (or no longer) the
 coordinator, or its connection fails: the next request looks it up again, so a member follows a coordinator that
-moved to another broker.
+moved to another broker. ``security`` (the client options: ``security.protocol``, ``sasl.*``, ``ssl.*``) secures
+its connections as it does confluent-kafka's.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from hub.log.client.kafka.connection import KafkaConnection
 from hub.log.client.membership import SessionMember
 from hub.log.client.types import GroupMemberInfo, GroupProtocol, JoinResult
 from hub.log.error_codes import ErrorCode
+from hub.log.security.client import client_security
 
 log = logging.getLogger("hub.log.client.group")
 
@@ -55,6 +57,7 @@ class KafkaGroupMember(SessionMember):
         heartbeat_interval_ms: int = 3_000,
         group_instance_id: str | None = None,
         client_id: str = "hub",
+        security: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(
             group_id,
@@ -66,6 +69,7 @@ class KafkaGroupMember(SessionMember):
             client_id=client_id,
         )
         self._bootstrap = parse_bootstrap(bootstrap_servers)
+        self._security = client_security(security)
         self._connection: KafkaConnection | None = None
         self._lookup = threading.Lock()  # the heartbeat thread and the caller share the coordinator
 
@@ -74,14 +78,16 @@ class KafkaGroupMember(SessionMember):
             if self._connection is None:
                 found = self._find_coordinator()
                 raise_for(found["error_code"], f"finding the coordinator of {self.group_id}")
-                self._connection = KafkaConnection(found["host"], found["port"], client_id=self.client_id)
+                self._connection = KafkaConnection(
+                    found["host"], found["port"], client_id=self.client_id, security=self._security
+                )
             return self._connection
 
     def _find_coordinator(self) -> Body:
         """FindCoordinator, asked of each bootstrap server in turn until one answers (the first may be down)."""
         failure: RetriableClientError | None = None
         for host, port in self._bootstrap:
-            bootstrap = KafkaConnection(host, port, client_id=self.client_id)
+            bootstrap = KafkaConnection(host, port, client_id=self.client_id, security=self._security)
             try:
                 return bootstrap.request(FIND_COORDINATOR, 1, {"key": self.group_id, "key_type": 0})
             except RetriableClientError as exc:
