@@ -79,6 +79,8 @@ class ClusterMetadata:
     topics: dict[str, TopicState] = field(default_factory=dict)
     controller_id: int = -1
     offset: int = 0
+    #: Dynamic broker configs (hub.log.broker_configs): "" the cluster-wide defaults, "<node id>" a broker's own.
+    broker_configs: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def live_brokers(self) -> list[int]:
         """The ids of registered, unfenced brokers, ascending."""
