@@ -29,11 +29,11 @@ def test_broker_names_with_hours_and_minutes_become_topic_defaults_in_kafkas_ord
 
 def test_read_only_unknown_and_bad_broker_configs_are_refused() -> None:
     broker_configs.check_dynamic({"log.retention.ms": "1000", "log.cleanup.policy": "compact"})
-    with pytest.raises(InvalidRequestError, match="dynamically: node.id"):
+    with pytest.raises(InvalidRequestError, match=r"dynamically: node\.id"):
         broker_configs.check_dynamic({"node.id": "3"})
-    with pytest.raises(InvalidRequestError, match="Unknown broker configs: no.such"):
+    with pytest.raises(InvalidRequestError, match=r"Unknown broker configs: no\.such"):
         broker_configs.check_dynamic({"no.such": "1"})
-    with pytest.raises(InvalidRequestError, match="log.retention.hours"):
+    with pytest.raises(InvalidRequestError, match=r"log\.retention\.hours"):
         broker_configs.check_dynamic({"log.retention.hours": "soon"})
 
 
