@@ -5,6 +5,7 @@ client shows. The server is this module's own (started with a static broker sett
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -115,6 +116,18 @@ def _raw_alter(
         )
     response: dict[str, Any] = answer["responses"][0]
     return response
+
+
+def _cluster_id(server: HubServer) -> str:
+    """The cluster id in DescribeCluster (kafka-python) and Metadata (librdkafka), which must agree."""
+    client = KafkaAdminClient(bootstrap_servers=server.bootstrap, request_timeout_ms=10_000)
+    try:
+        described: str = client.describe_cluster()["cluster_id"]
+    finally:
+        client.close()
+    assert AdminClient({"bootstrap.servers": server.bootstrap}).list_topics(timeout=10).cluster_id == described
+    assert described == json.loads((server.data_dir / "meta.json").read_text())["cluster_id"]
+    return described
 
 
 # --- topics --------------------------------------------------------------------------------------------------
@@ -301,8 +314,10 @@ def test_alter_configs_refuses_a_resource_named_twice(server: HubServer) -> None
 
 def test_dynamic_broker_configs_and_topic_overrides_survive_a_restart(server: HubServer) -> None:
     before = _raw_describe(server, BROKER, "0", ["log.retention.ms", "log.retention.hours"])
+    cluster_id = _cluster_id(server)
     server.stop()
     server.start()
+    assert _cluster_id(server) == cluster_id  # the data directory's, stable across restarts
     after = _raw_describe(server, BROKER, "0", ["log.retention.ms", "log.retention.hours"])
     assert after == before
     values = {c["name"]: (c["value"], c["config_source"]) for c in after["configs"]}
