@@ -29,6 +29,8 @@ DynamicConfigs = Mapping[str, Mapping[str, str]]
 DYNAMIC_CONFIGS_FILE: Final = "dynamic-configs.json"
 #: The resource name of the cluster-wide default (a broker's own is its node id).
 CLUSTER_DEFAULT: Final = ""
+#: Dynamic configs the metadata quorum applies for the whole cluster, so one broker cannot have its own.
+CLUSTER_ONLY: Final = frozenset({"unclean.leader.election.enable"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,14 +93,20 @@ def for_node(configs: DynamicConfigs, node_id: int) -> dict[str, str]:
     return {**configs.get(CLUSTER_DEFAULT, {}), **configs.get(str(node_id), {})}
 
 
-def check_dynamic(updates: Mapping[str, str]) -> None:
-    """Refuse (InvalidRequestError, as Kafka) configs that are unknown or read-only, and bad values."""
+def check_dynamic(updates: Mapping[str, str], *, per_broker: bool = False) -> None:
+    """Refuse (InvalidRequestError, as Kafka) configs that are unknown or read-only, bad values, and on one broker
+    those only the cluster as a whole applies (``CLUSTER_ONLY``)."""
     unknown = sorted(name for name in updates if name not in BROKER_SPECS)
     if unknown:
         raise InvalidRequestError(f"Unknown broker configs: {', '.join(unknown)}")
     static = sorted(name for name in updates if not BROKER_SPECS[name].dynamic)
     if static:
         raise InvalidRequestError(f"Cannot update these configs dynamically: {', '.join(static)}")
+    cluster_only = sorted(name for name in updates if per_broker and name in CLUSTER_ONLY)
+    if cluster_only:
+        raise InvalidRequestError(
+            f"Cannot update these configs for one broker, only at the cluster-wide level: {', '.join(cluster_only)}"
+        )
     for name, value in updates.items():
         topic, factor = BROKER_DEFAULTS[name]
         try:

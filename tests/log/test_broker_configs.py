@@ -11,7 +11,7 @@ import pytest
 from hub.log import broker_configs
 from hub.log.cluster import codec
 from hub.log.cluster import transitions as tr
-from hub.log.cluster.metadata import ClusterMetadata
+from hub.log.cluster.metadata import ClusterMetadata, TopicState, unclean_enabled
 from hub.log.config import TopicConfig, topic_defaults
 from hub.log.errors import InvalidRequestError
 from hub.log.store import TopicStore
@@ -70,3 +70,14 @@ def test_cluster_metadata_carries_broker_configs_and_reads_version_1_snapshots_a
     assert codec.decode_snapshot(old_snapshot)[0] == ClusterMetadata("c")
     old_command = codec.MAGIC_COMMAND + b"\x01" + json.dumps({"op": "barrier", "args": {}, "cluster_id": "c"}).encode()
     assert codec.decode_command(old_command) == ("barrier", {}, "c")
+
+
+def test_unclean_leader_election_is_a_cluster_wide_dynamic_config_only() -> None:
+    state = ClusterMetadata("c", topics={"t": TopicState("t", "0" * 32, {}, ())})
+    assert not unclean_enabled(state.topics["t"], False, state)
+    state = tr.alter_broker_config(state, "", {"unclean.leader.election.enable": "true"}, replace_all=False)
+    assert unclean_enabled(state.topics["t"], False, state)
+    own = TopicState("t", "0" * 32, {"unclean.leader.election.enable": "false"}, ())
+    assert not unclean_enabled(own, False, state)  # the topic's own value wins
+    with pytest.raises(InvalidRequestError, match="only at the cluster-wide level"):
+        tr.alter_broker_config(state, "1", {"unclean.leader.election.enable": "true"}, replace_all=False)

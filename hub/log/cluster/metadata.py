@@ -99,9 +99,12 @@ def offline_replicas(state: ClusterMetadata, partition: PartitionState | None = 
     return frozenset(r for p in partitions for r in p.replicas if not state.is_live(r))
 
 
-def unclean_enabled(topic: TopicState, default: bool) -> bool:
-    """The topic's ``unclean.leader.election.enable`` override, else the broker default."""
+def unclean_enabled(topic: TopicState, default: bool, state: ClusterMetadata | None = None) -> bool:
+    """The topic's ``unclean.leader.election.enable`` override, else the cluster-wide dynamic one (of ``state``),
+    else the broker default."""
     value = topic.configs.get(UNCLEAN_CONFIG)
+    if value is None and state is not None:
+        value = state.broker_configs.get("", {}).get(UNCLEAN_CONFIG)
     return default if value is None else value.lower() == "true"
 
 
@@ -205,7 +208,7 @@ def _reelect_all(
     live = frozenset(n for n, b in brokers.items() if not b.fenced)
     changed: dict[str, dict[int, PartitionState]] = {}
     for name, topic in state.topics.items():
-        election = Election.UNCLEAN if unclean_enabled(topic, unclean_default) else Election.ONLINE
+        election = Election.UNCLEAN if unclean_enabled(topic, unclean_default, state) else Election.ONLINE
         for index, part in enumerate(topic.partitions):
             if fencing and node_id in part.isr:
                 new = change_partition(part, live, election=election, isr=tuple(r for r in part.isr if r != node_id))

@@ -178,7 +178,7 @@ def alter_broker_config(
             current.pop(name, None)
         else:
             current[name] = value
-    broker_configs.check_dynamic(current)
+    broker_configs.check_dynamic(current, per_broker=resource != broker_configs.CLUSTER_DEFAULT)
     return replace(state, broker_configs=broker_configs.altered(state.broker_configs, resource, current))
 
 
@@ -309,7 +309,7 @@ def _reassign(
         adding = tuple(r for r in wanted if r not in original)
         removing = tuple(r for r in original if r not in wanted)
         replicas = wanted + removing
-    unclean = unclean_enabled(state.topics[topic], unclean_default)
+    unclean = unclean_enabled(state.topics[topic], unclean_default, state)
     new = change_partition(
         part,
         _live(state),

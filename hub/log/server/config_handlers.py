@@ -225,7 +225,7 @@ class ConfigHandlers:
         for key, op, value in operations:
             effective = next((layer[key] for _, layer in layers if key in layer), "")
             _apply(level, key, op, value, str(effective), BROKER_SPECS[key].type == "LIST", InvalidConfigError)
-        broker_configs.check_dynamic(level)
+        broker_configs.check_dynamic(level, per_broker=per_broker)
         new = broker_configs.altered(store.dynamic_configs, resource, level)
         TopicConfig.build(defaults={**store.static_defaults, **broker_configs.for_node(new, self.node_id)})
         if validate:
