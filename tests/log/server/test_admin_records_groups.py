@@ -280,3 +280,44 @@ def test_deleted_records_groups_and_offsets_stay_deleted_after_a_restart(
         assert info.value.args[0].code() == KafkaError.GROUP_ID_NOT_FOUND
     finally:
         client.close()
+
+
+def test_every_version_of_the_admin_apis_is_answered(server: HubServer, confluent: AdminClient) -> None:
+    topic = _topic(confluent)
+    _produce(server, topic, 5)
+    with RawKafkaConnection(server.host, server.port) as connection:
+        for version in range(3):
+            body = {"topics": [{"name": topic, "partitions": [{"partition_index": 0, "offset": version + 1}]}]}
+            answer = connection.request(21, version, {**body, "timeout_ms": 1000})
+            assert answer["topics"][0]["partitions"][0]["low_watermark"] == version + 1
+            deleted = connection.request(42, version, {"groups_names": ["never-seen"]})
+            assert deleted["results"] == [{"group_id": "never-seen", "error_code": ErrorCode.GROUP_ID_NOT_FOUND}]
+        described = [{"resource_type": 2, "resource_name": topic, "configuration_keys": ["retention.ms"]}]
+        for version in range(1, 5):
+            body = {"resources": described, "include_synonyms": True, "include_documentation": True}
+            (result,) = connection.request(32, version, body)["results"]
+            assert [(c["name"], c["value"]) for c in result["configs"]] == [("retention.ms", "604800000")]
+        change = [{"resource_type": 2, "resource_name": topic, "configs": [{"name": "retention.ms", "value": "9"}]}]
+        for version in range(3):
+            answer = connection.request(33, version, {"resources": change, "validate_only": True})
+            assert answer["responses"][0]["error_code"] == ErrorCode.NONE
+        incremental = [{**change[0], "configs": [{"name": "retention.ms", "config_operation": 0, "value": "9"}]}]
+        for version in range(2):
+            answer = connection.request(44, version, {"resources": incremental, "validate_only": True})
+            assert answer["responses"][0]["error_code"] == ErrorCode.NONE
+        answer = connection.request(47, 0, {"group_id": "never-seen", "topics": []})
+        assert answer["error_code"] == ErrorCode.GROUP_ID_NOT_FOUND
+        answer = connection.request(61, 0, {"topics": [{"name": topic, "partition_indexes": [0]}]})
+        assert answer["topics"][0]["partitions"][0]["active_producers"] == []
+        versions = {
+            k["api_key"]: (k["min_version"], k["max_version"]) for k in connection.request(18, 3, {})["api_keys"]
+        }
+    assert {key: versions[key] for key in (21, 32, 33, 42, 44, 47, 61)} == {
+        21: (0, 2),
+        32: (1, 4),
+        33: (0, 2),
+        42: (0, 2),
+        44: (0, 1),
+        47: (0, 0),
+        61: (0, 0),
+    }
