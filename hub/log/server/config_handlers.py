@@ -1,5 +1,6 @@
 """ConfigHandlers: Kafka's config APIs — DescribeConfigs, AlterConfigs and IncrementalAlterConfigs — for topics
-(resource type 2) and brokers (4: ``""`` the cluster-wide dynamic defaults, or this broker's node id).
+(resource type 2), brokers (4: ``""`` the cluster-wide dynamic defaults, or this broker's node id) and this
+broker's log levels (8, ``logger_configs``).
 
 DescribeConfigs gives what Kafka's broker gives: each config's value, source (the topic's own value, the broker's
 dynamic value, the cluster-wide dynamic default, the store's static setting, the default), Kafka's synonyms in
@@ -32,6 +33,12 @@ from hub.log.config import BROKER_SYNONYMS, CONFIG_TYPE_IDS, SPECS, TopicConfig,
 from hub.log.error_codes import ErrorCode, error_code_for
 from hub.log.errors import InvalidConfigError, InvalidRequestError, UnknownTopicOrPartitionError
 from hub.log.server.context import Body, RequestContext
+from hub.log.server.logger_configs import (
+    RESOURCE_BROKER_LOGGER,
+    SOURCE_BROKER_LOGGER,
+    alter_loggers,
+    describe_loggers,
+)
 
 log = logging.getLogger("hub.log.server")
 
@@ -133,6 +140,11 @@ class ConfigHandlers:
                     (key, value, source, not broker_spec.dynamic, broker_spec.type, broker_spec.doc, found)
                 )
             return described
+        if resource_type == RESOURCE_BROKER_LOGGER:
+            if not name:
+                raise InvalidRequestError("Broker id must not be empty")
+            self._broker_resource(name)
+            return [(key, level, SOURCE_BROKER_LOGGER, False, "STRING", "", []) for key, level in describe_loggers()]
         raise InvalidRequestError(f"Unsupported resource type: {resource_type}")
 
     def _broker_resource(self, name: str) -> bool:
@@ -187,6 +199,13 @@ class ConfigHandlers:
             self._alter_topic(name, operations, incremental, validate_only)
         elif kind == RESOURCE_BROKER:
             self._alter_broker(name, operations, incremental, validate_only)
+        elif kind == RESOURCE_BROKER_LOGGER and incremental:
+            if not name:
+                raise InvalidRequestError("Broker id must not be empty")
+            self._broker_resource(name)
+            alter_loggers(operations, validate_only)
+        elif kind == RESOURCE_BROKER_LOGGER:
+            raise InvalidRequestError("AlterConfigs does not support the resource type BROKER_LOGGER")
         else:
             raise InvalidRequestError(f"Unknown resource type {kind}")
 
@@ -269,7 +288,7 @@ def _entry(described: _Described, synonyms: bool, documentation: bool) -> Body:
         if synonyms
         else [],
         "config_type": CONFIG_TYPE_IDS.get(type_name, 0),
-        "documentation": doc if documentation else None,
+        "documentation": (doc or None) if documentation else None,
     }
 
 

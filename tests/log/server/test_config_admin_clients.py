@@ -312,6 +312,33 @@ def test_alter_configs_refuses_a_resource_named_twice(server: HubServer) -> None
     assert [r["error_code"] for r in answer["responses"]] == [ErrorCode.INVALID_REQUEST] * 2
 
 
+def test_broker_logger_levels_are_described_and_altered(server: HubServer, kafka_python: KafkaAdminClient) -> None:
+    resource = KafkaPythonResource("BROKER_LOGGER", "0")
+    loggers = kafka_python.describe_configs([resource], config_filter="all")["broker_logger"]["0"]
+    assert "root" in loggers
+    assert loggers["hub.log.server"]["config_source"] == "DYNAMIC_BROKER_LOGGER_CONFIG"
+    changed = KafkaPythonResource("BROKER_LOGGER", "0", {"hub.log.server": (AlterConfigOp.SET, "DEBUG")})
+    assert kafka_python.alter_configs([changed]) == {"broker_logger": {"0": "OK"}}
+    loggers = kafka_python.describe_configs([resource], config_filter="all")["broker_logger"]["0"]
+    assert loggers["hub.log.server"]["value"] == "DEBUG"
+    reset = KafkaPythonResource("BROKER_LOGGER", "0", {"hub.log.server": (AlterConfigOp.DELETE, None)})
+    assert kafka_python.alter_configs([reset]) == {"broker_logger": {"0": "OK"}}
+    loggers = kafka_python.describe_configs([resource], config_filter="all")["broker_logger"]["0"]
+    assert loggers["hub.log.server"]["value"] == loggers["root"]["value"]
+
+    def change(name: str, op: int, value: str | None) -> int:
+        configs = [{"name": name, "config_operation": op, "value": value}]
+        body = {"resources": [{"resource_type": 8, "resource_name": "0", "configs": configs}], "validate_only": False}
+        with RawKafkaConnection(server.host, server.port) as connection:
+            code: int = connection.request(44, 1, body)["responses"][0]["error_code"]
+        return code
+
+    assert change("hub.log.server", 0, "LOUD") == ErrorCode.INVALID_CONFIG
+    assert change("root", 1, None) == ErrorCode.INVALID_REQUEST
+    assert change("hub.log.server", 2, "DEBUG") == ErrorCode.INVALID_REQUEST
+    assert _raw_describe(server, 8, "")["error_code"] == ErrorCode.INVALID_REQUEST
+
+
 def test_dynamic_broker_configs_and_topic_overrides_survive_a_restart(server: HubServer) -> None:
     before = _raw_describe(server, BROKER, "0", ["log.retention.ms", "log.retention.hours"])
     cluster_id = _cluster_id(server)
