@@ -116,10 +116,11 @@ class ConfigHandlers:
             config = self.broker.store.topic(name).config
             overrides = config.overrides_as_strings()
             values = config.effective()
+            layers = self._layers()
             described: list[_Described] = []
             for key, spec in SPECS.items():
                 found = [(key, overrides[key], SOURCE_TOPIC)] if key in overrides else []
-                found += _synonyms([n for n, _ in BROKER_SYNONYMS[key]], self._layers())
+                found += _synonyms([n for n, _ in BROKER_SYNONYMS[key]], layers)
                 source = found[0][2] if found else SOURCE_DEFAULT
                 described.append((key, values[key], source, False, spec.type_name, spec.doc, found))
             return described
