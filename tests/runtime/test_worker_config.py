@@ -21,5 +21,5 @@ def test_security_settings_are_taken_and_kept_for_the_store_clients() -> None:
 
 
 def test_an_unknown_security_protocol_is_refused_by_name() -> None:
-    with pytest.raises(ConfigError, match="security.protocol"):
+    with pytest.raises(ConfigError, match=r"security\.protocol"):
         WorkerConfig.parse({"security.protocol": "TLS"})
