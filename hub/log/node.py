@@ -23,6 +23,9 @@ from hub.log.config import BROKER_NAMES, SPECS
 from hub.log.errors import InvalidConfigError
 from hub.log.group import CoordinatorConfig, GroupCoordinator, TopicOffsetsLog
 from hub.log.group.offsets_log import OffsetsLog
+from hub.log.security.acl_store import AclStore
+from hub.log.security.authorizer import SECURITY_PROPERTIES, Authorizer, AuthorizerSettings, authorizer_settings
+from hub.log.security.scram_credentials import ScramCredentialStore
 from hub.log.store import TopicStore
 
 log = logging.getLogger("hub.log.node")
@@ -41,6 +44,7 @@ class NodeConfig:
     cleaner_backoff_ms: int = 15_000  # log.cleaner.backoff.ms
     groups: CoordinatorConfig = field(default_factory=CoordinatorConfig)
     cluster: ClusterSettings | None = None  # controller.quorum.voters, node.id, … (hub.log.cluster.settings)
+    authorizer: AuthorizerSettings | None = None  # authorizer.class.name, super.users, … (hub.log.security)
 
 
 _NODE_SETTINGS: dict[str, tuple[str, type]] = {
@@ -70,7 +74,7 @@ def node_config(data_dir: Path, properties: Mapping[str, str]) -> NodeConfig:
     for key, raw in properties.items():
         value = raw.strip()
         try:
-            if key in CLUSTER_PROPERTIES:
+            if key in CLUSTER_PROPERTIES or key in SECURITY_PROPERTIES:
                 continue
             if key in _NODE_SETTINGS:
                 name, kind = _NODE_SETTINGS[key]
@@ -91,10 +95,16 @@ def node_config(data_dir: Path, properties: Mapping[str, str]) -> NodeConfig:
     if problems:
         raise InvalidConfigError("; ".join(problems))
     cluster = cluster_settings(properties)
+    authorizer = authorizer_settings(properties)
     if cluster is not None and cluster.node_id >= MAX_NODES:
         raise InvalidConfigError(f"node.id must be below {MAX_NODES}, got {cluster.node_id}")
     return NodeConfig(
-        data_dir=data_dir, topic_defaults=topic_defaults, groups=CoordinatorConfig(**groups), cluster=cluster, **node
+        data_dir=data_dir,
+        topic_defaults=topic_defaults,
+        groups=CoordinatorConfig(**groups),
+        cluster=cluster,
+        authorizer=authorizer,
+        **node,
     )
 
 
@@ -128,6 +138,12 @@ class LogNode:
             self.broker.cluster = self.cluster
             self.broker.add_append_listener(self.cluster.replicas.appended)
             self.cluster.follow_coordinator(self.coordinator)
+        # The SASL authenticator and the SCRAM admin APIs share this store; the ACL APIs and the listener's
+        # access rules share the authorizer (None: no authorizer configured, every request allowed).
+        self.scram_credentials = ScramCredentialStore.in_directory(config.data_dir)
+        self.authorizer: Authorizer | None = None
+        if config.authorizer is not None:
+            self.authorizer = Authorizer(config.authorizer, AclStore.in_directory(config.data_dir))
         self._opened = False
 
     def open(self) -> None:

@@ -31,12 +31,14 @@ from hub.log.errors import (
     ReplicationTimeoutError,
 )
 from hub.log.partition import PartitionLog
+from hub.log.security.scram_credentials import ScramCredentialStore
 from hub.log.server.cluster_handlers import ClusterAdminHandlers
 from hub.log.server.cluster_metadata import cluster_brokers, cluster_partitions
 from hub.log.server.cluster_view import ClusterAdmin
 from hub.log.server.context import Body, CoordinatorNode, RequestContext, ServerIdentity
 from hub.log.server.group_handlers import GroupHandlers
 from hub.log.server.quorum_admin import QuorumAdmin
+from hub.log.server.security_handlers import SecurityHandlers
 from hub.log.server.single_node import SingleNodeCluster
 from hub.log.server.topic_handlers import TopicHandlers
 from hub.log.server.versions import ADVERTISED, MIN_PRODUCE_WITH_RECORD_BATCHES
@@ -58,6 +60,7 @@ class RequestHandlers:
         cluster: ClusterAdmin | None = None,
         *,
         coordinator_node: CoordinatorNode | None = None,
+        security: SecurityHandlers | None = None,
     ) -> None:
         self.broker = broker
         self.identity = identity
@@ -89,6 +92,7 @@ class RequestHandlers:
             23: self.offset_for_leader_epoch,
             **self.topics.routes,
             **self.cluster_admin.routes,
+            **(security or SecurityHandlers(None, ScramCredentialStore.in_directory(broker.store.data_dir))).routes,
         }
 
     def _this_node(self) -> tuple[int, str, int]:

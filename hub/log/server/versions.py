@@ -34,12 +34,17 @@ ADVERTISED: Final[dict[int, tuple[int, int]]] = {
     20: (0, 3),  # DeleteTopics
     22: (0, 1),  # InitProducerId
     23: (0, 3),  # OffsetForLeaderEpoch
+    29: (1, 3),  # DescribeAcls
+    30: (1, 3),  # CreateAcls
+    31: (1, 3),  # DeleteAcls
     32: (0, 3),  # DescribeConfigs
     35: (0, 4),  # DescribeLogDirs
     37: (0, 3),  # CreatePartitions
     43: (0, 2),  # ElectLeaders
     45: (0, 0),  # AlterPartitionReassignments
     46: (0, 0),  # ListPartitionReassignments
+    50: (0, 0),  # DescribeUserScramCredentials
+    51: (0, 0),  # AlterUserScramCredentials
     55: (0, 2),  # DescribeQuorum
     60: (0, 1),  # DescribeCluster
 }
