@@ -104,15 +104,17 @@ async def _split(
     result_key: Callable[[Body], Any],
     decide: Callable[[Any], Verdict],
     deny: Callable[[Any, ErrorCode], Body],
+    call_anyway: bool = False,
 ) -> Body | None:
     """Answer the request's denied ``items`` with ``deny`` and hand the others to the handler; merge the handler's
-    ``results`` back in request order (matched by ``key`` / ``result_key``, as a handler may reorder them)."""
+    ``results`` back in request order (matched by ``key`` / ``result_key``, as a handler may reorder them). With
+    every item denied the handler is not called, unless ``call_anyway`` (its answer has more than the items)."""
     request_items = list(body.get(items) or ())
     verdicts = [decide(key(item)) for item in request_items]
     if all(verdict is None for verdict in verdicts):
         return await route(ctx, body)
     kept = [item for item, verdict in zip(request_items, verdicts, strict=True) if verdict is None]
-    if kept:
+    if kept or call_anyway:
         response = await route(ctx, {**body, items: kept})
         if response is None:
             return None
@@ -309,7 +311,7 @@ class RequestAuthorization:
             return response
         return await _split(
             ctx, body, route, items="topics", results="topics", key=_name, result_key=_name, decide=decide,
-            deny=_denied_topic,
+            deny=_denied_topic, call_anyway=True,
         )  # fmt: skip
 
     # --- groups ---------------------------------------------------------------------------------------------------
