@@ -142,7 +142,8 @@ def test_confluent_producer_needs_write_on_the_topic(secured: SecuredNode, admin
     topic = _topic(admin)
     user = _name("producer")
     error = _confluent_send(secured.bootstrap, user, topic)
-    assert error is not None and error.code() == KafkaError.TOPIC_AUTHORIZATION_FAILED
+    assert error is not None
+    assert error.code() == KafkaError.TOPIC_AUTHORIZATION_FAILED
     _allow(admin, user, ResourceType.TOPIC, topic, AclOperation.WRITE)
     assert _confluent_send(secured.bootstrap, user, topic) is None
 
@@ -164,7 +165,8 @@ def test_confluent_consumer_needs_read_on_its_group(secured: SecuredNode, admin:
             if message is not None and message.error() is not None:
                 error = message.error()
                 break
-        assert error is not None and error.code() == KafkaError.GROUP_AUTHORIZATION_FAILED
+        assert error is not None
+        assert error.code() == KafkaError.GROUP_AUTHORIZATION_FAILED
     finally:
         consumer.close()
     _allow(admin, user, ResourceType.GROUP, group, AclOperation.READ)
@@ -179,7 +181,9 @@ def test_confluent_consumer_needs_read_on_its_group(secured: SecuredNode, admin:
             message = consumer.poll(1)
             if message is not None and message.error() is None:
                 break
-        assert message is not None and message.error() is None and message.value() == b"v"
+        assert message is not None
+        assert message.error() is None
+        assert message.value() == b"v"
     finally:
         consumer.close()
 
@@ -263,7 +267,8 @@ def test_kafka_python_acl_create_describe_delete(kp_admin: KafkaAdminClient) -> 
     acl = ACL("User:carol", "*", ACLOperation.READ, ACLPermissionType.ALLOW,
               ResourcePattern(KpResourceType.GROUP, group, KpPatternType.LITERAL))  # fmt: skip
     result = kp_admin.create_acls([acl])
-    assert result["failed"] == [] and len(result["succeeded"]) == 1
+    assert result["failed"] == []
+    assert len(result["succeeded"]) == 1
     wanted = ACLFilter("User:carol", None, ACLOperation.ANY, ACLPermissionType.ANY,
                        ResourcePatternFilter(KpResourceType.GROUP, group, KpPatternType.ANY))  # fmt: skip
     found, error = kp_admin.describe_acls(wanted)
@@ -272,7 +277,8 @@ def test_kafka_python_acl_create_describe_delete(kp_admin: KafkaAdminClient) -> 
         ("User:carol", group, ACLOperation.READ)
     ]
     [(_filter, matched, error)] = kp_admin.delete_acls([wanted])
-    assert error is kerrors.NoError and len(matched) == 1
+    assert error is kerrors.NoError
+    assert len(matched) == 1
     assert kp_admin.describe_acls(wanted)[0] == []
 
 
@@ -299,7 +305,8 @@ def test_confluent_scram_credentials(secured: SecuredNode, admin: AdminClient) -
         (ScramMechanism.SCRAM_SHA_512, 8192)
     ]
     stored = ScramCredentialStore.in_directory(secured.node.config.data_dir).lookup(user, "SCRAM-SHA-512")
-    assert stored is not None and stored.iterations == 8192
+    assert stored is not None
+    assert stored.iterations == 8192
     too_few = UserScramCredentialUpsertion(user, ScramCredentialInfo(ScramMechanism.SCRAM_SHA_256, 1000), b"pw")
     with pytest.raises(KafkaException) as info:
         admin.alter_user_scram_credentials([too_few])[user].result(10)
