@@ -191,7 +191,7 @@ class RequestAuthorization:
             43: self._elect_leaders,
             44: self._configs(AclOperation.ALTER_CONFIGS, "responses"),
             45: self._cluster_whole(AclOperation.ALTER, {"error_message": _DENIED_MESSAGE, "responses": []}),
-            46: self._cluster_whole(AclOperation.DESCRIBE, {"error_message": _DENIED_MESSAGE, "topics": None}),
+            46: self._cluster_whole(AclOperation.DESCRIBE, {"error_message": _DENIED_MESSAGE, "topics": []}),
             47: self._offset_delete,
             50: self._cluster_whole(AclOperation.DESCRIBE, {"error_message": _DENIED_MESSAGE, "results": []}),
             51: self._alter_scram,
