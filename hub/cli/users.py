@@ -86,7 +86,11 @@ def users_add(
         with _stopped_store(data_dir) as store:
             store.alter([], [(name, new_credential(mechanism, password, iterations))])
     else:
-        from confluent_kafka.admin import ScramCredentialInfo, ScramMechanism, UserScramCredentialUpsertion
+        from confluent_kafka.admin import (  # type: ignore[attr-defined]
+            ScramCredentialInfo,
+            ScramMechanism,
+            UserScramCredentialUpsertion,
+        )
 
         kind = ScramMechanism[mechanism.replace("-", "_")]
         upsert = UserScramCredentialUpsertion(name, ScramCredentialInfo(kind, iterations), password.encode("utf-8"))
@@ -109,7 +113,7 @@ def users_delete(
                 raise click.ClickException(f"{name!r} has no {mechanism} credential")
             store.alter([(name, mechanism)], [])
     else:
-        from confluent_kafka.admin import ScramMechanism, UserScramCredentialDeletion
+        from confluent_kafka.admin import ScramMechanism, UserScramCredentialDeletion  # type: ignore[attr-defined]
 
         deletion = UserScramCredentialDeletion(name, ScramMechanism[mechanism.replace("-", "_")])
         admin = _admin(bootstrap_servers, command_config)  # referenced until the answer: librdkafka stops with it
@@ -171,7 +175,8 @@ def _client_properties(path: Path | None) -> dict[str, str]:
 def _admin(bootstrap_servers: str, command_config: Path | None) -> Any:
     from confluent_kafka.admin import AdminClient
 
-    config = {"log_level": 0, **_client_properties(command_config), "bootstrap.servers": bootstrap_servers}
+    config: dict[str, str | int | float | bool] = {"log_level": 0, **_client_properties(command_config)}
+    config["bootstrap.servers"] = bootstrap_servers
     try:
         return AdminClient(config)
     except Exception as exc:  # librdkafka refuses unknown or bad properties
