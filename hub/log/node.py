@@ -18,6 +18,7 @@ from hub.log.broker import FETCH_MAX_BYTES, MAX_NODES, Broker
 from hub.log.cleaner import LogCleaner
 from hub.log.cluster.cluster_node import ClusterNode
 from hub.log.cluster.offsets_log import ReplicatedOffsetsLog
+from hub.log.cluster.security_state import ReplicatedAclStore, ReplicatedScramCredentials
 from hub.log.cluster.settings import CLUSTER_PROPERTIES, ClusterSettings, cluster_settings
 from hub.log.config import BROKER_NAMES, SPECS
 from hub.log.errors import InvalidConfigError
@@ -140,10 +141,15 @@ class LogNode:
             self.cluster.follow_coordinator(self.coordinator)
         # The SASL authenticator and the SCRAM admin APIs share this store; the ACL APIs and the listener's
         # access rules share the authorizer (None: no authorizer configured, every request allowed).
+        # In a cluster both follow the replicated metadata, so every node answers the same.
         self.scram_credentials = ScramCredentialStore.in_directory(config.data_dir)
+        acls = AclStore.in_directory(config.data_dir)
+        if self.cluster is not None:
+            self.scram_credentials = ReplicatedScramCredentials(self.cluster.quorum)
+            acls = ReplicatedAclStore(self.cluster.quorum)
         self.authorizer: Authorizer | None = None
         if config.authorizer is not None:
-            self.authorizer = Authorizer(config.authorizer, AclStore.in_directory(config.data_dir))
+            self.authorizer = Authorizer(config.authorizer, acls)
         self._opened = False
 
     def open(self) -> None:

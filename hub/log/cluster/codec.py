@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from hub.log.cluster import metadata as md
+from hub.log.cluster import security_state
 from hub.log.cluster import transitions as tr
 from hub.log.cluster.metadata import BrokerInfo, ClusterMetadata, PartitionState, TopicState
 from hub.log.errors import QuorumStorageError
@@ -25,14 +26,16 @@ from hub.log.errors import QuorumStorageError
 MAGIC_COMMAND: Final = b"HubMetaCmd"
 MAGIC_SNAPSHOT: Final = b"HubMetaSnap"
 COMMAND_VERSION: Final = 1
-SNAPSHOT_VERSION: Final = 1
+#: 2 adds the ACLs and SCRAM credentials; version 1 snapshots (without them) are still read.
+SNAPSHOT_VERSION: Final = 2
 
 
 def _unwrap(data: bytes, magic: bytes, known: int, what: str) -> Any:
+    """The JSON body of a command or snapshot of format ``1..known``."""
     if not data.startswith(magic) or len(data) <= len(magic):
         raise QuorumStorageError(f"not a Hub metadata {what} (corrupt data, or written by another program)")
     version = data[len(magic)]
-    if version != known:
+    if not 1 <= version <= known:
         raise QuorumStorageError(
             f"metadata {what} format version {version} is unknown to this Hub (it reads version {known}); "
             "upgrade Hub, or remove the node's __cluster_metadata directory to let it rejoin from the others"
@@ -76,6 +79,7 @@ _APPLY: Final[dict[str, Callable[[ClusterMetadata, dict[str, Any]], tuple[Cluste
     "alter_reassignments": lambda s, a: tr.alter_reassignments(
         s, {(str(t), int(p)): target for t, p, target in a["reassignments"]}, a["unclean_default"]
     ),
+    **security_state.COMMANDS,
 }
 
 
@@ -111,6 +115,7 @@ def state_to_json(state: ClusterMetadata) -> dict[str, Any]:
             }
             for _, t in sorted(state.topics.items())
         ],
+        **security_state.to_json(state),
     }
 
 
@@ -126,7 +131,14 @@ def state_from_json(data: dict[str, Any]) -> ClusterMetadata:
             for r, i, lead, le, pe, add, rem in t["partitions"]
         )
         topics[t["name"]] = TopicState(t["name"], t["topic_id"], dict(t["configs"]), parts)
-    return ClusterMetadata(data["cluster_id"], brokers, topics, int(data["controller_id"]), int(data["offset"]))
+    return ClusterMetadata(
+        data["cluster_id"],
+        brokers,
+        topics,
+        int(data["controller_id"]),
+        int(data["offset"]),
+        *security_state.from_json(data),
+    )
 
 
 def encode_snapshot(state: ClusterMetadata, raft: dict[str, Any]) -> bytes:

@@ -15,11 +15,13 @@ Immutable values; thread-safe.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import Enum
 
 from hub.log.errors import BrokerIdNotRegisteredError, StaleBrokerEpochError
+from hub.log.security.acl import AclBinding
+from hub.log.security.contracts import ScramCredential
 
 NO_LEADER = -1
 UNCLEAN_CONFIG = "unclean.leader.election.enable"
@@ -79,6 +81,9 @@ class ClusterMetadata:
     topics: dict[str, TopicState] = field(default_factory=dict)
     controller_id: int = -1
     offset: int = 0
+    #: The ACLs and SCRAM credentials every node enforces (``hub.log.cluster.security_state``).
+    acls: tuple[AclBinding, ...] = ()
+    scram: Mapping[str, Mapping[str, ScramCredential]] = field(default_factory=dict)
 
     def live_brokers(self) -> list[int]:
         """The ids of registered, unfenced brokers, ascending."""

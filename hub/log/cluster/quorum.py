@@ -153,3 +153,7 @@ class MetadataQuorum(ReplicatedMetadata):
     def alter_topic_config(self, name: str, configs: Mapping[str, str | None]) -> None:
         """Set topic config overrides incrementally (None removes one)."""
         self._submit("alter_topic_config", {"name": name, "configs": dict(configs)})
+
+    def security_command(self, op: str, args: dict[str, Any]) -> None:
+        """An ACL or SCRAM change (``hub.log.cluster.security_state``: create_acls, delete_acls, alter_scram)."""
+        self._submit(op, args)
