@@ -9,14 +9,17 @@ nothing left to do is answered without calling its handler. Listings (Metadata f
 OffsetFetch of all topics) leave out what the principal may not DESCRIBE. APIs with no rule (ApiVersions, the SASL
 APIs) pass unchanged.
 
-Metadata's auto-creation of an absent topic (``existing_topics``) needs CREATE on the cluster or the topic.
+Metadata's auto-creation of an absent topic (``existing_topics``: name → an object with ``topic_id``) needs
+CREATE on the cluster or the topic; entries naming a topic by id are checked against the topic of that id.
 Who asks is ``principal_of(ctx)`` (by default the connection's authenticated principal) from ``ctx.client_host``.
 Safe for one event loop; the Authorizer is thread-safe.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Container
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from contextvars import ContextVar
 from typing import Any
 
 from hub.log.error_codes import ErrorCode
@@ -78,13 +81,16 @@ def _partitions(
 
     def deny(item: Body, code: ErrorCode) -> Body:
         parts = item.get(request_key) or ()
-        return {
+        entry: Body = {
             response_name: item.get(request_name_of(item)),
             response_key: [
                 {response_index: p if request_index is None else p[request_index], "error_code": code, **extra}
                 for p in parts
             ],
         }
+        if "topic_id" in item:
+            entry["topic_id"] = item["topic_id"]
+        return entry
 
     return deny
 
@@ -110,7 +116,8 @@ async def _split(
     ``results`` back in request order (matched by ``key`` / ``result_key``, as a handler may reorder them). With
     every item denied the handler is not called, unless ``call_anyway`` (its answer has more than the items)."""
     request_items = list(body.get(items) or ())
-    verdicts = [decide(key(item)) for item in request_items]
+    keys = [key(item) for item in request_items]
+    verdicts = [None if k is None else decide(k) for k in keys]
     if all(verdict is None for verdict in verdicts):
         return await route(ctx, body)
     kept = [item for item, verdict in zip(request_items, verdicts, strict=True) if verdict is None]
@@ -124,12 +131,12 @@ async def _split(
         response = {"throttle_time_ms": 0}
     answered = list(response.get(results) or ())
     merged = []
-    for item, verdict in zip(request_items, verdicts, strict=True):
+    for item, item_key, verdict in zip(request_items, keys, verdicts, strict=True):
         if verdict is not None:
             merged.append(deny(item, verdict))
             continue
         for index, entry in enumerate(answered):
-            if result_key(entry) == key(item):
+            if result_key(entry) == item_key:
                 merged.append(answered.pop(index))
                 break
     merged.extend(answered)
@@ -137,8 +144,25 @@ async def _split(
     return response
 
 
+#: How the running request resolves a topic id to its name (set by ``RequestAuthorization.handle``).
+_TOPIC_BY_ID: ContextVar[Callable[[str], str | None]] = ContextVar("topic_by_id")
+_NO_TOPIC_ID = "00000000-0000-0000-0000-000000000000"
+
+
+def _no_topic(_topic_id: str) -> str | None:
+    return None
+
+
 def _name(item: Body) -> Any:
-    return item.get("name", item.get("topic"))
+    """A request or response entry's topic: its name, or the name of its topic id (None for an unknown id, which
+    the handler answers)."""
+    name = item.get("name") or item.get("topic")
+    if name:
+        return name
+    topic_id = item.get("topic_id")
+    if topic_id and str(topic_id) != _NO_TOPIC_ID:
+        return _TOPIC_BY_ID.get(_no_topic)(str(topic_id))
+    return name
 
 
 def _same(item: Any) -> Any:
@@ -155,7 +179,7 @@ class RequestAuthorization:
     def __init__(
         self,
         authorizer: Authorizer,
-        existing_topics: Callable[[], Container[str]],
+        existing_topics: Callable[[], Mapping[str, Any]],
         principal_of: Callable[[RequestContext], str] | None = None,
     ) -> None:
         self.authorizer = authorizer
@@ -207,7 +231,21 @@ class RequestAuthorization:
         rule = self._rules.get(ctx.header.api_key)
         if rule is None:
             return await route(ctx, body)
-        return await rule(_Check(self.authorizer, self._principal_of(ctx), ctx.client_host), ctx, body, route)
+        token = _TOPIC_BY_ID.set(self._topic_by_id)
+        try:
+            return await rule(_Check(self.authorizer, self._principal_of(ctx), ctx.client_host), ctx, body, route)
+        finally:
+            _TOPIC_BY_ID.reset(token)
+
+    def _topic_by_id(self, topic_id: str) -> str | None:
+        try:
+            wanted = uuid.UUID(topic_id)
+        except ValueError:
+            return None
+        for name, info in self._existing_topics().items():
+            if uuid.UUID(str(info.topic_id)) == wanted:
+                return str(name)
+        return None
 
     # --- produce, fetch and offsets -------------------------------------------------------------------------------
 

@@ -5,7 +5,9 @@ not describe; cluster APIs are refused whole. Every merged answer must encode at
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Callable
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -19,6 +21,7 @@ from hub.log.server.context import Body, ConnectionState, RequestContext
 from hub.log.server.request_authorization import RequestAuthorization
 
 ALICE = "User:alice"
+TOPIC_IDS = {"ok": uuid.UUID(int=1).hex, "no": uuid.UUID(int=2).hex}
 Op = AclOperation
 TOPIC_DENIED = ErrorCode.TOPIC_AUTHORIZATION_FAILED
 GROUP_DENIED = ErrorCode.GROUP_AUTHORIZATION_FAILED
@@ -30,9 +33,10 @@ def allow(kind: ResourceType, name: str, op: AclOperation, pattern: PatternType 
 
 
 class Harness:
-    def __init__(self, *acls: AclBinding, existing: frozenset[str] = frozenset({"ok", "no"})) -> None:
+    def __init__(self, *acls: AclBinding) -> None:
         store = AclStore(None)
         store.add(acls)
+        existing = {name: SimpleNamespace(topic_id=topic_id) for name, topic_id in TOPIC_IDS.items()}
         self.rules = RequestAuthorization(Authorizer(AuthorizerSettings(), store), lambda: existing)
         self.seen: list[Body] = []
 
@@ -344,3 +348,24 @@ def test_apis_without_a_rule_pass_unchanged() -> None:
     h = Harness()
     anything: Any = {"error_code": 0, "api_keys": []}
     assert h.run(18, 3, {}, lambda r: anything) is anything
+
+
+def test_topics_named_by_id_are_checked_as_the_topic_of_that_id() -> None:
+    h = Harness(allow(ResourceType.TOPIC, "ok", Op.READ))
+    ok_id, no_id, unknown = uuid.UUID(int=1), uuid.UUID(int=2), uuid.UUID(int=9)
+    body = {"replica_id": -1, "topics": [
+        {"topic_id": ok_id, "partitions": [{"partition": 0}]},
+        {"topic_id": no_id, "partitions": [{"partition": 0}]},
+        {"topic_id": unknown, "partitions": [{"partition": 0}]},
+    ]}  # fmt: skip
+
+    def answer(request: Body) -> Body:
+        return {"responses": [{"topic_id": t["topic_id"], "partitions": [{"partition_index": 0, "error_code": 0}]}
+                              for t in request["topics"]]}  # fmt: skip
+
+    response = h.run(1, 13, body, answer)
+    assert [t["topic_id"] for t in h.seen[0]["topics"]] == [ok_id, unknown]  # an unknown id is the handler's to answer
+    assert response is not None
+    assert [(t["topic_id"], [p["error_code"] for p in t["partitions"]]) for t in response["responses"]] == [
+        (ok_id, [0]), (no_id, [TOPIC_DENIED]), (unknown, [0])
+    ]  # fmt: skip
