@@ -19,21 +19,27 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from contextvars import ContextVar
 from typing import Any
 
 from hub.log.error_codes import ErrorCode
 from hub.log.security.acl import CLUSTER_NAME, AclOperation, ResourceType
 from hub.log.security.authorizer import Authorizer
+from hub.log.server.authorization_support import (
+    CLUSTER_DENIED,
+    GROUP_DENIED,
+    TOPIC_BY_ID,
+    TOPIC_DENIED,
+    TXN_DENIED,
+    Check,
+    Route,
+    Verdict,
+    deny_partitions,
+    same,
+    split,
+    topic_of,
+)
 from hub.log.server.context import Body, RequestContext
 
-Route = Callable[[RequestContext, Body], Awaitable[Body | None]]
-Verdict = ErrorCode | None  # None: allowed
-
-TOPIC_DENIED = ErrorCode.TOPIC_AUTHORIZATION_FAILED
-GROUP_DENIED = ErrorCode.GROUP_AUTHORIZATION_FAILED
-CLUSTER_DENIED = ErrorCode.CLUSTER_AUTHORIZATION_FAILED
-TXN_DENIED = ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED
 #: DescribeConfigs / AlterConfigs resource types (Kafka's ConfigResource.Type) and the ACL resource behind each.
 _CONFIG_RESOURCES = {
     2: (ResourceType.TOPIC, TOPIC_DENIED),
@@ -43,130 +49,6 @@ _CONFIG_RESOURCES = {
     32: (ResourceType.GROUP, GROUP_DENIED),
 }
 _DENIED_MESSAGE = "Not authorized: no ACL allows this principal the operation"
-
-
-class _Check:
-    """The authorizer's answers for one request's principal and host."""
-
-    def __init__(self, authorizer: Authorizer, principal: str, host: str) -> None:
-        self._authorizer = authorizer
-        self._principal = principal
-        self._host = host
-
-    def may(self, operation: AclOperation, resource_type: ResourceType, name: str) -> bool:
-        return self._authorizer.authorize(self._principal, self._host, operation, resource_type, name)
-
-    def cluster(self, operation: AclOperation) -> bool:
-        return self.may(operation, ResourceType.CLUSTER, CLUSTER_NAME)
-
-    def topic(self, operation: AclOperation) -> Callable[[str], Verdict]:
-        return lambda name: None if self.may(operation, ResourceType.TOPIC, name) else TOPIC_DENIED
-
-    def group(self, operation: AclOperation) -> Callable[[str], Verdict]:
-        return lambda name: None if self.may(operation, ResourceType.GROUP, name) else GROUP_DENIED
-
-    def any_topic(self, operation: AclOperation) -> bool:
-        return self._authorizer.authorize_any(self._principal, self._host, operation, ResourceType.TOPIC)
-
-
-def _partitions(
-    request_key: str,
-    request_index: str | None,
-    response_name: str,
-    response_key: str,
-    response_index: str,
-    **extra: Any,
-) -> Callable[[Body, ErrorCode], Body]:
-    """A denied topic's response entry: the error on each partition the request named."""
-
-    def deny(item: Body, code: ErrorCode) -> Body:
-        parts = item.get(request_key) or ()
-        entry: Body = {
-            response_name: item.get(request_name_of(item)),
-            response_key: [
-                {response_index: p if request_index is None else p[request_index], "error_code": code, **extra}
-                for p in parts
-            ],
-        }
-        if "topic_id" in item:
-            entry["topic_id"] = item["topic_id"]
-        return entry
-
-    return deny
-
-
-def request_name_of(item: Body) -> str:
-    return "name" if "name" in item else "topic"
-
-
-async def _split(
-    ctx: RequestContext,
-    body: Body,
-    route: Route,
-    *,
-    items: str,
-    results: str,
-    key: Callable[[Any], Any],
-    result_key: Callable[[Body], Any],
-    decide: Callable[[Any], Verdict],
-    deny: Callable[[Any, ErrorCode], Body],
-    call_anyway: bool = False,
-) -> Body | None:
-    """Answer the request's denied ``items`` with ``deny`` and hand the others to the handler; merge the handler's
-    ``results`` back in request order (matched by ``key`` / ``result_key``, as a handler may reorder them). With
-    every item denied the handler is not called, unless ``call_anyway`` (its answer has more than the items)."""
-    request_items = list(body.get(items) or ())
-    keys = [key(item) for item in request_items]
-    verdicts = [None if k is None else decide(k) for k in keys]
-    if all(verdict is None for verdict in verdicts):
-        return await route(ctx, body)
-    kept = [item for item, verdict in zip(request_items, verdicts, strict=True) if verdict is None]
-    if kept or call_anyway:
-        response = await route(ctx, {**body, items: kept})
-        if response is None:
-            return None
-    else:
-        if body.get("acks") == 0:  # a Produce with acks=0 gets no answer, allowed or not
-            return None
-        response = {"throttle_time_ms": 0}
-    answered = list(response.get(results) or ())
-    merged = []
-    for item, item_key, verdict in zip(request_items, keys, verdicts, strict=True):
-        if verdict is not None:
-            merged.append(deny(item, verdict))
-            continue
-        for index, entry in enumerate(answered):
-            if result_key(entry) == item_key:
-                merged.append(answered.pop(index))
-                break
-    merged.extend(answered)
-    response[results] = merged
-    return response
-
-
-#: How the running request resolves a topic id to its name (set by ``RequestAuthorization.handle``).
-_TOPIC_BY_ID: ContextVar[Callable[[str], str | None]] = ContextVar("topic_by_id")
-_NO_TOPIC_ID = "00000000-0000-0000-0000-000000000000"
-
-
-def _no_topic(_topic_id: str) -> str | None:
-    return None
-
-
-def _name(item: Body) -> Any:
-    """A request or response entry's topic: its name, or the name of its topic id (None for an unknown id, which
-    the handler answers)."""
-    name = item.get("name") or item.get("topic")
-    if name:
-        return name
-    topic_id = item.get("topic_id")
-    if topic_id and str(topic_id) != _NO_TOPIC_ID:
-        return _TOPIC_BY_ID.get(_no_topic)(str(topic_id))
-    return name
-
-
-def _same(item: Any) -> Any:
-    return item
 
 
 def _denied_topic(item: Body, code: ErrorCode) -> Body:
@@ -185,7 +67,7 @@ class RequestAuthorization:
         self.authorizer = authorizer
         self._existing_topics = existing_topics
         self._principal_of = principal_of or (lambda ctx: ctx.connection.principal)
-        self._rules: dict[int, Callable[[_Check, RequestContext, Body, Route], Awaitable[Body | None]]] = {
+        self._rules: dict[int, Callable[[Check, RequestContext, Body, Route], Awaitable[Body | None]]] = {
             0: self._produce,
             1: self._fetch,
             2: self._list_offsets,
@@ -231,11 +113,11 @@ class RequestAuthorization:
         rule = self._rules.get(ctx.header.api_key)
         if rule is None:
             return await route(ctx, body)
-        token = _TOPIC_BY_ID.set(self._topic_by_id)
+        token = TOPIC_BY_ID.set(self._topic_by_id)
         try:
-            return await rule(_Check(self.authorizer, self._principal_of(ctx), ctx.client_host), ctx, body, route)
+            return await rule(Check(self.authorizer, self._principal_of(ctx), ctx.client_host), ctx, body, route)
         finally:
-            _TOPIC_BY_ID.reset(token)
+            TOPIC_BY_ID.reset(token)
 
     def _topic_by_id(self, topic_id: str) -> str | None:
         try:
@@ -249,77 +131,79 @@ class RequestAuthorization:
 
     # --- produce, fetch and offsets -------------------------------------------------------------------------------
 
-    async def _produce(self, check: _Check, ctx: RequestContext, body: Body, route: Route) -> Body | None:
+    async def _produce(self, check: Check, ctx: RequestContext, body: Body, route: Route) -> Body | None:
         txn = body.get("transactional_id")
         if txn is not None and not check.may(AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, txn):
             decide: Callable[[str], Verdict] = lambda _: TXN_DENIED  # noqa: E731
         else:
             decide = check.topic(AclOperation.WRITE)
-        deny = _partitions("partition_data", "index", "name", "partition_responses", "index", base_offset=-1)
-        return await _split(
-            ctx, body, route, items="topic_data", results="responses", key=_name, result_key=_name,
+        deny = deny_partitions("partition_data", "index", "name", "partition_responses", "index", base_offset=-1)
+        return await split(
+            ctx, body, route, items="topic_data", results="responses", key=topic_of, result_key=topic_of,
             decide=decide, deny=deny,
         )  # fmt: skip
 
-    async def _fetch(self, check: _Check, ctx: RequestContext, body: Body, route: Route) -> Body | None:
+    async def _fetch(self, check: Check, ctx: RequestContext, body: Body, route: Route) -> Body | None:
         replica = body["replica_state"]["replica_id"] if ctx.header.api_version >= 15 else body["replica_id"]
         if replica >= 0:
             allowed = check.cluster(AclOperation.CLUSTER_ACTION)
             decide: Callable[[str], Verdict] = lambda _: None if allowed else TOPIC_DENIED  # noqa: E731
         else:
             decide = check.topic(AclOperation.READ)
-        deny = _partitions(
+        deny = deny_partitions(
             "partitions", "partition", "topic", "partitions", "partition_index",
             high_watermark=-1, last_stable_offset=-1, log_start_offset=-1, records=None,
         )  # fmt: skip
-        return await _split(
-            ctx, body, route, items="topics", results="responses", key=_name, result_key=_name,
+        return await split(
+            ctx, body, route, items="topics", results="responses", key=topic_of, result_key=topic_of,
             decide=decide, deny=deny,
         )  # fmt: skip
 
-    async def _list_offsets(self, check: _Check, ctx: RequestContext, body: Body, route: Route) -> Body | None:
-        deny = _partitions(
+    async def _list_offsets(self, check: Check, ctx: RequestContext, body: Body, route: Route) -> Body | None:
+        deny = deny_partitions(
             "partitions", "partition_index", "name", "partitions", "partition_index",
             timestamp=-1, offset=-1, leader_epoch=-1,
         )  # fmt: skip
-        return await _split(
-            ctx, body, route, items="topics", results="topics", key=_name, result_key=_name,
+        return await split(
+            ctx, body, route, items="topics", results="topics", key=topic_of, result_key=topic_of,
             decide=check.topic(AclOperation.DESCRIBE), deny=deny,
         )  # fmt: skip
 
     async def _offset_for_leader_epoch(
-        self, check: _Check, ctx: RequestContext, body: Body, route: Route
+        self, check: Check, ctx: RequestContext, body: Body, route: Route
     ) -> Body | None:
         if body.get("replica_id", -1) >= 0:
             allowed = check.cluster(AclOperation.CLUSTER_ACTION)
             decide: Callable[[str], Verdict] = lambda _: None if allowed else CLUSTER_DENIED  # noqa: E731
         else:
             decide = check.topic(AclOperation.DESCRIBE)
-        deny = _partitions(
+        deny = deny_partitions(
             "partitions", "partition", "topic", "partitions", "partition", leader_epoch=-1, end_offset=-1
         )
-        return await _split(
-            ctx, body, route, items="topics", results="topics", key=_name, result_key=_name,
+        return await split(
+            ctx, body, route, items="topics", results="topics", key=topic_of, result_key=topic_of,
             decide=decide, deny=deny,
         )  # fmt: skip
 
-    async def _delete_records(self, check: _Check, ctx: RequestContext, body: Body, route: Route) -> Body | None:
-        deny = _partitions("partitions", "partition_index", "name", "partitions", "partition_index", low_watermark=-1)
-        return await _split(
-            ctx, body, route, items="topics", results="topics", key=_name, result_key=_name,
+    async def _delete_records(self, check: Check, ctx: RequestContext, body: Body, route: Route) -> Body | None:
+        deny = deny_partitions(
+            "partitions", "partition_index", "name", "partitions", "partition_index", low_watermark=-1
+        )
+        return await split(
+            ctx, body, route, items="topics", results="topics", key=topic_of, result_key=topic_of,
             decide=check.topic(AclOperation.DELETE), deny=deny,
         )  # fmt: skip
 
-    async def _describe_producers(self, check: _Check, ctx: RequestContext, body: Body, route: Route) -> Body | None:
-        deny = _partitions("partition_indexes", None, "name", "partitions", "partition_index", active_producers=[])
-        return await _split(
-            ctx, body, route, items="topics", results="topics", key=_name, result_key=_name,
+    async def _describe_producers(self, check: Check, ctx: RequestContext, body: Body, route: Route) -> Body | None:
+        deny = deny_partitions("partition_indexes", None, "name", "partitions", "partition_index", active_producers=[])
+        return await split(
+            ctx, body, route, items="topics", results="topics", key=topic_of, result_key=topic_of,
             decide=check.topic(AclOperation.READ), deny=deny,
         )  # fmt: skip
 
     # --- metadata -------------------------------------------------------------------------------------------------
 
-    async def _metadata(self, check: _Check, ctx: RequestContext, body: Body, route: Route) -> Body | None:
+    async def _metadata(self, check: Check, ctx: RequestContext, body: Body, route: Route) -> Body | None:
         version = ctx.header.api_version
         requested = body.get("topics")
         describe = check.topic(AclOperation.DESCRIBE)
@@ -347,23 +231,23 @@ class RequestAuthorization:
                     {"name": e["name"], "error_code": TOPIC_DENIED, "partitions": []} for e in requested
                 ]
             return response
-        return await _split(
-            ctx, body, route, items="topics", results="topics", key=_name, result_key=_name, decide=decide,
+        return await split(
+            ctx, body, route, items="topics", results="topics", key=topic_of, result_key=topic_of, decide=decide,
             deny=_denied_topic, call_anyway=True,
         )  # fmt: skip
 
     # --- groups ---------------------------------------------------------------------------------------------------
 
-    async def _offset_commit(self, check: _Check, ctx: RequestContext, body: Body, route: Route) -> Body | None:
+    async def _offset_commit(self, check: Check, ctx: RequestContext, body: Body, route: Route) -> Body | None:
         group_ok = check.group(AclOperation.READ)(body["group_id"]) is None
         decide = check.topic(AclOperation.READ) if group_ok else (lambda _: GROUP_DENIED)
-        deny = _partitions("partitions", "partition_index", "name", "partitions", "partition_index")
-        return await _split(
-            ctx, body, route, items="topics", results="topics", key=_name, result_key=_name,
+        deny = deny_partitions("partitions", "partition_index", "name", "partitions", "partition_index")
+        return await split(
+            ctx, body, route, items="topics", results="topics", key=topic_of, result_key=topic_of,
             decide=decide, deny=deny,
         )  # fmt: skip
 
-    async def _offset_fetch(self, check: _Check, ctx: RequestContext, body: Body, route: Route) -> Body | None:
+    async def _offset_fetch(self, check: Check, ctx: RequestContext, body: Body, route: Route) -> Body | None:
         describe = check.topic(AclOperation.DESCRIBE)
         group_denied = check.group(AclOperation.DESCRIBE)
         if ctx.header.api_version >= 8:
@@ -387,7 +271,7 @@ class RequestAuthorization:
         if group_denied(body["group_id"]):
             if ctx.header.api_version >= 2:
                 return {"throttle_time_ms": 0, "error_code": GROUP_DENIED, "topics": []}
-            deny_all = _partitions(
+            deny_all = deny_partitions(
                 "partition_indexes", None, "name", "partitions", "partition_index", committed_offset=-1
             )
             return {"topics": [deny_all(t, GROUP_DENIED) for t in body["topics"] or ()]}
@@ -396,13 +280,13 @@ class RequestAuthorization:
             if everything is not None:
                 everything["topics"] = [t for t in everything["topics"] if describe(t["name"]) is None]
             return everything
-        deny = _partitions("partition_indexes", None, "name", "partitions", "partition_index", committed_offset=-1)
-        return await _split(
-            ctx, body, route, items="topics", results="topics", key=_name, result_key=_name,
+        deny = deny_partitions("partition_indexes", None, "name", "partitions", "partition_index", committed_offset=-1)
+        return await split(
+            ctx, body, route, items="topics", results="topics", key=topic_of, result_key=topic_of,
             decide=describe, deny=deny,
         )  # fmt: skip
 
-    async def _find_coordinator(self, check: _Check, ctx: RequestContext, body: Body, route: Route) -> Body | None:
+    async def _find_coordinator(self, check: Check, ctx: RequestContext, body: Body, route: Route) -> Body | None:
         if body.get("key_type", 0) == 1:
             decide: Callable[[str], Verdict] = lambda key: (  # noqa: E731
                 None if check.may(AclOperation.DESCRIBE, ResourceType.TRANSACTIONAL_ID, key) else TXN_DENIED
@@ -414,22 +298,22 @@ class RequestAuthorization:
             if code is None:
                 return await route(ctx, body)
             return {"error_code": code, "error_message": _DENIED_MESSAGE, "node_id": -1, "host": "", "port": -1}
-        return await _split(
-            ctx, body, route, items="coordinator_keys", results="coordinators", key=_same,
+        return await split(
+            ctx, body, route, items="coordinator_keys", results="coordinators", key=same,
             result_key=lambda entry: entry["key"], decide=decide,
             deny=lambda key, code: {
                 "key": key, "node_id": -1, "host": "", "port": -1, "error_code": code, "error_message": _DENIED_MESSAGE
             },
         )  # fmt: skip
 
-    async def _group_whole(self, check: _Check, ctx: RequestContext, body: Body, route: Route) -> Body | None:
+    async def _group_whole(self, check: Check, ctx: RequestContext, body: Body, route: Route) -> Body | None:
         if check.group(AclOperation.READ)(body["group_id"]) is None:
             return await route(ctx, body)
         return {"throttle_time_ms": 0, "error_code": GROUP_DENIED, "members": []}
 
-    async def _describe_groups(self, check: _Check, ctx: RequestContext, body: Body, route: Route) -> Body | None:
-        return await _split(
-            ctx, body, route, items="groups", results="groups", key=_same, result_key=lambda e: e["group_id"],
+    async def _describe_groups(self, check: Check, ctx: RequestContext, body: Body, route: Route) -> Body | None:
+        return await split(
+            ctx, body, route, items="groups", results="groups", key=same, result_key=lambda e: e["group_id"],
             decide=check.group(AclOperation.DESCRIBE),
             deny=lambda group, code: {
                 "group_id": group, "error_code": code, "group_state": "", "protocol_type": "", "protocol_data": "",
@@ -437,31 +321,31 @@ class RequestAuthorization:
             },
         )  # fmt: skip
 
-    async def _list_groups(self, check: _Check, ctx: RequestContext, body: Body, route: Route) -> Body | None:
+    async def _list_groups(self, check: Check, ctx: RequestContext, body: Body, route: Route) -> Body | None:
         response = await route(ctx, body)
         if response is not None and not check.cluster(AclOperation.DESCRIBE):
             describe = check.group(AclOperation.DESCRIBE)
             response["groups"] = [g for g in response["groups"] if describe(g["group_id"]) is None]
         return response
 
-    async def _delete_groups(self, check: _Check, ctx: RequestContext, body: Body, route: Route) -> Body | None:
-        return await _split(
-            ctx, body, route, items="groups_names", results="results", key=_same,
+    async def _delete_groups(self, check: Check, ctx: RequestContext, body: Body, route: Route) -> Body | None:
+        return await split(
+            ctx, body, route, items="groups_names", results="results", key=same,
             result_key=lambda e: e["group_id"], decide=check.group(AclOperation.DELETE),
             deny=lambda group, code: {"group_id": group, "error_code": code},
         )  # fmt: skip
 
-    async def _offset_delete(self, check: _Check, ctx: RequestContext, body: Body, route: Route) -> Body | None:
+    async def _offset_delete(self, check: Check, ctx: RequestContext, body: Body, route: Route) -> Body | None:
         if check.group(AclOperation.DELETE)(body["group_id"]) is not None:
             return {"throttle_time_ms": 0, "error_code": GROUP_DENIED, "topics": []}
-        deny = _partitions("partitions", "partition_index", "name", "partitions", "partition_index")
-        return await _split(
-            ctx, body, route, items="topics", results="topics", key=_name, result_key=_name,
+        deny = deny_partitions("partitions", "partition_index", "name", "partitions", "partition_index")
+        return await split(
+            ctx, body, route, items="topics", results="topics", key=topic_of, result_key=topic_of,
             decide=check.topic(AclOperation.READ), deny=deny,
         )  # fmt: skip
 
     async def _consumer_group_heartbeat(
-        self, check: _Check, ctx: RequestContext, body: Body, route: Route
+        self, check: Check, ctx: RequestContext, body: Body, route: Route
     ) -> Body | None:
         if check.group(AclOperation.READ)(body["group_id"]) is not None:
             return {"throttle_time_ms": 0, "error_code": GROUP_DENIED, "error_message": _DENIED_MESSAGE}
@@ -473,21 +357,21 @@ class RequestAuthorization:
         return await route(ctx, body)
 
     async def _consumer_group_describe(
-        self, check: _Check, ctx: RequestContext, body: Body, route: Route
+        self, check: Check, ctx: RequestContext, body: Body, route: Route
     ) -> Body | None:
-        return await _split(
-            ctx, body, route, items="group_ids", results="groups", key=_same, result_key=lambda e: e["group_id"],
+        return await split(
+            ctx, body, route, items="group_ids", results="groups", key=same, result_key=lambda e: e["group_id"],
             decide=check.group(AclOperation.DESCRIBE),
             deny=lambda group, code: {"group_id": group, "error_code": code, "error_message": _DENIED_MESSAGE},
         )  # fmt: skip
 
     # --- topics ---------------------------------------------------------------------------------------------------
 
-    async def _create_topics(self, check: _Check, ctx: RequestContext, body: Body, route: Route) -> Body | None:
+    async def _create_topics(self, check: Check, ctx: RequestContext, body: Body, route: Route) -> Body | None:
         on_cluster = check.cluster(AclOperation.CREATE)
         create = check.topic(AclOperation.CREATE)
-        return await _split(
-            ctx, body, route, items="topics", results="topics", key=_name, result_key=_name,
+        return await split(
+            ctx, body, route, items="topics", results="topics", key=topic_of, result_key=topic_of,
             decide=lambda name: None if on_cluster else create(name),
             deny=lambda item, code: {
                 "name": item["name"], "error_code": code, "error_message": _DENIED_MESSAGE, "num_partitions": -1,
@@ -495,36 +379,36 @@ class RequestAuthorization:
             },
         )  # fmt: skip
 
-    async def _delete_topics(self, check: _Check, ctx: RequestContext, body: Body, route: Route) -> Body | None:
+    async def _delete_topics(self, check: Check, ctx: RequestContext, body: Body, route: Route) -> Body | None:
         by_name = ctx.header.api_version < 6
-        return await _split(
+        return await split(
             ctx, body, route, items="topic_names" if by_name else "topics", results="responses",
-            key=_same if by_name else _name, result_key=_name, decide=check.topic(AclOperation.DELETE),
+            key=same if by_name else topic_of, result_key=topic_of, decide=check.topic(AclOperation.DELETE),
             deny=lambda item, code: {
                 "name": item if by_name else item["name"], "error_code": code, "error_message": _DENIED_MESSAGE
             },
         )  # fmt: skip
 
-    async def _create_partitions(self, check: _Check, ctx: RequestContext, body: Body, route: Route) -> Body | None:
-        return await _split(
-            ctx, body, route, items="topics", results="results", key=_name, result_key=_name,
+    async def _create_partitions(self, check: Check, ctx: RequestContext, body: Body, route: Route) -> Body | None:
+        return await split(
+            ctx, body, route, items="topics", results="results", key=topic_of, result_key=topic_of,
             decide=check.topic(AclOperation.ALTER),
             deny=lambda item, code: {"name": item["name"], "error_code": code, "error_message": _DENIED_MESSAGE},
         )  # fmt: skip
 
     async def _describe_topic_partitions(
-        self, check: _Check, ctx: RequestContext, body: Body, route: Route
+        self, check: Check, ctx: RequestContext, body: Body, route: Route
     ) -> Body | None:
-        return await _split(
-            ctx, body, route, items="topics", results="topics", key=_name, result_key=_name,
+        return await split(
+            ctx, body, route, items="topics", results="topics", key=topic_of, result_key=topic_of,
             decide=check.topic(AclOperation.DESCRIBE),
             deny=lambda item, code: {"name": item["name"], "error_code": code, "partitions": []},
         )  # fmt: skip
 
     def _configs(
         self, operation: AclOperation, results: str
-    ) -> Callable[[_Check, RequestContext, Body, Route], Awaitable[Body | None]]:
-        async def rule(check: _Check, ctx: RequestContext, body: Body, route: Route) -> Body | None:
+    ) -> Callable[[Check, RequestContext, Body, Route], Awaitable[Body | None]]:
+        async def rule(check: Check, ctx: RequestContext, body: Body, route: Route) -> Body | None:
             def decide(resource: tuple[int, str]) -> Verdict:
                 kind, code = _CONFIG_RESOURCES.get(resource[0], (None, None))
                 if kind is None or code is None:
@@ -532,7 +416,7 @@ class RequestAuthorization:
                 name = CLUSTER_NAME if kind == ResourceType.CLUSTER else resource[1]
                 return None if check.may(operation, kind, name) else code
 
-            return await _split(
+            return await split(
                 ctx, body, route, items="resources", results=results,
                 key=lambda item: (item["resource_type"], item["resource_name"]),
                 result_key=lambda entry: (entry["resource_type"], entry["resource_name"]), decide=decide,
@@ -546,7 +430,7 @@ class RequestAuthorization:
 
     # --- producers and the cluster ----------------------------------------------------------------------------------
 
-    async def _init_producer_id(self, check: _Check, ctx: RequestContext, body: Body, route: Route) -> Body | None:
+    async def _init_producer_id(self, check: Check, ctx: RequestContext, body: Body, route: Route) -> Body | None:
         txn = body.get("transactional_id")
         if txn is not None:
             allowed = check.may(AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, txn)
@@ -560,34 +444,34 @@ class RequestAuthorization:
 
     def _cluster_whole(
         self, operation: AclOperation, extra: Body
-    ) -> Callable[[_Check, RequestContext, Body, Route], Awaitable[Body | None]]:
-        async def rule(check: _Check, ctx: RequestContext, body: Body, route: Route) -> Body | None:
+    ) -> Callable[[Check, RequestContext, Body, Route], Awaitable[Body | None]]:
+        async def rule(check: Check, ctx: RequestContext, body: Body, route: Route) -> Body | None:
             if check.cluster(operation):
                 return await route(ctx, body)
             return {"throttle_time_ms": 0, "error_code": CLUSTER_DENIED, **extra}
 
         return rule
 
-    async def _create_acls(self, check: _Check, ctx: RequestContext, body: Body, route: Route) -> Body | None:
+    async def _create_acls(self, check: Check, ctx: RequestContext, body: Body, route: Route) -> Body | None:
         if check.cluster(AclOperation.ALTER):
             return await route(ctx, body)
         denied = {"error_code": CLUSTER_DENIED, "error_message": _DENIED_MESSAGE}
         return {"throttle_time_ms": 0, "results": [dict(denied) for _ in body["creations"]]}
 
-    async def _delete_acls(self, check: _Check, ctx: RequestContext, body: Body, route: Route) -> Body | None:
+    async def _delete_acls(self, check: Check, ctx: RequestContext, body: Body, route: Route) -> Body | None:
         if check.cluster(AclOperation.ALTER):
             return await route(ctx, body)
         denied = {"error_code": CLUSTER_DENIED, "error_message": _DENIED_MESSAGE, "matching_acls": []}
         return {"throttle_time_ms": 0, "filter_results": [dict(denied) for _ in body["filters"]]}
 
-    async def _alter_scram(self, check: _Check, ctx: RequestContext, body: Body, route: Route) -> Body | None:
+    async def _alter_scram(self, check: Check, ctx: RequestContext, body: Body, route: Route) -> Body | None:
         if check.cluster(AclOperation.ALTER):
             return await route(ctx, body)
         users = dict.fromkeys(entry["name"] for entry in (*body["deletions"], *body["upsertions"]))
         results = [{"user": user, "error_code": CLUSTER_DENIED, "error_message": _DENIED_MESSAGE} for user in users]
         return {"throttle_time_ms": 0, "results": results}
 
-    async def _elect_leaders(self, check: _Check, ctx: RequestContext, body: Body, route: Route) -> Body | None:
+    async def _elect_leaders(self, check: Check, ctx: RequestContext, body: Body, route: Route) -> Body | None:
         if check.cluster(AclOperation.ALTER):
             return await route(ctx, body)
         results = [
