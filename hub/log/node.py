@@ -18,7 +18,11 @@ from hub.log.broker import FETCH_MAX_BYTES, MAX_NODES, Broker
 from hub.log.cleaner import LogCleaner
 from hub.log.cluster.cluster_node import ClusterNode
 from hub.log.cluster.offsets_log import ReplicatedOffsetsLog
-from hub.log.cluster.security_state import ReplicatedAclStore, ReplicatedScramCredentials
+from hub.log.cluster.security_state import (
+    ReplicatedAclStore,
+    ReplicatedScramCredentials,
+    import_local_credentials,
+)
 from hub.log.cluster.settings import CLUSTER_PROPERTIES, ClusterSettings, cluster_settings
 from hub.log.config import BROKER_NAMES, SPECS
 from hub.log.errors import InvalidConfigError
@@ -170,6 +174,11 @@ class LogNode:
         """Start this node's part of its cluster, reachable at ``host:port`` (once its Kafka listener is up)."""
         if self.cluster is not None:
             self.cluster.start(host, port)
+            local = ScramCredentialStore.in_directory(self.config.data_dir)
+            assert isinstance(self.scram_credentials, ReplicatedScramCredentials)
+            imported = import_local_credentials(local, self.scram_credentials)
+            if imported:
+                log.info("SCRAM credentials of %s moved from the data directory into the cluster", ", ".join(imported))
 
     def close(self) -> None:
         """Stop accepting work, stop the background threads, flush and release the data directory."""

@@ -122,3 +122,21 @@ class ReplicatedScramCredentials(ScramCredentialStore):
 
     def replace_all(self, users: Users) -> None:
         raise NotImplementedError("the cluster's SCRAM credentials change through the quorum only")
+
+
+def import_local_credentials(local: ScramCredentialStore, cluster: ReplicatedScramCredentials) -> list[str]:
+    """Move the SCRAM credentials written into a clustered node's data directory while it was stopped (``hub users
+    add --data-dir``, how a first admin user is bootstrapped) into the cluster, then empty the file: a credential
+    the cluster already has for that user and mechanism stays as it is. The users imported, sorted."""
+    known = cluster.users()
+    new = [
+        (user, credential)
+        for user, creds in local.users().items()
+        for mechanism, credential in creds.items()
+        if mechanism not in known.get(user, {})
+    ]
+    if new:
+        cluster.alter([], new)
+    if local.users():
+        local.replace_all({})
+    return sorted({user for user, _ in new})

@@ -11,10 +11,14 @@ import pytest
 from hub.log.cluster.codec import MAGIC_SNAPSHOT, decode_snapshot, encode_snapshot
 from hub.log.cluster.metadata import ClusterMetadata
 from hub.log.cluster.quorum import MetadataQuorum
-from hub.log.cluster.security_state import ReplicatedAclStore, ReplicatedScramCredentials
+from hub.log.cluster.security_state import (
+    ReplicatedAclStore,
+    ReplicatedScramCredentials,
+    import_local_credentials,
+)
 from hub.log.cluster.storage import METADATA_DIR, SNAPSHOT_FILE
 from hub.log.security.acl import AclBinding, AclFilter, AclOperation, AclPermissionType, PatternType, ResourceType
-from hub.log.security.scram_credentials import new_credential
+from hub.log.security.scram_credentials import ScramCredentialStore, new_credential
 from tests.harness.process import free_port
 from tests.log.cluster.conftest import Cluster, wait_for
 
@@ -65,6 +69,27 @@ def test_changes_survive_a_restart_from_the_journal_and_the_snapshot(tmp_path: P
         assert sorted(users.users()) == ["alice"]
     finally:
         reopened.close()
+
+
+@pytest.mark.integration
+def test_credentials_written_offline_move_into_the_cluster(tmp_path: Path) -> None:
+    quorum = MetadataQuorum(1, {1: f"127.0.0.1:{free_port()}"}, tmp_path / "quorum")
+    quorum.start()
+    try:
+        quorum.wait_ready(10)
+        cluster = ReplicatedScramCredentials(quorum)
+        kept = new_credential("SCRAM-SHA-512", "cluster's", 4096)
+        cluster.alter([], [("alice", kept)])
+        local = ScramCredentialStore.in_directory(tmp_path)
+        admin, other = new_credential("SCRAM-SHA-512", "a", 4096), new_credential("SCRAM-SHA-512", "b", 4096)
+        local.alter([], [("admin", admin), ("alice", other)])
+        assert import_local_credentials(local, cluster) == ["admin"]
+        assert cluster.lookup("admin", "SCRAM-SHA-512") == admin
+        assert cluster.lookup("alice", "SCRAM-SHA-512") == kept
+        assert ScramCredentialStore.in_directory(tmp_path).users() == {}
+        assert import_local_credentials(local, cluster) == []
+    finally:
+        quorum.close()
 
 
 @pytest.mark.integration
