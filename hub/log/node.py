@@ -24,7 +24,7 @@ from hub.log.cluster.security_state import (
     import_local_credentials,
 )
 from hub.log.cluster.settings import CLUSTER_PROPERTIES, ClusterSettings, cluster_settings
-from hub.log.config import BROKER_NAMES, SPECS
+from hub.log.config import BROKER_DEFAULTS, SPECS
 from hub.log.errors import InvalidConfigError
 from hub.log.group import CoordinatorConfig, GroupCoordinator, TopicOffsetsLog
 from hub.log.group.offsets_log import OffsetsLog
@@ -91,7 +91,7 @@ def node_config(data_dir: Path, properties: Mapping[str, str]) -> NodeConfig:
                     node[name] = int(value)
             elif key in _GROUP_SETTINGS:
                 groups[_GROUP_SETTINGS[key]] = int(value)
-            elif key in BROKER_NAMES or key in SPECS:
+            elif key in BROKER_DEFAULTS or key in SPECS:
                 topic_defaults[key] = value
             else:
                 problems.append(f"unknown broker property {key!r}")

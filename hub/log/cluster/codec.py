@@ -25,8 +25,10 @@ from hub.log.errors import QuorumStorageError
 
 MAGIC_COMMAND: Final = b"HubMetaCmd"
 MAGIC_SNAPSHOT: Final = b"HubMetaSnap"
-COMMAND_VERSION: Final = 1
-#: 2 adds the ACLs and SCRAM credentials; version 1 snapshots (without them) are still read.
+#: Version 2 added dynamic broker configs (the ``alter_broker_config`` command, ``broker_configs`` in snapshots)
+#: and the ACLs and SCRAM credentials (``security_state``'s commands, ``acls`` and ``scram`` in snapshots);
+#: version 1 is still read.
+COMMAND_VERSION: Final = 2
 SNAPSHOT_VERSION: Final = 2
 
 
@@ -37,7 +39,7 @@ def _unwrap(data: bytes, magic: bytes, known: int, what: str) -> Any:
     version = data[len(magic)]
     if not 1 <= version <= known:
         raise QuorumStorageError(
-            f"metadata {what} format version {version} is unknown to this Hub (it reads version {known}); "
+            f"metadata {what} format version {version} is unknown to this Hub (it reads versions 1 to {known}); "
             "upgrade Hub, or remove the node's __cluster_metadata directory to let it rejoin from the others"
         )
     try:
@@ -72,6 +74,7 @@ _APPLY: Final[dict[str, Callable[[ClusterMetadata, dict[str, Any]], tuple[Cluste
     "delete_topic": lambda s, a: (tr.delete_topic(s, **a), None),
     "create_partitions": lambda s, a: tr.create_partitions(s, **a),
     "alter_topic_config": lambda s, a: (tr.alter_topic_config(s, **a), None),
+    "alter_broker_config": lambda s, a: (tr.alter_broker_config(s, **a), None),
     "alter_partition": lambda s, a: tr.alter_partition(s, **a),
     "elect_leaders": lambda s, a: tr.elect_leaders(
         s, None if a["partitions"] is None else _tp_keys(a["partitions"]), a["unclean"]
@@ -100,6 +103,7 @@ def state_to_json(state: ClusterMetadata) -> dict[str, Any]:
         "cluster_id": state.cluster_id,
         "controller_id": state.controller_id,
         "offset": state.offset,
+        "broker_configs": state.broker_configs,
         "brokers": [
             [b.node_id, b.host, b.port, b.rack, b.incarnation, b.fenced] for _, b in sorted(state.brokers.items())
         ],
@@ -131,13 +135,17 @@ def state_from_json(data: dict[str, Any]) -> ClusterMetadata:
             for r, i, lead, le, pe, add, rem in t["partitions"]
         )
         topics[t["name"]] = TopicState(t["name"], t["topic_id"], dict(t["configs"]), parts)
+    dynamic = {str(key): dict(values) for key, values in data.get("broker_configs", {}).items()}
+    acls, scram = security_state.from_json(data)
     return ClusterMetadata(
         data["cluster_id"],
         brokers,
         topics,
         int(data["controller_id"]),
         int(data["offset"]),
-        *security_state.from_json(data),
+        dynamic,
+        acls,
+        scram,
     )
 
 
