@@ -15,13 +15,16 @@ from pathlib import Path
 
 import kafka.errors as kerrors
 import pytest
-from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import (
     AclBinding,
     AclBindingFilter,
     AclOperation,
     AclPermissionType,
     AdminClient,
+    AlterConfigOpType,
+    ConfigEntry,
+    ConfigResource,
     NewTopic,
     ResourcePatternType,
     ResourceType,
@@ -343,3 +346,34 @@ def test_kafka_python_scram_credentials(secured: SecuredNode, kp_admin: KafkaAdm
     assert kp_admin.alter_user_scram_credentials(twice)[user] is not None  # DUPLICATE_RESOURCE
     assert kp_admin.alter_user_scram_credentials([KpDeletion(user, "SCRAM-SHA-256")]) == {user: None}
     assert secured.server.scram_credentials.lookup(user, "SCRAM-SHA-256") is None
+
+
+# --- the admin APIs of other resources ------------------------------------------------------------------------
+
+
+def test_confluent_admin_apis_are_refused_per_resource(secured: SecuredNode, admin: AdminClient) -> None:
+    topic, other = _topic(admin), _topic(admin)
+    user = _name("operator")
+    _allow(admin, user, ResourceType.TOPIC, other, AclOperation.ALTER_CONFIGS)
+    operator = AdminClient({"bootstrap.servers": secured.bootstrap, "client.id": user})
+    configs = operator.describe_configs([ConfigResource("topic", topic), ConfigResource("topic", other)])
+    by_name = {resource.name: future for resource, future in configs.items()}
+    with pytest.raises(KafkaException) as info:
+        by_name[topic].result(10)
+    assert info.value.args[0].code() == KafkaError.TOPIC_AUTHORIZATION_FAILED
+    assert "retention.ms" in by_name[other].result(10)  # ALTER_CONFIGS implies DESCRIBE_CONFIGS
+    broker = ConfigResource("broker", "0", incremental_configs=[
+        ConfigEntry("log.retention.ms", "1000", incremental_operation=AlterConfigOpType.SET)])  # fmt: skip
+    with pytest.raises(KafkaException) as info:
+        operator.incremental_alter_configs([broker])[broker].result(10)
+    assert info.value.args[0].code() == KafkaError.CLUSTER_AUTHORIZATION_FAILED
+    group = _name("g")
+    with pytest.raises(KafkaException) as info:
+        operator.delete_consumer_groups([group])[group].result(10)
+    assert info.value.args[0].code() == KafkaError.GROUP_AUTHORIZATION_FAILED
+    _allow(admin, user, ResourceType.TOPIC, topic, AclOperation.DESCRIBE)  # to find the leader; DELETE is missing
+    partition = TopicPartition(topic, 0, 0)
+    (future,) = operator.delete_records([partition]).values()
+    with pytest.raises(KafkaException) as info:
+        future.result(10)
+    assert info.value.args[0].code() == KafkaError.TOPIC_AUTHORIZATION_FAILED
