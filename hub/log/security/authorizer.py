@@ -14,7 +14,8 @@
 ``authorize_any`` is Kafka's ``authorizeByResourceType``: may the principal do the operation on some resource of
 the type (InitProducerId's "WRITE on any topic").
 
-Thread-safe: the decisions read an immutable snapshot of the ACLs, indexed per resource type when it changes.
+Thread-safe: the decisions read an immutable snapshot of the ACLs, indexed per resource type (by literal name and
+by prefix) when it changes, so a decision costs a few dict lookups however many ACLs there are.
 """
 
 from __future__ import annotations
@@ -87,6 +88,11 @@ def _operation_matches(acl: AclBinding, operation: AclOperation) -> bool:
     return operation == AclOperation.DESCRIBE_CONFIGS and acl.operation in _IMPLIES_DESCRIBE_CONFIGS
 
 
+#: Per resource type: ACLs by literal name, by prefix, and all of them.
+_TypeIndex = tuple[dict[str, list[AclBinding]], dict[str, list[AclBinding]], list[AclBinding]]
+_EMPTY: _TypeIndex = ({}, {}, [])
+
+
 class Authorizer:
     """Decides actions against the ACLs of ``store`` (see the module docstring)."""
 
@@ -94,18 +100,33 @@ class Authorizer:
         self.settings = settings
         self.store = store
         self._indexed: tuple[AclBinding, ...] | None = None
-        self._by_type: dict[ResourceType, tuple[AclBinding, ...]] = {}
+        self._index: dict[ResourceType, _TypeIndex] = {}
 
-    def _acls_of(self, resource_type: ResourceType) -> tuple[AclBinding, ...]:
+    def _index_of(self, resource_type: ResourceType) -> _TypeIndex:
         acls = self.store.acls()
         if acls is not self._indexed:
-            by_type: dict[ResourceType, list[AclBinding]] = {}
+            index: dict[ResourceType, _TypeIndex] = {}
             for acl in acls:
-                by_type.setdefault(acl.resource_type, []).append(acl)
+                literal, prefixed, every = index.setdefault(acl.resource_type, ({}, {}, []))
+                every.append(acl)
+                by_name = literal if acl.pattern_type == PatternType.LITERAL else prefixed
+                by_name.setdefault(acl.resource_name, []).append(acl)
             # Two threads may rebuild at once; each builds from its own snapshot, and either result is correct.
-            self._by_type = {kind: tuple(group) for kind, group in by_type.items()}
+            self._index = index
             self._indexed = acls
-        return self._by_type.get(resource_type, ())
+        return self._index.get(resource_type, _EMPTY)
+
+    def _acls_of(self, resource_type: ResourceType) -> list[AclBinding]:
+        return self._index_of(resource_type)[2]
+
+    def _applying(self, resource_type: ResourceType, name: str) -> list[AclBinding]:
+        """The ACLs on ``name``: literal, the literal wildcard and every prefix (a dict lookup per prefix length)."""
+        literal, prefixed, _ = self._index_of(resource_type)
+        found = [*literal.get(name, ()), *literal.get(WILDCARD, ())] if name != WILDCARD else [*literal.get(name, ())]
+        if prefixed:
+            for end in range(1, len(name) + 1):
+                found.extend(prefixed.get(name[:end], ()))
+        return found
 
     def is_super_user(self, principal: str) -> bool:
         return principal in self.settings.super_users
@@ -115,14 +136,9 @@ class Authorizer:
     ) -> bool:
         if self.is_super_user(principal):
             return True
-        found_resource_acls = allowed = False
-        for acl in self._acls_of(resource_type):
-            if acl.pattern_type == PatternType.LITERAL:
-                if acl.resource_name not in (name, WILDCARD):
-                    continue
-            elif not name.startswith(acl.resource_name):
-                continue
-            found_resource_acls = True
+        applying = self._applying(resource_type, name)
+        allowed = False
+        for acl in applying:
             if acl.principal not in (principal, WILDCARD_PRINCIPAL) or acl.host not in (host, WILDCARD):
                 continue
             if not _operation_matches(acl, operation):
@@ -132,7 +148,7 @@ class Authorizer:
             allowed = True
         if allowed:
             return True
-        return not found_resource_acls and self.settings.allow_everyone_if_no_acl_found
+        return not applying and self.settings.allow_everyone_if_no_acl_found
 
     def authorize_any(self, principal: str, host: str, operation: AclOperation, resource_type: ResourceType) -> bool:
         """Whether the principal may do ``operation`` on some resource of ``resource_type``."""
