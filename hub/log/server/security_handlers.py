@@ -14,9 +14,11 @@ Safe for one event loop; the stores are thread-safe and written from worker thre
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 
-from hub.log.error_codes import ErrorCode
+from hub.log.error_codes import ErrorCode, error_code_for
+from hub.log.errors import LogError
 from hub.log.security.acl import AclBinding, AclFilter, AclValidationError, acl_filter, binding
 from hub.log.security.authorizer import Authorizer
 from hub.log.security.contracts import ScramCredential
@@ -29,6 +31,8 @@ from hub.log.security.scram_credentials import (
     credential_from_salted_password,
 )
 from hub.log.server.context import Body, RequestContext
+
+log = logging.getLogger("hub.log.server")
 
 NO_AUTHORIZER = "No Authorizer is configured on the broker"
 
@@ -97,6 +101,7 @@ class SecurityHandlers:
     async def create_acls(self, ctx: RequestContext, body: Body) -> Body:
         results: list[Body] = []
         valid: list[AclBinding] = []
+        accepted: list[Body] = []
         for creation in body["creations"]:
             result: Body = {"error_code": ErrorCode.NONE, "error_message": None}
             if self.authorizer is None:
@@ -114,11 +119,15 @@ class SecurityHandlers:
                             creation["permission_type"],
                         )
                     )
+                    accepted.append(result)
                 except AclValidationError as exc:
                     result.update(error_code=ErrorCode.INVALID_REQUEST, error_message=str(exc))
             results.append(result)
         if valid and self.authorizer is not None:
-            await asyncio.to_thread(self.authorizer.store.add, valid)
+            failure = await _stored(self.authorizer.store.add, valid)
+            if failure is not None:
+                for result in accepted:
+                    result.update(error_code=failure[0], error_message=failure[1])
         return {"throttle_time_ms": 0, "results": results}
 
     async def delete_acls(self, ctx: RequestContext, body: Body) -> Body:
@@ -133,11 +142,17 @@ class SecurityHandlers:
                 results.append(None)
             except AclValidationError as exc:
                 results.append(_delete_result(ErrorCode.INVALID_REQUEST, str(exc)))
-        matched = await asyncio.to_thread(self.authorizer.store.remove, filters) if self.authorizer else []
+        matched: list[list[AclBinding]] = []
+        failure = None
+        if self.authorizer is not None and filters:
+            store = self.authorizer.store
+            failure = await _stored(lambda: matched.extend(store.remove(filters)))
         deleted = iter(matched)
         filled = []
         for result in results:
-            if result is None:
+            if result is None and failure is not None:
+                result = _delete_result(*failure)
+            elif result is None:
                 result = _delete_result(ErrorCode.NONE, None)
                 result["matching_acls"] = [_deleted_entry(acl) for acl in next(deleted)]
             filled.append(result)
@@ -210,12 +225,27 @@ class SecurityHandlers:
             else:
                 deletions[name] = (name, mechanism)
         if deletions or upsertions:
-            await asyncio.to_thread(self.scram.alter, deletions.values(), upsertions.values())
+            failure = await _stored(self.scram.alter, deletions.values(), upsertions.values())
+            if failure is not None:
+                errors.update(dict.fromkeys([*deletions, *upsertions], failure))
         results = []
         for name in seen:
             code, message = errors.get(name, (ErrorCode.NONE, None))
             results.append({"user": name, "error_code": code, "error_message": message})
         return {"throttle_time_ms": 0, "results": results}
+
+
+async def _stored(change: Callable[..., object], *args: object) -> tuple[ErrorCode, str] | None:
+    """Run a store change in a worker thread; Kafka's error for it when it failed (a cluster's quorum may time out
+    or lose its leader; the file may not be writable), else None."""
+    try:
+        await asyncio.to_thread(change, *args)
+    except LogError as exc:
+        return error_code_for(exc), str(exc)
+    except OSError as exc:
+        log.error("cannot save a security change: %s", exc.strerror)
+        return ErrorCode.KAFKA_STORAGE_ERROR, f"cannot save the change: {exc.strerror}"
+    return None
 
 
 def _delete_result(code: ErrorCode, message: str | None) -> Body:

@@ -9,6 +9,7 @@ from collections.abc import Awaitable
 from typing import Any
 
 from hub.log.error_codes import ErrorCode
+from hub.log.errors import NotControllerError, QuorumTimeoutError
 from hub.log.protocol import RequestHeader, encode_response, request_codec
 from hub.log.security.acl_store import AclStore
 from hub.log.security.authorizer import Authorizer, AuthorizerSettings
@@ -99,3 +100,26 @@ def test_scram_alterations_with_kafkas_errors() -> None:
     assert [r["user"] for r in call(handlers, 50, 0, {"users": None})["results"]] == ["ok"]
     assert call(handlers, 51, 0, {"deletions": [{"name": "ok", "mechanism": 2}]})["results"][0]["error_code"] == 0
     assert handlers.scram.users() == {}
+
+
+class _FailingAcls(AclStore):
+    def add(self, bindings: Any) -> None:
+        raise QuorumTimeoutError("the metadata quorum did not apply the change in time")
+
+    def remove(self, filters: Any) -> list[Any]:
+        raise NotControllerError("a leader change dropped the change")
+
+
+class _FailingScram(ScramCredentialStore):
+    def alter(self, deletions: Any, upsertions: Any) -> None:
+        raise OSError(28, "No space left on device")
+
+
+def test_a_change_the_store_cannot_make_is_answered_with_its_error() -> None:
+    handlers = SecurityHandlers(Authorizer(AuthorizerSettings(), _FailingAcls(None)), _FailingScram(None))
+    created = call(handlers, 30, 1, {"creations": [creation(), creation(resource_type=1)]})
+    assert [r["error_code"] for r in created["results"]] == [ErrorCode.REQUEST_TIMED_OUT, ErrorCode.INVALID_REQUEST]
+    deleted = call(handlers, 31, 1, {"filters": [ANY_FILTER]})
+    assert deleted["filter_results"][0]["error_code"] == ErrorCode.NOT_CONTROLLER
+    altered = call(handlers, 51, 0, {"upsertions": [upsert("a")]})
+    assert altered["results"][0]["error_code"] == ErrorCode.KAFKA_STORAGE_ERROR
