@@ -218,7 +218,9 @@ def serve_store(
         raise click.ClickException(f"cannot open the store in {data_dir}: {exc}") from None
 
     async def serve() -> None:
-        server = KafkaServer(node.broker, *listener)
+        server = KafkaServer(
+            node.broker, *listener, authorizer=node.authorizer, scram_credentials=node.scram_credentials
+        )
         try:
             await server.start()
         except OSError as exc:

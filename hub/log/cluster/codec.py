@@ -18,19 +18,22 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from hub.log.cluster import metadata as md
+from hub.log.cluster import security_state
 from hub.log.cluster import transitions as tr
 from hub.log.cluster.metadata import BrokerInfo, ClusterMetadata, PartitionState, TopicState
 from hub.log.errors import QuorumStorageError
 
 MAGIC_COMMAND: Final = b"HubMetaCmd"
 MAGIC_SNAPSHOT: Final = b"HubMetaSnap"
-#: Version 2 added dynamic broker configs (the ``alter_broker_config`` command, ``broker_configs`` in snapshots);
+#: Version 2 added dynamic broker configs (the ``alter_broker_config`` command, ``broker_configs`` in snapshots)
+#: and the ACLs and SCRAM credentials (``security_state``'s commands, ``acls`` and ``scram`` in snapshots);
 #: version 1 is still read.
 COMMAND_VERSION: Final = 2
 SNAPSHOT_VERSION: Final = 2
 
 
 def _unwrap(data: bytes, magic: bytes, known: int, what: str) -> Any:
+    """The JSON body of a command or snapshot of format ``1..known``."""
     if not data.startswith(magic) or len(data) <= len(magic):
         raise QuorumStorageError(f"not a Hub metadata {what} (corrupt data, or written by another program)")
     version = data[len(magic)]
@@ -79,6 +82,7 @@ _APPLY: Final[dict[str, Callable[[ClusterMetadata, dict[str, Any]], tuple[Cluste
     "alter_reassignments": lambda s, a: tr.alter_reassignments(
         s, {(str(t), int(p)): target for t, p, target in a["reassignments"]}, a["unclean_default"]
     ),
+    **security_state.COMMANDS,
 }
 
 
@@ -115,6 +119,7 @@ def state_to_json(state: ClusterMetadata) -> dict[str, Any]:
             }
             for _, t in sorted(state.topics.items())
         ],
+        **security_state.to_json(state),
     }
 
 
@@ -131,8 +136,16 @@ def state_from_json(data: dict[str, Any]) -> ClusterMetadata:
         )
         topics[t["name"]] = TopicState(t["name"], t["topic_id"], dict(t["configs"]), parts)
     dynamic = {str(key): dict(values) for key, values in data.get("broker_configs", {}).items()}
+    acls, scram = security_state.from_json(data)
     return ClusterMetadata(
-        data["cluster_id"], brokers, topics, int(data["controller_id"]), int(data["offset"]), dynamic
+        data["cluster_id"],
+        brokers,
+        topics,
+        int(data["controller_id"]),
+        int(data["offset"]),
+        dynamic,
+        acls,
+        scram,
     )
 
 

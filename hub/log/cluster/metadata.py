@@ -15,11 +15,13 @@ Immutable values; thread-safe.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import Enum
 
 from hub.log.errors import BrokerIdNotRegisteredError, StaleBrokerEpochError
+from hub.log.security.acl import AclBinding
+from hub.log.security.contracts import ScramCredential
 
 NO_LEADER = -1
 UNCLEAN_CONFIG = "unclean.leader.election.enable"
@@ -81,6 +83,9 @@ class ClusterMetadata:
     offset: int = 0
     #: Dynamic broker configs (hub.log.broker_configs): "" the cluster-wide defaults, "<node id>" a broker's own.
     broker_configs: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: The ACLs and SCRAM credentials every node enforces (``hub.log.cluster.security_state``).
+    acls: tuple[AclBinding, ...] = ()
+    scram: Mapping[str, Mapping[str, ScramCredential]] = field(default_factory=dict)
 
     def live_brokers(self) -> list[int]:
         """The ids of registered, unfenced brokers, ascending."""

@@ -159,3 +159,7 @@ class MetadataQuorum(ReplicatedMetadata):
         ``transitions.alter_broker_config``."""
         args = {"resource": resource, "configs": dict(configs), "replace_all": replace_all}
         self._submit("alter_broker_config", args)
+
+    def security_command(self, op: str, args: dict[str, Any]) -> None:
+        """An ACL or SCRAM change (``hub.log.cluster.security_state``: create_acls, delete_acls, alter_scram)."""
+        self._submit(op, args)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hub.log.protocol import RequestHeader
+from hub.log.security.contracts import ANONYMOUS
 
 Body = dict[str, Any]
 
@@ -38,6 +39,7 @@ class ConnectionState:
     fetch_start: int = 0
     #: Whether the client has gone (closed or reset the connection); a long poll gives up early when it has.
     closed: Callable[[], bool] = lambda: False
+    principal: str = ANONYMOUS
 
 
 @dataclass
