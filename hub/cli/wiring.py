@@ -66,6 +66,20 @@ def worker_config(raw: dict[str, str]) -> Any:
     return config_call(lambda: WorkerConfig.parse(raw))
 
 
+def kafka_clients(bootstrap_servers: str, config: Any, node_access: dict[str, str] | None = None) -> Any:
+    """The Kafka-protocol store clients for ``bootstrap_servers``, authenticating as the worker config says
+    (``security.protocol``, ``sasl.*``, ``ssl.*`` with Kafka's client names); a config that says nothing of it
+    uses ``node_access`` (how `hub start`'s own node reaches its inter-broker listener, worker_store_access)."""
+    from hub.log.client.kafka import KafkaClients
+    from hub.log.client.kafka.security_config import SecurityConfigError, client_security
+
+    try:
+        security = client_security(config.raw)
+    except SecurityConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    return KafkaClients(bootstrap_servers, {"log_level": "3", **(security or node_access or {})})
+
+
 def provider_defaults(raw: dict[str, str], data_dir: Path) -> dict[str, str]:
     """`hub start`'s allowed.paths for the file and dir config providers the worker config leaves without one:
     DATA_DIR/secrets, created readable by its owner only, so references read what was put there for them and
@@ -194,12 +208,11 @@ def serve_store(
     properties: tuple[str, ...] = (),
     alongside: Callable[[Any], Callable[[], None]] | None = None,
     internal_topics: Iterable[str] = (),
-    scram_credentials: Any = None,
 ) -> None:
     """Open the store node, serve the Kafka protocol on ``listener`` (and run ``alongside(node)``, e.g. a worker)
     until SIGTERM/SIGINT, then stop in reverse order. ``internal_topics`` are registered before the listener opens,
     so no Kafka client ever writes them. With a ``listeners`` property the node serves those listeners instead of
-    ``listener`` (TLS, SASL; ``scram_credentials`` is where SCRAM logins are checked)."""
+    ``listener`` (TLS, SASL; SCRAM logins are checked against the node's SCRAM credential store)."""
     from hub.log.errors import LogError
     from hub.log.node import LogNode, node_config
     from hub.log.server import KafkaServer
@@ -220,7 +233,13 @@ def serve_store(
 
     async def serve() -> None:
         listeners = node.config.listeners
-        server = KafkaServer(node.broker, *listener, listeners=listeners, scram_credentials=scram_credentials)
+        server = KafkaServer(
+            node.broker,
+            *listener,
+            listeners=listeners,
+            authorizer=node.authorizer,
+            scram_credentials=node.scram_credentials,
+        )
         try:
             await server.start()
         except OSError as exc:

@@ -18,12 +18,20 @@ from hub.log.broker import FETCH_MAX_BYTES, MAX_NODES, Broker
 from hub.log.cleaner import LogCleaner
 from hub.log.cluster.cluster_node import ClusterNode
 from hub.log.cluster.offsets_log import ReplicatedOffsetsLog
+from hub.log.cluster.security_state import (
+    ReplicatedAclStore,
+    ReplicatedScramCredentials,
+    import_local_credentials,
+)
 from hub.log.cluster.settings import CLUSTER_PROPERTIES, ClusterSettings, cluster_settings
-from hub.log.config import BROKER_NAMES, SPECS
+from hub.log.config import BROKER_DEFAULTS, SPECS
 from hub.log.errors import InvalidConfigError
 from hub.log.group import CoordinatorConfig, GroupCoordinator, TopicOffsetsLog
 from hub.log.group.offsets_log import OffsetsLog
+from hub.log.security.acl_store import AclStore
+from hub.log.security.authorizer import SECURITY_PROPERTIES, Authorizer, AuthorizerSettings, authorizer_settings
 from hub.log.security.listeners import ListenerConfig, is_security_property, listener_config
+from hub.log.security.scram_credentials import ScramCredentialStore
 from hub.log.store import TopicStore
 
 log = logging.getLogger("hub.log.node")
@@ -42,6 +50,7 @@ class NodeConfig:
     cleaner_backoff_ms: int = 15_000  # log.cleaner.backoff.ms
     groups: CoordinatorConfig = field(default_factory=CoordinatorConfig)
     cluster: ClusterSettings | None = None  # controller.quorum.voters, node.id, … (hub.log.cluster.settings)
+    authorizer: AuthorizerSettings | None = None  # authorizer.class.name, super.users, … (hub.log.security)
     #: listeners, ssl.*, sasl.* … (hub.log.security.listeners); None: one PLAINTEXT listener where the node is told
     listeners: ListenerConfig | None = None
 
@@ -73,7 +82,7 @@ def node_config(data_dir: Path, properties: Mapping[str, str]) -> NodeConfig:
     for key, raw in properties.items():
         value = raw.strip()
         try:
-            if key in CLUSTER_PROPERTIES or is_security_property(key):
+            if key in CLUSTER_PROPERTIES or key in SECURITY_PROPERTIES or is_security_property(key):
                 continue
             if key in _NODE_SETTINGS:
                 name, kind = _NODE_SETTINGS[key]
@@ -85,7 +94,7 @@ def node_config(data_dir: Path, properties: Mapping[str, str]) -> NodeConfig:
                     node[name] = int(value)
             elif key in _GROUP_SETTINGS:
                 groups[_GROUP_SETTINGS[key]] = int(value)
-            elif key in BROKER_NAMES or key in SPECS:
+            elif key in BROKER_DEFAULTS or key in SPECS:
                 topic_defaults[key] = value
             else:
                 problems.append(f"unknown broker property {key!r}")
@@ -94,6 +103,7 @@ def node_config(data_dir: Path, properties: Mapping[str, str]) -> NodeConfig:
     if problems:
         raise InvalidConfigError("; ".join(problems))
     cluster = cluster_settings(properties)
+    authorizer = authorizer_settings(properties)
     if cluster is not None and cluster.node_id >= MAX_NODES:
         raise InvalidConfigError(f"node.id must be below {MAX_NODES}, got {cluster.node_id}")
     checked = listener_config(properties, ("127.0.0.1", 9092))  # checks them all; the address is serve_store's
@@ -111,6 +121,7 @@ def node_config(data_dir: Path, properties: Mapping[str, str]) -> NodeConfig:
         topic_defaults=topic_defaults,
         groups=CoordinatorConfig(**groups),
         cluster=cluster,
+        authorizer=authorizer,
         listeners=listeners,
         **node,
     )
@@ -146,6 +157,17 @@ class LogNode:
             self.broker.cluster = self.cluster
             self.broker.add_append_listener(self.cluster.replicas.appended)
             self.cluster.follow_coordinator(self.coordinator)
+        # The SASL authenticator and the SCRAM admin APIs share this store; the ACL APIs and the listener's
+        # access rules share the authorizer (None: no authorizer configured, every request allowed).
+        # In a cluster both follow the replicated metadata, so every node answers the same.
+        self.scram_credentials = ScramCredentialStore.in_directory(config.data_dir)
+        acls = AclStore.in_directory(config.data_dir)
+        if self.cluster is not None:
+            self.scram_credentials = ReplicatedScramCredentials(self.cluster.quorum)
+            acls = ReplicatedAclStore(self.cluster.quorum)
+        self.authorizer: Authorizer | None = None
+        if config.authorizer is not None:
+            self.authorizer = Authorizer(config.authorizer, acls)
         self._opened = False
 
     def open(self) -> None:
@@ -166,6 +188,11 @@ class LogNode:
         """Start this node's part of its cluster, reachable at ``host:port`` (once its Kafka listener is up)."""
         if self.cluster is not None:
             self.cluster.start(host, port)
+            local = ScramCredentialStore.in_directory(self.config.data_dir)
+            assert isinstance(self.scram_credentials, ReplicatedScramCredentials)
+            imported = import_local_credentials(local, self.scram_credentials)
+            if imported:
+                log.info("SCRAM credentials of %s moved from the data directory into the cluster", ", ".join(imported))
 
     def close(self) -> None:
         """Stop accepting work, stop the background threads, flush and release the data directory."""

@@ -76,9 +76,12 @@ def decode_request_header(payload: Buffer) -> tuple[RequestHeader, int]:
 
 
 def decode_request(payload: Buffer) -> tuple[RequestHeader, dict[str, Any]]:
-    """Decode header and body of a request payload (raises UnsupportedVersionError for unknown versions)."""
+    """Decode header and body of a request payload (raises UnsupportedVersionError for unknown versions). Bytes
+    after the body are ignored, as Kafka's broker ignores them: librdkafka sends AlterUserScramCredentials with
+    one more (empty) tag section than the schema has."""
     header, offset = decode_request_header(payload)
-    return header, request_codec(header.api_key, header.api_version).decode(payload, offset)
+    body, _end = request_codec(header.api_key, header.api_version).decode_from(payload, offset)
+    return header, body
 
 
 def encode_request(

@@ -31,13 +31,18 @@ from hub.log.errors import (
     ReplicationTimeoutError,
 )
 from hub.log.partition import PartitionLog
+from hub.log.security.scram_credentials import ScramCredentialStore
 from hub.log.server import sasl_handlers
 from hub.log.server.cluster_handlers import ClusterAdminHandlers
 from hub.log.server.cluster_metadata import cluster_brokers, cluster_partitions
 from hub.log.server.cluster_view import ClusterAdmin
+from hub.log.server.config_handlers import ConfigHandlers
 from hub.log.server.context import Body, CoordinatorNode, RequestContext, ServerIdentity
+from hub.log.server.group_admin_handlers import GroupAdminHandlers
 from hub.log.server.group_handlers import GroupHandlers
 from hub.log.server.quorum_admin import QuorumAdmin
+from hub.log.server.record_handlers import RecordHandlers
+from hub.log.server.security_handlers import SecurityHandlers
 from hub.log.server.single_node import SingleNodeCluster
 from hub.log.server.topic_handlers import TopicHandlers
 from hub.log.server.versions import ADVERTISED, MIN_PRODUCE_WITH_RECORD_BATCHES
@@ -59,6 +64,7 @@ class RequestHandlers:
         cluster: ClusterAdmin | None = None,
         *,
         coordinator_node: CoordinatorNode | None = None,
+        security: SecurityHandlers | None = None,
     ) -> None:
         self.broker = broker
         self.identity = identity
@@ -90,6 +96,10 @@ class RequestHandlers:
             23: self.offset_for_leader_epoch,
             **self.topics.routes,
             **self.cluster_admin.routes,
+            **RecordHandlers(broker).routes,
+            **ConfigHandlers(broker, identity.node_id).routes,
+            **GroupAdminHandlers(lambda: self.broker.coordinator, identity.node_id, self.coordinator_node).routes,
+            **(security or SecurityHandlers(None, ScramCredentialStore.in_directory(broker.store.data_dir))).routes,
             **sasl_handlers.routes,
         }
 

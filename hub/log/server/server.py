@@ -7,10 +7,14 @@ that connection with a logged error naming the client; other clients are unaffec
 a version above ours is answered in v0 format with UNSUPPORTED_VERSION and our ranges, so clients retry lower.
 A Produce with acks=0 gets no response. ``start()`` binds, ``stop()`` closes the listener and every connection.
 ``coordinator_node`` says which node coordinates groups now (by default this server; see GroupHandlers).
+With an ``authorizer`` every request goes through Kafka's per-API access rules (``request_authorization``) for
+the connection's principal (``principal_of`` overrides where it comes from, for tests); ``scram_credentials`` is
+the store the SCRAM admin APIs change and SASL/SCRAM logins are checked against (by default the one in the
+broker's data directory).
 
 Several listeners may be served at once (``ListenerConfig``, hub.log.security.listeners), each with its own
 security protocol: TLS through an SSLContext per listener, SASL through a ServerAuthenticator per connection
-(hub.log.security.authenticator; SCRAM users come from ``scram_credentials``). Each listener has its own
+(hub.log.security.authenticator). Each listener has its own
 RequestHandlers, so Metadata, FindCoordinator and DescribeCluster advertise the endpoint of the listener the client
 connected to, as Kafka does. A connection's principal, listener and protocol are kept in its ConnectionState.
 """
@@ -25,6 +29,7 @@ import ssl
 import struct
 import threading
 import time
+from collections.abc import Callable
 from functools import partial
 
 from hub.log.broker import Broker
@@ -45,12 +50,15 @@ from hub.log.security.authenticator import (
     SaslStateError,
     ServerAuthenticator,
 )
-from hub.log.security.contracts import ScramCredentials
+from hub.log.security.authorizer import Authorizer
 from hub.log.security.listeners import ListenerConfig, ListenerSettings
+from hub.log.security.scram_credentials import ScramCredentialStore
 from hub.log.security.tls import certificate_principal, server_context
 from hub.log.server.cluster_view import ClusterAdmin
 from hub.log.server.context import ConnectionState, CoordinatorNode, RequestContext, ServerIdentity
 from hub.log.server.handlers import RequestHandlers
+from hub.log.server.request_authorization import RequestAuthorization
+from hub.log.server.security_handlers import SecurityHandlers
 from hub.log.server.versions import ADVERTISED, API_VERSIONS, supported
 
 log = logging.getLogger("hub.log.server")
@@ -75,13 +83,21 @@ class KafkaServer:
         node_id: int = 0,
         coordinator_node: CoordinatorNode | None = None,
         listeners: ListenerConfig | None = None,
-        scram_credentials: ScramCredentials | None = None,
+        authorizer: Authorizer | None = None,
+        scram_credentials: ScramCredentialStore | None = None,
+        principal_of: Callable[[RequestContext], str] | None = None,
     ) -> None:
         self.broker = broker
         self.listeners = listeners or ListenerConfig(
             (ListenerSettings("PLAINTEXT", host, port, "PLAINTEXT"),), "PLAINTEXT"
         )
-        self.scram_credentials = scram_credentials
+        self.authorizer = authorizer
+        self.scram_credentials = scram_credentials or ScramCredentialStore.in_directory(broker.store.data_dir)
+        self.authorization = (
+            None
+            if authorizer is None
+            else RequestAuthorization(authorizer, lambda: broker.store.topics(), principal_of)
+        )
         self.cluster = cluster
         self.node_id = node_id
         self.coordinator_node = coordinator_node
@@ -121,11 +137,6 @@ class KafkaServer:
         self.broker.add_append_listener(self._on_append)
 
     async def _start_listener(self, listener: ListenerSettings, context: ssl.SSLContext | None) -> None:
-        if self.scram_credentials is None and any(name.startswith("SCRAM-") for name in listener.mechanisms):
-            log.warning(
-                "listener %s enables SCRAM but the server has no SCRAM credentials: no SCRAM login can succeed",
-                listener.name,
-            )
         try:
             server = await asyncio.start_server(
                 partial(self._serve, listener),
@@ -150,7 +161,12 @@ class KafkaServer:
             advertised = (listener.host or socket.gethostname(), port)
         identity = ServerIdentity(advertised[0], advertised[1] or port, self.cluster_id, self.node_id)
         self._handlers[listener.name] = RequestHandlers(
-            self.broker, identity, self._wait_for_data, self.cluster, coordinator_node=self.coordinator_node
+            self.broker,
+            identity,
+            self._wait_for_data,
+            self.cluster,
+            coordinator_node=self.coordinator_node,
+            security=SecurityHandlers(self.authorizer, self.scram_credentials),
         )
         log.info(
             "Kafka listener %s (%s) on %s:%d (advertised %s:%d)",
@@ -351,7 +367,11 @@ class KafkaServer:
             )
         header, body = decode_request(payload)
         route = handlers.routes[header.api_key]
-        response = await route(RequestContext(header, client.rsplit(":", 1)[0], connection), body)
+        ctx = RequestContext(header, client.rsplit(":", 1)[0], connection)
+        if self.authorization is None:
+            response = await route(ctx, body)
+        else:
+            response = await self.authorization.handle(ctx, body, route)
         if response is None:
             return None
         return encode_response_parts(header.api_key, header.api_version, header.correlation_id, response)
