@@ -1,20 +1,19 @@
 """A store node whose Kafka listener serves every security protocol at once, on an event loop thread, with an
-in-memory SCRAM credential store; and the certificates it uses."""
+in-memory SCRAM credential store (the node's store kind, without its file); and the certificates it uses."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from scramp import ScramMechanism
 
 from hub.log.node import LogNode, node_config
-from hub.log.security.contracts import ScramCredential
 from hub.log.security.listeners import listener_config
+from hub.log.security.scram_credentials import ScramCredentialStore, new_credential
 from hub.log.server import KafkaServer
 from tests.log.security.tls_material import CertificateAuthority, Issued
 
@@ -26,20 +25,6 @@ PLAIN_JAAS = (
 SCRAM_USERS = {"scram-user": "scram-secret", "admin": "admin-secret"}
 REAUTH_MS = 3000
 STALL_TIMEOUT_MS = 700
-
-
-@dataclass
-class MemoryScramCredentials:
-    """SCRAM credentials kept in a dict (the real store is the ACL side's)."""
-
-    credentials: dict[tuple[str, str], ScramCredential] = field(default_factory=dict)
-
-    def add(self, user: str, password: str, mechanism: str, iterations: int = 4096) -> None:
-        salt, stored, server, count = ScramMechanism(mechanism).make_auth_info(password, iterations)
-        self.credentials[(user, mechanism)] = ScramCredential(mechanism, salt, stored, server, count)
-
-    def lookup(self, user: str, mechanism: str) -> ScramCredential | None:
-        return self.credentials.get((user, mechanism))
 
 
 @dataclass
@@ -57,7 +42,7 @@ class SecuredListeners:
 
     server: KafkaServer
     certificates: Certificates
-    credentials: MemoryScramCredentials
+    credentials: ScramCredentialStore
 
     def bootstrap(self, listener: str) -> str:
         return f"{HOST}:{self.server.ports[listener]}"
@@ -101,10 +86,15 @@ def secured_properties(certificates: Certificates) -> dict[str, str]:
 def secured(tmp_path_factory: pytest.TempPathFactory, certificates: Certificates) -> Iterator[SecuredListeners]:
     properties = secured_properties(certificates)
     node = LogNode(node_config(tmp_path_factory.mktemp("secured-store"), {"group.initial.rebalance.delay.ms": "0"}))
-    credentials = MemoryScramCredentials()
-    for user, password in SCRAM_USERS.items():
-        for mechanism in ("SCRAM-SHA-256", "SCRAM-SHA-512"):
-            credentials.add(user, password, mechanism)
+    credentials = ScramCredentialStore(None)
+    credentials.alter(
+        [],
+        [
+            (user, new_credential(mechanism, password, 4096))
+            for user, password in SCRAM_USERS.items()
+            for mechanism in ("SCRAM-SHA-256", "SCRAM-SHA-512")
+        ],
+    )
     server = KafkaServer(node.broker, listeners=listener_config(properties, (HOST, 0)), scram_credentials=credentials)
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, name="test-secured-listener", daemon=True)

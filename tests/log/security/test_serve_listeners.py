@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 
 from tests.harness.hub import HubServer
 from tests.harness.process import free_port
@@ -60,6 +60,55 @@ def test_hub_log_serve_serves_plaintext_and_sasl_ssl_listeners(tmp_path: Path, c
     finally:
         assert server.stop() == 0
     assert "SASL_SSL (SASL_SSL) on 127.0.0.1" in server.log_tail(20_000)
+
+
+def test_a_scram_user_added_with_hub_users_logs_in_and_is_the_authorizers_principal(
+    tmp_path: Path, certificates: Certificates
+) -> None:
+    data = tmp_path / "data"
+    (tmp_path / "alice.pw").write_text("alice-scram-secret\n")
+    command = [sys.executable, "-m", "hub.cli", "users", "add", "alice", "--mechanism", "SCRAM-SHA-512"]
+    added = subprocess.run(
+        [*command, "--password-file", str(tmp_path / "alice.pw"), "--data-dir", str(data)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert added.returncode == 0, added.stderr
+    port = free_port()
+    options = {
+        "listeners": f"SASL_SSL://127.0.0.1:{port}",
+        "ssl.keystore.location": str(certificates.server.bundle),
+        "ssl.key.password": "key-secret",
+        "sasl.enabled.mechanisms": "SCRAM-SHA-512",
+        "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+        "super.users": "User:alice",
+    }
+    server = HubServer(
+        data, port, tmp_path / "server.log", options=tuple(f"{key}={value}" for key, value in options.items())
+    )
+    server.start()
+    client = {
+        "bootstrap.servers": server.bootstrap,
+        "security.protocol": "SASL_SSL",
+        "ssl.ca.location": str(certificates.ca.pem),
+        "sasl.mechanism": "SCRAM-SHA-512",
+        "sasl.username": "alice",
+    }
+    try:
+        producer = Producer({**client, "sasl.password": "alice-scram-secret"})
+        producer.produce("scram-served", b"as User:alice")  # auto-creation needs CREATE: a super user has it
+        assert producer.flush(30) == 0
+        errors: list[KafkaError] = []
+        intruder = Producer({**client, "sasl.password": "guess", "error_cb": errors.append})
+        for _ in range(40):
+            intruder.poll(0.25)
+            if errors:
+                break
+        assert errors[0].code() == KafkaError._AUTHENTICATION
+    finally:
+        assert server.stop() == 0
 
 
 def test_a_bad_listener_setting_is_refused_at_start_naming_it(tmp_path: Path) -> None:
