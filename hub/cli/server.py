@@ -140,7 +140,10 @@ def start(
                 herder.wait_until_ready(int(config["rebalance.timeout.ms"]) / 1000)
             submit(herder, submitted)
             rest = start_rest(herder, config, rest_listener)
-            announce_ready(herder, config, url, kafka_listener, data_dir)
+            listeners = node.config.listeners
+            first = listeners.listeners[0] if listeners is not None else None
+            shown = (first.advertised or (first.host, first.port)) if first is not None else kafka_listener
+            announce_ready(herder, config, url, shown, data_dir)
         except BaseException:
             herder.stop()
             raise
