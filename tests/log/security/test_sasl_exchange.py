@@ -14,7 +14,9 @@ from typing import Any
 import pytest
 
 from hub.log.client.errors import ClientError
+from hub.log.client.kafka import KafkaClients
 from hub.log.client.kafka.connection import AuthenticationError, KafkaConnection
+from hub.log.client.types import GroupProtocol
 from hub.log.error_codes import ErrorCode
 from hub.log.security.contracts import ANONYMOUS
 from hub.log.server.context import RequestContext
@@ -296,3 +298,21 @@ def _frame(api_key: int, version: int, body: dict[str, Any]) -> bytes:
     from hub.log.protocol import encode_request
 
     return encode_request(api_key, version, 99, "raw-test", body)
+
+
+def test_hubs_kafka_clients_work_over_sasl_ssl_with_one_options_dict(secured: SecuredListeners) -> None:
+    options = {
+        "security.protocol": "SASL_SSL",
+        "ssl.ca.location": str(secured.certificates.ca.pem),
+        "sasl.mechanism": "SCRAM-SHA-256",
+        "sasl.username": "scram-user",
+        "sasl.password": "scram-secret",
+    }
+    clients = KafkaClients(secured.bootstrap("SASL_SSL"), options)
+    member = clients.group_member("secured-workers", "connect")
+    try:
+        joined = member.join([GroupProtocol("sessioned", b"worker-a")], timeout_s=30)
+        assert joined.is_leader
+        assert member.sync({joined.member_id: b"assignment"}, timeout_s=30) == b"assignment"
+    finally:
+        member.close()
