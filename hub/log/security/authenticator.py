@@ -8,7 +8,9 @@ wraps them in SaslAuthenticate. A failed exchange answers SASL_AUTHENTICATION_FA
 tokens: nothing) and closes. Success sets the principal ``User:<name>``; with ``connections.max.reauth.ms`` the
 session lasts that long (``session_lifetime_ms`` in SaslAuthenticate v1+), and the client re-authenticates on the
 same connection (KIP-368) by sending SaslHandshake again with the same mechanism, for the same principal; a
-request that arrives after the session expired closes the connection, as Kafka's broker does. An exchange must
+request that arrives after the session expired closes the connection, as Kafka's broker does. Without a session
+lifetime, or within a second of the last re-authentication, a SaslHandshake is not a re-authentication
+(``may_reauthenticate``): the server answers it ILLEGAL_SASL_STATE as Kafka's broker does. An exchange must
 finish within ``sasl.server.authentication.timeout.ms`` (``deadline``; the server enforces it).
 
 Owned by one connection's coroutine; not thread-safe.
@@ -62,6 +64,7 @@ class ServerAuthenticator:
         self.raw = False  # a v0 handshake: the next frames are bare tokens
         self._reauthenticating = False
         self._expires_at: float | None = None
+        self._reauthenticated_at: float | None = None
         self.deadline: float | None = clock() + listener.sasl_timeout_ms / 1000
 
     @property
@@ -75,6 +78,11 @@ class ServerAuthenticator:
 
     def expired(self) -> bool:
         return self._expires_at is not None and self._clock() >= self._expires_at
+
+    def may_reauthenticate(self) -> bool:
+        """Whether a SaslHandshake now starts a re-authentication (a session lifetime, at most one a second)."""
+        last = self._reauthenticated_at
+        return self._expires_at is not None and (last is None or self._clock() - last >= 1.0)
 
     def _text(self) -> str:
         return "re-authentication" if self._reauthenticating else "authentication"
@@ -96,6 +104,7 @@ class ServerAuthenticator:
                     f"SASL mechanism {mechanism!r} requested for re-authentication of mechanism {self.mechanism_name}",
                 )
             self._reauthenticating = True
+            self._reauthenticated_at = self._clock()
             self.deadline = self._clock() + self.listener.sasl_timeout_ms / 1000
         elif mechanism not in enabled:
             answer = {"error_code": ErrorCode.UNSUPPORTED_SASL_MECHANISM, "mechanisms": enabled}

@@ -331,6 +331,12 @@ class KafkaServer:
             header, _ = decode_request_header(payload)
             if authenticator.authenticated and authenticator.expired():
                 raise SaslStateError("the SASL session expired (connections.max.reauth.ms) without re-authentication")
+            if (
+                header.api_key == SASL_HANDSHAKE
+                and authenticator.authenticated
+                and not authenticator.may_reauthenticate()
+            ):
+                return None  # the handlers answer ILLEGAL_SASL_STATE, as Kafka's KafkaApis does
             if header.api_key == SASL_HANDSHAKE:
                 if not supported(*_key(header)):
                     raise SaslStateError(f"SaslHandshake version {header.api_version} is not supported")

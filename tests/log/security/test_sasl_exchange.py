@@ -94,6 +94,13 @@ def test_a_v0_handshake_is_followed_by_bare_tokens(secured: SecuredListeners) ->
         assert connection.request(*METADATA_V1)["brokers"]
 
 
+def test_without_a_session_lifetime_a_second_handshake_is_an_illegal_state(secured: SecuredListeners) -> None:
+    with RawKafkaConnection(HOST, secured.port("SASL_PLAINTEXT")) as connection:
+        assert sasl_plain(connection, "alice", "alice-secret")["session_lifetime_ms"] == 0
+        assert connection.request(17, 1, {"mechanism": "PLAIN"})["error_code"] == ErrorCode.ILLEGAL_SASL_STATE
+        assert connection.request(*METADATA_V1)["brokers"]
+
+
 def test_a_sasl_handshake_on_a_listener_without_sasl_is_an_illegal_state(secured: SecuredListeners) -> None:
     with RawKafkaConnection(HOST, secured.port("PLAINTEXT")) as connection:
         answer = connection.request(17, 1, {"mechanism": "PLAIN"})
@@ -129,6 +136,9 @@ def test_re_authentication_on_the_live_connection_keeps_it_and_may_not_change_th
         assert sasl_plain(connection, "alice", "alice-secret")["error_code"] == ErrorCode.NONE
         assert sasl_plain(connection, "alice", "alice-secret")["session_lifetime_ms"] == REAUTH_MS
         assert connection.request(*METADATA_V1)["brokers"]
+        # within a second of the last one a handshake is no re-authentication, as in Kafka
+        assert connection.request(17, 1, {"mechanism": "PLAIN"})["error_code"] == ErrorCode.ILLEGAL_SASL_STATE
+        time.sleep(1.0)
         answer = sasl_plain(connection, "admin", "admin-secret")
         assert answer["error_code"] == ErrorCode.SASL_AUTHENTICATION_FAILED
         assert (
