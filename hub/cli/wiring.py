@@ -202,6 +202,16 @@ def worker_store_access(node: Any, kafka_listener: tuple[str, int]) -> tuple[str
     return f"{host}:{port}", listeners.inter_broker_client()
 
 
+def single_listener_advertised(config: Any, properties: dict[str, str]) -> tuple[str | None, int | None]:
+    """What a single node's one PLAINTEXT listener (no ``listeners`` property) advertises: ``advertised.listeners``'
+    endpoint when set, else its own address (a cluster node registers it instead: hub.log.cluster.settings)."""
+    from hub.log.cluster.settings import parse_advertised
+
+    if config.listeners is not None or config.cluster is not None or not properties.get("advertised.listeners"):
+        return None, None
+    return parse_advertised(properties["advertised.listeners"])
+
+
 def serve_store(
     data_dir: Path,
     listener: tuple[str, int],
@@ -217,8 +227,10 @@ def serve_store(
     from hub.log.node import LogNode, node_config
     from hub.log.server import KafkaServer
 
+    pairs = parse_pairs(properties, "--property")
     try:
-        node = LogNode(node_config(data_dir, parse_pairs(properties, "--property")))
+        node = LogNode(node_config(data_dir, pairs))
+        advertised = single_listener_advertised(node.config, pairs)
     except LogError as exc:
         raise click.BadParameter(str(exc), param_hint="--property") from None
     try:
@@ -236,6 +248,8 @@ def serve_store(
         server = KafkaServer(
             node.broker,
             *listener,
+            advertised_host=advertised[0],
+            advertised_port=advertised[1],
             listeners=listeners,
             authorizer=node.authorizer,
             scram_credentials=node.scram_credentials,
