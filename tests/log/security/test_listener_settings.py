@@ -200,3 +200,11 @@ def test_client_security_reads_librdkafkas_names_and_kafkas_jaas_text() -> None:
         client_security({"security.protocol": "SASL_SSL", "sasl.mechanism": "PLAIN"})
     with pytest.raises(InvalidConfigError, match=r"sasl\.mechanism"):
         client_security({"security.protocol": "SASL_PLAINTEXT", "sasl.mechanism": "GSSAPI"})
+
+
+def test_a_single_nodes_plaintext_listener_advertises_advertised_listeners() -> None:
+    from hub.cli.wiring import single_listener_advertised
+
+    properties = {"advertised.listeners": "PLAINTEXT://kafka.example:19092"}
+    assert single_listener_advertised(node_config(Path("/data"), properties), properties) == ("kafka.example", 19092)
+    assert single_listener_advertised(node_config(Path("/data"), {}), {}) == (None, None)
