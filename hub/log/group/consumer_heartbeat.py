@@ -216,6 +216,9 @@ class ConsumerGroups:
                 del group.members[holder_id]
                 member = _new_member(member_id, r)
                 member.assigned, member.revoking, member.state = holder.assigned, holder.revoking, holder.state
+                member.subscribed_topic_names = holder.subscribed_topic_names
+                member.subscribed_topic_regex = holder.subscribed_topic_regex
+                member.server_assignor = holder.server_assignor
                 member.member_epoch = member.previous_member_epoch = holder.previous_member_epoch
                 group.members[member_id] = member
                 group.static_members[r.instance_id] = member_id
