@@ -117,17 +117,21 @@ def test_partitions_are_revoked_before_they_are_assigned(coordinator: GroupCoord
     m1.join()
     answer = m2.join()
     # m2 is at the new epoch but gets nothing m1 still holds
-    assert answer.member_epoch == 2 and m2.partitions() == set()
+    assert answer.member_epoch == 2
+    assert m2.partitions() == set()
     assert coordinator.describe_consumer_groups(["g"])[0].state == "Reconciling"
     # m1 is told to give up two partitions; it keeps its epoch until it has
     answer = m1.beat()
-    assert answer.member_epoch == 1 and len(m1.partitions()) == 2
+    assert answer.member_epoch == 1
+    assert len(m1.partitions()) == 2
     kept = m1.partitions()
     still_owned = {topics.topics["t"][0]: (0, 1, 2, 3)}
     assert m1.beat(owned=tuple(still_owned.items())).member_epoch == 1  # says it still owns them: waits
-    assert m2.beat().assignment is None and m2.partitions() == set()  # not released yet
+    assert m2.beat().assignment is None
+    assert m2.partitions() == set()  # not released yet
     assert m1.beat().member_epoch == 2  # now it owns only what it keeps
-    assert m2.beat().member_epoch == 2 and m2.partitions() == {0, 1, 2, 3} - kept
+    assert m2.beat().member_epoch == 2
+    assert m2.partitions() == {0, 1, 2, 3} - kept
     assert coordinator.describe_consumer_groups(["g"])[0].state == "Stable"
     holdings = _described_holdings(coordinator)
     assert holdings["m1"].isdisjoint(holdings["m2"])
@@ -140,7 +144,8 @@ def test_a_leaving_members_partitions_move_to_the_others(coordinator: GroupCoord
     left = m2.beat(epoch=-1)
     assert (left.error, left.member_epoch) == (ErrorCode.NONE, -1)
     m1.beat()
-    assert m1.partitions() == {0, 1, 2, 3} and m1.epoch == 3
+    assert m1.partitions() == {0, 1, 2, 3}
+    assert m1.epoch == 3
     assert Member(coordinator, topics, "m2").beat(epoch=3).error is ErrorCode.UNKNOWN_MEMBER_ID
 
 
@@ -193,7 +198,8 @@ def test_bad_requests_get_kafkas_errors(coordinator: GroupCoordinator, topics: T
     assert m1.beat(epoch=-3).error is ErrorCode.INVALID_REQUEST
     assert Member(coordinator, topics, "").join().error is ErrorCode.INVALID_REQUEST  # v1: the client names itself
     generated = Member(coordinator, topics, "").join(version=0)  # v0: the coordinator names it
-    assert generated.error is ErrorCode.NONE and generated.member_id
+    assert generated.error is ErrorCode.NONE
+    assert generated.member_id
     assert coordinator.describe_consumer_groups(["g"])[0].members[0].member_id == generated.member_id
 
 
@@ -202,7 +208,8 @@ def test_a_subscription_to_a_missing_topic_is_assigned_once_it_exists(
 ) -> None:
     m1 = Member(coordinator, topics, "m1", subscribe=("later",))
     answer = m1.join()
-    assert answer.error is ErrorCode.NONE and answer.assignment == {}
+    assert answer.error is ErrorCode.NONE
+    assert answer.assignment == {}
     topics.create("later", 2)
     m1.beat()
     assert m1.partitions("later") == {0, 1}
@@ -217,25 +224,30 @@ def test_a_regex_subscription_follows_the_topics_that_match(coordinator: GroupCo
     topics.create("orders-eu", 1)
     m1 = Member(coordinator, topics, "m1", subscribe=())
     m1.join(subscribed_topic_names=None, subscribed_topic_regex="orders-.*")
-    assert m1.partitions("orders-eu") == {0} and m1.partitions("t") == set()
+    assert m1.partitions("orders-eu") == {0}
+    assert m1.partitions("t") == set()
     topics.create("orders-us", 1)
     topics.create("my-orders-us", 1)  # the regex must match the whole name
     m1.beat()
-    assert m1.partitions("orders-us") == {0} and m1.partitions("my-orders-us") == set()
+    assert m1.partitions("orders-us") == {0}
+    assert m1.partitions("my-orders-us") == set()
 
 
 def test_static_members_come_back_to_their_partitions(coordinator: GroupCoordinator, topics: Topics) -> None:
     m1, m2 = Member(coordinator, topics, "m1"), Member(coordinator, topics, "m2")
     m1.join(instance_id="i1"), m2.join(), m1.beat(instance_id="i1"), m1.beat(instance_id="i1"), m2.beat()
     held = m1.partitions()
-    assert len(held) == 2 and m1.epoch == 2
+    assert len(held) == 2
+    assert m1.epoch == 2
     # another process with the same instance id while the first is still there
     assert Member(coordinator, topics, "m3").join(instance_id="i1").error is ErrorCode.UNRELEASED_INSTANCE_ID
     assert m1.beat(instance_id="i2").error is ErrorCode.FENCED_INSTANCE_ID
     assert m1.beat(epoch=-2, instance_id="i1").member_epoch == -2
     back = Member(coordinator, topics, "m1-restarted")
     answer = back.join(instance_id="i1")
-    assert answer.error is ErrorCode.NONE and back.partitions() == held and answer.member_epoch == 2
+    assert answer.error is ErrorCode.NONE
+    assert back.partitions() == held
+    assert answer.member_epoch == 2
     assert m2.partitions() == {0, 1, 2, 3} - held
 
 
@@ -261,7 +273,8 @@ def test_offset_commits_of_consumer_group_members(coordinator: GroupCoordinator,
     assert coordinator.commit_offsets("g", 1, "m1", offsets, api_version=8) == {("t", 0): ErrorCode.UNSUPPORTED_VERSION}
     assert coordinator.commit_offsets("g", -1, "", offsets) == {("t", 0): ErrorCode.UNKNOWN_MEMBER_ID}
     stored = coordinator.fetch_offsets("g")[("t", 0)]
-    assert stored is not None and stored.offset == 5
+    assert stored is not None
+    assert stored.offset == 5
     assert coordinator.check_offset_fetch("g", "m1", 1) is ErrorCode.NONE
     assert coordinator.check_offset_fetch("g", "m1", 0) is ErrorCode.STALE_MEMBER_EPOCH
     assert coordinator.check_offset_fetch("g", None, -1) is ErrorCode.NONE
@@ -312,7 +325,8 @@ def test_members_rejoin_a_new_coordinator(coordinator: GroupCoordinator, topics:
     assert m1.beat().error is ErrorCode.UNKNOWN_MEMBER_ID  # the group was not carried over
     m1.owned = {}
     answer = m1.join()
-    assert answer.error is ErrorCode.NONE and m1.partitions() == {0, 1, 2, 3}
+    assert answer.error is ErrorCode.NONE
+    assert m1.partitions() == {0, 1, 2, 3}
 
 
 @pytest.mark.parametrize("seed", range(5))
