@@ -19,7 +19,7 @@ ADVERTISED: Final[dict[int, tuple[int, int]]] = {
     0: (0, 8),  # Produce
     1: (4, 11),  # Fetch
     2: (1, 5),  # ListOffsets
-    3: (0, 12),  # Metadata (topic ids from 10, requests by id from 12)
+    3: (0, 12),  # Metadata (topic ids from 10, requests by id from 12: the consumer group protocol needs them)
     8: (2, 9),  # OffsetCommit (9: members of consumer groups commit with their member epoch)
     9: (1, 5),  # OffsetFetch
     10: (0, 2),  # FindCoordinator
