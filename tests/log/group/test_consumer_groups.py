@@ -8,12 +8,15 @@ import random
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
 from hub.log.error_codes import ErrorCode
+from hub.log.errors import InvalidConfigError
 from hub.log.group import CommittedOffset, CoordinatorConfig, GroupCoordinator
 from hub.log.group.consumer_heartbeat import ConsumerHeartbeat, ConsumerSettings, HeartbeatResult
+from hub.log.node import node_config
 from tests.log.group.test_coordinator import PROTOCOLS, MemoryOffsetsLog
 
 SETTINGS = ConsumerSettings(heartbeat_interval_ms=500, session_timeout_ms=10_000, max_size=3)
@@ -371,3 +374,18 @@ def test_no_partition_is_ever_owned_by_two_members(
     assert group.state == "Stable"
     owned = sorted((t, p) for m in members for t, parts in m.owned.items() for p in parts)
     assert len(owned) == 9
+
+
+def test_kafkas_consumer_group_settings(tmp_path: Path) -> None:
+    config = node_config(
+        tmp_path,
+        {
+            "group.consumer.heartbeat.interval.ms": "1000",
+            "group.consumer.session.timeout.ms": "20000",
+            "group.consumer.max.size": "10",
+            "group.consumer.assignors": "org.apache.kafka.coordinator.group.assignor.RangeAssignor, uniform",
+        },
+    )
+    assert config.groups.consumer == ConsumerSettings(1000, 20_000, 10, ("range", "uniform"))
+    with pytest.raises(InvalidConfigError, match="group.consumer.assignors"):
+        node_config(tmp_path, {"group.consumer.assignors": "sticky"})
