@@ -387,5 +387,5 @@ def test_kafkas_consumer_group_settings(tmp_path: Path) -> None:
         },
     )
     assert config.groups.consumer == ConsumerSettings(1000, 20_000, 10, ("range", "uniform"))
-    with pytest.raises(InvalidConfigError, match="group.consumer.assignors"):
+    with pytest.raises(InvalidConfigError, match=r"group\.consumer\.assignors"):
         node_config(tmp_path, {"group.consumer.assignors": "sticky"})
