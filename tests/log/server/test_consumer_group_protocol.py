@@ -192,6 +192,26 @@ def test_new_partitions_are_assigned_to_the_group(server: HubServer) -> None:
         consumer.close()
 
 
+def test_a_regex_subscription_takes_topics_created_later(server: HubServer) -> None:
+    admin = AdminClient({"bootstrap.servers": server.bootstrap})
+    prefix = f"rx{uuid.uuid4().hex[:6]}"
+    admin.create_topics([NewTopic(f"{prefix}-a", 1, 1)])[f"{prefix}-a"].result(10)
+    group = f"g-{uuid.uuid4().hex[:8]}"
+    consumer = _consumer(server.bootstrap, group)
+    try:
+        consumer.subscribe([f"^{prefix}-.*"])
+        _until(lambda: {tp.topic for tp in consumer.assignment()} == {f"{prefix}-a"}, [(consumer, [])])
+        with RawKafkaConnection("127.0.0.1", server.port) as connection:
+            described = connection.request(69, 1, {"group_ids": [group], "include_authorized_operations": False})
+        [member] = described["groups"][0]["members"]
+        assert member["subscribed_topic_regex"] == f"(^{prefix}-.*)"  # librdkafka sends its regexes, or-ed
+        admin.create_topics([NewTopic(f"{prefix}-b", 2, 1)])[f"{prefix}-b"].result(10)
+        expected = {(f"{prefix}-a", 0), (f"{prefix}-b", 0), (f"{prefix}-b", 1)}
+        _until(lambda: {(tp.topic, tp.partition) for tp in consumer.assignment()} == expected, [(consumer, [])])
+    finally:
+        consumer.close()
+
+
 # --- raw protocol ---------------------------------------------------------------------------------------------
 
 
