@@ -21,6 +21,10 @@ only if the leadership they were written under still holds. An append failing be
 partition's leadership answers NOT_COORDINATOR and resigns. This module also answers the administrative calls
 (list, describe, delete).
 
+Groups of the consumer group protocol (KIP-848) are a third part, ConsumerGroups (hub.log.group.consumer_heartbeat):
+a group id is either a classic group's or a consumer group's, their committed offsets share the OffsetsManager, and
+their state is kept in memory only (dropped on resignation; members rejoin the next coordinator).
+
 Thread-safety: one lock guards all groups (both parts are called under it); futures are resolved outside it.
 """
 
