@@ -16,6 +16,7 @@ Thread-safety: no state; safe anywhere.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -53,27 +54,48 @@ def uniform(members: Mapping[str, MemberSpec], topics: Mapping[str, int]) -> dic
     eligible = {topic: sorted(m for m in counts if topic in members[m].topics) for topic in topics}
     # 2. the others go to the least loaded member subscribed to their topic
     for topic in sorted(topics):
-        candidates = eligible[topic]
-        if not candidates:
-            continue
-        for partition in range(topics[topic]):
+        heap = [(counts[m], m) for m in eligible[topic]]
+        heapq.heapify(heap)
+        for partition in range(topics[topic] if heap else 0):
             if (topic, partition) not in owner:
-                chosen = min(candidates, key=lambda m: (counts[m], m))
+                count, chosen = heapq.heappop(heap)
                 owner[(topic, partition)] = chosen
-                counts[chosen] += 1
-    # 3. move partitions from the most to the least loaded members until no move narrows the gap
-    moved = True
-    while moved:
-        moved = False
-        for key in sorted(owner, key=lambda k: (-counts[owner[k]], k)):
-            current = owner[key]
-            target = min(eligible[key[0]], key=lambda m: (counts[m], m))
-            if counts[current] - counts[target] > 1:
-                owner[key] = target
-                counts[current] -= 1
-                counts[target] += 1
-                moved = True
+                counts[chosen] = count + 1
+                heapq.heappush(heap, (count + 1, chosen))
+    # 3. move partitions from the most to the least loaded members while a move narrows the gap
+    held: dict[str, dict[str, set[int]]] = {m: {} for m in counts}
+    for (topic, partition), member_id in owner.items():
+        held[member_id].setdefault(topic, set()).add(partition)
+    while _move_one(counts, held, eligible, owner):
+        pass
     return _collect(members, owner)
+
+
+def _move_one(
+    counts: dict[str, int],
+    held: dict[str, dict[str, set[int]]],
+    eligible: Mapping[str, list[str]],
+    owner: dict[tuple[str, int], str],
+) -> bool:
+    """Move one partition from the most loaded member that has one another subscriber could take with a gap of
+    more than one; whether a move was made."""
+    for giver in sorted(counts, key=lambda m: (-counts[m], m)):
+        best: tuple[int, str, str] | None = None
+        for topic, partitions in sorted(held[giver].items()):
+            if partitions:
+                taker = min(eligible[topic], key=lambda m: (counts[m], m))
+                if best is None or (counts[taker], taker) < best[:2]:
+                    best = (counts[taker], taker, topic)
+        if best is not None and counts[giver] - best[0] > 1:
+            _, taker, topic = best
+            partition = max(held[giver][topic])
+            held[giver][topic].discard(partition)
+            held[taker].setdefault(topic, set()).add(partition)
+            owner[(topic, partition)] = taker
+            counts[giver] -= 1
+            counts[taker] += 1
+            return True
+    return False
 
 
 def range_assignor(members: Mapping[str, MemberSpec], topics: Mapping[str, int]) -> dict[str, Partitions]:
