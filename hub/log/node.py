@@ -19,7 +19,7 @@ from hub.log.cleaner import LogCleaner
 from hub.log.cluster.cluster_node import ClusterNode
 from hub.log.cluster.offsets_log import ReplicatedOffsetsLog
 from hub.log.cluster.settings import CLUSTER_PROPERTIES, ClusterSettings, cluster_settings
-from hub.log.config import BROKER_NAMES, SPECS
+from hub.log.config import BROKER_DEFAULTS, SPECS
 from hub.log.errors import InvalidConfigError
 from hub.log.group import CoordinatorConfig, GroupCoordinator, TopicOffsetsLog
 from hub.log.group.assignors import ASSIGNORS
@@ -94,7 +94,7 @@ def node_config(data_dir: Path, properties: Mapping[str, str]) -> NodeConfig:
                 consumer[_CONSUMER_GROUP_SETTINGS[key]] = int(value)
             elif key == "group.consumer.assignors":
                 consumer["assignors"] = _assignors(value)
-            elif key in BROKER_NAMES or key in SPECS:
+            elif key in BROKER_DEFAULTS or key in SPECS:
                 topic_defaults[key] = value
             else:
                 problems.append(f"unknown broker property {key!r}")

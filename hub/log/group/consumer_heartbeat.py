@@ -101,6 +101,10 @@ class ConsumerGroups:
     def topics(self) -> Mapping[str, tuple[str, int]]:
         return self._topics()
 
+    def subscribed_topics(self, group: ConsumerGroup) -> set[str]:
+        """The existing topics the group's members subscribe to (OffsetDelete keeps their offsets)."""
+        return set(self._snapshot(group, self._topics()))
+
     def get(self, group_id: str) -> ConsumerGroup | None:
         return self.groups.get(group_id)
 

@@ -48,6 +48,7 @@ from hub.log.group.consumer_heartbeat import (
     TopicSource,
 )
 from hub.log.group.group import (
+    CONSUMER_PROTOCOL_TYPE,
     CommittedOffset,
     GroupDescription,
     GroupOverview,
@@ -58,6 +59,7 @@ from hub.log.group.group import (
     describe,
     overview,
     resolve,
+    subscribed_topics,
 )
 from hub.log.group.leadership import Leadership, NotCoordinatorError, Status
 from hub.log.group.membership import GroupMembership, JoinRequest
@@ -471,3 +473,39 @@ class GroupCoordinator:
                     self._consumers.groups.pop(group_id, None)
                     self._groups.delete_group(group, done.set_result)
         return {group_id: done.result() for group_id, done in results.items()}
+
+    def delete_offsets(
+        self, group_id: str, partitions: Sequence[TopicPartitionKey]
+    ) -> tuple[ErrorCode, dict[TopicPartitionKey, ErrorCode]]:
+        """Kafka's OffsetDelete: the group's error and each partition's. A group with members may lose only the
+        offsets of topics none of them subscribes to (GROUP_SUBSCRIBED_TO_TOPIC for the others), and only when it
+        is a consumer group (NON_EMPTY_GROUP otherwise). Returns once the tombstones are committed."""
+        done: Future[ErrorCode] = Future()
+        with self._lock:
+            refusal = self._leadership.refusal()
+            group = self._groups.get(group_id)
+            if refusal is not None:
+                return refusal, {}
+            consumer_group = self._consumers.get(group_id)
+            subscribed: set[str] | None
+            if consumer_group is not None:
+                subscribed = self._consumers.subscribed_topics(consumer_group)
+            elif group is None or group.state is GroupState.DEAD:
+                return ErrorCode.GROUP_ID_NOT_FOUND, {}
+            elif group.members and group.protocol_type != CONSUMER_PROTOCOL_TYPE:
+                return ErrorCode.NON_EMPTY_GROUP, {}
+            else:
+                subscribed = subscribed_topics(group)
+            errors = {
+                tp: ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC if subscribed is None or tp[0] in subscribed else ErrorCode.NONE
+                for tp in partitions
+            }
+            if group is None or group.state is GroupState.DEAD:
+                return ErrorCode.NONE, errors  # a consumer group that committed nothing: nothing to delete
+            self._groups.delete_offsets(
+                group, [tp for tp, error in errors.items() if error is ErrorCode.NONE], done.set_result
+            )
+        error = done.result()
+        if error is not ErrorCode.NONE:
+            return error, {}
+        return ErrorCode.NONE, errors

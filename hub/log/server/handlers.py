@@ -35,10 +35,13 @@ from hub.log.partition import PartitionLog
 from hub.log.server.cluster_handlers import ClusterAdminHandlers
 from hub.log.server.cluster_metadata import cluster_brokers, cluster_partitions
 from hub.log.server.cluster_view import ClusterAdmin
+from hub.log.server.config_handlers import ConfigHandlers
 from hub.log.server.consumer_group_handlers import ConsumerGroupHandlers
 from hub.log.server.context import Body, CoordinatorNode, RequestContext, ServerIdentity
+from hub.log.server.group_admin_handlers import GroupAdminHandlers
 from hub.log.server.group_handlers import GroupHandlers
 from hub.log.server.quorum_admin import QuorumAdmin
+from hub.log.server.record_handlers import RecordHandlers
 from hub.log.server.single_node import SingleNodeCluster
 from hub.log.server.topic_handlers import TopicHandlers
 from hub.log.server.versions import ADVERTISED, MIN_PRODUCE_WITH_RECORD_BATCHES
@@ -92,6 +95,9 @@ class RequestHandlers:
             23: self.offset_for_leader_epoch,
             **self.topics.routes,
             **self.cluster_admin.routes,
+            **RecordHandlers(broker).routes,
+            **ConfigHandlers(broker, identity.node_id).routes,
+            **GroupAdminHandlers(lambda: self.broker.coordinator, identity.node_id, self.coordinator_node).routes,
             **ConsumerGroupHandlers(lambda: self.broker.coordinator, identity.node_id, self.coordinator_node).routes,
         }
 

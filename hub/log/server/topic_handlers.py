@@ -1,6 +1,7 @@
 """TopicHandlers: Kafka's topic APIs — CreateTopics (on one node into its store, on a cluster through the
-metadata quorum with replication factors and replica assignments), DeleteTopics and DescribeConfigs — with
-Kafka's error codes for bad input. Internal topics are refused to DeleteTopics with INVALID_TOPIC_EXCEPTION.
+metadata quorum with replication factors and replica assignments) and DeleteTopics — with Kafka's error codes for
+bad input (the config APIs are in ``config_handlers``). Internal topics are refused to DeleteTopics with
+INVALID_TOPIC_EXCEPTION.
 
 Safe for one event loop; blocking store and quorum calls run in worker threads.
 """
@@ -12,13 +13,9 @@ from collections.abc import Awaitable, Callable
 
 from hub.log.broker import Broker
 from hub.log.error_codes import ErrorCode, error_code_for
-from hub.log.errors import InternalTopicError, UnknownTopicOrPartitionError
+from hub.log.errors import InternalTopicError
 from hub.log.server.context import Body, RequestContext
 
-CONFIG_SOURCE_TOPIC = 1
-CONFIG_SOURCE_STATIC_BROKER = 4
-CONFIG_SOURCE_DEFAULT = 5
-RESOURCE_TOPIC = 2
 MAX_PARTITIONS_PER_REQUEST = 10_000
 
 
@@ -30,7 +27,6 @@ class TopicHandlers:
         self.routes: dict[int, Callable[[RequestContext, Body], Awaitable[Body | None]]] = {
             19: self.create_topics,
             20: self.delete_topics,
-            32: self.describe_configs,
         }
 
     async def create_topics(self, ctx: RequestContext, body: Body) -> Body:
@@ -128,42 +124,3 @@ class TopicHandlers:
             except Exception as exc:
                 responses.append({"name": name, "error_code": error_code_for(exc), "error_message": str(exc)})
         return {"throttle_time_ms": 0, "responses": responses}
-
-    async def describe_configs(self, ctx: RequestContext, body: Body) -> Body:
-        results = []
-        for resource in body["resources"]:
-            answer: Body = {
-                "error_code": ErrorCode.NONE,
-                "error_message": None,
-                "resource_type": resource["resource_type"],
-                "resource_name": resource["resource_name"],
-                "configs": [],
-            }
-            if resource["resource_type"] == RESOURCE_TOPIC:
-                try:
-                    described = self.broker.store.describe_topic_config(resource["resource_name"])
-                except UnknownTopicOrPartitionError as exc:
-                    answer.update(error_code=ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, error_message=str(exc))
-                else:
-                    wanted = resource.get("configuration_keys")
-                    for name, (value, source) in sorted(described.items()):
-                        if wanted is not None and name not in wanted:
-                            continue
-                        config_source = {"topic": CONFIG_SOURCE_TOPIC, "store": CONFIG_SOURCE_STATIC_BROKER}.get(
-                            source, CONFIG_SOURCE_DEFAULT
-                        )
-                        answer["configs"].append(
-                            {
-                                "name": name,
-                                "value": value,
-                                "read_only": False,
-                                "is_default": source == "default",
-                                "config_source": config_source,
-                                "is_sensitive": False,
-                                "synonyms": [],
-                                "config_type": 0,
-                                "documentation": None,
-                            }
-                        )
-            results.append(answer)
-        return {"throttle_time_ms": 0, "results": results}

@@ -32,16 +32,22 @@ ADVERTISED: Final[dict[int, tuple[int, int]]] = {
     18: (0, 3),  # ApiVersions
     19: (0, 4),  # CreateTopics
     20: (0, 3),  # DeleteTopics
+    21: (0, 2),  # DeleteRecords
     22: (0, 1),  # InitProducerId
     23: (0, 3),  # OffsetForLeaderEpoch
-    32: (0, 3),  # DescribeConfigs
+    32: (1, 4),  # DescribeConfigs
+    33: (0, 2),  # AlterConfigs
     35: (0, 4),  # DescribeLogDirs
     37: (0, 3),  # CreatePartitions
+    42: (0, 2),  # DeleteGroups
     43: (0, 2),  # ElectLeaders
+    44: (0, 1),  # IncrementalAlterConfigs
     45: (0, 0),  # AlterPartitionReassignments
     46: (0, 0),  # ListPartitionReassignments
+    47: (0, 0),  # OffsetDelete
     55: (0, 2),  # DescribeQuorum
     60: (0, 1),  # DescribeCluster
+    61: (0, 0),  # DescribeProducers
     68: (0, 1),  # ConsumerGroupHeartbeat
     69: (0, 1),  # ConsumerGroupDescribe
 }

@@ -389,3 +389,18 @@ def test_kafkas_consumer_group_settings(tmp_path: Path) -> None:
     assert config.groups.consumer == ConsumerSettings(1000, 20_000, 10, ("range", "uniform"))
     with pytest.raises(InvalidConfigError, match=r"group\.consumer\.assignors"):
         node_config(tmp_path, {"group.consumer.assignors": "sticky"})
+
+
+def test_offset_delete_keeps_the_offsets_of_subscribed_topics(coordinator: GroupCoordinator, topics: Topics) -> None:
+    topics.create("other", 1)
+    m1 = Member(coordinator, topics, "m1")
+    m1.join()
+    assert coordinator.delete_offsets("g", [("t", 0)]) == (
+        ErrorCode.NONE,
+        {("t", 0): ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC},
+    )
+    offsets = {("t", 0): CommittedOffset(1), ("other", 0): CommittedOffset(2)}
+    coordinator.commit_offsets("g", 1, "m1", offsets)
+    deleted = coordinator.delete_offsets("g", [("t", 0), ("other", 0)])
+    assert deleted == (ErrorCode.NONE, {("t", 0): ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC, ("other", 0): ErrorCode.NONE})
+    assert coordinator.fetch_offsets("g", [("other", 0)]) == {("other", 0): None}
