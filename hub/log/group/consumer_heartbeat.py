@@ -6,9 +6,11 @@ Kafka's rules, with its error codes: a bad request (empty group id, a first hear
 rebalance timeout, a version-1 join without the member id the client chose) is INVALID_REQUEST; an assignor not
 configured is UNSUPPORTED_ASSIGNOR, a regex Python cannot compile INVALID_REGULAR_EXPRESSION; a member unknown to
 the group UNKNOWN_MEMBER_ID; an epoch ahead of the member's, or behind it other than the previous epoch with a
-subset of its partitions (the answer that raised it may have been lost), FENCED_MEMBER_EPOCH; an instance id held
-by a member that has not left with -2 UNRELEASED_INSTANCE_ID, a heartbeat naming another member's instance id
-FENCED_INSTANCE_ID; a full group GROUP_MAX_SIZE_REACHED.
+subset of its partitions (the answer that raised it may have been lost), FENCED_MEMBER_EPOCH; joining with an
+instance id held by a member that has not left with -2 UNRELEASED_INSTANCE_ID; a heartbeat or leave naming an
+instance id no member holds UNKNOWN_MEMBER_ID, one another member holds FENCED_INSTANCE_ID; a full group
+GROUP_MAX_SIZE_REACHED. A leave from a group not known gets GROUP_ID_NOT_FOUND, a heartbeat UNKNOWN_MEMBER_ID (so
+that members of a group lost with its coordinator rejoin).
 
 The group's state lives in memory only (see docs/groups.md): a coordinator that takes over starts with no consumer
 groups, so its members' heartbeats get UNKNOWN_MEMBER_ID and they rejoin with epoch 0; committed offsets are in
@@ -130,30 +132,25 @@ class ConsumerGroups:
         def bad(message: str) -> _RefusedError:
             return _RefusedError(ErrorCode.INVALID_REQUEST, message)
 
-        if not r.group_id:
+        if (r.version >= 1 or r.member_epoch > 0 or r.member_epoch == LEAVE_EPOCH) and _blank(r.member_id):
+            raise bad("MemberId can't be empty.")
+        if _blank(r.group_id):
             raise bad("GroupId can't be empty.")
-        if r.instance_id == "":
+        if r.instance_id is not None and _blank(r.instance_id):
             raise bad("InstanceId can't be empty.")
-        if r.rack_id == "":
+        if r.rack_id is not None and _blank(r.rack_id):
             raise bad("RackId can't be empty.")
-        if r.member_epoch > 0 or r.member_epoch == LEAVE_EPOCH:
-            if not r.member_id:
-                raise bad("MemberId can't be empty.")
-        elif r.member_epoch == 0:
-            if r.version >= 1 and not r.member_id:
-                raise bad("MemberId can't be empty.")
+        if r.member_epoch == 0:
             if r.rebalance_timeout_ms == -1:
                 raise bad("RebalanceTimeoutMs must be provided in first request.")
             if r.owned is None or r.owned:
                 raise bad("TopicPartitions must be empty when (re-)joining.")
-            if not r.subscribed_topic_names and r.subscribed_topic_regex is None:
+            if not r.subscribed_topic_names and not r.subscribed_topic_regex:
                 raise bad("SubscribedTopicNames or SubscribedTopicRegex must be set in first request.")
         elif r.member_epoch == LEFT_STATIC_EPOCH:
-            if not r.member_id:
-                raise bad("MemberId can't be empty.")
             if r.instance_id is None:
                 raise bad("InstanceId can't be null.")
-        else:
+        elif r.member_epoch < LEFT_STATIC_EPOCH:
             raise bad("MemberEpoch is invalid.")
         if r.server_assignor is not None and r.server_assignor not in self.settings.assignors:
             raise _RefusedError(
@@ -242,11 +239,11 @@ class ConsumerGroups:
         return member, True
 
     def _known_member(self, group: ConsumerGroup, r: ConsumerHeartbeat) -> ConsumerMember:
+        if r.instance_id is not None:
+            self._static_member(group, r)
         member = group.members.get(r.member_id)
         if member is None or member.member_epoch == LEFT_STATIC_EPOCH:
             raise _RefusedError(ErrorCode.UNKNOWN_MEMBER_ID, _not_member(r.member_id, group.group_id))
-        if member.instance_id != r.instance_id:
-            raise _RefusedError(ErrorCode.FENCED_INSTANCE_ID, f"Member {r.member_id} has another instance id.")
         if r.member_epoch > member.member_epoch or (
             r.member_epoch < member.member_epoch
             and (
@@ -293,18 +290,36 @@ class ConsumerGroups:
 
     def _leave(self, r: ConsumerHeartbeat) -> HeartbeatResult:
         group = self.groups.get(r.group_id)
-        member = None if group is None else group.members.get(r.member_id)
-        if group is None or member is None:
-            raise _RefusedError(ErrorCode.UNKNOWN_MEMBER_ID, _not_member(r.member_id, r.group_id))
-        if member.instance_id != r.instance_id:
-            raise _RefusedError(ErrorCode.FENCED_INSTANCE_ID, f"Member {r.member_id} has another instance id.")
+        if group is None:
+            raise _RefusedError(ErrorCode.GROUP_ID_NOT_FOUND, f"Consumer group {r.group_id} not found.")
+        if r.instance_id is None:
+            member = group.members.get(r.member_id)
+            if member is None:
+                raise _RefusedError(ErrorCode.UNKNOWN_MEMBER_ID, _not_member(r.member_id, r.group_id))
+        else:
+            member = self._static_member(group, r)
         if r.member_epoch == LEFT_STATIC_EPOCH:
             # It keeps its partitions until its session ends, for the same instance to come back to them.
-            member.previous_member_epoch = member.member_epoch
-            member.member_epoch = LEFT_STATIC_EPOCH
+            if member.member_epoch != LEFT_STATIC_EPOCH:
+                member.previous_member_epoch = member.member_epoch
+                member.member_epoch = LEFT_STATIC_EPOCH
         else:
             self.remove(group, member)
-        return HeartbeatResult(ErrorCode.NONE, member_id=r.member_id, member_epoch=r.member_epoch)
+        return HeartbeatResult(ErrorCode.NONE, member_id=member.member_id, member_epoch=r.member_epoch)
+
+    @staticmethod
+    def _static_member(group: ConsumerGroup, r: ConsumerHeartbeat) -> ConsumerMember:
+        """The member holding the request's instance id: UNKNOWN_MEMBER_ID when none does, FENCED_INSTANCE_ID when
+        another member id does."""
+        holder_id = group.static_members.get(r.instance_id or "")
+        if holder_id is None:
+            raise _RefusedError(ErrorCode.UNKNOWN_MEMBER_ID, f"Instance id {r.instance_id} is unknown.")
+        if holder_id != r.member_id:
+            raise _RefusedError(
+                ErrorCode.FENCED_INSTANCE_ID,
+                f"Static member {r.member_id} with instance id {r.instance_id} was fenced by member {holder_id}.",
+            )
+        return group.members[holder_id]
 
     def remove(self, group: ConsumerGroup, member: ConsumerMember) -> None:
         """Take a member out; the others get its partitions."""
@@ -376,6 +391,11 @@ def _names(owned: tuple[tuple[str, tuple[int, ...]], ...], topics: Mapping[str, 
 
 def _ids(assigned: Partitions, topics: Mapping[str, tuple[str, int]]) -> dict[str, tuple[int, ...]]:
     return {topics[name][0]: tuple(sorted(parts)) for name, parts in sorted(assigned.items()) if name in topics}
+
+
+def _blank(value: str) -> bool:
+    """Kafka's test for an empty string: nothing but whitespace."""
+    return not value.strip()
 
 
 def _not_member(member_id: str, group_id: str) -> str:

@@ -190,6 +190,9 @@ def test_fencing_by_member_epoch(coordinator: GroupCoordinator, topics: Topics) 
 def test_bad_requests_get_kafkas_errors(coordinator: GroupCoordinator, topics: Topics) -> None:
     m1 = Member(coordinator, topics, "m1")
     assert m1.join(group_id="").error is ErrorCode.INVALID_REQUEST
+    assert m1.join(group_id="  ").error is ErrorCode.INVALID_REQUEST  # Kafka trims
+    assert m1.join(subscribed_topic_names=None, subscribed_topic_regex="").error is ErrorCode.INVALID_REQUEST
+    assert m1.beat(epoch=-1, group_id="never-seen").error is ErrorCode.GROUP_ID_NOT_FOUND
     assert m1.join(server_assignor="sticky").error is ErrorCode.UNSUPPORTED_ASSIGNOR
     assert m1.join(rebalance_timeout_ms=-1).error is ErrorCode.INVALID_REQUEST
     assert m1.join(subscribed_topic_names=()).error is ErrorCode.INVALID_REQUEST
@@ -244,7 +247,9 @@ def test_static_members_come_back_to_their_partitions(coordinator: GroupCoordina
     assert m1.epoch == 2
     # another process with the same instance id while the first is still there
     assert Member(coordinator, topics, "m3").join(instance_id="i1").error is ErrorCode.UNRELEASED_INSTANCE_ID
-    assert m1.beat(instance_id="i2").error is ErrorCode.FENCED_INSTANCE_ID
+    assert m1.beat(instance_id="i2").error is ErrorCode.UNKNOWN_MEMBER_ID  # no member holds that instance id
+    assert m2.beat(instance_id="i1").error is ErrorCode.FENCED_INSTANCE_ID  # another member holds it
+    assert m2.beat(epoch=-2, instance_id="i1").error is ErrorCode.FENCED_INSTANCE_ID
     assert m1.beat(epoch=-2, instance_id="i1").member_epoch == -2
     back = Member(coordinator, topics, "m1-restarted")
     answer = back.join(instance_id="i1")
