@@ -51,7 +51,12 @@ def test_consumers_rejoin_when_the_coordinator_node_dies(store_cluster: ClusterF
             try:
                 consumer.commit(message=message, asynchronous=False)
             except KafkaException as exc:
-                fenced = (KafkaError.UNKNOWN_MEMBER_ID, KafkaError.FENCED_MEMBER_EPOCH, KafkaError.NOT_COORDINATOR)
+                fenced = (
+                    KafkaError.UNKNOWN_MEMBER_ID,
+                    KafkaError.FENCED_MEMBER_EPOCH,
+                    KafkaError.STALE_MEMBER_EPOCH,  # raced a heartbeat that moved the member's epoch on
+                    KafkaError.NOT_COORDINATOR,
+                )
                 if exc.args[0].code() not in fenced and not exc.args[0].retriable():
                     raise
                 uncommitted.append(value)

@@ -20,6 +20,7 @@ from confluent_kafka import (
     ConsumerGroupType,
     KafkaError,
     KafkaException,
+    Message,
     Producer,
     TopicPartition,
 )
@@ -85,12 +86,27 @@ def _poll_and_commit(consumer: Consumer, into: list[int], seconds: float, uncomm
         value = int(message.value() or b"-1")
         into.append(value)
         try:
-            consumer.commit(message=message, asynchronous=False)
+            _commit(consumer, message)
         except KafkaException as exc:
             fenced = exc.args[0].code() in (KafkaError.UNKNOWN_MEMBER_ID, KafkaError.FENCED_MEMBER_EPOCH)
             if uncommitted is None or not fenced:
                 raise
             uncommitted.append(value)
+
+
+def _commit(consumer: Consumer, message: Message) -> None:
+    """Commit after ``message``. A commit that raced a heartbeat moving the member to its next epoch gets
+    STALE_MEMBER_EPOCH, as from Kafka, and is sent again (librdkafka leaves that to the application; the
+    partition is still the member's: it gives partitions up only inside poll)."""
+    for _ in range(50):
+        try:
+            consumer.commit(message=message, asynchronous=False)
+            return
+        except KafkaException as exc:
+            if exc.args[0].code() != KafkaError.STALE_MEMBER_EPOCH:
+                raise
+            time.sleep(0.05)
+    consumer.commit(message=message, asynchronous=False)
 
 
 def _until(
