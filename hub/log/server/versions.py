@@ -19,8 +19,8 @@ ADVERTISED: Final[dict[int, tuple[int, int]]] = {
     0: (0, 8),  # Produce
     1: (4, 11),  # Fetch
     2: (1, 5),  # ListOffsets
-    3: (0, 8),  # Metadata
-    8: (2, 7),  # OffsetCommit
+    3: (0, 12),  # Metadata (topic ids from 10, requests by id from 12: the consumer group protocol needs them)
+    8: (2, 9),  # OffsetCommit (9: members of consumer groups commit with their member epoch)
     9: (1, 5),  # OffsetFetch
     10: (0, 2),  # FindCoordinator
     11: (0, 5),  # JoinGroup
@@ -53,6 +53,8 @@ ADVERTISED: Final[dict[int, tuple[int, int]]] = {
     55: (0, 2),  # DescribeQuorum
     60: (0, 1),  # DescribeCluster
     61: (0, 0),  # DescribeProducers
+    68: (0, 1),  # ConsumerGroupHeartbeat
+    69: (0, 1),  # ConsumerGroupDescribe
 }
 
 #: Produce versions below this carry the pre-v2 message format and are refused per partition.
