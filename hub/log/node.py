@@ -27,6 +27,8 @@ from hub.log.cluster.settings import CLUSTER_PROPERTIES, ClusterSettings, cluste
 from hub.log.config import BROKER_DEFAULTS, SPECS
 from hub.log.errors import InvalidConfigError
 from hub.log.group import CoordinatorConfig, GroupCoordinator, TopicOffsetsLog
+from hub.log.group.assignors import ASSIGNORS
+from hub.log.group.consumer_heartbeat import ConsumerSettings
 from hub.log.group.offsets_log import OffsetsLog
 from hub.log.security.acl_store import AclStore
 from hub.log.security.authorizer import SECURITY_PROPERTIES, Authorizer, AuthorizerSettings, authorizer_settings
@@ -69,6 +71,11 @@ _GROUP_SETTINGS: dict[str, str] = {
     "group.max.size": "max_group_size",
     "offset.metadata.max.bytes": "max_metadata_bytes",
 }
+_CONSUMER_GROUP_SETTINGS: dict[str, str] = {
+    "group.consumer.heartbeat.interval.ms": "heartbeat_interval_ms",
+    "group.consumer.session.timeout.ms": "session_timeout_ms",
+    "group.consumer.max.size": "max_size",
+}
 
 
 def node_config(data_dir: Path, properties: Mapping[str, str]) -> NodeConfig:
@@ -76,7 +83,8 @@ def node_config(data_dir: Path, properties: Mapping[str, str]) -> NodeConfig:
     ``log.retention.ms``…). Topic-config defaults (``log.*`` names, or the topic names themselves) are checked
     by the store when it opens; any other key is an error naming it."""
     node: dict[str, Any] = {}
-    groups: dict[str, int] = {}
+    groups: dict[str, Any] = {}
+    consumer: dict[str, Any] = {}
     topic_defaults: dict[str, str] = {}
     problems: list[str] = []
     for key, raw in properties.items():
@@ -94,6 +102,10 @@ def node_config(data_dir: Path, properties: Mapping[str, str]) -> NodeConfig:
                     node[name] = int(value)
             elif key in _GROUP_SETTINGS:
                 groups[_GROUP_SETTINGS[key]] = int(value)
+            elif key in _CONSUMER_GROUP_SETTINGS:
+                consumer[_CONSUMER_GROUP_SETTINGS[key]] = int(value)
+            elif key == "group.consumer.assignors":
+                consumer["assignors"] = _assignors(value)
             elif key in BROKER_DEFAULTS or key in SPECS:
                 topic_defaults[key] = value
             else:
@@ -106,6 +118,7 @@ def node_config(data_dir: Path, properties: Mapping[str, str]) -> NodeConfig:
     authorizer = authorizer_settings(properties)
     if cluster is not None and cluster.node_id >= MAX_NODES:
         raise InvalidConfigError(f"node.id must be below {MAX_NODES}, got {cluster.node_id}")
+    groups["consumer"] = ConsumerSettings(**consumer)
     checked = listener_config(properties, ("127.0.0.1", 9092))  # checks them all; the address is serve_store's
     listeners = checked if "listeners" in properties else None
     if listeners is not None and cluster is not None:
@@ -127,6 +140,20 @@ def node_config(data_dir: Path, properties: Mapping[str, str]) -> NodeConfig:
     )
 
 
+def _assignors(value: str) -> tuple[str, ...]:
+    """``group.consumer.assignors``: names (or Kafka's class names) of the server-side assignors, the first the
+    default."""
+    kafka_classes = {
+        "org.apache.kafka.coordinator.group.assignor.UniformAssignor": "uniform",
+        "org.apache.kafka.coordinator.group.assignor.RangeAssignor": "range",
+    }
+    names = tuple(kafka_classes.get(item.strip(), item.strip()) for item in value.split(",") if item.strip())
+    unknown = [name for name in names if name not in ASSIGNORS]
+    if not names or unknown:
+        raise ValueError(f"assignors must be among {', '.join(ASSIGNORS)}")
+    return names
+
+
 class LogNode:
     """The store's parts, wired (see the module docstring)."""
 
@@ -144,7 +171,7 @@ class LogNode:
                 config.cluster, self.store, on_high_watermark=lambda p: self.broker.notify_data(p)
             )
             offsets_log = ReplicatedOffsetsLog(self.cluster.replicas)
-        self.coordinator = GroupCoordinator(offsets_log, config.groups)
+        self.coordinator = GroupCoordinator(offsets_log, config.groups, topics=self._subscribable_topics)
         self.cleaner = LogCleaner(self.store, backoff_ms=config.cleaner_backoff_ms)
         self.broker = Broker(
             self.store,
@@ -169,6 +196,12 @@ class LogNode:
         if config.authorizer is not None:
             self.authorizer = Authorizer(config.authorizer, acls)
         self._opened = False
+
+    def _subscribable_topics(self) -> dict[str, tuple[str, int]]:
+        """The topics a consumer group may subscribe to: id and partition count, internal ones left out."""
+        return {
+            name: (info.topic_id, info.partitions) for name, info in self.store.topics().items() if not info.internal
+        }
 
     def open(self) -> None:
         self.store.open()

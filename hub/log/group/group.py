@@ -158,6 +158,8 @@ class GroupOverview:
     group_id: str
     protocol_type: str
     state: str
+    #: Kafka's group type: "classic", or "consumer" for a group of the consumer group protocol (KIP-848)
+    group_type: str = "classic"
 
 
 @dataclass(frozen=True, slots=True)

@@ -167,6 +167,7 @@ class GroupHandlers:
                 body["member_id"],
                 offsets,
                 group_instance_id=body.get("group_instance_id"),
+                api_version=ctx.header.api_version,
             )
         return {
             "throttle_time_ms": 0,

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import Future
 from dataclasses import replace
 from typing import Any
@@ -37,6 +38,7 @@ from hub.log.server.cluster_handlers import ClusterAdminHandlers
 from hub.log.server.cluster_metadata import cluster_brokers, cluster_partitions
 from hub.log.server.cluster_view import ClusterAdmin
 from hub.log.server.config_handlers import ConfigHandlers
+from hub.log.server.consumer_group_handlers import ConsumerGroupHandlers
 from hub.log.server.context import Body, CoordinatorNode, RequestContext, ServerIdentity
 from hub.log.server.group_admin_handlers import GroupAdminHandlers
 from hub.log.server.group_handlers import GroupHandlers
@@ -46,6 +48,7 @@ from hub.log.server.security_handlers import SecurityHandlers
 from hub.log.server.single_node import SingleNodeCluster
 from hub.log.server.topic_handlers import TopicHandlers
 from hub.log.server.versions import ADVERTISED, MIN_PRODUCE_WITH_RECORD_BATCHES
+from hub.log.store import TopicInfo
 
 log = logging.getLogger("hub.log.server")
 
@@ -100,6 +103,7 @@ class RequestHandlers:
             **ConfigHandlers(broker, identity.node_id).routes,
             **GroupAdminHandlers(lambda: self.broker.coordinator, identity.node_id, self.coordinator_node).routes,
             **(security or SecurityHandlers(None, ScramCredentialStore.in_directory(broker.store.data_dir))).routes,
+            **ConsumerGroupHandlers(lambda: self.broker.coordinator, identity.node_id, self.coordinator_node).routes,
             **sasl_handlers.routes,
         }
 
@@ -122,10 +126,13 @@ class RequestHandlers:
         if requested is None or (version == 0 and not requested):
             names = sorted(store_topics)
         else:
-            names = [entry["name"] for entry in requested]
+            names, unknown_ids = _requested_names(requested, store_topics)
+            topics_by_id = [
+                _metadata_topic(None, ErrorCode.UNKNOWN_TOPIC_ID, []) | {"topic_id": i} for i in unknown_ids
+            ]
         allow_create = body.get("allow_auto_topic_creation", True) if version >= 4 else True
         cluster = self.broker.cluster
-        topics = []
+        topics = [] if requested is None or (version == 0 and not requested) else topics_by_id
         for name in names:
             info = store_topics.get(name)
             if info is None and allow_create and self.broker.auto_create_topics:
@@ -146,6 +153,7 @@ class RequestHandlers:
                 partitions = cluster_partitions(cluster.metadata(), name)
             entry = _metadata_topic(name, ErrorCode.NONE, partitions)
             entry["is_internal"] = info.internal
+            entry["topic_id"] = uuid.UUID(hex=info.topic_id)
             topics.append(entry)
         if cluster is None:
             brokers = [{"node_id": NODE_ID, "host": self.identity.host, "port": self.identity.port, "rack": None}]
@@ -420,7 +428,26 @@ class RequestHandlers:
         }
 
 
-def _metadata_topic(name: str, error: ErrorCode, partitions: list[Body]) -> Body:
+def _requested_names(requested: list[Body], topics: Mapping[str, TopicInfo]) -> tuple[list[str], list[uuid.UUID]]:
+    """Metadata's requested topics as names; from version 12 a topic may be named by its id alone (the consumer
+    group protocol's assignments carry ids). Ids of no topic are returned apart."""
+    by_id = {info.topic_id: name for name, info in topics.items()}
+    names: list[str] = []
+    unknown: list[uuid.UUID] = []
+    for entry in requested:
+        if entry.get("name") is not None:
+            names.append(entry["name"])
+            continue
+        topic_id = entry.get("topic_id")
+        name = by_id.get(topic_id.hex) if isinstance(topic_id, uuid.UUID) else None
+        if name is None:
+            unknown.append(topic_id if isinstance(topic_id, uuid.UUID) else uuid.UUID(int=0))
+        else:
+            names.append(name)
+    return names, unknown
+
+
+def _metadata_topic(name: str | None, error: ErrorCode, partitions: list[Body]) -> Body:
     return {
         "error_code": error,
         "name": name,

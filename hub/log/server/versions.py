@@ -2,8 +2,9 @@
 
 Chosen for the clients Hub must serve (librdkafka/confluent-kafka and kcat, kafka-python, aiokafka): minimum
 version 0 where old librdkafka looks for exactly 0 (Produce, the group APIs, FindCoordinator, InitProducerId),
-ranges that contain Produce 3 and 7, Fetch 4 and 10, ListOffsets 1, OffsetCommit 2 and OffsetFetch 1, and only
-non-flexible versions except ApiVersions 3 and SaslAuthenticate 2 (Kafka's clients re-authenticate with it).
+ranges that contain Produce 3 and 7, Fetch 4 and 10, ListOffsets 1, OffsetCommit 2 and OffsetFetch 1, and of the
+client APIs flexible versions only where a client needs them: ApiVersions 3, SaslAuthenticate 2 (Kafka's clients
+re-authenticate with it), Metadata 9-12 and OffsetCommit 8-9 (the consumer group protocol).
 The cluster admin APIs (``cluster_handlers``) are served at every version of their definitions, flexible ones
 included: AlterPartitionReassignments, ListPartitionReassignments, DescribeQuorum and DescribeCluster have no
 other. Produce 0-2 are advertised (librdkafka only compresses when Produce 0 is) but answered with
@@ -20,8 +21,8 @@ ADVERTISED: Final[dict[int, tuple[int, int]]] = {
     0: (0, 8),  # Produce
     1: (4, 11),  # Fetch
     2: (1, 5),  # ListOffsets
-    3: (0, 8),  # Metadata
-    8: (2, 7),  # OffsetCommit
+    3: (0, 12),  # Metadata (topic ids from 10, requests by id from 12: the consumer group protocol needs them)
+    8: (2, 9),  # OffsetCommit (9: members of consumer groups commit with their member epoch)
     9: (1, 5),  # OffsetFetch
     10: (0, 2),  # FindCoordinator
     11: (0, 5),  # JoinGroup
@@ -56,6 +57,8 @@ ADVERTISED: Final[dict[int, tuple[int, int]]] = {
     55: (0, 2),  # DescribeQuorum
     60: (0, 1),  # DescribeCluster
     61: (0, 0),  # DescribeProducers
+    68: (0, 1),  # ConsumerGroupHeartbeat
+    69: (0, 1),  # ConsumerGroupDescribe
 }
 
 #: Produce versions below this carry the pre-v2 message format and are refused per partition.
