@@ -12,14 +12,13 @@ Pure functions; thread-safe.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Final
 
 from hub.log.client.errors import ClientError
-
-PROTOCOLS: Final = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
-MECHANISMS: Final = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
+from hub.log.errors import InvalidConfigError
+from hub.log.security.jaas import PLAIN_LOGIN_MODULE, SCRAM_LOGIN_MODULE, parse_jaas
+from hub.log.security.listeners import MECHANISMS, PROTOCOLS
 
 #: librdkafka's names, passed through unchanged.
 _NATIVE: Final = frozenset(
@@ -45,37 +44,13 @@ _JVM_ONLY: Final = frozenset(
 )
 
 _LOGIN_MODULES: Final = {
-    "org.apache.kafka.common.security.plain.PlainLoginModule": ("PLAIN",),
-    "org.apache.kafka.common.security.scram.ScramLoginModule": ("SCRAM-SHA-256", "SCRAM-SHA-512"),
+    PLAIN_LOGIN_MODULE: ("PLAIN",),
+    SCRAM_LOGIN_MODULE: ("SCRAM-SHA-256", "SCRAM-SHA-512"),
 }
-
-_JAAS: Final = re.compile(
-    r"^\s*(?P<module>[\w.$]+)\s+(?P<flag>required|requisite|sufficient|optional)(?P<options>.*?);?\s*$", re.S
-)
-_OPTION: Final = re.compile(r'\s*([\w.\-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s";]+))')
 
 
 class SecurityConfigError(ClientError):
     """A client security setting Hub cannot use; the message names the setting."""
-
-
-def parse_jaas(text: str, setting: str = "sasl.jaas.config") -> tuple[str, dict[str, str]]:
-    """``(login module, options)`` of a one-entry JAAS configuration as Kafka's ``sasl.jaas.config`` holds it,
-    e.g. ``…ScramLoginModule required username="alice" password="secret";``."""
-    found = _JAAS.match(text)
-    if found is None:
-        raise SecurityConfigError(f"{setting}: not a JAAS entry ('<LoginModule class> required name=\"value\" …;')")
-    options: dict[str, str] = {}
-    rest = found["options"]
-    position = 0
-    while position < len(rest.rstrip()):
-        option = _OPTION.match(rest, position)
-        if option is None:
-            raise SecurityConfigError(f"{setting}: cannot read the options after {found['module']}")
-        quoted, bare = option[2], option[3]
-        options[option[1]] = re.sub(r"\\(.)", r"\1", quoted) if quoted is not None else bare
-        position = option.end()
-    return found["module"], options
 
 
 def client_security(config: Mapping[str, str]) -> dict[str, str]:
@@ -112,7 +87,11 @@ def client_security(config: Mapping[str, str]) -> dict[str, str]:
 
 
 def _jaas_credentials(text: str, mechanism: str) -> dict[str, str]:
-    module, options = parse_jaas(text)
+    try:
+        entry = parse_jaas(text, "sasl.jaas.config")
+    except InvalidConfigError as exc:
+        raise SecurityConfigError(str(exc)) from None
+    module, options = entry.login_module, entry.options
     mechanisms = _LOGIN_MODULES.get(module)
     if mechanisms is None:
         raise SecurityConfigError(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hub.log.client.kafka.security_config import SecurityConfigError, client_security, parse_jaas
+from hub.log.client.kafka.security_config import SecurityConfigError, client_security
 
 SCRAM_JAAS = 'org.apache.kafka.common.security.scram.ScramLoginModule required username="alice" password="s3cr\\"et";'
 
@@ -93,9 +93,3 @@ def test_a_refused_jaas_entry_never_shows_its_password() -> None:
     with pytest.raises(SecurityConfigError) as raised:
         client_security({"sasl.jaas.config": entry})
     assert "hunter2" not in str(raised.value)
-
-
-def test_parse_jaas_reads_quoted_escaped_and_bare_options() -> None:
-    module, options = parse_jaas('a.b.C optional x="1 2" y=3 z="q\\\\";')
-    assert module == "a.b.C"
-    assert options == {"x": "1 2", "y": "3", "z": "q\\"}
