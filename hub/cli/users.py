@@ -175,7 +175,15 @@ def _client_properties(path: Path | None) -> dict[str, str]:
 def _admin(bootstrap_servers: str, command_config: Path | None) -> Any:
     from confluent_kafka.admin import AdminClient
 
-    config: dict[str, str | int | float | bool] = {"log_level": 0, **_client_properties(command_config)}
+    from hub.log.client.kafka.security_config import SecurityConfigError, client_security, is_security_setting
+
+    properties = _client_properties(command_config)
+    try:
+        security = client_security(properties)  # Kafka's tools' names (sasl.jaas.config, …) as librdkafka's
+    except SecurityConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    others = {key: value for key, value in properties.items() if not is_security_setting(key)}
+    config: dict[str, str | int | float | bool] = {"log_level": 0, **others, **security}
     config["bootstrap.servers"] = bootstrap_servers
     try:
         return AdminClient(config)

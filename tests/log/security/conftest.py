@@ -15,7 +15,7 @@ from hub.log.node import LogNode, node_config
 from hub.log.security.listeners import listener_config
 from hub.log.security.scram_credentials import ScramCredentialStore, new_credential
 from hub.log.server import KafkaServer
-from tests.log.security.tls_material import CertificateAuthority, Issued
+from tests.harness.tls_material import CertificateAuthority, Issued
 
 HOST = "127.0.0.1"
 PLAIN_JAAS = (

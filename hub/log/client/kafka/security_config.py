@@ -53,6 +53,13 @@ class SecurityConfigError(ClientError):
     """A client security setting Hub cannot use; the message names the setting."""
 
 
+def is_security_setting(key: str) -> bool:
+    """Whether ``key`` is one of the settings ``client_security`` reads."""
+    return (
+        key == "security.protocol" or key.startswith(("sasl.", "ssl.")) or key == "enable.ssl.certificate.verification"
+    )
+
+
 def client_security(config: Mapping[str, str]) -> dict[str, str]:
     """The librdkafka settings for the security settings in ``config`` (other keys are ignored)."""
     out: dict[str, str] = {}
