@@ -182,3 +182,15 @@ def test_status_summarises_task_states_and_shows_each_error_in_full() -> None:
     assert found[1].startswith("task 2 UNASSIGNED: no worker runs it yet")
     broken = {"connector": {"state": "FAILED", "trace": "ConnectorError: no such table"}, "tasks": []}
     assert problems(broken) == ["connector FAILED: ConnectorError: no such table"]
+
+
+def test_hub_start_warns_of_an_unauthenticated_listener_only_when_one_is() -> None:
+    from hub.cli.server import _listeners_authenticate
+
+    default = ("127.0.0.1", 9092)
+    sasl = ("listeners=SASL_PLAINTEXT://127.0.0.1:0", "sasl.enabled.mechanisms=SCRAM-SHA-256")
+    assert not _listeners_authenticate((), default)
+    assert _listeners_authenticate(sasl, default)
+    mixed = ("listeners=SASL_PLAINTEXT://127.0.0.1:0,PLAINTEXT://127.0.0.1:0", "sasl.enabled.mechanisms=SCRAM-SHA-256")
+    assert not _listeners_authenticate(mixed, default)
+    assert not _listeners_authenticate(("listeners=BOGUS://x",), default)

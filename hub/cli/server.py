@@ -15,7 +15,15 @@ from typing import Any
 
 import click
 
-from hub.cli.group import DEFAULT_DATA_DIR, DEFAULT_KAFKA_LISTENER, DEFAULT_REST_LISTENER, LISTENER, LOG_LEVELS, cli
+from hub.cli.group import (
+    DEFAULT_DATA_DIR,
+    DEFAULT_KAFKA_LISTENER,
+    DEFAULT_REST_LISTENER,
+    LISTENER,
+    LOG_LEVELS,
+    cli,
+    parse_pairs,
+)
 from hub.cli.wiring import (
     announce_ready,
     configure_logging,
@@ -155,8 +163,7 @@ def start(
         return stop
 
     worker_topics = [config[key] for key in ("config.storage.topic", "offset.storage.topic", "status.storage.topic")]
-    secured = any(prop.split("=", 1)[0].strip() == "listeners" for prop in properties)
-    if config["rest.auth.file"] and not secured:
+    if config["rest.auth.file"] and not _listeners_authenticate(properties, kafka_listener):
         logger.warning(
             "REST authentication is on, but the Kafka listener on %s:%d is not authenticated: any client that reaches "
             "it can read every topic, including the connector configs in %s (with any password written literally in "
@@ -169,6 +176,21 @@ def start(
         )
     internal = () if remote_workers or clustered else worker_topics
     serve_store(data_dir, kafka_listener, properties, alongside=run_worker, internal_topics=internal)
+
+
+def _listeners_authenticate(properties: tuple[str, ...], kafka_listener: tuple[str, int]) -> bool:
+    """Whether the store's ``listeners`` property makes every Kafka client authenticate (a bad one is reported when
+    the store starts)."""
+    from hub.log.errors import LogError
+    from hub.log.security.listeners import listener_config
+
+    pairs = parse_pairs(properties, "--property")
+    if "listeners" not in pairs:
+        return False
+    try:
+        return all(listener.authenticates for listener in listener_config(pairs, kafka_listener).listeners)
+    except LogError:
+        return False
 
 
 @cli.group()

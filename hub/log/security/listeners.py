@@ -94,6 +94,11 @@ class ListenerSettings:
     def uses_sasl(self) -> bool:
         return self.protocol in ("SASL_PLAINTEXT", "SASL_SSL")
 
+    @property
+    def authenticates(self) -> bool:
+        """Whether every client of this listener proves who it is (SASL, or a required client certificate)."""
+        return self.uses_sasl or (self.uses_ssl and (self.ssl.get("ssl.client.auth") or "").lower() == "required")
+
 
 @dataclass(frozen=True)
 class ListenerConfig:
