@@ -1,0 +1,27 @@
+'use strict'
+// Runs admin calls in order on one KafkaJS admin client. Spec: {brokers, steps: [{op, args: [...]}]}; each step
+// calls admin[op](...args). Result: {steps: [{ok: value} | {error: describeError(...)}], versions}: a failing step
+// is recorded and the next one still runs.
+
+const { kafka, recordVersions, describeError, main } = require('./common')
+
+main(async spec => {
+  const versions = {}
+  const admin = kafka(spec).admin()
+  recordVersions(admin, versions)
+  await admin.connect()
+  try {
+    const steps = []
+    for (const { op, args } of spec.steps) {
+      try {
+        const value = await admin[op](...(args || []))
+        steps.push({ ok: value === undefined ? null : value })
+      } catch (err) {
+        steps.push({ error: describeError(err) })
+      }
+    }
+    return { steps, versions }
+  } finally {
+    await admin.disconnect()
+  }
+})

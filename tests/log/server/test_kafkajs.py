@@ -1,0 +1,330 @@
+"""Hub's Kafka listener with KafkaJS (Node.js), a client family with its own protocol code: producers (idempotent
+or not, gzip, keys, headers), a consumer group of two members with commits and a resumed member, and the admin
+client. Every run also checks the versions KafkaJS chose: the newest both sides know, and one Hub advertises.
+Transactions are not covered here (Hub has none yet)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+import pytest
+from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka.admin import AdminClient, ConfigResource
+
+from hub.log.server.versions import ADVERTISED
+from tests.harness import kafkajs
+from tests.harness.hub import HubServer
+from tests.harness.kafkajs import TOPIC_RESOURCE
+
+pytestmark = pytest.mark.integration
+
+ADMIN_BRANCH = "DeleteRecords/DeleteGroups/AlterConfigs land with the admin branch"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _kafkajs_installed() -> None:
+    kafkajs.require()
+
+
+@pytest.fixture(scope="module")
+def brokers(hub_server: HubServer) -> str:
+    return hub_server.bootstrap
+
+
+def _name(prefix: str = "js") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def _checked(result: dict[str, Any]) -> dict[str, Any]:
+    """The result, after checking each version KafkaJS used: the newest it implements that Hub advertises."""
+    for api, used in result["versions"].items():
+        key, newest = kafkajs.KAFKAJS_VERSIONS[api]
+        low, high = ADVERTISED[key]
+        assert used == [min(newest, high)], (api, used, ADVERTISED[key])
+        assert low <= used[0] <= high, (api, used, ADVERTISED[key])
+    return result
+
+
+def _admin(brokers: str, *steps: tuple[Any, ...]) -> list[dict[str, Any]]:
+    steps_done: list[dict[str, Any]] = _checked(kafkajs.admin(brokers, *steps, retries=1))["steps"]
+    return steps_done
+
+
+def _ok(step: dict[str, Any]) -> Any:
+    assert "error" not in step, step["error"]
+    return step["ok"]
+
+
+def _produce(brokers: str, *sends: dict[str, Any], **producer: Any) -> list[list[dict[str, Any]]]:
+    result = _checked(kafkajs.run("produce", {"brokers": [brokers], "producer": producer, "sends": list(sends)}))
+    results: list[list[dict[str, Any]]] = result["results"]
+    return results
+
+
+def _consume(brokers: str, group: str, topic: str, expect: int, **spec: Any) -> dict[str, Any]:
+    spec = {"brokers": [brokers], "groupId": group, "topics": [topic], "expect": expect, **spec}
+    result = _checked(kafkajs.run("consume", spec, timeout_s=90))
+    assert not result["timedOut"], result
+    return result
+
+
+def _create(brokers: str, topic: str, partitions: int, **configs: str) -> None:
+    entries = [{"name": name.replace("_", "."), "value": value} for name, value in configs.items()]
+    spec = {"topics": [{"topic": topic, "numPartitions": partitions, "configEntries": entries}]}
+    assert _ok(_admin(brokers, ("createTopics", spec))[0]) is True
+
+
+def _offsets(steps_ok: Any) -> dict[int, int]:
+    [topic] = steps_ok
+    return {p["partition"]: int(p["offset"]) for p in topic["partitions"]}
+
+
+def test_kafkajs_producers_keys_headers_gzip_and_idempotence(brokers: str) -> None:
+    topic = _name()
+    _create(brokers, topic, 3)
+    keyed = [{"key": f"k{i % 4}", "value": f"idem-{i}", "headers": {"n": str(i), "src": "kafkajs"}} for i in range(40)]
+    [idempotent] = _produce(brokers, {"topic": topic, "compression": "gzip", "messages": keyed}, idempotent=True)
+    plain_sends = [
+        {"topic": topic, "acks": 1, "messages": [{"key": "k1", "value": "plain-gzip"}], "compression": "gzip"},
+        {"topic": topic, "acks": 1, "messages": [{"value": "no-key", "partition": 2}]},
+        {"topic": topic, "acks": -1, "messages": [{"key": "k2", "value": "", "headers": {"empty": ""}}]},
+    ]
+    plain = _produce(brokers, *plain_sends)
+    assert all(part["errorCode"] == 0 for send in [idempotent, *plain] for part in send)
+
+    # Read back with confluent-kafka (librdkafka), an independent decoder of what Hub stored.
+    consumer = Consumer({"bootstrap.servers": brokers, "group.id": _name("g"), "enable.auto.commit": False})
+    consumer.assign([TopicPartition(topic, p, 0) for p in range(3)])
+    records: list[tuple[int, bytes | None, bytes | None, dict[str, bytes]]] = []
+    deadline = time.monotonic() + 30
+    while len(records) < 43 and time.monotonic() < deadline:
+        for message in consumer.consume(100, 0.5):
+            assert message.error() is None, message.error()
+            headers = dict(message.headers() or [])
+            records.append((message.partition(), message.key(), message.value(), headers))
+    consumer.close()
+    assert len(records) == 43
+    by_value = {value.decode(): (partition, key, headers) for partition, key, value, headers in records if value}
+    for i in range(40):
+        _partition, key, headers = by_value[f"idem-{i}"]
+        assert key == f"k{i % 4}".encode()
+        assert headers == {"n": str(i).encode(), "src": b"kafkajs"}
+    partitions_of = {key: {p for p, k, _v, _h in records if k == key} for key in (b"k0", b"k1", b"k2", b"k3")}
+    assert all(len(ps) == 1 for ps in partitions_of.values()), partitions_of  # one key, one partition
+    assert by_value["plain-gzip"][0] in partitions_of[b"k1"]
+    assert by_value["no-key"][:2] == (2, None)
+    assert (partitions_of[b"k2"].pop(), b"k2", b"", {"empty": b""}) in records
+
+
+def test_kafkajs_group_shares_partitions_commits_and_resumes(brokers: str) -> None:
+    topic, group = _name(), _name("g")
+    _create(brokers, topic, 4)
+    first = [{"key": f"k{i}", "value": f"first-{i}"} for i in range(24)]
+    shared = _consume(brokers, group, topic, 24, members=2, partitions=4, produce={"topic": topic, "messages": first})
+    owned: list[set[int]] = []
+    for member in shared["members"]:
+        mine = set(member["assignment"][topic])
+        assert mine
+        assert {m["partition"] for m in member["messages"]} <= mine
+        owned.append(mine)
+    assert owned[0].isdisjoint(owned[1])
+    assert owned[0] | owned[1] == {0, 1, 2, 3}
+    got = {m["value"] for member in shared["members"] for m in member["messages"]}
+    assert got == {f"first-{i}" for i in range(24)}
+
+    # The members committed what they read: the group's offsets are the partitions' ends.
+    fetched, ends = _admin(
+        brokers, ("fetchOffsets", {"groupId": group, "topics": [topic]}), ("fetchTopicOffsets", topic)
+    )
+    assert _offsets(_ok(fetched)) == {p["partition"]: int(p["high"]) for p in _ok(ends)}
+    assert sum(_offsets(_ok(fetched)).values()) == 24
+
+    # A new member of the group starts at the committed offsets: it gets the new records only.
+    later = [{"key": f"k{i}", "value": f"later-{i}"} for i in range(6)]
+    _produce(brokers, {"topic": topic, "messages": later})
+    resumed = _consume(brokers, group, topic, 6)
+    assert sorted(m["value"] for m in resumed["members"][0]["messages"]) == sorted(m["value"] for m in later)
+
+
+def test_kafkajs_admin_topics(brokers: str) -> None:
+    topic, other = _name(), _name()
+    create = {
+        "topics": [
+            {"topic": topic, "numPartitions": 3, "configEntries": [{"name": "retention.ms", "value": "60000"}]},
+            {"topic": other, "numPartitions": 1, "configEntries": [{"name": "cleanup.policy", "value": "compact"}]},
+        ]
+    }
+    describe = {
+        "includeSynonyms": False,
+        "resources": [{"type": TOPIC_RESOURCE, "name": topic, "configNames": ["retention.ms", "cleanup.policy"]}],
+    }
+    bad_factor = {"topics": [{"topic": _name(), "numPartitions": 1, "replicationFactor": 3}]}
+    steps = _admin(
+        brokers,
+        ("createTopics", create),
+        ("createTopics", {"topics": [{"topic": topic, "numPartitions": 3}]}),
+        ("createTopics", bad_factor),
+        ("listTopics",),
+        ("fetchTopicMetadata", {"topics": [topic, other]}),
+        ("describeConfigs", describe),
+        ("createPartitions", {"topicPartitions": [{"topic": topic, "count": 5}]}),
+        ("createPartitions", {"topicPartitions": [{"topic": topic, "count": 2}]}),
+        ("fetchTopicMetadata", {"topics": [topic]}),
+        ("deleteTopics", {"topics": [other]}),
+        ("listTopics",),
+    )
+    created, again, refused, listed, metadata, configs, grown, shrink, regrown, deleted, relisted = steps
+    assert _ok(created) is True
+    assert _ok(again) is False  # KafkaJS reports TOPIC_ALREADY_EXISTS as "nothing created"
+    assert [e["type"] for e in refused["error"]["errors"]] == ["INVALID_REPLICATION_FACTOR"]
+    assert {topic, other} <= set(_ok(listed))
+    shapes = {
+        t["name"]: [(p["partitionId"], p["leader"], p["replicas"]) for p in t["partitions"]]
+        for t in _ok(metadata)["topics"]
+    }
+    assert shapes == {topic: [(p, 0, [0]) for p in range(3)], other: [(0, 0, [0])]}
+    [resource] = _ok(configs)["resources"]
+    entries = {e["configName"]: e for e in resource["configEntries"]}
+    assert (entries["retention.ms"]["configValue"], entries["retention.ms"]["isDefault"]) == ("60000", False)
+    assert (entries["cleanup.policy"]["configValue"], entries["cleanup.policy"]["isDefault"]) == ("delete", True)
+    assert _ok(grown) is None
+    assert shrink["error"]["type"] == "INVALID_PARTITIONS"
+    assert [p["partitionId"] for p in _ok(regrown)["topics"][0]["partitions"]] == [0, 1, 2, 3, 4]
+    assert _ok(deleted) is None
+    assert topic in _ok(relisted)
+    assert other not in _ok(relisted)
+
+    # confluent-kafka sees the same: the partition count, the compacted topic gone, retention.ms set.
+    admin = AdminClient({"bootstrap.servers": brokers})
+    listing = admin.list_topics(timeout=10)
+    assert len(listing.topics[topic].partitions) == 5
+    assert other not in listing.topics
+    [described] = admin.describe_configs([ConfigResource("topic", topic)]).values()
+    assert described.result(10)["retention.ms"].value == "60000"
+
+
+def test_kafkajs_admin_cluster(brokers: str) -> None:
+    [cluster] = _admin(brokers, ("describeCluster",))
+    described = _ok(cluster)
+    host, port = brokers.rsplit(":", 1)
+    assert described["brokers"] == [{"nodeId": 0, "host": host, "port": int(port)}]
+    assert described["controller"] == 0
+    assert described["clusterId"] == AdminClient({"bootstrap.servers": brokers}).list_topics(timeout=10).cluster_id
+
+
+def test_kafkajs_admin_groups_and_offsets(brokers: str) -> None:
+    topic, group = _name(), _name("g")
+    _create(brokers, topic, 2)
+    messages = [{"partition": i % 2, "value": f"v{i}"} for i in range(10)]
+    _produce(brokers, {"topic": topic, "messages": messages})
+    _consume(brokers, group, topic, 10)
+    listed, described, fetched = _admin(
+        brokers,
+        ("listGroups",),
+        ("describeGroups", [group]),
+        ("fetchOffsets", {"groupId": group, "topics": [topic]}),
+    )
+    assert {"groupId": group, "protocolType": "consumer"} in _ok(listed)["groups"]
+    [description] = _ok(described)["groups"]
+    assert (description["errorCode"], description["state"], description["members"]) == (0, "Empty", [])
+    assert _offsets(_ok(fetched)) == {0: 5, 1: 5}
+
+    # setOffsets moves one partition back: the group reads partition 0 from offset 3 again.
+    moved, refetched = _admin(
+        brokers,
+        ("setOffsets", {"groupId": group, "topic": topic, "partitions": [{"partition": 0, "offset": "3"}]}),
+        ("fetchOffsets", {"groupId": group, "topics": [topic]}),
+    )
+    assert _ok(moved) is None
+    assert _offsets(_ok(refetched)) == {0: 3, 1: 5}
+    again = _consume(brokers, group, topic, 2)["members"][0]["messages"]
+    assert [(m["partition"], m["offset"], m["value"]) for m in again] == [(0, 3, "v6"), (0, 4, "v8")]
+
+    # resetOffsets to the earliest: the group reads everything again.
+    [reset] = _admin(brokers, ("resetOffsets", {"groupId": group, "topic": topic, "earliest": True}))
+    assert _ok(reset) is None
+    everything = _consume(brokers, group, topic, 10)["members"][0]["messages"]
+    assert sorted(m["value"] for m in everything) == sorted(m["value"] for m in messages)
+
+
+def _lands_with_admin(api_key: int) -> pytest.MarkDecorator:
+    return pytest.mark.xfail(api_key not in ADVERTISED, reason=ADMIN_BRANCH, strict=True)
+
+
+@_lands_with_admin(21)
+def test_kafkajs_admin_delete_records(brokers: str) -> None:
+    topic = _name()
+    _create(brokers, topic, 1)
+    _produce(brokers, {"topic": topic, "messages": [{"value": f"v{i}"} for i in range(10)]})
+    deleted, offsets, beyond = _admin(
+        brokers,
+        ("deleteTopicRecords", {"topic": topic, "partitions": [{"partition": 0, "offset": "4"}]}),
+        ("fetchTopicOffsets", topic),
+        ("deleteTopicRecords", {"topic": topic, "partitions": [{"partition": 0, "offset": "11"}]}),
+    )
+    assert _ok(deleted) is None
+    assert [(p["low"], p["high"]) for p in _ok(offsets)] == [("4", "10")]
+    assert [e["type"] for e in beyond["error"]["errors"]] == ["OFFSET_OUT_OF_RANGE"]
+    rest = _consume(brokers, _name("g"), topic, 6)["members"][0]["messages"]
+    assert [(m["offset"], m["value"]) for m in rest] == [(i, f"v{i}") for i in range(4, 10)]
+    # confluent-kafka sees the new start of the log.
+    consumer = Consumer({"bootstrap.servers": brokers, "group.id": _name("g")})
+    assert consumer.get_watermark_offsets(TopicPartition(topic, 0), timeout=10) == (4, 10)
+    consumer.close()
+
+
+@_lands_with_admin(42)
+def test_kafkajs_admin_delete_groups(brokers: str) -> None:
+    topic, group = _name(), _name("g")
+    _produce(brokers, {"topic": topic, "messages": [{"value": "one"}]})
+    _consume(brokers, group, topic, 1)
+    deleted, listed, unknown = _admin(
+        brokers, ("deleteGroups", [group]), ("listGroups",), ("deleteGroups", [_name("never")])
+    )
+    assert [(g["groupId"], g["errorCode"]) for g in _ok(deleted)] == [(group, 0)]
+    assert group not in {g["groupId"] for g in _ok(listed)["groups"]}
+    assert [e["type"] for e in unknown["error"]["errors"]] == ["GROUP_ID_NOT_FOUND"]
+    # The group's committed offsets went with it: a new member starts from the beginning again.
+    assert [m["value"] for m in _consume(brokers, group, topic, 1)["members"][0]["messages"]] == ["one"]
+
+
+@_lands_with_admin(33)
+def test_kafkajs_admin_alter_configs(brokers: str) -> None:
+    topic = _name()
+    _create(brokers, topic, 1, retention_ms="60000")
+
+    def alter(validate_only: bool, **configs: str) -> dict[str, Any]:
+        entries = [{"name": name.replace("_", "."), "value": value} for name, value in configs.items()]
+        return {
+            "validateOnly": validate_only,
+            "resources": [{"type": TOPIC_RESOURCE, "name": topic, "configEntries": entries}],
+        }
+
+    names = ["retention.ms", "max.message.bytes"]
+    describe = {"resources": [{"type": TOPIC_RESOURCE, "name": topic, "configNames": names}]}
+    checked, unchanged, altered, bad, final = _admin(
+        brokers,
+        ("alterConfigs", alter(True, max_message_bytes="4096")),
+        ("describeConfigs", describe),
+        ("alterConfigs", alter(False, max_message_bytes="4096")),
+        ("alterConfigs", alter(False, retention_ms="not-a-number")),
+        ("describeConfigs", describe),
+    )
+    assert _ok(checked)["resources"][0]["errorCode"] == 0
+
+    def values(step: dict[str, Any]) -> dict[str, tuple[str, bool]]:
+        [resource] = _ok(step)["resources"]
+        return {e["configName"]: (e["configValue"], e["isDefault"]) for e in resource["configEntries"]}
+
+    assert values(unchanged)["max.message.bytes"][1] is True  # validateOnly changed nothing
+    assert _ok(altered)["resources"][0]["errorCode"] == 0
+    assert [e["type"] for e in [bad["error"], *bad["error"]["errors"]] if e.get("type")][:1] == ["INVALID_CONFIG"]
+    # AlterConfigs replaces the topic's whole set: retention.ms, not named, is back to its default.
+    assert values(final)["max.message.bytes"] == ("4096", False)
+    assert values(final)["retention.ms"][1] is True
+    [described] = (
+        AdminClient({"bootstrap.servers": brokers}).describe_configs([ConfigResource("topic", topic)]).values()
+    )
+    assert described.result(10)["max.message.bytes"].value == "4096"
