@@ -1,11 +1,13 @@
 'use strict'
 // Runs `members` KafkaJS consumers in one group until they have received `expect` messages between them.
 // Spec: {brokers, groupId, topics, members, fromBeginning, expect, timeoutMs, consumer: {...options},
-// produce: {topic, messages} (sent once every member holds a share of `partitions` partitions, no two the same)}.
-// Result: {members: [{assignment, messages: [{topic, partition, offset, key, value, headers}]}], timedOut, versions}.
+// produce: {topic, messages} (sent once every member holds a share of `partitions` partitions, no two the same),
+// describeGroup: true (the admin client describes the group before the members leave)}.
+// Result: {members: [{assignment, messages: [{topic, partition, offset, key, value, headers}]}], timedOut,
+// group: {state, protocol, members: [{memberId, clientHost, assignment}]}, versions}.
 // Offsets are committed by KafkaJS's auto-commit (after each batch) and on disconnect.
 
-const { Partitioners } = require('kafkajs')
+const { AssignerProtocol, Partitioners } = require('kafkajs')
 const { kafka, recordVersions, main } = require('./common')
 
 const text = buffer => (buffer === null || buffer === undefined ? null : buffer.toString('utf8'))
@@ -79,9 +81,27 @@ main(async spec => {
   timedOut = timedOut || !(await until(() => received >= spec.expect, deadline))
   // As they were while the members shared the group (the last to leave gets every partition).
   const shares = members.map(({ assignment, messages }) => ({ assignment, messages: [...messages] }))
+  let group = null
+  if (spec.describeGroup) {
+    const admin = client.admin()
+    recordVersions(admin, versions)
+    await admin.connect()
+    const [described] = (await admin.describeGroups([spec.groupId])).groups
+    await admin.disconnect()
+    group = {
+      state: described.state,
+      protocol: described.protocol,
+      members: described.members.map(({ memberId, clientHost, memberAssignment }) => ({
+        memberId,
+        clientHost,
+        assignment: AssignerProtocol.MemberAssignment.decode(memberAssignment).assignment,
+      })),
+    }
+  }
   for (const member of members) await member.consumer.disconnect()
   return {
     members: shares,
+    group,
     timedOut,
     versions,
   }

@@ -122,7 +122,16 @@ def test_kafkajs_group_shares_partitions_commits_and_resumes(brokers: str) -> No
     topic, group = _name(), _name("g")
     _create(brokers, topic, 4)
     first = [{"key": f"k{i}", "value": f"first-{i}"} for i in range(24)]
-    shared = _consume(brokers, group, topic, 24, members=2, partitions=4, produce={"topic": topic, "messages": first})
+    shared = _consume(
+        brokers,
+        group,
+        topic,
+        24,
+        members=2,
+        partitions=4,
+        produce={"topic": topic, "messages": first},
+        describeGroup=True,
+    )
     owned: list[set[int]] = []
     for member in shared["members"]:
         mine = set(member["assignment"][topic])
@@ -131,6 +140,10 @@ def test_kafkajs_group_shares_partitions_commits_and_resumes(brokers: str) -> No
         owned.append(mine)
     assert owned[0].isdisjoint(owned[1])
     assert owned[0] | owned[1] == {0, 1, 2, 3}
+    described = shared["group"]
+    assert (described["state"], described["protocol"]) == ("Stable", "RoundRobinAssigner")
+    assert sorted(sorted(m["assignment"][topic]) for m in described["members"]) == sorted(map(sorted, owned))
+    assert {m["clientHost"] for m in described["members"]} == {"127.0.0.1"}
     got = {m["value"] for member in shared["members"] for m in member["messages"]}
     assert got == {f"first-{i}" for i in range(24)}
 
