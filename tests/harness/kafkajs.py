@@ -19,6 +19,8 @@ from typing import Any
 
 import pytest
 
+from hub.log.server.versions import ADVERTISED
+
 PACKAGE_DIR = Path(__file__).resolve().parents[1] / "clients" / "kafkajs"
 
 #: The newest version of each API that KafkaJS 2.2.4 implements, by its name for the API: (API key, version).
@@ -105,6 +107,17 @@ def admin(brokers: str, *steps: tuple[Any, ...], timeout_s: float = 60, **client
     step's result is ``{"ok": value}`` or ``{"error": {...}}`` in ``result["steps"]``."""
     spec = {"brokers": [brokers], "steps": [{"op": op, "args": list(args)} for op, *args in steps], **client}
     return run("admin", spec, timeout_s)
+
+
+def check_versions(result: dict[str, Any]) -> dict[str, Any]:
+    """``result`` after checking each version KafkaJS used in it: the newest it implements that Hub advertises
+    (ApiVersions 2 first, before it knows Hub's ranges), within Hub's advertised range."""
+    for api, used in result["versions"].items():
+        key, newest = KAFKAJS_VERSIONS[api]
+        low, high = ADVERTISED[key]
+        assert used == [min(newest, high)], (api, used, ADVERTISED[key])
+        assert low <= used[0] <= high, (api, used, ADVERTISED[key])
+    return result
 
 
 def _text(value: str | bytes | None) -> str:

@@ -1,7 +1,7 @@
 'use strict'
 // Runs admin calls in order on one KafkaJS admin client. Spec: {brokers, steps: [{op, args: [...]}]}; each step
 // calls admin[op](...args). Result: {steps: [{ok: value} | {error: describeError(...)}], versions}: a failing step
-// is recorded and the next one still runs.
+// is recorded and the next one still runs. A client that cannot connect (TLS, SASL) gets {connectError, steps: []}.
 
 const { kafka, recordVersions, describeError, main } = require('./common')
 
@@ -9,7 +9,11 @@ main(async spec => {
   const versions = {}
   const admin = kafka(spec).admin()
   recordVersions(admin, versions)
-  await admin.connect()
+  try {
+    await admin.connect()
+  } catch (err) {
+    return { connectError: describeError(err), steps: [], versions }
+  }
   try {
     const steps = []
     for (const { op, args } of spec.steps) {
