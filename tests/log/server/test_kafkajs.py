@@ -52,6 +52,7 @@ def _produce(brokers: str, *sends: dict[str, Any], **producer: Any) -> list[list
         kafkajs.run("produce", {"brokers": [brokers], "producer": producer, "sends": list(sends)})
     )
     results: list[list[dict[str, Any]]] = result["results"]
+    assert all(isinstance(sent, list) for sent in results), results
     return results
 
 
@@ -120,6 +121,25 @@ def test_kafkajs_producers_keys_headers_gzip_and_idempotence(brokers: str) -> No
     assert (partitions_of[b"k2"].pop(), b"k2", b"", {"empty": b""}) in records
 
 
+def test_kafkajs_producer_errors_are_kafkas(brokers: str) -> None:
+    compacted, small = _name(), _name()
+    _create(brokers, compacted, 1, cleanup_policy="compact")
+    _create(brokers, small, 1, max_message_bytes="2000")
+    sends = [
+        {"topic": compacted, "messages": [{"key": "gone", "value": None}]},  # a tombstone is a record
+        {"topic": compacted, "messages": [{"value": "keyless"}]},
+        {"topic": small, "messages": [{"value": "x" * 4000}]},
+        {"topic": "__consumer_offsets", "messages": [{"value": "x"}]},
+        {"topic": small, "messages": [{"value": "fits"}]},
+    ]
+    spec = {"brokers": [brokers], "producer": {"retry": {"retries": 0}}, "sends": sends}
+    tombstone, keyless, large, internal, fits = kafkajs.check_versions(kafkajs.run("produce", spec))["results"]
+    assert [part["errorCode"] for part in tombstone + fits] == [0, 0]
+    assert _kafka_errors(keyless) == ["INVALID_RECORD"]
+    assert _kafka_errors(large) == ["MESSAGE_TOO_LARGE"]
+    assert _kafka_errors(internal) == ["INVALID_TOPIC_EXCEPTION"]
+
+
 def test_kafkajs_group_shares_partitions_commits_and_resumes(brokers: str) -> None:
     topic, group = _name(), _name("g")
     _create(brokers, topic, 4)
@@ -176,11 +196,19 @@ def test_kafkajs_admin_topics(brokers: str) -> None:
         "resources": [{"type": TOPIC_RESOURCE, "name": topic, "configNames": ["retention.ms", "cleanup.policy"]}],
     }
     bad_factor = {"topics": [{"topic": _name(), "numPartitions": 1, "replicationFactor": 3}]}
+    bad_name = {"topics": [{"topic": "no spaces!", "numPartitions": 1}]}
+    bad_config = {"topics": [{"topic": _name(), "configEntries": [{"name": "retention.ms", "value": "soon"}]}]}
+    # KafkaJS waits for a created topic's leaders unless told not to, which a validation never creates.
+    validated = _name()
+    validate = {"validateOnly": True, "waitForLeaders": False, "topics": [{"topic": validated, "numPartitions": 2}]}
     steps = _admin(
         brokers,
         ("createTopics", create),
         ("createTopics", {"topics": [{"topic": topic, "numPartitions": 3}]}),
         ("createTopics", bad_factor),
+        ("createTopics", bad_name),
+        ("createTopics", bad_config),
+        ("createTopics", validate),
         ("listTopics",),
         ("fetchTopicMetadata", {"topics": [topic, other]}),
         ("describeConfigs", describe),
@@ -190,11 +218,30 @@ def test_kafkajs_admin_topics(brokers: str) -> None:
         ("deleteTopics", {"topics": [other]}),
         ("listTopics",),
     )
-    created, again, refused, listed, metadata, configs, grown, shrink, regrown, deleted, relisted = steps
+    (
+        created,
+        again,
+        refused,
+        misnamed,
+        misconfigured,
+        validation,
+        listed,
+        metadata,
+        configs,
+        grown,
+        shrink,
+        regrown,
+        deleted,
+        relisted,
+    ) = steps
     assert _ok(created) is True
     assert _ok(again) is False  # KafkaJS reports TOPIC_ALREADY_EXISTS as "nothing created"
     assert _kafka_errors(refused) == ["INVALID_REPLICATION_FACTOR"]
+    assert _kafka_errors(misnamed) == ["INVALID_TOPIC_EXCEPTION"]
+    assert _kafka_errors(misconfigured) == ["INVALID_CONFIG"]
+    assert _ok(validation) is True
     assert {topic, other} <= set(_ok(listed))
+    assert validated not in _ok(listed)
     shapes = {
         t["name"]: [(p["partitionId"], p["leader"], p["replicas"]) for p in t["partitions"]]
         for t in _ok(metadata)["topics"]
