@@ -1,6 +1,6 @@
 'use strict'
 // Runs admin calls in order on one KafkaJS admin client. Spec: {brokers, steps: [{op, args: [...]}]}; each step
-// calls admin[op](...args). Result: {steps: [{ok: value} | {error: describeError(...)}], versions}: a failing step
+// calls admin[op](...args) (op "sleep" waits args[0] ms). Result: {steps: [{ok: value} | {error: describeError(...)}], versions}: a failing step
 // is recorded and the next one still runs. A client that cannot connect (TLS, SASL) gets {connectError, steps: []}.
 
 const { kafka, recordVersions, describeError, main } = require('./common')
@@ -18,7 +18,7 @@ main(async spec => {
     const steps = []
     for (const { op, args } of spec.steps) {
       try {
-        const value = await admin[op](...(args || []))
+        const value = op === 'sleep' ? await new Promise(resolve => setTimeout(resolve, args[0])) : await admin[op](...(args || []))
         steps.push({ ok: value === undefined ? null : value })
       } catch (err) {
         steps.push({ error: describeError(err) })
