@@ -13,14 +13,11 @@ import pytest
 from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient, ConfigResource
 
-from hub.log.server.versions import ADVERTISED
 from tests.harness import kafkajs
 from tests.harness.hub import HubServer
 from tests.harness.kafkajs import TOPIC_RESOURCE
 
 pytestmark = pytest.mark.integration
-
-ADMIN_BRANCH = "DeleteRecords/DeleteGroups/AlterConfigs land with the admin branch"
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -311,11 +308,6 @@ def test_kafkajs_admin_groups_and_offsets(brokers: str) -> None:
     assert sorted(m["value"] for m in everything) == sorted(m["value"] for m in messages)
 
 
-def _lands_with_admin(api_key: int) -> pytest.MarkDecorator:
-    return pytest.mark.xfail(api_key not in ADVERTISED, reason=ADMIN_BRANCH, strict=True)
-
-
-@_lands_with_admin(21)
 def test_kafkajs_admin_delete_records(brokers: str) -> None:
     topic = _name()
     _create(brokers, topic, 1)
@@ -338,7 +330,6 @@ def test_kafkajs_admin_delete_records(brokers: str) -> None:
     consumer.close()
 
 
-@_lands_with_admin(42)
 def test_kafkajs_admin_delete_groups(brokers: str) -> None:
     topic, group = _name(), _name("g")
     _produce(brokers, {"topic": topic, "messages": [{"value": "one"}]})
@@ -353,7 +344,6 @@ def test_kafkajs_admin_delete_groups(brokers: str) -> None:
     assert [m["value"] for m in _consume(brokers, group, topic, 1)["members"][0]["messages"]] == ["one"]
 
 
-@_lands_with_admin(33)
 def test_kafkajs_admin_alter_configs(brokers: str) -> None:
     topic = _name()
     _create(brokers, topic, 1, retention_ms="60000")
