@@ -15,7 +15,7 @@ from confluent_kafka.admin import AdminClient, ConfigResource
 
 from tests.harness import kafkajs
 from tests.harness.hub import HubServer
-from tests.harness.kafkajs import TOPIC_RESOURCE
+from tests.harness.kafkajs import BROKER_RESOURCE, TOPIC_RESOURCE
 
 pytestmark = pytest.mark.integration
 
@@ -264,13 +264,27 @@ def test_kafkajs_admin_topics(brokers: str) -> None:
     assert described.result(10)["retention.ms"].value == "60000"
 
 
-def test_kafkajs_admin_cluster(brokers: str) -> None:
-    [cluster] = _admin(brokers, ("describeCluster",))
+def test_kafkajs_admin_cluster_and_broker_configs(brokers: str) -> None:
+    names = ["num.partitions", "log.retention.ms", "message.max.bytes"]
+    broker_configs = {
+        "includeSynonyms": True,
+        "resources": [{"type": BROKER_RESOURCE, "name": "0", "configNames": names}],
+    }
+    cluster, configs = _admin(brokers, ("describeCluster",), ("describeConfigs", broker_configs))
     described = _ok(cluster)
     host, port = brokers.rsplit(":", 1)
     assert described["brokers"] == [{"nodeId": 0, "host": host, "port": int(port)}]
     assert described["controller"] == 0
-    assert described["clusterId"] == AdminClient({"bootstrap.servers": brokers}).list_topics(timeout=10).cluster_id
+    admin = AdminClient({"bootstrap.servers": brokers})
+    assert described["clusterId"] == admin.list_topics(timeout=10).cluster_id
+    [resource] = _ok(configs)["resources"]
+    entries = {e["configName"]: e for e in resource["configEntries"]}
+    assert sorted(entries) == sorted(names)
+    assert all(entry["configSynonyms"] for entry in entries.values())  # at least the entry's own source
+    # confluent-kafka reads the same values.
+    [theirs] = admin.describe_configs([ConfigResource("broker", "0")]).values()
+    their_entries = theirs.result(10)
+    assert {name: entries[name]["configValue"] for name in names} == {name: their_entries[name].value for name in names}
 
 
 def test_kafkajs_admin_groups_and_offsets(brokers: str) -> None:
