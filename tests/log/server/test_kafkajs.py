@@ -394,3 +394,39 @@ def test_kafkajs_admin_alter_configs(brokers: str) -> None:
     admin = AdminClient({"bootstrap.servers": brokers})
     [described] = admin.describe_configs([ConfigResource("topic", topic)]).values()
     assert described.result(10)["max.message.bytes"].value == "4096"
+
+
+def test_kafkajs_admin_alter_broker_configs(brokers: str) -> None:
+    topic = _name()
+    _create(brokers, topic, 1)
+
+    def broker(*entries: tuple[str, str]) -> dict[str, Any]:
+        configs = [{"name": name, "value": value} for name, value in entries]
+        return {"resources": [{"type": BROKER_RESOURCE, "name": "0", "configEntries": configs}]}
+
+    describe = {
+        "resources": [
+            {"type": BROKER_RESOURCE, "name": "0", "configNames": ["log.index.interval.bytes"]},
+            {"type": TOPIC_RESOURCE, "name": topic, "configNames": ["index.interval.bytes"]},
+        ]
+    }
+    try:
+        altered, static, changed = _admin(
+            brokers,
+            ("alterConfigs", broker(("log.index.interval.bytes", "8192"))),
+            ("alterConfigs", broker(("num.partitions", "7"))),
+            ("describeConfigs", describe),
+        )
+    finally:  # the listener is shared: AlterConfigs with no entries drops this broker's dynamic configs
+        restored, back = _admin(brokers, ("alterConfigs", broker()), ("describeConfigs", describe))
+    assert _ok(altered)["resources"][0]["errorCode"] == 0
+    assert _kafka_errors(static) == ["INVALID_REQUEST"]  # Kafka's answer: not a dynamic config
+
+    def sources(step: dict[str, Any]) -> list[tuple[str, str, int]]:
+        entries = [entry for resource in _ok(step)["resources"] for entry in resource["configEntries"]]
+        return [(e["configName"], e["configValue"], e["configSource"]) for e in entries]
+
+    # 2 is DYNAMIC_BROKER_CONFIG: the topic, with no value of its own, takes the broker's.
+    assert sources(changed) == [("log.index.interval.bytes", "8192", 2), ("index.interval.bytes", "8192", 2)]
+    assert _ok(restored)["resources"][0]["errorCode"] == 0
+    assert [value for _config, value, _source in sources(back)] == ["4096", "4096"]
