@@ -45,11 +45,20 @@ KAFKAJS_VERSIONS: dict[str, tuple[int, int]] = {
     "DeleteTopics": (20, 1),
     "DeleteRecords": (21, 1),
     "InitProducerId": (22, 1),
+    "AddPartitionsToTxn": (24, 1),
+    "AddOffsetsToTxn": (25, 1),
+    "EndTxn": (26, 1),
+    "TxnOffsetCommit": (28, 1),
+    "DescribeAcls": (29, 1),
+    "CreateAcls": (30, 1),
+    "DeleteAcls": (31, 1),
     "DescribeConfigs": (32, 2),
     "AlterConfigs": (33, 1),
     "SaslAuthenticate": (36, 1),
     "CreatePartitions": (37, 1),
     "DeleteGroups": (42, 1),
+    "AlterPartitionReassignments": (45, 0),
+    "ListPartitionReassignments": (46, 0),
 }
 
 #: Kafka's ConfigResourceTypes as KafkaJS numbers them (admin.describeConfigs / alterConfigs).

@@ -3,6 +3,8 @@ or prints no JSON raises with its stderr."""
 
 from __future__ import annotations
 
+import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -55,3 +57,19 @@ def test_run_returns_the_scripts_json(scripts: Path) -> None:
 def test_a_failed_script_raises_with_its_stderr(scripts: Path, script: str, timeout_s: float, message: str) -> None:
     with pytest.raises(kafkajs.KafkaJsError, match=message):
         kafkajs.run(script, {}, timeout_s=timeout_s)
+
+
+def test_the_version_table_is_the_installed_kafkajs() -> None:
+    """KAFKAJS_VERSIONS is what the pinned package implements (a new pin must update it)."""
+    kafkajs.require()
+    listing = (
+        "const { requests } = require('kafkajs/src/protocol/requests');"
+        "const keys = require('kafkajs/src/protocol/requests/apiKeys');"
+        "console.log(JSON.stringify(Object.entries(requests).filter(([, d]) => d.versions.length)"
+        ".map(([name, d]) => [name, keys[name], Math.max(...d.versions.map(Number))])))"
+    )
+    done = subprocess.run(
+        ["node", "-e", listing], cwd=kafkajs.PACKAGE_DIR, capture_output=True, text=True, timeout=30, check=True
+    )
+    implemented = {name: (key, newest) for name, key, newest in json.loads(done.stdout)}
+    assert implemented == kafkajs.KAFKAJS_VERSIONS
