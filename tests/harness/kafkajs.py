@@ -129,6 +129,15 @@ def check_versions(result: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+def kafka_errors(error: dict[str, Any]) -> list[str]:
+    """Kafka's error types in a described KafkaJS error and the errors nested in it (per topic, group, partition,
+    or wrapped by its retrier), outermost first, each once."""
+    found = [error["type"]] if error.get("type") else []
+    for nested in error["errors"]:
+        found += [kind for kind in kafka_errors(nested) if kind not in found]
+    return found
+
+
 def _text(value: str | bytes | None) -> str:
     if isinstance(value, bytes):
         value = value.decode(errors="replace")

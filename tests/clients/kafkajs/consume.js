@@ -4,11 +4,12 @@
 // produce: {topic, messages} (sent once every member holds a share of `partitions` partitions, no two the same),
 // describeGroup: true (the admin client describes the group before the members leave)}.
 // Result: {members: [{assignment, messages: [{topic, partition, offset, key, value, headers}]}], timedOut,
-// group: {state, protocol, members: [{memberId, clientHost, assignment}]}, versions}.
+// group: {state, protocol, members: [{memberId, clientHost, assignment}]}, crash, versions}; `crash` is the error
+// that stopped a consumer (KafkaJS's CRASH event), which ends the run early.
 // Offsets are committed by KafkaJS's auto-commit (after each batch) and on disconnect.
 
 const { AssignerProtocol, Partitioners } = require('kafkajs')
-const { kafka, recordVersions, main } = require('./common')
+const { kafka, recordVersions, describeError, main } = require('./common')
 
 const text = buffer => (buffer === null || buffer === undefined ? null : buffer.toString('utf8'))
 
@@ -37,6 +38,7 @@ main(async spec => {
   const deadline = Date.now() + (spec.timeoutMs || 30000)
   const members = []
   let received = 0
+  let crash = null
   for (let i = 0; i < (spec.members || 1); i++) {
     const consumer = client.consumer({
       groupId: spec.groupId,
@@ -50,6 +52,9 @@ main(async spec => {
     const member = { consumer, assignment: null, messages: [] }
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
       member.assignment = payload.memberAssignment
+    })
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      crash = crash || describeError(payload.error)
     })
     await consumer.connect()
     for (const topic of spec.topics) await consumer.subscribe({ topic, fromBeginning: spec.fromBeginning !== false })
@@ -70,15 +75,15 @@ main(async spec => {
   }
   let timedOut = false
   if (spec.produce) {
-    timedOut = !(await until(() => balanced(members, spec.partitions), deadline))
-    if (!timedOut) {
+    timedOut = !(await until(() => crash || balanced(members, spec.partitions), deadline))
+    if (!timedOut && !crash) {
       const producer = client.producer({ createPartitioner: Partitioners.DefaultPartitioner })
       await producer.connect()
       await producer.send(spec.produce)
       await producer.disconnect()
     }
   }
-  timedOut = timedOut || !(await until(() => received >= spec.expect, deadline))
+  timedOut = timedOut || !(await until(() => crash || received >= spec.expect, deadline))
   // As they were while the members shared the group (the last to leave gets every partition).
   const shares = members.map(({ assignment, messages }) => ({ assignment, messages: [...messages] }))
   let group = null
@@ -102,6 +107,7 @@ main(async spec => {
   return {
     members: shares,
     group,
+    crash,
     timedOut,
     versions,
   }

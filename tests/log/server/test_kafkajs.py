@@ -57,6 +57,7 @@ def _consume(brokers: str, group: str, topic: str, expect: int, **spec: Any) -> 
     spec = {"brokers": [brokers], "groupId": group, "topics": [topic], "expect": expect, **spec}
     result = kafkajs.check_versions(kafkajs.run("consume", spec, timeout_s=90))
     assert not result["timedOut"], result
+    assert result["crash"] is None, result["crash"]
     return result
 
 
@@ -67,13 +68,7 @@ def _create(brokers: str, topic: str, partitions: int, **configs: str) -> None:
 
 
 def _kafka_errors(step: dict[str, Any]) -> list[str]:
-    """Kafka's error types in a failed step, from KafkaJS's nested errors (per topic, group or partition)."""
-
-    def walk(error: dict[str, Any]) -> list[str]:
-        own = [error["type"]] if error.get("type") else []
-        return own + [t for nested in error["errors"] for t in walk(nested) if t not in own]
-
-    return walk(step["error"])
+    return kafkajs.kafka_errors(step["error"])
 
 
 def _offsets(steps_ok: Any) -> dict[int, int]:
