@@ -1,17 +1,20 @@
 """KafkaJS (Node.js, its own TLS and SASL code) over the listener's security protocols: produce, consume in a group
 and use the admin client over SSL, SASL_PLAINTEXT with PLAIN, SASL_SSL with SCRAM-SHA-256/512 and TLS with a client
 certificate; a wrong password fails with SASL_AUTHENTICATION_FAILED (the password in no error), and an untrusted
-certificate, either side, is refused."""
+certificate, either side, is refused; with the authorizer, a SASL principal needs an ACL that a super user grants."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from tests.harness import kafkajs
-from tests.log.security.conftest import REAUTH_MS, SecuredListeners
+from tests.harness.hub import HubServer
+from tests.harness.process import free_port
+from tests.log.security.conftest import PLAIN_JAAS, REAUTH_MS, SecuredListeners
 from tests.log.security.test_listener_clients import CASES, IDS, Case
 
 pytestmark = pytest.mark.integration
@@ -125,3 +128,57 @@ def test_kafkajs_reauthenticates_before_its_session_ends(secured: SecuredListene
     assert [list(step) for step in result["steps"]] == [["ok"]] * 5
     assert result["requests"]["SaslAuthenticate"] == 3  # the first time, then once per session about to end
     assert result["errorLogs"] == []  # no connection closed, no request refused
+
+
+@pytest.fixture(scope="module")
+def authorizing(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubServer]:
+    """`hub log serve` with one SASL_PLAINTEXT listener (PLAIN users alice and admin) and the StandardAuthorizer,
+    admin its super user."""
+    base, port = tmp_path_factory.mktemp("kafkajs-authorizing"), free_port()
+    options = {
+        "listeners": f"SASL_PLAINTEXT://127.0.0.1:{port}",
+        "sasl.enabled.mechanisms": "PLAIN",
+        "listener.name.sasl_plaintext.plain.sasl.jaas.config": PLAIN_JAAS,
+        "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+        "super.users": "User:admin",
+    }
+    server = HubServer(base / "data", port, base / "server.log", options=tuple(f"{k}={v}" for k, v in options.items()))
+    server.start()
+    yield server
+    if server.running:
+        server.stop()
+
+
+def test_kafkajs_sasl_principal_needs_an_acl(authorizing: HubServer) -> None:
+    topic = f"acl-kafkajs-{uuid.uuid4().hex[:8]}"
+
+    def client(user: str) -> dict[str, Any]:
+        password = {"alice": "alice-secret", "admin": "admin-secret"}[user]
+        sasl = {"mechanism": "plain", "username": user, "password": password}
+        return {"brokers": [authorizing.bootstrap], "sasl": sasl, "retries": 0}
+
+    write = {
+        "resourceType": 2,  # TOPIC
+        "resourceName": topic,
+        "resourcePatternType": 3,  # LITERAL
+        "principal": "User:alice",
+        "host": "*",
+        "operation": 4,  # WRITE
+        "permissionType": 3,  # ALLOW
+    }
+    create = {"op": "createTopics", "args": [{"topics": [{"topic": topic, "numPartitions": 1}]}]}
+    [created] = kafkajs.run("admin", {**client("admin"), "steps": [create]})["steps"]
+    assert created == {"ok": True}
+    send = {**client("alice"), "sends": [{"topic": topic, "messages": [{"value": "v"}]}]}
+    [refused] = kafkajs.run("produce", send)["results"]
+    assert kafkajs.kafka_errors(refused["error"]) == ["TOPIC_AUTHORIZATION_FAILED"], refused
+    [not_admin] = kafkajs.run(
+        "admin", {**client("alice"), "steps": [{"op": "createAcls", "args": [{"acl": [write]}]}]}
+    )["steps"]
+    assert kafkajs.kafka_errors(not_admin["error"]) == ["CLUSTER_AUTHORIZATION_FAILED"], not_admin
+    [granted] = kafkajs.run("admin", {**client("admin"), "steps": [{"op": "createAcls", "args": [{"acl": [write]}]}]})[
+        "steps"
+    ]
+    assert granted == {"ok": True}
+    [sent] = kafkajs.check_versions(kafkajs.run("produce", send))["results"]
+    assert [part["errorCode"] for part in sent] == [0]
