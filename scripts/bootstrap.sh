@@ -40,6 +40,18 @@ apt_install() {
     fi
 }
 
+# npm_ci DIR — install DIR's npm packages as its package-lock.json pins them (`npm ci`), unless node_modules
+# already holds that lock's install.
+npm_ci() {
+    local dir="$1" hash stamp="$1/node_modules/.hub-installed"
+    hash="$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)"
+    if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$hash" ]; then
+        echo "installing npm packages in ${dir#"$ROOT"/} (log: $INSTALL_LOG)" >&2
+        quietly npm --prefix "$dir" ci --no-audit --no-fund
+        echo "$hash" >"$stamp"
+    fi
+}
+
 # python_for_venv — a Python >= 3.11 with venv support.
 python_for_venv() {
     local candidate

@@ -64,3 +64,25 @@ def test_new_extras_are_added_to_those_installed(tree: Path) -> None:
     assert _install(tree, "all,demo").returncode == 0
     assert (tree / ".venv" / "calls").read_text().splitlines()[-1] == f"-m pip install -e {tree}[all,demo,test]"
     assert _install(tree, "all").stderr == "", "all is covered by what is installed"
+
+
+def test_npm_packages_are_installed_once_per_lock(tree: Path) -> None:
+    fake = tree / "bin" / "npm"
+    fake.parent.mkdir()
+    fake.write_text(f'#!/usr/bin/env bash\necho "$*" >> {tree}/npm-calls\nmkdir -p "$2/node_modules"\necho added\n')
+    fake.chmod(0o755)
+    package = tree / "tests" / "clients" / "js"
+    package.mkdir(parents=True)
+    (package / "package-lock.json").write_text('{"lockfileVersion": 3}')
+    script = f'export PATH={fake.parent}:$PATH; source {tree}/scripts/bootstrap.sh && npm_ci "$ROOT/tests/clients/js"'
+
+    def run() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60, check=False)
+
+    first = run()
+    assert first.returncode == 0, first.stderr
+    assert first.stderr.splitlines() == [f"installing npm packages in tests/clients/js (log: {tree}/.venv/install.log)"]
+    assert run().stderr == "", "a second run installs nothing"
+    (package / "package-lock.json").write_text('{"lockfileVersion": 3, "packages": {}}')
+    assert run().stderr != "", "a changed lock installs again"
+    assert (tree / "npm-calls").read_text().splitlines() == [f"--prefix {package} ci --no-audit --no-fund"] * 2
