@@ -76,9 +76,10 @@ def decode_request_header(payload: Buffer) -> tuple[RequestHeader, int]:
 
 
 def decode_request(payload: Buffer) -> tuple[RequestHeader, dict[str, Any]]:
-    """Decode header and body of a request payload (raises UnsupportedVersionError for unknown versions)."""
+    """Decode header and body of a request payload (raises UnsupportedVersionError for unknown versions). Bytes
+    after the body are ignored, as Kafka's broker ignores them (librdkafka 2.16 sends some after Metadata v13)."""
     header, offset = decode_request_header(payload)
-    return header, request_codec(header.api_key, header.api_version).decode(payload, offset)
+    return header, request_codec(header.api_key, header.api_version).decode_from(payload, offset)[0]
 
 
 def encode_request(

@@ -38,6 +38,8 @@ class ConnectionState:
     fetch_start: int = 0
     #: Whether the client has gone (closed or reset the connection); a long poll gives up early when it has.
     closed: Callable[[], bool] = lambda: False
+    #: What the client said it is in ApiVersions v3+ (``client_software_name``/``_version``), for log lines.
+    client_software: tuple[str, str] | None = None
 
 
 @dataclass

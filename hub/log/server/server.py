@@ -30,7 +30,7 @@ from hub.log.protocol import (
 from hub.log.server.cluster_view import ClusterAdmin
 from hub.log.server.context import ConnectionState, CoordinatorNode, RequestContext, ServerIdentity
 from hub.log.server.handlers import RequestHandlers
-from hub.log.server.versions import ADVERTISED, API_VERSIONS, supported
+from hub.log.server.versions import ADVERTISED, API_VERSIONS, MIN_PRODUCE_WITH_RECORD_BATCHES, PRODUCE, supported
 
 log = logging.getLogger("hub.log.server")
 
@@ -160,7 +160,7 @@ class KafkaServer:
                 writer.writelines(response)
                 await writer.drain()
         except ProtocolError as exc:
-            log.error("closing connection from %s: malformed request: %s", client, exc)
+            log.error("closing connection from %s%s: malformed request: %s", client, _software(connection), exc)
         except (ConnectionError, asyncio.CancelledError):
             pass
         except Exception:
@@ -187,9 +187,20 @@ class KafkaServer:
             raise ProtocolError(
                 f"api key {header.api_key} version {header.api_version} is not supported (client {header.client_id!r})"
             )
+        if header.api_key == PRODUCE and header.api_version < MIN_PRODUCE_WITH_RECORD_BATCHES:
+            # Advertised for old librdkafka's sake only; Kafka 4 closes the connection of such a request too.
+            raise ProtocolError(
+                f"Produce version {header.api_version} (the old message format) is advertised but not served, as in "
+                f"Kafka 4 (client {header.client_id!r}{_software(connection)})"
+            )
         header, body = decode_request(payload)
         route = self.handlers.routes[header.api_key]
         response = await route(RequestContext(header, client.rsplit(":", 1)[0], connection), body)
         if response is None:
             return None
         return encode_response_parts(header.api_key, header.api_version, header.correlation_id, response)
+
+
+def _software(connection: ConnectionState) -> str:
+    """The client software the connection named in ApiVersions, for log lines ('' when it named none)."""
+    return "" if connection.client_software is None else " ({} {})".format(*connection.client_software)
