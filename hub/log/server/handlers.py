@@ -38,12 +38,14 @@ from hub.log.server.cluster_handlers import ClusterAdminHandlers
 from hub.log.server.cluster_metadata import cluster_brokers, cluster_partitions
 from hub.log.server.cluster_view import ClusterAdmin
 from hub.log.server.context import Body, CoordinatorNode, RequestContext, ServerIdentity
+from hub.log.server.describe_topic_partitions import describe_topic_partitions
 from hub.log.server.group_handlers import GroupHandlers
 from hub.log.server.list_offsets import list_offsets
 from hub.log.server.quorum_admin import QuorumAdmin
 from hub.log.server.single_node import SingleNodeCluster
 from hub.log.server.topic_handlers import TopicHandlers
 from hub.log.server.topic_ids import ZERO_UUID, TopicIds, topic_uuid
+from hub.log.store import TopicInfo
 
 log = logging.getLogger("hub.log.server")
 
@@ -91,6 +93,7 @@ class RequestHandlers:
             18: api_versions,
             22: self.init_producer_id,
             23: self.offset_for_leader_epoch,
+            75: self.describe_topic_partitions,
             **self.topics.routes,
             **self.cluster_admin.routes,
         }
@@ -144,11 +147,7 @@ class RequestHandlers:
             if info is None:
                 topics.append(_metadata_topic(name, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, []))
                 continue
-            if cluster is None:
-                partitions = [_single_node_partition(index) for index in range(info.partitions)]
-            else:
-                partitions = cluster_partitions(cluster.metadata(), name)
-            entry = _metadata_topic(name, ErrorCode.NONE, partitions)
+            entry = _metadata_topic(name, ErrorCode.NONE, self._partitions_of(name, info))
             entry["is_internal"] = info.internal
             entry["topic_id"] = topic_uuid(info)
             topics.append(entry)
@@ -175,6 +174,16 @@ class RequestHandlers:
             "cluster_authorized_operations": -2147483648,
             "error_code": ErrorCode.NONE,
         }
+
+    def _partitions_of(self, name: str, info: TopicInfo) -> list[Body]:
+        """The topic's partitions as Metadata (and DescribeTopicPartitions) describe them."""
+        cluster = self.broker.cluster
+        if cluster is None:
+            return [_single_node_partition(index) for index in range(info.partitions)]
+        return cluster_partitions(cluster.metadata(), name)
+
+    async def describe_topic_partitions(self, ctx: RequestContext, body: Body) -> Body:
+        return await describe_topic_partitions(self.broker.store, self._partitions_of, ctx, body)
 
     # --- produce and fetch -------------------------------------------------------------------------------------
 
