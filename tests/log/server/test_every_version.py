@@ -286,9 +286,7 @@ def test_api_versions_at_every_version(raw: RawKafkaConnection) -> None:
 
 
 def test_describe_topic_partitions_pages_with_its_cursor(raw: RawKafkaConnection) -> None:
-    first, first_id = _create(raw, 3)
-    second, _ = _create(raw, 2)
-    first, second = sorted([first, second])
+    (first, first_id), (second, _) = sorted([_create(raw, 3), _create(raw, 3)])
     body: dict[str, Any] = {"topics": [{"name": second}, {"name": first}, {"name": "no-such"}]}
     seen: list[tuple[str, int]] = []
     cursor = None
@@ -301,7 +299,7 @@ def test_describe_topic_partitions_pages_with_its_cursor(raw: RawKafkaConnection
         cursor = answer["next_cursor"]
         if cursor is None:
             break
-    assert seen == [(first, 0), (first, 1), (first, 2), (second, 0), (second, 1)]
+    assert seen == [(first, 0), (first, 1), (first, 2), (second, 0), (second, 1), (second, 2)]
     whole = raw.request(75, 0, {"topics": [{"name": first}], "response_partition_limit": 2000, "cursor": None})
     assert (whole["topics"][0]["topic_id"], whole["next_cursor"]) == (first_id, None)
     refused = raw.request(75, 0, {"topics": [{"name": first}], "cursor": {"topic_name": second, "partition_index": 0}})
