@@ -18,6 +18,7 @@ pytestmark = pytest.mark.integration
 
 DESCRIBE_LOG_DIRS, CREATE_PARTITIONS, ELECT_LEADERS = 35, 37, 43
 ALTER_REASSIGNMENTS, LIST_REASSIGNMENTS, DESCRIBE_QUORUM, DESCRIBE_CLUSTER = 45, 46, 55, 60
+SOFTWARE = {"client_software_name": "raw", "client_software_version": "1"}
 CLUSTER_APIS = {
     DESCRIBE_LOG_DIRS: (1, 4),
     CREATE_PARTITIONS: (0, 3),
@@ -54,7 +55,7 @@ def _codes(results: list[Any]) -> dict[str, int]:
 
 
 def test_api_versions_advertises_every_version_of_the_cluster_apis(raw: RawKafkaConnection) -> None:
-    keys = {k["api_key"]: (k["min_version"], k["max_version"]) for k in raw.request(18, 3, {"client_software_name": "raw", "client_software_version": "1"})["api_keys"]}
+    keys = {k["api_key"]: (k["min_version"], k["max_version"]) for k in raw.request(18, 3, SOFTWARE)["api_keys"]}
     assert {key: keys[key] for key in CLUSTER_APIS} == CLUSTER_APIS
     assert {key: ADVERTISED[key] for key in CLUSTER_APIS} == CLUSTER_APIS
 
@@ -183,4 +184,3 @@ def test_describe_quorum_of_another_partition_is_unknown(raw: RawKafkaConnection
         assert response["error_code"] == ErrorCode.NONE
         codes = [p["error_code"] for t in response["topics"] for p in t["partitions"]]
         assert codes == [ErrorCode.UNKNOWN_TOPIC_OR_PARTITION] * len(topics[0]["partitions"])
-
