@@ -28,6 +28,8 @@ log = logging.getLogger("hub.log.server")
 
 #: The type of the groups of Kafka's classic group protocol (ListGroups v5+).
 CLASSIC = "classic"
+#: The first JoinGroup version with ``skip_assignment`` (KIP-814).
+SKIP_ASSIGNMENT_VERSION = 9
 #: DescribeGroups answers a group it does not know with GROUP_ID_NOT_FOUND from this version (KIP-1043).
 DESCRIBE_GROUPS_NOT_FOUND_VERSION = 6
 
@@ -98,7 +100,11 @@ class GroupHandlers:
             require_known_member_id=version >= 4,
         )
         result = await _await(future)
-        return _join_answer(
+        # A static leader back in a stable group (KIP-814): from version 9 it gets the members with skip_assignment;
+        # before, Kafka gives it no members, so it does not compute an assignment the group would ignore.
+        skip = result.skip_assignment and version >= SKIP_ASSIGNMENT_VERSION
+        members = () if result.skip_assignment and not skip else result.members
+        answer = _join_answer(
             result.error,
             generation_id=result.generation_id,
             protocol_type=result.protocol_type,
@@ -107,9 +113,11 @@ class GroupHandlers:
             member_id=result.member_id,
             members=[
                 {"member_id": m.member_id, "group_instance_id": m.group_instance_id, "metadata": m.metadata}
-                for m in result.members
+                for m in members
             ],
         )
+        answer["skip_assignment"] = skip
+        return answer
 
     async def sync_group(self, ctx: RequestContext, body: Body) -> Body:
         coordinator = self._serving()

@@ -330,3 +330,28 @@ def test_unknown_tagged_fields_are_skipped_at_every_level(hub_server: HubServer)
     assert correlation_id == 5
     assert [(t["name"], t["error_code"]) for t in response["topics"]] == [(name, ErrorCode.NONE)]
     assert encode_request(3, 12, 5, "raw", {"topics": [{"name": name}]})  # the layout above is Metadata v12's
+
+
+def test_a_static_leader_back_in_a_stable_group_skips_the_assignment(raw: RawKafkaConnection) -> None:
+    group = f"s-{uuid.uuid4().hex[:8]}"
+    protocols = [{"name": "range", "metadata": b"m"}]
+
+    def join(version: int) -> dict[str, Any]:
+        body = {"group_id": group, "session_timeout_ms": 10_000, "rebalance_timeout_ms": 10_000, "member_id": "",
+                "group_instance_id": "instance-1", "protocol_type": "consumer", "protocols": protocols}  # fmt: skip
+        answer = raw.request(11, version, body)
+        assert answer["error_code"] == ErrorCode.NONE
+        return answer
+
+    first = join(9)
+    assert (first["leader"], first["skip_assignment"]) == (first["member_id"], False)
+    assignment = [{"member_id": first["member_id"], "assignment": b"a"}]
+    body = {"group_id": group, "generation_id": first["generation_id"], "member_id": first["member_id"],
+            "group_instance_id": "instance-1", "assignments": assignment}  # fmt: skip
+    assert raw.request(14, 5, body)["error_code"] == ErrorCode.NONE
+    again = join(9)
+    assert (again["leader"], again["skip_assignment"]) == (again["member_id"], True)
+    assert [m["group_instance_id"] for m in again["members"]] == ["instance-1"]
+    assert again["generation_id"] == first["generation_id"]
+    older = join(8)
+    assert (older["leader"], older["skip_assignment"], older["members"]) == (older["member_id"], False, [])
