@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from typing import Any
@@ -50,6 +50,11 @@ from hub.log.store import TopicInfo
 log = logging.getLogger("hub.log.server")
 
 NODE_ID = 0
+#: From these versions (KIP-951) a partition answered NOT_LEADER_OR_FOLLOWER (Fetch: or FENCED_LEADER_EPOCH)
+#: carries its current leader, and the answer the endpoints of those leaders.
+CURRENT_LEADER_PRODUCE_VERSION = 10
+CURRENT_LEADER_FETCH_VERSION = 16
+_LEADER_MOVED = frozenset({ErrorCode.NOT_LEADER_OR_FOLLOWER, ErrorCode.FENCED_LEADER_EPOCH})
 LONG_POLL_SLICE_S = 1.0
 
 
@@ -152,12 +157,11 @@ class RequestHandlers:
             entry["topic_id"] = topic_uuid(info)
             topics.append(entry)
         topics += by_id
+        brokers = self._brokers()
         if cluster is None:
-            brokers = [{"node_id": NODE_ID, "host": self.identity.host, "port": self.identity.port, "rack": None}]
             controller = NODE_ID
         else:
             metadata = cluster.metadata()
-            brokers = cluster_brokers(metadata)
             # Every node takes admin requests (they go through the quorum), so a node answers with itself while
             # no live controller is known, as a KRaft broker names any live broker.
             live = metadata.live_brokers()
@@ -182,6 +186,34 @@ class RequestHandlers:
             return [_single_node_partition(index) for index in range(info.partitions)]
         return cluster_partitions(cluster.metadata(), name)
 
+    def _brokers(self) -> list[Body]:
+        """The live brokers as Metadata lists them."""
+        cluster = self.broker.cluster
+        if cluster is None:
+            return [{"node_id": NODE_ID, "host": self.identity.host, "port": self.identity.port, "rack": None}]
+        return cluster_brokers(cluster.metadata())
+
+    def _hint_leaders(
+        self, answer: Body, partitions: list[tuple[tuple[str, int], Body]], codes: Collection[ErrorCode]
+    ) -> None:
+        """KIP-951: each partition answered with one of ``codes`` gets its ``current_leader`` as the metadata knows
+        it, and the answer the endpoints of those leaders that are alive (Kafka's hints after a leader moved)."""
+        moved = [(key, partition) for key, partition in partitions if partition["error_code"] in codes]
+        if not moved:
+            return
+        topics = self.broker.store.topics()
+        leaders: dict[tuple[str, int], Body] = {}
+        for (topic, partition), partition_answer in moved:
+            info = topics.get(topic)
+            known = {p["partition_index"]: p for p in self._partitions_of(topic, info)} if info is not None else {}
+            entry = known.get(partition)
+            leaders[(topic, partition)] = partition_answer["current_leader"] = {
+                "leader_id": entry["leader_id"] if entry else -1,
+                "leader_epoch": entry["leader_epoch"] if entry else -1,
+            }
+        wanted = {leader["leader_id"] for leader in leaders.values()}
+        answer["node_endpoints"] = [broker for broker in self._brokers() if broker["node_id"] in wanted]
+
     async def describe_topic_partitions(self, ctx: RequestContext, body: Body) -> Body:
         return await describe_topic_partitions(self.broker.store, self._partitions_of, ctx, body)
 
@@ -193,9 +225,11 @@ class RequestHandlers:
         acks = body["acks"]
         by_id = ctx.header.api_version >= 13
         ids = TopicIds(self.broker.store.topics()) if by_id else None
-        responses = []
+        responses: list[Body] = []
+        names: list[str | None] = []
         for topic in body["topic_data"]:
-            name = ids.name(topic["topic_id"]) if ids is not None else topic["name"]
+            topic_id = topic.get("topic_id", ZERO_UUID)
+            name = ids.name(topic_id) if ids is not None else topic["name"]
             partitions = []
             for data in topic["partition_data"]:
                 if name is None:
@@ -204,11 +238,20 @@ class RequestHandlers:
                 partitions.append(
                     await self._produce_partition(name, data["index"], data["records"], acks, body["timeout_ms"])
                 )
-            responses.append({"name": topic["name"], "topic_id": topic["topic_id"], "partition_responses": partitions})
+            responses.append({"name": topic.get("name", ""), "topic_id": topic_id, "partition_responses": partitions})
+            names.append(name)
         # (acks=all answers wait for replication; the request's timeout_ms bounds that wait, as in Kafka)
         if acks == 0:
             return None
-        return {"responses": responses, "throttle_time_ms": 0}
+        answer: Body = {"responses": responses, "throttle_time_ms": 0}
+        if ctx.header.api_version >= CURRENT_LEADER_PRODUCE_VERSION:
+            partitions_answered = [
+                ((name or "", p["index"]), p)
+                for name, t in zip(names, responses, strict=True)
+                for p in t["partition_responses"]
+            ]
+            self._hint_leaders(answer, partitions_answered, {ErrorCode.NOT_LEADER_OR_FOLLOWER})
+        return answer
 
     async def _produce_partition(self, topic: str, partition: int, records: Any, acks: int, timeout_ms: int) -> Body:
         answer = _produce_answer(partition, ErrorCode.NONE)
@@ -294,7 +337,7 @@ class RequestHandlers:
             for r in t["partitions"]:
                 unique[(t["topic"] if ids is None else topic_id, r["partition"])] = (topic, r)
         requested = list(unique.values())
-        replica = body.get("replica_id", -1) if version < 15 else body["replica_state"]["replica_id"]
+        replica = body.get("replica_id", -1) if version < 15 else body.get("replica_state", {}).get("replica_id", -1)
         while True:
             answers, total, errors, next_start = self._read_fetch(
                 requested, max_bytes, ctx.connection.fetch_start, replica
@@ -309,14 +352,19 @@ class RequestHandlers:
                         "fetch %s: %d bytes after %.3f s", asked, total, body["max_wait_ms"] / 1000 - max(remaining, 0)
                     )
                 ctx.connection.fetch_start = next_start
+                answer: Body = {"throttle_time_ms": 0, "error_code": ErrorCode.NONE, "session_id": 0}
+                if version >= CURRENT_LEADER_FETCH_VERSION:
+                    named = [(topic.name or "", request["partition"]) for topic, request in requested]
+                    self._hint_leaders(answer, list(zip(named, answers, strict=True)), _LEADER_MOVED)
                 responses: list[Body] = []
                 previous: FetchTopic | None = None
-                for (topic, _), answer in zip(requested, answers, strict=True):
+                for (topic, _), partition_answer in zip(requested, answers, strict=True):
                     if topic != previous:
                         responses.append({"topic": topic.name or "", "topic_id": topic.id, "partitions": []})
                         previous = topic
-                    responses[-1]["partitions"].append(answer)
-                return {"throttle_time_ms": 0, "error_code": ErrorCode.NONE, "session_id": 0, "responses": responses}
+                    responses[-1]["partitions"].append(partition_answer)
+                answer["responses"] = responses
+                return answer
             # In slices, so a poll whose client has gone ends within a slice instead of holding its connection
             # (and file descriptor) for up to max_wait_ms, which a client may set to 24 days.
             await self._wait_for_data(min(remaining, LONG_POLL_SLICE_S))
