@@ -18,6 +18,7 @@ import pytest
 from confluent_kafka import Consumer, Producer, TopicCollection
 from confluent_kafka.admin import AdminClient, NewTopic
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.admin import NewTopic as NewKafkaTopic
 from kafka.net.compat import KafkaNetClient
 
 from hub.log.node import LogNode, node_config
@@ -148,3 +149,22 @@ def test_kafka_python_admin_uses_the_new_group_and_topic_versions(served: Record
         admin.close()
     assert served.highest(16) == 5  # ListGroups with types_filter
     assert served.highest(9) >= 8
+
+
+def test_kafka_python_pages_through_describe_topic_partitions(served: RecordingServer) -> None:
+    names = sorted(_topic() for _ in range(2))
+    admin = KafkaAdminClient(bootstrap_servers=served.bootstrap)
+    try:
+        admin.create_topics([NewKafkaTopic(name, 3, 1) for name in names])
+        seen: list[tuple[str, int]] = []
+        cursor = None
+        for _ in range(10):
+            page = admin.describe_topic_partitions(names, response_partition_limit=2, cursor=cursor)
+            seen += [(t["name"], p["partition_index"]) for t in page["topics"] for p in t["partitions"]]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+    finally:
+        admin.close()
+    assert seen == [(name, index) for name in names for index in range(3)]
+    assert served.versions[(75, 0)] == 3
