@@ -2,8 +2,9 @@
 
 Each connection is served by one coroutine that reads a size-prefixed request, handles it and writes the
 response before reading the next, so responses go out in request order (as Kafka's broker does); connections are
-served concurrently. A request that cannot be parsed, or an API or version the server does not advertise, closes
-that connection with a logged error naming the client; other clients are unaffected. An ApiVersions request of
+served concurrently. A request that cannot be parsed, an API or version the server does not advertise, or a
+Produce below version 3 (advertised for old librdkafka only, as Kafka 4 does) closes that connection with a logged
+error naming the client and the software it named in ApiVersions; other clients are unaffected. An ApiVersions request of
 a version above ours is answered in v0 format with UNSUPPORTED_VERSION and our ranges, so clients retry lower.
 A Produce with acks=0 gets no response. ``start()`` binds, ``stop()`` closes the listener and every connection.
 ``coordinator_node`` says which node coordinates groups now (by default this server; see GroupHandlers).
