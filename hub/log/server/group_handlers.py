@@ -247,46 +247,51 @@ class GroupHandlers:
         return [{"name": name, "partitions": partitions} for name, partitions in by_topic.items()], error
 
     async def describe_groups(self, ctx: RequestContext, body: Body) -> Body:
+        """Kafka's DescribeGroups: one answer per group named, in order. A group named more than once is described
+        once and its answer repeated (the same objects), so a request repeating a large group's name a thousand
+        times costs the encoded answer only, not a thousand copies of its members."""
         coordinator = self._serving()
+        described: dict[str, Body] = {}
         groups = []
         for group_id in body["groups"]:
-            if isinstance(coordinator, ErrorCode):
-                groups.append(_described(group_id, coordinator))
-                continue
-            described = coordinator.describe_group(group_id)
-            if (
-                ctx.header.api_version >= DESCRIBE_GROUPS_NOT_FOUND_VERSION
-                and described.error is ErrorCode.NONE
-                and described.state == "Dead"
-            ):
-                groups.append(
-                    {
-                        **_described(group_id, ErrorCode.GROUP_ID_NOT_FOUND),
-                        "error_message": f"Group {group_id} not found.",
-                    }
-                )
-                continue
-            groups.append(
-                _described(
-                    group_id,
-                    described.error,
-                    described.state,
-                    described.protocol_type,
-                    described.protocol,
-                    [
-                        {
-                            "member_id": m.member_id,
-                            "group_instance_id": m.group_instance_id,
-                            "client_id": m.client_id,
-                            "client_host": m.client_host,
-                            "member_metadata": m.metadata,
-                            "member_assignment": m.assignment,
-                        }
-                        for m in described.members
-                    ],
-                )
-            )
+            answer = described.get(group_id)
+            if answer is None:
+                answer = described[group_id] = self._describe_group(coordinator, group_id, ctx.header.api_version)
+            groups.append(answer)
         return {"throttle_time_ms": 0, "groups": groups}
+
+    @staticmethod
+    def _describe_group(coordinator: GroupCoordinator | ErrorCode, group_id: str, version: int) -> Body:
+        if isinstance(coordinator, ErrorCode):
+            return _described(group_id, coordinator)
+        described = coordinator.describe_group(group_id)
+        if (
+            version >= DESCRIBE_GROUPS_NOT_FOUND_VERSION
+            and described.error is ErrorCode.NONE
+            and described.state == "Dead"
+        ):
+            return {
+                **_described(group_id, ErrorCode.GROUP_ID_NOT_FOUND),
+                "error_message": f"Group {group_id} not found.",
+            }
+        return _described(
+            group_id,
+            described.error,
+            described.state,
+            described.protocol_type,
+            described.protocol,
+            [
+                {
+                    "member_id": m.member_id,
+                    "group_instance_id": m.group_instance_id,
+                    "client_id": m.client_id,
+                    "client_host": m.client_host,
+                    "member_metadata": m.metadata,
+                    "member_assignment": m.assignment,
+                }
+                for m in described.members
+            ],
+        )
 
     async def list_groups(self, ctx: RequestContext, body: Body) -> Body:
         coordinator = self._serving()

@@ -3,11 +3,13 @@
 Each connection is served by one coroutine that reads a size-prefixed request, handles it and writes the
 response before reading the next, so responses go out in request order (as Kafka's broker does); connections are
 served concurrently. A request that cannot be parsed, an API or version the server does not advertise, or a
-Produce below version 3 (advertised for old librdkafka only, as Kafka 4 does) closes that connection with a logged
-error naming the client and the software it named in ApiVersions; other clients are unaffected. An ApiVersions request of
-a version above ours is answered in v0 format with UNSUPPORTED_VERSION and our ranges, so clients retry lower.
-A Produce with acks=0 gets no response. ``start()`` binds, ``stop()`` closes the listener and every connection.
-``coordinator_node`` says which node coordinates groups now (by default this server; see GroupHandlers).
+Produce below version 3 (advertised for old librdkafka only, as Kafka 4 does) closes that connection with a
+logged error naming the client and the software it named in ApiVersions; other clients are unaffected. An
+ApiVersions request of a version above ours is answered in v0 format with UNSUPPORTED_VERSION and our ranges, so
+clients retry lower. A Produce with acks=0 gets no response. A connection keeps no reference to an answer once it
+is handed to the transport, so an answer abandoned by its client is freed with the transport's buffer.
+``start()`` binds, ``stop()`` closes the listener and every connection. ``coordinator_node`` says which node
+coordinates groups now (by default this server; see GroupHandlers).
 """
 
 from __future__ import annotations
@@ -159,6 +161,9 @@ class KafkaServer:
                 if response is None:
                     continue
                 writer.writelines(response)
+                # The transport holds what it could not send yet; this frame must not: an error ending the
+                # connection keeps this frame alive through its traceback, and with it a response of any size.
+                del response, payload
                 await writer.drain()
         except ProtocolError as exc:
             log.error("closing connection from %s%s: malformed request: %s", client, _software(connection), exc)
