@@ -15,7 +15,7 @@ import pytest
 from hub import __version__
 from hub.cli import LISTENER, main
 
-SUBCOMMANDS = ["start", "log", "worker", "standalone", "connectors", "topics", "plugins"]
+SUBCOMMANDS = ["start", "log", "worker", "standalone", "connectors", "topics", "users", "plugins"]
 
 
 def test_help_lists_every_subcommand(capsys: pytest.CaptureFixture[str]) -> None:

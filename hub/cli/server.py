@@ -20,6 +20,7 @@ from hub.cli.wiring import (
     announce_ready,
     configure_logging,
     configured_rest_listener,
+    kafka_clients,
     logger,
     provider_defaults,
     read_connector_file,
@@ -126,11 +127,10 @@ def start(
 
     def run_worker(node: Any) -> Callable[[], None]:
         from hub.log.client.embedded import EmbeddedClients
-        from hub.log.client.kafka import KafkaClients
 
         if clustered:  # the worker group spans the cluster's nodes, so it meets over the Kafka protocol
             host = "127.0.0.1" if kafka_listener[0] in ("0.0.0.0", "::", "") else kafka_listener[0]
-            clients: Any = KafkaClients(f"{host}:{kafka_listener[1]}", {"log_level": "3"})
+            clients: Any = kafka_clients(f"{host}:{kafka_listener[1]}", config)
         else:
             clients = EmbeddedClients(node.broker)
         herder = start_herder(clients, config, url, local=False, distributed=True)
@@ -225,12 +225,10 @@ def worker(
     config.storage.topic, offset.storage.topic, status.storage.topic). Runs until SIGTERM or Ctrl-C, then stops
     its tasks and leaves the group so the others take its work over at once.
     """
-    from hub.log.client.kafka import KafkaClients
-
     configure_logging(log_level)
     raw = read_properties(config_file) if config_file else {}
     config = worker_config({**raw, "bootstrap.servers": bootstrap_servers, "group.id": group_id})
-    clients = KafkaClients(bootstrap_servers, {"log_level": "3"})
+    clients = kafka_clients(bootstrap_servers, config)
     herder = start_herder(clients, config, worker_url(config, rest_listener), local=False, distributed=True)
     rest = None
     try:
@@ -254,13 +252,11 @@ def standalone(worker_properties: Path, connector_configs: tuple[Path, ...], log
     offset.storage.file.filename when set. Connector files are JSON ({"name", "config"} or a flat map) or
     properties. Runs until SIGTERM or Ctrl-C.
     """
-    from hub.log.client.kafka import KafkaClients
-
     configure_logging(log_level)
     config = worker_config(read_properties(worker_properties))
     connectors_to_run = [read_connector_file(path) for path in connector_configs]
     bootstrap = str(config["bootstrap.servers"] or DEFAULT_KAFKA_LISTENER)
-    clients = KafkaClients(bootstrap, {"log_level": "3"})
+    clients = kafka_clients(bootstrap, config)
     listener = configured_rest_listener(config)
     herder = start_herder(clients, config, f"{listener[0]}:{listener[1]}", local=True)
     rest = None

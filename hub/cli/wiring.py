@@ -66,6 +66,19 @@ def worker_config(raw: dict[str, str]) -> Any:
     return config_call(lambda: WorkerConfig.parse(raw))
 
 
+def kafka_clients(bootstrap_servers: str, config: Any) -> Any:
+    """The Kafka-protocol store clients for ``bootstrap_servers``, authenticating as the worker config says
+    (``security.protocol``, ``sasl.*``, ``ssl.*`` with Kafka's client names)."""
+    from hub.log.client.kafka import KafkaClients
+    from hub.log.client.kafka.security_config import SecurityConfigError, client_security
+
+    try:
+        security = client_security(config.raw)
+    except SecurityConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    return KafkaClients(bootstrap_servers, {"log_level": "3", **security})
+
+
 def provider_defaults(raw: dict[str, str], data_dir: Path) -> dict[str, str]:
     """`hub start`'s allowed.paths for the file and dir config providers the worker config leaves without one:
     DATA_DIR/secrets, created readable by its owner only, so references read what was put there for them and
@@ -205,7 +218,9 @@ def serve_store(
         raise click.ClickException(f"cannot open the store in {data_dir}: {exc}") from None
 
     async def serve() -> None:
-        server = KafkaServer(node.broker, *listener)
+        server = KafkaServer(
+            node.broker, *listener, authorizer=node.authorizer, scram_credentials=node.scram_credentials
+        )
         try:
             await server.start()
         except OSError as exc:

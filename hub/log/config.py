@@ -14,6 +14,7 @@ Immutable; thread-safe.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -32,6 +33,28 @@ class _Spec:
     maximum: float | None = None
     choices: tuple[str, ...] = ()
     check: Callable[[Any], str | None] | None = None
+    #: Kafka's ConfigDef type name (DescribeConfigs' config type): INT, LONG, DOUBLE, STRING, LIST, BOOLEAN.
+    type: str = ""
+    doc: str = ""
+
+    @property
+    def type_name(self) -> str:
+        return self.type or {int: "LONG", float: "DOUBLE"}.get(self.kind, "STRING")
+
+
+#: DescribeConfigs' config type ids (Kafka's DescribeConfigsResponse.ConfigType).
+CONFIG_TYPE_IDS: Final[Mapping[str, int]] = {
+    "UNKNOWN": 0,
+    "BOOLEAN": 1,
+    "STRING": 2,
+    "INT": 3,
+    "SHORT": 4,
+    "LONG": 5,
+    "DOUBLE": 6,
+    "LIST": 7,
+    "CLASS": 8,
+    "PASSWORD": 9,
+}
 
 
 def _cleanup_policy(value: Any) -> str | None:
@@ -55,27 +78,70 @@ def _boolean(value: Any) -> str | None:
 
 
 SPECS: Final[Mapping[str, _Spec]] = {
-    "cleanup.policy": _Spec(str, "delete", check=_cleanup_policy),
-    "retention.ms": _Spec(int, 604_800_000, minimum=-1),
-    "retention.bytes": _Spec(int, -1, minimum=-1),
-    "segment.bytes": _Spec(int, 1_073_741_824, minimum=14, maximum=INT_MAX),
-    "segment.ms": _Spec(int, 604_800_000, minimum=1),
-    "segment.jitter.ms": _Spec(int, 0, minimum=0),
-    "segment.index.bytes": _Spec(int, 10_485_760, minimum=8, maximum=INT_MAX),
-    "index.interval.bytes": _Spec(int, 4096, minimum=0, maximum=INT_MAX),
-    "delete.retention.ms": _Spec(int, 86_400_000, minimum=0),
-    "min.compaction.lag.ms": _Spec(int, 0, minimum=0),
-    "max.compaction.lag.ms": _Spec(int, LONG_MAX, minimum=1),
-    "min.cleanable.dirty.ratio": _Spec(float, 0.5, minimum=0.0, maximum=1.0),
-    "max.message.bytes": _Spec(int, 1_048_588, minimum=0, maximum=INT_MAX),
-    "message.timestamp.type": _Spec(str, "CreateTime", choices=("CreateTime", "LogAppendTime")),
-    "flush.messages": _Spec(int, 1, minimum=1),
-    "flush.ms": _Spec(int, LONG_MAX, minimum=0),
-    "file.delete.delay.ms": _Spec(int, 60_000, minimum=0),
-    "compression.type": _Spec(str, "producer", check=_compression_type),
-    "min.insync.replicas": _Spec(int, 1, minimum=1),
+    "cleanup.policy": _Spec(
+        str,
+        "delete",
+        check=_cleanup_policy,
+        type="LIST",
+        doc="delete: old segments are removed by time and size; compact: only the last record of each key is kept.",
+    ),
+    "retention.ms": _Spec(
+        int, 604_800_000, minimum=-1, doc="How long a segment is kept before it is deleted (-1: no time limit)."
+    ),
+    "retention.bytes": _Spec(
+        int, -1, minimum=-1, doc="The most a partition keeps before its oldest segments are deleted (-1: no limit)."
+    ),
+    "segment.bytes": _Spec(
+        int, 1_073_741_824, minimum=14, maximum=INT_MAX, type="INT", doc="The size at which a segment is rolled."
+    ),
+    "segment.ms": _Spec(int, 604_800_000, minimum=1, doc="The age at which a segment is rolled even if not full."),
+    "segment.jitter.ms": _Spec(int, 0, minimum=0, doc="The most a segment's roll time is moved earlier at random."),
+    "segment.index.bytes": _Spec(
+        int, 10_485_760, minimum=8, maximum=INT_MAX, type="INT", doc="The size of a segment's offset index."
+    ),
+    "index.interval.bytes": _Spec(
+        int, 4096, minimum=0, maximum=INT_MAX, type="INT", doc="Bytes of records between two offset index entries."
+    ),
+    "delete.retention.ms": _Spec(
+        int, 86_400_000, minimum=0, doc="How long tombstones are kept by a compacted topic for its readers."
+    ),
+    "min.compaction.lag.ms": _Spec(int, 0, minimum=0, doc="The least age of a record before it may be compacted."),
+    "max.compaction.lag.ms": _Spec(
+        int, LONG_MAX, minimum=1, doc="The most a record may stay uncompacted once it is eligible."
+    ),
+    "min.cleanable.dirty.ratio": _Spec(
+        float, 0.5, minimum=0.0, maximum=1.0, doc="The share of a log not yet compacted that starts a compaction."
+    ),
+    "max.message.bytes": _Spec(
+        int, 1_048_588, minimum=0, maximum=INT_MAX, type="INT", doc="The largest record batch the topic accepts."
+    ),
+    "message.timestamp.type": _Spec(
+        str,
+        "CreateTime",
+        choices=("CreateTime", "LogAppendTime"),
+        doc="CreateTime keeps the producer's timestamps; LogAppendTime stamps batches with the time of the append.",
+    ),
+    "flush.messages": _Spec(
+        int, 1, minimum=1, doc="Records between two fsyncs (Hub's default 1: an acknowledged append is on disk)."
+    ),
+    "flush.ms": _Spec(int, LONG_MAX, minimum=0, doc="The most time between two fsyncs of a partition."),
+    "file.delete.delay.ms": _Spec(
+        int, 60_000, minimum=0, doc="How long a deleted segment's files stay before they are removed."
+    ),
+    "compression.type": _Spec(
+        str, "producer", check=_compression_type, doc="producer: batches are stored as the producer compressed them."
+    ),
+    "min.insync.replicas": _Spec(
+        int, 1, minimum=1, type="INT", doc="The in-sync replicas an acks=all append needs to be accepted."
+    ),
     # Read by the metadata quorum of a cluster (hub.log.cluster); a store of one node has no other replica.
-    "unclean.leader.election.enable": _Spec(str, "false", check=_boolean),
+    "unclean.leader.election.enable": _Spec(
+        str,
+        "false",
+        check=_boolean,
+        type="BOOLEAN",
+        doc="Whether a replica out of the in-sync set may become leader when no in-sync one is left (losing data).",
+    ),
 }
 
 
@@ -99,6 +165,42 @@ BROKER_NAMES: Final[Mapping[str, str]] = {
     "log.flush.interval.ms": "flush.ms",
     "log.segment.delete.delay.ms": "file.delete.delay.ms",
 }
+
+
+#: Kafka's broker configs that set a topic config's default, in Kafka's order of precedence, with the factor that
+#: turns their unit into the topic config's (``log.retention.hours`` x 3,600,000 = ``retention.ms``). A topic
+#: config without a ``log.`` synonym has its own name at the broker level (``min.insync.replicas``).
+BROKER_SYNONYMS: Final[Mapping[str, tuple[tuple[str, int], ...]]] = {
+    **{topic: ((name, 1),) for topic, name in ((t, b) for b, t in BROKER_NAMES.items())},
+    "retention.ms": (("log.retention.ms", 1), ("log.retention.minutes", 60_000), ("log.retention.hours", 3_600_000)),
+    "segment.ms": (("log.roll.ms", 1), ("log.roll.hours", 3_600_000)),
+    "segment.jitter.ms": (("log.roll.jitter.ms", 1), ("log.roll.jitter.hours", 3_600_000)),
+    "min.insync.replicas": (("min.insync.replicas", 1),),
+    "compression.type": (("compression.type", 1),),
+    "unclean.leader.election.enable": (("unclean.leader.election.enable", 1),),
+}
+
+#: Each broker-level name of a topic default: ``name -> (topic config, factor)``.
+BROKER_DEFAULTS: Final[Mapping[str, tuple[str, int]]] = {
+    name: (topic, factor) for topic, names in BROKER_SYNONYMS.items() for name, factor in names
+}
+
+
+def topic_defaults(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Store-level defaults given by topic config names or Kafka's broker names (hours and minutes converted),
+    as topic config names; of several synonyms of one config the first in Kafka's order wins, a topic name last.
+    Unknown names are kept (``parse_configs`` reports them)."""
+    resolved: dict[str, Any] = {name: value for name, value in values.items() if name not in BROKER_DEFAULTS}
+    for topic, names in BROKER_SYNONYMS.items():
+        for name, factor in names:
+            if name in values and values[name] is not None:
+                value = values[name]
+                if factor != 1:
+                    with contextlib.suppress(ValueError):  # a bad value is left for parse_configs to refuse
+                        value = int(str(value).strip()) * factor
+                resolved[topic] = value
+                break
+    return resolved
 
 
 def _parse(spec: _Spec, raw: Any) -> Any:
@@ -167,8 +269,7 @@ class TopicConfig:
     def build(
         cls, overrides: Mapping[str, Any] | None = None, defaults: Mapping[str, Any] | None = None
     ) -> TopicConfig:
-        store_defaults = {BROKER_NAMES.get(name, name): value for name, value in (defaults or {}).items()}
-        return cls(parse_configs(overrides or {}), parse_configs(store_defaults))
+        return cls(parse_configs(overrides or {}), parse_configs(topic_defaults(defaults or {})))
 
     def get(self, name: str) -> Any:
         return self.values[name]

@@ -18,11 +18,21 @@ from hub.log.broker import FETCH_MAX_BYTES, MAX_NODES, Broker
 from hub.log.cleaner import LogCleaner
 from hub.log.cluster.cluster_node import ClusterNode
 from hub.log.cluster.offsets_log import ReplicatedOffsetsLog
+from hub.log.cluster.security_state import (
+    ReplicatedAclStore,
+    ReplicatedScramCredentials,
+    import_local_credentials,
+)
 from hub.log.cluster.settings import CLUSTER_PROPERTIES, ClusterSettings, cluster_settings
-from hub.log.config import BROKER_NAMES, SPECS
+from hub.log.config import BROKER_DEFAULTS, SPECS
 from hub.log.errors import InvalidConfigError
 from hub.log.group import CoordinatorConfig, GroupCoordinator, TopicOffsetsLog
+from hub.log.group.assignors import ASSIGNORS
+from hub.log.group.consumer_heartbeat import ConsumerSettings
 from hub.log.group.offsets_log import OffsetsLog
+from hub.log.security.acl_store import AclStore
+from hub.log.security.authorizer import SECURITY_PROPERTIES, Authorizer, AuthorizerSettings, authorizer_settings
+from hub.log.security.scram_credentials import ScramCredentialStore
 from hub.log.store import TopicStore
 
 log = logging.getLogger("hub.log.node")
@@ -41,6 +51,7 @@ class NodeConfig:
     cleaner_backoff_ms: int = 15_000  # log.cleaner.backoff.ms
     groups: CoordinatorConfig = field(default_factory=CoordinatorConfig)
     cluster: ClusterSettings | None = None  # controller.quorum.voters, node.id, … (hub.log.cluster.settings)
+    authorizer: AuthorizerSettings | None = None  # authorizer.class.name, super.users, … (hub.log.security)
 
 
 _NODE_SETTINGS: dict[str, tuple[str, type]] = {
@@ -57,6 +68,11 @@ _GROUP_SETTINGS: dict[str, str] = {
     "group.max.size": "max_group_size",
     "offset.metadata.max.bytes": "max_metadata_bytes",
 }
+_CONSUMER_GROUP_SETTINGS: dict[str, str] = {
+    "group.consumer.heartbeat.interval.ms": "heartbeat_interval_ms",
+    "group.consumer.session.timeout.ms": "session_timeout_ms",
+    "group.consumer.max.size": "max_size",
+}
 
 
 def node_config(data_dir: Path, properties: Mapping[str, str]) -> NodeConfig:
@@ -64,13 +80,14 @@ def node_config(data_dir: Path, properties: Mapping[str, str]) -> NodeConfig:
     ``log.retention.ms``…). Topic-config defaults (``log.*`` names, or the topic names themselves) are checked
     by the store when it opens; any other key is an error naming it."""
     node: dict[str, Any] = {}
-    groups: dict[str, int] = {}
+    groups: dict[str, Any] = {}
+    consumer: dict[str, Any] = {}
     topic_defaults: dict[str, str] = {}
     problems: list[str] = []
     for key, raw in properties.items():
         value = raw.strip()
         try:
-            if key in CLUSTER_PROPERTIES:
+            if key in CLUSTER_PROPERTIES or key in SECURITY_PROPERTIES:
                 continue
             if key in _NODE_SETTINGS:
                 name, kind = _NODE_SETTINGS[key]
@@ -82,7 +99,11 @@ def node_config(data_dir: Path, properties: Mapping[str, str]) -> NodeConfig:
                     node[name] = int(value)
             elif key in _GROUP_SETTINGS:
                 groups[_GROUP_SETTINGS[key]] = int(value)
-            elif key in BROKER_NAMES or key in SPECS:
+            elif key in _CONSUMER_GROUP_SETTINGS:
+                consumer[_CONSUMER_GROUP_SETTINGS[key]] = int(value)
+            elif key == "group.consumer.assignors":
+                consumer["assignors"] = _assignors(value)
+            elif key in BROKER_DEFAULTS or key in SPECS:
                 topic_defaults[key] = value
             else:
                 problems.append(f"unknown broker property {key!r}")
@@ -91,11 +112,32 @@ def node_config(data_dir: Path, properties: Mapping[str, str]) -> NodeConfig:
     if problems:
         raise InvalidConfigError("; ".join(problems))
     cluster = cluster_settings(properties)
+    authorizer = authorizer_settings(properties)
     if cluster is not None and cluster.node_id >= MAX_NODES:
         raise InvalidConfigError(f"node.id must be below {MAX_NODES}, got {cluster.node_id}")
+    groups["consumer"] = ConsumerSettings(**consumer)
     return NodeConfig(
-        data_dir=data_dir, topic_defaults=topic_defaults, groups=CoordinatorConfig(**groups), cluster=cluster, **node
+        data_dir=data_dir,
+        topic_defaults=topic_defaults,
+        groups=CoordinatorConfig(**groups),
+        cluster=cluster,
+        authorizer=authorizer,
+        **node,
     )
+
+
+def _assignors(value: str) -> tuple[str, ...]:
+    """``group.consumer.assignors``: names (or Kafka's class names) of the server-side assignors, the first the
+    default."""
+    kafka_classes = {
+        "org.apache.kafka.coordinator.group.assignor.UniformAssignor": "uniform",
+        "org.apache.kafka.coordinator.group.assignor.RangeAssignor": "range",
+    }
+    names = tuple(kafka_classes.get(item.strip(), item.strip()) for item in value.split(",") if item.strip())
+    unknown = [name for name in names if name not in ASSIGNORS]
+    if not names or unknown:
+        raise ValueError(f"assignors must be among {', '.join(ASSIGNORS)}")
+    return names
 
 
 class LogNode:
@@ -115,7 +157,7 @@ class LogNode:
                 config.cluster, self.store, on_high_watermark=lambda p: self.broker.notify_data(p)
             )
             offsets_log = ReplicatedOffsetsLog(self.cluster.replicas)
-        self.coordinator = GroupCoordinator(offsets_log, config.groups)
+        self.coordinator = GroupCoordinator(offsets_log, config.groups, topics=self._subscribable_topics)
         self.cleaner = LogCleaner(self.store, backoff_ms=config.cleaner_backoff_ms)
         self.broker = Broker(
             self.store,
@@ -128,7 +170,24 @@ class LogNode:
             self.broker.cluster = self.cluster
             self.broker.add_append_listener(self.cluster.replicas.appended)
             self.cluster.follow_coordinator(self.coordinator)
+        # The SASL authenticator and the SCRAM admin APIs share this store; the ACL APIs and the listener's
+        # access rules share the authorizer (None: no authorizer configured, every request allowed).
+        # In a cluster both follow the replicated metadata, so every node answers the same.
+        self.scram_credentials = ScramCredentialStore.in_directory(config.data_dir)
+        acls = AclStore.in_directory(config.data_dir)
+        if self.cluster is not None:
+            self.scram_credentials = ReplicatedScramCredentials(self.cluster.quorum)
+            acls = ReplicatedAclStore(self.cluster.quorum)
+        self.authorizer: Authorizer | None = None
+        if config.authorizer is not None:
+            self.authorizer = Authorizer(config.authorizer, acls)
         self._opened = False
+
+    def _subscribable_topics(self) -> dict[str, tuple[str, int]]:
+        """The topics a consumer group may subscribe to: id and partition count, internal ones left out."""
+        return {
+            name: (info.topic_id, info.partitions) for name, info in self.store.topics().items() if not info.internal
+        }
 
     def open(self) -> None:
         self.store.open()
@@ -148,6 +207,11 @@ class LogNode:
         """Start this node's part of its cluster, reachable at ``host:port`` (once its Kafka listener is up)."""
         if self.cluster is not None:
             self.cluster.start(host, port)
+            local = ScramCredentialStore.in_directory(self.config.data_dir)
+            assert isinstance(self.scram_credentials, ReplicatedScramCredentials)
+            imported = import_local_credentials(local, self.scram_credentials)
+            if imported:
+                log.info("SCRAM credentials of %s moved from the data directory into the cluster", ", ".join(imported))
 
     def close(self) -> None:
         """Stop accepting work, stop the background threads, flush and release the data directory."""

@@ -572,6 +572,24 @@ class PartitionLog:
             self.write_checkpoint()
             return self.log_start_offset
 
+    def active_producers(self) -> list[tuple[int, int, int, int]]:
+        """The idempotent producers this partition knows: ``(producer_id, epoch, last_sequence, last_timestamp)``."""
+        with self._lock:
+            return [
+                (producer_id, entry.epoch, entry.last_sequence, entry.last_timestamp)
+                for producer_id, entry in sorted(self.producer_state.producers.items())
+            ]
+
+    def follow_log_start(self, leader_start: int) -> None:
+        """A follower's part of DeleteRecords and retention: move the log start up to the leader's (never past
+        this log's end; a log behind the leader's start is reset by the fetcher instead)."""
+        with self._lock:
+            target = min(leader_start, self.log_end_offset)
+            if target > self.log_start_offset:
+                self.log_start_offset = target
+                self._delete_segments_below_start()
+                self.write_checkpoint()
+
     def _delete_segments_below_start(self) -> int:
         removed = 0
         while len(self.segments) > 1 and self.segments[1].base_offset <= self.log_start_offset:

@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hub.log import broker_configs
 from hub.log.checkpoint import FORMAT_VERSION, read_versioned_json, write_json_atomically
 from hub.log.config import TopicConfig
 from hub.log.errors import (
@@ -103,7 +104,13 @@ class TopicStore:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.data_dir = Path(data_dir)
-        self.defaults = dict(defaults or {})
+        #: The defaults the store was started with (Kafka's static broker configs), by topic or broker name.
+        self.static_defaults = dict(defaults or {})
+        #: The dynamic broker configs (hub.log.broker_configs) and the node whose of them apply here.
+        self.dynamic_configs: dict[str, dict[str, str]] = {}
+        self.node_id = 0
+        #: The defaults in effect: the static ones with the dynamic ones over them.
+        self.defaults = dict(self.static_defaults)
         self.retention_check_interval_ms = retention_check_interval_ms
         self.checkpoint_interval_ms = checkpoint_interval_ms
         self.clock = clock
@@ -127,6 +134,9 @@ class TopicStore:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._acquire_lock()
         try:
+            TopicConfig.build(defaults=self.defaults)
+            self.dynamic_configs = broker_configs.load(self.data_dir)
+            self.defaults = {**self.static_defaults, **broker_configs.for_node(self.dynamic_configs, self.node_id)}
             TopicConfig.build(defaults=self.defaults)
             self.cluster_id = self._read_or_create_cluster_id()
             metadata = read_versioned_json(self.data_dir / METADATA_FILE) or {"topics": {}}
@@ -371,6 +381,28 @@ class TopicStore:
         """Every config of a topic as ``name -> (value, source)``; source is topic, store or default."""
         config = self.topic(name).config
         return {key: (value, config.source(key)) for key, value in config.effective().items()}
+
+    def set_dynamic_configs(
+        self, configs: broker_configs.DynamicConfigs, *, node_id: int | None = None, persist: bool = True
+    ) -> None:
+        """Put new dynamic broker configs in effect for every topic without its own values (InvalidConfigError
+        for a bad value, nothing changed); ``persist`` saves them in the data directory first (a store of one node;
+        a cluster's are in its metadata quorum)."""
+        with self._lock:
+            node = self.node_id if node_id is None else node_id
+            defaults = {**self.static_defaults, **broker_configs.for_node(configs, node)}
+            built = TopicConfig.build(defaults=defaults)
+            if persist:
+                broker_configs.save(self.data_dir, configs)
+            self.node_id = node
+            self.dynamic_configs = {key: dict(values) for key, values in configs.items()}
+            self.defaults = defaults
+            for name, info in list(self._topics.items()):
+                config = TopicConfig(info.config.overrides, built.defaults)
+                self._topics[name] = TopicInfo(name, info.topic_id, info.partitions, config)
+                for partition in range(info.partitions):
+                    self._partitions[(name, partition)].config = config
+        log.info("dynamic broker configs now %s", self.dynamic_configs)
 
     # --- background work ---------------------------------------------------------------------------------------
 

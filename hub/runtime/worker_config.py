@@ -4,8 +4,9 @@
 min(3, voters) on a Hub cluster, 1 on a single node (Connect's default is 3, which a single node refuses).
 
 Keys under ``producer.``, ``consumer.``, ``admin.``, ``key.converter.``, ``value.converter.``,
-``header.converter.``, ``config.providers.`` and ``config.storage.`` / ``offset.storage.`` / ``status.storage.``
-(topic configs for the internal topics) are passed to their owners; other unknown keys are errors. Options Hub
+``header.converter.``, ``config.providers.``, ``config.storage.`` / ``offset.storage.`` / ``status.storage.``
+(topic configs for the internal topics) and ``sasl.`` / ``ssl.`` (with ``security.protocol``: how the store
+clients authenticate) are passed to their owners; other unknown keys are errors. Options Hub
 adds to Connect's start with ``hub.`` (``hub.task.restart.*``: automatic restarts of failed work).
 """
 
@@ -39,6 +40,9 @@ def _replication_factor(value: int | None) -> str | None:
 _KEYS = [
     ConfigKey("bootstrap.servers", ConfigType.STRING, "", "Kafka-protocol store to use; empty: the embedded one."),
     ConfigKey("group.id", ConfigType.STRING, "connect-cluster", "Name of the worker cluster."),
+    ConfigKey("security.protocol", ConfigType.STRING, "PLAINTEXT",
+              "How the worker's clients talk to the store; with sasl.* and ssl.* (Kafka's client names).",
+              choices=("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"), case_insensitive_choices=True),
     ConfigKey("key.converter", ConfigType.CLASS, "org.apache.kafka.connect.json.JsonConverter"),
     ConfigKey("value.converter", ConfigType.CLASS, "org.apache.kafka.connect.json.JsonConverter"),
     ConfigKey("header.converter", ConfigType.CLASS, "org.apache.kafka.connect.storage.SimpleHeaderConverter"),
@@ -121,6 +125,8 @@ _PASS_THROUGH = (
     "config.storage.",
     "offset.storage.",
     "status.storage.",
+    "sasl.",  # the store clients' security settings, with security.protocol (hub.log.client.kafka.security_config)
+    "ssl.",
 )
 
 

@@ -12,6 +12,8 @@ from typing import Any
 
 import httpx
 import pytest
+from confluent_kafka.admin import AdminClient
+from kafka import KafkaAdminClient
 
 import hub as hub_package
 from hub import __version__
@@ -55,6 +57,13 @@ def test_root_health_and_openapi(api: httpx.Client, hub: HubStart) -> None:
     assert root["version"] == __version__
     meta = json.loads((hub.work_dir / "data" / "meta.json").read_text())
     assert root["kafka_cluster_id"] == meta["cluster_id"]
+    # the same id in the Kafka listener's Metadata (librdkafka) and DescribeCluster (kafka-python)
+    assert AdminClient({"bootstrap.servers": hub.kafka}).list_topics(timeout=10).cluster_id == meta["cluster_id"]
+    admin = KafkaAdminClient(bootstrap_servers=hub.kafka, request_timeout_ms=10_000)
+    try:
+        assert admin.describe_cluster()["cluster_id"] == meta["cluster_id"]
+    finally:
+        admin.close()
     head = subprocess.run(
         ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=False, cwd=Path(hub_package.__file__).parent
     )

@@ -18,23 +18,28 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from hub.log.cluster import metadata as md
+from hub.log.cluster import security_state
 from hub.log.cluster import transitions as tr
 from hub.log.cluster.metadata import BrokerInfo, ClusterMetadata, PartitionState, TopicState
 from hub.log.errors import QuorumStorageError
 
 MAGIC_COMMAND: Final = b"HubMetaCmd"
 MAGIC_SNAPSHOT: Final = b"HubMetaSnap"
-COMMAND_VERSION: Final = 1
-SNAPSHOT_VERSION: Final = 1
+#: Version 2 added dynamic broker configs (the ``alter_broker_config`` command, ``broker_configs`` in snapshots)
+#: and the ACLs and SCRAM credentials (``security_state``'s commands, ``acls`` and ``scram`` in snapshots);
+#: version 1 is still read.
+COMMAND_VERSION: Final = 2
+SNAPSHOT_VERSION: Final = 2
 
 
 def _unwrap(data: bytes, magic: bytes, known: int, what: str) -> Any:
+    """The JSON body of a command or snapshot of format ``1..known``."""
     if not data.startswith(magic) or len(data) <= len(magic):
         raise QuorumStorageError(f"not a Hub metadata {what} (corrupt data, or written by another program)")
     version = data[len(magic)]
-    if version != known:
+    if not 1 <= version <= known:
         raise QuorumStorageError(
-            f"metadata {what} format version {version} is unknown to this Hub (it reads version {known}); "
+            f"metadata {what} format version {version} is unknown to this Hub (it reads versions 1 to {known}); "
             "upgrade Hub, or remove the node's __cluster_metadata directory to let it rejoin from the others"
         )
     try:
@@ -69,6 +74,7 @@ _APPLY: Final[dict[str, Callable[[ClusterMetadata, dict[str, Any]], tuple[Cluste
     "delete_topic": lambda s, a: (tr.delete_topic(s, **a), None),
     "create_partitions": lambda s, a: tr.create_partitions(s, **a),
     "alter_topic_config": lambda s, a: (tr.alter_topic_config(s, **a), None),
+    "alter_broker_config": lambda s, a: (tr.alter_broker_config(s, **a), None),
     "alter_partition": lambda s, a: tr.alter_partition(s, **a),
     "elect_leaders": lambda s, a: tr.elect_leaders(
         s, None if a["partitions"] is None else _tp_keys(a["partitions"]), a["unclean"]
@@ -76,6 +82,7 @@ _APPLY: Final[dict[str, Callable[[ClusterMetadata, dict[str, Any]], tuple[Cluste
     "alter_reassignments": lambda s, a: tr.alter_reassignments(
         s, {(str(t), int(p)): target for t, p, target in a["reassignments"]}, a["unclean_default"]
     ),
+    **security_state.COMMANDS,
 }
 
 
@@ -96,6 +103,7 @@ def state_to_json(state: ClusterMetadata) -> dict[str, Any]:
         "cluster_id": state.cluster_id,
         "controller_id": state.controller_id,
         "offset": state.offset,
+        "broker_configs": state.broker_configs,
         "brokers": [
             [b.node_id, b.host, b.port, b.rack, b.incarnation, b.fenced] for _, b in sorted(state.brokers.items())
         ],
@@ -111,6 +119,7 @@ def state_to_json(state: ClusterMetadata) -> dict[str, Any]:
             }
             for _, t in sorted(state.topics.items())
         ],
+        **security_state.to_json(state),
     }
 
 
@@ -126,7 +135,18 @@ def state_from_json(data: dict[str, Any]) -> ClusterMetadata:
             for r, i, lead, le, pe, add, rem in t["partitions"]
         )
         topics[t["name"]] = TopicState(t["name"], t["topic_id"], dict(t["configs"]), parts)
-    return ClusterMetadata(data["cluster_id"], brokers, topics, int(data["controller_id"]), int(data["offset"]))
+    dynamic = {str(key): dict(values) for key, values in data.get("broker_configs", {}).items()}
+    acls, scram = security_state.from_json(data)
+    return ClusterMetadata(
+        data["cluster_id"],
+        brokers,
+        topics,
+        int(data["controller_id"]),
+        int(data["offset"]),
+        dynamic,
+        acls,
+        scram,
+    )
 
 
 def encode_snapshot(state: ClusterMetadata, raft: dict[str, Any]) -> bytes:

@@ -124,7 +124,7 @@ class QuorumController:
     def _elect_unclean(self, state: ClusterMetadata) -> None:
         offline: list[TopicPartition] = []
         for name, topic in sorted(state.topics.items()):
-            if not unclean_enabled(topic, self.quorum.unclean_leader_election):
+            if not unclean_enabled(topic, self.quorum.unclean_leader_election, state):
                 continue
             for index, part in enumerate(topic.partitions):
                 if part.leader == NO_LEADER and any(state.is_live(r) for r in part.replicas):

@@ -15,11 +15,13 @@ Immutable values; thread-safe.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import Enum
 
 from hub.log.errors import BrokerIdNotRegisteredError, StaleBrokerEpochError
+from hub.log.security.acl import AclBinding
+from hub.log.security.contracts import ScramCredential
 
 NO_LEADER = -1
 UNCLEAN_CONFIG = "unclean.leader.election.enable"
@@ -79,6 +81,11 @@ class ClusterMetadata:
     topics: dict[str, TopicState] = field(default_factory=dict)
     controller_id: int = -1
     offset: int = 0
+    #: Dynamic broker configs (hub.log.broker_configs): "" the cluster-wide defaults, "<node id>" a broker's own.
+    broker_configs: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: The ACLs and SCRAM credentials every node enforces (``hub.log.cluster.security_state``).
+    acls: tuple[AclBinding, ...] = ()
+    scram: Mapping[str, Mapping[str, ScramCredential]] = field(default_factory=dict)
 
     def live_brokers(self) -> list[int]:
         """The ids of registered, unfenced brokers, ascending."""
@@ -97,9 +104,12 @@ def offline_replicas(state: ClusterMetadata, partition: PartitionState | None = 
     return frozenset(r for p in partitions for r in p.replicas if not state.is_live(r))
 
 
-def unclean_enabled(topic: TopicState, default: bool) -> bool:
-    """The topic's ``unclean.leader.election.enable`` override, else the broker default."""
+def unclean_enabled(topic: TopicState, default: bool, state: ClusterMetadata | None = None) -> bool:
+    """The topic's ``unclean.leader.election.enable`` override, else the cluster-wide dynamic one (of ``state``),
+    else the broker default."""
     value = topic.configs.get(UNCLEAN_CONFIG)
+    if value is None and state is not None:
+        value = state.broker_configs.get("", {}).get(UNCLEAN_CONFIG)
     return default if value is None else value.lower() == "true"
 
 
@@ -203,7 +213,7 @@ def _reelect_all(
     live = frozenset(n for n, b in brokers.items() if not b.fenced)
     changed: dict[str, dict[int, PartitionState]] = {}
     for name, topic in state.topics.items():
-        election = Election.UNCLEAN if unclean_enabled(topic, unclean_default) else Election.ONLINE
+        election = Election.UNCLEAN if unclean_enabled(topic, unclean_default, state) else Election.ONLINE
         for index, part in enumerate(topic.partitions):
             if fencing and node_id in part.isr:
                 new = change_partition(part, live, election=election, isr=tuple(r for r in part.isr if r != node_id))

@@ -153,3 +153,13 @@ class MetadataQuorum(ReplicatedMetadata):
     def alter_topic_config(self, name: str, configs: Mapping[str, str | None]) -> None:
         """Set topic config overrides incrementally (None removes one)."""
         self._submit("alter_topic_config", {"name": name, "configs": dict(configs)})
+
+    def alter_broker_config(self, resource: str, configs: Mapping[str, str | None], *, replace_all: bool) -> None:
+        """Change dynamic broker configs ("" cluster-wide, a node id one broker's); see
+        ``transitions.alter_broker_config``."""
+        args = {"resource": resource, "configs": dict(configs), "replace_all": replace_all}
+        self._submit("alter_broker_config", args)
+
+    def security_command(self, op: str, args: dict[str, Any]) -> None:
+        """An ACL or SCRAM change (``hub.log.cluster.security_state``: create_acls, delete_acls, alter_scram)."""
+        self._submit(op, args)

@@ -211,6 +211,8 @@ class ReplicaFetcher:
                 log_.append_replicated(records)  # type: ignore[arg-type]
                 log_.delete_records_before(start)
         log_.update_high_watermark(int(answer["high_watermark"]))  # type: ignore[call-overload]
+        # The leader's log start moves with DeleteRecords and retention; a follower's follows it (as Kafka's).
+        log_.follow_log_start(int(answer["log_start_offset"]))  # type: ignore[call-overload]
 
     def _reset_out_of_range(self, partition: FollowedPartition) -> None:
         log_ = partition.log

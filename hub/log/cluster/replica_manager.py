@@ -121,6 +121,8 @@ class ReplicaManager:
             if self._active_from is None or new.offset < self._active_from:
                 return
             self.metadata = new
+            if new.broker_configs != self.store.dynamic_configs:
+                self.store.set_dynamic_configs(new.broker_configs, node_id=self.node_id, persist=False)
             self._sync_topics(new)
             for topic in new.topics.values():
                 for index, state in enumerate(topic.partitions):

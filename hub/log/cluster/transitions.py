@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 
+from hub.log import broker_configs
 from hub.log.cluster.metadata import (
     NO_LEADER,
     ClusterMetadata,
@@ -166,6 +167,21 @@ def alter_topic_config(state: ClusterMetadata, name: str, configs: Mapping[str, 
     return replace(state, topics={**state.topics, name: replace(topic, configs=_check_configs(merged))})
 
 
+def alter_broker_config(
+    state: ClusterMetadata, resource: str, configs: Mapping[str, str | None], replace_all: bool
+) -> ClusterMetadata:
+    """Dynamic broker configs of one level ("" cluster-wide, a node id that broker's): set incrementally (None
+    removes one) or, with ``replace_all``, replaced by the values given (Kafka's legacy AlterConfigs)."""
+    current = {} if replace_all else dict(state.broker_configs.get(resource, {}))
+    for name, value in configs.items():
+        if value is None:
+            current.pop(name, None)
+        else:
+            current[name] = value
+    broker_configs.check_dynamic(current, per_broker=resource != broker_configs.CLUSTER_DEFAULT)
+    return replace(state, broker_configs=broker_configs.altered(state.broker_configs, resource, current))
+
+
 def _partition(state: ClusterMetadata, topic: str, partition: int) -> PartitionState:
     parts = _topic(state, topic).partitions
     if not 0 <= partition < len(parts):
@@ -293,7 +309,7 @@ def _reassign(
         adding = tuple(r for r in wanted if r not in original)
         removing = tuple(r for r in original if r not in wanted)
         replicas = wanted + removing
-    unclean = unclean_enabled(state.topics[topic], unclean_default)
+    unclean = unclean_enabled(state.topics[topic], unclean_default, state)
     new = change_partition(
         part,
         _live(state),

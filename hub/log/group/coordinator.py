@@ -21,6 +21,10 @@ only if the leadership they were written under still holds. An append failing be
 partition's leadership answers NOT_COORDINATOR and resigns. This module also answers the administrative calls
 (list, describe, delete).
 
+Groups of the consumer group protocol (KIP-848) are a third part, ConsumerGroups (hub.log.group.consumer_heartbeat):
+a group id is either a classic group's or a consumer group's, their committed offsets share the OffsetsManager, and
+their state is kept in memory only (dropped on resignation; members rejoin the next coordinator).
+
 Thread-safety: one lock guards all groups (both parts are called under it); futures are resolved outside it.
 """
 
@@ -31,11 +35,20 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from hub.log.error_codes import ErrorCode
 from hub.log.errors import LogError
+from hub.log.group.consumer_describe import ConsumerGroupDescription, describe_consumer_group
+from hub.log.group.consumer_heartbeat import (
+    ConsumerGroups,
+    ConsumerHeartbeat,
+    ConsumerSettings,
+    HeartbeatResult,
+    TopicSource,
+)
 from hub.log.group.group import (
+    CONSUMER_PROTOCOL_TYPE,
     CommittedOffset,
     GroupDescription,
     GroupOverview,
@@ -46,6 +59,7 @@ from hub.log.group.group import (
     describe,
     overview,
     resolve,
+    subscribed_topics,
 )
 from hub.log.group.leadership import Leadership, NotCoordinatorError, Status
 from hub.log.group.membership import GroupMembership, JoinRequest
@@ -67,6 +81,8 @@ class CoordinatorConfig:
     max_metadata_bytes: int = 4096
     new_member_join_timeout_ms: int = 300_000
     tick_ms: int = 50
+    #: group.consumer.* (the consumer group protocol)
+    consumer: ConsumerSettings = field(default_factory=ConsumerSettings)
 
 
 class GroupCoordinator:
@@ -79,6 +95,7 @@ class GroupCoordinator:
         *,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
+        topics: TopicSource = dict,
     ) -> None:
         self.offsets_log = offsets_log
         self.config = config or CoordinatorConfig()
@@ -87,6 +104,7 @@ class GroupCoordinator:
         self._writer = OffsetsWriter(offsets_log)
         self._groups = OffsetsManager(offsets_log, self._write, max_metadata_bytes=self.config.max_metadata_bytes)
         self._membership = GroupMembership(self._groups, self.config, clock, wall_clock)
+        self._consumers = ConsumerGroups(self.config.consumer, topics)
         self._leadership = Leadership()
         self._lock = threading.RLock()
         self._stop = threading.Event()
@@ -167,6 +185,7 @@ class GroupCoordinator:
 
     def _drop_groups(self, resolutions: list[Resolution]) -> None:
         self._membership.fail_waiting(ErrorCode.NOT_COORDINATOR, resolutions)
+        self._consumers.clear()  # kept in memory only: members rejoin the next coordinator
         for group in self._groups.groups():
             group.state = GroupState.DEAD
         self._groups.replace_groups({})
@@ -212,6 +231,8 @@ class GroupCoordinator:
         with self._lock:
             if self._leadership.refusal() is None:
                 self._membership.expire(resolutions)
+                for group_id, member_id in self._consumers.expire(self.clock()):
+                    log.info("consumer group %s: member %s removed (session or rebalance timeout)", group_id, member_id)
         resolve(resolutions)
 
     # --- membership --------------------------------------------------------------------------------------------
@@ -247,11 +268,24 @@ class GroupCoordinator:
             refusal = self._leadership.refusal() if group_id else None
             error = refusal or self._membership.check_join(group_id, session_timeout_ms, protocols)
             if error is ErrorCode.NONE:
+                error = self._classic_join_allowed(group_id)
+            if error is ErrorCode.NONE:
                 self._membership.join(group_id, request, require_known_member_id, resolutions)
             else:
                 resolutions.append((request.future, JoinGroupResult(error, member_id=member_id)))
         resolve(resolutions)
         return request.future
+
+    def _classic_join_allowed(self, group_id: str) -> ErrorCode:
+        """A JoinGroup for a consumer group's id: refused while it has members (Hub serves no classic member in a
+        consumer group), else the empty consumer group gives way to a classic one, as in Kafka."""
+        consumer_group = self._consumers.get(group_id)
+        if consumer_group is None:
+            return ErrorCode.NONE
+        if consumer_group.members:
+            return ErrorCode.INCONSISTENT_GROUP_PROTOCOL
+        del self._consumers.groups[group_id]
+        return ErrorCode.NONE
 
     def sync_group(
         self,
@@ -309,13 +343,20 @@ class GroupCoordinator:
         offsets: Mapping[TopicPartitionKey, CommittedOffset],
         *,
         group_instance_id: str | None = None,
+        api_version: int = 9,
     ) -> dict[TopicPartitionKey, ErrorCode]:
-        """Store offsets; returns once they are committed, with per-partition errors as Kafka gives them."""
+        """Store offsets; returns once they are committed, with per-partition errors as Kafka gives them. For a
+        consumer group ``generation_id`` is the member epoch (OffsetCommit ``api_version`` 9 or later)."""
         done: Future[dict[TopicPartitionKey, ErrorCode]] = Future()
         with self._lock:
             group = self._groups.get(group_id)
+            consumer_group = self._consumers.get(group_id)
             if not group_id:
                 error = ErrorCode.INVALID_GROUP_ID
+            elif consumer_group is not None:
+                error = self._leadership.refusal() or self._consumers.check_commit(
+                    consumer_group, member_id, generation_id, api_version
+                )
             else:
                 error = self._leadership.refusal() or self._membership.check_commit(
                     group, generation_id, member_id, group_instance_id
@@ -336,6 +377,14 @@ class GroupCoordinator:
             self._check_serving()
             return self._groups.offsets(group_id, partitions)
 
+    def check_offset_fetch(self, group_id: str, member_id: str | None, member_epoch: int) -> ErrorCode:
+        """OffsetFetch's check of the member it names (version 9): Kafka checks members of consumer groups only."""
+        with self._lock:
+            consumer_group = self._consumers.get(group_id)
+            if consumer_group is None:
+                return ErrorCode.NONE
+            return self._consumers.check_fetch(consumer_group, member_id, member_epoch)
+
     def _check_serving(self) -> None:
         refusal = self._leadership.refusal()
         if refusal is not None:
@@ -350,18 +399,53 @@ class GroupCoordinator:
         with self._lock:
             if self._leadership.status is not Status.RESIGNED:
                 self._check_serving()
-            return [
+            listed = [
                 overview(group)
                 for group in self._groups.groups()
-                if group.state is not GroupState.DEAD and (wanted is None or group.state.value.lower() in wanted)
+                if group.state is not GroupState.DEAD and self._consumers.get(group.group_id) is None
             ]
+            listed += [
+                GroupOverview(group.group_id, "consumer", group.state, "consumer")
+                for group in self._consumers.groups.values()
+            ]
+            return [group for group in listed if wanted is None or group.state.lower() in wanted]
 
     def describe_group(self, group_id: str) -> GroupDescription:
+        """DescribeGroups' view: a consumer group is no classic group, so it is described as Kafka does an unknown
+        one (Dead)."""
         with self._lock:
             refusal = self._leadership.refusal()
             if refusal is not None:
                 return GroupDescription(refusal, group_id)
+            if self._consumers.get(group_id) is not None:
+                return describe(group_id, None)
             return describe(group_id, self._groups.get(group_id))
+
+    # --- the consumer group protocol (KIP-848) -------------------------------------------------------------------
+
+    def consumer_group_heartbeat(self, request: ConsumerHeartbeat) -> HeartbeatResult:
+        """Answer a ConsumerGroupHeartbeat (hub.log.group.consumer_heartbeat); never waits."""
+        with self._lock:
+            refusal = self._leadership.refusal()
+            if refusal is not None:
+                return HeartbeatResult(refusal)
+            return self._consumers.heartbeat(
+                request, self.clock(), int(self.wall_clock() * 1000), self._classic_group_in_use
+            )
+
+    def _classic_group_in_use(self, group_id: str) -> bool:
+        group = self._groups.get(group_id)
+        return group is not None and bool(group.members)
+
+    def describe_consumer_groups(self, group_ids: Iterable[str]) -> list[ConsumerGroupDescription]:
+        """ConsumerGroupDescribe's view; GROUP_ID_NOT_FOUND for an id that is not a consumer group's."""
+        with self._lock:
+            refusal = self._leadership.refusal()
+            topics = self._consumers.topics() if refusal is None else {}
+            return [
+                describe_consumer_group(group_id, self._consumers.get(group_id), topics, refusal)
+                for group_id in group_ids
+            ]
 
     def delete_groups(self, group_ids: Iterable[str]) -> dict[str, ErrorCode]:
         """Delete empty groups and their offsets (tombstones); NON_EMPTY_GROUP while members remain. Returns once
@@ -373,12 +457,55 @@ class GroupCoordinator:
                 done: Future[ErrorCode] = Future()
                 results[group_id] = done
                 group = self._groups.get(group_id)
+                consumer_group = self._consumers.get(group_id)
                 if refusal is not None:
                     done.set_result(refusal)
+                elif consumer_group is not None and consumer_group.members:
+                    done.set_result(ErrorCode.NON_EMPTY_GROUP)
+                elif consumer_group is not None and (group is None or group.state is GroupState.DEAD):
+                    del self._consumers.groups[group_id]
+                    done.set_result(ErrorCode.NONE)
                 elif group is None or group.state is GroupState.DEAD:
                     done.set_result(ErrorCode.GROUP_ID_NOT_FOUND)
                 elif group.members:
                     done.set_result(ErrorCode.NON_EMPTY_GROUP)
                 else:
+                    self._consumers.groups.pop(group_id, None)
                     self._groups.delete_group(group, done.set_result)
         return {group_id: done.result() for group_id, done in results.items()}
+
+    def delete_offsets(
+        self, group_id: str, partitions: Sequence[TopicPartitionKey]
+    ) -> tuple[ErrorCode, dict[TopicPartitionKey, ErrorCode]]:
+        """Kafka's OffsetDelete: the group's error and each partition's. A group with members may lose only the
+        offsets of topics none of them subscribes to (GROUP_SUBSCRIBED_TO_TOPIC for the others), and only when it
+        is a consumer group (NON_EMPTY_GROUP otherwise). Returns once the tombstones are committed."""
+        done: Future[ErrorCode] = Future()
+        with self._lock:
+            refusal = self._leadership.refusal()
+            group = self._groups.get(group_id)
+            if refusal is not None:
+                return refusal, {}
+            consumer_group = self._consumers.get(group_id)
+            subscribed: set[str] | None
+            if consumer_group is not None:
+                subscribed = self._consumers.subscribed_topics(consumer_group)
+            elif group is None or group.state is GroupState.DEAD:
+                return ErrorCode.GROUP_ID_NOT_FOUND, {}
+            elif group.members and group.protocol_type != CONSUMER_PROTOCOL_TYPE:
+                return ErrorCode.NON_EMPTY_GROUP, {}
+            else:
+                subscribed = subscribed_topics(group)
+            errors = {
+                tp: ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC if subscribed is None or tp[0] in subscribed else ErrorCode.NONE
+                for tp in partitions
+            }
+            if group is None or group.state is GroupState.DEAD:
+                return ErrorCode.NONE, errors  # a consumer group that committed nothing: nothing to delete
+            self._groups.delete_offsets(
+                group, [tp for tp, error in errors.items() if error is ErrorCode.NONE], done.set_result
+            )
+        error = done.result()
+        if error is not ErrorCode.NONE:
+            return error, {}
+        return ErrorCode.NONE, errors

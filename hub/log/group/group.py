@@ -20,6 +20,10 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from hub.log.error_codes import ErrorCode
+from hub.log.protocol import decode_data
+
+#: The protocol type of Kafka's consumers (whose subscriptions the coordinator can read).
+CONSUMER_PROTOCOL_TYPE = "consumer"
 
 
 class GroupState(Enum):
@@ -156,6 +160,8 @@ class GroupOverview:
     group_id: str
     protocol_type: str
     state: str
+    #: Kafka's group type: "classic", or "consumer" for a group of the consumer group protocol (KIP-848)
+    group_type: str = "classic"
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,3 +223,19 @@ def resolve(resolutions: list[Resolution]) -> None:
     for future, result in resolutions:
         if not future.done():
             future.set_result(result)  # type: ignore[arg-type]
+
+
+def subscribed_topics(group: Group) -> set[str] | None:
+    """The topics a consumer group's members subscribe to, as Kafka's coordinator reads them (the version 0 prefix
+    of each member's ``ConsumerProtocolSubscription``); None when they cannot be read, meaning "maybe any".
+    A group of another protocol type subscribes to nothing the coordinator knows of."""
+    if group.protocol_type != CONSUMER_PROTOCOL_TYPE:
+        return set()
+    topics: set[str] = set()
+    for member in group.members.values():
+        try:
+            _, value = decode_data("ConsumerProtocolSubscription", member.metadata_for(group.protocol or ""))
+            topics.update(value["topics"])
+        except Exception:  # a member's bytes Kafka's parser would refuse: the coordinator cannot tell
+            return None
+    return topics

@@ -212,6 +212,29 @@ class OffsetsManager:
 
         self.write(tombstones, written)
 
+    def delete_offsets(
+        self, group: Group, partitions: Iterable[TopicPartitionKey], then: Callable[[ErrorCode], None]
+    ) -> None:
+        """Write tombstones for the group's committed offsets among ``partitions``, then forget them; ``then`` gets
+        the outcome (NONE at once when none of them is committed)."""
+        deleted = [tp for tp in dict.fromkeys(partitions) if tp in group.offsets]
+        if not deleted:
+            then(ErrorCode.NONE)
+            return
+        tombstones: list[Record] = [
+            (encode_offset_key(OffsetKey(group.group_id, topic, partition)), None) for topic, partition in deleted
+        ]
+
+        def written(error: ErrorCode, _: list[Resolution]) -> None:
+            if error is ErrorCode.NONE:
+                for tp in deleted:
+                    group.offsets.pop(tp, None)
+            else:
+                log.error("group %r: deleting offsets failed: %s", group.group_id, error.name)
+            then(error)
+
+        self.write(tombstones, written)
+
 
 def _restore_group(group: Group, value: GroupValue, now: float) -> None:
     group.protocol_type = value.protocol_type or None

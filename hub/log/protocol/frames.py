@@ -76,10 +76,14 @@ def decode_request_header(payload: Buffer) -> tuple[RequestHeader, int]:
 
 
 def decode_request(payload: Buffer) -> tuple[RequestHeader, dict[str, Any]]:
-    """Decode header and body of a request payload (raises UnsupportedVersionError for unknown versions). Bytes
-    after the body are ignored, as Kafka's broker ignores them (librdkafka 2.16 sends some after Metadata v13)."""
+    """Decode header and body of a request payload (raises UnsupportedVersionError for unknown versions).
+
+    Bytes after the body are ignored, as Kafka's brokers ignore them: librdkafka's all-topics Metadata request of
+    the flexible versions carries some, and its AlterUserScramCredentials one more (empty) tag section than the
+    schema has."""
     header, offset = decode_request_header(payload)
-    return header, request_codec(header.api_key, header.api_version).decode_from(payload, offset)[0]
+    body, _ = request_codec(header.api_key, header.api_version).decode_from(payload, offset)
+    return header, body
 
 
 def encode_request(

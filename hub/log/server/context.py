@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hub.log.protocol import RequestHeader
+from hub.log.security.contracts import ANONYMOUS
 
 Body = dict[str, Any]
 
@@ -40,6 +41,7 @@ class ConnectionState:
     closed: Callable[[], bool] = lambda: False
     #: What the client said it is in ApiVersions v3+ (``client_software_name``/``_version``), for log lines.
     client_software: tuple[str, str] | None = None
+    principal: str = ANONYMOUS
 
 
 @dataclass

@@ -26,8 +26,6 @@ from hub.log.server.context import Body, CoordinatorNode, RequestContext
 
 log = logging.getLogger("hub.log.server")
 
-#: The type of the groups of Kafka's classic group protocol (ListGroups v5+).
-CLASSIC = "classic"
 #: The first JoinGroup version with ``skip_assignment`` (KIP-814).
 SKIP_ASSIGNMENT_VERSION = 9
 #: DescribeGroups answers a group it does not know with GROUP_ID_NOT_FOUND from this version (KIP-1043).
@@ -189,6 +187,7 @@ class GroupHandlers:
                 body["member_id"],
                 offsets,
                 group_instance_id=body.get("group_instance_id"),
+                api_version=ctx.header.api_version,
             )
         return {
             "throttle_time_ms": 0,
@@ -208,14 +207,22 @@ class GroupHandlers:
         }
 
     async def offset_fetch(self, ctx: RequestContext, body: Body) -> Body:
-        """Kafka's OffsetFetch: one group before version 8, many from 8 (each answered on its own). A classic group
-        takes no notice of version 9's member id and epoch, as in Kafka."""
+        """Kafka's OffsetFetch: one group before version 8, many from 8 (each answered on its own). Version 9's member
+        id and epoch are checked for a consumer group (KIP-848); a classic group takes no notice of them, as in
+        Kafka."""
         if ctx.header.api_version < 8:
-            topics, error = self._fetch_offsets(body["group_id"], body.get("topics"))
-            return {"throttle_time_ms": 0, "error_code": error, "topics": topics}
+            found, refused = self._fetch_offsets(body["group_id"], body.get("topics"))
+            return {"throttle_time_ms": 0, "error_code": refused, "topics": found}
         groups = []
+        coordinator = self._serving()
         for group in body["groups"]:
-            topics, error = self._fetch_offsets(group["group_id"], group["topics"])
+            error = ErrorCode.NONE
+            if ctx.header.api_version >= 9 and isinstance(coordinator, GroupCoordinator):
+                # A member of a consumer group (KIP-848) names itself and its epoch, which Kafka checks.
+                error = coordinator.check_offset_fetch(group["group_id"], group["member_id"], group["member_epoch"])
+            topics: list[Body] = []
+            if error is ErrorCode.NONE:
+                topics, error = self._fetch_offsets(group["group_id"], group["topics"])
             if error is not ErrorCode.NONE:
                 topics = []
             groups.append({"group_id": group["group_id"], "topics": topics, "error_code": error})
@@ -303,10 +310,10 @@ class GroupHandlers:
                 listed = coordinator.list_groups(body.get("states_filter") or None)
             except NotCoordinatorError as exc:
                 error = exc.error
-        # Kafka matches type names case-insensitively; every group here is a classic one.
+        # Kafka matches type names case-insensitively.
         types = {name.lower() for name in body.get("types_filter") or ()}
-        if types and CLASSIC not in types:
-            listed = []
+        if types:
+            listed = [g for g in listed if g.group_type.lower() in types]
         return {
             "throttle_time_ms": 0,
             "error_code": error,
@@ -315,7 +322,7 @@ class GroupHandlers:
                     "group_id": g.group_id,
                     "protocol_type": g.protocol_type,
                     "group_state": g.state,
-                    "group_type": CLASSIC,
+                    "group_type": g.group_type,
                 }
                 for g in listed
             ],

@@ -33,15 +33,21 @@ from hub.log.errors import (
     UnknownTopicIdError,
 )
 from hub.log.partition import PartitionLog
+from hub.log.security.scram_credentials import ScramCredentialStore
 from hub.log.server.api_versions import api_versions
 from hub.log.server.cluster_handlers import ClusterAdminHandlers
 from hub.log.server.cluster_metadata import cluster_brokers, cluster_partitions
 from hub.log.server.cluster_view import ClusterAdmin
+from hub.log.server.config_handlers import ConfigHandlers
+from hub.log.server.consumer_group_handlers import ConsumerGroupHandlers
 from hub.log.server.context import Body, CoordinatorNode, RequestContext, ServerIdentity
 from hub.log.server.describe_topic_partitions import describe_topic_partitions
+from hub.log.server.group_admin_handlers import GroupAdminHandlers
 from hub.log.server.group_handlers import GroupHandlers
 from hub.log.server.list_offsets import list_offsets
 from hub.log.server.quorum_admin import QuorumAdmin
+from hub.log.server.record_handlers import RecordHandlers
+from hub.log.server.security_handlers import SecurityHandlers
 from hub.log.server.single_node import SingleNodeCluster
 from hub.log.server.topic_handlers import TopicHandlers
 from hub.log.server.topic_ids import ZERO_UUID, TopicIds, topic_uuid
@@ -69,6 +75,7 @@ class RequestHandlers:
         cluster: ClusterAdmin | None = None,
         *,
         coordinator_node: CoordinatorNode | None = None,
+        security: SecurityHandlers | None = None,
     ) -> None:
         self.broker = broker
         self.identity = identity
@@ -79,7 +86,8 @@ class RequestHandlers:
             coordinator_node = coordinator_node or broker.cluster.coordinator_node
         self.coordinator_node = coordinator_node or self._this_node
         self.groups = GroupHandlers(lambda: self.broker.coordinator, identity.node_id, self.coordinator_node)
-        self.topics = TopicHandlers(broker)
+        configs = ConfigHandlers(broker, identity.node_id)
+        self.topics = TopicHandlers(broker, configs.topic_configs)
         self.cluster_admin = ClusterAdminHandlers(cluster or SingleNodeCluster(broker.store, identity), broker.store)
         self.routes: dict[int, Callable[[RequestContext, Body], Awaitable[Body | None]]] = {
             0: self.produce,
@@ -101,6 +109,11 @@ class RequestHandlers:
             75: self.describe_topic_partitions,
             **self.topics.routes,
             **self.cluster_admin.routes,
+            **RecordHandlers(broker).routes,
+            **configs.routes,
+            **GroupAdminHandlers(lambda: self.broker.coordinator, identity.node_id, self.coordinator_node).routes,
+            **(security or SecurityHandlers(None, ScramCredentialStore.in_directory(broker.store.data_dir))).routes,
+            **ConsumerGroupHandlers(lambda: self.broker.coordinator, identity.node_id, self.coordinator_node).routes,
         }
 
     def _this_node(self) -> tuple[int, str, int]:
@@ -137,7 +150,7 @@ class RequestHandlers:
             names = [entry["name"] for entry in requested]
         allow_create = body.get("allow_auto_topic_creation", True) if version >= 4 else True
         cluster = self.broker.cluster
-        topics = []
+        topics: list[Body] = []
         for name in names:
             info = store_topics.get(name)
             if info is None and allow_create and self.broker.auto_create_topics:

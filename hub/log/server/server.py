@@ -10,6 +10,9 @@ clients retry lower. A Produce with acks=0 gets no response. A connection keeps 
 is handed to the transport, so an answer abandoned by its client is freed with the transport's buffer.
 ``start()`` binds, ``stop()`` closes the listener and every connection. ``coordinator_node`` says which node
 coordinates groups now (by default this server; see GroupHandlers).
+With an ``authorizer`` every request goes through Kafka's per-API access rules (``request_authorization``) for
+the connection's principal (``principal_of`` overrides where it comes from, for tests); ``scram_credentials`` is
+the store the SCRAM admin APIs change (by default the one in the broker's data directory).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import contextlib
 import logging
 import struct
 import threading
+from collections.abc import Callable
 
 from hub.log.broker import Broker
 from hub.log.error_codes import ErrorCode
@@ -30,9 +34,13 @@ from hub.log.protocol import (
     encode_response,
     encode_response_parts,
 )
+from hub.log.security.authorizer import Authorizer
+from hub.log.security.scram_credentials import ScramCredentialStore
 from hub.log.server.cluster_view import ClusterAdmin
 from hub.log.server.context import ConnectionState, CoordinatorNode, RequestContext, ServerIdentity
 from hub.log.server.handlers import RequestHandlers
+from hub.log.server.request_authorization import RequestAuthorization
+from hub.log.server.security_handlers import SecurityHandlers
 from hub.log.server.versions import ADVERTISED, API_VERSIONS, MIN_PRODUCE_WITH_RECORD_BATCHES, PRODUCE, supported
 
 log = logging.getLogger("hub.log.server")
@@ -56,8 +64,18 @@ class KafkaServer:
         cluster: ClusterAdmin | None = None,
         node_id: int = 0,
         coordinator_node: CoordinatorNode | None = None,
+        authorizer: Authorizer | None = None,
+        scram_credentials: ScramCredentialStore | None = None,
+        principal_of: Callable[[RequestContext], str] | None = None,
     ) -> None:
         self.broker = broker
+        self.authorizer = authorizer
+        self.scram_credentials = scram_credentials or ScramCredentialStore.in_directory(broker.store.data_dir)
+        self.authorization = (
+            None
+            if authorizer is None
+            else RequestAuthorization(authorizer, lambda: broker.store.topics(), principal_of)
+        )
         self.cluster = cluster
         self.node_id = node_id
         self.coordinator_node = coordinator_node
@@ -83,7 +101,12 @@ class KafkaServer:
             self._advertised[0] or self.host, self._advertised[1] or self.port, self.cluster_id, self.node_id
         )
         self.handlers = RequestHandlers(
-            self.broker, identity, self._wait_for_data, self.cluster, coordinator_node=self.coordinator_node
+            self.broker,
+            identity,
+            self._wait_for_data,
+            self.cluster,
+            coordinator_node=self.coordinator_node,
+            security=SecurityHandlers(self.authorizer, self.scram_credentials),
         )
         self.broker.add_append_listener(self._on_append)
         log.info("Kafka listener on %s:%d (advertised %s:%d)", self.host, self.port, identity.host, identity.port)
@@ -201,7 +224,11 @@ class KafkaServer:
             )
         header, body = decode_request(payload)
         route = self.handlers.routes[header.api_key]
-        response = await route(RequestContext(header, client.rsplit(":", 1)[0], connection), body)
+        ctx = RequestContext(header, client.rsplit(":", 1)[0], connection)
+        if self.authorization is None:
+            response = await route(ctx, body)
+        else:
+            response = await self.authorization.handle(ctx, body, route)
         if response is None:
             return None
         return encode_response_parts(header.api_key, header.api_version, header.correlation_id, response)

@@ -1,6 +1,7 @@
 """TopicHandlers: Kafka's topic APIs — CreateTopics (on one node into its store, on a cluster through the
-metadata quorum with replication factors and replica assignments), DeleteTopics and DescribeConfigs — with
-Kafka's error codes for bad input. Internal topics are refused to DeleteTopics with INVALID_TOPIC_EXCEPTION.
+metadata quorum with replication factors and replica assignments) and DeleteTopics — with Kafka's error codes for
+bad input (the config APIs are in ``config_handlers``). Internal topics are refused to DeleteTopics with
+INVALID_TOPIC_EXCEPTION.
 
 Safe for one event loop; blocking store and quorum calls run in worker threads.
 """
@@ -12,27 +13,24 @@ from collections.abc import Awaitable, Callable
 
 from hub.log.broker import Broker
 from hub.log.error_codes import ErrorCode, error_code_for
-from hub.log.errors import InternalTopicError, UnknownTopicOrPartitionError
+from hub.log.errors import InternalTopicError
 from hub.log.server.context import Body, RequestContext
 from hub.log.server.topic_ids import ZERO_UUID, TopicIds, topic_uuid
 
-CONFIG_SOURCE_TOPIC = 1
-CONFIG_SOURCE_STATIC_BROKER = 4
-CONFIG_SOURCE_DEFAULT = 5
-RESOURCE_TOPIC = 2
 MAX_PARTITIONS_PER_REQUEST = 10_000
-_CONFIG_SOURCES = {"topic": CONFIG_SOURCE_TOPIC, "store": CONFIG_SOURCE_STATIC_BROKER}
+#: A topic's configs as DescribeConfigs reports them: (name, value, config source).
+TopicConfigs = Callable[[str], list[tuple[str, str | None, int]]]
 
 
 class TopicHandlers:
     """The topic APIs over a Broker (see the module docstring)."""
 
-    def __init__(self, broker: Broker) -> None:
+    def __init__(self, broker: Broker, topic_configs: TopicConfigs) -> None:
         self.broker = broker
+        self._topic_configs = topic_configs
         self.routes: dict[int, Callable[[RequestContext, Body], Awaitable[Body | None]]] = {
             19: self.create_topics,
             20: self.delete_topics,
-            32: self.describe_configs,
         }
 
     async def create_topics(self, ctx: RequestContext, body: Body) -> Body:
@@ -122,14 +120,8 @@ class TopicHandlers:
             return
         answer["topic_id"] = topic_uuid(info)
         answer["configs"] = [
-            {
-                "name": config,
-                "value": value,
-                "read_only": False,
-                "config_source": _CONFIG_SOURCES.get(source, CONFIG_SOURCE_DEFAULT),
-                "is_sensitive": False,
-            }
-            for config, (value, source) in sorted(self.broker.store.describe_topic_config(name).items())
+            {"name": config, "value": value, "read_only": False, "config_source": source, "is_sensitive": False}
+            for config, value, source in self._topic_configs(name)
         ]
 
     def _partitions_to_create(self, topic: Body) -> int:
@@ -170,42 +162,3 @@ class TopicHandlers:
             except Exception as exc:
                 answer.update(error_code=error_code_for(exc), error_message=str(exc))
         return {"throttle_time_ms": 0, "responses": responses}
-
-    async def describe_configs(self, ctx: RequestContext, body: Body) -> Body:
-        results = []
-        for resource in body["resources"]:
-            answer: Body = {
-                "error_code": ErrorCode.NONE,
-                "error_message": None,
-                "resource_type": resource["resource_type"],
-                "resource_name": resource["resource_name"],
-                "configs": [],
-            }
-            if resource["resource_type"] == RESOURCE_TOPIC:
-                try:
-                    described = self.broker.store.describe_topic_config(resource["resource_name"])
-                except UnknownTopicOrPartitionError as exc:
-                    answer.update(error_code=ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, error_message=str(exc))
-                else:
-                    wanted = resource.get("configuration_keys")
-                    for name, (value, source) in sorted(described.items()):
-                        if wanted is not None and name not in wanted:
-                            continue
-                        config_source = {"topic": CONFIG_SOURCE_TOPIC, "store": CONFIG_SOURCE_STATIC_BROKER}.get(
-                            source, CONFIG_SOURCE_DEFAULT
-                        )
-                        answer["configs"].append(
-                            {
-                                "name": name,
-                                "value": value,
-                                "read_only": False,
-                                "is_default": source == "default",
-                                "config_source": config_source,
-                                "is_sensitive": False,
-                                "synonyms": [],
-                                "config_type": 0,
-                                "documentation": None,
-                            }
-                        )
-            results.append(answer)
-        return {"throttle_time_ms": 0, "results": results}

@@ -32,16 +32,29 @@ ADVERTISED: Final[dict[int, tuple[int, int]]] = {
     18: (0, 4),  # ApiVersions
     19: (2, 7),  # CreateTopics
     20: (1, 6),  # DeleteTopics
+    21: (0, 2),  # DeleteRecords
     22: (0, 5),  # InitProducerId
     23: (2, 4),  # OffsetForLeaderEpoch
-    32: (0, 3),  # DescribeConfigs
+    29: (1, 3),  # DescribeAcls
+    30: (1, 3),  # CreateAcls
+    31: (1, 3),  # DeleteAcls
+    32: (1, 4),  # DescribeConfigs
+    33: (0, 2),  # AlterConfigs
     35: (1, 4),  # DescribeLogDirs
     37: (0, 3),  # CreatePartitions
+    42: (0, 2),  # DeleteGroups
     43: (0, 2),  # ElectLeaders
+    44: (0, 1),  # IncrementalAlterConfigs
     45: (0, 1),  # AlterPartitionReassignments
     46: (0, 0),  # ListPartitionReassignments
+    47: (0, 0),  # OffsetDelete
+    50: (0, 0),  # DescribeUserScramCredentials
+    51: (0, 0),  # AlterUserScramCredentials
     55: (0, 2),  # DescribeQuorum
     60: (0, 2),  # DescribeCluster
+    61: (0, 0),  # DescribeProducers
+    68: (0, 1),  # ConsumerGroupHeartbeat
+    69: (0, 1),  # ConsumerGroupDescribe
     75: (0, 0),  # DescribeTopicPartitions
 }
 
@@ -57,11 +70,11 @@ def supported(api_key: int, version: int) -> bool:
 
 #: Features (KIP-584) as ApiVersions v3+ reports them: name -> (min, max) supported level. A Kafka 4.1 broker lists
 #: metadata.version, kraft.version, group.version, transaction.version, eligible.leader.replicas.version,
-#: share.version and streams.version; Hub lists only those whose levels say something true of it: no consumer
-#: group protocol of KIP-848 (group.version 1) and no transactions (transaction.version 1+). metadata.version and
-#: kraft.version describe a KRaft quorum's record formats, which Hub's cluster does not have.
-SUPPORTED_FEATURES: Final[dict[str, tuple[int, int]]] = {"group.version": (0, 0), "transaction.version": (0, 0)}
+#: share.version and streams.version; Hub lists only those whose levels say something true of it: the consumer group
+#: protocol of KIP-848 (group.version 1, ConsumerGroupHeartbeat) and no transactions (transaction.version 0 only).
+#: metadata.version and kraft.version describe a KRaft quorum's record formats, which Hub's cluster does not have.
+SUPPORTED_FEATURES: Final[dict[str, tuple[int, int]]] = {"group.version": (0, 1), "transaction.version": (0, 0)}
 #: Finalized feature levels (name -> level); a feature at level 0 is not listed, as in Kafka.
-FINALIZED_FEATURES: Final[dict[str, int]] = {}
+FINALIZED_FEATURES: Final[dict[str, int]] = {"group.version": 1}
 #: The epoch reported with finalized features (-1 while none are).
 FINALIZED_FEATURES_EPOCH: Final = 0

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from hub.log.cluster.codec import MAGIC_COMMAND, MAGIC_SNAPSHOT
+from hub.log.cluster.codec import COMMAND_VERSION, MAGIC_COMMAND, MAGIC_SNAPSHOT
 from hub.log.cluster.metadata import ClusterMetadata
 from hub.log.cluster.quorum import MetadataQuorum
 from hub.log.cluster.storage import JOURNAL_FILE, METADATA_DIR, SNAPSHOT_FILE
@@ -202,8 +202,9 @@ def test_stored_commands_and_snapshots_of_an_unknown_version_are_refused(tmp_pat
     snapshot.write_bytes(good)
     journal = directory / JOURNAL_FILE
     stored = journal.read_bytes()
-    assert MAGIC_COMMAND + b"\x01" in stored
-    journal.write_bytes(stored.replace(MAGIC_COMMAND + b"\x01", MAGIC_COMMAND + b"\x09"))
+    current = MAGIC_COMMAND + bytes([COMMAND_VERSION])
+    assert current in stored
+    journal.write_bytes(stored.replace(current, MAGIC_COMMAND + b"\x09"))
     with pytest.raises(QuorumStorageError, match="command format version 9 is unknown"):
         MetadataQuorum(1, voters, tmp_path).start()
     journal.write_bytes(stored)
