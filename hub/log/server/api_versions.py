@@ -6,8 +6,8 @@ connection, for the log lines about it.
 
 Features (KIP-584) are reported as a Kafka 4.1 broker reports them, limited to what Hub really does: see
 ``versions.SUPPORTED_FEATURES`` / ``FINALIZED_FEATURES``. A version-3 answer leaves out supported features whose
-minimum is 0, as Kafka 4 does (KAFKA-17011: version 3 clients refuse a minimum of 0). ``zk_migration_ready`` is
-false: there is no ZooKeeper to migrate from.
+minimum is 0, as Kafka 4 does (KAFKA-17011, KAFKA-17492: older clients cannot read a minimum of 0).
+``zk_migration_ready`` is false: there is no ZooKeeper to migrate from.
 
 Stateless; safe for one event loop.
 """
