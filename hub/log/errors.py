@@ -76,6 +76,10 @@ class UnknownTopicOrPartitionError(LogError):
     """The topic or partition does not exist."""
 
 
+class UnknownTopicIdError(LogError):
+    """No topic has the topic id a request names (Kafka's UNKNOWN_TOPIC_ID)."""
+
+
 class InternalTopicError(LogError):
     """A Kafka client tried to write to, or delete, a topic only the store's own process may change."""
 

@@ -52,6 +52,8 @@ class JoinGroupResult:
     leader: str = ""
     member_id: str = ""
     members: tuple[JoinedMember, ...] = ()
+    #: A static leader rejoined a stable group: it is told the members but must not assign again (KIP-814).
+    skip_assignment: bool = False
 
 
 @dataclass(frozen=True, slots=True)

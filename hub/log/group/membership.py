@@ -25,7 +25,7 @@ import logging
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from hub.log.error_codes import ErrorCode
@@ -134,9 +134,9 @@ class GroupMembership:
             group.static_members[instance_id or ""] = new_id
             if group.state is GroupState.STABLE and group.protocol is not None and old.supports(group.protocol):
                 old.join_future = None
-                resolutions.append(
-                    (request.future, self.rebalance.join_result(group, old, include_members=new_id == group.leader_id))
-                )
+                leader = new_id == group.leader_id
+                result = self.rebalance.join_result(group, old, include_members=leader)
+                resolutions.append((request.future, replace(result, skip_assignment=leader)))
                 return
             self.rebalance.prepare(group, now, f"static member {instance_id} rejoined", resolutions)
             return

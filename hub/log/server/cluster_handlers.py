@@ -149,6 +149,8 @@ class ClusterAdminHandlers:
             for p, request in enumerate(topic["partitions"]):
                 key, replicas = (topic["name"], request["partition_index"]), request["replicas"]
                 problems[(t, p)] = reassignment_problem(snapshot, key, replicas)
+                if problems[(t, p)] is None and not body.get("allow_replication_factor_change", True):
+                    problems[(t, p)] = _replication_factor_change(snapshot, key, replicas)
                 if problems[(t, p)] is None:
                     valid[key] = None if replicas is None else list(replicas)
         top_error: ErrorCode = ErrorCode.NONE
@@ -177,7 +179,13 @@ class ClusterAdminHandlers:
                     {"partition_index": request["partition_index"], "error_code": code, "error_message": message}
                 )
             responses.append({"name": topic["name"], "partitions": partitions})
-        return {"throttle_time_ms": 0, "error_code": top_error, "error_message": top_message, "responses": responses}
+        return {
+            "throttle_time_ms": 0,
+            "allow_replication_factor_change": body.get("allow_replication_factor_change", True),
+            "error_code": top_error,
+            "error_message": top_message,
+            "responses": responses,
+        }
 
     async def list_partition_reassignments(self, ctx: RequestContext, body: Body) -> Body:
         snapshot = self.cluster.snapshot()
@@ -258,10 +266,15 @@ class ClusterAdminHandlers:
         snapshot = self.cluster.snapshot()
         alive = [b for _, b in sorted(snapshot.brokers.items()) if not b.fenced]
         alive_ids = {b.node_id for b in alive}
+        # Version 2 (KIP-1073) lists fenced brokers too when asked, marked as such.
+        listed = sorted(snapshot.brokers.items()) if body.get("include_fenced_brokers") else [(0, b) for b in alive]
         answer.update(
             cluster_id=snapshot.cluster_id,
             controller_id=snapshot.controller_id if snapshot.controller_id in alive_ids else -1,
-            brokers=[{"broker_id": b.node_id, "host": b.host, "port": b.port, "rack": b.rack} for b in alive],
+            brokers=[
+                {"broker_id": b.node_id, "host": b.host, "port": b.port, "rack": b.rack, "is_fenced": b.fenced}
+                for _, b in listed
+            ],
             cluster_authorized_operations=CLUSTER_AUTHORIZED_OPERATIONS
             if body["include_cluster_authorized_operations"]
             else AUTHORIZED_OPERATIONS_OMITTED,
@@ -312,6 +325,23 @@ class ClusterAdminHandlers:
             "topics": [{"topic_name": METADATA_TOPIC, "partitions": [partition]}],
             "nodes": nodes,
         }
+
+
+def _replication_factor_change(
+    snapshot: ClusterView, key: TopicPartition, replicas: Sequence[int] | None
+) -> tuple[ErrorCode, str] | None:
+    """Version 1's refusal (KIP-860) of a reassignment that changes the partition's replication factor while the
+    request does not allow it; a cancellation (no replicas) changes none."""
+    if replicas is None:
+        return None
+    current = snapshot.topics[key[0]].partitions[key[1]]
+    now = len(current.replicas) - len(current.adding)
+    if len(replicas) == now:
+        return None
+    return (
+        ErrorCode.INVALID_REPLICATION_FACTOR,
+        f"The replication factor is changed from {now} to {len(replicas)} but allowReplicationFactorChange was false.",
+    )
 
 
 def _additional(snapshot: ClusterView, topic: Body) -> int:

@@ -111,6 +111,14 @@ class ConfigHandlers:
             "fetch.max.bytes": str(self.broker.fetch_max_bytes),
         }
 
+    def topic_configs(self, name: str) -> list[tuple[str, str | None, int]]:
+        """A topic's configs as DescribeConfigs reports them: (name, value, source); CreateTopics 5+ answers a
+        created topic with them (KIP-525)."""
+        return [
+            (key, None if value is None else _render(value), source)
+            for key, value, source, *_ in self._describe(RESOURCE_TOPIC, name)
+        ]
+
     def _describe(self, resource_type: int, name: str) -> list[_Described]:
         if resource_type == RESOURCE_TOPIC:
             config = self.broker.store.topic(name).config

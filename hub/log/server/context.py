@@ -39,6 +39,8 @@ class ConnectionState:
     fetch_start: int = 0
     #: Whether the client has gone (closed or reset the connection); a long poll gives up early when it has.
     closed: Callable[[], bool] = lambda: False
+    #: What the client said it is in ApiVersions v3+ (``client_software_name``/``_version``), for log lines.
+    client_software: tuple[str, str] | None = None
     #: Who the client is: ``User:<name>`` after SASL or from its TLS certificate, else ANONYMOUS.
     principal: str = ANONYMOUS
     #: The name of the listener it connected to (``PLAINTEXT``, ``SASL_SSL``… or a custom name).

@@ -15,6 +15,7 @@ event loop; the coordinator underneath is thread-safe.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
@@ -22,6 +23,13 @@ from typing import Any
 from hub.log.error_codes import ErrorCode
 from hub.log.group import CommittedOffset, GroupCoordinator, NotCoordinatorError
 from hub.log.server.context import Body, CoordinatorNode, RequestContext
+
+log = logging.getLogger("hub.log.server")
+
+#: The first JoinGroup version with ``skip_assignment`` (KIP-814).
+SKIP_ASSIGNMENT_VERSION = 9
+#: DescribeGroups answers a group it does not know with GROUP_ID_NOT_FOUND from this version (KIP-1043).
+DESCRIBE_GROUPS_NOT_FOUND_VERSION = 6
 
 #: Errors that refuse a whole group request (this node is not, or not yet, the coordinator).
 COORDINATOR_ERRORS = frozenset(
@@ -48,11 +56,19 @@ class GroupHandlers:
         return ErrorCode.COORDINATOR_NOT_AVAILABLE if coordinator is None else coordinator
 
     async def find_coordinator(self, ctx: RequestContext, body: Body) -> Body:
-        """The group's coordinator (``coordinator_node``); COORDINATOR_NOT_AVAILABLE while there is none."""
+        """The group's coordinator (``coordinator_node``); COORDINATOR_NOT_AVAILABLE while there is none. From
+        version 4 a request names many keys (KIP-699), each answered in ``coordinators``."""
+        if ctx.header.api_version < 4:
+            return {"throttle_time_ms": 0, **self._coordinator_answer()}
+        return {
+            "throttle_time_ms": 0,
+            "coordinators": [{"key": key, **self._coordinator_answer()} for key in body["coordinator_keys"]],
+        }
+
+    def _coordinator_answer(self) -> Body:
         node = self._coordinator_node()
         if node is None:
             return {
-                "throttle_time_ms": 0,
                 "error_code": ErrorCode.COORDINATOR_NOT_AVAILABLE,
                 "error_message": "the group coordinator is not available",
                 "node_id": -1,
@@ -60,20 +76,15 @@ class GroupHandlers:
                 "port": -1,
             }
         node_id, host, port = node
-        return {
-            "throttle_time_ms": 0,
-            "error_code": ErrorCode.NONE,
-            "error_message": None,
-            "node_id": node_id,
-            "host": host,
-            "port": port,
-        }
+        return {"error_code": ErrorCode.NONE, "error_message": None, "node_id": node_id, "host": host, "port": port}
 
     async def join_group(self, ctx: RequestContext, body: Body) -> Body:
         version = ctx.header.api_version
         coordinator = self._serving()
         if isinstance(coordinator, ErrorCode):
             return _join_answer(coordinator, member_id=body["member_id"])
+        if body.get("reason"):
+            log.info("member %r (re)joins group %r: %s", body["member_id"], body["group_id"], body["reason"])
         future = coordinator.join_group(
             body["group_id"],
             body["member_id"],
@@ -87,7 +98,11 @@ class GroupHandlers:
             require_known_member_id=version >= 4,
         )
         result = await _await(future)
-        return _join_answer(
+        # A static leader back in a stable group (KIP-814): from version 9 it gets the members with skip_assignment;
+        # before, Kafka gives it no members, so it does not compute an assignment the group would ignore.
+        skip = result.skip_assignment and version >= SKIP_ASSIGNMENT_VERSION
+        members = () if result.skip_assignment and not skip else result.members
+        answer = _join_answer(
             result.error,
             generation_id=result.generation_id,
             protocol_type=result.protocol_type,
@@ -96,9 +111,11 @@ class GroupHandlers:
             member_id=result.member_id,
             members=[
                 {"member_id": m.member_id, "group_instance_id": m.group_instance_id, "metadata": m.metadata}
-                for m in result.members
+                for m in members
             ],
         )
+        answer["skip_assignment"] = skip
+        return answer
 
     async def sync_group(self, ctx: RequestContext, body: Body) -> Body:
         coordinator = self._serving()
@@ -129,6 +146,9 @@ class GroupHandlers:
             members = [(body["member_id"], None)]
         else:
             members = [(m["member_id"], m["group_instance_id"]) for m in body["members"]]
+            for m in body["members"]:
+                if m.get("reason"):
+                    log.info("member %r leaves group %r: %s", m["member_id"], body["group_id"], m["reason"])
         coordinator = self._serving()
         if isinstance(coordinator, ErrorCode):
             errors = [coordinator] * len(members)
@@ -187,13 +207,35 @@ class GroupHandlers:
         }
 
     async def offset_fetch(self, ctx: RequestContext, body: Body) -> Body:
-        requested = body.get("topics")
+        """Kafka's OffsetFetch: one group before version 8, many from 8 (each answered on its own). Version 9's member
+        id and epoch are checked for a consumer group (KIP-848); a classic group takes no notice of them, as in
+        Kafka."""
+        if ctx.header.api_version < 8:
+            found, refused = self._fetch_offsets(body["group_id"], body.get("topics"))
+            return {"throttle_time_ms": 0, "error_code": refused, "topics": found}
+        groups = []
+        coordinator = self._serving()
+        for group in body["groups"]:
+            error = ErrorCode.NONE
+            if ctx.header.api_version >= 9 and isinstance(coordinator, GroupCoordinator):
+                # A member of a consumer group (KIP-848) names itself and its epoch, which Kafka checks.
+                error = coordinator.check_offset_fetch(group["group_id"], group["member_id"], group["member_epoch"])
+            topics: list[Body] = []
+            if error is ErrorCode.NONE:
+                topics, error = self._fetch_offsets(group["group_id"], group["topics"])
+            if error is not ErrorCode.NONE:
+                topics = []
+            groups.append({"group_id": group["group_id"], "topics": topics, "error_code": error})
+        return {"throttle_time_ms": 0, "groups": groups}
+
+    def _fetch_offsets(self, group_id: str, requested: list[Body] | None) -> tuple[list[Body], ErrorCode]:
+        """The committed offsets of ``requested`` (None: all) by topic, and the error refusing the group."""
         wanted = None if requested is None else [(t["name"], p) for t in requested for p in t["partition_indexes"]]
         coordinator = self._serving()
         try:
             if isinstance(coordinator, ErrorCode):
                 raise NotCoordinatorError(coordinator)
-            stored = coordinator.fetch_offsets(body["group_id"], wanted)
+            stored = coordinator.fetch_offsets(group_id, wanted)
             error = ErrorCode.NONE
         except NotCoordinatorError as exc:
             # Versions before 2 carry no top-level error: each requested partition carries it.
@@ -209,41 +251,54 @@ class GroupHandlers:
                     "error_code": error,
                 }
             )
-        return {
-            "throttle_time_ms": 0,
-            "error_code": error,
-            "topics": [{"name": name, "partitions": partitions} for name, partitions in by_topic.items()],
-        }
+        return [{"name": name, "partitions": partitions} for name, partitions in by_topic.items()], error
 
     async def describe_groups(self, ctx: RequestContext, body: Body) -> Body:
+        """Kafka's DescribeGroups: one answer per group named, in order. A group named more than once is described
+        once and its answer repeated (the same objects), so a request repeating a large group's name a thousand
+        times costs the encoded answer only, not a thousand copies of its members."""
         coordinator = self._serving()
+        described: dict[str, Body] = {}
         groups = []
         for group_id in body["groups"]:
-            if isinstance(coordinator, ErrorCode):
-                groups.append(_described(group_id, coordinator))
-                continue
-            described = coordinator.describe_group(group_id)
-            groups.append(
-                _described(
-                    group_id,
-                    described.error,
-                    described.state,
-                    described.protocol_type,
-                    described.protocol,
-                    [
-                        {
-                            "member_id": m.member_id,
-                            "group_instance_id": m.group_instance_id,
-                            "client_id": m.client_id,
-                            "client_host": m.client_host,
-                            "member_metadata": m.metadata,
-                            "member_assignment": m.assignment,
-                        }
-                        for m in described.members
-                    ],
-                )
-            )
+            answer = described.get(group_id)
+            if answer is None:
+                answer = described[group_id] = self._describe_group(coordinator, group_id, ctx.header.api_version)
+            groups.append(answer)
         return {"throttle_time_ms": 0, "groups": groups}
+
+    @staticmethod
+    def _describe_group(coordinator: GroupCoordinator | ErrorCode, group_id: str, version: int) -> Body:
+        if isinstance(coordinator, ErrorCode):
+            return _described(group_id, coordinator)
+        described = coordinator.describe_group(group_id)
+        if (
+            version >= DESCRIBE_GROUPS_NOT_FOUND_VERSION
+            and described.error is ErrorCode.NONE
+            and described.state == "Dead"
+        ):
+            return {
+                **_described(group_id, ErrorCode.GROUP_ID_NOT_FOUND),
+                "error_message": f"Group {group_id} not found.",
+            }
+        return _described(
+            group_id,
+            described.error,
+            described.state,
+            described.protocol_type,
+            described.protocol,
+            [
+                {
+                    "member_id": m.member_id,
+                    "group_instance_id": m.group_instance_id,
+                    "client_id": m.client_id,
+                    "client_host": m.client_host,
+                    "member_metadata": m.metadata,
+                    "member_assignment": m.assignment,
+                }
+                for m in described.members
+            ],
+        )
 
     async def list_groups(self, ctx: RequestContext, body: Body) -> Body:
         coordinator = self._serving()
@@ -255,11 +310,21 @@ class GroupHandlers:
                 listed = coordinator.list_groups(body.get("states_filter") or None)
             except NotCoordinatorError as exc:
                 error = exc.error
+        # Kafka matches type names case-insensitively.
+        types = {name.lower() for name in body.get("types_filter") or ()}
+        if types:
+            listed = [g for g in listed if g.group_type.lower() in types]
         return {
             "throttle_time_ms": 0,
             "error_code": error,
             "groups": [
-                {"group_id": g.group_id, "protocol_type": g.protocol_type, "group_state": g.state} for g in listed
+                {
+                    "group_id": g.group_id,
+                    "protocol_type": g.protocol_type,
+                    "group_state": g.state,
+                    "group_type": g.group_type,
+                }
+                for g in listed
             ],
         }
 

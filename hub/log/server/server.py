@@ -2,11 +2,14 @@
 
 Each connection is served by one coroutine that reads a size-prefixed request, handles it and writes the
 response before reading the next, so responses go out in request order (as Kafka's broker does); connections are
-served concurrently. A request that cannot be parsed, or an API or version the server does not advertise, closes
-that connection with a logged error naming the client; other clients are unaffected. An ApiVersions request of
-a version above ours is answered in v0 format with UNSUPPORTED_VERSION and our ranges, so clients retry lower.
-A Produce with acks=0 gets no response. ``start()`` binds, ``stop()`` closes the listener and every connection.
-``coordinator_node`` says which node coordinates groups now (by default this server; see GroupHandlers).
+served concurrently. A request that cannot be parsed, an API or version the server does not advertise, or a
+Produce below version 3 (advertised for old librdkafka only, as Kafka 4 does) closes that connection with a
+logged error naming the client and the software it named in ApiVersions; other clients are unaffected. An
+ApiVersions request of a version above ours is answered in v0 format with UNSUPPORTED_VERSION and our ranges, so
+clients retry lower. A Produce with acks=0 gets no response. A connection keeps no reference to an answer once it
+is handed to the transport, so an answer abandoned by its client is freed with the transport's buffer.
+``start()`` binds, ``stop()`` closes the listener and every connection. ``coordinator_node`` says which node
+coordinates groups now (by default this server; see GroupHandlers).
 With an ``authorizer`` every request goes through Kafka's per-API access rules (``request_authorization``) for
 the connection's principal (``principal_of`` overrides where it comes from, for tests); ``scram_credentials`` is
 the store the SCRAM admin APIs change and SASL/SCRAM logins are checked against (by default the one in the
@@ -59,7 +62,7 @@ from hub.log.server.context import ConnectionState, CoordinatorNode, RequestCont
 from hub.log.server.handlers import RequestHandlers
 from hub.log.server.request_authorization import RequestAuthorization
 from hub.log.server.security_handlers import SecurityHandlers
-from hub.log.server.versions import ADVERTISED, API_VERSIONS, supported
+from hub.log.server.versions import ADVERTISED, API_VERSIONS, MIN_PRODUCE_WITH_RECORD_BATCHES, PRODUCE, supported
 
 log = logging.getLogger("hub.log.server")
 
@@ -284,11 +287,14 @@ class KafkaServer:
                 if response is None:
                     continue
                 writer.writelines(response)
+                # The transport holds what it could not send yet; this frame must not: an error ending the
+                # connection keeps this frame alive through its traceback, and with it a response of any size.
+                del response, payload
                 await writer.drain()
         except SaslStateError as exc:
             log.warning("closing connection from %s on listener %s: illegal SASL state: %s", client, listener.name, exc)
         except ProtocolError as exc:
-            log.error("closing connection from %s: malformed request: %s", client, exc)
+            log.error("closing connection from %s%s: malformed request: %s", client, _software(connection), exc)
         except (ConnectionError, asyncio.CancelledError):
             pass
         except Exception:
@@ -371,6 +377,12 @@ class KafkaServer:
             raise ProtocolError(
                 f"api key {header.api_key} version {header.api_version} is not supported (client {header.client_id!r})"
             )
+        if header.api_key == PRODUCE and header.api_version < MIN_PRODUCE_WITH_RECORD_BATCHES:
+            # Advertised for old librdkafka's sake only; Kafka 4 closes the connection of such a request too.
+            raise ProtocolError(
+                f"Produce version {header.api_version} (the old message format) is advertised but not served, as in "
+                f"Kafka 4 (client {header.client_id!r}{_software(connection)})"
+            )
         header, body = decode_request(payload)
         route = handlers.routes[header.api_key]
         ctx = RequestContext(header, client.rsplit(":", 1)[0], connection)
@@ -385,3 +397,8 @@ class KafkaServer:
 
 def _key(header: RequestHeader) -> tuple[int, int]:
     return header.api_key, header.api_version
+
+
+def _software(connection: ConnectionState) -> str:
+    """The client software the connection named in ApiVersions, for log lines ('' when it named none)."""
+    return "" if connection.client_software is None else " ({} {})".format(*connection.client_software)

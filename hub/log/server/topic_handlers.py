@@ -15,15 +15,19 @@ from hub.log.broker import Broker
 from hub.log.error_codes import ErrorCode, error_code_for
 from hub.log.errors import InternalTopicError
 from hub.log.server.context import Body, RequestContext
+from hub.log.server.topic_ids import ZERO_UUID, TopicIds, topic_uuid
 
 MAX_PARTITIONS_PER_REQUEST = 10_000
+#: A topic's configs as DescribeConfigs reports them: (name, value, config source).
+TopicConfigs = Callable[[str], list[tuple[str, str | None, int]]]
 
 
 class TopicHandlers:
     """The topic APIs over a Broker (see the module docstring)."""
 
-    def __init__(self, broker: Broker) -> None:
+    def __init__(self, broker: Broker, topic_configs: TopicConfigs) -> None:
         self.broker = broker
+        self._topic_configs = topic_configs
         self.routes: dict[int, Callable[[RequestContext, Body], Awaitable[Body | None]]] = {
             19: self.create_topics,
             20: self.delete_topics,
@@ -78,6 +82,8 @@ class TopicHandlers:
                     answer.update(num_partitions=partitions, replication_factor=1)
                 except Exception as exc:
                     answer.update(error_code=error_code_for(exc), error_message=str(exc))
+            if answer["error_code"] == ErrorCode.NONE and not body.get("validate_only"):
+                self._describe_created(topic["name"], answer)
             results.append(answer)
         return {"throttle_time_ms": 0, "topics": results}
 
@@ -107,12 +113,45 @@ class TopicHandlers:
             return
         answer.update(num_partitions=len(state.partitions), replication_factor=len(state.partitions[0].replicas))
 
+    def _describe_created(self, name: str, answer: Body) -> None:
+        """Version 5+ answers a created topic with its configs (KIP-525), 7+ with its id, as Kafka does."""
+        info = self.broker.store.topics().get(name)
+        if info is None:  # created in the cluster, not yet in this node's store
+            return
+        answer["topic_id"] = topic_uuid(info)
+        answer["configs"] = [
+            {"name": config, "value": value, "read_only": False, "config_source": source, "is_sensitive": False}
+            for config, value, source in self._topic_configs(name)
+        ]
+
     def _partitions_to_create(self, topic: Body) -> int:
         return int(topic["num_partitions"]) if topic["num_partitions"] != -1 else self.broker.num_partitions
 
     async def delete_topics(self, ctx: RequestContext, body: Body) -> Body:
+        """Kafka's DeleteTopics. Version 6 names topics by name or by id (not both: INVALID_REQUEST; an unknown
+        id: UNKNOWN_TOPIC_ID) and answers each with both."""
+        ids = TopicIds(self.broker.store.topics())
+        if ctx.header.api_version < 6:
+            wanted = [(name, ZERO_UUID) for name in body["topic_names"]]
+        else:
+            wanted = [(t["name"], t["topic_id"]) for t in body["topics"]]
         responses = []
-        for name in body["topic_names"]:
+        for name, topic_id in wanted:
+            answer: Body = {"name": name, "topic_id": topic_id, "error_code": ErrorCode.NONE, "error_message": None}
+            responses.append(answer)
+            if name is not None and topic_id != ZERO_UUID:
+                answer.update(
+                    error_code=ErrorCode.INVALID_REQUEST,
+                    error_message="You may not specify both topic name and topic id.",
+                )
+                continue
+            if name is None:
+                name = answer["name"] = ids.name(topic_id)
+                if name is None:
+                    answer.update(error_code=ErrorCode.UNKNOWN_TOPIC_ID, error_message=f"unknown topic id {topic_id}")
+                    continue
+            else:
+                answer["topic_id"] = ids.id(name)
             try:
                 if self.broker.store.is_internal(name):
                     raise InternalTopicError(f"Cannot delete internal topic {name}")
@@ -120,7 +159,6 @@ class TopicHandlers:
                     await asyncio.to_thread(self.broker.cluster.delete_topic, name)
                 else:
                     await asyncio.to_thread(self.broker.store.delete_topic, name)
-                responses.append({"name": name, "error_code": ErrorCode.NONE, "error_message": None})
             except Exception as exc:
-                responses.append({"name": name, "error_code": error_code_for(exc), "error_message": str(exc)})
+                answer.update(error_code=error_code_for(exc), error_message=str(exc))
         return {"throttle_time_ms": 0, "responses": responses}

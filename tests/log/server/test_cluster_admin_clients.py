@@ -139,7 +139,9 @@ def test_describe_cluster_lists_the_one_broker_with_the_stores_cluster_id(
     ours = confluent.describe_cluster().result(10)  # librdkafka asks Metadata: the two must agree
     assert theirs["cluster_id"] == ours.cluster_id == confluent.list_topics(timeout=10).cluster_id
     assert theirs["controller_id"] == ours.controller.id == 0
-    assert theirs["brokers"] == [{"broker_id": 0, "host": "127.0.0.1", "port": hub_server.port, "rack": None}]
+    assert theirs["brokers"] == [
+        {"broker_id": 0, "host": "127.0.0.1", "port": hub_server.port, "rack": None, "is_fenced": False}
+    ]
     assert [(n.id, n.host, n.port) for n in ours.nodes] == [(0, "127.0.0.1", hub_server.port)]
     # With no authorizer Kafka grants every cluster operation.
     assert set(theirs["authorized_operations"]) == {

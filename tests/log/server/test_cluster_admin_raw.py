@@ -18,14 +18,15 @@ pytestmark = pytest.mark.integration
 
 DESCRIBE_LOG_DIRS, CREATE_PARTITIONS, ELECT_LEADERS = 35, 37, 43
 ALTER_REASSIGNMENTS, LIST_REASSIGNMENTS, DESCRIBE_QUORUM, DESCRIBE_CLUSTER = 45, 46, 55, 60
+SOFTWARE = {"client_software_name": "raw", "client_software_version": "1"}
 CLUSTER_APIS = {
-    DESCRIBE_LOG_DIRS: (0, 4),
+    DESCRIBE_LOG_DIRS: (1, 4),
     CREATE_PARTITIONS: (0, 3),
     ELECT_LEADERS: (0, 2),
-    ALTER_REASSIGNMENTS: (0, 0),
+    ALTER_REASSIGNMENTS: (0, 1),
     LIST_REASSIGNMENTS: (0, 0),
     DESCRIBE_QUORUM: (0, 2),
-    DESCRIBE_CLUSTER: (0, 1),
+    DESCRIBE_CLUSTER: (0, 2),
 }
 
 
@@ -54,7 +55,7 @@ def _codes(results: list[Any]) -> dict[str, int]:
 
 
 def test_api_versions_advertises_every_version_of_the_cluster_apis(raw: RawKafkaConnection) -> None:
-    keys = {k["api_key"]: (k["min_version"], k["max_version"]) for k in raw.request(18, 3, {})["api_keys"]}
+    keys = {k["api_key"]: (k["min_version"], k["max_version"]) for k in raw.request(18, 3, SOFTWARE)["api_keys"]}
     assert {key: keys[key] for key in CLUSTER_APIS} == CLUSTER_APIS
     assert {key: ADVERTISED[key] for key in CLUSTER_APIS} == CLUSTER_APIS
 
@@ -62,7 +63,7 @@ def test_api_versions_advertises_every_version_of_the_cluster_apis(raw: RawKafka
 def test_every_version_is_answered(raw: RawKafkaConnection) -> None:
     name = _topic(raw, 2)
     partitions = [{"topic": name, "partitions": [0, 1]}]
-    for version in range(5):
+    for version in range(1, 5):
         results = raw.request(DESCRIBE_LOG_DIRS, version, {"topics": [{"topic": name, "partitions": [1]}]})["results"]
         assert [
             [(t["name"], [p["partition_index"] for p in t["partitions"]]) for t in r["topics"]] for r in results
@@ -76,16 +77,19 @@ def test_every_version_is_answered(raw: RawKafkaConnection) -> None:
         body = {"election_type": 0, "topic_partitions": partitions, "timeout_ms": 10_000}
         (result,) = raw.request(ELECT_LEADERS, version, body)["replica_election_results"]
         assert [p["error_code"] for p in result["partition_result"]] == [ErrorCode.ELECTION_NOT_NEEDED] * 2
-    moved = raw.request(
-        ALTER_REASSIGNMENTS, 0, {"topics": [{"name": name, "partitions": [{"partition_index": 0, "replicas": [0]}]}]}
-    )
-    assert moved["responses"][0]["partitions"][0]["error_code"] == ErrorCode.NONE
+    for version in range(2):
+        moved = raw.request(
+            ALTER_REASSIGNMENTS,
+            version,
+            {"topics": [{"name": name, "partitions": [{"partition_index": 0, "replicas": [0]}]}]},
+        )
+        assert moved["responses"][0]["partitions"][0]["error_code"] == ErrorCode.NONE
     assert raw.request(LIST_REASSIGNMENTS, 0, {"topics": None})["topics"] == []
     metadata = {"topic_name": "__cluster_metadata", "partitions": [{"partition_index": 0}]}
     for version in range(3):
         (topic,) = raw.request(DESCRIBE_QUORUM, version, {"topics": [metadata]})["topics"]
         assert (topic["partitions"][0]["error_code"], topic["partitions"][0]["leader_id"]) == (ErrorCode.NONE, 0)
-    for version in range(2):
+    for version in range(3):
         described = raw.request(DESCRIBE_CLUSTER, version, {"include_cluster_authorized_operations": False})
         assert (described["error_code"], [b["broker_id"] for b in described["brokers"]]) == (ErrorCode.NONE, [0])
         assert described["cluster_authorized_operations"] == -(1 << 31)

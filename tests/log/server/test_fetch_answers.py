@@ -1,14 +1,17 @@
 """The Fetch handler's answer sizes: the broker's ``fetch.max.bytes`` caps an answer, and consecutive answers on a
-connection start after the last partition that gave data, so a capped answer starves no partition."""
+connection start after the last partition that gave data, so a capped answer starves no partition. And the leader
+hints of Fetch 16+ and Produce 10+ (KIP-951) for a partition not led here."""
 
 from __future__ import annotations
 
 import asyncio
+import uuid
 from typing import Any
 
 import pytest
 
 from hub.log.broker import Broker
+from hub.log.error_codes import ErrorCode
 from hub.log.protocol import RequestHeader
 from hub.log.server.context import ConnectionState, RequestContext, ServerIdentity
 from hub.log.server.handlers import RequestHandlers
@@ -85,3 +88,43 @@ def test_capped_answers_rotate_over_the_partitions_of_a_connection(handlers: Req
     answers = [fetch(handlers, connection, fetch_body(ALL_FROM_START)) for _ in range(2)]  # always from offset 0
     assert [sorted(p for p, size in sizes.items() if size) for sizes in answers] == [[0, 1], [2, 3]]
     assert fetch(handlers, ConnectionState(), fetch_body(ALL_FROM_START))[0] > 0, "the rotation is per connection"
+
+
+@pytest.mark.parametrize("version", [15, 16])
+def test_a_partition_that_is_not_led_here_carries_its_current_leader_from_version_16(
+    handlers: RequestHandlers, store: TopicStore, version: int
+) -> None:
+    store.partition("t", 1).close()  # a closed log answers NOT_LEADER_OR_FOLLOWER, as after it moved away
+    header = RequestHeader(1, version, 1, "test", 2)
+    body = fetch_body({0: 0, 1: 0})
+    body["topics"][0]["topic_id"] = uuid.UUID(hex=store.topics()["t"].topic_id)  # versions 13+ name topics by id
+    answer = asyncio.run(handlers.fetch(RequestContext(header, "127.0.0.1"), body))
+    partitions = {p["partition_index"]: p for p in answer["responses"][0]["partitions"]}
+    assert partitions[1]["error_code"] == ErrorCode.NOT_LEADER_OR_FOLLOWER
+    if version >= 16:
+        assert partitions[1]["current_leader"] == {"leader_id": 0, "leader_epoch": 0}
+        assert answer["node_endpoints"] == [{"node_id": 0, "host": "127.0.0.1", "port": 9092, "rack": None}]
+    else:
+        assert "current_leader" not in partitions[1]
+        assert "node_endpoints" not in answer
+    assert "current_leader" not in partitions[0]
+
+
+@pytest.mark.parametrize("version", [9, 10])
+def test_a_produce_to_a_partition_not_led_here_carries_its_current_leader_from_version_10(
+    handlers: RequestHandlers, store: TopicStore, make_batch: BatchFactory, version: int
+) -> None:
+    store.partition("t", 2).close()
+    header = RequestHeader(0, version, 1, "test", 2)
+    body = {
+        "acks": 1,
+        "timeout_ms": 1000,
+        "topic_data": [{"name": "t", "partition_data": [{"index": 2, "records": make_batch([b"x"])}]}],
+    }
+    answer = asyncio.run(handlers.produce(RequestContext(header, "127.0.0.1"), body))
+    assert answer is not None
+    (partition,) = answer["responses"][0]["partition_responses"]
+    assert partition["error_code"] == ErrorCode.NOT_LEADER_OR_FOLLOWER
+    assert ("current_leader" in partition, "node_endpoints" in answer) == (version >= 10, version >= 10)
+    if version >= 10:
+        assert partition["current_leader"] == {"leader_id": 0, "leader_epoch": 0}
