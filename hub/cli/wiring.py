@@ -253,6 +253,7 @@ def serve_store(
             listeners=listeners,
             authorizer=node.authorizer,
             scram_credentials=node.scram_credentials,
+            max_request_bytes=node.config.socket_request_max_bytes,
         )
         try:
             await server.start()

@@ -50,6 +50,7 @@ class NodeConfig:
     fetch_max_bytes: int = FETCH_MAX_BYTES  # fetch.max.bytes
     retention_check_interval_ms: int = 300_000  # log.retention.check.interval.ms
     cleaner_backoff_ms: int = 15_000  # log.cleaner.backoff.ms
+    socket_request_max_bytes: int = 104_857_600  # socket.request.max.bytes: a larger request closes its connection
     groups: CoordinatorConfig = field(default_factory=CoordinatorConfig)
     cluster: ClusterSettings | None = None  # controller.quorum.voters, node.id, … (hub.log.cluster.settings)
     authorizer: AuthorizerSettings | None = None  # authorizer.class.name, super.users, … (hub.log.security)
@@ -63,6 +64,7 @@ _NODE_SETTINGS: dict[str, tuple[str, type]] = {
     "fetch.max.bytes": ("fetch_max_bytes", int),
     "log.retention.check.interval.ms": ("retention_check_interval_ms", int),
     "log.cleaner.backoff.ms": ("cleaner_backoff_ms", int),
+    "socket.request.max.bytes": ("socket_request_max_bytes", int),
 }
 _GROUP_SETTINGS: dict[str, str] = {
     "group.min.session.timeout.ms": "min_session_timeout_ms",
@@ -100,6 +102,8 @@ def node_config(data_dir: Path, properties: Mapping[str, str]) -> NodeConfig:
                     node[name] = value.lower() == "true"
                 else:
                     node[name] = int(value)
+                    if key == "socket.request.max.bytes" and node[name] < 1:
+                        raise ValueError("must be at least 1")
             elif key in _GROUP_SETTINGS:
                 groups[_GROUP_SETTINGS[key]] = int(value)
             elif key in _CONSUMER_GROUP_SETTINGS:

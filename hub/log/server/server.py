@@ -89,8 +89,10 @@ class KafkaServer:
         authorizer: Authorizer | None = None,
         scram_credentials: ScramCredentialStore | None = None,
         principal_of: Callable[[RequestContext], str] | None = None,
+        max_request_bytes: int = MAX_REQUEST_BYTES,
     ) -> None:
         self.broker = broker
+        self.max_request_bytes = max_request_bytes
         self.listeners = listeners or ListenerConfig(
             (ListenerSettings("PLAINTEXT", host, port, "PLAINTEXT"),), "PLAINTEXT"
         )
@@ -318,8 +320,13 @@ class KafkaServer:
             except asyncio.IncompleteReadError:
                 return None  # the client closed the connection between requests
             (size,) = _SIZE.unpack(size_bytes)
-            if not 0 < size <= MAX_REQUEST_BYTES:
-                log.error("closing connection from %s: request size %d out of range", client, size)
+            if not 0 < size <= self.max_request_bytes:
+                log.error(
+                    "closing connection from %s: request size %d out of range (socket.request.max.bytes %d)",
+                    client,
+                    size,
+                    self.max_request_bytes,
+                )
                 return None
             try:
                 return await reader.readexactly(size)
