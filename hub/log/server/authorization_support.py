@@ -124,6 +124,24 @@ async def split(
     return response
 
 
+async def split_topics(
+    ctx: RequestContext,
+    body: Body,
+    route: Route,
+    *,
+    decide: Callable[[Any], Verdict],
+    deny: Callable[[Any, ErrorCode], Body],
+    items: str = "topics",
+    results: str = "topics",
+    call_anyway: bool = False,
+) -> Body | None:
+    """``split`` over a request's topic entries, matched to the answer's by their topic (``topic_of``)."""
+    return await split(
+        ctx, body, route, items=items, results=results, key=topic_of, result_key=topic_of, decide=decide,
+        deny=deny, call_anyway=call_anyway,
+    )  # fmt: skip
+
+
 #: How the running request resolves a topic id to its name (set by ``request_authorization``).
 TOPIC_BY_ID: ContextVar[Callable[[str], str | None]] = ContextVar("topic_by_id")
 _NO_TOPIC_ID = "00000000-0000-0000-0000-000000000000"

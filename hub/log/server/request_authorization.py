@@ -36,6 +36,7 @@ from hub.log.server.authorization_support import (
     deny_partitions,
     same,
     split,
+    split_topics,
     topic_of,
 )
 from hub.log.server.context import Body, RequestContext
@@ -138,10 +139,7 @@ class RequestAuthorization:
         else:
             decide = check.topic(AclOperation.WRITE)
         deny = deny_partitions("partition_data", "index", "name", "partition_responses", "index", base_offset=-1)
-        return await split(
-            ctx, body, route, items="topic_data", results="responses", key=topic_of, result_key=topic_of,
-            decide=decide, deny=deny,
-        )  # fmt: skip
+        return await split_topics(ctx, body, route, items="topic_data", results="responses", decide=decide, deny=deny)
 
     async def _fetch(self, check: Check, ctx: RequestContext, body: Body, route: Route) -> Body | None:
         replica = body["replica_state"]["replica_id"] if ctx.header.api_version >= 15 else body["replica_id"]
@@ -154,20 +152,14 @@ class RequestAuthorization:
             "partitions", "partition", "topic", "partitions", "partition_index",
             high_watermark=-1, last_stable_offset=-1, log_start_offset=-1, records=None,
         )  # fmt: skip
-        return await split(
-            ctx, body, route, items="topics", results="responses", key=topic_of, result_key=topic_of,
-            decide=decide, deny=deny,
-        )  # fmt: skip
+        return await split_topics(ctx, body, route, results="responses", decide=decide, deny=deny)
 
     async def _list_offsets(self, check: Check, ctx: RequestContext, body: Body, route: Route) -> Body | None:
         deny = deny_partitions(
             "partitions", "partition_index", "name", "partitions", "partition_index",
             timestamp=-1, offset=-1, leader_epoch=-1,
         )  # fmt: skip
-        return await split(
-            ctx, body, route, items="topics", results="topics", key=topic_of, result_key=topic_of,
-            decide=check.topic(AclOperation.DESCRIBE), deny=deny,
-        )  # fmt: skip
+        return await split_topics(ctx, body, route, decide=check.topic(AclOperation.DESCRIBE), deny=deny)
 
     async def _offset_for_leader_epoch(
         self, check: Check, ctx: RequestContext, body: Body, route: Route
@@ -180,26 +172,17 @@ class RequestAuthorization:
         deny = deny_partitions(
             "partitions", "partition", "topic", "partitions", "partition", leader_epoch=-1, end_offset=-1
         )
-        return await split(
-            ctx, body, route, items="topics", results="topics", key=topic_of, result_key=topic_of,
-            decide=decide, deny=deny,
-        )  # fmt: skip
+        return await split_topics(ctx, body, route, decide=decide, deny=deny)
 
     async def _delete_records(self, check: Check, ctx: RequestContext, body: Body, route: Route) -> Body | None:
         deny = deny_partitions(
             "partitions", "partition_index", "name", "partitions", "partition_index", low_watermark=-1
         )
-        return await split(
-            ctx, body, route, items="topics", results="topics", key=topic_of, result_key=topic_of,
-            decide=check.topic(AclOperation.DELETE), deny=deny,
-        )  # fmt: skip
+        return await split_topics(ctx, body, route, decide=check.topic(AclOperation.DELETE), deny=deny)
 
     async def _describe_producers(self, check: Check, ctx: RequestContext, body: Body, route: Route) -> Body | None:
         deny = deny_partitions("partition_indexes", None, "name", "partitions", "partition_index", active_producers=[])
-        return await split(
-            ctx, body, route, items="topics", results="topics", key=topic_of, result_key=topic_of,
-            decide=check.topic(AclOperation.READ), deny=deny,
-        )  # fmt: skip
+        return await split_topics(ctx, body, route, decide=check.topic(AclOperation.READ), deny=deny)
 
     # --- metadata -------------------------------------------------------------------------------------------------
 
@@ -231,10 +214,7 @@ class RequestAuthorization:
                     {"name": e["name"], "error_code": TOPIC_DENIED, "partitions": []} for e in requested
                 ]
             return response
-        return await split(
-            ctx, body, route, items="topics", results="topics", key=topic_of, result_key=topic_of, decide=decide,
-            deny=_denied_topic, call_anyway=True,
-        )  # fmt: skip
+        return await split_topics(ctx, body, route, decide=decide, deny=_denied_topic, call_anyway=True)
 
     # --- groups ---------------------------------------------------------------------------------------------------
 
@@ -242,10 +222,7 @@ class RequestAuthorization:
         group_ok = check.group(AclOperation.READ)(body["group_id"]) is None
         decide = check.topic(AclOperation.READ) if group_ok else (lambda _: GROUP_DENIED)
         deny = deny_partitions("partitions", "partition_index", "name", "partitions", "partition_index")
-        return await split(
-            ctx, body, route, items="topics", results="topics", key=topic_of, result_key=topic_of,
-            decide=decide, deny=deny,
-        )  # fmt: skip
+        return await split_topics(ctx, body, route, decide=decide, deny=deny)
 
     async def _offset_fetch(self, check: Check, ctx: RequestContext, body: Body, route: Route) -> Body | None:
         describe = check.topic(AclOperation.DESCRIBE)
@@ -281,10 +258,7 @@ class RequestAuthorization:
                 everything["topics"] = [t for t in everything["topics"] if describe(t["name"]) is None]
             return everything
         deny = deny_partitions("partition_indexes", None, "name", "partitions", "partition_index", committed_offset=-1)
-        return await split(
-            ctx, body, route, items="topics", results="topics", key=topic_of, result_key=topic_of,
-            decide=describe, deny=deny,
-        )  # fmt: skip
+        return await split_topics(ctx, body, route, decide=describe, deny=deny)
 
     async def _find_coordinator(self, check: Check, ctx: RequestContext, body: Body, route: Route) -> Body | None:
         if body.get("key_type", 0) == 1:
@@ -339,10 +313,7 @@ class RequestAuthorization:
         if check.group(AclOperation.DELETE)(body["group_id"]) is not None:
             return {"throttle_time_ms": 0, "error_code": GROUP_DENIED, "topics": []}
         deny = deny_partitions("partitions", "partition_index", "name", "partitions", "partition_index")
-        return await split(
-            ctx, body, route, items="topics", results="topics", key=topic_of, result_key=topic_of,
-            decide=check.topic(AclOperation.READ), deny=deny,
-        )  # fmt: skip
+        return await split_topics(ctx, body, route, decide=check.topic(AclOperation.READ), deny=deny)
 
     async def _consumer_group_heartbeat(
         self, check: Check, ctx: RequestContext, body: Body, route: Route
@@ -370,9 +341,8 @@ class RequestAuthorization:
     async def _create_topics(self, check: Check, ctx: RequestContext, body: Body, route: Route) -> Body | None:
         on_cluster = check.cluster(AclOperation.CREATE)
         create = check.topic(AclOperation.CREATE)
-        return await split(
-            ctx, body, route, items="topics", results="topics", key=topic_of, result_key=topic_of,
-            decide=lambda name: None if on_cluster else create(name),
+        return await split_topics(
+            ctx, body, route, decide=lambda name: None if on_cluster else create(name),
             deny=lambda item, code: {
                 "name": item["name"], "error_code": code, "error_message": _DENIED_MESSAGE, "num_partitions": -1,
                 "replication_factor": -1,
@@ -390,18 +360,16 @@ class RequestAuthorization:
         )  # fmt: skip
 
     async def _create_partitions(self, check: Check, ctx: RequestContext, body: Body, route: Route) -> Body | None:
-        return await split(
-            ctx, body, route, items="topics", results="results", key=topic_of, result_key=topic_of,
-            decide=check.topic(AclOperation.ALTER),
+        return await split_topics(
+            ctx, body, route, results="results", decide=check.topic(AclOperation.ALTER),
             deny=lambda item, code: {"name": item["name"], "error_code": code, "error_message": _DENIED_MESSAGE},
         )  # fmt: skip
 
     async def _describe_topic_partitions(
         self, check: Check, ctx: RequestContext, body: Body, route: Route
     ) -> Body | None:
-        return await split(
-            ctx, body, route, items="topics", results="topics", key=topic_of, result_key=topic_of,
-            decide=check.topic(AclOperation.DESCRIBE),
+        return await split_topics(
+            ctx, body, route, decide=check.topic(AclOperation.DESCRIBE),
             deny=lambda item, code: {"name": item["name"], "error_code": code, "partitions": []},
         )  # fmt: skip
 
