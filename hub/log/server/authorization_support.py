@@ -19,6 +19,9 @@ from hub.log.server.context import Body, RequestContext
 Route = Callable[[RequestContext, Body], Awaitable[Body | None]]
 Verdict = ErrorCode | None  # None: allowed
 
+#: The error message of a denied entry that carries one.
+DENIED_MESSAGE = "Not authorized: no ACL allows this principal the operation"
+
 TOPIC_DENIED = ErrorCode.TOPIC_AUTHORIZATION_FAILED
 GROUP_DENIED = ErrorCode.GROUP_AUTHORIZATION_FAILED
 CLUSTER_DENIED = ErrorCode.CLUSTER_AUTHORIZATION_FAILED
@@ -47,6 +50,11 @@ class Check:
 
     def any_topic(self, operation: AclOperation) -> bool:
         return self._authorizer.authorize_any(self._principal, self._host, operation, ResourceType.TOPIC)
+
+
+#: One API's access rule: applied to a request with its ``Check``, it answers it, calling the handler (``Route``)
+#: for what is allowed.
+Rule = Callable[[Check, RequestContext, Body, Route], Awaitable[Body | None]]
 
 
 def deny_partitions(
