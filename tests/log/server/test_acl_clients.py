@@ -110,6 +110,15 @@ def _confluent_send(bootstrap: str, user: str, topic: str) -> KafkaError | None:
     return outcome[0]
 
 
+def _confluent_consumer(bootstrap: str, user: str, group: str, topic: str) -> Consumer:
+    consumer = Consumer({
+        "bootstrap.servers": bootstrap, "client.id": user, "group.id": group,
+        "auto.offset.reset": "earliest", "session.timeout.ms": 6000,
+    })  # fmt: skip
+    consumer.subscribe([topic])
+    return consumer
+
+
 # --- produce and consume through confluent-kafka ----------------------------------------------------------------
 
 
@@ -128,12 +137,8 @@ def test_confluent_consumer_needs_read_on_its_group(secured: SecuredNode, admin:
     assert _confluent_send(secured.bootstrap, "admin", topic) is None
     user, group = _name("consumer"), _name("g")
     _allow(admin, user, ResourceType.TOPIC, topic, AclOperation.READ)
-    consumer = Consumer({
-        "bootstrap.servers": secured.bootstrap, "client.id": user, "group.id": group,
-        "auto.offset.reset": "earliest", "session.timeout.ms": 6000,
-    })  # fmt: skip
+    consumer = _confluent_consumer(secured.bootstrap, user, group, topic)
     try:
-        consumer.subscribe([topic])
         error = None
         for _ in range(20):
             message = consumer.poll(1)
@@ -145,12 +150,8 @@ def test_confluent_consumer_needs_read_on_its_group(secured: SecuredNode, admin:
     finally:
         consumer.close()
     _allow(admin, user, ResourceType.GROUP, group, AclOperation.READ)
-    consumer = Consumer({
-        "bootstrap.servers": secured.bootstrap, "client.id": user, "group.id": group,
-        "auto.offset.reset": "earliest", "session.timeout.ms": 6000,
-    })  # fmt: skip
+    consumer = _confluent_consumer(secured.bootstrap, user, group, topic)
     try:
-        consumer.subscribe([topic])
         message = None
         for _ in range(30):
             message = consumer.poll(1)
