@@ -151,6 +151,18 @@ def _enum(kind: type[IntEnum], code: int, what: str) -> Any:
         raise AclValidationError(f"unknown {what} {code}") from None
 
 
+def _codes(
+    resource_type: int, pattern_type: int, operation: int, permission: int
+) -> tuple[ResourceType, PatternType, AclOperation, AclPermissionType]:
+    """The enums of an ACL's (or filter's) codes; AclValidationError naming the first code Kafka does not know."""
+    return (
+        _enum(ResourceType, resource_type, "resource type"),
+        _enum(PatternType, pattern_type, "pattern type"),
+        _enum(AclOperation, operation, "operation"),
+        _enum(AclPermissionType, permission, "permission type"),
+    )
+
+
 def valid_principal(principal: str) -> bool:
     """Kafka's ``Type:name`` form (``User:alice``), as ``SecurityUtils.parseKafkaPrincipal`` accepts it."""
     kind, sep, name = principal.partition(":")
@@ -167,10 +179,7 @@ def binding(
     permission: int,
 ) -> AclBinding:
     """A binding for CreateAcls, validated as Kafka validates a new ACL (AclValidationError when refused)."""
-    rtype = _enum(ResourceType, resource_type, "resource type")
-    pattern = _enum(PatternType, pattern_type, "pattern type")
-    op = _enum(AclOperation, operation, "operation")
-    perm = _enum(AclPermissionType, permission, "permission type")
+    rtype, pattern, op, perm = _codes(resource_type, pattern_type, operation, permission)
     if rtype in (ResourceType.UNKNOWN, ResourceType.ANY):
         raise AclValidationError(f"Invalid resourceType {rtype.name}")
     if pattern not in (PatternType.LITERAL, PatternType.PREFIXED):
@@ -200,10 +209,7 @@ def acl_filter(
     permission: int,
 ) -> AclFilter:
     """A filter for DescribeAcls / DeleteAcls, validated as Kafka validates one (AclValidationError when refused)."""
-    rtype = _enum(ResourceType, resource_type, "resource type")
-    pattern = _enum(PatternType, pattern_type, "pattern type")
-    op = _enum(AclOperation, operation, "operation")
-    perm = _enum(AclPermissionType, permission, "permission type")
+    rtype, pattern, op, perm = _codes(resource_type, pattern_type, operation, permission)
     if rtype == ResourceType.UNKNOWN or pattern == PatternType.UNKNOWN:
         raise AclValidationError("Unknown patternFilter.")
     if op == AclOperation.UNKNOWN or perm == AclPermissionType.UNKNOWN:

@@ -19,6 +19,9 @@ from hub.log.server.context import Body, RequestContext
 Route = Callable[[RequestContext, Body], Awaitable[Body | None]]
 Verdict = ErrorCode | None  # None: allowed
 
+#: The error message of a denied entry that carries one.
+DENIED_MESSAGE = "Not authorized: no ACL allows this principal the operation"
+
 TOPIC_DENIED = ErrorCode.TOPIC_AUTHORIZATION_FAILED
 GROUP_DENIED = ErrorCode.GROUP_AUTHORIZATION_FAILED
 CLUSTER_DENIED = ErrorCode.CLUSTER_AUTHORIZATION_FAILED
@@ -47,6 +50,11 @@ class Check:
 
     def any_topic(self, operation: AclOperation) -> bool:
         return self._authorizer.authorize_any(self._principal, self._host, operation, ResourceType.TOPIC)
+
+
+#: One API's access rule: applied to a request with its ``Check``, it answers it, calling the handler (``Route``)
+#: for what is allowed.
+Rule = Callable[[Check, RequestContext, Body, Route], Awaitable[Body | None]]
 
 
 def deny_partitions(
@@ -122,6 +130,24 @@ async def split(
     merged.extend(answered)
     response[results] = merged
     return response
+
+
+async def split_topics(
+    ctx: RequestContext,
+    body: Body,
+    route: Route,
+    *,
+    decide: Callable[[Any], Verdict],
+    deny: Callable[[Any, ErrorCode], Body],
+    items: str = "topics",
+    results: str = "topics",
+    call_anyway: bool = False,
+) -> Body | None:
+    """``split`` over a request's topic entries, matched to the answer's by their topic (``topic_of``)."""
+    return await split(
+        ctx, body, route, items=items, results=results, key=topic_of, result_key=topic_of, decide=decide,
+        deny=deny, call_anyway=call_anyway,
+    )  # fmt: skip
 
 
 #: How the running request resolves a topic id to its name (set by ``request_authorization``).

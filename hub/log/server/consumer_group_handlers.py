@@ -14,10 +14,10 @@ import uuid
 from collections.abc import Awaitable, Callable
 
 from hub.log.error_codes import ErrorCode
-from hub.log.group import GroupCoordinator
 from hub.log.group.consumer_describe import DescribedAssignment
 from hub.log.group.consumer_heartbeat import ConsumerHeartbeat
-from hub.log.server.context import Body, CoordinatorNode, RequestContext
+from hub.log.server.context import Body, RequestContext
+from hub.log.server.coordinator_lookup import CoordinatorLookup
 
 UNKNOWN_AUTHORIZED_OPERATIONS = -2147483648
 
@@ -25,26 +25,15 @@ UNKNOWN_AUTHORIZED_OPERATIONS = -2147483648
 class ConsumerGroupHandlers:
     """The consumer group protocol's APIs (see the module docstring); ``routes`` maps their keys."""
 
-    def __init__(
-        self, coordinator: Callable[[], GroupCoordinator | None], node_id: int, coordinator_node: CoordinatorNode
-    ) -> None:
-        self._coordinator = coordinator
-        self._node_id = node_id
-        self._coordinator_node = coordinator_node
+    def __init__(self, lookup: CoordinatorLookup) -> None:
+        self._lookup = lookup
         self.routes: dict[int, Callable[[RequestContext, Body], Awaitable[Body | None]]] = {
             68: self.consumer_group_heartbeat,
             69: self.consumer_group_describe,
         }
 
-    def _serving(self) -> GroupCoordinator | ErrorCode:
-        node = self._coordinator_node()
-        if node is None or node[0] != self._node_id:
-            return ErrorCode.NOT_COORDINATOR
-        coordinator = self._coordinator()
-        return ErrorCode.COORDINATOR_NOT_AVAILABLE if coordinator is None else coordinator
-
     async def consumer_group_heartbeat(self, ctx: RequestContext, body: Body) -> Body:
-        coordinator = self._serving()
+        coordinator = self._lookup.serving()
         if isinstance(coordinator, ErrorCode):
             return _heartbeat_answer(coordinator)
         names = body.get("subscribed_topic_names")
@@ -82,7 +71,7 @@ class ConsumerGroupHandlers:
         return answer
 
     async def consumer_group_describe(self, ctx: RequestContext, body: Body) -> Body:
-        coordinator = self._serving()
+        coordinator = self._lookup.serving()
         group_ids = list(body["group_ids"])
         if isinstance(coordinator, ErrorCode):
             groups = [_group_answer(group_id, coordinator, None) for group_id in group_ids]

@@ -2,7 +2,7 @@
 committed offsets) and OffsetDelete (some of its committed offsets) — over the broker's GroupCoordinator.
 
 As every group request, they are served only by the group's coordinator (NOT_COORDINATOR elsewhere, see
-``group_handlers``). Deletions are tombstones in ``__consumer_offsets``, answered once committed, so a deleted
+``coordinator_lookup``). Deletions are tombstones in ``__consumer_offsets``, answered once committed, so a deleted
 group or offset stays deleted across restarts and coordinator moves. Kafka's errors: INVALID_GROUP_ID for an
 empty id, GROUP_ID_NOT_FOUND, NON_EMPTY_GROUP for a group with members (DeleteGroups; OffsetDelete on a group
 that is not a consumer group), GROUP_SUBSCRIBED_TO_TOPIC for the offsets of a topic a member subscribes to.
@@ -16,35 +16,24 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 from hub.log.error_codes import ErrorCode
-from hub.log.group import GroupCoordinator
-from hub.log.server.context import Body, CoordinatorNode, RequestContext
+from hub.log.server.context import Body, RequestContext
+from hub.log.server.coordinator_lookup import CoordinatorLookup
 
 
 class GroupAdminHandlers:
     """DeleteGroups and OffsetDelete (see the module docstring)."""
 
-    def __init__(
-        self, coordinator: Callable[[], GroupCoordinator | None], node_id: int, coordinator_node: CoordinatorNode
-    ) -> None:
-        self._coordinator = coordinator
-        self._node_id = node_id
-        self._coordinator_node = coordinator_node
+    def __init__(self, lookup: CoordinatorLookup) -> None:
+        self._lookup = lookup
 
     @property
     def routes(self) -> dict[int, Callable[[RequestContext, Body], Awaitable[Body]]]:
         """The handler of each API key served here."""
         return {42: self.delete_groups, 47: self.offset_delete}
 
-    def _serving(self) -> GroupCoordinator | ErrorCode:
-        node = self._coordinator_node()
-        if node is None or node[0] != self._node_id:
-            return ErrorCode.NOT_COORDINATOR
-        coordinator = self._coordinator()
-        return ErrorCode.COORDINATOR_NOT_AVAILABLE if coordinator is None else coordinator
-
     async def delete_groups(self, ctx: RequestContext, body: Body) -> Body:
         names = list(dict.fromkeys(body["groups_names"]))
-        coordinator = self._serving()
+        coordinator = self._lookup.serving()
         if isinstance(coordinator, ErrorCode):
             errors = dict.fromkeys(names, coordinator)
         else:
@@ -59,7 +48,7 @@ class GroupAdminHandlers:
 
     async def offset_delete(self, ctx: RequestContext, body: Body) -> Body:
         asked = [(topic["name"], p["partition_index"]) for topic in body["topics"] for p in topic["partitions"]]
-        coordinator = self._serving()
+        coordinator = self._lookup.serving()
         errors: dict[tuple[str, int], ErrorCode] = {}
         if isinstance(coordinator, ErrorCode):
             error = coordinator

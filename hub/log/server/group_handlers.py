@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
 
 from hub.log.error_codes import ErrorCode
 from hub.log.group import CommittedOffset, GroupCoordinator, NotCoordinatorError
-from hub.log.server.context import Body, CoordinatorNode, RequestContext
+from hub.log.server.context import Body, RequestContext
+from hub.log.server.coordinator_lookup import CoordinatorLookup
 
 log = logging.getLogger("hub.log.server")
 
@@ -40,20 +40,8 @@ COORDINATOR_ERRORS = frozenset(
 class GroupHandlers:
     """The group APIs (see the module docstring)."""
 
-    def __init__(
-        self, coordinator: Callable[[], GroupCoordinator | None], node_id: int, coordinator_node: CoordinatorNode
-    ) -> None:
-        self._coordinator = coordinator
-        self._node_id = node_id
-        self._coordinator_node = coordinator_node
-
-    def _serving(self) -> GroupCoordinator | ErrorCode:
-        """The coordinator to ask, or the error refusing the request here."""
-        node = self._coordinator_node()
-        if node is None or node[0] != self._node_id:
-            return ErrorCode.NOT_COORDINATOR
-        coordinator = self._coordinator()
-        return ErrorCode.COORDINATOR_NOT_AVAILABLE if coordinator is None else coordinator
+    def __init__(self, lookup: CoordinatorLookup) -> None:
+        self._lookup = lookup
 
     async def find_coordinator(self, ctx: RequestContext, body: Body) -> Body:
         """The group's coordinator (``coordinator_node``); COORDINATOR_NOT_AVAILABLE while there is none. From
@@ -66,7 +54,7 @@ class GroupHandlers:
         }
 
     def _coordinator_answer(self) -> Body:
-        node = self._coordinator_node()
+        node = self._lookup.coordinator_node()
         if node is None:
             return {
                 "error_code": ErrorCode.COORDINATOR_NOT_AVAILABLE,
@@ -80,7 +68,7 @@ class GroupHandlers:
 
     async def join_group(self, ctx: RequestContext, body: Body) -> Body:
         version = ctx.header.api_version
-        coordinator = self._serving()
+        coordinator = self._lookup.serving()
         if isinstance(coordinator, ErrorCode):
             return _join_answer(coordinator, member_id=body["member_id"])
         if body.get("reason"):
@@ -118,7 +106,7 @@ class GroupHandlers:
         return answer
 
     async def sync_group(self, ctx: RequestContext, body: Body) -> Body:
-        coordinator = self._serving()
+        coordinator = self._lookup.serving()
         if isinstance(coordinator, ErrorCode):
             return _sync_answer(coordinator)
         assignments = {a["member_id"]: bytes(a["assignment"]) for a in body["assignments"]} or None
@@ -133,7 +121,7 @@ class GroupHandlers:
         return _sync_answer(result.error, result.protocol_type, result.protocol_name, result.assignment)
 
     async def heartbeat(self, ctx: RequestContext, body: Body) -> Body:
-        coordinator = self._serving()
+        coordinator = self._lookup.serving()
         if isinstance(coordinator, ErrorCode):
             return {"throttle_time_ms": 0, "error_code": coordinator}
         error = coordinator.heartbeat(
@@ -149,7 +137,7 @@ class GroupHandlers:
             for m in body["members"]:
                 if m.get("reason"):
                     log.info("member %r leaves group %r: %s", m["member_id"], body["group_id"], m["reason"])
-        coordinator = self._serving()
+        coordinator = self._lookup.serving()
         if isinstance(coordinator, ErrorCode):
             errors = [coordinator] * len(members)
         else:
@@ -176,7 +164,7 @@ class GroupHandlers:
             for topic in body["topics"]
             for p in topic["partitions"]
         }
-        coordinator = self._serving()
+        coordinator = self._lookup.serving()
         if isinstance(coordinator, ErrorCode):
             results = dict.fromkeys(offsets, coordinator)
         else:
@@ -214,7 +202,7 @@ class GroupHandlers:
             found, refused = self._fetch_offsets(body["group_id"], body.get("topics"))
             return {"throttle_time_ms": 0, "error_code": refused, "topics": found}
         groups = []
-        coordinator = self._serving()
+        coordinator = self._lookup.serving()
         for group in body["groups"]:
             error = ErrorCode.NONE
             if ctx.header.api_version >= 9 and isinstance(coordinator, GroupCoordinator):
@@ -231,7 +219,7 @@ class GroupHandlers:
     def _fetch_offsets(self, group_id: str, requested: list[Body] | None) -> tuple[list[Body], ErrorCode]:
         """The committed offsets of ``requested`` (None: all) by topic, and the error refusing the group."""
         wanted = None if requested is None else [(t["name"], p) for t in requested for p in t["partition_indexes"]]
-        coordinator = self._serving()
+        coordinator = self._lookup.serving()
         try:
             if isinstance(coordinator, ErrorCode):
                 raise NotCoordinatorError(coordinator)
@@ -257,7 +245,7 @@ class GroupHandlers:
         """Kafka's DescribeGroups: one answer per group named, in order. A group named more than once is described
         once and its answer repeated (the same objects), so a request repeating a large group's name a thousand
         times costs the encoded answer only, not a thousand copies of its members."""
-        coordinator = self._serving()
+        coordinator = self._lookup.serving()
         described: dict[str, Body] = {}
         groups = []
         for group_id in body["groups"]:
@@ -301,7 +289,7 @@ class GroupHandlers:
         )
 
     async def list_groups(self, ctx: RequestContext, body: Body) -> Body:
-        coordinator = self._serving()
+        coordinator = self._lookup.serving()
         error, listed = ErrorCode.NONE, []
         if coordinator is ErrorCode.COORDINATOR_NOT_AVAILABLE:
             error = coordinator

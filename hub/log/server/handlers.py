@@ -42,6 +42,7 @@ from hub.log.server.cluster_view import ClusterAdmin
 from hub.log.server.config_handlers import ConfigHandlers
 from hub.log.server.consumer_group_handlers import ConsumerGroupHandlers
 from hub.log.server.context import Body, CoordinatorNode, RequestContext, ServerIdentity
+from hub.log.server.coordinator_lookup import CoordinatorLookup
 from hub.log.server.describe_topic_partitions import describe_topic_partitions
 from hub.log.server.group_admin_handlers import GroupAdminHandlers
 from hub.log.server.group_handlers import GroupHandlers
@@ -86,7 +87,8 @@ class RequestHandlers:
             cluster = cluster or QuorumAdmin(broker.cluster)
             coordinator_node = coordinator_node or broker.cluster.coordinator_node
         self.coordinator_node = coordinator_node or self._this_node
-        self.groups = GroupHandlers(lambda: self.broker.coordinator, identity.node_id, self.coordinator_node)
+        coordinators = CoordinatorLookup(lambda: self.broker.coordinator, identity.node_id, self.coordinator_node)
+        self.groups = GroupHandlers(coordinators)
         configs = ConfigHandlers(broker, identity.node_id)
         self.topics = TopicHandlers(broker, configs.topic_configs)
         self.cluster_admin = ClusterAdminHandlers(cluster or SingleNodeCluster(broker.store, identity), broker.store)
@@ -112,9 +114,9 @@ class RequestHandlers:
             **self.cluster_admin.routes,
             **RecordHandlers(broker).routes,
             **configs.routes,
-            **GroupAdminHandlers(lambda: self.broker.coordinator, identity.node_id, self.coordinator_node).routes,
+            **GroupAdminHandlers(coordinators).routes,
             **(security or SecurityHandlers(None, ScramCredentialStore.in_directory(broker.store.data_dir))).routes,
-            **ConsumerGroupHandlers(lambda: self.broker.coordinator, identity.node_id, self.coordinator_node).routes,
+            **ConsumerGroupHandlers(coordinators).routes,
             **sasl_handlers.routes,
         }
 

@@ -7,7 +7,7 @@ partition, GROUP_AUTHORIZATION_FAILED, TRANSACTIONAL_ID_AUTHORIZATION_FAILED, CL
 the whole request of a cluster API — and merged back into the handler's response in request order. A request with
 nothing left to do is answered without calling its handler. Listings (Metadata for all topics, ListGroups,
 OffsetFetch of all topics) leave out what the principal may not DESCRIBE. APIs with no rule (ApiVersions, the SASL
-APIs) pass unchanged.
+APIs) pass unchanged. The group APIs' rules are ``group_authorization``'s.
 
 Metadata's auto-creation of an absent topic (``existing_topics``: name → an object with ``topic_id``) needs
 CREATE on the cluster or the topic; entries naming a topic by id are checked against the topic of that id.
@@ -18,7 +18,7 @@ Safe for one event loop; the Authorizer is thread-safe.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from hub.log.error_codes import ErrorCode
@@ -26,19 +26,23 @@ from hub.log.security.acl import CLUSTER_NAME, AclOperation, ResourceType
 from hub.log.security.authorizer import Authorizer
 from hub.log.server.authorization_support import (
     CLUSTER_DENIED,
+    DENIED_MESSAGE,
     GROUP_DENIED,
     TOPIC_BY_ID,
     TOPIC_DENIED,
     TXN_DENIED,
     Check,
     Route,
+    Rule,
     Verdict,
     deny_partitions,
     same,
     split,
+    split_topics,
     topic_of,
 )
 from hub.log.server.context import Body, RequestContext
+from hub.log.server.group_authorization import GROUP_RULES
 
 #: DescribeConfigs / AlterConfigs resource types (Kafka's ConfigResource.Type) and the ACL resource behind each.
 _CONFIG_RESOURCES = {
@@ -48,7 +52,6 @@ _CONFIG_RESOURCES = {
     16: (ResourceType.CLUSTER, CLUSTER_DENIED),
     32: (ResourceType.GROUP, GROUP_DENIED),
 }
-_DENIED_MESSAGE = "Not authorized: no ACL allows this principal the operation"
 
 
 def _denied_topic(item: Body, code: ErrorCode) -> Body:
@@ -67,46 +70,34 @@ class RequestAuthorization:
         self.authorizer = authorizer
         self._existing_topics = existing_topics
         self._principal_of = principal_of or (lambda ctx: ctx.connection.principal)
-        self._rules: dict[int, Callable[[Check, RequestContext, Body, Route], Awaitable[Body | None]]] = {
+        self._rules: dict[int, Rule] = {
             0: self._produce,
             1: self._fetch,
             2: self._list_offsets,
             3: self._metadata,
-            8: self._offset_commit,
-            9: self._offset_fetch,
-            10: self._find_coordinator,
-            11: self._group_whole,
-            12: self._group_whole,
-            13: self._group_whole,
-            14: self._group_whole,
-            15: self._describe_groups,
-            16: self._list_groups,
             19: self._create_topics,
             20: self._delete_topics,
             21: self._delete_records,
             22: self._init_producer_id,
             23: self._offset_for_leader_epoch,
-            29: self._cluster_whole(AclOperation.DESCRIBE, {"error_message": _DENIED_MESSAGE, "resources": []}),
+            29: self._cluster_whole(AclOperation.DESCRIBE, {"error_message": DENIED_MESSAGE, "resources": []}),
             30: self._create_acls,
             31: self._delete_acls,
             32: self._configs(AclOperation.DESCRIBE_CONFIGS, "results"),
             33: self._configs(AclOperation.ALTER_CONFIGS, "responses"),
             35: self._cluster_whole(AclOperation.DESCRIBE, {"results": []}),
             37: self._create_partitions,
-            42: self._delete_groups,
             43: self._elect_leaders,
             44: self._configs(AclOperation.ALTER_CONFIGS, "responses"),
-            45: self._cluster_whole(AclOperation.ALTER, {"error_message": _DENIED_MESSAGE, "responses": []}),
-            46: self._cluster_whole(AclOperation.DESCRIBE, {"error_message": _DENIED_MESSAGE, "topics": []}),
-            47: self._offset_delete,
-            50: self._cluster_whole(AclOperation.DESCRIBE, {"error_message": _DENIED_MESSAGE, "results": []}),
+            45: self._cluster_whole(AclOperation.ALTER, {"error_message": DENIED_MESSAGE, "responses": []}),
+            46: self._cluster_whole(AclOperation.DESCRIBE, {"error_message": DENIED_MESSAGE, "topics": []}),
+            50: self._cluster_whole(AclOperation.DESCRIBE, {"error_message": DENIED_MESSAGE, "results": []}),
             51: self._alter_scram,
-            55: self._cluster_whole(AclOperation.DESCRIBE, {"error_message": _DENIED_MESSAGE, "topics": []}),
-            60: self._cluster_whole(AclOperation.DESCRIBE, {"error_message": _DENIED_MESSAGE, "brokers": []}),
+            55: self._cluster_whole(AclOperation.DESCRIBE, {"error_message": DENIED_MESSAGE, "topics": []}),
+            60: self._cluster_whole(AclOperation.DESCRIBE, {"error_message": DENIED_MESSAGE, "brokers": []}),
             61: self._describe_producers,
-            68: self._consumer_group_heartbeat,
-            69: self._consumer_group_describe,
             75: self._describe_topic_partitions,
+            **GROUP_RULES,
         }
 
     async def handle(self, ctx: RequestContext, body: Body, route: Route) -> Body | None:
@@ -138,10 +129,7 @@ class RequestAuthorization:
         else:
             decide = check.topic(AclOperation.WRITE)
         deny = deny_partitions("partition_data", "index", "name", "partition_responses", "index", base_offset=-1)
-        return await split(
-            ctx, body, route, items="topic_data", results="responses", key=topic_of, result_key=topic_of,
-            decide=decide, deny=deny,
-        )  # fmt: skip
+        return await split_topics(ctx, body, route, items="topic_data", results="responses", decide=decide, deny=deny)
 
     async def _fetch(self, check: Check, ctx: RequestContext, body: Body, route: Route) -> Body | None:
         replica = body["replica_state"]["replica_id"] if ctx.header.api_version >= 15 else body["replica_id"]
@@ -154,20 +142,14 @@ class RequestAuthorization:
             "partitions", "partition", "topic", "partitions", "partition_index",
             high_watermark=-1, last_stable_offset=-1, log_start_offset=-1, records=None,
         )  # fmt: skip
-        return await split(
-            ctx, body, route, items="topics", results="responses", key=topic_of, result_key=topic_of,
-            decide=decide, deny=deny,
-        )  # fmt: skip
+        return await split_topics(ctx, body, route, results="responses", decide=decide, deny=deny)
 
     async def _list_offsets(self, check: Check, ctx: RequestContext, body: Body, route: Route) -> Body | None:
         deny = deny_partitions(
             "partitions", "partition_index", "name", "partitions", "partition_index",
             timestamp=-1, offset=-1, leader_epoch=-1,
         )  # fmt: skip
-        return await split(
-            ctx, body, route, items="topics", results="topics", key=topic_of, result_key=topic_of,
-            decide=check.topic(AclOperation.DESCRIBE), deny=deny,
-        )  # fmt: skip
+        return await split_topics(ctx, body, route, decide=check.topic(AclOperation.DESCRIBE), deny=deny)
 
     async def _offset_for_leader_epoch(
         self, check: Check, ctx: RequestContext, body: Body, route: Route
@@ -180,26 +162,17 @@ class RequestAuthorization:
         deny = deny_partitions(
             "partitions", "partition", "topic", "partitions", "partition", leader_epoch=-1, end_offset=-1
         )
-        return await split(
-            ctx, body, route, items="topics", results="topics", key=topic_of, result_key=topic_of,
-            decide=decide, deny=deny,
-        )  # fmt: skip
+        return await split_topics(ctx, body, route, decide=decide, deny=deny)
 
     async def _delete_records(self, check: Check, ctx: RequestContext, body: Body, route: Route) -> Body | None:
         deny = deny_partitions(
             "partitions", "partition_index", "name", "partitions", "partition_index", low_watermark=-1
         )
-        return await split(
-            ctx, body, route, items="topics", results="topics", key=topic_of, result_key=topic_of,
-            decide=check.topic(AclOperation.DELETE), deny=deny,
-        )  # fmt: skip
+        return await split_topics(ctx, body, route, decide=check.topic(AclOperation.DELETE), deny=deny)
 
     async def _describe_producers(self, check: Check, ctx: RequestContext, body: Body, route: Route) -> Body | None:
         deny = deny_partitions("partition_indexes", None, "name", "partitions", "partition_index", active_producers=[])
-        return await split(
-            ctx, body, route, items="topics", results="topics", key=topic_of, result_key=topic_of,
-            decide=check.topic(AclOperation.READ), deny=deny,
-        )  # fmt: skip
+        return await split_topics(ctx, body, route, decide=check.topic(AclOperation.READ), deny=deny)
 
     # --- metadata -------------------------------------------------------------------------------------------------
 
@@ -231,150 +204,17 @@ class RequestAuthorization:
                     {"name": e["name"], "error_code": TOPIC_DENIED, "partitions": []} for e in requested
                 ]
             return response
-        return await split(
-            ctx, body, route, items="topics", results="topics", key=topic_of, result_key=topic_of, decide=decide,
-            deny=_denied_topic, call_anyway=True,
-        )  # fmt: skip
-
-    # --- groups ---------------------------------------------------------------------------------------------------
-
-    async def _offset_commit(self, check: Check, ctx: RequestContext, body: Body, route: Route) -> Body | None:
-        group_ok = check.group(AclOperation.READ)(body["group_id"]) is None
-        decide = check.topic(AclOperation.READ) if group_ok else (lambda _: GROUP_DENIED)
-        deny = deny_partitions("partitions", "partition_index", "name", "partitions", "partition_index")
-        return await split(
-            ctx, body, route, items="topics", results="topics", key=topic_of, result_key=topic_of,
-            decide=decide, deny=deny,
-        )  # fmt: skip
-
-    async def _offset_fetch(self, check: Check, ctx: RequestContext, body: Body, route: Route) -> Body | None:
-        describe = check.topic(AclOperation.DESCRIBE)
-        group_denied = check.group(AclOperation.DESCRIBE)
-        if ctx.header.api_version >= 8:
-            denied = {g["group_id"] for g in body["groups"] if group_denied(g["group_id"])}
-            kept = [g for g in body["groups"] if g["group_id"] not in denied]
-            response: Body | None = {"throttle_time_ms": 0, "groups": []}
-            if kept:
-                response = await route(ctx, {**body, "groups": kept})
-            if response is None:
-                return None
-            by_id = {g["group_id"]: g for g in response["groups"]}
-            for group in by_id.values():
-                group["topics"] = [t for t in group.get("topics") or () if describe(t.get("name", "")) is None]
-            response["groups"] = [
-                {"group_id": g["group_id"], "error_code": GROUP_DENIED, "topics": []}
-                if g["group_id"] in denied
-                else by_id.get(g["group_id"], {"group_id": g["group_id"]})
-                for g in body["groups"]
-            ]
-            return response
-        if group_denied(body["group_id"]):
-            if ctx.header.api_version >= 2:
-                return {"throttle_time_ms": 0, "error_code": GROUP_DENIED, "topics": []}
-            deny_all = deny_partitions(
-                "partition_indexes", None, "name", "partitions", "partition_index", committed_offset=-1
-            )
-            return {"topics": [deny_all(t, GROUP_DENIED) for t in body["topics"] or ()]}
-        if body["topics"] is None:
-            everything = await route(ctx, body)
-            if everything is not None:
-                everything["topics"] = [t for t in everything["topics"] if describe(t["name"]) is None]
-            return everything
-        deny = deny_partitions("partition_indexes", None, "name", "partitions", "partition_index", committed_offset=-1)
-        return await split(
-            ctx, body, route, items="topics", results="topics", key=topic_of, result_key=topic_of,
-            decide=describe, deny=deny,
-        )  # fmt: skip
-
-    async def _find_coordinator(self, check: Check, ctx: RequestContext, body: Body, route: Route) -> Body | None:
-        if body.get("key_type", 0) == 1:
-            decide: Callable[[str], Verdict] = lambda key: (  # noqa: E731
-                None if check.may(AclOperation.DESCRIBE, ResourceType.TRANSACTIONAL_ID, key) else TXN_DENIED
-            )
-        else:
-            decide = check.group(AclOperation.DESCRIBE)
-        if ctx.header.api_version < 4:
-            code = decide(body["key"])
-            if code is None:
-                return await route(ctx, body)
-            return {"error_code": code, "error_message": _DENIED_MESSAGE, "node_id": -1, "host": "", "port": -1}
-        return await split(
-            ctx, body, route, items="coordinator_keys", results="coordinators", key=same,
-            result_key=lambda entry: entry["key"], decide=decide,
-            deny=lambda key, code: {
-                "key": key, "node_id": -1, "host": "", "port": -1, "error_code": code, "error_message": _DENIED_MESSAGE
-            },
-        )  # fmt: skip
-
-    async def _group_whole(self, check: Check, ctx: RequestContext, body: Body, route: Route) -> Body | None:
-        if check.group(AclOperation.READ)(body["group_id"]) is None:
-            return await route(ctx, body)
-        return {"throttle_time_ms": 0, "error_code": GROUP_DENIED, "members": []}
-
-    async def _describe_groups(self, check: Check, ctx: RequestContext, body: Body, route: Route) -> Body | None:
-        return await split(
-            ctx, body, route, items="groups", results="groups", key=same, result_key=lambda e: e["group_id"],
-            decide=check.group(AclOperation.DESCRIBE),
-            deny=lambda group, code: {
-                "group_id": group, "error_code": code, "group_state": "", "protocol_type": "", "protocol_data": "",
-                "members": [],
-            },
-        )  # fmt: skip
-
-    async def _list_groups(self, check: Check, ctx: RequestContext, body: Body, route: Route) -> Body | None:
-        response = await route(ctx, body)
-        if response is not None and not check.cluster(AclOperation.DESCRIBE):
-            describe = check.group(AclOperation.DESCRIBE)
-            response["groups"] = [g for g in response["groups"] if describe(g["group_id"]) is None]
-        return response
-
-    async def _delete_groups(self, check: Check, ctx: RequestContext, body: Body, route: Route) -> Body | None:
-        return await split(
-            ctx, body, route, items="groups_names", results="results", key=same,
-            result_key=lambda e: e["group_id"], decide=check.group(AclOperation.DELETE),
-            deny=lambda group, code: {"group_id": group, "error_code": code},
-        )  # fmt: skip
-
-    async def _offset_delete(self, check: Check, ctx: RequestContext, body: Body, route: Route) -> Body | None:
-        if check.group(AclOperation.DELETE)(body["group_id"]) is not None:
-            return {"throttle_time_ms": 0, "error_code": GROUP_DENIED, "topics": []}
-        deny = deny_partitions("partitions", "partition_index", "name", "partitions", "partition_index")
-        return await split(
-            ctx, body, route, items="topics", results="topics", key=topic_of, result_key=topic_of,
-            decide=check.topic(AclOperation.READ), deny=deny,
-        )  # fmt: skip
-
-    async def _consumer_group_heartbeat(
-        self, check: Check, ctx: RequestContext, body: Body, route: Route
-    ) -> Body | None:
-        if check.group(AclOperation.READ)(body["group_id"]) is not None:
-            return {"throttle_time_ms": 0, "error_code": GROUP_DENIED, "error_message": _DENIED_MESSAGE}
-        describe = check.topic(AclOperation.DESCRIBE)
-        hidden = [name for name in body.get("subscribed_topic_names") or () if describe(name) is not None]
-        if hidden:
-            message = f"The group has subscribed to topics that are not authorized: {', '.join(sorted(hidden))}"
-            return {"throttle_time_ms": 0, "error_code": TOPIC_DENIED, "error_message": message}
-        return await route(ctx, body)
-
-    async def _consumer_group_describe(
-        self, check: Check, ctx: RequestContext, body: Body, route: Route
-    ) -> Body | None:
-        return await split(
-            ctx, body, route, items="group_ids", results="groups", key=same, result_key=lambda e: e["group_id"],
-            decide=check.group(AclOperation.DESCRIBE),
-            deny=lambda group, code: {"group_id": group, "error_code": code, "error_message": _DENIED_MESSAGE},
-        )  # fmt: skip
+        return await split_topics(ctx, body, route, decide=decide, deny=_denied_topic, call_anyway=True)
 
     # --- topics ---------------------------------------------------------------------------------------------------
 
     async def _create_topics(self, check: Check, ctx: RequestContext, body: Body, route: Route) -> Body | None:
         on_cluster = check.cluster(AclOperation.CREATE)
         create = check.topic(AclOperation.CREATE)
-        return await split(
-            ctx, body, route, items="topics", results="topics", key=topic_of, result_key=topic_of,
-            decide=lambda name: None if on_cluster else create(name),
+        return await split_topics(
+            ctx, body, route, decide=lambda name: None if on_cluster else create(name),
             deny=lambda item, code: {
-                "name": item["name"], "error_code": code, "error_message": _DENIED_MESSAGE, "num_partitions": -1,
+                "name": item["name"], "error_code": code, "error_message": DENIED_MESSAGE, "num_partitions": -1,
                 "replication_factor": -1,
             },
         )  # fmt: skip
@@ -385,29 +225,25 @@ class RequestAuthorization:
             ctx, body, route, items="topic_names" if by_name else "topics", results="responses",
             key=same if by_name else topic_of, result_key=topic_of, decide=check.topic(AclOperation.DELETE),
             deny=lambda item, code: {
-                "name": item if by_name else item["name"], "error_code": code, "error_message": _DENIED_MESSAGE
+                "name": item if by_name else item["name"], "error_code": code, "error_message": DENIED_MESSAGE
             },
         )  # fmt: skip
 
     async def _create_partitions(self, check: Check, ctx: RequestContext, body: Body, route: Route) -> Body | None:
-        return await split(
-            ctx, body, route, items="topics", results="results", key=topic_of, result_key=topic_of,
-            decide=check.topic(AclOperation.ALTER),
-            deny=lambda item, code: {"name": item["name"], "error_code": code, "error_message": _DENIED_MESSAGE},
+        return await split_topics(
+            ctx, body, route, results="results", decide=check.topic(AclOperation.ALTER),
+            deny=lambda item, code: {"name": item["name"], "error_code": code, "error_message": DENIED_MESSAGE},
         )  # fmt: skip
 
     async def _describe_topic_partitions(
         self, check: Check, ctx: RequestContext, body: Body, route: Route
     ) -> Body | None:
-        return await split(
-            ctx, body, route, items="topics", results="topics", key=topic_of, result_key=topic_of,
-            decide=check.topic(AclOperation.DESCRIBE),
+        return await split_topics(
+            ctx, body, route, decide=check.topic(AclOperation.DESCRIBE),
             deny=lambda item, code: {"name": item["name"], "error_code": code, "partitions": []},
         )  # fmt: skip
 
-    def _configs(
-        self, operation: AclOperation, results: str
-    ) -> Callable[[Check, RequestContext, Body, Route], Awaitable[Body | None]]:
+    def _configs(self, operation: AclOperation, results: str) -> Rule:
         async def rule(check: Check, ctx: RequestContext, body: Body, route: Route) -> Body | None:
             def decide(resource: tuple[int, str]) -> Verdict:
                 kind, code = _CONFIG_RESOURCES.get(resource[0], (None, None))
@@ -422,7 +258,7 @@ class RequestAuthorization:
                 result_key=lambda entry: (entry["resource_type"], entry["resource_name"]), decide=decide,
                 deny=lambda item, code: {
                     "resource_type": item["resource_type"], "resource_name": item["resource_name"],
-                    "error_code": code, "error_message": _DENIED_MESSAGE, "configs": [],
+                    "error_code": code, "error_message": DENIED_MESSAGE, "configs": [],
                 },
             )  # fmt: skip
 
@@ -442,9 +278,7 @@ class RequestAuthorization:
             return await route(ctx, body)
         return {"throttle_time_ms": 0, "error_code": code, "producer_id": -1, "producer_epoch": -1}
 
-    def _cluster_whole(
-        self, operation: AclOperation, extra: Body
-    ) -> Callable[[Check, RequestContext, Body, Route], Awaitable[Body | None]]:
+    def _cluster_whole(self, operation: AclOperation, extra: Body) -> Rule:
         async def rule(check: Check, ctx: RequestContext, body: Body, route: Route) -> Body | None:
             if check.cluster(operation):
                 return await route(ctx, body)
@@ -455,20 +289,20 @@ class RequestAuthorization:
     async def _create_acls(self, check: Check, ctx: RequestContext, body: Body, route: Route) -> Body | None:
         if check.cluster(AclOperation.ALTER):
             return await route(ctx, body)
-        denied = {"error_code": CLUSTER_DENIED, "error_message": _DENIED_MESSAGE}
+        denied = {"error_code": CLUSTER_DENIED, "error_message": DENIED_MESSAGE}
         return {"throttle_time_ms": 0, "results": [dict(denied) for _ in body["creations"]]}
 
     async def _delete_acls(self, check: Check, ctx: RequestContext, body: Body, route: Route) -> Body | None:
         if check.cluster(AclOperation.ALTER):
             return await route(ctx, body)
-        denied = {"error_code": CLUSTER_DENIED, "error_message": _DENIED_MESSAGE, "matching_acls": []}
+        denied = {"error_code": CLUSTER_DENIED, "error_message": DENIED_MESSAGE, "matching_acls": []}
         return {"throttle_time_ms": 0, "filter_results": [dict(denied) for _ in body["filters"]]}
 
     async def _alter_scram(self, check: Check, ctx: RequestContext, body: Body, route: Route) -> Body | None:
         if check.cluster(AclOperation.ALTER):
             return await route(ctx, body)
         users = dict.fromkeys(entry["name"] for entry in (*body["deletions"], *body["upsertions"]))
-        results = [{"user": user, "error_code": CLUSTER_DENIED, "error_message": _DENIED_MESSAGE} for user in users]
+        results = [{"user": user, "error_code": CLUSTER_DENIED, "error_message": DENIED_MESSAGE} for user in users]
         return {"throttle_time_ms": 0, "results": results}
 
     async def _elect_leaders(self, check: Check, ctx: RequestContext, body: Body, route: Route) -> Body | None:
@@ -478,7 +312,7 @@ class RequestAuthorization:
             {
                 "topic": entry["topic"],
                 "partition_result": [
-                    {"partition_id": p, "error_code": CLUSTER_DENIED, "error_message": _DENIED_MESSAGE}
+                    {"partition_id": p, "error_code": CLUSTER_DENIED, "error_message": DENIED_MESSAGE}
                     for p in entry["partitions"]
                 ],
             }

@@ -7,8 +7,6 @@ Until the listener authenticates with SASL, a connection's principal here is ``U
 
 from __future__ import annotations
 
-import asyncio
-import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -41,14 +39,12 @@ from kafka.admin import ScramMechanism as KpMechanism
 from kafka.admin import UserScramCredentialDeletion as KpDeletion
 from kafka.admin import UserScramCredentialUpsertion as KpUpsertion
 
-from hub.log.node import LogNode, node_config
 from hub.log.security.scram_credentials import ScramCredentialStore, credential_from_salted_password, salted_password
-from hub.log.server import KafkaServer
 from hub.log.server.context import RequestContext
+from tests.log.server.in_process import InProcessNode
 
 pytestmark = pytest.mark.integration
 
-HOST = "127.0.0.1"
 STANDARD = "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
 
 
@@ -56,38 +52,14 @@ def principal_of(ctx: RequestContext) -> str:
     return f"User:{ctx.header.client_id}"
 
 
-class SecuredNode:
+class SecuredNode(InProcessNode):
     """A store node with the StandardAuthorizer and its listener on an event loop thread."""
 
     def __init__(self, data_dir: Path, properties: dict[str, str]) -> None:
-        self.node = LogNode(node_config(data_dir, properties))
-        self.server = KafkaServer(
-            self.node.broker,
-            HOST,
-            0,
-            authorizer=self.node.authorizer,
-            scram_credentials=self.node.scram_credentials,
-            principal_of=principal_of,
+        super().__init__(data_dir, properties)
+        self.add_listener(
+            authorizer=self.node.authorizer, scram_credentials=self.node.scram_credentials, principal_of=principal_of
         )
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, name="test-kafka-listener", daemon=True)
-
-    def __enter__(self) -> SecuredNode:
-        self.node.open()
-        self.thread.start()
-        asyncio.run_coroutine_threadsafe(self.server.start(), self.loop).result(10)
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        asyncio.run_coroutine_threadsafe(self.server.stop(), self.loop).result(10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
-        self.loop.close()
-        self.node.close()
-
-    @property
-    def bootstrap(self) -> str:
-        return f"{HOST}:{self.server.port}"
 
 
 @pytest.fixture(scope="module")
@@ -138,6 +110,15 @@ def _confluent_send(bootstrap: str, user: str, topic: str) -> KafkaError | None:
     return outcome[0]
 
 
+def _confluent_consumer(bootstrap: str, user: str, group: str, topic: str) -> Consumer:
+    consumer = Consumer({
+        "bootstrap.servers": bootstrap, "client.id": user, "group.id": group,
+        "auto.offset.reset": "earliest", "session.timeout.ms": 6000,
+    })  # fmt: skip
+    consumer.subscribe([topic])
+    return consumer
+
+
 # --- produce and consume through confluent-kafka ----------------------------------------------------------------
 
 
@@ -156,12 +137,8 @@ def test_confluent_consumer_needs_read_on_its_group(secured: SecuredNode, admin:
     assert _confluent_send(secured.bootstrap, "admin", topic) is None
     user, group = _name("consumer"), _name("g")
     _allow(admin, user, ResourceType.TOPIC, topic, AclOperation.READ)
-    consumer = Consumer({
-        "bootstrap.servers": secured.bootstrap, "client.id": user, "group.id": group,
-        "auto.offset.reset": "earliest", "session.timeout.ms": 6000,
-    })  # fmt: skip
+    consumer = _confluent_consumer(secured.bootstrap, user, group, topic)
     try:
-        consumer.subscribe([topic])
         error = None
         for _ in range(20):
             message = consumer.poll(1)
@@ -173,12 +150,8 @@ def test_confluent_consumer_needs_read_on_its_group(secured: SecuredNode, admin:
     finally:
         consumer.close()
     _allow(admin, user, ResourceType.GROUP, group, AclOperation.READ)
-    consumer = Consumer({
-        "bootstrap.servers": secured.bootstrap, "client.id": user, "group.id": group,
-        "auto.offset.reset": "earliest", "session.timeout.ms": 6000,
-    })  # fmt: skip
+    consumer = _confluent_consumer(secured.bootstrap, user, group, topic)
     try:
-        consumer.subscribe([topic])
         message = None
         for _ in range(30):
             message = consumer.poll(1)

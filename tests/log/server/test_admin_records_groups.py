@@ -37,18 +37,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubServer]:
         hub.stop()
 
 
-@pytest.fixture(scope="module")
-def confluent(server: HubServer) -> AdminClient:
-    return AdminClient({"bootstrap.servers": server.bootstrap})
-
-
-@pytest.fixture(scope="module")
-def kafka_python(server: HubServer) -> Iterator[KafkaAdminClient]:
-    client = KafkaAdminClient(bootstrap_servers=server.bootstrap, request_timeout_ms=10_000)
-    yield client
-    client.close()
-
-
 def _topic(confluent: AdminClient, partitions: int = 1) -> str:
     name = f"t-{uuid.uuid4().hex[:8]}"
     confluent.create_topics([NewTopic(name, partitions, 1)])[name].result(10)

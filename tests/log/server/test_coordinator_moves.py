@@ -5,8 +5,6 @@ that moves away and back, keeping their committed offsets."""
 
 from __future__ import annotations
 
-import asyncio
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -19,49 +17,28 @@ from confluent_kafka import TopicPartition as ConfluentTopicPartition
 from hub.log.client.kafka import KafkaGroupMember
 from hub.log.client.types import GroupProtocol
 from hub.log.error_codes import ErrorCode
-from hub.log.node import LogNode, node_config
-from hub.log.server import KafkaServer
 from tests.harness.process import free_port
+from tests.log.server.in_process import HOST, QUICK_GROUPS, InProcessNode
 from tests.log.server.raw_kafka import RawKafkaConnection
 
 pytestmark = pytest.mark.integration
 
-HOST = "127.0.0.1"
 
-
-class ServedNode:
+class ServedNode(InProcessNode):
     """A store node and its Kafka listener on an event loop thread; ``where`` is what ``coordinator_node()``
     answers, moved by ``move_away`` / ``come_back`` as a cluster's leadership changes would."""
 
     def __init__(self, data_dir: Path) -> None:
-        settings = {"group.min.session.timeout.ms": "100", "group.initial.rebalance.delay.ms": "0"}
-        self.node = LogNode(node_config(data_dir, settings))
+        super().__init__(data_dir, QUICK_GROUPS)
         self.where: tuple[int, str, int] | None = None
-        self.server = KafkaServer(self.node.broker, HOST, 0, coordinator_node=lambda: self.where)
+        self.add_listener(coordinator_node=lambda: self.where)
         # A second listener over the same store, as node 1: the coordinator "moves" there without a reload.
-        self.other = KafkaServer(self.node.broker, HOST, 0, node_id=1, coordinator_node=lambda: self.where)
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, name="test-kafka-listener", daemon=True)
+        self.other = self.add_listener(node_id=1, coordinator_node=lambda: self.where)
         self.epoch = 0
 
     def start(self) -> None:
-        self.node.open()
-        self.thread.start()
-        asyncio.run_coroutine_threadsafe(self.server.start(), self.loop).result(10)
-        asyncio.run_coroutine_threadsafe(self.other.start(), self.loop).result(10)
+        super().start()
         self.where = (0, HOST, self.server.port)
-
-    def stop(self) -> None:
-        asyncio.run_coroutine_threadsafe(self.server.stop(), self.loop).result(10)
-        asyncio.run_coroutine_threadsafe(self.other.stop(), self.loop).result(10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
-        self.loop.close()
-        self.node.close()
-
-    @property
-    def bootstrap(self) -> str:
-        return f"{HOST}:{self.server.port}"
 
     def move_away(self, to: tuple[int, str, int] | None = None) -> None:
         self.where = to
