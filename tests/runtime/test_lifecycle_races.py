@@ -96,7 +96,10 @@ def test_racing_restarts_pauses_and_deletes_leave_exactly_the_tasks_status_shows
     wait_for(lambda: _live_states(herder, "racer") == ["RUNNING", "RUNNING"], what="both tasks running again")
     wait_for(lambda: len(_task_threads("racer")) == 2, what="one thread per task", timeout_s=10)
     time.sleep(1.0)  # late restarts would show up as extra threads now
-    assert len(_task_threads("racer")) == 2, [t.name for t in _task_threads("racer")]
+    assert len(_task_threads("racer")) == 2, (
+        [t.name for t in _task_threads("racer")],
+        herder.connector_status("racer"),
+    )
 
     herder.pause("racer")
     wait_for(lambda: _live_states(herder, "racer") == ["PAUSED", "PAUSED"], what="paused tasks")
