@@ -41,17 +41,30 @@ async def _offset_commit(check: Check, ctx: RequestContext, body: Body, route: R
 async def _offset_fetch(check: Check, ctx: RequestContext, body: Body, route: Route) -> Body | None:
     describe = check.topic(AclOperation.DESCRIBE)
     group_denied = check.group(AclOperation.DESCRIBE)
+    deny = deny_partitions("partition_indexes", None, "name", "partitions", "partition_index", committed_offset=-1)
     if ctx.header.api_version >= 8:
         denied = {g["group_id"] for g in body["groups"] if group_denied(g["group_id"])}
-        kept = [g for g in body["groups"] if g["group_id"] not in denied]
+        # Topics named and denied are answered TOPIC_AUTHORIZATION_FAILED per partition, after the others (as
+        # KafkaApis adds them); a group asking for all its topics just does not see the denied ones.
+        refused: dict[str, list[Body]] = {}
+        kept = []
+        for group in body["groups"]:
+            if group["group_id"] in denied:
+                continue
+            topics = group.get("topics")
+            if topics is not None:
+                refused[group["group_id"]] = [deny(t, TOPIC_DENIED) for t in topics if describe(t["name"]) is not None]
+                group = {**group, "topics": [t for t in topics if describe(t["name"]) is None]}
+            kept.append(group)
         response: Body | None = {"throttle_time_ms": 0, "groups": []}
         if kept:
             response = await route(ctx, {**body, "groups": kept})
         if response is None:
             return None
         by_id = {g["group_id"]: g for g in response["groups"]}
-        for group in by_id.values():
-            group["topics"] = [t for t in group.get("topics") or () if describe(t.get("name", "")) is None]
+        for group_id, group in by_id.items():
+            visible = [t for t in group.get("topics") or () if describe(t.get("name", "")) is None]
+            group["topics"] = visible + refused.get(group_id, [])
         response["groups"] = [
             {"group_id": g["group_id"], "error_code": GROUP_DENIED, "topics": []}
             if g["group_id"] in denied
@@ -62,16 +75,12 @@ async def _offset_fetch(check: Check, ctx: RequestContext, body: Body, route: Ro
     if group_denied(body["group_id"]):
         if ctx.header.api_version >= 2:
             return {"throttle_time_ms": 0, "error_code": GROUP_DENIED, "topics": []}
-        deny_all = deny_partitions(
-            "partition_indexes", None, "name", "partitions", "partition_index", committed_offset=-1
-        )
-        return {"topics": [deny_all(t, GROUP_DENIED) for t in body["topics"] or ()]}
+        return {"topics": [deny(t, GROUP_DENIED) for t in body["topics"] or ()]}
     if body["topics"] is None:
         everything = await route(ctx, body)
         if everything is not None:
             everything["topics"] = [t for t in everything["topics"] if describe(t["name"]) is None]
         return everything
-    deny = deny_partitions("partition_indexes", None, "name", "partitions", "partition_index", committed_offset=-1)
     return await split_topics(ctx, body, route, decide=describe, deny=deny)
 
 

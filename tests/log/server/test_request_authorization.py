@@ -176,6 +176,31 @@ def test_offset_fetch_needs_describe_on_the_group_and_hides_topics() -> None:
     assert _errors(v1["topics"]) == [("ok", [GROUP_DENIED, GROUP_DENIED])]
 
 
+def test_offset_fetch_8_answers_named_denied_topics_with_the_error_and_hides_them_from_all() -> None:
+    h = Harness(allow(ResourceType.GROUP, "g", Op.READ), allow(ResourceType.TOPIC, "ok", Op.READ))
+    asked: list[Body] = []
+
+    def answer(request: Body) -> Body:
+        asked.append(request)
+        return {"groups": [
+            {"group_id": g["group_id"], "error_code": 0, "topics": [
+                {"name": t["name"], "partitions": [{"partition_index": 0, "error_code": 0}]}
+                for t in (g["topics"] if g["topics"] is not None else [{"name": "ok"}, {"name": "no"}])]}
+            for g in request["groups"]]}  # fmt: skip
+
+    named = [{"name": "ok", "partition_indexes": [0]}, {"name": "no", "partition_indexes": [0, 1]}]
+    request = {"groups": [{"group_id": "g", "topics": named}, {"group_id": "g2", "topics": None}]}
+    response = h.run(9, 8, request, answer)
+    assert response is not None
+    first, second = response["groups"]
+    assert _errors(first["topics"]) == [("ok", [0]), ("no", [TOPIC_DENIED, TOPIC_DENIED])]
+    assert asked[0]["groups"][0]["topics"] == [named[0]]  # the denied topic never reaches the coordinator
+    assert (second["error_code"], second["topics"]) == (GROUP_DENIED, [])
+    everything = h.run(9, 8, {"groups": [{"group_id": "g", "topics": None}]}, answer)
+    assert everything is not None
+    assert [t["name"] for t in everything["groups"][0]["topics"]] == ["ok"]
+
+
 def test_group_apis_need_read_or_describe_on_the_group() -> None:
     h = Harness(allow(ResourceType.GROUP, "g", Op.READ))
     assert h.run(11, 5, {"group_id": "x"}, lambda r: {"error_code": 0})["error_code"] == GROUP_DENIED  # type: ignore[index]
