@@ -1,0 +1,1 @@
+"""Kafka transactions in Hub's store: the transaction coordinator and its log (``__transaction_state``)."""
