@@ -37,12 +37,9 @@ from hub.log.txn.contracts import TRANSACTION_STATE_TOPIC
 
 log = logging.getLogger("hub.log.txn")
 
-#: Kafka's forced settings of the topic (TransactionLog: compacted, uncompressed) and its segment size default.
-STATE_TOPIC_CONFIGS = {
-    "cleanup.policy": "compact",
-    "compression.type": "uncompressed",
-    "segment.bytes": str(100 * 1024 * 1024),
-}
+#: Kafka's settings of the topic: compacted, with its segment size default (its records are written uncompressed,
+#: which the store keeps as written).
+STATE_TOPIC_CONFIGS = {"cleanup.policy": "compact", "segment.bytes": str(100 * 1024 * 1024)}
 
 WriteDone = Callable[[BaseException | None], None]
 
@@ -68,32 +65,43 @@ class TopicTxnStateLog:
         self._count: int | None = None
 
     def partition_count(self) -> int:
+        """The topic's partition count, or ``num_partitions`` while it does not exist (it is created by the first
+        append, as Kafka creates it on first use)."""
         with self._lock:
             if self._count is None:
                 try:
-                    info = self.store.topic(TRANSACTION_STATE_TOPIC)
+                    self._count = self.store.topic(TRANSACTION_STATE_TOPIC).partitions
                 except UnknownTopicOrPartitionError:
-                    info = self.store.create_topic(TRANSACTION_STATE_TOPIC, self.num_partitions, STATE_TOPIC_CONFIGS)
-                if info.partitions != self.num_partitions:
+                    return self.num_partitions
+                if self._count != self.num_partitions:
                     log.warning(
                         "%s has %d partitions, not transaction.state.log.num.partitions=%d: keeping %d",
                         TRANSACTION_STATE_TOPIC,
-                        info.partitions,
+                        self._count,
                         self.num_partitions,
-                        info.partitions,
+                        self._count,
                     )
-                self._count = info.partitions
             return self._count
 
     def append(self, partition: int, records: Sequence[Record]) -> None:
-        if records:
-            self.partition_count()
-            batch = encode_batch([NewRecord(key, value) for key, value in records])
-            self.store.partition(TRANSACTION_STATE_TOPIC, partition).append_and_wait(batch)
+        if not records:
+            return
+        with self._lock:
+            if self._count is None:
+                try:
+                    self._count = self.store.topic(TRANSACTION_STATE_TOPIC).partitions
+                except UnknownTopicOrPartitionError:
+                    self.store.create_topic(TRANSACTION_STATE_TOPIC, self.num_partitions, STATE_TOPIC_CONFIGS)
+                    self._count = self.num_partitions
+        batch = encode_batch([NewRecord(key, value) for key, value in records])
+        self.store.partition(TRANSACTION_STATE_TOPIC, partition).append_and_wait(batch)
 
     def read_all(self, partition: int) -> Iterable[Record]:
-        self.partition_count()
-        return TopicOffsetsLog.read_partition(self.store.partition(TRANSACTION_STATE_TOPIC, partition))
+        try:
+            log_ = self.store.partition(TRANSACTION_STATE_TOPIC, partition)
+        except UnknownTopicOrPartitionError:
+            return []
+        return TopicOffsetsLog.read_partition(log_)
 
 
 @dataclass(frozen=True, slots=True)
