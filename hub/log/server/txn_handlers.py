@@ -13,6 +13,9 @@ topic gets UNKNOWN_TOPIC_OR_PARTITION and the others of its transaction OPERATIO
 as Kafka. Access rules (TRANSACTIONAL_ID WRITE, TOPIC WRITE, GROUP READ, CLUSTER_ACTION for the broker form) are
 ``request_authorization``'s.
 
+WriteTxnMarkers (a broker's, CLUSTER_ACTION) writes markers for another node's coordinator to the partitions this
+node leads.
+
 Calls that wait (a write to ``__transaction_state``) are awaited without blocking the event loop. Safe for one
 event loop; the coordinator underneath is thread-safe.
 """
@@ -27,7 +30,7 @@ from typing import TypeVar
 from hub.log.broker import Broker
 from hub.log.error_codes import ErrorCode
 from hub.log.server.context import Body, RequestContext
-from hub.log.txn.contracts import TopicPartitionKey
+from hub.log.txn.contracts import TopicPartitionKey, TxnMarker
 from hub.log.txn.coordinator import TransactionCoordinator
 
 T = TypeVar("T")
@@ -59,6 +62,7 @@ class TransactionHandlers:
             24: self.add_partitions_to_txn,
             25: self.add_offsets_to_txn,
             26: self.end_txn,
+            27: self.write_txn_markers,
             65: self.describe_transactions,
             66: self.list_transactions,
         }
@@ -164,6 +168,49 @@ class TransactionHandlers:
             "error_code": error,
             "producer_id": body["producer_id"] if ok else -1,
             "producer_epoch": body["producer_epoch"] if ok else -1,
+        }
+
+    async def write_txn_markers(self, ctx: RequestContext, body: Body) -> Body:
+        """Kafka's WriteTxnMarkers (from another node's coordinator): each marker written to the partitions this node
+        leads, through its MarkerWriter; each partition answered with its outcome (NOT_LEADER_OR_FOLLOWER where this
+        node does not lead it)."""
+        coordinator = self._coordinator()
+        markers = [
+            TxnMarker(
+                m["producer_id"],
+                m["producer_epoch"],
+                m["transaction_result"],
+                m["coordinator_epoch"],
+                tuple((t["name"], p) for t in m["topics"] for p in t["partition_indexes"]),
+            )
+            for m in body["markers"]
+        ]
+        if coordinator is None:
+            results = {(m.producer_id, tp): ErrorCode.COORDINATOR_NOT_AVAILABLE for m in markers for tp in m.partitions}
+        else:
+            results = await _await(coordinator.markers.writer.write_markers(markers))
+        return {
+            "markers": [
+                {
+                    "producer_id": m["producer_id"],
+                    "topics": [
+                        {
+                            "name": t["name"],
+                            "partitions": [
+                                {
+                                    "partition_index": p,
+                                    "error_code": results.get(
+                                        (m["producer_id"], (t["name"], p)), ErrorCode.UNKNOWN_SERVER_ERROR
+                                    ),
+                                }
+                                for p in t["partition_indexes"]
+                            ],
+                        }
+                        for t in m["topics"]
+                    ],
+                }
+                for m in body["markers"]
+            ]
         }
 
     async def list_transactions(self, ctx: RequestContext, body: Body) -> Body:
