@@ -16,8 +16,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, cast
 
+from hub.log.append_batches import AppendResult
 from hub.log.error_codes import ErrorCode, error_code_for
 from hub.log.errors import ReplicationTimeoutError
 from hub.log.store import TopicStore
@@ -32,6 +33,14 @@ log = logging.getLogger("hub.log.txn")
 REPLICATION_TIMEOUT_S = 30.0
 
 MarkerResults = dict[tuple[int, TopicPartitionKey], ErrorCode]
+
+
+class _MarkerLog(Protocol):
+    """The log's side: ``PartitionLog.append_marker``, which writes the control batch ending a transaction."""
+
+    def append_marker(
+        self, producer_id: int, producer_epoch: int, commit: bool, coordinator_epoch: int, *, leader_epoch: int = 0
+    ) -> AppendResult: ...
 
 
 class LocalMarkerWriter:
@@ -81,15 +90,15 @@ class LocalMarkerWriter:
 
     def _append(self, marker: TxnMarker, topic: str, partition: int) -> int:
         if self.replicas is None:
-            log_ = self.store.partition(topic, partition)
-            result = log_.append_marker(  # type: ignore[attr-defined]
+            log_ = cast(_MarkerLog, self.store.partition(topic, partition))
+            result = log_.append_marker(
                 marker.producer_id, marker.producer_epoch, marker.commit, marker.coordinator_epoch
             )
             result.wait()
             return int(result.last_offset)
         leadership = self.replicas.leadership(topic, partition)
         leadership.check_can_append(-1)
-        result = leadership.log.append_marker(  # type: ignore[attr-defined]
+        result = cast(_MarkerLog, leadership.log).append_marker(
             marker.producer_id,
             marker.producer_epoch,
             marker.commit,
