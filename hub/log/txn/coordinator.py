@@ -32,7 +32,6 @@ Thread-safety: one lock guards every id; futures are resolved and markers sent o
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -47,6 +46,7 @@ from hub.log.group.offsets_log import OFFSETS_TOPIC, leadership_lost
 from hub.log.group.offsets_writer import StaleWriteError
 from hub.log.txn import metadata as m
 from hub.log.txn.contracts import ProducerIdAndEpoch, TopicPartitionKey, TxnMarker
+from hub.log.txn.listing import ListFilter, TransactionDescription, TransactionListing, description, listings
 from hub.log.txn.markers import MarkerDispatcher
 from hub.log.txn.metadata import TxnRecord, TxnState
 from hub.log.txn.state_format import decode_key, decode_value, encode_key, encode_value, partition_for
@@ -72,29 +72,6 @@ class TransactionConfig:
     abort_interval_ms: int = 10_000  # transaction.abort.timed.out.transaction.cleanup.interval.ms
     remove_interval_ms: int = 3_600_000  # transaction.remove.expired.transaction.cleanup.interval.ms
     marker_retry_backoff_ms: int = 100
-
-
-@dataclass(frozen=True, slots=True)
-class TransactionListing:
-    """One id as ListTransactions gives it."""
-
-    transactional_id: str
-    producer_id: int
-    state: str
-
-
-@dataclass(frozen=True, slots=True)
-class TransactionDescription:
-    """One id as DescribeTransactions gives it (``error`` NONE when found)."""
-
-    transactional_id: str
-    error: ErrorCode
-    state: str = ""
-    timeout_ms: int = 0
-    start_ms: int = -1
-    producer_id: int = -1
-    producer_epoch: int = -1
-    partitions: tuple[TopicPartitionKey, ...] = ()
 
 
 @dataclass(eq=False)
@@ -643,70 +620,30 @@ class TransactionCoordinator:
         min_duration_ms: int = -1,
         pattern: str | None = None,
     ) -> tuple[ErrorCode, list[str], list[TransactionListing]]:
-        """The ids this node coordinates (Kafka's ListTransactions on one broker): the error, the state filters
-        that name no state, and the ids matching every filter (an empty filter matches all; ``min_duration_ms``
-        keeps transactions running longer; ``pattern`` is a regular expression the whole id matches)."""
-        wanted_states = set()
-        unknown = []
-        for name in states:
-            state = TxnState.from_kafka_name(name)
-            if state is None:
-                unknown.append(name)
-            else:
-                wanted_states.add(state)
-        pids = set(producer_ids)
-        try:
-            regex = re.compile(pattern) if pattern else None
-        except re.error:
-            return ErrorCode.INVALID_REGULAR_EXPRESSION, unknown, []
-        if states and not wanted_states:
-            return ErrorCode.NONE, unknown, []
-        now = self._now_ms()
+        """The ids this node coordinates (Kafka's ListTransactions on one broker; hub.log.txn.listing): the error,
+        the state filters that name no state, and the ids matching every filter."""
+        wanted = ListFilter.parse(states, producer_ids, min_duration_ms, pattern)
+        if isinstance(wanted, ErrorCode):
+            return wanted, [], []
         with self._lock:
             if self._closed:
-                return ErrorCode.COORDINATOR_NOT_AVAILABLE, unknown, []
+                return ErrorCode.COORDINATOR_NOT_AVAILABLE, list(wanted.unknown_states), []
             if any(s.leadership.status is Status.LOADING for s in self._partitions.values()):
-                return ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, unknown, []
-            listed = []
-            for _, led in self._active():
-                for tid, entry in led.txns.items():
-                    record = entry.current
-                    if wanted_states and record.state not in wanted_states:
-                        continue
-                    if pids and record.producer_id not in pids:
-                        continue
-                    if min_duration_ms >= 0 and (record.start_ms < 0 or now - record.start_ms <= min_duration_ms):
-                        continue
-                    if regex is not None and not regex.fullmatch(tid):
-                        continue
-                    listed.append(TransactionListing(tid, record.producer_id, record.state.kafka_name))
-        return ErrorCode.NONE, unknown, sorted(listed, key=lambda t: t.transactional_id)
+                return ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, list(wanted.unknown_states), []
+            records = [entry.current for _, led in self._active() for entry in led.txns.values()]
+        return ErrorCode.NONE, list(wanted.unknown_states), listings(records, wanted, self._now_ms())
 
     def describe_transactions(self, transactional_ids: Iterable[str]) -> list[TransactionDescription]:
+        """DescribeTransactions: each id's state, or NOT_COORDINATOR (…) when this node does not serve it."""
         described = []
         with self._lock:
             for tid in transactional_ids:
                 serving = self._serving(tid) if tid else ErrorCode.TRANSACTIONAL_ID_NOT_FOUND
                 if isinstance(serving, ErrorCode):
                     described.append(TransactionDescription(tid, serving))
-                    continue
-                entry = serving[1].txns.get(tid)
-                if entry is None or entry.current.state is TxnState.DEAD:
-                    described.append(TransactionDescription(tid, ErrorCode.TRANSACTIONAL_ID_NOT_FOUND))
-                    continue
-                r = entry.current
-                described.append(
-                    TransactionDescription(
-                        tid,
-                        ErrorCode.NONE,
-                        r.state.kafka_name,
-                        r.timeout_ms,
-                        r.start_ms,
-                        r.producer_id,
-                        r.producer_epoch,
-                        tuple(sorted(r.partitions)),
-                    )
-                )
+                else:
+                    entry = serving[1].txns.get(tid)
+                    described.append(description(tid, None if entry is None else entry.current))
         return described
 
     def snapshot(self, transactional_id: str) -> TxnRecord | None:
