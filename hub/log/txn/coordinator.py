@@ -23,8 +23,9 @@ versions that predate it (as KafkaApis does). A timer aborts transactions older 
 as Kafka does), re-sends markers whose sending stopped, and removes ids idle for ``transactional.id.expiration.ms``
 (a tombstone).
 
-Writes are decided under the lock, appended by the StateWriter without it, and applied under the lock only while the
-partition's coordinatorship they were written under still holds.
+The table of ids, the partitions' coordinatorship and the writes are the TxnStateCache's (hub.log.txn.state_cache):
+writes are decided under its lock, appended without it, and applied only while the partition's coordinatorship they
+were written under still holds.
 
 Thread-safety: one lock guards every id; futures are resolved and markers sent outside it.
 """
@@ -36,28 +37,23 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from hub.log.error_codes import ErrorCode
-from hub.log.errors import LogError
-from hub.log.group.leadership import Leadership, Status
-from hub.log.group.offsets_log import OFFSETS_TOPIC, leadership_lost
-from hub.log.group.offsets_writer import StaleWriteError
+from hub.log.group.offsets_log import OFFSETS_TOPIC
 from hub.log.txn import metadata as m
 from hub.log.txn.contracts import ProducerIdAndEpoch, TopicPartitionKey, TxnMarker
 from hub.log.txn.listing import ListFilter, TransactionDescription, TransactionListing, description, listings
 from hub.log.txn.markers import MarkerDispatcher
 from hub.log.txn.metadata import TxnRecord, TxnState
-from hub.log.txn.state_format import decode_key, decode_value, encode_key, encode_value, partition_for
-from hub.log.txn.state_log import StateWriter, TxnStateLog
+from hub.log.txn.state_cache import After, Entry, LedPartition, TxnStateCache, run
+from hub.log.txn.state_log import TxnStateLog
 
 log = logging.getLogger("hub.log.txn")
 
 #: Hub keeps every group's offsets in partition 0 of ``__consumer_offsets`` (hub.log.group.offsets_log).
 GROUP_OFFSETS_PARTITION = 0
-
-After = Callable[[], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,22 +68,6 @@ class TransactionConfig:
     abort_interval_ms: int = 10_000  # transaction.abort.timed.out.transaction.cleanup.interval.ms
     remove_interval_ms: int = 3_600_000  # transaction.remove.expired.transaction.cleanup.interval.ms
     marker_retry_backoff_ms: int = 100
-
-
-@dataclass(eq=False)
-class _Entry:
-    current: TxnRecord
-    pending: TxnRecord | None = None
-    #: A fence whose PrepareAbort write failed: its epoch (never given out) is not bumped again.
-    failed_fence: bool = False
-    #: Markers of the current Prepare* state are being sent.
-    sending: bool = False
-
-
-@dataclass(eq=False)
-class _Partition:
-    leadership: Leadership = field(default_factory=Leadership)
-    txns: dict[str, _Entry] = field(default_factory=dict)
 
 
 class TransactionCoordinator:
@@ -110,12 +90,10 @@ class TransactionCoordinator:
         self.config = config or TransactionConfig()
         self.wall_clock = wall_clock
         self.tick_ms = tick_ms
-        self._writer = StateWriter(state_log)
-        self._partitions: dict[int, _Partition] = {}
-        self._lock = threading.RLock()
+        self._cache = TxnStateCache(state_log)
+        self._lock = self._cache.lock
         self._stop = threading.Event()
         self._timer: threading.Thread | None = None
-        self._closed = False
         self._next_abort_ms = 0
         self._next_remove_ms = 0
 
@@ -124,7 +102,7 @@ class TransactionCoordinator:
     def start(self, *, coordinator: bool = True) -> None:
         """Start the writer, markers and timer threads; with ``coordinator`` (a store of one node) lead every
         partition of ``__transaction_state`` at once (leader epoch 0)."""
-        self._writer.start()
+        self._cache.start()
         self.markers.start()
         self._stop.clear()
         now = self._now_ms()
@@ -138,139 +116,46 @@ class TransactionCoordinator:
 
     def close(self) -> None:
         """Stop serving (requests get COORDINATOR_NOT_AVAILABLE), finish queued writes, stop the threads."""
-        with self._lock:
-            self._closed = True
-            for state in self._partitions.values():
-                state.leadership.close()
         self._stop.set()
         if self._timer is not None:
             self._timer.join()
             self._timer = None
+        with self._lock:
+            self._cache.closed = True
         self.markers.close()
-        self._writer.close()
+        self._cache.close()
 
     def partition_for(self, transactional_id: str) -> int:
         """The ``__transaction_state`` partition holding ``transactional_id``."""
-        return partition_for(transactional_id, self.state_log.partition_count())
+        return self._cache.partition_for(transactional_id)
 
     def become_coordinator(self, partition: int, leader_epoch: int) -> None:
         """Lead ``partition`` from ``leader_epoch`` on: load its ids and serve them; transactions found preparing
         get their markers again. Blocks for the load; a stale epoch or a partition already led is ignored."""
-        with self._lock:
-            state = self._partitions.setdefault(partition, _Partition())
-            term = state.leadership.begin_load(leader_epoch)
-        if term is None:
-            return
-        self._writer.barrier()
-        try:
-            loaded = self._load(partition)
-        except BaseException:
-            with self._lock:
-                if state.leadership.term == term:
-                    state.leadership.resign(None)
-            raise
-        after: list[After] = []
-        with self._lock:
-            if not state.leadership.finish_load(term):
-                return
-            state.txns = {tid: _Entry(record) for tid, record in loaded.items()}
-            for entry in state.txns.values():
+        preparing: list[str] = []
+
+        def loaded(led: LedPartition, after: list[After]) -> None:
+            for entry in led.txns.values():
                 if entry.current.state in m.PREPARING:
+                    preparing.append(entry.current.transactional_id)
                     self._send_markers(partition, entry, after)
-        _run(after)
-        if loaded:
+
+        if self._cache.become(partition, leader_epoch, loaded) and preparing:
             log.info(
-                "transaction coordinator for %s-%d (epoch %d): %d transactional id(s), %d completing",
-                "__transaction_state",
+                "transaction coordinator for __transaction_state-%d (epoch %d): completing %d transaction(s)",
                 partition,
                 leader_epoch,
-                len(loaded),
-                sum(1 for record in loaded.values() if record.state in m.PREPARING),
+                len(preparing),
             )
-
-    def _load(self, partition: int) -> dict[str, TxnRecord]:
-        loaded: dict[str, TxnRecord] = {}
-        for key, value in self.state_log.read_all(partition):
-            try:
-                tid = decode_key(key)
-                if tid is None:
-                    continue
-                if value is None:
-                    loaded.pop(tid, None)
-                else:
-                    loaded[tid] = decode_value(tid, value)
-            except (ValueError, UnicodeDecodeError, IndexError) as exc:
-                log.warning("skipping an unreadable __transaction_state-%d record: %s", partition, exc)
-        return {tid: record for tid, record in loaded.items() if record.state is not TxnState.DEAD}
 
     def resign(self, partition: int, leader_epoch: int | None = None) -> None:
         """Stop leading ``partition``: its ids are answered NOT_COORDINATOR; markers under way stop."""
-        with self._lock:
-            state = self._partitions.get(partition)
-            if state is None or not state.leadership.resign(leader_epoch):
-                return
-            state.txns = {}
-        log.info("resigned as transaction coordinator for __transaction_state-%d", partition)
+        if self._cache.resign(partition, leader_epoch):
+            log.info("resigned as transaction coordinator for __transaction_state-%d", partition)
 
     def led_partitions(self) -> list[int]:
         with self._lock:
-            return sorted(p for p, s in self._partitions.items() if s.leadership.status is Status.ACTIVE)
-
-    def _serving(self, transactional_id: str) -> tuple[int, _Partition] | ErrorCode:
-        if self._closed:
-            return ErrorCode.COORDINATOR_NOT_AVAILABLE
-        partition = self.partition_for(transactional_id)
-        state = self._partitions.get(partition)
-        if state is None:
-            return ErrorCode.NOT_COORDINATOR
-        return state.leadership.refusal() or (partition, state)
-
-    # --- writes ------------------------------------------------------------------------------------------------
-
-    def _transit(
-        self,
-        partition: int,
-        entry: _Entry,
-        transit: TxnRecord,
-        then: Callable[[ErrorCode, list[After]], None],
-        after: list[After],
-    ) -> None:
-        """Write ``transit`` as the id's next state (under the lock); ``then`` runs under the lock with the
-        outcome, the state applied first when it is NONE."""
-        state = self._partitions[partition]
-        term = state.leadership.term
-        entry.pending = transit
-        value = None if transit.state is TxnState.DEAD else encode_value(transit)
-        records = [(encode_key(transit.transactional_id), value)]
-
-        def written(exc: BaseException | None) -> None:
-            after: list[After] = []
-            with self._lock:
-                error = ErrorCode.NONE
-                if not state.leadership.is_current(term) or isinstance(exc, StaleWriteError):
-                    error = ErrorCode.NOT_COORDINATOR
-                elif exc is not None and leadership_lost(exc):
-                    log.warning("lost the leadership of __transaction_state-%d while writing to it: %s", partition, exc)
-                    error = ErrorCode.NOT_COORDINATOR
-                    if state.leadership.resign(None):
-                        state.txns = {}
-                elif exc is not None:
-                    log.error("writing to __transaction_state-%d failed: %s", partition, exc)
-                    error = ErrorCode.COORDINATOR_NOT_AVAILABLE
-                if entry.pending is transit:
-                    entry.pending = None
-                if error is ErrorCode.NONE:
-                    entry.current = transit
-                    if transit.state is TxnState.DEAD and state.txns.get(transit.transactional_id) is entry:
-                        del state.txns[transit.transactional_id]
-                then(error, after)
-            _run(after)
-
-        try:
-            self._writer.submit(partition, records, lambda: state.leadership.is_current(term), written)
-        except LogError:
-            entry.pending = None
-            then(ErrorCode.COORDINATOR_NOT_AVAILABLE, after)
+            return sorted(p for p, _ in self._cache.active())
 
     # --- InitProducerId ----------------------------------------------------------------------------------------
 
@@ -283,7 +168,7 @@ class TransactionCoordinator:
             answer = self._init(transactional_id, transaction_timeout_ms, producer_id, producer_epoch, future, after)
         if answer is not None:
             future.set_result(ProducerIdAndEpoch(answer))
-        _run(after)
+        run(after)
         return future
 
     def _init(
@@ -301,14 +186,14 @@ class TransactionCoordinator:
             return ErrorCode.INVALID_TRANSACTION_TIMEOUT
         if (producer_id == -1) != (producer_epoch == -1):
             return ErrorCode.INVALID_REQUEST
-        serving = self._serving(tid)
+        serving = self._cache.serving(tid)
         if isinstance(serving, ErrorCode):
             return serving
         partition, state = serving
         now = self._now_ms()
         entry = state.txns.get(tid)
         if entry is None:
-            entry = state.txns[tid] = _Entry(m.new_id(tid, self.allocate_producer_id(), timeout_ms, now))
+            entry = state.txns[tid] = Entry(m.new_id(tid, self.allocate_producer_id(), timeout_ms, now))
         current = entry.current
         expected = (producer_id, producer_epoch) if producer_id != -1 else None
         if entry.pending is not None:
@@ -351,7 +236,7 @@ class TransactionCoordinator:
                 log.info("transactional id %r: producer id %d, epoch %d", tid, new.producer_id, new.producer_epoch)
             _after.append(lambda: future.set_result(answer))
 
-        self._transit(partition, entry, new, initialised, after)
+        self._cache.transit(partition, entry, new, initialised, after)
         return None
 
     # --- AddPartitionsToTxn, AddOffsetsToTxn -------------------------------------------------------------------
@@ -393,15 +278,17 @@ class TransactionCoordinator:
                 else:
                     answer = None
                     transit = m.add_partitions(current, partitions, self._now_ms())
-                    self._transit(partition, entry, transit, lambda e, a: a.append(lambda: done.set_result(e)), after)
+                    self._cache.transit(
+                        partition, entry, transit, lambda e, a: a.append(lambda: done.set_result(e)), after
+                    )
         if answer is not None:
             done.set_result(answer)
-        _run(after)
+        run(after)
 
-    def _check_add(self, tid: str, producer_id: int, epoch: int) -> ErrorCode | tuple[int, _Entry]:
+    def _check_add(self, tid: str, producer_id: int, epoch: int) -> ErrorCode | tuple[int, Entry]:
         if not tid:
             return ErrorCode.INVALID_REQUEST
-        serving = self._serving(tid)
+        serving = self._cache.serving(tid)
         if isinstance(serving, ErrorCode):
             return serving
         partition, state = serving
@@ -436,7 +323,7 @@ class TransactionCoordinator:
         after: list[After] = []
         with self._lock:
             answer: ErrorCode | None = None
-            serving = self._serving(transactional_id) if transactional_id else ErrorCode.INVALID_REQUEST
+            serving = self._cache.serving(transactional_id) if transactional_id else ErrorCode.INVALID_REQUEST
             if isinstance(serving, ErrorCode):
                 answer = serving
             else:
@@ -457,13 +344,13 @@ class TransactionCoordinator:
                     )
         if answer is not None:
             done.set_result(answer)
-        _run(after)
+        run(after)
         return done
 
     def _end(
         self,
         partition: int,
-        entry: _Entry,
+        entry: Entry,
         producer_id: int,
         epoch: int,
         commit: bool,
@@ -507,15 +394,15 @@ class TransactionCoordinator:
                 entry.current, entry.failed_fence = base, True
             then(error, _after)
 
-        self._transit(partition, entry, transit, prepared, after)
+        self._cache.transit(partition, entry, transit, prepared, after)
 
-    def _send_markers(self, partition: int, entry: _Entry, after: list[After]) -> None:
+    def _send_markers(self, partition: int, entry: Entry, after: list[After]) -> None:
         """Have the markers of the id's Prepare* state written, then complete it (under the lock)."""
         if entry.sending:
             return
         entry.sending = True
         record = entry.current
-        state = self._partitions[partition]
+        state = self._cache.partitions[partition]
         term = state.leadership.term
         marker = TxnMarker(
             record.producer_id,
@@ -530,8 +417,8 @@ class TransactionCoordinator:
             with self._lock:
                 entry.sending = False
                 if ok and state.leadership.is_current(term) and entry.current is record and entry.pending is None:
-                    self._transit(partition, entry, m.complete(record, self._now_ms()), _ignore, after_sent)
-            _run(after_sent)
+                    self._cache.transit(partition, entry, m.complete(record, self._now_ms()), _ignore, after_sent)
+            run(after_sent)
 
         after.append(lambda: self.markers.send(marker, sent, lambda: not state.leadership.is_current(term)))
 
@@ -561,7 +448,7 @@ class TransactionCoordinator:
         after: list[After] = []
         now = self._now_ms()
         with self._lock:
-            for partition, state in self._active():
+            for partition, state in self._cache.active():
                 for entry in list(state.txns.values()):
                     current = entry.current
                     if entry.pending is not None:
@@ -586,14 +473,14 @@ class TransactionCoordinator:
                             _log_abort(current),
                             after,
                         )
-        _run(after)
+        run(after)
 
     def remove_expired(self) -> None:
         """Write a tombstone for each id idle longer than ``transactional.id.expiration.ms``."""
         now = self._now_ms()
         after: list[After] = []
         with self._lock:
-            for partition, state in self._active():
+            for partition, state in self._cache.active():
                 for entry in list(state.txns.values()):
                     current = entry.current
                     if (
@@ -602,11 +489,8 @@ class TransactionCoordinator:
                         and current.last_update_ms <= now - self.config.id_expiration_ms
                     ):
                         log.info("transactional id %r expired", current.transactional_id)
-                        self._transit(partition, entry, current.to(TxnState.DEAD, now), _ignore, after)
-        _run(after)
-
-    def _active(self) -> list[tuple[int, _Partition]]:
-        return [(p, s) for p, s in self._partitions.items() if s.leadership.status is Status.ACTIVE]
+                        self._cache.transit(partition, entry, current.to(TxnState.DEAD, now), _ignore, after)
+        run(after)
 
     def _now_ms(self) -> int:
         return int(self.wall_clock() * 1000)
@@ -626,11 +510,11 @@ class TransactionCoordinator:
         if isinstance(wanted, ErrorCode):
             return wanted, [], []
         with self._lock:
-            if self._closed:
+            if self._cache.closed:
                 return ErrorCode.COORDINATOR_NOT_AVAILABLE, list(wanted.unknown_states), []
-            if any(s.leadership.status is Status.LOADING for s in self._partitions.values()):
+            if self._cache.loading():
                 return ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, list(wanted.unknown_states), []
-            records = [entry.current for _, led in self._active() for entry in led.txns.values()]
+            records = [entry.current for _, led in self._cache.active() for entry in led.txns.values()]
         return ErrorCode.NONE, list(wanted.unknown_states), listings(records, wanted, self._now_ms())
 
     def describe_transactions(self, transactional_ids: Iterable[str]) -> list[TransactionDescription]:
@@ -638,7 +522,7 @@ class TransactionCoordinator:
         described = []
         with self._lock:
             for tid in transactional_ids:
-                serving = self._serving(tid) if tid else ErrorCode.TRANSACTIONAL_ID_NOT_FOUND
+                serving = self._cache.serving(tid) if tid else ErrorCode.TRANSACTIONAL_ID_NOT_FOUND
                 if isinstance(serving, ErrorCode):
                     described.append(TransactionDescription(tid, serving))
                 else:
@@ -649,7 +533,7 @@ class TransactionCoordinator:
     def snapshot(self, transactional_id: str) -> TxnRecord | None:
         """The id's current state (tests and tools)."""
         with self._lock:
-            serving = self._serving(transactional_id)
+            serving = self._cache.serving(transactional_id)
             if isinstance(serving, ErrorCode):
                 return None
             entry = serving[1].txns.get(transactional_id)
@@ -664,13 +548,14 @@ def _log_abort(record: TxnRecord) -> Callable[[ErrorCode, list[After]], None]:
     return aborted
 
 
+def _resolve(done: Future[ErrorCode]) -> Callable[[ErrorCode, list[After]], None]:
+    """A ``then`` that resolves ``done`` with the outcome, outside the lock."""
+
+    def then(error: ErrorCode, after: list[After]) -> None:
+        after.append(lambda: done.set_result(error))
+
+    return then
+
+
 def _ignore(error: ErrorCode, after: list[After]) -> None:
     pass
-
-
-def _run(after: list[After]) -> None:
-    for action in after:
-        try:
-            action()
-        except Exception:
-            log.exception("transaction coordinator callback failed")

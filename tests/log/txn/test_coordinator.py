@@ -279,7 +279,7 @@ def test_an_exhausted_epoch_gets_a_new_producer_id(
     _, pid, _ = init(coordinator)
     partition = coordinator.partition_for("t")
     with coordinator._lock:
-        entry = coordinator._partitions[partition].txns["t"]
+        entry = coordinator._cache.partitions[partition].txns["t"]
         from dataclasses import replace
 
         entry.current = replace(entry.current, producer_epoch=32766)
