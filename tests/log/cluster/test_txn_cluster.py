@@ -10,16 +10,15 @@ import uuid
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 
+from hub.log.error_codes import ErrorCode
 from hub.log.partition import PartitionLog
 from hub.log.txn.contracts import TRANSACTION_STATE_TOPIC
 from hub.log.txn.state_format import partition_for
 from tests.harness.store_cluster import ClusterFactory, StoreCluster
+from tests.log.server.raw_kafka import RawKafkaConnection
 
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.slow,
-    pytest.mark.skipif(not hasattr(PartitionLog, "append_marker"), reason="the log writes no markers yet"),
-]
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+needs_markers = pytest.mark.skipif(not hasattr(PartitionLog, "append_marker"), reason="the log writes no markers yet")
 
 STATE_PARTITIONS = 3
 
@@ -58,6 +57,23 @@ def _committed_values(bootstrap: str, topic: str, partitions: int) -> list[bytes
     return values
 
 
+def test_the_coordinator_of_an_id_is_the_leader_of_its_partition(store_cluster: ClusterFactory) -> None:
+    cluster = store_cluster(3, options={"transaction.state.log.num.partitions": str(STATE_PARTITIONS)})
+    transactional_id = f"tx-{uuid.uuid4().hex[:8]}"
+    producer = Producer({"bootstrap.servers": cluster.bootstrap, "transactional.id": transactional_id})
+    producer.init_transactions(60)  # FindCoordinator creates __transaction_state; InitProducerId at its leader
+    coordinator = _coordinator_of(cluster, transactional_id)
+    for via in cluster.running():
+        node = cluster.nodes[via]
+        with RawKafkaConnection(node.host, node.port) as connection:
+            found = connection.request(10, 4, {"key_type": 1, "coordinator_keys": [transactional_id]})
+            assert found["coordinators"][0]["node_id"] == coordinator
+            init = {"transactional_id": transactional_id, "transaction_timeout_ms": 60_000}
+            answer = connection.request(22, 4, {**init, "producer_id": -1, "producer_epoch": -1})
+            assert answer["error_code"] == (ErrorCode.NONE if via == coordinator else ErrorCode.NOT_COORDINATOR)
+
+
+@needs_markers
 def test_transactions_across_nodes_survive_the_death_of_their_coordinator(store_cluster: ClusterFactory) -> None:
     cluster = store_cluster(3, options={"transaction.state.log.num.partitions": str(STATE_PARTITIONS)})
     topic, transactional_id = f"t-{uuid.uuid4().hex[:8]}", f"tx-{uuid.uuid4().hex[:8]}"
