@@ -69,33 +69,52 @@ class LocalMarkerWriter:
             return future
 
     def _write(self, markers: list[TxnMarker]) -> MarkerResults:
+        # Every marker is appended first and then waited for, so the fsyncs (and replications) of the
+        # partitions overlap rather than follow one another.
         results: MarkerResults = {}
+        appended: list[tuple[TxnMarker, TopicPartitionKey, AppendResult, Future[None] | None]] = []
         for marker in markers:
             for topic, partition in marker.partitions:
                 try:
-                    offset = self._append(marker, topic, partition)
+                    appended.append((marker, (topic, partition), *self._append(marker, topic, partition)))
                 except Exception as exc:
-                    error = error_code_for(exc)
-                    if error is ErrorCode.UNKNOWN_SERVER_ERROR:
-                        log.exception("writing a transaction marker to %s-%d failed", topic, partition)
-                    results[(marker.producer_id, (topic, partition))] = error
-                    continue
-                results[(marker.producer_id, (topic, partition))] = ErrorCode.NONE
-                for listener in self.listeners:
+                    results[(marker.producer_id, (topic, partition))] = self._failed(exc, topic, partition)
+        for marker, (topic, partition), result, replicated in appended:
+            try:
+                result.wait(REPLICATION_TIMEOUT_S)
+                if replicated is not None:
                     try:
-                        listener(topic, partition, marker.producer_id, marker.commit, offset)
-                    except Exception:
-                        log.exception("a transaction marker listener failed for %s-%d", topic, partition)
+                        replicated.result(REPLICATION_TIMEOUT_S)
+                    except TimeoutError:
+                        raise ReplicationTimeoutError(
+                            f"{topic}-{partition}: marker not replicated within {REPLICATION_TIMEOUT_S:g} s"
+                        ) from None
+            except Exception as exc:
+                results[(marker.producer_id, (topic, partition))] = self._failed(exc, topic, partition)
+                continue
+            results[(marker.producer_id, (topic, partition))] = ErrorCode.NONE
+            for listener in self.listeners:
+                try:
+                    listener(topic, partition, marker.producer_id, marker.commit, result.last_offset)
+                except Exception:
+                    log.exception("a transaction marker listener failed for %s-%d", topic, partition)
         return results
 
-    def _append(self, marker: TxnMarker, topic: str, partition: int) -> int:
+    @staticmethod
+    def _failed(exc: Exception, topic: str, partition: int) -> ErrorCode:
+        error = error_code_for(exc)
+        if error is ErrorCode.UNKNOWN_SERVER_ERROR:
+            log.exception("writing a transaction marker to %s-%d failed", topic, partition, exc_info=exc)
+        return error
+
+    def _append(self, marker: TxnMarker, topic: str, partition: int) -> tuple[AppendResult, Future[None] | None]:
+        """Append the marker; its durability and (on a cluster) replication are the futures to wait for."""
         if self.replicas is None:
             log_ = cast(_MarkerLog, self.store.partition(topic, partition))
             result = log_.append_marker(
                 marker.producer_id, marker.producer_epoch, marker.commit, marker.coordinator_epoch
             )
-            result.wait()
-            return int(result.last_offset)
+            return result, None
         leadership = self.replicas.leadership(topic, partition)
         leadership.check_can_append(-1)
         result = cast(_MarkerLog, leadership.log).append_marker(
@@ -105,11 +124,4 @@ class LocalMarkerWriter:
             marker.coordinator_epoch,
             leader_epoch=leadership.epoch,
         )
-        result.wait(REPLICATION_TIMEOUT_S)
-        try:
-            leadership.replicated(result.last_offset + 1).result(REPLICATION_TIMEOUT_S)
-        except TimeoutError:
-            raise ReplicationTimeoutError(
-                f"{topic}-{partition}: marker not replicated within {REPLICATION_TIMEOUT_S:g} s"
-            ) from None
-        return int(result.last_offset)
+        return result, leadership.replicated(result.last_offset + 1)
