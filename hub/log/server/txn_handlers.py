@@ -82,7 +82,11 @@ class TransactionHandlers:
         coordinator = self._coordinator()
         if coordinator is None:
             return {**answer, "error_code": ErrorCode.COORDINATOR_NOT_AVAILABLE}
-        result = await _await(coordinator.init_producer_id(tid, body["transaction_timeout_ms"], producer_id, epoch))
+        # off the event loop: a new producer id may wait for the id block's fsync (hub.log.producer_ids)
+        future = await asyncio.to_thread(
+            coordinator.init_producer_id, tid, body["transaction_timeout_ms"], producer_id, epoch
+        )
+        result = await _await(future)
         return {
             **answer,
             "error_code": fenced_for_version(22, ctx.header.api_version, result.error),
