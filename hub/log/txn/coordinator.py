@@ -15,8 +15,9 @@ The requests (``TransactionCoordinatorApi``), with Kafka's answers (hub.log.txn.
   producer that began it) and is answered CONCURRENT_TRANSACTIONS until the abort completes, so the client retries.
 - ``add_partitions`` / ``add_offsets``: the transaction begins or grows (``__consumer_offsets`` for a group's offsets).
 - ``end_transaction``: PrepareCommit or PrepareAbort is written, the client answered, then the markers sent
-  (hub.log.txn.markers), then CompleteCommit or CompleteAbort written. Until then the id's requests get
-  CONCURRENT_TRANSACTIONS.
+  (hub.log.txn.markers); until every marker is written the id's requests get CONCURRENT_TRANSACTIONS. Then
+  CompleteCommit or CompleteAbort takes effect at once and is written behind: should a crash lose it, the Prepare
+  state loaded again has its markers sent again (the log takes them as repeats) and is completed then.
 
 Fencing errors are PRODUCER_FENCED here; the listener turns them into INVALID_PRODUCER_EPOCH for the request
 versions that predate it (as KafkaApis does). A timer aborts transactions older than their timeout (bumping the epoch,
@@ -413,12 +414,10 @@ class TransactionCoordinator:
         )
 
         def sent(ok: bool) -> None:
-            after_sent: list[After] = []
             with self._lock:
                 entry.sending = False
                 if ok and state.leadership.is_current(term) and entry.current is record and entry.pending is None:
-                    self._cache.transit(partition, entry, m.complete(record, self._now_ms()), _ignore, after_sent)
-            run(after_sent)
+                    self._cache.apply_and_write_behind(partition, entry, m.complete(record, self._now_ms()))
 
         after.append(lambda: self.markers.send(marker, sent, lambda: not state.leadership.is_current(term)))
 

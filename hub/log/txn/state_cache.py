@@ -18,6 +18,7 @@ to ``transit`` run under it; the actions they append to ``after`` run outside it
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Callable
@@ -182,6 +183,33 @@ class TxnStateCache:
         except LogError:
             entry.pending = None
             then(ErrorCode.COORDINATOR_NOT_AVAILABLE, after)
+
+    def apply_and_write_behind(self, partition: int, entry: Entry, transit: TxnRecord) -> None:
+        """Apply ``transit`` at once and write it behind (under the lock): for a Complete state, whose loss in a
+        crash only delays it — the Prepare state loaded again has its markers sent again, which the log takes as
+        repeats, and is completed then. The id's later writes follow it in the log, so one of them being committed
+        means it is too. A failed write is logged; a write lost to another leader resigns the partition."""
+        led = self.partitions[partition]
+        term = led.leadership.term
+        entry.current = transit
+        records = [(encode_key(transit.transactional_id), encode_value(transit))]
+
+        def written(exc: BaseException | None) -> None:
+            if exc is None or isinstance(exc, StaleWriteError):
+                return
+            with self.lock:
+                if not led.leadership.is_current(term):
+                    return
+                if leadership_lost(exc):
+                    log.warning("lost the leadership of __transaction_state-%d while writing to it: %s", partition, exc)
+                    if led.leadership.resign(None):
+                        led.txns = {}
+                else:
+                    log.error("writing to __transaction_state-%d failed: %s", partition, exc)
+
+        # closing (LogError): the Prepare state in the log is completed when the partition is loaded again
+        with contextlib.suppress(LogError):
+            self._writer.submit(partition, records, lambda: led.leadership.is_current(term), written)
 
 
 def run(after: list[After]) -> None:
