@@ -358,3 +358,24 @@ def test_state_values_round_trip_in_kafkas_format() -> None:
     empty = TxnRecord("t", 7, 3, 60_000, TxnState.EMPTY, frozenset(), -1, 9)
     assert encode_value(empty)[:2] == b"\x00\x00"
     assert decode_value("t", encode_value(empty)) == empty
+
+
+def test_a_complete_state_lost_to_a_failed_write_is_completed_again_on_load(
+    state_log: MemoryTxnStateLog, writer: RecordingMarkerWriter, clock: Clock
+) -> None:
+    first = make(state_log, writer, clock)
+    _, pid, epoch = init(first)
+    add(first, pid, epoch, ("a", 0))
+    writer.hold = True
+    end(first, pid, epoch, True)
+    state_log.fail = OSError("disk full")
+    writer.release()
+    wait_state(first, TxnState.COMPLETE_COMMIT)  # takes effect at once, its record written behind
+    first.close()
+    state_log.fail = None
+    second = make(state_log, writer, clock)
+    try:
+        wait_state(second, TxnState.COMPLETE_COMMIT)
+        assert [(m.commit, m.partitions) for m in writer.written] == [(True, (("a", 0),))] * 2  # sent again
+    finally:
+        second.close()
