@@ -44,21 +44,33 @@ class GroupHandlers:
         self._lookup = lookup
 
     async def find_coordinator(self, ctx: RequestContext, body: Body) -> Body:
-        """The group's coordinator (``coordinator_node``); COORDINATOR_NOT_AVAILABLE while there is none. From
-        version 4 a request names many keys (KIP-699), each answered in ``coordinators``."""
+        """The coordinator of a group (``key_type`` 0) or a transactional id (1); COORDINATOR_NOT_AVAILABLE while
+        there is none, INVALID_REQUEST for another key type. From version 4 a request names many keys (KIP-699),
+        each answered in ``coordinators``."""
+        key_type = body.get("key_type", 0) if ctx.header.api_version >= 1 else 0
         if ctx.header.api_version < 4:
-            return {"throttle_time_ms": 0, **self._coordinator_answer()}
+            return {"throttle_time_ms": 0, **self._coordinator_answer(key_type, body["key"])}
         return {
             "throttle_time_ms": 0,
-            "coordinators": [{"key": key, **self._coordinator_answer()} for key in body["coordinator_keys"]],
+            "coordinators": [
+                {"key": key, **self._coordinator_answer(key_type, key)} for key in body["coordinator_keys"]
+            ],
         }
 
-    def _coordinator_answer(self) -> Body:
-        node = self._lookup.coordinator_node()
+    def _coordinator_answer(self, key_type: int, key: str) -> Body:
+        node = self._lookup.node_for(key_type, key)
+        if isinstance(node, ErrorCode):
+            return {
+                "error_code": node,
+                "error_message": f"unknown coordinator key type {key_type}",
+                "node_id": -1,
+                "host": "",
+                "port": -1,
+            }
         if node is None:
             return {
                 "error_code": ErrorCode.COORDINATOR_NOT_AVAILABLE,
-                "error_message": "the group coordinator is not available",
+                "error_message": "the coordinator is not available",
                 "node_id": -1,
                 "host": "",
                 "port": -1,
