@@ -35,6 +35,7 @@ from hub.log.security.authorizer import SECURITY_PROPERTIES, Authorizer, Authori
 from hub.log.security.listeners import ListenerConfig, is_security_property, listener_config
 from hub.log.security.scram_credentials import ScramCredentialStore
 from hub.log.store import TopicStore
+from hub.log.txn.contracts import MarkerListener
 
 log = logging.getLogger("hub.log.node")
 
@@ -176,6 +177,9 @@ class LogNode:
             )
             offsets_log = ReplicatedOffsetsLog(self.cluster.replicas)
         self.coordinator = GroupCoordinator(offsets_log, config.groups, topics=self._subscribable_topics)
+        # Told of every transaction marker committed to a partition this node leads: for __consumer_offsets it ends
+        # the transaction's pending offsets (TxnOffsetCommit) in the group coordinator.
+        self.marker_listeners: list[MarkerListener] = [self.coordinator.on_marker]
         self.cleaner = LogCleaner(self.store, backoff_ms=config.cleaner_backoff_ms)
         self.broker = Broker(
             self.store,

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 
 from hub.log.cluster.replica_manager import ReplicaManager
 from hub.log.errors import ReplicationTimeoutError
-from hub.log.group.offsets_log import OFFSETS_TOPIC, Record, StoredRecord, TopicOffsetsLog, TransactionalBatches
+from hub.log.group.offsets_log import OFFSETS_TOPIC, Record, StoredRecord, TopicOffsetsLog, encode_transactional
 from hub.log.records import NewRecord, encode_batch
 
 #: How long an append waits for the in-sync replicas (Kafka's offsets.commit.timeout.ms default).
@@ -25,7 +25,6 @@ class ReplicatedOffsetsLog:
 
     def __init__(self, replicas: ReplicaManager) -> None:
         self.replicas = replicas
-        self._transactional = TransactionalBatches()
 
     def append(self, records: Sequence[Record], *, producer_id: int = -1, producer_epoch: int = -1) -> None:
         if not records:
@@ -35,13 +34,8 @@ class ReplicatedOffsetsLog:
         if producer_id < 0:
             batch = encode_batch([NewRecord(key, value) for key, value in records])
         else:
-            batch = self._transactional.encode(leadership.log, records, producer_id, producer_epoch)
-        try:
-            result = leadership.log.append_and_wait(batch, leader_epoch=leadership.epoch, timeout_s=COMMIT_TIMEOUT_S)
-        except BaseException:
-            if producer_id >= 0:
-                self._transactional.forget(producer_id)
-            raise
+            batch = encode_transactional(leadership.log, records, producer_id, producer_epoch)
+        result = leadership.log.append_and_wait(batch, leader_epoch=leadership.epoch, timeout_s=COMMIT_TIMEOUT_S)
         try:
             leadership.replicated(result.last_offset + 1).result(COMMIT_TIMEOUT_S)
         except TimeoutError:

@@ -72,36 +72,20 @@ def as_stored(records: Iterable[StoredRecord | Record]) -> Iterator[StoredRecord
         yield record if isinstance(record, StoredRecord) else StoredRecord(index, record[0], record[1])
 
 
-class TransactionalBatches:
-    """Encodes the coordinator's transactional batches for one partition, numbering each producer's batches as an
-    idempotent producer does (the partition checks epoch and sequence of every producer's batches).
-
-    The coordinator is the only writer of producer batches to its partition, so it keeps the next sequence per
-    producer; a producer it has not written for yet continues after what the partition knows of it. Called from
-    the one writer thread."""
-
-    def __init__(self) -> None:
-        self._next: dict[int, tuple[int, int]] = {}  # producer id -> (epoch, next sequence)
-
-    def encode(
-        self, partition: PartitionLog, records: Sequence[Record], producer_id: int, producer_epoch: int
-    ) -> bytes:
-        epoch, sequence = self._next.get(producer_id, (-1, -1))
-        if epoch != producer_epoch:
-            sequence = _next_sequence(partition, producer_id, producer_epoch)
-        batch = encode_batch(
-            [NewRecord(key, value) for key, value in records],
-            producer_id=producer_id,
-            producer_epoch=producer_epoch,
-            base_sequence=sequence,
-            transactional=True,
-        )
-        self._next[producer_id] = (producer_epoch, sequence + len(records))
-        return batch
-
-    def forget(self, producer_id: int) -> None:
-        """The partition refused a batch: ask it again next time."""
-        self._next.pop(producer_id, None)
+def encode_transactional(
+    partition: PartitionLog, records: Sequence[Record], producer_id: int, producer_epoch: int
+) -> bytes:
+    """The records as one transactional batch of the producer, numbered as an idempotent producer numbers its
+    batches (the partition checks epoch and sequence of every producer's batches): after the producer's last batch
+    on ``partition`` in this epoch, from 0 in a new one. The coordinator is the one writer of producer batches to
+    its partition (markers are control batches, which take no sequence), so what the partition knows is current."""
+    return encode_batch(
+        [NewRecord(key, value) for key, value in records],
+        producer_id=producer_id,
+        producer_epoch=producer_epoch,
+        base_sequence=_next_sequence(partition, producer_id, producer_epoch),
+        transactional=True,
+    )
 
 
 def _next_sequence(partition: PartitionLog, producer_id: int, producer_epoch: int) -> int:
@@ -123,7 +107,6 @@ class TopicOffsetsLog:
     def __init__(self, store: TopicStore) -> None:
         self.store = store
         self._partition: PartitionLog | None = None
-        self._transactional = TransactionalBatches()
 
     def _log(self) -> PartitionLog:
         if self._partition is None:
@@ -140,12 +123,8 @@ class TopicOffsetsLog:
         partition = self._log()
         if producer_id < 0:
             partition.append_and_wait(encode_batch([NewRecord(key, value) for key, value in records]))
-            return
-        try:
-            partition.append_and_wait(self._transactional.encode(partition, records, producer_id, producer_epoch))
-        except BaseException:
-            self._transactional.forget(producer_id)
-            raise
+        else:
+            partition.append_and_wait(encode_transactional(partition, records, producer_id, producer_epoch))
 
     def read_all(self) -> Iterable[StoredRecord]:
         return self.read_partition(self._log())
