@@ -76,10 +76,10 @@ from hub.log.group.txn_commit import PRODUCER_ERRORS, check_classic, check_consu
 
 log = logging.getLogger("hub.log.group")
 
-#: Asks the transaction coordinator whether a producer may commit offsets to a group in its ongoing transaction
-#: (Kafka's transaction verification): transactional id, producer id, epoch, group id → NONE, PRODUCER_FENCED,
-#: INVALID_PRODUCER_EPOCH, INVALID_TXN_STATE, ...
-TxnVerifier = Callable[[str, int, int, str], Future[ErrorCode]]
+#: Asks the transaction coordinator whether partitions are in a producer's ongoing transaction (Kafka's transaction
+#: verification, KIP-890): transactional id, producer id, epoch, partitions → per partition NONE, INVALID_TXN_STATE
+#: (not added), PRODUCER_FENCED, INVALID_PRODUCER_ID_MAPPING, or why it cannot tell (NOT_COORDINATOR, ...).
+TxnVerifier = Callable[[str, int, int, Iterable[TopicPartitionKey]], Mapping[TopicPartitionKey, ErrorCode]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -418,9 +418,12 @@ class GroupCoordinator:
             return dict.fromkeys(offsets, refusal)
         verifier = self.transaction_verifier
         if verifier is not None:
-            verified = verifier(transactional_id, producer_id, producer_epoch, group_id).result()
-            if verified is not ErrorCode.NONE:
-                return dict.fromkeys(offsets, verified)
+            # The group's offsets partition must be in the transaction (AddOffsetsToTxn). A verifier that cannot
+            # tell (the id is coordinated elsewhere) leaves the producer to the log's epoch check.
+            verified = verifier(transactional_id, producer_id, producer_epoch, [(OFFSETS_TOPIC, 0)])
+            error = verified.get((OFFSETS_TOPIC, 0), ErrorCode.NONE)
+            if error in PRODUCER_ERRORS:
+                return dict.fromkeys(offsets, error)
         done: Future[dict[TopicPartitionKey, ErrorCode]] = Future()
         with self._lock:
             group = self._groups.get(group_id)

@@ -4,8 +4,7 @@ transactional batch, pending until the transaction's marker, rebuilt exactly whe
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator
-from concurrent.futures import Future
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pytest
@@ -244,18 +243,24 @@ def test_an_older_producer_epoch_is_refused_by_the_log(coordinator: GroupCoordin
 def test_the_transaction_coordinators_verdict_refuses_before_anything_is_written(
     coordinator: GroupCoordinator, store: TopicStore
 ) -> None:
-    asked: list[tuple[str, int, int, str]] = []
+    asked: list[tuple[str, int, int, list[tuple[str, int]]]] = []
+    verdicts = [ErrorCode.PRODUCER_FENCED, ErrorCode.INVALID_TXN_STATE, ErrorCode.NOT_COORDINATOR, ErrorCode.NONE]
 
-    def verify(transactional_id: str, producer_id: int, epoch: int, group_id: str) -> Future[ErrorCode]:
-        asked.append((transactional_id, producer_id, epoch, group_id))
-        verdict: Future[ErrorCode] = Future()
-        verdict.set_result(ErrorCode.PRODUCER_FENCED)
-        return verdict
+    def verify(
+        transactional_id: str, producer_id: int, epoch: int, partitions: Iterable[tuple[str, int]]
+    ) -> dict[tuple[str, int], ErrorCode]:
+        wanted = list(partitions)
+        asked.append((transactional_id, producer_id, epoch, wanted))
+        return dict.fromkeys(wanted, verdicts[len(asked) - 1])
 
     coordinator.transaction_verifier = verify
     assert _txn_commit(coordinator, 7, {TP0: 1}, epoch=4) == {TP0: ErrorCode.PRODUCER_FENCED}
-    assert asked == [("txn-7", 7, 4, "g")]
+    assert _txn_commit(coordinator, 7, {TP0: 1}, epoch=4) == {TP0: ErrorCode.INVALID_TXN_STATE}
+    assert asked[0] == ("txn-7", 7, 4, [(OFFSETS_TOPIC, 0)])
     assert store.partition(OFFSETS_TOPIC, 0).log_end_offset == 0
+    # A verifier that cannot tell (the transactional id is coordinated elsewhere) does not refuse.
+    assert _txn_commit(coordinator, 7, {TP0: 1}, epoch=4) == {TP0: ErrorCode.NONE}
+    assert _txn_commit(coordinator, 7, {TP1: 1}, epoch=4) == {TP1: ErrorCode.NONE}
 
 
 def test_a_coordinator_that_does_not_lead_refuses_and_ignores_markers(
