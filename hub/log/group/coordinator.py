@@ -421,9 +421,9 @@ class GroupCoordinator:
             # The group's offsets partition must be in the transaction (AddOffsetsToTxn). A verifier that cannot
             # tell (the id is coordinated elsewhere) leaves the producer to the log's epoch check.
             verified = verifier(transactional_id, producer_id, producer_epoch, [(OFFSETS_TOPIC, 0)])
-            error = verified.get((OFFSETS_TOPIC, 0), ErrorCode.NONE)
-            if error in PRODUCER_ERRORS:
-                return dict.fromkeys(offsets, error)
+            verdict = verified.get((OFFSETS_TOPIC, 0), ErrorCode.NONE)
+            if verdict in PRODUCER_ERRORS:
+                return dict.fromkeys(offsets, verdict)
         done: Future[dict[TopicPartitionKey, ErrorCode]] = Future()
         with self._lock:
             group = self._groups.get(group_id)
