@@ -32,27 +32,23 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Protocol
 
 from hub.log.error_codes import ErrorCode
-from hub.log.group.group import CommittedOffset, Group, GroupState, Member, Resolution
+from hub.log.group.group import CommittedOffset, Group, GroupState, Resolution
 from hub.log.group.offsets_format import (
     GroupKey,
     GroupValue,
     MemberValue,
     OffsetKey,
-    OffsetsFormatError,
     OffsetValue,
-    decode_group_value,
-    decode_key,
-    decode_offset_value,
     encode_group_key,
     encode_group_value,
     encode_offset_key,
     encode_offset_value,
 )
-from hub.log.group.offsets_log import OffsetsLog, Record, StoredRecord, as_stored
+from hub.log.group.offsets_load import Loaded, load_offsets, materialize
+from hub.log.group.offsets_log import OffsetsLog, Record
 from hub.log.group.txn_offsets import PendingTxnOffsets, PositionedOffset
 
 log = logging.getLogger("hub.log.group")
@@ -68,17 +64,6 @@ class Write(Protocol):
 
     def __call__(self, records: Sequence[Record], then: Written, *, producer: tuple[int, int] | None = None) -> None:
         """See the class docstring."""
-
-
-@dataclass
-class Loaded:
-    """What ``load`` read: the groups, the transactions' pending offsets, where each committed offset's record is,
-    and the offset of the last record read (-1: none)."""
-
-    groups: dict[str, Group]
-    pending: PendingTxnOffsets = field(default_factory=PendingTxnOffsets)
-    positions: dict[tuple[str, TopicPartitionKey], int] = field(default_factory=dict)
-    last_offset: int = -1
 
 
 class OffsetsManager:
@@ -115,65 +100,8 @@ class OffsetsManager:
         return self.load(clock).groups
 
     def load(self, clock: Callable[[], float]) -> Loaded:
-        """Replay the OffsetsLog in order: a group's last metadata wins (a tombstone deletes it), offsets are
-        committed, tombstoned, or pending in their producer's transaction until its marker; restored members count
-        as alive at ``clock()`` once the log is read. Changes nothing here (``install``)."""
-        group_values: dict[str, bytes | None] = {}
-        offsets: dict[str, dict[TopicPartitionKey, CommittedOffset]] = {}
-        loaded = Loaded({})
-        for record in as_stored(self.offsets_log.read_all()):
-            loaded.last_offset = max(loaded.last_offset, record.offset)
-            if record.marker is not None:
-                ended = loaded.pending.end(record.producer_id)
-                if record.marker:
-                    for group_id, partitions in ended.items():
-                        _materialize(offsets.setdefault(group_id, {}), loaded.positions, group_id, partitions)
-                continue
-            try:
-                self._replay(record, group_values, offsets, loaded)
-            except OffsetsFormatError as exc:
-                log.warning("skipping an unreadable __consumer_offsets record: %s", exc)
-        now = clock()
-        for group_id, raw_value in group_values.items():
-            if raw_value is None:
-                continue
-            try:
-                value = decode_group_value(raw_value)
-            except OffsetsFormatError as exc:
-                log.warning("skipping an unreadable __consumer_offsets record: %s", exc)
-                continue
-            _restore_group(loaded.groups.setdefault(group_id, Group(group_id)), value, now)
-        for group_id, committed in offsets.items():
-            if committed:
-                loaded.groups.setdefault(group_id, Group(group_id)).offsets.update(committed)
-        for group_id in loaded.pending.groups():
-            loaded.groups.setdefault(group_id, Group(group_id))  # a group that only has offsets pending
-        return loaded
-
-    @staticmethod
-    def _replay(
-        record: StoredRecord,
-        group_values: dict[str, bytes | None],
-        offsets: dict[str, dict[TopicPartitionKey, CommittedOffset]],
-        loaded: Loaded,
-    ) -> None:
-        key = decode_key(record.key)
-        if not isinstance(key, OffsetKey):
-            group_values[key.group] = record.value
-            return
-        tp = (key.topic, key.partition)
-        if record.value is None:
-            offsets.get(key.group, {}).pop(tp, None)
-            loaded.positions.pop((key.group, tp), None)
-            loaded.pending.remove(key.group, [tp])
-            return
-        stored = decode_offset_value(record.value)
-        committed = CommittedOffset(stored.offset, stored.leader_epoch, stored.metadata, stored.commit_timestamp)
-        if record.producer_id >= 0:
-            loaded.pending.add(record.producer_id, key.group, {tp: PositionedOffset(committed, record.offset)})
-        else:
-            offsets.setdefault(key.group, {})[tp] = committed
-            loaded.positions[(key.group, tp)] = record.offset
+        """What the OffsetsLog holds (hub.log.group.offsets_load); changes nothing here (``install``)."""
+        return load_offsets(self.offsets_log, clock)
 
     def replace_groups(self, groups: dict[str, Group]) -> None:
         """Take ``groups`` (from ``read_groups``) as the table, with no transaction pending."""
@@ -284,7 +212,7 @@ class OffsetsManager:
             for group_id, partitions in ended.items():
                 group = self._groups.get(group_id)
                 if group is not None and group.state is not GroupState.DEAD:
-                    _materialize(group.offsets, self._positions, group_id, partitions)
+                    materialize(group.offsets, self._positions, group_id, partitions)
         return sum(len(partitions) for partitions in ended.values())
 
     def unstable(self, group_id: str, partitions: Iterable[TopicPartitionKey] | None) -> set[TopicPartitionKey]:
@@ -396,43 +324,3 @@ def _offset_records(group_id: str, offsets: Mapping[TopicPartitionKey, Committed
         )
         for (topic, partition), c in offsets.items()
     ]
-
-
-def _materialize(
-    committed: dict[TopicPartitionKey, CommittedOffset],
-    positions: dict[tuple[str, TopicPartitionKey], int],
-    group_id: str,
-    partitions: Mapping[TopicPartitionKey, PositionedOffset],
-) -> None:
-    """A committed transaction's offsets become the group's, each unless a newer plain commit of its partition
-    was written after it (Kafka keeps the most recent record)."""
-    for tp, pending in partitions.items():
-        if pending.position > positions.get((group_id, tp), -1):
-            committed[tp] = pending.offset
-            positions[(group_id, tp)] = pending.position
-
-
-def _restore_group(group: Group, value: GroupValue, now: float) -> None:
-    group.protocol_type = value.protocol_type or None
-    group.generation_id = value.generation
-    group.protocol = value.protocol
-    group.leader_id = value.leader
-    group.state = GroupState.STABLE if value.members else GroupState.EMPTY
-    group.state_timestamp_ms = value.current_state_timestamp
-    for stored in value.members:
-        member = Member(
-            stored.member_id,
-            stored.group_instance_id,
-            stored.client_id,
-            stored.client_host,
-            stored.session_timeout_ms,
-            stored.rebalance_timeout_ms,
-            value.protocol_type,
-            [(value.protocol or "", stored.subscription)],
-            stored.assignment,
-            last_heartbeat=now,
-            is_new=False,
-        )
-        group.members[member.member_id] = member
-        if member.group_instance_id:
-            group.static_members[member.group_instance_id] = member.member_id
