@@ -78,6 +78,10 @@ class OffsetsManager:
         #: Where the record of each committed offset is (or a number ordering a live write as the log does).
         self._positions: dict[tuple[str, TopicPartitionKey], int] = {}
         self._next_position = 0
+        #: Transactional writes under way per producer id, and how its transaction ended meanwhile (see
+        #: ``end_transaction``).
+        self._writing: dict[int, int] = {}
+        self._ended_while_writing: dict[int, bool] = {}
 
     # --- the table of groups -----------------------------------------------------------------------------------
 
@@ -113,6 +117,8 @@ class OffsetsManager:
         self._pending = loaded.pending
         self._positions = loaded.positions
         self._next_position = loaded.last_offset + 1
+        self._writing.clear()
+        self._ended_while_writing.clear()
 
     # --- writing -----------------------------------------------------------------------------------------------
 
@@ -190,6 +196,11 @@ class OffsetsManager:
         positions = self._take_positions(accepted)
 
         def written(error: ErrorCode, _: list[Resolution]) -> None:
+            writing = self._writing.get(producer_id, 0) - 1
+            if writing > 0:
+                self._writing[producer_id] = writing
+            else:
+                self._writing.pop(producer_id, None)
             if error is ErrorCode.NONE:
                 if self._groups.get(group.group_id) is group:
                     self._pending.add(
@@ -199,14 +210,27 @@ class OffsetsManager:
                     )
             else:
                 log.warning("group %r: storing transactional offsets failed: %s", group.group_id, error.name)
+            ended = self._ended_while_writing.get(producer_id)
+            if ended is not None:
+                if writing <= 0:
+                    del self._ended_while_writing[producer_id]
+                self.end_transaction(producer_id, ended)
             results.update(dict.fromkeys(accepted, error))
             then(results)
 
+        self._writing[producer_id] = self._writing.get(producer_id, 0) + 1
         self.write(records, written, producer=(producer_id, producer_epoch))
 
     def end_transaction(self, producer_id: int, commit: bool) -> int:
         """The producer's transaction ended (its marker is in the log): on commit its pending offsets become their
-        groups' where newer than the committed ones; on abort they are dropped. Returns how many it held."""
+        groups' where newer than the committed ones; on abort they are dropped. Returns how many it held.
+
+        A write of the producer's offsets still under way when the marker lands was appended before it (one appended
+        after the marker would carry an epoch the partition has fenced, or come from a producer that ended its
+        transaction before being answered), so it belongs to the transaction that ended: it is ended too once
+        written."""
+        if self._writing.get(producer_id):
+            self._ended_while_writing[producer_id] = commit
         ended = self._pending.end(producer_id)
         if commit:
             for group_id, partitions in ended.items():

@@ -4,7 +4,9 @@ transactional batch, pending until the transaction's marker, rebuilt exactly whe
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable, Iterator
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -318,3 +320,38 @@ def test_an_offsets_log_of_plain_pairs_is_still_read() -> None:
     loaded = OffsetsManager(PairsLog(), lambda *a, **k: None, max_metadata_bytes=10).load(lambda: 0.0)
     assert loaded.groups["g"].offsets[TP0].offset == 4
     assert loaded.last_offset == 1
+
+
+class HeldOffsetsLog(TopicOffsetsLog):
+    """Holds a transaction's append until ``release`` is set (``appending`` tells it has begun)."""
+
+    def __init__(self, store: TopicStore) -> None:
+        super().__init__(store)
+        self.appending = threading.Event()
+        self.release = threading.Event()
+
+    def append(self, records: Sequence[tuple[bytes, bytes | None]], **producer: int) -> None:
+        if producer:
+            self.appending.set()
+            assert self.release.wait(10)
+        super().append(records, **producer)
+
+
+@pytest.mark.parametrize("commit", [True, False])
+def test_a_marker_landing_while_the_offsets_are_written_ends_them_too(store: TopicStore, commit: bool) -> None:
+    held = HeldOffsetsLog(store)
+    c = GroupCoordinator(held, FAST)
+    c.start()
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            sent = pool.submit(_txn_commit, c, 7, {TP0: 10})
+            assert held.appending.wait(10)
+            c.on_marker(OFFSETS_TOPIC, 0, 7, commit, 99)  # the marker of the transaction the write is part of
+            held.release.set()
+            assert sent.result(10) == {TP0: ErrorCode.NONE}
+        assert _offsets(c) == {TP0: 10 if commit else None, TP1: None, TP2: None}
+        assert c.fetch_stable_offsets("g", [TP0])[1] == set()
+        _txn_commit(c, 7, {TP1: 11})  # the producer's next transaction stays pending
+        assert c.fetch_stable_offsets("g", [TP0, TP1])[1] == {TP1}
+    finally:
+        c.close()
