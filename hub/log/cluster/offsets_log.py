@@ -44,4 +44,4 @@ class ReplicatedOffsetsLog:
             ) from None
 
     def read_all(self) -> Iterable[StoredRecord]:
-        return TopicOffsetsLog.read_partition(self.replicas.store.partition(OFFSETS_TOPIC, 0))
+        return TopicOffsetsLog.read_stored(self.replicas.store.partition(OFFSETS_TOPIC, 0))

@@ -127,10 +127,17 @@ class TopicOffsetsLog:
             partition.append_and_wait(encode_transactional(partition, records, producer_id, producer_epoch))
 
     def read_all(self) -> Iterable[StoredRecord]:
-        return self.read_partition(self._log())
+        return self.read_stored(self._log())
 
     @staticmethod
-    def read_partition(partition: PartitionLog) -> Iterator[StoredRecord]:
+    def read_partition(partition: PartitionLog) -> Iterator[Record]:
+        """Every keyed record of ``partition``, oldest first, as (key, value) (transaction markers left out)."""
+        for record in TopicOffsetsLog.read_stored(partition):
+            if record.marker is None:
+                yield record.key, record.value
+
+    @staticmethod
+    def read_stored(partition: PartitionLog) -> Iterator[StoredRecord]:
         """Every keyed record and transaction marker of ``partition``, oldest first."""
         offset = partition.log_start_offset
         while offset < partition.log_end_offset:
