@@ -247,10 +247,6 @@ class OffsetsManager:
             partitions = group.offsets if group is not None else ()
         return {tp for tp in partitions if tp in pending}
 
-    def has_pending(self, group_id: str) -> bool:
-        """Whether a transaction holds offsets of the group."""
-        return bool(self._pending.producers(group_id))
-
     def _accept(
         self, offsets: Mapping[TopicPartitionKey, CommittedOffset], now_ms: int
     ) -> tuple[dict[TopicPartitionKey, ErrorCode], dict[TopicPartitionKey, CommittedOffset]]:
