@@ -1,17 +1,20 @@
-"""Offsets sent to a transaction by real clients (``send_offsets_to_transaction``): confluent-kafka's and
-kafka-python's transactional producers commit a consumer group's offsets in a transaction, which the group sees only
-once the transaction commits, never when it aborts; meanwhile OffsetFetch with ``require_stable`` answers
-UNSTABLE_OFFSET_COMMIT (KIP-447). These need the whole transaction path (InitProducerId with a transactional id,
+"""Offsets sent to a transaction by real clients (``send_offsets_to_transaction``): confluent-kafka's,
+kafka-python's and aiokafka's transactional producers commit a consumer group's offsets in a transaction, which the
+group sees only once the transaction commits, never when it aborts; meanwhile OffsetFetch with ``require_stable``
+answers UNSTABLE_OFFSET_COMMIT (KIP-447). These need the whole transaction path (InitProducerId with a transactional id,
 AddOffsetsToTxn, EndTxn and markers): skipped while the server does not advertise it."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from aiokafka import AIOKafkaProducer
+from aiokafka.structs import TopicPartition as AioPartition
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 from kafka import KafkaAdminClient, KafkaProducer
@@ -193,3 +196,30 @@ def test_kafka_python_offsets_sent_to_a_transaction_count_once_it_commits(server
     finally:
         producer.close()
         admin.close()
+
+
+def test_aiokafka_offsets_sent_to_a_transaction_count_once_it_commits(server: HubServer, topic: str) -> None:
+    group = f"g-{uuid.uuid4().hex[:8]}"
+
+    async def run() -> None:
+        producer = AIOKafkaProducer(bootstrap_servers=server.bootstrap, transactional_id=f"t-{group}")
+        await producer.start()
+        try:
+            offsets = {AioPartition(topic, 0): 1, AioPartition(topic, 1): 2}
+            async with producer.transaction():
+                await producer.send_and_wait(topic, b"out", partition=0)
+                await producer.send_offsets_to_transaction(offsets, group)
+            assert _settled_fetch(server, group, topic) == {0: (ErrorCode.NONE, 1), 1: (ErrorCode.NONE, 2)}
+
+            async def abort_with_offsets() -> None:
+                async with producer.transaction():  # leaving it with an error aborts the transaction
+                    await producer.send_offsets_to_transaction({AioPartition(topic, 0): 8}, group)
+                    raise RuntimeError("abort")
+
+            with pytest.raises(RuntimeError, match="abort"):
+                await abort_with_offsets()
+            assert _settled_fetch(server, group, topic) == {0: (ErrorCode.NONE, 1), 1: (ErrorCode.NONE, 2)}
+        finally:
+            await producer.stop()
+
+    asyncio.run(run())
