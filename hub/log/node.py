@@ -211,6 +211,10 @@ class LogNode:
             self._marker_dispatcher(config.transactions),
             config.transactions,
         )
+        # Told of every transaction marker committed to a partition this node leads: for __consumer_offsets it ends
+        # the transaction's pending offsets (TxnOffsetCommit) in the group coordinator.
+        self.marker_writer.add_listener(self.coordinator.on_marker)
+        self.coordinator.transaction_verifier = self.transactions.verify_partitions
         self.cleaner = LogCleaner(self.store, backoff_ms=config.cleaner_backoff_ms)
         self.broker = Broker(
             self.store,

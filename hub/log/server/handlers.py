@@ -55,6 +55,7 @@ from hub.log.server.single_node import SingleNodeCluster
 from hub.log.server.topic_handlers import TopicHandlers
 from hub.log.server.topic_ids import ZERO_UUID, TopicIds, topic_uuid
 from hub.log.server.txn_handlers import TransactionHandlers
+from hub.log.server.txn_offset_handlers import TxnOffsetHandlers
 from hub.log.store import TopicInfo
 
 log = logging.getLogger("hub.log.server")
@@ -121,9 +122,14 @@ class RequestHandlers:
             **GroupAdminHandlers(coordinators).routes,
             **(security or SecurityHandlers(None, ScramCredentialStore.in_directory(broker.store.data_dir))).routes,
             **ConsumerGroupHandlers(coordinators).routes,
+            **TxnOffsetHandlers(coordinators, self._partition_count).routes,
             **sasl_handlers.routes,
             **TransactionHandlers(broker, lambda: self.broker.transactions).routes,
         }
+
+    def _partition_count(self, topic: str) -> int | None:
+        info = self.broker.store.topics().get(topic)
+        return None if info is None else info.partitions
 
     def _this_node(self) -> tuple[int, str, int]:
         """The single-node answer to "who is the coordinator": this server."""
