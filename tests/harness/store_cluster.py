@@ -22,7 +22,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
@@ -72,8 +72,12 @@ class StoreCluster:
         network: Network | None = None,
         options: Mapping[str, str] | None = None,
         quorum: bool | None = None,
+        client: Mapping[str, Any] | None = None,
     ) -> None:
         self.base_dir = base_dir
+        #: librdkafka's client settings for the nodes' listener (``security.protocol``, ``sasl.*``, ``ssl.*``), used
+        #: by the harness's own probes as by the tests' clients.
+        self.client = dict(client or {})
         self.network = network
         self.quorum = size > 1 if quorum is None else quorum
         if network is not None and len(network.namespaces) < size:
@@ -193,7 +197,7 @@ class StoreCluster:
         """An AdminClient of the running nodes, or bootstrapped from node ``via`` alone (its first Metadata answer
         is that node's view)."""
         bootstrap = self.nodes[via].bootstrap if via is not None else self.bootstrap
-        return AdminClient({"bootstrap.servers": bootstrap, "socket.timeout.ms": 5000})
+        return AdminClient({"bootstrap.servers": bootstrap, "socket.timeout.ms": 5000, **self.client})
 
     def create_topic(
         self, name: str, partitions: int = 1, replication_factor: int = 3, configs: Mapping[str, str] | None = None
@@ -215,7 +219,9 @@ class StoreCluster:
         failures = []
         for node_id in candidates:
             node = self.nodes[node_id]
-            connection = KafkaConnection(node.host, node.port, client_id="hub-test-harness", timeout_s=timeout_s)
+            connection = KafkaConnection(
+                node.host, node.port, client_id="hub-test-harness", timeout_s=timeout_s, security=self.client
+            )
             try:
                 answer = connection.request(METADATA, METADATA_VERSION, body)
             except ClientError as exc:

@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
-from confluent_kafka.admin import AdminClient
 
 from tests.harness.hub import HubServer
 from tests.harness.store_cluster import StoreCluster
@@ -27,7 +26,7 @@ class SecuredStoreCluster(StoreCluster):
     """StoreCluster whose nodes serve one SASL_SSL listener (named PLAINTEXT, as the harness advertises it)."""
 
     def __init__(self, base_dir: Path, certificates: Certificates) -> None:
-        self.client: dict[str, Any] = {
+        client = {
             "security.protocol": "SASL_SSL",
             "ssl.ca.location": str(certificates.ca.pem),
             "sasl.mechanism": "PLAIN",
@@ -42,15 +41,11 @@ class SecuredStoreCluster(StoreCluster):
             "sasl.enabled.mechanisms": "PLAIN",
             "listener.name.plaintext.plain.sasl.jaas.config": JAAS,
         }
-        super().__init__(base_dir, 3, options=options)
+        super().__init__(base_dir, 3, options=options, client=client)
 
     def _node(self, node_id: int, host: str, port: int) -> HubServer:
         node = super()._node(node_id, host, port)
         return replace(node, options=(*node.options, f"listeners=PLAINTEXT://{host}:{port}"))
-
-    def admin(self, via: int | None = None) -> AdminClient:
-        bootstrap = self.nodes[via].bootstrap if via is not None else self.bootstrap
-        return AdminClient({"bootstrap.servers": bootstrap, "socket.timeout.ms": 5000, **self.client})
 
 
 @pytest.fixture
