@@ -391,8 +391,11 @@ class PartitionLog:
                 self._record_epoch(leader_epoch, offset)
             self._unflushed_messages += 1
             durable = self._durability(offset + 1)
-        if self.config.sync_every_append and self.flusher is not None:
-            self.flusher.schedule(self)
+        if self.config.sync_every_append:
+            if self.flusher is None:
+                self.flush(offset + 1)
+            else:
+                self.flusher.schedule(self)
         if self.on_append is not None:
             self.on_append(self)
         return AppendResult(offset, offset, -1, 1, 1, durable)
