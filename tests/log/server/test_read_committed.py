@@ -1,0 +1,139 @@
+"""read_committed reads through the Kafka listener, with transactions written straight into the log (transactional
+batches appended, markers through the broker's MarkerWriter): confluent-kafka's and kafka-python's consumers see only
+committed records at read_committed, everything at read_uncommitted; ListOffsets answers the last stable offset."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from confluent_kafka import Consumer, TopicPartition
+from kafka import KafkaConsumer
+from kafka import TopicPartition as KafkaPythonPartition
+
+from hub.log.error_codes import ErrorCode
+from hub.log.records import NewRecord, encode_batch
+from hub.log.txn.contracts import TxnMarker
+from tests.log.server.in_process import QUICK_GROUPS, InProcessNode
+
+pytestmark = pytest.mark.integration
+
+PID_COMMITTED, PID_ABORTED, PID_OPEN = 5001, 5002, 5003
+
+
+@pytest.fixture(scope="module")
+def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessNode]:
+    server = InProcessNode(Path(tmp_path_factory.mktemp("read-committed")), QUICK_GROUPS)
+    server.add_listener()
+    with server:
+        yield server
+
+
+def _txn_batch(pid: int, sequence: int, *values: bytes) -> bytes:
+    return encode_batch(
+        [NewRecord(None, value) for value in values],
+        producer_id=pid,
+        producer_epoch=0,
+        base_sequence=sequence,
+        transactional=True,
+    )
+
+
+def _end(node: InProcessNode, topic: str, pid: int, commit: bool) -> None:
+    marker = TxnMarker(pid, 0, commit, 0, ((topic, 0),))
+    assert node.node.broker.markers.write_markers([marker]).result(10) == {(pid, (topic, 0)): ErrorCode.NONE}
+
+
+@pytest.fixture(scope="module")
+def topic(node: InProcessNode) -> str:
+    """Offsets: 0 plain, 1-2 committed txn, 3-4 aborted txn interleaved, 5 plain, markers, then an open txn."""
+    name = f"rc-{uuid.uuid4().hex[:8]}"
+    log = node.node.broker.partition(name, 0, create=True)
+    log.append_and_wait(encode_batch([NewRecord(None, b"plain-1")]))
+    log.append_and_wait(_txn_batch(PID_COMMITTED, 0, b"c1"))
+    log.append_and_wait(_txn_batch(PID_ABORTED, 0, b"x1"))
+    log.append_and_wait(_txn_batch(PID_COMMITTED, 1, b"c2"))
+    log.append_and_wait(_txn_batch(PID_ABORTED, 1, b"x2"))
+    log.append_and_wait(encode_batch([NewRecord(None, b"plain-2")]))
+    _end(node, name, PID_ABORTED, False)
+    _end(node, name, PID_COMMITTED, True)
+    log.append_and_wait(encode_batch([NewRecord(None, b"plain-3")]))
+    log.append_and_wait(_txn_batch(PID_OPEN, 0, b"open"))
+    log.append_and_wait(encode_batch([NewRecord(None, b"after-open")]))
+    return name
+
+
+COMMITTED = [b"plain-1", b"c1", b"c2", b"plain-2", b"plain-3"]
+UNCOMMITTED = [b"plain-1", b"c1", b"x1", b"c2", b"x2", b"plain-2", b"plain-3", b"open", b"after-open"]
+
+
+def _confluent_values(node: InProcessNode, topic: str, isolation: str, count: int) -> list[bytes]:
+    consumer = Consumer(
+        {
+            "bootstrap.servers": node.bootstrap,
+            "group.id": f"g-{uuid.uuid4().hex[:6]}",
+            "isolation.level": isolation,
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+        }
+    )
+    try:
+        consumer.assign([TopicPartition(topic, 0, 0)])
+        values: list[bytes] = []
+        deadline = time.monotonic() + 20
+        while len(values) < count and time.monotonic() < deadline:
+            message = consumer.poll(0.5)
+            if message is not None and message.error() is None:
+                values.append(message.value())
+        # Nothing more arrives: what is past the last stable offset stays unread.
+        extra = consumer.poll(1.0)
+        if extra is not None and extra.error() is None:
+            values.append(extra.value())
+        low, high = consumer.get_watermark_offsets(TopicPartition(topic, 0), timeout=10)
+        assert low == 0
+        assert high > 0
+        return values
+    finally:
+        consumer.close()
+
+
+def test_confluent_read_committed_sees_only_committed_records(node: InProcessNode, topic: str) -> None:
+    assert _confluent_values(node, topic, "read_committed", len(COMMITTED)) == COMMITTED
+
+
+def test_confluent_read_uncommitted_is_unchanged(node: InProcessNode, topic: str) -> None:
+    assert _confluent_values(node, topic, "read_uncommitted", len(UNCOMMITTED)) == UNCOMMITTED
+
+
+def test_kafka_python_read_committed_and_end_offsets(node: InProcessNode, topic: str) -> None:
+    log = node.node.broker.store.partition(topic, 0)
+    for isolation, expected, end in (
+        ("read_committed", COMMITTED, log.last_stable_offset),
+        ("read_uncommitted", UNCOMMITTED, log.high_watermark),
+    ):
+        consumer = KafkaConsumer(
+            bootstrap_servers=node.bootstrap,
+            isolation_level=isolation,
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+            consumer_timeout_ms=3000,
+        )
+        try:
+            partition = KafkaPythonPartition(topic, 0)
+            consumer.assign([partition])
+            assert [message.value for message in consumer] == expected
+            assert consumer.end_offsets([partition])[partition] == end
+        finally:
+            consumer.close()
+
+
+def test_committing_the_open_transaction_releases_it(node: InProcessNode) -> None:
+    name = f"rc-open-{uuid.uuid4().hex[:8]}"
+    log = node.node.broker.partition(name, 0, create=True)
+    log.append_and_wait(_txn_batch(PID_OPEN + 10, 0, b"t1", b"t2"))
+    assert (log.last_stable_offset, log.high_watermark) == (0, 2)
+    _end(node, name, PID_OPEN + 10, True)
+    assert _confluent_values(node, name, "read_committed", 2) == [b"t1", b"t2"]
