@@ -95,6 +95,9 @@ class ProducerStateManager:
     def __init__(self, partition_name: str) -> None:
         self.partition_name = partition_name
         self.producers: dict[int, ProducerEntry] = {}
+        #: Producer id -> first offset of the transaction it has open here (mirrors the entries, kept apart so the
+        #: last stable offset costs the number of open transactions, not of producers).
+        self.open_txns: dict[int, int] = {}
         #: Transactions ended whose marker is not yet below the high watermark, oldest first.
         self.unreplicated: list[CompletedTxn] = []
 
@@ -180,6 +183,7 @@ class ProducerStateManager:
                 entry.current_txn_first_offset = previous.current_txn_first_offset
         if header.is_transactional and entry.current_txn_first_offset < 0:
             entry.current_txn_first_offset = header.base_offset
+            self.open_txns[header.producer_id] = header.base_offset
         entry.batches.append(
             BatchMetadata(
                 header.base_sequence, header.last_sequence, header.base_offset, header.last_offset, header.max_timestamp
@@ -198,6 +202,7 @@ class ProducerStateManager:
         first = entry.current_txn_first_offset if entry.current_txn_first_offset >= 0 else header.base_offset
         completed = CompletedTxn(header.producer_id, first, header.last_offset, not marker.commit)
         entry.current_txn_first_offset = -1
+        self.open_txns.pop(header.producer_id, None)
         entry.coordinator_epoch = marker.coordinator_epoch
         entry.last_marker_offset = header.last_offset
         entry.last_timestamp = max(entry.last_timestamp, header.max_timestamp)
@@ -211,24 +216,19 @@ class ProducerStateManager:
 
     def first_unstable_offset(self) -> int | None:
         """The least first offset of the open and not yet replicated transactions; None when there is none."""
-        firsts = [
-            entry.current_txn_first_offset for entry in self.producers.values() if entry.current_txn_first_offset >= 0
-        ]
+        firsts = list(self.open_txns.values())
         firsts.extend(txn.first_offset for txn in self.unreplicated)
         return min(firsts, default=None)
 
     def ongoing(self) -> dict[int, int]:
         """Producer id -> first offset of each transaction open here."""
-        return {
-            pid: entry.current_txn_first_offset
-            for pid, entry in self.producers.items()
-            if entry.current_txn_first_offset >= 0
-        }
+        return dict(self.open_txns)
 
     def rebuild(self, batches: Iterable[BatchHeader | tuple[BatchHeader, EndTxnMarker | None]]) -> list[CompletedTxn]:
         """Forget everything and replay stored batches (start-up, truncation): headers, or (header, what its marker
         says) pairs. Returns the transactions the replayed markers ended, in offset order."""
         self.producers.clear()
+        self.open_txns.clear()
         self.unreplicated.clear()
         completed: list[CompletedTxn] = []
         for item in batches:

@@ -1,6 +1,7 @@
 """read_committed reads through the Kafka listener, with transactions written straight into the log (transactional
 batches appended, markers through the broker's MarkerWriter): confluent-kafka's and kafka-python's consumers see only
-committed records at read_committed, everything at read_uncommitted; ListOffsets answers the last stable offset."""
+committed records at read_committed, everything at read_uncommitted; ListOffsets answers the last stable offset;
+DescribeProducers shows open transactions."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from confluent_kafka import Consumer, TopicPartition
-from kafka import KafkaConsumer
+from kafka import KafkaAdminClient, KafkaConsumer
 from kafka import TopicPartition as KafkaPythonPartition
 
 from hub.log.error_codes import ErrorCode
@@ -137,3 +138,23 @@ def test_committing_the_open_transaction_releases_it(node: InProcessNode) -> Non
     assert (log.last_stable_offset, log.high_watermark) == (0, 2)
     _end(node, name, PID_OPEN + 10, True)
     assert _confluent_values(node, name, "read_committed", 2) == [b"t1", b"t2"]
+
+
+def test_describe_producers_shows_open_transactions_and_coordinator_epochs(node: InProcessNode) -> None:
+    name = f"rc-describe-{uuid.uuid4().hex[:8]}"
+    log = node.node.broker.partition(name, 0, create=True)
+    log.append_and_wait(encode_batch([NewRecord(None, b"x")]))
+    log.append_and_wait(_txn_batch(PID_OPEN + 20, 0, b"a"))  # offset 1, left open
+    log.append_and_wait(_txn_batch(PID_OPEN + 21, 0, b"b"))
+    marker = TxnMarker(PID_OPEN + 21, 0, True, 6, ((name, 0),))
+    assert node.node.broker.markers.write_markers([marker]).result(10) == {(PID_OPEN + 21, (name, 0)): ErrorCode.NONE}
+    admin = KafkaAdminClient(bootstrap_servers=node.bootstrap)
+    try:
+        partition = KafkaPythonPartition(name, 0)
+        producers = {p.producer_id: p for p in admin.describe_producers([partition])[partition].active_producers}
+    finally:
+        admin.close()
+    assert producers[PID_OPEN + 20].current_transaction_start_offset == 1
+    assert producers[PID_OPEN + 20].coordinator_epoch == -1
+    assert producers[PID_OPEN + 21].current_transaction_start_offset == -1
+    assert producers[PID_OPEN + 21].coordinator_epoch == 6
