@@ -276,3 +276,27 @@ def test_marker_batches_are_valid_stored_batches(tmp_path: Path) -> None:
     kinds = [header.is_control for _, header in iter_batches(_read_all(log))]
     assert kinds == [False, False, False, True, True]
     log.close()
+
+
+def test_an_ended_transaction_stays_unstable_until_its_marker_is_replicated(tmp_path: Path) -> None:
+    log = _open(tmp_path)
+    log.update_high_watermark(0)  # replicated mode: the high watermark is replication's
+    log.append(Producer(PID_A).batch(b"a1")).wait()
+    log.append_marker(PID_A, 0, True, 0).wait()
+    log.update_high_watermark(1)
+    assert log.last_stable_offset == 0  # the marker (offset 1) is not below the high watermark yet
+    log.update_high_watermark(2)
+    assert log.last_stable_offset == 2
+    log.close()
+
+
+def test_producers_with_an_open_transaction_do_not_expire(tmp_path: Path) -> None:
+    log = _open(tmp_path)
+    log.append(Producer(PID_A).batch(b"a1", timestamp=1000)).wait()
+    log.append(
+        encode_batch([NewRecord(None, b"x", timestamp=1000)], producer_id=PID_B, producer_epoch=0, base_sequence=0)
+    )
+    assert log.producer_state.expire(10_000_000, 1000) == 1
+    assert [entry[0] for entry in log.active_producers()] == [PID_A]
+    assert log.last_stable_offset == 0
+    log.close()
