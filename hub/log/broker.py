@@ -24,6 +24,7 @@ from hub.log.store import TopicInfo, TopicStore, check_topic_name
 
 if TYPE_CHECKING:
     from hub.log.cluster.cluster_node import ClusterNode
+    from hub.log.txn.coordinator import TransactionCoordinator
 
 log = logging.getLogger("hub.log.broker")
 
@@ -70,20 +71,23 @@ class FetchResult:
 
 
 class Broker:
-    """Produce, fetch and offsets over a TopicStore, groups through its GroupCoordinator;
-    ``auto_create_topics``, ``num_partitions`` and ``fetch_max_bytes`` as Kafka's broker settings."""
+    """Produce, fetch and offsets over a TopicStore, groups through its GroupCoordinator, transactions through its
+    TransactionCoordinator; ``auto_create_topics``, ``num_partitions`` and ``fetch_max_bytes`` as Kafka's broker
+    settings."""
 
     def __init__(
         self,
         store: TopicStore,
         *,
         coordinator: GroupCoordinator | None = None,
+        transactions: TransactionCoordinator | None = None,
         auto_create_topics: bool = True,
         num_partitions: int = 1,
         fetch_max_bytes: int = FETCH_MAX_BYTES,
     ) -> None:
         self.store = store
         self.coordinator = coordinator
+        self.transactions = transactions
         self.producer_ids = ProducerIdAllocator(store.data_dir)
         self.auto_create_topics = auto_create_topics
         self.num_partitions = num_partitions

@@ -1,7 +1,9 @@
-"""LogNode: one running store — topic store, group coordinator, log cleaner and broker, opened and closed together.
+"""LogNode: one running store — topic store, group and transaction coordinators, log cleaner and broker, opened and
+closed together.
 
-``open()`` recovers the data directory, loads groups and committed offsets, and starts the background threads
-(flusher, retention and checkpoints, cleaner, group timers); ``close()`` stops them in reverse order, flushing
+``open()`` recovers the data directory, loads groups and committed offsets (and, on a single node, every
+transactional id, completing the transactions a crash left preparing), and starts the background threads (flusher,
+retention and checkpoints, cleaner, group and transaction timers); ``close()`` stops them in reverse order, flushing
 every partition, so a SIGTERM loses nothing that was acknowledged. The Kafka protocol server and the embedded
 clients both use ``node.broker``.
 """
@@ -24,6 +26,8 @@ from hub.log.cluster.security_state import (
     import_local_credentials,
 )
 from hub.log.cluster.settings import CLUSTER_PROPERTIES, ClusterSettings, cluster_settings
+from hub.log.cluster.txn_markers import RemoteMarkerSender
+from hub.log.cluster.txn_state_log import ReplicatedTxnStateLog, TransactionPlacement
 from hub.log.config import BROKER_DEFAULTS, SPECS
 from hub.log.errors import InvalidConfigError
 from hub.log.group import CoordinatorConfig, GroupCoordinator, TopicOffsetsLog
@@ -35,6 +39,10 @@ from hub.log.security.authorizer import SECURITY_PROPERTIES, Authorizer, Authori
 from hub.log.security.listeners import ListenerConfig, is_security_property, listener_config
 from hub.log.security.scram_credentials import ScramCredentialStore
 from hub.log.store import TopicStore
+from hub.log.txn.coordinator import TransactionConfig, TransactionCoordinator
+from hub.log.txn.local_markers import LocalMarkerWriter
+from hub.log.txn.markers import MarkerDispatcher
+from hub.log.txn.state_log import TopicTxnStateLog, TxnStateLog
 
 log = logging.getLogger("hub.log.node")
 
@@ -52,6 +60,7 @@ class NodeConfig:
     cleaner_backoff_ms: int = 15_000  # log.cleaner.backoff.ms
     socket_request_max_bytes: int = 104_857_600  # socket.request.max.bytes: a larger request closes its connection
     groups: CoordinatorConfig = field(default_factory=CoordinatorConfig)
+    transactions: TransactionConfig = field(default_factory=TransactionConfig)  # transaction.* (hub.log.txn)
     cluster: ClusterSettings | None = None  # controller.quorum.voters, node.id, … (hub.log.cluster.settings)
     authorizer: AuthorizerSettings | None = None  # authorizer.class.name, super.users, … (hub.log.security)
     #: listeners, ssl.*, sasl.* … (hub.log.security.listeners); None: one PLAINTEXT listener where the node is told
@@ -73,6 +82,15 @@ _GROUP_SETTINGS: dict[str, str] = {
     "group.max.size": "max_group_size",
     "offset.metadata.max.bytes": "max_metadata_bytes",
 }
+_TRANSACTION_SETTINGS: dict[str, str] = {
+    "transaction.state.log.num.partitions": "num_partitions",
+    "transaction.state.log.replication.factor": "replication_factor",
+    "transaction.state.log.min.isr": "min_isr",
+    "transaction.max.timeout.ms": "max_timeout_ms",
+    "transactional.id.expiration.ms": "id_expiration_ms",
+    "transaction.abort.timed.out.transaction.cleanup.interval.ms": "abort_interval_ms",
+    "transaction.remove.expired.transaction.cleanup.interval.ms": "remove_interval_ms",
+}
 _CONSUMER_GROUP_SETTINGS: dict[str, str] = {
     "group.consumer.heartbeat.interval.ms": "heartbeat_interval_ms",
     "group.consumer.session.timeout.ms": "session_timeout_ms",
@@ -87,6 +105,7 @@ def node_config(data_dir: Path, properties: Mapping[str, str]) -> NodeConfig:
     node: dict[str, Any] = {}
     groups: dict[str, Any] = {}
     consumer: dict[str, Any] = {}
+    transactions: dict[str, int] = {}
     topic_defaults: dict[str, str] = {}
     problems: list[str] = []
     for key, raw in properties.items():
@@ -106,6 +125,10 @@ def node_config(data_dir: Path, properties: Mapping[str, str]) -> NodeConfig:
                         raise ValueError("must be at least 1")
             elif key in _GROUP_SETTINGS:
                 groups[_GROUP_SETTINGS[key]] = int(value)
+            elif key in _TRANSACTION_SETTINGS:
+                transactions[_TRANSACTION_SETTINGS[key]] = int(value)
+                if transactions[_TRANSACTION_SETTINGS[key]] < 1:
+                    raise ValueError("must be at least 1")
             elif key in _CONSUMER_GROUP_SETTINGS:
                 consumer[_CONSUMER_GROUP_SETTINGS[key]] = int(value)
             elif key == "group.consumer.assignors":
@@ -137,6 +160,7 @@ def node_config(data_dir: Path, properties: Mapping[str, str]) -> NodeConfig:
         data_dir=data_dir,
         topic_defaults=topic_defaults,
         groups=CoordinatorConfig(**groups),
+        transactions=TransactionConfig(**transactions),
         cluster=cluster,
         authorizer=authorizer,
         listeners=listeners,
@@ -169,17 +193,33 @@ class LogNode:
             retention_check_interval_ms=config.retention_check_interval_ms,
         )
         self.cluster: ClusterNode | None = None
+        self._marker_sender: RemoteMarkerSender | None = None
         offsets_log: OffsetsLog = TopicOffsetsLog(self.store)
+        txn_log: TxnStateLog = TopicTxnStateLog(self.store, config.transactions.num_partitions)
         if config.cluster is not None:
             self.cluster = ClusterNode(
                 config.cluster, self.store, on_high_watermark=lambda p: self.broker.notify_data(p)
             )
             offsets_log = ReplicatedOffsetsLog(self.cluster.replicas)
+            txn_log = ReplicatedTxnStateLog(self.cluster, config.transactions)
+            self.cluster.transaction_node = TransactionPlacement(self.cluster, config.transactions).transaction_node
         self.coordinator = GroupCoordinator(offsets_log, config.groups, topics=self._subscribable_topics)
+        self.marker_writer = LocalMarkerWriter(self.store, self.cluster.replicas if self.cluster else None)
+        self.transactions = TransactionCoordinator(
+            txn_log,
+            lambda: self.broker.init_producer_id()[0],
+            self._marker_dispatcher(config.transactions),
+            config.transactions,
+        )
+        # Told of every transaction marker committed to a partition this node leads: for __consumer_offsets it ends
+        # the transaction's pending offsets (TxnOffsetCommit) in the group coordinator.
+        self.marker_writer.add_listener(self.coordinator.on_marker)
+        self.coordinator.transaction_verifier = self.transactions.verify_partitions
         self.cleaner = LogCleaner(self.store, backoff_ms=config.cleaner_backoff_ms)
         self.broker = Broker(
             self.store,
             coordinator=self.coordinator,
+            transactions=self.transactions,
             auto_create_topics=config.auto_create_topics,
             num_partitions=config.num_partitions,
             fetch_max_bytes=config.fetch_max_bytes,
@@ -187,7 +227,7 @@ class LogNode:
         if self.cluster is not None:
             self.broker.cluster = self.cluster
             self.broker.add_append_listener(self.cluster.replicas.appended)
-            self.cluster.follow_coordinator(self.coordinator)
+            self.cluster.follow_coordinator(self.coordinator, self.transactions)
         # The SASL authenticator and the SCRAM admin APIs share this store; the ACL APIs and the listener's
         # access rules share the authorizer (None: no authorizer configured, every request allowed).
         # In a cluster both follow the replicated metadata, so every node answers the same.
@@ -201,6 +241,21 @@ class LogNode:
             self.authorizer = Authorizer(config.authorizer, acls)
         self._opened = False
 
+    def _marker_dispatcher(self, settings: TransactionConfig) -> MarkerDispatcher:
+        """Markers go to this node's MarkerWriter; on a cluster, to the leader of each partition (WriteTxnMarkers)."""
+        if self.cluster is None:
+            return MarkerDispatcher(self.marker_writer, retry_backoff_ms=settings.marker_retry_backoff_ms)
+        placement = TransactionPlacement(self.cluster, settings)
+        self._marker_sender = RemoteMarkerSender(self.cluster)
+        return MarkerDispatcher(
+            self.marker_writer,
+            node_id=self.cluster.node_id,
+            leader_of=placement.leader_id,
+            exists=placement.exists,
+            remote=self._marker_sender,
+            retry_backoff_ms=settings.marker_retry_backoff_ms,
+        )
+
     def _subscribable_topics(self) -> dict[str, tuple[str, int]]:
         """The topics a consumer group may subscribe to: id and partition count, internal ones left out."""
         return {
@@ -211,10 +266,13 @@ class LogNode:
         self.store.open()
         try:
             self.coordinator.start(coordinator=self.cluster is None)
+            self.transactions.start(coordinator=self.cluster is None)
             self.cleaner.start()
             self.broker.open()
         except BaseException:
             self.cleaner.close()
+            self.transactions.close()
+            self.marker_writer.close()
             self.coordinator.close()
             self.store.close()
             raise
@@ -240,6 +298,10 @@ class LogNode:
             self.cluster.close()
         self.broker.close()
         self.cleaner.close()
+        self.transactions.close()
+        self.marker_writer.close()
+        if self._marker_sender is not None:
+            self._marker_sender.close()
         self.coordinator.close()
         self.store.close()
         log.info("store node closed")

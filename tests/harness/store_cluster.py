@@ -6,9 +6,9 @@ Node ids are 1..N. With a quorum (the default for N > 1) every node gets Kafka's
 today's single store. Each node's output goes to ``<base>/node-<id>.log``; ``log_tails`` is what the cluster
 fixture attaches to a failed test's report and what ``wait_until`` puts in its timeout message.
 
-What a test learns about partitions comes from a real client's Metadata request (confluent-kafka's AdminClient
-``list_topics``: leader, replicas, ISR); what a replica stores, from the node's data directory read with hub.log's
-own TopicStore once the node is stopped (consumers only ever read a leader, up to its high watermark).
+What a test learns about partitions comes from a Metadata request to a node (leader, replicas, ISR), sent with
+hub's own protocol client; what a replica stores, from the node's data directory read with hub.log's own
+TopicStore once the node is stopped (consumers only ever read a leader, up to its high watermark).
 
 Not thread-safe: one test thread drives a cluster.
 """
@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import signal
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,9 @@ from typing import TypeVar
 from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from hub.log.client.errors import ClientError
+from hub.log.client.kafka.connection import KafkaConnection
+from hub.log.error_codes import ErrorCode
 from hub.log.records import Record, iter_records
 from hub.log.store import TopicStore
 from tests.harness.hub import HubServer
@@ -36,6 +40,7 @@ T = TypeVar("T")
 
 NAMESPACE_PORT = 9092
 NAMESPACE_QUORUM_PORT = 9093
+METADATA, METADATA_VERSION = 3, 12
 
 
 @dataclass(frozen=True)
@@ -46,6 +51,14 @@ class PartitionView:
     replicas: tuple[int, ...]
     isr: tuple[int, ...]
     error: str | None = None
+
+
+@dataclass(frozen=True)
+class Metadata:
+    """A Metadata answer: the registered brokers, and per topic its error code and partitions."""
+
+    brokers: set[int]
+    topics: dict[str, tuple[int, dict[int, PartitionView]]]
 
 
 class StoreCluster:
@@ -96,9 +109,7 @@ class StoreCluster:
         host, port, _ = self._address(node_id)
         self.nodes[node_id] = self._node(node_id, host, port)
         self.nodes[node_id].start(timeout_s)
-        self.wait_until(
-            lambda: node_id in self.admin().list_topics(timeout=5).brokers, timeout_s, f"node {node_id} registered"
-        )
+        self.wait_until(lambda: node_id in self.metadata().brokers, timeout_s, f"node {node_id} registered")
         return node_id
 
     def _address(self, node_id: int) -> tuple[str, int, int]:
@@ -118,7 +129,7 @@ class StoreCluster:
         if len(self.nodes) > 1:
             count = len(self.nodes)
             self.wait_until(
-                lambda: len(self.admin().list_topics(timeout=5).brokers) == count,
+                lambda: len(self.metadata().brokers) == count,
                 timeout_s,
                 f"all {count} nodes registered with the cluster",
             )
@@ -191,17 +202,53 @@ class StoreCluster:
         admin = self.admin()  # the futures fail when their client is destroyed first
         admin.create_topics([new])[name].result(30)
 
+    def metadata(self, via: int | None = None, topics: list[str] | None = None, timeout_s: float = 5) -> Metadata:
+        """A Metadata answer (v12) of node ``via``, else of the first running node that answers: its brokers and
+        topics (None: all). Asked over a short-lived socket of hub's own client, not librdkafka: a probe polled
+        hundreds of times per test must neither start client threads nor be able to block the test in C code."""
+        candidates = [via] if via is not None else self.running() or list(self.nodes)
+        body = {
+            "topics": None if topics is None else [{"topic_id": uuid.UUID(int=0), "name": name} for name in topics],
+            "allow_auto_topic_creation": False,
+            "include_topic_authorized_operations": False,
+        }
+        failures = []
+        for node_id in candidates:
+            node = self.nodes[node_id]
+            connection = KafkaConnection(node.host, node.port, client_id="hub-test-harness", timeout_s=timeout_s)
+            try:
+                answer = connection.request(METADATA, METADATA_VERSION, body)
+            except ClientError as exc:
+                failures.append(f"node {node_id}: {exc}")
+                continue
+            finally:
+                connection.close()
+            partitions = {
+                topic["name"]: (
+                    topic["error_code"],
+                    {
+                        part["partition_index"]: PartitionView(
+                            part["leader_id"],
+                            tuple(part["replica_nodes"]),
+                            tuple(part["isr_nodes"]),
+                            None if part["error_code"] == 0 else ErrorCode(part["error_code"]).name,
+                        )
+                        for part in topic["partitions"]
+                    },
+                )
+                for topic in answer["topics"]
+            }
+            return Metadata({broker["node_id"] for broker in answer["brokers"]}, partitions)
+        raise ConnectionError(f"no node answered Metadata: {'; '.join(failures)}")
+
     def partition(
         self, topic: str, partition: int = 0, *, via: int | None = None, timeout_s: float = 5
     ) -> PartitionView:
         """Leader, replicas and ISR of one partition from a fresh Metadata request."""
-        metadata = self.admin(via).list_topics(topic, timeout=timeout_s)
-        described = metadata.topics[topic]
-        if described.error is not None and partition not in described.partitions:
-            return PartitionView(-1, (), (), str(described.error))
-        found = described.partitions[partition]
-        error = str(found.error) if found.error is not None else None
-        return PartitionView(found.leader, tuple(found.replicas), tuple(found.isrs), error)
+        error, described = self.metadata(via, [topic], timeout_s).topics[topic]
+        if partition not in described:
+            return PartitionView(-1, (), (), ErrorCode(error).name)
+        return described[partition]
 
     def in_every_isr(self, node_id: int) -> bool:
         """Whether, as every running node answers Metadata, node ``node_id`` is registered and every partition it
@@ -209,17 +256,13 @@ class StoreCluster:
         return all(self._in_every_isr(node_id, via) for via in self.running())
 
     def _in_every_isr(self, node_id: int, via: int) -> bool:
-        metadata = self.admin(via).list_topics(timeout=5)
+        metadata = self.metadata(via)
         if node_id not in metadata.brokers:
             return False
         return all(
-            topic.error is None
-            and all(
-                part.leader >= 0 and node_id in part.isrs
-                for part in topic.partitions.values()
-                if node_id in part.replicas
-            )
-            for topic in metadata.topics.values()
+            error == 0
+            and all(part.leader >= 0 and node_id in part.isr for part in parts.values() if node_id in part.replicas)
+            for error, parts in metadata.topics.values()
         )
 
     def committed(self, group: str, topic: str, partition: int = 0) -> int:

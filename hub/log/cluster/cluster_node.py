@@ -18,6 +18,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 from hub.log.cluster.controller import BrokerLifecycle, QuorumController
 from hub.log.cluster.metadata import ClusterMetadata, TopicState
@@ -31,6 +32,10 @@ from hub.log.group import GroupCoordinator
 from hub.log.group.offsets_log import OFFSETS_TOPIC, OFFSETS_TOPIC_CONFIGS
 from hub.log.partition import PartitionLog
 from hub.log.store import KAFKA_INTERNAL_TOPICS, TopicStore
+from hub.log.txn.contracts import TRANSACTION_STATE_TOPIC
+
+if TYPE_CHECKING:
+    from hub.log.txn.coordinator import TransactionCoordinator
 
 log = logging.getLogger("hub.log.cluster")
 
@@ -71,6 +76,8 @@ class ClusterNode:
             imbalance_percentage=settings.leader_imbalance_percentage,
         )
         self.lifecycle: BrokerLifecycle | None = None
+        #: Who coordinates a transactional id (FindCoordinator); set with the transaction coordinator's placement.
+        self.transaction_node: Callable[[str], tuple[int, str, int] | None] | None = None
         self._coordinator_moves: ThreadPoolExecutor | None = None
         self._mirrored = threading.Condition()
         self._closing = threading.Event()
@@ -227,14 +234,23 @@ class ClusterNode:
 
     # --- groups ------------------------------------------------------------------------------------------------
 
-    def follow_coordinator(self, coordinator: GroupCoordinator) -> None:
+    def follow_coordinator(
+        self, coordinator: GroupCoordinator, transactions: TransactionCoordinator | None = None
+    ) -> None:
         """Make ``coordinator`` coordinate while this node leads ``__consumer_offsets`` partition 0 (Kafka's
-        coordinator moves with that leadership). Its loads and resignations run in order on one thread, never on
-        the metadata dispatcher."""
+        coordinator moves with that leadership), and ``transactions`` the ids of each ``__transaction_state``
+        partition this node leads. Their loads and resignations run in order on one thread, never on the metadata
+        dispatcher."""
         moves = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hub-coordinator-moves")
         self._coordinator_moves = moves
 
         def on_leadership(topic: str, partition: int, epoch: int | None) -> None:
+            if topic == TRANSACTION_STATE_TOPIC and transactions is not None:
+                if epoch is None:
+                    moves.submit(self._log_failure, transactions.resign, partition)
+                else:
+                    moves.submit(self._log_failure, transactions.become_coordinator, partition, epoch)
+                return
             if (topic, partition) != (OFFSETS_TOPIC, 0):
                 return
             if epoch is None:

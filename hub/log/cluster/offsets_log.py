@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 
 from hub.log.cluster.replica_manager import ReplicaManager
 from hub.log.errors import ReplicationTimeoutError
-from hub.log.group.offsets_log import OFFSETS_TOPIC, Record, TopicOffsetsLog
+from hub.log.group.offsets_log import OFFSETS_TOPIC, Record, StoredRecord, TopicOffsetsLog, encode_transactional
 from hub.log.records import NewRecord, encode_batch
 
 #: How long an append waits for the in-sync replicas (Kafka's offsets.commit.timeout.ms default).
@@ -26,12 +26,15 @@ class ReplicatedOffsetsLog:
     def __init__(self, replicas: ReplicaManager) -> None:
         self.replicas = replicas
 
-    def append(self, records: Sequence[Record]) -> None:
+    def append(self, records: Sequence[Record], *, producer_id: int = -1, producer_epoch: int = -1) -> None:
         if not records:
             return
         leadership = self.replicas.leadership(OFFSETS_TOPIC, 0)
         leadership.check_can_append(-1)
-        batch = encode_batch([NewRecord(key, value) for key, value in records])
+        if producer_id < 0:
+            batch = encode_batch([NewRecord(key, value) for key, value in records])
+        else:
+            batch = encode_transactional(leadership.log, records, producer_id, producer_epoch)
         result = leadership.log.append_and_wait(batch, leader_epoch=leadership.epoch, timeout_s=COMMIT_TIMEOUT_S)
         try:
             leadership.replicated(result.last_offset + 1).result(COMMIT_TIMEOUT_S)
@@ -40,5 +43,5 @@ class ReplicatedOffsetsLog:
                 f"{OFFSETS_TOPIC}-0: not replicated to the in-sync replicas within {COMMIT_TIMEOUT_S:g} s"
             ) from None
 
-    def read_all(self) -> Iterable[Record]:
-        return TopicOffsetsLog.read_partition(self.replicas.store.partition(OFFSETS_TOPIC, 0))
+    def read_all(self) -> Iterable[StoredRecord]:
+        return TopicOffsetsLog.read_stored(self.replicas.store.partition(OFFSETS_TOPIC, 0))

@@ -25,6 +25,12 @@ Groups of the consumer group protocol (KIP-848) are a third part, ConsumerGroups
 a group id is either a classic group's or a consumer group's, their committed offsets share the OffsetsManager, and
 their state is kept in memory only (dropped on resignation; members rejoin the next coordinator).
 
+Transactions (TxnOffsetCommit) commit offsets as part of a producer's transaction: the OffsetsManager writes them
+as that producer's transactional batch and keeps them pending; ``on_marker`` (a hub.log.txn.contracts
+MarkerListener the log calls once a transaction's marker is committed to ``__consumer_offsets``) makes them the
+groups' on COMMIT and drops them on ABORT. A marker that lands while the coordinator loads is applied after the
+load unless the load read it already.
+
 Thread-safety: one lock guards all groups (both parts are called under it); futures are resolved outside it.
 """
 
@@ -37,7 +43,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
-from hub.log.error_codes import ErrorCode
+from hub.log.error_codes import ErrorCode, error_code_for
 from hub.log.errors import LogError
 from hub.log.group.consumer_describe import ConsumerGroupDescription, describe_consumer_group
 from hub.log.group.consumer_heartbeat import (
@@ -63,11 +69,17 @@ from hub.log.group.group import (
 )
 from hub.log.group.leadership import Leadership, NotCoordinatorError, Status
 from hub.log.group.membership import GroupMembership, JoinRequest
-from hub.log.group.offsets_log import OffsetsLog, Record, leadership_lost
+from hub.log.group.offsets_log import OFFSETS_TOPIC, OffsetsLog, Record, leadership_lost
 from hub.log.group.offsets_manager import OffsetsManager, TopicPartitionKey, Written
 from hub.log.group.offsets_writer import OffsetsWriter, StaleWriteError
+from hub.log.group.txn_commit import PRODUCER_ERRORS, check_classic, check_consumer
 
 log = logging.getLogger("hub.log.group")
+
+#: Asks the transaction coordinator whether partitions are in a producer's ongoing transaction (Kafka's transaction
+#: verification, KIP-890): transactional id, producer id, epoch, partitions → per partition NONE, INVALID_TXN_STATE
+#: (not added), PRODUCER_FENCED, INVALID_PRODUCER_ID_MAPPING, or why it cannot tell (NOT_COORDINATOR, ...).
+TxnVerifier = Callable[[str, int, int, Iterable[TopicPartitionKey]], Mapping[TopicPartitionKey, ErrorCode]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +121,10 @@ class GroupCoordinator:
         self._lock = threading.RLock()
         self._stop = threading.Event()
         self._timer: threading.Thread | None = None
+        #: Markers that landed while loading: (producer id, commit?, offset in the log).
+        self._markers_while_loading: list[tuple[int, bool, int]] = []
+        #: Set by the node when it runs a transaction coordinator; None: producers are not verified.
+        self.transaction_verifier: TxnVerifier | None = None
 
     # --- lifecycle and leadership ------------------------------------------------------------------------------
 
@@ -153,12 +169,14 @@ class GroupCoordinator:
             raise LogError("start() the group coordinator before it becomes coordinator")
         with self._lock:
             term = self._leadership.begin_load(leader_epoch)
+            if term is not None:
+                self._markers_while_loading = []
         if term is None:
             return
         log.info("becoming group coordinator (leader epoch %d): loading __consumer_offsets", leader_epoch)
         self._writer.barrier()  # an earlier term's writes are done (or skipped) before the log is read
         try:
-            groups = self._groups.read_groups(self.clock)
+            loaded = self._groups.load(self.clock)
         except BaseException:
             with self._lock:
                 if self._leadership.term == term:
@@ -168,8 +186,12 @@ class GroupCoordinator:
             if not self._leadership.finish_load(term):
                 log.info("group coordinator load of leader epoch %d overtaken by a resignation", leader_epoch)
                 return
-            self._groups.replace_groups(groups)
-        log.info("group coordinator serving %d group(s) (leader epoch %d)", len(groups), leader_epoch)
+            self._groups.install(loaded)
+            for producer_id, commit, offset in self._markers_while_loading:
+                if offset > loaded.last_offset:
+                    self._groups.end_transaction(producer_id, commit)
+            self._markers_while_loading = []
+        log.info("group coordinator serving %d group(s) (leader epoch %d)", len(loaded.groups), leader_epoch)
 
     def resign(self, leader_epoch: int | None = None) -> None:
         """Stop leading the offsets partition: drop every group's state (members, timers, offsets) and answer
@@ -190,12 +212,15 @@ class GroupCoordinator:
             group.state = GroupState.DEAD
         self._groups.replace_groups({})
 
-    def _write(self, records: Sequence[Record], then: Written) -> None:
-        """Queue records (under the lock); ``then`` runs under the lock with the outcome — NOT_COORDINATOR when the
-        leadership they were written under has ended."""
+    def _write(self, records: Sequence[Record], then: Written, *, producer: tuple[int, int] | None = None) -> None:
+        """Queue records (under the lock; a transaction's with ``producer``); ``then`` runs under the lock with the
+        outcome — NOT_COORDINATOR when the leadership they were written under has ended."""
         term = self._leadership.term
         self._writer.submit(
-            records, lambda: self._leadership.is_current(term), lambda exc: self._written(term, then, exc)
+            records,
+            lambda: self._leadership.is_current(term),
+            lambda exc: self._written(term, then, exc),
+            producer=producer,
         )
 
     def _written(self, term: int, then: Written, exc: BaseException | None) -> None:
@@ -206,6 +231,9 @@ class GroupCoordinator:
                     error = ErrorCode.NOT_COORDINATOR
                 elif exc is None:
                     error = ErrorCode.NONE
+                elif error_code_for(exc) in PRODUCER_ERRORS:
+                    log.info("a transaction's offsets were refused by __consumer_offsets: %s", exc)
+                    error = error_code_for(exc)
                 elif leadership_lost(exc):
                     log.warning("lost the leadership of __consumer_offsets while writing to it: %s", exc)
                     error = ErrorCode.NOT_COORDINATOR
@@ -368,6 +396,67 @@ class GroupCoordinator:
             self._groups.store_offsets(group, offsets, int(self.wall_clock() * 1000), done.set_result)
         return done.result()
 
+    def commit_transactional_offsets(
+        self,
+        group_id: str,
+        transactional_id: str,
+        producer_id: int,
+        producer_epoch: int,
+        offsets: Mapping[TopicPartitionKey, CommittedOffset],
+        *,
+        generation_id: int = -1,
+        member_id: str = "",
+        group_instance_id: str | None = None,
+    ) -> dict[TopicPartitionKey, ErrorCode]:
+        """TxnOffsetCommit: store offsets in the producer's transaction (pending until its marker); returns once
+        they are written, with per-partition errors as Kafka gives them (hub.log.group.txn_commit)."""
+        if not group_id:
+            return dict.fromkeys(offsets, ErrorCode.INVALID_GROUP_ID)
+        with self._lock:
+            refusal = self._leadership.refusal()
+        if refusal is not None:
+            return dict.fromkeys(offsets, refusal)
+        verifier = self.transaction_verifier
+        if verifier is not None:
+            # The group's offsets partition must be in the transaction (AddOffsetsToTxn). A verifier that cannot
+            # tell (the id is coordinated elsewhere) leaves the producer to the log's epoch check.
+            verified = verifier(transactional_id, producer_id, producer_epoch, [(OFFSETS_TOPIC, 0)])
+            verdict = verified.get((OFFSETS_TOPIC, 0), ErrorCode.NONE)
+            if verdict in PRODUCER_ERRORS:
+                return dict.fromkeys(offsets, verdict)
+        done: Future[dict[TopicPartitionKey, ErrorCode]] = Future()
+        with self._lock:
+            group = self._groups.get(group_id)
+            consumer_group = self._consumers.get(group_id)
+            error = self._leadership.refusal()
+            if error is None and consumer_group is not None:
+                error = check_consumer(consumer_group, member_id, generation_id)
+            elif error is None:
+                error = check_classic(group, generation_id, member_id, group_instance_id)
+            if error is not ErrorCode.NONE:
+                return dict.fromkeys(offsets, error)
+            if group is None:
+                group = self._groups.get_or_create(group_id)
+            self._groups.store_txn_offsets(
+                group, producer_id, producer_epoch, offsets, int(self.wall_clock() * 1000), done.set_result
+            )
+        return done.result()
+
+    def on_marker(self, topic: str, partition: int, producer_id: int, commit: bool, offset: int) -> None:
+        """A transaction marker was committed to a partition (hub.log.txn.contracts.MarkerListener): for
+        ``__consumer_offsets`` the producer's pending offsets become their groups' (commit) or are dropped. Never
+        blocks."""
+        if topic != OFFSETS_TOPIC or partition != 0:
+            return
+        with self._lock:
+            status = self._leadership.status
+            if status is Status.LOADING:
+                self._markers_while_loading.append((producer_id, commit, offset))
+            elif status is Status.ACTIVE:
+                ended = self._groups.end_transaction(producer_id, commit)
+                if ended:
+                    log.debug("producer %d: %d transactional offset(s) %s", producer_id, ended, commit)
+
     def fetch_offsets(
         self, group_id: str, partitions: Iterable[TopicPartitionKey] | None = None
     ) -> dict[TopicPartitionKey, CommittedOffset | None]:
@@ -376,6 +465,16 @@ class GroupCoordinator:
         with self._lock:
             self._check_serving()
             return self._groups.offsets(group_id, partitions)
+
+    def fetch_stable_offsets(
+        self, group_id: str, partitions: Iterable[TopicPartitionKey] | None = None
+    ) -> tuple[dict[TopicPartitionKey, CommittedOffset | None], set[TopicPartitionKey]]:
+        """``fetch_offsets`` and, among its partitions, those with an offset pending in a transaction (which
+        OffsetFetch with ``require_stable`` answers UNSTABLE_OFFSET_COMMIT)."""
+        with self._lock:
+            self._check_serving()
+            wanted = None if partitions is None else list(partitions)
+            return self._groups.offsets(group_id, wanted), self._groups.unstable(group_id, wanted)
 
     def check_offset_fetch(self, group_id: str, member_id: str | None, member_epoch: int) -> ErrorCode:
         """OffsetFetch's check of the member it names (version 9): Kafka checks members of consumer groups only."""

@@ -9,6 +9,11 @@ On disk: records of an OffsetsLog (the compacted ``__consumer_offsets`` topic) i
 (hub.log.group.offsets_format): an offset commit keyed by (group, topic, partition), a group's metadata keyed by
 group; a null value deletes the key. The last record per key wins, so compaction keeps what ``read_groups`` needs.
 
+Offsets committed inside a transaction (TxnOffsetCommit) are written as that producer's transactional batch and
+kept pending (hub.log.group.txn_offsets) until the transaction's marker lands in the partition: COMMIT makes them
+the group's (unless a later plain commit of the partition is newer), ABORT drops them. Loading replays records and
+markers in log order, so committed, aborted and still pending offsets come back as they were.
+
 Writes go through the coordinator's ``write(records, then)``: the records are queued in the order of the calls,
 and ``then(error, resolutions)`` runs under the coordinator's lock once they are committed (NONE) or failed —
 NOT_COORDINATOR when the coordinator resigned meanwhile, so nothing may be applied then.
@@ -27,25 +32,24 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Protocol
 
 from hub.log.error_codes import ErrorCode
-from hub.log.group.group import CommittedOffset, Group, GroupState, Member, Resolution
+from hub.log.group.group import CommittedOffset, Group, GroupState, Resolution
 from hub.log.group.offsets_format import (
     GroupKey,
     GroupValue,
     MemberValue,
     OffsetKey,
-    OffsetsFormatError,
     OffsetValue,
-    decode_group_value,
-    decode_key,
-    decode_offset_value,
     encode_group_key,
     encode_group_value,
     encode_offset_key,
     encode_offset_value,
 )
+from hub.log.group.offsets_load import Loaded, load_offsets, materialize
 from hub.log.group.offsets_log import OffsetsLog, Record
+from hub.log.group.txn_offsets import PendingTxnOffsets, PositionedOffset
 
 log = logging.getLogger("hub.log.group")
 
@@ -53,7 +57,13 @@ TopicPartitionKey = tuple[str, int]
 
 
 Written = Callable[[ErrorCode, list[Resolution]], None]
-Write = Callable[[Sequence[Record], Written], None]
+
+
+class Write(Protocol):
+    """Queue records (a transaction's when ``producer`` is its id and epoch); ``then`` gets the outcome."""
+
+    def __call__(self, records: Sequence[Record], then: Written, *, producer: tuple[int, int] | None = None) -> None:
+        """See the class docstring."""
 
 
 class OffsetsManager:
@@ -64,6 +74,14 @@ class OffsetsManager:
         self.write = write
         self.max_metadata_bytes = max_metadata_bytes
         self._groups: dict[str, Group] = {}
+        self._pending = PendingTxnOffsets()
+        #: Where the record of each committed offset is (or a number ordering a live write as the log does).
+        self._positions: dict[tuple[str, TopicPartitionKey], int] = {}
+        self._next_position = 0
+        #: Transactional writes under way per producer id, and how its transaction ended meanwhile (see
+        #: ``end_transaction``).
+        self._writing: dict[int, int] = {}
+        self._ended_while_writing: dict[int, bool] = {}
 
     # --- the table of groups -----------------------------------------------------------------------------------
 
@@ -82,33 +100,25 @@ class OffsetsManager:
     # --- loading -----------------------------------------------------------------------------------------------
 
     def read_groups(self, clock: Callable[[], float]) -> dict[str, Group]:
-        """The groups and offsets the OffsetsLog holds (last record per key wins; tombstones delete); restored
-        members count as alive at ``clock()`` once the log is read. Changes nothing here (``replace_groups``)."""
-        latest: dict[bytes, bytes | None] = {}
-        for raw, value in self.offsets_log.read_all():
-            latest[raw] = value
-        groups: dict[str, Group] = {}
-        now = clock()
-        for raw_key, raw_value in latest.items():
-            try:
-                key = decode_key(raw_key)
-                if raw_value is None:
-                    continue
-                if isinstance(key, OffsetKey):
-                    stored = decode_offset_value(raw_value)
-                    group = groups.setdefault(key.group, Group(key.group))
-                    group.offsets[(key.topic, key.partition)] = CommittedOffset(
-                        stored.offset, stored.leader_epoch, stored.metadata, stored.commit_timestamp
-                    )
-                else:
-                    _restore_group(groups.setdefault(key.group, Group(key.group)), decode_group_value(raw_value), now)
-            except OffsetsFormatError as exc:
-                log.warning("skipping an unreadable __consumer_offsets record: %s", exc)
-        return groups
+        """The groups and offsets the OffsetsLog holds (``load``'s groups)."""
+        return self.load(clock).groups
+
+    def load(self, clock: Callable[[], float]) -> Loaded:
+        """What the OffsetsLog holds (hub.log.group.offsets_load); changes nothing here (``install``)."""
+        return load_offsets(self.offsets_log, clock)
 
     def replace_groups(self, groups: dict[str, Group]) -> None:
-        """Take ``groups`` (from ``read_groups``) as the table."""
-        self._groups = groups
+        """Take ``groups`` (from ``read_groups``) as the table, with no transaction pending."""
+        self.install(Loaded(groups))
+
+    def install(self, loaded: Loaded) -> None:
+        """Take what ``load`` read as the table."""
+        self._groups = loaded.groups
+        self._pending = loaded.pending
+        self._positions = loaded.positions
+        self._next_position = loaded.last_offset + 1
+        self._writing.clear()
+        self._ended_while_writing.clear()
 
     # --- writing -----------------------------------------------------------------------------------------------
 
@@ -147,6 +157,99 @@ class OffsetsManager:
         """Write the offsets, then take them (unless the group was deleted meanwhile); ``then`` gets per partition
         NONE, OFFSET_METADATA_TOO_LARGE (not written) or the write's error. A commit without a timestamp gets
         ``now_ms``."""
+        results, accepted = self._accept(offsets, now_ms)
+        if not accepted:
+            then(results)
+            return
+        records = _offset_records(group.group_id, accepted)
+        positions = self._take_positions(accepted)
+
+        def written(error: ErrorCode, _: list[Resolution]) -> None:
+            if error is ErrorCode.NONE:
+                if self._groups.get(group.group_id) is group:
+                    group.offsets.update(accepted)
+                    self._positions.update(((group.group_id, tp), position) for tp, position in positions.items())
+            else:
+                log.error("group %r: storing offsets failed: %s", group.group_id, error.name)
+            results.update(dict.fromkeys(accepted, error))
+            then(results)
+
+        self.write(records, written)
+
+    def store_txn_offsets(
+        self,
+        group: Group,
+        producer_id: int,
+        producer_epoch: int,
+        offsets: Mapping[TopicPartitionKey, CommittedOffset],
+        now_ms: int,
+        then: Callable[[dict[TopicPartitionKey, ErrorCode]], None],
+    ) -> None:
+        """TxnOffsetCommit: write the offsets as the producer's transactional batch, then keep them pending until
+        its transaction ends (``end_transaction``); ``then`` gets per partition NONE, OFFSET_METADATA_TOO_LARGE
+        (not written) or the write's error."""
+        results, accepted = self._accept(offsets, now_ms)
+        if not accepted:
+            then(results)
+            return
+        records = _offset_records(group.group_id, accepted)
+        positions = self._take_positions(accepted)
+
+        def written(error: ErrorCode, _: list[Resolution]) -> None:
+            writing = self._writing.get(producer_id, 0) - 1
+            if writing > 0:
+                self._writing[producer_id] = writing
+            else:
+                self._writing.pop(producer_id, None)
+            if error is ErrorCode.NONE:
+                if self._groups.get(group.group_id) is group:
+                    self._pending.add(
+                        producer_id,
+                        group.group_id,
+                        {tp: PositionedOffset(c, positions[tp]) for tp, c in accepted.items()},
+                    )
+            else:
+                log.warning("group %r: storing transactional offsets failed: %s", group.group_id, error.name)
+            ended = self._ended_while_writing.get(producer_id)
+            if ended is not None:
+                if writing <= 0:
+                    del self._ended_while_writing[producer_id]
+                self.end_transaction(producer_id, ended)
+            results.update(dict.fromkeys(accepted, error))
+            then(results)
+
+        self._writing[producer_id] = self._writing.get(producer_id, 0) + 1
+        self.write(records, written, producer=(producer_id, producer_epoch))
+
+    def end_transaction(self, producer_id: int, commit: bool) -> int:
+        """The producer's transaction ended (its marker is in the log): on commit its pending offsets become their
+        groups' where newer than the committed ones; on abort they are dropped. Returns how many it held.
+
+        A write of the producer's offsets still under way when the marker lands was appended before it (one appended
+        after the marker would carry an epoch the partition has fenced, or come from a producer that ended its
+        transaction before being answered), so it belongs to the transaction that ended: it is ended too once
+        written."""
+        if self._writing.get(producer_id):
+            self._ended_while_writing[producer_id] = commit
+        ended = self._pending.end(producer_id)
+        if commit:
+            for group_id, partitions in ended.items():
+                group = self._groups.get(group_id)
+                if group is not None and group.state is not GroupState.DEAD:
+                    materialize(group.offsets, self._positions, group_id, partitions)
+        return sum(len(partitions) for partitions in ended.values())
+
+    def unstable(self, group_id: str, partitions: Iterable[TopicPartitionKey] | None) -> set[TopicPartitionKey]:
+        """Which of ``partitions`` (None: the group's committed ones) have an offset pending in a transaction."""
+        pending = self._pending.pending_partitions(group_id)
+        if partitions is None:
+            group = self._groups.get(group_id)
+            partitions = group.offsets if group is not None else ()
+        return {tp for tp in partitions if tp in pending}
+
+    def _accept(
+        self, offsets: Mapping[TopicPartitionKey, CommittedOffset], now_ms: int
+    ) -> tuple[dict[TopicPartitionKey, ErrorCode], dict[TopicPartitionKey, CommittedOffset]]:
         results: dict[TopicPartitionKey, ErrorCode] = {}
         accepted: dict[TopicPartitionKey, CommittedOffset] = {}
         for tp, committed in offsets.items():
@@ -159,27 +262,15 @@ class OffsetsManager:
                 committed.metadata,
                 committed.commit_timestamp if committed.commit_timestamp >= 0 else now_ms,
             )
-        if not accepted:
-            then(results)
-            return
-        records: list[Record] = [
-            (
-                encode_offset_key(OffsetKey(group.group_id, topic, partition)),
-                encode_offset_value(OffsetValue(c.offset, c.leader_epoch, c.metadata, c.commit_timestamp)),
-            )
-            for (topic, partition), c in accepted.items()
-        ]
+        return results, accepted
 
-        def written(error: ErrorCode, _: list[Resolution]) -> None:
-            if error is ErrorCode.NONE:
-                if self._groups.get(group.group_id) is group:
-                    group.offsets.update(accepted)
-            else:
-                log.error("group %r: storing offsets failed: %s", group.group_id, error.name)
-            results.update(dict.fromkeys(accepted, error))
-            then(results)
-
-        self.write(records, written)
+    def _take_positions(self, offsets: Iterable[TopicPartitionKey]) -> dict[TopicPartitionKey, int]:
+        """Numbers for records about to be queued, in queue order (so in the log's order)."""
+        positions = {}
+        for tp in offsets:
+            positions[tp] = self._next_position
+            self._next_position += 1
+        return positions
 
     def offsets(
         self, group_id: str, partitions: Iterable[TopicPartitionKey] | None
@@ -192,11 +283,14 @@ class OffsetsManager:
         return {tp: stored.get(tp) for tp in partitions}
 
     def delete_group(self, group: Group, then: Callable[[ErrorCode], None]) -> None:
-        """Write tombstones for the empty group and its offsets, DEAD until they are committed; then drop it.
-        When the write fails the group is back as it was; ``then`` gets the outcome."""
+        """Write tombstones for the empty group and its offsets (those pending in transactions too, as Kafka),
+        DEAD until they are committed; then drop it. When the write fails the group is back as it was; ``then``
+        gets the outcome."""
+        pending = sorted(self._pending.pending_partitions(group.group_id))
+        partitions = dict.fromkeys(group.offsets) | dict.fromkeys(pending)
         tombstones: list[Record] = [(encode_group_key(GroupKey(group.group_id)), None)]
         tombstones += [
-            (encode_offset_key(OffsetKey(group.group_id, topic, partition)), None) for topic, partition in group.offsets
+            (encode_offset_key(OffsetKey(group.group_id, topic, partition)), None) for topic, partition in partitions
         ]
         previous = group.state
         group.state = GroupState.DEAD
@@ -205,6 +299,9 @@ class OffsetsManager:
             if self._groups.get(group.group_id) is group:
                 if error is ErrorCode.NONE:
                     del self._groups[group.group_id]
+                    self._pending.remove(group.group_id)
+                    for tp in partitions:
+                        self._positions.pop((group.group_id, tp), None)
                 else:
                     log.error("group %r: deleting failed: %s", group.group_id, error.name)
                     group.state = previous
@@ -215,9 +312,10 @@ class OffsetsManager:
     def delete_offsets(
         self, group: Group, partitions: Iterable[TopicPartitionKey], then: Callable[[ErrorCode], None]
     ) -> None:
-        """Write tombstones for the group's committed offsets among ``partitions``, then forget them; ``then`` gets
-        the outcome (NONE at once when none of them is committed)."""
-        deleted = [tp for tp in dict.fromkeys(partitions) if tp in group.offsets]
+        """Write tombstones for the group's offsets among ``partitions`` (committed, or pending in a transaction, as
+        Kafka), then forget them; ``then`` gets the outcome (NONE at once when there is none)."""
+        pending = self._pending.pending_partitions(group.group_id)
+        deleted = [tp for tp in dict.fromkeys(partitions) if tp in group.offsets or tp in pending]
         if not deleted:
             then(ErrorCode.NONE)
             return
@@ -229,6 +327,8 @@ class OffsetsManager:
             if error is ErrorCode.NONE:
                 for tp in deleted:
                     group.offsets.pop(tp, None)
+                    self._positions.pop((group.group_id, tp), None)
+                self._pending.remove(group.group_id, deleted)
             else:
                 log.error("group %r: deleting offsets failed: %s", group.group_id, error.name)
             then(error)
@@ -236,27 +336,11 @@ class OffsetsManager:
         self.write(tombstones, written)
 
 
-def _restore_group(group: Group, value: GroupValue, now: float) -> None:
-    group.protocol_type = value.protocol_type or None
-    group.generation_id = value.generation
-    group.protocol = value.protocol
-    group.leader_id = value.leader
-    group.state = GroupState.STABLE if value.members else GroupState.EMPTY
-    group.state_timestamp_ms = value.current_state_timestamp
-    for stored in value.members:
-        member = Member(
-            stored.member_id,
-            stored.group_instance_id,
-            stored.client_id,
-            stored.client_host,
-            stored.session_timeout_ms,
-            stored.rebalance_timeout_ms,
-            value.protocol_type,
-            [(value.protocol or "", stored.subscription)],
-            stored.assignment,
-            last_heartbeat=now,
-            is_new=False,
+def _offset_records(group_id: str, offsets: Mapping[TopicPartitionKey, CommittedOffset]) -> list[Record]:
+    return [
+        (
+            encode_offset_key(OffsetKey(group_id, topic, partition)),
+            encode_offset_value(OffsetValue(c.offset, c.leader_epoch, c.metadata, c.commit_timestamp)),
         )
-        group.members[member.member_id] = member
-        if member.group_instance_id:
-            group.static_members[member.group_instance_id] = member.member_id
+        for (topic, partition), c in offsets.items()
+    ]

@@ -4,6 +4,7 @@ The coordinator decides what to write under its lock and queues it here, so the 
 those decisions, while the wait for an append to commit (an fsync, or a replicated acks=all write) happens outside
 its lock: heartbeats, joins and a resignation never wait behind a write. Writes queued while an append is under
 way go together into the next append (up to ``max_batch_bytes``), so concurrent commits share one wait.
+A transaction's write (TxnOffsetCommit: ``producer`` set) is appended alone, as that producer's batch.
 
 Each write carries ``current()``, asked just before its append: a write that is no longer current (its
 coordinator resigned since) is not appended and completes with StaleWriteError. Every write completes exactly
@@ -41,6 +42,8 @@ class PendingWrite:
     records: Sequence[Record]
     current: Callable[[], bool]
     done: WriteDone
+    #: (producer id, epoch) of a transaction's write; None for the coordinator's own records.
+    producer: tuple[int, int] | None = None
 
     @property
     def size(self) -> int:
@@ -74,12 +77,20 @@ class OffsetsWriter:
         if thread is not None and thread is not threading.current_thread():
             thread.join()
 
-    def submit(self, records: Sequence[Record], current: Callable[[], bool], done: WriteDone) -> None:
-        """Queue a write; ``done`` runs on the writer thread once it is committed or failed."""
+    def submit(
+        self,
+        records: Sequence[Record],
+        current: Callable[[], bool],
+        done: WriteDone,
+        *,
+        producer: tuple[int, int] | None = None,
+    ) -> None:
+        """Queue a write (a transaction's with ``producer``: its id and epoch); ``done`` runs on the writer thread
+        once it is committed or failed."""
         with self._cond:
             if self._closing or self._thread is None:
                 raise WriterClosedError("the group coordinator's offsets writer is not running")
-            self._queue.append(PendingWrite(records, current, done))
+            self._queue.append(PendingWrite(records, current, done, producer))
             self._cond.notify_all()
 
     def barrier(self) -> None:
@@ -100,7 +111,12 @@ class OffsetsWriter:
                     return
                 batch = [self._queue.popleft()]
                 size = batch[0].size
-                while self._queue and size + self._queue[0].size <= self.max_batch_bytes:
+                while (
+                    batch[0].producer is None
+                    and self._queue
+                    and self._queue[0].producer is None
+                    and size + self._queue[0].size <= self.max_batch_bytes
+                ):
                     size += self._queue[0].size
                     batch.append(self._queue.popleft())
             self._write(batch)
@@ -116,8 +132,12 @@ class OffsetsWriter:
                 outcome[index] = StaleWriteError("the coordinator resigned before this write")
         error: BaseException | None = None
         if records:
+            producer = batch[0].producer
             try:
-                self.offsets_log.append(records)
+                if producer is None:
+                    self.offsets_log.append(records)
+                else:
+                    self.offsets_log.append(records, producer_id=producer[0], producer_epoch=producer[1])
             except Exception as exc:
                 error = exc
         for index, write in enumerate(batch):

@@ -1,6 +1,6 @@
 """Kafka's access rules for the group APIs (those of KafkaApis): OffsetCommit, OffsetFetch, FindCoordinator,
 JoinGroup, Heartbeat, LeaveGroup, SyncGroup, DescribeGroups, ListGroups, DeleteGroups, OffsetDelete,
-ConsumerGroupHeartbeat and ConsumerGroupDescribe, as ``GROUP_RULES`` for ``request_authorization``.
+ConsumerGroupHeartbeat, ConsumerGroupDescribe and TxnOffsetCommit, as ``GROUP_RULES`` for ``request_authorization``.
 
 A group request needs its operation on the GROUP resource (GROUP_AUTHORIZATION_FAILED otherwise), the offset APIs
 theirs on each topic named too (TOPIC_AUTHORIZATION_FAILED per topic); listings leave out the groups and topics the
@@ -34,6 +34,19 @@ from hub.log.server.context import Body, RequestContext
 async def _offset_commit(check: Check, ctx: RequestContext, body: Body, route: Route) -> Body | None:
     group_ok = check.group(AclOperation.READ)(body["group_id"]) is None
     decide = check.topic(AclOperation.READ) if group_ok else (lambda _: GROUP_DENIED)
+    deny = deny_partitions("partitions", "partition_index", "name", "partitions", "partition_index")
+    return await split_topics(ctx, body, route, decide=decide, deny=deny)
+
+
+async def _txn_offset_commit(check: Check, ctx: RequestContext, body: Body, route: Route) -> Body | None:
+    """TRANSACTIONAL_ID WRITE, then GROUP READ (each refusing every partition), then TOPIC READ per topic."""
+    decide: Callable[[str], Verdict]
+    if not check.may(AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, body["transactional_id"]):
+        decide = lambda _: TXN_DENIED  # noqa: E731
+    elif check.group(AclOperation.READ)(body["group_id"]) is not None:
+        decide = lambda _: GROUP_DENIED  # noqa: E731
+    else:
+        decide = check.topic(AclOperation.READ)
     deny = deny_partitions("partitions", "partition_index", "name", "partitions", "partition_index")
     return await split_topics(ctx, body, route, decide=decide, deny=deny)
 
@@ -175,6 +188,7 @@ GROUP_RULES: dict[int, Rule] = {
     14: _group_whole,
     15: _describe_groups,
     16: _list_groups,
+    28: _txn_offset_commit,
     42: _delete_groups,
     47: _offset_delete,
     68: _consumer_group_heartbeat,

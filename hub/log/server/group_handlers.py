@@ -30,6 +30,8 @@ log = logging.getLogger("hub.log.server")
 SKIP_ASSIGNMENT_VERSION = 9
 #: DescribeGroups answers a group it does not know with GROUP_ID_NOT_FOUND from this version (KIP-1043).
 DESCRIBE_GROUPS_NOT_FOUND_VERSION = 6
+#: OffsetFetch asks for stable offsets (KIP-447) from this version.
+REQUIRE_STABLE_VERSION = 7
 
 #: Errors that refuse a whole group request (this node is not, or not yet, the coordinator).
 COORDINATOR_ERRORS = frozenset(
@@ -44,21 +46,33 @@ class GroupHandlers:
         self._lookup = lookup
 
     async def find_coordinator(self, ctx: RequestContext, body: Body) -> Body:
-        """The group's coordinator (``coordinator_node``); COORDINATOR_NOT_AVAILABLE while there is none. From
-        version 4 a request names many keys (KIP-699), each answered in ``coordinators``."""
+        """The coordinator of a group (``key_type`` 0) or a transactional id (1); COORDINATOR_NOT_AVAILABLE while
+        there is none, INVALID_REQUEST for another key type. From version 4 a request names many keys (KIP-699),
+        each answered in ``coordinators``."""
+        key_type = body.get("key_type", 0) if ctx.header.api_version >= 1 else 0
         if ctx.header.api_version < 4:
-            return {"throttle_time_ms": 0, **self._coordinator_answer()}
+            return {"throttle_time_ms": 0, **self._coordinator_answer(key_type, body["key"])}
         return {
             "throttle_time_ms": 0,
-            "coordinators": [{"key": key, **self._coordinator_answer()} for key in body["coordinator_keys"]],
+            "coordinators": [
+                {"key": key, **self._coordinator_answer(key_type, key)} for key in body["coordinator_keys"]
+            ],
         }
 
-    def _coordinator_answer(self) -> Body:
-        node = self._lookup.coordinator_node()
+    def _coordinator_answer(self, key_type: int, key: str) -> Body:
+        node = self._lookup.node_for(key_type, key)
+        if isinstance(node, ErrorCode):
+            return {
+                "error_code": node,
+                "error_message": f"unknown coordinator key type {key_type}",
+                "node_id": -1,
+                "host": "",
+                "port": -1,
+            }
         if node is None:
             return {
                 "error_code": ErrorCode.COORDINATOR_NOT_AVAILABLE,
-                "error_message": "the group coordinator is not available",
+                "error_message": "the coordinator is not available",
                 "node_id": -1,
                 "host": "",
                 "port": -1,
@@ -197,9 +211,11 @@ class GroupHandlers:
     async def offset_fetch(self, ctx: RequestContext, body: Body) -> Body:
         """Kafka's OffsetFetch: one group before version 8, many from 8 (each answered on its own). Version 9's member
         id and epoch are checked for a consumer group (KIP-848); a classic group takes no notice of them, as in
-        Kafka."""
+        Kafka. From version 7 ``require_stable`` answers UNSTABLE_OFFSET_COMMIT for a partition whose offset is pending
+        in a transaction (without it, the last committed offset)."""
+        stable = bool(body.get("require_stable")) and ctx.header.api_version >= REQUIRE_STABLE_VERSION
         if ctx.header.api_version < 8:
-            found, refused = self._fetch_offsets(body["group_id"], body.get("topics"))
+            found, refused = self._fetch_offsets(body["group_id"], body.get("topics"), stable)
             return {"throttle_time_ms": 0, "error_code": refused, "topics": found}
         groups = []
         coordinator = self._lookup.serving()
@@ -210,33 +226,41 @@ class GroupHandlers:
                 error = coordinator.check_offset_fetch(group["group_id"], group["member_id"], group["member_epoch"])
             topics: list[Body] = []
             if error is ErrorCode.NONE:
-                topics, error = self._fetch_offsets(group["group_id"], group["topics"])
+                topics, error = self._fetch_offsets(group["group_id"], group["topics"], stable)
             if error is not ErrorCode.NONE:
                 topics = []
             groups.append({"group_id": group["group_id"], "topics": topics, "error_code": error})
         return {"throttle_time_ms": 0, "groups": groups}
 
-    def _fetch_offsets(self, group_id: str, requested: list[Body] | None) -> tuple[list[Body], ErrorCode]:
+    def _fetch_offsets(
+        self, group_id: str, requested: list[Body] | None, require_stable: bool = False
+    ) -> tuple[list[Body], ErrorCode]:
         """The committed offsets of ``requested`` (None: all) by topic, and the error refusing the group."""
         wanted = None if requested is None else [(t["name"], p) for t in requested for p in t["partition_indexes"]]
         coordinator = self._lookup.serving()
+        unstable: set[tuple[str, int]] = set()
         try:
             if isinstance(coordinator, ErrorCode):
                 raise NotCoordinatorError(coordinator)
-            stored = coordinator.fetch_offsets(group_id, wanted)
+            if require_stable:
+                stored, unstable = coordinator.fetch_stable_offsets(group_id, wanted)
+            else:
+                stored = coordinator.fetch_offsets(group_id, wanted)
             error = ErrorCode.NONE
         except NotCoordinatorError as exc:
             # Versions before 2 carry no top-level error: each requested partition carries it.
             stored, error = dict.fromkeys(wanted or ()), exc.error
         by_topic: dict[str, list[Body]] = {}
         for (topic, partition), committed in sorted(stored.items()):
+            if (topic, partition) in unstable:
+                committed = None
             by_topic.setdefault(topic, []).append(
                 {
                     "partition_index": partition,
                     "committed_offset": committed.offset if committed else -1,
                     "committed_leader_epoch": committed.leader_epoch if committed else -1,
                     "metadata": committed.metadata if committed else "",
-                    "error_code": error,
+                    "error_code": ErrorCode.UNSTABLE_OFFSET_COMMIT if (topic, partition) in unstable else error,
                 }
             )
         return [{"name": name, "partitions": partitions} for name, partitions in by_topic.items()], error

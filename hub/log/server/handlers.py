@@ -1,7 +1,8 @@
 """RequestHandlers: one coroutine per Kafka API, turning decoded requests into response dicts over a Broker.
 
 Requests and responses are the protocol codec's plain dicts (hub.log.protocol); the group APIs are routed to
-GroupHandlers (``group_handlers``), the cluster admin APIs to ClusterAdminHandlers (``cluster_handlers``) over the
+GroupHandlers (``group_handlers``), the transaction APIs (InitProducerId included) to TransactionHandlers
+(``txn_handlers``), the cluster admin APIs to ClusterAdminHandlers (``cluster_handlers``) over the
 cluster given, or over this store as a cluster of one node. Work that may block — waiting for an fsync, a group
 rebalance, a durable offset commit — is awaited without blocking the event loop (``asyncio.wrap_future`` on the
 store's futures, or a worker thread). Every error becomes the error code Kafka would send for it.
@@ -54,6 +55,8 @@ from hub.log.server.security_handlers import SecurityHandlers
 from hub.log.server.single_node import SingleNodeCluster
 from hub.log.server.topic_handlers import TopicHandlers
 from hub.log.server.topic_ids import ZERO_UUID, TopicIds, topic_uuid
+from hub.log.server.txn_handlers import TransactionHandlers
+from hub.log.server.txn_offset_handlers import TxnOffsetHandlers
 from hub.log.store import TopicInfo
 
 log = logging.getLogger("hub.log.server")
@@ -90,7 +93,10 @@ class RequestHandlers:
             cluster = cluster or QuorumAdmin(broker.cluster)
             coordinator_node = coordinator_node or broker.cluster.coordinator_node
         self.coordinator_node = coordinator_node or self._this_node
-        coordinators = CoordinatorLookup(lambda: self.broker.coordinator, identity.node_id, self.coordinator_node)
+        transaction_node = broker.cluster.transaction_node if broker.cluster is not None else None
+        coordinators = CoordinatorLookup(
+            lambda: self.broker.coordinator, identity.node_id, self.coordinator_node, transaction_node
+        )
         self.groups = GroupHandlers(coordinators)
         configs = ConfigHandlers(broker, identity.node_id)
         self.topics = TopicHandlers(broker, configs.topic_configs)
@@ -110,7 +116,6 @@ class RequestHandlers:
             15: self.groups.describe_groups,
             16: self.groups.list_groups,
             18: api_versions,
-            22: self.init_producer_id,
             23: self.offset_for_leader_epoch,
             75: self.describe_topic_partitions,
             **self.topics.routes,
@@ -120,8 +125,14 @@ class RequestHandlers:
             **GroupAdminHandlers(coordinators).routes,
             **(security or SecurityHandlers(None, ScramCredentialStore.in_directory(broker.store.data_dir))).routes,
             **ConsumerGroupHandlers(coordinators).routes,
+            **TxnOffsetHandlers(coordinators, self._partition_count).routes,
             **sasl_handlers.routes,
+            **TransactionHandlers(broker, lambda: self.broker.transactions).routes,
         }
+
+    def _partition_count(self, topic: str) -> int | None:
+        info = self.broker.store.topics().get(topic)
+        return None if info is None else info.partitions
 
     def _this_node(self) -> tuple[int, str, int]:
         """The single-node answer to "who is the coordinator": this server."""
@@ -494,24 +505,6 @@ class RequestHandlers:
 
     async def list_offsets(self, ctx: RequestContext, body: Body) -> Body:
         return await list_offsets(self.broker, ctx, body)
-
-    async def init_producer_id(self, ctx: RequestContext, body: Body) -> Body:
-        """Kafka's InitProducerId for idempotent producers (transactions are refused). From version 3 (KIP-360) a
-        producer may send its current id and epoch: Kafka refuses one of them without the other with
-        INVALID_REQUEST, and answers an idempotent producer with a new id at epoch 0 either way (the epoch bump of
-        an idempotent producer happens in the client)."""
-        refused: Body = {"throttle_time_ms": 0, "producer_id": -1, "producer_epoch": -1}
-        if body.get("transactional_id") is not None:
-            return {**refused, "error_code": ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED}
-        if (body["producer_id"] == -1) != (body["producer_epoch"] == -1):
-            return {**refused, "error_code": ErrorCode.INVALID_REQUEST}
-        producer_id, epoch = await asyncio.to_thread(self.broker.init_producer_id)
-        return {
-            "throttle_time_ms": 0,
-            "error_code": ErrorCode.NONE,
-            "producer_id": producer_id,
-            "producer_epoch": epoch,
-        }
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,8 @@ partition, GROUP_AUTHORIZATION_FAILED, TRANSACTIONAL_ID_AUTHORIZATION_FAILED, CL
 the whole request of a cluster API — and merged back into the handler's response in request order. A request with
 nothing left to do is answered without calling its handler. Listings (Metadata for all topics, ListGroups,
 OffsetFetch of all topics) leave out what the principal may not DESCRIBE. APIs with no rule (ApiVersions, the SASL
-APIs) pass unchanged. The group APIs' rules are ``group_authorization``'s.
+APIs) pass unchanged. The group APIs' rules are ``group_authorization``'s, the transaction APIs'
+``txn_authorization``'s.
 
 Metadata's auto-creation of an absent topic (``existing_topics``: name → an object with ``topic_id``) needs
 CREATE on the cluster or the topic; entries naming a topic by id are checked against the topic of that id.
@@ -43,6 +44,7 @@ from hub.log.server.authorization_support import (
 )
 from hub.log.server.context import Body, RequestContext
 from hub.log.server.group_authorization import GROUP_RULES
+from hub.log.server.txn_authorization import TXN_RULES
 
 #: DescribeConfigs / AlterConfigs resource types (Kafka's ConfigResource.Type) and the ACL resource behind each.
 _CONFIG_RESOURCES = {
@@ -98,6 +100,7 @@ class RequestAuthorization:
             61: self._describe_producers,
             75: self._describe_topic_partitions,
             **GROUP_RULES,
+            **TXN_RULES,
         }
 
     async def handle(self, ctx: RequestContext, body: Body, route: Route) -> Body | None:

@@ -36,6 +36,11 @@ ADVERTISED: Final[dict[int, tuple[int, int]]] = {
     21: (0, 2),  # DeleteRecords
     22: (0, 5),  # InitProducerId
     23: (2, 4),  # OffsetForLeaderEpoch
+    24: (0, 5),  # AddPartitionsToTxn
+    25: (0, 4),  # AddOffsetsToTxn
+    26: (0, 5),  # EndTxn
+    27: (1, 2),  # WriteTxnMarkers
+    28: (0, 5),  # TxnOffsetCommit
     29: (1, 3),  # DescribeAcls
     30: (1, 3),  # CreateAcls
     31: (1, 3),  # DeleteAcls
@@ -55,6 +60,8 @@ ADVERTISED: Final[dict[int, tuple[int, int]]] = {
     55: (0, 2),  # DescribeQuorum
     60: (0, 2),  # DescribeCluster
     61: (0, 0),  # DescribeProducers
+    65: (0, 0),  # DescribeTransactions
+    66: (0, 2),  # ListTransactions
     68: (0, 1),  # ConsumerGroupHeartbeat
     69: (0, 1),  # ConsumerGroupDescribe
     75: (0, 0),  # DescribeTopicPartitions
@@ -73,7 +80,8 @@ def supported(api_key: int, version: int) -> bool:
 #: Features (KIP-584) as ApiVersions v3+ reports them: name -> (min, max) supported level. A Kafka 4.1 broker lists
 #: metadata.version, kraft.version, group.version, transaction.version, eligible.leader.replicas.version,
 #: share.version and streams.version; Hub lists only those whose levels say something true of it: the consumer group
-#: protocol of KIP-848 (group.version 1, ConsumerGroupHeartbeat) and no transactions (transaction.version 0 only).
+#: protocol of KIP-848 (group.version 1, ConsumerGroupHeartbeat) and transactions as before KIP-890's second part
+#: (transaction.version 0: no epoch bump per transaction, so clients do not expect one).
 #: metadata.version and kraft.version describe a KRaft quorum's record formats, which Hub's cluster does not have.
 SUPPORTED_FEATURES: Final[dict[str, tuple[int, int]]] = {"group.version": (0, 1), "transaction.version": (0, 0)}
 #: Finalized feature levels (name -> level); a feature at level 0 is not listed, as in Kafka.

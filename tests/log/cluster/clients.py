@@ -14,6 +14,7 @@ from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
+from tests.harness.bounded import within
 from tests.harness.netns import Network
 
 CLIENT = """
@@ -152,9 +153,9 @@ class SequenceProducer:
         would otherwise go on reconnecting to the cluster's addresses after the test)."""
         self._stop.set()
         self._thread.join(10)
-        remaining = self.producer.flush(timeout_s)
+        remaining = within(timeout_s + 30, lambda: self.producer.flush(timeout_s), "the producer's flush")
         assert remaining == 0, f"{remaining} records neither acknowledged nor failed after {timeout_s} s"
-        self.producer.close()
+        within(30, self.producer.close, "closing the producer")
 
     def expected(self) -> list[bytes]:
         """Every value sent, in order: what each replica must hold once all were acknowledged."""
@@ -193,7 +194,8 @@ class WatchingConsumer:
     def stop(self) -> list[tuple[int, bytes]]:
         self._stop.set()
         self._thread.join(10)
-        self.consumer.close()
+        assert not self._thread.is_alive(), "the watching consumer's thread did not stop"
+        within(30, self.consumer.close, "closing the watching consumer")
         return self.seen
 
 
@@ -213,4 +215,4 @@ def read_partition(bootstrap: str, topic: str, partition: int = 0, timeout_s: fl
                 records.append((message.offset(), message.value()))
         return records
     finally:
-        consumer.close()
+        within(30, consumer.close, "closing the reader")

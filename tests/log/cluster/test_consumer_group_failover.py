@@ -10,6 +10,7 @@ import uuid
 import pytest
 from confluent_kafka import Consumer, ConsumerGroupType, KafkaError, KafkaException, Producer
 
+from tests.harness.bounded import within
 from tests.harness.store_cluster import ClusterFactory
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -83,4 +84,4 @@ def test_consumers_rejoin_when_the_coordinator_node_dies(store_cluster: ClusterF
         [member] = described.members
         assert {tp.partition for tp in member.assignment.topic_partitions} == {0, 1}
     finally:
-        consumer.close()
+        within(30, consumer.close, "closing the consumer")
