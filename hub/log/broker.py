@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Final
 from hub.log.batch import next_offset_after
 from hub.log.errors import LogError, OffsetOutOfRangeError, UnknownTopicOrPartitionError
 from hub.log.group import GroupCoordinator
-from hub.log.markers import LogMarkerWriter
 from hub.log.partition import AppendResult, PartitionLog
 from hub.log.producer_ids import ProducerIdAllocator
 from hub.log.store import TopicInfo, TopicStore, check_topic_name
@@ -97,15 +96,11 @@ class Broker:
         self._create_lock = threading.Lock()
         #: This node's part in a cluster (set by LogNode when the store is replicated); None on a single node.
         self.cluster: ClusterNode | None = None
-        #: Writes transaction markers to the partitions this node leads (hub.log.txn.contracts.MarkerWriter); the
-        #: transaction coordinator calls it, the group coordinator listens to it.
-        self.markers = LogMarkerWriter(self)
 
     def open(self) -> None:
         self.store.set_append_listener(self._on_append)
 
     def close(self) -> None:
-        self.markers.close()
         self.store.set_append_listener(None)
         with self._arrived:
             self._arrived.notify_all()

@@ -45,7 +45,7 @@ def _txn_batch(pid: int, sequence: int, *values: bytes) -> bytes:
 
 def _end(node: InProcessNode, topic: str, pid: int, commit: bool) -> None:
     marker = TxnMarker(pid, 0, commit, 0, ((topic, 0),))
-    assert node.node.broker.markers.write_markers([marker]).result(10) == {(pid, (topic, 0)): ErrorCode.NONE}
+    assert node.node.marker_writer.write_markers([marker]).result(10) == {(pid, (topic, 0)): ErrorCode.NONE}
 
 
 @pytest.fixture(scope="module")
@@ -147,7 +147,7 @@ def test_describe_producers_shows_open_transactions_and_coordinator_epochs(node:
     log.append_and_wait(_txn_batch(PID_OPEN + 20, 0, b"a"))  # offset 1, left open
     log.append_and_wait(_txn_batch(PID_OPEN + 21, 0, b"b"))
     marker = TxnMarker(PID_OPEN + 21, 0, True, 6, ((name, 0),))
-    assert node.node.broker.markers.write_markers([marker]).result(10) == {(PID_OPEN + 21, (name, 0)): ErrorCode.NONE}
+    assert node.node.marker_writer.write_markers([marker]).result(10) == {(PID_OPEN + 21, (name, 0)): ErrorCode.NONE}
     admin = KafkaAdminClient(bootstrap_servers=node.bootstrap)
     try:
         partition = KafkaPythonPartition(name, 0)

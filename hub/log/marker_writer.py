@@ -25,12 +25,13 @@ from typing import TYPE_CHECKING
 
 from hub.log.error_codes import ErrorCode, error_code_for
 from hub.log.errors import ReplicationTimeoutError
+from hub.log.store import TopicStore
 from hub.log.txn.contracts import MarkerListener, TopicPartitionKey, TxnMarker
 
 if TYPE_CHECKING:
-    from hub.log.broker import Broker
+    from hub.log.cluster.replica_manager import ReplicaManager
 
-log = logging.getLogger("hub.log.markers")
+log = logging.getLogger("hub.log.marker_writer")
 
 #: How long a marker waits for the in-sync replicas (Kafka's coordinator waits request.timeout.ms).
 REPLICATION_TIMEOUT_S = 30.0
@@ -41,10 +42,14 @@ MarkerErrors = dict[tuple[int, TopicPartitionKey], ErrorCode]
 
 
 class LogMarkerWriter:
-    """Writes transaction markers to the partitions this node leads (see the module docstring)."""
+    """Writes transaction markers to the partitions this node leads (see the module docstring): those of ``store``,
+    or on a cluster those ``replicas`` (the node's ReplicaManager) says it leads."""
 
-    def __init__(self, broker: Broker, *, timeout_s: float = REPLICATION_TIMEOUT_S) -> None:
-        self.broker = broker
+    def __init__(
+        self, store: TopicStore, replicas: ReplicaManager | None = None, *, timeout_s: float = REPLICATION_TIMEOUT_S
+    ) -> None:
+        self.store = store
+        self.replicas = replicas
         self.timeout_s = timeout_s
         self._listeners: list[MarkerListener] = []
         self._lock = threading.Lock()
@@ -121,14 +126,13 @@ class LogMarkerWriter:
     def _append(self, marker: TxnMarker, key: TopicPartitionKey) -> tuple[int, Future[None] | None, Future[None]]:
         """Append one marker; its offset, the replication future (None on a single node) and the durability one."""
         topic, partition = key
-        cluster = self.broker.cluster
-        if cluster is None:
-            log_ = self.broker.store.partition(topic, partition)
+        if self.replicas is None:
+            log_ = self.store.partition(topic, partition)
             result = log_.append_marker(
                 marker.producer_id, marker.producer_epoch, marker.commit, marker.coordinator_epoch
             )
             return result.base_offset, None, result.durable
-        leadership = cluster.replicas.leadership(topic, partition)
+        leadership = self.replicas.leadership(topic, partition)
         leadership.check_can_append(-1)
         result = leadership.log.append_marker(
             marker.producer_id,
