@@ -345,9 +345,7 @@ class PartitionLog:
             self._maybe_roll(end - first, expected - 1, max_timestamp, self._now_ms())
             self.segments.active.append(bytearray(buffer[first:end]), stamped)
             for position, header in stamped:
-                marker = (
-                    decode_marker(buffer, first + position) if header.is_control and header.producer_id >= 0 else None
-                )
+                marker = self._marker_of(header, buffer, first + position)
                 self._completed(self.producer_state.record(header, marker))
                 self._record_epoch(header.partition_leader_epoch, header.base_offset)
                 self._unflushed_messages += header.records_count
@@ -421,12 +419,7 @@ class PartitionLog:
             for position, header in _segment_headers(segment):
                 marker = None
                 if header.is_control and header.producer_id >= 0:
-                    try:
-                        marker = decode_marker(segment.read_at(position, header.size))
-                    except InvalidBatchError as exc:
-                        log.warning(
-                            "%s: control batch at offset %d is not a marker: %s", self.name, header.base_offset, exc
-                        )
+                    marker = self._marker_of(header, segment.read_at(position, header.size), 0)
                 txn = self.producer_state.record(header, marker)
                 if txn is not None and txn.aborted:
                     entries.append(self._aborted_entry(txn))
@@ -434,6 +427,19 @@ class PartitionLog:
         for segment in self.segments:
             if segment.txn_index.replace(by_segment[segment.base_offset]):
                 log.info("%s: rebuilt the transaction index of segment %020d", self.name, segment.base_offset)
+
+    def _marker_of(self, header: BatchHeader, data: bytes, position: int) -> EndTxnMarker | None:
+        """What the stored control batch at ``position`` of ``data`` says; None for a data batch, or (with a warning)
+        a control batch that is not a transaction marker: it ends nothing."""
+        if not header.is_control or header.producer_id < 0:
+            return None
+        try:
+            return decode_marker(data, position)
+        except InvalidBatchError as exc:
+            log.warning(
+                "%s: control batch at offset %d is not a transaction marker: %s", self.name, header.base_offset, exc
+            )
+            return None
 
     def _last_stable_offset(self) -> int:
         high_watermark = self.high_watermark

@@ -300,3 +300,17 @@ def test_producers_with_an_open_transaction_do_not_expire(tmp_path: Path) -> Non
     assert [entry[0] for entry in log.active_producers()] == [PID_A]
     assert log.last_stable_offset == 0
     log.close()
+
+
+def test_a_replicated_control_batch_that_is_no_marker_ends_nothing(tmp_path: Path) -> None:
+    follower = _open(tmp_path)
+    follower.append_replicated(Producer(PID_A).batch(b"a1"))
+    odd = encode_batch(
+        [NewRecord(b"\x00\x00\x00\x03", b"")], base_offset=1, producer_id=PID_A, producer_epoch=0, control=True
+    )
+    assert follower.append_replicated(odd) == 2
+    assert follower.last_stable_offset == 0  # still open: that batch was no COMMIT or ABORT
+    follower.close()
+    follower = _open(tmp_path)
+    assert follower.last_stable_offset == 0
+    follower.close()
