@@ -137,3 +137,29 @@ def test_a_cleaned_log_reopens_with_the_same_transaction_state(tmp_path: Path) -
         assert [(e.producer_id, e.last_offset) for e in log.aborted_transactions(0, 20)] == [
             (e.producer_id, e.last_offset) for e in before[0]
         ]
+
+
+def test_a_commit_marker_goes_once_its_transactions_records_are_compacted_away(tmp_path: Path) -> None:
+    with TopicStore(tmp_path) as store:
+        store.create_topic("c", 1, COMPACT)
+        log = store.partition("c", 0)
+        y = TxnProducer(PID_Y)
+        log.append_and_wait(y.batch((b"k", b"in-txn")))  # 0
+        log.append_marker(PID_Y, 0, True, 0).wait()  # 1
+        log.append_and_wait(y.batch((b"other", b"o")))  # 2: Y's later batches keep 0 from being its last
+        log.append_marker(PID_Y, 0, True, 0).wait()  # 3
+        log.append_and_wait(_plain(b"k", b"newer"))  # 4 supersedes offset 0
+        log.roll()
+        log.append_and_wait(_plain(b"tail", b"t"))
+        cleaner = LogCleaner(store)
+        cleaner.clean_partition(log, NOW, force=True)
+        assert (b"k", b"in-txn") not in _values(log)
+        assert 1 in _markers(log)  # its batch was there during this walk
+        log.append_and_wait(_plain(b"tail", b"t2"))
+        log.roll()
+        cleaner.clean_partition(log, NOW + 1, force=True)  # now it may go: stamped with a delete horizon
+        assert 1 in _markers(log)
+        assert cleaner.clean_partition(log, NOW + 2 * DAY_MS) is not None
+        assert 1 not in _markers(log)
+        assert 3 in _markers(log)  # Y's last batch: kept for its producer state
+        assert _values(log)[:2] == [(b"other", b"o"), (b"k", b"newer")]
