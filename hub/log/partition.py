@@ -31,7 +31,7 @@ writes a transaction's COMMIT or ABORT marker (hub.log.control), and an aborted 
 transaction index of the segment holding its marker (hub.log.txn_index). The last stable offset is the least first
 offset of the open (or ended but not yet replicated) transactions, at most the high watermark: read_committed
 readers stop there. On open and truncation the producer state and every segment's transaction index are recomputed
-from the stored batches (``_rebuild_transactions``), so a crash never leaves an index behind its log.
+from the stored batches (hub.log.partition_txns), so a crash never leaves an index behind its log.
 
 Thread-safety: appends, truncation, retention and segment swaps take the partition lock; fsyncs run outside it
 (under a separate flush lock, always taken before the partition lock), so appends continue during an fsync.
@@ -62,7 +62,7 @@ from hub.log.checkpoint import (
     write_json_atomically,
 )
 from hub.log.config import INT_MAX, TopicConfig
-from hub.log.control import EndTxnMarker, decode_marker, encode_marker
+from hub.log.control import EndTxnMarker, encode_marker
 from hub.log.errors import (
     InvalidBatchError,
     LogClosedError,
@@ -70,7 +70,8 @@ from hub.log.errors import (
     UnexpectedAppendOffsetError,
 )
 from hub.log.index import OffsetIndex, TimeIndex
-from hub.log.producer_state import CompletedTxn, ProducerStateManager
+from hub.log.partition_txns import PartitionTransactions, segment_headers
+from hub.log.producer_state import ProducerStateManager
 from hub.log.recovery import load_segments
 from hub.log.retention import active_expired, expired_count
 from hub.log.segment import CLEANED_SUFFIX, SWAP_SUFFIX, FileSlice, LogSegment
@@ -128,6 +129,7 @@ class PartitionLog:
         self._waiters: list[tuple[int, Future[None]]] = []
         self.fsync_count = 0
         self.producer_state = ProducerStateManager(self.name)
+        self.transactions = PartitionTransactions(self.name, self.producer_state)
         self.on_append: Callable[[PartitionLog], None] | None = None
         self.closed = True
         self._released = True  # files closed (set by close(), cleared by open())
@@ -160,7 +162,7 @@ class PartitionLog:
         self.recovery_point = self.log_end_offset
         self.flushed_offset = self.log_end_offset
         self.epochs = [(epoch, start) for epoch, start in self.epochs if start < self.log_end_offset]
-        self._rebuild_transactions()
+        self.transactions.rebuild(self.segments, self.high_watermark)
         self.last_flush_ms = self._now_ms()
         self.closed = False
         self._released = False
@@ -345,8 +347,7 @@ class PartitionLog:
             self._maybe_roll(end - first, expected - 1, max_timestamp, self._now_ms())
             self.segments.active.append(bytearray(buffer[first:end]), stamped)
             for position, header in stamped:
-                marker = self._marker_of(header, buffer, first + position)
-                self._completed(self.producer_state.record(header, marker))
+                self.transactions.record(header, buffer, first + position, self.active)
                 self._record_epoch(header.partition_leader_epoch, header.base_offset)
                 self._unflushed_messages += header.records_count
         if self.config.values["flush.messages"] == 1 and self.flusher is not None:
@@ -384,7 +385,7 @@ class PartitionLog:
             header = parse_header(buffer)
             self._maybe_roll(len(buffer), offset, header.max_timestamp, now)
             self.segments.active.append(buffer, [(0, header)])
-            self._completed(self.producer_state.record(header, marker))
+            self.transactions.completed(self.producer_state.record(header, marker), self.active)
             if not self.epochs or leader_epoch > self.epochs[-1][0]:
                 self._record_epoch(leader_epoch, offset)
             self._unflushed_messages += 1
@@ -398,56 +399,8 @@ class PartitionLog:
             self.on_append(self)
         return AppendResult(offset, offset, -1, 1, 1, durable)
 
-    def _completed(self, txn: CompletedTxn | None) -> None:
-        """Index a transaction a marker just ended (caller holds the lock; the marker is in the active segment)."""
-        if txn is not None and txn.aborted:
-            self.active.txn_index.append(self._aborted_entry(txn))
-
-    def _aborted_entry(self, txn: CompletedTxn) -> AbortedTxn:
-        """The index entry of an aborted transaction: its last stable offset is where the partition's stands once
-        it ended, counting only the transactions still open (the same whether written live or rebuilt)."""
-        ongoing = [first for pid, first in self.producer_state.ongoing().items() if pid != txn.producer_id]
-        return AbortedTxn(txn.producer_id, txn.first_offset, txn.last_offset, min(ongoing, default=txn.last_offset + 1))
-
-    def _rebuild_transactions(self) -> None:
-        """Replay every stored batch into the producer state and make each segment's transaction index hold
-        exactly the aborted transactions whose marker it holds (caller holds the lock or owns the log)."""
-        by_segment: dict[int, list[AbortedTxn]] = {segment.base_offset: [] for segment in self.segments}
-        self.producer_state.rebuild(())
-        for segment in self.segments:
-            entries = by_segment[segment.base_offset]
-            for position, header in _segment_headers(segment):
-                marker = None
-                if header.is_control and header.producer_id >= 0:
-                    marker = self._marker_of(header, segment.read_at(position, header.size), 0)
-                txn = self.producer_state.record(header, marker)
-                if txn is not None and txn.aborted:
-                    entries.append(self._aborted_entry(txn))
-        self.producer_state.on_high_watermark(self.high_watermark)
-        for segment in self.segments:
-            if segment.txn_index.replace(by_segment[segment.base_offset]):
-                log.info("%s: rebuilt the transaction index of segment %020d", self.name, segment.base_offset)
-
-    def _marker_of(self, header: BatchHeader, data: bytes, position: int) -> EndTxnMarker | None:
-        """What the stored control batch at ``position`` of ``data`` says; None for a data batch, or (with a warning)
-        a control batch that is not a transaction marker: it ends nothing."""
-        if not header.is_control or header.producer_id < 0:
-            return None
-        try:
-            return decode_marker(data, position)
-        except InvalidBatchError as exc:
-            log.warning(
-                "%s: control batch at offset %d is not a transaction marker: %s", self.name, header.base_offset, exc
-            )
-            return None
-
     def _last_stable_offset(self) -> int:
-        high_watermark = self.high_watermark
-        self.producer_state.on_high_watermark(high_watermark)
-        first_unstable = self.producer_state.first_unstable_offset()
-        if first_unstable is None:
-            return high_watermark
-        return min(high_watermark, max(first_unstable, self.log_start_offset))
+        return self.transactions.last_stable_offset(self.high_watermark, self.log_start_offset)
 
     @property
     def last_stable_offset(self) -> int:
@@ -462,16 +415,7 @@ class PartitionLog:
         read_committed Fetch of that range answers (a transaction whose marker lies past the range is included)."""
         with self._lock:
             segments = self.segments
-        found: list[AbortedTxn] = []
-        for segment in segments:
-            if segment.next_offset <= start_offset and segment is not segments.active:
-                continue
-            for entry in segment.txn_index.overlapping(start_offset, upper_offset):
-                found.append(entry)
-                if entry.last_stable_offset >= upper_offset:
-                    # Every transaction that began before the bound had ended when this one did.
-                    return found
-        return found
+        return PartitionTransactions.aborted_transactions(segments, start_offset, upper_offset)
 
     def start_leader_epoch(self, epoch: int) -> None:
         """Record that ``epoch`` starts at the log end offset (a new leader's first act, before any append, so
@@ -649,7 +593,7 @@ class PartitionLog:
     def stored_headers(self) -> Iterator[BatchHeader]:
         """The header of every stored batch, oldest first (reads 61 bytes per batch)."""
         for segment in self.segments:
-            for _, header in _segment_headers(segment):
+            for _, header in segment_headers(segment):
                 yield header
 
     def truncate_to(self, offset: int) -> None:
@@ -665,7 +609,7 @@ class PartitionLog:
             write_epoch_checkpoint(self.directory / EPOCH_FILE, self.epochs)
             if self._high_watermark is not None:
                 self._high_watermark = min(self._high_watermark, self.log_end_offset)
-            self._rebuild_transactions()
+            self.transactions.rebuild(self.segments, self.high_watermark)
             self.log_start_offset = min(self.log_start_offset, self.log_end_offset)
             self.flushed_offset = min(self.flushed_offset, self.log_end_offset)
             self.recovery_point = min(self.recovery_point, self.log_end_offset)
@@ -850,12 +794,3 @@ class PartitionLog:
         for path in self.directory.iterdir():
             path.unlink()
         self.directory.rmdir()
-
-
-def _segment_headers(segment: LogSegment) -> Iterator[tuple[int, BatchHeader]]:
-    """Position and header of every batch of a segment (61 bytes read per batch)."""
-    position = 0
-    while position + HEADER_SIZE <= segment.size:
-        header = parse_header(segment.read_at(position, HEADER_SIZE))
-        yield position, header
-        position += header.size
