@@ -1,7 +1,8 @@
-"""read_committed reads through the Kafka listener, with transactions written straight into the log (transactional
-batches appended, markers through the broker's MarkerWriter): confluent-kafka's and kafka-python's consumers see only
-committed records at read_committed, everything at read_uncommitted; ListOffsets answers the last stable offset;
-DescribeProducers shows open transactions."""
+"""read_committed reads through the Kafka listener: first with transactions written straight into the log
+(transactional batches appended, markers through the node's MarkerWriter), then with confluent-kafka's and
+kafka-python's transactional producers. Both clients' consumers see only committed records at read_committed and
+everything at read_uncommitted; ListOffsets answers the last stable offset; DescribeProducers shows open
+transactions."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from pathlib import Path
 
 import pytest
 from confluent_kafka import Consumer, TopicPartition
-from kafka import KafkaAdminClient, KafkaConsumer
+from confluent_kafka import Producer as ConfluentProducer
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka import TopicPartition as KafkaPythonPartition
 
 from hub.log.error_codes import ErrorCode
@@ -158,3 +160,64 @@ def test_describe_producers_shows_open_transactions_and_coordinator_epochs(node:
     assert producers[PID_OPEN + 20].coordinator_epoch == -1
     assert producers[PID_OPEN + 21].current_transaction_start_offset == -1
     assert producers[PID_OPEN + 21].coordinator_epoch == 6
+
+
+# --- real transactional producers --------------------------------------------------------------------------------
+
+
+def _kafka_python_values(node: InProcessNode, topic: str, isolation: str) -> list[bytes]:
+    consumer = KafkaConsumer(
+        bootstrap_servers=node.bootstrap,
+        isolation_level=isolation,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        consumer_timeout_ms=3000,
+    )
+    try:
+        consumer.assign([KafkaPythonPartition(topic, 0)])
+        return [message.value for message in consumer]
+    finally:
+        consumer.close()
+
+
+def test_confluent_transactions_read_by_both_clients(node: InProcessNode) -> None:
+    """confluent-kafka's transactional producer commits, aborts (after the aborted records were flushed to the log)
+    and commits again; read_committed readers of both clients get the committed records only."""
+    topic = f"rc-confluent-{uuid.uuid4().hex[:8]}"
+    node.node.broker.partition(topic, 0, create=True)
+    producer = ConfluentProducer({"bootstrap.servers": node.bootstrap, "transactional.id": f"t-{topic}"})
+    producer.init_transactions(30)
+    for values, commit in (([b"c1", b"c2"], True), ([b"a1", b"a2"], False), ([b"c3"], True)):
+        producer.begin_transaction()
+        for value in values:
+            producer.produce(topic, value, partition=0)
+        producer.flush(30)
+        (producer.commit_transaction if commit else producer.abort_transaction)(30)
+    log = node.node.broker.store.partition(topic, 0)
+    assert log.last_stable_offset == log.high_watermark
+    assert _confluent_values(node, topic, "read_committed", 3) == [b"c1", b"c2", b"c3"]
+    assert _kafka_python_values(node, topic, "read_committed") == [b"c1", b"c2", b"c3"]
+    assert _kafka_python_values(node, topic, "read_uncommitted") == [b"c1", b"c2", b"a1", b"a2", b"c3"]
+
+
+def test_kafka_python_transactions_read_by_both_clients(node: InProcessNode) -> None:
+    topic = f"rc-kafka-python-{uuid.uuid4().hex[:8]}"
+    node.node.broker.partition(topic, 0, create=True)
+    producer = KafkaProducer(bootstrap_servers=node.bootstrap, transactional_id=f"t-{topic}")
+    try:
+        producer.init_transactions()
+        for values, commit in (([b"c1"], True), ([b"a1", b"a2"], False), ([b"c2", b"c3"], True)):
+            producer.begin_transaction()
+            for value in values:
+                producer.send(topic, value, partition=0).get(10)
+            (producer.commit_transaction if commit else producer.abort_transaction)()
+        # An open transaction holds read_committed readers back; its records are readable uncommitted.
+        producer.begin_transaction()
+        producer.send(topic, b"open", partition=0).get(10)
+        assert _confluent_values(node, topic, "read_committed", 3) == [b"c1", b"c2", b"c3"]
+        assert _kafka_python_values(node, topic, "read_committed") == [b"c1", b"c2", b"c3"]
+        assert _kafka_python_values(node, topic, "read_uncommitted")[-1] == b"open"
+        producer.commit_transaction()
+        assert _kafka_python_values(node, topic, "read_committed") == [b"c1", b"c2", b"c3", b"open"]
+    finally:
+        producer.close(timeout=5)
