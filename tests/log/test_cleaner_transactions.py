@@ -87,9 +87,10 @@ def test_aborted_records_are_removed_and_do_not_supersede_committed_ones(tmp_pat
         # The ABORT marker stays this time: the walk removed its transaction's batch just now.
         assert 3 in _markers(log)
         assert [entry.last_offset for entry in log.aborted_transactions(0, 10)] == [3]
-        # The cleaned segment's index took the final name with its log (through .cleaned and .swap).
+        # The cleaned segment's index took the final name with its log (through .cleaned and .swap); the replaced
+        # segment's is retired with it.
         names = sorted(path.name for path in log.directory.iterdir() if "txnindex" in path.name)
-        assert names == ["00000000000000000000.txnindex"]
+        assert names == ["00000000000000000000.txnindex", "00000000000000000000.txnindex.deleted"]
 
 
 def test_markers_go_after_their_transaction_and_the_delete_horizon(tmp_path: Path) -> None:
