@@ -62,10 +62,6 @@ class LogMarkerWriter:
         with self._lock:
             self._listeners = [*self._listeners, listener]
 
-    def remove_listener(self, listener: MarkerListener) -> None:
-        with self._lock:
-            self._listeners = [known for known in self._listeners if known is not listener]
-
     def close(self) -> None:
         """Refuse new markers and wait for those being written."""
         with self._lock:
