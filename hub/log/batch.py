@@ -185,3 +185,12 @@ def batch_size_at(buf: bytes | bytearray | memoryview, position: int) -> int:
     """Total size of the batch at ``position`` read from its length prefix, without validation."""
     _, length = _LENGTH_PREFIX.unpack_from(buf, position)
     return int(length) + LOG_OVERHEAD
+
+
+def next_offset_after(buf: bytes | bytearray | memoryview) -> int:
+    """One past the last offset of the last batch in a non-empty buffer of whole batches (length prefixes and the
+    last header only)."""
+    position = 0
+    while position + batch_size_at(buf, position) < len(buf):
+        position += batch_size_at(buf, position)
+    return parse_header(buf, position).next_offset

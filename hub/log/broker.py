@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
+from hub.log.batch import next_offset_after
 from hub.log.errors import LogError, OffsetOutOfRangeError, UnknownTopicOrPartitionError
 from hub.log.group import GroupCoordinator
 from hub.log.partition import AppendResult, PartitionLog
@@ -35,19 +36,28 @@ FETCH_MAX_BYTES = 55 << 20
 MAX_NODES = 1024
 
 
+#: FetchRequest's isolation levels (Kafka's numbers).
+READ_UNCOMMITTED: Final = 0
+READ_COMMITTED: Final = 1
+
+
 @dataclass(frozen=True, slots=True)
 class FetchRequest:
-    """Read ``topic``-``partition`` from ``offset``, at most ``max_bytes`` (at least one batch is returned)."""
+    """Read ``topic``-``partition`` from ``offset``, at most ``max_bytes`` (at least one batch is returned);
+    READ_COMMITTED stops at the last stable offset and answers the aborted transactions of what it read."""
 
     topic: str
     partition: int
     offset: int
     max_bytes: int = 1 << 20
+    isolation_level: int = READ_UNCOMMITTED
 
 
 @dataclass(frozen=True, slots=True)
 class FetchResult:
-    """Stored batches for one request, with the partition's positions; ``error`` instead of data on failure."""
+    """Stored batches for one request, with the partition's positions; ``error`` instead of data on failure.
+    ``aborted_transactions`` (read_committed only) lists ``(producer_id, first_offset)`` of the aborted
+    transactions holding records in ``records`` (hub.log.committed_batches filters them)."""
 
     topic: str
     partition: int
@@ -55,6 +65,8 @@ class FetchResult:
     high_watermark: int
     log_start_offset: int
     error: Exception | None = None
+    last_stable_offset: int = -1
+    aborted_transactions: tuple[tuple[int, int], ...] = ()
 
 
 class Broker:
@@ -166,7 +178,13 @@ class Broker:
     def _has_new_data(self, requests: Sequence[FetchRequest]) -> bool:
         for request in requests:
             try:
-                if self.store.partition(request.topic, request.partition).log_end_offset > request.offset:
+                partition = self.store.partition(request.topic, request.partition)
+                end = (
+                    partition.last_stable_offset
+                    if request.isolation_level == READ_COMMITTED
+                    else partition.log_end_offset
+                )
+                if end > request.offset:
                     return True
             except UnknownTopicOrPartitionError:
                 return True
@@ -179,11 +197,25 @@ class Broker:
             try:
                 partition = self.store.partition(request.topic, request.partition)
                 limit = min(request.max_bytes, budget)
-                data = partition.read(request.offset, limit, max_offset=partition.high_watermark) if budget > 0 else b""
+                stable = partition.last_stable_offset
+                upper = stable if request.isolation_level == READ_COMMITTED else partition.high_watermark
+                data = partition.read(request.offset, limit, max_offset=upper) if budget > 0 else b""
                 budget -= len(data)
+                aborted: tuple[tuple[int, int], ...] = ()
+                if data and request.isolation_level == READ_COMMITTED:
+                    aborted = tuple(
+                        (txn.producer_id, txn.first_offset)
+                        for txn in partition.aborted_transactions(request.offset, next_offset_after(data))
+                    )
                 results.append(
                     FetchResult(
-                        request.topic, request.partition, data, partition.high_watermark, partition.log_start_offset
+                        request.topic,
+                        request.partition,
+                        data,
+                        partition.high_watermark,
+                        partition.log_start_offset,
+                        last_stable_offset=stable,
+                        aborted_transactions=aborted,
                     )
                 )
             except (UnknownTopicOrPartitionError, OffsetOutOfRangeError) as exc:
@@ -201,12 +233,15 @@ class Broker:
 
     # --- offsets -----------------------------------------------------------------------------------------------
 
-    def list_offset(self, topic: str, partition: int, spec: int) -> tuple[int, int] | None:
+    def list_offset(
+        self, topic: str, partition: int, spec: int, *, isolation_level: int = READ_UNCOMMITTED
+    ) -> tuple[int, int] | None:
         """(offset, timestamp) for EARLIEST (-2), LATEST (-1) or the first record at or after a timestamp (ms);
-        None when no record is that recent. The timestamp is -1 for EARLIEST and LATEST."""
+        None when no record is that recent. The timestamp is -1 for EARLIEST and LATEST. LATEST is the high
+        watermark, or the last stable offset for READ_COMMITTED."""
         log_ = self.store.partition(topic, partition)
         if spec == EARLIEST:
             return log_.log_start_offset, -1
         if spec == LATEST:
-            return log_.high_watermark, -1
+            return (log_.last_stable_offset if isolation_level == READ_COMMITTED else log_.high_watermark), -1
         return log_.offset_for_timestamp(spec)

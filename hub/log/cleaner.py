@@ -20,7 +20,11 @@ one — and only those whose newest record is older than ``min.compaction.lag.ms
    reads from the start within ``delete.retention.ms`` sees every delete. The earliest horizon still pending is
    kept in the checkpoint, and a partition whose horizon has passed is cleaned even without new dirty data;
 4. the last batch of each idempotent producer is kept (empty if need be) so producer state survives restarts;
-5. each group of cleaned segments replaces the originals atomically (PartitionLog.replace_segments).
+5. transactions (hub.log.cleaner_txns): only segments below the last stable offset are cleanable; records of
+   aborted transactions are removed (and never enter the key map); a marker stays while any batch of its
+   transaction does, then gets a delete horizon like a tombstone and goes after it; each cleaned segment's
+   transaction index keeps the entries of the ABORT markers it keeps;
+6. each group of cleaned segments replaces the originals atomically (PartitionLog.replace_segments).
 
 Producers keep appending and consumers keep reading while this runs: the active segment is untouched and the
 swap happens under the partition lock. The latest value of a key is never dropped: only records with a later
@@ -41,8 +45,10 @@ from dataclasses import dataclass
 
 from hub.log.batch import HEADER_SIZE, BatchHeader, parse_header
 from hub.log.checkpoint import read_versioned_json, write_json_atomically
+from hub.log.cleaner_txns import CleanedTransactions
 from hub.log.compression import codec
 from hub.log.config import INT_MAX
+from hub.log.control import decode_marker
 from hub.log.errors import LogClosedError
 from hub.log.partition import PartitionLog
 from hub.log.records import Record, decode_batch, encode_batch
@@ -156,9 +162,12 @@ class LogCleaner:
         config = partition.config
         lag_ms = config.get("min.compaction.lag.ms")
         cleanable: list[LogSegment] = []
+        stable = partition.last_stable_offset
         for segment in partition.closed_segments():
             if lag_ms > 0 and segment.max_timestamp > now_ms - lag_ms:
                 break
+            if segment.next_offset > stable:
+                break  # an undecided transaction's records are not the cleaner's to judge yet
             cleanable.append(segment)
         if not cleanable:
             return None
@@ -173,8 +182,12 @@ class LogCleaner:
         ratio_due = dirty_bytes / max(total_bytes, 1) >= config.get("min.cleanable.dirty.ratio")
         if not (force or overdue or horizon_passed or (dirty and ratio_due)):
             return None
-        offset_map, map_end = self._build_offset_map(dirty, first_dirty) if dirty else ({}, first_dirty)
+        aborted = partition.aborted_transactions(cleanable[0].base_offset, cleanable[-1].next_offset)
+        offset_map, map_end = (
+            self._build_offset_map(dirty, first_dirty, CleanedTransactions(aborted)) if dirty else ({}, first_dirty)
+        )
         cleanable = [segment for segment in cleanable if segment.base_offset < map_end]
+        transactions = CleanedTransactions(aborted)
         last_producer_batches = self._last_producer_batches(partition)
         horizon = now_ms + config.get("delete.retention.ms")
         removed = 0
@@ -186,15 +199,35 @@ class LogCleaner:
             try:
                 for segment in group:
                     for header, data in _batches(segment):
-                        kept, dropped, kept_horizon = self._filter(
-                            header, data, offset_map, first_dirty, map_end, now_ms, horizon, last_producer_batches
-                        )
+                        if header.is_control:
+                            kept, dropped, kept_horizon = self._filter_marker(
+                                header, data, transactions, now_ms, horizon, last_producer_batches
+                            )
+                        else:
+                            kept, dropped, kept_horizon = self._filter(
+                                header,
+                                data,
+                                offset_map,
+                                first_dirty,
+                                map_end,
+                                now_ms,
+                                horizon,
+                                last_producer_batches,
+                                aborted=transactions.on_data_batch(header),
+                            )
                         removed += dropped
                         if kept_horizon is not None:
                             pending_horizons.append(kept_horizon)
                         if kept is not None:
                             cleaned.append(kept, [(0, parse_header(kept))])
                 bytes_after += cleaned.size
+                cleaned.txn_index.replace(
+                    [
+                        entry
+                        for offset, entry in sorted(transactions.kept_entries.items())
+                        if offset < cleaned.next_offset and offset >= cleaned.base_offset
+                    ]
+                )
                 partition.replace_segments(group, cleaned)
             except BaseException:
                 cleaned.delete_files()
@@ -212,15 +245,18 @@ class LogCleaner:
         )
         return result
 
-    def _build_offset_map(self, dirty: list[LogSegment], first_dirty: int) -> tuple[dict[bytes, int], int]:
-        """Latest offset of every key in the dirty segments, and the offset the map covers up to."""
+    def _build_offset_map(
+        self, dirty: list[LogSegment], first_dirty: int, transactions: CleanedTransactions
+    ) -> tuple[dict[bytes, int], int]:
+        """Latest offset of every key in the dirty segments (aborted records left out), and the offset the map
+        covers up to."""
         offset_map: dict[bytes, int] = {}
         end = dirty[0].base_offset
         for segment in dirty:
             if len(offset_map) >= self.max_map_entries and end > first_dirty:
                 break
             for header, data in _batches(segment):
-                if header.is_control:
+                if header.is_control or transactions.on_data_batch(header):
                     continue
                 for record in decode_batch(data).records:
                     if record.offset >= first_dirty and record.key is not None:
@@ -258,6 +294,47 @@ class LogCleaner:
         return groups
 
     @staticmethod
+    def _filter_marker(
+        header: BatchHeader,
+        data: bytes,
+        transactions: CleanedTransactions,
+        now_ms: int,
+        horizon_ms: int,
+        last_producer_batches: set[int],
+    ) -> tuple[bytes | None, int, int | None]:
+        """A marker's fate (as ``_filter``'s answer): kept while its transaction has batches left or it is its
+        producer's last batch, else stamped with a delete horizon, and dropped by a cleaning past it."""
+        if header.producer_id < 0:
+            return data, 0, None
+        marker = decode_marker(data)
+        removable = transactions.on_marker(header, marker.commit)
+        if not removable or header.base_offset in last_producer_batches:
+            if not marker.commit:
+                transactions.keep_abort_marker(header.last_offset)
+            return data, 0, None
+        if header.has_delete_horizon:
+            if now_ms >= header.base_timestamp:
+                return None, 0, None
+            if not marker.commit:
+                transactions.keep_abort_marker(header.last_offset)
+            return data, 0, header.base_timestamp
+        if not marker.commit:
+            transactions.keep_abort_marker(header.last_offset)
+        stamped = encode_batch(
+            decode_batch(data).records,
+            base_offset=header.base_offset,
+            producer_id=header.producer_id,
+            producer_epoch=header.producer_epoch,
+            base_sequence=header.base_sequence,
+            transactional=True,
+            control=True,
+            partition_leader_epoch=header.partition_leader_epoch,
+            last_offset_delta=header.last_offset_delta,
+            delete_horizon_ms=horizon_ms,
+        )
+        return stamped, 0, horizon_ms
+
+    @staticmethod
     def _filter(
         header: BatchHeader,
         data: bytes,
@@ -267,15 +344,16 @@ class LogCleaner:
         now_ms: int,
         horizon_ms: int,
         last_producer_batches: set[int],
+        *,
+        aborted: bool = False,
     ) -> tuple[bytes | None, int, int | None]:
         """The batch to write in the cleaned segment (None to drop it), how many records were removed, and the
-        delete horizon of tombstones it still holds (None when it holds none)."""
-        if header.is_control:
-            return data, 0, None
+        delete horizon of tombstones it still holds (None when it holds none). Every record of an ``aborted``
+        transaction's batch is removed."""
         records = decode_batch(data).records
         kept: list[Record] = []
         has_tombstone = False
-        for record in records:
+        for record in records if not aborted else ():
             if record.key is not None:
                 latest = offset_map.get(_digest(record.key))
                 if latest is not None and record.offset < latest:

@@ -116,6 +116,8 @@ _EXCEPTION_CODES: list[tuple[type[Exception], ErrorCode]] = [
     (errors.RecordTooLargeError, ErrorCode.MESSAGE_TOO_LARGE),
     (errors.OutOfOrderSequenceError, ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER),
     (errors.InvalidProducerEpochError, ErrorCode.INVALID_PRODUCER_EPOCH),
+    (errors.InvalidTxnStateError, ErrorCode.INVALID_TXN_STATE),
+    (errors.TransactionCoordinatorFencedError, ErrorCode.TRANSACTION_COORDINATOR_FENCED),
     (errors.TopicExistsError, ErrorCode.TOPIC_ALREADY_EXISTS),
     (errors.InternalTopicError, ErrorCode.INVALID_TOPIC_EXCEPTION),
     (errors.InvalidTopicError, ErrorCode.INVALID_TOPIC_EXCEPTION),

@@ -23,6 +23,8 @@ Exception tree::
     ├── LogClosedError             the log was used after close()
     ├── InvalidProducerEpochError  an idempotent producer was fenced by a newer epoch (Kafka error 47)
     ├── OutOfOrderSequenceError    an idempotent producer skipped sequence numbers (Kafka error 45)
+    ├── InvalidTxnStateError       a producer with a transaction open wrote outside it (Kafka error 48)
+    ├── TransactionCoordinatorFencedError  a marker from an older coordinator epoch (Kafka error 52)
     │
     │   raised by replication (hub.log.cluster):
     ├── UnexpectedAppendOffsetError  (an InvalidBatchError) replicated batches start below the log end
@@ -135,6 +137,15 @@ class InvalidProducerEpochError(LogError):
 
 class OutOfOrderSequenceError(LogError):
     """A batch's sequence number does not continue its producer's sequence: a batch went missing."""
+
+
+class InvalidTxnStateError(LogError):
+    """A producer with a transaction open on the partition sent a non-transactional batch (INVALID_TXN_STATE)."""
+
+
+class TransactionCoordinatorFencedError(LogError):
+    """A transaction marker came from an older coordinator epoch than the partition's last marker of that producer
+    (TRANSACTION_COORDINATOR_FENCED)."""
 
 
 class UnexpectedAppendOffsetError(InvalidBatchError):

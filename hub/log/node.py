@@ -34,13 +34,13 @@ from hub.log.group import CoordinatorConfig, GroupCoordinator, TopicOffsetsLog
 from hub.log.group.assignors import ASSIGNORS
 from hub.log.group.consumer_heartbeat import ConsumerSettings
 from hub.log.group.offsets_log import OffsetsLog
+from hub.log.marker_writer import LogMarkerWriter
 from hub.log.security.acl_store import AclStore
 from hub.log.security.authorizer import SECURITY_PROPERTIES, Authorizer, AuthorizerSettings, authorizer_settings
 from hub.log.security.listeners import ListenerConfig, is_security_property, listener_config
 from hub.log.security.scram_credentials import ScramCredentialStore
 from hub.log.store import TopicStore
 from hub.log.txn.coordinator import TransactionConfig, TransactionCoordinator
-from hub.log.txn.local_markers import LocalMarkerWriter
 from hub.log.txn.markers import MarkerDispatcher
 from hub.log.txn.state_log import TopicTxnStateLog, TxnStateLog
 
@@ -204,7 +204,7 @@ class LogNode:
             txn_log = ReplicatedTxnStateLog(self.cluster, config.transactions)
             self.cluster.transaction_node = TransactionPlacement(self.cluster, config.transactions).transaction_node
         self.coordinator = GroupCoordinator(offsets_log, config.groups, topics=self._subscribable_topics)
-        self.marker_writer = LocalMarkerWriter(self.store, self.cluster.replicas if self.cluster else None)
+        self.marker_writer = LogMarkerWriter(self.store, self.cluster.replicas if self.cluster else None)
         self.transactions = TransactionCoordinator(
             txn_log,
             lambda: self.broker.init_producer_id()[0],

@@ -26,6 +26,13 @@ cluster the high watermark is the log end offset.
 Recovery on open is hub.log.recovery's job: segments up to the recovery point are trusted, later ones re-validated
 and truncated at the first torn or corrupt batch.
 
+Transactions: producer state (hub.log.producer_state) follows each producer's open transaction; ``append_marker``
+writes a transaction's COMMIT or ABORT marker (hub.log.control), and an aborted transaction gets an entry in the
+transaction index of the segment holding its marker (hub.log.txn_index). The last stable offset is the least first
+offset of the open (or ended but not yet replicated) transactions, at most the high watermark: read_committed
+readers stop there. On open and truncation the producer state and every segment's transaction index are recomputed
+from the stored batches (hub.log.partition_txns), so a crash never leaves an index behind its log.
+
 Thread-safety: appends, truncation, retention and segment swaps take the partition lock; fsyncs run outside it
 (under a separate flush lock, always taken before the partition lock), so appends continue during an fsync.
 Reads take the lock only to snapshot the segments (an immutable value), log end and the active segment's size,
@@ -55,6 +62,7 @@ from hub.log.checkpoint import (
     write_json_atomically,
 )
 from hub.log.config import INT_MAX, TopicConfig
+from hub.log.control import EndTxnMarker, encode_marker
 from hub.log.errors import (
     InvalidBatchError,
     LogClosedError,
@@ -62,11 +70,13 @@ from hub.log.errors import (
     UnexpectedAppendOffsetError,
 )
 from hub.log.index import OffsetIndex, TimeIndex
+from hub.log.partition_txns import PartitionTransactions, segment_headers
 from hub.log.producer_state import ProducerStateManager
 from hub.log.recovery import load_segments
 from hub.log.retention import active_expired, expired_count
 from hub.log.segment import CLEANED_SUFFIX, SWAP_SUFFIX, FileSlice, LogSegment
 from hub.log.segments import LogSegments
+from hub.log.txn_index import AbortedTxn
 
 log = logging.getLogger("hub.log.partition")
 
@@ -119,6 +129,7 @@ class PartitionLog:
         self._waiters: list[tuple[int, Future[None]]] = []
         self.fsync_count = 0
         self.producer_state = ProducerStateManager(self.name)
+        self.transactions = PartitionTransactions(self.name, self.producer_state)
         self.on_append: Callable[[PartitionLog], None] | None = None
         self.closed = True
         self._released = True  # files closed (set by close(), cleared by open())
@@ -151,7 +162,7 @@ class PartitionLog:
         self.recovery_point = self.log_end_offset
         self.flushed_offset = self.log_end_offset
         self.epochs = [(epoch, start) for epoch, start in self.epochs if start < self.log_end_offset]
-        self.producer_state.rebuild(self.stored_headers())
+        self.transactions.rebuild(self.segments, self.high_watermark)
         self.last_flush_ms = self._now_ms()
         self.closed = False
         self._released = False
@@ -335,8 +346,8 @@ class PartitionLog:
             max_timestamp = max(header.max_timestamp for _, header in stamped)
             self._maybe_roll(end - first, expected - 1, max_timestamp, self._now_ms())
             self.segments.active.append(bytearray(buffer[first:end]), stamped)
-            for _, header in stamped:
-                self.producer_state.record(header)
+            for position, header in stamped:
+                self.transactions.record(header, buffer, first + position, self.active)
                 self._record_epoch(header.partition_leader_epoch, header.base_offset)
                 self._unflushed_messages += header.records_count
         if self.config.values["flush.messages"] == 1 and self.flusher is not None:
@@ -344,6 +355,67 @@ class PartitionLog:
         if self.on_append is not None:
             self.on_append(self)
         return expected
+
+    # --- transactions ------------------------------------------------------------------------------------------
+
+    def append_marker(
+        self,
+        producer_id: int,
+        producer_epoch: int,
+        commit: bool,
+        coordinator_epoch: int,
+        *,
+        leader_epoch: int = 0,
+    ) -> AppendResult:
+        """Write the marker ending ``producer_id``'s transaction (a control batch; see hub.log.control) and return
+        where it went, like ``append`` (``batch_count`` 0 and the earlier marker's offset when this one is a retry
+        of the producer's last marker: nothing is written). Raises InvalidProducerEpochError for an older producer
+        epoch, TransactionCoordinatorFencedError for an older coordinator epoch."""
+        marker = EndTxnMarker(commit, coordinator_epoch)
+        with self._lock:
+            if self.closed:
+                raise LogClosedError(f"{self.name} is closed")
+            earlier = self.producer_state.check_marker(producer_id, producer_epoch, marker)
+            if earlier is not None:
+                return AppendResult(earlier, earlier, -1, 0, 0, self._durability(earlier + 1))
+            now = self._now_ms()
+            buffer = bytearray(encode_marker(producer_id, producer_epoch, commit, coordinator_epoch, timestamp=now))
+            offset = self.segments.active.next_offset
+            stamp_batch(buffer, 0, offset, leader_epoch)
+            header = parse_header(buffer)
+            self._maybe_roll(len(buffer), offset, header.max_timestamp, now)
+            self.segments.active.append(buffer, [(0, header)])
+            self.transactions.completed(self.producer_state.record(header, marker), self.active)
+            if not self.epochs or leader_epoch > self.epochs[-1][0]:
+                self._record_epoch(leader_epoch, offset)
+            self._unflushed_messages += 1
+            durable = self._durability(offset + 1)
+        if self.config.sync_every_append:
+            if self.flusher is None:
+                self.flush(offset + 1)
+            else:
+                self.flusher.schedule(self)
+        if self.on_append is not None:
+            self.on_append(self)
+        return AppendResult(offset, offset, -1, 1, 1, durable)
+
+    def _last_stable_offset(self) -> int:
+        return self.transactions.last_stable_offset(self.high_watermark, self.log_start_offset)
+
+    @property
+    def last_stable_offset(self) -> int:
+        """The offset below which every transaction is decided and replicated: the least first offset of the
+        open transactions (and of ended ones whose marker is not yet below the high watermark), at most the high
+        watermark, at least the log start. read_committed consumers read up to here."""
+        with self._lock:
+            return self._last_stable_offset()
+
+    def aborted_transactions(self, start_offset: int, upper_offset: int) -> list[AbortedTxn]:
+        """The aborted transactions holding records in [start_offset, upper_offset), in marker order: what a
+        read_committed Fetch of that range answers (a transaction whose marker lies past the range is included)."""
+        with self._lock:
+            segments = self.segments
+        return PartitionTransactions.aborted_transactions(segments, start_offset, upper_offset)
 
     def start_leader_epoch(self, epoch: int) -> None:
         """Record that ``epoch`` starts at the log end offset (a new leader's first act, before any append, so
@@ -521,11 +593,8 @@ class PartitionLog:
     def stored_headers(self) -> Iterator[BatchHeader]:
         """The header of every stored batch, oldest first (reads 61 bytes per batch)."""
         for segment in self.segments:
-            position = 0
-            while position + HEADER_SIZE <= segment.size:
-                header = parse_header(segment.read_at(position, HEADER_SIZE))
+            for _, header in segment_headers(segment):
                 yield header
-                position += header.size
 
     def truncate_to(self, offset: int) -> None:
         """Remove every record at or after ``offset`` (replication's divergence repair; whole batches)."""
@@ -540,7 +609,7 @@ class PartitionLog:
             write_epoch_checkpoint(self.directory / EPOCH_FILE, self.epochs)
             if self._high_watermark is not None:
                 self._high_watermark = min(self._high_watermark, self.log_end_offset)
-            self.producer_state.rebuild(self.stored_headers())
+            self.transactions.rebuild(self.segments, self.high_watermark)
             self.log_start_offset = min(self.log_start_offset, self.log_end_offset)
             self.flushed_offset = min(self.flushed_offset, self.log_end_offset)
             self.recovery_point = min(self.recovery_point, self.log_end_offset)
@@ -560,6 +629,7 @@ class PartitionLog:
             if self._high_watermark is not None:
                 self._high_watermark = offset
             self.producer_state.rebuild(iter(()))
+            self.active.txn_index.replace(())
             self.write_checkpoint()
 
     def delete_records_before(self, offset: int) -> int:
@@ -572,11 +642,19 @@ class PartitionLog:
             self.write_checkpoint()
             return self.log_start_offset
 
-    def active_producers(self) -> list[tuple[int, int, int, int]]:
-        """The idempotent producers this partition knows: ``(producer_id, epoch, last_sequence, last_timestamp)``."""
+    def active_producers(self) -> list[tuple[int, int, int, int, int, int]]:
+        """The producers this partition knows: ``(producer_id, epoch, last_sequence, last_timestamp,
+        coordinator_epoch, current_txn_start_offset)`` (the last two -1 when unknown or no transaction is open)."""
         with self._lock:
             return [
-                (producer_id, entry.epoch, entry.last_sequence, entry.last_timestamp)
+                (
+                    producer_id,
+                    entry.epoch,
+                    entry.last_sequence,
+                    entry.last_timestamp,
+                    entry.coordinator_epoch,
+                    entry.current_txn_first_offset,
+                )
                 for producer_id, entry in sorted(self.producer_state.producers.items())
             ]
 
@@ -617,7 +695,12 @@ class PartitionLog:
                 return 0
             if active_expired(self.active, self.config, now):
                 self.roll()
-            for _ in range(expired_count(self.segments, self.config, now)):
+            # Never past the last stable offset: an undecided transaction's batches are what rebuilds its state
+            # (Kafka stops at the high watermark and keeps producer snapshots; Hub keeps none).
+            stable = self._last_stable_offset()
+            expired = expired_count(self.segments, self.config, now)
+            below_stable = sum(1 for segment in self.segments.closed if segment.next_offset <= stable)
+            for _ in range(min(expired, below_stable)):
                 self._retire_oldest()
                 removed += 1
             removed += self._delete_segments_below_start()

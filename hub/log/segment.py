@@ -5,6 +5,7 @@ Files, named by the segment's base offset padded to 20 digits::
     00000000000000000000.log        batches exactly as stored (RecordBatch v2), back to back
     00000000000000000000.index      see hub.log.index
     00000000000000000000.timeindex  see hub.log.index
+    00000000000000000000.txnindex   aborted transactions whose marker is here (hub.log.txn_index; only when any)
 
 A suffix after those names marks a segment in transition: ``.deleted`` (retired, removed after
 ``file.delete.delay.ms``), ``.cleaned`` (a log cleaner's output being written), ``.swap`` (cleaned output about
@@ -30,12 +31,14 @@ from hub.log.batch import HEADER_SIZE, LOG_OVERHEAD, BatchHeader, parse_header, 
 from hub.log.errors import CorruptBatchError, InvalidBatchError
 from hub.log.index import IndexCorruptError, OffsetIndex, TimeIndex
 from hub.log.records import decode_batch
+from hub.log.txn_index import TransactionIndex
 
 log = logging.getLogger("hub.log.segment")
 
 LOG_SUFFIX = ".log"
 INDEX_SUFFIX = ".index"
 TIME_INDEX_SUFFIX = ".timeindex"
+TXN_INDEX_SUFFIX = ".txnindex"
 DELETED_SUFFIX = ".deleted"
 CLEANED_SUFFIX = ".cleaned"
 SWAP_SUFFIX = ".swap"
@@ -86,6 +89,7 @@ class LogSegment:
         self.log_path = directory / (name + LOG_SUFFIX + suffix)
         self.offset_index = OffsetIndex(directory / (name + INDEX_SUFFIX + suffix), base_offset)
         self.time_index = TimeIndex(directory / (name + TIME_INDEX_SUFFIX + suffix), base_offset)
+        self.txn_index = TransactionIndex(directory / (name + TXN_INDEX_SUFFIX + suffix))
         self.size = 0
         self.next_offset = base_offset
         self.max_timestamp = -1
@@ -107,6 +111,7 @@ class LogSegment:
         self.size = stat.st_size
         self.synced_size = self.size
         self.created_ms = int(stat.st_mtime * 1000) if self.size else 0
+        self.txn_index.open()
         if next_offset is None:
             self.offset_index.open(load=False)
             self.time_index.open(load=False)
@@ -142,10 +147,15 @@ class LogSegment:
         self.rename_files(DELETED_SUFFIX)
 
     def rename_files(self, suffix: str) -> None:
-        """Rename the three files from the current suffix to ``suffix`` ("" for a live segment); open file
+        """Rename the segment's files from the current suffix to ``suffix`` ("" for a live segment); open file
         descriptors stay valid. The log file goes last, so a log file with the new name implies the indexes."""
         name = segment_name(self.base_offset)
-        for index_file, kind in ((self.offset_index, INDEX_SUFFIX), (self.time_index, TIME_INDEX_SUFFIX)):
+        indexes: tuple[tuple[OffsetIndex | TimeIndex | TransactionIndex, str], ...] = (
+            (self.offset_index, INDEX_SUFFIX),
+            (self.time_index, TIME_INDEX_SUFFIX),
+            (self.txn_index, TXN_INDEX_SUFFIX),
+        )
+        for index_file, kind in indexes:
             target = self.directory / (name + kind + suffix)
             if index_file.path.exists():
                 os.replace(index_file.path, target)
@@ -159,7 +169,7 @@ class LogSegment:
     def delete_files(self) -> None:
         """Close and remove the segment's files."""
         self.close()
-        for path in (self.log_path, self.offset_index.path, self.time_index.path):
+        for path in (self.log_path, self.offset_index.path, self.time_index.path, self.txn_index.path):
             path.unlink(missing_ok=True)
 
     # --- writing -----------------------------------------------------------------------------------------------
@@ -198,11 +208,14 @@ class LogSegment:
         os.fsync(self._fd)
         self.offset_index.flush()
         self.time_index.flush()
+        self.txn_index.flush()
         self.synced_size = self.size
 
     def fsync_log(self) -> None:
-        """fsync only the log file (the indexes are rebuilt from it after a crash)."""
+        """fsync the log file, and the transaction index when a marker added to it (the offset and time indexes
+        are rebuilt from the log after a crash)."""
         os.fsync(self._fd)
+        self.txn_index.flush()
 
     def write_index_entries(self) -> None:
         """Write index entries added since the last call (under the partition lock, like appends)."""

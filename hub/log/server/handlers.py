@@ -24,6 +24,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from typing import Any
 
+from hub.log.batch import next_offset_after
 from hub.log.broker import Broker
 from hub.log.error_codes import ErrorCode, error_code_for
 from hub.log.errors import (
@@ -67,6 +68,8 @@ CURRENT_LEADER_PRODUCE_VERSION = 10
 CURRENT_LEADER_FETCH_VERSION = 16
 _LEADER_MOVED = frozenset({ErrorCode.NOT_LEADER_OR_FOLLOWER, ErrorCode.FENCED_LEADER_EPOCH})
 LONG_POLL_SLICE_S = 1.0
+#: Fetch's and ListOffsets' ``isolation_level`` for read_committed (0 is read_uncommitted).
+READ_COMMITTED = 1
 
 
 class RequestHandlers:
@@ -366,9 +369,10 @@ class RequestHandlers:
                 unique[(t["topic"] if ids is None else topic_id, r["partition"])] = (topic, r)
         requested = list(unique.values())
         replica = body.get("replica_id", -1) if version < 15 else body.get("replica_state", {}).get("replica_id", -1)
+        committed = replica < 0 and body.get("isolation_level", 0) == READ_COMMITTED
         while True:
             answers, total, errors, next_start = self._read_fetch(
-                requested, max_bytes, ctx.connection.fetch_start, replica
+                requested, max_bytes, ctx.connection.fetch_start, replica, committed
             )
             remaining = deadline - loop.time()
             if total >= min_bytes or remaining <= 0 or errors or ctx.connection.closed():
@@ -398,11 +402,13 @@ class RequestHandlers:
             await self._wait_for_data(min(remaining, LONG_POLL_SLICE_S))
 
     def _read_fetch(
-        self, requested: list[tuple[FetchTopic, Body]], max_bytes: int, start: int, replica: int
+        self, requested: list[tuple[FetchTopic, Body]], max_bytes: int, start: int, replica: int, committed: bool
     ) -> tuple[list[Body], int, bool, int]:
         """Each requested partition's answer (in request order), the bytes read, whether any failed or diverged, and
         where the next fetch starts (after the last partition that gave data, or where this one started). A follower
-        (``replica`` >= 0) reads up to the log end, a consumer up to the high watermark."""
+        (``replica`` >= 0) reads up to the log end, a consumer up to the high watermark — up to the last stable
+        offset when ``committed`` (read_committed), with the aborted transactions of the range it returns (the
+        consumer drops their records and the markers itself, as Kafka's clients do)."""
         count = len(requested)
         answers: list[Body] = [{}] * count
         total = 0
@@ -425,11 +431,14 @@ class RequestHandlers:
                 if topic.name is None:
                     raise UnknownTopicIdError(f"no topic has the id {topic.id}")
                 log_, limit = self._readable(topic.name, request, replica)
+                stable = log_.last_stable_offset
                 answer.update(
                     high_watermark=log_.high_watermark,
-                    last_stable_offset=log_.high_watermark,
+                    last_stable_offset=stable,
                     log_start_offset=log_.log_start_offset,
                 )
+                if committed:
+                    limit = stable if limit is None else min(limit, stable)
                 diverging = _diverging_epoch(log_, request)
                 if diverging is not None:
                     answer["diverging_epoch"] = diverging
@@ -443,6 +452,8 @@ class RequestHandlers:
                 if data:
                     total += len(data)
                     next_start = (index + 1) % count
+                if committed:
+                    answer["aborted_transactions"] = _aborted(log_, request["fetch_offset"], data)
                 answer["records"] = data
             except Exception as exc:
                 answer["error_code"] = error_code_for(exc)
@@ -514,6 +525,16 @@ def _diverging_epoch(log_: PartitionLog, request: Body) -> Body | None:
     if epoch < last_epoch or end_offset < request["fetch_offset"]:
         return {"epoch": epoch, "end_offset": end_offset}
     return None
+
+
+def _aborted(log_: PartitionLog, fetch_offset: int, data: bytes) -> list[Body]:
+    """The aborted transactions holding records among the batches read (Fetch's ``aborted_transactions``)."""
+    if not data:
+        return []
+    return [
+        {"producer_id": txn.producer_id, "first_offset": txn.first_offset}
+        for txn in log_.aborted_transactions(fetch_offset, next_offset_after(data))
+    ]
 
 
 def _produce_answer(partition: int, error: ErrorCode) -> Body:

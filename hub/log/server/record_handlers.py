@@ -1,5 +1,6 @@
 """RecordHandlers: the Kafka APIs about a partition's records rather than its configuration — DeleteRecords (move
-a partition's log start offset forward) and DescribeProducers (the idempotent producers a partition knows).
+a partition's log start offset forward) and DescribeProducers (the producers a partition knows, with the coordinator
+epoch of their last transaction marker and the first offset of the transaction they have open, -1 when none).
 
 Both act on the partition's leader: on a cluster a node that does not lead the partition answers
 NOT_LEADER_OR_FOLLOWER, as a Kafka broker does, and the client asks the leader. DeleteRecords follows Kafka's
@@ -28,8 +29,6 @@ log = logging.getLogger("hub.log.server")
 
 #: DeleteRecords' "up to the high watermark".
 HIGH_WATERMARK = -1
-#: DescribeProducers' "no transaction open" (Hub has no transactions).
-NO_TRANSACTION = -1
 
 
 class RecordHandlers:
@@ -118,8 +117,15 @@ class RecordHandlers:
                 "producer_epoch": epoch,
                 "last_sequence": last_sequence,
                 "last_timestamp": last_timestamp,
-                "coordinator_epoch": -1,
-                "current_txn_start_offset": NO_TRANSACTION,
+                "coordinator_epoch": coordinator_epoch,
+                "current_txn_start_offset": txn_start,
             }
-            for producer_id, epoch, last_sequence, last_timestamp in log_.active_producers()
+            for (
+                producer_id,
+                epoch,
+                last_sequence,
+                last_timestamp,
+                coordinator_epoch,
+                txn_start,
+            ) in log_.active_producers()
         ]

@@ -5,6 +5,11 @@ Positions start from the group's committed offset when there is one, else from `
 way. ``poll`` returns decoded records in offset order per partition and long-polls the broker while none are
 ready, waking early on ``wakeup()``.
 
+``isolation_level`` READ_COMMITTED (what the runtime asks for) reads only up to each partition's last stable offset
+and drops the records of aborted transactions and the markers itself, as Kafka's consumer does
+(hub.log.committed_batches); READ_UNCOMMITTED (the default) reads up to the high watermark. Seeks to the end and
+``end_offsets`` follow the level too.
+
 With a ``group_id`` the consumer commits offsets to the broker's group coordinator, and ``subscribe`` joins the
 group with Kafka's consumer protocol (range, then round-robin assignment), so Hub's consumers and any Kafka
 consumer can share a group. Rebalances happen inside ``poll``: ``on_revoke`` runs before partitions are given
@@ -20,8 +25,8 @@ import time
 from collections import deque
 from collections.abc import Collection, Iterable, Mapping
 
-from hub.log.batch import iter_batches
-from hub.log.broker import EARLIEST, LATEST, Broker, FetchRequest
+from hub.log.batch import iter_batches, next_offset_after
+from hub.log.broker import EARLIEST, LATEST, READ_COMMITTED, READ_UNCOMMITTED, Broker, FetchRequest
 from hub.log.client.api import Consumer, PartitionsCallback
 from hub.log.client.consumer_protocol import (
     ASSIGNORS,
@@ -41,7 +46,15 @@ from hub.log.client.errors import (
     RebalanceInProgressError,
     raise_for,
 )
-from hub.log.client.types import ConsumerRecord, GroupProtocol, OffsetSpec, TimestampType, TopicPartition
+from hub.log.client.types import (
+    ConsumerRecord,
+    GroupProtocol,
+    IsolationLevel,
+    OffsetSpec,
+    TimestampType,
+    TopicPartition,
+)
+from hub.log.committed_batches import committed_batches
 from hub.log.errors import OffsetOutOfRangeError, UnknownTopicOrPartitionError
 from hub.log.group import CommittedOffset, GroupCoordinator, NotCoordinatorError
 from hub.log.records import decode_batch
@@ -59,6 +72,7 @@ class EmbeddedConsumer(Consumer):
         *,
         group_id: str | None = None,
         auto_offset_reset: str = "earliest",
+        isolation_level: IsolationLevel = IsolationLevel.READ_UNCOMMITTED,
         fetch_max_bytes: int = 1 << 20,
         session_timeout_ms: int = 10_000,
         rebalance_timeout_ms: int = 60_000,
@@ -69,6 +83,7 @@ class EmbeddedConsumer(Consumer):
         self._broker = broker
         self.group_id = group_id
         self._reset = auto_offset_reset
+        self.isolation_level = isolation_level
         self._fetch_max_bytes = fetch_max_bytes
         self._assignment: set[TopicPartition] = set()
         self._positions: dict[TopicPartition, int] = {}
@@ -195,9 +210,16 @@ class EmbeddedConsumer(Consumer):
             raise OffsetOutOfRangeClientError(f"no valid position for {partition} and auto_offset_reset is none")
         spec = EARLIEST if self._reset == "earliest" else LATEST
         with translated_errors():
-            located = self._broker.list_offset(partition.topic, partition.partition, spec)
+            located = self._broker.list_offset(
+                partition.topic, partition.partition, spec, isolation_level=self._isolation
+            )
         assert located is not None
         return located[0]
+
+    @property
+    def _isolation(self) -> int:
+        """The broker's isolation level number for this consumer's ``isolation_level``."""
+        return READ_COMMITTED if self.isolation_level is IsolationLevel.READ_COMMITTED else READ_UNCOMMITTED
 
     def position(self, partition: TopicPartition) -> int:
         self._check_assigned(partition)
@@ -210,7 +232,9 @@ class EmbeddedConsumer(Consumer):
         if isinstance(offset, OffsetSpec):
             spec = EARLIEST if offset is OffsetSpec.EARLIEST else LATEST
             with translated_errors():
-                located = self._broker.list_offset(partition.topic, partition.partition, spec)
+                located = self._broker.list_offset(
+                    partition.topic, partition.partition, spec, isolation_level=self._isolation
+                )
             assert located is not None
             offset = located[0]
         self._positions[partition] = offset
@@ -256,7 +280,10 @@ class EmbeddedConsumer(Consumer):
             if max_wait_ms:
                 self._woken.wait(max_wait_ms / 1000)
             return
-        requests = [FetchRequest(tp.topic, tp.partition, self.position(tp), self._fetch_max_bytes) for tp in readable]
+        requests = [
+            FetchRequest(tp.topic, tp.partition, self.position(tp), self._fetch_max_bytes, self._isolation)
+            for tp in readable
+        ]
         results = self._broker.fetch(requests, max_wait_ms=max_wait_ms, max_bytes=self._fetch_max_bytes * 4)
         for request, result in zip(requests, results, strict=True):
             partition = TopicPartition(request.topic, request.partition)
@@ -265,13 +292,20 @@ class EmbeddedConsumer(Consumer):
                 continue
             if result.error is not None:
                 raise translate(result.error)
-            self._decode(partition, request.offset, result.records)
+            self._decode(partition, request.offset, result.records, result.aborted_transactions)
 
-    def _decode(self, partition: TopicPartition, position: int, data: bytes) -> None:
-        next_position = position
+    def _decode(
+        self, partition: TopicPartition, position: int, data: bytes, aborted: tuple[tuple[int, int], ...]
+    ) -> None:
+        next_position = next_offset_after(data) if data else position
         added = False
-        for offset_in_buffer, header in iter_batches(data):
-            next_position = max(next_position, header.next_offset)
+        # read_committed: the records of aborted transactions are dropped here, as Kafka's client drops them.
+        batches = (
+            committed_batches(data, aborted)
+            if self.isolation_level is IsolationLevel.READ_COMMITTED
+            else iter_batches(data)
+        )
+        for offset_in_buffer, header in batches:
             if header.is_control:
                 continue
             timestamp_type = TimestampType(header.timestamp_type)
@@ -336,7 +370,14 @@ class EmbeddedConsumer(Consumer):
 
     def end_offsets(self, partitions: Collection[TopicPartition]) -> dict[TopicPartition, int]:
         with translated_errors():
-            return {tp: self._broker.store.partition(tp.topic, tp.partition).high_watermark for tp in partitions}
+            return {tp: self._end_offset(tp) for tp in partitions}
+
+    def _end_offset(self, partition: TopicPartition) -> int:
+        located = self._broker.list_offset(
+            partition.topic, partition.partition, LATEST, isolation_level=self._isolation
+        )
+        assert located is not None  # LATEST always has an answer
+        return located[0]
 
     def close(self) -> None:
         if self._member is not None:
