@@ -422,6 +422,10 @@ class GroupCoordinator:
             # tell (the id is coordinated elsewhere) leaves the producer to the log's epoch check.
             verified = verifier(transactional_id, producer_id, producer_epoch, [(OFFSETS_TOPIC, 0)])
             verdict = verified.get((OFFSETS_TOPIC, 0), ErrorCode.NONE)
+            if verdict == ErrorCode.PRODUCER_FENCED:
+                # Kafka's broker answers a fenced epoch found by verification as INVALID_PRODUCER_EPOCH, which
+                # producers of every version handle (AddPartitionsToTxnManager).
+                verdict = ErrorCode.INVALID_PRODUCER_EPOCH
             if verdict in PRODUCER_ERRORS:
                 return dict.fromkeys(offsets, verdict)
         done: Future[dict[TopicPartitionKey, ErrorCode]] = Future()

@@ -22,8 +22,14 @@ RETRIABLE = {ErrorCode.NOT_COORDINATOR, ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, 
 
 
 def _coordinator(cluster: StoreCluster) -> RawKafkaConnection:
-    node_id = cluster.partition("__consumer_offsets").leader
-    host, port = cluster.nodes[node_id].bootstrap.rsplit(":", 1)
+    """A connection to the leader of ``__consumer_offsets``-0, once it has one (a cluster just started or a leader
+    just killed has none for a while)."""
+
+    def leader() -> str | None:
+        node_id = cluster.partition("__consumer_offsets").leader
+        return cluster.nodes[node_id].bootstrap if node_id in cluster.nodes else None
+
+    host, port = cluster.wait_until(leader, 60, "a leader of __consumer_offsets-0").rsplit(":", 1)
     return RawKafkaConnection(host, int(port))
 
 
@@ -42,6 +48,34 @@ def _request(cluster: StoreCluster, api_key: int, version: int, body: dict[str, 
 
     cluster.wait_until(answered, 60, f"an answer to API {api_key} from the group coordinator")
     return answer
+
+
+def _begin(cluster: StoreCluster, transactional_id: str, group: str) -> tuple[int, int]:
+    """A transaction at ``transactional_id``'s coordinator (InitProducerId, then AddOffsetsToTxn for ``group``):
+    its producer id and epoch."""
+
+    def at_transaction_coordinator(api_key: int, version: int, body: dict[str, Any]) -> dict[str, Any] | None:
+        via = cluster.nodes[cluster.running()[0]]
+        with RawKafkaConnection(via.host, via.port) as conn:
+            (found,) = conn.request(10, 4, {"key_type": 1, "coordinator_keys": [transactional_id]})["coordinators"]
+        if found["error_code"] != ErrorCode.NONE:
+            return None
+        with RawKafkaConnection(found["host"], found["port"]) as conn:
+            answer = conn.request(api_key, version, body)
+        return None if answer["error_code"] in RETRIABLE | {ErrorCode.CONCURRENT_TRANSACTIONS} else answer
+
+    def answer(api_key: int, version: int, body: dict[str, Any]) -> dict[str, Any]:
+        return cluster.wait_until(
+            lambda: at_transaction_coordinator(api_key, version, body), 60, f"API {api_key} for {transactional_id}"
+        )
+
+    init = {"transactional_id": transactional_id, "transaction_timeout_ms": 300_000}
+    started = answer(22, 4, {**init, "producer_id": -1, "producer_epoch": -1})
+    assert started["error_code"] == ErrorCode.NONE
+    producer = {"producer_id": started["producer_id"], "producer_epoch": started["producer_epoch"]}
+    added = answer(25, 3, {"transactional_id": transactional_id, **producer, "group_id": group})
+    assert added["error_code"] == ErrorCode.NONE
+    return started["producer_id"], started["producer_epoch"]
 
 
 def _error_codes(answer: Any) -> list[int]:
@@ -90,15 +124,17 @@ def test_a_pending_transactional_offset_stays_pending_on_the_next_coordinator(st
         },
     )
     assert _error_codes(committed) == [ErrorCode.NONE]
+    transactional_id = f"txn-{group}"
+    producer_id, producer_epoch = _begin(cluster, transactional_id, group)
     sent = _request(
         cluster,
         28,
         5,
         {
-            "transactional_id": "txn",
+            "transactional_id": transactional_id,
             "group_id": group,
-            "producer_id": 42,
-            "producer_epoch": 0,
+            "producer_id": producer_id,
+            "producer_epoch": producer_epoch,
             "generation_id": -1,
             "member_id": "",
             "group_instance_id": None,

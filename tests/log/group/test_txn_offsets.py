@@ -256,7 +256,8 @@ def test_the_transaction_coordinators_verdict_refuses_before_anything_is_written
         return dict.fromkeys(wanted, verdicts[len(asked) - 1])
 
     coordinator.transaction_verifier = verify
-    assert _txn_commit(coordinator, 7, {TP0: 1}, epoch=4) == {TP0: ErrorCode.PRODUCER_FENCED}
+    # Kafka's broker answers the transaction coordinator's PRODUCER_FENCED as INVALID_PRODUCER_EPOCH.
+    assert _txn_commit(coordinator, 7, {TP0: 1}, epoch=4) == {TP0: ErrorCode.INVALID_PRODUCER_EPOCH}
     assert _txn_commit(coordinator, 7, {TP0: 1}, epoch=4) == {TP0: ErrorCode.INVALID_TXN_STATE}
     assert asked[0] == ("txn-7", 7, 4, [(OFFSETS_TOPIC, 0)])
     assert store.partition(OFFSETS_TOPIC, 0).log_end_offset == 0

@@ -1,19 +1,20 @@
 """TxnOffsetCommit over the Kafka listener: every version, Kafka's errors and access rules, and OffsetFetch's
-``require_stable`` while a transaction holds an offset (KIP-447)."""
+``require_stable`` while a transaction holds an offset (KIP-447). Each commit belongs to a real transaction run over
+the same connection (InitProducerId with a transactional id, AddOffsetsToTxn, TxnOffsetCommit, EndTxn), as the
+group coordinator verifies the producer with the transaction coordinator."""
 
 from __future__ import annotations
 
-import struct
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from hub.log.error_codes import ErrorCode
-from hub.log.group import OFFSETS_TOPIC
 from hub.log.protocol import request_codec
-from hub.log.records import NewRecord, encode_batch
 from hub.log.security.acl import AclOperation, ResourceType
 from hub.log.server.context import Body
 from tests.log.server.in_process import QUICK_GROUPS, InProcessNode
@@ -22,6 +23,12 @@ from tests.log.server.test_request_authorization import GROUP_DENIED, TOPIC_DENI
 
 TXN_DENIED = ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED
 Op = AclOperation
+#: Answers a client retries: the coordinator is loading, or the previous transaction's markers are being written.
+RETRIABLE = {
+    ErrorCode.COORDINATOR_LOAD_IN_PROGRESS,
+    ErrorCode.COORDINATOR_NOT_AVAILABLE,
+    ErrorCode.CONCURRENT_TRANSACTIONS,
+}
 
 pytestmark = pytest.mark.integration
 
@@ -41,20 +48,67 @@ def conn(node: InProcessNode) -> Iterator[RawKafkaConnection]:
         yield connection
 
 
+@dataclass(frozen=True)
+class Txn:
+    """A transactional producer's identity, as InitProducerId answered it."""
+
+    transactional_id: str
+    producer_id: int
+    producer_epoch: int
+
+
+def _until(call: Callable[[], Body], what: str, timeout_s: float = 30) -> Body:
+    """``call``'s answer once its ``error_code`` is not one a client retries (bounded)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        answer = call()
+        if answer["error_code"] not in RETRIABLE:
+            return answer
+        assert time.monotonic() < deadline, f"{what}: still {ErrorCode(answer['error_code']).name}"
+        time.sleep(0.05)
+
+
+def _init(conn: RawKafkaConnection, transactional_id: str) -> Txn:
+    """InitProducerId for ``transactional_id``: a new producer id, or the id's next epoch (fencing the previous)."""
+    body = {**request_codec(22, 5).default(), "transactional_id": transactional_id, "transaction_timeout_ms": 60_000}
+    answer = _until(lambda: conn.request(22, 5, body), f"InitProducerId {transactional_id}")
+    assert answer["error_code"] == ErrorCode.NONE
+    return Txn(transactional_id, answer["producer_id"], answer["producer_epoch"])
+
+
+def _add_offsets(conn: RawKafkaConnection, txn: Txn, group: str) -> None:
+    """AddOffsetsToTxn: the group's offsets partition joins the transaction."""
+    body = {
+        "transactional_id": txn.transactional_id,
+        "producer_id": txn.producer_id,
+        "producer_epoch": txn.producer_epoch,
+        "group_id": group,
+    }
+    answer = _until(lambda: conn.request(25, 4, body), f"AddOffsetsToTxn {group}")
+    assert answer["error_code"] == ErrorCode.NONE
+
+
+def _begin(conn: RawKafkaConnection, transactional_id: str, group: str) -> Txn:
+    txn = _init(conn, transactional_id)
+    _add_offsets(conn, txn, group)
+    return txn
+
+
 def _commit(
     conn: RawKafkaConnection,
     version: int,
     group: str,
-    producer_id: int,
+    txn: Txn,
     topics: dict[str, list[tuple[int, int]]],
     **kw: Any,
 ) -> dict[tuple[str, int], int]:
+    """TxnOffsetCommit in ``txn``: the error per partition."""
     body = {
         **request_codec(28, version).default(),
-        "transactional_id": f"txn-{producer_id}",
+        "transactional_id": txn.transactional_id,
         "group_id": group,
-        "producer_id": producer_id,
-        "producer_epoch": 0,
+        "producer_id": txn.producer_id,
+        "producer_epoch": txn.producer_epoch,
         "topics": [
             {
                 "name": name,
@@ -89,29 +143,33 @@ def _fetch(conn: RawKafkaConnection, version: int, group: str, partitions: list[
     return {p["partition_index"]: p for t in answered for p in t["partitions"]}
 
 
-def _end(node: InProcessNode, producer_id: int, commit: bool) -> None:
-    """The transaction's marker in __consumer_offsets, and the log's call to the coordinator."""
-    partition = node.node.store.partition(OFFSETS_TOPIC, 0)
-    append_marker = getattr(partition, "append_marker", None)
-    if append_marker is not None:
-        offset = int(append_marker(producer_id, 0, commit, 0).last_offset)
-    else:  # a log that writes no markers yet: stored as a replica stores its leader's batch
-        offset = partition.log_end_offset
-        record = NewRecord(struct.pack(">hh", 0, 1 if commit else 0), struct.pack(">hi", 0, 0))
-        batch = encode_batch(
-            [record], base_offset=offset, producer_id=producer_id, producer_epoch=0, transactional=True, control=True
-        )
-        partition.append_replicated(batch)
-    for listener in node.node.marker_listeners:
-        listener(OFFSETS_TOPIC, 0, producer_id, commit, offset)
+def _end(conn: RawKafkaConnection, txn: Txn, group: str, *, commit: bool, timeout_s: float = 30) -> None:
+    """EndTxn, then wait (bounded) until the marker has landed in ``__consumer_offsets``: OffsetFetch with
+    ``require_stable`` stops answering UNSTABLE_OFFSET_COMMIT for the group."""
+    body = {
+        "transactional_id": txn.transactional_id,
+        "producer_id": txn.producer_id,
+        "producer_epoch": txn.producer_epoch,
+        "committed": commit,
+    }
+    answer = _until(lambda: conn.request(26, 4, body), f"EndTxn {txn.transactional_id}")
+    assert answer["error_code"] == ErrorCode.NONE
+    deadline = time.monotonic() + timeout_s
+    while any(
+        p["error_code"] == ErrorCode.UNSTABLE_OFFSET_COMMIT
+        for p in _fetch(conn, 8, group, [0, 1], stable=True).values()
+    ):
+        assert time.monotonic() < deadline, f"the marker of {txn.transactional_id} never reached the group {group}"
+        time.sleep(0.05)
 
 
 @pytest.mark.parametrize("version", range(6))
 def test_every_version_commits_into_the_transaction(
     node: InProcessNode, conn: RawKafkaConnection, version: int
 ) -> None:
-    group, producer_id = f"g-v{version}", 100 + version
-    errors = _commit(conn, version, group, producer_id, {"in": [(0, 10), (1, 11), (7, 1)], "absent": [(0, 1)]})
+    group = f"g-v{version}"
+    txn = _begin(conn, f"txn-v{version}", group)
+    errors = _commit(conn, version, group, txn, {"in": [(0, 10), (1, 11), (7, 1)], "absent": [(0, 1)]})
     assert errors == {
         ("in", 0): ErrorCode.NONE,
         ("in", 1): ErrorCode.NONE,
@@ -124,7 +182,7 @@ def test_every_version_commits_into_the_transaction(
     ] * 2
     assert [p["committed_offset"] for p in _fetch(conn, 8, group, [0, 1], stable=False).values()] == [-1, -1]
 
-    _end(node, producer_id, commit=version % 2 == 0)
+    _end(conn, txn, group, commit=version % 2 == 0)
     expected = [10, 11] if version % 2 == 0 else [-1, -1]
     for fetch_version in (7, 8):
         answered = _fetch(conn, fetch_version, group, [0, 1], stable=True)
@@ -135,20 +193,38 @@ def test_every_version_commits_into_the_transaction(
 
 
 def test_version_3_checks_member_and_generation(conn: RawKafkaConnection) -> None:
-    assert _commit(conn, 3, "g-new", 200, {"in": [(0, 1)]}, generation_id=4, member_id="m") == {
+    txn = _begin(conn, "txn-v3-checks", "g-new")
+    assert _commit(conn, 3, "g-new", txn, {"in": [(0, 1)]}, generation_id=4, member_id="m") == {
         ("in", 0): ErrorCode.ILLEGAL_GENERATION
     }
-    assert _commit(conn, 3, "g-new", 200, {"in": [(0, 1)]}, generation_id=-1, member_id="") == {
+    assert _commit(conn, 3, "g-new", txn, {"in": [(0, 1)]}, generation_id=-1, member_id="") == {
         ("in", 0): ErrorCode.NONE
     }
-    assert _commit(conn, 0, "", 200, {"in": [(0, 1)]}) == {("in", 0): ErrorCode.INVALID_GROUP_ID}
+    assert _commit(conn, 0, "", txn, {"in": [(0, 1)]}) == {("in", 0): ErrorCode.INVALID_GROUP_ID}
+    _end(conn, txn, "g-new", commit=True)
+    assert _fetch(conn, 8, "g-new", [0], stable=True)[0]["committed_offset"] == 1
 
 
 def test_an_older_producer_epoch_is_answered_invalid_producer_epoch(conn: RawKafkaConnection) -> None:
-    assert _commit(conn, 5, "g-epoch", 300, {"in": [(0, 1)]}, producer_epoch=2) == {("in", 0): ErrorCode.NONE}
-    assert _commit(conn, 5, "g-epoch", 300, {"in": [(1, 1)]}, producer_epoch=1) == {
-        ("in", 1): ErrorCode.INVALID_PRODUCER_EPOCH
-    }
+    """As Kafka's transaction verification answers it: the transaction coordinator's PRODUCER_FENCED for an epoch
+    older than the one it knows reaches the producer as INVALID_PRODUCER_EPOCH."""
+    older = _begin(conn, "txn-epoch", "g-epoch")
+    assert _commit(conn, 5, "g-epoch", older, {"in": [(0, 1)]}) == {("in", 0): ErrorCode.NONE}
+    # The id's next epoch: as in Kafka, fencing the open transaction takes one epoch (its abort markers), the new
+    # producer the next.
+    newer = _begin(conn, "txn-epoch", "g-epoch")
+    assert (newer.producer_id, newer.producer_epoch) == (older.producer_id, older.producer_epoch + 2)
+    assert _commit(conn, 5, "g-epoch", newer, {"in": [(1, 2)]}) == {("in", 1): ErrorCode.NONE}
+    for version in (0, 3, 5):
+        assert _commit(conn, version, "g-epoch", older, {"in": [(1, 3)]}) == {
+            ("in", 1): ErrorCode.INVALID_PRODUCER_EPOCH
+        }
+    _end(conn, newer, "g-epoch", commit=True)
+    answered = _fetch(conn, 8, "g-epoch", [0, 1], stable=True)
+    assert [(p["error_code"], p["committed_offset"]) for p in answered.values()] == [
+        (ErrorCode.NONE, -1),
+        (ErrorCode.NONE, 2),
+    ]
 
 
 def test_a_node_that_does_not_coordinate_answers_not_coordinator(tmp_path: Path) -> None:
@@ -156,10 +232,11 @@ def test_a_node_that_does_not_coordinate_answers_not_coordinator(tmp_path: Path)
     started.add_listener()
     with started:
         started.node.store.create_topic("in", 1)
-        started.node.coordinator.resign()
         with RawKafkaConnection("127.0.0.1", started.server.port) as conn:
-            assert _commit(conn, 5, "g", 1, {"in": [(0, 1)]}) == {("in", 0): ErrorCode.NOT_COORDINATOR}
-            assert _commit(conn, 0, "g", 1, {"in": [(0, 1)]}) == {("in", 0): ErrorCode.NOT_COORDINATOR}
+            txn = _begin(conn, "txn-nc", "g")
+            started.node.coordinator.resign()
+            assert _commit(conn, 5, "g", txn, {"in": [(0, 1)]}) == {("in", 0): ErrorCode.NOT_COORDINATOR}
+            assert _commit(conn, 0, "g", txn, {"in": [(0, 1)]}) == {("in", 0): ErrorCode.NOT_COORDINATOR}
 
 
 def test_access_needs_write_on_the_transactional_id_read_on_the_group_and_the_topics() -> None:
