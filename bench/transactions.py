@@ -1,0 +1,155 @@
+"""Transactions against the same work without them, in the same run.
+
+Produce: confluent-kafka writes N x 100-byte records to Hub's listener (a ``hub log serve`` process with its
+default settings) in transactions of 1,000 records (``init_transactions``, then ``begin_transaction``, 1,000
+``produce`` calls and ``commit_transaction`` in turn), against the idempotent producer (``enable.idempotence``)
+writing the same records with no transaction, everything else alike (acks=all, the same queue size, one topic of
+one partition each, new for each pass). After each pass a ``read_committed`` consumer reads the topic back and must
+count exactly N records, so a broken path cannot pass for a fast one. Best of three passes each, taken in turn.
+Target: transactional / idempotent >= 0.7.
+
+Pipeline: datagen -> a topic through the worker runtime on the embedded store, with exactly-once
+(``exactly.once.source.support=enabled`` on the worker, ``exactly.once.support=required`` on the connector, a
+transaction per poll) against the same pipeline at-least-once; a ``read_committed`` consumer counts the topic, which
+must hold exactly the records generated. Target: exactly-once / at-least-once >= 0.6.
+
+Run: ``.venv/bin/python -m bench.transactions [--records 1000000] [--pipeline-records 200000]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+
+from confluent_kafka import Consumer, Producer
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from bench.kafka_produce_consume import VALUE, Store, hub
+from bench.report import figure, ratio, stopwatch
+
+#: Records per transaction of the transactional producer.
+TRANSACTION = 1000
+#: Passes of each producer; the best is kept (a pass lasts seconds on a shared machine).
+ROUNDS = 3
+
+
+def _create(store: Store, topic: str) -> None:
+    bootstrap, client = store
+    admin = AdminClient({"bootstrap.servers": bootstrap, **client})
+    admin.create_topics([NewTopic(topic, 1, 1)])[topic].result(30)
+
+
+def _settings(store: Store) -> dict[str, object]:
+    bootstrap, client = store
+    return {"bootstrap.servers": bootstrap, "acks": "all", "queue.buffering.max.messages": 2_000_000, **client}
+
+
+def _produce_one(producer: Producer, topic: str) -> None:
+    while True:
+        try:
+            producer.produce(topic, VALUE)
+            return
+        except BufferError:
+            producer.poll(0.01)
+
+
+def produce_idempotent(store: Store, topic: str, records: int) -> float:
+    """Seconds to write ``records`` with the idempotent producer, delivered (flushed) at the end."""
+    _create(store, topic)
+    producer = Producer({**_settings(store), "enable.idempotence": True})
+    with stopwatch() as elapsed:
+        for _ in range(records):
+            _produce_one(producer, topic)
+        if producer.flush(300) != 0:
+            raise RuntimeError("records were not delivered")
+        return elapsed()
+
+
+def produce_transactional(store: Store, topic: str, records: int, transactional_id: str) -> float:
+    """Seconds to write ``records`` in transactions of ``TRANSACTION`` records, each committed before the next
+    begins; ``init_transactions`` is counted too (once per producer, as an application pays it)."""
+    _create(store, topic)
+    producer = Producer({**_settings(store), "transactional.id": transactional_id})
+    with stopwatch() as elapsed:
+        producer.init_transactions(30)
+        for start in range(0, records, TRANSACTION):
+            producer.begin_transaction()
+            for _ in range(min(TRANSACTION, records - start)):
+                _produce_one(producer, topic)
+            producer.commit_transaction(60)
+        return elapsed()
+
+
+def count_committed(store: Store, topic: str, expected: int, *, idle: float = 2.0) -> int:
+    """Records a ``read_committed`` consumer finds in the topic: it reads until it has ``expected`` and then
+    until nothing more comes for ``idle`` seconds, so a surplus is counted as well as a shortfall."""
+    bootstrap, client = store
+    consumer = Consumer(
+        {
+            **client,
+            "bootstrap.servers": bootstrap,
+            "group.id": f"bench-count-{topic}",
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+            "isolation.level": "read_committed",
+            "fetch.queue.backoff.ms": 1,
+        }
+    )
+    consumer.subscribe([topic])
+    seen = 0
+    deadline = time.monotonic() + 300
+    quiet_since = time.monotonic()
+    try:
+        while time.monotonic() < deadline:
+            batch = consumer.consume(num_messages=10_000, timeout=0.5)
+            records = sum(1 for message in batch if message.error() is None)
+            if records:
+                seen += records
+                quiet_since = time.monotonic()
+            elif seen >= expected and time.monotonic() - quiet_since > idle:
+                break
+    finally:
+        consumer.close()
+    return seen
+
+
+def _check(store: Store, topic: str, records: int) -> None:
+    found = count_committed(store, topic, records)
+    if found != records:
+        raise RuntimeError(f"read_committed found {found} records in {topic}, {records} were sent")
+
+
+def bench_produce(records: int) -> float:
+    """Both producers against one ``hub log serve``; prints the figures and returns the ratio."""
+    with tempfile.TemporaryDirectory(prefix="hub-bench-") as tmp, hub(Path(tmp) / "data", os_flush=False) as store:
+        idempotent = transactional = float("inf")
+        for attempt in range(ROUNDS):
+            topic = f"idempotent-{attempt}"
+            idempotent = min(idempotent, produce_idempotent(store, topic, records))
+            _check(store, topic, records)
+            topic = f"transactional-{attempt}"
+            transactional = min(transactional, produce_transactional(store, topic, records, f"bench-{attempt}"))
+            _check(store, topic, records)
+    megabytes = records * len(VALUE) / 1e6
+    figure("records", records, "records")
+    figure("idempotent_produce", records / idempotent, "records/s")
+    figure("idempotent_produce_mb", megabytes / idempotent, "MB/s")
+    figure("transactional_produce", records / transactional, "records/s")
+    figure("transactional_produce_mb", megabytes / transactional, "MB/s")
+    figure("transactions_per_s", records / TRANSACTION / transactional, "transactions/s")
+    return ratio("transactional_vs_idempotent_produce", idempotent, transactional, target=0.7)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=1_000_000, help="records of each producer pass")
+    args = parser.parse_args()
+    bench_produce(args.records)
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    main()
