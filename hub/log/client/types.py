@@ -26,6 +26,18 @@ class TimestampType(Enum):
     LOG_APPEND_TIME = 1
 
 
+class IsolationLevel(Enum):
+    """Which records a consumer reads (Kafka's ``isolation.level``).
+
+    ``READ_UNCOMMITTED`` reads every record up to the high watermark, including those of open and aborted
+    transactions; ``READ_COMMITTED`` stops at the last stable offset (before the first open transaction) and skips
+    the records of aborted transactions and the transaction markers.
+    """
+
+    READ_UNCOMMITTED = "read_uncommitted"
+    READ_COMMITTED = "read_committed"
+
+
 class OffsetSpec(Enum):
     """A symbolic position in a partition, for list_offsets and seeks."""
 

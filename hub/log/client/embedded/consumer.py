@@ -41,7 +41,14 @@ from hub.log.client.errors import (
     RebalanceInProgressError,
     raise_for,
 )
-from hub.log.client.types import ConsumerRecord, GroupProtocol, OffsetSpec, TimestampType, TopicPartition
+from hub.log.client.types import (
+    ConsumerRecord,
+    GroupProtocol,
+    IsolationLevel,
+    OffsetSpec,
+    TimestampType,
+    TopicPartition,
+)
 from hub.log.errors import OffsetOutOfRangeError, UnknownTopicOrPartitionError
 from hub.log.group import CommittedOffset, GroupCoordinator, NotCoordinatorError
 from hub.log.records import decode_batch
@@ -59,6 +66,7 @@ class EmbeddedConsumer(Consumer):
         *,
         group_id: str | None = None,
         auto_offset_reset: str = "earliest",
+        isolation_level: IsolationLevel = IsolationLevel.READ_UNCOMMITTED,
         fetch_max_bytes: int = 1 << 20,
         session_timeout_ms: int = 10_000,
         rebalance_timeout_ms: int = 60_000,
@@ -69,6 +77,7 @@ class EmbeddedConsumer(Consumer):
         self._broker = broker
         self.group_id = group_id
         self._reset = auto_offset_reset
+        self.isolation_level = isolation_level
         self._fetch_max_bytes = fetch_max_bytes
         self._assignment: set[TopicPartition] = set()
         self._positions: dict[TopicPartition, int] = {}
