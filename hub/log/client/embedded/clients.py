@@ -60,7 +60,8 @@ class EmbeddedClients(StoreClients):
 
     def __init__(self, broker: Broker, transactions: TransactionCoordinatorApi | None = None) -> None:
         self._broker = broker
-        self._transactions = transactions
+        # The broker's own transaction coordinator unless one is given (None: a store without transactions).
+        self._transactions = transactions if transactions is not None else getattr(broker, "transactions", None)
 
     def admin(self) -> Admin:
         return EmbeddedAdmin(self._broker, self._transactions)

@@ -39,7 +39,12 @@ class KafkaProducer(Producer):
 
     def _serve_reports(self) -> None:
         while not self._stop.is_set():
-            self._producer.poll(0.1)
+            try:
+                self._producer.poll(0.1)
+            except Exception as exc:
+                # A fatal error (a fenced transactional producer) is raised here once; the calls that need it
+                # raise it themselves, so the thread keeps serving the reports of the records still queued.
+                LIBRDKAFKA_LOG.debug("producer poll: %s", exc)
 
     def _check_open(self) -> None:
         if self._closed:

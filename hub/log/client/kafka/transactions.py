@@ -15,6 +15,7 @@ Thread-safety: sends from any thread; transaction calls from the owner's thread.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -127,8 +128,11 @@ class KafkaTransactionalProducer(KafkaProducer, TransactionalProducer):
         self._closed = True
         self._stop.set()
         self._poller.join()
-        # No flush: records of an open transaction must not be committed by closing; librdkafka aborts it.
-        self._producer.close()
+        # No flush: records of an open transaction must not be committed by closing; librdkafka aborts it (and
+        # warns when it cannot, as after fencing: nothing is left to abort then).
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            self._producer.close()
 
 
 def fence_producers(
@@ -151,7 +155,9 @@ def fence_producers(
         except Exception as exc:
             raise translate_txn(exc, f"fencing the producers of {transactional_id!r}") from exc
         finally:
-            producer.close()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                producer.close()
 
     ids = list(dict.fromkeys(transactional_ids))
     if not ids:
