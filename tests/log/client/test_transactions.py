@@ -24,6 +24,7 @@ from hub.log.client import (
     ProducerFencedError,
     StoreClients,
     TopicPartition,
+    TransactionAbortableError,
     TransactionalProducer,
 )
 from hub.log.client.embedded import EmbeddedClients
@@ -212,3 +213,57 @@ def test_transaction_calls_out_of_order_are_refused(backend: Backend) -> None:
         producer.commit_transaction(30)
     _seal(backend, topic)
     assert _read_to_sentinel(backend, topic, IsolationLevel.READ_COMMITTED) == [b"one"]
+
+
+def test_a_failed_record_makes_the_transaction_abortable_and_the_producer_recovers(backend: Backend) -> None:
+    backend.needs_abort_and_fencing()
+    topic = _topic(backend)
+    with backend.transactional(_tid()) as producer:
+        producer.init_transactions(30)
+        producer.begin_transaction()
+        producer.send(topic, key=None, value=b"before", partition=0)
+        failed = producer.send(topic, key=None, value=b"lost", partition=7)  # the topic has one partition
+        with pytest.raises(ClientError):
+            failed.result(60)
+        with pytest.raises(TransactionAbortableError):
+            producer.commit_transaction(30)
+        producer.abort_transaction(30)
+        producer.begin_transaction()
+        producer.send(topic, key=None, value=b"after", partition=0)
+        producer.commit_transaction(30)
+    _seal(backend, topic)
+    assert _read_to_sentinel(backend, topic, IsolationLevel.READ_COMMITTED) == [b"after"]
+
+
+def test_a_producer_closed_in_a_transaction_commits_nothing(backend: Backend) -> None:
+    backend.needs_abort_and_fencing()
+    topic, tid = _topic(backend), _tid()
+    with backend.transactional(tid) as producer:
+        producer.init_transactions(30)
+        producer.begin_transaction()
+        producer.send(topic, key=None, value=b"left open", partition=0)
+        producer.flush(30)
+    with backend.transactional(tid) as successor:
+        successor.init_transactions(30)  # ends the transaction left open
+    _seal(backend, topic)
+    assert _read_to_sentinel(backend, topic, IsolationLevel.READ_COMMITTED) == []
+
+
+def test_an_isolation_level_among_the_options_wins(backend: Backend) -> None:
+    backend.needs_abort_and_fencing()
+    topic = _topic(backend)
+    with backend.transactional(_tid()) as producer:
+        producer.init_transactions(30)
+        producer.begin_transaction()
+        producer.send(topic, key=None, value=b"aborted", partition=0)
+        producer.flush(30)
+        producer.abort_transaction(30)
+    _seal(backend, topic)
+    options = {"isolation.level": "read_uncommitted"}
+    with backend.clients.consumer(isolation_level=IsolationLevel.READ_COMMITTED, options=options) as consumer:
+        consumer.assign([TopicPartition(topic, 0)])
+        values: list[bytes | None] = []
+        while SENTINEL not in values:
+            values += [record.value for record in consumer.poll(0.5)]
+            assert len(values) < 10
+    assert values == [b"aborted", SENTINEL]

@@ -38,6 +38,7 @@ from hub.log.client.errors import (
     ProducerFencedError,
     TransactionAbortableError,
     TransactionAbortedError,
+    UnknownTopicError,
     error_for,
 )
 from hub.log.client.types import RecordMetadata, SendOutcome
@@ -257,6 +258,10 @@ class EmbeddedTransactionalProducer(EmbeddedProducer, TransactionalProducer):
         key = (topic, partition)
         if key in self._added:
             return
+        if partition >= self._broker.topic(topic, create=True).partitions:
+            # Checked here, as Kafka's listener checks AddPartitionsToTxn: the coordinator takes the partitions
+            # it is given, and a marker for one that does not exist could never be written.
+            raise UnknownTopicError(f"{topic}-{partition} does not exist")
         answer = self._call(
             "AddPartitionsToTxn",
             lambda: self._coordinator.add_partitions(
