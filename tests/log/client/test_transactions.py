@@ -169,6 +169,8 @@ def test_a_second_producer_with_the_same_id_fences_the_first(backend: Backend) -
             zombie.commit_transaction(30)
         with pytest.raises(ProducerFencedError):  # fatal: the producer stays fenced
             zombie.begin_transaction()
+        with pytest.raises(ProducerFencedError):
+            zombie.send(topic, key=None, value=b"zombie again", partition=0).result(30)
     finally:
         zombie.close()
     _seal(backend, topic)
@@ -206,6 +208,10 @@ def test_transaction_calls_out_of_order_are_refused(backend: Backend) -> None:
         producer.init_transactions(30)
         with pytest.raises(InvalidTxnStateError):
             producer.commit_transaction(30)
+        with pytest.raises(InvalidTxnStateError):
+            producer.send(topic, key=None, value=b"outside", partition=0).result(30)
+        outside = producer.send_batch([(topic, None, b"outside", (), 0, None)]).result(30)
+        assert isinstance(outside.errors[0], InvalidTxnStateError)
         producer.begin_transaction()
         with pytest.raises(InvalidTxnStateError):
             producer.begin_transaction()

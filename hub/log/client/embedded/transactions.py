@@ -241,13 +241,25 @@ class EmbeddedTransactionalProducer(EmbeddedProducer, TransactionalProducer):
         partition: int | None = None,
         timestamp_ms: int | None = None,
     ) -> Future[RecordMetadata]:
-        self._expect(_State.IN_TRANSACTION, _State.ABORTABLE)
+        try:
+            self._expect(_State.IN_TRANSACTION, _State.ABORTABLE)
+        except ClientError as exc:  # as any failed send: in the record's future
+            failed: Future[RecordMetadata] = Future()
+            failed.set_exception(exc)
+            return failed
         return super().send(
             topic, key=key, value=value, headers=headers, partition=partition, timestamp_ms=timestamp_ms
         )
 
     def send_batch(self, records: Sequence[OutgoingRecord]) -> Future[SendOutcome]:
-        self._expect(_State.IN_TRANSACTION, _State.ABORTABLE)
+        try:
+            self._expect(_State.IN_TRANSACTION, _State.ABORTABLE)
+        except ClientError as exc:
+            outcome = SendOutcome([record[0] for record in records])
+            outcome.errors.update(dict.fromkeys(range(len(records)), exc))
+            failed: Future[SendOutcome] = Future()
+            failed.set_result(outcome)
+            return failed
         return super().send_batch(records)
 
     def _before_append(self, topic: str, partition: int) -> None:

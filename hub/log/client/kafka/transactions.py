@@ -57,6 +57,12 @@ def translate_txn(exc: BaseException, what: str) -> ClientError:
     return translate(exc, what)
 
 
+def _code(exc: BaseException) -> int | None:
+    confluent = import_confluent()
+    error = exc.args[0] if isinstance(exc, confluent.KafkaException) and exc.args else None
+    return error.code() if isinstance(error, confluent.KafkaError) else None
+
+
 class KafkaTransactionalProducer(KafkaProducer, TransactionalProducer):
     """Transactional producer over any Kafka-protocol broker that supports transactions."""
 
@@ -68,6 +74,8 @@ class KafkaTransactionalProducer(KafkaProducer, TransactionalProducer):
         transaction_timeout_ms: int = 60_000,
         config: Mapping[str, Any] | None = None,
     ) -> None:
+        self._transactional_id = transactional_id
+        self._fenced = False
         super().__init__(
             bootstrap_servers,
             config={
@@ -77,21 +85,29 @@ class KafkaTransactionalProducer(KafkaProducer, TransactionalProducer):
                 "transaction.timeout.ms": transaction_timeout_ms,
             },
         )
-        self._transactional_id = transactional_id
 
     @property
     def transactional_id(self) -> str:
         return self._transactional_id
 
+    def _translate(self, exc: BaseException, what: str) -> ClientError:
+        error = translate_txn(exc, what)
+        if isinstance(error, ProducerFencedError):
+            self._fenced = True
+        elif self._fenced and _code(exc) == import_confluent().KafkaError._FATAL:
+            # librdkafka answers every call after its fatal error with _FATAL; the fatal error was the fencing.
+            return ProducerFencedError(f"{what}: fenced by a newer producer of {self._transactional_id!r}")
+        return error
+
     def _translate_send(self, exc: BaseException, what: str) -> ClientError:
-        return translate_txn(exc, what)
+        return self._translate(exc, what)
 
     def _call(self, what: str, method: Any, *args: Any) -> None:
         self._check_open()
         try:
             method(*args)
         except Exception as exc:
-            raise translate_txn(exc, f"{what} {self._transactional_id!r}") from exc
+            raise self._translate(exc, f"{what} {self._transactional_id!r}") from exc
 
     def init_transactions(self, timeout_s: float = 60.0) -> None:
         self._call("initialising transactions of", self._producer.init_transactions, timeout_s)
