@@ -20,6 +20,7 @@ Thread-safety: sends from any thread; the transaction calls from one (the transa
 from __future__ import annotations
 
 import enum
+import logging
 import threading
 import time
 from collections.abc import Callable, Collection, Sequence
@@ -58,10 +59,13 @@ RETRIABLE = frozenset(
 #: Codes that mean another producer owns the transactional id now.
 FENCED = frozenset({ErrorCode.PRODUCER_FENCED, ErrorCode.INVALID_PRODUCER_EPOCH})
 RETRY_BACKOFF_S = 0.02
+#: How long ``close`` waits for the abort of an open transaction.
+CLOSE_ABORT_TIMEOUT_S = 5.0
 #: How long the sender thread keeps retrying AddPartitionsToTxn before failing the batch.
 ADD_PARTITIONS_TIMEOUT_S = 30.0
 
 T = TypeVar("T")
+log = logging.getLogger("hub.log.client.embedded.transactions")
 
 
 def call_coordinator(what: str, call: Callable[[], Future[T]], code_of: Callable[[T], ErrorCode], deadline: float) -> T:
@@ -293,7 +297,15 @@ class EmbeddedTransactionalProducer(EmbeddedProducer, TransactionalProducer):
         return error
 
     def close(self) -> None:
-        # An open transaction is left to the coordinator, which aborts it after transaction.timeout.ms, or to the
-        # next producer with this transactional id, which aborts it at once: closing never commits.
+        # Closing never commits: an open transaction is aborted now, as Kafka's producer does, so it does not hold
+        # back read_committed readers until transaction.timeout.ms. If that fails the coordinator aborts it after
+        # the timeout, or the next producer of this transactional id at once.
+        with self._state_lock:
+            open_transaction = self._state in (_State.IN_TRANSACTION, _State.ABORTABLE, _State.ABORTING)
+        if open_transaction and not self._closed:
+            try:
+                self.abort_transaction(CLOSE_ABORT_TIMEOUT_S)
+            except ClientError as exc:
+                log.info("closing the producer of %r left its transaction open: %s", self._transactional_id, exc)
         self._purge(TransactionAbortedError(f"the producer of {self._transactional_id!r} was closed"))
         super().close()
