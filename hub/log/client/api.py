@@ -161,14 +161,19 @@ class TransactionalProducer(Producer):
     What each error means for the caller:
 
     - ProducerFencedError: a newer producer with the same transactional id (or ``Admin.fence_producers``) took
-      over. Nothing of this producer's open transaction will ever be visible; close it and do not retry (the
-      newer owner redoes the work). Committed transactions stay committed.
-    - TransactionAbortableError: this transaction cannot commit (a record failed, or the store aborted it after
-      ``transaction.timeout.ms``): call ``abort_transaction()``, then redo the work in a new transaction.
+      over, or the store aborted the transaction after ``transaction.timeout.ms`` (which bumps the id's epoch,
+      as Kafka's coordinator does). Nothing of this producer's open transaction will ever be visible; close it
+      and do not retry with it (a new producer of the id, or the newer owner, redoes the work). Committed
+      transactions stay committed.
+    - TransactionAbortableError: this transaction cannot commit (one of its records failed): call
+      ``abort_transaction()``, then redo the work in a new transaction.
     - RetriableClientError (ClientTimeoutError included) from init, commit or abort: the outcome is not known
       yet; call the same method again, which continues where it stopped (a commit is never turned into an abort).
     - InvalidTxnStateError: a call out of order.
     - Any other ClientError: the producer is unusable; close it.
+
+    A send outside a transaction, or after fencing, fails in its future. ``close()`` aborts an open transaction
+    (closing never commits).
 
     Thread-safe for sends; the transaction calls are meant for one thread (the owner of the transaction).
     """
