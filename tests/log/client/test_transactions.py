@@ -7,6 +7,7 @@ assertion never depends on how long a poll waited.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -272,3 +273,33 @@ def test_an_isolation_level_among_the_options_wins(backend: Backend) -> None:
             values += [record.value for record in consumer.poll(0.5)]
             assert len(values) < 10
     assert values == [b"aborted", SENTINEL]
+
+
+def test_offsets_sent_to_a_transaction_are_committed_with_it(backend: Backend) -> None:
+    backend.needs_abort_and_fencing()
+    source, sink, group = _topic(backend), _topic(backend), f"g-{uuid.uuid4().hex[:8]}"
+    _seal(backend, source)
+    tp = TopicPartition(source, 0)
+    with backend.clients.consumer(group_id=group, isolation_level=IsolationLevel.READ_COMMITTED) as consumer:
+        consumer.subscribe([source])
+        records = []
+        for _ in range(120):
+            records += consumer.poll(0.5)
+            if records:
+                break
+        assert [record.value for record in records] == [SENTINEL]
+        with backend.transactional(_tid()) as producer:
+            producer.init_transactions(30)
+            producer.begin_transaction()
+            producer.send(sink, key=None, value=b"processed", partition=0)
+            producer.send_offsets_to_transaction({tp: records[0].offset + 1}, consumer, 30)
+            producer.commit_transaction(30)
+        committed: dict[TopicPartition, int | None] = {}
+        for _ in range(100):  # the offsets become stable once the commit's markers landed
+            committed = consumer.committed([tp])
+            if committed == {tp: records[0].offset + 1}:
+                break
+            time.sleep(0.1)
+        assert committed == {tp: records[0].offset + 1}
+    _seal(backend, sink)
+    assert _read_to_sentinel(backend, sink, IsolationLevel.READ_COMMITTED) == [b"processed"]

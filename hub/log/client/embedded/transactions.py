@@ -23,14 +23,15 @@ import enum
 import logging
 import threading
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeoutError
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar, cast
 
 from hub.log.broker import Broker
-from hub.log.client.api import Header, OutgoingRecord, TransactionalProducer
+from hub.log.client.api import Consumer, Header, OutgoingRecord, TransactionalProducer
+from hub.log.client.embedded.consumer import EmbeddedConsumer
 from hub.log.client.embedded.producer import EmbeddedProducer
 from hub.log.client.errors import (
     ClientError,
@@ -42,8 +43,9 @@ from hub.log.client.errors import (
     UnknownTopicError,
     error_for,
 )
-from hub.log.client.types import RecordMetadata, SendOutcome
+from hub.log.client.types import RecordMetadata, SendOutcome, TopicPartition
 from hub.log.error_codes import ErrorCode
+from hub.log.group import CommittedOffset
 from hub.log.txn.contracts import TopicPartitionKey, TransactionCoordinatorApi
 
 #: Codes after which a coordinator call is sent again (Kafka's producer retries them too).
@@ -104,6 +106,23 @@ def fence_producers(
         )
 
 
+class TransactionalOffsets(Protocol):
+    """The group coordinator's TxnOffsetCommit (hub.log.group.coordinator)."""
+
+    def commit_transactional_offsets(
+        self,
+        group_id: str,
+        transactional_id: str,
+        producer_id: int,
+        producer_epoch: int,
+        offsets: Mapping[TopicPartitionKey, CommittedOffset],
+        *,
+        generation_id: int = -1,
+        member_id: str = "",
+        group_instance_id: str | None = None,
+    ) -> dict[TopicPartitionKey, ErrorCode]: ...
+
+
 class _State(enum.Enum):
     UNINITIALISED = "uninitialised"
     READY = "ready"
@@ -136,6 +155,7 @@ class EmbeddedTransactionalProducer(EmbeddedProducer, TransactionalProducer):
         self._fatal: ClientError | None = None
         self._abortable: ClientError | None = None
         self._added: set[TopicPartitionKey] = set()
+        self._offsets_added = False
 
     @property
     def transactional_id(self) -> str:
@@ -220,8 +240,49 @@ class EmbeddedTransactionalProducer(EmbeddedProducer, TransactionalProducer):
         self._expect(_State.ABORTING)
         self._end(False, deadline)
 
+    def send_offsets_to_transaction(
+        self, offsets: Mapping[TopicPartition, int], consumer: Consumer, timeout_s: float = 60.0
+    ) -> None:
+        self._check_open()
+        self._expect(_State.IN_TRANSACTION)
+        if not isinstance(consumer, EmbeddedConsumer) or not consumer.group_id:
+            raise ClientError("send_offsets_to_transaction needs an embedded consumer with a group id")
+        offsets_api = cast("TransactionalOffsets | None", self._broker.coordinator)
+        if offsets_api is None:
+            raise ClientError("the embedded store has no group coordinator")
+        group_id, generation, member_id = consumer.group_metadata()
+        self._call(
+            "AddOffsetsToTxn",
+            lambda: self._coordinator.add_offsets(
+                self._transactional_id, self._producer_id, self._producer_epoch, group_id
+            ),
+            lambda code: code,
+            time.monotonic() + timeout_s,
+        )
+        self._offsets_added = True
+        answers = offsets_api.commit_transactional_offsets(
+            group_id,
+            self._transactional_id,
+            self._producer_id,
+            self._producer_epoch,
+            {(tp.topic, tp.partition): CommittedOffset(offset) for tp, offset in offsets.items()},
+            generation_id=generation,
+            member_id=member_id,
+        )
+        for (topic, partition), code in answers.items():
+            if code == ErrorCode.NONE:
+                continue
+            what = f"TxnOffsetCommit of {topic}-{partition} for group {group_id!r}"
+            if code in FENCED:
+                raise self._fail_fatally(ProducerFencedError(f"{what}: {code.name}", error_code=code))
+            error = error_for(code, what)
+            assert error is not None
+            # Kafka's producer: the transaction cannot commit without these offsets.
+            self._abortable = self._abortable or error
+            raise error
+
     def _end(self, commit: bool, deadline: float) -> None:
-        if self._added:  # a transaction that wrote nothing has nothing for the coordinator to end
+        if self._added or self._offsets_added:  # a transaction that wrote nothing has nothing for EndTxn to end
             self._call(
                 "EndTxn",
                 lambda: self._coordinator.end_transaction(
@@ -231,6 +292,7 @@ class EmbeddedTransactionalProducer(EmbeddedProducer, TransactionalProducer):
                 deadline,
             )
         self._added.clear()
+        self._offsets_added = False
         self._set(_State.READY)
 
     # --- sends ---------------------------------------------------------------------------------------------------
