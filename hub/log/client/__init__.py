@@ -11,6 +11,7 @@ from hub.log.client.api import (
     PartitionsCallback,
     Producer,
     StoreClients,
+    TransactionalProducer,
 )
 from hub.log.client.errors import (
     ClientClosedError,
@@ -18,12 +19,15 @@ from hub.log.client.errors import (
     ClientTimeoutError,
     GroupMembershipError,
     InvalidTopicConfigError,
+    InvalidTxnStateError,
     OffsetOutOfRangeClientError,
     ProducerFencedError,
     RebalanceInProgressError,
     RecordTooLargeError,
     RetriableClientError,
     TopicAlreadyExistsError,
+    TransactionAbortableError,
+    TransactionAbortedError,
     UnknownTopicError,
 )
 from hub.log.client.types import (
@@ -54,6 +58,7 @@ __all__ = [
     "GroupProtocol",
     "Header",
     "InvalidTopicConfigError",
+    "InvalidTxnStateError",
     "IsolationLevel",
     "JoinResult",
     "NewTopic",
@@ -73,5 +78,8 @@ __all__ = [
     "TopicAlreadyExistsError",
     "TopicDescription",
     "TopicPartition",
+    "TransactionAbortableError",
+    "TransactionAbortedError",
+    "TransactionalProducer",
     "UnknownTopicError",
 ]

@@ -18,9 +18,11 @@ from functools import partial
 from types import TracebackType
 from typing import Self
 
+from hub.log.client.errors import ClientError
 from hub.log.client.types import (
     ConsumerRecord,
     GroupProtocol,
+    IsolationLevel,
     JoinResult,
     NewTopic,
     OffsetSpec,
@@ -83,6 +85,12 @@ class Admin(_Closeable):
     ) -> dict[TopicPartition, int | None]:
         """Earliest or latest offset, or the first offset with timestamp >= ``spec`` ms (None when none is)."""
 
+    @abstractmethod
+    def fence_producers(self, transactional_ids: Collection[str], *, timeout_s: float = 30.0) -> None:
+        """Fence every producer using one of these transactional ids (Kafka's ``Admin.fenceProducers``, KIP-618):
+        their open transactions are aborted and their next transactional call fails with ProducerFencedError.
+        An id never used before is fine (it is fenced before any producer uses it). Blocks until done."""
+
 
 class Producer(_Closeable):
     """Send records; each send returns a future resolved once the store acknowledged the record.
@@ -138,6 +146,67 @@ class Producer(_Closeable):
     @abstractmethod
     def flush(self, timeout_s: float | None = None) -> None:
         """Block until every queued record is acknowledged or failed; ClientTimeoutError after ``timeout_s``."""
+
+
+class TransactionalProducer(Producer):
+    """A producer whose records are written in transactions: all of a transaction's records (to any partitions,
+    offsets-topic records included) become visible to ``read_committed`` consumers at once on commit, or never.
+
+    Life: ``init_transactions()`` once (it fences every older producer with the same transactional id and
+    completes or aborts the transaction they left open), then ``begin_transaction()``, ``send``s,
+    ``commit_transaction()`` or ``abort_transaction()``, again and again. ``send`` outside a transaction fails
+    with InvalidTxnStateError. ``commit_transaction()`` first flushes: it returns only once every record of the
+    transaction is written and the commit is decided.
+
+    What each error means for the caller:
+
+    - ProducerFencedError: a newer producer with the same transactional id (or ``Admin.fence_producers``) took
+      over, or the store aborted the transaction after ``transaction.timeout.ms`` (which bumps the id's epoch,
+      as Kafka's coordinator does). Nothing of this producer's open transaction will ever be visible; close it
+      and do not retry with it (a new producer of the id, or the newer owner, redoes the work). Committed
+      transactions stay committed.
+    - TransactionAbortableError: this transaction cannot commit (one of its records failed): call
+      ``abort_transaction()``, then redo the work in a new transaction.
+    - RetriableClientError (ClientTimeoutError included) from init, commit or abort: the outcome is not known
+      yet; call the same method again, which continues where it stopped (a commit is never turned into an abort).
+    - InvalidTxnStateError: a call out of order.
+    - Any other ClientError: the producer is unusable; close it.
+
+    A send outside a transaction, or after fencing, fails in its future. ``close()`` aborts an open transaction
+    (closing never commits).
+
+    Thread-safe for sends; the transaction calls are meant for one thread (the owner of the transaction).
+    """
+
+    @property
+    @abstractmethod
+    def transactional_id(self) -> str:
+        """The transactional id this producer was made with."""
+
+    @abstractmethod
+    def init_transactions(self, timeout_s: float = 60.0) -> None:
+        """Register the transactional id with the store's transaction coordinator, fencing older producers."""
+
+    @abstractmethod
+    def begin_transaction(self) -> None:
+        """Start a transaction (local only: the store learns of it with the first record)."""
+
+    @abstractmethod
+    def commit_transaction(self, timeout_s: float = 60.0) -> None:
+        """Flush, then commit the transaction; blocks until the commit is decided."""
+
+    @abstractmethod
+    def abort_transaction(self, timeout_s: float = 60.0) -> None:
+        """Abort the transaction: none of its records will be visible to ``read_committed`` consumers. Sends still
+        queued fail with TransactionAbortedError."""
+
+    def send_offsets_to_transaction(
+        self, offsets: Mapping[TopicPartition, int], consumer: Consumer, timeout_s: float = 60.0
+    ) -> None:
+        """Commit ``offsets`` (the next offset to read) for ``consumer``'s group as part of the transaction
+        (read-process-write). The consumer must be of the same backend. Optional for a backend: this default
+        raises ClientError."""
+        raise ClientError(f"{type(self).__name__} cannot commit consumer offsets in a transaction")
 
 
 class Consumer(_Closeable):
@@ -267,14 +336,26 @@ class StoreClients(ABC):
         """A new producer (acks=all)."""
 
     @abstractmethod
+    def transactional_producer(
+        self,
+        transactional_id: str,
+        *,
+        transaction_timeout_ms: int = 60_000,
+        options: Mapping[str, str] | None = None,
+    ) -> TransactionalProducer:
+        """A new transactional producer (idempotent, acks=all); call ``init_transactions()`` before using it."""
+
+    @abstractmethod
     def consumer(
         self,
         *,
         group_id: str | None = None,
         auto_offset_reset: str = "earliest",
+        isolation_level: IsolationLevel = IsolationLevel.READ_UNCOMMITTED,
         options: Mapping[str, str] | None = None,
     ) -> Consumer:
-        """A new consumer; offsets are committed only when asked."""
+        """A new consumer; offsets are committed only when asked. ``isolation_level`` says whether it reads the
+        records of open and aborted transactions (the default, as Kafka's consumer) or only committed ones."""
 
     @abstractmethod
     def group_member(

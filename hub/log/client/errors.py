@@ -12,7 +12,10 @@ Exception tree::
     ├── RecordTooLargeError          a record batch exceeds max.message.bytes
     ├── OffsetOutOfRangeClientError  a position outside the partition's log
     ├── GroupMembershipError         the member was removed from its group (generation or member id is stale)
-    ├── ProducerFencedError          a newer producer with the same identity exists
+    ├── ProducerFencedError          a newer producer with the same identity exists (fatal for the producer)
+    ├── TransactionAbortableError    the open transaction cannot commit: abort it, then redo its work
+    │   └── TransactionAbortedError  a record was not written because its transaction was aborted
+    ├── InvalidTxnStateError         a transaction call out of order (commit without begin…)
     └── ClientClosedError            the client was used after close()
 
 Each error may carry the Kafka protocol ``error_code`` it came from.
@@ -71,6 +74,21 @@ class ProducerFencedError(ClientError):
     """A newer producer with the same identity exists; this one must stop."""
 
 
+class TransactionAbortableError(ClientError):
+    """The open transaction can no longer commit (one of its records failed, or the store aborted it): the
+    producer stays usable once ``abort_transaction()`` has been called; the transaction's work must be redone."""
+
+
+class TransactionAbortedError(TransactionAbortableError):
+    """A record was not written because its transaction was aborted before it was (Kafka's
+    TransactionAbortedException)."""
+
+
+class InvalidTxnStateError(ClientError):
+    """A transaction call made in a state that does not allow it (begin twice, commit without begin, send
+    outside a transaction): a bug in the caller (Kafka's InvalidTxnStateException / IllegalStateException)."""
+
+
 class ClientClosedError(ClientError):
     """The client was used after close()."""
 
@@ -94,6 +112,8 @@ _BY_CODE: dict[ErrorCode, type[ClientError]] = {
     ErrorCode.OFFSET_OUT_OF_RANGE: OffsetOutOfRangeClientError,
     ErrorCode.INVALID_PRODUCER_EPOCH: ProducerFencedError,
     ErrorCode.PRODUCER_FENCED: ProducerFencedError,
+    ErrorCode.INVALID_TXN_STATE: InvalidTxnStateError,
+    ErrorCode.CONCURRENT_TRANSACTIONS: RetriableClientError,
 }
 
 

@@ -7,5 +7,13 @@ from hub.log.client.embedded.clients import EmbeddedClients
 from hub.log.client.embedded.consumer import EmbeddedConsumer
 from hub.log.client.embedded.group_member import EmbeddedGroupMember
 from hub.log.client.embedded.producer import EmbeddedProducer
+from hub.log.client.embedded.transactions import EmbeddedTransactionalProducer
 
-__all__ = ["EmbeddedAdmin", "EmbeddedClients", "EmbeddedConsumer", "EmbeddedGroupMember", "EmbeddedProducer"]
+__all__ = [
+    "EmbeddedAdmin",
+    "EmbeddedClients",
+    "EmbeddedConsumer",
+    "EmbeddedGroupMember",
+    "EmbeddedProducer",
+    "EmbeddedTransactionalProducer",
+]

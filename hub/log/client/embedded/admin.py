@@ -7,16 +7,19 @@ from collections.abc import Collection, Mapping, Sequence
 from hub.log.broker import EARLIEST, LATEST, Broker
 from hub.log.client.api import Admin
 from hub.log.client.embedded.errors import translated_errors
-from hub.log.client.errors import ClientClosedError, InvalidTopicConfigError
+from hub.log.client.embedded.transactions import fence_producers
+from hub.log.client.errors import ClientClosedError, ClientError, InvalidTopicConfigError
 from hub.log.client.types import NewTopic, OffsetSpec, TopicDescription, TopicPartition
 from hub.log.errors import TopicExistsError
+from hub.log.txn.contracts import TransactionCoordinatorApi
 
 
 class EmbeddedAdmin(Admin):
     """Admin over an in-process Broker. Thread-safe."""
 
-    def __init__(self, broker: Broker) -> None:
+    def __init__(self, broker: Broker, transactions: TransactionCoordinatorApi | None = None) -> None:
         self._broker = broker
+        self._transactions = transactions
         self._closed = False
 
     def _check(self) -> None:
@@ -79,6 +82,12 @@ class EmbeddedAdmin(Admin):
                 located = self._broker.list_offset(partition.topic, partition.partition, code)
                 found[partition] = None if located is None else located[0]
             return found
+
+    def fence_producers(self, transactional_ids: Collection[str], *, timeout_s: float = 30.0) -> None:
+        self._check()
+        if self._transactions is None:
+            raise ClientError("the embedded store has no transaction coordinator")
+        fence_producers(self._transactions, transactional_ids, timeout_s)
 
     def close(self) -> None:
         self._closed = True

@@ -354,6 +354,14 @@ class EmbeddedConsumer(Consumer):
         for (topic, partition), error in results.items():
             raise_for(error, f"committing {topic}-{partition} for group {self.group_id}")
 
+    def group_metadata(self) -> tuple[str, int, str]:
+        """Group id, generation and member id (-1 and "" outside a group's membership), for a transactional
+        producer's ``send_offsets_to_transaction``."""
+        self._check()
+        if self._member is None:
+            return self.group_id or "", -1, ""
+        return self.group_id or "", self._member.generation_id, self._member.member_id
+
     def committed(self, partitions: Collection[TopicPartition]) -> dict[TopicPartition, int | None]:
         try:
             stored = self._coordinator().fetch_offsets(

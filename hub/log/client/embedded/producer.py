@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from hub.log.broker import Broker
 from hub.log.client.api import Header, OutgoingRecord, Producer
 from hub.log.client.embedded.errors import translate
-from hub.log.client.errors import ClientClosedError, ClientTimeoutError, RecordTooLargeError
+from hub.log.client.errors import ClientClosedError, ClientError, ClientTimeoutError, RecordTooLargeError
 from hub.log.client.partitioner import partition_for_key
 from hub.log.client.types import RecordMetadata, SendOutcome
 from hub.log.compression import Compression
@@ -54,6 +54,15 @@ class _Batch:
 
 #: Who waits for a queued record: its own future (with index -1), or a _Batch and the record's index in it.
 _Waiter = tuple[Future[RecordMetadata], int] | tuple[_Batch, int]
+
+
+def _fail_waiters(waiters: Sequence[_Waiter], error: ClientError) -> None:
+    for waiter, index in waiters:
+        if isinstance(waiter, _Batch):
+            waiter.outcome.errors[index] = error
+            waiter.settle_one()
+        else:
+            waiter.set_exception(error)
 
 
 @dataclass
@@ -99,6 +108,7 @@ class EmbeddedProducer(Producer):
         self._partition_counts: dict[str, tuple[int, float]] = {}
         self._producer_id, self._producer_epoch = broker.init_producer_id() if idempotent else (-1, -1)
         self._sequences: dict[tuple[str, int], int] = {}
+        self._transactional = False
         self._sender = threading.Thread(target=self._run, name="hub-embedded-producer", daemon=True)
         self._sender.start()
 
@@ -247,22 +257,19 @@ class EmbeddedProducer(Producer):
     def _append_batch(self, topic: str, partition: int, pending: _Pending) -> None:
         sequence = self._sequences.get((topic, partition), 0) if self._producer_id >= 0 else -1
         try:
+            self._before_append(topic, partition)
             batch = encode_batch(
                 pending.records,
                 compression=self._compression,
                 producer_id=self._producer_id,
                 producer_epoch=self._producer_epoch,
                 base_sequence=sequence,
+                transactional=self._transactional,
             )
             result = self._broker.produce(topic, partition, batch, acks=self._acks)
         except Exception as exc:
-            error = translate(exc)
-            for waiter, index in pending.waiters:
-                if isinstance(waiter, _Batch):
-                    waiter.outcome.errors[index] = error
-                    waiter.settle_one()
-                else:
-                    waiter.set_exception(error)
+            error = self._append_failed(translate(exc))
+            _fail_waiters(pending.waiters, error)
             return
         if self._producer_id >= 0:
             self._sequences[(topic, partition)] = (sequence + len(pending.records)) & 0x7FFFFFFF
@@ -276,6 +283,28 @@ class EmbeddedProducer(Producer):
             else:
                 waiter.set_result(RecordMetadata(topic, partition, offset, timestamp))
             offset += 1
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ClientClosedError("producer is closed")
+
+    def _before_append(self, topic: str, partition: int) -> None:
+        """Called by the sender thread before it appends to a partition (the transactional producer adds the
+        partition to its transaction there); an exception fails the batch."""
+
+    def _append_failed(self, error: ClientError) -> ClientError:
+        """The error a failed append gives its records (the transactional producer also marks its transaction)."""
+        return error
+
+    def _purge(self, error: ClientError) -> None:
+        """Fail every record still waiting for the sender with ``error`` (records being appended are kept)."""
+        with self._condition:
+            purged, self._pending = self._pending, {}
+            for pending in purged.values():
+                _fail_waiters(pending.waiters, error)
+                self._unacknowledged -= len(pending.records)
+                self._buffered_bytes -= pending.size_bytes
+            self._condition.notify_all()
 
     def flush(self, timeout_s: float | None = None) -> None:
         deadline = None if timeout_s is None else time.monotonic() + timeout_s

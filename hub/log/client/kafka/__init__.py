@@ -8,5 +8,13 @@ from hub.log.client.kafka.clients import KafkaClients
 from hub.log.client.kafka.consumer import KafkaConsumer
 from hub.log.client.kafka.group_member import KafkaGroupMember
 from hub.log.client.kafka.producer import KafkaProducer
+from hub.log.client.kafka.transactions import KafkaTransactionalProducer
 
-__all__ = ["KafkaAdmin", "KafkaClients", "KafkaConsumer", "KafkaGroupMember", "KafkaProducer"]
+__all__ = [
+    "KafkaAdmin",
+    "KafkaClients",
+    "KafkaConsumer",
+    "KafkaGroupMember",
+    "KafkaProducer",
+    "KafkaTransactionalProducer",
+]

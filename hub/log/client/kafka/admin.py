@@ -7,6 +7,7 @@ from typing import Any
 
 from hub.log.client.api import Admin
 from hub.log.client.errors import ClientClosedError, ClientTimeoutError, TopicAlreadyExistsError
+from hub.log.client.kafka.transactions import fence_producers
 from hub.log.client.kafka.translate import LIBRDKAFKA_LOG, import_confluent, translate
 from hub.log.client.types import NewTopic, OffsetSpec, TopicDescription, TopicPartition
 
@@ -23,6 +24,8 @@ class KafkaAdmin(Admin):
             {"bootstrap.servers": bootstrap_servers, "logger": LIBRDKAFKA_LOG, **(config or {})}
         )
         self._timeout_s = timeout_s
+        self._bootstrap = bootstrap_servers
+        self._config = dict(config or {})
         self._closed = False
 
     def _check(self) -> None:
@@ -132,6 +135,10 @@ class KafkaAdmin(Admin):
                 raise ClientTimeoutError(f"listing offsets of {tp.topic}-{tp.partition}: no answer from its leader")
             found[TopicPartition(tp.topic, tp.partition)] = info.offset if info.offset >= 0 else None
         return found
+
+    def fence_producers(self, transactional_ids: Collection[str], *, timeout_s: float = 30.0) -> None:
+        self._check()
+        fence_producers(self._bootstrap, transactional_ids, timeout_s=timeout_s, config=self._config)
 
     def _refresh_leaders(self, topics: Collection[str]) -> None:
         """Fresh metadata of ``topics`` before a request sent to their leaders, as Kafka's AdminClient asks for it

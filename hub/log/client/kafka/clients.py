@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from hub.log.client.api import Admin, Consumer, GroupMember, Producer, StoreClients
+from hub.log.client.api import Admin, Consumer, GroupMember, Producer, StoreClients, TransactionalProducer
 from hub.log.client.kafka.admin import KafkaAdmin
 from hub.log.client.kafka.consumer import KafkaConsumer
 from hub.log.client.kafka.group_member import KafkaGroupMember
 from hub.log.client.kafka.producer import KafkaProducer
+from hub.log.client.kafka.transactions import KafkaTransactionalProducer
+from hub.log.client.types import IsolationLevel
 
 
 class KafkaClients(StoreClients):
@@ -27,17 +29,34 @@ class KafkaClients(StoreClients):
             self._bootstrap, config={**self._common, "enable.idempotence": idempotent, **(options or {})}
         )
 
+    def transactional_producer(
+        self,
+        transactional_id: str,
+        *,
+        transaction_timeout_ms: int = 60_000,
+        options: Mapping[str, str] | None = None,
+    ) -> TransactionalProducer:
+        return KafkaTransactionalProducer(
+            self._bootstrap,
+            transactional_id,
+            transaction_timeout_ms=transaction_timeout_ms,
+            config={**self._common, **(options or {})},
+        )
+
     def consumer(
         self,
         *,
         group_id: str | None = None,
         auto_offset_reset: str = "earliest",
+        isolation_level: IsolationLevel = IsolationLevel.READ_UNCOMMITTED,
         options: Mapping[str, str] | None = None,
     ) -> Consumer:
+        # An isolation.level among the options (a user's override) wins over the caller's default.
         return KafkaConsumer(
             self._bootstrap,
             group_id=group_id,
             auto_offset_reset=auto_offset_reset,
+            isolation_level=isolation_level,
             config={**self._common, **(options or {})},
         )
 

@@ -15,7 +15,7 @@ from typing import Any
 from hub.log.client.api import Consumer, PartitionsCallback
 from hub.log.client.errors import ClientClosedError, ClientError
 from hub.log.client.kafka.translate import LIBRDKAFKA_LOG, import_confluent, translate
-from hub.log.client.types import ConsumerRecord, OffsetSpec, TimestampType, TopicPartition
+from hub.log.client.types import ConsumerRecord, IsolationLevel, OffsetSpec, TimestampType, TopicPartition
 
 _SLICE_S = 0.1
 _EARLIEST, _LATEST = -2, -1
@@ -30,6 +30,7 @@ class KafkaConsumer(Consumer):
         *,
         group_id: str | None = None,
         auto_offset_reset: str = "earliest",
+        isolation_level: IsolationLevel = IsolationLevel.READ_UNCOMMITTED,
         config: Mapping[str, Any] | None = None,
     ) -> None:
         self._confluent = import_confluent()
@@ -39,6 +40,7 @@ class KafkaConsumer(Consumer):
             "enable.auto.commit": False,
             "auto.offset.reset": auto_offset_reset,
             "enable.partition.eof": False,
+            "isolation.level": isolation_level.value,
             "logger": LIBRDKAFKA_LOG,
             **(config or {}),
         }
@@ -47,6 +49,12 @@ class KafkaConsumer(Consumer):
         self._reset = auto_offset_reset
         self._woken = threading.Event()
         self._closed = False
+
+    def group_metadata_handle(self) -> Any:
+        """librdkafka's group metadata of this consumer, for a transactional producer's
+        ``send_offsets_to_transaction``."""
+        self._check()
+        return self._consumer.consumer_group_metadata()
 
     def _tp(self, tp: TopicPartition, offset: int | None = None) -> Any:
         if offset is None:

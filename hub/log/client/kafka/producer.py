@@ -12,7 +12,7 @@ from concurrent.futures import Future
 from typing import Any
 
 from hub.log.client.api import Header, Producer
-from hub.log.client.errors import ClientClosedError, ClientTimeoutError
+from hub.log.client.errors import ClientClosedError, ClientError, ClientTimeoutError
 from hub.log.client.kafka.translate import LIBRDKAFKA_LOG, import_confluent, translate
 from hub.log.client.types import RecordMetadata
 
@@ -39,7 +39,20 @@ class KafkaProducer(Producer):
 
     def _serve_reports(self) -> None:
         while not self._stop.is_set():
-            self._producer.poll(0.1)
+            try:
+                self._producer.poll(0.1)
+            except Exception as exc:
+                # A fatal error (a fenced transactional producer) is raised here once; the calls that need it
+                # raise it themselves, so the thread keeps serving the reports of the records still queued.
+                LIBRDKAFKA_LOG.debug("producer poll: %s", exc)
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ClientClosedError("producer is closed")
+
+    def _translate_send(self, exc: BaseException, what: str) -> ClientError:
+        """The client error for a failed send (the transactional producer classifies them its own way)."""
+        return translate(exc, what)
 
     def send(
         self,
@@ -51,13 +64,14 @@ class KafkaProducer(Producer):
         partition: int | None = None,
         timestamp_ms: int | None = None,
     ) -> Future[RecordMetadata]:
-        if self._closed:
-            raise ClientClosedError("producer is closed")
+        self._check_open()
         future: Future[RecordMetadata] = Future()
 
         def delivered(error: Any, message: Any) -> None:
             if error is not None:
-                future.set_exception(translate(import_confluent().KafkaException(error), f"sending to {topic}"))
+                future.set_exception(
+                    self._translate_send(import_confluent().KafkaException(error), f"sending to {topic}")
+                )
             else:
                 future.set_result(
                     RecordMetadata(message.topic(), message.partition(), message.offset(), message.timestamp()[1])
@@ -77,7 +91,7 @@ class KafkaProducer(Producer):
             except BufferError:
                 self._producer.poll(0.05)  # the local queue is full: let deliveries drain it
             except Exception as exc:
-                future.set_exception(translate(exc, f"sending to {topic}"))
+                future.set_exception(self._translate_send(exc, f"sending to {topic}"))
                 return future
 
     def flush(self, timeout_s: float | None = None) -> None:
