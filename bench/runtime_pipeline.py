@@ -149,11 +149,18 @@ def raw_rate(
 
 
 def runtime_rate(
-    herder: StandaloneHerder, broker: Broker, name: str, count: int, tasks: int, converter: str, shape: str
+    herder: StandaloneHerder,
+    broker: Broker,
+    name: str,
+    count: int,
+    tasks: int,
+    converter: str,
+    shape: str,
+    source: Mapping[str, str] | None = None,
 ) -> float:
     """Records/s from creating the datagen connector until the null sink has them all. The sink connector is
     created first and its consumer group left to settle (every task assigned), so the figure is the data path's,
-    not the group's start-up."""
+    not the group's start-up. ``source`` adds settings to the datagen connector's."""
     global _received
     topic = f"pipe-{name}"
     with herder.clients.admin() as admin:
@@ -184,6 +191,7 @@ def runtime_rate(
                 "batch.size": str(BATCH),
                 **converters,
                 "key.converter": "org.apache.kafka.connect.json.JsonConverter",
+                **(source or {}),
             },
             allow_replace=False,
         )

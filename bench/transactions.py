@@ -27,8 +27,17 @@ from pathlib import Path
 from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from bench import runtime_pipeline
 from bench.kafka_produce_consume import VALUE, Store, hub
 from bench.report import figure, ratio, stopwatch
+from hub.log.client import IsolationLevel, StoreClients, TopicPartition
+from hub.log.client.embedded import EmbeddedClients
+from hub.log.node import LogNode, node_config
+from hub.runtime.plugins import Plugins
+from hub.runtime.standalone import StandaloneHerder
+from hub.runtime.stores.factory import topic_stores
+from hub.runtime.worker_config import WorkerConfig
+from hub.tuning import tune_garbage_collector
 
 #: Records per transaction of the transactional producer.
 TRANSACTION = 1000
@@ -143,11 +152,106 @@ def bench_produce(records: int) -> float:
     return ratio("transactional_vs_idempotent_produce", idempotent, transactional, target=0.7)
 
 
+#: The pipeline's variants: (label, value converter, datagen shape), as bench/runtime_pipeline.py runs them.
+VARIANTS = (
+    ("json", "org.apache.kafka.connect.json.JsonConverter", "users"),
+    ("noop", "org.apache.kafka.connect.converters.ByteArrayConverter", "bytes"),
+)
+
+
+def _herder(clients: EmbeddedClients, mode: str, exactly_once: bool) -> StandaloneHerder:
+    """A standalone worker of its own (group and internal topics named after ``mode``) on the shared store."""
+    config = WorkerConfig.parse(
+        {
+            "offset.flush.interval.ms": "1000",
+            "group.id": f"bench-{mode}",
+            "config.storage.topic": f"bench-{mode}-configs",
+            "offset.storage.topic": f"bench-{mode}-offsets",
+            "status.storage.topic": f"bench-{mode}-status",
+            "exactly.once.source.support": "enabled" if exactly_once else "disabled",
+        }
+    )
+    plugins = Plugins.discover(extra=[runtime_pipeline._BenchPlugins()])
+    herder = StandaloneHerder(f"bench-{mode}", config, plugins, clients, *topic_stores(clients, config))
+    herder.start()
+    return herder
+
+
+def count_topic(clients: StoreClients, topic: str, partitions: int, expected: int, *, idle: float = 1.0) -> int:
+    """Records a ``read_committed`` consumer of the store's clients finds in the topic, read as
+    :func:`count_committed` reads (to ``expected``, then until ``idle`` seconds bring nothing)."""
+    seen = 0
+    with clients.consumer(isolation_level=IsolationLevel.READ_COMMITTED) as consumer:
+        consumer.assign([TopicPartition(topic, p) for p in range(partitions)])
+        deadline = time.monotonic() + 300
+        quiet_since = time.monotonic()
+        while time.monotonic() < deadline:
+            records = len(consumer.poll(0.2, 5000))
+            if records:
+                seen += records
+                quiet_since = time.monotonic()
+            elif seen >= expected and time.monotonic() - quiet_since > idle:
+                break
+    return seen
+
+
+def bench_pipeline(records: int, tasks: int = 1) -> dict[str, float]:
+    """Datagen -> topic -> null sink through two standalone workers on one embedded store, one at-least-once and one
+    with exactly-once source support, in turn; prints the figures and returns the ratio of each variant."""
+    ratios: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="hub-bench-") as directory:
+        node = LogNode(node_config(Path(directory), {"group.initial.rebalance.delay.ms": "0"}))
+        node.open()
+        try:
+            clients = EmbeddedClients(node.broker)
+            at_least_once = _herder(clients, "alo", exactly_once=False)
+            exactly_once = _herder(clients, "eos", exactly_once=True)
+            tune_garbage_collector()
+            try:
+                for label, converter, shape in VARIANTS:
+                    rates = {"alo": 0.0, "eos": 0.0}
+                    for attempt in range(ROUNDS):
+                        for mode, herder, source in (
+                            ("alo", at_least_once, {}),
+                            ("eos", exactly_once, {"exactly.once.support": "required"}),
+                        ):
+                            name = f"{mode}-{label}-{attempt}"
+                            rate = runtime_pipeline.runtime_rate(
+                                herder, node.broker, name, records, tasks, converter, shape, source
+                            )
+                            found = count_topic(clients, f"pipe-{name}", tasks, records)
+                            if found != records:
+                                raise RuntimeError(f"read_committed found {found} records of {records} ({name})")
+                            rates[mode] = max(rates[mode], rate)
+                    figure(f"pipeline_at_least_once_{label}_{tasks}t", rates["alo"], "records/s")
+                    figure(f"pipeline_exactly_once_{label}_{tasks}t", rates["eos"], "records/s")
+                    target = 0.6 if label == "json" else None
+                    ratios[label] = ratio(
+                        f"pipeline_exactly_once_vs_at_least_once_{label}_{tasks}t",
+                        rates["eos"],
+                        rates["alo"],
+                        target=target,
+                    )
+            finally:
+                exactly_once.stop()
+                at_least_once.stop()
+        finally:
+            node.close()
+    return ratios
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=1_000_000, help="records of each producer pass")
+    parser.add_argument("--pipeline-records", type=int, default=200_000, help="records of each pipeline pass")
+    parser.add_argument("--skip-produce", action="store_true", help="only the pipeline")
+    parser.add_argument("--skip-pipeline", action="store_true", help="only the producers")
     args = parser.parse_args()
-    bench_produce(args.records)
+    if not args.skip_produce:
+        bench_produce(args.records)
+    if not args.skip_pipeline:
+        figure("pipeline_records", args.pipeline_records, "records")
+        bench_pipeline(args.pipeline_records)
 
 
 if __name__ == "__main__":
