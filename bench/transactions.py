@@ -131,11 +131,11 @@ def _check(store: Store, topic: str, records: int) -> None:
         raise RuntimeError(f"read_committed found {found} records in {topic}, {records} were sent")
 
 
-def bench_produce(records: int) -> float:
+def bench_produce(records: int, rounds: int = ROUNDS) -> float:
     """Both producers against one ``hub log serve``; prints the figures and returns the ratio."""
     with tempfile.TemporaryDirectory(prefix="hub-bench-") as tmp, hub(Path(tmp) / "data", os_flush=False) as store:
         idempotent = transactional = float("inf")
-        for attempt in range(ROUNDS):
+        for attempt in range(rounds):
             topic = f"idempotent-{attempt}"
             idempotent = min(idempotent, produce_idempotent(store, topic, records))
             _check(store, topic, records)
@@ -195,7 +195,41 @@ def count_topic(clients: StoreClients, topic: str, partitions: int, expected: in
     return seen
 
 
-def bench_pipeline(records: int, tasks: int = 1) -> dict[str, float]:
+def _pipeline_variant(
+    node: LogNode,
+    herders: tuple[StandaloneHerder, StandaloneHerder],
+    variant: str,
+    records: int,
+    tasks: int,
+    converter: str,
+    shape: str,
+    rounds: int,
+) -> float:
+    """One variant at-least-once and exactly-once, ``rounds`` times in turn (best of each kept); the ratio."""
+    clients = herders[0].clients
+    rates = {"alo": 0.0, "eos": 0.0}
+    for attempt in range(rounds):
+        for mode, herder, source in (
+            ("alo", herders[0], {}),
+            ("eos", herders[1], {"exactly.once.support": "required"}),
+        ):
+            name = f"{mode}-{variant}-{attempt}".replace("_", "-")
+            rate = runtime_pipeline.runtime_rate(herder, node.broker, name, records, tasks, converter, shape, source)
+            found = count_topic(clients, f"pipe-{name}", tasks, records)
+            if found != records:
+                raise RuntimeError(f"read_committed found {found} records of {records} ({name})")
+            rates[mode] = max(rates[mode], rate)
+    figure(f"pipeline_at_least_once_{variant}", rates["alo"], "records/s")
+    figure(f"pipeline_exactly_once_{variant}", rates["eos"], "records/s")
+    return ratio(
+        f"pipeline_exactly_once_vs_at_least_once_{variant}",
+        rates["eos"],
+        rates["alo"],
+        target=0.6 if variant.startswith("json") else None,
+    )
+
+
+def bench_pipeline(records: int, tasks: tuple[int, ...] = (1, 4), rounds: int = ROUNDS) -> dict[str, float]:
     """Datagen -> topic -> null sink through two standalone workers on one embedded store, one at-least-once and one
     with exactly-once source support, in turn; prints the figures and returns the ratio of each variant."""
     ratios: dict[str, float] = {}
@@ -208,30 +242,12 @@ def bench_pipeline(records: int, tasks: int = 1) -> dict[str, float]:
             exactly_once = _herder(clients, "eos", exactly_once=True)
             tune_garbage_collector()
             try:
-                for label, converter, shape in VARIANTS:
-                    rates = {"alo": 0.0, "eos": 0.0}
-                    for attempt in range(ROUNDS):
-                        for mode, herder, source in (
-                            ("alo", at_least_once, {}),
-                            ("eos", exactly_once, {"exactly.once.support": "required"}),
-                        ):
-                            name = f"{mode}-{label}-{attempt}"
-                            rate = runtime_pipeline.runtime_rate(
-                                herder, node.broker, name, records, tasks, converter, shape, source
-                            )
-                            found = count_topic(clients, f"pipe-{name}", tasks, records)
-                            if found != records:
-                                raise RuntimeError(f"read_committed found {found} records of {records} ({name})")
-                            rates[mode] = max(rates[mode], rate)
-                    figure(f"pipeline_at_least_once_{label}_{tasks}t", rates["alo"], "records/s")
-                    figure(f"pipeline_exactly_once_{label}_{tasks}t", rates["eos"], "records/s")
-                    target = 0.6 if label == "json" else None
-                    ratios[label] = ratio(
-                        f"pipeline_exactly_once_vs_at_least_once_{label}_{tasks}t",
-                        rates["eos"],
-                        rates["alo"],
-                        target=target,
-                    )
+                for task_count in tasks:
+                    for label, converter, shape in VARIANTS:
+                        variant = f"{label}_{task_count}t"
+                        ratios[variant] = _pipeline_variant(
+                            node, (at_least_once, exactly_once), variant, records, task_count, converter, shape, rounds
+                        )
             finally:
                 exactly_once.stop()
                 at_least_once.stop()
