@@ -20,7 +20,8 @@ records generated. Target: exactly-once / at-least-once >= 0.6 (JSON conversion,
 target).
 
 Run: ``.venv/bin/python -m bench.transactions [--records 1000000] [--transaction 1000] [--pipeline-records 200000]``
-(``--skip-produce`` / ``--skip-pipeline`` run one half).
+(``--skip-produce`` / ``--skip-pipeline`` run one half; ``--os-flush`` runs the store with flushing left to the
+operating system, as Kafka's default, instead of fsync group commit).
 """
 
 from __future__ import annotations
@@ -154,7 +155,9 @@ def _check(store: Store, topic: str, records: int) -> None:
         raise RuntimeError(f"read_committed found {found} records in {topic}, {records} were sent")
 
 
-def bench_produce(records: int, rounds: int = ROUNDS, transaction: int = TRANSACTION) -> float:
+def bench_produce(
+    records: int, rounds: int = ROUNDS, transaction: int = TRANSACTION, *, os_flush: bool = False
+) -> float:
     """The producers against one ``hub log serve``, in turn; prints the figures and returns the target's ratio."""
     passes = {
         "idempotent": lambda store, topic, attempt: produce_idempotent(store, topic, records),
@@ -166,7 +169,7 @@ def bench_produce(records: int, rounds: int = ROUNDS, transaction: int = TRANSAC
         ),
     }
     best = dict.fromkeys(passes, float("inf"))
-    with tempfile.TemporaryDirectory(prefix="hub-bench-") as tmp, hub(Path(tmp) / "data", os_flush=False) as store:
+    with tempfile.TemporaryDirectory(prefix="hub-bench-") as tmp, hub(Path(tmp) / "data", os_flush=os_flush) as store:
         for attempt in range(rounds):
             for name, run in passes.items():
                 topic = f"{name}-{attempt}"
@@ -291,12 +294,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=1_000_000, help="records of each producer pass")
     parser.add_argument("--transaction", type=int, default=TRANSACTION, help="records per transaction")
+    parser.add_argument(
+        "--os-flush", action="store_true", help="the store leaves flushing to the OS (as Kafka's default), not fsync"
+    )
     parser.add_argument("--pipeline-records", type=int, default=200_000, help="records of each pipeline pass")
     parser.add_argument("--skip-produce", action="store_true", help="only the pipeline")
     parser.add_argument("--skip-pipeline", action="store_true", help="only the producers")
     args = parser.parse_args()
     if not args.skip_produce:
-        bench_produce(args.records, transaction=args.transaction)
+        bench_produce(args.records, transaction=args.transaction, os_flush=args.os_flush)
     if not args.skip_pipeline:
         figure("pipeline_records", args.pipeline_records, "records")
         bench_pipeline(args.pipeline_records)
