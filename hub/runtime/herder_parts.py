@@ -17,6 +17,7 @@ from hub.log.client import StoreClients
 from hub.runtime.config_providers import ConfigResolver, build_resolver
 from hub.runtime.connector_queries import ConnectorQueries
 from hub.runtime.connector_writes import ConnectorWrites
+from hub.runtime.exactly_once_config import SourceSupport
 from hub.runtime.herder_strategies import Placement, TaskConfigsDestination, WriteGate
 from hub.runtime.offsets_admin import OffsetsAdmin
 from hub.runtime.plugins import Plugins
@@ -67,7 +68,15 @@ class HerderParts:
             placement=placement,
             task_configs_destination=task_configs_destination,
         )
-        queries = ConnectorQueries(worker_id, plugins, clients, configs, statuses, resolver)
+        queries = ConnectorQueries(
+            worker_id,
+            plugins,
+            clients,
+            configs,
+            statuses,
+            resolver,
+            exactly_once=config.exactly_once_source is SourceSupport.ENABLED,
+        )
         return cls(
             configs,
             offsets,
