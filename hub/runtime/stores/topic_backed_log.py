@@ -34,6 +34,7 @@ from hub.log.client import (
     TopicPartition,
 )
 from hub.runtime.stores.key_value_log import KeyValueLog, RecordCallback
+from hub.runtime.transactions import read_committed_consumer
 from hub.sdk.errors import ConnectorError
 
 log = logging.getLogger("hub.runtime.stores")
@@ -98,7 +99,8 @@ class TopicBackedLog(KeyValueLog):
                 f"{self._partitions} so its records stay in one order"
             )
         self._producer = self._open(self._clients.producer(options=self._producer_options))
-        self._consumer = self._open(self._clients.consumer(auto_offset_reset="earliest"))
+        # read_committed: what exactly-once source tasks wrote counts only once their transaction committed
+        self._consumer = self._open(read_committed_consumer(self._clients, auto_offset_reset="earliest"))
         partitions = [TopicPartition(self.topic, p) for p in range(description.partitions)]
         self._consumer.assign(partitions)
         for partition in partitions:
