@@ -11,6 +11,7 @@ Thread-safety: the parts are; ``start_stores`` and ``close_stores`` are called o
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from hub.log.client import StoreClients
@@ -53,6 +54,7 @@ class HerderParts:
         placement: Placement,
         gate: WriteGate,
         task_configs_destination: TaskConfigsDestination,
+        may_fence: Callable[[], bool] = lambda: True,
     ) -> HerderParts:
         configs, offsets, statuses = stores
         resolver = build_resolver(plugins, config)
@@ -67,6 +69,7 @@ class HerderParts:
             resolver,
             placement=placement,
             task_configs_destination=task_configs_destination,
+            may_fence=may_fence,
         )
         queries = ConnectorQueries(
             worker_id,

@@ -13,7 +13,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
-from hub.log.client import InvalidTopicConfigError, OutgoingRecord, ProducerFencedError, SendOutcome
+from hub.log.client import ClientTimeoutError, InvalidTopicConfigError, OutgoingRecord, ProducerFencedError, SendOutcome
 
 Written = tuple[str, bytes | None, bytes | None]
 
@@ -26,6 +26,8 @@ class FakeTransactionalStore:
     epochs: dict[str, int] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     made: list[str] = field(default_factory=list)
+    events: list[tuple[str, str]] = field(default_factory=list)  # ("init" | "fence", transactional id), in order
+    refuse_fencing: bool = False
 
     def transactional_producer(
         self, transactional_id: str, *, transaction_timeout_ms: int = 60_000, options: Mapping[str, str] | None = None
@@ -49,8 +51,14 @@ class FakeAdmin:
         self.store = store
 
     def fence_producers(self, transactional_ids: Collection[str], *, timeout_s: float = 30.0) -> None:
+        if self.store.refuse_fencing:
+            raise ClientTimeoutError("the fake store does not answer")
         for transactional_id in transactional_ids:
+            self.store.events.append(("fence", transactional_id))
             self.store.fence(transactional_id)
+
+    def cluster_id(self) -> str:
+        return "fake"
 
     def create_topics(self, topics: Sequence[Any], *, if_not_exists: bool = False) -> None:
         raise InvalidTopicConfigError("the fake store creates no topics")
@@ -78,6 +86,7 @@ class FakeTransactionalProducer:
             raise ProducerFencedError(f"producer of {self.transactional_id} with epoch {self.epoch} was fenced")
 
     def init_transactions(self, timeout_s: float = 60.0) -> None:
+        self.store.events.append(("init", self.transactional_id))
         self.store.fence(self.transactional_id)
         self.epoch = self.store.epochs[self.transactional_id]
 
