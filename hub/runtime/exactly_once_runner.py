@@ -7,7 +7,8 @@ where transactions end) and, written last, the offsets-topic records of the newe
 partition among them. The commit makes both visible at once to ``read_committed`` readers — the offset store
 included — or neither. So after any crash the committed offsets are exactly those of the committed records, and
 the task resumes right after them: no record is lost or written twice. Offsets are never written outside a
-transaction.
+transaction, and a task reads them only after its producer's ``init_transactions()`` decided every earlier
+transaction of the task and the offset store read its topic to the end.
 
 Invariants:
 - ``commit_record`` and ``commit()`` are called only after the transaction holding the records committed.
@@ -98,6 +99,10 @@ class ExactlyOnceSourceTaskRunner(SourceTaskRunner):
         self._producer = cast(Producer, txn)  # closed by the base class, also when the task is cancelled
         try:
             self._guard(lambda: txn.init_transactions(setup.offset_flush_timeout_s + timeout_ms / 1000))
+            # Only now is every earlier transaction of this task decided: read the offsets they committed (as
+            # Connect's task reads its offsets topic to the end), so a task restarted in this same worker does not
+            # resume from offsets its predecessor committed a moment ago but the offset store has not read yet.
+            self._offsets.refresh()
             creator = TopicCreator(self._clients, setup.raw_connector_config, self._topic_creation)
             reader = _OffsetReader(self._offsets, setup.task_id.connector)
             self.task.initialize(_SourceContext(setup.config, reader, self.boundaries.context))
