@@ -33,6 +33,8 @@ TASKS = 2
 STRIDE = 1_000_000_000_000  # Datagen's id space per task
 EOS_ROUNDS = 10
 CONTROL_ROUNDS = 3  # enough for at-least-once to repeat records after a kill
+FREEZE_ROUNDS = 3
+SESSION_S = 4
 
 
 def _datagen(exactly_once: bool) -> dict[str, str]:
@@ -195,12 +197,14 @@ def store(tmp_path: Path) -> Iterator[HubServer]:
     server.stop()
 
 
-def _workers_pipeline(tmp_path: Path, store: HubServer, exactly_once: bool, size: int, rounds: int) -> Counter[int]:
+def _workers_pipeline(
+    tmp_path: Path, store: HubServer, exactly_once: bool, size: int, rounds: int, *, freeze: bool = False
+) -> Counter[int]:
     group = f"eos-{uuid.uuid4().hex[:6]}"
     properties = tmp_path / "worker.properties"
     properties.write_text(
         _worker_config(exactly_once) + f"config.storage.topic={group}-configs\noffset.storage.topic={group}-offsets\n"
-        f"status.storage.topic={group}-status\nsession.timeout.ms=4000\nheartbeat.interval.ms=500\n"
+        f"status.storage.topic={group}-status\nsession.timeout.ms={SESSION_S * 1000}\nheartbeat.interval.ms=500\n"
         "scheduled.rebalance.max.delay.ms=0\n"
     )
     workers: list[Worker] = [_start_worker(tmp_path, store.bootstrap, group, properties) for _ in range(size)]
@@ -209,6 +213,11 @@ def _workers_pipeline(tmp_path: Path, store: HubServer, exactly_once: bool, size
 
     def kill_one() -> None:
         victim = rng.randrange(size)
+        if freeze:  # frozen past its session: its work moves to the others, then it wakes up as a zombie
+            workers[victim].process.send_signal(signal.SIGSTOP)
+            time.sleep(SESSION_S + 2)
+            workers[victim].process.send_signal(signal.SIGCONT)
+            return
         workers[victim].process.send_signal(signal.SIGKILL)
         workers[victim].process.wait(30)
         workers[victim] = _start_worker(tmp_path, store.bootstrap, group, properties)
@@ -239,6 +248,13 @@ def test_one_of_three_workers_killed_each_round_with_exactly_once_finds_every_re
     tmp_path: Path, store: HubServer
 ) -> None:
     seen = _workers_pipeline(tmp_path, store, True, 3, EOS_ROUNDS)
+    assert _missing_and_repeated(seen) == (0, 0)
+
+
+def test_a_frozen_worker_whose_tasks_moved_elsewhere_commits_nothing_when_it_wakes(
+    tmp_path: Path, store: HubServer
+) -> None:
+    seen = _workers_pipeline(tmp_path, store, True, 3, FREEZE_ROUNDS, freeze=True)
     assert _missing_and_repeated(seen) == (0, 0)
 
 
