@@ -162,7 +162,13 @@ class ExactlyOnceSourceTaskRunner(SourceTaskRunner):
                 (self._offsets_topic, key, value, (), None, None)
                 for key, value in encode(self.setup.task_id.connector, offsets)
             ]
-            self._guard(lambda: txn.send_batch(records))
+            written = self._guard(lambda: txn.send_batch(records))
+            self._guard(lambda: txn.flush(self.setup.offset_flush_timeout_s))
+            failed = written.result(self.setup.offset_flush_timeout_s).errors
+            if failed:  # never commit records without the offsets that cover them
+                raise ConnectorError(
+                    f"writing source offsets into the transaction failed: {next(iter(failed.values()))}"
+                )
         self._end(txn.commit_transaction)
         self.boundaries.ended()
         for future, _, _ in self._sent:  # answered by now: the commit flushed them

@@ -179,3 +179,15 @@ def test_a_task_stopped_while_its_successor_runs_commits_nothing(
     run.stop()  # the zombie tries to commit at stop: refused
     assert store.committed("out") == out("7")
     assert run.state() is State.FAILED
+
+
+def test_records_are_never_committed_without_their_offsets(run: Run, store: FakeTransactionalStore) -> None:
+    store.failing_topic = OFFSETS
+    run.start("1,2")
+    wait_for(lambda: run.state() is State.FAILED, what="the task to fail")
+    status = run.statuses.get("c", 0)
+    assert status is not None
+    assert status.trace is not None
+    assert "writing source offsets into the transaction failed" in status.trace
+    assert store.commits == []
+    assert store.aborts == [out("1", "2")]

@@ -13,7 +13,14 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
-from hub.log.client import ClientTimeoutError, InvalidTopicConfigError, OutgoingRecord, ProducerFencedError, SendOutcome
+from hub.log.client import (
+    ClientTimeoutError,
+    InvalidTopicConfigError,
+    OutgoingRecord,
+    ProducerFencedError,
+    SendOutcome,
+    UnknownTopicError,
+)
 
 Written = tuple[str, bytes | None, bytes | None]
 
@@ -28,6 +35,7 @@ class FakeTransactionalStore:
     made: list[str] = field(default_factory=list)
     events: list[tuple[str, str]] = field(default_factory=list)  # ("init" | "fence", transactional id), in order
     refuse_fencing: bool = False
+    failing_topic: str | None = None  # sends to this topic fail, as a partition the store refuses
 
     def transactional_producer(
         self, transactional_id: str, *, transaction_timeout_ms: int = 60_000, options: Mapping[str, str] | None = None
@@ -100,6 +108,9 @@ class FakeTransactionalProducer:
         assert self.pending is not None, "send outside a transaction"
         outcome = SendOutcome([record[0] for record in records])
         for index, (topic, key, value, _, _, _) in enumerate(records):
+            if topic == self.store.failing_topic:
+                outcome.errors[index] = UnknownTopicError(f"{topic} is refused")
+                continue
             outcome.written(index, 0, len(self.pending), 0)
             self.pending.append((topic, key, value))
         future: Future[SendOutcome] = Future()
