@@ -26,7 +26,6 @@ from hub.log.client import (
     Consumer,
     ConsumerRecord,
     NewTopic,
-    OffsetSpec,
     Producer,
     RecordMetadata,
     StoreClients,
@@ -105,6 +104,10 @@ class TopicBackedLog(KeyValueLog):
         self._consumer.assign(partitions)
         for partition in partitions:
             self._consumer.seek(partition, 0)
+        # Its own consumer, never polled, answers where the log ends as a read_committed reader sees it (the last
+        # stable offset): an open transaction of another writer must not make a read to the end wait for it.
+        self._ends = self._open(read_committed_consumer(self._clients, auto_offset_reset="earliest"))
+        self._ends_lock = threading.Lock()
         with self._lock:
             self._positions = dict.fromkeys(partitions, 0)
         self._catch_up(self._end_offsets(), timeout_s)
@@ -204,8 +207,8 @@ class TopicBackedLog(KeyValueLog):
                 self._lock.wait(min(remaining, 0.5))
 
     def _end_offsets(self) -> dict[TopicPartition, int]:
-        found = self._admin.list_offsets(list(self._positions), OffsetSpec.LATEST)
-        return {tp: offset or 0 for tp, offset in found.items()}
+        with self._ends_lock:
+            return dict(self._ends.end_offsets(list(self._positions)))
 
     def stop(self) -> None:
         self._stopping.set()
