@@ -137,8 +137,7 @@ class TopicBackedLog(KeyValueLog):
                 raise ConnectorError(f"timed out after {timeout_s:.0f} s reading internal topic {self.topic!r}")
             records = self._consumer.poll(0.2, max_records=5000)
             self._deliver(records)
-            if not records:
-                self._refresh_positions()
+            self._refresh_positions()
 
     def _reached(self, ends: Mapping[TopicPartition, int]) -> bool:
         with self._lock:
@@ -171,13 +170,12 @@ class TopicBackedLog(KeyValueLog):
                 time.sleep(0.5)
                 continue
             self._deliver(records)
-            if not records:
-                self._refresh_positions()
+            self._refresh_positions()
 
     def _refresh_positions(self) -> None:
-        # Compaction leaves offsets no record carries: when a reader waits for an end the records never reach,
-        # take the consumer's position for the partitions it waits on (only then: a position lookup costs a
-        # round trip on the Kafka backend).
+        # Compaction and transaction markers leave offsets no record carries: while a reader waits for an end the
+        # records do not reach, take the consumer's position for the partitions it waits on — after every poll, as
+        # other partitions may keep the consumer busy (a position lookup may cost a round trip: only for those).
         with self._lock:
             lagging = [tp for tp, end in self._awaited.items() if self._positions.get(tp, 0) < end]
         for tp in lagging:
