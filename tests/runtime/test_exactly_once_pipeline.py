@@ -24,7 +24,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 from tests.harness.hub import HubServer
 from tests.harness.process import free_port
 from tests.rest.conftest import HubStart, start_hub, wait_hub
-from tests.runtime.distributed.test_cluster import Worker, _start_worker
+from tests.runtime.distributed.test_cluster import Worker
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -195,6 +195,28 @@ def store(tmp_path: Path) -> Iterator[HubServer]:
     server.start()
     yield server
     server.stop()
+
+
+def _start_worker(tmp: Path, bootstrap: str, group: str, properties: Path) -> Worker:
+    """A `hub worker` answering /health; one that does not come up is killed before the error is raised."""
+    port = free_port()
+    log = tmp / f"worker-{port}.log"
+    argv = [sys.executable, "-m", "hub.cli", "worker", "--bootstrap-servers", bootstrap, "--group-id", group]
+    argv += ["--rest-listener", f"127.0.0.1:{port}", "--config", str(properties)]
+    with log.open("ab") as out:
+        process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=dict(os.environ))
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            if httpx.get(url + "/health", timeout=2).status_code == 200:
+                return Worker(process, url, log)
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    process.kill()
+    process.wait(30)
+    raise RuntimeError(f"worker did not start:\n{log.read_text()[-3000:]}")
 
 
 def _workers_pipeline(
