@@ -142,7 +142,8 @@ def _embedded_pipeline(tmp_path: Path, exactly_once: bool, rounds: int) -> Count
         nonlocal hub
         hub.process.send_signal(signal.SIGKILL)
         hub.process.wait(30)
-        hub = wait_hub(_relaunch(tmp_path, rest, kafka))  # same ports and data directory
+        hub = _relaunch(tmp_path, rest, kafka)  # same ports and data directory
+        wait_hub(hub)
 
     try:
         _kill_rounds(rounds, restart)
@@ -150,7 +151,10 @@ def _embedded_pipeline(tmp_path: Path, exactly_once: bool, rounds: int) -> Count
         return _read_committed(hub.kafka)
     finally:
         hub.process.send_signal(signal.SIGTERM)
-        hub.process.wait(60)
+        try:
+            hub.process.wait(60)
+        except subprocess.TimeoutExpired:
+            hub.process.kill()
 
 
 def _relaunch(work_dir: Path, rest_port: str, kafka_port: str) -> HubStart:
