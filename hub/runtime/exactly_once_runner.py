@@ -24,16 +24,15 @@ Thread-safety: everything runs on the task's thread, except ``stop``/``cancel`` 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, cast
+from typing import Any
 
-from hub.log.client import Producer, ProducerFencedError, RetriableClientError, StoreClients
+from hub.log.client import ProducerFencedError, RetriableClientError, StoreClients, TransactionalProducer
 from hub.runtime.exactly_once_config import ExactlyOnceSettings
 from hub.runtime.source_runner import SourceTaskRunner, SubmittedRecords, TopicCreator, _OffsetReader, _SourceContext
 from hub.runtime.stores import OffsetStore, TargetState
 from hub.runtime.stores.offsets import SourceOffset, SourcePartition, encode
 from hub.runtime.task_runner import TaskSetup
 from hub.runtime.transaction_boundaries import End, Segment, TransactionBoundaries
-from hub.runtime.transactions import TransactionalSender, transactional_producer
 from hub.sdk.connector import SourceTask
 from hub.sdk.errors import ConnectorError
 
@@ -80,7 +79,7 @@ class ExactlyOnceSourceTaskRunner(SourceTaskRunner):
         self.boundaries = TransactionBoundaries(settings.boundary, interval_s)
         self.transactional_id = transactional_id
         self._offsets_topic = offsets_topic
-        self._txn: TransactionalSender | None = None
+        self._txn: TransactionalProducer | None = None
         self._open = False  # a transaction was begun and not yet ended
         self._txn_offsets: _Offsets = {}  # newest offset per source partition of the open transaction's records
         self._failing = False
@@ -92,11 +91,11 @@ class ExactlyOnceSourceTaskRunner(SourceTaskRunner):
         setup = self.setup
         options = {k: v for k, v in self._producer_options.items() if k != "transactional.id"}
         timeout_ms = int(options.pop("transaction.timeout.ms", TRANSACTION_TIMEOUT_MS))
-        txn = transactional_producer(
-            self._clients, self.transactional_id, transaction_timeout_ms=timeout_ms, options=options
+        txn = self._clients.transactional_producer(
+            self.transactional_id, transaction_timeout_ms=timeout_ms, options=options
         )
         self._txn = txn
-        self._producer = cast(Producer, txn)  # closed by the base class, also when the task is cancelled
+        self._producer = txn  # closed by the base class, also when the task is cancelled
         try:
             self._guard(lambda: txn.init_transactions(setup.offset_flush_timeout_s + timeout_ms / 1000))
             # Only now is every earlier transaction of this task decided: read the offsets they committed (as

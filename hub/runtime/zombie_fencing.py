@@ -24,7 +24,6 @@ from hub.log.client import StoreClients
 from hub.runtime.exactly_once_config import task_transactional_id
 from hub.runtime.plugins import Plugins
 from hub.runtime.stores import ConfigStore
-from hub.runtime.transactions import fence_producers
 from hub.sdk.connector import SourceConnector
 
 log = logging.getLogger("hub.runtime.herder")
@@ -54,7 +53,7 @@ class ZombieFencing:
             ids = [task_transactional_id(self._group_id, name, task) for task in range(previous)]
             try:
                 with self._clients.admin() as admin:
-                    fence_producers(admin, ids)
+                    admin.fence_producers(ids)
             except Exception as exc:
                 log.error("connector %s: fencing the producers of its previous tasks failed: %s", name, exc)
                 return False
