@@ -5,7 +5,8 @@ amount, status) or ``pageviews`` (user_id, page, viewed_at) — as Connect struc
 gives a user as ready JSON bytes (BYTES schema), for pipelines measured without conversion costs. ``rate`` is
 records per second per task (0: as fast as the pipeline takes them); ``max.records`` stops after that many per
 task (-1: never). Values are reproducible from ``random.seed``. The offset ``{"count": N}`` per task makes a
-restarted task continue where it stopped instead of repeating ids.
+restarted task continue where it stopped instead of repeating ids, which makes it exactly-once capable; with
+``transaction.boundary=connector`` a task commits a transaction after every ``batch.size``-th record.
 """
 
 from __future__ import annotations
@@ -18,7 +19,18 @@ from typing import Any
 
 import orjson
 
-from hub.sdk import ConfigDef, ConfigType, Importance, Schema, SourceConnector, SourceRecord, SourceTask, Struct
+from hub.sdk import (
+    ConfigDef,
+    ConfigType,
+    ConnectorTransactionBoundaries,
+    ExactlyOnceSupport,
+    Importance,
+    Schema,
+    SourceConnector,
+    SourceRecord,
+    SourceTask,
+    Struct,
+)
 from hub.sdk.records import NO_HEADERS
 from hub.sdk.schema import BYTES_SCHEMA, FLOAT64_SCHEMA, INT32_SCHEMA, INT64_SCHEMA, STRING_SCHEMA, struct_schema
 
@@ -128,6 +140,15 @@ class DatagenConnector(SourceConnector):
     def start(self, config: dict[str, str]) -> None:
         self.config = dict(config)
 
+    def exactly_once_support(self, config: dict[str, str]) -> ExactlyOnceSupport:
+        """SUPPORTED: a task resumed from its offset ``{"count": N}`` produces the ids after N, in order."""
+        return ExactlyOnceSupport.SUPPORTED
+
+    def can_define_transaction_boundaries(self, config: dict[str, str]) -> ConnectorTransactionBoundaries:
+        """SUPPORTED: with ``transaction.boundary=connector`` each task commits a transaction every ``batch.size``
+        records."""
+        return ConnectorTransactionBoundaries.SUPPORTED
+
     def task_class(self) -> type[SourceTask]:
         return DatagenTask
 
@@ -186,6 +207,9 @@ class DatagenTask(SourceTask):
         ]
         self.count += size
         self._sent_since_start += size
+        transactions = self.context.transaction_context
+        if transactions is not None and self.count % self.batch_size < size:  # crossed a multiple of batch.size
+            transactions.commit_transaction(records[size - 1 - self.count % self.batch_size])
         return records
 
     def stop(self) -> None:

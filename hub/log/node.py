@@ -244,7 +244,9 @@ class LogNode:
     def _marker_dispatcher(self, settings: TransactionConfig) -> MarkerDispatcher:
         """Markers go to this node's MarkerWriter; on a cluster, to the leader of each partition (WriteTxnMarkers)."""
         if self.cluster is None:
-            return MarkerDispatcher(self.marker_writer, retry_backoff_ms=settings.marker_retry_backoff_ms)
+            return MarkerDispatcher(
+                self.marker_writer, exists=self._partition_exists, retry_backoff_ms=settings.marker_retry_backoff_ms
+            )
         placement = TransactionPlacement(self.cluster, settings)
         self._marker_sender = RemoteMarkerSender(self.cluster)
         return MarkerDispatcher(
@@ -255,6 +257,10 @@ class LogNode:
             remote=self._marker_sender,
             retry_backoff_ms=settings.marker_retry_backoff_ms,
         )
+
+    def _partition_exists(self, topic: str, partition: int) -> bool:
+        info = self.store.topics().get(topic)
+        return info is not None and 0 <= partition < info.partitions
 
     def _subscribable_topics(self) -> dict[str, tuple[str, int]]:
         """The topics a consumer group may subscribe to: id and partition count, internal ones left out."""

@@ -16,6 +16,7 @@ from typing import Any
 
 from hub.runtime.config_providers import ConfigResolver
 from hub.runtime.connection_check import connection_problems
+from hub.runtime.exactly_once_config import OFFSETS_TOPIC_UNSUPPORTED, SOURCE_KEYS, check_source
 from hub.runtime.options import prefixed
 from hub.runtime.plugins import Plugins
 from hub.runtime.redaction import redact
@@ -81,9 +82,7 @@ _SINK_KEYS = [
 
 COMMON = config_def(_COMMON_KEYS)
 SINK = config_def(_COMMON_KEYS + _SINK_KEYS)
-SOURCE = COMMON.unsupported(
-    "exactly.once.support", "exactly-once source delivery is not implemented yet (sources are at-least-once)"
-).unsupported("transaction.boundary", "exactly-once source delivery is not implemented yet")
+SOURCE = config_def(_COMMON_KEYS + SOURCE_KEYS).unsupported(*OFFSETS_TOPIC_UNSUPPORTED)
 
 
 def common_def(connector: type[Connector]) -> ConfigDef:
@@ -104,19 +103,28 @@ class Validation:
             raise ConfigError(self.problems)
 
 
-def validate(plugins: Plugins, config: Mapping[str, str], resolver: ConfigResolver | None = None) -> Validation:
-    """Check everything in a connector config; never raises for bad input. With a ``resolver``, values are checked
+def validate(
+    plugins: Plugins,
+    config: Mapping[str, str],
+    resolver: ConfigResolver | None = None,
+    *,
+    exactly_once: bool = False,
+) -> Validation:
+    """Check everything in a connector config; never raises for bad input. ``exactly_once``: whether this worker has
+    exactly-once source support enabled (``hub.runtime.exactly_once_config``). With a ``resolver``, values are checked
     with their ``${provider:…}`` references resolved (a reference that fails is a problem of its key), while every
     value, problem and warning shows the references as written: messages about a value quote it as written, and
     any resolved value a plugin's message quotes is redacted (``hub.runtime.redaction``)."""
-    validation = _validate(plugins, config, resolver)
+    validation = _validate(plugins, config, resolver, exactly_once)
     validation.problems = _redacted(validation.problems)
     validation.warnings = [redact(warning) for warning in validation.warnings]
     validation.response = _redacted_response(validation.response)
     return validation
 
 
-def _validate(plugins: Plugins, config: Mapping[str, str], resolver: ConfigResolver | None) -> Validation:
+def _validate(
+    plugins: Plugins, config: Mapping[str, str], resolver: ConfigResolver | None, exactly_once: bool
+) -> Validation:
     class_name = str(config.get("connector.class") or "")
     if not class_name:
         problems = {"connector.class": ["Missing required configuration 'connector.class' which has no default value."]}
@@ -138,6 +146,7 @@ def _validate(plugins: Plugins, config: Mapping[str, str], resolver: ConfigResol
         problems.setdefault(key, []).extend(messages)
     if issubclass(connector_class, SinkConnector):
         _check_sink_topics(checked, problems)
+    check_source(connector_class, checked, problems, worker_enabled=exactly_once)
     _check_plugins(plugins, checked, problems)
     if not problems:  # as Debezium: the server is tried only with options that are otherwise valid
         secret_keys = [key.name for key in definition.keys if key.secret]

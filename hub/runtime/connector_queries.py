@@ -16,7 +16,7 @@ from typing import Any
 
 from hub.log.client import ClientError, StoreClients
 from hub.runtime.config_providers import ConfigResolver, has_reference
-from hub.runtime.connector_config import common_def, connector_type, validate
+from hub.runtime.connector_config import Validation, common_def, connector_type, validate
 from hub.runtime.herder import ConnectorInfo, NotFoundError
 from hub.runtime.plugins import PluginInfo, Plugins
 from hub.runtime.stores import ConfigStore, State, Status, StatusStore
@@ -38,8 +38,11 @@ class ConnectorQueries:
         configs: ConfigStore,
         statuses: StatusStore,
         resolver: ConfigResolver,
+        *,
+        exactly_once: bool = False,
     ) -> None:
         self._worker_id = worker_id
+        self._exactly_once = exactly_once
         self._plugins = plugins
         self._clients = clients
         self._configs = configs
@@ -98,7 +101,12 @@ class ConnectorQueries:
         ]
 
     def validate(self, config: Mapping[str, str]) -> dict[str, Any]:
-        return validate(self._plugins, {str(k): str(v) for k, v in config.items()}, self._resolver).response
+        return self.check(config).response
+
+    def check(self, config: Mapping[str, str]) -> Validation:
+        """Validate a connector config as this worker would run it (``hub.runtime.connector_config.validate``)."""
+        plain = {str(k): str(v) for k, v in config.items()}
+        return validate(self._plugins, plain, self._resolver, exactly_once=self._exactly_once)
 
     # --- statuses ----------------------------------------------------------------------------------------------
 

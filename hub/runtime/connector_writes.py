@@ -16,7 +16,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from hub.runtime.config_providers import ConfigResolver
-from hub.runtime.connector_config import validate
 from hub.runtime.connector_names import check_connector_name
 from hub.runtime.connector_queries import ConnectorQueries
 from hub.runtime.herder import AlreadyExistsError, BadRequestError, ConnectorInfo
@@ -83,7 +82,7 @@ class ConnectorWrites:
             for key in self._queries.secret_keys(config):
                 if config.get(key) == HIDDEN and key in existing:
                     config[key] = existing[key]
-        checked = validate(self._plugins, config, self._resolver)
+        checked = self._queries.check(config)
         checked.raise_for_problems()
         exists = existing is not None
         if exists and not allow_replace:

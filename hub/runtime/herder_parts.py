@@ -11,12 +11,14 @@ Thread-safety: the parts are; ``start_stores`` and ``close_stores`` are called o
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from hub.log.client import StoreClients
 from hub.runtime.config_providers import ConfigResolver, build_resolver
 from hub.runtime.connector_queries import ConnectorQueries
 from hub.runtime.connector_writes import ConnectorWrites
+from hub.runtime.exactly_once_config import SourceSupport
 from hub.runtime.herder_strategies import Placement, TaskConfigsDestination, WriteGate
 from hub.runtime.offsets_admin import OffsetsAdmin
 from hub.runtime.plugins import Plugins
@@ -52,6 +54,7 @@ class HerderParts:
         placement: Placement,
         gate: WriteGate,
         task_configs_destination: TaskConfigsDestination,
+        may_fence: Callable[[], bool] = lambda: True,
     ) -> HerderParts:
         configs, offsets, statuses = stores
         resolver = build_resolver(plugins, config)
@@ -66,8 +69,17 @@ class HerderParts:
             resolver,
             placement=placement,
             task_configs_destination=task_configs_destination,
+            may_fence=may_fence,
         )
-        queries = ConnectorQueries(worker_id, plugins, clients, configs, statuses, resolver)
+        queries = ConnectorQueries(
+            worker_id,
+            plugins,
+            clients,
+            configs,
+            statuses,
+            resolver,
+            exactly_once=config.exactly_once_source is SourceSupport.ENABLED,
+        )
         return cls(
             configs,
             offsets,

@@ -20,13 +20,14 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeoutError
 from typing import Any
 
 from hub.log.client import StoreClients
 from hub.runtime.config_providers import ConfigResolver, has_reference
+from hub.runtime.exactly_once_config import SourceSupport
 from hub.runtime.herder import ConflictError, NotFoundError
 from hub.runtime.herder_strategies import Placement, TaskConfigsDestination
 from hub.runtime.plugins import Plugins
@@ -45,6 +46,7 @@ from hub.runtime.stores import (
 from hub.runtime.task_runner import TaskId
 from hub.runtime.worker import Worker
 from hub.runtime.worker_config import WorkerConfig
+from hub.runtime.zombie_fencing import ZombieFencing
 from hub.sdk.errors import ConfigError
 
 log = logging.getLogger("hub.runtime.herder")
@@ -69,8 +71,13 @@ class Reconciler(ConfigListener):
         *,
         placement: Placement,
         task_configs_destination: TaskConfigsDestination,
+        may_fence: Callable[[], bool] = lambda: True,
     ) -> None:
         self.worker_id = worker_id
+        support = config.exactly_once_source
+        self._fencing = ZombieFencing(clients, configs, plugins, str(config["group.id"])) if support.fences else None
+        self._may_fence = may_fence
+        self._tasks_wait_for_fencing = support is SourceSupport.ENABLED
         self._configs = configs
         self._statuses = statuses
         self._resolver = resolver
@@ -293,10 +300,26 @@ class Reconciler(ConfigListener):
             if task_id.task >= len(configs):
                 self._statuses.put(Status(name, task_id.task, State.DESTROYED, self.worker_id, self.worker.generation))
         self.worker.set_tasks_target(name, target)
+        if not self._fenced(name, config) and wanted:  # the leader fences even when it runs none of the tasks
+            return
         for index, task_config in wanted.items():
             task_id = TaskId(name, index)
             if task_id not in self.worker.tasks:
                 self.worker.start_task(task_id, config, task_config, target)
+
+    def _fenced(self, name: str, config: Mapping[str, str]) -> bool:
+        """Whether the connector's new tasks may start: its previous generation is fenced (done here when this worker
+        may write the config store), or this worker does not wait for that (``hub/runtime/zombie_fencing.py``)."""
+        fencing = self._fencing
+        if fencing is None or name not in self._configs.snapshot().pending_fencing:
+            return True
+        if not fencing.applies(config.get("connector.class", "")):
+            return True
+        done = self._may_fence() and fencing.fence(name)
+        if not done and self._tasks_wait_for_fencing:
+            log.info("connector %s: its tasks start once their previous generation is fenced", name)
+            return False
+        return True
 
     def _restart(self, request: RestartRequest) -> None:
         name = request.connector

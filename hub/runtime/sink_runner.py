@@ -29,6 +29,7 @@ from hub.log.client import Consumer, ConsumerRecord, StoreClients, TimestampType
 from hub.runtime.errors import Stage, ToleranceOperator
 from hub.runtime.stores import TargetState
 from hub.runtime.task_runner import TaskRunner, TaskSetup
+from hub.runtime.transactions import read_committed_consumer
 from hub.sdk.connector import ErrantRecordReporter, SinkTask, SinkTaskContext
 from hub.sdk.converter import SchemaAndValue
 from hub.sdk.errors import ConnectorError, RetriableError
@@ -131,8 +132,8 @@ class SinkTaskRunner(TaskRunner):
     def execute(self) -> None:
         setup = self.setup
         connector = setup.task_id.connector
-        self._consumer = self._clients.consumer(
-            group_id=f"connect-{connector}", auto_offset_reset="earliest", options=self._consumer_options
+        self._consumer = read_committed_consumer(  # as Connect: consumer.override.isolation.level may change it
+            self._clients, group_id=f"connect-{connector}", auto_offset_reset="earliest", options=self._consumer_options
         )
         options = setup.connector_config
         if options.get("errors.deadletterqueue.topic.name") or options.get("errors.log.enable"):

@@ -32,7 +32,7 @@ from hub.runtime.options import prefixed
 from hub.runtime.stores import OffsetStore, TargetState, canonical
 from hub.runtime.stores.offsets import check_map
 from hub.runtime.task_runner import TaskRunner, TaskSetup
-from hub.sdk.connector import OffsetReader, SourceTask, SourceTaskContext
+from hub.sdk.connector import OffsetReader, SourceTask, SourceTaskContext, TransactionContext
 from hub.sdk.errors import ConfigError, RetriableError
 from hub.sdk.records import SourceRecord
 
@@ -110,9 +110,12 @@ class _OffsetReader(OffsetReader):
 
 
 class _SourceContext(SourceTaskContext):
-    def __init__(self, config: Mapping[str, str], reader: OffsetReader) -> None:
+    def __init__(
+        self, config: Mapping[str, str], reader: OffsetReader, transactions: TransactionContext | None = None
+    ) -> None:
         self._config = dict(config)
         self._reader = reader
+        self._transactions = transactions
 
     @property
     def config(self) -> dict[str, str]:
@@ -121,6 +124,10 @@ class _SourceContext(SourceTaskContext):
     @property
     def offset_reader(self) -> OffsetReader:
         return self._reader
+
+    @property
+    def transaction_context(self) -> TransactionContext | None:
+        return self._transactions
 
 
 class TopicCreator:
@@ -252,7 +259,8 @@ class SourceTaskRunner(TaskRunner):
         self._poll_retries = 0
         return list(polled) if polled else []
 
-    def _send_batch(self, batch: Sequence[SourceRecord], creator: TopicCreator) -> None:
+    def _send_batch(self, batch: Sequence[SourceRecord], creator: TopicCreator) -> _Polled:
+        """Transform, convert and send a batch (as one ``send_batch``); what is in flight of it."""
         setup = self.setup
         assert self._producer is not None
         polled = self._submitted.submit(batch)  # offsets are checked when they are committed
@@ -294,6 +302,7 @@ class SourceTaskRunner(TaskRunner):
             self._sent.append((self._producer.send_batch(outgoing), polled, sent))
         else:
             self._submitted.settle(polled)
+        return polled
 
     def _convert_by_stage(self, record: SourceRecord) -> _Converted | None:
         setup = self.setup

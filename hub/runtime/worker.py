@@ -25,6 +25,8 @@ from hub.runtime.config_providers import ConfigResolver
 from hub.runtime.connector_config import parse_common
 from hub.runtime.converters_setup import build_converters
 from hub.runtime.errors import DeadLetterQueue, ToleranceOperator
+from hub.runtime.exactly_once_config import SourceSupport, task_transactional_id
+from hub.runtime.exactly_once_runner import ExactlyOnceSourceTaskRunner
 from hub.runtime.options import prefixed
 from hub.runtime.plugins import Plugins
 from hub.runtime.redaction import redact
@@ -250,6 +252,20 @@ class Worker:
             if not isinstance(task, SourceTask):
                 raise ConnectorError(f"{task_class.__name__} is not a SourceTask")
             producer_options = {**self.config.prefixed("producer."), **prefixed(resolved, "producer.override.")}
+            if self.config.exactly_once_source is SourceSupport.ENABLED:
+                return ExactlyOnceSourceTaskRunner(
+                    setup,
+                    task,
+                    target,
+                    clients=self.clients,
+                    offsets=self.offsets,
+                    offsets_topic=str(self.config["offset.storage.topic"]),
+                    transactional_id=task_transactional_id(
+                        str(self.config["group.id"]), task_id.connector, task_id.task
+                    ),
+                    producer_options=producer_options,
+                    topic_creation=bool(self.config["topic.creation.enable"]),
+                )
             runner = SourceTaskRunner(
                 setup,
                 task,

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from hub.runtime.exactly_once_config import SOURCE_SUPPORT_KEY, WORKER_KEY, SourceSupport
 from hub.runtime.options import prefixed
 from hub.sdk.config import ConfigKey, ConfigType, config_def
 from hub.sdk.errors import ConfigError
@@ -87,6 +88,7 @@ _KEYS = [
               "Algorithms this worker accepts on signed internal requests; must include the signature algorithm.",
               choices=_HMACS, non_empty=True),
     ConfigKey("topic.creation.enable", ConfigType.BOOLEAN, True),
+    WORKER_KEY,
     ConfigKey("rest.ssl.cert.file", ConfigType.STRING, "", "PEM certificate (chain) for HTTPS on the REST API."),
     ConfigKey("rest.ssl.key.file", ConfigType.STRING, "", "PEM private key for HTTPS on the REST API."),
     ConfigKey("rest.auth.file", ConfigType.STRING, "", "JSON credentials file; set, the REST API needs a login."),
@@ -153,9 +155,19 @@ class WorkerConfig:
             problems.setdefault("inter.worker.verification.algorithms", []).append(
                 f"must include the signature algorithm {signing} (inter.worker.signature.algorithm)"
             )
+        if typed.get(SOURCE_SUPPORT_KEY) == SourceSupport.ENABLED and typed.get("offset.storage.file.filename"):
+            problems.setdefault(SOURCE_SUPPORT_KEY, []).append(
+                "exactly-once source support needs the offsets in the store's offset.storage.topic, written in the "
+                "same transactions as the records; it cannot be enabled with offset.storage.file.filename"
+            )
         if problems:
             raise ConfigError(problems)
         return cls(typed, dict(raw))
+
+    @property
+    def exactly_once_source(self) -> SourceSupport:
+        """``exactly.once.source.support``."""
+        return SourceSupport(self.values.get(SOURCE_SUPPORT_KEY, SourceSupport.DISABLED))
 
     def __getitem__(self, key: str) -> Any:
         return self.values[key]

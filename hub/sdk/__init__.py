@@ -16,7 +16,9 @@ from hub.sdk.config import (
 from hub.sdk.connector import (
     Connector,
     ConnectorContext,
+    ConnectorTransactionBoundaries,
     ErrantRecordReporter,
+    ExactlyOnceSupport,
     OffsetReader,
     PartitionedSinkConnector,
     SinkConnector,
@@ -26,6 +28,7 @@ from hub.sdk.connector import (
     SourceTask,
     SourceTaskContext,
     Task,
+    TransactionContext,
 )
 from hub.sdk.converter import Converter, HeaderConverter, SchemaAndValue
 from hub.sdk.errors import ConfigError, ConnectError, ConnectorError, DataError, RetriableError
@@ -46,9 +49,11 @@ __all__ = [
     "Connector",
     "ConnectorContext",
     "ConnectorError",
+    "ConnectorTransactionBoundaries",
     "Converter",
     "DataError",
     "ErrantRecordReporter",
+    "ExactlyOnceSupport",
     "Field",
     "Header",
     "HeaderConverter",
@@ -72,6 +77,7 @@ __all__ = [
     "SourceTaskContext",
     "Struct",
     "Task",
+    "TransactionContext",
     "Transformation",
     "Type",
     "Width",

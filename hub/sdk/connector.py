@@ -22,6 +22,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Mapping, Sequence
 from concurrent.futures import Future
+from enum import StrEnum
 from typing import Any, ClassVar
 
 from hub.sdk.config import ConfigDef
@@ -56,6 +57,37 @@ class OffsetReader(ABC):
         return next(iter(found.values()), None)
 
 
+class ExactlyOnceSupport(StrEnum):
+    """Whether a source connector can deliver exactly once with a given config (Connect's ExactlyOnceSupport)."""
+
+    SUPPORTED = "supported"
+    UNSUPPORTED = "unsupported"
+
+
+class ConnectorTransactionBoundaries(StrEnum):
+    """Whether a source connector's tasks can say where transactions end (Connect's
+    ConnectorTransactionBoundaries)."""
+
+    SUPPORTED = "supported"
+    UNSUPPORTED = "unsupported"
+
+
+class TransactionContext(ABC):
+    """How a source task ends transactions itself, with ``transaction.boundary=connector`` (Connect's
+    TransactionContext). Each call is a request the runtime honours on the task's thread: a commit or abort asked
+    without a record takes effect once the records of the current ``poll()`` were handed to the producer; with a
+    record, right after that record. An abort drops every record of the open transaction (with its offsets),
+    which the source then produces again or skips, as it decides. Call only from ``poll()`` (the task's thread)."""
+
+    @abstractmethod
+    def commit_transaction(self, record: SourceRecord | None = None) -> None:
+        """Commit the open transaction after the current batch, or after ``record`` (one of this batch's)."""
+
+    @abstractmethod
+    def abort_transaction(self, record: SourceRecord | None = None) -> None:
+        """Abort the open transaction after the current batch, or after ``record`` (one of this batch's)."""
+
+
 class SourceTaskContext(ABC):
     """What a source task may ask of the runtime."""
 
@@ -68,6 +100,12 @@ class SourceTaskContext(ABC):
     @abstractmethod
     def offset_reader(self) -> OffsetReader:
         """Where to find the offsets to resume from."""
+
+    @property
+    def transaction_context(self) -> TransactionContext | None:
+        """The task's transaction context when the connector defines its transaction boundaries
+        (``transaction.boundary=connector`` with exactly-once delivery); None otherwise."""
+        return None
 
 
 class ErrantRecordReporter(ABC):
@@ -242,6 +280,19 @@ class SourceConnector(Connector):
 
     @abstractmethod
     def task_class(self) -> type[SourceTask]: ...
+
+    def exactly_once_support(self, config: Config) -> ExactlyOnceSupport | None:
+        """Whether this connector, with ``config``, delivers exactly once when the runtime writes its records and
+        offsets in transactions: SUPPORTED when a task resumed from its last committed offsets produces exactly
+        the records that followed them (same records, same order). Called on a fresh instance while a config with
+        ``exactly.once.support=required`` is validated. Default None: the connector does not say, and ``required``
+        is refused (``requested`` still runs it with transactions)."""
+        return None
+
+    def can_define_transaction_boundaries(self, config: Config) -> ConnectorTransactionBoundaries:
+        """Whether this connector's tasks, with ``config``, end transactions through
+        ``context.transaction_context`` (needed for ``transaction.boundary=connector``). Default UNSUPPORTED."""
+        return ConnectorTransactionBoundaries.UNSUPPORTED
 
 
 class SinkConnector(Connector):

@@ -101,3 +101,20 @@ def test_source_offsets_become_committable_only_when_every_earlier_batch_is_sett
     submitted.settle(empty)
     submitted.settle(empty)  # settling twice counts once
     assert (submitted.committable(), submitted.in_flight) == ({}, 0)
+
+
+def test_task_count_records_end_a_pending_fencing_and_outlive_their_connector() -> None:
+    store = ConfigStore(MemoryLog)
+    store.start()
+    store.put_connector_config("c", {"connector.class": "Datagen"})
+    store.put_task_configs("c", [{"a": "1"}, {"a": "2"}])
+    assert store.snapshot().pending_fencing == {"c"}
+    store.put_task_count_record("c", 2)
+    snapshot = store.snapshot()
+    assert (snapshot.pending_fencing, snapshot.task_counts) == (set(), {"c": 2})
+    assert orjson.loads(store.log.records[b"tasks-fencing-c"]) == {"task-count": 2}  # Connect's record
+    store.put_task_configs("c", [{"a": "1"}])
+    assert store.snapshot().pending_fencing == {"c"}
+    store.remove_connector_config("c")
+    snapshot = store.snapshot()
+    assert (snapshot.pending_fencing, snapshot.task_counts) == (set(), {"c": 2})  # a recreated one fences zombies

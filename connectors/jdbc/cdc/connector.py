@@ -47,7 +47,7 @@ from connectors.jdbc.cdc.snapshot import Snapshot, wants_snapshot
 from connectors.jdbc.cdc.stream import ChangeStream
 from connectors.jdbc.cdc.tables import CapturedTables
 from connectors.jdbc.connection import CHECK_TIMEOUT_S, database_message
-from hub.sdk import ConfigDef, SourceConnector, SourceRecord, SourceTask
+from hub.sdk import ConfigDef, ExactlyOnceSupport, SourceConnector, SourceRecord, SourceTask
 from hub.sdk.errors import ConfigError, ConnectorError
 
 log = logging.getLogger(__name__)
@@ -60,6 +60,11 @@ class PostgresCdcSourceConnector(SourceConnector):
 
     def config_def(self) -> ConfigDef:
         return CONFIG
+
+    def exactly_once_support(self, config: dict[str, str]) -> ExactlyOnceSupport:
+        """SUPPORTED, as Debezium's: a task resumed from its committed offset (an LSN) reads the changes after it,
+        in WAL order, and the slot is never advanced past a committed offset."""
+        return ExactlyOnceSupport.SUPPORTED
 
     def validate_connection(self, config: dict[str, str]) -> dict[str, list[str]]:
         """The checks that span options, then a login to the database (as Debezium's ``validateConnection``): a

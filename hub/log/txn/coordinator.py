@@ -381,8 +381,8 @@ class TransactionCoordinator:
         transit = m.prepare_end(base, commit, self._now_ms())
 
         def prepared(error: ErrorCode, _after: list[After]) -> None:
-            if error is ErrorCode.NONE:
-                log.info(
+            if error is ErrorCode.NONE:  # once per transaction: not for the default log level
+                log.debug(
                     "transactional id %r: %s (producer id %d, epoch %d, %d partition(s))",
                     transit.transactional_id,
                     transit.state.kafka_name,

@@ -68,7 +68,7 @@ class MarkerDispatcher:
         *,
         node_id: int = 0,
         leader_of: Callable[[str, int], int | None] | None = None,
-        exists: Callable[[str, int], bool] = lambda topic, partition: True,
+        exists: Callable[[str, int], bool],
         remote: RemoteMarkers | None = None,
         retry_backoff_ms: int = 100,
     ) -> None:

@@ -79,6 +79,7 @@ class DistributedHerder(ComposedHerder):
                 placement=self._placement,
                 gate=self._gate,
                 task_configs_destination=self._write_task_configs,
+                may_fence=lambda: self._gate.is_leader,  # only the leader writes task-count records
             )
         )
         self._session_keys = SessionKeys(worker_url, config, configs)

@@ -7,6 +7,10 @@ Records (keys are UTF-8 strings, values JSON; see docs/runtime.md):
   last N buffered task configs at once, so a half-written reconfiguration is never acted on.
 - ``target-state-NAME`` → ``{"state": "STARTED"|"PAUSED", "state.v2": "STARTED"|"PAUSED"|"STOPPED"}``.
 - ``restart-connector-NAME`` → ``{"include-tasks": bool, "only-failed": bool}``.
+- ``tasks-fencing-NAME`` → ``{"task-count": N}``: the leader fenced the producers of the connector's previous
+  task generation and N tasks now run (KIP-618's task-count record). A connector whose task configs were
+  committed after its last such record is *pending fencing*: with exactly-once source support enabled its new
+  tasks do not start until the record is written (``hub/runtime/zombie_fencing.py``).
 - ``session-key`` → the key workers sign internal requests with (``hub/runtime/distributed/request_signing.py``
   reads and writes its value; the store keeps the latest as it is).
 
@@ -56,6 +60,8 @@ class ConfigSnapshot:
     tasks: dict[str, list[Config]] = field(default_factory=dict)
     inconsistent: set[str] = field(default_factory=set)
     session_key: dict[str, Any] | None = None  # the latest ``session-key`` record's value
+    task_counts: dict[str, int] = field(default_factory=dict)  # the latest task-count record of each connector
+    pending_fencing: set[str] = field(default_factory=set)  # task configs newer than the task-count record
 
     def target_state(self, name: str) -> TargetState:
         return self.target_states.get(name, TargetState.STARTED)
@@ -67,6 +73,8 @@ class ConfigSnapshot:
             {name: [dict(task) for task in tasks] for name, tasks in self.tasks.items()},
             set(self.inconsistent),
             self.session_key,
+            dict(self.task_counts),
+            set(self.pending_fencing),
         )
 
 
@@ -152,6 +160,11 @@ class ConfigStore:
         self._send(f"restart-connector-{request.connector}", value)
         self._write_done()
 
+    def put_task_count_record(self, name: str, count: int) -> None:
+        """Record that the connector's previous task generation is fenced and ``count`` tasks now run."""
+        self._send(f"tasks-fencing-{name}", {"task-count": count})
+        self._write_done()
+
     def put_session_key(self, value: Mapping[str, Any]) -> None:
         self._send("session-key", value)
         self._write_done()
@@ -194,6 +207,7 @@ class ConfigStore:
                 state.tasks.pop(name, None)
                 state.target_states.pop(name, None)
                 state.inconsistent.discard(name)
+                state.pending_fencing.discard(name)  # its task count stays: a recreated one fences its zombies
                 self._pending_tasks.pop(name, None)
             else:
                 state.connectors[name] = _properties(value)
@@ -223,6 +237,15 @@ class ConfigStore:
             else:
                 state.inconsistent.discard(name)
                 state.tasks[name] = [pending[index] for index in range(count)]
+                state.pending_fencing.add(name)
+            return lambda listener: listener.on_task_configs(name)
+        if key.startswith("tasks-fencing-"):
+            name = key[len("tasks-fencing-") :]
+            task_count = (value or {}).get("task-count")
+            if value is None or not isinstance(task_count, int) or task_count < 0:
+                return None
+            state.task_counts[name] = task_count
+            state.pending_fencing.discard(name)
             return lambda listener: listener.on_task_configs(name)
         if key.startswith("target-state-"):
             name = key[len("target-state-") :]
@@ -250,7 +273,7 @@ class ConfigStore:
                 return None
             state.session_key = dict(value)  # records are never changed in place: sharing it with copies is safe
             return lambda listener: listener.on_session_key()
-        return None  # records of other kinds (loggers, fencing) mean nothing to this worker yet
+        return None  # records of other kinds (loggers) mean nothing to this worker yet
 
 
 def _properties(value: Mapping[str, Any]) -> Config:

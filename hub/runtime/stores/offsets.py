@@ -42,6 +42,22 @@ def check_map(kind: str, value: Mapping[str, Any]) -> None:
             raise DataError(f"source {kind} field {key!r} is beyond the 64-bit integer range: {item}")
 
 
+def encode(
+    connector: str, offsets: Mapping[str, tuple[SourcePartition, SourceOffset | None]]
+) -> list[tuple[bytes, bytes | None]]:
+    """The offsets-topic records (key, value; None: a tombstone) of a connector's offsets; DataError for a map the
+    topic cannot hold. Exactly-once source tasks write these themselves, inside their transactions."""
+    records: list[tuple[bytes, bytes | None]] = []
+    for partition, offset in offsets.values():
+        check_map("partition", partition)
+        if offset is not None:
+            check_map("offset", offset)
+        records.append(
+            (orjson.dumps([connector, dict(partition)]), None if offset is None else orjson.dumps(dict(offset)))
+        )
+    return records
+
+
 class OffsetStore:
     """Source offsets of every connector, kept through a KeyValueLog. Thread-safe."""
 
@@ -88,13 +104,7 @@ class OffsetStore:
 
     def write(self, connector: str, offsets: Mapping[str, tuple[SourcePartition, SourceOffset | None]]) -> None:
         """Store offsets (None deletes one) and wait until they are durable."""
-        futures = []
-        for partition, offset in offsets.values():
-            check_map("partition", partition)
-            if offset is not None:
-                check_map("offset", offset)
-            key = orjson.dumps([connector, dict(partition)])
-            futures.append(self.log.send(key, None if offset is None else orjson.dumps(dict(offset))))
+        futures = [self.log.send(key, value) for key, value in encode(connector, offsets)]
         self.log.flush()
         for future in futures:
             future.result()

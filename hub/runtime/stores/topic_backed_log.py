@@ -26,7 +26,6 @@ from hub.log.client import (
     Consumer,
     ConsumerRecord,
     NewTopic,
-    OffsetSpec,
     Producer,
     RecordMetadata,
     StoreClients,
@@ -34,6 +33,7 @@ from hub.log.client import (
     TopicPartition,
 )
 from hub.runtime.stores.key_value_log import KeyValueLog, RecordCallback
+from hub.runtime.transactions import read_committed_consumer
 from hub.sdk.errors import ConnectorError
 
 log = logging.getLogger("hub.runtime.stores")
@@ -98,11 +98,16 @@ class TopicBackedLog(KeyValueLog):
                 f"{self._partitions} so its records stay in one order"
             )
         self._producer = self._open(self._clients.producer(options=self._producer_options))
-        self._consumer = self._open(self._clients.consumer(auto_offset_reset="earliest"))
+        # read_committed: what exactly-once source tasks wrote counts only once their transaction committed
+        self._consumer = self._open(read_committed_consumer(self._clients, auto_offset_reset="earliest"))
         partitions = [TopicPartition(self.topic, p) for p in range(description.partitions)]
         self._consumer.assign(partitions)
         for partition in partitions:
             self._consumer.seek(partition, 0)
+        # Its own consumer, never polled, answers where the log ends as a read_committed reader sees it (the last
+        # stable offset): an open transaction of another writer must not make a read to the end wait for it.
+        self._ends = self._open(read_committed_consumer(self._clients, auto_offset_reset="earliest"))
+        self._ends_lock = threading.Lock()
         with self._lock:
             self._positions = dict.fromkeys(partitions, 0)
         self._catch_up(self._end_offsets(), timeout_s)
@@ -132,8 +137,7 @@ class TopicBackedLog(KeyValueLog):
                 raise ConnectorError(f"timed out after {timeout_s:.0f} s reading internal topic {self.topic!r}")
             records = self._consumer.poll(0.2, max_records=5000)
             self._deliver(records)
-            if not records:
-                self._refresh_positions()
+            self._refresh_positions()
 
     def _reached(self, ends: Mapping[TopicPartition, int]) -> bool:
         with self._lock:
@@ -166,13 +170,12 @@ class TopicBackedLog(KeyValueLog):
                 time.sleep(0.5)
                 continue
             self._deliver(records)
-            if not records:
-                self._refresh_positions()
+            self._refresh_positions()
 
     def _refresh_positions(self) -> None:
-        # Compaction leaves offsets no record carries: when a reader waits for an end the records never reach,
-        # take the consumer's position for the partitions it waits on (only then: a position lookup costs a
-        # round trip on the Kafka backend).
+        # Compaction and transaction markers leave offsets no record carries: while a reader waits for an end the
+        # records do not reach, take the consumer's position for the partitions it waits on — after every poll, as
+        # other partitions may keep the consumer busy (a position lookup may cost a round trip: only for those).
         with self._lock:
             lagging = [tp for tp, end in self._awaited.items() if self._positions.get(tp, 0) < end]
         for tp in lagging:
@@ -202,8 +205,8 @@ class TopicBackedLog(KeyValueLog):
                 self._lock.wait(min(remaining, 0.5))
 
     def _end_offsets(self) -> dict[TopicPartition, int]:
-        found = self._admin.list_offsets(list(self._positions), OffsetSpec.LATEST)
-        return {tp: offset or 0 for tp, offset in found.items()}
+        with self._ends_lock:
+            return dict(self._ends.end_offsets(list(self._positions)))
 
     def stop(self) -> None:
         self._stopping.set()

@@ -55,7 +55,7 @@ def make(
     coordinator = TransactionCoordinator(
         state_log,
         Ids(),
-        MarkerDispatcher(writer, retry_backoff_ms=1),
+        MarkerDispatcher(writer, exists=lambda t, p: True, retry_backoff_ms=1),
         TransactionConfig(**config),
         wall_clock=clock,
         tick_ms=3_600_000,

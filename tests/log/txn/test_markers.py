@@ -60,7 +60,9 @@ def test_each_partition_goes_to_its_leader_and_moves_with_it() -> None:
                 leaders[("a", 1)] = 1  # the leader moved here after the first attempt
             return node
 
-    dispatcher = MarkerDispatcher(local, node_id=1, leader_of=leader_of, remote=remote, retry_backoff_ms=1)
+    dispatcher = MarkerDispatcher(
+        local, node_id=1, leader_of=leader_of, exists=lambda t, p: True, remote=remote, retry_backoff_ms=1
+    )
     assert send(dispatcher) is True
     assert sorted(m.partitions[0] for m in local.written) == [("a", 0), ("a", 1)]
     assert remote.sent == [(3, ("b", 0))]
@@ -82,19 +84,19 @@ def test_a_partition_with_no_leader_that_no_longer_exists_is_skipped() -> None:
 def test_a_fenced_answer_stops_the_sending() -> None:
     local = RecordingMarkerWriter()
     local.errors[("b", 0)] = [ErrorCode.TRANSACTION_COORDINATOR_FENCED]
-    assert send(MarkerDispatcher(local, retry_backoff_ms=1)) is False
+    assert send(MarkerDispatcher(local, exists=lambda t, p: True, retry_backoff_ms=1)) is False
 
 
 def test_a_cancelled_send_ends_without_writing() -> None:
     local = RecordingMarkerWriter()
-    assert send(MarkerDispatcher(local, retry_backoff_ms=1), cancelled=True) is False
+    assert send(MarkerDispatcher(local, exists=lambda t, p: True, retry_backoff_ms=1), cancelled=True) is False
     assert local.written == []
 
 
 def test_closing_ends_the_sends_waiting_for_a_retry() -> None:
     local = RecordingMarkerWriter()
     local.errors[("a", 0)] = [ErrorCode.NOT_ENOUGH_REPLICAS] * 1000
-    dispatcher = MarkerDispatcher(local, retry_backoff_ms=10_000)
+    dispatcher = MarkerDispatcher(local, exists=lambda t, p: True, retry_backoff_ms=10_000)
     dispatcher.start()
     done: Future[bool] = Future()
     dispatcher.send(MARKER, done.set_result, lambda: False)

@@ -77,3 +77,28 @@ def test_transaction_settings_reach_the_coordinator(tmp_path: Path) -> None:
     assert (settings.replication_factor, settings.min_isr, settings.num_partitions) == (2, 1, 50)
     with pytest.raises(InvalidConfigError, match=r"transaction\.max\.timeout\.ms"):
         node_config(tmp_path, {"transaction.max.timeout.ms": "0"})
+
+
+def test_an_abort_completes_when_a_partition_of_the_transaction_is_gone(tmp_path: Path) -> None:
+    """A topic deleted while a transaction holds one of its partitions: the marker has nowhere to go and is skipped,
+    as Kafka skips it, so the transaction still ends and its id is usable again."""
+    node = LogNode(node_config(tmp_path, {"transaction.state.log.num.partitions": "5"}))
+    node.open()
+    try:
+        coordinator = node.transactions
+        node.broker.topic("kept", create=True)
+        node.broker.topic("gone", create=True)
+        answer = coordinator.init_producer_id("tx", 60_000).result(5)
+        added = coordinator.add_partitions("tx", answer.producer_id, 0, [("kept", 0), ("gone", 0)]).result(5)
+        assert set(added.values()) == {ErrorCode.NONE}
+        node.store.delete_topic("gone")
+        assert coordinator.end_transaction("tx", answer.producer_id, 0, False).result(5) is ErrorCode.NONE
+        deadline = time.monotonic() + 10
+        while (
+            again := coordinator.init_producer_id("tx", 60_000).result(5)
+        ).error is ErrorCode.CONCURRENT_TRANSACTIONS:
+            assert time.monotonic() < deadline, "the abort never completed"
+            time.sleep(0.05)
+        assert (again.error, again.producer_id, again.producer_epoch) == (ErrorCode.NONE, answer.producer_id, 1)
+    finally:
+        node.close()
