@@ -11,14 +11,12 @@ import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 
 from hub.log.error_codes import ErrorCode
-from hub.log.partition import PartitionLog
 from hub.log.txn.contracts import TRANSACTION_STATE_TOPIC
 from hub.log.txn.state_format import partition_for
 from tests.harness.store_cluster import ClusterFactory, StoreCluster
 from tests.log.server.raw_kafka import RawKafkaConnection
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-needs_markers = pytest.mark.skipif(not hasattr(PartitionLog, "append_marker"), reason="the log writes no markers yet")
 
 STATE_PARTITIONS = 3
 
@@ -73,7 +71,6 @@ def test_the_coordinator_of_an_id_is_the_leader_of_its_partition(store_cluster: 
             assert answer["error_code"] == (ErrorCode.NONE if via == coordinator else ErrorCode.NOT_COORDINATOR)
 
 
-@needs_markers
 def test_transactions_across_nodes_survive_the_death_of_their_coordinator(store_cluster: ClusterFactory) -> None:
     cluster = store_cluster(3, options={"transaction.state.log.num.partitions": str(STATE_PARTITIONS)})
     topic, transactional_id = f"t-{uuid.uuid4().hex[:8]}", f"tx-{uuid.uuid4().hex[:8]}"

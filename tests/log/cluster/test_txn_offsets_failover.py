@@ -167,10 +167,6 @@ def test_offsets_sent_to_transactions_survive_the_coordinators_death(store_clust
     (WriteTxnMarkers from the transaction coordinator's node when it is another), and the next coordinator loads
     committed and aborted transactions alike."""
     cluster = store_cluster(3)
-    with _coordinator(cluster) as conn:
-        advertised = {k["api_key"] for k in conn.request(18, 3, SOFTWARE)["api_keys"]}
-    if not {25, 26, 28} <= advertised:
-        pytest.skip("the server does not serve transactions yet (AddOffsetsToTxn, EndTxn)")
     topic, group = f"t-{uuid.uuid4().hex[:8]}", f"g-{uuid.uuid4().hex[:8]}"
     cluster.create_topic(topic, 2, 3)
     consumer = Consumer({"bootstrap.servers": cluster.bootstrap, "group.id": group, "enable.auto.commit": False})
