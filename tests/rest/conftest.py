@@ -40,9 +40,17 @@ class HubStart:
 
 def launch_hub(work_dir: Path, *extra: str, config: str = "", scheme: str = "http") -> HubStart:
     """Start `hub start` on free ports without waiting for it (nodes of a cluster come up only together)."""
-    rest_port, kafka_port = free_port(), free_port()
-    worker = work_dir / "worker.properties"
-    worker.write_text("offset.flush.interval.ms=200\n" + config)
+    (work_dir / "worker.properties").write_text("offset.flush.interval.ms=200\n" + config)
+    return _spawn(work_dir, free_port(), free_port(), scheme, extra)
+
+
+def relaunch_hub(hub: HubStart, *extra: str) -> HubStart:
+    """Start `hub start` again on the ports, data directory and worker.properties of ``hub`` (which has ended)."""
+    scheme, rest = hub.url.split("://")
+    return _spawn(hub.work_dir, int(rest.rsplit(":", 1)[1]), int(hub.kafka.rsplit(":", 1)[1]), scheme, extra)
+
+
+def _spawn(work_dir: Path, rest_port: int, kafka_port: int, scheme: str, extra: tuple[str, ...]) -> HubStart:
     argv = [
         sys.executable,
         "-m",
@@ -55,7 +63,7 @@ def launch_hub(work_dir: Path, *extra: str, config: str = "", scheme: str = "htt
         "--kafka-listener",
         f"127.0.0.1:{kafka_port}",
         "--config",
-        str(worker),
+        str(work_dir / "worker.properties"),
         *extra,
     ]
     log_path = work_dir / "hub.log"

@@ -23,7 +23,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
 from tests.harness.hub import HubServer
 from tests.harness.process import free_port
-from tests.rest.conftest import HubStart, start_hub, wait_hub
+from tests.rest.conftest import relaunch_hub, start_hub, wait_hub
 from tests.runtime.distributed.test_cluster import Worker
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -135,14 +135,12 @@ def _kill_rounds(rounds: int, kill_and_restart: Callable[[], None]) -> None:
 def _embedded_pipeline(tmp_path: Path, exactly_once: bool, rounds: int) -> Counter[int]:
     hub = start_hub(tmp_path, config=_worker_config(exactly_once))
     _put(hub.url, "gen", _datagen(exactly_once))
-    rest = hub.url.rsplit(":", 1)[1]
-    kafka = hub.kafka.rsplit(":", 1)[1]
 
     def restart() -> None:
         nonlocal hub
         hub.process.send_signal(signal.SIGKILL)
         hub.process.wait(30)
-        hub = _relaunch(tmp_path, rest, kafka)  # same ports and data directory
+        hub = relaunch_hub(hub)  # same ports and data directory
         wait_hub(hub)
 
     try:
@@ -155,28 +153,6 @@ def _embedded_pipeline(tmp_path: Path, exactly_once: bool, rounds: int) -> Count
             hub.process.wait(60)
         except subprocess.TimeoutExpired:
             hub.process.kill()
-
-
-def _relaunch(work_dir: Path, rest_port: str, kafka_port: str) -> HubStart:
-    """`hub start` again as ``start_hub`` started it (its worker.properties is kept)."""
-    argv = [
-        sys.executable,
-        "-m",
-        "hub.cli",
-        "start",
-        "--data-dir",
-        str(work_dir / "data"),
-        "--rest-listener",
-        f"127.0.0.1:{rest_port}",
-        "--kafka-listener",
-        f"127.0.0.1:{kafka_port}",
-        "--config",
-        str(work_dir / "worker.properties"),
-    ]
-    log_path = work_dir / "hub.log"
-    with log_path.open("ab") as log:
-        process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ))
-    return HubStart(process, f"http://127.0.0.1:{rest_port}", f"127.0.0.1:{kafka_port}", log_path, work_dir)
 
 
 def test_embedded_store_with_exactly_once_finds_every_record_once_after_kill_9_rounds(tmp_path: Path) -> None:
