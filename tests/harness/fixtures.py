@@ -18,6 +18,7 @@ import os
 import time
 from collections.abc import Callable, Generator, Iterator, Mapping
 from functools import partial
+from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 import pytest
@@ -40,6 +41,12 @@ T = TypeVar("T")
 STARTED: dict[str, tuple[str, float]] = {}
 
 CLUSTERS = pytest.StashKey[list[StoreCluster]]()
+LOGS = pytest.StashKey[list[tuple[str, Path]]]()
+
+
+def attach_log(request: pytest.FixtureRequest, title: str, path: Path) -> None:
+    """Show the tail of the log file ``path`` in the report of the requesting test, should it fail."""
+    request.node.stash.setdefault(LOGS, []).append((title, path))
 
 
 class Launcher(Protocol[T]):
@@ -214,6 +221,12 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
         for number, cluster in enumerate(item.stash.get(CLUSTERS, []), 1):
             for node_id, tail in cluster.log_tails().items():
                 report.sections.append((f"cluster {number} node {node_id} log (tail)", tail))
+        for title, path in item.stash.get(LOGS, []):
+            try:
+                tail = path.read_text(errors="replace")[-4000:]
+            except OSError as exc:
+                tail = f"(unreadable: {exc})"
+            report.sections.append((f"{title} (tail)", tail))
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

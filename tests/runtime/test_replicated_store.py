@@ -37,6 +37,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer
 from confluent_kafka import TopicPartition as KafkaPartition
 from elasticsearch import Elasticsearch
 
+from tests.harness.fixtures import attach_log
 from tests.harness.servers import HttpServer, SqlServer
 from tests.harness.store_cluster import ClusterFactory, StoreCluster
 from tests.runtime.distributed.test_cluster import Worker, _all_running, _start_worker, _states, _wait, _write
@@ -63,7 +64,7 @@ def store(store_cluster: ClusterFactory) -> StoreCluster:
 
 
 @pytest.fixture
-def workers(store: StoreCluster, tmp_path: Path) -> Iterator[list[Worker]]:
+def workers(store: StoreCluster, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[list[Worker]]:
     """Three `hub worker` processes with the cluster's every node as bootstrap servers and the worker's default
     replication factors (-1: the cluster's default.replication.factor)."""
     group = f"rep-{uuid.uuid4().hex[:6]}"
@@ -81,6 +82,7 @@ def workers(store: StoreCluster, tmp_path: Path) -> Iterator[list[Worker]]:
     try:
         for _ in range(3):
             started.append(_start_worker(tmp_path, store.bootstrap, group, properties))
+            attach_log(request, f"worker {started[-1].url}", started[-1].log)
         yield started
     finally:
         for worker in started:
