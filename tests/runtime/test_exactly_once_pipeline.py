@@ -51,6 +51,9 @@ def _datagen(exactly_once: bool) -> dict[str, str]:
     }
 
 
+QUICK_SESSIONS = "session.timeout.ms=2000\nheartbeat.interval.ms=300\n"
+
+
 def _worker_config(exactly_once: bool) -> str:
     support = "enabled" if exactly_once else "disabled"
     return f"offset.flush.interval.ms=500\nexactly.once.source.support={support}\n"
@@ -133,14 +136,16 @@ def _kill_rounds(rounds: int, kill_and_restart: Callable[[], None]) -> None:
 
 
 def _embedded_pipeline(tmp_path: Path, exactly_once: bool, rounds: int) -> Counter[int]:
-    hub = start_hub(tmp_path, config=_worker_config(exactly_once))
+    # A worker restarted after kill -9 rejoins its group once its killed self's session has expired: keep it short.
+    quick_sessions = ("-o", "group.min.session.timeout.ms=1000")
+    hub = start_hub(tmp_path, *quick_sessions, config=_worker_config(exactly_once) + QUICK_SESSIONS)
     _put(hub.url, "gen", _datagen(exactly_once))
 
     def restart() -> None:
         nonlocal hub
         hub.process.send_signal(signal.SIGKILL)
         hub.process.wait(30)
-        hub = relaunch_hub(hub)  # same ports and data directory
+        hub = relaunch_hub(hub, *quick_sessions)  # same ports and data directory
         wait_hub(hub)
 
     try:
