@@ -21,12 +21,15 @@ target).
 
 Run: ``.venv/bin/python -m bench.transactions [--records 1000000] [--transaction 1000] [--pipeline-records 200000]``
 (``--skip-produce`` / ``--skip-pipeline`` run one half; ``--os-flush`` runs the store with flushing left to the
-operating system, as Kafka's default, instead of fsync group commit).
+operating system, as Kafka's default, instead of fsync group commit; ``--broker tansu`` runs the producers against
+tansu, in memory, started as bench/kafka_produce_consume.py starts it, to tell the client's share of the ratio from
+the broker's).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import tempfile
 import time
@@ -36,7 +39,7 @@ from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from bench import runtime_pipeline
-from bench.kafka_produce_consume import VALUE, Store, hub
+from bench.kafka_produce_consume import VALUE, Store, hub, tansu
 from bench.report import figure, ratio, stopwatch
 from hub.log.client import IsolationLevel, StoreClients, TopicPartition
 from hub.log.client.embedded import EmbeddedClients
@@ -155,10 +158,22 @@ def _check(store: Store, topic: str, records: int) -> None:
         raise RuntimeError(f"read_committed found {found} records in {topic}, {records} were sent")
 
 
+def _broker(name: str, data_dir: Path, os_flush: bool) -> contextlib.AbstractContextManager[Store]:
+    if name == "tansu":
+        return tansu()
+    return hub(data_dir / "data", os_flush=os_flush)
+
+
 def bench_produce(
-    records: int, rounds: int = ROUNDS, transaction: int = TRANSACTION, *, os_flush: bool = False
+    records: int,
+    rounds: int = ROUNDS,
+    transaction: int = TRANSACTION,
+    *,
+    os_flush: bool = False,
+    broker: str = "hub",
 ) -> float:
-    """The producers against one ``hub log serve``, in turn; prints the figures and returns the target's ratio."""
+    """The producers against one ``hub log serve`` (or one tansu, ``broker="tansu"``), in turn; prints the figures
+    and returns the target's ratio."""
     passes = {
         "idempotent": lambda store, topic, attempt: produce_idempotent(store, topic, records),
         "idempotent_flushed": lambda store, topic, attempt: produce_idempotent(
@@ -169,7 +184,7 @@ def bench_produce(
         ),
     }
     best = dict.fromkeys(passes, float("inf"))
-    with tempfile.TemporaryDirectory(prefix="hub-bench-") as tmp, hub(Path(tmp) / "data", os_flush=os_flush) as store:
+    with tempfile.TemporaryDirectory(prefix="hub-bench-") as tmp, _broker(broker, Path(tmp), os_flush) as store:
         for attempt in range(rounds):
             for name, run in passes.items():
                 topic = f"{name}-{attempt}"
@@ -300,9 +315,12 @@ def main() -> None:
     parser.add_argument("--pipeline-records", type=int, default=200_000, help="records of each pipeline pass")
     parser.add_argument("--skip-produce", action="store_true", help="only the pipeline")
     parser.add_argument("--skip-pipeline", action="store_true", help="only the producers")
+    parser.add_argument(
+        "--broker", choices=("hub", "tansu"), default="hub", help="the producers' broker (tansu: in memory)"
+    )
     args = parser.parse_args()
     if not args.skip_produce:
-        bench_produce(args.records, transaction=args.transaction, os_flush=args.os_flush)
+        bench_produce(args.records, transaction=args.transaction, os_flush=args.os_flush, broker=args.broker)
     if not args.skip_pipeline:
         figure("pipeline_records", args.pipeline_records, "records")
         bench_pipeline(args.pipeline_records)
