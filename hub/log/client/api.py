@@ -81,9 +81,14 @@ class Admin(_Closeable):
 
     @abstractmethod
     def list_offsets(
-        self, partitions: Collection[TopicPartition], spec: OffsetSpec | int
+        self,
+        partitions: Collection[TopicPartition],
+        spec: OffsetSpec | int,
+        *,
+        isolation_level: IsolationLevel = IsolationLevel.READ_UNCOMMITTED,
     ) -> dict[TopicPartition, int | None]:
-        """Earliest or latest offset, or the first offset with timestamp >= ``spec`` ms (None when none is)."""
+        """Earliest or latest offset, or the first offset with timestamp >= ``spec`` ms (None when none is);
+        ``READ_COMMITTED`` answers latest as the last stable offset, where a read_committed consumer stops."""
 
     @abstractmethod
     def fence_producers(self, transactional_ids: Collection[str], *, timeout_s: float = 30.0) -> None:

@@ -25,7 +25,9 @@ from hub.log.client import (
     ClientError,
     Consumer,
     ConsumerRecord,
+    IsolationLevel,
     NewTopic,
+    OffsetSpec,
     Producer,
     RecordMetadata,
     StoreClients,
@@ -37,6 +39,8 @@ from hub.runtime.transactions import read_committed_consumer
 from hub.sdk.errors import ConnectorError
 
 log = logging.getLogger("hub.runtime.stores")
+
+READ_COMMITTED = IsolationLevel.READ_COMMITTED
 
 C = TypeVar("C", Admin, Producer, Consumer)
 
@@ -104,10 +108,6 @@ class TopicBackedLog(KeyValueLog):
         self._consumer.assign(partitions)
         for partition in partitions:
             self._consumer.seek(partition, 0)
-        # Its own consumer, never polled, answers where the log ends as a read_committed reader sees it (the last
-        # stable offset): an open transaction of another writer must not make a read to the end wait for it.
-        self._ends = self._open(read_committed_consumer(self._clients, auto_offset_reset="earliest"))
-        self._ends_lock = threading.Lock()
         with self._lock:
             self._positions = dict.fromkeys(partitions, 0)
         self._catch_up(self._end_offsets(), timeout_s)
@@ -205,8 +205,10 @@ class TopicBackedLog(KeyValueLog):
                 self._lock.wait(min(remaining, 0.5))
 
     def _end_offsets(self) -> dict[TopicPartition, int]:
-        with self._ends_lock:
-            return dict(self._ends.end_offsets(list(self._positions)))
+        # Where a read_committed reader stops (the last stable offset): an open transaction of another writer must
+        # not make a read to the end wait for it. The admin client asks each partition's current leader.
+        found = self._admin.list_offsets(list(self._positions), OffsetSpec.LATEST, isolation_level=READ_COMMITTED)
+        return {tp: offset or 0 for tp, offset in found.items()}
 
     def stop(self) -> None:
         self._stopping.set()

@@ -22,6 +22,7 @@ from hub.log.client import (
     InvalidTxnStateError,
     IsolationLevel,
     NewTopic,
+    OffsetSpec,
     ProducerFencedError,
     StoreClients,
     TopicPartition,
@@ -303,3 +304,26 @@ def test_offsets_sent_to_a_transaction_are_committed_with_it(backend: Backend) -
         assert committed == {tp: records[0].offset + 1}
     _seal(backend, sink)
     assert _read_to_sentinel(backend, sink, IsolationLevel.READ_COMMITTED) == [b"processed"]
+
+
+def test_the_latest_offset_at_read_committed_stops_before_an_open_transaction(backend: Backend) -> None:
+    backend.needs_abort_and_fencing()  # a store must keep an open transaction out of its last stable offset
+    topic = _topic(backend)
+    partition = TopicPartition(topic, 0)
+    _seal(backend, topic)  # offsets 0-1: a committed record and its marker
+    with backend.transactional(_tid()) as producer, backend.admin() as admin:
+        producer.init_transactions(30)
+        producer.begin_transaction()
+        producer.send(topic, key=None, value=b"open", partition=0).result(30)
+        committed = admin.list_offsets([partition], OffsetSpec.LATEST, isolation_level=IsolationLevel.READ_COMMITTED)
+        everything = admin.list_offsets([partition], OffsetSpec.LATEST)
+        assert (committed[partition], everything[partition]) == (2, 3)
+        producer.commit_transaction(30)
+        # EndTxn is answered before the markers are written, as in Kafka: the last stable offset follows them.
+        deadline = time.monotonic() + 30
+        while (
+            stable := admin.list_offsets([partition], OffsetSpec.LATEST, isolation_level=IsolationLevel.READ_COMMITTED)
+        )[partition] != 4:
+            assert stable[partition] == 2, stable
+            assert time.monotonic() < deadline, "the last stable offset never passed the marker"
+            time.sleep(0.05)

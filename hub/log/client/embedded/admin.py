@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 
-from hub.log.broker import EARLIEST, LATEST, Broker
+from hub.log.broker import EARLIEST, LATEST, READ_COMMITTED, READ_UNCOMMITTED, Broker
 from hub.log.client.api import Admin
 from hub.log.client.embedded.errors import translated_errors
 from hub.log.client.embedded.transactions import fence_producers
 from hub.log.client.errors import ClientClosedError, ClientError, InvalidTopicConfigError
-from hub.log.client.types import NewTopic, OffsetSpec, TopicDescription, TopicPartition
+from hub.log.client.types import IsolationLevel, NewTopic, OffsetSpec, TopicDescription, TopicPartition
 from hub.log.errors import TopicExistsError
 from hub.log.txn.contracts import TransactionCoordinatorApi
 
@@ -72,14 +72,19 @@ class EmbeddedAdmin(Admin):
             self._broker.store.alter_topic_config(name, updates)
 
     def list_offsets(
-        self, partitions: Collection[TopicPartition], spec: OffsetSpec | int
+        self,
+        partitions: Collection[TopicPartition],
+        spec: OffsetSpec | int,
+        *,
+        isolation_level: IsolationLevel = IsolationLevel.READ_UNCOMMITTED,
     ) -> dict[TopicPartition, int | None]:
         self._check()
+        level = READ_COMMITTED if isolation_level is IsolationLevel.READ_COMMITTED else READ_UNCOMMITTED
         code = EARLIEST if spec is OffsetSpec.EARLIEST else LATEST if spec is OffsetSpec.LATEST else int(spec)
         with translated_errors():
             found: dict[TopicPartition, int | None] = {}
             for partition in partitions:
-                located = self._broker.list_offset(partition.topic, partition.partition, code)
+                located = self._broker.list_offset(partition.topic, partition.partition, code, isolation_level=level)
                 found[partition] = None if located is None else located[0]
             return found
 

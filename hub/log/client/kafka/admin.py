@@ -9,7 +9,7 @@ from hub.log.client.api import Admin
 from hub.log.client.errors import ClientClosedError, ClientTimeoutError, TopicAlreadyExistsError
 from hub.log.client.kafka.transactions import fence_producers
 from hub.log.client.kafka.translate import LIBRDKAFKA_LOG, import_confluent, translate
-from hub.log.client.types import NewTopic, OffsetSpec, TopicDescription, TopicPartition
+from hub.log.client.types import IsolationLevel, NewTopic, OffsetSpec, TopicDescription, TopicPartition
 
 
 class KafkaAdmin(Admin):
@@ -113,7 +113,11 @@ class KafkaAdmin(Admin):
         )
 
     def list_offsets(
-        self, partitions: Collection[TopicPartition], spec: OffsetSpec | int
+        self,
+        partitions: Collection[TopicPartition],
+        spec: OffsetSpec | int,
+        *,
+        isolation_level: IsolationLevel = IsolationLevel.READ_UNCOMMITTED,
     ) -> dict[TopicPartition, int | None]:
         self._check()
         confluent = import_confluent()
@@ -126,7 +130,9 @@ class KafkaAdmin(Admin):
             request = admin.OffsetSpec.for_timestamp(int(spec))
         asked = {confluent.TopicPartition(tp.topic, tp.partition): request for tp in partitions}
         self._refresh_leaders({tp.topic for tp in partitions})
-        results = self._wait(self._client.list_offsets(asked, request_timeout=self._timeout_s), "listing offsets of")
+        level = confluent.IsolationLevel[isolation_level.name]
+        listed = self._client.list_offsets(asked, isolation_level=level, request_timeout=self._timeout_s)
+        results = self._wait(listed, "listing offsets of")
         found: dict[TopicPartition, int | None] = {}
         for tp, info in results.items():
             if info.offset < 0 and isinstance(spec, OffsetSpec):
