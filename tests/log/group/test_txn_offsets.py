@@ -3,7 +3,6 @@ transactional batch, pending until the transaction's marker, rebuilt exactly whe
 
 from __future__ import annotations
 
-import struct
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -14,7 +13,7 @@ import pytest
 from hub.log.error_codes import ErrorCode
 from hub.log.group import OFFSETS_TOPIC, CommittedOffset, CoordinatorConfig, GroupCoordinator, TopicOffsetsLog
 from hub.log.group.txn_offsets import PendingTxnOffsets, PositionedOffset
-from hub.log.records import NewRecord, encode_batch, iter_decoded
+from hub.log.records import iter_decoded
 from hub.log.store import TopicStore
 from tests.log.group.test_coordinator import _stable_pair
 
@@ -53,23 +52,7 @@ def _txn_commit(
 def _marker(store: TopicStore, producer_id: int, commit: bool, *, epoch: int = 0) -> int:
     """Write a transaction marker to __consumer_offsets as the log does; its offset."""
     partition = store.partition(OFFSETS_TOPIC, 0)
-    append_marker = getattr(partition, "append_marker", None)
-    if append_marker is not None:
-        return int(append_marker(producer_id, epoch, commit, 0).last_offset)
-    # A log that writes no markers yet: put one in as a replica stores its leader's batches.
-    record = NewRecord(struct.pack(">hh", 0, 1 if commit else 0), struct.pack(">hi", 0, 0))
-    offset = partition.log_end_offset
-    batch = encode_batch(
-        [record],
-        base_offset=offset,
-        producer_id=producer_id,
-        producer_epoch=epoch,
-        transactional=True,
-        control=True,
-        partition_leader_epoch=0,
-    )
-    partition.append_replicated(batch)
-    return offset
+    return int(partition.append_marker(producer_id, epoch, commit, 0).last_offset)
 
 
 def _end(c: GroupCoordinator, store: TopicStore, producer_id: int, commit: bool, *, epoch: int = 0) -> None:

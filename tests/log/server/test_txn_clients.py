@@ -17,17 +17,13 @@ from kafka import KafkaAdminClient, KafkaProducer
 from kafka.errors import KafkaError as KafkaPythonError
 
 from hub.log.error_codes import ErrorCode
-from hub.log.partition import PartitionLog
+from hub.log.records import iter_decoded
 from hub.log.txn.metadata import TxnState
 from tests.log.server.in_process import InProcessNode
 from tests.log.server.raw_kafka import RawKafkaConnection
-from tests.log.txn.fakes import RecordingMarkerWriter
 
 pytestmark = pytest.mark.integration
 
-#: Whether the log writes markers as control batches (PartitionLog.append_marker); until it does, markers are
-#: recorded by a stand-in writer that answers NONE.
-LOG_WRITES_MARKERS = hasattr(PartitionLog, "append_marker")
 _ids = itertools.count()
 
 
@@ -35,8 +31,6 @@ _ids = itertools.count()
 def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessNode]:
     server = InProcessNode(Path(tmp_path_factory.mktemp("txn")), {})
     server.add_listener()
-    if not LOG_WRITES_MARKERS:
-        server.node.transactions.markers.writer = RecordingMarkerWriter()
     with server:
         yield server
 
@@ -60,11 +54,6 @@ def wait_state(node: InProcessNode, transactional_id: str, state: TxnState) -> N
 
 def markers_of(node: InProcessNode, producer_id: int) -> list[tuple[bool, str, int]]:
     """(commit?, topic, partition) of each marker written for ``producer_id``."""
-    writer = node.node.transactions.markers.writer
-    if isinstance(writer, RecordingMarkerWriter):
-        return [(m.commit, *m.partitions[0]) for m in writer.written if m.producer_id == producer_id]
-    from hub.log.records import iter_decoded
-
     found = []
     for name, info in node.node.store.topics().items():
         for index in range(info.partitions):
