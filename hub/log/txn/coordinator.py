@@ -49,6 +49,7 @@ from hub.log.txn.listing import ListFilter, TransactionDescription, TransactionL
 from hub.log.txn.markers import MarkerDispatcher
 from hub.log.txn.metadata import TxnRecord, TxnState
 from hub.log.txn.state_cache import After, Entry, LedPartition, TxnStateCache, run
+from hub.log.txn.state_format import MAX_TRANSACTIONAL_ID_BYTES
 from hub.log.txn.state_log import TxnStateLog
 
 log = logging.getLogger("hub.log.txn")
@@ -181,7 +182,7 @@ class TransactionCoordinator:
         future: Future[ProducerIdAndEpoch],
         after: list[After],
     ) -> ErrorCode | None:
-        if not tid:
+        if not tid or len(tid.encode()) > MAX_TRANSACTIONAL_ID_BYTES:  # no record of __transaction_state holds it
             return ErrorCode.INVALID_REQUEST
         if not 0 < timeout_ms <= self.config.max_timeout_ms:
             return ErrorCode.INVALID_TRANSACTION_TIMEOUT

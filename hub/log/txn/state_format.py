@@ -26,6 +26,8 @@ from hub.log.txn.metadata import TxnRecord, TxnState
 
 KEY_VERSION = 0
 VALUE_VERSION = 0
+#: The longest transactional id the key's int16-length string holds, in UTF-8 bytes.
+MAX_TRANSACTIONAL_ID_BYTES = 32_767
 
 _HEAD = struct.Struct(">hqhib")
 _TIMES = struct.Struct(">qq")

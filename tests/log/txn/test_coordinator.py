@@ -116,8 +116,10 @@ def test_a_timeout_out_of_bounds_is_refused(coordinator: TransactionCoordinator,
     assert answer.error is ErrorCode.INVALID_TRANSACTION_TIMEOUT
 
 
-def test_an_empty_id_or_half_a_producer_is_an_invalid_request(coordinator: TransactionCoordinator) -> None:
+def test_an_empty_or_oversized_id_or_half_a_producer_is_an_invalid_request(coordinator: TransactionCoordinator) -> None:
     assert init(coordinator, "")[0] is ErrorCode.INVALID_REQUEST
+    assert init(coordinator, "é" * 16_384)[0] is ErrorCode.INVALID_REQUEST  # 32,768 bytes: no state record holds it
+    assert init(coordinator, "é" * 16_383)[0] is ErrorCode.NONE
     assert init(coordinator, "t", 5, -1)[0] is ErrorCode.INVALID_REQUEST
 
 
