@@ -69,6 +69,7 @@ from hub.log.group.group import (
 )
 from hub.log.group.leadership import Leadership, NotCoordinatorError, Status
 from hub.log.group.membership import GroupMembership, JoinRequest
+from hub.log.group.offsets_format import valid_group_id
 from hub.log.group.offsets_log import OFFSETS_TOPIC, OffsetsLog, Record, leadership_lost
 from hub.log.group.offsets_manager import OffsetsManager, TopicPartitionKey, Written
 from hub.log.group.offsets_writer import OffsetsWriter, StaleWriteError
@@ -379,7 +380,7 @@ class GroupCoordinator:
         with self._lock:
             group = self._groups.get(group_id)
             consumer_group = self._consumers.get(group_id)
-            if not group_id:
+            if not valid_group_id(group_id):
                 error = ErrorCode.INVALID_GROUP_ID
             elif consumer_group is not None:
                 error = self._leadership.refusal() or self._consumers.check_commit(
@@ -410,7 +411,7 @@ class GroupCoordinator:
     ) -> dict[TopicPartitionKey, ErrorCode]:
         """TxnOffsetCommit: store offsets in the producer's transaction (pending until its marker); returns once
         they are written, with per-partition errors as Kafka gives them (hub.log.group.txn_commit)."""
-        if not group_id:
+        if not valid_group_id(group_id):
             return dict.fromkeys(offsets, ErrorCode.INVALID_GROUP_ID)
         with self._lock:
             refusal = self._leadership.refusal()

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 
 from hub.log.error_codes import ErrorCode
 from hub.log.group.group import Group, GroupState, JoinGroupResult, Member, Resolution, SyncGroupResult
+from hub.log.group.offsets_format import valid_group_id
 from hub.log.group.offsets_manager import OffsetsManager
 from hub.log.group.rebalance import Rebalancer
 
@@ -104,7 +105,7 @@ class GroupMembership:
         self.rebalance.maybe_complete_join(group, now, resolutions)
 
     def check_join(self, group_id: str, session_timeout_ms: int, protocols: Sequence[tuple[str, bytes]]) -> ErrorCode:
-        if not group_id:
+        if not valid_group_id(group_id):
             return ErrorCode.INVALID_GROUP_ID
         if not self.config.min_session_timeout_ms <= session_timeout_ms <= self.config.max_session_timeout_ms:
             return ErrorCode.INVALID_SESSION_TIMEOUT

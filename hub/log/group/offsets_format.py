@@ -26,6 +26,14 @@ OFFSET_KEY_VERSION = 1
 OFFSET_VALUE_VERSION = 3
 GROUP_KEY_VERSION = 2
 GROUP_VALUE_VERSION = 3
+#: The longest group id a record key's int16-length string holds, in UTF-8 bytes.
+MAX_GROUP_ID_BYTES = 32_767
+
+
+def valid_group_id(group_id: str) -> bool:
+    """Whether ``group_id`` can name a group: not empty, and short enough for the keys of its records."""
+    return 0 < len(group_id.encode()) <= MAX_GROUP_ID_BYTES
+
 
 _I16 = struct.Struct(">h")
 _I32 = struct.Struct(">i")

@@ -163,6 +163,11 @@ def test_protocol_is_chosen_by_votes_and_mismatches_are_refused(coordinator: Gro
 
 def test_invalid_requests(coordinator: GroupCoordinator) -> None:
     assert _join(coordinator, group="").result(5).error is ErrorCode.INVALID_GROUP_ID
+    oversized = "g" * 32_768  # longer than a __consumer_offsets key holds
+    assert _join(coordinator, group=oversized).result(5).error is ErrorCode.INVALID_GROUP_ID
+    assert coordinator.commit_offsets(oversized, -1, "", {("t", 0): CommittedOffset(5)}) == {
+        ("t", 0): ErrorCode.INVALID_GROUP_ID
+    }
     assert _join(coordinator, session_ms=1).result(5).error is ErrorCode.INVALID_SESSION_TIMEOUT
     assert _join(coordinator, "ghost", group="new").result(5).error is ErrorCode.UNKNOWN_MEMBER_ID
     assert coordinator.sync_group("g", 1, "ghost").result(5).error is ErrorCode.UNKNOWN_MEMBER_ID

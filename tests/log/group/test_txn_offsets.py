@@ -200,6 +200,7 @@ def test_several_producers_commit_and_abort_independently(coordinator: GroupCoor
 
 def test_requests_are_checked_as_kafka_checks_them(coordinator: GroupCoordinator) -> None:
     assert _txn_commit(coordinator, 7, {TP0: 1}, group="") == {TP0: ErrorCode.INVALID_GROUP_ID}
+    assert _txn_commit(coordinator, 7, {TP0: 1}, group="g" * 32_768) == {TP0: ErrorCode.INVALID_GROUP_ID}
     assert _txn_commit(coordinator, 7, {TP0: 1}, group="new", generation_id=2) == {TP0: ErrorCode.ILLEGAL_GENERATION}
     too_large = {TP0: CommittedOffset(1, metadata="x" * 17), TP1: CommittedOffset(2)}
     assert coordinator.commit_transactional_offsets("g", "t", 7, 0, too_large) == {
