@@ -19,11 +19,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from hub.log.checkpoint import FORMAT_VERSION, read_versioned_json, write_json_atomically
 from hub.log.config import BROKER_DEFAULTS, BROKER_SYNONYMS, SPECS, parse_configs
 from hub.log.errors import InvalidConfigError, InvalidRequestError
+
+if TYPE_CHECKING:  # the coordinators import the store, which imports this module
+    from hub.log.group.coordinator import CoordinatorConfig
+    from hub.log.txn.coordinator import TransactionConfig
 
 DynamicConfigs = Mapping[str, Mapping[str, str]]
 DYNAMIC_CONFIGS_FILE: Final = "dynamic-configs.json"
@@ -31,6 +35,67 @@ DYNAMIC_CONFIGS_FILE: Final = "dynamic-configs.json"
 CLUSTER_DEFAULT: Final = ""
 #: Dynamic configs the metadata quorum applies for the whole cluster, so one broker cannot have its own.
 CLUSTER_ONLY: Final = frozenset({"unclean.leader.election.enable"})
+
+
+#: The coordinators' static broker settings: Kafka's name -> the field that holds it in hub.log.group's
+#: CoordinatorConfig, its ConsumerSettings (``consumer``) and hub.log.txn's TransactionConfig.
+GROUP_SETTINGS: Final[Mapping[str, str]] = {
+    "group.min.session.timeout.ms": "min_session_timeout_ms",
+    "group.max.session.timeout.ms": "max_session_timeout_ms",
+    "group.initial.rebalance.delay.ms": "initial_rebalance_delay_ms",
+    "group.max.size": "max_group_size",
+    "offset.metadata.max.bytes": "max_metadata_bytes",
+}
+CONSUMER_GROUP_SETTINGS: Final[Mapping[str, str]] = {
+    "group.consumer.heartbeat.interval.ms": "heartbeat_interval_ms",
+    "group.consumer.session.timeout.ms": "session_timeout_ms",
+    "group.consumer.max.size": "max_size",
+}
+TRANSACTION_SETTINGS: Final[Mapping[str, str]] = {
+    "transaction.state.log.num.partitions": "num_partitions",
+    "transaction.state.log.replication.factor": "replication_factor",
+    "transaction.state.log.min.isr": "min_isr",
+    "transaction.max.timeout.ms": "max_timeout_ms",
+    "transactional.id.expiration.ms": "id_expiration_ms",
+    "transaction.abort.timed.out.transaction.cleanup.interval.ms": "abort_interval_ms",
+    "transaction.remove.expired.transaction.cleanup.interval.ms": "remove_interval_ms",
+}
+#: Kafka's defaults and documentation of those settings, as DescribeConfigs shows them (all INT, read-only).
+_COORDINATOR_SPECS: Final[Mapping[str, tuple[str, str]]] = {
+    "group.min.session.timeout.ms": ("6000", "The shortest session timeout a classic group member may ask for."),
+    "group.max.session.timeout.ms": ("1800000", "The longest session timeout a classic group member may ask for."),
+    "group.initial.rebalance.delay.ms": ("3000", "How long a new classic group waits for more members to join."),
+    "group.max.size": ("2147483647", "The most members one classic group takes."),
+    "offset.metadata.max.bytes": ("4096", "The longest metadata a committed offset may carry."),
+    "group.consumer.heartbeat.interval.ms": ("5000", "The heartbeat interval of consumer group members."),
+    "group.consumer.session.timeout.ms": ("45000", "The session timeout of consumer group members."),
+    "group.consumer.max.size": ("2147483647", "The most members one consumer group takes."),
+    "transaction.state.log.num.partitions": ("50", "The partitions of __transaction_state."),
+    "transaction.state.log.replication.factor": ("3", "The replication factor of __transaction_state."),
+    "transaction.state.log.min.isr": ("2", "The min.insync.replicas of __transaction_state."),
+    "transaction.max.timeout.ms": ("900000", "The longest transaction.timeout.ms a producer may ask for."),
+    "transactional.id.expiration.ms": ("604800000", "How long an idle transactional id is kept."),
+    "transaction.abort.timed.out.transaction.cleanup.interval.ms": (
+        "10000",
+        "How often transactions past their timeout are looked for and aborted.",
+    ),
+    "transaction.remove.expired.transaction.cleanup.interval.ms": (
+        "3600000",
+        "How often expired transactional ids are looked for and removed.",
+    ),
+}
+
+
+def coordinator_values(groups: CoordinatorConfig | None, transactions: TransactionConfig | None) -> dict[str, str]:
+    """The coordinators' static broker settings that a node runs with other than Kafka's defaults, by Kafka's
+    names (none of a coordinator the node does not run)."""
+    values: dict[str, object] = {}
+    if groups is not None:
+        values |= {name: getattr(groups, field) for name, field in GROUP_SETTINGS.items()}
+        values |= {name: getattr(groups.consumer, field) for name, field in CONSUMER_GROUP_SETTINGS.items()}
+    if transactions is not None:
+        values |= {name: getattr(transactions, field) for name, field in TRANSACTION_SETTINGS.items()}
+    return {name: str(value) for name, value in values.items() if str(value) != _COORDINATOR_SPECS[name][0]}
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +136,9 @@ def _broker_specs() -> dict[str, BrokerSpec]:
                 "INT", "57671680", "The most one Fetch answer carries, whatever the client asks.", dynamic=False
             ),
         }
+    )
+    specs.update(
+        (name, BrokerSpec("INT", default, doc, dynamic=False)) for name, (default, doc) in _COORDINATOR_SPECS.items()
     )
     return specs
 

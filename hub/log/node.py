@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from hub.log.broker import FETCH_MAX_BYTES, MAX_NODES, Broker
+from hub.log.broker_configs import CONSUMER_GROUP_SETTINGS, GROUP_SETTINGS, TRANSACTION_SETTINGS
 from hub.log.cleaner import LogCleaner
 from hub.log.cluster.cluster_node import ClusterNode
 from hub.log.cluster.offsets_log import ReplicatedOffsetsLog
@@ -75,27 +76,6 @@ _NODE_SETTINGS: dict[str, tuple[str, type]] = {
     "log.cleaner.backoff.ms": ("cleaner_backoff_ms", int),
     "socket.request.max.bytes": ("socket_request_max_bytes", int),
 }
-_GROUP_SETTINGS: dict[str, str] = {
-    "group.min.session.timeout.ms": "min_session_timeout_ms",
-    "group.max.session.timeout.ms": "max_session_timeout_ms",
-    "group.initial.rebalance.delay.ms": "initial_rebalance_delay_ms",
-    "group.max.size": "max_group_size",
-    "offset.metadata.max.bytes": "max_metadata_bytes",
-}
-_TRANSACTION_SETTINGS: dict[str, str] = {
-    "transaction.state.log.num.partitions": "num_partitions",
-    "transaction.state.log.replication.factor": "replication_factor",
-    "transaction.state.log.min.isr": "min_isr",
-    "transaction.max.timeout.ms": "max_timeout_ms",
-    "transactional.id.expiration.ms": "id_expiration_ms",
-    "transaction.abort.timed.out.transaction.cleanup.interval.ms": "abort_interval_ms",
-    "transaction.remove.expired.transaction.cleanup.interval.ms": "remove_interval_ms",
-}
-_CONSUMER_GROUP_SETTINGS: dict[str, str] = {
-    "group.consumer.heartbeat.interval.ms": "heartbeat_interval_ms",
-    "group.consumer.session.timeout.ms": "session_timeout_ms",
-    "group.consumer.max.size": "max_size",
-}
 
 
 def node_config(data_dir: Path, properties: Mapping[str, str]) -> NodeConfig:
@@ -123,14 +103,14 @@ def node_config(data_dir: Path, properties: Mapping[str, str]) -> NodeConfig:
                     node[name] = int(value)
                     if key == "socket.request.max.bytes" and node[name] < 1:
                         raise ValueError("must be at least 1")
-            elif key in _GROUP_SETTINGS:
-                groups[_GROUP_SETTINGS[key]] = int(value)
-            elif key in _TRANSACTION_SETTINGS:
-                transactions[_TRANSACTION_SETTINGS[key]] = int(value)
-                if transactions[_TRANSACTION_SETTINGS[key]] < 1:
+            elif key in GROUP_SETTINGS:
+                groups[GROUP_SETTINGS[key]] = int(value)
+            elif key in TRANSACTION_SETTINGS:
+                transactions[TRANSACTION_SETTINGS[key]] = int(value)
+                if transactions[TRANSACTION_SETTINGS[key]] < 1:
                     raise ValueError("must be at least 1")
-            elif key in _CONSUMER_GROUP_SETTINGS:
-                consumer[_CONSUMER_GROUP_SETTINGS[key]] = int(value)
+            elif key in CONSUMER_GROUP_SETTINGS:
+                consumer[CONSUMER_GROUP_SETTINGS[key]] = int(value)
             elif key == "group.consumer.assignors":
                 consumer["assignors"] = _assignors(value)
             elif key in BROKER_DEFAULTS or key in SPECS:

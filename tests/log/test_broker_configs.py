@@ -9,12 +9,16 @@ from pathlib import Path
 import pytest
 
 from hub.log import broker_configs
+from hub.log.broker_configs import BROKER_SPECS
 from hub.log.cluster import codec
 from hub.log.cluster import transitions as tr
 from hub.log.cluster.metadata import ClusterMetadata, TopicState, unclean_enabled
 from hub.log.config import TopicConfig, topic_defaults
 from hub.log.errors import InvalidRequestError
+from hub.log.group.consumer_heartbeat import ConsumerSettings
+from hub.log.group.coordinator import CoordinatorConfig
 from hub.log.store import TopicStore
+from hub.log.txn.coordinator import TransactionConfig
 
 
 def test_broker_names_with_hours_and_minutes_become_topic_defaults_in_kafkas_order() -> None:
@@ -81,3 +85,17 @@ def test_unclean_leader_election_is_a_cluster_wide_dynamic_config_only() -> None
     assert not unclean_enabled(own, False, state)  # the topic's own value wins
     with pytest.raises(InvalidRequestError, match="only at the cluster-wide level"):
         tr.alter_broker_config(state, "1", {"unclean.leader.election.enable": "true"}, replace_all=False)
+
+
+def test_the_coordinators_settings_are_described_with_the_defaults_they_run_with() -> None:
+    # the specs' defaults are what the coordinators' configs default to, so a node on defaults shows none as set
+    assert broker_configs.coordinator_values(CoordinatorConfig(), TransactionConfig()) == {}
+    assert broker_configs.coordinator_values(None, None) == {}
+    changed = broker_configs.coordinator_values(
+        CoordinatorConfig(consumer=ConsumerSettings(session_timeout_ms=30_000)), TransactionConfig(min_isr=1)
+    )
+    assert changed == {"group.consumer.session.timeout.ms": "30000", "transaction.state.log.min.isr": "1"}
+    for name in ("group.max.size", "transactional.id.expiration.ms"):
+        assert not BROKER_SPECS[name].dynamic
+    with pytest.raises(InvalidRequestError, match=r"dynamically: group\.max\.size"):
+        broker_configs.check_dynamic({"group.max.size": "3"})

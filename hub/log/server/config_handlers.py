@@ -109,6 +109,10 @@ class ConfigHandlers:
             "num.partitions": str(self.broker.num_partitions),
             "auto.create.topics.enable": str(self.broker.auto_create_topics).lower(),
             "fetch.max.bytes": str(self.broker.fetch_max_bytes),
+            **broker_configs.coordinator_values(
+                None if self.broker.coordinator is None else self.broker.coordinator.config,
+                None if self.broker.transactions is None else self.broker.transactions.config,
+            ),
         }
 
     def topic_configs(self, name: str) -> list[tuple[str, str | None, int]]:

@@ -42,7 +42,12 @@ TOPIC, BROKER = 2, 4
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubServer]:
     base: Path = tmp_path_factory.mktemp("admin-configs")
-    hub = HubServer(base / "data", free_port(), base / "server.log", options=("log.segment.bytes=2000000",))
+    hub = HubServer(
+        base / "data",
+        free_port(),
+        base / "server.log",
+        options=("log.segment.bytes=2000000", "transaction.max.timeout.ms=600000"),
+    )
     hub.start()
     yield hub
     if hub.running:
@@ -241,6 +246,17 @@ def test_confluent_describes_the_broker_with_read_only_and_dynamic_configs(
     segment = configs["log.segment.bytes"]
     assert (segment.value, segment.source) == ("2000000", ConfigSource.STATIC_BROKER_CONFIG.value)
     assert [s.name for s in segment.synonyms.values()] == ["log.segment.bytes"]  # the client keys them by name
+    # the coordinators' settings, read-only: one set when the server started, the others Kafka's defaults
+    timeout = configs["transaction.max.timeout.ms"]
+    assert (timeout.value, timeout.source, timeout.is_read_only) == (
+        "600000",
+        ConfigSource.STATIC_BROKER_CONFIG.value,
+        True,
+    )
+    expiration = configs["transactional.id.expiration.ms"]
+    assert (expiration.value, expiration.source) == ("604800000", ConfigSource.DEFAULT_CONFIG.value)
+    assert configs["group.initial.rebalance.delay.ms"].is_read_only
+    assert configs["transaction.state.log.num.partitions"].value == "50"
     # (a client sends a broker resource to that broker; only a raw request can ask this one about another)
     assert _raw_describe(server, BROKER, "7")["error_code"] == ErrorCode.INVALID_REQUEST
     assert _raw_describe(server, BROKER, "seven")["error_code"] == ErrorCode.INVALID_REQUEST
@@ -280,6 +296,7 @@ def test_read_only_unknown_and_bad_broker_configs_are_invalid_requests(
         _incremental(confluent, ResourceType.BROKER, name, (key, value, op))
 
     assert _error(lambda: alter("0", "node.id", "3")) == KafkaError.INVALID_REQUEST
+    assert _error(lambda: alter("0", "transaction.max.timeout.ms", "3")) == KafkaError.INVALID_REQUEST
     assert _error(lambda: alter("0", "no.such.config", "3")) == KafkaError.INVALID_REQUEST
     assert _error(lambda: alter("0", "log.retention.ms", "soon")) == KafkaError.INVALID_REQUEST
     assert _error(lambda: alter("0", "log.retention.ms", "1", AlterConfigOpType.APPEND)) == KafkaError.INVALID_CONFIG
