@@ -38,6 +38,7 @@ from hub.log.group.offsets_log import OffsetsLog
 from hub.log.marker_writer import LogMarkerWriter
 from hub.log.security.acl_store import AclStore
 from hub.log.security.authorizer import SECURITY_PROPERTIES, Authorizer, AuthorizerSettings, authorizer_settings
+from hub.log.security.contracts import AclBindings, ScramCredentialAdmin
 from hub.log.security.listeners import ListenerConfig, is_security_property, listener_config
 from hub.log.security.scram_credentials import ScramCredentialStore
 from hub.log.store import TopicStore
@@ -211,9 +212,12 @@ class LogNode:
         # The SASL authenticator and the SCRAM admin APIs share this store; the ACL APIs and the listener's
         # access rules share the authorizer (None: no authorizer configured, every request allowed).
         # In a cluster both follow the replicated metadata, so every node answers the same.
-        self.scram_credentials = ScramCredentialStore.in_directory(config.data_dir)
-        acls = AclStore.in_directory(config.data_dir)
-        if self.cluster is not None:
+        self.scram_credentials: ScramCredentialAdmin
+        acls: AclBindings
+        if self.cluster is None:
+            self.scram_credentials = ScramCredentialStore.in_directory(config.data_dir)
+            acls = AclStore.in_directory(config.data_dir)
+        else:
             self.scram_credentials = ReplicatedScramCredentials(self.cluster.quorum)
             acls = ReplicatedAclStore(self.cluster.quorum)
         self.authorizer: Authorizer | None = None

@@ -20,9 +20,8 @@ from typing import TYPE_CHECKING, Any, Final
 
 from hub.log.cluster.metadata import ClusterMetadata
 from hub.log.security.acl import AclBinding, AclFilter
-from hub.log.security.acl_store import AclStore
-from hub.log.security.contracts import ScramCredential
-from hub.log.security.scram_credentials import ScramCredentialStore, Users, users_from_json, users_to_json
+from hub.log.security.contracts import ScramCredential, Users
+from hub.log.security.scram_credentials import ScramCredentialStore, users_from_json, users_to_json
 
 if TYPE_CHECKING:
     from hub.log.cluster.quorum import MetadataQuorum
@@ -70,11 +69,11 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-class ReplicatedAclStore(AclStore):
-    """The cluster's ACLs as this node applied them; changes go through the quorum and return once applied here."""
+class ReplicatedAclStore:
+    """The cluster's ACLs as this node applied them (an AclBindings); changes go through the quorum and return once
+    applied here."""
 
     def __init__(self, quorum: MetadataQuorum) -> None:
-        super().__init__(None)
         self._quorum = quorum
 
     def acls(self) -> tuple[AclBinding, ...]:
@@ -94,15 +93,12 @@ class ReplicatedAclStore(AclStore):
             self._quorum.security_command("delete_acls", {"acls": [acl.to_json() for acl in gone]})
         return matched
 
-    def replace_all(self, bindings: Iterable[AclBinding]) -> None:
-        raise NotImplementedError("the cluster's ACLs change through the quorum only")
 
-
-class ReplicatedScramCredentials(ScramCredentialStore):
-    """The cluster's SCRAM credentials as this node applied them; changes go through the quorum."""
+class ReplicatedScramCredentials:
+    """The cluster's SCRAM credentials as this node applied them (a ScramCredentialAdmin); changes go through the
+    quorum."""
 
     def __init__(self, quorum: MetadataQuorum) -> None:
-        super().__init__(None)
         self._quorum = quorum
 
     def lookup(self, user: str, mechanism: str) -> ScramCredential | None:
@@ -119,9 +115,6 @@ class ReplicatedScramCredentials(ScramCredentialStore):
         ]
         args = {"deletions": [list(d) for d in deletions], "upsertions": upserted}
         self._quorum.security_command("alter_scram", args)
-
-    def replace_all(self, users: Users) -> None:
-        raise NotImplementedError("the cluster's SCRAM credentials change through the quorum only")
 
 
 def import_local_credentials(local: ScramCredentialStore, cluster: ReplicatedScramCredentials) -> list[str]:

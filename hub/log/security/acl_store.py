@@ -64,11 +64,6 @@ class AclStore:
                 self._save(tuple(acl for acl in self._acls if acl not in gone))
             return matched
 
-    def replace_all(self, bindings: Iterable[AclBinding]) -> None:
-        """Make the store hold exactly ``bindings`` (a replica following the cluster's state)."""
-        with self._lock:
-            self._save(tuple(dict.fromkeys(bindings)))
-
     def _save(self, acls: tuple[AclBinding, ...]) -> None:
         if self._path is not None:
             write_json_atomically(self._path, {"version": FORMAT_VERSION, "acls": [acl.to_json() for acl in acls]})

@@ -1,4 +1,4 @@
-"""The authorizer: Kafka's StandardAuthorizer semantics over an AclStore, and its broker settings.
+"""The authorizer: Kafka's StandardAuthorizer semantics over the ACLs of an AclBindings store, and its broker settings.
 
 ``authorize(principal, host, operation, resource_type, name)`` decides one action on one named resource:
 
@@ -35,7 +35,7 @@ from hub.log.security.acl import (
     ResourceType,
     valid_principal,
 )
-from hub.log.security.acl_store import AclStore
+from hub.log.security.contracts import AclBindings
 
 #: The authorizer class names Kafka accepts for ``authorizer.class.name`` (KRaft's; Kafka 4 has no other).
 AUTHORIZER_CLASSES: Final = frozenset({"org.apache.kafka.metadata.authorizer.StandardAuthorizer"})
@@ -96,7 +96,7 @@ _EMPTY: _TypeIndex = ({}, {}, [])
 class Authorizer:
     """Decides actions against the ACLs of ``store`` (see the module docstring)."""
 
-    def __init__(self, settings: AuthorizerSettings, store: AclStore) -> None:
+    def __init__(self, settings: AuthorizerSettings, store: AclBindings) -> None:
         self.settings = settings
         self.store = store
         self._indexed: tuple[AclBinding, ...] | None = None

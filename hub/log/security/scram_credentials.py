@@ -29,7 +29,7 @@ from typing import Any, Final
 
 from hub.log.checkpoint import FORMAT_VERSION, read_versioned_json, write_json_atomically
 from hub.log.error_codes import ErrorCode
-from hub.log.security.contracts import SCRAM_MECHANISMS, ScramCredential
+from hub.log.security.contracts import SCRAM_MECHANISMS, ScramCredential, Users
 
 FILE_NAME: Final = "scram-credentials.json"
 MIN_ITERATIONS: Final = 4096
@@ -39,8 +39,6 @@ DEFAULT_ITERATIONS: Final = 8192
 MECHANISM_CODES: Final[Mapping[int, str]] = MappingProxyType({1: "SCRAM-SHA-256", 2: "SCRAM-SHA-512"})
 MECHANISM_BY_NAME: Final[Mapping[str, int]] = MappingProxyType({name: code for code, name in MECHANISM_CODES.items()})
 _HASHES: Final = {"SCRAM-SHA-256": "sha256", "SCRAM-SHA-512": "sha512"}
-
-Users = Mapping[str, Mapping[str, ScramCredential]]
 
 
 def salted_password(mechanism: str, password: str, salt: bytes, iterations: int) -> bytes:

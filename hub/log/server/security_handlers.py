@@ -1,5 +1,5 @@
 """SecurityHandlers: Kafka's ACL APIs (DescribeAcls, CreateAcls, DeleteAcls) over the authorizer's AclStore and
-the SCRAM admin APIs (DescribeUserScramCredentials, AlterUserScramCredentials) over the ScramCredentialStore.
+the SCRAM admin APIs (DescribeUserScramCredentials, AlterUserScramCredentials) over the node's SCRAM credentials.
 
 Kafka's rules: without an authorizer the ACL APIs answer SECURITY_DISABLED; a binding or filter Kafka refuses gets
 INVALID_REQUEST with the reason. The SCRAM APIs answer per user: RESOURCE_NOT_FOUND for a user without
@@ -21,12 +21,11 @@ from hub.log.error_codes import ErrorCode, error_code_for
 from hub.log.errors import LogError
 from hub.log.security.acl import AclBinding, AclFilter, AclValidationError, acl_filter, binding
 from hub.log.security.authorizer import Authorizer
-from hub.log.security.contracts import ScramCredential
+from hub.log.security.contracts import ScramCredential, ScramCredentialAdmin
 from hub.log.security.scram_credentials import (
     MECHANISM_BY_NAME,
     MECHANISM_CODES,
     MIN_ITERATIONS,
-    ScramCredentialStore,
     check_credential,
     credential_from_salted_password,
 )
@@ -61,7 +60,7 @@ def _acl_entry(acl: AclBinding) -> Body:
 class SecurityHandlers:
     """The ACL and SCRAM admin APIs (see the module docstring)."""
 
-    def __init__(self, authorizer: Authorizer | None, scram: ScramCredentialStore) -> None:
+    def __init__(self, authorizer: Authorizer | None, scram: ScramCredentialAdmin) -> None:
         self.authorizer = authorizer
         self.scram = scram
         self._scram_lock = asyncio.Lock()

@@ -54,6 +54,7 @@ from hub.log.security.authenticator import (
     ServerAuthenticator,
 )
 from hub.log.security.authorizer import Authorizer
+from hub.log.security.contracts import ScramCredentialAdmin
 from hub.log.security.listeners import ListenerConfig, ListenerSettings
 from hub.log.security.scram_credentials import ScramCredentialStore
 from hub.log.security.tls import certificate_principal, server_context
@@ -87,7 +88,7 @@ class KafkaServer:
         coordinator_node: CoordinatorNode | None = None,
         listeners: ListenerConfig | None = None,
         authorizer: Authorizer | None = None,
-        scram_credentials: ScramCredentialStore | None = None,
+        scram_credentials: ScramCredentialAdmin | None = None,
         principal_of: Callable[[RequestContext], str] | None = None,
         max_request_bytes: int = MAX_REQUEST_BYTES,
     ) -> None:
