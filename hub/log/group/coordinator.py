@@ -16,7 +16,7 @@ The coordinator is the entry point and owns the lock; as in Kafka, its parts are
 (hub.log.group.membership: joins, syncs, heartbeats, leaves, expiry; with hub.log.group.rebalance for the steps
 of a rebalance and its generations) and the OffsetsManager (hub.log.group.offsets_manager: the table of groups,
 committed offsets, and their records in ``__consumer_offsets``). Records are decided under the lock and appended by
-the OffsetsWriter (hub.log.group.offsets_writer) without it, in that order; their outcome is applied under the lock
+its writer (hub.log.group.offsets_writer) without it, in that order; their outcome is applied under the lock
 only if the leadership they were written under still holds. An append failing because this node lost the
 partition's leadership answers NOT_COORDINATOR and resigns. This module also answers the administrative calls
 (list, describe, delete).
@@ -72,8 +72,9 @@ from hub.log.group.membership import GroupMembership, JoinRequest
 from hub.log.group.offsets_format import valid_group_id
 from hub.log.group.offsets_log import OFFSETS_TOPIC, OffsetsLog, Record, leadership_lost
 from hub.log.group.offsets_manager import OffsetsManager, TopicPartitionKey, Written
-from hub.log.group.offsets_writer import OffsetsWriter, StaleWriteError
+from hub.log.group.offsets_writer import offsets_writer
 from hub.log.group.txn_commit import PRODUCER_ERRORS, check_classic, check_consumer
+from hub.log.ordered_writer import StaleWriteError
 
 log = logging.getLogger("hub.log.group")
 
@@ -114,7 +115,7 @@ class GroupCoordinator:
         self.config = config or CoordinatorConfig()
         self.clock = clock
         self.wall_clock = wall_clock
-        self._writer = OffsetsWriter(offsets_log)
+        self._writer = offsets_writer(offsets_log)
         self._groups = OffsetsManager(offsets_log, self._write, max_metadata_bytes=self.config.max_metadata_bytes)
         self._membership = GroupMembership(self._groups, self.config, clock, wall_clock)
         self._consumers = ConsumerGroups(self.config.consumer, topics)
@@ -218,10 +219,7 @@ class GroupCoordinator:
         outcome — NOT_COORDINATOR when the leadership they were written under has ended."""
         term = self._leadership.term
         self._writer.submit(
-            records,
-            lambda: self._leadership.is_current(term),
-            lambda exc: self._written(term, then, exc),
-            producer=producer,
+            producer, records, lambda: self._leadership.is_current(term), lambda exc: self._written(term, then, exc)
         )
 
     def _written(self, term: int, then: Written, exc: BaseException | None) -> None:

@@ -8,9 +8,9 @@ COORDINATOR_NOT_AVAILABLE once closed); hub.log.group.leadership's Leadership tr
 epoch (the coordinator epoch of its markers) and term.
 
 ``transit`` writes an id's next state: decided under the lock (the id's ``pending`` state until written, which
-makes other requests for it wait with CONCURRENT_TRANSACTIONS), appended by the StateWriter without it, applied
-under the lock only while the partition's term it was written in holds. A write lost to another leader resigns the
-partition.
+makes other requests for it wait with CONCURRENT_TRANSACTIONS), appended by its writer (hub.log.ordered_writer)
+without it, applied under the lock only while the partition's term it was written in holds. A write lost to
+another leader resigns the partition.
 
 Thread-safety: ``lock`` (re-entrant) guards the table; the coordinator holds it for each decision. Callbacks given
 to ``transit`` run under it; the actions they append to ``after`` run outside it.
@@ -28,10 +28,10 @@ from hub.log.error_codes import ErrorCode
 from hub.log.errors import LogError
 from hub.log.group.leadership import Leadership, Status
 from hub.log.group.offsets_log import leadership_lost
-from hub.log.group.offsets_writer import StaleWriteError
+from hub.log.ordered_writer import StaleWriteError
 from hub.log.txn.metadata import TxnRecord, TxnState
 from hub.log.txn.state_format import decode_key, decode_value, encode_key, encode_value, partition_for
-from hub.log.txn.state_log import StateWriter, TxnStateLog
+from hub.log.txn.state_log import TxnStateLog, state_writer
 
 log = logging.getLogger("hub.log.txn")
 
@@ -67,7 +67,7 @@ class TxnStateCache:
         self.lock = threading.RLock()
         self.partitions: dict[int, LedPartition] = {}
         self.closed = False
-        self._writer = StateWriter(state_log)
+        self._writer = state_writer(state_log)
 
     def start(self) -> None:
         self._writer.start()

@@ -1,5 +1,5 @@
 """TxnStateLog: where the transaction coordinator keeps its records (``__transaction_state``), its single-node form,
-and the StateWriter that appends to it on one thread.
+and the writer that appends to it on one thread.
 
 Contract of a TxnStateLog, on one node or replicated (as hub.log.group.offsets_log's OffsetsLog, per partition):
 
@@ -10,27 +10,23 @@ Contract of a TxnStateLog, on one node or replicated (as hub.log.group.offsets_l
   FENCED_LEADER_EPOCH (``leadership_lost``) means this node no longer leads the partition;
 - ``read_all(partition)`` yields every committed keyed record of the partition, oldest first.
 
-The StateWriter keeps the coordinator's decisions in order while their wait happens off its lock: writes are
-queued under the lock and appended by its thread; consecutive writes to one partition share an append. Each write
-carries ``current()``, asked just before its append: one no longer current (its partition's coordinatorship ended)
-is not appended and completes with StaleWriteError. Every write completes exactly once, on the writer thread.
+``state_writer`` keeps the coordinator's decisions in order while their wait happens off its lock
+(hub.log.ordered_writer): consecutive writes to one partition share an append; a write no longer current (its
+partition's coordinatorship ended) is not appended and completes with StaleWriteError.
 
-Thread-safety: TopicTxnStateLog is thread-safe as the store is; StateWriter's ``submit``/``barrier`` may be called
-from any thread (``barrier`` not from a ``done``).
+Thread-safety: TopicTxnStateLog is thread-safe as the store is; see hub.log.ordered_writer for the writer.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections import deque
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 from typing import Protocol
 
 from hub.log.errors import UnknownTopicOrPartitionError
 from hub.log.group.offsets_log import Record, TopicOffsetsLog
-from hub.log.group.offsets_writer import StaleWriteError, WriterClosedError
+from hub.log.ordered_writer import OrderedWriter
 from hub.log.records import NewRecord, encode_batch
 from hub.log.store import TopicStore
 from hub.log.txn.contracts import TRANSACTION_STATE_TOPIC
@@ -40,8 +36,6 @@ log = logging.getLogger("hub.log.txn")
 #: Kafka's settings of the topic: compacted, with its segment size default (its records are written uncompressed,
 #: which the store keeps as written).
 STATE_TOPIC_CONFIGS = {"cleanup.policy": "compact", "segment.bytes": str(100 * 1024 * 1024)}
-
-WriteDone = Callable[[BaseException | None], None]
 
 
 class TxnStateLog(Protocol):
@@ -104,84 +98,6 @@ class TopicTxnStateLog:
         return TopicOffsetsLog.read_partition(log_)
 
 
-@dataclass(frozen=True, slots=True)
-class _Write:
-    partition: int
-    records: Sequence[Record]
-    current: Callable[[], bool]
-    done: WriteDone
-
-
-class StateWriter:
-    """The coordinator's one writing thread (see the module docstring)."""
-
-    def __init__(self, state_log: TxnStateLog) -> None:
-        self.state_log = state_log
-        self._queue: deque[_Write] = deque()
-        self._cond = threading.Condition()
-        self._thread: threading.Thread | None = None
-        self._closing = False
-
-    def start(self) -> None:
-        with self._cond:
-            if self._thread is None and not self._closing:
-                self._thread = threading.Thread(target=self._run, name="hub-txn-state-writer", daemon=True)
-                self._thread.start()
-
-    def close(self) -> None:
-        """Complete what is queued (stale writes are skipped), then stop; later submits fail."""
-        with self._cond:
-            self._closing = True
-            self._cond.notify_all()
-            thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join()
-
-    def submit(self, partition: int, records: Sequence[Record], current: Callable[[], bool], done: WriteDone) -> None:
-        with self._cond:
-            if self._closing or self._thread is None:
-                raise WriterClosedError("the transaction coordinator's state writer is not running")
-            self._queue.append(_Write(partition, records, current, done))
-            self._cond.notify_all()
-
-    def barrier(self) -> None:
-        """Return once every write queued before this call has completed."""
-        passed = threading.Event()
-        try:
-            self.submit(-1, (), lambda: True, lambda _: passed.set())
-        except WriterClosedError:
-            return
-        passed.wait()
-
-    def _run(self) -> None:
-        while True:
-            with self._cond:
-                while not self._queue and not self._closing:
-                    self._cond.wait()
-                if not self._queue:
-                    return
-                batch = [self._queue.popleft()]
-                while self._queue and self._queue[0].partition == batch[0].partition and len(batch) < 500:
-                    batch.append(self._queue.popleft())
-            self._write(batch)
-
-    def _write(self, batch: list[_Write]) -> None:
-        outcome: list[BaseException | None] = []
-        records: list[Record] = []
-        for write in batch:
-            if write.current():
-                records.extend(write.records)
-                outcome.append(None)
-            else:
-                outcome.append(StaleWriteError("the coordinator resigned before this write"))
-        error: BaseException | None = None
-        if records:
-            try:
-                self.state_log.append(batch[0].partition, records)
-            except Exception as exc:
-                error = exc
-        for write, stale in zip(batch, outcome, strict=True):
-            try:
-                write.done(stale or error)
-            except Exception:
-                log.exception("completing a %s write failed", TRANSACTION_STATE_TOPIC)
+def state_writer(state_log: TxnStateLog) -> OrderedWriter[int]:
+    """A writer appending to ``state_log`` (not started); a write's key is its partition."""
+    return OrderedWriter(state_log.append, topic=TRANSACTION_STATE_TOPIC, barrier_key=-1)
