@@ -7,7 +7,7 @@ whose incremental rebalances make a later member cheap to add, so a worker alone
 Completing the join increases the generation, picks the protocol and the leader (kept when it stays), and answers
 every waiting JoinGroup, the leader's with every member's metadata. The leader's SyncGroup completes the
 rebalance once the assignments are committed (the group's record in ``__consumer_offsets``, written through the
-coordinator's OffsetsWriter, without its lock held); members that do not sync in time are removed and the group
+coordinator's writer, without its lock held); members that do not sync in time are removed and the group
 rebalances again.
 
 Results known while the lock is held are collected as Resolutions and set by ``resolve()`` after it is released,
