@@ -14,8 +14,8 @@ Contract of an OffsetsLog, on one node or replicated:
   becomes coordinator, by when the log holds everything up to the high watermark. An OffsetsLog may still yield
   plain ``(key, value)`` pairs (no transactions): the reader numbers them in order.
 
-The coordinator calls ``append`` from one thread at a time (its writer, hub.log.ordered_writer) and ``read_all`` only while no
-append of its is under way. TopicOffsetsLog is thread-safe as the store's partitions are.
+The coordinator calls ``append`` from one thread at a time (its writer, hub.log.ordered_writer) and ``read_all``
+only while no append of its is under way. TopicOffsetsLog is thread-safe as the store's partitions are.
 """
 
 from __future__ import annotations
