@@ -620,9 +620,12 @@ class PartitionLog:
         leader's log start, as Kafka's ``truncateFullyAndStartAt``)."""
         with self._lock:
             old = list(self.segments)
-            self.segments = LogSegments([self._new_segment(offset)])
+            # Retired (renamed) before the new segment is created: it may start at a retired one's base offset,
+            # and would otherwise open that segment's file, records included, and lose what it then appends when
+            # the retired files are deleted.
             for segment in old:
                 self._delete_later(segment)
+            self.segments = LogSegments([self._new_segment(offset)])
             self.log_start_offset = self.flushed_offset = self.recovery_point = offset
             self.epochs = []
             write_epoch_checkpoint(self.directory / EPOCH_FILE, self.epochs)

@@ -109,6 +109,21 @@ def test_truncate_fully_and_start_at(tmp_path: Path, make_batch: BatchFactory) -
     reopened.close()
 
 
+def test_truncate_fully_at_a_dropped_segments_base_offset(tmp_path: Path, make_batch: BatchFactory) -> None:
+    """The new segment starts where the dropped one did (same file names): it starts empty, and what is appended
+    to it survives the dropped segment's deletion and a reopen."""
+    log = _open(tmp_path)
+    log.append_and_wait(make_batch([b"old-a", b"old-b"]))
+    log.truncate_fully_and_start_at(0)
+    assert (log.log_end_offset, log.active.size, _values(log)) == (0, 0, [])
+    assert log.append_replicated(make_batch([b"new"])) == 1
+    assert _values(log) == [b"new"]
+    log.close()
+    reopened = _open(tmp_path)
+    assert (reopened.log_start_offset, reopened.log_end_offset, _values(reopened)) == (0, 1, [b"new"])
+    reopened.close()
+
+
 def test_a_batch_starting_below_the_log_end_is_named(tmp_path: Path, make_batch: BatchFactory) -> None:
     leader = _open(tmp_path, "leader")
     leader.append_and_wait(make_batch([b"a", b"b", b"c"]))

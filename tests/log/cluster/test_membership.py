@@ -6,7 +6,7 @@ acknowledged record on the new replicas."""
 from __future__ import annotations
 
 import pytest
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Consumer, Message, Producer, TopicPartition
 from confluent_kafka.admin import NewTopic
 from kafka.admin import KafkaAdminClient
 from kafka.structs import TopicPartition as KafkaTopicPartition
@@ -17,17 +17,30 @@ from tests.log.cluster.clients import topic_name
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(300)]
 
 RECORDS = 300
+PARTITIONS = 2
 
 
-def _produce(cluster: StoreCluster, topic: str, tag: str) -> None:
+def _produce(cluster: StoreCluster, topic: str, tag: str) -> list[tuple[int, int, bytes]]:
+    """Write RECORDS records, record i to partition i % PARTITIONS, and return each as acknowledged: (partition,
+    offset, value). The partition is named because librdkafka's sticky partitioner sends the keyless records of a
+    producer that already has the topic's metadata to one partition for ``sticky.partitioning.linger.ms``: on a
+    loaded machine a whole round landed in one partition, both rounds now and then in the same one, and the other
+    partition, empty on every replica, read as a new replica that lost its records."""
     producer = Producer({"bootstrap.servers": cluster.bootstrap, "enable.idempotence": True, "acks": "all"})
+    acknowledged: list[tuple[int, int, bytes]] = []
     failed: list[object] = []
+
+    def delivered(error: object, message: Message) -> None:
+        if error is not None:
+            failed.append(error)
+        else:
+            acknowledged.append((message.partition(), message.offset(), message.value()))
+
     for index in range(RECORDS):
-        producer.produce(
-            topic, b"%s-%d" % (tag.encode(), index), on_delivery=lambda error, _: error and failed.append(error)
-        )
+        producer.produce(topic, b"%s-%d" % (tag.encode(), index), partition=index % PARTITIONS, on_delivery=delivered)
     assert producer.flush(30) == 0
     assert failed == []
+    return acknowledged
 
 
 def _read_all(cluster: StoreCluster, topic: str, partitions: int) -> list[bytes]:
@@ -88,22 +101,24 @@ def test_a_broker_joins_takes_partitions_and_a_node_is_drained(store_cluster: Cl
     cluster = store_cluster(3)
     topic = topic_name()
     admin = cluster.admin()
-    admin.create_topics([NewTopic(topic, 2, replica_assignment=[[1, 2, 3], [3, 1, 2]])])[topic].result(30)
-    _produce(cluster, topic, "before")
+    admin.create_topics([NewTopic(topic, PARTITIONS, replica_assignment=[[1, 2, 3], [3, 1, 2]])])[topic].result(30)
+    acknowledged = _produce(cluster, topic, "before")
 
     added = cluster.add_broker()
     assert added == 4
     _describe(cluster)
     _reassign(cluster, topic, {0: [4, 2, 3], 1: [3, 4, 2]})  # node 1 drained, node 4 takes its place
-    assert {cluster.partition(topic, index).leader for index in (0, 1)} <= {2, 3, 4}
-    _produce(cluster, topic, "after")
+    assert {cluster.partition(topic, index).leader for index in range(PARTITIONS)} <= {2, 3, 4}
+    acknowledged += _produce(cluster, topic, "after")
 
     cluster.stop(1)  # drained; the quorum keeps its majority with voters 2 and 3
     expected = sorted(b"%s-%d" % (tag, index) for tag in (b"before", b"after") for index in range(RECORDS))
-    assert _read_all(cluster, topic, 2) == expected
+    assert _read_all(cluster, topic, PARTITIONS) == expected
     for node_id in (2, 3, 4):
         cluster.stop(node_id)
-    for index in (0, 1):  # the new replica holds what the others hold, offsets included
+    for index in range(PARTITIONS):  # the new replica holds every acknowledged record, offsets included
+        written = sorted((offset, value) for partition, offset, value in acknowledged if partition == index)
+        assert len(written) == 2 * RECORDS // PARTITIONS
         on_new = [(record.offset, record.value) for record in cluster.replica_records(4, topic, index)]
-        assert on_new
+        assert on_new == written
         assert on_new == [(record.offset, record.value) for record in cluster.replica_records(3, topic, index)]
