@@ -106,3 +106,17 @@ def test_more_than_200_records_is_refused(sf: Salesforce) -> None:
     with pytest.raises(SalesforceMalformedRequest) as failure:
         sf.restful("composite/sobjects", method="POST", json=body)
     assert failure.value.content[0]["errorCode"] == "EXCEEDED_ID_LIMIT"
+
+
+def test_push_topic_is_an_sobject_whose_query_is_checked(sf: Salesforce, marker: str) -> None:
+    name = marker[:20]
+    created = sf.PushTopic.create(
+        {"Name": name, "Query": "SELECT Id, Name FROM Account WHERE Industry = 'Banking'", "ApiVersion": 59.0}
+    )
+    topic = sf.PushTopic.get(created["id"])
+    assert topic["NotifyForFields"] == "Referenced"
+    assert topic["NotifyForOperationCreate"] is True
+    assert topic["IsActive"] is True
+    with pytest.raises(SalesforceMalformedRequest) as failure:
+        sf.PushTopic.create({"Name": f"{name}x", "Query": "SELECT Nope FROM Account", "ApiVersion": 59.0})
+    assert failure.value.content[0]["errorCode"] == "INVALID_FIELD"
