@@ -76,10 +76,6 @@ class SalesforceServer:
             version=get("VERSION", DEFAULT_VERSION),
         )
 
-    @property
-    def port(self) -> int:
-        return int(self.url.rsplit(":", 1)[1]) if self.url.count(":") == 2 else 443
-
     def ssl_context(self) -> ssl.SSLContext:
         return ssl.create_default_context(cafile=self.ca_file)
 

@@ -20,6 +20,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from tests.harness.salesforce import errors, ids, schema, soql
@@ -39,11 +40,17 @@ class Transaction:
     key: str
     timestamp_ms: int
     changes: list[tuple[str, str, str, tuple[str, ...], dict[str, Any]]] = field(default_factory=list)
-    undo: list[Callable[[], None]] = field(default_factory=list)
+    undo: list[Callable[[], object]] = field(default_factory=list)
 
-    @property
-    def stamp(self) -> str:
-        return schema.format_epoch_ms(self.timestamp_ms)
+    stamp: str = ""  # timestamp_ms as the APIs write datetimes
+
+    def __post_init__(self) -> None:
+        self.stamp = schema.format_epoch_ms(self.timestamp_ms)
+
+
+def _restore(record: dict[str, Any], before: dict[str, Any]) -> None:
+    record.clear()
+    record.update(before)
 
 
 class Org:
@@ -345,7 +352,7 @@ class Org:
         self._release_unique(tx, sobject, record["Id"], {k: record[k] for k in changed_values})
         self._claim_unique(tx, sobject, record["Id"], changed_values)
         before = dict(record)
-        tx.undo.append(lambda: (record.clear(), record.update(before)))
+        tx.undo.append(partial(_restore, record, before))
         record.update(checked)
         record.update(LastModifiedDate=tx.stamp, LastModifiedById=self.user_id, SystemModstamp=tx.stamp)
         self._derive(sobject, record)
@@ -379,7 +386,7 @@ class Org:
         record = self._live(sobject, record_id)
         self._release_unique(tx, sobject, record["Id"], record)
         before = dict(record)
-        tx.undo.append(lambda: (record.clear(), record.update(before)))
+        tx.undo.append(partial(_restore, record, before))
         record.update(IsDeleted=True, SystemModstamp=tx.stamp)
         tx.changes.append((sobject.name, "DELETE", record["Id"], (), dict(before)))
         return str(record["Id"])
@@ -396,7 +403,7 @@ class Org:
         sobject = self.sobject(str(name))
         self._claim_unique(tx, sobject, record["Id"], record)
         before = dict(record)
-        tx.undo.append(lambda: (record.clear(), record.update(before)))
+        tx.undo.append(partial(_restore, record, before))
         record.update(IsDeleted=False, LastModifiedDate=tx.stamp, SystemModstamp=tx.stamp)
         changed = tuple(k for k, v in record.items() if v is not None and k not in {"Id", "IsDeleted"})
         tx.changes.append((sobject.name, "UNDELETE", record["Id"], changed, dict(record)))

@@ -206,7 +206,7 @@ class SObjectType:
 
 
 def system_fields() -> list[FieldDef]:
-    audit = {"createable": False, "updateable": False, "nillable": False, "defaulted_on_create": True}
+    audit: dict[str, Any] = {"createable": False, "updateable": False, "nillable": False, "defaulted_on_create": True}
     return [
         FieldDef(
             "Id", "id", label="Record ID", nillable=False, createable=False, updateable=False, defaulted_on_create=True
