@@ -371,7 +371,8 @@ class BulkApi:
                             body = {k: v for k, v in values.items() if k != job.external_id}
                             record_id, created = self.org.upsert(tx, job.object, job.external_id, key, body)
                         else:
-                            record_id = self.org.delete(tx, job.object, str(record_id))
+                            hard = job.operation == "hardDelete"
+                            record_id = self.org.delete(tx, job.object, str(record_id), hard=hard)
                     job.successful_rows.append([record_id, "true" if created else "false", *row])
                 except errors.ApiError as exc:
                     job.failed_rows.append([str(record_id), _bulk_error(exc), *row])

@@ -378,8 +378,8 @@ class Org:
             return self.insert(tx, sobject.name, body), True
         return self.insert(tx, sobject.name, {**body, definition.name: value}), True
 
-    def delete(self, tx: Transaction, name: str, record_id: str) -> str:
-        """Move a live record to the recycle bin."""
+    def delete(self, tx: Transaction, name: str, record_id: str, *, hard: bool = False) -> str:
+        """Move a live record to the recycle bin, or (``hard``, Bulk API's hardDelete) erase it at once."""
         sobject = self.sobject(name)
         if sobject.is_event:
             raise errors.ApiError(405, "METHOD_NOT_ALLOWED", "HTTP Method 'DELETE' not allowed. Allowed are POST")
@@ -388,6 +388,10 @@ class Org:
         before = dict(record)
         tx.undo.append(partial(_restore, record, before))
         record.update(IsDeleted=True, SystemModstamp=tx.stamp)
+        if hard:
+            stored = self._records[sobject.name]
+            del stored[record["Id"]]
+            tx.undo.append(partial(stored.__setitem__, record["Id"], record))
         tx.changes.append((sobject.name, "DELETE", record["Id"], (), dict(before)))
         return str(record["Id"])
 

@@ -100,3 +100,10 @@ def test_query_job_csv_formats_nulls_booleans_and_datetimes(sf: Salesforce, mark
         )
     )
     assert page.splitlines() == ['"Id","Phone","IsDeleted","CreatedDate"', f'"{record_id}","","false","{stamp[:-5]}Z"']
+
+
+def test_hard_delete_leaves_nothing_in_the_recycle_bin(sf: Salesforce, marker: str) -> None:
+    record_id = sf.Account.create({"Name": marker})["id"]
+    [result] = sf.bulk2.Account.hard_delete(records=[{"Id": record_id}], wait=POLL_S)
+    assert result["numberRecordsProcessed"] == 1
+    assert sf.query_all(f"SELECT Id FROM Account WHERE Name = '{marker}'", include_deleted=True)["totalSize"] == 0
