@@ -8,7 +8,7 @@ import io
 
 import pytest
 from simple_salesforce import Salesforce
-from simple_salesforce.exceptions import SalesforceOperationError
+from simple_salesforce.exceptions import SalesforceError, SalesforceOperationError
 
 pytestmark = pytest.mark.integration
 
@@ -107,3 +107,24 @@ def test_hard_delete_leaves_nothing_in_the_recycle_bin(sf: Salesforce, marker: s
     [result] = sf.bulk2.Account.hard_delete(records=[{"Id": record_id}], wait=POLL_S)
     assert result["numberRecordsProcessed"] == 1
     assert sf.query_all(f"SELECT Id FROM Account WHERE Name = '{marker}'", include_deleted=True)["totalSize"] == 0
+
+
+def test_an_aborted_job_processes_nothing_and_lists_its_rows_as_unprocessed(sf: Salesforce, marker: str) -> None:
+    jobs = sf.bulk2.Account._client
+    job = jobs.create_job("insert")
+    jobs.upload_job_data(job["id"], f"Name\n{marker}-1\n{marker}-2\n")
+    assert jobs.abort_job(job["id"], False)["state"] == "Aborted"
+    assert jobs.get_job(job["id"], False)["numberRecordsProcessed"] == 0
+    unprocessed = rows_of(jobs.get_ingest_results(job["id"], "unprocessedrecords"))
+    assert unprocessed == [{"Name": f"{marker}-1"}, {"Name": f"{marker}-2"}]
+    assert sf.query(f"SELECT Id FROM Account WHERE Name LIKE '{marker}%'")["totalSize"] == 0
+
+
+def test_a_closed_job_takes_no_more_data(sf: Salesforce, marker: str) -> None:
+    jobs = sf.bulk2.Account._client
+    job = jobs.create_job("insert")
+    jobs.upload_job_data(job["id"], f"Name\n{marker}\n")
+    jobs.close_job(job["id"])
+    with pytest.raises(SalesforceError) as failure:
+        jobs.upload_job_data(job["id"], f"Name\n{marker}\n")
+    assert failure.value.status == 409
