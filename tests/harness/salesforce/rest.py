@@ -167,7 +167,8 @@ class RestApi:
         end = start + size
         body: dict[str, Any] = {"totalSize": len(rows), "done": end >= len(rows), "records": rows[start:end]}
         if end < len(rows):
-            body["nextRecordsUrl"] = f"/services/data/v{version}/{resource}/{locator}-{end}"
+            # Salesforce's queryAll pages through /query/ too; the locator remembers the deleted rows.
+            body["nextRecordsUrl"] = f"/services/data/v{version}/query/{locator}-{end}"
         else:
             self.cursors.close(locator)
         return body
