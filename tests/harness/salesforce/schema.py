@@ -277,6 +277,7 @@ def standard_objects() -> list[SObjectType]:
                 FieldDef("Phone", "phone", length=40),
                 FieldDef("Website", "url"),
                 FieldDef("BillingCity", "string", length=40),
+                FieldDef("ShippingCity", "string", length=40),
                 FieldDef("Description", "textarea"),
             ],
         ),
