@@ -50,6 +50,7 @@ class SalesforceServer:
     version: str = DEFAULT_VERSION
     control: bool = False
     startup_s: float = 0.0
+    log_file: str | None = None  # the local server's output (for a failing test's report: fixtures.attach_log)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> SalesforceServer:
@@ -129,6 +130,7 @@ class LocalSalesforce(LocalServer):
             ca_file=str(authority.pem),
             origin=ORIGIN_LOCAL,
             control=True,
+            log_file=str(base / "server.log"),
         )
         argv = [
             sys.executable,
