@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from tests.harness.salesforce import errors, ids, schema, soql
+from tests.harness.salesforce import errors, ids, schema, soql, standard
 from tests.harness.salesforce.changes import ChangeFeed, RecordChange
 from tests.harness.salesforce.faults import FaultPlan
 from tests.harness.salesforce.sessions import Credentials, SessionStore
@@ -73,7 +73,7 @@ class Org:
         self._commit_number = 0
         self._last_ms = 0
         self._custom_count = 0
-        for sobject in schema.standard_objects():
+        for sobject in standard.standard_objects():
             self._add_type(sobject)
 
     # -- metadata --------------------------------------------------------------------------------------------------
@@ -116,12 +116,12 @@ class Org:
             for definition in fields:
                 definition.custom = definition.custom or definition.name.endswith("__c")
             if name.endswith("__e"):
-                sobject = schema.event_object(name, prefix, fields)
+                sobject = standard.event_object(name, prefix, fields)
             else:
                 name_field = schema.FieldDef(
                     "Name", "string", length=80, nillable=False, defaulted_on_create=True, label=f"{name} Name"
                 )
-                sobject = schema.data_object(name, prefix, [name_field, *fields], custom=True)
+                sobject = standard.data_object(name, prefix, [name_field, *fields], custom=True)
             if label:
                 sobject.label = label
             self._add_type(sobject)
