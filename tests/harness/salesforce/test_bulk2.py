@@ -128,3 +128,29 @@ def test_a_closed_job_takes_no_more_data(sf: Salesforce, marker: str) -> None:
     with pytest.raises(SalesforceError) as failure:
         jobs.upload_job_data(job["id"], f"Name\n{marker}\n")
     assert failure.value.status == 409
+
+
+def test_update_sets_null_with_na_and_leaves_empty_values_alone(sf: Salesforce, marker: str) -> None:
+    record_id = sf.Account.create({"Name": marker, "Phone": "555", "Industry": "Energy"})["id"]
+    [result] = sf.bulk2.Account.update(records=[{"Id": record_id, "Phone": "#N/A", "Industry": ""}], wait=POLL_S)
+    assert result["numberRecordsFailed"] == 0
+    record = sf.Account.get(record_id)
+    assert record["Phone"] is None
+    assert record["Industry"] == "Energy"
+
+
+def test_pipe_delimited_crlf_jobs(sf: Salesforce, marker: str) -> None:
+    records = [{"Name": f"{marker}|{n}", "Description": "two\nlines"} for n in range(3)]
+    [result] = sf.bulk2.Account.insert(records=records, column_delimiter="PIPE", line_ending="CRLF", wait=POLL_S)
+    assert result["numberRecordsFailed"] == 0
+    [page] = list(
+        sf.bulk2.Account.query(
+            f"SELECT Name, Description FROM Account WHERE Name LIKE '{marker}%' ORDER BY Name",
+            column_delimiter="PIPE",
+            line_ending="CRLF",
+            wait=POLL_S,
+        )
+    )
+    rows = list(csv.reader(io.StringIO(page, newline=""), delimiter="|"))
+    assert rows == [["Name", "Description"]] + [[f"{marker}|{n}", "two\nlines"] for n in range(3)]
+    assert page.endswith("\r\n")
