@@ -58,3 +58,15 @@ def test_a_format_whose_library_is_missing_is_refused_and_not_listed(monkeypatch
     with pytest.raises(SchemaParseError, match=r"pip install 'hub\[registry\]'"):
         parse("AVRO", '"string"')
     assert SchemaRegistry.schema_types() == ["PROTOBUF", "JSON"]
+
+
+def test_protobuf_imports_confluents_clients_take_for_granted_are_built_in() -> None:
+    text = (
+        'syntax = "proto3";\nimport "google/type/date.proto";\nimport "confluent/meta.proto";\n'
+        'message M { google.type.Date day = 1; string s = 2 [(confluent.field_meta).doc = "a doc"]; }'
+    )
+    parsed = parse("PROTOBUF", text)
+    assert isinstance(parsed, ProtobufSchema)
+
+    assert list(parsed.file.dependency) == ["google/type/date.proto", "confluent/meta.proto"]
+    assert parse("PROTOBUF", parsed.serialized()).normalized() == parsed.normalized()
