@@ -45,7 +45,7 @@ class SchemaResolver:
         try:
             parsed = parse(schema_type, text, dependencies)
         except SchemaParseError as exc:
-            raise errors.invalid_schema(f"Invalid schema of type {schema_type}: {exc}") from exc
+            raise errors.invalid_schema(f"Invalid schema of type {schema_type}, details: {exc}") from exc
         with self._lock:
             self._cache[key] = parsed
             while len(self._cache) > CACHE_SIZE:
