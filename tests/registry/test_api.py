@@ -70,14 +70,14 @@ def _error(response: httpx.Response, status: int, code: int) -> str:
 # --- serializers ------------------------------------------------------------------------------------------------
 
 
-def test_avro_serializer_registers_and_the_deserializer_reads_back(client: SchemaRegistryClient) -> None:
+def test_avro_serializer_registers_and_the_deserializer_reads_back(client: SchemaRegistryClient, hub: HubStart) -> None:
     serializer = AvroSerializer(client, json.dumps(USER))
     data = serializer({"name": "ada", "age": 36}, _context("users"))
 
     assert data[0] == 0
     schema_id = int.from_bytes(data[1:5], "big")
     assert client.get_latest_version("users-value").schema_id == schema_id
-    fresh = SchemaRegistryClient({"url": client._rest_client.base_urls[0]})  # no cache: reads the schema by id
+    fresh = SchemaRegistryClient({"url": hub.url})  # no cache: reads the schema by id
     assert AvroDeserializer(fresh)(data, _context("users")) == {"name": "ada", "age": 36}
 
 
