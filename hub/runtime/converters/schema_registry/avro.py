@@ -1,0 +1,202 @@
+"""AvroConverter, as Confluent's ``io.confluent.connect.avro.AvroConverter``.
+
+Writing (``from_connect``): the Connect schema becomes an Avro schema (avro_schemas), registered — or looked up
+with ``auto.register.schemas=false``, or replaced by the subject's latest schema with ``use.latest.version`` —
+under the subject the configured strategy names; the value is written by fastavro after the Connect schema's
+compiled writer (avro_values) and framed with the schema id (wire). Reading (``to_connect``): the id picks the
+writer's schema (fetched once from the registry), which becomes a Connect schema; fastavro reads the datum and the
+compiled reader builds the Connect value. A tombstone (null) stays null both ways; a value without a schema is
+refused, as AvroData refuses schemaless data it cannot type.
+
+Options: the registry's (registry_access) and AvroData's ``connect.meta.data``, ``schemas.cache.config`` (also
+``schemas.cache.size``), ``enhanced.avro.schema.support``; the AvroData options Hub does not implement are
+refused when set to their non-default value.
+
+An instance is used by one task thread; its caches are not shared.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from hub.runtime.converters.schema_registry.avro_schemas import to_avro_schema
+from hub.runtime.converters.schema_registry.avro_to_connect import to_connect_schema
+from hub.runtime.converters.schema_registry.avro_values import reader, writer
+from hub.runtime.converters.schema_registry.registry_access import REGISTRY_CONFIG, RegistryAccess
+from hub.runtime.converters.schema_registry.wire import frame, unframe
+from hub.sdk.config import ConfigDef, ConfigType
+from hub.sdk.converter import NULL, Converter, SchemaAndValue
+from hub.sdk.errors import ConfigError, DataError
+from hub.sdk.identity_cache import IdentityCache
+from hub.sdk.schema import Schema, SchemaError
+
+if TYPE_CHECKING:
+    from confluent_kafka.schema_registry import RegisteredSchema
+
+
+def _must_be(expected: bool) -> Callable[[Any], str | None]:
+    return lambda value: None if value is expected else f"{str(not expected).lower()} is not implemented in Hub"
+
+
+AVRO_CONFIG = REGISTRY_CONFIG.merge(
+    ConfigDef()
+    .define("connect.meta.data", ConfigType.BOOLEAN, True, "Carry Connect's names, versions, docs and parameters.")
+    .define("schemas.cache.config", ConfigType.INT, 1000, "Schemas to keep converted.", minimum=1)
+    .define("enhanced.avro.schema.support", ConfigType.BOOLEAN, False, "Keep Avro enums and named union branches.")
+    .define("scrub.invalid.names", ConfigType.BOOLEAN, False, "Not implemented.", validator=_must_be(False))
+    .define("allow.optional.map.keys", ConfigType.BOOLEAN, False, "Not implemented.", validator=_must_be(False))
+    .define("flatten.singleton.unions", ConfigType.BOOLEAN, True, "Not implemented.", validator=_must_be(True))
+    .define("discard.type.doc.default", ConfigType.BOOLEAN, False, "Not implemented.", validator=_must_be(False))
+    .define("generalized.sum.type.support", ConfigType.BOOLEAN, False, "Not implemented.", validator=_must_be(False))
+    .define("ignore.default.for.nullables", ConfigType.BOOLEAN, False, "Not implemented.", validator=_must_be(False))
+    .define("avro.reflection.allow.null", ConfigType.BOOLEAN, False, "Not implemented.", validator=_must_be(False))
+)
+
+
+def _id_of(registered: RegisteredSchema) -> int:
+    if registered.schema_id is None:
+        raise DataError(f"the registry gave no id for subject {registered.subject!r}")
+    return int(registered.schema_id)
+
+
+class _Writing:
+    """What writing a Connect schema needs: its Avro form and text, the parsed writer schema, the value writer."""
+
+    __slots__ = ("avro", "parsed", "record_name", "text", "write")
+
+    def __init__(self, schema: Schema, meta: bool) -> None:
+        import fastavro
+
+        self.avro = to_avro_schema(schema, connect_meta_data=meta)
+        self.text = orjson.dumps(self.avro).decode()
+        self.parsed = fastavro.parse_schema(self.avro)
+        # RecordNameStrategy's name: the record's full name (ConnectDefault for an unnamed struct)
+        self.record_name: str | None = (
+            self.avro["name"] if isinstance(self.avro, dict) and "name" in self.avro else None
+        )
+        if isinstance(self.avro, dict) and self.avro.get("namespace"):
+            self.record_name = f"{self.avro['namespace']}.{self.record_name}"
+        self.write = writer(schema)
+
+
+class AvroConverter(Converter):
+    """Confluent's AvroConverter (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self._registry: RegistryAccess | None = None
+        self._meta = True
+        self._writings: IdentityCache[Schema, _Writing] = IdentityCache(self._make_writing)
+        self._ids: dict[tuple[str, str], int] = {}
+        self._readings: dict[int, tuple[Schema, Any, Callable[[Any], Any]]] = {}
+        self._cache_size = 1000
+
+    def config_def(self) -> ConfigDef:
+        return AVRO_CONFIG
+
+    def configure(self, config: Mapping[str, Any], *, is_key: bool = False) -> None:
+        known = {
+            key: value for key, value in config.items() if AVRO_CONFIG.key(key) or key in AVRO_CONFIG.unsupported_keys
+        }
+        if "schemas.cache.size" in config and "schemas.cache.config" not in config:
+            known["schemas.cache.config"] = config["schemas.cache.size"]
+        options = AVRO_CONFIG.parse(known)
+        if options["enhanced.avro.schema.support"]:
+            raise ConfigError({"enhanced.avro.schema.support": ["true is not implemented in Hub"]})
+        self._meta = options["connect.meta.data"]
+        self._cache_size = options["schemas.cache.config"]
+        self._writings = IdentityCache(self._make_writing, self._cache_size)
+        self._ids.clear()
+        self._readings.clear()
+        self._registry = RegistryAccess.from_options(options, is_key=is_key)
+
+    def _make_writing(self, schema: Schema) -> _Writing:
+        try:
+            return _Writing(schema, self._meta)
+        except (SchemaError, ValueError) as exc:
+            raise DataError(f"Connect schema cannot be written as Avro: {exc}") from None
+
+    @property
+    def registry(self) -> RegistryAccess:
+        if self._registry is None:
+            raise ConfigError({"schema.registry.url": ["the AvroConverter was not configured"]})
+        return self._registry
+
+    def from_connect(self, topic: str, schema: Schema | None, value: Any) -> bytes | None:
+        if value is None:
+            return None
+        if schema is None:
+            raise DataError(f"AvroConverter needs a schema to write a value of topic {topic!r}; this value has none")
+        import fastavro
+
+        writing = self._writings(schema)
+        schema_id, parsed = self._writer_schema(topic, writing)
+        try:
+            datum = writing.write(value)
+            out = io.BytesIO()
+            fastavro.schemaless_writer(out, parsed, datum)
+        except DataError:
+            raise
+        except (ValueError, TypeError, AttributeError, KeyError, SchemaError) as exc:
+            raise DataError(f"Failed to serialize Avro data from topic {topic!r}: {exc}") from None
+        return frame(schema_id, out.getvalue())
+
+    def _writer_schema(self, topic: str, writing: _Writing) -> tuple[int, Any]:
+        registry = self.registry
+        subject = registry.subject(topic, writing.record_name)
+        key = (subject, writing.text)
+        if registry.use_latest:
+            latest = registry.latest(subject)
+            return _id_of(latest), self._reading(_id_of(latest), latest.schema.schema_str if latest.schema else None)[1]
+        schema_id = self._ids.get(key)
+        if schema_id is None:
+            from confluent_kafka.schema_registry import Schema as RegistrySchema
+
+            schema_id = registry.id_for(subject, RegistrySchema(writing.text, "AVRO"))
+            if len(self._ids) >= self._cache_size:
+                self._ids.clear()
+            self._ids[key] = schema_id
+        return schema_id, writing.parsed
+
+    def to_connect(self, topic: str, data: bytes | None) -> SchemaAndValue:
+        if data is None:
+            return NULL
+        import fastavro
+
+        schema_id, payload = unframe(topic, data)
+        connect_schema, parsed, read = self._reading(schema_id)
+        try:
+            datum = fastavro.schemaless_reader(
+                io.BytesIO(payload), parsed, None, return_record_name=True, return_record_name_override=True
+            )
+        except (EOFError, ValueError, TypeError, IndexError, UnicodeDecodeError) as exc:
+            raise DataError(
+                f"Failed to deserialize Avro data of topic {topic!r} with schema id {schema_id}: {exc}"
+            ) from None
+        return SchemaAndValue(connect_schema, read(datum))
+
+    def _reading(self, schema_id: int, text: str | None = None) -> tuple[Schema, Any, Callable[[Any], Any]]:
+        found = self._readings.get(schema_id)
+        if found is not None:
+            return found
+        import fastavro
+
+        if text is None:
+            registered = self.registry.by_id(schema_id)
+            if (registered.schema_type or "AVRO") != "AVRO":
+                raise DataError(f"schema id {schema_id} is {registered.schema_type}, not AVRO")
+            text = registered.schema_str
+        try:
+            avro = orjson.loads(text or "null")
+            parsed = fastavro.parse_schema(avro)
+        except (orjson.JSONDecodeError, ValueError, TypeError, KeyError) as exc:
+            raise DataError(f"schema id {schema_id} is not a usable Avro schema: {exc}") from None
+        connect_schema = to_connect_schema(avro, connect_meta_data=self._meta)
+        found = (connect_schema, parsed, reader(connect_schema))
+        if len(self._readings) >= self._cache_size:
+            self._readings.clear()
+        self._readings[schema_id] = found
+        return found
