@@ -30,8 +30,17 @@ PROBES: dict[str, list[tuple[str, str]]] = {
         ("hub/rest/contract_probe.py", "from hub.log.client import StoreClients")
     ],
     "hub.rest imports of hub.sdk only hub.sdk.errors": [("hub/rest/contract_probe.py", "import hub.sdk.records")],
-    "hub.runtime does not import the REST layer, the CLI or connectors": [
-        ("hub/runtime/contract_probe.py", "import connectors")
+    "hub.runtime imports none of hub.rest, hub.cli, hub.registry, connectors": [
+        ("hub/runtime/contract_probe.py", "import connectors"),
+        ("hub/runtime/stores/contract_probe.py", "from hub.registry import records"),
+    ],
+    "hub.registry does not import the REST layer, the CLI or connectors": [
+        ("hub/registry/contract_probe.py", "import hub.rest.errors"),
+        ("hub/registry/formats/contract_probe.py", "import connectors"),
+    ],
+    "hub.registry uses of hub.log only the package hub.log.client": [
+        ("hub/registry/contract_probe.py", "from hub.log.client.api import OutgoingRecord"),
+        ("hub/registry/contract_probe.py", "import hub.log.store"),
     ],
     "hub.runtime uses of hub.log only the package hub.log.client": [
         ("hub/runtime/contract_probe.py", "from hub.log.client.api import OutgoingRecord"),

@@ -35,6 +35,7 @@ from hub.cli.wiring import (
     read_properties,
     serve_store,
     start_herder,
+    start_registry,
     start_rest,
     submit,
     wait_for_signal,
@@ -143,26 +144,34 @@ def start(
         else:
             clients = EmbeddedClients(node.broker)
         herder = start_herder(clients, config, url, local=False, distributed=True)
+        registry = None
         try:
             if submitted:
                 herder.wait_until_ready(int(config["rebalance.timeout.ms"]) / 1000)
             submit(herder, submitted)
-            rest = start_rest(herder, config, rest_listener)
+            registry = start_registry(clients, herder)
+            rest = start_rest(herder, config, rest_listener, registry)
             listeners = node.config.listeners
             first = listeners.listeners[0] if listeners is not None else None
             shown = (first.advertised or (first.host, first.port)) if first is not None else kafka_listener
             announce_ready(herder, config, url, shown, data_dir)
         except BaseException:
+            if registry is not None:
+                registry.stop()
             herder.stop()
             raise
 
         def stop() -> None:
             rest.stop()
+            registry.stop()
             herder.stop()
 
         return stop
 
     worker_topics = [config[key] for key in ("config.storage.topic", "offset.storage.topic", "status.storage.topic")]
+    from hub.registry.storage import SCHEMAS_TOPIC
+
+    worker_topics.append(SCHEMAS_TOPIC)  # written by the registry of the worker alongside, through its own clients
     if config["rest.auth.file"] and not _listeners_authenticate(properties, kafka_listener):
         logger.warning(
             "REST authentication is on, but the Kafka listener on %s:%d is not authenticated: any client that reaches "
@@ -257,13 +266,16 @@ def worker(
     config = worker_config({**raw, "bootstrap.servers": bootstrap_servers, "group.id": group_id})
     clients = kafka_clients(bootstrap_servers, config)
     herder = start_herder(clients, config, worker_url(config, rest_listener), local=False, distributed=True)
-    rest = None
+    rest = registry = None
     try:
-        rest = start_rest(herder, config, rest_listener)
+        registry = start_registry(clients, herder)
+        rest = start_rest(herder, config, rest_listener, registry)
         wait_for_signal()
     finally:
         if rest is not None:
             rest.stop()
+        if registry is not None:
+            registry.stop()
         herder.stop()
 
 
@@ -286,14 +298,17 @@ def standalone(worker_properties: Path, connector_configs: tuple[Path, ...], log
     clients = kafka_clients(bootstrap, config)
     listener = configured_rest_listener(config)
     herder = start_herder(clients, config, f"{listener[0]}:{listener[1]}", local=True)
-    rest = None
+    rest = registry = None
     try:
         submit(herder, connectors_to_run)
-        rest = start_rest(herder, config, listener)
+        registry = start_registry(clients, herder)
+        rest = start_rest(herder, config, listener, registry)
         wait_for_signal()
     finally:
         if rest is not None:
             rest.stop()
+        if registry is not None:
+            registry.stop()
         herder.stop()
 
 

@@ -153,8 +153,18 @@ def submit(herder: Herder, connectors_to_run: list[tuple[str, dict[str, str]]]) 
         logger.info("connector %s submitted", name)
 
 
-def start_rest(herder: Herder, config: Any, listener: tuple[str, int]) -> Any:
-    """The REST API over ``herder`` on ``listener``, with TLS and authentication when the worker config asks."""
+def start_registry(clients: Any, herder: Herder) -> Any:
+    """The schema registry over the store's ``_schemas`` topic, replayed; in a cluster only the leader writes."""
+    from hub.registry.storage import topic_registry
+
+    registry = topic_registry(clients, gate=herder.check_writer)
+    config_call(registry.start)
+    return registry
+
+
+def start_rest(herder: Herder, config: Any, listener: tuple[str, int], registry: Any = None) -> Any:
+    """The REST API over ``herder`` (and the schema registry ``registry``) on ``listener``, with TLS and
+    authentication when the worker config asks."""
     from hub.rest.app import create_app
     from hub.rest.auth import AuthConfigError, Credentials
     from hub.rest.server import RestServer
@@ -173,6 +183,7 @@ def start_rest(herder: Herder, config: Any, listener: tuple[str, int]) -> Any:
         credentials=credentials,
         body_timeout_s=config["rest.request.body.timeout.ms"] / 1000,
         public_health=config["rest.auth.health.public"],
+        registry=registry,
     )
     try:
         server = RestServer(app, *listener, certfile=Path(cert) if cert else None, keyfile=Path(key) if key else None)

@@ -21,13 +21,15 @@ from starlette.responses import Response
 from starlette.routing import Match, Route
 from starlette.types import Scope
 
+from hub.registry.errors import RegistryError
+from hub.registry.service import SchemaRegistry
 from hub.rest.auth import Credentials
 from hub.rest.auth_middleware import AuthMiddleware
 from hub.rest.body import DEFAULT_TIMEOUT_S, read_json
 from hub.rest.errors import HttpError, error_response, invalid_config_message, response_for
 from hub.rest.forwarding import forward
 from hub.rest.loggers import LoggerLevels
-from hub.rest.routes import connectors, internal, loggers, offsets, plugins, root
+from hub.rest.routes import connectors, internal, loggers, offsets, plugins, root, schema_registry
 from hub.runtime.herder import Herder, NotLeaderError
 from hub.sdk.errors import ConfigError, ConnectError
 
@@ -41,12 +43,17 @@ def create_app(
     credentials: Credentials | None = None,
     body_timeout_s: float = DEFAULT_TIMEOUT_S,
     public_health: bool = False,
+    registry: SchemaRegistry | None = None,
 ) -> Starlette:
     """The ASGI application of the REST API over ``herder``: with ``credentials``, every request but (with
-    ``public_health``) ``GET /health`` must authenticate; a request body must arrive within ``body_timeout_s``."""
+    ``public_health``) ``GET /health`` must authenticate; a request body must arrive within ``body_timeout_s``.
+    With ``registry``, Confluent Schema Registry's routes are served too."""
 
     async def body(request: Request) -> Any:
         return await read_json(request, timeout_s=body_timeout_s)
+
+    async def registry_body(request: Request) -> Any:
+        return await read_json(request, timeout_s=body_timeout_s, content_types=schema_registry.CONTENT_TYPES)
 
     routes = [
         *root.routes(herder, version),
@@ -55,6 +62,7 @@ def create_app(
         *offsets.routes(herder, body),
         *plugins.routes(herder, body),
         *loggers.routes(LoggerLevels(), body),
+        *(schema_registry.routes(registry, registry_body) if registry is not None else []),
     ]
 
     async def http_error(request: Request, exc: Exception) -> Response:
@@ -72,6 +80,7 @@ def create_app(
             HTTPException: http_error,
             ClientDisconnect: _client_gone,
             HttpError: _any_error,
+            RegistryError: _registry_error,
             ConnectError: _any_error,
             Exception: _any_error,
         },
@@ -91,6 +100,13 @@ async def _any_error(request: Request, exc: Exception) -> Response:
     if isinstance(exc, ConfigError):
         return error_response(400, invalid_config_message(exc))
     return response_for(exc)
+
+
+async def _registry_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RegistryError)
+    if exc.status >= 500:
+        log.error("schema registry request %s %s failed: %s", request.method, request.url.path, exc, exc_info=exc)
+    return schema_registry.error_response(exc)
 
 
 def _allowed_methods(routes: list[Route], scope: Scope) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+from collections.abc import Collection
 from typing import Any
 
 from starlette.requests import Request
@@ -27,10 +28,13 @@ DEFAULT_TIMEOUT_S = 30.0
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
-async def read_json(request: Request, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> Any:
-    """The parsed JSON body of ``request`` (see the module docstring for what is refused)."""
-    if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
-        raise HttpError(415, "Content-Type must be application/json")
+async def read_json(
+    request: Request, *, timeout_s: float = DEFAULT_TIMEOUT_S, content_types: Collection[str] = ("application/json",)
+) -> Any:
+    """The parsed JSON body of ``request`` (see the module docstring for what is refused); its Content-Type must
+    be one of ``content_types``."""
+    if request.headers.get("content-type", "").split(";")[0].strip().lower() not in content_types:
+        raise HttpError(415, f"Content-Type must be {' or '.join(content_types)}")
     length = request.headers.get("content-length")
     if length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
         raise HttpError(413, f"Request body is larger than {MAX_BODY_BYTES} bytes")

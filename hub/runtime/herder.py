@@ -80,6 +80,11 @@ class Herder(ABC):
     def wait_until_ready(self, timeout_s: float) -> None:
         """Block until the herder can take writes (NotLeaderError when it cannot within ``timeout_s``)."""
 
+    def check_writer(self) -> None:
+        """Return when this worker is the one that writes its cluster's shared state (the leader); else raise
+        NotLeaderError naming the worker that is. Other stores kept beside the connectors' (the schema registry)
+        use it so that one worker at a time writes them. A worker alone always writes."""
+
     @abstractmethod
     def connectors(self) -> list[str]: ...
 

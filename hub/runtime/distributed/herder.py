@@ -131,6 +131,9 @@ class DistributedHerder(ComposedHerder):
     def is_leader(self) -> bool:
         return self._gate.is_leader
 
+    def check_writer(self) -> None:
+        self._gate.check()
+
     @property
     def assignment(self) -> frozenset[Work]:
         return self._placement.work
