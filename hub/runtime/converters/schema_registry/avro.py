@@ -27,7 +27,7 @@ from hub.runtime.converters.schema_registry.avro_schemas import to_avro_schema
 from hub.runtime.converters.schema_registry.avro_to_connect import to_connect_schema
 from hub.runtime.converters.schema_registry.avro_values import reader, writer
 from hub.runtime.converters.schema_registry.registry_access import REGISTRY_CONFIG, RegistryAccess
-from hub.runtime.converters.schema_registry.wire import frame, unframe
+from hub.runtime.converters.schema_registry.wire import HEADER_BYTES, MAGIC_BYTE, frame, unframe
 from hub.sdk.config import ConfigDef, ConfigType
 from hub.sdk.converter import NULL, Converter, SchemaAndValue
 from hub.sdk.errors import ConfigError, DataError
@@ -57,6 +57,10 @@ AVRO_CONFIG = REGISTRY_CONFIG.merge(
 )
 
 
+def _not_configured(*args: Any, **kwargs: Any) -> Any:
+    raise ConfigError({"schema.registry.url": ["the AvroConverter was not configured"]})
+
+
 def _id_of(registered: RegisteredSchema) -> int:
     if registered.schema_id is None:
         raise DataError(f"the registry gave no id for subject {registered.subject!r}")
@@ -66,7 +70,7 @@ def _id_of(registered: RegisteredSchema) -> int:
 class _Writing:
     """What writing a Connect schema needs: its Avro form and text, the parsed writer schema, the value writer."""
 
-    __slots__ = ("avro", "parsed", "record_name", "text", "write")
+    __slots__ = ("avro", "parsed", "record_name", "targets", "text", "write")
 
     def __init__(self, schema: Schema, meta: bool) -> None:
         import fastavro
@@ -81,6 +85,7 @@ class _Writing:
         if isinstance(self.avro, dict) and self.avro.get("namespace"):
             self.record_name = f"{self.avro['namespace']}.{self.record_name}"
         self.write = writer(schema)
+        self.targets: dict[str, tuple[bytes, Any]] = {}  # topic → (header, parsed writer schema)
 
 
 class AvroConverter(Converter):
@@ -90,7 +95,8 @@ class AvroConverter(Converter):
         self._registry: RegistryAccess | None = None
         self._meta = True
         self._writings: IdentityCache[Schema, _Writing] = IdentityCache(self._make_writing)
-        self._ids: dict[tuple[str, str], int] = {}
+        self._write_avro: Callable[..., Any] = _not_configured
+        self._read_avro: Callable[..., Any] = _not_configured
         self._readings: dict[int, tuple[Schema, Any, Callable[[Any], Any]]] = {}
         self._cache_size = 1000
 
@@ -109,9 +115,11 @@ class AvroConverter(Converter):
         self._meta = options["connect.meta.data"]
         self._cache_size = options["schemas.cache.config"]
         self._writings = IdentityCache(self._make_writing, self._cache_size)
-        self._ids.clear()
         self._readings.clear()
         self._registry = RegistryAccess.from_options(options, is_key=is_key)
+        import fastavro
+
+        self._write_avro, self._read_avro = fastavro.schemaless_writer, fastavro.schemaless_reader
 
     def _make_writing(self, schema: Schema) -> _Writing:
         try:
@@ -130,48 +138,47 @@ class AvroConverter(Converter):
             return None
         if schema is None:
             raise DataError(f"AvroConverter needs a schema to write a value of topic {topic!r}; this value has none")
-        import fastavro
-
         writing = self._writings(schema)
-        schema_id, parsed = self._writer_schema(topic, writing)
+        target = writing.targets.get(topic)
+        if target is None:
+            target = writing.targets[topic] = self._target(topic, writing)
+        header, parsed = target
+        out = io.BytesIO()
+        out.write(header)
         try:
-            datum = writing.write(value)
-            out = io.BytesIO()
-            fastavro.schemaless_writer(out, parsed, datum)
+            self._write_avro(out, parsed, writing.write(value))
         except DataError:
             raise
         except (ValueError, TypeError, AttributeError, KeyError, SchemaError) as exc:
             raise DataError(f"Failed to serialize Avro data from topic {topic!r}: {exc}") from None
-        return frame(schema_id, out.getvalue())
+        return out.getvalue()
 
-    def _writer_schema(self, topic: str, writing: _Writing) -> tuple[int, Any]:
+    def _target(self, topic: str, writing: _Writing) -> tuple[bytes, Any]:
+        """The header (magic byte and schema id) and parsed writer schema for ``writing``'s records of ``topic``:
+        the data's own schema, registered or looked up, or the subject's latest with ``use.latest.version``."""
         registry = self.registry
         subject = registry.subject(topic, writing.record_name)
-        key = (subject, writing.text)
         if registry.use_latest:
             latest = registry.latest(subject)
-            return _id_of(latest), self._reading(_id_of(latest), latest.schema.schema_str if latest.schema else None)[1]
-        schema_id = self._ids.get(key)
-        if schema_id is None:
-            from confluent_kafka.schema_registry import Schema as RegistrySchema
+            text = latest.schema.schema_str if latest.schema else None
+            return frame(_id_of(latest), b""), self._reading(_id_of(latest), text)[1]
+        from confluent_kafka.schema_registry import Schema as RegistrySchema
 
-            schema_id = registry.id_for(subject, RegistrySchema(writing.text, "AVRO"))
-            if len(self._ids) >= self._cache_size:
-                self._ids.clear()
-            self._ids[key] = schema_id
-        return schema_id, writing.parsed
+        schema_id = registry.id_for(subject, RegistrySchema(writing.text, "AVRO"))
+        return frame(schema_id, b""), writing.parsed
 
     def to_connect(self, topic: str, data: bytes | None) -> SchemaAndValue:
         if data is None:
             return NULL
-        import fastavro
-
-        schema_id, payload = unframe(topic, data)
-        connect_schema, parsed, read = self._reading(schema_id)
+        if len(data) < HEADER_BYTES or data[0] != MAGIC_BYTE:
+            unframe(topic, data)  # raises the DataError naming the problem
+        schema_id = int.from_bytes(data[1:HEADER_BYTES], "big")
+        found = self._readings.get(schema_id)
+        connect_schema, parsed, read = found if found is not None else self._reading(schema_id)
+        payload = io.BytesIO(data)
+        payload.seek(HEADER_BYTES)
         try:
-            datum = fastavro.schemaless_reader(
-                io.BytesIO(payload), parsed, None, return_record_name=True, return_record_name_override=True
-            )
+            datum = self._read_avro(payload, parsed, None, return_record_name=True, return_record_name_override=True)
         except (EOFError, ValueError, TypeError, IndexError, UnicodeDecodeError) as exc:
             raise DataError(
                 f"Failed to deserialize Avro data of topic {topic!r} with schema id {schema_id}: {exc}"

@@ -76,6 +76,17 @@ def writer(schema: Schema) -> Convert:
 
 def _struct_writer(schema: Schema) -> Convert:
     plan = [(f.name, f.index, writer(f.schema), f.schema.default) for f in schema.fields]
+    if all(convert is _same and default is None for _, _, convert, default in plan):
+        names = [f.name for f in schema.fields]
+
+        def write_plain(value: Any) -> Any:  # every field as it is: no per-field call
+            if value is None:
+                return None
+            if not isinstance(value, Struct):
+                raise DataError(f"struct {schema.name or ''} needs a Struct, got {type(value).__name__}")
+            return dict(zip(names, value.raw_values(), strict=True))
+
+        return write_plain
 
     def write(value: Any) -> Any:
         if value is None:
@@ -133,6 +144,18 @@ def reader(schema: Schema) -> Convert:
         return _union_reader(schema)
     plan = [(f.name, reader(f.schema)) for f in schema.fields]
     from_values = Struct.from_values
+    if all(convert is _same for _, convert in plan):
+        names = [name for name, _ in plan]
+
+        def read_plain(value: Any) -> Any:  # fastavro gives the fields in the writer's order, which is the schema's
+            if value is None:
+                return None
+            if type(value) is tuple:
+                value = value[1]
+            values = list(value.values())
+            return from_values(schema, values if len(values) == len(names) else [value.get(n) for n in names])
+
+        return read_plain
 
     def read(value: Any) -> Any:
         if value is None:
