@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import orjson
 
+from hub.runtime.converters.schema_registry.avro_codec import Decode, Encode, codec
 from hub.runtime.converters.schema_registry.avro_schemas import to_avro_schema
 from hub.runtime.converters.schema_registry.avro_to_connect import to_connect_schema
 from hub.runtime.converters.schema_registry.avro_values import reader, writer
@@ -57,14 +58,23 @@ AVRO_CONFIG = REGISTRY_CONFIG.merge(
 )
 
 
-def _not_configured(*args: Any, **kwargs: Any) -> Any:
-    raise ConfigError({"schema.registry.url": ["the AvroConverter was not configured"]})
+_new_tuple = tuple.__new__
 
 
 def _id_of(registered: RegisteredSchema) -> int:
     if registered.schema_id is None:
         raise DataError(f"the registry gave no id for subject {registered.subject!r}")
     return int(registered.schema_id)
+
+
+class _Reading(NamedTuple):
+    """What reading records of one schema id needs: the Connect schema, the parsed writer schema, its decoder and
+    the compiled reader of Connect values."""
+
+    schema: Schema
+    parsed: Any
+    decode: Decode
+    read: Callable[[Any], Any]
 
 
 class _Writing:
@@ -85,7 +95,7 @@ class _Writing:
         if isinstance(self.avro, dict) and self.avro.get("namespace"):
             self.record_name = f"{self.avro['namespace']}.{self.record_name}"
         self.write = writer(schema)
-        self.targets: dict[str, tuple[bytes, Any]] = {}  # topic → (header, parsed writer schema)
+        self.targets: dict[str, tuple[bytes, Encode]] = {}  # topic → (header, encoder of the writer schema)
 
 
 class AvroConverter(Converter):
@@ -95,9 +105,7 @@ class AvroConverter(Converter):
         self._registry: RegistryAccess | None = None
         self._meta = True
         self._writings: IdentityCache[Schema, _Writing] = IdentityCache(self._make_writing)
-        self._write_avro: Callable[..., Any] = _not_configured
-        self._read_avro: Callable[..., Any] = _not_configured
-        self._readings: dict[int, tuple[Schema, Any, Callable[[Any], Any]]] = {}
+        self._readings: dict[int, _Reading] = {}
         self._cache_size = 1000
 
     def config_def(self) -> ConfigDef:
@@ -117,9 +125,6 @@ class AvroConverter(Converter):
         self._writings = IdentityCache(self._make_writing, self._cache_size)
         self._readings.clear()
         self._registry = RegistryAccess.from_options(options, is_key=is_key)
-        import fastavro
-
-        self._write_avro, self._read_avro = fastavro.schemaless_writer, fastavro.schemaless_reader
 
     def _make_writing(self, schema: Schema) -> _Writing:
         try:
@@ -142,30 +147,27 @@ class AvroConverter(Converter):
         target = writing.targets.get(topic)
         if target is None:
             target = writing.targets[topic] = self._target(topic, writing)
-        header, parsed = target
-        out = io.BytesIO()
-        out.write(header)
+        header, encode = target
         try:
-            self._write_avro(out, parsed, writing.write(value))
+            return encode(header, writing.write(value))
         except DataError:
             raise
         except (ValueError, TypeError, AttributeError, KeyError, SchemaError) as exc:
             raise DataError(f"Failed to serialize Avro data from topic {topic!r}: {exc}") from None
-        return out.getvalue()
 
-    def _target(self, topic: str, writing: _Writing) -> tuple[bytes, Any]:
-        """The header (magic byte and schema id) and parsed writer schema for ``writing``'s records of ``topic``:
-        the data's own schema, registered or looked up, or the subject's latest with ``use.latest.version``."""
+    def _target(self, topic: str, writing: _Writing) -> tuple[bytes, Encode]:
+        """The header (magic byte and schema id) and encoder for ``writing``'s records of ``topic``: the data's own
+        schema, registered or looked up, or the subject's latest with ``use.latest.version``."""
         registry = self.registry
         subject = registry.subject(topic, writing.record_name)
         if registry.use_latest:
             latest = registry.latest(subject)
             text = latest.schema.schema_str if latest.schema else None
-            return frame(_id_of(latest), b""), self._reading(_id_of(latest), text)[1]
+            return frame(_id_of(latest), b""), codec(self._reading(_id_of(latest), text).parsed)[0]
         from confluent_kafka.schema_registry import Schema as RegistrySchema
 
         schema_id = registry.id_for(subject, RegistrySchema(writing.text, "AVRO"))
-        return frame(schema_id, b""), writing.parsed
+        return frame(schema_id, b""), codec(writing.parsed)[0]
 
     def to_connect(self, topic: str, data: bytes | None) -> SchemaAndValue:
         if data is None:
@@ -173,19 +175,18 @@ class AvroConverter(Converter):
         if len(data) < HEADER_BYTES or data[0] != MAGIC_BYTE:
             unframe(topic, data)  # raises the DataError naming the problem
         schema_id = int.from_bytes(data[1:HEADER_BYTES], "big")
-        found = self._readings.get(schema_id)
-        connect_schema, parsed, read = found if found is not None else self._reading(schema_id)
-        payload = io.BytesIO(data)
-        payload.seek(HEADER_BYTES)
+        reading = self._readings.get(schema_id) or self._reading(schema_id)
+        stream = io.BytesIO(data)
+        stream.seek(HEADER_BYTES)
         try:
-            datum = self._read_avro(payload, parsed, None, return_record_name=True, return_record_name_override=True)
+            datum = reading.decode(stream)
         except (EOFError, ValueError, TypeError, IndexError, UnicodeDecodeError) as exc:
             raise DataError(
                 f"Failed to deserialize Avro data of topic {topic!r} with schema id {schema_id}: {exc}"
             ) from None
-        return SchemaAndValue(connect_schema, read(datum))
+        return _new_tuple(SchemaAndValue, (reading.schema, reading.read(datum)))
 
-    def _reading(self, schema_id: int, text: str | None = None) -> tuple[Schema, Any, Callable[[Any], Any]]:
+    def _reading(self, schema_id: int, text: str | None = None) -> _Reading:
         found = self._readings.get(schema_id)
         if found is not None:
             return found
@@ -202,7 +203,7 @@ class AvroConverter(Converter):
         except (orjson.JSONDecodeError, ValueError, TypeError, KeyError) as exc:
             raise DataError(f"schema id {schema_id} is not a usable Avro schema: {exc}") from None
         connect_schema = to_connect_schema(avro, connect_meta_data=self._meta)
-        found = (connect_schema, parsed, reader(connect_schema))
+        found = _Reading(connect_schema, parsed, codec(parsed)[1], reader(connect_schema))
         if len(self._readings) >= self._cache_size:
             self._readings.clear()
         self._readings[schema_id] = found
