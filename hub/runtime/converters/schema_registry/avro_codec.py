@@ -77,7 +77,7 @@ def public_codec(parsed: Any) -> tuple[Encode, Decode]:
         return out.getvalue()
 
     def decode(stream: io.BytesIO) -> Any:
-        return reader(stream, parsed, None, **READ_OPTIONS)
+        return reader(stream, parsed, None, return_record_name=True, return_record_name_override=True)
 
     return encode, decode
 
