@@ -91,6 +91,17 @@ class SchemaRegistry:
             raise errors.schema_not_found(schema_id)
         return holders[0]
 
+    def formatted(self, record: SchemaRecord, fmt: str | None) -> str:
+        """The schema's text in the format a client asks for: ``serialized`` is a Protobuf schema's descriptor in
+        base64 (what confluent-kafka's Protobuf serdes read); any other format is the kept text."""
+        if fmt == "serialized" and record.schema_type == "PROTOBUF":
+            from hub.registry.formats.protobuf import ProtobufSchema
+
+            parsed = self.resolver.parse_record(record)
+            assert isinstance(parsed, ProtobufSchema)
+            return parsed.serialized()
+        return record.schema
+
     def id_versions(self, schema_id: int, *, deleted: bool = False) -> list[SchemaRecord]:
         holders = self.state.holders(schema_id)
         if not holders:

@@ -45,6 +45,12 @@ def parse(schema_type: str, text: str, dependencies: Sequence[tuple[str, str]] =
         from hub.registry.formats.avro import AvroSchema
 
         return AvroSchema.parse(text, dependencies)
-    if schema_type in ("PROTOBUF", "JSON"):
-        raise SchemaParseError(f"Schema type {schema_type} is not supported yet")
+    if schema_type == "PROTOBUF":
+        from hub.registry.formats.protobuf import ProtobufSchema
+
+        return ProtobufSchema.parse(text, dependencies)
+    if schema_type == "JSON":
+        from hub.registry.formats.json_schema import JsonSchema
+
+        return JsonSchema.parse(text, dependencies)
     raise SchemaParseError(f"Unknown schema type {schema_type!r}: expected one of {', '.join(SCHEMA_TYPES)}")

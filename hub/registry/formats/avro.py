@@ -62,12 +62,11 @@ class AvroSchema:
         )
         if result.compatibility is not SchemaCompatibilityType.incompatible:
             return []
+        # avro merges the findings of a schema into sets (kinds, messages, locations), so they are reported together
         kinds = ", ".join(sorted({kind.name.upper() for kind in result.incompatibilities})) or "INCOMPATIBLE"
+        messages = "; ".join(sorted(result.messages))
         locations = ", ".join(sorted(result.locations))
-        return [
-            f"{{errorType:'{kinds}', description:'{message}', location:'{locations}'}}"
-            for message in sorted(result.messages)
-        ] or [f"{{errorType:'{kinds}', location:'{locations}'}}"]
+        return [f"{{errorType:'{kinds}', description:'{messages}', location:'{locations}'}}"]
 
 
 def _detail(exc: Exception) -> str:

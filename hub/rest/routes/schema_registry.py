@@ -37,9 +37,11 @@ def error_response(error: RegistryError) -> Response:
     return RegistryResponse({"error_code": error.error_code, "message": error.message}, status_code=error.status)
 
 
-def _schema_body(record: SchemaRecord, *, with_version: bool) -> dict[str, Any]:
+def _schema_body(record: SchemaRecord, *, with_version: bool, text: str | None = None) -> dict[str, Any]:
     body = record.to_json()
     del body["deleted"]
+    if text is not None:
+        body["schema"] = text
     if not with_version:
         for key in ("subject", "version", "id"):
             del body[key]
@@ -57,6 +59,9 @@ def routes(registry: SchemaRegistry, body: BodyReader) -> list[Route]:
 
     async def schema_request(request: Request) -> SchemaRequest:
         return SchemaRequest.from_json(await body(request))
+
+    async def formatted(request: Request, record: SchemaRecord) -> str:
+        return str(await call(registry.formatted, record, request.query_params.get("format")))
 
     def ok(value: Any) -> Response:
         return RegistryResponse(value)
@@ -76,7 +81,7 @@ def routes(registry: SchemaRegistry, body: BodyReader) -> list[Route]:
 
     async def schema_by_id(request: Request) -> Response:
         record = registry.schema_by_id(request.path_params["id"], subject=request.query_params.get("subject"))
-        return ok(_schema_body(record, with_version=False))
+        return ok(_schema_body(record, with_version=False, text=await formatted(request, record)))
 
     async def schema_text_by_id(request: Request) -> Response:
         record = registry.schema_by_id(request.path_params["id"], subject=request.query_params.get("subject"))
@@ -113,7 +118,7 @@ def routes(registry: SchemaRegistry, body: BodyReader) -> list[Route]:
 
     async def version(request: Request) -> Response:
         record = registry.version(subject_of(request), version_of(request), deleted=flag(request, "deleted"))
-        return ok(_schema_body(record, with_version=True))
+        return ok(_schema_body(record, with_version=True, text=await formatted(request, record)))
 
     async def version_schema(request: Request) -> Response:
         record = registry.version(subject_of(request), version_of(request), deleted=flag(request, "deleted"))
