@@ -18,6 +18,7 @@ from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
+from confluent_kafka.schema_registry.json_schema import JSONSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
 from tests.connectors.conftest import wait_for
@@ -107,6 +108,45 @@ def test_records_an_application_writes_with_avro_serializer_reach_s3_through_the
     written = [json.loads(line) for _, body in sorted(objects(s3_server, bucket).items()) for line in body.splitlines()]
     assert written == sent
     assert f"{topic}-value" in registry.get_subjects()
+
+
+def test_json_an_application_writes_with_json_serializer_reaches_s3_through_the_json_schema_converter(
+    hub: HubStart, registry: SchemaRegistryClient, s3_server: S3Server
+) -> None:
+    topic = f"people-{next(_ids)}"
+    admin = AdminClient({"bootstrap.servers": hub.kafka})
+    admin.create_topics([NewTopic(topic, 1)])[topic].result(30)
+    person = {
+        "title": "Person",
+        "type": "object",
+        "properties": {"name": {"type": "string"}, "age": {"type": "integer"}},
+        "required": ["name", "age"],
+    }
+    serializer = JSONSerializer(json.dumps(person), registry)
+    sent = [{"name": f"n{n}", "age": n} for n in range(3)]
+    producer = Producer({"bootstrap.servers": hub.kafka})
+    for value in sent:
+        producer.produce(topic, value=serializer(value, SerializationContext(topic, MessageField.VALUE)))
+    assert producer.flush(30) == 0
+    bucket = new_bucket(s3_server)
+
+    create_connector(
+        hub,
+        f"archive-{topic}",
+        {
+            "connector.class": "io.confluent.connect.s3.S3SinkConnector",
+            "topics": topic,
+            **store_config(s3_server, bucket),
+            "format.class": "io.confluent.connect.s3.format.json.JsonFormat",
+            "flush.size": "3",
+            "value.converter": "io.confluent.connect.json.JsonSchemaConverter",
+            "value.converter.schema.registry.url": hub.url,
+        },
+    )
+
+    wait_for(lambda: len(objects(s3_server, bucket)) == 1, 60, "one object of three records")
+    (body,) = objects(s3_server, bucket).values()
+    assert [json.loads(line) for line in body.splitlines()] == sent
 
 
 @pytest.fixture
