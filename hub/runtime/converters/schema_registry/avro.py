@@ -8,9 +8,8 @@ writer's schema (fetched once from the registry), which becomes a Connect schema
 compiled reader builds the Connect value. A tombstone (null) stays null both ways; a value without a schema is
 refused, as AvroData refuses schemaless data it cannot type.
 
-Options: the registry's (registry_access) and AvroData's ``connect.meta.data``, ``schemas.cache.config`` (also
-``schemas.cache.size``), ``enhanced.avro.schema.support``; the AvroData options Hub does not implement are
-refused when set to their non-default value.
+Options: the registry's (registry_access) and AvroData's ``connect.meta.data`` and ``schemas.cache.config``; the
+AvroData options Hub does not implement are refused when set to their non-default value.
 
 An instance is used by one task thread; its caches are not shared.
 """
@@ -47,7 +46,7 @@ AVRO_CONFIG = REGISTRY_CONFIG.merge(
     ConfigDef()
     .define("connect.meta.data", ConfigType.BOOLEAN, True, "Carry Connect's names, versions, docs and parameters.")
     .define("schemas.cache.config", ConfigType.INT, 1000, "Schemas to keep converted.", minimum=1)
-    .define("enhanced.avro.schema.support", ConfigType.BOOLEAN, False, "Keep Avro enums and named union branches.")
+    .define("enhanced.avro.schema.support", ConfigType.BOOLEAN, False, "Not implemented.", validator=_must_be(False))
     .define("scrub.invalid.names", ConfigType.BOOLEAN, False, "Not implemented.", validator=_must_be(False))
     .define("allow.optional.map.keys", ConfigType.BOOLEAN, False, "Not implemented.", validator=_must_be(False))
     .define("flatten.singleton.unions", ConfigType.BOOLEAN, True, "Not implemented.", validator=_must_be(True))
@@ -115,11 +114,7 @@ class AvroConverter(Converter):
         known = {
             key: value for key, value in config.items() if AVRO_CONFIG.key(key) or key in AVRO_CONFIG.unsupported_keys
         }
-        if "schemas.cache.size" in config and "schemas.cache.config" not in config:
-            known["schemas.cache.config"] = config["schemas.cache.size"]
         options = AVRO_CONFIG.parse(known)
-        if options["enhanced.avro.schema.support"]:
-            raise ConfigError({"enhanced.avro.schema.support": ["true is not implemented in Hub"]})
         self._meta = options["connect.meta.data"]
         self._cache_size = options["schemas.cache.config"]
         self._writings = IdentityCache(self._make_writing, self._cache_size)

@@ -358,3 +358,23 @@ def test_int8_and_int16_survive_as_connect_types(registry_url: str) -> None:
     avro = converter(registry_url)
     back = avro.to_connect("n", avro.from_connect("n", schema, Struct(schema, {"a": 1, "b": 2, "c": 1.0})))
     assert back.schema == schema
+
+
+def test_the_converters_options_are_known_to_validation_and_a_misspelt_one_is_named() -> None:
+    from hub.runtime.connector_config import SOURCE
+    from hub.runtime.plugins import Plugins
+    from hub.runtime.unknown_options import unknown_option_warnings
+
+    config = {
+        "connector.class": "Datagen",
+        "value.converter": "io.confluent.connect.avro.AvroConverter",
+        "value.converter.schema.registry.url": "mock://warnings",
+        "value.converter.value.subject.name.strategy": "RecordNameStrategy",
+        "value.converter.auto.register.schema": "false",
+    }
+    warnings = unknown_option_warnings(Plugins.discover(entry_points=False), SOURCE, config)
+    assert len(warnings) == 1
+    assert warnings[0].startswith(
+        "unknown configuration 'value.converter.auto.register.schema' is ignored; "
+        "did you mean 'value.converter.auto.register.schemas'"
+    )
