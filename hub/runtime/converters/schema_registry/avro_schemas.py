@@ -1,15 +1,16 @@
 """Connect schemas ↔ Avro schemas, as Confluent's ``AvroData`` maps them.
 
 Connect → Avro: INT8 and INT16 are Avro ``int`` with ``"connect.type": "int8"/"int16"``; INT32 → int, INT64 →
-long, FLOAT32 → float, FLOAT64 → double, BOOLEAN, STRING, BYTES as named; ARRAY → array; MAP with required string
-keys → map, other maps → an array of ``io.confluent.connect.avro.MapEntry`` records (fields ``key``, ``value``);
-STRUCT → record named after the schema (unnamed ones ``io.confluent.connect.avro.ConnectDefault``,
-``ConnectDefault2``, …). An optional schema is a union with null: ``["null", T]``, or ``[T, "null"]`` when it has
-a default (Avro's default must match the first branch). Connect's metadata rides in properties: ``connect.doc``,
-``connect.version``, ``connect.parameters``, ``connect.default``, ``connect.name``. Logical types: Decimal → bytes
-with ``logicalType: decimal``, ``scale`` and ``precision`` (``connect.decimal.precision`` or 64); Date → int
-``date``; Time → int ``time-millis``; Timestamp → long ``timestamp-millis``. A field's default is the default of
-its schema (null for optional fields without one).
+long, FLOAT32 → float, FLOAT64 → double, BOOLEAN, STRING, BYTES as named (BYTES with a ``connect.fixed.size``
+parameter: a ``fixed`` of that size); ARRAY → array; MAP with required string keys → map, other maps → an array
+of ``io.confluent.connect.avro.MapEntry`` records (fields ``key``, ``value``); STRUCT → record named after the
+schema (unnamed ones ``io.confluent.connect.avro.ConnectDefault``, ``ConnectDefault2``, …). An optional schema is
+a union with null: ``["null", T]``, or ``[T, "null"]`` when it has a default (Avro's default must match the first
+branch). Connect's metadata rides in properties: ``connect.doc``, ``connect.version``, ``connect.parameters``,
+``connect.default``, ``connect.name``. Logical types: Decimal → bytes with ``logicalType: decimal``, ``scale``
+and ``precision`` (``connect.decimal.precision`` or 64); Date → int ``date``; Time → int ``time-millis``;
+Timestamp → long ``timestamp-millis``. A field's default is the default of its schema (null for optional fields
+without one).
 
 Avro → Connect: the reverse, plus what other writers produce: a union ``[null, T]`` in either order is an
 optional T, other unions a struct ``io.confluent.connect.avro.Union`` with one optional field per branch (named
@@ -105,6 +106,10 @@ class _ToAvro:
 
     def _base(self, schema: Schema, namespace: str | None) -> Any:
         kind = schema.type
+        if kind is Type.BYTES and FIXED_SIZE in schema.params and schema.name != DECIMAL_NAME:
+            return self._named(
+                self._name_of(schema), {"type": "fixed", "size": int(schema.params[FIXED_SIZE])}, namespace
+            )
         if kind.is_primitive:
             return _PRIMITIVES[kind]
         if kind is Type.ARRAY:

@@ -233,6 +233,25 @@ def test_converter_reads_what_avro_serializer_writes(registry_url: str, registry
     assert value.get("either").get("string") == "text"
 
 
+def test_what_the_converter_read_from_avro_serializer_it_writes_back_with_the_same_avro_types(
+    registry_url: str, registry: Any
+) -> None:
+    app_schema = {
+        "type": "record",
+        "name": "Tagged",
+        "namespace": "bank",
+        "fields": [{"name": "code", "type": {"type": "fixed", "name": "Code", "size": 2}}],
+    }
+    data = AvroSerializer(registry, json.dumps(app_schema))({"code": b"ab"}, value_context("in"))
+    avro = converter(registry_url)
+    schema, value = avro.to_connect("in", data)
+    copied = avro.from_connect("out", schema, value)
+    written = json.loads(registry.get_latest_version("out-value").schema.schema_str)
+    assert written["fields"][0]["type"]["type"] == "fixed"
+    assert written["fields"][0]["type"]["size"] == 2
+    assert AvroDeserializer(registry)(copied, value_context("out")) == {"code": b"ab"}
+
+
 def test_topic_name_strategy_names_key_and_value_subjects(registry_url: str, registry: Any) -> None:
     converter(registry_url, is_key=True).from_connect("orders", INT64_SCHEMA, 1)
     converter(registry_url).from_connect("orders", ORDER, order())
