@@ -1,4 +1,4 @@
-"""Converters that write and read through a schema registry, as Confluent's: AvroConverter and
+"""Converters that write and read through a schema registry, as Confluent's: AvroConverter, ProtobufConverter and
 JsonSchemaConverter, with Confluent's wire format (a zero byte and the schema's 4-byte id before the data).
 
 The registry client (confluent-kafka) and fastavro are imported when a converter is configured or used, never at
@@ -9,5 +9,6 @@ from __future__ import annotations
 
 from hub.runtime.converters.schema_registry.avro import AvroConverter
 from hub.runtime.converters.schema_registry.json_schema import JsonSchemaConverter
+from hub.runtime.converters.schema_registry.protobuf import ProtobufConverter
 
-__all__ = ["AvroConverter", "JsonSchemaConverter"]
+__all__ = ["AvroConverter", "JsonSchemaConverter", "ProtobufConverter"]

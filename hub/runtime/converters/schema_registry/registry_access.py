@@ -219,8 +219,15 @@ class RegistryAccess:
     def latest(self, subject: str) -> RegisteredSchema:
         return self._call(f"reading the latest schema of subject {subject!r}", self.client.get_latest_version, subject)
 
-    def by_id(self, schema_id: int) -> Schema:
-        return self._call(f"reading schema id {schema_id}", self.client.get_schema, schema_id)
+    def by_id(self, schema_id: int, fmt: str | None = None) -> Schema:
+        """The schema of an id (``fmt="serialized"``: Protobuf as a base64 descriptor)."""
+        return self._call(f"reading schema id {schema_id}", self.client.get_schema, schema_id, None, fmt)
+
+    def version(self, subject: str, version: int | None, fmt: str | None = None) -> RegisteredSchema:
+        """A version of a subject (a schema's reference)."""
+        return self._call(
+            f"reading version {version} of subject {subject!r}", self.client.get_version, subject, version, False, fmt
+        )
 
     @staticmethod
     def _call(what: str, method: Callable[..., T], *args: Any) -> T:

@@ -1,6 +1,7 @@
 """The converters against Hub's own schema registry, end to end through `hub start`: an application producing
-with confluent-kafka's AvroSerializer into a topic Hub's S3 sink reads with the AvroConverter, and Hub's
-PostgreSQL CDC source writing with the AvroConverter, read back by confluent-kafka's AvroDeserializer."""
+with confluent-kafka's AvroSerializer (or JSONSerializer) into a topic Hub's S3 sink reads with the AvroConverter
+(JsonSchemaConverter), Hub's PostgreSQL CDC source writing with the AvroConverter, read back by confluent-kafka's
+AvroDeserializer, and Protobuf records read and written by the ProtobufConverter through the registry."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import itertools
 import json
 import os
 from collections.abc import Iterator
+from types import ModuleType
 from typing import Any
 
 import httpx
@@ -19,6 +21,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
 from confluent_kafka.schema_registry.json_schema import JSONSerializer
+from confluent_kafka.schema_registry.protobuf import ProtobufDeserializer, ProtobufSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
 from tests.connectors.conftest import wait_for
@@ -147,6 +150,29 @@ def test_json_an_application_writes_with_json_serializer_reaches_s3_through_the_
     wait_for(lambda: len(objects(s3_server, bucket)) == 1, 60, "one object of three records")
     (body,) = objects(s3_server, bucket).values()
     assert [json.loads(line) for line in body.splitlines()] == sent
+
+
+def test_protobuf_records_go_through_hubs_registry_both_ways(
+    hub: HubStart, registry: SchemaRegistryClient, shop: ModuleType
+) -> None:
+    from hub.runtime.converters.schema_registry import ProtobufConverter
+
+    conf = {"use.deprecated.format": False}
+    message = shop.Order(id=3, name="pen", tags=["a"], inner=shop.Order.Inner(a=1), status=shop.Order.DONE, text="t")
+    message.counts["k"] = 2
+    data = ProtobufSerializer(shop.Order, registry, conf)(message, SerializationContext("pb-in", MessageField.VALUE))
+    converting = ProtobufConverter()
+    converting.configure({"schema.registry.url": hub.url})
+
+    schema, value = converting.to_connect("pb-in", data)
+    copied = converting.from_connect("pb-out", schema, value)
+
+    read = ProtobufDeserializer(shop.Order, conf)(copied, SerializationContext("pb-out", MessageField.VALUE))
+    assert read == message
+    assert registry.get_latest_version("pb-out-value").schema.schema_type == "PROTOBUF"
+    fresh = ProtobufConverter()
+    fresh.configure({"schema.registry.url": hub.url})
+    assert fresh.to_connect("pb-out", copied).value.get("inner").get("a") == 1
 
 
 @pytest.fixture
