@@ -56,7 +56,7 @@ def create_app(
         return await read_json(request, timeout_s=body_timeout_s, content_types=schema_registry.CONTENT_TYPES)
 
     routes = [
-        *root.routes(herder, version),
+        *root.routes(herder, version, registry=registry is not None),
         *connectors.routes(herder, body),
         *internal.routes(herder, body),
         *offsets.routes(herder, body),

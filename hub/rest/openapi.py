@@ -438,11 +438,17 @@ _PATHS: dict[str, Any] = {
 }
 
 
-def openapi_document(version: str) -> dict[str, Any]:
-    """The document, for this version of Hub."""
+def openapi_document(version: str, *, registry: bool = False) -> dict[str, Any]:
+    """The document, for this version of Hub; with ``registry``, the schema registry's paths too."""
+    paths, schemas = dict(_PATHS), dict(_SCHEMAS)
+    if registry:
+        from hub.rest.openapi_registry import PATHS, SCHEMAS
+
+        paths.update(PATHS)
+        schemas.update(SCHEMAS)
     return {
         "openapi": "3.1.0",
         "info": {"title": "Hub REST API (Kafka Connect compatible)", "version": version},
-        "paths": _PATHS,
-        "components": {"schemas": _SCHEMAS},
+        "paths": paths,
+        "components": {"schemas": schemas},
     }

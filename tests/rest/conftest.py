@@ -20,6 +20,7 @@ import pytest
 from hub import __version__
 from hub.log.client.embedded import EmbeddedClients
 from hub.log.node import LogNode, node_config
+from hub.registry.storage import topic_registry
 from hub.rest.app import create_app
 from hub.rest.server import RestServer
 from hub.runtime.plugins import Plugins
@@ -127,10 +128,12 @@ def local_api(
     broker: dict[str, str] | None = None,
     worker: dict[str, str] | None = None,
     plugins: Sequence[object] = (),
+    registry: bool = False,
     **app_options: Any,
 ) -> Iterator[LocalApi]:
     """A standalone herder over an embedded store (``broker`` properties) with ``worker`` options and the extra
-    ``plugins``, and its REST API; ``app_options`` go to ``create_app``."""
+    ``plugins``, and its REST API (with ``registry``, the schema registry's too); ``app_options`` go to
+    ``create_app``."""
     node = LogNode(node_config(store_dir, broker or {}))
     node.open()
     clients = EmbeddedClients(node.broker)
@@ -138,12 +141,17 @@ def local_api(
     discovered = Plugins.discover(extra=list(plugins))
     herder = StandaloneHerder("w", config, discovered, clients, *local_stores(clients, config))
     herder.start()
-    server = RestServer(create_app(herder, version=__version__, **app_options), "127.0.0.1", 0)
+    schemas = topic_registry(clients) if registry else None
+    if schemas is not None:
+        schemas.start()
+    server = RestServer(create_app(herder, version=__version__, registry=schemas, **app_options), "127.0.0.1", 0)
     server.start()
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{server.port}", timeout=30) as client:
             yield LocalApi(client, "127.0.0.1", server.port, herder)
     finally:
         server.stop()
+        if schemas is not None:
+            schemas.stop()
         herder.stop()
         node.close()

@@ -35,6 +35,24 @@ REFUSED_BY_PLUGIN_OR_STATE = [
 ]
 
 
+# The schema registry's operations: a schema-valid request may name a schema that does not parse or breaks its
+# subject's level, or meet a read-only or import mode (422, Confluent's 422xx codes).
+REGISTRY_OPERATIONS = [
+    ("POST", "/subjects/{subject}"),
+    ("DELETE", "/subjects/{subject}"),
+    ("POST", "/subjects/{subject}/versions"),
+    ("DELETE", "/subjects/{subject}/versions/{version}"),
+    ("PUT", "/config"),
+    ("PUT", "/config/{subject}"),
+    ("POST", "/compatibility/subjects/{subject}/versions"),
+    ("POST", "/compatibility/subjects/{subject}/versions/{version}"),
+    ("PUT", "/mode"),
+    ("PUT", "/mode/{subject}"),
+]
+# Operations whose resource is still there after a DELETE: the global level is reset to its default, not removed.
+RESET_BY_DELETE = [("DELETE", "/config")]
+
+
 def _live(work_dir: Path) -> dict[str, dict[str, str]]:
     return {
         "live-source": {"connector.class": "Datagen", "topic": "fuzz", "rate": "20"},
@@ -42,7 +60,7 @@ def _live(work_dir: Path) -> dict[str, dict[str, str]]:
     }
 
 
-def _config(plugins: list[str], loggers: list[str], live: list[str]) -> str:
+def _config(plugins: list[str], loggers: list[str], live: list[str], subjects: list[str]) -> str:
     def strings(values: list[str]) -> str:
         return json.dumps(values)
 
@@ -53,12 +71,24 @@ def _config(plugins: list[str], loggers: list[str], live: list[str]) -> str:
         "[dictionaries.tasks]\nvalues = [0]",
         f"[dictionaries.plugins]\nvalues = {strings(plugins)}",
         f"[dictionaries.loggers]\nvalues = {strings(loggers)}",
+        f"[dictionaries.subjects]\nvalues = {strings(subjects)}",
         "[parameters]",
         '"path.name" = { dictionary = "connectors", probability = 0.5 }',
         '"path.task" = { dictionary = "tasks", probability = 0.5 }',
         '"path.plugin" = { dictionary = "plugins", probability = 0.5 }',
         '"path.logger" = { dictionary = "loggers", probability = 0.5 }',
+        '"path.subject" = { dictionary = "subjects", probability = 0.5 }',
     ]
+    # One filter per entry (``include-name``): two include filters of one entry match either, and the first entry
+    # that matches an operation decides, so these come before the broader ones below.
+    for method, path in REGISTRY_OPERATIONS:
+        lines += [
+            "[[operations]]",
+            f'include-name = "{method} {path}"',
+            f"checks.positive_data_acceptance.expected-statuses = {strings([*POSITIVE_EXPECTED, '422'])}",
+        ]
+    for method, path in RESET_BY_DELETE:
+        lines += ["[[operations]]", f'include-name = "{method} {path}"', "checks.use_after_free.enabled = false"]
     for method, path in REFUSED_BY_PLUGIN_OR_STATE:
         lines += [
             "[[operations]]",
@@ -66,13 +96,14 @@ def _config(plugins: list[str], loggers: list[str], live: list[str]) -> str:
             f'include-path = "{path}"',
             f"checks.positive_data_acceptance.expected-statuses = {strings([*POSITIVE_EXPECTED, '400'])}",
         ]
+
     return "\n".join(lines) + "\n"
 
 
 @pytest.mark.timeout(int(os.environ.get("HUB_FUZZ_TIMEOUT_S", "300")))
 def test_api_conforms_to_its_document(tmp_path: Path) -> None:
     # No initial rebalance delay: the live sink's consumer joins its group at once each time it is resumed.
-    with local_api(tmp_path / "store", broker={"group.initial.rebalance.delay.ms": "0"}) as api:
+    with local_api(tmp_path / "store", broker={"group.initial.rebalance.delay.ms": "0"}, registry=True) as api:
         live = _live(tmp_path)
         client = api.client
         for name, config in live.items():
@@ -81,7 +112,10 @@ def test_api_conforms_to_its_document(tmp_path: Path) -> None:
         loggers = sorted(client.get("/admin/loggers").json())
         url = f"http://{api.host}:{api.port}"
         settings = tmp_path / "schemathesis.toml"
-        settings.write_text(_config([*plugins, "Datagen", "FileStreamSink"], loggers, sorted(live)))
+        subjects = ["fuzz-value"]
+        schema = {"type": "record", "name": "Fuzz", "fields": [{"name": "a", "type": "string"}]}
+        assert client.post("/subjects/fuzz-value/versions", json={"schema": json.dumps(schema)}).status_code == 200
+        settings.write_text(_config([*plugins, "Datagen", "FileStreamSink"], loggers, sorted(live), subjects))
         argv = [
             sys.executable,
             "-m",

@@ -17,8 +17,9 @@ from hub.runtime.herder import Herder
 _HEALTH_STATUS = {"healthy": 200, "starting": 503}
 
 
-def routes(herder: Herder, version: str) -> list[Route]:
-    """The root routes over ``herder``, reporting ``version`` as this worker's."""
+def routes(herder: Herder, version: str, *, registry: bool = False) -> list[Route]:
+    """The root routes over ``herder``, reporting ``version`` as this worker's; ``registry``: the document
+    describes the schema registry's paths too."""
 
     async def root(request: Request) -> Response:
         cluster_id = await call(herder.kafka_cluster_id)
@@ -29,7 +30,7 @@ def routes(herder: Herder, version: str) -> list[Route]:
         return json_response({"status": status, "message": message}, _HEALTH_STATUS.get(status, 500))
 
     async def openapi(request: Request) -> Response:
-        return json_response(openapi_document(version))
+        return json_response(openapi_document(version, registry=registry))
 
     return [
         Route("/", root, methods=["GET"]),

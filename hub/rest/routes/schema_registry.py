@@ -48,6 +48,16 @@ def _schema_body(record: SchemaRecord, *, with_version: bool, text: str | None =
     return body
 
 
+def _only(document: Any, *fields: str) -> dict[str, Any]:
+    """A body that is an object of ``fields`` (others, unless null, are refused by name: nothing is ignored)."""
+    if not isinstance(document, dict):
+        raise RegistryError(422, f"The request body must be a JSON object with {' and '.join(fields)}")
+    unknown = sorted(k for k, v in document.items() if k not in fields and v is not None)
+    if unknown:
+        raise RegistryError(422, f"Unsupported field(s) {', '.join(unknown)}: this request takes {', '.join(fields)}")
+    return document
+
+
 def routes(registry: SchemaRegistry, body: BodyReader) -> list[Route]:
     """The registry's routes over ``registry``; request bodies are read with ``body``."""
 
@@ -148,8 +158,8 @@ def routes(registry: SchemaRegistry, body: BodyReader) -> list[Route]:
         return ok({"compatibilityLevel": level})
 
     async def put_config(request: Request) -> Response:
-        subject, document = path_subject(request), await body(request)
-        level = document.get("compatibility") if isinstance(document, dict) else None
+        subject, document = path_subject(request), _only(await body(request), "compatibility")
+        level = document.get("compatibility")
         return ok({"compatibility": await call(registry.set_compatibility, subject, level)})
 
     async def delete_config(request: Request) -> Response:
@@ -185,8 +195,8 @@ def routes(registry: SchemaRegistry, body: BodyReader) -> list[Route]:
         return ok({"mode": mode})
 
     async def put_mode(request: Request) -> Response:
-        subject, document = path_subject(request), await body(request)
-        mode = document.get("mode") if isinstance(document, dict) else None
+        subject, document = path_subject(request), _only(await body(request), "mode")
+        mode = document.get("mode")
         return ok({"mode": await call(registry.set_mode, subject, mode, force=flag(request, "force"))})
 
     async def delete_mode(request: Request) -> Response:
