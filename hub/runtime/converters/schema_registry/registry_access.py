@@ -8,8 +8,10 @@ but does not implement are refused by name. The registry is reached through conf
 registry confluent-kafka ships, one per scope and shared by every converter of the process, as Confluent's
 ``MockSchemaRegistry`` does — for tests.
 
-Errors: a refused or unknown schema is a DataError naming the subject or id and the registry's message; an
-unreachable registry or a 5xx is a RetriableError. Credentials never appear in a message.
+Errors, as Confluent's serializers classify the registry's answers: refused credentials (401, 403) are a
+ConnectorError; an unreachable registry, a timeout (408), throttling (429) or a 5xx a RetriableError; any other
+refusal (an unknown schema or id, an incompatible or invalid schema) a DataError. Each names the subject or id and
+carries the registry's message and error code; credentials never appear in a message.
 
 ``RegistryAccess`` is used by one converter (one task thread); the mock registries are shared under a lock.
 """
@@ -23,7 +25,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 from hub.sdk.config import ConfigDef, ConfigType, Password
-from hub.sdk.errors import ConfigError, DataError, RetriableError
+from hub.sdk.errors import ConfigError, ConnectorError, DataError, RetriableError
 
 if TYPE_CHECKING:
     from confluent_kafka.schema_registry import RegisteredSchema, Schema, SchemaRegistryClient
@@ -236,8 +238,11 @@ class RegistryAccess:
         try:
             return method(*args)
         except SchemaRegistryError as exc:
-            message = f"{what} failed: {exc.error_message} (HTTP {exc.http_status_code}, error code {exc.error_code})"
-            if exc.http_status_code >= 500 or exc.http_status_code < 0:
+            status = exc.http_status_code
+            message = f"{what} failed: {exc.error_message} (HTTP {status}, error code {exc.error_code})"
+            if status in (401, 403):
+                raise ConnectorError(message) from None
+            if status in (408, 429) or status >= 500 or status < 0:
                 raise RetriableError(message) from None
             raise DataError(message) from None
         except OSError as exc:

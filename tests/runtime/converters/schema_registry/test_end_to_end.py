@@ -6,10 +6,12 @@ AvroDeserializer, and Protobuf records read and written by the ProtobufConverter
 from __future__ import annotations
 
 import decimal
+import hashlib
 import itertools
 import json
 import os
 from collections.abc import Iterator
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -173,6 +175,33 @@ def test_protobuf_records_go_through_hubs_registry_both_ways(
     fresh = ProtobufConverter()
     fresh.configure({"schema.registry.url": hub.url})
     assert fresh.to_connect("pb-out", copied).value.get("inner").get("a") == 1
+
+
+def test_the_converters_send_the_registrys_basic_auth_credentials(tmp_path: Path) -> None:
+    from hub.runtime.converters.schema_registry import AvroConverter
+    from hub.sdk.errors import ConnectorError
+    from hub.sdk.schema import INT64_SCHEMA
+
+    digest = hashlib.sha256(b"s3cret").hexdigest()
+    users = {"users": [{"name": "ops", "password_sha256": digest, "role": "admin"}]}
+    (tmp_path / "users.json").write_text(json.dumps(users))
+    secured = start_hub(tmp_path, config=f"rest.auth.file={tmp_path / 'users.json'}\n", auth=("ops", "s3cret"))
+    try:
+        scheme, address = secured.url.split("://")
+        for options in (
+            {"basic.auth.credentials.source": "USER_INFO", "basic.auth.user.info": "ops:s3cret"},
+            {"schema.registry.url": f"{scheme}://ops:s3cret@{address}"},
+        ):
+            avro = AvroConverter()
+            avro.configure({"schema.registry.url": secured.url, **options})
+            assert avro.to_connect("ids", avro.from_connect("ids", INT64_SCHEMA, 7)).value == 7
+        anonymous = AvroConverter()
+        anonymous.configure({"schema.registry.url": secured.url})
+        with pytest.raises(ConnectorError, match="HTTP 401") as refused:
+            anonymous.from_connect("other", INT64_SCHEMA, 7)
+        assert "s3cret" not in str(refused.value)
+    finally:
+        stop_hub(secured)
 
 
 @pytest.fixture
