@@ -60,6 +60,14 @@ AVRO_CONFIG = REGISTRY_CONFIG.merge(
 _new_tuple = tuple.__new__
 
 
+def _unset_encode(header: bytes, datum: Any) -> bytes:
+    raise ConfigError({"schema.registry.url": ["the AvroConverter was not configured"]})
+
+
+def _unset_write(value: Any) -> Any:
+    raise ConfigError({"schema.registry.url": ["the AvroConverter was not configured"]})
+
+
 def _id_of(registered: RegisteredSchema) -> int:
     if registered.schema_id is None:
         raise DataError(f"the registry gave no id for subject {registered.subject!r}")
@@ -106,6 +114,14 @@ class AvroConverter(Converter):
         self._writings: IdentityCache[Schema, _Writing] = IdentityCache(self._make_writing)
         self._readings: dict[int, _Reading] = {}
         self._cache_size = 1000
+        self._forget_last()
+
+    def _forget_last(self) -> None:
+        self._last_schema: Schema | None = None
+        self._last_topic = ""
+        self._last_write: tuple[bytes, Encode, Callable[[Any], Any]] = (b"", _unset_encode, _unset_write)
+        self._last_header = b""
+        self._last_reading: _Reading | None = None
 
     def config_def(self) -> ConfigDef:
         return AVRO_CONFIG
@@ -119,6 +135,7 @@ class AvroConverter(Converter):
         self._cache_size = options["schemas.cache.config"]
         self._writings = IdentityCache(self._make_writing, self._cache_size)
         self._readings.clear()
+        self._forget_last()
         self._registry = RegistryAccess.from_options(options, is_key=is_key)
 
     def _make_writing(self, schema: Schema) -> _Writing:
@@ -136,15 +153,19 @@ class AvroConverter(Converter):
     def from_connect(self, topic: str, schema: Schema | None, value: Any) -> bytes | None:
         if value is None:
             return None
-        if schema is None:
-            raise DataError(f"AvroConverter needs a schema to write a value of topic {topic!r}; this value has none")
-        writing = self._writings(schema)
-        target = writing.targets.get(topic)
-        if target is None:
-            target = writing.targets[topic] = self._target(topic, writing)
-        header, encode = target
+        if schema is not self._last_schema or topic != self._last_topic:
+            if schema is None:
+                raise DataError(f"AvroConverter needs a schema to write a value of topic {topic!r}; it has none")
+            writing = self._writings(schema)
+            target = writing.targets.get(topic)
+            if target is None:
+                target = writing.targets[topic] = self._target(topic, writing)
+            # Records of a stream share their schema object and topic: the next one skips the lookups.
+            self._last_schema, self._last_topic = schema, topic
+            self._last_write = (target[0], target[1], writing.write)
+        header, encode, write = self._last_write
         try:
-            return encode(header, writing.write(value))
+            return encode(header, write(value))
         except DataError:
             raise
         except (ValueError, TypeError, AttributeError, KeyError, SchemaError) as exc:
@@ -167,15 +188,19 @@ class AvroConverter(Converter):
     def to_connect(self, topic: str, data: bytes | None) -> SchemaAndValue:
         if data is None:
             return NULL
-        if len(data) < HEADER_BYTES or data[0] != MAGIC_BYTE:
-            unframe(topic, data)  # raises the DataError naming the problem
-        schema_id = int.from_bytes(data[1:HEADER_BYTES], "big")
-        reading = self._readings.get(schema_id) or self._reading(schema_id)
+        reading = self._last_reading
+        if reading is None or not data.startswith(self._last_header):
+            if len(data) < HEADER_BYTES or data[0] != MAGIC_BYTE:
+                unframe(topic, data)  # raises the DataError naming the problem
+            schema_id = int.from_bytes(data[1:HEADER_BYTES], "big")
+            reading = self._readings.get(schema_id) or self._reading(schema_id)
+            self._last_header, self._last_reading = data[:HEADER_BYTES], reading
         stream = io.BytesIO(data)
         stream.seek(HEADER_BYTES)
         try:
             datum = reading.decode(stream)
         except (EOFError, ValueError, TypeError, IndexError, UnicodeDecodeError) as exc:
+            schema_id = int.from_bytes(data[1:HEADER_BYTES], "big")
             raise DataError(
                 f"Failed to deserialize Avro data of topic {topic!r} with schema id {schema_id}: {exc}"
             ) from None
