@@ -1,13 +1,14 @@
 """ProtobufConverter, as Confluent's ``io.confluent.connect.protobuf.ProtobufConverter``.
 
-Writing: the Connect struct schema becomes a proto3 file (protobuf_schemas), registered as type PROTOBUF — as the
-base64 of its ``FileDescriptorProto``, as confluent-kafka's serializer registers it; its imports are the well-known
-and Confluent types every registry knows, so it has no references — or looked up with
-``auto.register.schemas=false``, under the subject the strategy names (the record name is the message's full
-name). Each record is the 5-byte header, the message indexes (``0``: the file's one top-level message) and the
-message's bytes. Reading: the id gives the writer's file (fetched in the registry's serialized form, with its
-references), the message indexes its message type, and the descriptor the Connect schema; the message becomes a
-Connect struct (protobuf_values).
+Writing: a Connect struct schema becomes a proto3 file (protobuf_schemas), a primitive one the wrapper message of
+its type in ``google/protobuf/wrappers.proto`` (as ProtobufData writes keys such as strings). The file is
+registered as type PROTOBUF, as the base64 of its ``FileDescriptorProto`` (as confluent-kafka's serializer
+registers it; it imports only well-known and Confluent types, which every registry knows, so it has no
+references) — or looked up with ``auto.register.schemas=false`` — under the subject the strategy names (the
+record name is the message's full name). Each record is the 5-byte header, the message indexes (``0`` for the
+file's one top-level message) and the message's bytes. Reading: the id gives the writer's file (fetched in the
+registry's serialized form, with its references), the message indexes its message type, and the descriptor the
+Connect schema; the message becomes a Connect struct (protobuf_values), a wrapper message its value.
 
 Options: the registry's (registry_access) and ``schemas.cache.config``; ``use.latest.version`` and ProtobufData's
 options other than their defaults are refused by name.
@@ -18,19 +19,28 @@ An instance is used by one task thread; its caches and descriptor pools are not 
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
-from hub.runtime.converters.schema_registry.protobuf_schemas import to_connect_schema, to_file_descriptor
+from hub.runtime.converters.schema_registry.protobuf_schemas import (
+    ROOT_WRAPPERS,
+    UNWRAPPED,
+    to_connect_schema,
+    to_file_descriptor,
+)
 from hub.runtime.converters.schema_registry.protobuf_values import fill, read
 from hub.runtime.converters.schema_registry.registry_access import REGISTRY_CONFIG, RegistryAccess
-from hub.runtime.converters.schema_registry.wire import decode_message_indexes, frame, unframe
+from hub.runtime.converters.schema_registry.wire import (
+    decode_message_indexes,
+    encode_message_indexes,
+    frame,
+    unframe,
+)
 from hub.sdk.config import ConfigDef, ConfigType
 from hub.sdk.converter import NULL, Converter, SchemaAndValue
 from hub.sdk.errors import ConfigError, DataError
 from hub.sdk.identity_cache import IdentityCache
 from hub.sdk.schema import Schema, SchemaError
-from hub.sdk.struct import Struct
 
 
 def _must_be(expected: bool) -> Any:
@@ -84,12 +94,14 @@ class _Writing(NamedTuple):
     text: str
     record_name: str
     message_class: Any
+    indexes: bytes  # the message indexes of the message in its file
+    fill: Callable[[Any, Any], None]  # sets a message from a Connect value
 
 
 class _Reading(NamedTuple):
     pool: Any
     file: Any  # the FileDescriptorProto
-    types: dict[tuple[int, ...], tuple[Schema, Any]]  # message indexes → (Connect schema, message class)
+    types: dict[tuple[int, ...], tuple[Schema, Any, Callable[[Any], Any]]]  # indexes → (schema, class, reader)
 
 
 class ProtobufConverter(Converter):
@@ -125,6 +137,22 @@ class ProtobufConverter(Converter):
         return self._registry
 
     def _make_writing(self, schema: Schema) -> _Writing:
+        if schema.type in ROOT_WRAPPERS:
+            if schema.name is not None and schema.name.startswith("org.apache.kafka.connect.data."):
+                raise DataError(f"Unsupported root schema {schema.name}: a logical type needs a struct around it")
+            from google.protobuf import wrappers_pb2
+
+            file = wrappers_pb2.DESCRIPTOR
+            wrapper = ROOT_WRAPPERS[schema.type]
+            index = [message.name for message in file.message_types_by_name.values()].index(wrapper)
+            text = base64.standard_b64encode(file.serialized_pb).decode("ascii")
+            return _Writing(
+                text,
+                f"google.protobuf.{wrapper}",
+                getattr(wrappers_pb2, wrapper),
+                encode_message_indexes([index]),
+                _fill_wrapper,
+            )
         file = to_file_descriptor(schema)
         pool = _new_pool()
         try:
@@ -134,7 +162,8 @@ class ProtobufConverter(Converter):
         message = file.message_type[0].name
         full_name = f"{file.package}.{message}" if file.package else message
         text = base64.standard_b64encode(file.SerializeToString()).decode("ascii")
-        return _Writing(text, full_name, _message_class(pool.FindMessageTypeByName(full_name)))
+        filled: Callable[[Any, Any], None] = lambda message, value: fill(message, schema, value)  # noqa: E731
+        return _Writing(text, full_name, _message_class(pool.FindMessageTypeByName(full_name)), b"\x00", filled)
 
     def from_connect(self, topic: str, schema: Schema | None, value: Any) -> bytes | None:
         if value is None:
@@ -150,15 +179,11 @@ class ProtobufConverter(Converter):
             registry = self.registry
             subject = registry.subject(topic, writing.record_name)
             header = self._headers[key] = frame(
-                registry.id_for(subject, RegistrySchema(writing.text, "PROTOBUF")), b"\x00"
-            )
-        if not isinstance(value, Struct):
-            raise DataError(
-                f"ProtobufConverter writes structs; the value of topic {topic!r} is a {type(value).__name__}"
+                registry.id_for(subject, RegistrySchema(writing.text, "PROTOBUF")), writing.indexes
             )
         message = writing.message_class()
         try:
-            fill(message, schema, value)
+            writing.fill(message, value)
         except (TypeError, ValueError, AttributeError, KeyError, SchemaError) as exc:
             raise DataError(f"Failed to serialize Protobuf data from topic {topic!r}: {exc}") from None
         payload: bytes = message.SerializeToString()
@@ -175,7 +200,7 @@ class ProtobufConverter(Converter):
         found = reading.types.get(tuple(indexes))
         if found is None:
             found = reading.types[tuple(indexes)] = self._message_type(reading, indexes, schema_id)
-        connect_schema, message_class = found
+        connect_schema, message_class, convert = found
         message = message_class()
         try:
             message.ParseFromString(bytes(payload))
@@ -183,7 +208,7 @@ class ProtobufConverter(Converter):
             raise DataError(
                 f"Failed to deserialize Protobuf data of topic {topic!r} (schema id {schema_id}): {exc}"
             ) from None
-        return SchemaAndValue(connect_schema, read(message, connect_schema))
+        return SchemaAndValue(connect_schema, convert(message))
 
     def _reading(self, schema_id: int) -> _Reading:
         from google.protobuf.descriptor_pb2 import FileDescriptorProto
@@ -200,6 +225,10 @@ class ProtobufConverter(Converter):
             file.ParseFromString(base64.standard_b64decode(registered.schema_str or ""))
         except Exception as exc:  # a registry that gave text instead of the serialized form
             raise DataError(f"schema id {schema_id}: not a serialized Protobuf descriptor: {exc}") from None
+        if file.name in known:  # a well-known file itself (a wrapper type at the root): the pool has it
+            reading = _Reading(pool, file, {})
+            self._readings[schema_id] = reading
+            return reading
         file.name = f"schema-{schema_id}.proto"
         try:
             pool.Add(file)
@@ -224,8 +253,11 @@ class ProtobufConverter(Converter):
             pool.Add(file)
 
     @staticmethod
-    def _message_type(reading: _Reading, indexes: list[int], schema_id: int) -> tuple[Schema, Any]:
-        """The Connect schema and message class of the message the indexes point at (top-level, then nested)."""
+    def _message_type(
+        reading: _Reading, indexes: list[int], schema_id: int
+    ) -> tuple[Schema, Any, Callable[[Any], Any]]:
+        """The Connect schema, message class and value reader of the message the indexes point at (top-level, then
+        nested); a wrapper type is read as its value."""
         candidates = list(reading.file.message_type)
         path = reading.file.package
         for depth, index in enumerate(indexes):
@@ -236,7 +268,19 @@ class ProtobufConverter(Converter):
             if depth < len(indexes) - 1:
                 candidates = list(chosen.nested_type)
         descriptor = reading.pool.FindMessageTypeByName(path)
-        return to_connect_schema(descriptor), _message_class(descriptor)
+        unwrapped = UNWRAPPED.get(descriptor.full_name)
+        if unwrapped is not None:
+            return Schema(unwrapped, optional=True), _message_class(descriptor), _read_wrapper
+        connect_schema = to_connect_schema(descriptor)
+        return connect_schema, _message_class(descriptor), lambda message: read(message, connect_schema)
+
+
+def _fill_wrapper(message: Any, value: Any) -> None:
+    message.value = bytes(value) if isinstance(value, bytearray | memoryview) else value
+
+
+def _read_wrapper(message: Any) -> Any:
+    return message.value
 
 
 def _builtin_files() -> list[Any]:

@@ -1,16 +1,17 @@
 """Connect schemas ↔ Protobuf descriptors, as Confluent's ``ProtobufData`` maps them (proto3).
 
-Connect → Protobuf: the root must be a STRUCT: a message named after the schema (its last dotted part; the rest is
-the package; unnamed ``ConnectDefault1``). INT8/INT16 → int32 with ``connect.type`` in the field's
-``(confluent.field_meta)`` params; INT32 → int32, INT64 → int64 (or the type the parameter
-``io.confluent.connect.protobuf.Type`` names, e.g. ``sint64``); FLOAT32 → float, FLOAT64 → double, BOOLEAN →
-bool, STRING → string (with ``io.confluent.connect.protobuf.Enum`` parameters: an enum), BYTES → bytes; Decimal
-→ ``confluent.type.Decimal`` (``scale``/``precision`` in the meta params), Date → ``google.type.Date``, Time →
-``google.type.TimeOfDay``, Timestamp → ``google.protobuf.Timestamp``; a struct → a nested message named after
-its schema (unnamed ``ConnectDefaultN``); an ARRAY → a repeated field; a MAP → a repeated nested ``…Entry``
-message with ``key`` = 1 and ``value`` = 2; a struct named ``io.confluent.connect.protobuf.Union.X`` → ``oneof
-X``. Optional scalars are plain proto3 fields (a null is written as the type's default, as Confluent's converter
-does without ``wrapper.for.nullables``).
+Connect → Protobuf: a STRUCT root is a message named after the schema (its last dotted part; the rest is the
+package; unnamed ``ConnectDefault1``); a primitive root is written in ``google/protobuf/wrappers.proto``'s wrapper
+of its type (``ROOT_WRAPPERS``) and read back unwrapped (``UNWRAPPED``); arrays and maps cannot be roots. INT8/INT16
+→ int32 with ``connect.type`` in the field's ``(confluent.field_meta)`` params; INT32 → int32, INT64 → int64 (or the
+type the parameter ``io.confluent.connect.protobuf.Type`` names, e.g. ``sint64``); FLOAT32 → float, FLOAT64 →
+double, BOOLEAN → bool, STRING → string (with ``io.confluent.connect.protobuf.Enum`` parameters: an enum), BYTES →
+bytes; Decimal → ``confluent.type.Decimal`` (``scale``/``precision`` in the meta params), Date →
+``google.type.Date``, Time → ``google.type.TimeOfDay``, Timestamp → ``google.protobuf.Timestamp``; a struct → a
+nested message named after its schema (unnamed ``ConnectDefaultN``); an ARRAY → a repeated field; a MAP → a repeated
+nested ``…Entry`` message with ``key`` = 1 and ``value`` = 2; a struct named
+``io.confluent.connect.protobuf.Union.X`` → ``oneof X``. Optional scalars are plain proto3 fields (a null is written
+as the type's default, as Confluent's converter does without ``wrapper.for.nullables``).
 Numbers: a field's ``io.confluent.connect.protobuf.Tag`` parameter when it has one (schemas read from Protobuf
 carry them), else 1, 2, … over the fields without one.
 
@@ -216,12 +217,38 @@ class _ToProtobuf:
             self.imports.add(META_IMPORT)
 
 
+#: Connect's primitive types as the root of a record: the wrapper message ProtobufData writes them in.
+ROOT_WRAPPERS = {
+    Type.INT8: "Int32Value",
+    Type.INT16: "Int32Value",
+    Type.INT32: "Int32Value",
+    Type.INT64: "Int64Value",
+    Type.FLOAT32: "FloatValue",
+    Type.FLOAT64: "DoubleValue",
+    Type.BOOLEAN: "BoolValue",
+    Type.STRING: "StringValue",
+    Type.BYTES: "BytesValue",
+}
+#: A wrapper message at the root of a record read: the Connect type its ``value`` has (``wrapper.for.raw.primitives``).
+UNWRAPPED = {
+    "google.protobuf.DoubleValue": Type.FLOAT64,
+    "google.protobuf.FloatValue": Type.FLOAT32,
+    "google.protobuf.Int64Value": Type.INT64,
+    "google.protobuf.UInt64Value": Type.INT64,
+    "google.protobuf.Int32Value": Type.INT32,
+    "google.protobuf.UInt32Value": Type.INT64,
+    "google.protobuf.BoolValue": Type.BOOLEAN,
+    "google.protobuf.StringValue": Type.STRING,
+    "google.protobuf.BytesValue": Type.BYTES,
+}
+
+
 def to_file_descriptor(schema: Schema) -> FileDescriptorProto:
     """The proto3 file ProtobufData makes of a Connect schema (one top-level message)."""
     from google.protobuf.descriptor_pb2 import FileDescriptorProto
 
-    if schema.type is not Type.STRUCT:
-        raise DataError(f"Unsupported root schema of type {schema.type.name}: Hub's ProtobufConverter writes structs")
+    if schema.type is not Type.STRUCT:  # primitives are written in wrapper messages (converter), the rest refused
+        raise DataError(f"Unsupported root schema of type {schema.type.name}")
     converting = _ToProtobuf()
     package, _, name = (schema.name or "").rpartition(".")
     file = FileDescriptorProto(name=f"{schema.name or DEFAULT_NAME}.proto", syntax="proto3", package=package)

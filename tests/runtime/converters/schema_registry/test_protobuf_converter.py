@@ -148,9 +148,27 @@ def test_the_subject_record_name_is_the_messages_full_name(registry_url: str, re
     assert registry.get_subjects() == ["shop.Item"]
 
 
-def test_a_non_struct_value_is_refused(registry_url: str) -> None:
-    with pytest.raises(DataError, match="Unsupported root schema of type INT64"):
-        converter(registry_url).from_connect("t", INT64_SCHEMA, 5)
+def test_primitive_keys_are_wrapper_messages_as_protobuf_data_writes_them(registry_url: str, registry: Any) -> None:
+    from google.protobuf import wrappers_pb2
+
+    keys = ProtobufConverter()
+    keys.configure({"schema.registry.url": registry_url}, is_key=True)
+    data = keys.from_connect("orders", STRING_SCHEMA, "order-7")
+    assert data is not None
+    registered = registry.get_latest_version("orders-key").schema
+    assert registered.schema_type == "PROTOBUF"
+    read = ProtobufDeserializer(wrappers_pb2.StringValue, CONF)(data, SerializationContext("orders", MessageField.KEY))
+    assert read.value == "order-7"
+    assert keys.to_connect("orders", data) == (OPTIONAL_STRING_SCHEMA, "order-7")
+    app = ProtobufSerializer(wrappers_pb2.Int64Value, registry, CONF)
+    assert keys.to_connect("n", app(wrappers_pb2.Int64Value(value=9), context("n"))).value == 9
+
+
+def test_arrays_maps_and_logical_types_cannot_be_roots(registry_url: str) -> None:
+    with pytest.raises(DataError, match="Unsupported root schema of type ARRAY"):
+        converter(registry_url).from_connect("t", array_schema(STRING_SCHEMA), ["a"])
+    with pytest.raises(DataError, match=r"Unsupported root schema org\.apache\.kafka\.connect\.data\.Date"):
+        converter(registry_url).from_connect("t", date_schema(), dt.date(2024, 1, 1))
 
 
 def test_bytes_of_another_format_or_a_bad_message_index_are_data_errors(registry_url: str) -> None:
