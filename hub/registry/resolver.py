@@ -33,17 +33,19 @@ class SchemaResolver:
 
     def parse(self, schema_type: str, text: str, references: Sequence[Reference]) -> ParsedSchema:
         """The parsed schema; RegistryError 42201 naming the problem when it is not valid."""
-        key = (schema_type, text, tuple(references))
+        # "latest" (-1) names whatever version is latest now: the cache keys on the version it names
+        pinned = tuple(Reference(r.name, r.subject, self.resolve(r).version) for r in references)
+        key = (schema_type, text, pinned)
         with self._lock:
             if key in self._cache:
                 self._cache.move_to_end(key)
                 return self._cache[key]
         dependencies: list[tuple[str, str]] = []
-        self._collect(references, dependencies, set(), (), 0)
+        self._collect(pinned, dependencies, set(), (), 0)
         try:
             parsed = parse(schema_type, text, dependencies)
         except SchemaParseError as exc:
-            raise errors.invalid_schema(f"Invalid schema of type {schema_type}: {exc}") from exc
+            raise errors.invalid_schema(f"Invalid schema of type {schema_type}, details: {exc}") from exc
         with self._lock:
             self._cache[key] = parsed
             while len(self._cache) > CACHE_SIZE:

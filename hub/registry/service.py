@@ -16,7 +16,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Sequence
 
-from hub.registry import compatibility, errors
+from hub.registry import compatibility, errors, formats
 from hub.registry.formats import SCHEMA_TYPES, ParsedSchema
 from hub.registry.records import (
     Reference,
@@ -59,7 +59,8 @@ class SchemaRegistry:
 
     @staticmethod
     def schema_types() -> list[str]:
-        return sorted(SCHEMA_TYPES, reverse=True)
+        """The schema types this Hub can parse (those whose library is installed), in Confluent's order."""
+        return [t for t in sorted(SCHEMA_TYPES, reverse=True) if formats.available(t)]
 
     def subjects(self, *, prefix: str = "", deleted: bool = False) -> list[str]:
         return [s for s in self.state.subjects(deleted=deleted) if s.startswith(prefix)]

@@ -21,6 +21,7 @@ from confluent_kafka.schema_registry.protobuf import ProtobufDeserializer, Proto
 from confluent_kafka.serialization import MessageField, SerializationContext
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 
+from tests.harness.tls_material import CertificateAuthority
 from tests.rest.conftest import HubStart, relaunch_hub, start_hub, stop_hub, wait_hub
 
 pytestmark = pytest.mark.integration
@@ -69,14 +70,14 @@ def _error(response: httpx.Response, status: int, code: int) -> str:
 # --- serializers ------------------------------------------------------------------------------------------------
 
 
-def test_avro_serializer_registers_and_the_deserializer_reads_back(client: SchemaRegistryClient) -> None:
+def test_avro_serializer_registers_and_the_deserializer_reads_back(client: SchemaRegistryClient, hub: HubStart) -> None:
     serializer = AvroSerializer(client, json.dumps(USER))
     data = serializer({"name": "ada", "age": 36}, _context("users"))
 
     assert data[0] == 0
     schema_id = int.from_bytes(data[1:5], "big")
     assert client.get_latest_version("users-value").schema_id == schema_id
-    fresh = SchemaRegistryClient({"url": client._rest_client.base_urls[0]})  # no cache: reads the schema by id
+    fresh = SchemaRegistryClient({"url": hub.url})  # no cache: reads the schema by id
     assert AvroDeserializer(fresh)(data, _context("users")) == {"name": "ada", "age": 36}
 
 
@@ -244,18 +245,34 @@ def test_reads_of_ids_versions_and_types(api: httpx.Client) -> None:
 # --- authentication and restarts ----------------------------------------------------------------------------------
 
 
-def test_the_registry_paths_need_the_rest_apis_credentials(tmp_path: Path) -> None:
-    digest = hashlib.sha256(b"s3cret").hexdigest()
-    users = {"users": [{"name": "ops", "password_sha256": digest, "role": "admin"}]}
-    (tmp_path / "users.json").write_text(json.dumps(users))
-    secured = start_hub(tmp_path, config=f"rest.auth.file={tmp_path / 'users.json'}\n", auth=("ops", "s3cret"))
+def test_the_registry_paths_take_the_rest_apis_tls_and_credentials(tmp_path: Path) -> None:
+    authority = CertificateAuthority(tmp_path)
+    server = authority.issue("rest", "127.0.0.1", server=True)
+    users = [
+        {"name": "ops", "password_sha256": hashlib.sha256(b"s3cret").hexdigest(), "role": "admin"},
+        {"name": "viewer", "password_sha256": hashlib.sha256(b"look").hexdigest(), "role": "read-only"},
+    ]
+    (tmp_path / "users.json").write_text(json.dumps({"users": users}))
+    config = f"rest.ssl.cert.file={server.certificate}\nrest.ssl.key.file={server.key}\n"
+    config += f"rest.auth.file={tmp_path / 'users.json'}\n"
+    secured = start_hub(tmp_path, config=config, scheme="https", auth=("ops", "s3cret"))
+    tls = {"url": secured.url, "ssl.ca.location": str(authority.pem)}
     try:
-        assert httpx.get(secured.url + "/subjects").status_code == 401
-        with pytest.raises(SchemaRegistryError) as refused:
-            SchemaRegistryClient({"url": secured.url}).get_subjects()
-        assert refused.value.http_status_code == 401
-        client = SchemaRegistryClient({"url": secured.url, "basic.auth.user.info": "ops:s3cret"})
-        assert client.register_schema("secure-value", Schema('"string"', "AVRO")) == 1
+        with (
+            SchemaRegistryClient(tls) as anonymous,
+            SchemaRegistryClient({**tls, "basic.auth.user.info": "ops:s3cret"}) as admin,
+            SchemaRegistryClient({**tls, "basic.auth.user.info": "viewer:look"}) as viewer,
+        ):
+            with pytest.raises(SchemaRegistryError) as refused:
+                anonymous.get_subjects()
+            assert refused.value.http_status_code == 401
+
+            schema_id = admin.register_schema("secure-value", Schema('"string"', "AVRO"))
+
+            assert viewer.get_schema(schema_id).schema_str == '"string"'
+            with pytest.raises(SchemaRegistryError) as forbidden:
+                viewer.register_schema("secure-value", Schema('"int"', "AVRO"))
+            assert forbidden.value.http_status_code == 403
     finally:
         stop_hub(secured)
 

@@ -209,6 +209,27 @@ PAIRS: list[tuple[str, tuple[str, str], tuple[str, str], bool, bool]] = [
         True,
     ),
     ("json: oneOf extended", _json({"oneOf": [STRING]}), _json({"oneOf": [STRING, {"type": "integer"}]}), True, False),
+    (
+        "json: a dependentRequired added",
+        _json({"type": "object"}),
+        _json({"type": "object", "dependentRequired": {"a": ["b"]}}),
+        False,
+        True,
+    ),
+    (
+        "json: a patternProperties schema narrowed",
+        _json({"type": "object", "patternProperties": {"^x": {"type": "number"}}}),
+        _json({"type": "object", "patternProperties": {"^x": {"type": "integer"}}}),
+        False,
+        True,
+    ),
+    (
+        "json: a prefixItems item widened",
+        _json({"type": "array", "prefixItems": [{"type": "integer"}]}),
+        _json({"type": "array", "prefixItems": [{"type": "number"}]}),
+        True,
+        False,
+    ),
 ]
 
 EXPECTED = {

@@ -277,3 +277,17 @@ def test_a_write_gate_that_refuses_stops_every_write(
     with pytest.raises(NotHereError):
         registry.set_compatibility(None, "NONE")
     assert records == {}
+
+
+def test_a_reference_to_latest_follows_the_latest_version(registry: SchemaRegistry) -> None:
+    registry.set_compatibility(None, "NONE")
+    registry.register("money", SchemaRequest('{"type": "fixed", "name": "Money", "size": 8}'))
+    user = SchemaRequest(
+        '{"type": "record", "name": "Wallet", "fields": [{"name": "m", "type": "Money"}]}',
+        references=(Reference("Money", "money", -1),),
+    )
+    assert registry.register("wallet", user).references == (Reference("Money", "money", 1),)
+
+    registry.register("money", SchemaRequest('{"type": "fixed", "name": "Money", "size": 16}'))
+
+    assert registry.register("wallet", user).references == (Reference("Money", "money", 2),)

@@ -11,10 +11,13 @@ Thread-safety: parsed schemas are immutable; parsing shares no state between cal
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Sequence
 from typing import Protocol
 
 SCHEMA_TYPES = ("AVRO", "PROTOBUF", "JSON")
+#: The library each format parses with (a module whose absence makes the format unavailable).
+_LIBRARIES = {"AVRO": "avro.compatibility", "PROTOBUF": "grpc_tools", "JSON": "jsonschema"}
 
 
 class SchemaParseError(ValueError):
@@ -39,8 +42,19 @@ class ParsedSchema(Protocol):
         ...
 
 
+def available(schema_type: str) -> bool:
+    """Whether the library of ``schema_type`` is installed (the ``registry`` extra installs them all)."""
+    return importlib.util.find_spec(_LIBRARIES[schema_type].split(".")[0]) is not None
+
+
 def parse(schema_type: str, text: str, dependencies: Sequence[tuple[str, str]] = ()) -> ParsedSchema:
     """``text`` parsed as a schema of ``schema_type`` (see the module docstring)."""
+    if schema_type in _LIBRARIES and not available(schema_type):
+        library = _LIBRARIES[schema_type].split(".")[0]
+        raise SchemaParseError(
+            f"Schema type {schema_type} is not available on this Hub: it needs the {library} package "
+            "(pip install 'hub[registry]')"
+        )
     if schema_type == "AVRO":
         from hub.registry.formats.avro import AvroSchema
 

@@ -35,15 +35,15 @@ class AvroSchema:
             try:
                 avro.schema.make_avsc_object(json.loads(dependency), names)
             except (ValueError, avro.errors.AvroException) as exc:
-                raise SchemaParseError(f"Invalid schema: the reference {name!r} is not usable: {exc}") from exc
+                raise SchemaParseError(f"the reference {name!r} is not usable: {exc}") from exc
         try:
             document = json.loads(text)
         except ValueError as exc:
-            raise SchemaParseError(f"Invalid schema: not JSON: {exc}") from exc
+            raise SchemaParseError(f"not JSON: {exc}") from exc
         try:
             schema = avro.schema.make_avsc_object(document, names)
         except (avro.errors.AvroException, ValueError, TypeError, AttributeError, KeyError) as exc:
-            raise SchemaParseError(f"Invalid schema: {_detail(exc)}") from exc
+            raise SchemaParseError(_detail(exc)) from exc
         return cls(json.dumps(document, separators=(",", ":"), ensure_ascii=False), document, schema)
 
     def canonical(self) -> str:

@@ -7,7 +7,9 @@ maxProperties, minProperties, uniqueItems); an enum narrowed or added, a const c
 added without a default; a property added to an open content model (one that allowed any other property)
 unless its schema accepts anything, or removed from a closed one; additional properties or items narrowed or
 removed; a union (anyOf/oneOf) narrowed, an intersection (allOf) extended, the kind of combination changed; a
-``not`` extended. Widening any of these is compatible, as are titles, descriptions, defaults and ids.
+``not`` extended; ``dependentRequired``, ``dependencies``, ``dependentSchemas``, ``propertyNames``, ``contains``
+or a ``patternProperties`` pattern added or changed (tuples: ``items`` lists of draft-07, ``prefixItems``). Widening
+any of these is compatible, as are titles, descriptions, defaults and ids.
 
 References (``$ref``) are followed — within a document by JSON pointer, to a referenced schema by its name or
 ``$id`` — and a pair of schemas already being compared is taken as compatible, which ends recursive schemas.
@@ -128,6 +130,7 @@ class _Diff:
                 found.append(_error("NOT_TYPE_EXTENDED", path, "the 'not' schema excludes more"))
         found += self._object(path, old, new, sub)
         found += self._array(path, old, new, sub)
+        found += self._constraints(path, old, new, sub)
         return found
 
     def _combined(
@@ -203,17 +206,40 @@ class _Diff:
         return found
 
     def _array(self, path: str, old: dict[str, Any], new: dict[str, Any], sub: Callable[..., list[str]]) -> list[str]:
-        old_items, new_items = old.get("items", True), new.get("items", True)
-        if isinstance(old_items, list) or isinstance(new_items, list):
+        tuple_key = "prefixItems" if "prefixItems" in old or "prefixItems" in new else "items"
+        old_items, new_items = old.get(tuple_key, True), new.get(tuple_key, True)
+        if isinstance(old_items, list) or isinstance(new_items, list):  # tuples: items (draft-07) or prefixItems
             before = old_items if isinstance(old_items, list) else []
             after = new_items if isinstance(new_items, list) else []
+            rest_key = "items" if tuple_key == "prefixItems" else "additionalItems"
             found = []
             for i in range(min(len(before), len(after))):
-                found += sub(f"{path}/items/{i}", before[i], after[i])
-            if len(after) > len(before) and old.get("additionalItems", True) is not False:
-                found.append(_error("ITEM_ADDED_TO_OPEN_CONTENT_MODEL", f"{path}/items", "tuple items were added"))
+                found += sub(f"{path}/{tuple_key}/{i}", before[i], after[i])
+            if len(after) > len(before) and old.get(rest_key, True) is not False:
+                found.append(
+                    _error("ITEM_ADDED_TO_OPEN_CONTENT_MODEL", f"{path}/{tuple_key}", "tuple items were added")
+                )
             return found
         return sub(f"{path}/items", {} if old_items is True else old_items, new_items)
+
+    def _constraints(
+        self, path: str, old: dict[str, Any], new: dict[str, Any], sub: Callable[..., list[str]]
+    ) -> list[str]:
+        """Keywords that only restrict: one the new schema adds, or changes, may refuse what the old accepted."""
+        found = []
+        for keyword in ("dependentRequired", "dependencies", "dependentSchemas", "propertyNames", "contains"):
+            if keyword in new and new[keyword] != old.get(keyword):
+                found.append(_error(f"{_upper(keyword)}_CHANGED", f"{path}/{keyword}", f"{keyword} now restricts more"))
+        old_patterns, new_patterns = old.get("patternProperties") or {}, new.get("patternProperties") or {}
+        for pattern in new_patterns:
+            where = f"{path}/patternProperties/{pattern}"
+            if pattern not in old_patterns:
+                found.append(
+                    _error("PATTERN_PROPERTY_ADDED", where, f"properties matching {pattern!r} are constrained")
+                )
+            else:
+                found += sub(where, old_patterns[pattern], new_patterns[pattern])
+        return found
 
 
 def _types(schema: dict[str, Any]) -> frozenset[str]:

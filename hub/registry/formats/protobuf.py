@@ -14,13 +14,15 @@ from __future__ import annotations
 
 import base64
 import binascii
+import importlib
+import re
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from google.protobuf import descriptor_pb2
+from google.protobuf import descriptor_pb2, descriptor_pool
 from google.protobuf.message import DecodeError
 
 from hub.registry.formats import ParsedSchema, SchemaParseError
@@ -89,7 +91,35 @@ def _descriptor(text: str) -> descriptor_pb2.FileDescriptorProto | None:
 
 
 def _imports_beyond_builtins(file: descriptor_pb2.FileDescriptorProto) -> bool:
-    return any(not dep.startswith("google/protobuf/") for dep in file.dependency)
+    return any(not dep.startswith(BUILTIN_PREFIXES) for dep in file.dependency)
+
+
+#: Imports Confluent's clients take for granted (they never register them as references).
+BUILTIN_PREFIXES = ("google/protobuf/", "google/type/", "confluent/")
+#: Python modules that hold the descriptors of built-in imports beyond protoc's own google/protobuf ones:
+#: googleapis-common-protos (google/type) and confluent-kafka's schema registry package (confluent/...).
+_BUILTIN_MODULES: dict[str, Callable[[str], str]] = {
+    "google/type/": lambda name: "google.type." + Path(name).stem + "_pb2",
+    "confluent/meta.proto": lambda name: "confluent_kafka.schema_registry.confluent.meta_pb2",
+    "confluent/types/decimal.proto": lambda name: "confluent_kafka.schema_registry.confluent.types.decimal_pb2",
+}
+#: Finds the import paths of .proto text, only to supply built-ins protoc lacks (protoc parses the text itself).
+_IMPORT = re.compile(r'\bimport\s+(?:public\s+|weak\s+)?"([^"]+)"')
+
+
+def _builtin(name: str) -> descriptor_pb2.FileDescriptorProto | None:
+    """The descriptor of a built-in import (see ``_BUILTIN_MODULES``) when its Python module is installed."""
+    module = next((make(name) for prefix, make in _BUILTIN_MODULES.items() if name.startswith(prefix)), None)
+    if module is None:
+        return None
+    try:
+        importlib.import_module(module)
+        found = descriptor_pool.Default().FindFileByName(name)
+    except (ImportError, KeyError):
+        return None
+    file = descriptor_pb2.FileDescriptorProto()
+    found.CopyToProto(file)
+    return file
 
 
 def _compile(
@@ -105,6 +135,11 @@ def _compile(
         descriptors = descriptor_pb2.FileDescriptorSet()
         for name, dependency in dependencies:
             _place(sources, descriptors, name, dependency)
+        # the imports it names that no reference gives: built-ins beyond protoc's own, where installed
+        imports = set(given.dependency) if given is not None else set(_IMPORT.findall(text))
+        for name in sorted(imports - {name for name, _ in dependencies}):
+            if not name.startswith("google/protobuf/") and (builtin := _builtin(name)) is not None:
+                descriptors.file.append(builtin)
         target = MAIN_FILE
         if given is not None:
             given.name = MAIN_FILE
