@@ -1,15 +1,19 @@
 """Records/s through the worker runtime — datagen → store → a null sink — next to the store's raw
 produce+consume rate measured in the same run, on the embedded store.
 
-Variants: JSON conversion (Connect's JsonConverter with schemas, struct values) and no conversion
-(ByteArrayConverter, ready bytes), each with 1 and 4 tasks (4 partitions). The raw reference produces and
-consumes records of the same bytes as the variant writes (Connect's JSON envelope carries the schema in every
-record, so JSON records are several times larger), with the same store clients, twice: producing then consuming,
-and producing and consuming at once (two threads, as a pipeline runs — the like-for-like reference, since both
-then share the interpreter the same way). The overhead ratio is raw rate / runtime rate; the target is at most
-2.0 with JSON conversion against the concurrent reference (printed as runtime/raw >= 0.5); the ratio to the
-sequential reference is printed too. The process is tuned as Hub's server commands tune it (hub/tuning.py),
-for the runtime and the raw references alike.
+Variants: JSON conversion (Connect's JsonConverter with schemas, struct values), Avro conversion (Confluent's
+AvroConverter: the schema registered once, each record the 5-byte header and the Avro binary of its value; the
+registry is the in-process one of ``mock://`` urls, since a registry is asked only once per schema and the data
+path never waits for it) and no conversion (ByteArrayConverter, ready bytes), each with 1 and 4 tasks (4
+partitions). The Avro variant's keys are JSON (the source writes JSON keys in every variant); its rate is also
+compared with the JSON variant's (target: at least as fast), and every variant prints its record and value sizes.
+The raw reference produces and consumes records of the same bytes as the variant writes (Connect's JSON
+envelope carries the schema in every record, so JSON records are several times larger), with the same store
+clients, twice: producing then consuming, and producing and consuming at once (two threads, as a pipeline runs —
+the like-for-like reference, since both then share the interpreter the same way). The overhead ratio is raw rate
+/ runtime rate; the target is at most 2.0 with JSON conversion against the concurrent reference (printed as
+runtime/raw >= 0.5); the ratio to the sequential reference is printed too. The process is tuned as Hub's server
+commands tune it (hub/tuning.py), for the runtime and the raw references alike.
 
 Each variant runs its three measurements (sequential, concurrent, runtime) three times in turn and keeps the best
 rate of each: a pass lasts a few seconds, and on a small shared machine one pass can lose a third of its speed
@@ -94,6 +98,12 @@ class _BenchPlugins:
         return [NullSinkConnector]
 
 
+#: The value converter's options per variant (prefixed with ``value.converter.`` in connector configs).
+CONVERTER_OPTIONS: Mapping[str, Mapping[str, str]] = {
+    "io.confluent.connect.avro.AvroConverter": {"schema.registry.url": "mock://bench-runtime-pipeline"},
+}
+
+
 def sample_bytes(converter: str, shape: str) -> tuple[bytes, bytes]:
     """Key and value bytes of one record as the runtime writes them in this variant."""
     plugins = Plugins.discover()
@@ -105,7 +115,7 @@ def sample_bytes(converter: str, shape: str) -> tuple[bytes, bytes]:
     key_converter = plugins.converter("org.apache.kafka.connect.json.JsonConverter")
     value_converter = plugins.converter(converter)
     key_converter.configure({}, is_key=True)
-    value_converter.configure({})
+    value_converter.configure(dict(CONVERTER_OPTIONS.get(converter, {})))
     key = key_converter.from_connect("sample", record.key_schema, record.key)  # type: ignore[union-attr]
     value = value_converter.from_connect("sample", record.value_schema, record.value)  # type: ignore[union-attr]
     assert key is not None
@@ -166,7 +176,12 @@ def runtime_rate(
     with herder.clients.admin() as admin:
         admin.create_topics([NewTopic(topic, tasks)])
     _received = 0
-    converters = {"key.converter": converter, "value.converter": converter}
+    json_keys = converter in CONVERTER_OPTIONS  # a registry converter would not read the source's JSON keys
+    converters = {
+        "key.converter": "org.apache.kafka.connect.json.JsonConverter" if json_keys else converter,
+        "value.converter": converter,
+        **{f"value.converter.{key}": value for key, value in CONVERTER_OPTIONS.get(converter, {}).items()},
+    }
     herder.put_connector_config(
         f"sink-{name}",
         {"connector.class": "NullSinkConnector", "topics": topic, "tasks.max": str(tasks), **converters},
@@ -220,12 +235,15 @@ def main() -> None:
             tune_garbage_collector()  # as the worker commands do once started; the raw references run under it too
             try:
                 for tasks in (1, 4):
+                    rates: dict[str, float] = {}
                     for label, converter, shape in (
                         ("json", "org.apache.kafka.connect.json.JsonConverter", "users"),
+                        ("avro", "io.confluent.connect.avro.AvroConverter", "users"),
                         ("noop", "org.apache.kafka.connect.converters.ByteArrayConverter", "bytes"),
                     ):
                         key, value = sample_bytes(converter, shape)
                         figure(f"record_bytes_{label}", len(key) + len(value), "bytes")
+                        figure(f"value_bytes_{label}", len(value), "bytes")
                         sequential = concurrent = rate = 0.0
                         for attempt in range(ROUNDS):
                             variant = f"{label}-{tasks}-{attempt}"
@@ -242,6 +260,8 @@ def main() -> None:
                         target = 0.5 if label == "json" else None
                         ratio(f"runtime_{label}_{tasks}t_vs_raw_concurrent", rate, concurrent, target=target)
                         ratio(f"runtime_{label}_{tasks}t_vs_raw_sequential", rate, sequential)
+                        rates[label] = rate
+                    ratio(f"runtime_avro_{tasks}t_vs_runtime_json_{tasks}t", rates["avro"], rates["json"], target=1.0)
             finally:
                 herder.stop()
         finally:

@@ -8,6 +8,7 @@ from typing import Any
 
 from hub.runtime.config_providers import BUILTIN_PROVIDERS
 from hub.runtime.converters import ByteArrayConverter, JsonConverter, StringConverter
+from hub.runtime.converters.schema_registry import AvroConverter, JsonSchemaConverter, ProtobufConverter
 from hub.runtime.converters.simple_header import SimpleHeaderConverter
 from hub.runtime.transforms import BUILTIN_PREDICATES, BUILTIN_TRANSFORMS
 from hub.sdk.plugin import hookimpl
@@ -20,6 +21,9 @@ def hub_register_converters() -> Mapping[str, type[Any]]:
         "org.apache.kafka.connect.storage.StringConverter": StringConverter,
         "org.apache.kafka.connect.converters.ByteArrayConverter": ByteArrayConverter,
         "org.apache.kafka.connect.storage.SimpleHeaderConverter": SimpleHeaderConverter,
+        "io.confluent.connect.avro.AvroConverter": AvroConverter,
+        "io.confluent.connect.json.JsonSchemaConverter": JsonSchemaConverter,
+        "io.confluent.connect.protobuf.ProtobufConverter": ProtobufConverter,
     }
 
 
