@@ -4,8 +4,8 @@ It listens to the metadata quorum. For each change it mirrors topics into the lo
 growing and deleting them with the metadata's ids and configs), then makes this node the leader of the partitions
 the metadata says it leads (a PartitionLeadership each) and a follower of those it only replicates (a
 ReplicaFetcher per leader broker). A leader asks the quorum to change its ISR (Kafka's AlterPartition): to add a
-follower that caught up, and, from the maintenance thread, to remove one that lagged for
-``replica.lag.time.max.ms``.
+follower that caught up (if its broker is registered and not fenced), and, from the maintenance thread, to remove
+one that lagged for ``replica.lag.time.max.ms``.
 
 The Kafka listener asks it who may do what: ``leadership`` for produce, consumer fetches and offsets (raising
 NOT_LEADER_OR_FOLLOWER, FENCED_LEADER_EPOCH), ``follower_fetched`` when a follower fetched.
@@ -284,7 +284,9 @@ class ReplicaManager:
         leadership = self.leadership(topic, partition)
         leadership.check_epoch(epoch)
         moved_before = leadership.log.high_watermark
-        if leadership.record_fetch(replica, offset):
+        # Only a live broker may join the ISR (Kafka's isReplicaIsrEligible): the controller refuses a fenced one,
+        # which is what a node in controlled shutdown is while it still fetches.
+        if leadership.record_fetch(replica, offset) and self.metadata.is_live(replica):
             self._request_isr_change(leadership, add=replica)
         if leadership.log.high_watermark != moved_before:
             self._on_high_watermark(leadership.log)

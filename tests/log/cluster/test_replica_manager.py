@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from types import TracebackType
 
 import pytest
@@ -111,3 +112,36 @@ def test_back_in_touch_does_not_undo_a_newer_state_applied_meanwhile(manager: Re
     assert not manager.out_of_touch
     assert manager.metadata is MOVED
     assert not _leads(manager)  # not leading in the stale epoch 1
+
+
+class RecordingQuorum:
+    def __init__(self) -> None:
+        self.isr_changes: list[list[int]] = []
+
+    def alter_partition(
+        self, topic: str, partition: int, leader_id: int, leader_epoch: int, partition_epoch: int, new_isr: list[int]
+    ) -> PartitionState:
+        self.isr_changes.append(new_isr)
+        return PartitionState((1, 2), tuple(new_isr), leader_id, leader_epoch, partition_epoch + 1)
+
+
+def _with_broker_2(metadata: ClusterMetadata, *, fenced: bool, offset: int) -> ClusterMetadata:
+    brokers = {**metadata.brokers, 2: replace(metadata.brokers[2], fenced=fenced)}
+    return replace(metadata, brokers=brokers, offset=offset)
+
+
+def test_a_fenced_follower_that_caught_up_is_not_proposed_for_the_isr(store: TopicStore) -> None:
+    quorum = RecordingQuorum()
+    manager = ReplicaManager(store, quorum, ReplicationSettings(NODE))
+    try:
+        # Node 2 is in controlled shutdown (fenced) and still fetching: asking to add it would only be refused.
+        manager.activate(_with_broker_2(LEADS, fenced=True, offset=5))
+        manager.follower_fetched("t", 0, 2, 0, 1)
+        manager._isr_changes.submit(lambda: None).result()  # every ISR change asked so far has been made
+        assert quorum.isr_changes == []
+        manager.on_metadata(LEADS, _with_broker_2(LEADS, fenced=False, offset=6))
+        manager.follower_fetched("t", 0, 2, 0, 1)
+        manager._isr_changes.submit(lambda: None).result()
+        assert quorum.isr_changes == [[1, 2]]
+    finally:
+        manager.close()
