@@ -178,6 +178,10 @@ class ReplicaManager:
     def _apply_partition(self, topic: TopicState, index: int, state: PartitionState) -> None:
         key = (topic.name, index)
         hosted = self.node_id in state.replicas or self.node_id in state.adding
+        if state.leader == self.node_id and self.out_of_touch:
+            self._stop_following(key)  # leads again once back in touch (``_check_touch`` re-applies the metadata)
+            self._stop_leading(key)
+            return
         if state.leader == self.node_id:
             self._stop_following(key)
             current = self._leaders.get(key)
@@ -344,7 +348,8 @@ class ReplicaManager:
 
     def _check_touch(self) -> None:
         """Stop leading while out of touch with the quorum (its waiting acks=all writes fail with
-        NOT_LEADER_OR_FOLLOWER); lead again per the metadata once back."""
+        NOT_LEADER_OR_FOLLOWER), and take no leadership from metadata applied meanwhile; lead again per the
+        metadata once back."""
         if self._active_from is None:
             return
         in_touch = self._in_touch()
@@ -353,8 +358,8 @@ class ReplicaManager:
         elif not self._touched:
             return  # starting: its first heartbeat has not gone through yet, which is not losing touch
         if not in_touch and not self.out_of_touch:
-            self.out_of_touch = True
-            with self._lock:
+            with self._lock:  # no metadata applied meanwhile makes it lead again (``_apply_partition``)
+                self.out_of_touch = True
                 leading = list(self._leaders)
                 for key in leading:
                     self._stop_leading(key)

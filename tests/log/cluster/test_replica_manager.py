@@ -145,3 +145,20 @@ def test_a_fenced_follower_that_caught_up_is_not_proposed_for_the_isr(store: Top
         assert quorum.isr_changes == [[1, 2]]
     finally:
         manager.close()
+
+
+def test_metadata_applied_while_out_of_touch_does_not_make_the_node_lead(manager: ReplicaManager, touch: Touch) -> None:
+    moves: list[tuple[str, int, int | None]] = []
+    manager.on_leadership = lambda topic, partition, epoch: moves.append((topic, partition, epoch))
+    manager.activate(LEADS)
+    manager._check_touch()
+    touch.in_touch = False
+    manager._check_touch()
+    assert moves == [("t", 0, 1), ("t", 0, None)]
+    # A change that still names this node the leader (here: another broker's configs) arrives meanwhile.
+    manager.on_metadata(LEADS, replace(LEADS, offset=6, broker_configs={"2": {"log.retention.ms": "1000"}}))
+    assert moves == [("t", 0, 1), ("t", 0, None)]
+    touch.in_touch = True
+    manager._check_touch()
+    assert moves == [("t", 0, 1), ("t", 0, None), ("t", 0, 1)]
+    assert _leads(manager)
