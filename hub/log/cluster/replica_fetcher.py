@@ -10,7 +10,14 @@ start restarts empty at the leader's log start.
 Errors never stop the thread: a connection failure retries with a back-off, a NOT_LEADER_OR_FOLLOWER or epoch
 error waits for the metadata to name the new leader (which moves the partition to another fetcher).
 
-Thread-safe: ``add`` and ``remove`` may be called from any thread.
+Invariant (Kafka's ``partitionMapLock``): the log is only changed (appended to, truncated, restarted, its high
+watermark or log start moved) under the fetcher's lock, and only for the partition as it is still followed — the
+same ``FollowedPartition`` (same log, same leader epoch) and, for a fetch, the log still ending at the offset
+fetched from. A leader's answer to a request sent before the partition was removed or re-added in another epoch
+is dropped. So once ``remove`` (or ``close``) returns, this fetcher no longer touches that log: the node may lead
+it, or another fetcher follow it.
+
+Thread-safe: ``add``, ``remove`` and ``close`` may be called from any thread.
 """
 
 from __future__ import annotations
@@ -80,6 +87,8 @@ class ReplicaFetcher:
 
     def close(self) -> None:
         self._stop.set()
+        with self._lock:
+            self._partitions.clear()  # an answer still arriving changes no log (even if the join times out)
         self._wake.set()
         self._connection.close()
         self._thread.join(timeout=10)
@@ -93,8 +102,14 @@ class ReplicaFetcher:
         self._wake.set()
 
     def remove(self, topic: str, partition: int) -> None:
+        """Stop following the partition; returns once no change of its log by this fetcher is under way, and
+        none follows."""
         with self._lock:
             self._partitions.pop((topic, partition), None)
+
+    def _followed(self, partition: FollowedPartition) -> bool:
+        """Whether ``partition`` is still followed as it was when its request was sent (caller holds the lock)."""
+        return self._partitions.get((partition.log.topic, partition.log.partition)) is partition
 
     def partitions(self) -> list[tuple[str, int]]:
         with self._lock:
@@ -135,35 +150,41 @@ class ReplicaFetcher:
         if answer is None:
             return
         leader_epoch, leader_end = answer["leader_epoch"], answer["end_offset"]
-        if leader_end < 0:
-            target = log_.high_watermark
-        elif leader_epoch == epoch:
-            target = leader_end
-        else:
-            target = min(leader_end, log_.end_offset_for_epoch(leader_epoch)[1])
-        if target < log_.log_end_offset:
-            log.info(
-                "%s: truncating from %d to %d (leader %d, epoch %d)",
-                log_.name,
-                log_.log_end_offset,
-                target,
-                self.leader_id,
-                partition.leader_epoch,
-            )
-            log_.truncate_to(max(target, log_.log_start_offset))
-        partition.truncated = True
+        with self._lock:
+            if not self._followed(partition) or log_.latest_epoch() != epoch:
+                return  # moved on while the leader answered: the answer is about a log that is no longer ours
+            if leader_end < 0:
+                target = log_.high_watermark
+            elif leader_epoch == epoch:
+                target = leader_end
+            else:
+                target = min(leader_end, log_.end_offset_for_epoch(leader_epoch)[1])
+            if target < log_.log_end_offset:
+                log.info(
+                    "%s: truncating from %d to %d (leader %d, epoch %d)",
+                    log_.name,
+                    log_.log_end_offset,
+                    target,
+                    self.leader_id,
+                    partition.leader_epoch,
+                )
+                log_.truncate_to(max(target, log_.log_start_offset))
+            partition.truncated = True
 
     def _fetch(self, followed: list[FollowedPartition]) -> None:
         if not followed:
             self._stop.wait(0.1)
             return
         topics: dict[str, list[dict[str, int]]] = {}
+        fetch_offsets: dict[tuple[str, int], int] = {}
         for partition in followed:
+            fetch_offset = partition.log.log_end_offset
+            fetch_offsets[(partition.log.topic, partition.log.partition)] = fetch_offset
             topics.setdefault(partition.log.topic, []).append(
                 {
                     "partition": partition.log.partition,
                     "current_leader_epoch": partition.leader_epoch,
-                    "fetch_offset": partition.log.log_end_offset,
+                    "fetch_offset": fetch_offset,
                     "log_start_offset": partition.log.log_start_offset,
                     "partition_max_bytes": self.settings.max_bytes,
                 }
@@ -187,19 +208,25 @@ class ReplicaFetcher:
         by_key = {(partition.log.topic, partition.log.partition): partition for partition in followed}
         for topic in response["responses"]:
             for answer in topic["partitions"]:
-                found = by_key.get((topic["topic"], answer["partition_index"]))
-                if found is not None:
-                    self._apply(found, answer)
+                key = (topic["topic"], answer["partition_index"])
+                found = by_key.get(key)
+                if found is None:
+                    continue
+                code = ErrorCode(int(answer["error_code"]))
+                if code == ErrorCode.OFFSET_OUT_OF_RANGE:
+                    self._reset_out_of_range(found)
+                elif code != ErrorCode.NONE:
+                    self._not_ready(found, code)
+                else:
+                    with self._lock:
+                        # As Kafka's fetcher: only for the partition still followed in the same epoch, from the
+                        # same offset (removed, re-added or truncated meanwhile: the answer is stale).
+                        if self._followed(found) and found.truncated and found.log.log_end_offset == fetch_offsets[key]:
+                            self._apply(found, answer)
 
     def _apply(self, partition: FollowedPartition, answer: dict[str, object]) -> None:
+        """Append a fetched answer's records and take its high watermark and log start (caller holds the lock)."""
         log_ = partition.log
-        code = ErrorCode(int(answer["error_code"]))  # type: ignore[call-overload]
-        if code == ErrorCode.OFFSET_OUT_OF_RANGE:
-            self._reset_out_of_range(partition)
-            return
-        if code != ErrorCode.NONE:
-            self._not_ready(partition, code)
-            return
         records = answer["records"]
         if records:
             try:
@@ -225,11 +252,14 @@ class ReplicaFetcher:
         if answer is None:
             return
         leader_start = answer["offset"]
-        if log_.log_end_offset < leader_start:
-            log.info("%s: log ends before the leader's start %d: restarting there", log_.name, leader_start)
-            log_.truncate_fully_and_start_at(leader_start)
-        else:
-            partition.truncated = False  # ahead of the leader: find where the logs agree
+        with self._lock:
+            if not self._followed(partition):
+                return
+            if log_.log_end_offset < leader_start:
+                log.info("%s: log ends before the leader's start %d: restarting there", log_.name, leader_start)
+                log_.truncate_fully_and_start_at(leader_start)
+            else:
+                partition.truncated = False  # ahead of the leader: find where the logs agree
 
     def _ask(
         self, partition: FollowedPartition, api_key: int, version: int, names: tuple[str, str], **fields: int

@@ -4,14 +4,17 @@ It listens to the metadata quorum. For each change it mirrors topics into the lo
 growing and deleting them with the metadata's ids and configs), then makes this node the leader of the partitions
 the metadata says it leads (a PartitionLeadership each) and a follower of those it only replicates (a
 ReplicaFetcher per leader broker). A leader asks the quorum to change its ISR (Kafka's AlterPartition): to add a
-follower that caught up, and, from the maintenance thread, to remove one that lagged for
-``replica.lag.time.max.ms``.
+follower that caught up (if its broker is registered and not fenced), and, from the maintenance thread, to remove
+one that lagged for ``replica.lag.time.max.ms``.
 
 The Kafka listener asks it who may do what: ``leadership`` for produce, consumer fetches and offsets (raising
 NOT_LEADER_OR_FOLLOWER, FENCED_LEADER_EPOCH), ``follower_fetched`` when a follower fetched.
 
 Thread-safe: metadata changes arrive on the quorum's dispatcher thread, requests on the listener's threads; the
-manager's maps are guarded by one lock, each leadership by its own.
+manager's maps are guarded by one lock, each leadership by its own. Metadata is applied under that lock and never
+goes back: a state older than the one applied (``offset``) is ignored, wherever it comes from — the dispatcher,
+``activate`` with a snapshot read earlier, or the re-application when the node is back in touch — so the latest
+state always wins, as Kafka's ReplicaManager applies its metadata deltas in order.
 """
 
 from __future__ import annotations
@@ -89,6 +92,7 @@ class ReplicaManager:
         self._stop = threading.Event()
         self._maintenance = threading.Thread(target=self._maintain, name="hub-isr-maintenance", daemon=True)
         self.metadata = ClusterMetadata()
+        self._newest = self.metadata  # the newest state the quorum passed before ``activate``
         self._active_from: int | None = None
         self._touched = False  # in touch with the quorum at least once since it started
 
@@ -106,32 +110,46 @@ class ReplicaManager:
         for fetcher in fetchers:
             fetcher.close()
         self._isr_changes.shutdown(wait=False, cancel_futures=True)
-        self._maintenance.join(timeout=5)
+        if self._maintenance.ident is not None:  # started
+            self._maintenance.join(timeout=5)
 
     # --- metadata ----------------------------------------------------------------------------------------------
 
     def activate(self, metadata: ClusterMetadata) -> None:
         """Start acting on the metadata, from ``metadata`` on: a restarting node's quorum member first replays
         its log, and the states it passes through are history (acting on them would make it lead, or delete,
-        what it no longer leads or holds). The caller knows the node caught up with the quorum."""
+        what it no longer leads or holds). The caller knows the node caught up with the quorum; a newer state the
+        quorum passed meanwhile (ignored then, as not yet active) is the one applied."""
         with self._lock:
             self._active_from = metadata.offset
-        self.on_metadata(metadata, metadata)
-        log.info("node %d: caught up with the cluster metadata at offset %d", self.node_id, metadata.offset)
+            newest = metadata if metadata.offset >= self._newest.offset else self._newest
+            self._apply(newest)
+        log.info("node %d: caught up with the cluster metadata at offset %d", self.node_id, newest.offset)
 
     def on_metadata(self, old: ClusterMetadata, new: ClusterMetadata) -> None:
-        """Apply a metadata change (the quorum's listener); ignored until ``activate``."""
+        """Apply a metadata change (the quorum's listener); ignored until ``activate``, and when older than the
+        state already applied."""
         with self._lock:
-            if self._active_from is None or new.offset < self._active_from:
+            if self._active_from is None:
+                if new.offset > self._newest.offset:
+                    self._newest = new
                 return
-            self.metadata = new
-            if new.broker_configs != self.store.dynamic_configs:
-                self.store.set_dynamic_configs(new.broker_configs, node_id=self.node_id, persist=False)
-            self._sync_topics(new)
-            for topic in new.topics.values():
-                for index, state in enumerate(topic.partitions):
-                    self._apply_partition(topic, index, state)
-            self._drop_unassigned(new)
+            if new.offset >= self._active_from:
+                self._apply(new)
+
+    def _apply(self, new: ClusterMetadata) -> None:
+        """Act on ``new``, unless a newer state was applied already (caller holds the lock)."""
+        if new.offset < self.metadata.offset:
+            log.debug("node %d: skipping metadata %d, older than %d", self.node_id, new.offset, self.metadata.offset)
+            return
+        self.metadata = new
+        if new.broker_configs != self.store.dynamic_configs:
+            self.store.set_dynamic_configs(new.broker_configs, node_id=self.node_id, persist=False)
+        self._sync_topics(new)
+        for topic in new.topics.values():
+            for index, state in enumerate(topic.partitions):
+                self._apply_partition(topic, index, state)
+        self._drop_unassigned(new)
 
     def _sync_topics(self, metadata: ClusterMetadata) -> None:
         local = self.store.topics()
@@ -160,6 +178,10 @@ class ReplicaManager:
     def _apply_partition(self, topic: TopicState, index: int, state: PartitionState) -> None:
         key = (topic.name, index)
         hosted = self.node_id in state.replicas or self.node_id in state.adding
+        if state.leader == self.node_id and self.out_of_touch:
+            self._stop_following(key)  # leads again once back in touch (``_check_touch`` re-applies the metadata)
+            self._stop_leading(key)
+            return
         if state.leader == self.node_id:
             self._stop_following(key)
             current = self._leaders.get(key)
@@ -266,7 +288,9 @@ class ReplicaManager:
         leadership = self.leadership(topic, partition)
         leadership.check_epoch(epoch)
         moved_before = leadership.log.high_watermark
-        if leadership.record_fetch(replica, offset):
+        # Only a live broker may join the ISR (Kafka's isReplicaIsrEligible): the controller refuses a fenced one,
+        # which is what a node in controlled shutdown is while it still fetches.
+        if leadership.record_fetch(replica, offset) and self.metadata.is_live(replica):
             self._request_isr_change(leadership, add=replica)
         if leadership.log.high_watermark != moved_before:
             self._on_high_watermark(leadership.log)
@@ -324,7 +348,8 @@ class ReplicaManager:
 
     def _check_touch(self) -> None:
         """Stop leading while out of touch with the quorum (its waiting acks=all writes fail with
-        NOT_LEADER_OR_FOLLOWER); lead again per the metadata once back."""
+        NOT_LEADER_OR_FOLLOWER), and take no leadership from metadata applied meanwhile; lead again per the
+        metadata once back."""
         if self._active_from is None:
             return
         in_touch = self._in_touch()
@@ -333,8 +358,8 @@ class ReplicaManager:
         elif not self._touched:
             return  # starting: its first heartbeat has not gone through yet, which is not losing touch
         if not in_touch and not self.out_of_touch:
-            self.out_of_touch = True
-            with self._lock:
+            with self._lock:  # no metadata applied meanwhile makes it lead again (``_apply_partition``)
+                self.out_of_touch = True
                 leading = list(self._leaders)
                 for key in leading:
                     self._stop_leading(key)
@@ -345,8 +370,7 @@ class ReplicaManager:
                     len(leading),
                 )
         elif in_touch and self.out_of_touch:
-            self.out_of_touch = False
             log.info("node %d is back in touch with the metadata quorum", self.node_id)
-            with self._lock:
-                metadata = self.metadata
-            self.on_metadata(metadata, metadata)
+            with self._lock:  # re-applied under the lock: a newer state applied meanwhile is not undone
+                self.out_of_touch = False
+                self._apply(self.metadata)
