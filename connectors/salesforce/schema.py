@@ -5,10 +5,11 @@ fields in describe order, the Connect schema of a record (struct ``io.confluent.
 optional), which fields can be queried in bulk (compound ``address``/``location`` fields and ``base64`` fields
 cannot: Bulk API 2.0 refuses them) and which can be created or updated.
 
-Field types map to Connect types: ``boolean`` → BOOLEAN, ``int`` → INT32, ``long`` → INT64, ``double``,
-``currency``, ``percent`` → FLOAT64, ``date`` → Date, ``datetime`` → Timestamp, ``base64`` → BYTES, everything
-else (ids, references, strings, picklists, ``time``…) → STRING. ``from_text`` reads a Bulk API CSV cell (empty means
-null), ``from_json`` a REST JSON value; ``to_json`` writes a Connect value as the REST API takes it.
+Field types map to Connect types as the streaming sources map them: ``boolean`` → BOOLEAN, ``int`` → INT32,
+``long`` → INT64, ``double``, ``currency``, ``percent`` → FLOAT64, ``date`` → Date, ``datetime`` → Timestamp,
+``time`` → Time, everything else (ids, references, strings, picklists, base64…) → STRING. ``from_text`` reads a
+Bulk API CSV cell (empty means null), ``from_json`` a REST JSON value; ``to_json`` writes a Connect value as the
+REST API takes it.
 
 Immutable; safe to share between threads.
 """
@@ -25,10 +26,12 @@ from typing import Any
 from hub.sdk import Schema, Struct
 from hub.sdk.schema import (
     DATE_NAME,
+    TIME_NAME,
     TIMESTAMP_NAME,
     Type,
     date_schema,
     struct_schema,
+    time_schema,
     timestamp_schema,
 )
 
@@ -44,7 +47,7 @@ _TYPES: dict[str, Schema] = {
     "percent": Schema(Type.FLOAT64, optional=True),
     "date": date_schema(optional=True),
     "datetime": timestamp_schema(optional=True),
-    "base64": Schema(Type.BYTES, optional=True),
+    "time": time_schema(optional=True),
 }
 _STRING = Schema(Type.STRING, optional=True)
 
@@ -150,6 +153,8 @@ def from_json(schema: Schema, value: Any) -> Any:
         return parse_datetime(str(value))
     if schema.name == DATE_NAME:
         return dt.date.fromisoformat(str(value)[:10])
+    if schema.name == TIME_NAME:
+        return dt.time.fromisoformat(str(value).rstrip("Z")[:12])
     kind = schema.type
     if kind is Type.BOOLEAN:
         return value if isinstance(value, bool) else str(value).lower() == "true"

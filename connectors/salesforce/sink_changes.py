@@ -6,7 +6,8 @@ The event type of a record, in this order:
 - ``override.event.type=true``: ``salesforce.sink.object.operation`` for every record;
 - a null value (a tombstone): delete the record whose Id is the key (a string, or a struct/map with ``Id``);
 - a ``ChangeEventHeader`` (a CDC event, e.g. from the CDC source): its ``changeType`` (``GAP_*`` as the change
-  it stands for), applied to each of its ``recordIds``; its ``nulledFields`` are cleared;
+  it stands for), applied to the record named by the value's ``Id`` or the key (the CDC source writes one record
+  per changed record), else to each of the header's ``recordIds``; its ``nulledFields`` are cleared;
 - an ``_EventType`` field (Confluent's PushTopic record format): ``created``, ``updated``, ``deleted``,
   ``undeleted``;
 - otherwise ``salesforce.sink.object.operation``.
@@ -79,6 +80,13 @@ def _key_id(record: SinkRecord) -> str:
     return key
 
 
+def _optional_key_id(record: SinkRecord) -> str:
+    try:
+        return _key_id(record) if record.key is not None else ""
+    except DataError:
+        return ""
+
+
 def plan(record: SinkRecord, settings: SObjectSinkSettings, description: ObjectDescription) -> list[Change]:
     """The writes one record asks for; DataError when the record cannot say what to write."""
     if record.value is None:
@@ -95,7 +103,8 @@ def plan(record: SinkRecord, settings: SObjectSinkSettings, description: ObjectD
         if change_type == "overflow":
             raise DataError("a GAP_OVERFLOW change event carries no record to write")
         event = _EVENT_OPERATIONS.get(change_type, "")
-        ids = [str(each) for each in header.get("recordIds") or () if each] or [str(value.get("Id") or "")]
+        own = str(value.get("Id") or "") or _optional_key_id(record)
+        ids = [own] if own else [str(each) for each in header.get("recordIds") or () if each] or [""]
         nulled = tuple(str(name) for name in header.get("nulledFields") or ())
     elif value.get("_EventType"):
         event = _EVENT_OPERATIONS.get(str(value["_EventType"]).lower(), "")

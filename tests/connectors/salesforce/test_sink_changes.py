@@ -70,6 +70,14 @@ def test_a_cdc_update_applies_to_each_record_id_and_clears_nulled_fields() -> No
     assert changes[0].fields == {"LastName": "Roe", "Company": None}
 
 
+def test_a_cdc_record_of_the_cdc_source_applies_to_its_own_record_only() -> None:
+    header = {"changeType": "CREATE", "recordIds": ["00Q1", "00Q2"]}
+    changes = plan(
+        record({"ChangeEventHeader": header, "LastName": "Roe"}, key={"Id": "00Q2"}), settings(), DESCRIPTION
+    )
+    assert [c.target for c in changes] == ["00Q2"]
+
+
 def test_with_the_custom_id_field_creates_and_updates_upsert_on_the_source_id() -> None:
     options = {"salesforce.custom.id.field.name": "Source_Id__c", "salesforce.use.custom.id.field": "true"}
     header = {"changeType": "CREATE", "recordIds": ["00QA"]}
