@@ -90,7 +90,7 @@ class Job:
             contentType="CSV",
             apiVersion=float(self.version),
         )
-        if self.kind == "ingest":
+        if self.kind == "ingest" and self.state == "Open":
             body["contentUrl"] = f"services/data/v{self.version}/jobs/ingest/{self.id}/batches"
         body.update(lineEnding=self.line_ending, columnDelimiter=self.delimiter)
         return body

@@ -24,16 +24,16 @@ from tests.harness.salesforce.org import Org
 from tests.harness.salesforce.responses import json_response, read_object, shaped_record
 
 DEFAULT_BATCH_SIZE = 2000
-SEASONS = ("Spring", "Summer", "Winter")
+SEASONS = ("Summer", "Winter", "Spring")  # 31.0 was Summer '14; three releases a year since
 
 
 def versions() -> list[dict[str, str]]:
-    """API versions 31.0 to 62.0, each with its release label (three releases a year)."""
+    """API versions 31.0 to 62.0, each with its release's name."""
     found = []
     for major in range(31, 63):
-        season = SEASONS[(major - 31) % 3 if major >= 31 else 0]
-        year = 15 + (major - 31 + 1) // 3
-        found.append({"label": f"{season} '{year}", "url": f"/services/data/v{major}.0", "version": f"{major}.0"})
+        offset = major - 31
+        label = f"{SEASONS[offset % 3]} '{14 + (offset + 2) // 3}"
+        found.append({"label": label, "url": f"/services/data/v{major}.0", "version": f"{major}.0"})
     return found
 
 
