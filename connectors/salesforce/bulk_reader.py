@@ -31,7 +31,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from connectors.salesforce.bulk2 import Bulk2, Page
-from connectors.salesforce.schema import ObjectDescription, format_datetime, parse_datetime
+from connectors.salesforce.schema import ObjectDescription, datetime_ms, format_datetime, parse_datetime
 from connectors.salesforce.session import SalesforceApiError, SalesforceSession
 from hub.sdk import SourceRecord, Struct
 from hub.sdk.errors import ConnectorError
@@ -88,6 +88,7 @@ class ObjectReader:
         self.next_query = 0.0
         self.pool: ThreadPoolExecutor | None = None
         self.prefetch: tuple[str, Future[Page]] | None = None  # the next page, being fetched
+        self.job_created = 0.0  # time.monotonic() when the query job was created or found again
         self.job_pause = 0.0  # the wait before the next look at a running query job; grows while it runs
         self.pending: list[SourceRecord] = []
         self._resume(stored)
@@ -157,6 +158,7 @@ class ObjectReader:
         self.job_id = str(job["id"])
         self.job_started = parse_datetime(str(job["createdDate"]))
         self.locator, self.index = "", 0
+        self.job_created = time.monotonic()
         self.phase = "waiting"
         log.info("%s: snapshot through Bulk API 2.0 query job %s", self.sobject, self.job_id)
 
@@ -182,7 +184,9 @@ class ObjectReader:
         if state in ("Failed", "Aborted"):
             raise ConnectorError(f"{self.sobject}: snapshot job {self.job_id} {state}: {info.get('errorMessage', '')}")
         if state != "JobComplete":
-            self.job_pause = min(max(self.job_pause * 2, 0.02), 1.0)
+            # Short looks while the job is young (most finish within seconds), then longer ones.
+            young = time.monotonic() - self.job_created < 3.0
+            self.job_pause = 0.05 if young else min(max(self.job_pause * 2, 0.1), 1.0)
             return
         self._load_page(self.locator)
         self._remember_rows(self.page.rows[: self.index] if self.page else [])
@@ -239,7 +243,7 @@ class ObjectReader:
         header = self.page.header
         id_at, stamp_at = header.index("Id"), header.index(MODSTAMP)
         since = format_datetime(self.job_started)
-        floor = self.job_started - dt.timedelta(milliseconds=self.overlap_ms)
+        floor_ms = _ms(self.job_started) - self.overlap_ms
         seen, job, topic, partition = self.seen, self.job_id, self.topic, self.partition
         while len(records) < limit:
             if self.index >= len(self.page.rows):
@@ -256,10 +260,9 @@ class ObjectReader:
             values = self.rows_reader(rows)
             locator = self.locator
             for index, (row, value) in enumerate(zip(rows, values, strict=True), start + 1):
-                modstamp = parse_datetime(row[stamp_at])
-                ms = _ms(modstamp)
+                ms = datetime_ms(row[stamp_at])
                 record_id = row[id_at]
-                if modstamp >= floor:
+                if ms >= floor_ms:
                     seen[(record_id, ms)] = None
                 offset = {"phase": "snapshot", "job": job, "locator": locator, "index": index, "since": since}
                 records.append(

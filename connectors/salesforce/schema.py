@@ -146,13 +146,12 @@ class ObjectDescription:
                 return []
             columns: list[Any] = []
             for column, convert in zip(zip(*rows, strict=True), converters, strict=True):
-                if "" in column:
-                    if convert is None:
-                        columns.append([text or None for text in column])
-                    else:
-                        columns.append([convert(text) if text else None for text in column])
+                if convert is None:  # text; an empty cell is null
+                    columns.append(list(map(_NULL_IF_EMPTY.get, column, column)) if "" in column else column)
+                elif convert in _TAKES_EMPTY or "" not in column:
+                    columns.append(list(map(convert, column)))
                 else:
-                    columns.append(column if convert is None else list(map(convert, column)))
+                    columns.append([convert(text) if text else None for text in column])
             return list(map(make, map(list, zip(*columns, strict=True))))
 
         return read_rows
@@ -171,6 +170,21 @@ class ObjectDescription:
 @functools.lru_cache(maxsize=8192)  # bulk rows repeat their datetimes (a load stamps thousands alike)
 def parse_datetime(text: str) -> dt.datetime:
     """A Salesforce datetime (``2024-05-01T10:00:00.000+0000`` or ``…Z``) as an aware UTC datetime."""
+    return _parse_datetime(text)
+
+
+@functools.lru_cache(maxsize=8192)
+def _datetime_or_none(text: str) -> dt.datetime | None:
+    return _parse_datetime(text) if text else None
+
+
+@functools.lru_cache(maxsize=8192)
+def datetime_ms(text: str) -> int:
+    """Milliseconds since the epoch of a Salesforce datetime."""
+    return int(_parse_datetime(text).timestamp() * 1000)
+
+
+def _parse_datetime(text: str) -> dt.datetime:
     value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.UTC)
@@ -184,22 +198,22 @@ def format_datetime(value: dt.datetime) -> str:
 
 
 @functools.lru_cache(maxsize=4096)
-def _parse_date(text: str) -> dt.date:
-    return dt.date.fromisoformat(text[:10])
+def _parse_date(text: str) -> dt.date | None:
+    return dt.date.fromisoformat(text[:10]) if text else None
 
 
 def _parse_time(text: str) -> dt.time:
     return dt.time.fromisoformat(text.rstrip("Z")[:12])
 
 
-def _parse_boolean(text: str) -> bool:
-    return text == "true"
+_parse_boolean = {"true": True, "false": False, "": None}.get
+_NULL_IF_EMPTY: dict[str, None] = {"": None}
 
 
 def converter(schema: Schema) -> Callable[[str], Any] | None:
     """The function turning a CSV cell into a value of ``schema``; None for strings (kept as they are)."""
     if schema.name == TIMESTAMP_NAME:
-        return parse_datetime
+        return _datetime_or_none
     if schema.name == DATE_NAME:
         return _parse_date
     if schema.name == TIME_NAME:
@@ -267,3 +281,7 @@ def to_text(value: Any) -> str:
         return "true" if value else "false"
     converted = to_json(value)
     return converted if isinstance(converted, str) else str(converted)
+
+
+#: Converters that turn an empty cell into None themselves (the others are not called for empty cells).
+_TAKES_EMPTY: frozenset[Callable[[str], Any]] = frozenset({_datetime_or_none, _parse_date, _parse_boolean})
