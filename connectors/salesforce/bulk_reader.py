@@ -27,19 +27,18 @@ import functools
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from itertools import repeat
 from operator import itemgetter
 from typing import Any
 
 from connectors.salesforce.bulk2 import Bulk2, Page
+from connectors.salesforce.page_prefetch import PagesAhead
 from connectors.salesforce.schema import ObjectDescription, datetime_ms, format_datetime, parse_datetime
 from connectors.salesforce.session import SalesforceApiError, SalesforceSession
 from hub.sdk import SourceRecord, Struct
 from hub.sdk.errors import ConnectorError
 from hub.sdk.records import NO_HEADERS
 from hub.sdk.schema import STRING_SCHEMA
-from hub.sdk.switching import prompt_switching
 
 log = logging.getLogger(__name__)
 
@@ -88,8 +87,7 @@ class ObjectReader:
         self.watermark: dt.datetime | None = None
         self.seen: dict[tuple[str, int], None] = {}  # (Id, SystemModstamp ms) sent inside the window
         self.next_query = 0.0
-        self.pool: ThreadPoolExecutor | None = None
-        self.prefetch: tuple[str, Future[Page]] | None = None  # the next page, being fetched
+        self.ahead: PagesAhead | None = None  # the following pages of the snapshot job, fetched ahead
         self.job_created = 0.0  # time.monotonic() when the query job was created or found again
         self.job_pause = 0.0  # the wait before the next look at a running query job; grows while it runs
         self.pending: list[SourceRecord] = []
@@ -196,33 +194,26 @@ class ObjectReader:
 
     def _load_page(self, locator: str) -> None:
         assert self.description is not None
-        prefetched, self.prefetch = self.prefetch, None
-        if prefetched is not None and prefetched[0] == locator:
-            page = prefetched[1].result()
+        ahead = self.ahead
+        if ahead is not None and locator and ahead.next_locator == locator:
+            page = ahead.take(locator)
         else:
+            if ahead is not None:
+                ahead.close()
+                self.ahead = None
             page = self.bulk.results_page(self.job_id, locator or None, self.page_rows)
+            if page.next_locator is not None:
+                # The following pages are fetched (built by the server, sent, parsed) while this one becomes
+                # records.
+                self.ahead = PagesAhead(self.bulk, self.job_id, page.next_locator, self.page_rows)
         self.page = page
         self.locator = locator
         self.rows_reader = self.description.rows_reader(page.header)
-        if page.next_locator is not None:
-            # The next page is fetched (the server building it, the transfer, the CSV parsing) while this one
-            # is turned into records; the session is used by one thread at a time all the same, as the task
-            # thread makes no request until it needs that page.
-            if self.pool is None:
-                self.pool = ThreadPoolExecutor(1, thread_name_prefix=f"salesforce-{self.sobject}")
-            following = page.next_locator
-            self.prefetch = (following, self.pool.submit(self._fetch, following))
-
-    def _fetch(self, locator: str) -> Page:
-        with prompt_switching():
-            return self.bulk.results_page(self.job_id, locator, self.page_rows)
 
     def close(self) -> None:
         """Stops fetching ahead."""
-        if self.prefetch is not None:
-            self.prefetch[1].cancel()
-        if self.pool is not None:
-            self.pool.shutdown(wait=False, cancel_futures=True)
+        if self.ahead is not None:
+            self.ahead.close()
 
     def _remember_rows(self, rows: list[list[str]]) -> None:
         """Rows already sent inside the overlap window of the snapshot's start go into ``seen``."""
