@@ -46,9 +46,9 @@ def login_config(server: SalesforceServer, grant: str = "PASSWORD") -> dict[str,
     return config
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def sf(salesforce_server: SalesforceServer) -> Salesforce:
-    """simple-salesforce logged in, to arrange and check the org."""
+    """simple-salesforce logged in, to arrange and check the org (per test: tests expire every session)."""
     return client.password_login(salesforce_server)
 
 

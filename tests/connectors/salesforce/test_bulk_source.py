@@ -198,3 +198,25 @@ def test_objects_reach_their_topics_through_the_runtime(
     values = [json.loads(r.value)["payload"] for r in runtime.read_topic("tickets")]
     assert sorted(v["Name"] for v in values[:2]) == ["x1", "x2"]  # a snapshot has no order
     assert values[2]["Name"] == "x3"
+
+
+def test_an_expired_session_mid_stream_is_renewed(
+    salesforce_server: SalesforceServer, sf: Salesforce, marker: str
+) -> None:
+    if not salesforce_server.control:
+        pytest.skip("expiring sessions needs the local test server's control API")
+    sobject = new_object(salesforce_server, marker)
+    create(sf, sobject, ["s1"])
+    config = source_config(salesforce_server, sobject)
+    task = SalesforceBulkApiSourceTask()
+    task.initialize(MemorySourceContext(config, MemoryOffsets()))
+    task.start(config)
+    records: list[SourceRecord] = []
+    try:
+        wait_for(lambda: records.extend(task.poll()) or len(records) >= 1, what="the snapshot")
+        client.control(salesforce_server, "POST", "sessions/expire")
+        create(client.password_login(salesforce_server), sobject, ["s2"])
+        wait_for(lambda: records.extend(task.poll()) or len(records) >= 2, what="the change after the expiry")
+        assert names(records) == ["s1", "s2"]
+    finally:
+        task.stop()

@@ -262,3 +262,19 @@ def test_a_topic_reaches_the_object_through_the_runtime_with_refused_rows_in_the
     assert json.loads(refused.value) == bad
     headers = dict(refused.headers)
     assert any(b"REQUIRED_FIELD_MISSING" in (value or b"") for value in headers.values()), headers
+
+
+def test_an_expired_session_is_renewed_between_batches(
+    salesforce_server: SalesforceServer, sf: Salesforce, marker: str
+) -> None:
+    if not salesforce_server.control:
+        pytest.skip("expiring sessions needs the local test server's control API")
+    sobject = new_object(salesforce_server, marker)
+    sink = Sink(sink_config(salesforce_server, sobject))
+    try:
+        sink.put([{"Number__c": "1", "Amount__c": 1.0}])
+        client.control(salesforce_server, "POST", "sessions/expire")
+        sink.put([{"Number__c": "2", "Amount__c": 2.0}])
+        assert sorted(rows(client.password_login(salesforce_server), sobject)) == ["1", "2"]
+    finally:
+        sink.close()
