@@ -14,35 +14,20 @@ Delivery is at-least-once: see ``bulk_reader`` for which rows a restarted task m
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import threading
 from collections.abc import Sequence
 
 from connectors.salesforce.bulk_reader import ObjectReader
 from connectors.salesforce.config import BULK_SOURCE_CONFIG
-from connectors.salesforce.session import SalesforceSession
-from connectors.salesforce.settings import BulkSourceSettings, ConnectionSettings
+from connectors.salesforce.session import SalesforceSession, check_connection
+from connectors.salesforce.settings import BulkSourceSettings
 from hub.sdk import ConfigDef, SourceConnector, SourceRecord, SourceTask
-from hub.sdk.errors import ConfigError, ConnectError
+from hub.sdk.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
 MAX_POLL_RECORDS = 5_000
-
-
-def check_login(connection: ConnectionSettings) -> dict[str, list[str]]:
-    """Log in once, with a timeout of a few seconds and no retries; the problem on the option to fix, or {}."""
-    quick = dataclasses.replace(connection, timeout_ms=min(connection.timeout_ms, 5_000), retry_time_ms=0)
-    session = SalesforceSession(quick)
-    try:
-        session.open()
-    except ConnectError as exc:
-        key = "salesforce.instance" if "unavailable" in str(exc) else "salesforce.username"
-        return {key: [str(exc)]}
-    finally:
-        session.close()
-    return {}
 
 
 class SalesforceBulkApiSourceConnector(SourceConnector):
@@ -62,7 +47,7 @@ class SalesforceBulkApiSourceConnector(SourceConnector):
             settings = BulkSourceSettings.parse(config)
         except ConfigError as exc:
             return exc.errors
-        return check_login(settings.connection)
+        return check_connection(settings.connection, settings.objects)
 
     def start(self, config: dict[str, str]) -> None:
         self.settings = BulkSourceSettings.parse(config)

@@ -10,6 +10,9 @@
   ``SalesforceUnavailableError`` (a RetriableError: the runtime polls or redelivers again later);
 - any other error: ``SalesforceApiError`` (a ConnectorError) with the server's errorCode and message.
 
+``check_connection`` is what the connectors' ``validate_connection`` does: one quick login and a describe of each
+object, the problems put on the option to fix.
+
 No message, log line or exception this module produces contains a password, token, secret or private key: every
 text taken from a failure passes through ``scrub``, which blanks any secret value it finds.
 
@@ -18,10 +21,11 @@ One session per task; ``request`` may be called from one thread at a time, ``clo
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import requests
@@ -31,7 +35,7 @@ from simple_salesforce.login import SalesforceLogin
 
 from connectors.salesforce.settings import ConnectionSettings
 from connectors.salesforce.transport import InstanceSession, login_domain
-from hub.sdk.errors import ConnectorError, RetriableError
+from hub.sdk.errors import ConnectError, ConnectorError, RetriableError
 
 log = logging.getLogger(__name__)
 
@@ -252,3 +256,24 @@ class SalesforceSession:
 
 class _TransientError(Exception):
     """A retriable answer (rate limit, 5xx)."""
+
+
+def check_connection(connection: ConnectionSettings, objects: Sequence[str] = ()) -> dict[str, list[str]]:
+    """Log in once, with a timeout of a few seconds and no retries, and describe ``objects``; the problems on the
+    options to fix, or {}."""
+    quick = dataclasses.replace(connection, timeout_ms=min(connection.timeout_ms, 5_000), retry_time_ms=0)
+    session = SalesforceSession(quick)
+    try:
+        session.open()
+        missing = []
+        for name in objects:
+            try:
+                session.request("GET", f"sobjects/{name}/describe")
+            except SalesforceApiError as exc:
+                missing.append(f"{name}: {exc.error_code}: {exc.server_message}")
+        return {"salesforce.object": missing} if missing else {}
+    except ConnectError as exc:
+        key = "salesforce.instance" if "unavailable" in str(exc) or "TLS" in str(exc) else "salesforce.username"
+        return {key: [str(exc)]}
+    finally:
+        session.close()

@@ -26,10 +26,9 @@ import logging
 import threading
 from collections.abc import Collection, Mapping, Sequence
 
-from connectors.salesforce.bulk_source import check_login
 from connectors.salesforce.config import SOBJECT_SINK_CONFIG
 from connectors.salesforce.schema import ObjectDescription
-from connectors.salesforce.session import SalesforceSession
+from connectors.salesforce.session import SalesforceSession, check_connection
 from connectors.salesforce.settings import SObjectSinkSettings
 from connectors.salesforce.sink_changes import Change, plan
 from connectors.salesforce.writes import Writer
@@ -60,7 +59,7 @@ class SalesforceSObjectSinkConnector(PartitionedSinkConnector):
             settings = SObjectSinkSettings.parse(config)
         except ConfigError as exc:
             return exc.errors
-        return check_login(settings.connection)
+        return check_connection(settings.connection, [settings.object])
 
 
 def _where(record: SinkRecord) -> str:

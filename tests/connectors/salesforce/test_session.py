@@ -7,6 +7,7 @@ import logging
 
 import pytest
 
+from connectors.salesforce.bulk_source import SalesforceBulkApiSourceConnector
 from connectors.salesforce.config import SOBJECT_SINK_CONFIG
 from connectors.salesforce.session import (
     SalesforceApiError,
@@ -15,6 +16,7 @@ from connectors.salesforce.session import (
     SalesforceUnavailableError,
 )
 from connectors.salesforce.settings import connection_settings
+from connectors.salesforce.sobject_sink import SalesforceSObjectSinkConnector
 from tests.connectors.salesforce.conftest import login_config
 from tests.harness.salesforce import client
 from tests.harness.salesforce.harness import SalesforceServer
@@ -115,3 +117,16 @@ def test_other_errors_carry_the_server_code_and_message(salesforce_server: Sales
         assert caught.value.status == 400
     finally:
         session.close()
+
+
+def test_validation_names_a_refused_login_and_a_missing_object(salesforce_server: SalesforceServer) -> None:
+    connector = SalesforceSObjectSinkConnector()
+    config = {**login_config(salesforce_server), "topics": "t", "salesforce.object": "NoSuchThing__c"}
+    problems = connector.validate_connection(config)
+    assert list(problems) == ["salesforce.object"]
+    assert "NoSuchThing__c" in problems["salesforce.object"][0]
+    problems = connector.validate_connection({**config, "salesforce.password": "not-it-at-all"})
+    assert "INVALID_LOGIN" in problems["salesforce.username"][0]
+    assert "not-it-at-all" not in str(problems)
+    source = SalesforceBulkApiSourceConnector()
+    assert source.validate_connection({**login_config(salesforce_server), "salesforce.object": "Account"}) == {}
