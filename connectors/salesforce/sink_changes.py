@@ -12,6 +12,7 @@ The event type of a record, in this order:
   ``undeleted``;
 - otherwise ``salesforce.sink.object.operation``.
 
+The record's Id is the value's ``Id`` field, else the key's (a string, or a struct or map holding ``Id``).
 Creates (and undeletes) insert, updates update, deletes delete. With ``salesforce.use.custom.id.field`` the
 record's Id goes into the external id field and creates and updates become upserts on it (the target org's Ids
 differ), deletes find their target by it. Fields written: those the record sets (non-null), known to the describe,
@@ -94,24 +95,22 @@ def plan(record: SinkRecord, settings: SObjectSinkSettings, description: ObjectD
     value = _as_map(record.value, "the record's value")
     header = _plain(value.get("ChangeEventHeader"))
     nulled: tuple[str, ...] = ()
-    ids: list[str]
+    own = str(value.get("Id") or "") or _optional_key_id(record)  # the value's Id, else the key's
+    ids = [own]
     if settings.override_event_type:
         event = settings.operation
-        ids = [str(value.get("Id") or "")]
     elif isinstance(header, Mapping):
         change_type = str(header.get("changeType", "")).lower().removeprefix("gap_")
         if change_type == "overflow":
             raise DataError("a GAP_OVERFLOW change event carries no record to write")
         event = _EVENT_OPERATIONS.get(change_type, "")
-        own = str(value.get("Id") or "") or _optional_key_id(record)
-        ids = [own] if own else [str(each) for each in header.get("recordIds") or () if each] or [""]
+        if not own:
+            ids = [str(each) for each in header.get("recordIds") or () if each] or [""]
         nulled = tuple(str(name) for name in header.get("nulledFields") or ())
     elif value.get("_EventType"):
         event = _EVENT_OPERATIONS.get(str(value["_EventType"]).lower(), "")
-        ids = [str(value.get("Id") or "")]
     else:
         event = settings.operation
-        ids = [str(value.get("Id") or "")]
     if not event:
         raise DataError(f"unknown event type in record: {header or value.get('_EventType')}")
     return [_change(record, settings, description, event, record_id, value, nulled) for record_id in ids]

@@ -90,6 +90,12 @@ def test_with_the_custom_id_field_creates_and_updates_upsert_on_the_source_id() 
     assert delete.by_external_id
 
 
+def test_the_key_names_the_record_when_the_value_has_no_id() -> None:
+    options = {"override.event.type": "true", "salesforce.sink.object.operation": "update"}
+    [change] = plan(record({"LastName": "Doe"}, key={"Id": "00Q5"}), settings(**options), DESCRIPTION)
+    assert (change.operation, change.target) == ("update", "00Q5")
+
+
 def test_a_tombstone_deletes_the_key() -> None:
     [change] = plan(record(None, key={"Id": "00Q9"}), settings(), DESCRIPTION)
     assert (change.operation, change.target) == ("delete", "00Q9")
