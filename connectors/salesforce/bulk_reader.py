@@ -88,6 +88,8 @@ class ObjectReader:
         self.seen: dict[tuple[str, int], None] = {}  # (Id, SystemModstamp ms) sent inside the window
         self.next_query = 0.0
         self.ahead: PagesAhead | None = None  # the following pages of the snapshot job, fetched ahead
+        self.snapshot_total = 0  # rows of the snapshot job
+        self.sent = 0  # records returned by poll since the task started
         self.job_created = 0.0  # time.monotonic() when the query job was created or found again
         self.job_pause = 0.0  # the wait before the next look at a running query job; grows while it runs
         self.pending: list[SourceRecord] = []
@@ -129,13 +131,22 @@ class ObjectReader:
         if self.phase == "waiting":
             self._check_job()
         if self.phase == "reading":
-            return self._read_snapshot(limit)
+            snapshot = self._read_snapshot(limit)
+            self.sent += len(snapshot)
+            return snapshot
         if self.phase == "incremental":
             if not self.pending and time.monotonic() >= self.next_query:
                 self._query_changes()
             batch, self.pending = self.pending[:limit], self.pending[limit:]
+            self.sent += len(batch)
             return batch
         return []
+
+    def progress(self) -> dict[str, Any]:
+        """This object's phase and, in a snapshot, the rows of the job and how many were sent."""
+        if self.phase in ("reading", "waiting", "snapshot", "resume"):
+            return {"phase": "snapshot", "done": self.sent, "total": self.snapshot_total}
+        return {"phase": "changes", "sent": self.sent}
 
     def due_in(self) -> float:
         """Seconds until this object has something to do."""
@@ -188,6 +199,7 @@ class ObjectReader:
             young = time.monotonic() - self.job_created < 3.0
             self.job_pause = 0.05 if young else min(max(self.job_pause * 2, 0.1), 1.0)
             return
+        self.snapshot_total = int(info.get("numberRecordsProcessed") or 0)
         self._load_page(self.locator)
         self._remember_rows(self.page.rows[: self.index] if self.page else [])
         self.phase = "reading"

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Sequence
+from typing import Any
 
 from connectors.salesforce.bulk_reader import ObjectReader
 from connectors.salesforce.config import BULK_SOURCE_CONFIG
@@ -111,6 +112,21 @@ class SalesforceBulkApiSourceTask(SourceTask):
         wait = min(reader.due_in() for reader in self._readers)
         self._stopped.wait(min(1.0, wait))
         return []
+
+    def progress(self) -> dict[str, Any]:
+        """Per object: ``snapshot`` with rows sent of the job's rows, or ``changes``; the runtime's percent and ETA
+        follow ``done``/``total`` summed over the objects still in their snapshot."""
+        objects = {reader.sobject: reader.progress() for reader in self._readers}
+        snapshots = [each for each in objects.values() if each["phase"] == "snapshot"]
+        result: dict[str, Any] = {"objects": objects}
+        if snapshots:
+            result |= {
+                "phase": "snapshot",
+                "done": sum(each["done"] for each in snapshots),
+                "total": sum(each["total"] for each in snapshots),
+                "unit": "rows",
+            }
+        return result
 
     def stop(self) -> None:
         self._stopped.set()

@@ -83,6 +83,7 @@ def test_snapshot_pages_then_changes_in_order(salesforce_server: SalesforceServe
         assert {r.key for r in records} == set(ids)
         assert {r.source_offset["locator"] for r in records[:6]} != {""}, "the snapshot was read in one page"
         assert records[-1].source_offset["phase"] == "incremental"
+        assert task.progress()["objects"][sobject] == {"phase": "changes", "sent": 7}
         getattr(sf, sobject).update(ids[0], {"Name": "t0-renamed"})
         create(sf, sobject, ["t7"])
         getattr(sf, sobject).delete(ids[1])
