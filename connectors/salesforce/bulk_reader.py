@@ -17,7 +17,7 @@ while there are at most ``MAX_SEEN_IN_OFFSET`` (past that the offset holds none,
 window's rows again: at-least-once). A restart inside a snapshot reads the stored job's page again and skips the
 rows sent; if the job is gone (Salesforce deletes them after some days) the snapshot starts over.
 
-Used by one task thread.
+Used by one task thread; the pages after the first are fetched ahead on a thread of ``page_prefetch``.
 """
 
 from __future__ import annotations
