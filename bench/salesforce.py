@@ -10,7 +10,7 @@ simple-salesforce's own Bulk API 2.0 calls on the same records, in one run again
 - **upsert**: N upserts on the external id, handed to one SalesforceSObjectSink task as the runtime would (SinkRecords
   with Struct values, ``put`` in batches of 500, then ``pre_commit``), with ``hub.salesforce.bulk.threshold`` 50,000
   so every run of 50,000 goes through one Bulk API 2.0 ingest job — against ``sf.bulk2.<Object>.upsert`` of the same
-  rows as dicts (one job per 10,000 rows is what simple-salesforce's default split gives for this size of row).
+  rows as dicts (simple-salesforce uploads them as one job: its default split only cuts at 100 MB).
 
 Each is run twice, alternating, and the best time of each kept (the local server shares the machine). Targets:
 both ratios >= 0.70.

@@ -10,13 +10,15 @@ Ingest: ``ingest(object, operation, header, rows, external_id)`` creates the job
 (``UploadComplete``), waits for the end and returns the rows that failed with the server's ``sf__Error`` and the
 rows Salesforce did not process.
 
-Polls wait with growing pauses (0.1 s to 2 s) on the session's stop event. Not thread-safe: one task's session.
+Polls wait 50 ms while a job is young (3 s), then pauses doubling up to 2 s, on the session's stop event.
+Not thread-safe: one task's session.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +27,8 @@ from connectors.salesforce.session import SalesforceSession
 from hub.sdk.errors import ConnectorError, RetriableError
 
 DONE_STATES = ("JobComplete", "Failed", "Aborted")
+#: Seconds during which a running job is looked at every 50 ms (most jobs finish within them).
+YOUNG_JOB_S = 3.0
 
 
 class BulkJobError(ConnectorError):
@@ -82,7 +86,8 @@ class Bulk2:
 
     def wait(self, kind: str, job_id: str) -> dict[str, Any]:
         """Poll ``jobs/{kind}/{job_id}`` until it ends; its info when ``JobComplete``, else BulkJobError."""
-        pause = 0.1
+        began = time.monotonic()
+        pause = 0.05
         while True:
             info: dict[str, Any] = self.session.request("GET", f"jobs/{kind}/{job_id}").json()
             state = info.get("state")
@@ -92,7 +97,8 @@ class Bulk2:
                 raise BulkJobError(f"Bulk API 2.0 {kind} job {job_id} ended {state}: {info.get('errorMessage', '')}")
             if self.session.stopped.wait(pause):
                 raise RetriableError(f"stopped while waiting for Bulk API 2.0 {kind} job {job_id}")
-            pause = min(pause * 2, 2.0)
+            if time.monotonic() - began > YOUNG_JOB_S:  # short looks while the job is young, then longer ones
+                pause = min(pause * 2, 2.0)
 
     def results_page(self, job_id: str, locator: str | None, max_records: int) -> Page:
         params: dict[str, Any] = {"maxRecords": max_records}
