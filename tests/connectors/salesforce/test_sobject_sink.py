@@ -278,3 +278,33 @@ def test_an_expired_session_is_renewed_between_batches(
         assert sorted(rows(client.password_login(salesforce_server), sobject)) == ["1", "2"]
     finally:
         sink.close()
+
+
+def test_updates_upserts_and_deletes_go_through_bulk_api_past_the_threshold(
+    salesforce_server: SalesforceServer, sf: Salesforce, marker: str
+) -> None:
+    sobject = new_object(salesforce_server, marker)
+    sink = Sink(sink_config(salesforce_server, sobject, **{"hub.salesforce.bulk.threshold": "3"}))
+    try:
+        sink.put([{"Number__c": str(n), "Amount__c": float(n)} for n in range(3)])
+        ids = {number: row["Id"] for number, row in rows(sf, sobject).items()}
+        sink.put([{"_EventType": "updated", "Id": ids[str(n)], "Amount__c": 10.0 + n} for n in range(3)])
+        assert {n: r["Amount__c"] for n, r in rows(sf, sobject).items()} == {"0": 10.0, "1": 11.0, "2": 12.0}
+        upserts = {"salesforce.sink.object.operation": "upsert", "salesforce.custom.id.field.name": "Number__c"}
+        upsert = Sink(sink_config(salesforce_server, sobject, **{"hub.salesforce.bulk.threshold": "3", **upserts}))
+        try:
+            upsert.put([{"Number__c": str(n), "Amount__c": 20.0 + n} for n in range(1, 4)])
+        finally:
+            upsert.close()
+        assert {n: r["Amount__c"] for n, r in rows(sf, sobject).items()} == {
+            "0": 10.0,
+            "1": 21.0,
+            "2": 22.0,
+            "3": 23.0,
+        }
+        sink.put([None, None, None], keys=[ids["0"], ids["1"], ids["2"]])
+        assert set(rows(sf, sobject)) == {"3"}
+        assert sink.task._writer is not None
+        assert sink.task._writer.bulk_jobs == 3
+    finally:
+        sink.close()
