@@ -11,7 +11,7 @@ published on several channels (a change event on its entity channel and on ``/da
 Retention: an event older than ``retention_ms`` (72 hours by default, as for change and high-volume platform events;
 the test control API shortens it) is dropped when the bus next looks. A subscription from replay id N is valid when
 no event after N was dropped from that channel and N is not past the newest id handed out; otherwise
-:class:`InvalidReplayId` (the Streaming API's ``400::The replayId {N} you provided was invalid…``).
+:class:`InvalidReplayIdError` (the Streaming API's ``400::The replayId {N} you provided was invalid…``).
 
 Thread-safety: every method may be called from any thread; one lock guards the logs and the subscriber list, and
 listeners are called under it, in publish order (they must only queue the event, never call back).
@@ -34,7 +34,7 @@ REPLAY_NEW = -1
 REPLAY_ALL = -2
 
 
-class InvalidReplayId(ValueError):
+class InvalidReplayIdError(ValueError):
     """A subscription asked for events after a replay id the channel no longer (or never) had."""
 
     def __init__(self, channel: str, replay_id: int) -> None:
@@ -110,7 +110,7 @@ class EventBus:
     def subscribe(self, channels: dict[str, int], listener: Listener) -> int:
         """Register ``listener`` for new events on ``channels`` and first hand it the retained events each replay id
         asks for, all under one lock so nothing published meanwhile is missed or doubled. Returns a handle for
-        :meth:`unsubscribe`; InvalidReplayId (nothing registered) when a replay id is out of the window."""
+        :meth:`unsubscribe`; InvalidReplayIdError (nothing registered) when a replay id is out of the window."""
         with self._lock:
             self._expire()
             backlog: list[tuple[str, BusEvent]] = []
@@ -140,7 +140,7 @@ class EventBus:
         if replay_id == REPLAY_ALL:
             return list(log.events)
         if replay_id < log.dropped_through or replay_id > self._last_replay_id or replay_id < 0:
-            raise InvalidReplayId(channel, replay_id)
+            raise InvalidReplayIdError(channel, replay_id)
         return [event for event in log.events if event.replay_id > replay_id]
 
     def _expire(self) -> None:

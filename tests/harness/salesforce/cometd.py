@@ -9,7 +9,8 @@ Responsibility: answer Bayeux messages as Salesforce's CometD server does —
   retained): ``400::The replayId {N} you provided was invalid…`` outside the retention window, ``400::The channel
   you requested to subscribe to does not exist {…}`` for an unknown channel;
 - ``/meta/connect``: the first after a handshake answered at once; later ones held until an event arrives or the
-  advised ``timeout`` (110 s as Salesforce) passes, then the events followed by the connect reply with ``advice: {"interval": 0, "timeout": …, "reconnect": "retry"}``;
+  advised ``timeout`` (110 s as Salesforce) passes, then the events followed by the connect reply with
+  ``advice: {"interval": 0, "timeout": …, "reconnect": "retry"}``;
 - ``/meta/unsubscribe``, ``/meta/disconnect``; any message with a ``clientId`` the server does not know (never
   given, disconnected, or dropped after ``max_interval_ms`` without a connect) gets ``403::Unknown client`` and
   ``advice: {"reconnect": "handshake", "interval": 0}``; a session that expired gets HTTP 401 and
@@ -39,7 +40,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
-from tests.harness.salesforce.bus import BusEvent, EventBus, InvalidReplayId
+from tests.harness.salesforce.bus import BusEvent, EventBus, InvalidReplayIdError
 from tests.harness.salesforce.publisher import ALL_CHANGE_EVENTS, StreamingPublisher
 
 SALESFORCE_CONNECT_TIMEOUT_MS = 110_000
@@ -214,7 +215,7 @@ class StreamingEndpoint:
             self.bus.unsubscribe(old)
         try:
             client.subscriptions[subscription] = self.bus.subscribe({subscription: replay_id}, client.deliver)
-        except InvalidReplayId as exc:
+        except InvalidReplayIdError as exc:
             reply.update(successful=False, error=f"400::{exc}")
             return reply
         reply["successful"] = True

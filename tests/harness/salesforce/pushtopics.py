@@ -21,7 +21,9 @@ from typing import Any
 
 from tests.harness.salesforce.changes import RecordChange
 
-_QUERY = re.compile(r"^\s*SELECT\s+(?P<fields>.+?)\s+FROM\s+(?P<object>\w+)(?:\s+WHERE\s+(?P<where>.+))?\s*$", re.I | re.S)
+_QUERY = re.compile(
+    r"^\s*SELECT\s+(?P<fields>.+?)\s+FROM\s+(?P<object>\w+)(?:\s+WHERE\s+(?P<where>.+))?\s*$", re.I | re.S
+)
 _WHERE_FIELD = re.compile(r"([A-Za-z_][\w.]*)\s*(?:=|!=|<>|<=|>=|<|>|\bNOT\s+IN\b|\bIN\b|\bLIKE\b|\bINCLUDES\b)", re.I)
 _OPERATIONS = {"CREATE": "Create", "UPDATE": "Update", "DELETE": "Delete", "UNDELETE": "Undelete"}
 EVENT_TYPES = {"CREATE": "created", "UPDATE": "updated", "DELETE": "deleted", "UNDELETE": "undeleted"}

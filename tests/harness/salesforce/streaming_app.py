@@ -55,7 +55,9 @@ class StreamingOnlyServer:
     def renew_sessions(self) -> None:
         self._valid.add(GOOD_TOKEN)
 
-    def change(self, entity: str, change_type: str, record_id: str, fields: dict[str, Any], changed: tuple[str, ...] = ()) -> None:
+    def change(
+        self, entity: str, change_type: str, record_id: str, fields: dict[str, Any], changed: tuple[str, ...] = ()
+    ) -> None:
         commit = next(self._commits)
         self.feed.publish(
             RecordChange(
