@@ -104,7 +104,9 @@ def test_change_events_reach_aiosfstream_and_the_connector_client_alike(server: 
     created, updated = (m["data"]["payload"] for m in mine)
     assert created["ChangeEventHeader"]["changeType"] == "CREATE"
     assert created["ChangeEventHeader"]["recordIds"] == [ACCOUNT]
-    assert created["Name"] == "Acme" and "Industry" not in created and "Id" not in created
+    assert created["Name"] == "Acme"
+    assert "Industry" not in created
+    assert "Id" not in created
     assert updated["ChangeEventHeader"]["changedFields"] == ["Name"]
     assert updated == {"ChangeEventHeader": updated["ChangeEventHeader"], "Name": "Acme Corp"}
     first, second = (m["data"]["event"]["replayId"] for m in mine)
@@ -197,8 +199,10 @@ def test_a_pushtopic_notifies_the_changes_its_query_selects(server: StreamingOnl
     server.change("Account", "DELETE", ACCOUNT, {"Id": ACCOUNT, "Name": "M"})
     updated, deleted = (m["data"] for m in read(client, 2))
     client.disconnect()
-    assert updated["event"]["type"] == "updated" and updated["sobject"] == {"Id": ACCOUNT, "Name": "M"}
-    assert deleted["event"]["type"] == "deleted" and deleted["sobject"] == {"Id": ACCOUNT}
+    assert updated["event"]["type"] == "updated"
+    assert updated["sobject"] == {"Id": ACCOUNT, "Name": "M"}
+    assert deleted["event"]["type"] == "deleted"
+    assert deleted["sobject"] == {"Id": ACCOUNT}
 
 
 def test_a_platform_event_reaches_its_channel(server: StreamingOnlyServer) -> None:
@@ -216,5 +220,7 @@ def test_a_platform_event_reaches_its_channel(server: StreamingOnlyServer) -> No
 
     asyncio.run(asyncio.wait_for(main(), 30))
     data = theirs[0]["data"]
-    assert data["payload"]["Level__c"] == "high" and "CreatedDate" in data["payload"]
-    assert isinstance(data["event"]["replayId"], int) and data["event"]["EventUuid"]
+    assert data["payload"]["Level__c"] == "high"
+    assert "CreatedDate" in data["payload"]
+    assert isinstance(data["event"]["replayId"], int)
+    assert data["event"]["EventUuid"]
