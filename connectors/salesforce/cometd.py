@@ -141,7 +141,8 @@ class BayeuxClient:
 
     def _raise(self, channel: str, answer: dict[str, Any]) -> None:
         error = str(answer.get("error") or "refused without an error")
-        advice = answer.get("advice") if isinstance(answer.get("advice"), dict) else {}
+        raw_advice = answer.get("advice")
+        advice: dict[str, Any] = raw_advice if isinstance(raw_advice, dict) else {}
         failure = str((answer.get("ext") or {}).get("sfdc", {}).get("failureReason", ""))
         if error.startswith("401") or failure.startswith("401"):
             raise AuthenticationError(channel, failure or error, advice)

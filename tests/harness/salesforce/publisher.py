@@ -100,18 +100,18 @@ class StreamingPublisher:
         for topic in self.pushtopics.topics():
             if topic.notifies(change, self._matches):
                 for record_id in change.record_ids:
-                    sobject = topic.sobject_values(change, record_id)
-                    self.bus.publish(
-                        (f"/topic/{topic.name}",),
-                        lambda replay_id, sobject=sobject: {
-                            "event": {
-                                "createdDate": iso_ms(change.commit_timestamp_ms),
-                                "replayId": replay_id,
-                                "type": EVENT_TYPES[change.change_type],
-                            },
-                            "sobject": sobject,
-                        },
-                    )
+                    self._pushtopic_event(topic.name, change, topic.sobject_values(change, record_id))
+
+    def _pushtopic_event(self, name: str, change: RecordChange, sobject: dict[str, Any]) -> None:
+        def data(replay_id: int) -> dict[str, Any]:
+            event = {
+                "createdDate": iso_ms(change.commit_timestamp_ms),
+                "replayId": replay_id,
+                "type": EVENT_TYPES[change.change_type],
+            }
+            return {"event": event, "sobject": sobject}
+
+        self.bus.publish((f"/topic/{name}",), data)
 
     def _change_event(self, change: RecordChange) -> None:
         with self._lock:
