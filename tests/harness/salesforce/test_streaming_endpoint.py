@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 import requests
+from aiosfstream_ng.auth import AuthenticatorBase
 from aiosfstream_ng.client import Client
 from aiosfstream_ng.replay import ReplayOption
-from aiosfstream_ng.auth import AuthenticatorBase
 
 from connectors.salesforce.cometd import (
     AuthenticationError,
