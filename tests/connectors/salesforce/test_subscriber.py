@@ -29,7 +29,7 @@ def server() -> Iterator[StreamingOnlyServer]:
 
 
 def control(server: StreamingOnlyServer, **settings: Any) -> None:
-    requests.post(server.url + "/_harness/streaming", json=settings, timeout=10).raise_for_status()
+    requests.post(server.url + "/_harness/streaming/settings", json=settings, timeout=10).raise_for_status()
 
 
 def subscriber(server: StreamingOnlyServer, channel: str, replay_id: int, **options: Any) -> StreamSubscriber:

@@ -58,6 +58,19 @@ class BusEvent:
 Listener = Callable[[str, BusEvent], None]
 
 
+class RetentionWindow:
+    """Where the retention window is kept: here, or (subclassed) in the org's settings the control API changes."""
+
+    def __init__(self, retention_ms: int = DEFAULT_RETENTION_MS) -> None:
+        self._retention_ms = retention_ms
+
+    def get(self) -> int:
+        return self._retention_ms
+
+    def set(self, retention_ms: int) -> None:
+        self._retention_ms = retention_ms
+
+
 class _ChannelLog:
     """The retained events of one channel, oldest first, and the newest replay id dropped from it."""
 
@@ -69,10 +82,16 @@ class _ChannelLog:
 class EventBus:
     """Channels' retained events, replay ids, and the live subscribers (see the module docstring)."""
 
-    def __init__(self, *, retention_ms: int = DEFAULT_RETENTION_MS, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        *,
+        retention_ms: int = DEFAULT_RETENTION_MS,
+        clock: Callable[[], float] = time.time,
+        window: RetentionWindow | None = None,
+    ) -> None:
         self._lock = threading.RLock()
         self._clock = clock
-        self._retention_ms = retention_ms
+        self._window = window or RetentionWindow(retention_ms)
         self._logs: dict[str, _ChannelLog] = {}
         self._last_replay_id = 0
         self._listeners: dict[int, tuple[frozenset[str], Listener]] = {}
@@ -80,14 +99,14 @@ class EventBus:
 
     @property
     def retention_ms(self) -> int:
-        return self._retention_ms
+        return self._window.get()
 
     def set_retention_ms(self, retention_ms: int) -> None:
         """Change the window; events older than the new one are dropped at once."""
         if retention_ms < 0:
             raise ValueError("the retention window cannot be negative")
         with self._lock:
-            self._retention_ms = retention_ms
+            self._window.set(retention_ms)
             self._expire()
 
     def now_ms(self) -> int:
@@ -144,7 +163,7 @@ class EventBus:
         return [event for event in log.events if event.replay_id > replay_id]
 
     def _expire(self) -> None:
-        cutoff = self.now_ms() - self._retention_ms
+        cutoff = self.now_ms() - self._window.get()
         for log in self._logs.values():
             while log.events and log.events[0].published_ms <= cutoff:
                 log.dropped_through = log.events.popleft().replay_id

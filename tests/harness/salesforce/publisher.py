@@ -180,11 +180,12 @@ class StreamingPublisher:
             if name.lower() not in _NOT_IN_PAYLOAD | {"createddate", "createdbyid", "replayid", "eventuuid"}:
                 payload[name] = _json_value(value)
         schema = schema_id(change.entity, list(payload))
+        event_uuid = str(change.fields.get("EventUuid") or uuid.uuid4())
         self.bus.publish(
             (f"/event/{change.entity}",),
             lambda replay_id: {
                 "schema": schema,
                 "payload": payload,
-                "event": {"replayId": replay_id, "EventUuid": str(uuid.uuid4())},
+                "event": {"replayId": replay_id, "EventUuid": event_uuid},
             },
         )

@@ -58,7 +58,7 @@ def _reset(server: StreamingOnlyServer) -> Iterator[None]:
 
 
 def control(server: StreamingOnlyServer, **settings: Any) -> dict[str, Any]:
-    response = requests.post(server.url + "/_harness/streaming", json=settings, timeout=10)
+    response = requests.post(server.url + "/_harness/streaming/settings", json=settings, timeout=10)
     response.raise_for_status()
     answer: dict[str, Any] = response.json()
     return answer
