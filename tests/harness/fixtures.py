@@ -4,7 +4,7 @@ Each fixture picks its server in this order:
 
 1. an already running server named by an environment variable (``HUB_TEST_POSTGRES_URL``,
    ``HUB_TEST_MYSQL_URL``, ``HUB_TEST_S3_URL``, ``HUB_TEST_ELASTICSEARCH_URL``, ``HUB_TEST_OPENSEARCH_URL``,
-   ``HUB_TEST_KAFKA_BOOTSTRAP``);
+   ``HUB_TEST_KAFKA_BOOTSTRAP``, ``HUB_TEST_SALESFORCE_URL``);
 2. the genuine image through testcontainers, when ``HUB_TEST_CONTAINERS=1`` and Docker answers;
 3. a local server started from installed packages on a free port of 127.0.0.1, data in a temporary directory.
 
@@ -32,6 +32,7 @@ from tests.harness.mariadb import LocalMariaDb
 from tests.harness.netns import Network, netns_unavailable
 from tests.harness.process import ServerUnavailableError, free_port
 from tests.harness.s3 import LocalS3
+from tests.harness.salesforce.harness import ENV_PREFIX, LocalSalesforce, SalesforceServer
 from tests.harness.search import LocalOpenSearch
 from tests.harness.servers import ORIGIN_ENV, HttpServer, KafkaServer, S3Server, SqlServer
 from tests.harness.store_cluster import ClusterFactory, StoreCluster
@@ -116,6 +117,27 @@ def mysql_server() -> Iterator[SqlServer]:
 def s3_server() -> Iterator[S3Server]:
     """An S3 endpoint: moto locally, MinIO in a container."""
     yield from _serve("s3", "HUB_TEST_S3_URL", S3Server.from_url, LocalS3, ContainerServer.minio)
+
+
+@pytest.fixture(scope="session")
+def salesforce_server() -> Iterator[SalesforceServer]:
+    """A Salesforce API: a real org named by ``HUB_TEST_SALESFORCE_*`` variables, else the local test server
+    (tests.harness.salesforce; there is no container image of Salesforce)."""
+    if os.environ.get(ENV_PREFIX + "URL"):
+        STARTED["salesforce"] = (ORIGIN_ENV, 0.0)
+        yield SalesforceServer.from_env()
+        return
+    owner = LocalSalesforce()
+    try:
+        server = owner.start()
+    except ServerUnavailableError as exc:
+        owner.stop()
+        pytest.fail(f"cannot start salesforce: {exc}", pytrace=False)
+    STARTED["salesforce"] = (server.origin, server.startup_s)
+    try:
+        yield server
+    finally:
+        owner.stop()
 
 
 @pytest.fixture(scope="session")
