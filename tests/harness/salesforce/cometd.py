@@ -16,8 +16,9 @@ Responsibility: answer Bayeux messages as Salesforce's CometD server does —
   ``advice: {"reconnect": "handshake", "interval": 0}``; a session that expired gets HTTP 401 and
   ``401::Authentication invalid``.
 
-Also the test-only control route ``/_harness/streaming/settings`` (GET the settings, POST to change them: ``retention_ms``,
-``connect_timeout_ms``, ``gap_next``, ``overflow_threshold``, ``drop_clients``) — not a Salesforce API.
+Also the test-only control route ``/_harness/streaming/settings`` (GET the settings, POST to change them:
+``retention_ms``, ``connect_timeout_ms``, ``gap_next``, ``overflow_threshold``, ``drop_clients``) — not a
+Salesforce API.
 
 Thread-safety: the handlers run on the server's event loop; events arrive from the org's publishing threads through
 the bus and wake the waiting connect with ``call_soon_threadsafe``.

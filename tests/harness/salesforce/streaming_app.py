@@ -22,7 +22,7 @@ GOOD_TOKEN = "good-token"
 
 
 class StreamingOnlyServer:
-    """Owns one uvicorn server thread on 127.0.0.1 serving ``/cometd/<version>`` and ``/_harness/streaming/settings``."""
+    """Owns one uvicorn server thread on 127.0.0.1 serving ``/cometd/<version>`` and the streaming settings."""
 
     def __init__(self) -> None:
         self.feed = ChangeFeed()
