@@ -63,7 +63,7 @@ class BayeuxClient:
         self._token = token
         self._connect_timeout_s = connect_timeout_s
         self._http = requests.Session()
-        self._http.verify = verify
+        self._verify = verify  # per request: REQUESTS_CA_BUNDLE would override a session's verify
         self._ids = itertools.count(1)
         self.client_id: str | None = None
         self.advice_timeout_ms = DEFAULT_ADVICE_TIMEOUT_MS
@@ -119,6 +119,7 @@ class BayeuxClient:
             json=[message],
             headers={"Authorization": f"Bearer {self._token()}"},
             timeout=(self._connect_timeout_s, read_timeout_s or self._connect_timeout_s),
+            verify=self._verify,
         )
         channel = message["channel"]
         try:

@@ -25,9 +25,7 @@ from hub.sdk.schema import (
     OPTIONAL_STRING_SCHEMA,
     Schema,
     date_schema,
-    date_to_days,
     time_schema,
-    time_to_millis,
     timestamp_schema,
 )
 
@@ -59,24 +57,28 @@ def field_schemas(describe: Mapping[str, Any], only: Iterable[str] | None = None
     return fields
 
 
+def parse_datetime(value: Any) -> dt.datetime:
+    """An ISO-8601 datetime as Salesforce writes it (``…Z``, ``…+0000``) or epoch milliseconds, in UTC."""
+    if isinstance(value, int):
+        return dt.datetime.fromtimestamp(value / 1000, tz=dt.UTC)
+    text = str(value).replace("Z", "+00:00")
+    if len(text) > 5 and text[-5] in "+-" and text[-3] != ":":  # +0000 → +00:00
+        text = text[:-2] + ":" + text[-2:]
+    moment = dt.datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
 def convert(schema: Schema, value: Any, where: str) -> Any:
     """A JSON value of an event as the Connect value of ``schema``; DataError naming ``where`` when it cannot be."""
     if value is None:
         return None
     try:
         if schema.name == date_schema().name:
-            return date_to_days(dt.date.fromisoformat(str(value)[:10]))
+            return dt.date.fromisoformat(str(value)[:10])
         if schema.name == timestamp_schema().name:
-            if isinstance(value, int):
-                return value
-            text = str(value).replace("Z", "+00:00")
-            if len(text) > 5 and text[-5] in "+-" and text[-3] != ":":  # +0000 → +00:00
-                text = text[:-2] + ":" + text[-2:]
-            moment = dt.datetime.fromisoformat(text)
-            moment = moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-            return int(moment.timestamp() * 1000)
+            return parse_datetime(value)
         if schema.name == time_schema().name:
-            return time_to_millis(dt.time.fromisoformat(str(value).rstrip("Z")))
+            return dt.time.fromisoformat(str(value).rstrip("Z"))
         kind = schema.type.value
         if kind == "boolean":
             return value if isinstance(value, bool) else str(value).lower() == "true"

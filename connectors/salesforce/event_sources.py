@@ -21,12 +21,12 @@ from __future__ import annotations
 from typing import Any
 
 from connectors.salesforce.cdc_source import KEY_SCHEMA
-from connectors.salesforce.describe_schema import SCHEMA_PREFIX, convert, field_schemas
+from connectors.salesforce.describe_schema import SCHEMA_PREFIX, convert, field_schemas, parse_datetime
 from connectors.salesforce.streaming_config import PLATFORM_EVENT_SOURCE_CONFIG, PUSHTOPIC_SOURCE_CONFIG
 from connectors.salesforce.streaming_source import Pending, StreamingSourceConnector, StreamingSourceTask
 from hub.sdk import SourceTask, Struct
-from hub.sdk.errors import ConnectorError, DataError
-from hub.sdk.schema import OPTIONAL_STRING_SCHEMA, Schema, struct_schema, timestamp_schema
+from hub.sdk.errors import ConnectorError
+from hub.sdk.schema import OPTIONAL_STRING_SCHEMA, Schema, struct_schema
 
 #: Field types a PushTopic query may not select.
 _NOT_IN_PUSHTOPIC = frozenset({"address", "location", "base64"})
@@ -124,11 +124,12 @@ class SalesforcePlatformEventSourceTask(StreamingSourceTask):
 
 def _millis(text: Any) -> int | None:
     """An event's ISO-8601 creation time in epoch milliseconds; None when absent or unreadable."""
-    try:
-        result = convert(timestamp_schema(optional=True), text, "createdDate")
-    except DataError:
+    if text is None:
         return None
-    return int(result) if result is not None else None
+    try:
+        return int(parse_datetime(text).timestamp() * 1000)
+    except (TypeError, ValueError):
+        return None
 
 
 class SalesforcePushTopicSourceConnector(StreamingSourceConnector):

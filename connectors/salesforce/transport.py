@@ -63,6 +63,8 @@ class InstanceSession(requests.Session):
 
     def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
         kwargs.setdefault("timeout", self.timeout_s)
+        if isinstance(self.verify, str):  # per request: REQUESTS_CA_BUNDLE would override the session's verify
+            kwargs.setdefault("verify", self.verify)
         target = self.url(url.decode() if isinstance(url, bytes) else url)
         verb = method.decode() if isinstance(method, bytes) else method
         return super().request(verb, target, *args, **kwargs)
