@@ -116,6 +116,10 @@ class StreamingSourceTask(SourceTask):
             backoff_ms=settings.connection.retry_backoff_ms,
         )
         self.subscriber.start()
+        # "latest" means the events after start() returns: wait until the subscription is made.
+        if not self.subscriber.wait_subscribed(settings.connection.timeout_ms / 1000):
+            self.subscriber.stop()
+            raise ConnectorError(self.subscriber.error or f"could not subscribe to {channel} in time")
         log.info("streaming %s from replay id %s", channel, replay_id)
 
     def _relogin(self) -> None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -62,12 +63,21 @@ class StreamSubscriber:
         self._backoff_s = backoff_ms / 1000
         self._events: queue.Queue[dict[str, Any]] = queue.Queue(QUEUE_EVENTS)
         self._stopped = threading.Event()
+        self._subscribed = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"salesforce-stream {channel}", daemon=True)
         self.error: str | None = None
         self.handshakes = 0
 
     def start(self) -> None:
         self._thread.start()
+
+    def wait_subscribed(self, timeout_s: float) -> bool:
+        """Whether the first subscription was made within ``timeout_s`` (False also when it failed)."""
+        deadline = time.monotonic() + timeout_s
+        while not self._subscribed.wait(0.05):
+            if self.error is not None or time.monotonic() > deadline or not self._thread.is_alive():
+                return False
+        return True
 
     def take(self, max_events: int, wait_s: float) -> list[dict[str, Any]]:
         """Up to ``max_events`` queued events, waiting at most ``wait_s`` for the first."""
@@ -101,6 +111,7 @@ class StreamSubscriber:
                     self.handshakes += 1
                     self.client.subscribe(self.channel, self.replay_id)
                     subscribed = True
+                    self._subscribed.set()
                     log.info("subscribed to %s from replay id %s", self.channel, self.replay_id)
                 for message in self.client.connect():
                     if message.get("channel") == self.channel:

@@ -41,3 +41,8 @@ def create_pushtopic(sf: Salesforce, server: SalesforceServer, name: str, sobjec
             "NotifyForFields": "All",
         }
     )
+
+
+def streaming_settings(server: SalesforceServer, **settings: object) -> None:
+    """Change the test server's streaming settings (``gap_next``, ``overflow_threshold``, ``drop_clients``, …)."""
+    client.control(server, "POST", "streaming/settings", settings)

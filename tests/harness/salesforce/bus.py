@@ -146,6 +146,11 @@ class EventBus:
         with self._lock:
             self._listeners.pop(handle, None)
 
+    def expire(self) -> None:
+        """Drop the events now outside the window (also done before every publish and subscribe)."""
+        with self._lock:
+            self._expire()
+
     def retained(self, channel: str) -> list[BusEvent]:
         with self._lock:
             self._expire()

@@ -16,7 +16,8 @@ Responsibility: answer Bayeux messages as Salesforce's CometD server does —
   ``advice: {"reconnect": "handshake", "interval": 0}``; a session that expired gets HTTP 401 and
   ``401::Authentication invalid``.
 
-Also the test-only control route ``/_harness/streaming/settings`` (GET the settings, POST to change them:
+Also the test-only control route ``/_harness/streaming/settings`` (GET the settings and apply the retention window at
+once, POST to change them:
 ``retention_ms``, ``connect_timeout_ms``, ``gap_next``, ``overflow_threshold``, ``drop_clients``) — not a
 Salesforce API.
 
@@ -274,6 +275,7 @@ class StreamingEndpoint:
                 self.publisher.overflow_threshold = int(settings["overflow_threshold"])
             if settings.get("drop_clients"):
                 self.drop_clients()
+        self.bus.expire()  # a window changed elsewhere (the org's setting) applies from here
         return JSONResponse(
             {
                 "retention_ms": self.bus.retention_ms,
