@@ -215,6 +215,8 @@ class SalesforceSession:
             attempts += 1
             try:
                 return call()
+            except requests.exceptions.SSLError as exc:
+                raise ConnectorError(f"{what}: TLS with Salesforce failed: {self.scrub(str(exc))}") from None
             except (_TransientError, requests.ConnectionError, requests.Timeout) as exc:
                 reason = self.scrub(str(exc))
                 remaining = deadline - time.monotonic()

@@ -38,8 +38,7 @@ class InstanceSession(requests.Session):
         super().__init__()
         self.timeout_s = timeout_s
         self.rewrites: list[tuple[str, str]] = []
-        if ca_file:
-            self.verify = ca_file
+        self.ca_file = ca_file
 
     def rewrite(self, prefix: str, replacement: str) -> None:
         """Send requests whose URL starts with ``prefix`` to ``replacement`` + the rest of the URL."""
@@ -63,8 +62,8 @@ class InstanceSession(requests.Session):
 
     def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
         kwargs.setdefault("timeout", self.timeout_s)
-        if isinstance(self.verify, str):  # per request: REQUESTS_CA_BUNDLE would override the session's verify
-            kwargs.setdefault("verify", self.verify)
+        if self.ca_file:  # per request: REQUESTS_CA_BUNDLE in the environment would override a session's verify
+            kwargs.setdefault("verify", self.ca_file)
         target = self.url(url.decode() if isinstance(url, bytes) else url)
         verb = method.decode() if isinstance(method, bytes) else method
         return super().request(verb, target, *args, **kwargs)

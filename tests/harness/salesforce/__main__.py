@@ -51,6 +51,7 @@ def main(argv: list[str] | None = None) -> None:
         ssl_keyfile=args.keyfile,
         log_level="warning",
         access_log=False,
+        timeout_graceful_shutdown=1,  # open keep-alive and long-poll connections must not hold up a stop
     )
 
 

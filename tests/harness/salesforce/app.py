@@ -20,7 +20,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from tests.harness.salesforce import auth, errors
 from tests.harness.salesforce.control import control_routes
 from tests.harness.salesforce.org import Org
-from tests.harness.salesforce.rest import RestApi, json_response, versions
+from tests.harness.salesforce.responses import json_response
+from tests.harness.salesforce.rest import RestApi, versions
 from tests.harness.salesforce.streaming import streaming_routes_for
 
 METHODS = ["GET", "HEAD", "POST", "PATCH", "PUT", "DELETE"]

@@ -99,22 +99,19 @@ def oauth_error(error: str, description: str, status: int = 400) -> Response:
     return JSONResponse({"error": error, "error_description": description}, status_code=status)
 
 
-def token_response(org: Org, request: Request, *, signed: bool) -> Response:
-    issued_at = str(int(time.time() * 1000))
+def token_response(org: Org, request: Request, *, grant: str) -> Response:
+    """The token answer: the JWT bearer grant's has no ``issued_at``/``signature``; the others have both."""
     token = org.sessions.issue()
     base = base_url(request)
     identity = f"{base}/id/{org.org_id}/{org.user_id}"
-    body: dict[str, Any] = {
-        "access_token": token,
-        "scope": "api",
-        "instance_url": base,
-        "id": identity,
-        "token_type": "Bearer",
-        "issued_at": issued_at,
-    }
-    if signed:
+    body: dict[str, Any] = {"access_token": token}
+    if grant != "jwt":
+        issued_at = str(int(time.time() * 1000))
         digest = hmac.new(org.credentials.consumer_secret.encode(), (identity + issued_at).encode(), hashlib.sha256)
         body["signature"] = base64.b64encode(digest.digest()).decode()
+    body.update(scope="api", instance_url=base, id=identity, token_type="Bearer")
+    if grant != "jwt":
+        body["issued_at"] = issued_at
     return JSONResponse(body)
 
 
@@ -143,7 +140,7 @@ async def oauth_token(org: Org, request: Request) -> Response:
             and hmac.compare_digest(secret, credentials.consumer_secret)
         ):
             return oauth_error("invalid_client", "invalid client credentials")
-        return token_response(org, request, signed=True)
+        return token_response(org, request, grant="other")
     if grant == "password":
         key, secret = _client_credentials(request, form)
         if not hmac.compare_digest(key, credentials.consumer_key):
@@ -156,7 +153,7 @@ async def oauth_token(org: Org, request: Request) -> Response:
         }
         if form.get("username", "") != credentials.username or not password_ok:
             return oauth_error("invalid_grant", "authentication failure")
-        return token_response(org, request, signed=True)
+        return token_response(org, request, grant="other")
     if not grant:
         return oauth_error("invalid_request", "grant type not supported")
     return oauth_error("unsupported_grant_type", "grant type not supported")
@@ -189,7 +186,7 @@ def _jwt_bearer(org: Org, request: Request, assertion: str) -> Response:
         return oauth_error("invalid_grant", "audience is invalid")
     if claims.get("sub") != credentials.username:
         return oauth_error("invalid_grant", "user hasn't approved this consumer")
-    return token_response(org, request, signed=False)
+    return token_response(org, request, grant="jwt")
 
 
 def _verifying_key(pem: str) -> Any:

@@ -16,7 +16,9 @@ from starlette.responses import Response
 
 from tests.harness.salesforce import errors
 from tests.harness.salesforce.org import Org, Transaction
-from tests.harness.salesforce.rest import COLLECTION_LIMIT, json_response, read_json
+from tests.harness.salesforce.responses import json_response, read_json, shaped_record
+
+COLLECTION_LIMIT = 200
 
 ROLLED_BACK = {
     "statusCode": "ALL_OR_NONE_OPERATION_ROLLED_BACK",
@@ -137,8 +139,6 @@ async def collections_request(org: Org, request: Request, version: str, parts: l
             fields = list(body.get("fields", [])) if isinstance(body, dict) else []
         if not fields:
             raise errors.ApiError(400, "MISSING_ARGUMENT", "fields parameter is required", [])
-        from tests.harness.salesforce.rest import RestApi
-
         found: list[Any] = []
         for record_id in record_ids:
             try:
@@ -146,7 +146,7 @@ async def collections_request(org: Org, request: Request, version: str, parts: l
             except errors.ApiError:
                 found.append(None)
                 continue
-            found.append(RestApi.shaped(version, sobject, record, ",".join(fields)))
+            found.append(shaped_record(version, sobject, record, ",".join(fields)))
         return json_response(found)
     if len(parts) == 2 and method == "PATCH":
         sobject = org.sobject(parts[0])

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.harness.salesforce import errors, ids, schema
+from tests.harness.salesforce import errors, ids, schema, soql
 from tests.harness.salesforce.changes import ChangeFeed, RecordChange
 from tests.harness.salesforce.faults import FaultPlan
 from tests.harness.salesforce.sessions import Credentials, SessionStore
@@ -261,6 +261,9 @@ class Org:
         ]
         if missing:
             raise errors.required_field_missing(missing)
+        if sobject.name == "PushTopic" and checked.get("Query"):
+            # Salesforce refuses a PushTopic whose query it cannot run; the Streaming API evaluates valid ones.
+            soql.parse(str(checked["Query"]), self.find_type)
         return checked
 
     @staticmethod

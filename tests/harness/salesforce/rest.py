@@ -10,45 +10,34 @@ makes no difference. Thread-safety: query cursors are kept under their own lock;
 from __future__ import annotations
 
 import itertools
-import json
 import threading
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from tests.harness.salesforce import errors, ids, schema, soql
+from tests.harness.salesforce.bulk2 import BulkApi
+from tests.harness.salesforce.collections import COLLECTION_LIMIT, collections_request
 from tests.harness.salesforce.org import Org
+from tests.harness.salesforce.responses import json_response, read_object, shaped_record
 
 DEFAULT_BATCH_SIZE = 2000
-COLLECTION_LIMIT = 200
-SEASONS = ("Spring", "Summer", "Winter")
+SEASONS = ("Summer", "Winter", "Spring")  # 31.0 was Summer '14; three releases a year since
 
 
 def versions() -> list[dict[str, str]]:
-    """API versions 31.0 to 62.0, each with its release label (three releases a year)."""
+    """API versions 31.0 to 62.0, each with its release's name."""
     found = []
     for major in range(31, 63):
-        season = SEASONS[(major - 31) % 3 if major >= 31 else 0]
-        year = 15 + (major - 31 + 1) // 3
-        found.append({"label": f"{season} '{year}", "url": f"/services/data/v{major}.0", "version": f"{major}.0"})
+        offset = major - 31
+        label = f"{SEASONS[offset % 3]} '{14 + (offset + 2) // 3}"
+        found.append({"label": label, "url": f"/services/data/v{major}.0", "version": f"{major}.0"})
     return found
 
 
 SUPPORTED_VERSIONS = {entry["version"] for entry in versions()}
-
-
-def json_response(body: Any, status: int = 200) -> Response:
-    return JSONResponse(body, status_code=status, media_type="application/json;charset=UTF-8")
-
-
-async def read_json(request: Request) -> Any:
-    raw = await request.body()
-    try:
-        return json.loads(raw or b"null")
-    except ValueError as exc:
-        raise errors.json_parser_error(f"Unexpected character: {exc}") from None
 
 
 class Cursors:
@@ -83,6 +72,7 @@ class RestApi:
     def __init__(self, org: Org) -> None:
         self.org = org
         self.cursors = Cursors()
+        self.bulk = BulkApi(org)
         self.extensions: list[Callable[[Request, str, list[str]], Awaitable[Response | None]]] = []
 
     async def dispatch(self, request: Request) -> Response:
@@ -107,9 +97,11 @@ class RestApi:
                 return self.query_page(request, version, head, parts[1])
         if head == "sobjects":
             return await self.sobjects(request, version, parts[1:])
+        if head == "jobs":
+            answer = await self.bulk.dispatch(request, version, parts)
+            if answer is not None:
+                return answer
         if head == "composite" and len(parts) >= 2 and parts[1] == "sobjects":
-            from tests.harness.salesforce.collections import collections_request
-
             return await collections_request(self.org, request, version, parts[2:])
         raise errors.not_found()
 
@@ -199,9 +191,7 @@ class RestApi:
             if method == "GET":
                 return json_response({"objectDescribe": sobject.global_entry(version), "recentItems": []})
             if method == "POST":
-                body = await read_json(request)
-                if not isinstance(body, dict):
-                    raise errors.json_parser_error("Expected a JSON object of field values")
+                body = await read_object(request)
                 with self.org.transaction() as tx:
                     record_id = self.org.insert(tx, sobject.name, body)
                 return json_response({"id": record_id, "success": True, "errors": []}, 201)
@@ -239,34 +229,13 @@ class RestApi:
         rows = [r for r in self.org.records(sobject.name) if start <= r["SystemModstamp"] <= end]
         return {"ids": [r["Id"] for r in rows], "latestDateCovered": end}
 
-    @staticmethod
-    def shaped(version: str, sobject: schema.SObjectType, record: dict[str, Any], fields: str | None) -> dict[str, Any]:
-        names = list(sobject.fields)
-        if fields:
-            names = []
-            for name in fields.split(","):
-                definition = sobject.field(name.strip())
-                if definition is None:
-                    raise errors.invalid_field(f"No such column '{name.strip()}' on sobject of type {sobject.name}")
-                names.append(definition.name)
-        row: dict[str, Any] = {
-            "attributes": {
-                "type": sobject.name,
-                "url": f"/services/data/v{version}/sobjects/{sobject.name}/{record['Id']}",
-            }
-        }
-        row.update((name, record.get(name)) for name in names)
-        return row
-
     async def record(self, request: Request, version: str, sobject: schema.SObjectType, record_id: str) -> Response:
         method = request.method
         if method == "GET":
             record = self.org.get(sobject.name, record_id)
-            return json_response(self.shaped(version, sobject, record, request.query_params.get("fields")))
+            return json_response(shaped_record(version, sobject, record, request.query_params.get("fields")))
         if method == "PATCH":
-            body = await read_json(request)
-            if not isinstance(body, dict):
-                raise errors.json_parser_error("Expected a JSON object of field values")
+            body = await read_object(request)
             with self.org.transaction() as tx:
                 self.org.update(tx, sobject.name, record_id, body)
             return Response(status_code=204)
@@ -288,9 +257,7 @@ class RestApi:
                 404, "NOT_FOUND", f"Provided external ID field does not exist or is not accessible: {field_name}"
             )
         if method in {"PATCH", "POST"}:
-            body = await read_json(request)
-            if not isinstance(body, dict):
-                raise errors.json_parser_error("Expected a JSON object of field values")
+            body = await read_object(request)
             clash = [k for k in body if k.lower() == definition.name.lower() and str(body[k]) != value]
             if clash:
                 raise errors.ApiError(
@@ -311,7 +278,7 @@ class RestApi:
             raise errors.not_found()
         if method == "GET":
             record = self.org.get(sobject.name, matches[0])
-            return json_response(self.shaped(version, sobject, record, request.query_params.get("fields")))
+            return json_response(shaped_record(version, sobject, record, request.query_params.get("fields")))
         if method == "DELETE":
             with self.org.transaction() as tx:
                 self.org.delete(tx, sobject.name, matches[0])

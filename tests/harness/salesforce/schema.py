@@ -167,13 +167,17 @@ class SObjectType:
         data = not self.is_event
         return {
             "activateable": False,
+            "associateEntityType": None,
+            "associateParentEntity": None,
             "createable": True,
             "custom": self.custom,
             "customSetting": False,
+            "deepCloneable": False,
             "deletable": data,
             "deprecatedAndHidden": False,
             "feedEnabled": False,
             "hasSubtypes": False,
+            "isInterface": False,
             "isSubtype": False,
             "keyPrefix": self.key_prefix,
             "label": self.label,
@@ -280,7 +284,9 @@ def standard_objects() -> list[SObjectType]:
             "Contact",
             "003",
             [
-                FieldDef("AccountId", "reference", reference_to=("Account",), relationship_name="Account"),
+                FieldDef(
+                    "AccountId", "reference", label="Account ID", reference_to=("Account",), relationship_name="Account"
+                ),
                 FieldDef("FirstName", "string", length=40),
                 FieldDef("LastName", "string", length=80, nillable=False),
                 FieldDef(
@@ -330,7 +336,9 @@ def standard_objects() -> list[SObjectType]:
             "Opportunity",
             "006",
             [
-                FieldDef("AccountId", "reference", reference_to=("Account",), relationship_name="Account"),
+                FieldDef(
+                    "AccountId", "reference", label="Account ID", reference_to=("Account",), relationship_name="Account"
+                ),
                 FieldDef("Name", "string", length=120, nillable=False),
                 FieldDef(
                     "StageName",
