@@ -6,23 +6,14 @@ import uuid
 
 from simple_salesforce import Salesforce
 
+from tests.connectors.salesforce.conftest import login_config
 from tests.harness.salesforce import client
 from tests.harness.salesforce.harness import SalesforceServer
 
 
 def connection_options(server: SalesforceServer) -> dict[str, str]:
     """The options that log a connector in to ``server`` with username, password and security token."""
-    options = {
-        "salesforce.instance": server.url,
-        "salesforce.username": server.username,
-        "salesforce.password": server.password,
-        "salesforce.password.token": server.security_token,
-        "salesforce.version": server.version,
-        "hub.salesforce.retry.backoff.ms": "50",
-    }
-    if server.ca_file:
-        options["hub.salesforce.ssl.ca.file"] = server.ca_file
-    return options
+    return login_config(server)
 
 
 def fresh_object(server: SalesforceServer, suffix: str = "__c") -> str:
