@@ -118,7 +118,8 @@ class SalesforceCdcSourceTask(StreamingSourceTask):
         ids = [str(record_id) for record_id in header.get("recordIds") or []]
         if change_type.startswith("GAP_"):
             return self._gap(entity, header, ids, change_type[len("GAP_") :])
-        return [self._record(entity, header, record_id, payload, change_type) for record_id in ids]
+        values = flatten_compound(payload)
+        return [self._record(entity, header, record_id, values, change_type) for record_id in ids]
 
     def _gap(self, entity: _Entity, header: dict[str, Any], ids: list[str], operation: str) -> list[Pending]:
         found: dict[str, dict[str, Any]] = {}
@@ -164,6 +165,21 @@ class SalesforceCdcSourceTask(StreamingSourceTask):
             entity.schema,
             timestamp if isinstance(timestamp, int) else None,
         )
+
+
+def flatten_compound(payload: dict[str, Any]) -> dict[str, Any]:
+    """A change event's fields with its compound values spread into the fields they stand for, as the describe
+    lists them: ``Name: {"FirstName", "LastName"}`` gives ``FirstName`` and ``LastName``; ``BillingAddress:
+    {"Street", "City"}`` gives ``BillingStreet`` and ``BillingCity``. A field set to null stays null."""
+    values: dict[str, Any] = {}
+    for name, value in payload.items():
+        if name == "ChangeEventHeader" or not isinstance(value, dict):
+            values[name] = value
+            continue
+        prefix = name[: -len("Address")] if name.endswith("Address") else ""
+        for part, part_value in value.items():
+            values[prefix + part] = part_value
+    return values
 
 
 def _header(header: dict[str, Any]) -> Struct:

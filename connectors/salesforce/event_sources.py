@@ -34,10 +34,13 @@ _LONG_TEXT = 255
 
 
 def _fill(schema: Schema, values: dict[str, Any], where: str) -> Struct:
+    """The struct of ``schema`` with the values named (in any letter case, as a PushTopic query may write them)."""
+    by_name = {name.lower(): value for name, value in values.items()}
     struct = Struct(schema)
     for field in schema.fields:
-        if field.name in values:
-            struct.put(field.name, convert(field.schema, values[field.name], f"{where}.{field.name}"))
+        if field.name.lower() in by_name:
+            value = by_name[field.name.lower()]
+            struct.put(field.name, convert(field.schema, value, f"{where}.{field.name}"))
     return struct
 
 
