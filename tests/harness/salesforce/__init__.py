@@ -7,7 +7,10 @@ limits, query/queryAll with locators, describeGlobal and describe, record CRUD, 
 sObject types, records with their audit fields, and a recycle bin; every record change goes to the change feed
 (:mod:`.changes`), which the Streaming API reads. ``/_harness/`` is a test-only control API (:mod:`.control`).
 
-Modules: ``org`` (the org and its transactions), ``schema`` (types, fields, describe, value checks), ``soql`` (the
-query subset), ``rest``, ``collections``, ``auth``, ``faults``, ``sessions``, ``control``, ``app`` (``build_app``),
-``harness`` (the launcher), ``client`` (simple-salesforce pointed at a server).
+Modules: ``org`` (the org and its transactions), ``schema`` (types, fields, describe, value checks), ``standard`` (the
+objects an org starts with), ``ids``,
+``soql`` (the query subset), ``rest``, ``collections`` (``composite/sobjects``), ``bulk2`` (Bulk API 2.0),
+``responses`` (JSON in and out), ``auth`` (logins), ``sessions``, ``faults``, ``control``, ``changes`` (the change
+feed), ``app`` (``build_app``), ``harness`` (the launcher and ``SalesforceServer``), ``client`` (simple-salesforce
+pointed at a server). ``doc_examples/`` holds the documentation-shaped bodies the faithfulness tests compare with.
 """

@@ -36,7 +36,9 @@ def session_token(headers: dict[str, str]) -> str | None:
 
 
 class ApiGate:
-    """ASGI middleware in front of the API routes: 401 without a live session, armed faults, the request count."""
+    """ASGI middleware in front of the API routes: 401 without a live session (REST and Bulk), armed faults (any
+    path but logins and ``/_harness/``), the daily request count and its ``Sforce-Limit-Info`` header (REST and
+    Bulk)."""
 
     def __init__(self, app: ASGIApp, org: Org) -> None:
         self.app = app
@@ -44,7 +46,8 @@ class ApiGate:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "") if scope["type"] == "http" else ""
-        if not path.startswith("/services/") or path.startswith(("/services/oauth2/", "/services/Soap/")):
+        # Logins and the control API are never refused; armed faults reach every other path (CometD's too).
+        if not path or path.startswith(("/_harness/", "/services/oauth2/", "/services/Soap/")):
             await self.app(scope, receive, send)
             return
         is_api = path.startswith(API_PREFIX)

@@ -22,6 +22,7 @@ import csv
 import io
 import itertools
 import json
+import logging
 import threading
 import time
 from dataclasses import dataclass, field
@@ -41,6 +42,7 @@ QUERY_OPERATIONS = ("query", "queryAll")
 CHUNK_RECORDS = 200
 DEFAULT_MAX_RECORDS = 100_000
 TERMINAL = ("JobComplete", "Failed", "Aborted")
+LOG = logging.getLogger(__name__)
 RESULT_KINDS = {"successfulresults": "successful", "failedresults": "failed", "unprocessedrecords": "unprocessed"}
 
 
@@ -304,6 +306,13 @@ class BulkApi:
         return header, rows
 
     def _process_ingest(self, job: Job) -> None:
+        try:
+            self._ingest(job)
+        except Exception as exc:  # a server bug must end the job, not leave its client polling forever
+            LOG.exception("ingest job %s failed", job.id)
+            self._fail(job, f"UNKNOWN_EXCEPTION : {type(exc).__name__}: {exc}", [])
+
+    def _ingest(self, job: Job) -> None:
         with self._lock:
             if job.state != "UploadComplete":
                 return
@@ -371,7 +380,8 @@ class BulkApi:
                             body = {k: v for k, v in values.items() if k != job.external_id}
                             record_id, created = self.org.upsert(tx, job.object, job.external_id, key, body)
                         else:
-                            record_id = self.org.delete(tx, job.object, str(record_id))
+                            hard = job.operation == "hardDelete"
+                            record_id = self.org.delete(tx, job.object, str(record_id), hard=hard)
                     job.successful_rows.append([record_id, "true" if created else "false", *row])
                 except errors.ApiError as exc:
                     job.failed_rows.append([str(record_id), _bulk_error(exc), *row])
@@ -426,6 +436,13 @@ class BulkApi:
         return job
 
     def _process_query(self, job: Job) -> None:
+        try:
+            self._query(job)
+        except Exception as exc:  # a server bug must end the job, not leave its client polling forever
+            LOG.exception("query job %s failed", job.id)
+            self._fail(job, f"UNKNOWN_EXCEPTION : {type(exc).__name__}: {exc}", [])
+
+    def _query(self, job: Job) -> None:
         assert job.query is not None
         with self._lock:
             if job.state != "UploadComplete":

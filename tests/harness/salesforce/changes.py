@@ -9,12 +9,14 @@ a time and in order. A listener must not call back into the org while it runs (t
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 CHANGE_TYPES = ("CREATE", "UPDATE", "DELETE", "UNDELETE")
+LOG = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,13 @@ class ChangeFeed:
             self._listeners.append(listener)
 
     def publish(self, change: RecordChange) -> None:
+        """Hand ``change`` to every listener; a listener that raises is logged (the server's log) and the others
+        still get the change, since the org has already committed it."""
         with self._lock:
             for listener in list(self._listeners):
-                listener(change)
+                try:
+                    listener(change)
+                except Exception:
+                    LOG.exception(
+                        "change feed listener %r failed on %s %s", listener, change.change_type, change.record_ids
+                    )

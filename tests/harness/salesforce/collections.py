@@ -16,7 +16,7 @@ from starlette.responses import Response
 
 from tests.harness.salesforce import errors
 from tests.harness.salesforce.org import Org, Transaction
-from tests.harness.salesforce.responses import json_response, read_json, shaped_record
+from tests.harness.salesforce.responses import enqueued, json_response, read_json, shaped_record
 
 COLLECTION_LIMIT = 200
 
@@ -45,7 +45,8 @@ def run_rows(
             for item in items:
                 try:
                     with org.savepoint(tx):
-                        results.append({**operation(tx, item), "success": True, "errors": []})
+                        out = operation(tx, item)
+                        results.append({"id": out.pop("id"), "success": True, "errors": out.pop("errors", []), **out})
                 except errors.ApiError as exc:
                     failed = True
                     results.append({"success": False, "errors": [row_error(exc)]})
@@ -89,7 +90,11 @@ async def collections_request(org: Org, request: Request, version: str, parts: l
         def create(tx: Transaction, record: Any) -> dict[str, Any]:
             if "id" in {k.lower() for k in record}:
                 raise errors.ApiError(400, "INVALID_FIELD", "cannot specify Id in an insert call", [])
-            return {"id": org.insert(tx, _type_of(record), record)}
+            name = _type_of(record)
+            record_id = org.insert(tx, name, record)
+            if name.endswith("__e"):
+                return {"id": record_id, "errors": enqueued(tx)}
+            return {"id": record_id}
 
         return json_response(run_rows(org, records, all_or_none, create))
     if not parts and method == "PATCH":

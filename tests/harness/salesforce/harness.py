@@ -50,6 +50,7 @@ class SalesforceServer:
     version: str = DEFAULT_VERSION
     control: bool = False
     startup_s: float = 0.0
+    log_file: str | None = None  # the local server's output (for a failing test's report: fixtures.attach_log)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> SalesforceServer:
@@ -75,10 +76,6 @@ class SalesforceServer:
             origin=ORIGIN_ENV,
             version=get("VERSION", DEFAULT_VERSION),
         )
-
-    @property
-    def port(self) -> int:
-        return int(self.url.rsplit(":", 1)[1]) if self.url.count(":") == 2 else 443
 
     def ssl_context(self) -> ssl.SSLContext:
         return ssl.create_default_context(cafile=self.ca_file)
@@ -133,6 +130,7 @@ class LocalSalesforce(LocalServer):
             ca_file=str(authority.pem),
             origin=ORIGIN_LOCAL,
             control=True,
+            log_file=str(base / "server.log"),
         )
         argv = [
             sys.executable,

@@ -31,13 +31,21 @@ def to_18(id15: str) -> str:
 
 
 def normalize(record_id: str) -> str | None:
-    """The 18-character id for a 15- or 18-character one, else None (not an id)."""
+    """The 18-character id for a 15-character one, or for an 18-character one in any letter case (its suffix says
+    which letters are upper case, which is what makes the 18-character form case-insensitive); else None."""
     if len(record_id) == 15 and record_id.isalnum():
         return to_18(record_id)
-    if len(record_id) == 18 and record_id.isalnum():
-        expected = to_18(record_id[:15])
-        return expected if expected.lower() == record_id.lower() else None
-    return None
+    if len(record_id) != 18 or not record_id.isalnum():
+        return None
+    restored = []
+    for chunk, letter in enumerate(record_id[15:].upper()):
+        position = SUFFIX_ALPHABET.find(letter)
+        if position < 0:
+            return None
+        for offset, char in enumerate(record_id[chunk * 5 : chunk * 5 + 5]):
+            restored.append(char.upper() if position >> offset & 1 else char.lower())
+    candidate = to_18("".join(restored))
+    return candidate if candidate.lower() == record_id.lower() else None
 
 
 def base62(number: int, width: int) -> str:

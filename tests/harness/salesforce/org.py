@@ -20,9 +20,10 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
-from tests.harness.salesforce import errors, ids, schema, soql
+from tests.harness.salesforce import errors, ids, schema, soql, standard
 from tests.harness.salesforce.changes import ChangeFeed, RecordChange
 from tests.harness.salesforce.faults import FaultPlan
 from tests.harness.salesforce.sessions import Credentials, SessionStore
@@ -39,11 +40,17 @@ class Transaction:
     key: str
     timestamp_ms: int
     changes: list[tuple[str, str, str, tuple[str, ...], dict[str, Any]]] = field(default_factory=list)
-    undo: list[Callable[[], None]] = field(default_factory=list)
+    undo: list[Callable[[], object]] = field(default_factory=list)
 
-    @property
-    def stamp(self) -> str:
-        return schema.format_epoch_ms(self.timestamp_ms)
+    stamp: str = ""  # timestamp_ms as the APIs write datetimes
+
+    def __post_init__(self) -> None:
+        self.stamp = schema.format_epoch_ms(self.timestamp_ms)
+
+
+def _restore(record: dict[str, Any], before: dict[str, Any]) -> None:
+    record.clear()
+    record.update(before)
 
 
 class Org:
@@ -66,7 +73,7 @@ class Org:
         self._commit_number = 0
         self._last_ms = 0
         self._custom_count = 0
-        for sobject in schema.standard_objects():
+        for sobject in standard.standard_objects():
             self._add_type(sobject)
 
     # -- metadata --------------------------------------------------------------------------------------------------
@@ -109,12 +116,12 @@ class Org:
             for definition in fields:
                 definition.custom = definition.custom or definition.name.endswith("__c")
             if name.endswith("__e"):
-                sobject = schema.event_object(name, prefix, fields)
+                sobject = standard.event_object(name, prefix, fields)
             else:
                 name_field = schema.FieldDef(
                     "Name", "string", length=80, nillable=False, defaulted_on_create=True, label=f"{name} Name"
                 )
-                sobject = schema.data_object(name, prefix, [name_field, *fields], custom=True)
+                sobject = standard.data_object(name, prefix, [name_field, *fields], custom=True)
             if label:
                 sobject.label = label
             self._add_type(sobject)
@@ -345,7 +352,7 @@ class Org:
         self._release_unique(tx, sobject, record["Id"], {k: record[k] for k in changed_values})
         self._claim_unique(tx, sobject, record["Id"], changed_values)
         before = dict(record)
-        tx.undo.append(lambda: (record.clear(), record.update(before)))
+        tx.undo.append(partial(_restore, record, before))
         record.update(checked)
         record.update(LastModifiedDate=tx.stamp, LastModifiedById=self.user_id, SystemModstamp=tx.stamp)
         self._derive(sobject, record)
@@ -371,16 +378,20 @@ class Org:
             return self.insert(tx, sobject.name, body), True
         return self.insert(tx, sobject.name, {**body, definition.name: value}), True
 
-    def delete(self, tx: Transaction, name: str, record_id: str) -> str:
-        """Move a live record to the recycle bin."""
+    def delete(self, tx: Transaction, name: str, record_id: str, *, hard: bool = False) -> str:
+        """Move a live record to the recycle bin, or (``hard``, Bulk API's hardDelete) erase it at once."""
         sobject = self.sobject(name)
         if sobject.is_event:
             raise errors.ApiError(405, "METHOD_NOT_ALLOWED", "HTTP Method 'DELETE' not allowed. Allowed are POST")
         record = self._live(sobject, record_id)
         self._release_unique(tx, sobject, record["Id"], record)
         before = dict(record)
-        tx.undo.append(lambda: (record.clear(), record.update(before)))
+        tx.undo.append(partial(_restore, record, before))
         record.update(IsDeleted=True, SystemModstamp=tx.stamp)
+        if hard:
+            stored = self._records[sobject.name]
+            del stored[record["Id"]]
+            tx.undo.append(partial(stored.__setitem__, record["Id"], record))
         tx.changes.append((sobject.name, "DELETE", record["Id"], (), dict(before)))
         return str(record["Id"])
 
@@ -396,7 +407,7 @@ class Org:
         sobject = self.sobject(str(name))
         self._claim_unique(tx, sobject, record["Id"], record)
         before = dict(record)
-        tx.undo.append(lambda: (record.clear(), record.update(before)))
+        tx.undo.append(partial(_restore, record, before))
         record.update(IsDeleted=False, LastModifiedDate=tx.stamp, SystemModstamp=tx.stamp)
         changed = tuple(k for k, v in record.items() if v is not None and k not in {"Id", "IsDeleted"})
         tx.changes.append((sobject.name, "UNDELETE", record["Id"], changed, dict(record)))

@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from tests.harness.salesforce import errors, schema
+from tests.harness.salesforce.org import Transaction
 
 
 def json_response(body: Any, status: int = 200) -> Response:
@@ -48,3 +49,9 @@ def shaped_record(
     row: dict[str, Any] = {"attributes": {"type": sobject.name, "url": url}}
     row.update((name, record.get(name)) for name in names)
     return row
+
+
+def enqueued(tx: Transaction) -> list[dict[str, Any]]:
+    """What a platform event publish answers in ``errors`` although it succeeded: OPERATION_ENQUEUED with the event's
+    UUID (publishing is asynchronous in Salesforce)."""
+    return [{"statusCode": "OPERATION_ENQUEUED", "message": tx.changes[-1][4]["EventUuid"], "fields": []}]

@@ -21,7 +21,7 @@ from tests.harness.salesforce import errors, ids, schema, soql
 from tests.harness.salesforce.bulk2 import BulkApi
 from tests.harness.salesforce.collections import COLLECTION_LIMIT, collections_request
 from tests.harness.salesforce.org import Org
-from tests.harness.salesforce.responses import json_response, read_object, shaped_record
+from tests.harness.salesforce.responses import enqueued, json_response, read_object, shaped_record
 
 DEFAULT_BATCH_SIZE = 2000
 SEASONS = ("Summer", "Winter", "Spring")  # 31.0 was Summer '14; three releases a year since
@@ -167,7 +167,8 @@ class RestApi:
         end = start + size
         body: dict[str, Any] = {"totalSize": len(rows), "done": end >= len(rows), "records": rows[start:end]}
         if end < len(rows):
-            body["nextRecordsUrl"] = f"/services/data/v{version}/{resource}/{locator}-{end}"
+            # Salesforce's queryAll pages through /query/ too; the locator remembers the deleted rows.
+            body["nextRecordsUrl"] = f"/services/data/v{version}/query/{locator}-{end}"
         else:
             self.cursors.close(locator)
         return body
@@ -194,7 +195,8 @@ class RestApi:
                 body = await read_object(request)
                 with self.org.transaction() as tx:
                     record_id = self.org.insert(tx, sobject.name, body)
-                return json_response({"id": record_id, "success": True, "errors": []}, 201)
+                    notes = enqueued(tx) if sobject.is_event else []
+                return json_response({"id": record_id, "success": True, "errors": notes}, 201)
             raise errors.not_found()
         if len(parts) == 2 and parts[1] == "describe" and method == "GET":
             return json_response(sobject.describe(version))

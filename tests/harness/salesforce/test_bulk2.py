@@ -8,7 +8,7 @@ import io
 
 import pytest
 from simple_salesforce import Salesforce
-from simple_salesforce.exceptions import SalesforceOperationError
+from simple_salesforce.exceptions import SalesforceError, SalesforceOperationError
 
 pytestmark = pytest.mark.integration
 
@@ -100,3 +100,57 @@ def test_query_job_csv_formats_nulls_booleans_and_datetimes(sf: Salesforce, mark
         )
     )
     assert page.splitlines() == ['"Id","Phone","IsDeleted","CreatedDate"', f'"{record_id}","","false","{stamp[:-5]}Z"']
+
+
+def test_hard_delete_leaves_nothing_in_the_recycle_bin(sf: Salesforce, marker: str) -> None:
+    record_id = sf.Account.create({"Name": marker})["id"]
+    [result] = sf.bulk2.Account.hard_delete(records=[{"Id": record_id}], wait=POLL_S)
+    assert result["numberRecordsProcessed"] == 1
+    assert sf.query_all(f"SELECT Id FROM Account WHERE Name = '{marker}'", include_deleted=True)["totalSize"] == 0
+
+
+def test_an_aborted_job_processes_nothing_and_lists_its_rows_as_unprocessed(sf: Salesforce, marker: str) -> None:
+    jobs = sf.bulk2.Account._client
+    job = jobs.create_job("insert")
+    jobs.upload_job_data(job["id"], f"Name\n{marker}-1\n{marker}-2\n")
+    assert jobs.abort_job(job["id"], False)["state"] == "Aborted"
+    assert jobs.get_job(job["id"], False)["numberRecordsProcessed"] == 0
+    unprocessed = rows_of(jobs.get_ingest_results(job["id"], "unprocessedrecords"))
+    assert unprocessed == [{"Name": f"{marker}-1"}, {"Name": f"{marker}-2"}]
+    assert sf.query(f"SELECT Id FROM Account WHERE Name LIKE '{marker}%'")["totalSize"] == 0
+
+
+def test_a_closed_job_takes_no_more_data(sf: Salesforce, marker: str) -> None:
+    jobs = sf.bulk2.Account._client
+    job = jobs.create_job("insert")
+    jobs.upload_job_data(job["id"], f"Name\n{marker}\n")
+    jobs.close_job(job["id"])
+    with pytest.raises(SalesforceError) as failure:
+        jobs.upload_job_data(job["id"], f"Name\n{marker}\n")
+    assert failure.value.status == 409
+
+
+def test_update_sets_null_with_na_and_leaves_empty_values_alone(sf: Salesforce, marker: str) -> None:
+    record_id = sf.Account.create({"Name": marker, "Phone": "555", "Industry": "Energy"})["id"]
+    [result] = sf.bulk2.Account.update(records=[{"Id": record_id, "Phone": "#N/A", "Industry": ""}], wait=POLL_S)
+    assert result["numberRecordsFailed"] == 0
+    record = sf.Account.get(record_id)
+    assert record["Phone"] is None
+    assert record["Industry"] == "Energy"
+
+
+def test_pipe_delimited_crlf_jobs(sf: Salesforce, marker: str) -> None:
+    records = [{"Name": f"{marker}|{n}", "Description": "two\nlines"} for n in range(3)]
+    [result] = sf.bulk2.Account.insert(records=records, column_delimiter="PIPE", line_ending="CRLF", wait=POLL_S)
+    assert result["numberRecordsFailed"] == 0
+    [page] = list(
+        sf.bulk2.Account.query(
+            f"SELECT Name, Description FROM Account WHERE Name LIKE '{marker}%' ORDER BY Name",
+            column_delimiter="PIPE",
+            line_ending="CRLF",
+            wait=POLL_S,
+        )
+    )
+    rows = list(csv.reader(io.StringIO(page, newline=""), delimiter="|"))
+    assert rows == [["Name", "Description"]] + [[f"{marker}|{n}", "two\nlines"] for n in range(3)]
+    assert page.endswith("\r\n")

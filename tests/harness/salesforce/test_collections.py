@@ -6,6 +6,9 @@ import pytest
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceMalformedRequest
 
+from tests.harness.salesforce import client
+from tests.harness.salesforce.harness import SalesforceServer
+
 pytestmark = pytest.mark.integration
 
 
@@ -120,3 +123,23 @@ def test_push_topic_is_an_sobject_whose_query_is_checked(sf: Salesforce, marker:
     with pytest.raises(SalesforceMalformedRequest) as failure:
         sf.PushTopic.create({"Name": f"{name}x", "Query": "SELECT Nope FROM Account", "ApiVersion": 59.0})
     assert failure.value.content[0]["errorCode"] == "INVALID_FIELD"
+
+
+def test_a_platform_event_publish_answers_operation_enqueued(
+    salesforce_server: SalesforceServer, sf: Salesforce, marker: str
+) -> None:
+    if not salesforce_server.control:
+        pytest.skip("defines a platform event through the control API")
+    client.control(
+        salesforce_server, "POST", "objects", {"name": "Ink_Low__e", "fields": [{"name": "Model__c", "type": "string"}]}
+    )
+    published = sf.Ink_Low__e.create({"Model__c": marker})
+    assert published["success"] is True
+    assert published["id"].startswith("e")
+    [note] = published["errors"]
+    assert note["statusCode"] == "OPERATION_ENQUEUED"
+    assert note["fields"] == []
+    assert len(note["message"]) == 36
+    with pytest.raises(SalesforceMalformedRequest) as refused:
+        sf.query("SELECT Id FROM Ink_Low__e")
+    assert refused.value.content[0]["errorCode"] == "INVALID_TYPE"

@@ -230,3 +230,34 @@ def test_soap_login_answer_and_fault(salesforce_server: SalesforceServer) -> Non
     assert fault is not None
     assert fault.findtext("faultcode") == "sf:INVALID_LOGIN"
     assert fault.findtext(".//{urn:fault.partner.soap.sforce.com}exceptionCode") == "INVALID_LOGIN"
+
+
+def request_example(name: str) -> Any:
+    return json.loads((EXAMPLES / "requests" / name).read_text())
+
+
+def test_documented_requests_are_answered_as_documented(sf: Salesforce) -> None:
+    created = raw(sf, "POST", "sobjects/Account/", json=request_example("create_account.json"))
+    assert created.status_code == 201
+    assert shape(created.json()) == shape(example("create.json"))
+    collection = raw(sf, "POST", "composite/sobjects", json=request_example("collections_create.json"))
+    assert shape(collection.json()) == shape(example("collections_create.json"))
+    job = raw(sf, "POST", "jobs/ingest", json=request_example("bulk_ingest_job.json")).json()
+    assert shape(job) == shape(example("bulk_ingest_create.json"))
+    upload = sf.session.put(
+        sf.base_url + f"jobs/ingest/{job['id']}/batches",
+        data=(EXAMPLES / "requests" / "bulk_insert.csv").read_bytes(),
+        headers={**sf.headers, "Content-Type": "text/csv"},
+    )
+    assert upload.status_code == 201
+    raw(sf, "PATCH", f"jobs/ingest/{job['id']}", json={"state": "UploadComplete"})
+    sf.bulk2.Account._client.wait_for_job(job["id"], False, 0.05)
+    assert raw(sf, "GET", f"jobs/ingest/{job['id']}").json()["numberRecordsProcessed"] == 3
+    results = raw(sf, "GET", f"jobs/ingest/{job['id']}/successfulResults/").text.splitlines()
+    assert (
+        results[0]
+        == '"sf__Id","sf__Created","Name","ShippingCity","NumberOfEmployees","AnnualRevenue","Website","Description"'
+    )
+    assert results[3].endswith('"Third ""quoted"" sample"')
+    query = raw(sf, "POST", "jobs/query", json=request_example("bulk_query_job.json")).json()
+    assert shape(query) == shape(example("bulk_query_create.json"))

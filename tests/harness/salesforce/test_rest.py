@@ -136,3 +136,16 @@ def test_malformed_query(sf: Salesforce) -> None:
     with pytest.raises(SalesforceMalformedRequest) as failure:
         sf.query("SELECT Id FROM Account GROUP BY Name")
     assert failure.value.content[0]["errorCode"] == "MALFORMED_QUERY"
+
+
+def test_query_all_pages_through_the_query_resource_and_keeps_deleted_rows(sf: Salesforce, marker: str) -> None:
+    for number in range(500):
+        record_id = sf.Account.create({"Name": marker, "NumberOfEmployees": number})["id"]
+        if number % 2:
+            sf.Account.delete(record_id)
+    soql = f"SELECT Id, IsDeleted FROM Account WHERE Name = '{marker}' AND isDeleted = TRUE"
+    page = sf.query(soql, include_deleted=True, headers={"Sforce-Query-Options": "batchSize=200"})
+    assert page["nextRecordsUrl"].startswith("/services/data/v59.0/query/")
+    rest = sf.query_more(page["nextRecordsUrl"], identifier_is_url=True)
+    assert len(page["records"]) + len(rest["records"]) == 250
+    assert {row["IsDeleted"] for row in page["records"] + rest["records"]} == {True}
