@@ -6,13 +6,16 @@ PushTopic ``_EventType``, a tombstone, or ``salesforce.sink.object.operation``);
 record order, through the sObject Collections API or, past ``hub.salesforce.bulk.threshold``, a Bulk API 2.0
 ingest job.
 
-``put`` writes synchronously, so everything ``put`` returned from is in Salesforce or reported: a row Salesforce
-refuses (DUPLICATE_VALUE, REQUIRED_FIELD_MISSING, …) and a record that cannot be planned go to the errant record
-reporter (the DLQ) with the server's error code and message, or fail the task naming the record when the
-connector has no DLQ. The offsets the runtime commits therefore never pass a record that was neither accepted nor
-reported. When Salesforce stays unavailable (REQUEST_LIMIT_EXCEEDED, 5xx, network) past
-``request.max.retries.time.ms``, ``put`` raises RetriableError and the runtime redelivers the batch; the records of
-it already written are skipped, so a redelivery repeats nothing.
+``put`` buffers the changes until ``hub.salesforce.bulk.threshold`` of them wait (so a large backlog goes
+through Bulk API 2.0 although the runtime hands records over in batches of a few hundred), until a ``put`` brings
+nothing new, or until ``flush`` (before each offset commit). A row Salesforce refuses (DUPLICATE_VALUE,
+REQUIRED_FIELD_MISSING, …) and a record that cannot be planned go to the errant record reporter (the DLQ) with the
+server's error code and message, or fail the task naming the record when the connector has no DLQ. The offsets
+the runtime commits therefore never pass a record that was neither accepted nor reported. When Salesforce stays
+unavailable (REQUEST_LIMIT_EXCEEDED, 5xx, network) past ``request.max.retries.time.ms``, the write raises
+RetriableError; the records written are dropped from the buffer, the others stay, and records the runtime delivers
+again (the same batch, or everything after the last commit) are skipped while they are buffered or written, so
+nothing is written twice by one task.
 
 A task is used by its task thread.
 """
@@ -21,7 +24,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 from connectors.salesforce.bulk_source import check_login
 from connectors.salesforce.config import SOBJECT_SINK_CONFIG
@@ -74,7 +77,9 @@ class SalesforceSObjectSinkTask(SinkTask):
         self._session: SalesforceSession | None = None
         self._writer: Writer | None = None
         self._description: ObjectDescription | None = None
-        self._written: dict[TopicPartition, int] = {}  # per partition, the last offset written or reported
+        self._seen: dict[TopicPartition, int] = {}  # per partition, the last offset buffered, written or reported
+        self._buffer: list[tuple[SinkRecord, list[Change]]] = []  # in arrival order
+        self._buffered = 0  # changes in the buffer
 
     def start(self, config: dict[str, str]) -> None:
         self.settings = settings = SObjectSinkSettings.parse(config)
@@ -89,39 +94,62 @@ class SalesforceSObjectSinkTask(SinkTask):
         log.info("writing to %s at %s", settings.object, settings.connection.where)
 
     def open(self, partitions: Collection[TopicPartition]) -> None:
-        for tp in partitions:
-            self._written.pop(tp, None)
+        self._forget(partitions)
 
     def put(self, records: Sequence[SinkRecord]) -> None:
-        if not records:
-            return
-        assert self._writer is not None
         assert self._description is not None
-        changes: list[Change] = []
         for record in records:
             tp = (record.original_topic, record.original_kafka_partition)
-            if record.original_kafka_offset <= self._written.get(tp, -1):
-                continue  # written before a redelivery of this batch
+            if record.original_kafka_offset <= self._seen.get(tp, -1):
+                continue  # buffered or written already: a redelivery
+            self._seen[tp] = record.original_kafka_offset
             try:
-                changes += plan(record, self.settings, self._description)
+                changes = plan(record, self.settings, self._description)
             except DataError as exc:
                 self._report(record, str(exc), exc)
+                changes = []
+            self._buffer.append((record, changes))
+            self._buffered += len(changes)
+        if self._buffered >= self.settings.bulk_threshold or (not records and self._buffer):
+            try:
+                self._write_buffer()
+            except RetriableError:
+                self.context.timeout(max(self.settings.connection.retry_backoff_ms, 100))
+                raise
+
+    def flush(self, offsets: Mapping[TopicPartition, int]) -> None:
+        """Writes every buffered record: the offsets the runtime then commits pass only written records."""
+        self._write_buffer()
+
+    def _write_buffer(self) -> None:
+        assert self._writer is not None
+        changes = [change for _, planned in self._buffer for change in planned]
+        done = 0
+
+        def count(run: list[Change]) -> None:
+            nonlocal done
+            done += len(run)
+
         try:
-            self._writer.apply(changes, self._done)
-        except RetriableError:
-            self.context.timeout(max(self.settings.connection.retry_backoff_ms, 100))
+            self._writer.apply(changes, count)
+        except BaseException:
+            # The runs written form a prefix of the changes; keep the records with a change not written yet.
+            while self._buffer and len(self._buffer[0][1]) <= done:
+                done -= len(self._buffer[0][1])
+                self._buffered -= len(self._buffer[0][1])
+                self._buffer.pop(0)
             raise
-        for record in records:
-            self._done_record(record)
+        self._buffer.clear()
+        self._buffered = 0
 
-    def _done(self, run: list[Change]) -> None:
-        for change in run:
-            self._done_record(change.record)
-
-    def _done_record(self, record: SinkRecord) -> None:
-        tp = (record.original_topic, record.original_kafka_partition)
-        if record.original_kafka_offset > self._written.get(tp, -1):
-            self._written[tp] = record.original_kafka_offset
+    def _forget(self, partitions: Collection[TopicPartition]) -> None:
+        """Partitions gone or assigned anew: their records come again from the committed offsets."""
+        gone = set(partitions)
+        for tp in gone:
+            self._seen.pop(tp, None)
+        kept = [(r, c) for r, c in self._buffer if (r.original_topic, r.original_kafka_partition) not in gone]
+        self._buffer = kept
+        self._buffered = sum(len(c) for _, c in kept)
 
     def _refused(self, change: Change, message: str) -> None:
         self._report(change.record, f"Salesforce refused the {change.operation} of {change.target}: {message}")
@@ -137,8 +165,7 @@ class SalesforceSObjectSinkTask(SinkTask):
         log.warning("record %s not written (sent to the dead letter queue): %s", _where(record), message)
 
     def close(self, partitions: Collection[TopicPartition]) -> None:
-        for tp in partitions:
-            self._written.pop(tp, None)
+        self._forget(partitions)
 
     def stop(self) -> None:
         self._stopped.set()

@@ -84,7 +84,12 @@ class Sink:
         ]  # fmt: skip
         self.offset += len(values)
         self.task.put(records)
+        self.commit()
         return records
+
+    def commit(self) -> dict[tuple[str, int], int]:
+        """What the runtime may commit after the records put so far (``pre_commit`` writes the buffer)."""
+        return dict(self.task.pre_commit({(TOPIC, 0): self.offset}))
 
     def close(self) -> None:
         self.task.close([(TOPIC, 0)])
@@ -170,6 +175,7 @@ def test_without_a_dlq_a_refused_row_fails_the_task_naming_the_record(
     try:
         with pytest.raises(ConnectorError, match=rf"{TOPIC}-0@0 .*REQUIRED_FIELD_MISSING"):
             sink.put([{"Number__c": "1"}])
+        assert sink.task._buffer, "the refused record is still to be written"
     finally:
         sink.close()
 
@@ -189,12 +195,15 @@ def test_rate_limits_are_retried_and_a_redelivery_writes_nothing_twice(
             SinkRecord(topic=TOPIC, value={"Number__c": "2", "Amount__c": 2.0}, kafka_partition=0, kafka_offset=10),
             SinkRecord(topic=TOPIC, value={"Number__c": "3", "Amount__c": 3.0}, kafka_partition=0, kafka_offset=11),
         ]
-        sink.task.put(records[:1])  # the first written, then the limit is reached for the rest of the batch
+        sink.task.put(records[:1])
+        sink.task.pre_commit({(TOPIC, 0): 11})  # the first is written
         client.control(salesforce_server, "POST", "faults", {"kind": "REQUEST_LIMIT_EXCEEDED", "count": 1000})
+        sink.task.put(records[1:])
         with pytest.raises(RetriableError):
-            sink.task.put(records[1:])
+            sink.task.pre_commit({(TOPIC, 0): 12})  # nothing committed; the runtime rewinds to offset 11... or 10
         client.control(salesforce_server, "DELETE", "faults")
-        sink.task.put(records)  # the runtime redelivers the batch
+        sink.task.put(records)  # delivered again from the last committed offset
+        sink.task.put([])
         assert sorted(rows(sf, sobject)) == ["1", "2", "3"]
     finally:
         client.control(salesforce_server, "DELETE", "faults")
