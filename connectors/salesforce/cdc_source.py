@@ -14,6 +14,11 @@ no longer found becomes a DELETE. An overflow event (``GAP_OVERFLOW``: a transac
 re-reads every record of its object modified since the transaction's commit (``SystemModstamp``), as UPDATEs.
 Both log a warning saying how many records were re-read.
 
+Row mode (``hub.salesforce.cdc.record=row``, Hub's own): for a table kept equal to the object (a JDBC sink in
+upsert mode with deletes), each record named by an event is written as it is now — read through the REST API, one
+query per event — as a struct of the describe's fields only, and a deleted (or no longer found) record as a
+tombstone: a null value with its ``{"Id"}`` key. It costs one API call per event.
+
 One task; the session and describe calls on the task's thread.
 """
 
@@ -85,6 +90,7 @@ class _Entity:
             ],
             name=SCHEMA_PREFIX + name,
         )
+        self.row_schema: Schema = struct_schema(fields, name=SCHEMA_PREFIX + name)
 
 
 class SalesforceCdcSourceTask(StreamingSourceTask):
@@ -106,6 +112,8 @@ class SalesforceCdcSourceTask(StreamingSourceTask):
         return self._entities[name]
 
     def records_of(self, data: dict[str, Any]) -> list[Pending]:
+        if str(self.settings.values["hub.salesforce.cdc.record"]).lower() == "row":
+            return self._rows_of(data)
         payload = data.get("payload") or {}
         header = dict(payload.get("ChangeEventHeader") or {})
         entity = self._entity(str(header.get("entityName")))
@@ -120,6 +128,39 @@ class SalesforceCdcSourceTask(StreamingSourceTask):
             return self._gap(entity, header, ids, change_type[len("GAP_") :])
         values = flatten_compound(payload)
         return [self._record(entity, header, record_id, values, change_type) for record_id in ids]
+
+    def _rows_of(self, data: dict[str, Any]) -> list[Pending]:
+        """Row mode: each record named, as it is now (read through REST), or a tombstone when it is gone."""
+        header = dict((data.get("payload") or {}).get("ChangeEventHeader") or {})
+        entity = self._entity(str(header.get("entityName")))
+        timestamp = header.get("commitTimestamp")
+        change_type = str(header.get("changeType"))
+        if change_type == "GAP_OVERFLOW":
+            since = dt.datetime.fromtimestamp(int(timestamp or 0) / 1000, tz=dt.UTC)
+            rows = self._query(entity, f"SystemModstamp >= {since.strftime('%Y-%m-%dT%H:%M:%SZ')}")
+            ids = [str(row["Id"]) for row in rows]
+        else:
+            ids = [str(record_id) for record_id in header.get("recordIds") or []]
+            rows = []
+            if ids and change_type not in ("DELETE", "GAP_DELETE"):
+                quoted = ", ".join("'" + record_id.replace("'", "") + "'" for record_id in ids)
+                rows = self._query(entity, f"Id IN ({quoted})")
+        found = {str(row["Id"]): row for row in rows}
+        topic = self.settings.topic_for(entity.name)
+        when = timestamp if isinstance(timestamp, int) else None
+        records = []
+        for record_id in ids:
+            key = Struct(KEY_SCHEMA).put("Id", record_id)
+            row = found.get(record_id)
+            if row is None:
+                records.append(Pending(topic, key, KEY_SCHEMA, None, None, when))
+                continue
+            value = Struct(entity.row_schema)
+            for field in entity.row_schema.fields:
+                if field.name in row:
+                    value.put(field.name, convert(field.schema, row[field.name], f"{entity.name}.{field.name}"))
+            records.append(Pending(topic, key, KEY_SCHEMA, value, entity.row_schema, when))
+        return records
 
     def _gap(self, entity: _Entity, header: dict[str, Any], ids: list[str], operation: str) -> list[Pending]:
         found: dict[str, dict[str, Any]] = {}

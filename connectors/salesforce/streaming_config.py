@@ -67,14 +67,28 @@ def _streaming_config() -> ConfigDef:
     )
 
 
-CDC_SOURCE_CONFIG = _streaming_config().define(
-    "salesforce.cdc.name",
-    ConfigType.STRING,
-    doc="The change event channel: AccountChangeEvent, Employee__ChangeEvent (custom objects), ChangeEvents (every "
-    "selected object) or a custom channel such as Sales__chn.",
-    importance=Importance.HIGH,
-    non_empty=True,
-    group=STREAMING,
+CDC_SOURCE_CONFIG = (
+    _streaming_config()
+    .define(
+        "salesforce.cdc.name",
+        ConfigType.STRING,
+        doc="The change event channel: AccountChangeEvent, Employee__ChangeEvent (custom objects), ChangeEvents "
+        "(every selected object) or a custom channel such as Sales__chn.",
+        importance=Importance.HIGH,
+        non_empty=True,
+        group=STREAMING,
+    )
+    .define(
+        "hub.salesforce.cdc.record",
+        ConfigType.STRING,
+        "event",
+        "event: each change as Salesforce sends it (changed fields, ChangeEventHeader, _EventType); row: each changed "
+        "record as it is now, read through the REST API (one call per event), and a tombstone for a deleted one — "
+        "for a table kept equal to the object by an upserting sink.",
+        choices=("event", "row"),
+        case_insensitive_choices=True,
+        group=STREAMING,
+    )
 )
 
 PUSHTOPIC_SOURCE_CONFIG = (

@@ -1,0 +1,91 @@
+"""Salesforce → Hub → PostgreSQL: the CDC source in row mode writes each changed record (and a tombstone for each
+deleted one) to a topic, the JDBC sink upserts and deletes by Id, and the table ends equal to the object."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from simple_salesforce import Salesforce
+
+from tests.connectors.conftest import Runtime, wait_for
+from tests.connectors.jdbc.databases import Database, make_database
+from tests.connectors.salesforce.streaming_support import connection_options, fresh_object
+from tests.harness.salesforce import client
+from tests.harness.salesforce.harness import SalesforceServer
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def postgres(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    yield from make_database(request, tmp_path, "postgresql")
+
+
+def table_rows(db: Database, table: str) -> set[tuple[Any, ...]]:
+    try:
+        reflected = sa.Table(table, sa.MetaData(), autoload_with=db.engine)
+    except sa.exc.NoSuchTableError:
+        return set()
+    with db.engine.connect() as connection:
+        selected = sa.select(reflected.c["Id"], reflected.c["Name"], reflected.c["Note__c"])
+        return {tuple(row) for row in connection.execute(selected)}
+
+
+def object_rows(sf: Salesforce, sobject: str) -> set[tuple[Any, ...]]:
+    return {
+        (r["Id"], r["Name"], r["Note__c"]) for r in sf.query_all(f"SELECT Id, Name, Note__c FROM {sobject}")["records"]
+    }
+
+
+def test_the_table_ends_equal_to_the_object(
+    runtime: Runtime, salesforce_server: SalesforceServer, sf: Salesforce, postgres: Database
+) -> None:
+    if not salesforce_server.control:
+        pytest.skip("creates its object through the local test server's control API")
+    sobject = fresh_object(salesforce_server)
+    table = postgres.table_name("sf_rows")
+    runtime.create(
+        "cdc-rows",
+        {
+            "connector.class": "SalesforceCdcSource",
+            **connection_options(salesforce_server),
+            "salesforce.cdc.name": sobject[:-1] + "ChangeEvent",
+            "hub.salesforce.cdc.record": "row",
+            "kafka.topic": table,
+        },
+    )
+    runtime.create(
+        "to-postgres",
+        {
+            "connector.class": "io.confluent.connect.jdbc.JdbcSinkConnector",
+            **postgres.options,
+            "topics": table,
+            "insert.mode": "upsert",
+            "pk.mode": "record_key",
+            "delete.enabled": "true",
+            "auto.create": "true",
+            "transforms": "dropId",
+            "transforms.dropId.type": "org.apache.kafka.connect.transforms.ReplaceField$Value",
+            "transforms.dropId.exclude": "Id",
+        },
+    )
+    runtime.wait_running("cdc-rows")
+    runtime.wait_running("to-postgres")
+    api = getattr(sf, sobject)
+    ids = [api.create({"Name": name, "Note__c": f"{name} note"})["id"] for name in ("a", "b", "c", "d")]
+    api.update(ids[1], {"Name": "b2", "Note__c": None})
+    api.delete(ids[2])
+    api.delete(ids[3])
+    client.control(salesforce_server, "POST", "undelete", {"ids": [ids[3]]})
+    api.create({"Name": "e", "Note__c": "late"})
+    expected = object_rows(sf, sobject)
+    assert len(expected) == 4
+    wait_for(
+        lambda: table_rows(postgres, table) == expected,
+        60,
+        lambda: f"{table} has {sorted(table_rows(postgres, table))}, the object {sorted(expected)}",
+    )
