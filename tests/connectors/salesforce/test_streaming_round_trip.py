@@ -1,8 +1,10 @@
-"""Salesforce → Hub → PostgreSQL: the CDC source in row mode writes each changed record (and a tombstone for each
-deleted one) to a topic, the JDBC sink upserts and deletes by Id, and the table ends equal to the object."""
+"""Salesforce → Hub → PostgreSQL with the configs of configs/salesforce-to-postgres: the CDC source in row mode writes
+each changed record (and a tombstone for each deleted one) to a topic, the JDBC sink upserts and deletes by Id, and
+the table ends equal to the object."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,15 @@ from tests.harness.salesforce import client
 from tests.harness.salesforce.harness import SalesforceServer
 
 pytestmark = pytest.mark.integration
+
+CONFIGS = Path(__file__).resolve().parents[3] / "configs" / "salesforce-to-postgres"
+
+
+def shipped(name: str, **options: str) -> dict[str, str]:
+    """The config of ``name`` in configs/salesforce-to-postgres, its ``${env:…}`` options replaced by ``options``."""
+    config: dict[str, str] = json.loads((CONFIGS / name).read_text())["config"]
+    config = {key: value for key, value in config.items() if "${env:" not in value}
+    return {**config, **options}
 
 
 @pytest.fixture
@@ -48,31 +59,13 @@ def test_the_table_ends_equal_to_the_object(
         pytest.skip("creates its object through the local test server's control API")
     sobject = fresh_object(salesforce_server)
     table = postgres.table_name("sf_rows")
-    runtime.create(
-        "cdc-rows",
-        {
-            "connector.class": "SalesforceCdcSource",
-            **connection_options(salesforce_server),
-            "salesforce.cdc.name": sobject[:-1] + "ChangeEvent",
-            "hub.salesforce.cdc.record": "row",
-            "kafka.topic": table,
-        },
+    source = shipped(
+        "cdc-source.json",
+        **connection_options(salesforce_server),
+        **{"salesforce.cdc.name": sobject[:-1] + "ChangeEvent", "kafka.topic": table},
     )
-    runtime.create(
-        "to-postgres",
-        {
-            "connector.class": "io.confluent.connect.jdbc.JdbcSinkConnector",
-            **postgres.options,
-            "topics": table,
-            "insert.mode": "upsert",
-            "pk.mode": "record_key",
-            "delete.enabled": "true",
-            "auto.create": "true",
-            "transforms": "dropId",
-            "transforms.dropId.type": "org.apache.kafka.connect.transforms.ReplaceField$Value",
-            "transforms.dropId.exclude": "Id",
-        },
-    )
+    runtime.create("cdc-rows", source)
+    runtime.create("to-postgres", shipped("postgres-sink.json", **postgres.options, topics=table))
     runtime.wait_running("cdc-rows")
     runtime.wait_running("to-postgres")
     api = getattr(sf, sobject)
