@@ -1,10 +1,11 @@
-"""Salesforce → Hub → PostgreSQL with the configs of configs/salesforce-to-postgres: the CDC source in row mode writes
-each changed record (and a tombstone for each deleted one) to a topic, the JDBC sink upserts and deletes by Id, and
-the table ends equal to the object."""
+"""Salesforce → Hub → PostgreSQL and → a search index, with the configs of configs/salesforce-to-postgres and
+configs/salesforce-to-search: the CDC source in row mode writes each changed record (and a tombstone for each
+deleted one) to a topic, the sink upserts and deletes by Id, and the table (the index) ends equal to the object."""
 
 from __future__ import annotations
 
 import json
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from tests.connectors.jdbc.databases import Database, make_database
 from tests.connectors.salesforce.streaming_support import connection_options, fresh_object
 from tests.harness.salesforce import client
 from tests.harness.salesforce.harness import SalesforceServer
+from tests.harness.servers import HttpServer
 
 pytestmark = pytest.mark.integration
 
@@ -82,3 +84,47 @@ def test_the_table_ends_equal_to_the_object(
         60,
         lambda: f"{table} has {sorted(table_rows(postgres, table))}, the object {sorted(expected)}",
     )
+
+
+def test_the_search_configs_keep_an_index_per_object(
+    runtime: Runtime, salesforce_server: SalesforceServer, sf: Salesforce, elasticsearch_server: HttpServer
+) -> None:
+    if not salesforce_server.control:
+        pytest.skip("creates its object through the local test server's control API")
+    sobject = fresh_object(salesforce_server)
+    configs = CONFIGS.parent / "salesforce-to-search"
+    source: dict[str, str] = json.loads((configs / "cdc-source.json").read_text())["config"]
+    sink: dict[str, str] = json.loads((configs / "search-sink.json").read_text())["config"]
+    source = {key: value for key, value in source.items() if "${env:" not in value}
+    runtime.create("cdc-search", {**source, **connection_options(salesforce_server)})
+    runtime.create("search", {**sink, "connection.url": elasticsearch_server.url, "errors.tolerance": "none"})
+    runtime.wait_running("cdc-search")
+    runtime.wait_running("search")
+    api = getattr(sf, sobject)
+    kept = api.create({"Name": "kept", "Note__c": "first"})["id"]
+    gone = api.create({"Name": "gone"})["id"]
+    api.update(kept, {"Note__c": "second"})
+    api.delete(gone)
+    index = f"salesforce.{sobject.lower()}"
+
+    def documents() -> dict[str, Any]:
+        try:
+            with urllib.request.urlopen(f"{elasticsearch_server.url}/{index}/_search?size=100", timeout=5) as answer:
+                hits = json.loads(answer.read())["hits"]["hits"]
+        except OSError:
+            return {}
+        return {hit["_id"]: hit["_source"] for hit in hits}
+
+    def settled() -> bool:
+        urllib.request.urlopen(urllib.request.Request(f"{elasticsearch_server.url}/{index}/_refresh", method="POST"))
+        found = documents()
+        return set(found) == {kept} and found[kept]["Note__c"] == "second"
+
+    wait_for(lambda: _quietly(settled), 60, lambda: f"index {index}: {documents()}")
+
+
+def _quietly(check: Any) -> bool:
+    try:
+        return bool(check())
+    except OSError:
+        return False
