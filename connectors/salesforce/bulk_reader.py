@@ -23,9 +23,11 @@ Used by one task thread.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from connectors.salesforce.bulk2 import Bulk2, Page
@@ -33,7 +35,9 @@ from connectors.salesforce.schema import ObjectDescription, format_datetime, par
 from connectors.salesforce.session import SalesforceApiError, SalesforceSession
 from hub.sdk import SourceRecord, Struct
 from hub.sdk.errors import ConnectorError
+from hub.sdk.records import NO_HEADERS
 from hub.sdk.schema import STRING_SCHEMA
+from hub.sdk.switching import prompt_switching
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +45,7 @@ MAX_SEEN_IN_OFFSET = 100
 MODSTAMP = "SystemModstamp"
 
 
+@functools.lru_cache(maxsize=8192)
 def _ms(moment: dt.datetime) -> int:
     return int(moment.timestamp() * 1000)
 
@@ -77,10 +82,13 @@ class ObjectReader:
         self.page: Page | None = None
         self.locator = ""  # of the page being sent ("" = the first)
         self.index = 0  # rows of that page sent
-        self.reader: Callable[[list[str]], Struct] | None = None
+        self.rows_reader: Callable[[Sequence[Sequence[str]]], list[Struct]] = lambda rows: []
         self.watermark: dt.datetime | None = None
         self.seen: dict[tuple[str, int], None] = {}  # (Id, SystemModstamp ms) sent inside the window
         self.next_query = 0.0
+        self.pool: ThreadPoolExecutor | None = None
+        self.prefetch: tuple[str, Future[Page]] | None = None  # the next page, being fetched
+        self.job_pause = 0.0  # the wait before the next look at a running query job; grows while it runs
         self.pending: list[SourceRecord] = []
         self._resume(stored)
 
@@ -108,7 +116,7 @@ class ObjectReader:
         """Up to ``limit`` records, or [] when nothing is due (see ``due_in``)."""
         if self.description is None:
             describe = self.session.request("GET", f"sobjects/{self.sobject}/describe").json()
-            self.description = ObjectDescription.of(describe)
+            self.description = ObjectDescription.of(describe, bulk=True)
             if MODSTAMP not in self.description.types:
                 raise ConnectorError(f"{self.sobject} has no {MODSTAMP} field to poll by")
         if self.phase == "start":
@@ -132,7 +140,7 @@ class ObjectReader:
         """Seconds until this object has something to do."""
         if self.phase == "incremental" and not self.pending:
             return max(0.0, self.next_query - time.monotonic())
-        return 0.2 if self.phase == "waiting" else 0.0
+        return self.job_pause if self.phase == "waiting" else 0.0
 
     # --- snapshot -----------------------------------------------------------------------------------------------
 
@@ -173,17 +181,42 @@ class ObjectReader:
         state = info.get("state")
         if state in ("Failed", "Aborted"):
             raise ConnectorError(f"{self.sobject}: snapshot job {self.job_id} {state}: {info.get('errorMessage', '')}")
-        if state == "JobComplete":
-            self._load_page(self.locator)
-            skipped = self.page.rows[: self.index] if self.page else []
-            self._remember_rows(skipped)
-            self.phase = "reading"
+        if state != "JobComplete":
+            self.job_pause = min(max(self.job_pause * 2, 0.02), 1.0)
+            return
+        self._load_page(self.locator)
+        self._remember_rows(self.page.rows[: self.index] if self.page else [])
+        self.phase = "reading"
 
     def _load_page(self, locator: str) -> None:
         assert self.description is not None
-        self.page = self.bulk.results_page(self.job_id, locator or None, self.page_rows)
+        prefetched, self.prefetch = self.prefetch, None
+        if prefetched is not None and prefetched[0] == locator:
+            page = prefetched[1].result()
+        else:
+            page = self.bulk.results_page(self.job_id, locator or None, self.page_rows)
+        self.page = page
         self.locator = locator
-        self.reader = self.description.row_reader(self.page.header)
+        self.rows_reader = self.description.rows_reader(page.header)
+        if page.next_locator is not None:
+            # The next page is fetched (the server building it, the transfer, the CSV parsing) while this one
+            # is turned into records; the session is used by one thread at a time all the same, as the task
+            # thread makes no request until it needs that page.
+            if self.pool is None:
+                self.pool = ThreadPoolExecutor(1, thread_name_prefix=f"salesforce-{self.sobject}")
+            following = page.next_locator
+            self.prefetch = (following, self.pool.submit(self._fetch, following))
+
+    def _fetch(self, locator: str) -> Page:
+        with prompt_switching():
+            return self.bulk.results_page(self.job_id, locator, self.page_rows)
+
+    def close(self) -> None:
+        """Stops fetching ahead."""
+        if self.prefetch is not None:
+            self.prefetch[1].cancel()
+        if self.pool is not None:
+            self.pool.shutdown(wait=False, cancel_futures=True)
 
     def _remember_rows(self, rows: list[list[str]]) -> None:
         """Rows already sent inside the overlap window of the snapshot's start go into ``seen``."""
@@ -201,12 +234,13 @@ class ObjectReader:
 
     def _read_snapshot(self, limit: int) -> list[SourceRecord]:
         assert self.page is not None
-        assert self.reader is not None
         assert self.job_started is not None
         records: list[SourceRecord] = []
         header = self.page.header
         id_at, stamp_at = header.index("Id"), header.index(MODSTAMP)
         since = format_datetime(self.job_started)
+        floor = self.job_started - dt.timedelta(milliseconds=self.overlap_ms)
+        seen, job, topic, partition = self.seen, self.job_id, self.topic, self.partition
         while len(records) < limit:
             if self.index >= len(self.page.rows):
                 if self.page.next_locator is None:
@@ -217,13 +251,23 @@ class ObjectReader:
                 header = self.page.header
                 id_at, stamp_at = header.index("Id"), header.index(MODSTAMP)
                 continue
-            row = self.page.rows[self.index]
-            self.index += 1
-            modstamp = parse_datetime(row[stamp_at])
-            self._note(row[id_at], modstamp)
-            offset = {"phase": "snapshot", "job": self.job_id, "locator": self.locator, "index": self.index}
-            offset["since"] = since
-            records.append(self._record(row[id_at], self.reader(row), modstamp, offset))
+            start = self.index
+            rows = self.page.rows[start : start + limit - len(records)]
+            values = self.rows_reader(rows)
+            locator = self.locator
+            for index, (row, value) in enumerate(zip(rows, values, strict=True), start + 1):
+                modstamp = parse_datetime(row[stamp_at])
+                ms = _ms(modstamp)
+                record_id = row[id_at]
+                if modstamp >= floor:
+                    seen[(record_id, ms)] = None
+                offset = {"phase": "snapshot", "job": job, "locator": locator, "index": index, "since": since}
+                records.append(
+                    SourceRecord(
+                        topic, value, value.schema, record_id, STRING_SCHEMA, None, ms, NO_HEADERS, partition, offset
+                    )
+                )
+            self.index = start + len(rows)
         return records
 
     def _finish_snapshot(self, records: list[SourceRecord]) -> None:

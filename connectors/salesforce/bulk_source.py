@@ -129,5 +129,7 @@ class SalesforceBulkApiSourceTask(SourceTask):
 
     def stop(self) -> None:
         self._stopped.set()
+        for reader in self._readers:
+            reader.close()
         if self._session is not None:
             self._session.close()
