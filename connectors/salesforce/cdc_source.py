@@ -28,9 +28,15 @@ import datetime as dt
 import logging
 from typing import Any
 
-from connectors.salesforce.describe_schema import SCHEMA_PREFIX, convert, field_schemas
 from connectors.salesforce.streaming_config import CDC_SOURCE_CONFIG
-from connectors.salesforce.streaming_source import Pending, StreamingSourceConnector, StreamingSourceTask
+from connectors.salesforce.streaming_source import (
+    SCHEMA_PREFIX,
+    Pending,
+    StreamingSourceConnector,
+    StreamingSourceTask,
+    describe_fields,
+    typed,
+)
 from hub.sdk import SourceTask, Struct
 from hub.sdk.schema import (
     OPTIONAL_INT32_SCHEMA,
@@ -79,7 +85,7 @@ class _Entity:
 
     def __init__(self, name: str, describe: dict[str, Any]) -> None:
         self.name = name
-        fields = field_schemas(describe)
+        fields = describe_fields(describe)
         self.field_names = [field_name for field_name, _ in fields]
         self.schema: Schema = struct_schema(
             [
@@ -158,7 +164,7 @@ class SalesforceCdcSourceTask(StreamingSourceTask):
             value = Struct(entity.row_schema)
             for field in entity.row_schema.fields:
                 if field.name in row:
-                    value.put(field.name, convert(field.schema, row[field.name], f"{entity.name}.{field.name}"))
+                    value.put(field.name, typed(field.schema, row[field.name], f"{entity.name}.{field.name}"))
             records.append(Pending(topic, key, KEY_SCHEMA, value, entity.row_schema, when))
         return records
 
@@ -190,7 +196,7 @@ class SalesforceCdcSourceTask(StreamingSourceTask):
         value = Struct(entity.schema)
         for field in entity.schema.fields[: len(entity.field_names)]:
             if field.name in values:
-                value.put(field.name, convert(field.schema, values[field.name], f"{entity.name}.{field.name}"))
+                value.put(field.name, typed(field.schema, values[field.name], f"{entity.name}.{field.name}"))
         if entity.schema.has_field("Id"):
             value.put("Id", record_id)
         value.put("ChangeEventHeader", _header(header))

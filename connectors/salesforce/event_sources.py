@@ -21,9 +21,16 @@ from __future__ import annotations
 from typing import Any
 
 from connectors.salesforce.cdc_source import KEY_SCHEMA
-from connectors.salesforce.describe_schema import SCHEMA_PREFIX, convert, field_schemas, parse_datetime
+from connectors.salesforce.schema import parse_datetime
 from connectors.salesforce.streaming_config import PLATFORM_EVENT_SOURCE_CONFIG, PUSHTOPIC_SOURCE_CONFIG
-from connectors.salesforce.streaming_source import Pending, StreamingSourceConnector, StreamingSourceTask
+from connectors.salesforce.streaming_source import (
+    SCHEMA_PREFIX,
+    Pending,
+    StreamingSourceConnector,
+    StreamingSourceTask,
+    describe_fields,
+    typed,
+)
 from hub.sdk import SourceTask, Struct
 from hub.sdk.errors import ConnectorError
 from hub.sdk.schema import OPTIONAL_STRING_SCHEMA, Schema, struct_schema
@@ -40,7 +47,7 @@ def _fill(schema: Schema, values: dict[str, Any], where: str) -> Struct:
     for field in schema.fields:
         if field.name.lower() in by_name:
             value = by_name[field.name.lower()]
-            struct.put(field.name, convert(field.schema, value, f"{where}.{field.name}"))
+            struct.put(field.name, typed(field.schema, value, f"{where}.{field.name}"))
     return struct
 
 
@@ -54,7 +61,7 @@ class SalesforcePushTopicSourceTask(StreamingSourceTask):
         self.sobject = str(values["salesforce.object"])
         name = str(values["salesforce.push.topic.name"])
         describe = self.rest("GET", f"sobjects/{self.sobject}/describe")
-        fields = field_schemas(describe)
+        fields = describe_fields(describe)
         self.schema = struct_schema(
             [*fields, ("_ObjectType", OPTIONAL_STRING_SCHEMA), ("_EventType", OPTIONAL_STRING_SCHEMA)],
             name=SCHEMA_PREFIX + self.sobject,
@@ -111,7 +118,7 @@ class SalesforcePlatformEventSourceTask(StreamingSourceTask):
     def prepare(self) -> str:
         self.event_name = str(self.settings.values["salesforce.platform.event.name"])
         describe = self.rest("GET", f"sobjects/{self.event_name}/describe")
-        self.schema = struct_schema(field_schemas(describe), name=SCHEMA_PREFIX + self.event_name)
+        self.schema = struct_schema(describe_fields(describe), name=SCHEMA_PREFIX + self.event_name)
         return f"/event/{self.event_name}"
 
     def records_of(self, data: dict[str, Any]) -> list[Pending]:
@@ -130,7 +137,7 @@ def _millis(text: Any) -> int | None:
     if text is None:
         return None
     try:
-        return int(parse_datetime(text).timestamp() * 1000)
+        return int(parse_datetime(str(text)).timestamp() * 1000)
     except (TypeError, ValueError):
         return None
 

@@ -24,15 +24,31 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from connectors.salesforce.cometd import BayeuxClient
+from connectors.salesforce.schema import SCHEMA_NAMESPACE, ObjectDescription, from_json
 from connectors.salesforce.session import SalesforceSession
 from connectors.salesforce.streaming_config import StreamingSettings
 from connectors.salesforce.subscriber import StreamSubscriber
-from hub.sdk import ConfigDef, SourceConnector, SourceRecord, SourceTask
-from hub.sdk.errors import ConfigError, ConnectorError
+from hub.sdk import ConfigDef, Schema, SourceConnector, SourceRecord, SourceTask
+from hub.sdk.errors import ConfigError, ConnectorError, DataError
 
 log = logging.getLogger(__name__)
 
 POLL_WAIT_S = 1.0
+SCHEMA_PREFIX = SCHEMA_NAMESPACE + "."
+
+
+def describe_fields(describe: dict[str, Any]) -> list[tuple[str, Schema]]:
+    """``(name, schema)`` of an sObject's describe fields as the Salesforce connectors map them (schema.py), in
+    describe order; compound address and location fields are left out (their parts are fields of their own)."""
+    return [(field.name, field.schema) for field in ObjectDescription.of(describe).schema.fields]
+
+
+def typed(schema: Schema, value: Any, where: str) -> Any:
+    """An event's JSON value as a value of ``schema``; DataError naming ``where`` when it does not fit."""
+    try:
+        return from_json(schema, value)
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"{where}: {value!r} is not a valid {schema.name or schema.type.value}: {exc}") from None
 
 
 class StreamingSourceConnector(SourceConnector):
