@@ -22,6 +22,7 @@ from tests.harness.salesforce.control import control_routes
 from tests.harness.salesforce.org import Org
 from tests.harness.salesforce.responses import json_response
 from tests.harness.salesforce.rest import RestApi, versions
+from tests.harness.salesforce.streaming import streaming_routes_for
 
 METHODS = ["GET", "HEAD", "POST", "PATCH", "PUT", "DELETE"]
 API_PREFIX = "/services/data/v"
@@ -113,7 +114,9 @@ def build_app(org: Org) -> Starlette:
     async def token(request: Request) -> Response:
         return await auth.oauth_token(org, request)
 
+    _, streaming = streaming_routes_for(org)
     routes: list[Any] = [
+        *streaming,  # before the /_harness mount, which would take /_harness/streaming/settings
         Route("/services/data", list_versions),
         Route("/services/data/", list_versions),
         Route("/services/data/v{version}", rest.dispatch, methods=METHODS),
