@@ -100,6 +100,10 @@ class _BenchPlugins:
         return [NullSinkConnector]
 
 
+#: The null sink as an entry point's object, for the `hub start` processes of the --workers comparison.
+PLUGIN = _BenchPlugins()
+
+
 def sample_bytes(converter: str, shape: str) -> tuple[bytes, bytes]:
     """Key and value bytes of one record as the runtime writes them in this variant."""
     plugins = Plugins.discover()
