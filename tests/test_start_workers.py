@@ -15,7 +15,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.rest.conftest import HubStart, start_hub, stop_hub
+from tests.harness.hub import FAST_GROUPS
+from tests.rest.conftest import HubStart, launch_hub, start_hub, stop_hub, wait_hub
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -68,9 +69,9 @@ def _task_workers(hub: HubStart, name: str) -> list[str] | None:
 
 @pytest.fixture
 def hub(tmp_path: Path) -> Iterator[HubStart]:
-    started = start_hub(tmp_path, "--workers", "3", config=GROUP_CONFIG)
+    started = launch_hub(tmp_path, "--workers", "3", *FAST_GROUPS, config=GROUP_CONFIG)
     try:
-        yield started
+        yield wait_hub(started)
     finally:
         if started.process.poll() is None:
             started.process.kill()
