@@ -9,6 +9,9 @@ second), so the figure is the data path's, not the rebalances' that place the wo
 passes, alternating, and keeps the best (a pass lasts a few seconds, and a small shared machine can take a third
 of one). The part of ``bench.runtime_pipeline --workers``. The processes find the null sink through an entry
 point of a throwaway distribution (a ``.dist-info`` directory on their PYTHONPATH), as they find any plugin.
+
+``HUB_BENCH_WORKER`` adds worker properties to both `hub start`s (space-separated ``KEY=VALUE``, e.g.
+``producer.enable.idempotence=false``), ``HUB_BENCH_STORE`` store settings (``-o``), to see what a setting does.
 """
 
 from __future__ import annotations
@@ -64,7 +67,8 @@ def hub_start(directory: Path, workers: int) -> Iterator[Hub]:
     """`hub start --workers N` on free ports with a fresh data directory, stopped with SIGTERM at the end."""
     rest, kafka = free_port(), free_port()
     properties = directory / "worker.properties"
-    properties.write_text("offset.flush.interval.ms=100\n")
+    extra = "".join(f"{pair}\n" for pair in os.environ.get("HUB_BENCH_WORKER", "").split())
+    properties.write_text("offset.flush.interval.ms=100\n" + extra)
     argv = [
         sys.executable,
         "-m",
