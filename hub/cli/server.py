@@ -126,10 +126,10 @@ def start(
     """Run Hub: embedded store, Kafka listener, workers and REST API.
 
     The worker keeps connector configs, offsets and statuses in the store's internal topics, so a restart
-    resumes every connector. The worker is a cluster of one (group.id, default connect-cluster) that `hub worker`
+    resumes every connector. The worker is in a group (group.id, default connect-cluster) that `hub worker`
     processes join with --bootstrap-servers pointed at the Kafka listener when --remote-workers is given (without
-    it, those topics are internal: only this process writes them). Runs until SIGTERM or Ctrl-C, then stops
-    the tasks (committing their offsets) and closes the store. Connector config files given as arguments (JSON or
+    it and with --workers 1, those topics are internal: only this process writes them). Runs until SIGTERM or
+    Ctrl-C, then stops the tasks (committing their offsets) and closes the store. Connector config files given as arguments (JSON or
     properties, as for `hub standalone`) are created, or updated when they exist. The REST API (Kafka Connect's)
     listens on --rest-listener.
 
