@@ -129,9 +129,9 @@ def start(
     resumes every connector. The worker is in a group (group.id, default connect-cluster) that `hub worker`
     processes join with --bootstrap-servers pointed at the Kafka listener when --remote-workers is given (without
     it and with --workers 1, those topics are internal: only this process writes them). Runs until SIGTERM or
-    Ctrl-C, then stops the tasks (committing their offsets) and closes the store. Connector config files given as arguments (JSON or
-    properties, as for `hub standalone`) are created, or updated when they exist. The REST API (Kafka Connect's)
-    listens on --rest-listener.
+    Ctrl-C, then stops the tasks (committing their offsets) and closes the store. Connector config files given as
+    arguments (JSON or properties, as for `hub standalone`) are created, or updated when they exist. The REST API
+    (Kafka Connect's) listens on --rest-listener.
 
     With --workers N (default: one per core) N-1 child processes run workers too, joining the group over the
     Kafka listener, so connectors' tasks use every core; the REST API answers on --rest-listener for all of them,
