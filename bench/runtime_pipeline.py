@@ -35,7 +35,7 @@ from typing import Any
 from bench.report import figure, ratio, stopwatch
 from bench.runtime_workers import compare
 from connectors.file.datagen import DatagenTask
-from hub.cli.worker_pool import default_workers
+from hub.cli.worker_pool import cores
 from hub.log.broker import Broker
 from hub.log.client import NewTopic, OutgoingRecord, TopicPartition
 from hub.log.client.embedded import EmbeddedClients
@@ -221,7 +221,7 @@ def main() -> None:
         "--workers",
         nargs="?",
         type=int,
-        const=default_workers(),
+        const=cores(),
         help="compare `hub start --workers N` (default: one per core) with --workers 1",
     )
     args = parser.parse_args()

@@ -42,7 +42,7 @@ from hub.cli.wiring import (
     worker_store_access,
     worker_url,
 )
-from hub.cli.worker_pool import default_workers, start_worker_pool
+from hub.cli.worker_pool import start_worker_pool
 
 log_level_option = click.option(
     "--log-level", type=click.Choice(LOG_LEVELS, case_sensitive=False), default="INFO", show_default=True
@@ -103,11 +103,11 @@ store_property_option = click.option(
 @click.option(
     "--workers",
     type=click.IntRange(min=1),
-    default=default_workers,
-    show_default="the number of cores",
+    default=1,
+    show_default=True,
     envvar="HUB_WORKERS",
     help="Worker processes (or $HUB_WORKERS): this one and N-1 children joining its worker group over the store, "
-    "sharing connectors and tasks; 1 runs everything in this process.",
+    "sharing connectors and tasks; 1 runs everything in this process (see docs/runtime.md for when more pay).",
 )
 @store_property_option
 @log_level_option

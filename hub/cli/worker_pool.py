@@ -45,8 +45,8 @@ RESPAWN_RESET_S = 60.0
 READY_PREFIX = "ready "
 
 
-def default_workers() -> int:
-    """One worker process per core this process may run on."""
+def cores() -> int:
+    """The cores this process may run on."""
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not Linux
