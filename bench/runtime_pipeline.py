@@ -20,11 +20,15 @@ rate of each: a pass lasts a few seconds, and on a small shared machine one pass
 to other work.
 
 Run: ``python -m bench.runtime_pipeline [RECORDS]`` (default 200,000 per variant).
+
+``python -m bench.runtime_pipeline --workers [N] [RECORDS]`` measures `hub start` with N worker processes (default:
+one per core) against `hub start --workers 1` instead, 4 tasks, JSON and no conversion (bench/runtime_workers.py);
+the target is at least 1.6 times the single process's rate with JSON conversion on two cores.
 """
 
 from __future__ import annotations
 
-import sys
+import argparse
 import tempfile
 import threading
 import time
@@ -33,7 +37,9 @@ from pathlib import Path
 from typing import Any
 
 from bench.report import figure, ratio, stopwatch
+from bench.runtime_workers import compare
 from connectors.file.datagen import DatagenTask
+from hub.cli.worker_pool import cores
 from hub.log.broker import Broker
 from hub.log.client import NewTopic, OutgoingRecord, TopicPartition
 from hub.log.client.embedded import EmbeddedClients
@@ -102,6 +108,9 @@ class _BenchPlugins:
 CONVERTER_OPTIONS: Mapping[str, Mapping[str, str]] = {
     "io.confluent.connect.avro.AvroConverter": {"schema.registry.url": "mock://bench-runtime-pipeline"},
 }
+
+#: The null sink as an entry point's object, for the `hub start` processes of the --workers comparison.
+PLUGIN = _BenchPlugins()
 
 
 def sample_bytes(converter: str, shape: str) -> tuple[bytes, bytes]:
@@ -220,7 +229,23 @@ def runtime_rate(
 
 
 def main() -> None:
-    count = int(sys.argv[1]) if len(sys.argv) > 1 else 200_000
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("records", nargs="?", type=int, default=200_000, help="records per variant and pass")
+    parser.add_argument(
+        "--workers",
+        nargs="?",
+        type=int,
+        const=cores(),
+        help="compare `hub start --workers N` (default: one per core) with --workers 1",
+    )
+    args = parser.parse_args()
+    if args.workers is not None:
+        compare(args.records, args.workers)
+        return
+    in_process(args.records)
+
+
+def in_process(count: int) -> None:
     figure("records_per_variant", count, "records")
     with tempfile.TemporaryDirectory() as directory:
         node = LogNode(node_config(Path(directory), {"group.initial.rebalance.delay.ms": "0"}))
