@@ -182,6 +182,7 @@ def test_consumer_group_lag_falls(driver: Any, hub: HubStart, shots: Path, api: 
         "errors.tolerance": "all",
         "errors.deadletterqueue.topic.name": "orders-dlq",
         "errors.deadletterqueue.context.headers.enable": "true",
+        "errors.deadletterqueue.topic.replication.factor": "1",
     }
     assert api.post("/ui/api/topics/orders/messages", json={"value": "x"}).status_code == 404  # not created
     created = api.post("/connectors", json={"name": "orders-sink", "config": config, "initial_state": "PAUSED"})
