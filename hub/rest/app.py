@@ -33,7 +33,6 @@ from hub.rest.routes import connectors, internal, loggers, offsets, plugins, roo
 from hub.rest.ui import api as console
 from hub.rest.ui.history import History
 from hub.runtime.herder import Herder, NotLeaderError
-from hub.runtime.store_browser import StoreBrowser
 from hub.sdk.errors import ConfigError, ConnectError
 
 log = logging.getLogger("hub.rest")
@@ -47,7 +46,7 @@ def create_app(
     body_timeout_s: float = DEFAULT_TIMEOUT_S,
     public_health: bool = False,
     registry: SchemaRegistry | None = None,
-    store: StoreBrowser | None = None,
+    store: console.StoreView | None = None,
 ) -> Starlette:
     """The ASGI application of the REST API over ``herder``: with ``credentials``, every request but (with
     ``public_health``) ``GET /health`` must authenticate; a request body must arrive within ``body_timeout_s``.

@@ -3,7 +3,8 @@ message browser from an offset or a timestamp, a test producer, consumer-group l
 records to the topic they came from.
 
 Responsibility: turn store-client calls (``hub.log.client`` only, as the import contracts require) into plain
-JSON-ready dicts; a name or position a caller got wrong raises ``BrowseError`` with a 4xx status. Every call makes
+JSON-ready dicts; a topic, partition or offset that does not exist raises the herder's ``NotFoundError``, a
+request that cannot be done its ``BadRequestError`` (the REST layer answers them 404 and 400). Every call makes
 its own short-lived clients and closes them, so a ``StoreBrowser`` holds no connection and is safe to call from
 any number of threads at once.
 """
@@ -23,20 +24,13 @@ from hub.log.client import (
     StoreClients,
     TopicPartition,
 )
+from hub.runtime.herder import BadRequestError, NotFoundError
 
 #: The most records one browse answers.
 MAX_MESSAGES = 200
 #: The header a sink's dead-letter queue names the record's original topic with (context headers enabled).
 ORIGINAL_TOPIC_HEADER = "__connect.errors.topic"
 _ERROR_HEADER_PREFIX = "__connect.errors."
-
-
-class BrowseError(Exception):
-    """A request the store cannot answer as asked: ``status`` is the HTTP status to answer with."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 class StoreBrowser:
@@ -96,12 +90,12 @@ class StoreBrowser:
         """Up to ``limit`` records of one partition from ``offset`` (or the first with a timestamp >= ``timestamp``
         ms, or the earliest), stopping at the partition's end."""
         if not 1 <= limit <= MAX_MESSAGES:
-            raise BrowseError(400, f"limit must be between 1 and {MAX_MESSAGES}")
+            raise BadRequestError(f"limit must be between 1 and {MAX_MESSAGES}")
         tp = TopicPartition(topic, partition)
         with self._admin() as admin:
             count = self._partition_count(admin, topic)
             if not 0 <= partition < count:
-                raise BrowseError(404, f"topic {topic} has no partition {partition}")
+                raise NotFoundError(f"topic {topic} has no partition {partition}")
             start_at = admin.list_offsets([tp], OffsetSpec.EARLIEST)[tp] or 0
             end = admin.list_offsets([tp], OffsetSpec.LATEST)[tp] or 0
             if timestamp is not None:
@@ -134,7 +128,7 @@ class StoreBrowser:
         with self._admin() as admin:
             count = self._partition_count(admin, topic)
         if partition is not None and not 0 <= partition < count:
-            raise BrowseError(404, f"topic {topic} has no partition {partition}")
+            raise NotFoundError(f"topic {topic} has no partition {partition}")
         record: OutgoingRecord = (
             topic,
             None if key is None else key.encode(),
@@ -153,7 +147,7 @@ class StoreBrowser:
             producer.close()
         if outcome.errors:
             index, error = next(iter(outcome.errors.items()))
-            raise BrowseError(400, f"record {index} was not written: {error}")
+            raise BadRequestError(f"record {index} was not written: {error}")
         written = [outcome.metadata(i) for i in range(len(outcome))]
         return [{"topic": m.topic, "partition": m.partition, "offset": m.offset} for m in written if m is not None]
 
@@ -181,26 +175,25 @@ class StoreBrowser:
         """Send the dead-letter records at ``offsets`` of one partition back to the topic each came from (named by
         its ``__connect.errors.topic`` header), without the error headers; where each landed."""
         if not offsets or len(offsets) > MAX_MESSAGES:
-            raise BrowseError(400, f"give between 1 and {MAX_MESSAGES} offsets to re-send")
+            raise BadRequestError(f"give between 1 and {MAX_MESSAGES} offsets to re-send")
         wanted = set(offsets)
         tp = TopicPartition(dlq_topic, partition)
         with self._admin() as admin:
             count = self._partition_count(admin, dlq_topic)
             if not 0 <= partition < count:
-                raise BrowseError(404, f"topic {dlq_topic} has no partition {partition}")
+                raise NotFoundError(f"topic {dlq_topic} has no partition {partition}")
             end = admin.list_offsets([tp], OffsetSpec.LATEST)[tp] or 0
         found = {r.offset: r for r in self._read(tp, min(wanted), min(end, max(wanted) + 1)) if r.offset in wanted}
         missing = sorted(wanted - found.keys())
         if missing:
-            raise BrowseError(404, f"no record at offsets {missing} of {dlq_topic}-{partition}")
+            raise NotFoundError(f"no record at offsets {missing} of {dlq_topic}-{partition}")
         outgoing = []
         for offset in sorted(found):
             record = found[offset]
             headers = dict(record.headers)
             original = headers.get(ORIGINAL_TOPIC_HEADER)
             if not original:
-                raise BrowseError(
-                    400,
+                raise BadRequestError(
                     f"record {offset} names no original topic (header {ORIGINAL_TOPIC_HEADER}; enable "
                     "errors.deadletterqueue.context.headers.enable on the connector)",
                 )
@@ -212,7 +205,7 @@ class StoreBrowser:
     def _partition_count(admin: Admin, topic: str) -> int:
         count = admin.list_topics().get(topic)
         if count is None:
-            raise BrowseError(404, f"topic {topic} does not exist")
+            raise NotFoundError(f"topic {topic} does not exist")
         return count
 
 

@@ -5,14 +5,16 @@ hidden, and the charts' history).
 
 The API is authenticated and authorized by ``hub.rest.auth_middleware`` like every other route (a read-only
 principal is refused every write with 403); the page only hides the buttons it would be refused anyway.
-Store calls go through ``hub.runtime.store_browser`` on the thread pool. Handlers keep no state of their own.
+Store calls go through a ``StoreView`` (``hub.runtime.store_browser.StoreBrowser``, which the CLI makes: this
+package may not reach the store itself) on the thread pool; it raises the herder's NotFoundError and
+BadRequestError, answered 404 and 400. Handlers keep no state of their own.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
@@ -24,25 +26,43 @@ from hub.rest.routes.params import BodyReader, call, json_response, string_map
 from hub.rest.ui.history import History
 from hub.rest.ui.secrets import MASK, mask_config, unmask_config
 from hub.runtime.herder import Herder
-from hub.runtime.store_browser import BrowseError, StoreBrowser
 
 STATIC = Path(__file__).parent / "static"
+
+
+class StoreView(Protocol):
+    """What the console reads and writes of the store (hub.runtime.store_browser.StoreBrowser)."""
+
+    def topics(self, *, internal: bool = False) -> list[dict[str, Any]]: ...
+
+    def topic(self, name: str) -> dict[str, Any]: ...
+
+    def messages(
+        self, topic: str, partition: int, *, offset: int | None = None, timestamp: int | None = None, limit: int = 50
+    ) -> list[dict[str, Any]]: ...
+
+    def produce(
+        self, topic: str, *, key: str | None, value: str | None, headers: Mapping[str, str], partition: int | None
+    ) -> dict[str, Any]: ...
+
+    def group_lag(self, group: str, topics: Sequence[str]) -> list[dict[str, Any]]: ...
+
+    def resend(self, dlq_topic: str, partition: int, offsets: Sequence[int]) -> list[dict[str, Any]]: ...
+
+
 _TYPES = {".js": "text/javascript", ".css": "text/css", ".html": "text/html", ".txt": "text/plain"}
 
 
-def routes(herder: Herder, store: StoreBrowser | None, history: History, body: BodyReader) -> list[Route]:
+def routes(herder: Herder, store: StoreView | None, history: History, body: BodyReader) -> list[Route]:
     """The console's routes over ``herder`` and (when the worker has one) the store's ``store``."""
 
-    def browser() -> StoreBrowser:
+    def browser() -> StoreView:
         if store is None:
             raise HttpError(404, "this worker has no store to browse")
         return store
 
     async def browse(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        try:
-            return await call(function, *args, **kwargs)
-        except BrowseError as exc:
-            raise HttpError(exc.status, str(exc)) from None
+        return await call(function, *args, **kwargs)
 
     async def page(request: Request) -> Response:
         if request.url.path == "/ui/":
@@ -170,7 +190,7 @@ def _sinks(herder: Herder) -> list[tuple[str, dict[str, str]]]:
     return found
 
 
-def _groups(herder: Herder, store: StoreBrowser) -> list[dict[str, Any]]:
+def _groups(herder: Herder, store: StoreView) -> list[dict[str, Any]]:
     """The consumer group of each sink connector: its members (tasks and their workers) and lag per partition."""
     groups = []
     for name, config in _sinks(herder):
@@ -205,4 +225,4 @@ def _dead_letter_queues(herder: Herder) -> list[dict[str, str]]:
     ]
 
 
-__all__ = ["MASK", "STATIC", "routes"]
+__all__ = ["MASK", "STATIC", "StoreView", "routes"]

@@ -77,7 +77,8 @@ def distinct_colours(png: bytes) -> int:
             data += chunk
         position += 12 + length
     width, height, depth, colour_type = struct.unpack(">IIBB", header[:10])
-    assert depth == 8 and colour_type in (2, 6), f"unexpected PNG format {depth}/{colour_type}"
+    assert depth == 8, f"unexpected PNG bit depth {depth}"
+    assert colour_type in (2, 6), f"unexpected PNG colour type {colour_type}"
     pixel = 3 if colour_type == 2 else 4
     raw, stride = zlib.decompress(data), width * pixel
     previous, seen = bytearray(stride), set()

@@ -149,7 +149,8 @@ def test_browse_the_topic_and_produce(driver: Any, hub: HubStart, shots: Path, a
     assert "lines-topic" in _text(driver, "#topics")
     _go(driver, hub, "topics/lines-topic", "#message-list")
     listed = _text(driver, "#message-list")
-    assert '"payload": "hello"' in listed and "order" in listed, listed  # JsonConverter's envelope, pretty
+    assert '"payload": "hello"' in listed, listed  # JsonConverter's envelope, pretty-printed
+    assert "order" in listed, listed
     _css(driver, "#produce-key").send_keys("k1")
     _css(driver, "#produce-value").send_keys('{"test": true}')
     _css(driver, "#produce button").click()
@@ -205,21 +206,24 @@ def test_resend_a_dead_letter_record(driver: Any, hub: HubStart, shots: Path, ap
     _wait_dlq_record(api)
     _go(driver, hub, "dlq/orders-dlq", "#dlq-list .pick")
     listed = _text(driver, "#dlq-list")
-    assert "not json" in listed and "__connect.errors.topic" in listed, listed
+    assert "not json" in listed, listed
+    assert "__connect.errors.topic" in listed, listed
     _css(driver, "#dlq-list .pick").click()
     _check_view(driver, shots, "dead-letter-queue")
     _css(driver, "#resend").click()
     wait_for(driver, lambda d: "Re-sent 1 record" in _text(d, "#toast"), "the re-send confirmed")
     assert _end(api, "orders") == before + 1
     last = api.get("/ui/api/topics/orders/messages", params={"offset": before}).json()[0]
-    assert last["value"] == "not json" and not any(k.startswith("__connect.errors.") for k, _ in last["headers"])
+    assert last["value"] == "not json"
+    assert not any(k.startswith("__connect.errors.") for k, _ in last["headers"])
 
 
 def test_read_only_user_sees_no_actions(driver: Any, hub: HubStart, shots: Path) -> None:
     _sign_in(driver, hub, VIEWER)
     _go(driver, hub, "connectors/lines", "#tasks")
     wait_for(driver, lambda d: _all(d, "#config-json"), "the connector's config")
-    assert _all(driver, "#actions button") == [] and _all(driver, "#save-config") == []
+    assert _all(driver, "#actions button") == []
+    assert _all(driver, "#save-config") == []
     assert not _css(driver, "#nav-new").is_displayed()
     _go(driver, hub, "topics/lines-topic", "#message-list")
     assert _all(driver, "#produce") == []
@@ -234,11 +238,13 @@ def test_secrets_are_hidden_and_kept(api: httpx.Client, hub: HubStart) -> None:
     config = {"connector.class": "FileStreamSource", "file": str(hub.work_dir / "lines.txt"), "topic": "s-topic"}
     assert api.put("/connectors/secretive/config", json={**config, "db.password": "hunter22"}).status_code == 201
     shown = api.get("/ui/api/connectors/secretive/config").json()
-    assert shown["config"]["db.password"] == "********" and "hunter22" not in json.dumps(shown)
+    assert shown["config"]["db.password"] == "********"
+    assert "hunter22" not in json.dumps(shown)
     edited = {**shown["config"], "topic": "s-topic-2"}
     assert api.put("/ui/api/connectors/secretive/config", json=edited).status_code == 200
     stored = api.get("/connectors/secretive/config").json()
-    assert stored["db.password"] == "hunter22" and stored["topic"] == "s-topic-2"
+    assert stored["db.password"] == "hunter22"
+    assert stored["topic"] == "s-topic-2"
 
 
 def _create_topic(api: httpx.Client, hub: HubStart, name: str) -> None:
