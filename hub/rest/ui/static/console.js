@@ -7,6 +7,8 @@ const main = document.getElementById("main");
 let me = { may_write: true, role: "admin", name: null };
 let refreshTimer = null;
 let charts = [];
+// Bumped by every navigation: an answer arriving for an older view is dropped before it touches the page.
+let generation = 0;
 
 function esc(value) {
   return String(value ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
@@ -27,8 +29,10 @@ async function api(method, path, body) {
   const auth = sessionStorage.getItem("hub-auth");
   if (auth) headers.Authorization = auth;
   if (body !== undefined) headers["Content-Type"] = "application/json";
+  const asked = generation;
   const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   const text = await response.text();
+  if (asked !== generation) throw new ApiError(0, "the view changed meanwhile");
   const data = text ? JSON.parse(text) : null;
   if (response.status === 401) { showLogin(); throw new ApiError(401, "authentication required"); }
   if (!response.ok) throw new ApiError(response.status, (data && data.message) || response.statusText);
@@ -413,6 +417,7 @@ async function deadLetters(selected) {
 // ---- Routing -----------------------------------------------------------------------------------------------------
 
 async function route() {
+  generation += 1;
   stopRefresh();
   const [view, arg] = location.hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
   const views = {
@@ -427,7 +432,7 @@ async function route() {
     await render(arg);
     main.dataset.view = view || "overview";
   } catch (e) {
-    if (e.status !== 401) main.innerHTML = `<h1>Error</h1><p class="error" id="view-error">${esc(e.message)}</p>`;
+    if (e.status !== 401 && e.status !== 0) main.innerHTML = `<h1>Error</h1><p class="error" id="view-error">${esc(e.message)}</p>`;
   }
 }
 
