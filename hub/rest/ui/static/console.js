@@ -303,7 +303,13 @@ function messageRows(records, selectable) {
       data-partition="${r.partition}" aria-label="Select record ${r.offset}"></td>` : ""}
     <td>${r.partition}</td><td>${r.offset}</td><td>${esc(new Date(r.timestamp).toISOString())}</td>
     <td>${pretty(r.key)}</td><td>${pretty(r.value)}</td>
-    <td>${r.headers.map(([k, v]) => `<div><strong>${esc(k)}</strong>: ${esc(v)}</div>`).join("")}</td></tr>`).join("");
+    <td>${r.headers.map(([k, v]) => headerLine(k, v)).join("")}</td></tr>`).join("");
+}
+
+// A long header value (a dead-letter record's stack trace) stays folded until asked for.
+function headerLine(key, value) {
+  if (value === null || value.length <= 160) return `<div><strong>${esc(key)}</strong>: ${esc(value ?? "null")}</div>`;
+  return `<details><summary><strong>${esc(key)}</strong> (${value.length} characters)</summary><pre>${esc(value)}</pre></details>`;
 }
 
 function messagesTable(id, records, selectable) {
