@@ -4,6 +4,7 @@ project's npm step in tests/rest/ui) injected into a page to list its accessibil
 
 from __future__ import annotations
 
+import os
 import shutil
 import struct
 import zlib
@@ -27,6 +28,17 @@ def unavailable() -> str | None:
     except ImportError:
         return "selenium is not installed (the test extra)"
     return None
+
+
+def require() -> None:
+    """Skip the calling test when the browser cannot run here, saying why; fail it under CI (``CI=true``), where
+    scripts/test installed everything, so a missing piece is a broken set-up, not a choice."""
+    reason = unavailable()
+    if reason is None:
+        return
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(f"the console's browser tests cannot run under CI: {reason}", pytrace=False)
+    pytest.skip(reason)
 
 
 def chromium() -> Any:

@@ -25,11 +25,7 @@ from tests.rest.conftest import HubStart, start_hub, stop_hub
 from tests.rest.ui import browser
 from tests.rest.ui.browser import screenshot, serious_violations, wait_for
 
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.slow,
-    pytest.mark.skipif(browser.unavailable() is not None, reason=str(browser.unavailable())),
-]
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 ADMIN = ("ops", "s3cret")
 VIEWER = ("viewer", "look")
@@ -38,6 +34,7 @@ DOCS_IMAGES = Path(__file__).parents[3] / "docs" / "images" / "console"
 
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubStart]:
+    browser.require()
     work = tmp_path_factory.mktemp("console")
     users = [
         {"name": ADMIN[0], "password_sha256": hashlib.sha256(ADMIN[1].encode()).hexdigest(), "role": "admin"},
@@ -69,6 +66,7 @@ def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def driver() -> Iterator[Any]:
+    browser.require()
     chromium = browser.chromium()
     try:
         yield chromium
