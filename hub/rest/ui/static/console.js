@@ -425,6 +425,7 @@ async function deadLetters(selected) {
 async function route() {
   generation += 1;
   stopRefresh();
+  document.getElementById("toast").textContent = "";  // a confirmation belongs to the view it was given in
   const [view, arg] = location.hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
   const views = {
     "": overview, connectors: (a) => (a ? connector(a) : connectors()), new: newConnector,
