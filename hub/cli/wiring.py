@@ -170,6 +170,7 @@ def start_rest(herder: Herder, config: Any, listener: tuple[str, int], registry:
     from hub.rest.app import create_app
     from hub.rest.auth import AuthConfigError, Credentials
     from hub.rest.server import RestServer
+    from hub.runtime.store_browser import StoreBrowser
 
     auth_file = config["rest.auth.file"]
     try:
@@ -186,6 +187,7 @@ def start_rest(herder: Herder, config: Any, listener: tuple[str, int], registry:
         body_timeout_s=config["rest.request.body.timeout.ms"] / 1000,
         public_health=config["rest.auth.health.public"],
         registry=registry,
+        store=StoreBrowser(herder.clients) if hasattr(herder, "clients") else None,
     )
     try:
         server = RestServer(app, *listener, certfile=Path(cert) if cert else None, keyfile=Path(key) if key else None)
