@@ -19,6 +19,7 @@ exception to fail the task with its trace.
 
 from __future__ import annotations
 
+import functools
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Mapping, Sequence
 from concurrent.futures import Future
@@ -324,12 +325,21 @@ class PartitionedSinkConnector(SinkConnector):
 
 
 def package_version(cls: type) -> str:
-    from importlib.metadata import PackageNotFoundError, packages_distributions, version
+    """The version of the installed distribution that provides ``cls``'s top-level package, else ``unknown``."""
+    from importlib.metadata import PackageNotFoundError, version
 
-    top = cls.__module__.split(".")[0]
-    for distribution in packages_distributions().get(top, []):
+    for distribution in _distributions_by_package().get(cls.__module__.split(".")[0], []):
         try:
             return version(distribution)
         except PackageNotFoundError:
             continue
     return "unknown"
+
+
+@functools.cache
+def _distributions_by_package() -> Mapping[str, list[str]]:
+    # Cached: it reads every installed distribution's file list (a third of a second or more), and listing the
+    # plugins asks once per plugin; what is installed is taken as fixed for the life of the process.
+    from importlib.metadata import packages_distributions
+
+    return packages_distributions()

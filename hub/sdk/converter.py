@@ -48,6 +48,10 @@ class Converter(ABC):
 class HeaderConverter(ABC):
     """Turns header values into bytes and back."""
 
+    def config_def(self) -> ConfigDef:
+        """The options this header converter takes (Connect's ``HeaderConverter.config()``)."""
+        return ConfigDef()
+
     def configure(self, config: Mapping[str, Any], *, is_key: bool = False) -> None:
         """Apply options (``is_key`` is always False for headers)."""
 

@@ -213,6 +213,10 @@ def test_plugins_config_and_validate(api: httpx.Client) -> None:
     keys = api.get("/connector-plugins/FileStreamSource/config").json()
     assert {"tasks.max", "file", "topic"} <= {k["name"] for k in keys}
     assert api.get("/connector-plugins/org.apache.kafka.connect.transforms.Filter/config").status_code == 200
+    # Every plugin the listing shows describes its options, header converters too (none, for this one).
+    for plugin in everything:
+        assert api.get(f"/connector-plugins/{plugin['class']}/config").status_code == 200, plugin
+    assert api.get("/connector-plugins/org.apache.kafka.connect.storage.SimpleHeaderConverter/config").json() == []
     _error(api.get("/connector-plugins/Nope/config"), 404)
     checked = api.put(
         "/connector-plugins/FileStreamSource/config/validate",
