@@ -185,7 +185,9 @@ def _link(node: Node, parent: Table, table: Table, catalog: _Catalog, out: list[
             out.append(
                 f"{where}: foreign_key names column(s) that do not exist: "
                 + ", ".join(
-                    f"{c} (in {parent.qualified})" if c in relationship.parent_columns else f"{c} (in {table.qualified})"
+                    f"{c} (in {parent.qualified})"
+                    if c in relationship.parent_columns
+                    else f"{c} (in {table.qualified})"
                     for c in bad
                 )
             )

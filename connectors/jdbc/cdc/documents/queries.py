@@ -112,7 +112,10 @@ def documents_by_key(root: TreeNode) -> sql.Composable:
     table = root.table
     aliases = _Aliases()
     return sql.SQL("SELECT {keys}, {doc} FROM {table} r WHERE ({keys}) IN (SELECT * FROM {wanted})").format(
-        keys=_keys(table, "r"), doc=_object(root, "r", aliases), table=_table(table), wanted=_key_set(table, table.primary_key)
+        keys=_keys(table, "r"),
+        doc=_object(root, "r", aliases),
+        table=_table(table),
+        wanted=_key_set(table, table.primary_key),
     )
 
 

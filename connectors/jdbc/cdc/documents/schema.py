@@ -208,7 +208,9 @@ def _node(raw: dict[str, Any], parent: Node | None, where: str, path: str, out: 
             out.append(f"{where}: two children with the label {child.label!r}; give one a label of its own")
         labels.add(child.label)
         children.append(child)
-    return Node(schema, table, columns, label, here, primary_key, relationship, rename, concat, mapping, tuple(children))
+    return Node(
+        schema, table, columns, label, here, primary_key, relationship, rename, concat, mapping, tuple(children)
+    )
 
 
 def _relationship(raw: Any, parent: Node | None, where: str, out: list[str]) -> Relationship | None:
