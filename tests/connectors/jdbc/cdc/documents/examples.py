@@ -202,9 +202,7 @@ def expected_documents(dsn: str, tree: Tree) -> dict[str, dict[str, Any]]:
     tables: dict[str, list[dict[str, Any]]] = {}
     with psycopg.connect(dsn) as connection:
         for table in tree.tables():
-            cursor = connection.execute(
-                sql.SQL("SELECT * FROM {}").format(sql.Identifier(table.schema, table.name))
-            )
+            cursor = connection.execute(sql.SQL("SELECT * FROM {}").format(sql.Identifier(table.schema, table.name)))
             names = [d.name for d in cursor.description or []]
             tables[table.qualified] = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 

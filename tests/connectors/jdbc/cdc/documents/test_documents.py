@@ -139,3 +139,61 @@ def test_documents_equal_their_tree_after_concurrent_changes_and_restarts(
 
     wait_for(done, 90, lambda: f"documents of {name} equal their trees: {detail}")
     runtime.herder.delete_connector("docs")
+
+
+def _through_document(**child: Any) -> dict[str, Any]:
+    node = {
+        "table": "group",
+        "columns": ["id", "group_name"],
+        "relationship": {"variant": "object", "type": "one_to_many", "through_tables": ["customer_group"]},
+    }
+    node.update(child)
+    return {
+        "database": "through",
+        "index": "through",
+        "nodes": {"table": "customer", "columns": ["id", "name"], "children": [node]},
+    }
+
+
+@pytest.mark.parametrize(
+    ("document", "problem"),
+    [
+        (
+            {"index": "x", "nodes": {"table": "custommer"}},
+            "node 'custommer' (public.custommer): table public.custommer does not exist",
+        ),
+        (_through_document(columns=["id", "name"]), "column 'name' does not exist in public.group"),
+        (
+            _through_document(relationship={"variant": "object", "type": "one_to_many", "through_tables": ["nope"]}),
+            "through table public.nope does not exist",
+        ),
+        (
+            _through_document(relationship={"variant": "object", "type": "one_to_one"}),
+            "no foreign key between public.group and public.customer",
+        ),
+        (
+            _through_document(
+                relationship={
+                    "variant": "object",
+                    "type": "one_to_one",
+                    "foreign_key": {"parent": ["id"], "child": ["customer_id"]},
+                }
+            ),
+            "foreign_key names column(s) that do not exist: customer_id (in public.group)",
+        ),
+    ],
+)
+def test_schema_not_fitting_the_database_is_refused_at_create_time(
+    document: dict[str, Any], problem: str, databases: dict[str, str], postgres_server: SqlServer, runtime: Runtime
+) -> None:
+    populate(dsn(postgres_server, databases["through"]), EXAMPLES["through"], rows=3)
+    config = source_config(postgres_server, databases["through"], document, "unused")
+    problems = runtime.problems(config)
+    assert any(problem in p for p in problems.get("document.schema", [])), problems
+    with pytest.raises(Exception, match="document.schema"):
+        runtime.create("refused", config)
+    with psycopg.connect(dsn(postgres_server, databases["through"])) as connection:
+        slots = connection.execute(
+            "SELECT count(*) FROM pg_replication_slots WHERE slot_name = %s", (config["slot.name"],)
+        )
+        assert slots.fetchone() == (0,)
