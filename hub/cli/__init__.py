@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import click
 
-from hub.cli import connectors, scaffold, server, topics, users  # noqa: F401  (imported for the commands they register)
+from hub.cli import connectors, scaffold, server, sync, topics, users  # noqa: F401  (imported for the commands they register)
 from hub.cli.group import LISTENER, cli
 
 __all__ = ["LISTENER", "cli", "main"]

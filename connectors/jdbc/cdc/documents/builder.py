@@ -1,6 +1,6 @@
 """Documents of a tree from PostgreSQL: by root key, page by page for the initial sync, and the root keys a batch of
-changed rows touches. The node transforms (``rename``, ``concat``) are applied to what the query returns, and the
-index mapping the schema asks for (``transform.mapping`` and the document's ``mapping``) is derived here too.
+changed rows touches. The node transforms (``rename``, ``concat``) are applied to what the query returns
+(``transform.mapping`` is for the index, which `hub sync` creates).
 
 A document's id is its root's primary-key values as text joined by ``|`` (PGSync's ids), so PGSync users' ids
 carry over. A key looked up and not found means the root is gone: its document is deleted.
@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
 from connectors.jdbc.cdc.documents.catalog import Tree, TreeNode
 from connectors.jdbc.cdc.documents.queries import Occurrence, documents_by_key, documents_page, occurrences
@@ -45,24 +46,6 @@ def shape(tree_node: TreeNode, raw: Any) -> Any:
         parts = [str(out[c]) for c in concat.columns if out.get(c) is not None]
         out[concat.destination] = concat.delimiter.join(parts)
     return out
-
-
-def index_mapping(tree: Tree) -> dict[str, Any]:
-    """The ``properties`` the schema names (node ``transform.mapping`` under the children's labels, then the
-    document's ``mapping``); empty when it names none."""
-
-    def properties(tree_node: TreeNode) -> dict[str, Any]:
-        out: dict[str, Any] = {name: dict(spec) for name, spec in tree_node.node.mapping.items()}
-        for child in tree_node.children:
-            inner = properties(child)
-            if inner and child.node.relationship is not None and child.node.relationship.variant == "object":
-                out.setdefault(child.node.label, {}).setdefault("properties", {}).update(inner)
-        return out
-
-    found = properties(tree.root)
-    for name, spec in tree.document.mapping.items():
-        found.setdefault(name, {}).update(spec)
-    return found
 
 
 class DocumentBuilder:
@@ -121,8 +104,6 @@ class DocumentBuilder:
 
     def count(self) -> int:
         """Roots in the root table (for progress)."""
-        from psycopg import sql
-
         table = self.root.table
         row = self.connection.execute(
             sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table.schema, table.name))

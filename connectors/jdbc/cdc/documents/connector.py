@@ -59,8 +59,8 @@ from hub.sdk.schema import STRING_SCHEMA
 
 log = logging.getLogger(__name__)
 
-_SHARED = ("database.hostname", "database.port", "database.user", "database.password", "database.dbname")
-_SHARED += ("database.sslmode", "slot.name", "slot.drop.on.stop", "max.batch.size", "poll.interval.ms")
+_SHARED = {"database.hostname", "database.port", "database.user", "database.password", "database.dbname"}
+_SHARED |= {"database.sslmode", "slot.name", "slot.drop.on.stop", "max.batch.size", "poll.interval.ms"}
 CONFIG: ConfigDef = (
     config_def(key for key in CDC_CONFIG.keys if key.name in _SHARED)
     .define("document.schema", ConfigType.STRING, doc="One document of a PGSync schema.json, as JSON.")
@@ -290,9 +290,9 @@ class PostgresDocumentSourceTask(SourceTask):
 
     def commit_record(self, record: SourceRecord, metadata: Any | None) -> None:
         batch = record.source_offset.get("batch")
-        entry = self._outstanding.get(batch) if isinstance(batch, int) else None
-        if entry is None:
+        if not isinstance(batch, int) or batch not in self._outstanding:
             return
+        entry = self._outstanding[batch]
         entry[0] -= 1
         if entry[0] == 0:
             del self._outstanding[batch]

@@ -107,7 +107,7 @@ def _key_set(table: Table, columns: Sequence[str]) -> sql.Composable:
     )
 
 
-def documents_by_key(root: TreeNode) -> sql.Composable:
+def documents_by_key(root: TreeNode) -> sql.Composed:
     """Key columns and document of each root whose key is in the arrays given (one per key column, in order)."""
     table = root.table
     aliases = _Aliases()
@@ -119,7 +119,7 @@ def documents_by_key(root: TreeNode) -> sql.Composable:
     )
 
 
-def documents_page(root: TreeNode, after: bool) -> sql.Composable:
+def documents_page(root: TreeNode, after: bool) -> sql.Composed:
     """Key columns and documents of the next roots in key order: ``%s`` is the page size, preceded (``after``) by
     one text parameter per key column holding the last key of the previous page."""
     table = root.table
@@ -142,7 +142,7 @@ class Occurrence:
     node: TreeNode
     through: bool
     columns: tuple[str, ...]
-    query: sql.Composable | None
+    query: sql.Composed | None
 
 
 def _upward(chain: list[TreeNode], start: int, start_alias: str, aliases: _Aliases) -> tuple[sql.Composable, str]:
@@ -204,5 +204,5 @@ def occurrences(root: TreeNode) -> dict[tuple[str, str], list[Occurrence]]:
     return found
 
 
-def _roots(root: TreeNode, source: sql.Composable, joins: sql.Composable, top: str) -> sql.Composable:
+def _roots(root: TreeNode, source: sql.Composable, joins: sql.Composable, top: str) -> sql.Composed:
     return sql.SQL("SELECT DISTINCT {} FROM {} {}").format(_keys(root.table, top), source, joins)

@@ -216,7 +216,8 @@ def expected_documents(dsn: str, tree: Tree) -> dict[str, dict[str, Any]]:
         out: dict[str, Any] = {c: row[c] for c in tree_node.columns}
         for child in tree_node.children:
             link = child.link
-            assert link is not None and child.node.relationship is not None
+            assert link is not None
+            assert child.node.relationship is not None
             rows = tables[child.table.qualified]
             if link.through is None:
                 found = [r for r in rows if all(r[c] == row[p] for p, c in link.pairs)]

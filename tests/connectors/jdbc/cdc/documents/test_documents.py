@@ -190,7 +190,7 @@ def test_schema_not_fitting_the_database_is_refused_at_create_time(
     config = source_config(postgres_server, databases["through"], document, "unused")
     problems = runtime.problems(config)
     assert any(problem in p for p in problems.get("document.schema", [])), problems
-    with pytest.raises(Exception, match="document.schema"):
+    with pytest.raises(Exception, match=r"document\.schema"):
         runtime.create("refused", config)
     with psycopg.connect(dsn(postgres_server, databases["through"])) as connection:
         slots = connection.execute(
