@@ -5,7 +5,7 @@ exist, and shows the initial sync's progress until it is done.
 
 Without ``--daemon`` the connectors are then stopped, as PGSync exits after a sync: their slot keeps the changes
 made meanwhile, and the next `hub sync` resumes them and catches up. With ``--daemon`` they keep following changes
-and the command reports the lag until Ctrl-C, which stops them. Either way they are ordinary connectors: `hub
+and the command reports the lag until Ctrl-C or SIGTERM, which stop them. Either way they are ordinary connectors: `hub
 connectors status NAME-documents` or the REST API show and manage them. Runs on the CLI's one thread.
 """
 
@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import signal
 import ssl
 import time
 import urllib.error
@@ -122,6 +123,10 @@ def _stop(client: Any, docs: list[Document]) -> None:
             _rest_call(client, "PUT", f"/connectors/{name}/stop")
 
 
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
 @cli.command("sync")
 @click.option(
     "--config",
@@ -153,24 +158,30 @@ def sync(config_path: Path, daemon: bool, url: str, user: str | None, token: str
             _rest_call(client, "PUT", f"/connectors/{name}/config", config)
             _rest_call(client, "PUT", f"/connectors/{name}/resume")
         click.echo(f"{document.index}: connectors {document.source_name} and {document.sink_name} on {url}")
-    _wait_initial(client, docs)
-    click.echo("initial sync done")
-    if not daemon:
-        _stop(client, docs)
-        click.echo("connectors stopped; run hub sync again to catch up, or with --daemon to keep following")
-        return
-    click.echo("following changes; Ctrl-C stops the connectors")
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
-        shown: dict[str, str] = {}
-        while True:
-            for document in docs:
-                source = _rest_call(client, "GET", f"/connectors/{document.source_name}/status")
-                _check(document.source_name, source)
-                line = _line(document, source)
-                if shown.get(document.index) != line:
-                    click.echo(line)
-                    shown[document.index] = line
-            time.sleep(POLL_S * 5)
+        _wait_initial(client, docs)
+        click.echo("initial sync done")
+        if daemon:
+            click.echo("following changes; Ctrl-C (or SIGTERM) stops the connectors")
+            _follow(client, docs)
     except KeyboardInterrupt:
         _stop(client, docs)
         click.echo("connectors stopped")
+        return
+    _stop(client, docs)
+    click.echo("connectors stopped; run hub sync again to catch up, or with --daemon to keep following")
+
+
+def _follow(client: Any, docs: list[Document]) -> None:
+    """Reports each document's lag as it changes, until interrupted."""
+    shown: dict[str, str] = {}
+    while True:
+        for document in docs:
+            source = _rest_call(client, "GET", f"/connectors/{document.source_name}/status")
+            _check(document.source_name, source)
+            line = _line(document, source)
+            if shown.get(document.index) != line:
+                click.echo(line)
+                shown[document.index] = line
+        time.sleep(POLL_S * 5)
