@@ -90,7 +90,7 @@ def test_the_index_mapping_collects_node_mappings_under_labels() -> None:
 
 
 def test_the_ready_source_config_carries_the_ready_schema() -> None:
-    """configs/postgres-to-elasticsearch-nested: documents-source.json holds schema.json's document, as hub sync would."""
+    """documents-source.json of the nested configs holds schema.json's document, as hub sync would make it."""
     from pathlib import Path
 
     configs = Path(__file__).resolve().parents[1] / "configs" / "postgres-to-elasticsearch-nested"
