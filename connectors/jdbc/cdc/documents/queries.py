@@ -119,6 +119,14 @@ def documents_by_key(root: TreeNode) -> sql.Composed:
     )
 
 
+def documents_all(root: TreeNode) -> sql.Composed:
+    """Key columns and document of every root (the benchmark's physical reference reads this through COPY)."""
+    table = root.table
+    return sql.SQL("SELECT {keys}, {doc} FROM {table} r").format(
+        keys=_keys(table, "r"), doc=_object(root, "r", _Aliases()), table=_table(table)
+    )
+
+
 def documents_page(root: TreeNode, after: bool) -> sql.Composed:
     """Key columns and documents of the next roots in key order: ``%s`` is the page size, preceded (``after``) by
     one text parameter per key column holding the last key of the previous page."""
