@@ -209,32 +209,33 @@ def changes(server: SqlServer, database: str, rows: int, seconds: float, search:
 
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
+    targets = {
+        "book": "SELECT %s",
+        "review": "SELECT min(id) FROM review WHERE book_id = %s",
+        "author": "SELECT min(author_id) FROM book_author WHERE book_id = %s",
+        "publisher": "SELECT publisher_id FROM book WHERE id = %s",
+    }
+    columns = {"book": "title", "review": "body", "author": "name", "publisher": "name"}
+    busy: dict[tuple[str, int], str] = {}  # a row whose marker is not seen yet is not changed again
     with psycopg.connect(_dsn(server, database), autocommit=True) as connection:
         started = time.monotonic()
         for n in range(int(seconds * RATE)):
+            table = ("book", "review", "author", "publisher")[n % 4]
+            while True:
+                book = rng.randint(1, rows)
+                row = connection.execute(targets[table], (book,)).fetchone()
+                target = (table, int(row[0])) if row and row[0] is not None else None
+                with lock:
+                    if target is not None and busy.get(target) not in pending:
+                        break
             marker = f"m{n}x{rng.randint(0, 1 << 30)}"
-            book = rng.randint(1, rows)
-            kind = n % 4
-            if kind == 0:
-                connection.execute("UPDATE book SET title = %s WHERE id = %s", (marker, book))
-            elif kind == 1:
-                connection.execute(
-                    "UPDATE review SET body = %s WHERE id = (SELECT min(id) FROM review WHERE book_id = %s)",
-                    (marker, book),
-                )
-            elif kind == 2:
-                connection.execute(
-                    "UPDATE author SET name = %s "
-                    "WHERE id = (SELECT min(author_id) FROM book_author WHERE book_id = %s)",
-                    (marker, book),
-                )
-            else:
-                connection.execute(
-                    "UPDATE publisher SET name = %s WHERE id = (SELECT publisher_id FROM book WHERE id = %s)",
-                    (marker, book),
-                )
+            connection.execute(
+                f"UPDATE {table} SET {columns[table]} = %s WHERE id = %s",  # names from the dicts above
+                (marker, target[1]),
+            )
             with lock:
                 pending[marker] = (str(book), time.time())
+                busy[target] = marker
             delay = started + (n + 1) / RATE - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
