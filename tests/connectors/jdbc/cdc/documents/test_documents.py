@@ -197,3 +197,61 @@ def test_schema_not_fitting_the_database_is_refused_at_create_time(
             "SELECT count(*) FROM pg_replication_slots WHERE slot_name = %s", (config["slot.name"],)
         )
         assert slots.fetchone() == (0,)
+
+
+def test_each_change_rewrites_exactly_the_documents_it_touches_once_per_transaction(
+    databases: dict[str, str], postgres_server: SqlServer, runtime: Runtime
+) -> None:
+    """Through schema: customers with their groups (customer_group between). A group renamed rewrites its
+    customers' documents, a membership moved (re-parenting) moves the group between two documents, a customer
+    deleted deletes its document, and one transaction touching a document several times yields it once."""
+    url = dsn(postgres_server, databases["through"])
+    populate(url, EXAMPLES["through"], rows=0)
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute("INSERT INTO customer (id, name) VALUES (1, 'ann'), (2, 'bob'), (3, 'cy')")
+        connection.execute("INSERT INTO \"group\" (id, group_name) VALUES (10, 'red'), (20, 'blue')")
+        connection.execute(
+            "INSERT INTO customer_group (id, customer_id, group_id) VALUES (100, 1, 10), (101, 2, 10), (102, 3, 20)"
+        )
+    topic = f"docs-once-{next(_ids)}"
+    runtime.create("once", source_config(postgres_server, databases["through"], EXAMPLES["through"].schema()[0], topic))
+    runtime.wait_running("once")
+    wait_for(lambda: len(runtime.read_topic(topic)) == 3, 60, "the initial sync's three documents")
+
+    def documents() -> list[tuple[str, Any]]:
+        out = []
+        for record in runtime.read_topic(topic)[3:]:
+            key = json.loads(record.key or b"null")
+            value = json.loads(record.value) if record.value is not None else None
+            out.append((key["payload"], value["payload"] if value is not None else None))
+        return out
+
+    transactions = [
+        [
+            "UPDATE \"group\" SET group_name = 'crimson' WHERE id = 10",
+            "UPDATE \"group\" SET group_name = 'scarlet' WHERE id = 10",
+            "UPDATE customer SET name = 'ann b' WHERE id = 1",
+        ],
+        ["UPDATE customer_group SET customer_id = 3 WHERE id = 101"],  # bob's red membership moves to cy
+        ["DELETE FROM customer_group WHERE customer_id = 1", "DELETE FROM customer WHERE id = 1"],
+    ]
+    with psycopg.connect(url) as connection:
+        for statements, total in zip(transactions, (2, 4, 5), strict=True):
+            with connection.transaction():
+                for statement in statements:
+                    connection.execute(statement)
+            wait_for(lambda total=total: len(documents()) >= total, 60, lambda: f"documents: {documents()}")
+    found = documents()
+    assert found[:2] == [
+        ("1", {"id": 1, "name": "ann b", "group": [{"id": 10, "group_name": "scarlet"}]}),
+        ("2", {"id": 2, "name": "bob", "group": [{"id": 10, "group_name": "scarlet"}]}),
+    ]
+    assert sorted(found[2:4], key=lambda item: item[0]) == [
+        ("2", {"id": 2, "name": "bob", "group": None}),
+        (
+            "3",
+            {"id": 3, "name": "cy", "group": [{"id": 10, "group_name": "scarlet"}, {"id": 20, "group_name": "blue"}]},
+        ),
+    ]
+    assert found[4:] == [("1", None)]
+    runtime.herder.delete_connector("once")
