@@ -15,6 +15,9 @@ search server in one run, against the physical reference.
   change: from its commit until a watcher (``mget``, real time) sees the marker in that document.
 - **Reference**: ``COPY (SELECT id, <the document built by PostgreSQL>)`` into ``parallel_bulk``.
 
+``HUB_BENCH_NESTED_WAIT_S`` (600) bounds the wait for the last changes (those still not visible count with the time
+waited: the p99 is then a lower bound); ``HUB_BENCH_NESTED_PGSYNC=0`` leaves PGSync out.
+
 Ratios: ``nested_cpu_hub_vs_pgsync`` (Hub's CPU per document over PGSync's; target ≤ 0.5),
 ``nested_p99_hub_vs_pgsync`` (target ≤ 0.2; and Hub's p99 ≤ 2 s), ``nested_initial_hub_vs_reference`` (rate over
 rate; target ≥ 0.8).
@@ -206,9 +209,13 @@ def changes(server: SqlServer, database: str, rows: int, seconds: float, search:
     latencies: list[float] = []
     lock = threading.Lock()
     done = threading.Event()
+    watcher_wanted = threading.Event()
+    watcher_wanted.set()
 
     def watch() -> None:
         while not (done.is_set() and not pending):
+            if done.is_set() and not watcher_wanted.is_set():
+                return
             with lock:
                 wanted = dict(pending)
             if not wanted:
@@ -218,9 +225,8 @@ def changes(server: SqlServer, database: str, rows: int, seconds: float, search:
             now = time.time()
             with lock:
                 for marker, (book, committed) in wanted.items():
-                    if marker in json.dumps(found.get(book)):
+                    if marker in json.dumps(found.get(book)) and pending.pop(marker, None) is not None:
                         latencies.append(now - committed)
-                        del pending[marker]
             time.sleep(0.02)
 
     watcher = threading.Thread(target=watch, daemon=True)
@@ -256,9 +262,15 @@ def changes(server: SqlServer, database: str, rows: int, seconds: float, search:
             if delay > 0:
                 time.sleep(delay)
     done.set()
-    watcher.join(600)
-    if pending:
-        raise RuntimeError(f"{len(pending)} changes never became visible in {index}")
+    watcher.join(float(os.environ.get("HUB_BENCH_NESTED_WAIT_S", "600")))
+    watcher_wanted.clear()
+    watcher.join(5)
+    with lock:
+        if pending:  # still not visible: counted as the time waited so far, so p99 is a lower bound
+            now = time.time()
+            print(f"# {len(pending)} changes not visible in {index} when the wait ended", flush=True)
+            latencies += [now - committed for _, committed in pending.values()]
+            pending.clear()
     return sorted(latencies)
 
 
@@ -415,6 +427,9 @@ def run(server: SqlServer, search_server: SearchServer, rows: int) -> None:
     reference = reference_seconds(server, search_server, hub_db, rows)
     figure("reference_nested_initial_sync", reference, "s")
     pgsync: dict[str, float] | None = None
+    if os.environ.get("HUB_BENCH_NESTED_PGSYNC", "1") == "0":
+        ratio("nested_initial_hub_vs_reference", reference, hub["initial"], target=0.8)
+        return
     try:
         pgsync = pgsync_phase(server, search_server, pgsync_db, rows, seconds)
     except PgsyncUnavailableError as error:
