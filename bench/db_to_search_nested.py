@@ -420,14 +420,16 @@ def run(server: SqlServer, search_server: SearchServer, rows: int) -> None:
     seconds = float(os.environ.get("HUB_BENCH_NESTED_SECONDS", "60"))
     figure("nested_rows", rows, "roots")
     hub_db, pgsync_db = "bench_nested_hub", "bench_nested_pgsync"
+    with_pgsync = os.environ.get("HUB_BENCH_NESTED_PGSYNC", "1") != "0"
     create_database(server, hub_db, rows)
-    create_database(server, pgsync_db, rows)
+    if with_pgsync:
+        create_database(server, pgsync_db, rows)
     hub = hub_phase(server, search_server, hub_db, rows, seconds)
     figure("hub_nested_p99", hub["p99"], "s")
     reference = reference_seconds(server, search_server, hub_db, rows)
     figure("reference_nested_initial_sync", reference, "s")
     pgsync: dict[str, float] | None = None
-    if os.environ.get("HUB_BENCH_NESTED_PGSYNC", "1") == "0":
+    if not with_pgsync:
         ratio("nested_initial_hub_vs_reference", reference, hub["initial"], target=0.8)
         return
     try:
