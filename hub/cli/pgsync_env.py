@@ -13,6 +13,7 @@ position. Pure functions; no I/O.
 from __future__ import annotations
 
 import base64
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -130,8 +131,6 @@ def documents(entries: list[Any], env: Mapping[str, str]) -> list[Document]:
         index = entry.get("index") or dbname
         if not isinstance(index, str) or not isinstance(dbname, str):
             raise click.UsageError(f"schema: document {position}: database and index must be strings")
-        import json
-
         source = {
             "connector.class": "PostgresDocumentSource",
             **database,
