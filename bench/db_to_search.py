@@ -41,7 +41,8 @@ uses the harness's OpenSearch-API server (osmem-server) instead, ``HUB_BENCH_SEA
 kind, ``HUB_BENCH_POSTGRES_URL`` a running PostgreSQL (wal_level=logical, a superuser). noida-db's cost of
 overwriting a document grows with the index (docs/benchmarks.md), so at large sizes the streaming phase measures it.
 
-Run: ``python -m bench.db_to_search [ROWS [UPDATES]]`` (default 1,000,000 rows, UPDATES ROWS/20; 0 measures the
+Run: ``python -m bench.db_to_search --nested ROWS`` for the nested case (bench/db_to_search_nested.py), or
+``python -m bench.db_to_search [ROWS [UPDATES]]`` (default 1,000,000 rows, UPDATES ROWS/20; 0 measures the
 initial sync only). ``HUB_BENCH_SCHEMALESS=1`` adds a Hub initial sync with JsonConverter's
 ``schemas.enable=false`` (and ``decimal.format=NUMERIC``), printed as ``hub_initial_sync_rate_schemaless``.
 """
@@ -402,6 +403,12 @@ def unavailable(name: str, reason: str) -> None:
 
 
 def main(argv: list[str]) -> None:
+    if len(argv) > 1 and argv[1] == "--nested":
+        from bench.db_to_search_nested import run
+
+        with postgres() as server, search_server() as search:
+            run(server, search, int(argv[2]) if len(argv) > 2 else 200_000)
+        return
     rows = int(argv[1]) if len(argv) > 1 else 1_000_000
     updates = int(argv[2]) if len(argv) > 2 else max(1, rows // 20)
     ids = random.Random(11).sample(range(1, rows), updates)  # the last row is the liveness probe

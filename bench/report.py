@@ -12,10 +12,15 @@ def figure(name: str, value: float, unit: str) -> None:
     print(f"{name}: {value:.6g} {unit}", flush=True)
 
 
-def ratio(name: str, value: float, reference: float, *, target: float | None = None) -> float:
-    """Print ``value / reference`` as ``ratio_NAME``, with the target it is checked against; return it."""
+def ratio(
+    name: str, value: float, reference: float, *, target: float | None = None, at_most: float | None = None
+) -> float:
+    """Print ``value / reference`` as ``ratio_NAME``, with the target it is checked against (``target``: at
+    least, ``at_most``: at most); return it."""
     result = value / reference if reference else float("nan")
     suffix = "" if target is None else f"  # target >= {target:.2f} {'met' if result >= target else 'MISSED'}"
+    if at_most is not None:
+        suffix = f"  # target <= {at_most:.2f} {'met' if result <= at_most else 'MISSED'}"
     print(f"ratio_{name}: {result:.3f}{suffix}", flush=True)
     return result
 

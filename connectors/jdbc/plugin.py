@@ -12,6 +12,7 @@ except ImportError as exc:  # pragma: no cover - depends on the installation
     raise ImportError(f"the JDBC connectors need {exc.name}: pip install 'hub[jdbc]'") from exc
 
 from connectors.jdbc.cdc import ExtractNewRecordState, PostgresCdcSourceConnector
+from connectors.jdbc.cdc.documents.connector import PostgresDocumentSourceConnector
 from connectors.jdbc.sink import JdbcSinkConnector
 from connectors.jdbc.source import JdbcSourceConnector
 from hub.sdk import hookimpl
@@ -19,7 +20,7 @@ from hub.sdk import hookimpl
 
 @hookimpl
 def hub_register_connectors() -> list[type[Any]]:
-    return [JdbcSourceConnector, PostgresCdcSourceConnector, JdbcSinkConnector]
+    return [JdbcSourceConnector, PostgresCdcSourceConnector, PostgresDocumentSourceConnector, JdbcSinkConnector]
 
 
 @hookimpl

@@ -18,6 +18,7 @@ from hub.cli import (  # noqa: F401  (imported for the commands they register)
     connectors,
     scaffold,
     server,
+    sync,
     topics,
     users,
     worker_process,

@@ -1,0 +1,111 @@
+"""Documents of a tree from PostgreSQL: by root key, page by page for the initial sync, and the root keys a batch of
+changed rows touches. The node transforms (``rename``, ``concat``) are applied to what the query returns
+(``transform.mapping`` is for the index, which `hub sync` creates).
+
+A document's id is its root's primary-key values as text joined by ``|`` (PGSync's ids), so PGSync users' ids
+carry over. A key looked up and not found means the root is gone: its document is deleted.
+
+Not thread-safe: one builder per task, over the task's connection (autocommit: each statement reads the latest
+committed state, which is what makes a rebuild newer than the change that caused it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from connectors.jdbc.cdc.documents.catalog import Tree, TreeNode
+from connectors.jdbc.cdc.documents.queries import Occurrence, documents_by_key, documents_page, occurrences
+
+Key = tuple[Any, ...]
+
+
+def document_id(key: Key) -> str:
+    return "|".join(str(value) for value in key)
+
+
+def shape(tree_node: TreeNode, raw: Any) -> Any:
+    """A node's value with its transforms applied, children first (their labels stay as they are)."""
+    if raw is None:
+        return None
+    relationship = tree_node.node.relationship
+    if relationship is not None and relationship.variant == "scalar":
+        return raw
+    if isinstance(raw, list):
+        return [shape(tree_node, item) for item in raw]
+    node = tree_node.node
+    out: dict[str, Any] = {}
+    for name, value in raw.items():
+        out[node.rename.get(name, name)] = value
+    for child in tree_node.children:
+        out[child.node.label] = shape(child, raw.get(child.node.label))
+    for concat in node.concat:
+        parts = [str(out[c]) for c in concat.columns if out.get(c) is not None]
+        out[concat.destination] = concat.delimiter.join(parts)
+    return out
+
+
+class DocumentBuilder:
+    """Builds documents and maps changes to roots for one tree."""
+
+    def __init__(self, tree: Tree, connection: psycopg.Connection[Any]) -> None:
+        self.tree = tree
+        self.root = tree.root
+        self.connection = connection
+        self._width = len(self.root.table.primary_key)
+        self._by_key = documents_by_key(self.root)
+        self._page_first = documents_page(self.root, after=False)
+        self._page_after = documents_page(self.root, after=True)
+        self.occurrences: dict[tuple[str, str], list[Occurrence]] = occurrences(self.root)
+
+    def _split(self, row: Sequence[Any]) -> tuple[Key, dict[str, Any]]:
+        return tuple(row[: self._width]), shape(self.root, row[self._width])
+
+    def documents(self, keys: Iterable[Key]) -> dict[Key, dict[str, Any] | None]:
+        """The current document of each root key; None for a root that no longer exists."""
+        wanted = list(dict.fromkeys(keys))
+        if not wanted:
+            return {}
+        columns = [list(column) for column in zip(*wanted, strict=True)]
+        found: dict[Key, dict[str, Any] | None] = dict.fromkeys(wanted)
+        for row in self.connection.execute(self._by_key, columns).fetchall():
+            key, document = self._split(row)
+            found[key] = document
+        return found
+
+    def page(self, after: Sequence[str] | None, size: int) -> list[tuple[Key, dict[str, Any]]]:
+        """The next ``size`` roots in key order after ``after`` (key values as text; None: from the start)."""
+        if after is None:
+            rows = self.connection.execute(self._page_first, (size,)).fetchall()
+        else:
+            rows = self.connection.execute(self._page_after, (*after, size)).fetchall()
+        return [self._split(row) for row in rows]
+
+    def tracks(self, schema: str, table: str) -> bool:
+        return (schema, table) in self.occurrences
+
+    def roots(self, schema: str, table: str, rows: Sequence[Mapping[str, Any]]) -> set[Key]:
+        """Root keys whose documents rows of ``schema.table`` (before and after images alike) belong to now."""
+        found: set[Key] = set()
+        for occurrence in self.occurrences.get((schema, table), []):
+            values = [tuple(row.get(c) for c in occurrence.columns) for row in rows]
+            values = [v for v in dict.fromkeys(values) if all(part is not None for part in v)]
+            if not values:
+                continue
+            if occurrence.query is None:
+                found.update(values)
+                continue
+            columns = [list(column) for column in zip(*values, strict=True)]
+            found.update(tuple(row) for row in self.connection.execute(occurrence.query, columns).fetchall())
+        return found
+
+    def count(self) -> int:
+        """Roots in the root table (for progress)."""
+        table = self.root.table
+        row = self.connection.execute(
+            sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table.schema, table.name))
+        ).fetchone()
+        return int(row[0]) if row else 0
