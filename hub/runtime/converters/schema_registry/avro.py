@@ -2,11 +2,13 @@
 
 Writing (``from_connect``): the Connect schema becomes an Avro schema (avro_schemas), registered — or looked up
 with ``auto.register.schemas=false``, or replaced by the subject's latest schema with ``use.latest.version`` —
-under the subject the configured strategy names; the value is written by fastavro after the Connect schema's
-compiled writer (avro_values) and framed with the schema id (wire). Reading (``to_connect``): the id picks the
-writer's schema (fetched once from the registry), which becomes a Connect schema; fastavro reads the datum and the
-compiled reader builds the Connect value. A tombstone (null) stays null both ways; a value without a schema is
-refused, as AvroData refuses schemaless data it cannot type.
+under the subject the configured strategy names; a struct written in its own schema goes to fastavro field by
+field (avro_records), any other value through the Connect schema's compiled writer (avro_values) and fastavro;
+the bytes are framed with the schema id (wire). Reading (``to_connect``): the id picks the writer's schema (fetched
+once from the registry), which becomes a Connect schema; a record is read field by field into its Struct
+(avro_records), any other datum read by fastavro and turned into the Connect value by the compiled reader
+(avro_values). A tombstone (null) stays null both ways; a value without a schema is refused, as AvroData refuses
+schemaless data it cannot type.
 
 Options: the registry's (registry_access) and AvroData's ``connect.meta.data`` and ``schemas.cache.config``; the
 AvroData options Hub does not implement are refused when set to their non-default value.
