@@ -15,9 +15,11 @@ the like-for-like reference, since both then share the interpreter the same way)
 runtime/raw >= 0.5); the ratio to the sequential reference is printed too. The process is tuned as Hub's server
 commands tune it (hub/tuning.py), for the runtime and the raw references alike.
 
-Each variant runs its three measurements (sequential, concurrent, runtime) three times in turn and keeps the best
-rate of each: a pass lasts a few seconds, and on a small shared machine one pass can lose a third of its speed
-to other work.
+Each variant runs its three measurements (sequential, concurrent, runtime) three times and keeps the best rate of
+each: a pass lasts a few seconds, and on a small shared machine one pass can lose a third of its speed to other
+work. The variants take turns — every variant's first pass, then every variant's second — so a stretch of other
+work on the machine slows passes of every variant, not all passes of one, and the Avro / JSON ratio compares
+rates measured under the same conditions.
 
 Run: ``python -m bench.runtime_pipeline [RECORDS]`` (default 200,000 per variant).
 
@@ -260,33 +262,42 @@ def in_process(count: int) -> None:
             tune_garbage_collector()  # as the worker commands do once started; the raw references run under it too
             try:
                 for tasks in (1, 4):
-                    rates: dict[str, float] = {}
-                    for label, converter, shape in (
+                    variants = (
                         ("json", "org.apache.kafka.connect.json.JsonConverter", "users"),
                         ("avro", "io.confluent.connect.avro.AvroConverter", "users"),
                         ("noop", "org.apache.kafka.connect.converters.ByteArrayConverter", "bytes"),
-                    ):
-                        key, value = sample_bytes(converter, shape)
+                    )
+                    samples = {label: sample_bytes(converter, shape) for label, converter, shape in variants}
+                    best: dict[str, dict[str, float]] = {label: {} for label, _, _ in variants}
+                    for attempt in range(ROUNDS):
+                        for label, converter, shape in variants:
+                            key, value = samples[label]
+                            variant = f"{label}-{tasks}-{attempt}"
+                            measured = {
+                                "sequential": raw_rate(clients, variant, count, tasks, key, value, concurrent=False),
+                                "concurrent": raw_rate(clients, variant, count, tasks, key, value, concurrent=True),
+                                "runtime": runtime_rate(herder, node.broker, variant, count, tasks, converter, shape),
+                            }
+                            for what, rate in measured.items():
+                                best[label][what] = max(best[label].get(what, 0.0), rate)
+                    for label, _, _ in variants:
+                        key, value = samples[label]
+                        rates = best[label]
                         figure(f"record_bytes_{label}", len(key) + len(value), "bytes")
                         figure(f"value_bytes_{label}", len(value), "bytes")
-                        sequential = concurrent = rate = 0.0
-                        for attempt in range(ROUNDS):
-                            variant = f"{label}-{tasks}-{attempt}"
-                            sequential = max(
-                                sequential, raw_rate(clients, variant, count, tasks, key, value, concurrent=False)
-                            )
-                            concurrent = max(
-                                concurrent, raw_rate(clients, variant, count, tasks, key, value, concurrent=True)
-                            )
-                            rate = max(rate, runtime_rate(herder, node.broker, variant, count, tasks, converter, shape))
-                        figure(f"raw_store_sequential_{label}_{tasks}p", sequential, "records/s")
-                        figure(f"raw_store_concurrent_{label}_{tasks}p", concurrent, "records/s")
-                        figure(f"runtime_{label}_{tasks}t", rate, "records/s")
+                        figure(f"raw_store_sequential_{label}_{tasks}p", rates["sequential"], "records/s")
+                        figure(f"raw_store_concurrent_{label}_{tasks}p", rates["concurrent"], "records/s")
+                        figure(f"runtime_{label}_{tasks}t", rates["runtime"], "records/s")
                         target = 0.5 if label == "json" else None
-                        ratio(f"runtime_{label}_{tasks}t_vs_raw_concurrent", rate, concurrent, target=target)
-                        ratio(f"runtime_{label}_{tasks}t_vs_raw_sequential", rate, sequential)
-                        rates[label] = rate
-                    ratio(f"runtime_avro_{tasks}t_vs_runtime_json_{tasks}t", rates["avro"], rates["json"], target=1.0)
+                        ratio(
+                            f"runtime_{label}_{tasks}t_vs_raw_concurrent",
+                            rates["runtime"],
+                            rates["concurrent"],
+                            target=target,
+                        )
+                        ratio(f"runtime_{label}_{tasks}t_vs_raw_sequential", rates["runtime"], rates["sequential"])
+                    avro_rate, json_rate = best["avro"]["runtime"], best["json"]["runtime"]
+                    ratio(f"runtime_avro_{tasks}t_vs_runtime_json_{tasks}t", avro_rate, json_rate, target=1.0)
             finally:
                 herder.stop()
         finally:

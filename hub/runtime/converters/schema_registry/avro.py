@@ -2,11 +2,13 @@
 
 Writing (``from_connect``): the Connect schema becomes an Avro schema (avro_schemas), registered — or looked up
 with ``auto.register.schemas=false``, or replaced by the subject's latest schema with ``use.latest.version`` —
-under the subject the configured strategy names; the value is written by fastavro after the Connect schema's
-compiled writer (avro_values) and framed with the schema id (wire). Reading (``to_connect``): the id picks the
-writer's schema (fetched once from the registry), which becomes a Connect schema; fastavro reads the datum and the
-compiled reader builds the Connect value. A tombstone (null) stays null both ways; a value without a schema is
-refused, as AvroData refuses schemaless data it cannot type.
+under the subject the configured strategy names; a struct written in its own schema goes to fastavro field by
+field (avro_records), any other value through the Connect schema's compiled writer (avro_values) and fastavro;
+the bytes are framed with the schema id (wire). Reading (``to_connect``): the id picks the writer's schema (fetched
+once from the registry), which becomes a Connect schema; a record is read field by field into its Struct
+(avro_records), any other datum read by fastavro and turned into the Connect value by the compiled reader
+(avro_values). A tombstone (null) stays null both ways; a value without a schema is refused, as AvroData refuses
+schemaless data it cannot type.
 
 Options: the registry's (registry_access) and AvroData's ``connect.meta.data`` and ``schemas.cache.config``; the
 AvroData options Hub does not implement are refused when set to their non-default value.
@@ -23,6 +25,12 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import orjson
 
 from hub.runtime.converters.schema_registry.avro_codec import Decode, Encode, codec
+from hub.runtime.converters.schema_registry.avro_records import (
+    RecordDecode,
+    RecordEncode,
+    record_decoder,
+    record_encoder,
+)
 from hub.runtime.converters.schema_registry.avro_schemas import to_avro_schema
 from hub.runtime.converters.schema_registry.avro_to_connect import to_connect_schema
 from hub.runtime.converters.schema_registry.avro_values import reader, writer
@@ -60,12 +68,18 @@ AVRO_CONFIG = REGISTRY_CONFIG.merge(
 _new_tuple = tuple.__new__
 
 
-def _unset_encode(header: bytes, datum: Any) -> bytes:
+def _unset_encode(header: bytes, value: Any) -> bytes:
     raise ConfigError({"schema.registry.url": ["the AvroConverter was not configured"]})
 
 
-def _unset_write(value: Any) -> Any:
-    raise ConfigError({"schema.registry.url": ["the AvroConverter was not configured"]})
+def _value_encoder(encode: Encode, write: Callable[[Any], Any]) -> RecordEncode:
+    """header, Connect value → framed Avro binary, through the datum fastavro writes."""
+    return lambda header, value: encode(header, write(value))
+
+
+def _value_decoder(decode: Decode, read: Callable[[Any], Any]) -> RecordDecode:
+    """stream → Connect value, through the datum fastavro reads."""
+    return lambda stream: read(decode(stream))
 
 
 def _id_of(registered: RegisteredSchema) -> int:
@@ -75,19 +89,19 @@ def _id_of(registered: RegisteredSchema) -> int:
 
 
 class _Reading(NamedTuple):
-    """What reading records of one schema id needs: the Connect schema, the parsed writer schema, its decoder and
-    the compiled reader of Connect values."""
+    """What reading records of one schema id needs: the Connect schema, the parsed writer schema and the decoder
+    of Connect values (field by field for a record, avro_records; else fastavro's datum and avro_values)."""
 
     schema: Schema
     parsed: Any
-    decode: Decode
-    read: Callable[[Any], Any]
+    decode: RecordDecode
 
 
 class _Writing:
-    """What writing a Connect schema needs: its Avro form and text, the parsed writer schema, the value writer."""
+    """What writing a Connect schema needs: its Avro form and text, the parsed writer schema, the value writer and
+    the encoder of values into that schema (field by field for a record, avro_records; else through the datum)."""
 
-    __slots__ = ("avro", "parsed", "record_name", "targets", "text", "write")
+    __slots__ = ("avro", "encode", "parsed", "record_name", "targets", "text", "write")
 
     def __init__(self, schema: Schema, meta: bool) -> None:
         import fastavro
@@ -102,7 +116,8 @@ class _Writing:
         if isinstance(self.avro, dict) and self.avro.get("namespace"):
             self.record_name = f"{self.avro['namespace']}.{self.record_name}"
         self.write = writer(schema)
-        self.targets: dict[str, tuple[bytes, Encode]] = {}  # topic → (header, encoder of the writer schema)
+        self.encode = record_encoder(schema, self.parsed) or _value_encoder(codec(self.parsed)[0], self.write)
+        self.targets: dict[str, tuple[bytes, RecordEncode]] = {}  # topic → (header, encoder of the writer schema)
 
 
 class AvroConverter(Converter):
@@ -119,7 +134,7 @@ class AvroConverter(Converter):
     def _forget_last(self) -> None:
         self._last_schema: Schema | None = None
         self._last_topic = ""
-        self._last_write: tuple[bytes, Encode, Callable[[Any], Any]] = (b"", _unset_encode, _unset_write)
+        self._last_write: tuple[bytes, RecordEncode] = (b"", _unset_encode)
         self._last_header = b""
         self._last_reading: _Reading | None = None
 
@@ -162,16 +177,16 @@ class AvroConverter(Converter):
                 target = writing.targets[topic] = self._target(topic, writing)
             # Records of a stream share their schema object and topic: the next one skips the lookups.
             self._last_schema, self._last_topic = schema, topic
-            self._last_write = (target[0], target[1], writing.write)
-        header, encode, write = self._last_write
+            self._last_write = target
+        header, encode = self._last_write
         try:
-            return encode(header, write(value))
+            return encode(header, value)
         except DataError:
             raise
         except (ValueError, TypeError, AttributeError, KeyError, SchemaError) as exc:
             raise DataError(f"Failed to serialize Avro data from topic {topic!r}: {exc}") from None
 
-    def _target(self, topic: str, writing: _Writing) -> tuple[bytes, Encode]:
+    def _target(self, topic: str, writing: _Writing) -> tuple[bytes, RecordEncode]:
         """The header (magic byte and schema id) and encoder for ``writing``'s records of ``topic``: the data's own
         schema, registered or looked up, or the subject's latest with ``use.latest.version``."""
         registry = self.registry
@@ -179,11 +194,12 @@ class AvroConverter(Converter):
         if registry.use_latest:
             latest = registry.latest(subject)
             text = latest.schema.schema_str if latest.schema else None
-            return frame(_id_of(latest), b""), codec(self._reading(_id_of(latest), text).parsed)[0]
+            encode = codec(self._reading(_id_of(latest), text).parsed)[0]
+            return frame(_id_of(latest), b""), _value_encoder(encode, writing.write)
         from confluent_kafka.schema_registry import Schema as RegistrySchema
 
         schema_id = registry.id_for(subject, RegistrySchema(writing.text, "AVRO"))
-        return frame(schema_id, b""), codec(writing.parsed)[0]
+        return frame(schema_id, b""), writing.encode
 
     def to_connect(self, topic: str, data: bytes | None) -> SchemaAndValue:
         if data is None:
@@ -198,13 +214,13 @@ class AvroConverter(Converter):
         stream = io.BytesIO(data)
         stream.seek(HEADER_BYTES)
         try:
-            datum = reading.decode(stream)
+            value = reading.decode(stream)
         except (EOFError, ValueError, TypeError, IndexError, UnicodeDecodeError) as exc:
             schema_id = int.from_bytes(data[1:HEADER_BYTES], "big")
             raise DataError(
                 f"Failed to deserialize Avro data of topic {topic!r} with schema id {schema_id}: {exc}"
             ) from None
-        return _new_tuple(SchemaAndValue, (reading.schema, reading.read(datum)))
+        return _new_tuple(SchemaAndValue, (reading.schema, value))
 
     def _reading(self, schema_id: int, text: str | None = None) -> _Reading:
         found = self._readings.get(schema_id)
@@ -223,7 +239,8 @@ class AvroConverter(Converter):
         except (orjson.JSONDecodeError, ValueError, TypeError, KeyError) as exc:
             raise DataError(f"schema id {schema_id} is not a usable Avro schema: {exc}") from None
         connect_schema = to_connect_schema(avro, connect_meta_data=self._meta)
-        found = _Reading(connect_schema, parsed, codec(parsed)[1], reader(connect_schema))
+        decode = record_decoder(connect_schema, parsed) or _value_decoder(codec(parsed)[1], reader(connect_schema))
+        found = _Reading(connect_schema, parsed, decode)
         if len(self._readings) >= self._cache_size:
             self._readings.clear()
         self._readings[schema_id] = found

@@ -23,6 +23,14 @@ Encode = Callable[[bytes, Any], bytes]
 Decode = Callable[[io.BytesIO], Any]
 #: How the converter reads unions of several records: as (record name, record) pairs.
 READ_OPTIONS = {"return_record_name": True, "return_record_name_override": True}
+#: The options fastavro's public functions give its inner ones (for READ_OPTIONS, when reading).
+WRITE_OPTIONS = {"strict": False, "strict_allow_default": False, "disable_tuple_notation": False}
+INNER_READ_OPTIONS = {
+    **READ_OPTIONS,
+    "handle_unicode_errors": "strict",
+    "return_named_type": False,
+    "return_named_type_override": False,
+}
 
 _CHECK_SCHEMA = {
     "type": "record",
@@ -88,13 +96,8 @@ def _inner_codec(parsed: Any) -> tuple[Encode, Decode]:
 
     named_write = parsed.get("__named_schemas", {}) if isinstance(parsed, dict) else {}
     named_read = {"writer": named_write, "reader": {}}
-    write_options = {"strict": False, "strict_allow_default": False, "disable_tuple_notation": False}
-    read_options = {
-        **READ_OPTIONS,
-        "handle_unicode_errors": "strict",
-        "return_named_type": False,
-        "return_named_type_override": False,
-    }
+    write_options = dict(WRITE_OPTIONS)
+    read_options = dict(INNER_READ_OPTIONS)
 
     def encode(header: bytes, datum: Any) -> bytes:
         out = bytearray(header)

@@ -44,6 +44,11 @@ def _same(value: Any) -> Any:
     return value
 
 
+def is_same(convert: Convert) -> bool:
+    """Whether ``convert`` gives every value as it is (no call needed)."""
+    return convert is _same
+
+
 def _as_bytes(value: Any) -> Any:
     return value if value is None or type(value) is bytes else bytes(value)
 
