@@ -19,7 +19,13 @@ Each variant runs its three measurements (sequential, concurrent, runtime) three
 rate of each: a pass lasts a few seconds, and on a small shared machine one pass can lose a third of its speed
 to other work.
 
-Run: ``python -m bench.runtime_pipeline [RECORDS]`` (default 200,000 per variant).
+Metrics (``--metrics``): the JSON pipeline with 1 and 4 tasks while ``/metrics``' registry is collected every
+SCRAPE_INTERVAL_S on a thread (as Prometheus would, at a tighter interval than its 15 s default) against the same
+pipeline with nobody scraping, in alternating passes, best of each; target: metrics on >= 0.97 of off. The
+runners' own counts are bumped once per batch whether or not anyone scrapes (a few integer additions per batch
+of BATCH records), so what this measures is the cost of collecting on top of them.
+
+Run: ``python -m bench.runtime_pipeline [--metrics] [RECORDS]`` (default 200,000 per variant).
 """
 
 from __future__ import annotations
@@ -32,12 +38,16 @@ from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from prometheus_client.exposition import generate_latest
+from prometheus_client.registry import CollectorRegistry
+
 from bench.report import figure, ratio, stopwatch
 from connectors.file.datagen import DatagenTask
 from hub.log.broker import Broker
 from hub.log.client import NewTopic, OutgoingRecord, TopicPartition
 from hub.log.client.embedded import EmbeddedClients
 from hub.log.node import LogNode, node_config
+from hub.runtime.metrics import RuntimeCollector
 from hub.runtime.plugins import Plugins
 from hub.runtime.standalone import StandaloneHerder
 from hub.runtime.stores.factory import topic_stores
@@ -50,6 +60,8 @@ from hub.tuning import tune_garbage_collector
 BATCH = 2000
 #: Passes of each measurement; the best is kept.
 ROUNDS = 3
+#: How often the metrics variant collects the registry.
+SCRAPE_INTERVAL_S = 1.0
 _received = 0
 _lock = threading.Lock()
 
@@ -219,8 +231,55 @@ def runtime_rate(
     return count / seconds
 
 
+def scraped_rate(herder: StandaloneHerder, broker: Broker, name: str, count: int, tasks: int) -> tuple[float, int]:
+    """``runtime_rate`` of the JSON pipeline while a thread collects the metrics every SCRAPE_INTERVAL_S; with
+    the number of scrapes."""
+    registry = CollectorRegistry(auto_describe=False)
+    collector = RuntimeCollector(herder)
+    registry.register(collector)
+    done = threading.Event()
+    scrapes = [0]
+
+    def scrape() -> None:
+        while not done.wait(SCRAPE_INTERVAL_S):
+            generate_latest(registry)
+            scrapes[0] += 1
+
+    scraper = threading.Thread(target=scrape, name="bench-scraper", daemon=True)
+    scraper.start()
+    try:
+        rate = runtime_rate(herder, broker, name, count, tasks, JSON_CONVERTER, "users")
+    finally:
+        done.set()
+        scraper.join()
+        collector.close()
+    return rate, scrapes[0]
+
+
+def metrics_main(herder: StandaloneHerder, broker: Broker, count: int) -> None:
+    """The metrics variant (see the module docstring)."""
+    for tasks in (1, 4):
+        off = on = 0.0
+        scrapes = 0
+        for attempt in range(ROUNDS):
+            off = max(
+                off, runtime_rate(herder, broker, f"off-{tasks}-{attempt}", count, tasks, JSON_CONVERTER, "users")
+            )
+            rate, scraped = scraped_rate(herder, broker, f"on-{tasks}-{attempt}", count, tasks)
+            on, scrapes = max(on, rate), scrapes + scraped
+        figure(f"runtime_json_{tasks}t_metrics_off", off, "records/s")
+        figure(f"runtime_json_{tasks}t_metrics_on", on, "records/s")
+        figure(f"scrapes_{tasks}t", scrapes, "scrapes")
+        ratio(f"runtime_json_{tasks}t_metrics_on_vs_off", on, off, target=0.97)
+
+
+JSON_CONVERTER = "org.apache.kafka.connect.json.JsonConverter"
+
+
 def main() -> None:
-    count = int(sys.argv[1]) if len(sys.argv) > 1 else 200_000
+    args = [arg for arg in sys.argv[1:] if arg != "--metrics"]
+    metrics = len(args) < len(sys.argv) - 1
+    count = int(args[0]) if args else 200_000
     figure("records_per_variant", count, "records")
     with tempfile.TemporaryDirectory() as directory:
         node = LogNode(node_config(Path(directory), {"group.initial.rebalance.delay.ms": "0"}))
@@ -234,6 +293,9 @@ def main() -> None:
             herder.start()
             tune_garbage_collector()  # as the worker commands do once started; the raw references run under it too
             try:
+                if metrics:
+                    metrics_main(herder, node.broker, count)
+                    return
                 for tasks in (1, 4):
                     rates: dict[str, float] = {}
                     for label, converter, shape in (

@@ -32,7 +32,6 @@ from hub.rest.forwarding import forward
 from hub.rest.loggers import LoggerLevels
 from hub.rest.routes import connectors, internal, loggers, metrics, offsets, plugins, root, schema_registry
 from hub.runtime.herder import Herder, NotLeaderError
-from hub.runtime.metrics import RuntimeCollector
 from hub.sdk.errors import ConfigError, ConnectError
 
 log = logging.getLogger("hub.rest")
@@ -51,10 +50,10 @@ def create_app(
     """The ASGI application of the REST API over ``herder``: with ``credentials``, every request but (with
     ``public_health``) ``GET /health`` must authenticate; a request body must arrive within ``body_timeout_s``.
     With ``registry``, Confluent Schema Registry's routes are served too. ``GET /metrics`` serves
-    ``metrics_registry``, by default one holding the herder's ``RuntimeCollector``."""
+    ``metrics_registry`` (the commands give it the runtime's and the store's collectors; hub.rest reaches
+    neither itself), by default an empty one."""
     if metrics_registry is None:
         metrics_registry = CollectorRegistry(auto_describe=False)
-        metrics_registry.register(RuntimeCollector(herder))
 
     async def body(request: Request) -> Any:
         return await read_json(request, timeout_s=body_timeout_s)

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.registry import CollectorRegistry
 
+from hub.runtime.metrics import RuntimeCollector
 from tests.rest.conftest import LocalApi, local_api
 from tests.runtime.flaky_source import PLUGIN as FLAKY
 
@@ -18,8 +20,12 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalApi]:
-    with local_api(tmp_path_factory.mktemp("metrics-store"), plugins=[FLAKY]) as started:
+    registry = CollectorRegistry(auto_describe=False)
+    with local_api(tmp_path_factory.mktemp("metrics-store"), plugins=[FLAKY], metrics_registry=registry) as started:
+        collector = RuntimeCollector(started.herder)
+        registry.register(collector)
         yield started
+        collector.close()
 
 
 def scrape(api: LocalApi) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
