@@ -12,6 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.registry import CollectorRegistry
 
 from hub.runtime.metrics import RuntimeCollector
+from hub.runtime.task_runner import TaskId
 from tests.rest.conftest import LocalApi, local_api
 from tests.runtime.flaky_source import PLUGIN as FLAKY
 
@@ -118,6 +119,9 @@ def test_a_sinks_lag_rises_while_paused_and_falls_once_resumed(api: LocalApi, tm
             lambda: value(api, "hub_connect_task_status", connector="lagging", task="0", state="PAUSED") == 1.0,
             "the task PAUSED",
         )
+        runner = api.herder.worker.tasks[TaskId("lagging", 0)]
+        # A poll under way when the pause came may still deliver; once the loop has paused its consumer, none does.
+        wait_until(lambda: getattr(runner, "_consumer_paused", False), "the task's loop to pause its consumer")
         produce(40)
         wait_until(lambda: lag() == 40, "the lag to rise while paused")
         assert api.client.put("/connectors/lagging/resume").status_code == 202

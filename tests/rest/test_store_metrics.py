@@ -3,8 +3,11 @@ consumer group commits, next to the worker's."""
 
 from __future__ import annotations
 
+import json
+import re
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -95,3 +98,32 @@ def test_the_workers_metrics_are_served_beside_the_stores(hub: HubStart) -> None
     samples = scrape(hub)
     assert any(name == "hub_connect_worker_info" for name, _ in samples)
     assert ("hub_connect_worker_connector_count", frozenset()) in samples
+
+
+ROOT = Path(__file__).resolve().parents[2]
+_METRIC_NAME = re.compile(r"\b(?:hub|kafka)_[a-z0-9_]+\b")
+
+
+def exposed_names(hub: HubStart) -> set[str]:
+    """Every metric /metrics exposes, empty families too, as queries name them (counters with ``_total``)."""
+    text = httpx.get(hub.url + "/metrics", timeout=30).text
+    return {
+        family.name + "_total" if family.type == "counter" else family.name
+        for family in text_string_to_metric_families(text)
+    }
+
+
+def test_every_query_of_the_grafana_dashboard_names_an_exposed_metric(hub: HubStart) -> None:
+    dashboard = json.loads((ROOT / "configs" / "grafana" / "hub-dashboard.json").read_text())
+    queries = [target["expr"] for panel in dashboard["panels"] for target in panel["targets"]]
+    assert len(queries) >= 20
+    named = {name for query in queries for name in _METRIC_NAME.findall(query)}
+    assert all(_METRIC_NAME.search(query) for query in queries), "a query naming no metric"
+    assert named <= exposed_names(hub), sorted(named - exposed_names(hub))
+
+
+def test_docs_table_lists_exactly_the_exposed_metrics(hub: HubStart) -> None:
+    rows = [line for line in (ROOT / "docs" / "metrics.md").read_text().splitlines() if line.startswith("| `")]
+    documented = {row.split("`")[1] for row in rows}
+    exposed = exposed_names(hub)
+    assert documented == exposed, (sorted(documented - exposed), sorted(exposed - documented))
