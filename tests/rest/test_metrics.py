@@ -19,10 +19,16 @@ from tests.runtime.flaky_source import PLUGIN as FLAKY
 pytestmark = pytest.mark.integration
 
 
+#: Progress published every 100 ms, so the progress gauges show without waiting 5 s.
+WORKER = {"hub.status.progress.interval.ms": "100"}
+
+
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalApi]:
     registry = CollectorRegistry(auto_describe=False)
-    with local_api(tmp_path_factory.mktemp("metrics-store"), plugins=[FLAKY], metrics_registry=registry) as started:
+    with local_api(
+        tmp_path_factory.mktemp("metrics-store"), plugins=[FLAKY], metrics_registry=registry, worker=WORKER
+    ) as started:
         collector = RuntimeCollector(started.herder)
         registry.register(collector)
         yield started
@@ -78,6 +84,10 @@ def test_source_and_sink_counters_move_as_records_flow(api: LocalApi, tmp_path: 
     assert value(api, "hub_connect_task_status", **task, state="RUNNING") == 1.0
     assert value(api, "hub_connect_connector_status", connector="out", type="sink", state="RUNNING") == 1.0
     assert value(api, "hub_connect_task_error_total_record_failures_total", **sink) == 0
+    wait_until(
+        lambda: value(api, "hub_connect_task_progress", **sink, figure="lag_records") == 0, "the sink's progress"
+    )
+    assert value(api, "hub_connect_task_progress", **task, figure="records_per_second") is not None
 
 
 def test_a_failed_task_shows_in_the_status_gauge(api: LocalApi, tmp_path: Path) -> None:
