@@ -26,11 +26,15 @@ runners' own counts are bumped once per batch whether or not anyone scrapes (a f
 of BATCH records), so what this measures is the cost of collecting on top of them.
 
 Run: ``python -m bench.runtime_pipeline [--metrics] [RECORDS]`` (default 200,000 per variant).
+
+``python -m bench.runtime_pipeline --workers [N] [RECORDS]`` measures `hub start` with N worker processes (default:
+one per core) against `hub start --workers 1` instead, 4 tasks, JSON and no conversion (bench/runtime_workers.py);
+the target is at least 1.6 times the single process's rate with JSON conversion on two cores.
 """
 
 from __future__ import annotations
 
-import sys
+import argparse
 import tempfile
 import threading
 import time
@@ -42,7 +46,9 @@ from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import CollectorRegistry
 
 from bench.report import figure, ratio, stopwatch
+from bench.runtime_workers import compare
 from connectors.file.datagen import DatagenTask
+from hub.cli.worker_pool import cores
 from hub.log.broker import Broker
 from hub.log.client import NewTopic, OutgoingRecord, TopicPartition
 from hub.log.client.embedded import EmbeddedClients
@@ -114,6 +120,9 @@ class _BenchPlugins:
 CONVERTER_OPTIONS: Mapping[str, Mapping[str, str]] = {
     "io.confluent.connect.avro.AvroConverter": {"schema.registry.url": "mock://bench-runtime-pipeline"},
 }
+
+#: The null sink as an entry point's object, for the `hub start` processes of the --workers comparison.
+PLUGIN = _BenchPlugins()
 
 
 def sample_bytes(converter: str, shape: str) -> tuple[bytes, bytes]:
@@ -282,9 +291,24 @@ JSON_CONVERTER = "org.apache.kafka.connect.json.JsonConverter"
 
 
 def main() -> None:
-    args = [arg for arg in sys.argv[1:] if arg != "--metrics"]
-    metrics = len(args) < len(sys.argv) - 1
-    count = int(args[0]) if args else 200_000
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("records", nargs="?", type=int, default=200_000, help="records per variant and pass")
+    parser.add_argument(
+        "--workers",
+        nargs="?",
+        type=int,
+        const=cores(),
+        help="compare `hub start --workers N` (default: one per core) with --workers 1",
+    )
+    parser.add_argument("--metrics", action="store_true", help="the pipeline with metrics scraped against not")
+    args = parser.parse_args()
+    if args.workers is not None:
+        compare(args.records, args.workers)
+        return
+    in_process(args.records, metrics=args.metrics)
+
+
+def in_process(count: int, *, metrics: bool = False) -> None:
     figure("records_per_variant", count, "records")
     with tempfile.TemporaryDirectory() as directory:
         node = LogNode(node_config(Path(directory), {"group.initial.rebalance.delay.ms": "0"}))

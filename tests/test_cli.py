@@ -36,6 +36,7 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
         (["bogus"], "No such command 'bogus'"),
         (["start", "--rest-listener", "nope"], "'nope' is not HOST:PORT"),
         (["start", "--kafka-listener", "127.0.0.1:70000"], "is not HOST:PORT"),
+        (["start", "--workers", "0"], "'--workers': 0 is not in the range x>=1"),
         (["log", "serve"], "Missing option '--data-dir'"),
         (["topics", "create", "t", "--partitions", "0"], "--partitions"),
         (["connectors", "create"], "Missing option '-f' / '--file'"),

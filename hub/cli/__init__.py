@@ -2,8 +2,9 @@
 
 This entry module registers every command on the root group (``hub.cli.group.cli``) by importing the modules that
 define them: ``server`` (start, worker, standalone, log serve, demo, wired in ``wiring``), ``connectors``
-(``hub connectors …``, ``hub plugins``), ``topics``, ``users`` (SCRAM users) and ``scaffold``
-(``hub new-connector``). ``main`` is the console script; ``python -m hub.cli`` runs it too.
+(``hub connectors …``, ``hub plugins``), ``topics``, ``users`` (SCRAM users), ``scaffold``
+(``hub new-connector``) and ``worker_process`` (the hidden child worker of ``hub start --workers N``).
+``main`` is the console script; ``python -m hub.cli`` runs it too.
 
 Every error ends the process with one line on stderr (``hub: error: …``) and a non-zero exit code: 2 for bad
 arguments, 1 for everything else.
@@ -13,7 +14,14 @@ from __future__ import annotations
 
 import click
 
-from hub.cli import connectors, scaffold, server, topics, users  # noqa: F401  (imported for the commands they register)
+from hub.cli import (  # noqa: F401  (imported for the commands they register)
+    connectors,
+    scaffold,
+    server,
+    topics,
+    users,
+    worker_process,
+)
 from hub.cli.group import LISTENER, cli
 
 __all__ = ["LISTENER", "cli", "main"]

@@ -44,6 +44,7 @@ from hub.cli.wiring import (
     worker_store_access,
     worker_url,
 )
+from hub.cli.worker_pool import start_worker_pool
 
 log_level_option = click.option(
     "--log-level", type=click.Choice(LOG_LEVELS, case_sensitive=False), default="INFO", show_default=True
@@ -101,6 +102,15 @@ store_property_option = click.option(
     "Off: the worker's config, offsets and status topics are internal and the listener refuses clients' writes "
     "to them.",
 )
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    envvar="HUB_WORKERS",
+    help="Worker processes (or $HUB_WORKERS): this one and N-1 children joining its worker group over the store, "
+    "sharing connectors and tasks; 1 runs everything in this process (see docs/runtime.md for when more pay).",
+)
 @store_property_option
 @log_level_option
 @click.argument("connector_configs", nargs=-1, type=click.Path(dir_okay=False, exists=True, path_type=Path))
@@ -110,19 +120,24 @@ def start(
     kafka_listener: tuple[str, int],
     config_file: Path | None,
     remote_workers: bool,
+    workers: int,
     properties: tuple[str, ...],
     log_level: str,
     connector_configs: tuple[Path, ...],
 ) -> None:
-    """Run Hub in one process: embedded store, Kafka listener, worker and REST API.
+    """Run Hub: embedded store, Kafka listener, workers and REST API.
 
     The worker keeps connector configs, offsets and statuses in the store's internal topics, so a restart
-    resumes every connector. The worker is a cluster of one (group.id, default connect-cluster) that `hub worker`
+    resumes every connector. The worker is in a group (group.id, default connect-cluster) that `hub worker`
     processes join with --bootstrap-servers pointed at the Kafka listener when --remote-workers is given (without
-    it, those topics are internal: only this process writes them). Runs until SIGTERM or Ctrl-C, then stops
-    the tasks (committing their offsets) and closes the store. Connector config files given as arguments (JSON or
-    properties, as for `hub standalone`) are created, or updated when they exist. The REST API (Kafka Connect's)
-    listens on --rest-listener.
+    it and with --workers 1, those topics are internal: only this process writes them). Runs until SIGTERM or
+    Ctrl-C, then stops the tasks (committing their offsets) and closes the store. Connector config files given as
+    arguments (JSON or properties, as for `hub standalone`) are created, or updated when they exist. The REST API
+    (Kafka Connect's) listens on --rest-listener.
+
+    With --workers N (default: one per core) N-1 child processes run workers too, joining the group over the
+    Kafka listener, so connectors' tasks use every core; the REST API answers on --rest-listener for all of them,
+    and SIGTERM or Ctrl-C stops them all. A child that dies is replaced and its tasks move (docs/runtime.md).
 
     With -o node.id=N -o controller.quorum.voters=... the store is one node of a replicated cluster
     (docs/replication.md): each node's worker then joins the same worker group over the Kafka protocol, so three
@@ -130,7 +145,8 @@ def start(
     """
     configure_logging(log_level)
     raw = read_properties(config_file) if config_file else {}
-    config = worker_config({**provider_defaults(raw, data_dir), **raw})
+    raw = {**provider_defaults(raw, data_dir), **raw}
+    config = worker_config(raw)
     url = worker_url(config, rest_listener)
     submitted = [read_connector_file(path) for path in connector_configs]
 
@@ -146,26 +162,34 @@ def start(
             clients = EmbeddedClients(node.broker)
         herder = start_herder(clients, config, url, local=False, distributed=True)
         registry = None
+        pool = None
         try:
             if submitted:
                 herder.wait_until_ready(int(config["rebalance.timeout.ms"]) / 1000)
             submit(herder, submitted)
             registry = start_registry(clients, herder)
             rest = start_rest(herder, config, rest_listener, registry, store_metrics(node, server))
+            pool = start_worker_pool(node, raw, kafka_listener, rest_listener, log_level, workers - 1)
             listeners = node.config.listeners
             first = listeners.listeners[0] if listeners is not None else None
             shown = (first.advertised or (first.host, first.port)) if first is not None else kafka_listener
             announce_ready(herder, config, url, shown, data_dir)
         except BaseException:
+            if pool is not None:
+                pool.stop()
             if registry is not None:
                 registry.stop()
             herder.stop()
             raise
 
         def stop() -> None:
+            if pool is not None:
+                pool.signal_stop()
             rest.stop()
             registry.stop()
             herder.stop()
+            if pool is not None:
+                pool.stop()
 
         return stop
 
@@ -180,11 +204,11 @@ def start(
             "a config; ${provider:...} references stay references), and write every topic %s",
             *kafka_listener,
             worker_topics[0],
-            "(the worker's own topics too, as --remote-workers is on)"
-            if remote_workers
+            "(the worker's own topics too, as worker processes or --remote-workers write them)"
+            if remote_workers or workers > 1
             else "except the worker's own and __consumer_offsets",
         )
-    internal = () if remote_workers or clustered else worker_topics
+    internal = () if remote_workers or clustered or workers > 1 else worker_topics
     serve_store(data_dir, kafka_listener, properties, alongside=run_worker, internal_topics=internal)
 
 

@@ -38,9 +38,11 @@ SECRETS_DIR = "secrets"
 logger = logging.getLogger("hub")
 
 
-def configure_logging(level: str) -> None:
+def configure_logging(level: str, name: str = "") -> None:
+    """Log lines on stderr; ``name`` (a worker process's) goes before each, so children's lines can be told apart."""
+    prefix = f"[{name}] " if name else ""
     logging.basicConfig(
-        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+        level=level.upper(), format=f"%(asctime)s %(levelname)s {prefix}%(name)s: %(message)s", stream=sys.stderr
     )
 
 
@@ -181,6 +183,7 @@ def start_rest(
     from hub.rest.auth import AuthConfigError, Credentials
     from hub.rest.server import RestServer
     from hub.runtime.metrics import RuntimeCollector
+    from hub.runtime.store_browser import StoreBrowser
 
     auth_file = config["rest.auth.file"]
     try:
@@ -201,6 +204,7 @@ def start_rest(
         body_timeout_s=config["rest.request.body.timeout.ms"] / 1000,
         public_health=config["rest.auth.health.public"],
         registry=registry,
+        store=StoreBrowser(herder.clients) if hasattr(herder, "clients") else None,
         metrics_registry=metrics,
     )
     try:
@@ -329,10 +333,12 @@ def _stopper(stop: asyncio.Event, sig: signal.Signals) -> Callable[[], None]:
     return handle
 
 
-def wait_for_signal() -> None:
-    """Block until SIGTERM or SIGINT (the commands that serve no store run their parts on threads of their own)."""
+def wait_for_signal(stop: threading.Event | None = None) -> None:
+    """Block until SIGTERM or SIGINT, or until ``stop`` is set (the commands that serve no store run their parts on
+    threads of their own)."""
     tune_garbage_collector()
-    stop = threading.Event()
+    if stop is None:
+        stop = threading.Event()
 
     def handle(number: int, _frame: object) -> None:
         logger.info("received %s, shutting down", signal.Signals(number).name)

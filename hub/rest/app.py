@@ -31,6 +31,8 @@ from hub.rest.errors import HttpError, error_response, invalid_config_message, r
 from hub.rest.forwarding import forward
 from hub.rest.loggers import LoggerLevels
 from hub.rest.routes import connectors, internal, loggers, metrics, offsets, plugins, root, schema_registry
+from hub.rest.ui import api as console
+from hub.rest.ui.history import History
 from hub.runtime.herder import Herder, NotLeaderError
 from hub.sdk.errors import ConfigError, ConnectError
 
@@ -45,13 +47,14 @@ def create_app(
     body_timeout_s: float = DEFAULT_TIMEOUT_S,
     public_health: bool = False,
     registry: SchemaRegistry | None = None,
+    store: console.StoreView | None = None,
     metrics_registry: CollectorRegistry | None = None,
 ) -> Starlette:
     """The ASGI application of the REST API over ``herder``: with ``credentials``, every request but (with
     ``public_health``) ``GET /health`` must authenticate; a request body must arrive within ``body_timeout_s``.
-    With ``registry``, Confluent Schema Registry's routes are served too. ``GET /metrics`` serves
-    ``metrics_registry`` (the commands give it the runtime's and the store's collectors; hub.rest reaches
-    neither itself), by default an empty one."""
+    With ``registry``, Confluent Schema Registry's routes are served too. The web console (``/ui``) browses the
+    store through ``store``, when given. ``GET /metrics`` serves ``metrics_registry`` (the commands give it the
+    runtime's and the store's collectors; hub.rest reaches neither itself), by default an empty one."""
     if metrics_registry is None:
         metrics_registry = CollectorRegistry(auto_describe=False)
 
@@ -70,6 +73,7 @@ def create_app(
         *loggers.routes(LoggerLevels(), body),
         *metrics.routes(metrics_registry),
         *(schema_registry.routes(registry, registry_body) if registry is not None else []),
+        *console.routes(herder, store, History(herder), body),
     ]
 
     async def http_error(request: Request, exc: Exception) -> Response:

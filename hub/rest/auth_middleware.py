@@ -16,6 +16,11 @@ from hub.rest.auth import Credentials, authorization_header
 from hub.rest.errors import error_response
 
 _INTERNAL_REQUEST = re.compile(r"/connectors/[^/]+/tasks")
+# The console's page and vendored assets hold no data; the page asks for credentials itself and sends them with
+# each call of its API, which is authenticated like every other route.
+_CONSOLE_ASSET = re.compile(r"/ui/?|/ui/static/[A-Za-z0-9._/-]+")
+#: Where the authenticated principal of a request is kept in its ASGI scope (None when the API is open).
+PRINCIPAL_KEY = "hub.principal"
 
 
 class AuthMiddleware:
@@ -32,7 +37,9 @@ class AuthMiddleware:
             return
         public = self.public_health and scope["path"] == "/health" and scope["method"] in ("GET", "HEAD")
         internal = scope["method"] == "PUT" and _INTERNAL_REQUEST.fullmatch(scope["path"]) is not None
-        if self.credentials is not None and not public and not internal:
+        asset = scope["method"] in ("GET", "HEAD") and _CONSOLE_ASSET.fullmatch(scope["path"]) is not None
+        scope[PRINCIPAL_KEY] = None
+        if self.credentials is not None and not public and not internal and not asset:
             principal = self.credentials.authenticate(authorization_header(scope.get("headers", [])))
             if principal is None:
                 response = error_response(401, "Authentication required")
@@ -42,4 +49,5 @@ class AuthMiddleware:
             if not principal.may(scope["method"]):
                 await error_response(403, f"{principal.name} may only read (role read-only)")(scope, receive, send)
                 return
+            scope[PRINCIPAL_KEY] = principal
         await self.app(scope, receive, send)

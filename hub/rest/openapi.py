@@ -446,7 +446,9 @@ _PATHS: dict[str, Any] = {
 
 def openapi_document(version: str, *, registry: bool = False) -> dict[str, Any]:
     """The document, for this version of Hub; with ``registry``, the schema registry's paths too."""
-    paths, schemas = dict(_PATHS), dict(_SCHEMAS)
+    from hub.rest.openapi_ui import PATHS as CONSOLE_PATHS
+
+    paths, schemas = {**_PATHS, **CONSOLE_PATHS}, dict(_SCHEMAS)
     if registry:
         from hub.rest.openapi_registry import PATHS, SCHEMAS
 

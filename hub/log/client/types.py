@@ -90,6 +90,10 @@ class SendOutcome:
         """Record where record ``index`` went (producers call this)."""
         self._written[index] = (partition, offset, timestamp)
 
+    def topic(self, index: int) -> str:
+        """The topic record ``index`` was sent to."""
+        return self._topics[index]
+
     def metadata(self, index: int) -> RecordMetadata | None:
         """Where record ``index`` was written; None when it failed (see ``errors``)."""
         where = self._written[index]

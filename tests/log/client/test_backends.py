@@ -168,6 +168,22 @@ def test_send_batch_resolves_once_with_where_each_record_went(backend: Backend) 
 
 
 @pytest.mark.integration
+def test_send_batch_fails_only_the_record_that_cannot_be_sent(backend: Backend) -> None:
+    topic = _topic()
+    with backend.admin() as admin:
+        admin.create_topics([NewTopic(topic, 1)])
+    records = [(topic, b"k%d" % i, b"v%d" % i, (), 0, None) for i in range(5)]
+    records[2] = (topic, b"k2", b"x" * 2_000_000, (), 0, None)  # over every backend's message size limit
+    with backend.producer() as producer:
+        outcome = producer.send_batch(records).result(30)
+    assert sorted(outcome.errors) == [2]
+    assert [outcome.metadata(i) is not None for i in range(5)] == [True, True, False, True, True]
+    with backend.consumer() as consumer:
+        consumer.assign([TopicPartition(topic, 0)])
+        assert [r.value for r in _poll(consumer, 4)] == [b"v0", b"v1", b"v3", b"v4"]
+
+
+@pytest.mark.integration
 def test_group_consumer_commits_and_a_successor_resumes(backend: Backend) -> None:
     topic, group = _topic(), f"g-{uuid.uuid4().hex[:6]}"
     with backend.producer() as producer:

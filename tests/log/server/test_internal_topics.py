@@ -85,7 +85,7 @@ def test_hub_start_keeps_its_worker_topics_to_itself_and_warns_about_the_open_li
     credentials = tmp_path / "credentials.json"
     user = {"name": "ops", "password_sha256": hashlib.sha256(b"pw").hexdigest(), "role": "admin"}
     credentials.write_text(json.dumps({"users": [user]}))
-    hub = start_hub(tmp_path, config=f"rest.auth.file={credentials}\n", auth=("ops", "pw"))
+    hub = start_hub(tmp_path, "--workers", "1", config=f"rest.auth.file={credentials}\n", auth=("ops", "pw"))
     try:
         log_text = hub.log_path.read_text()
         assert "WARNING" in log_text

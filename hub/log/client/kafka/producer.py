@@ -9,12 +9,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future
+from functools import partial
 from typing import Any
 
-from hub.log.client.api import Header, Producer
+from hub.log.client.api import Header, OutgoingRecord, Producer
 from hub.log.client.errors import ClientClosedError, ClientError, ClientTimeoutError
 from hub.log.client.kafka.translate import LIBRDKAFKA_LOG, import_confluent, translate
-from hub.log.client.types import RecordMetadata
+from hub.log.client.types import RecordMetadata, SendOutcome
 
 
 class KafkaProducer(Producer):
@@ -93,6 +94,55 @@ class KafkaProducer(Producer):
             except Exception as exc:
                 future.set_exception(self._translate_send(exc, f"sending to {topic}"))
                 return future
+
+    def send_batch(self, records: Sequence[OutgoingRecord]) -> Future[SendOutcome]:
+        """As ``send`` one by one, without a future per record: librdkafka's delivery reports fill the outcome
+        directly (on the reports' thread, or on this one while it waits for room in the local queue)."""
+        self._check_open()
+        outcome = SendOutcome([record[0] for record in records])
+        batch: Future[SendOutcome] = Future()
+        if not records:
+            batch.set_result(outcome)
+            return batch
+        remaining = [len(records)]
+        lock = threading.Lock()
+
+        def settle(index: int, error: Any, message: Any) -> None:
+            if error is None:
+                outcome.written(index, message.partition(), message.offset(), message.timestamp()[1])
+            else:
+                failure = import_confluent().KafkaException(error)
+                outcome.errors[index] = self._translate_send(failure, f"sending to {outcome.topic(index)}")
+            with lock:
+                remaining[0] -= 1
+                last = remaining[0] == 0
+            if last:
+                batch.set_result(outcome)
+
+        produce = self._producer.produce
+        for index, (topic, key, value, headers, partition, timestamp_ms) in enumerate(records):
+            kwargs: dict[str, Any] = {"key": key, "value": value, "on_delivery": partial(settle, index)}
+            if headers:
+                kwargs["headers"] = list(headers)
+            if partition is not None:
+                kwargs["partition"] = partition
+            if timestamp_ms is not None:
+                kwargs["timestamp"] = timestamp_ms
+            while True:
+                try:
+                    produce(topic, **kwargs)
+                    break
+                except BufferError:
+                    self._producer.poll(0.05)  # the local queue is full: let deliveries drain it
+                except Exception as exc:
+                    outcome.errors[index] = self._translate_send(exc, f"sending to {topic}")
+                    with lock:
+                        remaining[0] -= 1
+                        last = remaining[0] == 0
+                    if last:
+                        batch.set_result(outcome)
+                    break
+        return batch
 
     def flush(self, timeout_s: float | None = None) -> None:
         remaining = self._producer.flush(-1 if timeout_s is None else timeout_s)

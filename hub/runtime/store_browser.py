@@ -1,0 +1,224 @@
+"""What the web console shows of the store and does to it: topics with their partitions, offsets and configs, a
+message browser from an offset or a timestamp, a test producer, consumer-group lag, and re-sending dead-letter
+records to the topic they came from.
+
+Responsibility: turn store-client calls (``hub.log.client`` only, as the import contracts require) into plain
+JSON-ready dicts; a topic, partition or offset that does not exist raises the herder's ``NotFoundError``, a
+request that cannot be done its ``BadRequestError`` (the REST layer answers them 404 and 400). Every call makes
+its own short-lived clients and closes them, so a ``StoreBrowser`` holds no connection and is safe to call from
+any number of threads at once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from hub.log.client import (
+    Admin,
+    ConsumerRecord,
+    OffsetSpec,
+    OutgoingRecord,
+    StoreClients,
+    TopicPartition,
+)
+from hub.runtime.herder import BadRequestError, NotFoundError
+
+#: The most records one browse answers.
+MAX_MESSAGES = 200
+#: The header a sink's dead-letter queue names the record's original topic with (context headers enabled).
+ORIGINAL_TOPIC_HEADER = "__connect.errors.topic"
+_ERROR_HEADER_PREFIX = "__connect.errors."
+
+
+class StoreBrowser:
+    """Reads and writes the store on behalf of the console (see the module docstring)."""
+
+    def __init__(self, clients: StoreClients, poll_timeout_s: float = 0.5) -> None:
+        self._clients = clients
+        self._poll_timeout_s = poll_timeout_s
+
+    @contextmanager
+    def _admin(self) -> Iterator[Admin]:
+        admin = self._clients.admin()
+        try:
+            yield admin
+        finally:
+            admin.close()
+
+    def topics(self, *, internal: bool = False) -> list[dict[str, Any]]:
+        """Every topic (those starting with ``_`` only with ``internal``) with partition and message counts."""
+        with self._admin() as admin:
+            listed = {n: p for n, p in admin.list_topics().items() if internal or not n.startswith("_")}
+            partitions = [TopicPartition(n, p) for n, count in listed.items() for p in range(count)]
+            earliest = admin.list_offsets(partitions, OffsetSpec.EARLIEST) if partitions else {}
+            latest = admin.list_offsets(partitions, OffsetSpec.LATEST) if partitions else {}
+        return [
+            {
+                "name": name,
+                "partitions": count,
+                "messages": sum(
+                    (latest.get(TopicPartition(name, p)) or 0) - (earliest.get(TopicPartition(name, p)) or 0)
+                    for p in range(count)
+                ),
+            }
+            for name, count in sorted(listed.items())
+        ]
+
+    def topic(self, name: str) -> dict[str, Any]:
+        """One topic: its configs and each partition's earliest and latest offsets."""
+        with self._admin() as admin:
+            count = self._partition_count(admin, name)
+            description = admin.describe_topics([name])[name]
+            partitions = [TopicPartition(name, p) for p in range(count)]
+            earliest = admin.list_offsets(partitions, OffsetSpec.EARLIEST)
+            latest = admin.list_offsets(partitions, OffsetSpec.LATEST)
+        return {
+            "name": name,
+            "configs": dict(sorted(description.configs.items())),
+            "partitions": [
+                {"partition": tp.partition, "earliest": earliest.get(tp) or 0, "latest": latest.get(tp) or 0}
+                for tp in partitions
+            ],
+        }
+
+    def messages(
+        self, topic: str, partition: int, *, offset: int | None = None, timestamp: int | None = None, limit: int = 50
+    ) -> list[dict[str, Any]]:
+        """Up to ``limit`` records of one partition from ``offset`` (or the first with a timestamp >= ``timestamp``
+        ms, or the earliest), stopping at the partition's end."""
+        if not 1 <= limit <= MAX_MESSAGES:
+            raise BadRequestError(f"limit must be between 1 and {MAX_MESSAGES}")
+        tp = TopicPartition(topic, partition)
+        with self._admin() as admin:
+            count = self._partition_count(admin, topic)
+            if not 0 <= partition < count:
+                raise NotFoundError(f"topic {topic} has no partition {partition}")
+            start_at = admin.list_offsets([tp], OffsetSpec.EARLIEST)[tp] or 0
+            end = admin.list_offsets([tp], OffsetSpec.LATEST)[tp] or 0
+            if timestamp is not None:
+                found = admin.list_offsets([tp], timestamp)[tp]
+                start_at = end if found is None else found
+            elif offset is not None:
+                start_at = max(start_at, offset)
+        return [_record_json(r) for r in self._read(tp, start_at, min(end, start_at + limit))]
+
+    def _read(self, tp: TopicPartition, start: int, end: int) -> list[ConsumerRecord]:
+        """The records of ``tp`` at offsets in [start, end)."""
+        if start >= end:
+            return []
+        records: list[ConsumerRecord] = []
+        consumer = self._clients.consumer()
+        try:
+            consumer.assign([tp])
+            consumer.seek(tp, start)
+            deadline = time.monotonic() + 10 * self._poll_timeout_s + 5
+            while consumer.position(tp) < end and time.monotonic() < deadline:
+                records += [r for r in consumer.poll(self._poll_timeout_s) if r.offset < end]
+        finally:
+            consumer.close()
+        return records
+
+    def produce(
+        self, topic: str, *, key: str | None, value: str | None, headers: Mapping[str, str], partition: int | None
+    ) -> dict[str, Any]:
+        """Send one test record to an existing topic; where it landed."""
+        with self._admin() as admin:
+            count = self._partition_count(admin, topic)
+        if partition is not None and not 0 <= partition < count:
+            raise NotFoundError(f"topic {topic} has no partition {partition}")
+        record: OutgoingRecord = (
+            topic,
+            None if key is None else key.encode(),
+            None if value is None else value.encode(),
+            tuple((k, v.encode()) for k, v in headers.items()),
+            partition,
+            None,
+        )
+        return self._send([record])[0]
+
+    def _send(self, records: Sequence[OutgoingRecord]) -> list[dict[str, Any]]:
+        producer = self._clients.producer()
+        try:
+            outcome = producer.send_batch(records).result(timeout=30)
+        finally:
+            producer.close()
+        if outcome.errors:
+            index, error = next(iter(outcome.errors.items()))
+            raise BadRequestError(f"record {index} was not written: {error}")
+        written = [outcome.metadata(i) for i in range(len(outcome))]
+        return [{"topic": m.topic, "partition": m.partition, "offset": m.offset} for m in written if m is not None]
+
+    def group_lag(self, group: str, topics: Sequence[str]) -> list[dict[str, Any]]:
+        """Per partition of ``topics``: the group's committed offset, the partition's end and the lag between."""
+        with self._admin() as admin:
+            listed = admin.list_topics()
+        partitions = [TopicPartition(t, p) for t in topics for p in range(listed.get(t, 0))]
+        if not partitions:
+            return []
+        consumer = self._clients.consumer(group_id=group)
+        try:
+            committed = consumer.committed(partitions)
+            ends = consumer.end_offsets(partitions)
+        finally:
+            consumer.close()
+        rows = []
+        for tp in partitions:
+            done, end = committed.get(tp), ends.get(tp, 0)
+            lag = end - (done or 0)
+            rows.append({"topic": tp.topic, "partition": tp.partition, "committed": done, "end": end, "lag": lag})
+        return rows
+
+    def resend(self, dlq_topic: str, partition: int, offsets: Sequence[int]) -> list[dict[str, Any]]:
+        """Send the dead-letter records at ``offsets`` of one partition back to the topic each came from (named by
+        its ``__connect.errors.topic`` header), without the error headers; where each landed."""
+        if not offsets or len(offsets) > MAX_MESSAGES:
+            raise BadRequestError(f"give between 1 and {MAX_MESSAGES} offsets to re-send")
+        wanted = set(offsets)
+        tp = TopicPartition(dlq_topic, partition)
+        with self._admin() as admin:
+            count = self._partition_count(admin, dlq_topic)
+            if not 0 <= partition < count:
+                raise NotFoundError(f"topic {dlq_topic} has no partition {partition}")
+            end = admin.list_offsets([tp], OffsetSpec.LATEST)[tp] or 0
+        found = {r.offset: r for r in self._read(tp, min(wanted), min(end, max(wanted) + 1)) if r.offset in wanted}
+        missing = sorted(wanted - found.keys())
+        if missing:
+            raise NotFoundError(f"no record at offsets {missing} of {dlq_topic}-{partition}")
+        outgoing = []
+        for offset in sorted(found):
+            record = found[offset]
+            headers = dict(record.headers)
+            original = headers.get(ORIGINAL_TOPIC_HEADER)
+            if not original:
+                raise BadRequestError(
+                    f"record {offset} names no original topic (header {ORIGINAL_TOPIC_HEADER}; enable "
+                    "errors.deadletterqueue.context.headers.enable on the connector)",
+                )
+            kept = tuple((k, v) for k, v in record.headers if not k.startswith(_ERROR_HEADER_PREFIX))
+            outgoing.append((original.decode(), record.key, record.value, kept, None, None))
+        return self._send(outgoing)
+
+    @staticmethod
+    def _partition_count(admin: Admin, topic: str) -> int:
+        count = admin.list_topics().get(topic)
+        if count is None:
+            raise NotFoundError(f"topic {topic} does not exist")
+        return count
+
+
+def _text(data: bytes | None) -> str | None:
+    return None if data is None else data.decode("utf-8", errors="replace")
+
+
+def _record_json(record: ConsumerRecord) -> dict[str, Any]:
+    return {
+        "partition": record.partition,
+        "offset": record.offset,
+        "timestamp": record.timestamp,
+        "key": _text(record.key),
+        "value": _text(record.value),
+        "headers": [[k, _text(v)] for k, v in record.headers],
+    }
