@@ -21,7 +21,13 @@ work. The variants take turns — every variant's first pass, then every variant
 work on the machine slows passes of every variant, not all passes of one, and the Avro / JSON ratio compares
 rates measured under the same conditions.
 
-Run: ``python -m bench.runtime_pipeline [RECORDS]`` (default 200,000 per variant).
+Metrics (``--metrics``): the JSON pipeline with 1 and 4 tasks while ``/metrics``' registry is collected every
+SCRAPE_INTERVAL_S on a thread (as Prometheus would, at a tighter interval than its 15 s default) against the same
+pipeline with nobody scraping, in alternating passes, best of each; target: metrics on >= 0.97 of off. The
+runners' own counts are bumped once per batch whether or not anyone scrapes (a few integer additions per batch
+of BATCH records), so what this measures is the cost of collecting on top of them.
+
+Run: ``python -m bench.runtime_pipeline [--metrics] [RECORDS]`` (default 200,000 per variant).
 
 ``python -m bench.runtime_pipeline --workers [N] [RECORDS]`` measures `hub start` with N worker processes (default:
 one per core) against `hub start --workers 1` instead, 4 tasks, JSON and no conversion (bench/runtime_workers.py);
@@ -38,6 +44,9 @@ from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from prometheus_client.exposition import generate_latest
+from prometheus_client.registry import CollectorRegistry
+
 from bench.report import figure, ratio, stopwatch
 from bench.runtime_workers import compare
 from connectors.file.datagen import DatagenTask
@@ -46,6 +55,7 @@ from hub.log.broker import Broker
 from hub.log.client import NewTopic, OutgoingRecord, TopicPartition
 from hub.log.client.embedded import EmbeddedClients
 from hub.log.node import LogNode, node_config
+from hub.runtime.metrics import RuntimeCollector
 from hub.runtime.plugins import Plugins
 from hub.runtime.standalone import StandaloneHerder
 from hub.runtime.stores.factory import topic_stores
@@ -58,6 +68,8 @@ from hub.tuning import tune_garbage_collector
 BATCH = 2000
 #: Passes of each measurement; the best is kept.
 ROUNDS = 3
+#: How often the metrics variant collects the registry.
+SCRAPE_INTERVAL_S = 1.0
 _received = 0
 _lock = threading.Lock()
 
@@ -230,6 +242,56 @@ def runtime_rate(
     return count / seconds
 
 
+def scraped_rate(
+    herder: StandaloneHerder, broker: Broker, name: str, count: int, tasks: int
+) -> tuple[float, list[float]]:
+    """``runtime_rate`` of the JSON pipeline while a thread collects the metrics every SCRAPE_INTERVAL_S; with
+    the seconds each scrape took."""
+    registry = CollectorRegistry(auto_describe=False)
+    collector = RuntimeCollector(herder)
+    registry.register(collector)
+    done = threading.Event()
+    scrapes: list[float] = []
+
+    def scrape() -> None:
+        while not done.wait(SCRAPE_INTERVAL_S):
+            began = time.perf_counter()
+            generate_latest(registry)
+            scrapes.append(time.perf_counter() - began)
+
+    scraper = threading.Thread(target=scrape, name="bench-scraper", daemon=True)
+    scraper.start()
+    try:
+        rate = runtime_rate(herder, broker, name, count, tasks, JSON_CONVERTER, "users")
+    finally:
+        done.set()
+        scraper.join()
+        collector.close()
+    return rate, scrapes
+
+
+def metrics_main(herder: StandaloneHerder, broker: Broker, count: int) -> None:
+    """The metrics variant (see the module docstring)."""
+    for tasks in (1, 4):
+        off = on = 0.0
+        scrapes: list[float] = []
+        for attempt in range(ROUNDS):
+            off = max(
+                off, runtime_rate(herder, broker, f"off-{tasks}-{attempt}", count, tasks, JSON_CONVERTER, "users")
+            )
+            rate, scraped = scraped_rate(herder, broker, f"on-{tasks}-{attempt}", count, tasks)
+            on = max(on, rate)
+            scrapes += scraped
+        figure(f"runtime_json_{tasks}t_metrics_off", off, "records/s")
+        figure(f"runtime_json_{tasks}t_metrics_on", on, "records/s")
+        figure(f"scrapes_{tasks}t", len(scrapes), "scrapes")
+        figure(f"scrape_mean_{tasks}t", 1000 * sum(scrapes) / max(1, len(scrapes)), "ms")
+        ratio(f"runtime_json_{tasks}t_metrics_on_vs_off", on, off, target=0.97)
+
+
+JSON_CONVERTER = "org.apache.kafka.connect.json.JsonConverter"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("records", nargs="?", type=int, default=200_000, help="records per variant and pass")
@@ -240,14 +302,15 @@ def main() -> None:
         const=cores(),
         help="compare `hub start --workers N` (default: one per core) with --workers 1",
     )
+    parser.add_argument("--metrics", action="store_true", help="the pipeline with metrics scraped against not")
     args = parser.parse_args()
     if args.workers is not None:
         compare(args.records, args.workers)
         return
-    in_process(args.records)
+    in_process(args.records, metrics=args.metrics)
 
 
-def in_process(count: int) -> None:
+def in_process(count: int, *, metrics: bool = False) -> None:
     figure("records_per_variant", count, "records")
     with tempfile.TemporaryDirectory() as directory:
         node = LogNode(node_config(Path(directory), {"group.initial.rebalance.delay.ms": "0"}))
@@ -261,6 +324,9 @@ def in_process(count: int) -> None:
             herder.start()
             tune_garbage_collector()  # as the worker commands do once started; the raw references run under it too
             try:
+                if metrics:
+                    metrics_main(herder, node.broker, count)
+                    return
                 for tasks in (1, 4):
                     variants = (
                         ("json", "org.apache.kafka.connect.json.JsonConverter", "users"),

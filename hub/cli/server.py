@@ -37,6 +37,7 @@ from hub.cli.wiring import (
     start_herder,
     start_registry,
     start_rest,
+    store_metrics,
     submit,
     wait_for_signal,
     worker_config,
@@ -151,7 +152,7 @@ def start(
 
     clustered = any(prop.split("=", 1)[0].strip() == "controller.quorum.voters" for prop in properties)
 
-    def run_worker(node: Any) -> Callable[[], None]:
+    def run_worker(node: Any, server: Any) -> Callable[[], None]:
         from hub.log.client.embedded import EmbeddedClients
 
         if clustered:  # the worker group spans the cluster's nodes, so it meets over the Kafka protocol
@@ -167,7 +168,7 @@ def start(
                 herder.wait_until_ready(int(config["rebalance.timeout.ms"]) / 1000)
             submit(herder, submitted)
             registry = start_registry(clients, herder)
-            rest = start_rest(herder, config, rest_listener, registry)
+            rest = start_rest(herder, config, rest_listener, registry, store_metrics(node, server))
             pool = start_worker_pool(node, raw, kafka_listener, rest_listener, log_level, workers - 1)
             listeners = node.config.listeners
             first = listeners.listeners[0] if listeners is not None else None

@@ -164,12 +164,25 @@ def start_registry(clients: Any, herder: Herder) -> Any:
     return registry
 
 
-def start_rest(herder: Herder, config: Any, listener: tuple[str, int], registry: Any = None) -> Any:
+def store_metrics(node: Any, server: Any) -> Any:
+    """The metrics of the store ``node`` and its Kafka listener ``server``, for ``GET /metrics``."""
+    from hub.log.metrics import StoreCollector
+
+    return StoreCollector(node.broker, requests=server.request_stats, connections=lambda: server.connection_count)
+
+
+def start_rest(
+    herder: Herder, config: Any, listener: tuple[str, int], registry: Any = None, store_collector: Any = None
+) -> Any:
     """The REST API over ``herder`` (and the schema registry ``registry``) on ``listener``, with TLS and
-    authentication when the worker config asks."""
+    authentication when the worker config asks; ``GET /metrics`` serves the worker's metrics, and with
+    ``store_collector`` the store's."""
+    from prometheus_client.registry import CollectorRegistry
+
     from hub.rest.app import create_app
     from hub.rest.auth import AuthConfigError, Credentials
     from hub.rest.server import RestServer
+    from hub.runtime.metrics import RuntimeCollector
     from hub.runtime.store_browser import StoreBrowser
 
     auth_file = config["rest.auth.file"]
@@ -177,6 +190,10 @@ def start_rest(herder: Herder, config: Any, listener: tuple[str, int], registry:
         credentials = Credentials.load(Path(auth_file)) if auth_file else None
     except AuthConfigError as exc:
         raise click.ClickException(str(exc)) from None
+    metrics = CollectorRegistry(auto_describe=False)
+    metrics.register(RuntimeCollector(herder))
+    if store_collector is not None:
+        metrics.register(store_collector)
     cert, key = config["rest.ssl.cert.file"], config["rest.ssl.key.file"]
     if bool(cert) != bool(key):
         raise click.ClickException("HTTPS needs both rest.ssl.cert.file and rest.ssl.key.file")
@@ -188,6 +205,7 @@ def start_rest(herder: Herder, config: Any, listener: tuple[str, int], registry:
         public_health=config["rest.auth.health.public"],
         registry=registry,
         store=StoreBrowser(herder.clients) if hasattr(herder, "clients") else None,
+        metrics_registry=metrics,
     )
     try:
         server = RestServer(app, *listener, certfile=Path(cert) if cert else None, keyfile=Path(key) if key else None)
@@ -231,10 +249,10 @@ def serve_store(
     data_dir: Path,
     listener: tuple[str, int],
     properties: tuple[str, ...] = (),
-    alongside: Callable[[Any], Callable[[], None]] | None = None,
+    alongside: Callable[[Any, Any], Callable[[], None]] | None = None,
     internal_topics: Iterable[str] = (),
 ) -> None:
-    """Open the store node, serve the Kafka protocol on ``listener`` (and run ``alongside(node)``, e.g. a worker)
+    """Open the store node, serve the Kafka protocol on ``listener`` (and run ``alongside(node, server)``, e.g. a
     until SIGTERM/SIGINT, then stop in reverse order. ``internal_topics`` are registered before the listener opens,
     so no Kafka client ever writes them. With a ``listeners`` property the node serves those listeners instead of
     ``listener`` (TLS, SASL; SCRAM logins are checked against the node's SCRAM credential store)."""
@@ -292,7 +310,7 @@ def serve_store(
             f"{each.name} {each.host or '*'}:{server.ports[each.name]}" for each in server.listeners.listeners
         )
         logger.info("store ready in %s, Kafka listeners: %s", data_dir.resolve(), served)
-        stop_alongside = await asyncio.to_thread(alongside, node) if alongside else None
+        stop_alongside = await asyncio.to_thread(alongside, node, server) if alongside else None
         try:
             await stop.wait()
         finally:

@@ -128,6 +128,11 @@ class PartitionLog:
         self._pending_deletes: list[tuple[float, LogSegment]] = []
         self._waiters: list[tuple[int, Future[None]]] = []
         self.fsync_count = 0
+        #: Counts for the store's metrics (hub.log.metrics), bumped per append, read or fsync, never per record.
+        self.fsync_seconds = 0.0
+        self.bytes_in = 0
+        self.messages_in = 0
+        self.bytes_out = 0
         self.producer_state = ProducerStateManager(self.name)
         self.transactions = PartitionTransactions(self.name, self.producer_state)
         self.on_append: Callable[[PartitionLog], None] | None = None
@@ -303,6 +308,8 @@ class PartitionLog:
             if not self.epochs or leader_epoch > self.epochs[-1][0]:
                 self._record_epoch(leader_epoch, base_offset)
             self._unflushed_messages += records
+            self.bytes_in += len(buffer)
+            self.messages_in += records
             durable = self._durability(offset)
         if self.on_append is not None:
             self.on_append(self)
@@ -508,7 +515,9 @@ class PartitionLog:
                     segment.write_index_entries()
             try:
                 for segment, size in unsynced:
+                    began = time.perf_counter()
                     segment.fsync_log()
+                    self.fsync_seconds += time.perf_counter() - began
                     self.fsync_count += 1
                     segment.synced_size = max(segment.synced_size, size)
             except OSError as exc:
@@ -580,6 +589,7 @@ class PartitionLog:
                 end=active_size if segment is active else None,
             )
             if found is not None:
+                self.bytes_out += found.length  # one add per fetch of a partition; a lost race costs a count
                 return [found]
         return []
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from prometheus_client.registry import CollectorRegistry
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
@@ -29,7 +30,7 @@ from hub.rest.body import DEFAULT_TIMEOUT_S, read_json
 from hub.rest.errors import HttpError, error_response, invalid_config_message, response_for
 from hub.rest.forwarding import forward
 from hub.rest.loggers import LoggerLevels
-from hub.rest.routes import connectors, internal, loggers, offsets, plugins, root, schema_registry
+from hub.rest.routes import connectors, internal, loggers, metrics, offsets, plugins, root, schema_registry
 from hub.rest.ui import api as console
 from hub.rest.ui.history import History
 from hub.runtime.herder import Herder, NotLeaderError
@@ -47,11 +48,15 @@ def create_app(
     public_health: bool = False,
     registry: SchemaRegistry | None = None,
     store: console.StoreView | None = None,
+    metrics_registry: CollectorRegistry | None = None,
 ) -> Starlette:
     """The ASGI application of the REST API over ``herder``: with ``credentials``, every request but (with
     ``public_health``) ``GET /health`` must authenticate; a request body must arrive within ``body_timeout_s``.
     With ``registry``, Confluent Schema Registry's routes are served too. The web console (``/ui``) browses the
-    store through ``store``, when given."""
+    store through ``store``, when given. ``GET /metrics`` serves ``metrics_registry`` (the commands give it the
+    runtime's and the store's collectors; hub.rest reaches neither itself), by default an empty one."""
+    if metrics_registry is None:
+        metrics_registry = CollectorRegistry(auto_describe=False)
 
     async def body(request: Request) -> Any:
         return await read_json(request, timeout_s=body_timeout_s)
@@ -66,6 +71,7 @@ def create_app(
         *offsets.routes(herder, body),
         *plugins.routes(herder, body),
         *loggers.routes(LoggerLevels(), body),
+        *metrics.routes(metrics_registry),
         *(schema_registry.routes(registry, registry_body) if registry is not None else []),
         *console.routes(herder, store, History(herder), body),
     ]

@@ -435,6 +435,12 @@ _PATHS: dict[str, Any] = {
         ),
     },
     "/openapi.json": {"get": _operation("This document", _ok("200", {"type": "object"}, "OpenAPI document"))},
+    "/metrics": {
+        "get": _operation(
+            "Metrics in Prometheus' text format (docs/metrics.md)",
+            {"200": {"description": "Metrics", "content": {"text/plain": {"schema": {"type": "string"}}}}},
+        )
+    },
 }
 
 

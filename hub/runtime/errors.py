@@ -118,6 +118,11 @@ class ToleranceOperator:
         #: Set when the task stops, to cut retry waits short (the task runner shares its own event).
         self.stop_event = threading.Event()
         self.failed_records = 0
+        #: Counts for the errors metrics (Connect's task-error-metrics); bumped on the task's thread.
+        self.record_errors = 0
+        self.retries = 0
+        self.errors_logged = 0
+        self.dead_letter_requests = 0
         self.pending_reports: list[Future[Any]] = []
 
     def execute(
@@ -134,6 +139,7 @@ class ToleranceOperator:
             return True, operation()  # the common case, without setting up retries
         except Exception as error:
             failure = error
+            self.record_errors += 1
         deadline = None if self.retry_timeout_ms < 0 else time.monotonic() + self.retry_timeout_ms / 1000
         attempt = 0
         while True:
@@ -148,10 +154,12 @@ class ToleranceOperator:
                 "%s: %s failed (attempt %d), retrying in %.2f s: %s", self.context, stage, attempt, delay, failure
             )
             self.stop_event.wait(delay)
+            self.retries += 1
             try:
                 return True, operation()
             except Exception as error:
                 failure = error
+                self.record_errors += 1
 
     def _delay(self, attempt: int, deadline: float | None) -> float | None:
         if deadline is not None and time.monotonic() >= deadline:
@@ -179,10 +187,12 @@ class ToleranceOperator:
         if self.log_errors or not self.tolerate_all:
             detail = f"; record: {describe()}" if self.log_messages and describe is not None else ""
             log.error("%s: error in stage %s (%s)%s: %s%s", self.context, stage, origin, where, error, detail)
+            self.errors_logged += 1
         if not self.tolerate_all:
             raise ToleranceExceededError(f"tolerance exceeded in error handler at stage {stage}{where}") from error
         if self.dead_letter_queue is not None and record is not None:
             self.pending_reports.append(self.dead_letter_queue.report(record, stage, origin, error))
+            self.dead_letter_requests += 1
 
     def report(self, record: ConsumerRecord, error: BaseException, stage: Stage = Stage.TASK_PUT) -> Future[Any]:
         """A record the task itself reports as bad (errant record reporter)."""

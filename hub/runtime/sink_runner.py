@@ -292,7 +292,13 @@ class SinkTaskRunner(TaskRunner):
         retries = 0
         while not self.stopping.is_set():
             try:
+                started = time.monotonic()
                 self.task.put(batch)
+                if batch:
+                    counters = self.counters
+                    counters.batches += 1
+                    counters.records_out += len(batch)
+                    counters.batch_seconds += time.monotonic() - started
                 return
             except RetriableError as exc:
                 wait_s = self._context.retry_timeout_s
@@ -350,12 +356,20 @@ class SinkTaskRunner(TaskRunner):
         try:
             self.consumer.commit(to_commit)
         except Exception as exc:
+            self.counters.offset_commit_failures += 1
             self.log.warning("committing offsets failed (they will be committed later): %s", exc)
             return
+        self.counters.offset_commits += 1
         self._committed.update(to_commit)
         self._rewind_to.update(to_commit)
         self._forget_originals(to_commit)
         self.log.debug("committed %s", {str(tp): o for tp, o in to_commit.items()})
+
+    def positions(self) -> dict[TopicPartition, int]:
+        """The next offset to hand the task in each assigned partition (its last commit before any read); safe
+        from any thread (copies)."""
+        known = {**self._committed, **self._positions}
+        return {tp: known[tp] for tp in set(self.assigned) if tp in known}
 
     def runner_progress(self) -> Mapping[str, Any]:
         """``lag_records``: records in the assigned partitions not yet handed to the task."""

@@ -236,14 +236,22 @@ class SourceTaskRunner(TaskRunner):
                     self.stopping.wait(0.005)
                     continue
                 if not batch:
+                    started = time.monotonic()
                     batch = self._poll()
                     if not batch or self.cancelled:
                         continue
+                    self.counters.batches += 1
+                    self.counters.batch_seconds += time.monotonic() - started
                 self._send_batch(batch, creator)
                 self.meter.add(len(batch))
                 batch = ()
         finally:
             self._finish()
+
+    @property
+    def in_flight(self) -> int:
+        """Records polled and not yet settled (read by metrics scrapes on other threads)."""
+        return self._submitted.in_flight
 
     def _poll(self) -> list[SourceRecord]:
         """The task's next records; a RetriableError means "nothing now, ask again" (as Connect, whatever the
@@ -353,6 +361,7 @@ class SourceTaskRunner(TaskRunner):
                         self._send_error = error
             if not failed:
                 self._submitted.settle(polled)
+            self.counters.records_out += len(records) - len(outcome.errors)
             if self._wants_commit_record:
                 for index, record in enumerate(records):
                     if index not in outcome.errors or not failed:
@@ -375,7 +384,12 @@ class SourceTaskRunner(TaskRunner):
         offsets = self._submitted.committable()
         if not offsets or self.cancelled:
             return
-        self._offsets.write(self.setup.task_id.connector, offsets)
+        try:
+            self._offsets.write(self.setup.task_id.connector, offsets)
+        except Exception:
+            self.counters.offset_commit_failures += 1
+            raise
+        self.counters.offset_commits += 1
         self.log.debug("committed offsets of %d source partitions", len(offsets))
         try:
             self.task.commit()

@@ -38,6 +38,18 @@ class TaskId:
         return f"{self.connector}-{self.task}"
 
 
+@dataclass(slots=True)
+class TaskCounters:
+    """What a runner counts for its metrics (hub.runtime.metrics): bumped once per batch on the task's thread,
+    read by scrapes on other threads (plain ints: a scrape sees a value a batch old at worst)."""
+
+    batches: int = 0  # polls that returned records (source) or batches handed to put() (sink)
+    records_out: int = 0  # records the store acknowledged (source) or put() took (sink)
+    offset_commits: int = 0
+    offset_commit_failures: int = 0
+    batch_seconds: float = 0.0  # total time of poll() (source) or put() (sink) for those batches
+
+
 StatusCallback = Callable[["TaskId", State, str | None], None]
 
 
@@ -84,6 +96,7 @@ class TaskRunner(ABC):
         self.failed = False
         self.cancelled = False
         self.meter = ProgressMeter(self._publish_progress, setup.progress_interval_s)
+        self.counters = TaskCounters()
         self._warned_progress_keys = False
         self._thread = threading.Thread(target=self._run, name=f"hub-task-{self.id}", daemon=True)
 

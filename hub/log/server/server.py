@@ -37,6 +37,7 @@ from functools import partial
 
 from hub.log.broker import Broker
 from hub.log.error_codes import ErrorCode
+from hub.log.metrics import RequestStats
 from hub.log.partition import PartitionLog
 from hub.log.protocol import (
     ProtocolError,
@@ -120,6 +121,13 @@ class KafkaServer:
         self._data_arrived: asyncio.Event | None = None
         self._wake_pending = threading.Event()
         self.handlers: RequestHandlers | None = None
+        #: Requests served and their time per API, for the store's metrics (hub.log.metrics).
+        self.request_stats = RequestStats()
+
+    @property
+    def connection_count(self) -> int:
+        """Open connections to the listeners."""
+        return len(self._connections)
 
     async def start(self) -> None:
         """Bind every listener; InvalidConfigError (a LogError) when a listener's TLS material is unusable."""
@@ -391,6 +399,7 @@ class KafkaServer:
                 f"Produce version {header.api_version} (the old message format) is advertised but not served, as in "
                 f"Kafka 4 (client {header.client_id!r}{_software(connection)})"
             )
+        began = time.perf_counter()
         header, body = decode_request(payload)
         route = handlers.routes[header.api_key]
         ctx = RequestContext(header, client.rsplit(":", 1)[0], connection)
@@ -398,6 +407,7 @@ class KafkaServer:
             response = await route(ctx, body)
         else:
             response = await self.authorization.handle(ctx, body, route)
+        self.request_stats.observe(header.api_key, time.perf_counter() - began)
         if response is None:
             return None
         return encode_response_parts(header.api_key, header.api_version, header.correlation_id, response)
