@@ -191,7 +191,8 @@ def start_rest(
     except AuthConfigError as exc:
         raise click.ClickException(str(exc)) from None
     metrics = CollectorRegistry(auto_describe=False)
-    metrics.register(RuntimeCollector(herder))
+    runtime_metrics = RuntimeCollector(herder)
+    metrics.register(runtime_metrics)
     if store_collector is not None:
         metrics.register(store_collector)
     cert, key = config["rest.ssl.cert.file"], config["rest.ssl.key.file"]
@@ -208,7 +209,13 @@ def start_rest(
         metrics_registry=metrics,
     )
     try:
-        server = RestServer(app, *listener, certfile=Path(cert) if cert else None, keyfile=Path(key) if key else None)
+        server = RestServer(
+            app,
+            *listener,
+            certfile=Path(cert) if cert else None,
+            keyfile=Path(key) if key else None,
+            on_stop=runtime_metrics.close,  # its admin client, opened by the first scrape
+        )
         server.start()
     except OSError as exc:
         raise click.ClickException(f"cannot serve the REST API on {listener[0]}:{listener[1]}: {exc}") from None

@@ -16,6 +16,7 @@ import logging
 import socket
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +61,8 @@ class ShutdownReadyH11Protocol(H11Protocol):
 
 
 class RestServer:
-    """Serves ``app`` on ``host:port`` until ``stop()``; with a certificate and key, over TLS."""
+    """Serves ``app`` on ``host:port`` until ``stop()``; with a certificate and key, over TLS. ``on_stop`` runs
+    once the server has stopped serving (to release what its requests used)."""
 
     def __init__(
         self,
@@ -70,8 +72,10 @@ class RestServer:
         *,
         certfile: Path | None = None,
         keyfile: Path | None = None,
+        on_stop: Callable[[], None] | None = None,
     ) -> None:
         self.host = host
+        self._on_stop = on_stop
         self.scheme = "https" if certfile else "http"
         config = uvicorn.Config(
             app,
@@ -109,3 +113,5 @@ class RestServer:
         if self._thread.is_alive():
             log.warning("the REST API on %s:%d did not stop within 30 s", self.host, self.port)
         self._socket.close()
+        if self._on_stop is not None:
+            self._on_stop()

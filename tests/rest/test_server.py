@@ -168,3 +168,21 @@ def test_hub_start_over_tls_exits_on_sigterm_while_a_client_holds_an_idle_connec
         if hub.process.poll() is None:
             hub.process.kill()
             hub.process.wait()
+
+
+def test_on_stop_runs_once_the_server_no_longer_serves() -> None:
+    seen: list[bool] = []
+    app = Starlette(routes=[Route("/", lambda request: PlainTextResponse("ok"))])
+    server: RestServer | None = None
+
+    def stopped() -> None:
+        assert server is not None
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(f"http://127.0.0.1:{server.port}/", timeout=5)
+        seen.append(True)
+
+    server = RestServer(app, "127.0.0.1", 0, on_stop=stopped)
+    server.start()
+    assert httpx.get(f"http://127.0.0.1:{server.port}/", timeout=5).text == "ok"
+    server.stop()
+    assert seen == [True]
