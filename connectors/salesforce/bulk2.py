@@ -3,15 +3,16 @@ per-row results read back.
 
 Query: ``start_query`` creates a ``query`` (or ``queryAll``) job, ``wait`` polls it until ``JobComplete``, and
 ``results_page(job, locator, max_records)`` returns one page of CSV rows with the ``Sforce-Locator`` of the next
-page (None after the last). A completed job's pages can be read again from any locator, which is what lets a
-restarted source resume inside a snapshot.
+page (None after the last); ``open_results_page`` returns it as soon as its headers arrive (``PendingPage``, whose
+``read`` takes the body), so the next page can be asked for while one is read. A completed job's pages can be
+read again from any locator, which is what lets a restarted source resume inside a snapshot.
 
 Ingest: ``ingest(object, operation, header, rows, external_id)`` creates the job, uploads the CSV, closes it
 (``UploadComplete``), waits for the end and returns the rows that failed with the server's ``sf__Error`` and the
 rows Salesforce did not process.
 
 Polls wait 50 ms while a job is young (3 s), then pauses doubling up to 2 s, on the session's stop event.
-Not thread-safe: one task's session.
+Not thread-safe: one task's session (a ``PendingPage`` may be read on another thread: it holds its own connection).
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+
+import requests
 
 from connectors.salesforce.session import SalesforceSession
 from hub.sdk.errors import ConnectorError, RetriableError
@@ -42,6 +45,25 @@ class Page:
     header: list[str]
     rows: list[list[str]]
     next_locator: str | None
+
+
+@dataclass(frozen=True)
+class PendingPage:
+    """A results page whose headers have arrived; ``read`` takes its body (once) and parses it."""
+
+    response: requests.Response
+    next_locator: str | None
+
+    def read(self) -> Page:
+        # One read of the whole body: requests' own reading goes 10 KiB at a time, each piece waiting for the
+        # interpreter lock while the task thread converts rows.
+        with self.response:
+            body = self.response.raw.read(decode_content=True)
+        header, rows = parse_csv(body.decode("utf-8"))
+        return Page(header, rows, self.next_locator)
+
+    def close(self) -> None:
+        self.response.close()
 
 
 @dataclass(frozen=True)
@@ -101,19 +123,19 @@ class Bulk2:
                 pause = min(pause * 2, 2.0)
 
     def results_page(self, job_id: str, locator: str | None, max_records: int) -> Page:
+        return self.open_results_page(job_id, locator, max_records).read()
+
+    def open_results_page(self, job_id: str, locator: str | None, max_records: int) -> PendingPage:
+        """The answer to a results page request, its body not read yet: the next page's locator is known as soon as
+        the headers are, so the next request can go out while this body is read and parsed (on any thread)."""
         params: dict[str, Any] = {"maxRecords": max_records}
         if locator:
             params["locator"] = locator
         response = self.session.request(
             "GET", f"jobs/query/{job_id}/results", params=params, headers={"Accept": "text/csv"}, stream=True
         )
-        # One read of the whole body: requests' own reading goes 10 KiB at a time, each piece waiting for the
-        # interpreter lock while the task thread converts rows.
-        with response:
-            body = response.raw.read(decode_content=True)
-        header, rows = parse_csv(body.decode("utf-8"))
         following = response.headers.get("Sforce-Locator")
-        return Page(header, rows, None if not following or following == "null" else following)
+        return PendingPage(response, None if not following or following == "null" else following)
 
     # --- ingest ---------------------------------------------------------------------------------------------------
 

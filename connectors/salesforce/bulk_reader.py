@@ -213,11 +213,12 @@ class ObjectReader:
             if ahead is not None:
                 ahead.close()
                 self.ahead = None
-            page = self.bulk.results_page(self.job_id, locator or None, self.page_rows)
-            if page.next_locator is not None:
-                # The following pages are fetched (built by the server, sent, parsed) while this one becomes
-                # records.
-                self.ahead = PagesAhead(self.bulk, self.job_id, page.next_locator, self.page_rows)
+            opened = self.bulk.open_results_page(self.job_id, locator or None, self.page_rows)
+            if opened.next_locator is not None:
+                # The following pages are fetched (built by the server, sent, parsed) while this one is read and
+                # becomes records.
+                self.ahead = PagesAhead(self.bulk, self.job_id, opened.next_locator, self.page_rows)
+            page = opened.read()
         self.page = page
         self.locator = locator
         self.rows_reader = self.description.rows_reader(page.header)

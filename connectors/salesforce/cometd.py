@@ -7,6 +7,8 @@ Salesforce's replay extension (``ext.replay: {channel: replayId}``; -1 new event
 - ``UnknownClientError``: ``403::Unknown client`` or ``advice.reconnect == "handshake"`` (handshake again);
 - ``AuthenticationError``: HTTP 401 or ``401::…`` (the session expired: log in again, then handshake);
 - ``InvalidReplayIdError``: a subscription's replay id is outside the retention window;
+- ``MessageTooLargeError``: an answer longer than ``max_message_bytes`` (Confluent's
+  ``connection.max.message.size``); the same events would come again, so it is not retried;
 - ``BayeuxError``: any other refusal, with the server's ``error`` text.
 
 The session token comes from ``token()`` at every request, so a re-login is seen at once. The HTTP session keeps
@@ -53,17 +55,28 @@ class InvalidReplayIdError(BayeuxError):
     """A subscription asked for a replay id the channel no longer retains."""
 
 
+class MessageTooLargeError(BayeuxError):
+    """An answer was longer than the client accepts."""
+
+
 class BayeuxClient:
     """One Bayeux session over long polling (see the module docstring)."""
 
     def __init__(
-        self, url: str, token: Callable[[], str], *, connect_timeout_s: float = 30.0, verify: bool | str = True
+        self,
+        url: str,
+        token: Callable[[], str],
+        *,
+        connect_timeout_s: float = 30.0,
+        verify: bool | str = True,
+        max_message_bytes: int | None = None,
     ) -> None:
         self.url = url
         self._token = token
         self._connect_timeout_s = connect_timeout_s
         self._http = requests.Session()
         self._verify = verify  # per request: REQUESTS_CA_BUNDLE would override a session's verify
+        self._max_message_bytes = max_message_bytes
         self._ids = itertools.count(1)
         self.client_id: str | None = None
         self.advice_timeout_ms = DEFAULT_ADVICE_TIMEOUT_MS
@@ -122,6 +135,12 @@ class BayeuxClient:
             verify=self._verify,
         )
         channel = message["channel"]
+        if self._max_message_bytes is not None and len(response.content) > self._max_message_bytes:
+            raise MessageTooLargeError(
+                channel,
+                f"an answer of {len(response.content)} bytes is larger than connection.max.message.size "
+                f"({self._max_message_bytes} bytes); raise it",
+            )
         try:
             replies = response.json()
         except ValueError:

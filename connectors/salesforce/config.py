@@ -3,7 +3,10 @@
 ``connection_config()`` declares what every Salesforce connector takes to reach an org (the grant, credentials,
 ``salesforce.instance``, ``salesforce.version``, timeouts and retries); each connector merges its own options into
 it (``BULK_SOURCE_CONFIG``, ``SOBJECT_SINK_CONFIG`` here; the streaming sources declare theirs beside their
-code). Options of Confluent's connectors that Hub does not implement are refused by name, with the reason.
+code). Options of Confluent's connectors that Hub does not implement are refused by name, with the reason; those
+whose default is Hub's behaviour (``curl.logging=false``) accept that default only. Confluent's licence options
+(``confluent.license``, ``confluent.topic.*``) mean nothing to Hub and are not declared: like any undeclared key,
+they are accepted and the runtime warns that they are ignored.
 
 Hub's own options start with ``hub.salesforce.``. The JWT bearer grant takes a PEM private key — inline in
 ``hub.salesforce.jwt.private.key`` (meant to be a config provider reference such as ``${dir:/secrets:sf.key}``,
@@ -33,6 +36,21 @@ _KEYSTORE_REASON = (
     "Java keystores are not read; give the PEM private key in hub.salesforce.jwt.private.key (a config provider "
     "reference, e.g. ${dir:/secrets:salesforce.key}) or hub.salesforce.jwt.private.key.path"
 )
+_REPORTER_REASON = (
+    "results are not reported to topics: rows Salesforce refuses go to the dead letter queue "
+    "(errors.deadletterqueue.topic.name) with its error code and message"
+)
+#: Confluent's default message size limit of the Streaming API's long polls (CometD), in bytes.
+DEFAULT_MAX_MESSAGE_BYTES = 1_048_576
+
+
+def _curl_logging_problem(value: Any) -> str | None:
+    if value:
+        return (
+            "not supported: Hub never logs requests as curl commands, which would write the session token in "
+            "their Authorization header to the log"
+        )
+    return None
 
 
 def _instance_problem(value: Any) -> str | None:
@@ -172,6 +190,24 @@ def connection_config() -> ConfigDef:
             ConfigType.STRING,
             "",
             "A PEM file of the certificate authorities to trust for HTTPS; empty: the system's.",
+            group=CONNECTION,
+        )
+        .define(
+            "connection.max.message.size",
+            ConfigType.INT,
+            DEFAULT_MAX_MESSAGE_BYTES,
+            "The largest answer to a Streaming API (CometD) long poll accepted, in bytes; a larger one fails the "
+            "task naming this option. The Bulk API source and the sObject sink do not use the Streaming API.",
+            minimum=1,
+            group=CONNECTION,
+        )
+        .define(
+            "curl.logging",
+            ConfigType.BOOLEAN,
+            False,
+            "Confluent's option to log each request as a curl command; only false is accepted (a curl command "
+            "would carry the session token).",
+            validator=_curl_logging_problem,
             group=CONNECTION,
         )
         .unsupported("salesforce.jwt.keystore.path", _KEYSTORE_REASON)
@@ -332,4 +368,9 @@ SOBJECT_SINK_CONFIG = (
         minimum=1,
         group=SINK,
     )
+    .unsupported("reporter.bootstrap.servers", _REPORTER_REASON)
+    .unsupported("reporter.result.topic.name", _REPORTER_REASON)
+    .unsupported("reporter.result.topic.replication.factor", _REPORTER_REASON)
+    .unsupported("reporter.error.topic.name", _REPORTER_REASON)
+    .unsupported("reporter.error.topic.replication.factor", _REPORTER_REASON)
 )

@@ -44,6 +44,7 @@ class ConnectionSettings:
     retry_time_ms: int
     retry_backoff_ms: int
     ca_file: str
+    max_message_bytes: int  # the largest Streaming API answer accepted
 
     @classmethod
     def from_values(cls, values: Mapping[str, Any], problems: Problems) -> ConnectionSettings:
@@ -62,6 +63,7 @@ class ConnectionSettings:
             retry_time_ms=values["request.max.retries.time.ms"],
             retry_backoff_ms=values["hub.salesforce.retry.backoff.ms"],
             ca_file=values["hub.salesforce.ssl.ca.file"],
+            max_message_bytes=values["connection.max.message.size"],
         )
         settings._check(problems)
         return settings

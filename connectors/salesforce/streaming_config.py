@@ -23,6 +23,11 @@ from hub.sdk import ConfigDef, ConfigType, Importance
 from hub.sdk.errors import ConfigError
 
 STREAMING = "Streaming"
+_CSFLE_REASON = "client-side field level encryption is not implemented; Hub writes the fields as Salesforce sends them"
+
+
+def _csfle_problem(value: Any) -> str | None:
+    return f"not supported: {_CSFLE_REASON}" if value else None
 
 
 def _streaming_config() -> ConfigDef:
@@ -64,6 +69,15 @@ def _streaming_config() -> ConfigDef:
             minimum=1,
             group=STREAMING,
         )
+        .define(
+            "csfle.enabled",
+            ConfigType.BOOLEAN,
+            False,
+            "Confluent's client-side field level encryption; only false is accepted.",
+            validator=_csfle_problem,
+            group=STREAMING,
+        )
+        .unsupported("csfle.onFailure", _CSFLE_REASON)
     )
 
 

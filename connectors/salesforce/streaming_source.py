@@ -122,6 +122,7 @@ class StreamingSourceTask(SourceTask):
             lambda: self.session.access_token,
             connect_timeout_s=settings.connection.timeout_ms / 1000,
             verify=settings.connection.ca_file or True,
+            max_message_bytes=settings.connection.max_message_bytes,
         )
         self.subscriber = StreamSubscriber(
             client,

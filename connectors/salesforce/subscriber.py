@@ -10,7 +10,9 @@ task sees each event once per subscription and in order:
 - a network error or any other refusal: the same backoff, then handshake;
 - the replay id is outside the retention window: per ``on_invalid_replay`` — ``fail`` (the task fails with the
   server's message), ``all`` (resubscribe with -2: every retained event), ``latest`` (-1: only new ones);
-- any other subscribe refusal (an unknown channel): the task fails with the server's message.
+- any other subscribe refusal (an unknown channel): the task fails with the server's message;
+- an answer longer than ``connection.max.message.size``: the task fails naming it (the same events would come
+  again).
 
 Thread-safety: ``start``/``stop``/``take`` are called from the task's threads; the queue and an Event connect them.
 The subscriber thread is a daemon: a long poll that does not return after ``stop`` cannot keep the process alive.
@@ -32,6 +34,7 @@ from connectors.salesforce.cometd import (
     BayeuxClient,
     BayeuxError,
     InvalidReplayIdError,
+    MessageTooLargeError,
     UnknownClientError,
 )
 
@@ -145,6 +148,9 @@ class StreamSubscriber:
                 failures += 1
                 log.info("%s: %s; handshaking again", self.channel, exc.error)
                 self._pause(failures)
+            except MessageTooLargeError as exc:
+                self.error = f"reading {self.channel} failed: {exc.error}"
+                return
             except BayeuxError as exc:
                 subscribed = False
                 if exc.channel == "/meta/subscribe":

@@ -32,8 +32,12 @@ def control(server: StreamingOnlyServer, **settings: Any) -> None:
     requests.post(server.url + "/_harness/streaming/settings", json=settings, timeout=10).raise_for_status()
 
 
-def subscriber(server: StreamingOnlyServer, channel: str, replay_id: int, **options: Any) -> StreamSubscriber:
-    client = BayeuxClient(server.url + "/cometd/60.0", lambda: GOOD_TOKEN, connect_timeout_s=10)
+def subscriber(
+    server: StreamingOnlyServer, channel: str, replay_id: int, max_message_bytes: int | None = None, **options: Any
+) -> StreamSubscriber:
+    client = BayeuxClient(
+        server.url + "/cometd/60.0", lambda: GOOD_TOKEN, connect_timeout_s=10, max_message_bytes=max_message_bytes
+    )
     running = StreamSubscriber(client, channel, replay_id, relogin=options.pop("relogin", lambda: None), **options)
     running.start()
     return running
@@ -123,5 +127,20 @@ def test_a_replay_id_out_of_the_window_falls_back_to_all_retained_when_configure
     try:
         assert names(take(running, 1)) == ["kept"]
         assert running.error is None
+    finally:
+        running.stop()
+
+
+def test_an_answer_over_the_message_size_limit_fails_naming_the_option(server: StreamingOnlyServer) -> None:
+    running = subscriber(server, "/data/TaskChangeEvent", -1, max_message_bytes=2_000)
+    try:
+        wait_for_handshakes(running, 1)
+        server.change("Task", "CREATE", "00T000000000001AAA", {"Name": "x" * 3_000})
+        deadline = time.monotonic() + WAIT_S
+        while running.error is None and time.monotonic() < deadline:
+            running.take(1, 0.2)
+        assert running.error is not None
+        assert "connection.max.message.size" in running.error
+        assert running.handshakes == 1  # not retried: the same events would come again
     finally:
         running.stop()
