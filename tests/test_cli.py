@@ -195,3 +195,22 @@ def test_hub_start_warns_of_an_unauthenticated_listener_only_when_one_is() -> No
     mixed = ("listeners=SASL_PLAINTEXT://127.0.0.1:0,PLAINTEXT://127.0.0.1:0", "sasl.enabled.mechanisms=SCRAM-SHA-256")
     assert not _listeners_authenticate(mixed, default)
     assert not _listeners_authenticate(("listeners=BOGUS://x",), default)
+
+
+@pytest.mark.integration
+def test_a_worker_told_to_stop_while_starting_stops_cleanly(tmp_path: Path, hub_server: Any) -> None:
+    # SIGTERM once the herder runs, while the schema registry and the REST API are still starting: the command
+    # stops cleanly once started, instead of dying by the signal's default action.
+    from tests.harness.process import free_port
+
+    argv = [sys.executable, "-m", "hub.cli", "worker", "--bootstrap-servers", hub_server.bootstrap]
+    argv += ["--group-id", "stop-while-starting", "--rest-listener", f"127.0.0.1:{free_port()}"]
+    log_path = tmp_path / "worker.log"
+    with log_path.open("w") as log:
+        process = subprocess.Popen(argv, stderr=log, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and "herder started" not in log_path.read_text():
+        time.sleep(0.01)
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(60) == 0, log_path.read_text()[-3000:]
+    assert "received SIGTERM, shutting down" in log_path.read_text()

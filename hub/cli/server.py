@@ -37,6 +37,7 @@ from hub.cli.wiring import (
     start_herder,
     start_registry,
     start_rest,
+    stop_on_signals,
     store_metrics,
     submit,
     wait_for_signal,
@@ -287,6 +288,7 @@ def worker(
     its tasks and leaves the group so the others take its work over at once.
     """
     configure_logging(log_level)
+    stop = stop_on_signals()
     raw = read_properties(config_file) if config_file else {}
     config = worker_config({**raw, "bootstrap.servers": bootstrap_servers, "group.id": group_id})
     clients = kafka_clients(bootstrap_servers, config)
@@ -295,7 +297,7 @@ def worker(
     try:
         registry = start_registry(clients, herder)
         rest = start_rest(herder, config, rest_listener, registry)
-        wait_for_signal()
+        wait_for_signal(stop)
     finally:
         if rest is not None:
             rest.stop()
@@ -317,6 +319,7 @@ def standalone(worker_properties: Path, connector_configs: tuple[Path, ...], log
     properties. Runs until SIGTERM or Ctrl-C.
     """
     configure_logging(log_level)
+    stop = stop_on_signals()
     config = worker_config(read_properties(worker_properties))
     connectors_to_run = [read_connector_file(path) for path in connector_configs]
     bootstrap = str(config["bootstrap.servers"] or DEFAULT_KAFKA_LISTENER)
@@ -328,7 +331,7 @@ def standalone(worker_properties: Path, connector_configs: tuple[Path, ...], log
         submit(herder, connectors_to_run)
         registry = start_registry(clients, herder)
         rest = start_rest(herder, config, listener, registry)
-        wait_for_signal()
+        wait_for_signal(stop)
     finally:
         if rest is not None:
             rest.stop()

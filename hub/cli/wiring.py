@@ -340,12 +340,10 @@ def _stopper(stop: asyncio.Event, sig: signal.Signals) -> Callable[[], None]:
     return handle
 
 
-def wait_for_signal(stop: threading.Event | None = None) -> None:
-    """Block until SIGTERM or SIGINT, or until ``stop`` is set (the commands that serve no store run their parts on
-    threads of their own)."""
-    tune_garbage_collector()
-    if stop is None:
-        stop = threading.Event()
+def stop_on_signals() -> threading.Event:
+    """An event that SIGTERM and SIGINT set from now on. A command that serves no store calls this first, so a
+    signal that comes while it is still starting ends it cleanly once started, not by the signal's default action."""
+    stop = threading.Event()
 
     def handle(number: int, _frame: object) -> None:
         logger.info("received %s, shutting down", signal.Signals(number).name)
@@ -353,4 +351,11 @@ def wait_for_signal(stop: threading.Event | None = None) -> None:
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, handle)
+    return stop
+
+
+def wait_for_signal(stop: threading.Event) -> None:
+    """Block until ``stop`` is set (by stop_on_signals' handlers, or by the command's own parts, which run on
+    threads of their own)."""
+    tune_garbage_collector()
     stop.wait()

@@ -26,6 +26,7 @@ from hub.cli.wiring import (
     logger,
     start_herder,
     start_rest,
+    stop_on_signals,
     wait_for_signal,
     worker_config,
     worker_url,
@@ -42,7 +43,7 @@ def worker_process() -> None:
     except json.JSONDecodeError:
         raise click.ClickException("worker-process reads its settings from `hub start` on standard input") from None
     configure_logging(spec["log_level"], name=f"worker-{spec['index']}")
-    stop = threading.Event()
+    stop = stop_on_signals()
     threading.Thread(target=_stop_at_end_of_input, args=(stop,), name="hub-parent-watch", daemon=True).start()
 
     listener = (spec["rest_host"], _free_port(spec["rest_host"]))
