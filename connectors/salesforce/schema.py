@@ -20,7 +20,7 @@ import base64
 import datetime as dt
 import functools
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from itertools import repeat
@@ -153,6 +153,7 @@ class ObjectDescription:
                 raise ValueError(f"CSV rows of {sorted(lengths)} cells under a header of {width} columns")
             for position, convert in plan:
                 column = list(map(itemgetter(position), rows))
+                converted: Iterable[Any]
                 if convert is None:  # text; an empty cell is null
                     if "" not in column:
                         continue
@@ -177,8 +178,9 @@ class ObjectDescription:
         return Struct.from_values(self.schema, values)
 
 
-_set_schema = Struct.schema.__set__  # type: ignore[attr-defined]  # slot descriptors, as Struct.from_values sets
-_set_values = Struct._values.__set__  # type: ignore[attr-defined]
+# The slots' descriptors, set as Struct.from_values sets them.
+_set_schema: Callable[[Struct, Schema], None] = vars(Struct)["schema"].__set__
+_set_values: Callable[[Struct, list[Any]], None] = vars(Struct)["_values"].__set__
 
 
 def structs(schema: Schema, rows: list[list[Any]]) -> list[Struct]:
