@@ -22,11 +22,13 @@ Used by one task thread; the pages after the first are fetched ahead on a thread
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
 from itertools import repeat
 from operator import itemgetter
 from typing import Any
@@ -38,12 +40,47 @@ from connectors.salesforce.session import SalesforceApiError, SalesforceSession
 from hub.sdk import SourceRecord, Struct
 from hub.sdk.errors import ConnectorError
 from hub.sdk.records import NO_HEADERS
-from hub.sdk.schema import STRING_SCHEMA
+from hub.sdk.schema import STRING_SCHEMA, Schema
 
 log = logging.getLogger(__name__)
 
 MAX_SEEN_IN_OFFSET = 100
 MODSTAMP = "SystemModstamp"
+
+
+#: (field name, slot setter) of SourceRecord, in field order: ``source_records`` sets every one of them.
+_RECORD_SLOTS = tuple((f.name, getattr(SourceRecord, f.name).__set__) for f in dataclasses.fields(SourceRecord))
+
+
+def source_records(
+    topic: str,
+    values: list[Struct],
+    schema: Schema,
+    keys: list[str],
+    timestamps: list[int],
+    partition: Mapping[str, Any],
+    offsets: list[dict[str, Any]],
+) -> list[SourceRecord]:
+    """``SourceRecord(topic, value, schema, key, STRING_SCHEMA, None, timestamp, NO_HEADERS, partition, offset)``
+    for each (value, key, timestamp, offset), built attribute by attribute over the whole batch with the slots'
+    setters (as SourceRecord's own constructor sets them), so no Python frame runs per record."""
+    count = len(values)
+    columns: dict[str, Iterable[Any]] = {
+        "topic": repeat(topic),
+        "value": values,
+        "value_schema": repeat(schema),
+        "key": keys,
+        "key_schema": repeat(STRING_SCHEMA),
+        "kafka_partition": repeat(None),
+        "timestamp": timestamps,
+        "headers": repeat(NO_HEADERS),
+        "source_partition": repeat(partition),
+        "source_offset": offsets,
+    }
+    made = list(map(SourceRecord.__new__, repeat(SourceRecord, count)))
+    for name, set_slot in _RECORD_SLOTS:
+        deque(map(set_slot, made, columns[name]), maxlen=0)  # KeyError: SourceRecord has a field added here
+    return made
 
 
 @functools.lru_cache(maxsize=8192)
@@ -83,7 +120,7 @@ class ObjectReader:
         self.page: Page | None = None
         self.locator = ""  # of the page being sent ("" = the first)
         self.index = 0  # rows of that page sent
-        self.rows_reader: Callable[[Sequence[Sequence[str]]], list[Struct]] = lambda rows: []
+        self.rows_reader: Callable[[list[list[str]]], list[Struct]] = lambda rows: []
         self.watermark: dt.datetime | None = None
         self.seen: dict[tuple[str, int], None] = {}  # (Id, SystemModstamp ms) sent inside the window
         self.next_query = 0.0
@@ -266,30 +303,19 @@ class ObjectReader:
             start = self.index
             rows = self.page.rows[start : start + limit - len(records)]
             count = len(rows)
-            values = self.rows_reader(rows)
             locator = self.locator
-            # Column-wide, so the per-row work runs in C: Ids, stamps, what goes into ``seen``, the records.
+            # Column-wide, so the per-row work runs in C: Ids, stamps, what goes into ``seen``, the records. The
+            # Ids and stamps are read before ``rows_reader`` turns the rows into the records' values in place.
             ids = list(map(itemgetter(id_at), rows))
             stamps = list(map(datetime_ms, map(itemgetter(stamp_at), rows)))
+            values = self.rows_reader(rows)
             if stamps and max(stamps) >= floor_ms:
                 seen.update(dict.fromkeys(key for key in zip(ids, stamps, strict=True) if key[1] >= floor_ms))
             offsets = [
                 {"phase": "snapshot", "job": job, "locator": locator, "index": index, "since": since}
                 for index in range(start + 1, start + count + 1)
             ]
-            records += map(
-                SourceRecord,
-                repeat(topic, count),
-                values,
-                repeat(schema, count),
-                ids,
-                repeat(STRING_SCHEMA, count),
-                repeat(None, count),
-                stamps,
-                repeat(NO_HEADERS, count),
-                repeat(partition, count),
-                offsets,
-            )
+            records += source_records(topic, values, schema, ids, stamps, partition, offsets)
             self.index = start + len(rows)
         return records
 
