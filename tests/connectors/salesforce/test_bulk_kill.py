@@ -1,7 +1,8 @@
 """kill -9 of a `hub standalone` worker running the Bulk API source mid-snapshot (the store in a `hub log serve` of
 its own, so only the worker dies): killed once it stored a snapshot offset, the restarted worker resumes inside the
 same query job from the stored page and row, then polls changes — and every record, those created while the worker
-was down included, is in the topic."""
+was down included, is in the topic. The test server answers the API slowly until the kill (``/_harness/latency``),
+so the snapshot cannot end before the kill lands, however fast the machine."""
 
 from __future__ import annotations
 
@@ -18,12 +19,15 @@ from tests.connectors.salesforce.streaming_support import connection_options, fr
 from tests.connectors.salesforce.test_streaming_kill import _ids_in, _plugin_path, _start, _stored_offsets
 from tests.harness.hub import HubServer
 from tests.harness.process import free_port
+from tests.harness.salesforce import client
 from tests.harness.salesforce.harness import SalesforceServer
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-SNAPSHOT = 150_000  # a snapshot long enough (seconds) to be killed inside
+SNAPSHOT = 150_000
 PAGE = 1_000
+#: Each API answer's delay until the kill: 150 pages take at least 15 s, the kill comes after the first page's offset.
+SLOW_MS = 100
 DURING = 10
 
 
@@ -53,6 +57,7 @@ def test_kill_9_mid_snapshot_then_resume_with_nothing_missing(
     }
     (tmp_path / "c.json").write_text(json.dumps({"name": "bulk-kill", "config": config}))
     plugin_path = _plugin_path(tmp_path)
+    client.control(salesforce_server, "PUT", "latency", {"pathPrefix": "/services/data/", "ms": SLOW_MS})
     process = _start(tmp_path, plugin_path)
 
     def log_tail() -> str:
@@ -65,6 +70,7 @@ def test_kill_9_mid_snapshot_then_resume_with_nothing_missing(
         wait_for(snapshot_offsets, 60, log_tail)
         process.send_signal(signal.SIGKILL)
         process.wait(30)
+        client.control(salesforce_server, "PUT", "latency", {"pathPrefix": "/services/data/", "ms": 0})
         stored = _stored_offsets(hub_server.bootstrap, "bulk-kill")
         assert stored[-1].get("phase") == "snapshot", f"killed after the snapshot, not inside it: {stored[-1]}"
         sent_before = len(_ids_in(hub_server.bootstrap, topic))
@@ -73,6 +79,7 @@ def test_kill_9_mid_snapshot_then_resume_with_nothing_missing(
         process = _start(tmp_path, plugin_path)
         wait_for(lambda: set(_ids_in(hub_server.bootstrap, topic)) >= created | set(during), 120, log_tail)
     finally:
+        client.control(salesforce_server, "PUT", "latency", {"pathPrefix": "/services/data/", "ms": 0})
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
             assert process.wait(60) == 0, log_tail()

@@ -8,6 +8,7 @@ the list here.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -56,6 +57,9 @@ class ApiGate:
             if not self.org.sessions.valid(session_token(headers)):
                 await self._error(scope, receive, send, errors.invalid_session())
                 return
+        delay = self.org.faults.delay(path)
+        if delay:
+            await asyncio.sleep(delay)
         fault = self.org.faults.take(path)
         if fault == "REQUEST_LIMIT_EXCEEDED":
             await self._error(scope, receive, send, errors.request_limit_exceeded())

@@ -1,7 +1,8 @@
 """The test-only control API under ``/_harness/``: the one surface that is not Salesforce's.
 
 Tests use it to set the org up and to break it on purpose: define custom objects, platform events and fields; expire
-every session; make the next N API requests answer REQUEST_LIMIT_EXCEEDED (403) or SERVER_UNAVAILABLE (503); set the
+every session; make the next N API requests answer REQUEST_LIMIT_EXCEEDED (403) or SERVER_UNAVAILABLE (503); delay
+the answers under a path (``PUT /_harness/latency``, ``{"pathPrefix": ..., "ms": ...}``, 0 ms to remove); set the
 daily API request allowance; set the streaming retention window; undelete records (Salesforce undeletes through the
 SOAP API and Apex, which this server does not implement). Bodies are JSON; errors are ``{"error": message}`` with 400.
 """
@@ -109,6 +110,14 @@ def control_routes(org: Org) -> list[Route]:
         )
         return JSONResponse({"armed": True})
 
+    async def latency(request: Request) -> Response:
+        body = await _body(request)
+        milliseconds = body.get("ms")
+        if not isinstance(milliseconds, int):
+            raise ControlError(f"ms must be an integer, got {milliseconds!r}")
+        org.faults.slow_down(str(body.get("pathPrefix", "/services/data/")), milliseconds / 1000)
+        return JSONResponse({"ms": milliseconds})
+
     async def limits(request: Request) -> Response:
         body = await _body(request)
         with org.lock:
@@ -154,6 +163,7 @@ def control_routes(org: Org) -> list[Route]:
         Route("/sessions/expire", guarded(expire_sessions), methods=["POST"]),
         Route("/faults", guarded(faults), methods=["POST", "DELETE"]),
         Route("/limits", guarded(limits), methods=["PUT"]),
+        Route("/latency", guarded(latency), methods=["PUT"]),
         Route("/streaming", guarded(streaming), methods=["PUT"]),
         Route("/undelete", guarded(undelete), methods=["POST"]),
     ]

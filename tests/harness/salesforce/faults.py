@@ -1,5 +1,6 @@
-"""Faults the control API arms: the next N API requests answer REQUEST_LIMIT_EXCEEDED or 503, and the daily API
-request allowance that ``limits`` and the ``Sforce-Limit-Info`` header report.
+"""Faults the control API arms: the next N API requests answer REQUEST_LIMIT_EXCEEDED or 503, a delay before every
+answer under a path (a slow org, so a test can act while a long read is under way), and the daily API request
+allowance that ``limits`` and the ``Sforce-Limit-Info`` header report.
 
 Thread-safety: all methods lock; ``take`` decides for one request atomically.
 """
@@ -17,6 +18,7 @@ class FaultPlan:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._armed: list[tuple[str, str, int]] = []  # (kind, path prefix, requests left)
+        self._delays: dict[str, float] = {}  # path prefix -> seconds before each answer
         self.api_requests = 0
         self.api_requests_max = 15000
 
@@ -31,6 +33,22 @@ class FaultPlan:
     def clear(self) -> None:
         with self._lock:
             self._armed.clear()
+            self._delays.clear()
+
+    def slow_down(self, path_prefix: str, seconds: float) -> None:
+        """Delay every answer under ``path_prefix`` by ``seconds`` (0 removes the delay)."""
+        if not 0 <= seconds <= 60:
+            raise ValueError(f"a delay must be between 0 and 60 s, got {seconds}")
+        with self._lock:
+            if seconds:
+                self._delays[path_prefix] = seconds
+            else:
+                self._delays.pop(path_prefix, None)
+
+    def delay(self, path: str) -> float:
+        """Seconds to wait before answering ``path``."""
+        with self._lock:
+            return max((s for prefix, s in self._delays.items() if path.startswith(prefix)), default=0.0)
 
     def take(self, path: str) -> str | None:
         """The fault this request must answer with, if one is armed for its path (using it up), else None."""
