@@ -21,6 +21,8 @@ from typing import Self
 from hub.log.client.errors import ClientError
 from hub.log.client.types import (
     ConsumerRecord,
+    GroupDescription,
+    GroupListing,
     GroupProtocol,
     IsolationLevel,
     JoinResult,
@@ -95,6 +97,21 @@ class Admin(_Closeable):
         """Fence every producer using one of these transactional ids (Kafka's ``Admin.fenceProducers``, KIP-618):
         their open transactions are aborted and their next transactional call fails with ProducerFencedError.
         An id never used before is fine (it is fenced before any producer uses it). Blocks until done."""
+
+    @abstractmethod
+    def list_groups(self) -> list[GroupListing]:
+        """Every group the store knows (consumer groups, Connect's worker groups, groups that only commit
+        offsets), as Kafka's ``Admin.listGroups`` answers them."""
+
+    @abstractmethod
+    def describe_groups(self, group_ids: Collection[str]) -> dict[str, GroupDescription]:
+        """Each group's state and members with their client id, host and assigned partitions (Kafka's
+        ``Admin.describeConsumerGroups``); a group the store does not know is described ``Dead`` with no members."""
+
+    @abstractmethod
+    def list_group_offsets(self, group_id: str) -> dict[TopicPartition, int]:
+        """Every offset the group has committed (Kafka's ``Admin.listConsumerGroupOffsets``); empty for a group
+        that has committed none."""
 
 
 class Producer(_Closeable):

@@ -210,3 +210,36 @@ def test_custom_protocol_group_member(backend: Backend) -> None:
         assert member.sync({joined.member_id: b"connectors: x"}, timeout_s=30) == b"connectors: x"
         assert member.generation_id == joined.generation_id >= 0  # tansu counts generations from 0
         assert not member.poll(1.0)  # heartbeats keep it in the group
+
+
+@pytest.mark.integration
+def test_admin_lists_and_describes_a_consumer_group_with_its_committed_offsets(backend: Backend) -> None:
+    if backend.name == "tansu":
+        pytest.skip("tansu's ListGroups answers no state and its DescribeGroups no members")
+    topic, group = _topic(), f"g-{uuid.uuid4().hex[:6]}"
+    with backend.admin() as admin:
+        admin.create_topics([NewTopic(topic, 2)])
+    with backend.producer() as producer:
+        for i in range(5):
+            producer.send(topic, key=None, value=b"%d" % i, partition=0)
+        producer.flush(30)
+    with backend.consumer(group) as consumer:
+        consumer.subscribe([topic])
+        assert len(_poll(consumer, 5, timeout_s=40)) == 5
+        consumer.commit({TopicPartition(topic, 0): 3})
+        with backend.admin() as admin:
+            deadline = time.monotonic() + 20
+            while (described := admin.describe_groups([group])[group]).state != "Stable":
+                assert time.monotonic() < deadline, described
+                time.sleep(0.2)
+            listed = {g.group_id: g for g in admin.list_groups()}
+            assert listed[group].state == "Stable"
+            assert listed[group].protocol_type == "consumer"
+            assert len(described.members) == 1
+            member = described.members[0]
+            assert member.member_id and member.host
+            assert member.assignment == {TopicPartition(topic, 0), TopicPartition(topic, 1)}
+            assert admin.list_group_offsets(group) == {TopicPartition(topic, 0): 3}
+            unknown = admin.describe_groups(["no-such-group"])["no-such-group"]
+            assert unknown.members == ()
+            assert admin.list_group_offsets("no-such-group") == {}
