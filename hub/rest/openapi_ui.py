@@ -84,7 +84,11 @@ PATHS: dict[str, Any] = {
             },
         ),
     },
-    "/ui/api/groups": {"get": _op("Sink connectors' consumer groups: members and lag per partition", "200", _LIST)},
+    "/ui/api/groups": {
+        "get": _op(
+            "Every consumer group: members, assignments, sink connectors' tasks, lag per partition", "200", _LIST
+        )
+    },
     "/ui/api/dlq": {"get": _op("Sink connectors' dead-letter queue topics", "200", _LIST)},
     "/ui/api/dlq/{topic}/resend": {
         "parameters": [_TOPIC],

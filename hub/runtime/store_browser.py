@@ -171,6 +171,64 @@ class StoreBrowser:
             rows.append({"topic": tp.topic, "partition": tp.partition, "committed": done, "end": end, "lag": lag})
         return rows
 
+    def groups(self) -> list[dict[str, Any]]:
+        """Every group the store knows, by id: state, protocol type, members (member id, client id, host,
+        assigned partitions) and, per partition it has committed to or is assigned, the committed offset (None
+        when none is), the partition's end and the lag between (None without a committed offset)."""
+        with self._admin() as admin:
+            listed = admin.list_groups()
+            ids = sorted(g.group_id for g in listed)
+            described = admin.describe_groups(ids) if ids else {}
+            committed = {group_id: admin.list_group_offsets(group_id) for group_id in ids}
+            existing = admin.list_topics()
+            partitions = {tp for offsets in committed.values() for tp in offsets}
+            partitions |= {tp for d in described.values() for m in d.members for tp in m.assignment}
+            partitions = {tp for tp in partitions if tp.partition < existing.get(tp.topic, 0)}
+            ends = admin.list_offsets(partitions, OffsetSpec.LATEST) if partitions else {}
+        kinds = {g.group_id: g for g in listed}
+        found = []
+        for group_id in ids:
+            description = described.get(group_id)
+            members = description.members if description else ()
+            owner = {tp: m.member_id for m in members for tp in m.assignment}
+            offsets = committed[group_id]
+            rows = []
+            for tp in sorted((offsets.keys() | owner.keys()) & partitions):
+                done, end = offsets.get(tp), ends.get(tp) or 0
+                lag = None if done is None else max(end - done, 0)
+                rows.append(
+                    {
+                        "topic": tp.topic,
+                        "partition": tp.partition,
+                        "member": owner.get(tp),
+                        "committed": done,
+                        "end": end,
+                        "lag": lag,
+                    }
+                )
+            found.append(
+                {
+                    "group": group_id,
+                    "state": description.state if description else kinds[group_id].state,
+                    "protocol_type": (description.protocol_type if description else "")
+                    or kinds[group_id].protocol_type,
+                    "members": [
+                        {
+                            "member_id": m.member_id,
+                            "client_id": m.client_id,
+                            "host": m.host,
+                            "assignment": [
+                                {"topic": tp.topic, "partition": tp.partition} for tp in sorted(m.assignment)
+                            ],
+                        }
+                        for m in members
+                    ],
+                    "partitions": rows,
+                    "lag": sum(r["lag"] or 0 for r in rows),
+                }
+            )
+        return found
+
     def resend(self, dlq_topic: str, partition: int, offsets: Sequence[int]) -> list[dict[str, Any]]:
         """Send the dead-letter records at ``offsets`` of one partition back to the topic each came from (named by
         its ``__connect.errors.topic`` header), without the error headers; where each landed."""

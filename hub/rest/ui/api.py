@@ -47,6 +47,8 @@ class StoreView(Protocol):
 
     def group_lag(self, group: str, topics: Sequence[str]) -> list[dict[str, Any]]: ...
 
+    def groups(self) -> list[dict[str, Any]]: ...
+
     def resend(self, dlq_topic: str, partition: int, offsets: Sequence[int]) -> list[dict[str, Any]]: ...
 
 
@@ -191,30 +193,30 @@ def _sinks(herder: Herder) -> list[tuple[str, dict[str, str]]]:
 
 
 def _groups(herder: Herder, store: StoreView) -> list[dict[str, Any]]:
-    """The consumer group of each sink connector: its members (tasks and their workers) and lag per partition."""
-    groups = []
+    """Every group the store knows with its members, assignments and lag per partition; a sink connector's
+    ``connect-NAME`` group also names its connector and tasks, and shows the lag of each of its topics' partitions
+    (all of a partition's records before the sink has committed any)."""
+    groups = {g["group"]: g for g in store.groups()}
     for name, config in _sinks(herder):
         topics = [t.strip() for t in config.get("topics", "").split(",") if t.strip()]
         try:
             status = herder.connector_status(name)
         except Exception:  # deleted meanwhile
             continue
-        members = [
-            {"task": t.get("id"), "worker_id": t.get("worker_id"), "state": t.get("state")}
-            for t in status.get("tasks", [])
-        ]
-        partitions = store.group_lag(f"connect-{name}", topics)
-        groups.append(
-            {
-                "group": f"connect-{name}",
-                "connector": name,
-                "topics": topics,
-                "members": members,
-                "partitions": partitions,
-                "lag": sum(p["lag"] for p in partitions),
-            }
+        group_id = f"connect-{name}"
+        group = groups.setdefault(group_id, {"group": group_id, "state": "Empty", "protocol_type": "", "members": []})
+        partitions = store.group_lag(group_id, topics)
+        group.update(
+            connector=name,
+            topics=topics,
+            tasks=[
+                {"task": t.get("id"), "worker_id": t.get("worker_id"), "state": t.get("state")}
+                for t in status.get("tasks", [])
+            ],
+            partitions=partitions,
+            lag=sum(p["lag"] for p in partitions),
         )
-    return groups
+    return [groups[group_id] for group_id in sorted(groups)]
 
 
 def _dead_letter_queues(herder: Herder) -> list[dict[str, str]]:

@@ -237,7 +237,8 @@ def test_admin_lists_and_describes_a_consumer_group_with_its_committed_offsets(b
             assert listed[group].protocol_type == "consumer"
             assert len(described.members) == 1
             member = described.members[0]
-            assert member.member_id and member.host
+            assert member.member_id
+            assert member.host
             assert member.assignment == {TopicPartition(topic, 0), TopicPartition(topic, 1)}
             assert admin.list_group_offsets(group) == {TopicPartition(topic, 0): 3}
             unknown = admin.describe_groups(["no-such-group"])["no-such-group"]

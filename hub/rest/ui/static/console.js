@@ -369,18 +369,32 @@ async function topic(name) {
 // ---- Consumer groups ---------------------------------------------------------------------------------------------
 
 async function groups() {
+  const assigned = (m) => m.assignment.map((tp) => `${esc(tp.topic)}-${tp.partition}`).join(", ") || "none";
+  const members = (g) => (g.members.length
+    ? `<table><caption>Members</caption><thead><tr><th>Member id</th><th>Client id</th><th>Host</th>
+      <th>Assigned partitions</th></tr></thead><tbody>
+      ${g.members.map((m) => `<tr class="member"><td>${esc(m.member_id)}</td><td>${esc(m.client_id)}</td>
+      <td>${esc(m.host)}</td><td>${assigned(m)}</td></tr>`).join("")}</tbody></table>`
+    : "<p>No members.</p>");
+  const tasks = (g) => (g.tasks
+    ? `<table><caption>Connector tasks</caption><thead><tr><th>Task</th><th>Worker</th><th>State</th></tr></thead>
+      <tbody>${g.tasks.map((t) => `<tr><td>${t.task}</td><td>${esc(t.worker_id)}</td><td>${stateBadge(t.state)}</td>
+      </tr>`).join("")}</tbody></table>`
+    : "");
   const render = async () => {
     const list = await api("GET", "/ui/api/groups");
     main.innerHTML = `<h1>Consumer groups</h1>${list.map((g) => `<section class="group" data-group="${esc(g.group)}">
-      <h2>${esc(g.group)} (connector <a href="#/connectors/${encodeURIComponent(g.connector)}">${esc(g.connector)}</a>)</h2>
-      <p>Total lag: <strong class="lag" id="lag-${esc(g.group)}">${g.lag}</strong></p>
-      <table><thead><tr><th>Member (task)</th><th>Worker</th><th>State</th></tr></thead><tbody>
-      ${g.members.map((m) => `<tr><td>${m.task}</td><td>${esc(m.worker_id)}</td><td>${stateBadge(m.state)}</td></tr>`).join("")}
-      </tbody></table>
-      <table><thead><tr><th>Topic</th><th>Partition</th><th>Committed</th><th>End</th><th>Lag</th></tr></thead><tbody>
-      ${g.partitions.map((p) => `<tr><td>${esc(p.topic)}</td><td>${p.partition}</td><td>${p.committed ?? "none"}</td>
-      <td>${p.end}</td><td>${p.lag}</td></tr>`).join("")}</tbody></table></section>`).join("")
-      || "<p>No sink connectors, so no consumer groups.</p>"}`;
+      <h2>${esc(g.group)}${g.connector ? ` (connector <a href="#/connectors/${encodeURIComponent(g.connector)}">${
+        esc(g.connector)}</a>)` : ""}</h2>
+      <p>State: ${stateBadge(g.state)}${g.protocol_type ? `, protocol type ${esc(g.protocol_type)}` : ""}.
+      Total lag: <strong class="lag" id="lag-${esc(g.group)}">${g.lag}</strong></p>
+      ${members(g)}${tasks(g)}
+      <table><caption>Lag per partition</caption><thead><tr><th>Topic</th><th>Partition</th><th>Member</th>
+      <th>Committed</th><th>End</th><th>Lag</th></tr></thead><tbody>
+      ${g.partitions.map((p) => `<tr><td>${esc(p.topic)}</td><td>${p.partition}</td><td>${esc(p.member ?? "")}</td>
+      <td>${p.committed ?? "none"}</td><td>${p.end}</td><td>${p.lag ?? "unknown"}</td></tr>`).join("")}
+      </tbody></table></section>`).join("")
+      || "<p>No consumer groups.</p>"}`;
   };
   await render();
   every(2000, render);
