@@ -101,12 +101,15 @@ class Admin(_Closeable):
     @abstractmethod
     def list_groups(self) -> list[GroupListing]:
         """Every group the store knows (consumer groups, Connect's worker groups, groups that only commit
-        offsets), as Kafka's ``Admin.listGroups`` answers them."""
+        offsets), as Kafka's ``Admin.listGroups`` answers them. Over the Kafka protocol only consumer groups and
+        groups that only commit offsets: librdkafka leaves out groups of other protocols."""
 
     @abstractmethod
     def describe_groups(self, group_ids: Collection[str]) -> dict[str, GroupDescription]:
         """Each group's state and members with their client id, host and assigned partitions (Kafka's
-        ``Admin.describeConsumerGroups``); a group the store does not know is described ``Dead`` with no members."""
+        ``Admin.describeConsumerGroups``); a group the store does not know is described ``Dead`` with no members.
+        Over the Kafka protocol a group of another protocol (a Connect worker group) is a ClientError saying it is
+        not a consumer group (librdkafka describes consumer groups only)."""
 
     @abstractmethod
     def list_group_offsets(self, group_id: str) -> dict[TopicPartition, int]:

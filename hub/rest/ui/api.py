@@ -205,7 +205,10 @@ def _groups(herder: Herder, store: StoreView) -> list[dict[str, Any]]:
             continue
         group_id = f"connect-{name}"
         group = groups.setdefault(group_id, {"group": group_id, "state": "Empty", "protocol_type": "", "members": []})
-        partitions = store.group_lag(group_id, topics)
+        owner = {(a["topic"], a["partition"]): m["member_id"] for m in group["members"] for a in m["assignment"]}
+        partitions = [
+            {**p, "member": owner.get((p["topic"], p["partition"]))} for p in store.group_lag(group_id, topics)
+        ]
         group.update(
             connector=name,
             topics=topics,

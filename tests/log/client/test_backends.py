@@ -16,6 +16,7 @@ import pytest
 from hub.log.broker import Broker
 from hub.log.client import (
     Admin,
+    ClientError,
     Consumer,
     GroupMember,
     GroupProtocol,
@@ -244,3 +245,27 @@ def test_admin_lists_and_describes_a_consumer_group_with_its_committed_offsets(b
             unknown = admin.describe_groups(["no-such-group"])["no-such-group"]
             assert unknown.members == ()
             assert admin.list_group_offsets("no-such-group") == {}
+
+
+@pytest.mark.integration
+def test_a_group_of_another_protocol_is_described_embedded_and_refused_by_name_over_kafka(backend: Backend) -> None:
+    if backend.name == "tansu":
+        pytest.skip("tansu's DescribeGroups answers no members")
+    group = f"w-{uuid.uuid4().hex[:6]}"
+    with backend.member(group) as member:
+        joined = member.join([GroupProtocol("sessioned", b"worker-a")], timeout_s=30)
+        member.sync({joined.member_id: b"connectors: x"}, timeout_s=30)
+        with backend.admin() as admin:
+            listed = {g.group_id: g for g in admin.list_groups()}
+            if backend.embedded is None:
+                # librdkafka lists and describes consumer groups only (the documented limit of the Kafka backend).
+                assert group not in listed
+                with pytest.raises(ClientError, match="not a consumer group"):
+                    admin.describe_groups([group])
+                return
+            assert listed[group].protocol_type == "connect"
+            described = admin.describe_groups([group])[group]
+            assert described.state == "Stable"
+            assert [m.member_id for m in described.members] == [joined.member_id]
+            assert described.members[0].assignment == frozenset()
+            assert admin.list_group_offsets(group) == {}

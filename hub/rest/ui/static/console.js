@@ -389,11 +389,11 @@ async function groups() {
       <p>State: ${stateBadge(g.state)}${g.protocol_type ? `, protocol type ${esc(g.protocol_type)}` : ""}.
       Total lag: <strong class="lag" id="lag-${esc(g.group)}">${g.lag}</strong></p>
       ${members(g)}${tasks(g)}
-      <table><caption>Lag per partition</caption><thead><tr><th>Topic</th><th>Partition</th><th>Member</th>
-      <th>Committed</th><th>End</th><th>Lag</th></tr></thead><tbody>
+      ${g.partitions.length ? `<table><caption>Lag per partition</caption><thead><tr><th>Topic</th><th>Partition</th>
+      <th>Member</th><th>Committed</th><th>End</th><th>Lag</th></tr></thead><tbody>
       ${g.partitions.map((p) => `<tr><td>${esc(p.topic)}</td><td>${p.partition}</td><td>${esc(p.member ?? "")}</td>
       <td>${p.committed ?? "none"}</td><td>${p.end}</td><td>${p.lag ?? "unknown"}</td></tr>`).join("")}
-      </tbody></table></section>`).join("")
+      </tbody></table>` : "<p>No committed offsets nor assigned partitions.</p>"}</section>`).join("")
       || "<p>No consumer groups.</p>"}`;
   };
   await render();
