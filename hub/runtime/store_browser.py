@@ -192,7 +192,7 @@ class StoreBrowser:
             members = description.members if description else ()
             owner = {tp: m.member_id for m in members for tp in m.assignment}
             offsets = committed[group_id]
-            rows = []
+            rows: list[dict[str, Any]] = []
             for tp in sorted((offsets.keys() | owner.keys()) & partitions):
                 done, end = offsets.get(tp), ends.get(tp) or 0
                 lag = None if done is None else max(end - done, 0)
