@@ -12,7 +12,7 @@ any number of threads at once.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -49,12 +49,14 @@ class StoreBrowser:
             admin.close()
 
     def topics(self, *, internal: bool = False) -> list[dict[str, Any]]:
-        """Every topic (those starting with ``_`` only with ``internal``) with partition and message counts."""
+        """Every topic (those starting with ``_`` only with ``internal``) with partition and message counts and its
+        size in bytes (None when the store client cannot tell)."""
         with self._admin() as admin:
             listed = {n: p for n, p in admin.list_topics().items() if internal or not n.startswith("_")}
             partitions = [TopicPartition(n, p) for n, count in listed.items() for p in range(count)]
             earliest = admin.list_offsets(partitions, OffsetSpec.EARLIEST) if partitions else {}
             latest = admin.list_offsets(partitions, OffsetSpec.LATEST) if partitions else {}
+            sizes = admin.log_sizes(partitions) if partitions else {}
         return [
             {
                 "name": name,
@@ -63,23 +65,32 @@ class StoreBrowser:
                     (latest.get(TopicPartition(name, p)) or 0) - (earliest.get(TopicPartition(name, p)) or 0)
                     for p in range(count)
                 ),
+                "bytes": _total(sizes.get(TopicPartition(name, p)) for p in range(count)),
             }
             for name, count in sorted(listed.items())
         ]
 
     def topic(self, name: str) -> dict[str, Any]:
-        """One topic: its configs and each partition's earliest and latest offsets."""
+        """One topic: its configs, size and each partition's earliest and latest offsets and size in bytes (sizes
+        None when the store client cannot tell)."""
         with self._admin() as admin:
             count = self._partition_count(admin, name)
             description = admin.describe_topics([name])[name]
             partitions = [TopicPartition(name, p) for p in range(count)]
             earliest = admin.list_offsets(partitions, OffsetSpec.EARLIEST)
             latest = admin.list_offsets(partitions, OffsetSpec.LATEST)
+            sizes = admin.log_sizes(partitions)
         return {
             "name": name,
             "configs": dict(sorted(description.configs.items())),
+            "bytes": _total(sizes.get(tp) for tp in partitions),
             "partitions": [
-                {"partition": tp.partition, "earliest": earliest.get(tp) or 0, "latest": latest.get(tp) or 0}
+                {
+                    "partition": tp.partition,
+                    "earliest": earliest.get(tp) or 0,
+                    "latest": latest.get(tp) or 0,
+                    "bytes": sizes.get(tp),
+                }
                 for tp in partitions
             ],
         }
@@ -265,6 +276,16 @@ class StoreBrowser:
         if count is None:
             raise NotFoundError(f"topic {topic} does not exist")
         return count
+
+
+def _total(sizes: Iterable[int | None]) -> int | None:
+    """The sum of partition sizes; None (unknown) when any is."""
+    total = 0
+    for size in sizes:
+        if size is None:
+            return None
+        total += size
+    return total
 
 
 def _text(data: bytes | None) -> str | None:

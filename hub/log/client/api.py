@@ -99,6 +99,11 @@ class Admin(_Closeable):
         An id never used before is fine (it is fenced before any producer uses it). Blocks until done."""
 
     @abstractmethod
+    def log_sizes(self, partitions: Collection[TopicPartition]) -> dict[TopicPartition, int | None]:
+        """Bytes each partition's log takes in the store (Kafka's DescribeLogDirs); None where the backend cannot
+        tell (over the Kafka protocol: librdkafka offers no DescribeLogDirs)."""
+
+    @abstractmethod
     def list_groups(self) -> list[GroupListing]:
         """Every group the store knows (consumer groups, Connect's worker groups, groups that only commit
         offsets), as Kafka's ``Admin.listGroups`` answers them. Over the Kafka protocol only consumer groups and

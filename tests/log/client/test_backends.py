@@ -269,3 +269,24 @@ def test_a_group_of_another_protocol_is_described_embedded_and_refused_by_name_o
             assert [m.member_id for m in described.members] == [joined.member_id]
             assert described.members[0].assignment == frozenset()
             assert admin.list_group_offsets(group) == {}
+
+
+@pytest.mark.integration
+def test_log_sizes_grow_with_records_embedded_and_are_unknown_over_kafka(backend: Backend) -> None:
+    topic = _topic()
+    with backend.admin() as admin:
+        admin.create_topics([NewTopic(topic, 2)])
+        tps = [TopicPartition(topic, 0), TopicPartition(topic, 1)]
+        before = admin.log_sizes(tps)
+        with backend.producer() as producer:
+            for i in range(10):
+                producer.send(topic, key=None, value=b"x" * 100 + b"%d" % i, partition=0)
+            producer.flush(30)
+        after = admin.log_sizes(tps)
+    if backend.embedded is None:
+        assert before == after == dict.fromkeys(tps)
+        return
+    assert before == {tps[0]: 0, tps[1]: 0}
+    assert after[tps[0]] is not None
+    assert after[tps[0]] > 1000
+    assert after[tps[1]] == 0

@@ -151,7 +151,10 @@ def test_create_connector_through_the_form(driver: Any, hub: HubStart, shots: Pa
 def test_browse_the_topic_and_produce(driver: Any, hub: HubStart, shots: Path, api: httpx.Client) -> None:
     _go(driver, hub, "topics", "#topics")
     assert "lines-topic" in _text(driver, "#topics")
+    row = driver.find_element("xpath", "//table[@id='topics']//tr[td/a[text()='lines-topic']]")
+    assert row.find_element("css selector", ".size").text.endswith(("B", "KiB")), row.text  # a size, not "unknown"
     _go(driver, hub, "topics/lines-topic", "#message-list")
+    assert _text(driver, "#topic-size").endswith(("B", "KiB"))
     listed = _text(driver, "#message-list")
     assert '"payload": "hello"' in listed, listed  # JsonConverter's envelope, pretty-printed
     assert "order" in listed, listed

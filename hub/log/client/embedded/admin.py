@@ -105,6 +105,11 @@ class EmbeddedAdmin(Admin):
             raise ClientError("the embedded store has no transaction coordinator")
         fence_producers(self._transactions, transactional_ids, timeout_s)
 
+    def log_sizes(self, partitions: Collection[TopicPartition]) -> dict[TopicPartition, int | None]:
+        self._check()
+        with translated_errors():
+            return {tp: self._broker.store.partition(tp.topic, tp.partition).size_bytes for tp in partitions}
+
     def list_groups(self) -> list[GroupListing]:
         coordinator = self._coordinator()
         with translated_errors():

@@ -155,6 +155,10 @@ class KafkaAdmin(Admin):
         self._check()
         fence_producers(self._bootstrap, transactional_ids, timeout_s=timeout_s, config=self._config)
 
+    def log_sizes(self, partitions: Collection[TopicPartition]) -> dict[TopicPartition, int | None]:
+        self._check()
+        return dict.fromkeys(partitions)  # confluent-kafka's AdminClient has no DescribeLogDirs
+
     def list_groups(self) -> list[GroupListing]:
         self._check()
         try:

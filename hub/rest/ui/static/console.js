@@ -292,10 +292,21 @@ async function newConnector() {
 
 async function topics() {
   const list = await api("GET", "/ui/api/topics");
-  main.innerHTML = `<h1>Topics</h1><table id="topics"><thead><tr><th>Topic</th><th>Partitions</th><th>Messages</th></tr>
-    </thead><tbody>${list.map((t) => `<tr><td><a href="#/topics/${encodeURIComponent(t.name)}">${esc(t.name)}</a></td>
-    <td>${t.partitions}</td><td>${t.messages}</td></tr>`).join("") || '<tr><td colspan="3">No topics.</td></tr>'}
+  main.innerHTML = `<h1>Topics</h1><table id="topics"><thead><tr><th>Topic</th><th>Partitions</th><th>Messages</th>
+    <th>Size</th></tr></thead><tbody>${list.map((t) => `<tr><td><a href="#/topics/${encodeURIComponent(t.name)}">${
+      esc(t.name)}</a></td><td>${t.partitions}</td><td>${t.messages}</td><td class="size">${size(t.bytes)}</td></tr>`)
+      .join("") || '<tr><td colspan="4">No topics.</td></tr>'}
     </tbody></table>`;
+}
+
+// Bytes a log takes, or "unknown" where the store client cannot tell (over Kafka: librdkafka has no DescribeLogDirs).
+function size(bytes) {
+  if (bytes === null || bytes === undefined) return "unknown";
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) { value /= 1024; unit += 1; }
+  return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
 }
 
 function messageRows(records, selectable) {
@@ -321,9 +332,10 @@ function messagesTable(id, records, selectable) {
 async function topic(name) {
   const t = await api("GET", `/ui/api/topics/${encodeURIComponent(name)}`);
   main.innerHTML = `<h1>Topic ${esc(name)}</h1>
-    <table id="partitions"><thead><tr><th>Partition</th><th>Earliest offset</th><th>Latest offset</th><th>Messages</th></tr>
-    </thead><tbody>${t.partitions.map((p) => `<tr><td>${p.partition}</td><td>${p.earliest}</td><td>${p.latest}</td>
-    <td>${p.latest - p.earliest}</td></tr>`).join("")}</tbody></table>
+    <p>Size: <strong id="topic-size">${size(t.bytes)}</strong></p>
+    <table id="partitions"><thead><tr><th>Partition</th><th>Earliest offset</th><th>Latest offset</th><th>Messages</th>
+    <th>Size</th></tr></thead><tbody>${t.partitions.map((p) => `<tr><td>${p.partition}</td><td>${p.earliest}</td>
+    <td>${p.latest}</td><td>${p.latest - p.earliest}</td><td>${size(p.bytes)}</td></tr>`).join("")}</tbody></table>
     <h2>Messages</h2>
     <form id="browse">
       <label for="browse-partition">Partition</label> <input id="browse-partition" type="number" min="0" value="0">
