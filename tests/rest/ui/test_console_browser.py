@@ -226,6 +226,7 @@ def test_a_plain_consumer_group_shows_its_member_and_lag(
         consumer.commit(offsets=[TopicPartition("orders", 0, 5)], asynchronous=False)
         _go(driver, hub, "groups", "#lag-plain-readers")
         wait_for(driver, lambda d: _text(d, "#lag-plain-readers") == str(end - 5), f"a lag of {end - 5}")
+        driver.execute_script("arguments[0].scrollIntoView()", _css(driver, 'section[data-group="plain-readers"]'))
         section = _text(driver, 'section[data-group="plain-readers"]')
         assert "console-test-reader" in section, section
         assert "orders-0" in section, section  # the member's assignment
