@@ -113,7 +113,12 @@ PATHS: dict[str, Any] = {
             "Replace a connector's config; hidden secrets keep their values",
             "200",
             _OBJECT,
-            body={"type": "object", "additionalProperties": {"type": ["string", "number", "boolean"]}},
+            body={
+                "type": "object",
+                "additionalProperties": {"type": ["string", "number", "boolean"]},
+                "required": ["connector.class"],
+                "properties": {"connector.class": {"type": "string", "minLength": 1}},
+            },
         ),
     },
     "/ui/api/history": {"get": _op("Records per second and lag per connector over the last hour", "200", _OBJECT)},

@@ -109,8 +109,10 @@ def routes(herder: Herder, store: StoreView | None, history: History, body: Body
         key, value, partition = document.get("key"), document.get("value"), document.get("partition")
         if not all(v is None or isinstance(v, str) for v in (key, value)):
             raise HttpError(400, "key and value must be strings or null")
-        if partition is not None and (not isinstance(partition, int) or isinstance(partition, bool)):
-            raise HttpError(400, "partition must be an integer or null")
+        if partition is not None:
+            partition = _integral(partition)
+            if partition is None:
+                raise HttpError(400, "partition must be an integer or null")
         headers = string_map(document.get("headers") or {}, "headers")
         written = await browse(
             browser().produce, request.path_params["topic"], key=key, value=value, headers=headers, partition=partition
@@ -125,9 +127,10 @@ def routes(herder: Herder, store: StoreView | None, history: History, body: Body
 
     async def resend(request: Request) -> Response:
         document = await body(request)
-        partition = document.get("partition") if isinstance(document, dict) else None
-        offsets = document.get("offsets") if isinstance(document, dict) else None
-        if not _is_int(partition) or not isinstance(offsets, list) or not all(_is_int(o) for o in offsets):
+        partition = _integral(document.get("partition")) if isinstance(document, dict) else None
+        given = document.get("offsets") if isinstance(document, dict) else None
+        offsets = [_integral(o) for o in given] if isinstance(given, list) else None
+        if not _is_int(partition) or offsets is None or not all(_is_int(o) for o in offsets):
             raise HttpError(400, "the body must be {'partition': N, 'offsets': [N, ...]}")
         sent = await browse(browser().resend, request.path_params["topic"], partition, offsets)
         return json_response({"resent": sent})
@@ -167,6 +170,17 @@ def routes(herder: Herder, store: StoreView | None, history: History, body: Body
 
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _integral(value: Any) -> int | None:
+    """A JSON integer (``3``, or ``3.0``, which JSON Schema counts as one too) as an int; None for anything else."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
 
 
 def _int(raw: str, name: str) -> int:

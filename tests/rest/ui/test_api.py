@@ -105,3 +105,14 @@ def test_open_api_principal_and_history(api: httpx.Client) -> None:
     assert isinstance(api.get("/ui/api/history").json(), dict)
     assert isinstance(api.get("/ui/api/groups").json(), list)
     assert isinstance(api.get("/ui/api/dlq").json(), list)
+
+
+def test_an_integer_written_as_a_float_is_an_integer(api: httpx.Client, hub: HubStart) -> None:
+    name = _topic_with_records(api, hub, 0)
+    sent = api.post(f"/ui/api/topics/{name}/messages", json={"value": "x", "partition": 1.0})
+    assert sent.status_code == 201, sent.text
+    assert sent.json() == {"topic": name, "partition": 1, "offset": 0}
+    refused = api.post(f"/ui/api/topics/{name}/messages", json={"value": "x", "partition": 1.5})
+    assert refused.status_code == 400
+    missing = api.post(f"/ui/api/dlq/{name}/resend", json={"partition": 1.0, "offsets": [5.0]})
+    assert missing.status_code == 404, missing.text  # parsed, then no record at offset 5
