@@ -84,7 +84,11 @@ PATHS: dict[str, Any] = {
             },
         ),
     },
-    "/ui/api/groups": {"get": _op("Sink connectors' consumer groups: members and lag per partition", "200", _LIST)},
+    "/ui/api/groups": {
+        "get": _op(
+            "Every consumer group: members, assignments, sink connectors' tasks, lag per partition", "200", _LIST
+        )
+    },
     "/ui/api/dlq": {"get": _op("Sink connectors' dead-letter queue topics", "200", _LIST)},
     "/ui/api/dlq/{topic}/resend": {
         "parameters": [_TOPIC],
@@ -109,7 +113,12 @@ PATHS: dict[str, Any] = {
             "Replace a connector's config; hidden secrets keep their values",
             "200",
             _OBJECT,
-            body={"type": "object", "additionalProperties": {"type": ["string", "number", "boolean"]}},
+            body={
+                "type": "object",
+                "additionalProperties": {"type": ["string", "number", "boolean"]},
+                "required": ["connector.class"],
+                "properties": {"connector.class": {"type": "string", "minLength": 1}},
+            },
         ),
     },
     "/ui/api/history": {"get": _op("Records per second and lag per connector over the last hour", "200", _OBJECT)},

@@ -12,7 +12,7 @@ any number of threads at once.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -49,12 +49,14 @@ class StoreBrowser:
             admin.close()
 
     def topics(self, *, internal: bool = False) -> list[dict[str, Any]]:
-        """Every topic (those starting with ``_`` only with ``internal``) with partition and message counts."""
+        """Every topic (those starting with ``_`` only with ``internal``) with partition and message counts and its
+        size in bytes (None when the store client cannot tell)."""
         with self._admin() as admin:
             listed = {n: p for n, p in admin.list_topics().items() if internal or not n.startswith("_")}
             partitions = [TopicPartition(n, p) for n, count in listed.items() for p in range(count)]
             earliest = admin.list_offsets(partitions, OffsetSpec.EARLIEST) if partitions else {}
             latest = admin.list_offsets(partitions, OffsetSpec.LATEST) if partitions else {}
+            sizes = admin.log_sizes(partitions) if partitions else {}
         return [
             {
                 "name": name,
@@ -63,23 +65,32 @@ class StoreBrowser:
                     (latest.get(TopicPartition(name, p)) or 0) - (earliest.get(TopicPartition(name, p)) or 0)
                     for p in range(count)
                 ),
+                "bytes": _total(sizes.get(TopicPartition(name, p)) for p in range(count)),
             }
             for name, count in sorted(listed.items())
         ]
 
     def topic(self, name: str) -> dict[str, Any]:
-        """One topic: its configs and each partition's earliest and latest offsets."""
+        """One topic: its configs, size and each partition's earliest and latest offsets and size in bytes (sizes
+        None when the store client cannot tell)."""
         with self._admin() as admin:
             count = self._partition_count(admin, name)
             description = admin.describe_topics([name])[name]
             partitions = [TopicPartition(name, p) for p in range(count)]
             earliest = admin.list_offsets(partitions, OffsetSpec.EARLIEST)
             latest = admin.list_offsets(partitions, OffsetSpec.LATEST)
+            sizes = admin.log_sizes(partitions)
         return {
             "name": name,
             "configs": dict(sorted(description.configs.items())),
+            "bytes": _total(sizes.get(tp) for tp in partitions),
             "partitions": [
-                {"partition": tp.partition, "earliest": earliest.get(tp) or 0, "latest": latest.get(tp) or 0}
+                {
+                    "partition": tp.partition,
+                    "earliest": earliest.get(tp) or 0,
+                    "latest": latest.get(tp) or 0,
+                    "bytes": sizes.get(tp),
+                }
                 for tp in partitions
             ],
         }
@@ -171,6 +182,64 @@ class StoreBrowser:
             rows.append({"topic": tp.topic, "partition": tp.partition, "committed": done, "end": end, "lag": lag})
         return rows
 
+    def groups(self) -> list[dict[str, Any]]:
+        """Every group the store knows, by id: state, protocol type, members (member id, client id, host,
+        assigned partitions) and, per partition it has committed to or is assigned, the committed offset (None
+        when none is), the partition's end and the lag between (None without a committed offset)."""
+        with self._admin() as admin:
+            listed = admin.list_groups()
+            ids = sorted(g.group_id for g in listed)
+            described = admin.describe_groups(ids) if ids else {}
+            committed = {group_id: admin.list_group_offsets(group_id) for group_id in ids}
+            existing = admin.list_topics()
+            partitions = {tp for offsets in committed.values() for tp in offsets}
+            partitions |= {tp for d in described.values() for m in d.members for tp in m.assignment}
+            partitions = {tp for tp in partitions if tp.partition < existing.get(tp.topic, 0)}
+            ends = admin.list_offsets(partitions, OffsetSpec.LATEST) if partitions else {}
+        kinds = {g.group_id: g for g in listed}
+        found = []
+        for group_id in ids:
+            description = described.get(group_id)
+            members = description.members if description else ()
+            owner = {tp: m.member_id for m in members for tp in m.assignment}
+            offsets = committed[group_id]
+            rows: list[dict[str, Any]] = []
+            for tp in sorted((offsets.keys() | owner.keys()) & partitions):
+                done, end = offsets.get(tp), ends.get(tp) or 0
+                lag = None if done is None else max(end - done, 0)
+                rows.append(
+                    {
+                        "topic": tp.topic,
+                        "partition": tp.partition,
+                        "member": owner.get(tp),
+                        "committed": done,
+                        "end": end,
+                        "lag": lag,
+                    }
+                )
+            found.append(
+                {
+                    "group": group_id,
+                    "state": description.state if description else kinds[group_id].state,
+                    "protocol_type": (description.protocol_type if description else "")
+                    or kinds[group_id].protocol_type,
+                    "members": [
+                        {
+                            "member_id": m.member_id,
+                            "client_id": m.client_id,
+                            "host": m.host,
+                            "assignment": [
+                                {"topic": tp.topic, "partition": tp.partition} for tp in sorted(m.assignment)
+                            ],
+                        }
+                        for m in members
+                    ],
+                    "partitions": rows,
+                    "lag": sum(r["lag"] or 0 for r in rows),
+                }
+            )
+        return found
+
     def resend(self, dlq_topic: str, partition: int, offsets: Sequence[int]) -> list[dict[str, Any]]:
         """Send the dead-letter records at ``offsets`` of one partition back to the topic each came from (named by
         its ``__connect.errors.topic`` header), without the error headers; where each landed."""
@@ -207,6 +276,16 @@ class StoreBrowser:
         if count is None:
             raise NotFoundError(f"topic {topic} does not exist")
         return count
+
+
+def _total(sizes: Iterable[int | None]) -> int | None:
+    """The sum of partition sizes; None (unknown) when any is."""
+    total = 0
+    for size in sizes:
+        if size is None:
+            return None
+        total += size
+    return total
 
 
 def _text(data: bytes | None) -> str | None:

@@ -23,10 +23,13 @@ SEED = os.environ.get("HUB_FUZZ_SEED", "18")
 POSITIVE_EXPECTED = ["2xx", "3xx", "401", "403", "404", "409", "429"]
 # Operations whose schema-valid requests may still be refused with 400, for reasons a schema cannot state: a
 # connector config must also be valid for its plugin, offsets are changed only on a stopped connector and must
-# fit its kind (source or sink), and a standalone worker takes no task configs from other workers.
+# fit its kind (source or sink), a standalone worker takes no task configs from other workers, and a dead-letter
+# record is re-sent only when its headers name the topic it came from.
 REFUSED_BY_PLUGIN_OR_STATE = [
     ("POST", "/connectors"),
     ("PUT", "/connectors/{name}/config"),
+    ("PUT", "/ui/api/connectors/{name}/config"),
+    ("POST", "/ui/api/dlq/{topic}/resend"),
     ("PATCH", "/connectors/{name}/config"),
     ("PATCH", "/connectors/{name}/offsets"),
     ("DELETE", "/connectors/{name}/offsets"),

@@ -32,6 +32,9 @@ from hub.log.client.errors import (
 )
 from hub.log.client.types import (
     ConsumerRecord,
+    GroupDescription,
+    GroupListing,
+    GroupMemberDescription,
     GroupMemberInfo,
     GroupProtocol,
     IsolationLevel,
@@ -52,7 +55,10 @@ __all__ = [
     "ClientTimeoutError",
     "Consumer",
     "ConsumerRecord",
+    "GroupDescription",
+    "GroupListing",
     "GroupMember",
+    "GroupMemberDescription",
     "GroupMemberInfo",
     "GroupMembershipError",
     "GroupProtocol",

@@ -21,6 +21,8 @@ from typing import Self
 from hub.log.client.errors import ClientError
 from hub.log.client.types import (
     ConsumerRecord,
+    GroupDescription,
+    GroupListing,
     GroupProtocol,
     IsolationLevel,
     JoinResult,
@@ -95,6 +97,29 @@ class Admin(_Closeable):
         """Fence every producer using one of these transactional ids (Kafka's ``Admin.fenceProducers``, KIP-618):
         their open transactions are aborted and their next transactional call fails with ProducerFencedError.
         An id never used before is fine (it is fenced before any producer uses it). Blocks until done."""
+
+    @abstractmethod
+    def log_sizes(self, partitions: Collection[TopicPartition]) -> dict[TopicPartition, int | None]:
+        """Bytes each partition's log takes in the store (Kafka's DescribeLogDirs); None where the backend cannot
+        tell (over the Kafka protocol: librdkafka offers no DescribeLogDirs)."""
+
+    @abstractmethod
+    def list_groups(self) -> list[GroupListing]:
+        """Every group the store knows (consumer groups, Connect's worker groups, groups that only commit
+        offsets), as Kafka's ``Admin.listGroups`` answers them. Over the Kafka protocol only consumer groups and
+        groups that only commit offsets: librdkafka leaves out groups of other protocols."""
+
+    @abstractmethod
+    def describe_groups(self, group_ids: Collection[str]) -> dict[str, GroupDescription]:
+        """Each group's state and members with their client id, host and assigned partitions (Kafka's
+        ``Admin.describeConsumerGroups``); a group the store does not know is described ``Dead`` with no members.
+        Over the Kafka protocol a group of another protocol (a Connect worker group) is a ClientError saying it is
+        not a consumer group (librdkafka describes consumer groups only)."""
+
+    @abstractmethod
+    def list_group_offsets(self, group_id: str) -> dict[TopicPartition, int]:
+        """Every offset the group has committed (Kafka's ``Admin.listConsumerGroupOffsets``); empty for a group
+        that has committed none."""
 
 
 class Producer(_Closeable):

@@ -152,3 +152,37 @@ class JoinResult:
     @property
     def is_leader(self) -> bool:
         return self.member_id == self.leader_id
+
+
+@dataclass(frozen=True, slots=True)
+class GroupListing:
+    """A group the store knows, as ListGroups answers it: its id, state (``Stable``, ``Empty``, ...) and protocol
+    type (``consumer`` for consumers, ``connect`` for workers; ``""`` for a group that only commits offsets)."""
+
+    group_id: str
+    state: str
+    protocol_type: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class GroupMemberDescription:
+    """One member of a described group: its ids, host and the partitions assigned to it (empty for members of a
+    protocol whose assignment is not a consumer's, such as Connect workers)."""
+
+    member_id: str
+    client_id: str
+    host: str
+    assignment: frozenset[TopicPartition] = frozenset()
+    group_instance_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GroupDescription:
+    """A group with its members, as DescribeGroups answers it (state ``Dead`` for a group the store does not
+    know)."""
+
+    group_id: str
+    state: str
+    protocol_type: str = ""
+    protocol: str = ""
+    members: tuple[GroupMemberDescription, ...] = ()

@@ -47,6 +47,8 @@ class StoreView(Protocol):
 
     def group_lag(self, group: str, topics: Sequence[str]) -> list[dict[str, Any]]: ...
 
+    def groups(self) -> list[dict[str, Any]]: ...
+
     def resend(self, dlq_topic: str, partition: int, offsets: Sequence[int]) -> list[dict[str, Any]]: ...
 
 
@@ -107,8 +109,10 @@ def routes(herder: Herder, store: StoreView | None, history: History, body: Body
         key, value, partition = document.get("key"), document.get("value"), document.get("partition")
         if not all(v is None or isinstance(v, str) for v in (key, value)):
             raise HttpError(400, "key and value must be strings or null")
-        if partition is not None and (not isinstance(partition, int) or isinstance(partition, bool)):
-            raise HttpError(400, "partition must be an integer or null")
+        if partition is not None:
+            partition = _integral(partition)
+            if partition is None:
+                raise HttpError(400, "partition must be an integer or null")
         headers = string_map(document.get("headers") or {}, "headers")
         written = await browse(
             browser().produce, request.path_params["topic"], key=key, value=value, headers=headers, partition=partition
@@ -123,9 +127,10 @@ def routes(herder: Herder, store: StoreView | None, history: History, body: Body
 
     async def resend(request: Request) -> Response:
         document = await body(request)
-        partition = document.get("partition") if isinstance(document, dict) else None
-        offsets = document.get("offsets") if isinstance(document, dict) else None
-        if not _is_int(partition) or not isinstance(offsets, list) or not all(_is_int(o) for o in offsets):
+        partition = _integral(document.get("partition")) if isinstance(document, dict) else None
+        given = document.get("offsets") if isinstance(document, dict) else None
+        offsets = [_integral(o) for o in given] if isinstance(given, list) else None
+        if not _is_int(partition) or offsets is None or not all(_is_int(o) for o in offsets):
             raise HttpError(400, "the body must be {'partition': N, 'offsets': [N, ...]}")
         sent = await browse(browser().resend, request.path_params["topic"], partition, offsets)
         return json_response({"resent": sent})
@@ -167,6 +172,17 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
+def _integral(value: Any) -> int | None:
+    """A JSON integer (``3``, or ``3.0``, which JSON Schema counts as one too) as an int; None for anything else."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
+
+
 def _int(raw: str, name: str) -> int:
     try:
         value = int(raw)
@@ -191,30 +207,33 @@ def _sinks(herder: Herder) -> list[tuple[str, dict[str, str]]]:
 
 
 def _groups(herder: Herder, store: StoreView) -> list[dict[str, Any]]:
-    """The consumer group of each sink connector: its members (tasks and their workers) and lag per partition."""
-    groups = []
+    """Every group the store knows with its members, assignments and lag per partition; a sink connector's
+    ``connect-NAME`` group also names its connector and tasks, and shows the lag of each of its topics' partitions
+    (all of a partition's records before the sink has committed any)."""
+    groups = {g["group"]: g for g in store.groups()}
     for name, config in _sinks(herder):
         topics = [t.strip() for t in config.get("topics", "").split(",") if t.strip()]
         try:
             status = herder.connector_status(name)
         except Exception:  # deleted meanwhile
             continue
-        members = [
-            {"task": t.get("id"), "worker_id": t.get("worker_id"), "state": t.get("state")}
-            for t in status.get("tasks", [])
+        group_id = f"connect-{name}"
+        group = groups.setdefault(group_id, {"group": group_id, "state": "Empty", "protocol_type": "", "members": []})
+        owner = {(a["topic"], a["partition"]): m["member_id"] for m in group["members"] for a in m["assignment"]}
+        partitions = [
+            {**p, "member": owner.get((p["topic"], p["partition"]))} for p in store.group_lag(group_id, topics)
         ]
-        partitions = store.group_lag(f"connect-{name}", topics)
-        groups.append(
-            {
-                "group": f"connect-{name}",
-                "connector": name,
-                "topics": topics,
-                "members": members,
-                "partitions": partitions,
-                "lag": sum(p["lag"] for p in partitions),
-            }
+        group.update(
+            connector=name,
+            topics=topics,
+            tasks=[
+                {"task": t.get("id"), "worker_id": t.get("worker_id"), "state": t.get("state")}
+                for t in status.get("tasks", [])
+            ],
+            partitions=partitions,
+            lag=sum(p["lag"] for p in partitions),
         )
-    return groups
+    return [groups[group_id] for group_id in sorted(groups)]
 
 
 def _dead_letter_queues(herder: Herder) -> list[dict[str, str]]:

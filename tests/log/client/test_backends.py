@@ -16,6 +16,7 @@ import pytest
 from hub.log.broker import Broker
 from hub.log.client import (
     Admin,
+    ClientError,
     Consumer,
     GroupMember,
     GroupProtocol,
@@ -210,3 +211,82 @@ def test_custom_protocol_group_member(backend: Backend) -> None:
         assert member.sync({joined.member_id: b"connectors: x"}, timeout_s=30) == b"connectors: x"
         assert member.generation_id == joined.generation_id >= 0  # tansu counts generations from 0
         assert not member.poll(1.0)  # heartbeats keep it in the group
+
+
+@pytest.mark.integration
+def test_admin_lists_and_describes_a_consumer_group_with_its_committed_offsets(backend: Backend) -> None:
+    if backend.name == "tansu":
+        pytest.skip("tansu's ListGroups answers no state and its DescribeGroups no members")
+    topic, group = _topic(), f"g-{uuid.uuid4().hex[:6]}"
+    with backend.admin() as admin:
+        admin.create_topics([NewTopic(topic, 2)])
+    with backend.producer() as producer:
+        for i in range(5):
+            producer.send(topic, key=None, value=b"%d" % i, partition=0)
+        producer.flush(30)
+    with backend.consumer(group) as consumer:
+        consumer.subscribe([topic])
+        assert len(_poll(consumer, 5, timeout_s=40)) == 5
+        consumer.commit({TopicPartition(topic, 0): 3})
+        with backend.admin() as admin:
+            deadline = time.monotonic() + 20
+            while (described := admin.describe_groups([group])[group]).state != "Stable":
+                assert time.monotonic() < deadline, described
+                time.sleep(0.2)
+            listed = {g.group_id: g for g in admin.list_groups()}
+            assert listed[group].state == "Stable"
+            assert listed[group].protocol_type == "consumer"
+            assert len(described.members) == 1
+            member = described.members[0]
+            assert member.member_id
+            assert member.host
+            assert member.assignment == {TopicPartition(topic, 0), TopicPartition(topic, 1)}
+            assert admin.list_group_offsets(group) == {TopicPartition(topic, 0): 3}
+            unknown = admin.describe_groups(["no-such-group"])["no-such-group"]
+            assert unknown.members == ()
+            assert admin.list_group_offsets("no-such-group") == {}
+
+
+@pytest.mark.integration
+def test_a_group_of_another_protocol_is_described_embedded_and_refused_by_name_over_kafka(backend: Backend) -> None:
+    if backend.name == "tansu":
+        pytest.skip("tansu's DescribeGroups answers no members")
+    group = f"w-{uuid.uuid4().hex[:6]}"
+    with backend.member(group) as member:
+        joined = member.join([GroupProtocol("sessioned", b"worker-a")], timeout_s=30)
+        member.sync({joined.member_id: b"connectors: x"}, timeout_s=30)
+        with backend.admin() as admin:
+            listed = {g.group_id: g for g in admin.list_groups()}
+            if backend.embedded is None:
+                # librdkafka lists and describes consumer groups only (the documented limit of the Kafka backend).
+                assert group not in listed
+                with pytest.raises(ClientError, match="not a consumer group"):
+                    admin.describe_groups([group])
+                return
+            assert listed[group].protocol_type == "connect"
+            described = admin.describe_groups([group])[group]
+            assert described.state == "Stable"
+            assert [m.member_id for m in described.members] == [joined.member_id]
+            assert described.members[0].assignment == frozenset()
+            assert admin.list_group_offsets(group) == {}
+
+
+@pytest.mark.integration
+def test_log_sizes_grow_with_records_embedded_and_are_unknown_over_kafka(backend: Backend) -> None:
+    topic = _topic()
+    with backend.admin() as admin:
+        admin.create_topics([NewTopic(topic, 2)])
+        tps = [TopicPartition(topic, 0), TopicPartition(topic, 1)]
+        before = admin.log_sizes(tps)
+        with backend.producer() as producer:
+            for i in range(10):
+                producer.send(topic, key=None, value=b"x" * 100 + b"%d" % i, partition=0)
+            producer.flush(30)
+        after = admin.log_sizes(tps)
+    if backend.embedded is None:
+        assert before == after == dict.fromkeys(tps)
+        return
+    assert before == {tps[0]: 0, tps[1]: 0}
+    assert after[tps[0]] is not None
+    assert after[tps[0]] > 1000
+    assert after[tps[1]] == 0

@@ -46,11 +46,14 @@ def test_page_and_vendored_assets(api: httpx.Client) -> None:
 def test_topics_messages_and_offsets(api: httpx.Client, hub: HubStart) -> None:
     name = _topic_with_records(api, hub, 5)
     listed = {t["name"]: t for t in api.get("/ui/api/topics").json()}
-    assert listed[name] == {"name": name, "partitions": 2, "messages": 5}
     described = api.get(f"/ui/api/topics/{name}").json()
+    size = described["partitions"][1]["bytes"]  # the store's log size: the record batches' bytes
+    assert size > 5 * len("k0") + 5 * len("0")
+    assert listed[name] == {"name": name, "partitions": 2, "messages": 5, "bytes": size}
+    assert described["bytes"] == size
     assert described["partitions"] == [
-        {"partition": 0, "earliest": 0, "latest": 0},
-        {"partition": 1, "earliest": 0, "latest": 5},
+        {"partition": 0, "earliest": 0, "latest": 0, "bytes": 0},
+        {"partition": 1, "earliest": 0, "latest": 5, "bytes": size},
     ]
     assert "cleanup.policy" in described["configs"]
     records = api.get(f"/ui/api/topics/{name}/messages", params={"partition": 1, "offset": 3}).json()
@@ -102,3 +105,14 @@ def test_open_api_principal_and_history(api: httpx.Client) -> None:
     assert isinstance(api.get("/ui/api/history").json(), dict)
     assert isinstance(api.get("/ui/api/groups").json(), list)
     assert isinstance(api.get("/ui/api/dlq").json(), list)
+
+
+def test_an_integer_written_as_a_float_is_an_integer(api: httpx.Client, hub: HubStart) -> None:
+    name = _topic_with_records(api, hub, 0)
+    sent = api.post(f"/ui/api/topics/{name}/messages", json={"value": "x", "partition": 1.0})
+    assert sent.status_code == 201, sent.text
+    assert sent.json() == {"topic": name, "partition": 1, "offset": 0}
+    refused = api.post(f"/ui/api/topics/{name}/messages", json={"value": "x", "partition": 1.5})
+    assert refused.status_code == 400
+    missing = api.post(f"/ui/api/dlq/{name}/resend", json={"partition": 1.0, "offsets": [5.0]})
+    assert missing.status_code == 404, missing.text  # parsed, then no record at offset 5

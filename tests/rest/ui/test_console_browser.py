@@ -1,7 +1,8 @@
 """The web console in a real browser (headless Chromium through Selenium) against a `hub start` with REST
 authentication: creating a connector through the form (a validation error shown next to its field), seeing it
 RUNNING with progress, browsing its topic's messages and producing one, pausing and resuming, a consumer group's
-lag falling, re-sending a dead-letter record, and a read-only user seeing no actions (and refused anyway).
+lag falling, a plain consumer group shown with its member and lag, re-sending a dead-letter record, and a
+read-only user seeing no actions (and refused anyway).
 
 Every view is screenshotted into the run's output (``console-screenshots``; with ``HUB_CONSOLE_DOCS_SCREENSHOTS``
 set they are copied to docs/images/console/), each checked non-blank, and axe-core finds no serious violation in
@@ -150,7 +151,10 @@ def test_create_connector_through_the_form(driver: Any, hub: HubStart, shots: Pa
 def test_browse_the_topic_and_produce(driver: Any, hub: HubStart, shots: Path, api: httpx.Client) -> None:
     _go(driver, hub, "topics", "#topics")
     assert "lines-topic" in _text(driver, "#topics")
+    row = driver.find_element("xpath", "//table[@id='topics']//tr[td/a[text()='lines-topic']]")
+    assert row.find_element("css selector", ".size").text.endswith(("B", "KiB")), row.text  # a size, not "unknown"
     _go(driver, hub, "topics/lines-topic", "#message-list")
+    assert _text(driver, "#topic-size").endswith(("B", "KiB"))
     listed = _text(driver, "#message-list")
     assert '"payload": "hello"' in listed, listed  # JsonConverter's envelope, pretty-printed
     assert "order" in listed, listed
@@ -199,6 +203,37 @@ def test_consumer_group_lag_falls(driver: Any, hub: HubStart, shots: Path, api: 
     _check_view(driver, shots, "groups")
     assert api.put("/connectors/orders-sink/resume").status_code == 202
     wait_for(driver, lambda d: _text(d, "#lag-connect-orders-sink") == "0", "the lag falling to 0", timeout_s=60)
+
+
+def test_a_plain_consumer_group_shows_its_member_and_lag(
+    driver: Any, hub: HubStart, shots: Path, api: httpx.Client
+) -> None:
+    from confluent_kafka import Consumer, TopicPartition
+
+    end = _end(api, "orders")
+    consumer = Consumer(
+        {
+            "bootstrap.servers": hub.kafka,
+            "group.id": "plain-readers",
+            "client.id": "console-test-reader",
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+        }
+    )
+    try:
+        consumer.subscribe(["orders"])
+        wait_for(driver, lambda d: consumer.poll(0.5) is not None, "the consumer reading a record")
+        consumer.commit(offsets=[TopicPartition("orders", 0, 5)], asynchronous=False)
+        _go(driver, hub, "groups", "#lag-plain-readers")
+        wait_for(driver, lambda d: _text(d, "#lag-plain-readers") == str(end - 5), f"a lag of {end - 5}")
+        driver.execute_script("arguments[0].scrollIntoView()", _css(driver, 'section[data-group="plain-readers"]'))
+        section = _text(driver, 'section[data-group="plain-readers"]')
+        assert "console-test-reader" in section, section
+        assert "orders-0" in section, section  # the member's assignment
+        assert "Stable" in section, section
+        _check_view(driver, shots, "groups")
+    finally:
+        consumer.close()
 
 
 def test_resend_a_dead_letter_record(driver: Any, hub: HubStart, shots: Path, api: httpx.Client) -> None:

@@ -6,11 +6,22 @@ from collections.abc import Collection, Mapping, Sequence
 
 from hub.log.broker import EARLIEST, LATEST, READ_COMMITTED, READ_UNCOMMITTED, Broker
 from hub.log.client.api import Admin
+from hub.log.client.consumer_protocol import decode_assignment
 from hub.log.client.embedded.errors import translated_errors
 from hub.log.client.embedded.transactions import fence_producers
 from hub.log.client.errors import ClientClosedError, ClientError, InvalidTopicConfigError
-from hub.log.client.types import IsolationLevel, NewTopic, OffsetSpec, TopicDescription, TopicPartition
+from hub.log.client.types import (
+    GroupDescription,
+    GroupListing,
+    GroupMemberDescription,
+    IsolationLevel,
+    NewTopic,
+    OffsetSpec,
+    TopicDescription,
+    TopicPartition,
+)
 from hub.log.errors import TopicExistsError
+from hub.log.group import GroupCoordinator
 from hub.log.txn.contracts import TransactionCoordinatorApi
 
 
@@ -94,5 +105,80 @@ class EmbeddedAdmin(Admin):
             raise ClientError("the embedded store has no transaction coordinator")
         fence_producers(self._transactions, transactional_ids, timeout_s)
 
+    def log_sizes(self, partitions: Collection[TopicPartition]) -> dict[TopicPartition, int | None]:
+        self._check()
+        with translated_errors():
+            return {tp: self._broker.store.partition(tp.topic, tp.partition).size_bytes for tp in partitions}
+
+    def list_groups(self) -> list[GroupListing]:
+        coordinator = self._coordinator()
+        with translated_errors():
+            return [GroupListing(g.group_id, g.state, g.protocol_type) for g in coordinator.list_groups()]
+
+    def describe_groups(self, group_ids: Collection[str]) -> dict[str, GroupDescription]:
+        coordinator = self._coordinator()
+        wanted = list(group_ids)
+        with translated_errors():
+            # A group of the consumer group protocol (KIP-848) is described by ConsumerGroupDescribe's view.
+            modern = {d.group_id: d for d in coordinator.describe_consumer_groups(wanted) if d.error == 0 and d.state}
+            described: dict[str, GroupDescription] = {}
+            for group_id in wanted:
+                if group_id in modern:
+                    group = modern[group_id]
+                    members = tuple(
+                        GroupMemberDescription(
+                            m.member_id,
+                            m.client_id,
+                            m.client_host,
+                            frozenset(TopicPartition(a.topic_name, p) for a in m.assignment for p in a.partitions),
+                            m.instance_id,
+                        )
+                        for m in group.members
+                    )
+                    described[group_id] = GroupDescription(
+                        group_id, group.state, "consumer", group.assignor_name, members
+                    )
+                    continue
+                classic = coordinator.describe_group(group_id)
+                described[group_id] = GroupDescription(
+                    group_id,
+                    classic.state,
+                    classic.protocol_type,
+                    classic.protocol,
+                    tuple(
+                        GroupMemberDescription(
+                            m.member_id,
+                            m.client_id,
+                            m.client_host,
+                            _assigned(classic.protocol_type, m.assignment),
+                            m.group_instance_id,
+                        )
+                        for m in classic.members
+                    ),
+                )
+            return described
+
+    def list_group_offsets(self, group_id: str) -> dict[TopicPartition, int]:
+        coordinator = self._coordinator()
+        with translated_errors():
+            committed = coordinator.fetch_offsets(group_id)
+        return {TopicPartition(t, p): c.offset for (t, p), c in committed.items() if c is not None}
+
+    def _coordinator(self) -> GroupCoordinator:
+        self._check()
+        if self._broker.coordinator is None:
+            raise ClientError("the embedded store has no group coordinator")
+        return self._broker.coordinator
+
     def close(self) -> None:
         self._closed = True
+
+
+def _assigned(protocol_type: str, assignment: bytes) -> frozenset[TopicPartition]:
+    """A consumer's assignment; nothing for other protocols (a Connect worker's is no list of partitions)."""
+    if protocol_type != "consumer" or not assignment:
+        return frozenset()
+    try:
+        return frozenset(decode_assignment(assignment))
+    except Exception:  # a client's own assignment format: show the member without partitions
+        return frozenset()

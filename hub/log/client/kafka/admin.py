@@ -9,7 +9,16 @@ from hub.log.client.api import Admin
 from hub.log.client.errors import ClientClosedError, ClientTimeoutError, TopicAlreadyExistsError
 from hub.log.client.kafka.transactions import fence_producers
 from hub.log.client.kafka.translate import LIBRDKAFKA_LOG, import_confluent, translate
-from hub.log.client.types import IsolationLevel, NewTopic, OffsetSpec, TopicDescription, TopicPartition
+from hub.log.client.types import (
+    GroupDescription,
+    GroupListing,
+    GroupMemberDescription,
+    IsolationLevel,
+    NewTopic,
+    OffsetSpec,
+    TopicDescription,
+    TopicPartition,
+)
 
 
 class KafkaAdmin(Admin):
@@ -146,6 +155,62 @@ class KafkaAdmin(Admin):
         self._check()
         fence_producers(self._bootstrap, transactional_ids, timeout_s=timeout_s, config=self._config)
 
+    def log_sizes(self, partitions: Collection[TopicPartition]) -> dict[TopicPartition, int | None]:
+        self._check()
+        return dict.fromkeys(partitions)  # confluent-kafka's AdminClient has no DescribeLogDirs
+
+    def list_groups(self) -> list[GroupListing]:
+        self._check()
+        try:
+            listed = self._client.list_consumer_groups(request_timeout=self._timeout_s).result(self._timeout_s)
+        except Exception as exc:
+            raise translate(exc, "listing groups") from exc
+        if listed.errors:
+            raise translate(listed.errors[0], "listing groups")
+        # librdkafka's listing has no protocol type: "" for a group that only commits offsets, else "consumer".
+        return [
+            GroupListing(g.group_id, _state(g.state), "" if g.is_simple_consumer_group else "consumer")
+            for g in listed.valid
+        ]
+
+    def describe_groups(self, group_ids: Collection[str]) -> dict[str, GroupDescription]:
+        self._check()
+        wanted = list(group_ids)
+        if not wanted:
+            return {}
+        futures = self._client.describe_consumer_groups(wanted, request_timeout=self._timeout_s)
+        described: dict[str, GroupDescription] = {}
+        for group_id, group in self._wait(futures, "describing group").items():
+            members = tuple(
+                GroupMemberDescription(
+                    m.member_id,
+                    m.client_id,
+                    m.host,
+                    frozenset(
+                        TopicPartition(tp.topic, tp.partition)
+                        for tp in (m.assignment.topic_partitions if m.assignment else [])
+                    ),
+                    m.group_instance_id,
+                )
+                for m in group.members
+            )
+            protocol_type = "" if group.is_simple_consumer_group else "consumer"
+            described[group_id] = GroupDescription(
+                group_id, _state(group.state), protocol_type, group.partition_assignor or "", members
+            )
+        return described
+
+    def list_group_offsets(self, group_id: str) -> dict[TopicPartition, int]:
+        self._check()
+        request = [import_confluent().ConsumerGroupTopicPartitions(group_id)]
+        futures = self._client.list_consumer_group_offsets(request, request_timeout=self._timeout_s)
+        listed = self._wait(futures, "listing the offsets of group")[group_id]
+        return {
+            TopicPartition(tp.topic, tp.partition): tp.offset
+            for tp in listed.topic_partitions or []
+            if tp.offset >= 0 and tp.error is None
+        }
+
     def _refresh_leaders(self, topics: Collection[str]) -> None:
         """Fresh metadata of ``topics`` before a request sent to their leaders, as Kafka's AdminClient asks for it
         with every ListOffsets: librdkafka's admin client otherwise uses cached leaders, which it never refreshes
@@ -158,3 +223,20 @@ class KafkaAdmin(Admin):
 
     def close(self) -> None:
         self._closed = True
+
+
+#: librdkafka's group states by the names Kafka gives them.
+_STATES = {
+    "PREPARING_REBALANCING": "PreparingRebalance",
+    "COMPLETING_REBALANCING": "CompletingRebalance",
+    "STABLE": "Stable",
+    "DEAD": "Dead",
+    "EMPTY": "Empty",
+    "ASSIGNING": "Assigning",
+    "RECONCILING": "Reconciling",
+}
+
+
+def _state(state: Any) -> str:
+    name = str(getattr(state, "name", state))
+    return _STATES.get(name, name.title())

@@ -292,10 +292,21 @@ async function newConnector() {
 
 async function topics() {
   const list = await api("GET", "/ui/api/topics");
-  main.innerHTML = `<h1>Topics</h1><table id="topics"><thead><tr><th>Topic</th><th>Partitions</th><th>Messages</th></tr>
-    </thead><tbody>${list.map((t) => `<tr><td><a href="#/topics/${encodeURIComponent(t.name)}">${esc(t.name)}</a></td>
-    <td>${t.partitions}</td><td>${t.messages}</td></tr>`).join("") || '<tr><td colspan="3">No topics.</td></tr>'}
+  main.innerHTML = `<h1>Topics</h1><table id="topics"><thead><tr><th>Topic</th><th>Partitions</th><th>Messages</th>
+    <th>Size</th></tr></thead><tbody>${list.map((t) => `<tr><td><a href="#/topics/${encodeURIComponent(t.name)}">${
+      esc(t.name)}</a></td><td>${t.partitions}</td><td>${t.messages}</td><td class="size">${size(t.bytes)}</td></tr>`)
+      .join("") || '<tr><td colspan="4">No topics.</td></tr>'}
     </tbody></table>`;
+}
+
+// Bytes a log takes, or "unknown" where the store client cannot tell (over Kafka: librdkafka has no DescribeLogDirs).
+function size(bytes) {
+  if (bytes === null || bytes === undefined) return "unknown";
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) { value /= 1024; unit += 1; }
+  return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
 }
 
 function messageRows(records, selectable) {
@@ -321,9 +332,10 @@ function messagesTable(id, records, selectable) {
 async function topic(name) {
   const t = await api("GET", `/ui/api/topics/${encodeURIComponent(name)}`);
   main.innerHTML = `<h1>Topic ${esc(name)}</h1>
-    <table id="partitions"><thead><tr><th>Partition</th><th>Earliest offset</th><th>Latest offset</th><th>Messages</th></tr>
-    </thead><tbody>${t.partitions.map((p) => `<tr><td>${p.partition}</td><td>${p.earliest}</td><td>${p.latest}</td>
-    <td>${p.latest - p.earliest}</td></tr>`).join("")}</tbody></table>
+    <p>Size: <strong id="topic-size">${size(t.bytes)}</strong></p>
+    <table id="partitions"><thead><tr><th>Partition</th><th>Earliest offset</th><th>Latest offset</th><th>Messages</th>
+    <th>Size</th></tr></thead><tbody>${t.partitions.map((p) => `<tr><td>${p.partition}</td><td>${p.earliest}</td>
+    <td>${p.latest}</td><td>${p.latest - p.earliest}</td><td>${size(p.bytes)}</td></tr>`).join("")}</tbody></table>
     <h2>Messages</h2>
     <form id="browse">
       <label for="browse-partition">Partition</label> <input id="browse-partition" type="number" min="0" value="0">
@@ -369,18 +381,32 @@ async function topic(name) {
 // ---- Consumer groups ---------------------------------------------------------------------------------------------
 
 async function groups() {
+  const assigned = (m) => m.assignment.map((tp) => `${esc(tp.topic)}-${tp.partition}`).join(", ") || "none";
+  const members = (g) => (g.members.length
+    ? `<table><caption>Members</caption><thead><tr><th>Member id</th><th>Client id</th><th>Host</th>
+      <th>Assigned partitions</th></tr></thead><tbody>
+      ${g.members.map((m) => `<tr class="member"><td>${esc(m.member_id)}</td><td>${esc(m.client_id)}</td>
+      <td>${esc(m.host)}</td><td>${assigned(m)}</td></tr>`).join("")}</tbody></table>`
+    : "<p>No members.</p>");
+  const tasks = (g) => (g.tasks
+    ? `<table><caption>Connector tasks</caption><thead><tr><th>Task</th><th>Worker</th><th>State</th></tr></thead>
+      <tbody>${g.tasks.map((t) => `<tr><td>${t.task}</td><td>${esc(t.worker_id)}</td><td>${stateBadge(t.state)}</td>
+      </tr>`).join("")}</tbody></table>`
+    : "");
   const render = async () => {
     const list = await api("GET", "/ui/api/groups");
     main.innerHTML = `<h1>Consumer groups</h1>${list.map((g) => `<section class="group" data-group="${esc(g.group)}">
-      <h2>${esc(g.group)} (connector <a href="#/connectors/${encodeURIComponent(g.connector)}">${esc(g.connector)}</a>)</h2>
-      <p>Total lag: <strong class="lag" id="lag-${esc(g.group)}">${g.lag}</strong></p>
-      <table><thead><tr><th>Member (task)</th><th>Worker</th><th>State</th></tr></thead><tbody>
-      ${g.members.map((m) => `<tr><td>${m.task}</td><td>${esc(m.worker_id)}</td><td>${stateBadge(m.state)}</td></tr>`).join("")}
-      </tbody></table>
-      <table><thead><tr><th>Topic</th><th>Partition</th><th>Committed</th><th>End</th><th>Lag</th></tr></thead><tbody>
-      ${g.partitions.map((p) => `<tr><td>${esc(p.topic)}</td><td>${p.partition}</td><td>${p.committed ?? "none"}</td>
-      <td>${p.end}</td><td>${p.lag}</td></tr>`).join("")}</tbody></table></section>`).join("")
-      || "<p>No sink connectors, so no consumer groups.</p>"}`;
+      <h2>${esc(g.group)}${g.connector ? ` (connector <a href="#/connectors/${encodeURIComponent(g.connector)}">${
+        esc(g.connector)}</a>)` : ""}</h2>
+      <p>State: ${stateBadge(g.state)}${g.protocol_type ? `, protocol type ${esc(g.protocol_type)}` : ""}.
+      Total lag: <strong class="lag" id="lag-${esc(g.group)}">${g.lag}</strong></p>
+      ${members(g)}${tasks(g)}
+      ${g.partitions.length ? `<table><caption>Lag per partition</caption><thead><tr><th>Topic</th><th>Partition</th>
+      <th>Member</th><th>Committed</th><th>End</th><th>Lag</th></tr></thead><tbody>
+      ${g.partitions.map((p) => `<tr><td>${esc(p.topic)}</td><td>${p.partition}</td><td>${esc(p.member ?? "")}</td>
+      <td>${p.committed ?? "none"}</td><td>${p.end}</td><td>${p.lag ?? "unknown"}</td></tr>`).join("")}
+      </tbody></table>` : "<p>No committed offsets nor assigned partitions.</p>"}</section>`).join("")
+      || "<p>No consumer groups.</p>"}`;
   };
   await render();
   every(2000, render);
