@@ -6,12 +6,18 @@ registered as type PROTOBUF, as the base64 of its ``FileDescriptorProto`` (as co
 registers it; it imports only well-known and Confluent types, which every registry knows, so it has no
 references) — or looked up with ``auto.register.schemas=false`` — under the subject the strategy names (the
 record name is the message's full name). Each record is the 5-byte header, the message indexes (``0`` for the
-file's one top-level message) and the message's bytes. Reading: the id gives the writer's file (fetched in the
-registry's serialized form, with its references), the message indexes its message type, and the descriptor the
-Connect schema; the message becomes a Connect struct (protobuf_values), a wrapper message its value.
+file's one top-level message) and the message's bytes. With ``use.latest.version`` (which needs
+``auto.register.schemas=false``: Confluent's serializer would otherwise register the data's schema and ignore it)
+the subject's latest schema is the writer's instead: its id goes in the header, the message of the data's full
+name in it gives the message indexes, and the struct's fields are set on that message by name; a record that does
+not fit it (a field it lacks, a value of another type, no message of that name) is a DataError.
 
-Options: the registry's (registry_access) and ``schemas.cache.config``; ``use.latest.version`` and ProtobufData's
-options other than their defaults are refused by name.
+Reading: the id gives the writer's file (fetched in the registry's serialized form, with its references), the
+message indexes its message type, and the descriptor the Connect schema; the message becomes a Connect struct
+(protobuf_values), a wrapper message its value.
+
+Options: the registry's (registry_access) and ``schemas.cache.config``; ProtobufData's options other than their
+defaults are refused by name.
 
 An instance is used by one task thread; its caches and descriptor pools are not shared.
 """
@@ -104,13 +110,19 @@ class _Reading(NamedTuple):
     types: dict[tuple[int, ...], tuple[Schema, Any, Callable[[Any], Any]]]  # indexes → (schema, class, reader)
 
 
+class _Target(NamedTuple):
+    header: bytes  # magic byte, schema id and message indexes
+    message_class: Any  # the message the records are written as
+    fit: str  # with use.latest.version: names the latest schema in a record's error
+
+
 class ProtobufConverter(Converter):
     """Confluent's ProtobufConverter (see the module docstring)."""
 
     def __init__(self) -> None:
         self._registry: RegistryAccess | None = None
         self._writings: IdentityCache[Schema, _Writing] = IdentityCache(self._make_writing)
-        self._headers: dict[tuple[str, str], bytes] = {}
+        self._targets: dict[tuple[str, str], _Target] = {}
         self._readings: dict[int, _Reading] = {}
 
     def config_def(self) -> ConfigDef:
@@ -123,10 +135,12 @@ class ProtobufConverter(Converter):
             if PROTOBUF_CONFIG.key(key) or key in PROTOBUF_CONFIG.unsupported_keys
         }
         options = PROTOBUF_CONFIG.parse(known)
-        if options["use.latest.version"]:
-            raise ConfigError({"use.latest.version": ["true is not implemented by Hub's ProtobufConverter"]})
+        if options["use.latest.version"] and options["auto.register.schemas"]:
+            raise ConfigError(
+                {"use.latest.version": ["true needs auto.register.schemas=false (else the data's own is registered)"]}
+            )
         self._writings = IdentityCache(self._make_writing, options["schemas.cache.config"])
-        self._headers.clear()
+        self._targets.clear()
         self._readings.clear()
         self._registry = RegistryAccess.from_options(options, is_key=is_key)
 
@@ -172,22 +186,42 @@ class ProtobufConverter(Converter):
             raise DataError(f"ProtobufConverter needs a schema to write a value of topic {topic!r}; it has none")
         writing = self._writings(schema)
         key = (topic, writing.text)
-        header = self._headers.get(key)
-        if header is None:
-            from confluent_kafka.schema_registry import Schema as RegistrySchema
-
-            registry = self.registry
-            subject = registry.subject(topic, writing.record_name)
-            header = self._headers[key] = frame(
-                registry.id_for(subject, RegistrySchema(writing.text, "PROTOBUF")), writing.indexes
-            )
-        message = writing.message_class()
+        target = self._targets.get(key)
+        if target is None:
+            target = self._targets[key] = self._target(topic, writing)
+        message = target.message_class()
         try:
             writing.fill(message, value)
-        except (TypeError, ValueError, AttributeError, KeyError, SchemaError) as exc:
-            raise DataError(f"Failed to serialize Protobuf data from topic {topic!r}: {exc}") from None
+        except (DataError, TypeError, ValueError, AttributeError, KeyError, SchemaError) as exc:
+            raise DataError(f"Failed to serialize Protobuf data from topic {topic!r}{target.fit}: {exc}") from None
         payload: bytes = message.SerializeToString()
-        return header + payload
+        return target.header + payload
+
+    def _target(self, topic: str, writing: _Writing) -> _Target:
+        """Where ``writing``'s records of ``topic`` go: the data's own schema, registered or looked up, or the
+        subject's latest with ``use.latest.version`` (the message of the data's full name in it)."""
+        registry = self.registry
+        subject = registry.subject(topic, writing.record_name)
+        if not registry.use_latest:
+            from confluent_kafka.schema_registry import Schema as RegistrySchema
+
+            schema_id = registry.id_for(subject, RegistrySchema(writing.text, "PROTOBUF"))
+            return _Target(frame(schema_id, writing.indexes), writing.message_class, "")
+        latest = registry.latest(subject)
+        if latest.schema_id is None:
+            raise DataError(f"the registry gave no id for subject {subject!r}")
+        schema_id = int(latest.schema_id)
+        if latest.schema is not None and latest.schema.schema_type != "PROTOBUF":
+            raise DataError(f"the latest schema of subject {subject!r} is {latest.schema.schema_type}, not PROTOBUF")
+        reading = self._readings.get(schema_id) or self._reading(schema_id)
+        indexes, full_name = _indexes_of(reading.file, writing.record_name)
+        if indexes is None:
+            raise DataError(
+                f"the latest schema (id {schema_id}) of subject {subject!r} has no message {writing.record_name!r}"
+            )
+        message_class = _message_class(reading.pool.FindMessageTypeByName(full_name))
+        fit = f": the data does not fit the latest schema (id {schema_id}) of subject {subject!r}"
+        return _Target(frame(schema_id, encode_message_indexes(indexes)), message_class, fit)
 
     def to_connect(self, topic: str, data: bytes | None) -> SchemaAndValue:
         if data is None:
@@ -273,6 +307,24 @@ class ProtobufConverter(Converter):
             return Schema(unwrapped, optional=True), _message_class(descriptor), _read_wrapper
         connect_schema = to_connect_schema(descriptor)
         return connect_schema, _message_class(descriptor), lambda message: read(message, connect_schema)
+
+
+def _indexes_of(file: Any, record_name: str) -> tuple[list[int] | None, str]:
+    """The message indexes and full name of the message ``record_name`` in a FileDescriptorProto (an unqualified
+    name is looked up in the file's package), or None."""
+    package = file.package
+    wanted = {record_name, f"{package}.{record_name}" if package and "." not in record_name else record_name}
+    pending: list[tuple[list[int], str, Any]] = [
+        ([index], f"{package}.{message.name}" if package else message.name, message)
+        for index, message in enumerate(file.message_type)
+    ]
+    while pending:
+        indexes, full_name, message = pending.pop(0)
+        if full_name in wanted:
+            return indexes, full_name
+        nested = enumerate(message.nested_type)
+        pending.extend(([*indexes, index], f"{full_name}.{inner.name}", inner) for index, inner in nested)
+    return None, ""
 
 
 def _fill_wrapper(message: Any, value: Any) -> None:

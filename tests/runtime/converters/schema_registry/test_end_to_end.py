@@ -177,6 +177,30 @@ def test_protobuf_records_go_through_hubs_registry_both_ways(
     assert fresh.to_connect("pb-out", copied).value.get("inner").get("a") == 1
 
 
+def test_the_protobuf_converter_writes_with_the_latest_schema_in_hubs_registry(
+    hub: HubStart, registry: SchemaRegistryClient, shop: ModuleType
+) -> None:
+    from hub.runtime.converters.schema_registry import ProtobufConverter
+
+    conf = {"use.deprecated.format": False}
+    message = shop.Order(id=4, name="ink", inner=shop.Order.Inner(a=2), status=shop.Order.DONE, number=7)
+    context = SerializationContext("pb-latest", MessageField.VALUE)
+    data = ProtobufSerializer(shop.Order, registry, conf)(message, context)
+    latest = registry.get_latest_version("pb-latest-value")
+    reading = ProtobufConverter()
+    reading.configure({"schema.registry.url": hub.url})
+    schema, value = reading.to_connect("pb-latest", data)
+    writing = ProtobufConverter()
+    writing.configure({"schema.registry.url": hub.url, "use.latest.version": "true", "auto.register.schemas": "false"})
+
+    written = writing.from_connect("pb-latest", schema, value)
+
+    assert written is not None
+    assert int.from_bytes(written[1:5], "big") == latest.schema_id
+    assert ProtobufDeserializer(shop.Order, conf)(written, context) == message
+    assert registry.get_versions("pb-latest-value") == [latest.version]
+
+
 def test_the_converters_send_the_registrys_basic_auth_credentials(tmp_path: Path) -> None:
     from hub.runtime.converters.schema_registry import AvroConverter
     from hub.sdk.errors import ConnectorError

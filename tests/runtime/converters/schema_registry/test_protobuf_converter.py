@@ -19,6 +19,7 @@ from hub.runtime.converters.schema_registry import ProtobufConverter
 from hub.sdk.errors import ConfigError, DataError
 from hub.sdk.schema import (
     INT8_SCHEMA,
+    INT32_SCHEMA,
     INT64_SCHEMA,
     OPTIONAL_STRING_SCHEMA,
     STRING_SCHEMA,
@@ -184,5 +185,64 @@ def test_bytes_of_another_format_or_a_bad_message_index_are_data_errors(registry
 def test_unimplemented_options_are_refused_by_name(registry_url: str) -> None:
     with pytest.raises(ConfigError, match=r"wrapper\.for\.nullables"):
         converter(registry_url, **{"wrapper.for.nullables": "true"})
-    with pytest.raises(ConfigError, match=r"use\.latest\.version"):
+    with pytest.raises(ConfigError, match=r"use\.latest\.version.*auto\.register\.schemas=false"):
         converter(registry_url, **{"use.latest.version": "true"})
+
+
+LATEST = {"use.latest.version": "true", "auto.register.schemas": "false"}
+PART_OF_ORDER = struct_schema(
+    {"id": INT64_SCHEMA, "name": STRING_SCHEMA, "inner": struct_schema({"a": INT32_SCHEMA}, optional=True)},
+    name="shop.Order",
+)
+
+
+def test_with_use_latest_version_the_subjects_latest_schema_writes(
+    registry_url: str, registry: Any, shop: ModuleType
+) -> None:
+    ProtobufSerializer(shop.Order, registry, CONF)(order(shop), context("orders"))
+    latest = registry.get_latest_version("orders-value")
+    inner = Struct(PART_OF_ORDER.field("inner").schema, {"a": 2})
+    value = Struct(PART_OF_ORDER, {"id": 8, "name": "ink", "inner": inner})
+    data = converter(registry_url, **LATEST).from_connect("orders", PART_OF_ORDER, value)
+    assert data is not None
+    assert int.from_bytes(data[1:5], "big") == latest.schema_id
+    assert data[5:6] == b"\x00"
+    assert registry.get_versions("orders-value") == [latest.version]  # nothing registered
+    read = ProtobufDeserializer(shop.Order, CONF)(data, context("orders"))
+    assert read == shop.Order(id=8, name="ink", inner=shop.Order.Inner(a=2))
+
+
+def test_with_use_latest_version_a_nested_message_gets_its_message_indexes(
+    registry_url: str, registry: Any, shop: ModuleType
+) -> None:
+    strategy = "io.confluent.kafka.serializers.subject.RecordNameStrategy"
+    inner = struct_schema({"a": INT32_SCHEMA}, name="shop.Order.Inner")
+    ProtobufSerializer(shop.Order, registry, CONF)(order(shop), context("orders"))
+    registry.register_schema("shop.Order.Inner", registry.get_latest_version("orders-value").schema)
+    options = {**LATEST, "value.subject.name.strategy": strategy}
+    data = converter(registry_url, **options).from_connect("orders", inner, Struct(inner, {"a": 4}))
+    assert data is not None
+    # message indexes [0, 1] (zigzag varints): Order's second nested type, after the map's CountsEntry
+    assert data[5:8] == b"\x04\x00\x02"
+    assert ProtobufDeserializer(shop.Order.Inner, CONF)(data, context("orders")) == shop.Order.Inner(a=4)
+
+
+def test_a_record_that_does_not_fit_the_latest_schema_is_a_data_error(
+    registry_url: str, registry: Any, shop: ModuleType
+) -> None:
+    ProtobufSerializer(shop.Order, registry, CONF)(order(shop), context("orders"))
+    schema_id = registry.get_latest_version("orders-value").schema_id
+    converting = converter(registry_url, **LATEST)
+    extra = struct_schema({"id": INT64_SCHEMA, "colour": STRING_SCHEMA}, name="shop.Order")
+    with pytest.raises(DataError, match=rf"does not fit the latest schema \(id {schema_id}\).*colour"):
+        converting.from_connect("orders", extra, Struct(extra, {"id": 1, "colour": "red"}))
+    wrong_type = struct_schema({"id": STRING_SCHEMA}, name="shop.Order")
+    with pytest.raises(DataError, match="does not fit the latest schema"):
+        converting.from_connect("orders", wrong_type, Struct(wrong_type, {"id": "one"}))
+    other = struct_schema({"id": INT64_SCHEMA}, name="shop.Invoice")
+    with pytest.raises(DataError, match=r"has no message 'shop\.Invoice'"):
+        converting.from_connect("orders", other, Struct(other, {"id": 1}))
+    keys = ProtobufConverter()
+    keys.configure({"schema.registry.url": registry_url, **LATEST}, is_key=True)
+    with pytest.raises(DataError, match="orders-key"):  # no latest schema to write with
+        keys.from_connect("orders", STRING_SCHEMA, "k")
