@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from abc import abstractmethod
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -181,13 +182,13 @@ class StreamingSourceTask(SourceTask):
 
     # --- what each source defines ----------------------------------------------------------------------------------
 
+    @abstractmethod
     def prepare(self) -> str:
         """Look up what the records need (describe, the PushTopic) and return the channel to subscribe to."""
-        raise NotImplementedError
 
+    @abstractmethod
     def records_of(self, data: dict[str, Any]) -> list[Pending]:
         """The records of one event's ``data`` member, in order."""
-        raise NotImplementedError
 
 
 class Pending:

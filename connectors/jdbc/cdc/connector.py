@@ -36,10 +36,10 @@ from connectors.jdbc.cdc.database import (
     catalog_engine,
     connect,
     connection_problem_key,
-    drop_publication,
     drop_slot,
     ensure_publication,
     ensure_slot,
+    release_replication,
     row_estimate,
 )
 from connectors.jdbc.cdc.pgoutput import lsn_text
@@ -98,12 +98,7 @@ class PostgresCdcSourceConnector(SourceConnector):
         """Nothing to release: the task holds the connections."""
 
     def on_delete(self) -> None:
-        with connect(self.settings) as connection:
-            drop_slot(connection, self.settings["slot.name"])
-            if self.settings["publication.autocreate.mode"] != "disabled":
-                name = self.settings["publication.name"]
-                drop_publication(connection, name)
-                log.info("connector %s: dropped publication %s", self.config.get("name"), name)
+        release_replication(self.settings)
 
 
 class PostgresCdcSourceTask(SourceTask):

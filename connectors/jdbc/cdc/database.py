@@ -126,6 +126,15 @@ def drop_publication(connection: psycopg.Connection[Any], name: str) -> None:
     connection.execute(sql.SQL("DROP PUBLICATION IF EXISTS {}").format(sql.Identifier(name)))
 
 
+def release_replication(settings: dict[str, Any]) -> None:
+    """What a deleted connector leaves behind: its slot, and its publication unless it never creates one."""
+    with connect(settings) as connection:
+        drop_slot(connection, settings["slot.name"])
+        if settings["publication.autocreate.mode"] != "disabled":
+            drop_publication(connection, settings["publication.name"])
+            log.info("dropped publication %s", settings["publication.name"])
+
+
 def ensure_slot(connection: psycopg.Connection[Any], slot: str, task: str) -> tuple[bool, int]:
     """Creates the ``pgoutput`` slot unless it exists: (whether it was created, its confirmed LSN)."""
     row = connection.execute(

@@ -41,10 +41,10 @@ from connectors.jdbc.cdc.database import (
     catalog_engine,
     connect,
     connection_problem_key,
-    drop_publication,
     drop_slot,
     ensure_publication,
     ensure_slot,
+    release_replication,
 )
 from connectors.jdbc.cdc.documents.builder import DocumentBuilder, Key, document_id
 from connectors.jdbc.cdc.documents.catalog import Tree, resolve
@@ -144,10 +144,7 @@ class PostgresDocumentSourceConnector(SourceConnector):
         """Nothing to release: the task holds the connections."""
 
     def on_delete(self) -> None:
-        with connect(self.settings) as connection:
-            drop_slot(connection, self.settings["slot.name"])
-            if self.settings["publication.autocreate.mode"] != "disabled":
-                drop_publication(connection, self.settings["publication.name"])
+        release_replication(self.settings)
 
 
 def _full_identity(connection: psycopg.Connection[Any], tree: Tree) -> None:
