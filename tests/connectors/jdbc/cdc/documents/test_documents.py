@@ -102,7 +102,7 @@ def churn(server: SqlServer, database: str, name: str, seed: int, changes: int, 
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["social", "through", "quiz", "airbnb"])
+@pytest.mark.parametrize("name", ["social", "through", "quiz", "airbnb", "book"])
 def test_documents_equal_their_tree_after_concurrent_changes_and_restarts(
     name: str, databases: dict[str, str], postgres_server: SqlServer, runtime: Runtime
 ) -> None:

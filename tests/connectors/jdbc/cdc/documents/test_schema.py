@@ -15,7 +15,7 @@ from tests.connectors.jdbc.cdc.documents.examples import EXAMPLES, HERE
 
 @pytest.mark.parametrize("name", sorted(EXAMPLES))
 def test_pgsync_example_schemas_load_as_they_are(name: str) -> None:
-    documents = load_documents(json.loads((HERE / f"{name}.json").read_text()))
+    documents = load_documents(EXAMPLES[name].schema())
     assert documents[0].database == name
     assert documents[0].root.children
 
