@@ -1,7 +1,7 @@
 """The document schema: a root table and the children joined to it, read from PGSync's ``schema.json`` format.
 
 One entry of a PGSync ``schema.json`` list is one document (``database``, ``index``, ``nodes``, and for the search
-index ``mapping``, ``mappings``, ``setting``, ``routing`` and ``pipeline``). A node names a ``table`` (in
+index ``mapping``, ``mappings``, ``setting`` and ``pipeline``). A node names a ``table`` (in
 ``schema``, default ``public``), the ``columns`` to take (none or empty: all), a ``label`` (default: the table
 name), a ``primary_key`` (default: the table's), a ``transform`` (``replace``, ``rename``, ``concat``, ``mapping``;
 ``move`` is accepted and has no effect, as in PGSync) and ``children``; a column may be a JSON path (``doc->a->0``,
@@ -31,12 +31,14 @@ UNSUPPORTED_DOCUMENT = {
     "plugins": "Python plugins (PGSync's plugin classes) do not run in Hub; port them to a transform on the "
     "connector (transforms=...) and remove plugins",
     "partition": "partitioned tables are not supported",
+    "routing": "custom routing is not supported: a deleted root's change does not carry its document's routing "
+    "value, so the delete could not reach its shard; documents are routed by id (remove routing)",
 }
 UNSUPPORTED_NODE = {
     "base_tables": "views over base tables are not supported; name the table itself",
 }
 UNSUPPORTED_TRANSFORM: dict[str, str] = {}
-_DOCUMENT_KEYS = {"database", "index", "nodes", "mapping", "mappings", "setting", "routing", "pipeline"}
+_DOCUMENT_KEYS = {"database", "index", "nodes", "mapping", "mappings", "setting", "pipeline"}
 _NODE_KEYS = {"table", "schema", "columns", "label", "primary_key", "transform", "children", "relationship"}
 _RELATIONSHIP_KEYS = {"variant", "type", "through_tables", "foreign_key"}
 _TRANSFORM_KEYS = {"replace", "rename", "concat", "mapping", "move"}
@@ -106,7 +108,6 @@ class DocumentSchema:
     mapping: Mapping[str, Any] = field(default_factory=dict)
     mappings: Mapping[str, Any] | None = None
     setting: Mapping[str, Any] | None = None
-    routing: str | None = None  # a top-level field of the document
     pipeline: str | None = None
     ignored: tuple[str, ...] = ()  # what PGSync accepts and ignores (``move``), to be logged
 
@@ -132,7 +133,7 @@ def load_document(entry: Any, position: int = 0) -> DocumentSchema:
     if not isinstance(mapping, dict):
         problems.append(f"{where}: mapping must be an object")
     index_options: dict[str, Any] = {}
-    for key, kind in (("mappings", dict), ("setting", dict), ("routing", str), ("pipeline", str)):
+    for key, kind in (("mappings", dict), ("setting", dict), ("pipeline", str)):
         value = entry.get(key)
         if value is not None and (not isinstance(value, kind) or not value):
             problems.append(f"{where}: {key} must be {'an object' if kind is dict else 'a name'}")

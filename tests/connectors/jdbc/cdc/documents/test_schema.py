@@ -40,19 +40,21 @@ def test_relationship_transform_and_labels_are_read() -> None:
 
 
 def test_pgsync_book_example_loads_but_its_plugins_are_refused_by_name() -> None:
-    """PGSync's book schema.json as it ships: plugins are Python classes, refused with what to do; without them
-    it loads (JSON paths, replace, move, routing, setting, mappings); schema_plain.json is the same minus those
+    """PGSync's book schema.json as it ships: plugins (Python classes) and routing are refused with what to do;
+    without them it loads (JSON paths, replace, move, setting, mappings); schema_plain.json is the same minus those
     document keys."""
     book = json.loads((HERE / "book.json").read_text())
     with pytest.raises(SchemaError) as raised:
         load_documents(book)
     assert raised.value.problems == [
+        "document 0: routing is not supported: custom routing is not supported: a deleted root's change does not "
+        "carry its document's routing value, so the delete could not reach its shard; documents are routed by id "
+        "(remove routing)",
         "document 0: plugins is not supported: Python plugins (PGSync's plugin classes) do not run in Hub; port them "
-        "to a transform on the connector (transforms=...) and remove plugins"
+        "to a transform on the connector (transforms=...) and remove plugins",
     ]
-    del book[0]["plugins"]
+    del book[0]["plugins"], book[0]["routing"]
     document = load_documents(book)[0]
-    assert document.routing == "book_isbn"
     assert "analysis" in (document.setting or {})
     assert document.mappings == {
         "properties": {"age": {"type": "integer"}, "email": {"type": "keyword"}, "name": {"type": "text"}}
@@ -64,7 +66,7 @@ def test_pgsync_book_example_loads_but_its_plugins_are_refused_by_name() -> None
     )
     plain = load_documents(json.loads((HERE / "book_plain.json").read_text()))[0]
     assert plain.root == document.root
-    assert (plain.routing, plain.setting, plain.mappings) == (None, None, None)
+    assert (plain.setting, plain.mappings, plain.pipeline) == (None, None, None)
 
 
 @pytest.mark.parametrize(
@@ -160,7 +162,7 @@ def test_json_paths_postgresql_cannot_evaluate_are_refused() -> None:
             {"index": "x", "nodes": {"table": "a", "transform": {"move": "$root"}}},
             "transform.move must be an object with column and destination",
         ),
-        ({"index": "x", "routing": ["a"], "nodes": {"table": "a"}}, "routing must be a name"),
+        ({"index": "x", "pipeline": ["a"], "nodes": {"table": "a"}}, "pipeline must be a name"),
         ({"index": "x", "setting": "fast", "nodes": {"table": "a"}}, "setting must be an object"),
     ],
 )
