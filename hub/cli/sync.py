@@ -1,7 +1,7 @@
 """`hub sync`: PGSync's command on Hub. It reads a PGSync ``schema.json`` and PGSync's environment variables
 (``pgsync_env``), creates — or updates — a PostgresDocumentSource and an ElasticsearchSink for every document on a
-running Hub (``--url`` / ``$HUB_URL``), creates the index with the mapping the schema names when it does not
-exist, and shows the initial sync's progress until it is done.
+running Hub (``--url`` / ``$HUB_URL``), creates the index with the settings and mappings the schema names when it
+does not exist, and shows the initial sync's progress until it is done.
 
 Without ``--daemon`` the connectors are then stopped, as PGSync exits after a sync: their slot keeps the changes
 made meanwhile, and the next `hub sync` resumes them and catches up. With ``--daemon`` they keep following changes
@@ -60,12 +60,11 @@ def _search_request(sink: dict[str, str], method: str, path: str, body: Any = No
 
 
 def ensure_index(document: Document) -> None:
-    """Creates the index with the schema's mapping, unless it exists (an existing index is left as it is)."""
-    if not document.properties or _search_request(document.sink, "HEAD", f"/{document.index}") == 200:
+    """Creates the index with the schema's settings and mappings, unless it exists (an existing index is left as
+    it is, as PGSync leaves it)."""
+    if not document.index_body or _search_request(document.sink, "HEAD", f"/{document.index}") == 200:
         return
-    status = _search_request(
-        document.sink, "PUT", f"/{document.index}", {"mappings": {"properties": document.properties}}
-    )
+    status = _search_request(document.sink, "PUT", f"/{document.index}", document.index_body)
     if status >= 300 and _search_request(document.sink, "HEAD", f"/{document.index}") != 200:
         raise click.ClickException(f"the search server refused to create index {document.index} (HTTP {status})")
 
