@@ -1,4 +1,5 @@
-"""`hub sync` end to end, as a PGSync user runs it: PGSync's social and airbnb example schemas in one schema.json,
+"""`hub sync` end to end, as a PGSync user runs it: PGSync's social, airbnb and book example schemas in one
+schema.json (the book's as PGSync ships it, minus plugins and routing: its setting and mappings make the index),
 PGSync's environment variables, `hub start` as the Hub, random concurrent inserts, updates, re-parentings and
 deletes during and after the initial sync, and `hub start` killed (-9) twice. At the end every document in the
 index equals what its tree holds (an oracle assembled in Python from the tables) and no deleted root is left."""
@@ -24,12 +25,12 @@ from elasticsearch import Elasticsearch, helpers
 
 from connectors.jdbc.cdc.documents.catalog import resolve
 from connectors.jdbc.cdc.documents.schema import load_document
-from tests.connectors.jdbc.cdc.documents.examples import EXAMPLES, Mutator, expected_documents, populate
+from tests.connectors.jdbc.cdc.documents.examples import EXAMPLES, HERE, Mutator, expected_documents, populate
 from tests.harness.process import free_port
 from tests.harness.servers import HttpServer, SqlServer
 from tests.test_flagship import Hub
 
-NAMES = ("social", "airbnb")
+NAMES = ("social", "airbnb", "book")
 ROWS = 400
 
 
@@ -117,6 +118,9 @@ def test_hub_sync_keeps_nested_documents_equal_to_their_trees_through_two_crashe
     entries = []
     for name in NAMES:
         entry = EXAMPLES[name].schema()[0]
+        if name == "book":
+            (entry,) = json.loads((HERE / "book.json").read_text())
+            del entry["plugins"], entry["routing"]
         entry["database"] = databases[name]
         entry["index"] = f"{databases[name]}_idx"
         entries.append(entry)
@@ -180,6 +184,12 @@ def test_hub_sync_keeps_nested_documents_equal_to_their_trees_through_two_crashe
             assert not orphans, f"{index}: {len(orphans)} documents of deleted roots, e.g. {orphans[:5]}"
             assert not missing, f"{index}: {len(missing)} documents missing, e.g. {missing[:5]}"
             assert not stale, f"{index}: {len(stale)} stale, e.g. {[(k, found[k], expected[k]) for k in stale[:2]]}"
+        book = entries[NAMES.index("book")]["index"]
+        settings = search.indices.get_settings(index=book)[book]["settings"]["index"]
+        assert settings["analysis"]["analyzer"]["ngram_analyzer"]["tokenizer"] == "ngram_tokenizer"
+        properties = search.indices.get_mapping(index=book)[book]["mappings"]["properties"]
+        assert properties["authors"]["type"] == "nested"
+        assert properties["book_isbn"]["fields"]["ngram"]["analyzer"] == "ngram_analyzer"
         deadline = time.monotonic() + 120
         while "initial sync done" not in sync_log.read_text() and time.monotonic() < deadline and sync.poll() is None:
             time.sleep(1)
