@@ -14,10 +14,12 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import click
 import httpx
 import psycopg
 import pytest
@@ -25,6 +27,8 @@ from elasticsearch import Elasticsearch, helpers
 
 from connectors.jdbc.cdc.documents.catalog import resolve
 from connectors.jdbc.cdc.documents.schema import load_document
+from hub.cli.pgsync_env import documents
+from hub.cli.sync import ensure_index
 from tests.connectors.jdbc.cdc.documents.examples import EXAMPLES, HERE, Mutator, expected_documents, populate
 from tests.harness.process import free_port
 from tests.harness.servers import HttpServer, SqlServer
@@ -213,3 +217,29 @@ def test_hub_sync_keeps_nested_documents_equal_to_their_trees_through_two_crashe
                 with contextlib.suppress(httpx.HTTPError):
                     httpx.delete(f"{env['HUB_URL']}/connectors/{entry['index']}-{suffix}", timeout=60)
         hub.stop()
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("kind", ["elasticsearch", "opensearch"])
+def test_the_index_is_created_with_the_schemas_setting_and_mappings(kind: str, request: pytest.FixtureRequest) -> None:
+    """PGSync's book schema.json: its setting (an ngram analyzer) and mappings make the index, on both APIs; an
+    index that exists is left alone; a mapping the server refuses is an error with the server's reason."""
+    server: HttpServer = request.getfixturevalue(f"{kind}_server")
+    (entry,) = json.loads((HERE / "book.json").read_text())
+    entry["index"] = f"book_{kind}_{os.getpid()}"
+    env = {"PG_USER": "u", "ELASTICSEARCH_URL": server.url, "OPENSEARCH": str(kind == "opensearch")}
+    (document,) = documents([entry], env)
+    ensure_index(document)
+    with urllib.request.urlopen(f"{server.url}/{entry['index']}/_settings", timeout=30) as response:
+        settings = json.loads(response.read())[entry["index"]]["settings"]["index"]
+    assert settings["analysis"]["tokenizer"]["ngram_tokenizer"]["min_gram"] == "9"
+    with urllib.request.urlopen(f"{server.url}/{entry['index']}/_mapping", timeout=30) as response:
+        properties = json.loads(response.read())[entry["index"]]["mappings"]["properties"]
+    assert properties["book_isbn"]["fields"]["ngram"]["analyzer"] == "ngram_analyzer"
+    assert properties["authors"]["type"] == "nested"
+    assert properties["age"] == {"type": "integer"}
+    ensure_index(document)  # exists: left as it is
+    bad = {"index": f"bad_{kind}_{os.getpid()}", "nodes": {"table": "t"}, "mapping": {"x": {"type": "nope"}}}
+    (refused,) = documents([bad], env)
+    with pytest.raises(click.ClickException, match=rf"refused to create index {bad['index']} .*HTTP 400\): .*nope"):
+        ensure_index(refused)
