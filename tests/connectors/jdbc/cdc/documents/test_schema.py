@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from connectors.jdbc.cdc.documents import paths
+from connectors.jdbc.cdc.documents.connector import PostgresDocumentSourceConnector
 from connectors.jdbc.cdc.documents.schema import SchemaError, load_document, load_documents
 from tests.connectors.jdbc.cdc.documents.examples import EXAMPLES, HERE
 
@@ -177,3 +178,12 @@ def test_every_problem_is_reported_at_once() -> None:
     with pytest.raises(SchemaError) as raised:
         load_document(entry)
     assert len(raised.value.problems) == 3
+
+
+def test_an_ignored_move_is_logged_when_the_connector_starts(caplog: pytest.LogCaptureFixture) -> None:
+    (book,) = json.loads((HERE / "book_plain.json").read_text())
+    connector = PostgresDocumentSourceConnector()
+    config = {"database.hostname": "db", "database.user": "u", "database.dbname": "book"}
+    with caplog.at_level("WARNING"):
+        connector.start({**config, "document.schema": json.dumps(book)})
+    assert "node 'publisher_label': transform.move is ignored (PGSync does not apply it either)" in caplog.text
