@@ -31,8 +31,8 @@ UNSUPPORTED_DOCUMENT = {
     "plugins": "Python plugins (PGSync's plugin classes) do not run in Hub; port them to a transform on the "
     "connector (transforms=...) and remove plugins",
     "partition": "partitioned tables are not supported",
-    "routing": "custom routing is not supported: a deleted root's change does not carry its document's routing "
-    "value, so the delete could not reach its shard; documents are routed by id (remove routing)",
+    "routing": "a routed document is deleted with its routing value, which a root's delete does not carry (and a "
+    "document whose routing value changes would stay on its old shard); Hub routes documents by id: remove routing",
 }
 UNSUPPORTED_NODE = {
     "base_tables": "views over base tables are not supported; name the table itself",

@@ -48,9 +48,9 @@ def test_pgsync_book_example_loads_but_its_plugins_are_refused_by_name() -> None
     with pytest.raises(SchemaError) as raised:
         load_documents(book)
     assert raised.value.problems == [
-        "document 0: routing is not supported: custom routing is not supported: a deleted root's change does not "
-        "carry its document's routing value, so the delete could not reach its shard; documents are routed by id "
-        "(remove routing)",
+        "document 0: routing is not supported: a routed document is deleted with its routing value, which a root's "
+        "delete does not carry (and a document whose routing value changes would stay on its old shard); Hub routes "
+        "documents by id: remove routing",
         "document 0: plugins is not supported: Python plugins (PGSync's plugin classes) do not run in Hub; port them "
         "to a transform on the connector (transforms=...) and remove plugins",
     ]
