@@ -8,7 +8,8 @@ import json
 import click
 import pytest
 
-from hub.cli.pgsync_env import database_options, documents, properties, search_options
+from hub.cli.pgsync_env import database_options, documents, index_body, properties, search_options
+from tests.connectors.jdbc.cdc.documents.examples import HERE
 
 SOCIAL = {
     "database": "social",
@@ -87,6 +88,29 @@ def test_each_document_gets_a_source_and_a_sink_named_after_its_index() -> None:
 def test_the_index_mapping_collects_node_mappings_under_labels() -> None:
     assert properties(SOCIAL) == {"posts": {"properties": {"title": {"type": "keyword"}}, "type": "nested"}}
     assert properties({"nodes": {"table": "t"}}) == {}
+
+
+def test_the_index_body_is_pgsyncs_setting_mapping_and_mappings() -> None:
+    """PGSync's book schema.json: setting becomes the index settings; mapping and the nodes' transform.mapping
+    the properties, inside mappings; pipeline becomes the sink's ingest.pipeline."""
+    (book,) = json.loads((HERE / "book.json").read_text())
+    body = index_body(book)
+    assert body["settings"] == {"index": book["setting"]}
+    assert body["mappings"]["properties"]["age"] == {"type": "integer"}  # from mappings
+    authors = body["mappings"]["properties"]["authors"]
+    assert authors["type"] == "nested"  # from mapping, with the nodes' transform.mapping below it
+    continent = authors["properties"]["city_label"]["properties"]["country_label"]["properties"]["continent_label"]
+    assert continent == {"properties": {"name": {"type": "keyword"}}}
+    assert body["mappings"]["properties"]["book_isbn"]["fields"]["ngram"]["analyzer"] == "ngram_analyzer"
+    assert body["mappings"]["properties"]["publisher_label"] == {
+        "properties": {"publisher_id": {"type": "long"}, "publisher_name": {"type": "keyword"}}
+    }
+    templates = {"dynamic_templates": [{"strings": {"match_mapping_type": "string", "mapping": {"type": "keyword"}}}]}
+    assert index_body({"nodes": {"table": "t"}, "mapping": templates}) == {"mappings": templates}
+    assert index_body({"nodes": {"table": "t"}}) == {}
+    (document,) = documents([{**SOCIAL, "pipeline": "enrich"}], {"PG_USER": "u"})
+    assert document.sink["ingest.pipeline"] == "enrich"
+    assert "ingest.pipeline" not in documents([SOCIAL], {"PG_USER": "u"})[0].sink
 
 
 def test_the_ready_source_config_carries_the_ready_schema() -> None:

@@ -1,4 +1,5 @@
-"""`hub sync` end to end, as a PGSync user runs it: PGSync's social and airbnb example schemas in one schema.json,
+"""`hub sync` end to end, as a PGSync user runs it: PGSync's social, airbnb and book example schemas in one
+schema.json (the book's as PGSync ships it, minus plugins and routing: its setting and mappings make the index),
 PGSync's environment variables, `hub start` as the Hub, random concurrent inserts, updates, re-parentings and
 deletes during and after the initial sync, and `hub start` killed (-9) twice. At the end every document in the
 index equals what its tree holds (an oracle assembled in Python from the tables) and no deleted root is left."""
@@ -13,10 +14,12 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import click
 import httpx
 import psycopg
 import pytest
@@ -24,12 +27,14 @@ from elasticsearch import Elasticsearch, helpers
 
 from connectors.jdbc.cdc.documents.catalog import resolve
 from connectors.jdbc.cdc.documents.schema import load_document
-from tests.connectors.jdbc.cdc.documents.examples import EXAMPLES, Mutator, expected_documents, populate
+from hub.cli.pgsync_env import documents
+from hub.cli.sync import ensure_index
+from tests.connectors.jdbc.cdc.documents.examples import EXAMPLES, HERE, Mutator, expected_documents, populate
 from tests.harness.process import free_port
 from tests.harness.servers import HttpServer, SqlServer
 from tests.test_flagship import Hub
 
-NAMES = ("social", "airbnb")
+NAMES = ("social", "airbnb", "book")
 ROWS = 400
 
 
@@ -117,6 +122,9 @@ def test_hub_sync_keeps_nested_documents_equal_to_their_trees_through_two_crashe
     entries = []
     for name in NAMES:
         entry = EXAMPLES[name].schema()[0]
+        if name == "book":
+            (entry,) = json.loads((HERE / "book.json").read_text())
+            del entry["plugins"], entry["routing"]
         entry["database"] = databases[name]
         entry["index"] = f"{databases[name]}_idx"
         entries.append(entry)
@@ -180,6 +188,12 @@ def test_hub_sync_keeps_nested_documents_equal_to_their_trees_through_two_crashe
             assert not orphans, f"{index}: {len(orphans)} documents of deleted roots, e.g. {orphans[:5]}"
             assert not missing, f"{index}: {len(missing)} documents missing, e.g. {missing[:5]}"
             assert not stale, f"{index}: {len(stale)} stale, e.g. {[(k, found[k], expected[k]) for k in stale[:2]]}"
+        book = entries[NAMES.index("book")]["index"]
+        settings = search.indices.get_settings(index=book)[book]["settings"]["index"]
+        assert settings["analysis"]["analyzer"]["ngram_analyzer"]["tokenizer"] == "ngram_tokenizer"
+        properties = search.indices.get_mapping(index=book)[book]["mappings"]["properties"]
+        assert properties["authors"]["type"] == "nested"
+        assert properties["book_isbn"]["fields"]["ngram"]["analyzer"] == "ngram_analyzer"
         deadline = time.monotonic() + 120
         while "initial sync done" not in sync_log.read_text() and time.monotonic() < deadline and sync.poll() is None:
             time.sleep(1)
@@ -203,3 +217,29 @@ def test_hub_sync_keeps_nested_documents_equal_to_their_trees_through_two_crashe
                 with contextlib.suppress(httpx.HTTPError):
                     httpx.delete(f"{env['HUB_URL']}/connectors/{entry['index']}-{suffix}", timeout=60)
         hub.stop()
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("kind", ["elasticsearch", "opensearch"])
+def test_the_index_is_created_with_the_schemas_setting_and_mappings(kind: str, request: pytest.FixtureRequest) -> None:
+    """PGSync's book schema.json: its setting (an ngram analyzer) and mappings make the index, on both APIs; an
+    index that exists is left alone; a mapping the server refuses is an error with the server's reason."""
+    server: HttpServer = request.getfixturevalue(f"{kind}_server")
+    (entry,) = json.loads((HERE / "book.json").read_text())
+    entry["index"] = f"book_{kind}_{os.getpid()}"
+    env = {"PG_USER": "u", "ELASTICSEARCH_URL": server.url, "OPENSEARCH": str(kind == "opensearch")}
+    (document,) = documents([entry], env)
+    ensure_index(document)
+    with urllib.request.urlopen(f"{server.url}/{entry['index']}/_settings", timeout=30) as response:
+        settings = json.loads(response.read())[entry["index"]]["settings"]["index"]
+    assert settings["analysis"]["tokenizer"]["ngram_tokenizer"]["min_gram"] == "9"
+    with urllib.request.urlopen(f"{server.url}/{entry['index']}/_mapping", timeout=30) as response:
+        properties = json.loads(response.read())[entry["index"]]["mappings"]["properties"]
+    assert properties["book_isbn"]["fields"]["ngram"]["analyzer"] == "ngram_analyzer"
+    assert properties["authors"]["type"] == "nested"
+    assert properties["age"] == {"type": "integer"}
+    ensure_index(document)  # exists: left as it is
+    bad = {"index": f"bad_{kind}_{os.getpid()}", "nodes": {"table": "t"}, "mapping": {"x": {"type": "nope"}}}
+    (refused,) = documents([bad], env)
+    with pytest.raises(click.ClickException, match=rf"refused to create index {bad['index']} .*HTTP 400\): .*nope"):
+        ensure_index(refused)

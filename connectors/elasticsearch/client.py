@@ -88,10 +88,13 @@ class SearchClient:
 
     def bulk(self, body: bytes, timeout_s: float) -> dict[str, Any]:
         """One bulk request of NDJSON ``body`` waiting ``timeout_s`` for the answer; the answer with its ``items``."""
+        extra = {"pipeline": self.settings.pipeline} if self.settings.pipeline else {}
         if self.kind == "opensearch":
-            return dict(self._call(self._client.bulk, body=body, request_timeout=timeout_s, filter_path=BULK_FIELDS))
+            return dict(
+                self._call(self._client.bulk, body=body, request_timeout=timeout_s, filter_path=BULK_FIELDS, **extra)
+            )
         bulk = self._client.options(request_timeout=timeout_s).bulk
-        return dict(self._call(bulk, operations=body, filter_path=BULK_FIELDS))
+        return dict(self._call(bulk, operations=body, filter_path=BULK_FIELDS, **extra))
 
     def index_exists(self, name: str) -> bool:
         return bool(self._call(self._client.indices.exists, index=name))

@@ -112,6 +112,14 @@ CONFIG = (
     .define(
         "index.name.format", ConfigType.STRING, "${topic}", "Index of a record: ${topic} is its topic.", group="Data"
     )
+    .define(
+        "ingest.pipeline",
+        ConfigType.STRING,
+        "",
+        "Ingest pipeline every bulk request runs its documents through (the bulk API's pipeline parameter; "
+        "PGSync's schema.json pipeline); empty: none beyond the index's default_pipeline.",
+        group="Data",
+    )
     .define("batch.size", ConfigType.INT, 2000, "Most documents per bulk request.", minimum=1, group="Connector")
     .define(
         "bulk.size.bytes",
@@ -245,6 +253,7 @@ class Settings:
     data_stream_dataset: str
     data_stream_namespace: str
     timestamp_fields: tuple[str, ...]
+    pipeline: str = ""
 
     @property
     def data_stream(self) -> bool:
@@ -311,4 +320,5 @@ def parse(config: dict[str, str]) -> Settings:
         data_stream_dataset=raw["data.stream.dataset"],
         data_stream_namespace=raw["data.stream.namespace"],
         timestamp_fields=tuple(raw["data.stream.timestamp.field"]),
+        pipeline=raw["ingest.pipeline"],
     )

@@ -1,5 +1,8 @@
 """What `hub sync` makes of a PGSync setup: PGSync's environment variables and a schema.json become, per document,
-a PostgresDocumentSource and an ElasticsearchSink config, and the index mapping the schema asks for.
+a PostgresDocumentSource and an ElasticsearchSink config, and the body of the index's creation as PGSync makes it:
+``setting`` as the index settings, ``mapping`` (with the nodes' ``transform.mapping`` under their labels) as the
+properties — or as the whole mappings when it holds ``dynamic_templates`` —, ``mappings`` as the mappings those
+go into, and ``pipeline`` as the sink's ``ingest.pipeline``.
 
 PGSync's variables read: ``PG_URL`` or ``PG_HOST``/``PG_PORT``/``PG_USER``/``PG_PASSWORD``/``PG_SSLMODE``,
 ``PG_DATABASE`` (when a document names no ``database``), ``ELASTICSEARCH_URL`` or
@@ -29,14 +32,14 @@ _JSON = "org.apache.kafka.connect.json.JsonConverter"
 
 @dataclass(frozen=True)
 class Document:
-    """One document's connectors: names, configs, and the index and its mapping (``properties``, maybe empty)."""
+    """One document's connectors: names, configs, and the index and its creation body (maybe empty)."""
 
     index: str
     source_name: str
     source: dict[str, str]
     sink_name: str
     sink: dict[str, str]
-    properties: dict[str, Any]
+    index_body: dict[str, Any]
 
 
 def _flag(env: Mapping[str, str], name: str) -> bool | None:
@@ -114,6 +117,26 @@ def properties(entry: Mapping[str, Any]) -> dict[str, Any]:
     return found
 
 
+def index_body(entry: Mapping[str, Any]) -> dict[str, Any]:
+    """The body that creates a document's index (PUT /index): settings and mappings; empty when the schema names
+    none. PGSync sends ``mappings`` nested under an ``index`` key, which the servers refuse, and drops it when
+    ``mapping`` is given: Hub takes ``mappings`` as the index's mappings and adds the properties to it."""
+    body: dict[str, Any] = {}
+    if entry.get("setting"):
+        body["settings"] = {"index": dict(entry["setting"])}
+    mapping = entry.get("mapping") or {}
+    if "dynamic_templates" in mapping:
+        body["mappings"] = dict(mapping)
+        return body
+    mappings = dict(entry.get("mappings") or {})
+    found = properties(entry)
+    if found:
+        mappings["properties"] = {**mappings.get("properties", {}), **found}
+    if mappings:
+        body["mappings"] = mappings
+    return body
+
+
 def documents(entries: list[Any], env: Mapping[str, str]) -> list[Document]:
     """The connectors of every document of a schema.json (already parsed as JSON)."""
     database = database_options(env)
@@ -157,5 +180,7 @@ def documents(entries: list[Any], env: Mapping[str, str]) -> list[Document]:
         }
         if env.get("ELASTICSEARCH_CHUNK_SIZE"):
             sink["batch.size"] = env["ELASTICSEARCH_CHUNK_SIZE"]
-        out.append(Document(index, f"{index}-documents", source, f"{index}-search", sink, properties(entry)))
+        if entry.get("pipeline"):
+            sink["ingest.pipeline"] = str(entry["pipeline"])
+        out.append(Document(index, f"{index}-documents", source, f"{index}-search", sink, index_body(entry)))
     return out

@@ -1,7 +1,7 @@
 """`hub sync`: PGSync's command on Hub. It reads a PGSync ``schema.json`` and PGSync's environment variables
 (``pgsync_env``), creates — or updates — a PostgresDocumentSource and an ElasticsearchSink for every document on a
-running Hub (``--url`` / ``$HUB_URL``), creates the index with the mapping the schema names when it does not
-exist, and shows the initial sync's progress until it is done.
+running Hub (``--url`` / ``$HUB_URL``), creates the index with the settings and mappings the schema names when it
+does not exist, and shows the initial sync's progress until it is done.
 
 Without ``--daemon`` the connectors are then stopped, as PGSync exits after a sync: their slot keeps the changes
 made meanwhile, and the next `hub sync` resumes them and catches up. With ``--daemon`` they keep following changes
@@ -34,8 +34,9 @@ POLL_S = 1.0
 SETTLE_S = 6.0
 
 
-def _search_request(sink: dict[str, str], method: str, path: str, body: Any = None) -> int:
-    """An HTTP request to the search server with the sink's credentials; the status code (404 included)."""
+def _search_request(sink: dict[str, str], method: str, path: str, body: Any = None) -> tuple[int, str]:
+    """An HTTP request to the search server with the sink's credentials; the status code (404 included) and, for
+    an error, the server's reason."""
     url = sink["connection.url"].split(",")[0].rstrip("/") + path
     request = urllib.request.Request(url, method=method, data=json.dumps(body).encode() if body is not None else None)
     request.add_header("Content-Type", "application/json")
@@ -52,22 +53,36 @@ def _search_request(sink: dict[str, str], method: str, path: str, body: Any = No
             context.verify_mode = ssl.CERT_NONE
     try:
         with urllib.request.urlopen(request, timeout=30, context=context) as response:
-            return int(response.status)
+            return int(response.status), ""
     except urllib.error.HTTPError as exc:
-        return int(exc.code)
+        return int(exc.code), _reason(exc.read())
     except OSError as exc:
         raise click.ClickException(f"cannot reach the search server at {url}: {exc}") from None
 
 
+def _reason(body: bytes) -> str:
+    """The ``error.reason`` of a search server's error answer (its first root cause's when it has one)."""
+    try:
+        error = json.loads(body or b"{}").get("error")
+    except ValueError:
+        return ""
+    if isinstance(error, dict):
+        causes = error.get("root_cause") or [error]
+        return str(causes[0].get("reason") or error.get("type") or "")
+    return str(error or "")
+
+
 def ensure_index(document: Document) -> None:
-    """Creates the index with the schema's mapping, unless it exists (an existing index is left as it is)."""
-    if not document.properties or _search_request(document.sink, "HEAD", f"/{document.index}") == 200:
+    """Creates the index with the schema's settings and mappings, unless it exists (an existing index is left as
+    it is, as PGSync leaves it)."""
+    if not document.index_body or _search_request(document.sink, "HEAD", f"/{document.index}")[0] == 200:
         return
-    status = _search_request(
-        document.sink, "PUT", f"/{document.index}", {"mappings": {"properties": document.properties}}
-    )
-    if status >= 300 and _search_request(document.sink, "HEAD", f"/{document.index}") != 200:
-        raise click.ClickException(f"the search server refused to create index {document.index} (HTTP {status})")
+    status, reason = _search_request(document.sink, "PUT", f"/{document.index}", document.index_body)
+    if status >= 300 and _search_request(document.sink, "HEAD", f"/{document.index}")[0] != 200:
+        raise click.ClickException(
+            f"the search server refused to create index {document.index} with the schema's setting and mappings "
+            f"(HTTP {status}){': ' + reason if reason else ''}"
+        )
 
 
 def _task(status: dict[str, Any]) -> dict[str, Any]:

@@ -167,6 +167,25 @@ def test_a_refused_document_without_tolerance_fails_the_task_with_the_reason(run
     assert "qty" in trace
 
 
+def test_documents_go_through_the_ingest_pipeline(runtime: Runtime, search: Search) -> None:
+    """ingest.pipeline is the bulk API's pipeline parameter (PGSync's schema.json pipeline). osmem-server has no
+    ingest API: there the server's refusal naming the pipeline shows the parameter reached it."""
+    topic = topic_name("pipeline")
+    pipeline = f"{topic}-p"
+    config = sink_config(search, topic, **{**SCHEMALESS, "ingest.pipeline": pipeline})
+    key = json.dumps({"schema": {"type": "string", "optional": False}, "payload": "k"}).encode()
+    if search.kind == "opensearch":
+        runtime.create("es", config)
+        runtime.produce(topic, [(key, b'{"a": 1}')])
+        trace = runtime.wait_state("es", "FAILED")["tasks"][0]["trace"]
+        assert f"pipeline with id [{pipeline}] does not exist" in trace
+        return
+    search.client.ingest.put_pipeline(id=pipeline, processors=[{"set": {"field": "via", "value": "pipeline"}}])
+    runtime.create("es", config)
+    runtime.produce(topic, [(key, b'{"a": 1}')])
+    wait_documents(search, topic, {"k": {"a": 1, "via": "pipeline"}})
+
+
 def test_throttling_and_server_errors_are_retried(runtime: Runtime, search: Search) -> None:
     proxy = FaultProxy(search.url)
     try:

@@ -1,6 +1,7 @@
 """Documents of a tree from PostgreSQL: by root key, page by page for the initial sync, and the root keys a batch of
-changed rows touches. The node transforms (``rename``, ``concat``) are applied to what the query returns
-(``transform.mapping`` is for the index, which `hub sync` creates).
+changed rows touches. The node transforms are applied to what the query returns, in PGSync's order: ``replace``
+(keyed by the columns' names), ``rename``, then ``concat`` (on the new names); ``transform.mapping`` is for the
+index, which `hub sync` creates.
 
 A document's id is its root's primary-key values as text joined by ``|`` (PGSync's ids), so PGSync users' ids
 carry over. A key looked up and not found means the root is gone: its document is deleted.
@@ -17,6 +18,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from connectors.jdbc.cdc.documents import paths
 from connectors.jdbc.cdc.documents.catalog import Tree, TreeNode
 from connectors.jdbc.cdc.documents.queries import Occurrence, documents_by_key, documents_page, occurrences
 
@@ -27,24 +29,40 @@ def document_id(key: Key) -> str:
     return "|".join(str(value) for value in key)
 
 
+def replaced(value: Any, rules: Mapping[str, str]) -> Any:
+    """A string with every search string replaced in turn (a list: each string in it); other values as they are."""
+    if isinstance(value, str):
+        for search, replacement in rules.items():
+            value = value.replace(search, replacement)
+        return value
+    if isinstance(value, list):
+        return [replaced(item, rules) if isinstance(item, str) else item for item in value]
+    return value
+
+
 def shape(tree_node: TreeNode, raw: Any) -> Any:
-    """A node's value with its transforms applied, children first (their labels stay as they are)."""
+    """A node's value with its transforms applied (children's labels stay as they are).
+
+    A scalar child's ``replace`` applies to its values (PGSync 7.3 empties such a list instead: its replace
+    looks for objects there)."""
     if raw is None:
         return None
-    relationship = tree_node.node.relationship
+    node = tree_node.node
+    relationship = node.relationship
     if relationship is not None and relationship.variant == "scalar":
-        return raw
+        rules = node.replace.get(paths.output_name(tree_node.columns[0]))
+        return raw if rules is None else replaced(raw, rules)
     if isinstance(raw, list):
         return [shape(tree_node, item) for item in raw]
-    node = tree_node.node
     out: dict[str, Any] = {}
     for name, value in raw.items():
-        out[node.rename.get(name, name)] = value
+        rules = node.replace.get(name)
+        out[node.rename.get(name, name)] = value if rules is None else replaced(value, rules)
     for child in tree_node.children:
         out[child.node.label] = shape(child, raw.get(child.node.label))
     for concat in node.concat:
-        parts = [str(out[c]) for c in concat.columns if out.get(c) is not None]
-        out[concat.destination] = concat.delimiter.join(parts)
+        values = [out.get(column, column) for column in concat.columns]
+        out[concat.destination] = concat.delimiter.join(str(value) for value in values if value)
     return out
 
 

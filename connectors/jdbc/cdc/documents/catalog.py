@@ -2,8 +2,9 @@
 column types and how it joins its parent (direct column pairs, or through a join table).
 
 Every problem is collected before anything runs (``SchemaError``, each message naming the node and the table or
-column): a missing table or column, a table without a primary key (and no ``primary_key`` given), a
-``foreign_key`` naming columns that do not exist, or no foreign key (or more than one) to infer a join from.
+column): a missing table or column, a JSON path on a column that is not json or jsonb, a table without a primary key
+(and no ``primary_key`` given), a ``foreign_key`` naming columns that do not exist, or no foreign key (or more than
+one) to infer a join from.
 
 Joins without ``foreign_key`` are inferred as PGSync does, from the foreign-key constraints between the two tables
 (either direction), or between the through table and each side. Immutable once resolved; safe to share.
@@ -17,6 +18,7 @@ from typing import Any
 
 import psycopg
 
+from connectors.jdbc.cdc.documents import paths
 from connectors.jdbc.cdc.documents.schema import DocumentSchema, Node, SchemaError
 
 Pairs = tuple[tuple[str, str], ...]
@@ -48,7 +50,7 @@ class Link:
 class TreeNode:
     node: Node
     table: Table
-    columns: tuple[str, ...]  # the columns the document takes, in order
+    columns: tuple[str, ...]  # the columns the document takes, in order (plain names or JSON paths: ``paths``)
     link: Link | None  # None for the root
     children: tuple[TreeNode, ...]
 
@@ -149,8 +151,14 @@ def _resolve(node: Node, parent: Table | None, catalog: _Catalog, out: list[str]
         out.append(f"{_where(node)}: table {node.qualified} does not exist")
         return None
     for column in node.columns:
-        if column not in table.types:
-            out.append(f"{_where(node)}: column {column!r} does not exist in {table.qualified}")
+        source = paths.source_column(column)
+        if source not in table.types:
+            out.append(f"{_where(node)}: column {source!r} does not exist in {table.qualified}")
+        elif source != column and table.types[source] not in ("json", "jsonb"):
+            out.append(
+                f"{_where(node)}: column {column!r}: a JSON path needs a json or jsonb column, "
+                f"{source} is {table.types[source]}"
+            )
     if node.primary_key:
         missing = [c for c in node.primary_key if c not in table.types]
         if missing:

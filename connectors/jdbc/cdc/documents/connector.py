@@ -133,6 +133,8 @@ class PostgresDocumentSourceConnector(SourceConnector):
     def start(self, config: dict[str, str]) -> None:
         self.config = dict(config)
         self.settings = parse(config)
+        for message in self.settings["document"].ignored:
+            log.warning("%s", message)
 
     def task_class(self) -> type[SourceTask]:
         return PostgresDocumentSourceTask

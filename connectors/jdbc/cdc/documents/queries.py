@@ -1,7 +1,8 @@
 """The SQL of a document tree: build the documents of given roots (or the next page of roots) in one query, and map
 changed rows of any table of the tree to the roots whose documents they touch.
 
-Documents are built by PostgreSQL: each node is a ``json_build_object`` of its columns, with one correlated
+Documents are built by PostgreSQL: each node is a ``json_build_object`` of its columns (a JSON path column is its
+``->`` / ``#>`` expression, named as PGSync names it), with one correlated
 subquery per child — ``json_agg`` for one_to_many, the first row (lowest primary key) for one_to_one, the column's
 value for the scalar variant — so one round trip returns a page of whole documents, and the rows are read at the
 statement's snapshot: a document is never assembled from two moments.
@@ -21,6 +22,7 @@ from itertools import count
 
 from psycopg import sql
 
+from connectors.jdbc.cdc.documents import paths
 from connectors.jdbc.cdc.documents.catalog import Link, Table, TreeNode
 
 #: json_build_object takes at most 100 arguments: wider nodes are built as jsonb chunks joined with ||.
@@ -47,9 +49,26 @@ class _Aliases:
         return f"{prefix}{next(self._n)}"
 
 
+def _column(alias: str, column: str) -> sql.Composable:
+    """A column's value: the column, or its JSON path applied step by step (``paths``; null where missing)."""
+    path = paths.parse(column)
+    if path is None:
+        return _id(alias, column)
+    value = _id(alias, path.column)
+    for operator, step in path.steps:
+        if operator == "#>":
+            value = sql.SQL("({} #> {}::text[])").format(value, sql.Literal(step))
+        elif isinstance(step, int):
+            value = sql.SQL("({} -> {})").format(value, sql.Literal(step))
+        else:
+            value = sql.SQL("({} -> {}::text)").format(value, sql.Literal(step))
+    return value
+
+
 def _object(tree_node: TreeNode, alias: str, aliases: _Aliases) -> sql.Composable:
     pairs: list[sql.Composable] = [
-        sql.SQL("{}, {}").format(sql.Literal(column), _id(alias, column)) for column in tree_node.columns
+        sql.SQL("{}, {}").format(sql.Literal(paths.output_name(column)), _column(alias, column))
+        for column in tree_node.columns
     ]
     pairs += [
         sql.SQL("{}, {}").format(sql.Literal(child.node.label), _child(child, alias, aliases))
@@ -92,7 +111,7 @@ def _child(child: TreeNode, parent_alias: str, aliases: _Aliases) -> sql.Composa
     rows = _child_rows(child, parent_alias, alias, aliases)
     order = _keys(child.table, alias)
     if relationship.variant == "scalar":
-        value: sql.Composable = sql.SQL("to_json({})").format(_id(alias, child.columns[0]))
+        value: sql.Composable = sql.SQL("to_json({})").format(_column(alias, child.columns[0]))
     else:
         value = _object(child, alias, aliases)
     if relationship.type == "one_to_many":

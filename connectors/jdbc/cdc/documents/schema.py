@@ -1,16 +1,18 @@
 """The document schema: a root table and the children joined to it, read from PGSync's ``schema.json`` format.
 
-One entry of a PGSync ``schema.json`` list is one document (``database``, ``index``, ``nodes``). A node names a
-``table`` (in ``schema``, default ``public``), the ``columns`` to take (none or empty: all), a ``label`` (default:
-the table name), a ``primary_key`` (default: the table's), a ``transform`` (``rename``, ``concat``, ``mapping``)
-and ``children``; every node below the root has a ``relationship``: ``variant`` ``object`` or ``scalar``, ``type``
-``one_to_one`` or ``one_to_many``, at most one ``through_tables`` entry, and an optional ``foreign_key``
+One entry of a PGSync ``schema.json`` list is one document (``database``, ``index``, ``nodes``, and for the search
+index ``mapping``, ``mappings``, ``setting`` and ``pipeline``). A node names a ``table`` (in
+``schema``, default ``public``), the ``columns`` to take (none or empty: all), a ``label`` (default: the table
+name), a ``primary_key`` (default: the table's), a ``transform`` (``replace``, ``rename``, ``concat``, ``mapping``;
+``move`` is accepted and has no effect, as in PGSync) and ``children``; a column may be a JSON path (``doc->a->0``,
+``doc#>{a,b}``: ``paths``); every node below the root has a ``relationship``: ``variant`` ``object`` or ``scalar``,
+``type`` ``one_to_one`` or ``one_to_many``, at most one ``through_tables`` entry, and an optional ``foreign_key``
 (``parent`` columns of the parent's table equal to ``child`` columns of the child's, pairwise; otherwise inferred
 from the database's foreign keys).
 
 ``load_document`` only checks the file's shape and collects every problem at once (``SchemaError``); whether the
-tables, columns and keys exist is the catalog's check (``catalog``). Options PGSync has that Hub does not
-implement are refused by name, with what to do instead. Immutable once loaded; safe to share between threads.
+tables, columns and keys exist is the catalog's check (``catalog``). Options PGSync has that Hub does not implement
+are refused by name, with what to do instead. Immutable once loaded; safe to share between threads.
 """
 
 from __future__ import annotations
@@ -19,29 +21,27 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from connectors.jdbc.cdc.documents import paths
+
 VARIANTS = ("object", "scalar")
 TYPES = ("one_to_one", "one_to_many")
 
 #: PGSync options Hub refuses, with why or what to use instead.
 UNSUPPORTED_DOCUMENT = {
-    "plugins": "Python plugins do not run in Hub; use a transform on the connector (transforms=...)",
-    "pipeline": "ingest pipelines are not set by Hub; set the index's default_pipeline on the server",
-    "routing": "custom routing is not supported; documents are routed by id",
-    "setting": "index settings are not set by Hub; create the index with them before the sync",
-    "mappings": "whole-index mappings are not set by Hub; create the index with them before the sync",
+    "plugins": "Python plugins (PGSync's plugin classes) do not run in Hub; port them to a transform on the "
+    "connector (transforms=...) and remove plugins",
     "partition": "partitioned tables are not supported",
+    "routing": "a routed document is deleted with its routing value, which a root's delete does not carry (and a "
+    "document whose routing value changes would stay on its old shard); Hub routes documents by id: remove routing",
 }
 UNSUPPORTED_NODE = {
     "base_tables": "views over base tables are not supported; name the table itself",
 }
-UNSUPPORTED_TRANSFORM = {
-    "replace": "value replacement is not supported; use a generated column or a transform on the connector",
-    "move": "moving fields between nodes is not supported",
-}
-_DOCUMENT_KEYS = {"database", "index", "nodes", "mapping"}
+UNSUPPORTED_TRANSFORM: dict[str, str] = {}
+_DOCUMENT_KEYS = {"database", "index", "nodes", "mapping", "mappings", "setting", "pipeline"}
 _NODE_KEYS = {"table", "schema", "columns", "label", "primary_key", "transform", "children", "relationship"}
 _RELATIONSHIP_KEYS = {"variant", "type", "through_tables", "foreign_key"}
-_TRANSFORM_KEYS = {"rename", "concat", "mapping"}
+_TRANSFORM_KEYS = {"replace", "rename", "concat", "mapping", "move"}
 
 
 class SchemaError(ValueError):
@@ -54,7 +54,8 @@ class SchemaError(ValueError):
 
 @dataclass(frozen=True)
 class Concat:
-    """``destination`` = the values of ``columns`` (output names, missing ones skipped) joined by ``delimiter``."""
+    """``destination`` = the values of ``columns`` (output names; as PGSync: a name not in the node stands for
+    itself, and empty values — null, "", 0, false — are left out) joined by ``delimiter``."""
 
     columns: tuple[str, ...]
     destination: str
@@ -81,9 +82,11 @@ class Node:
     path: str
     primary_key: tuple[str, ...] = ()  # empty: the table's
     relationship: Relationship | None = None
+    replace: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # output name -> {search: replacement}
     rename: Mapping[str, str] = field(default_factory=dict)
     concat: tuple[Concat, ...] = ()
     mapping: Mapping[str, Any] = field(default_factory=dict)
+    move: bool = False  # accepted as PGSync accepts it, with no effect
     children: tuple[Node, ...] = ()
 
     def walk(self) -> Iterator[Node]:
@@ -103,6 +106,10 @@ class DocumentSchema:
     index: str
     root: Node
     mapping: Mapping[str, Any] = field(default_factory=dict)
+    mappings: Mapping[str, Any] | None = None
+    setting: Mapping[str, Any] | None = None
+    pipeline: str | None = None
+    ignored: tuple[str, ...] = ()  # what PGSync accepts and ignores (``move``), to be logged
 
 
 def load_document(entry: Any, position: int = 0) -> DocumentSchema:
@@ -125,9 +132,20 @@ def load_document(entry: Any, position: int = 0) -> DocumentSchema:
     mapping = entry.get("mapping", {})
     if not isinstance(mapping, dict):
         problems.append(f"{where}: mapping must be an object")
+    index_options: dict[str, Any] = {}
+    for key, kind in (("mappings", dict), ("setting", dict), ("pipeline", str)):
+        value = entry.get(key)
+        if value is not None and (not isinstance(value, kind) or not value):
+            problems.append(f"{where}: {key} must be {'an object' if kind is dict else 'a name'}")
+        index_options[key] = value
     if problems or root is None:
         raise SchemaError(problems)
-    return DocumentSchema(database, str(index), root, mapping)
+    ignored = tuple(
+        f"{where}: node {node.path or node.table!r}: transform.move is ignored (PGSync does not apply it either)"
+        for node in root.walk()
+        if node.move
+    )
+    return DocumentSchema(database, str(index), root, mapping, **index_options, ignored=ignored)
 
 
 def load_documents(entries: Any) -> list[DocumentSchema]:
@@ -183,14 +201,13 @@ def _node(raw: dict[str, Any], parent: Node | None, where: str, path: str, out: 
     where = f"{where.split(':')[0]}: node {here or table!r}"
     columns = _names(raw.get("columns"), f"{where}: columns", out)
     for column in columns:
-        if "->" in column or "#>" in column:
-            out.append(f"{where}: column {column!r}: JSON path columns are not supported; name whole columns")
+        out.extend(f"{where}: {problem}" for problem in paths.problems(column))
     primary_key = _names(raw.get("primary_key"), f"{where}: primary_key", out)
     relationship = _relationship(raw.get("relationship"), parent, where, out)
-    rename, concat, mapping = _transform(raw.get("transform"), where, out)
+    transform = _transform(raw.get("transform"), where, out)
     if relationship is not None and relationship.variant == "scalar" and len(columns) != 1:
         out.append(f"{where}: a scalar variant takes exactly one column (columns has {len(columns)})")
-    node = Node(schema, table, columns, label, here, primary_key, relationship, rename, concat, mapping)
+    node = Node(schema, table, columns, label, here, primary_key, relationship, *transform)
     raw_children = raw.get("children", [])
     if not isinstance(raw_children, list):
         out.append(f"{where}: children must be a list of nodes")
@@ -208,9 +225,7 @@ def _node(raw: dict[str, Any], parent: Node | None, where: str, path: str, out: 
             out.append(f"{where}: two children with the label {child.label!r}; give one a label of its own")
         labels.add(child.label)
         children.append(child)
-    return Node(
-        schema, table, columns, label, here, primary_key, relationship, rename, concat, mapping, tuple(children)
-    )
+    return Node(schema, table, columns, label, here, primary_key, relationship, *transform, tuple(children))
 
 
 def _relationship(raw: Any, parent: Node | None, where: str, out: list[str]) -> Relationship | None:
@@ -248,13 +263,27 @@ def _relationship(raw: Any, parent: Node | None, where: str, out: list[str]) -> 
     return Relationship(str(variant), str(kind), through[0] if through else None, parent_columns, child_columns)
 
 
-def _transform(raw: Any, where: str, out: list[str]) -> tuple[dict[str, str], tuple[Concat, ...], dict[str, Any]]:
+Transform = tuple[dict[str, dict[str, str]], dict[str, str], tuple[Concat, ...], dict[str, Any], bool]
+
+
+def _transform(raw: Any, where: str, out: list[str]) -> Transform:
+    """(replace, rename, concat, mapping, move given) of a node's ``transform``."""
     if raw is None:
-        return {}, (), {}
+        return {}, {}, (), {}, False
     if not isinstance(raw, dict):
         out.append(f"{where}: transform must be an object")
-        return {}, (), {}
+        return {}, {}, (), {}, False
     _refuse(raw, UNSUPPORTED_TRANSFORM, _TRANSFORM_KEYS, f"{where}: transform", out)
+    replace = raw.get("replace", {})
+    if not isinstance(replace, dict) or not all(
+        isinstance(rules, dict) and all(isinstance(k, str) and k and isinstance(v, str) for k, v in rules.items())
+        for rules in replace.values()
+    ):
+        out.append(
+            f"{where}: transform.replace must map column names to {{search: replacement}} strings "
+            "(nested rules are not supported)"
+        )
+        replace = {}
     rename = raw.get("rename", {})
     if not isinstance(rename, dict) or not all(isinstance(v, str) and v for v in rename.values()):
         out.append(f"{where}: transform.rename must map column names to new names")
@@ -272,4 +301,9 @@ def _transform(raw: Any, where: str, out: list[str]) -> tuple[dict[str, str], tu
     if not isinstance(mapping, dict):
         out.append(f"{where}: transform.mapping must be an object of field mappings")
         mapping = {}
-    return rename, tuple(concats), mapping
+    move = raw.get("move")
+    if move is not None and not (
+        isinstance(move, dict) and isinstance(move.get("column"), str) and isinstance(move.get("destination"), str)
+    ):
+        out.append(f"{where}: transform.move must be an object with column and destination")
+    return replace, rename, tuple(concats), mapping, move is not None

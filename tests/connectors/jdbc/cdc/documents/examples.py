@@ -15,8 +15,10 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
+from psycopg.types.json import Json
 
-from connectors.jdbc.cdc.documents.builder import document_id, shape
+from connectors.jdbc.cdc.documents import paths
+from connectors.jdbc.cdc.documents.builder import document_id
 from connectors.jdbc.cdc.documents.catalog import Tree, TreeNode
 
 HERE = Path(__file__).parent
@@ -25,7 +27,7 @@ HERE = Path(__file__).parent
 @dataclass(frozen=True)
 class Column:
     name: str
-    kind: str  # "text", "int", "bool", "date"
+    kind: str  # "text", "int", "bool", "date", "json", "isbn" (unique text), "code" (text with "-" in it)
     references: str | None = None  # table.column
 
 
@@ -33,9 +35,10 @@ class Column:
 class Example:
     name: str
     tables: dict[str, list[Column]]  # in creation order; every table has "id serial PRIMARY KEY" first
+    file: str = ""  # the schema's file name without .json (default: name)
 
     def schema(self) -> list[dict[str, Any]]:
-        loaded: list[dict[str, Any]] = json.loads((HERE / f"{self.name}.json").read_text())
+        loaded: list[dict[str, Any]] = json.loads((HERE / f"{self.file or self.name}.json").read_text())
         return loaded
 
     def ddl(self) -> list[str]:
@@ -43,7 +46,15 @@ class Example:
         for table, columns in self.tables.items():
             parts = ['"id" serial PRIMARY KEY']
             for column in columns:
-                kind = {"text": "text", "int": "integer", "bool": "boolean", "date": "date"}[column.kind]
+                kind = {
+                    "text": "text",
+                    "int": "integer",
+                    "bool": "boolean",
+                    "date": "date",
+                    "json": "json",
+                    "isbn": "text UNIQUE NOT NULL",
+                    "code": "text",
+                }[column.kind]
                 part = f'"{column.name}" {kind}'
                 if column.references:
                     target, target_column = column.references.split(".")
@@ -105,7 +116,52 @@ EXAMPLES = {
             "review": [_c("booking_id", "int", "booking.id"), _c("rating", "int"), _c("review_body")],
         },
     ),
+    # PGSync's book example (schema_plain.json: its schema.json without plugins and the index-only keys); book
+    # rows carry a json "doc" whose shape varies, so its JSON path columns meet present and missing paths alike
+    "book": Example(
+        "book",
+        {
+            "continent": [_c("name")],
+            "country": [_c("name"), _c("continent_id", "int", "continent.id")],
+            "city": [_c("name"), _c("country_id", "int", "country.id")],
+            "publisher": [_c("name"), _c("is_active", "bool")],
+            "author": [_c("name"), _c("date_of_birth", "date"), _c("city_id", "int", "city.id")],
+            "subject": [_c("name")],
+            "language": [_c("code", "code")],
+            "book": [
+                _c("isbn", "isbn"),
+                _c("title"),
+                _c("description"),
+                _c("tags", "json"),
+                _c("doc", "json"),
+                _c("publish_date", "date"),
+                _c("publisher_id", "int", "publisher.id"),
+            ],
+            "rating": [_c("book_isbn", "text", "book.isbn"), _c("value", "int")],
+            "book_author": [_c("book_isbn", "text", "book.isbn"), _c("author_id", "int", "author.id")],
+            "book_subject": [_c("book_isbn", "text", "book.isbn"), _c("subject_id", "int", "subject.id")],
+            "book_language": [_c("book_isbn", "text", "book.isbn"), _c("language_id", "int", "language.id")],
+        },
+        file="book_plain",
+    ),
 }
+
+
+def _json(rng: random.Random) -> Any:
+    """A book's doc: keys and lengths vary, so doc->firstname, doc#>{a,b,c}->4, doc->x->0->y may be missing; each
+    field keeps one JSON type, so a search index's dynamic mapping takes every document."""
+    if rng.random() < 0.1:
+        return None
+    doc: dict[str, Any] = {}
+    if rng.random() < 0.7:
+        doc["firstname"] = rng.choice(["ann", "bob", "cy", None])
+    if rng.random() < 0.5:
+        doc["coordinates"] = {"lat": rng.randint(-90, 90), "lon": rng.randint(-180, 180)}
+    if rng.random() < 0.6:
+        doc["a"] = {"b": {"c": list(range(rng.randint(0, 7)))}} if rng.random() < 0.8 else {"b": {}}
+    if rng.random() < 0.7:
+        doc["x"] = rng.choice([[{"y": "u"}, {"z": 2}], [{"y": "v"}], [], [{"z": 3}, {"y": "w"}]])
+    return doc
 
 
 def _value(column: Column, rng: random.Random) -> Any:
@@ -115,6 +171,12 @@ def _value(column: Column, rng: random.Random) -> Any:
         return rng.random() < 0.5
     if column.kind == "date":
         return f"2024-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+    if column.kind == "json":
+        return Json(_json(rng) if column.name == "doc" else rng.sample("abcdef", rng.randint(0, 3)))
+    if column.kind == "isbn":  # "00" in most, for the book's replace rule
+        return f"{rng.choice(('978', '900', '1'))}-{rng.randint(0, 10**12):012d}"
+    if column.kind == "code":
+        return f"{rng.choice(('en', 'fr', 'de'))}{rng.choice(('-', '_', ''))}{rng.choice(('GB', 'CA', 'CH'))}"
     return "".join(rng.choices(string.ascii_lowercase, k=rng.randint(3, 10)))
 
 
@@ -125,17 +187,17 @@ class Mutator:
         self.example = example
         self.rng = random.Random(seed)
 
-    def _any_id(self, connection: psycopg.Connection[Any], table: str) -> int | None:
+    def _any_id(self, connection: psycopg.Connection[Any], table: str, column: str = "id") -> Any:
         row = connection.execute(
-            sql.SQL("SELECT id FROM {} ORDER BY random() LIMIT 1").format(sql.Identifier(table))
+            sql.SQL("SELECT {} FROM {} ORDER BY random() LIMIT 1").format(sql.Identifier(column), sql.Identifier(table))
         ).fetchone()
-        return None if row is None else int(row[0])
+        return None if row is None else row[0]
 
     def _row(self, connection: psycopg.Connection[Any], table: str) -> dict[str, Any] | None:
         values: dict[str, Any] = {}
         for column in self.example.tables[table]:
             if column.references:
-                target = self._any_id(connection, column.references.split(".")[0])
+                target = self._any_id(connection, *column.references.split("."))
                 if target is None:
                     return None
                 values[column.name] = target
@@ -170,7 +232,7 @@ class Mutator:
         if roll < 0.83:
             column = rng.choice(self.example.tables[table])
             if column.references:
-                value: Any = self._any_id(connection, column.references.split(".")[0])
+                value: Any = self._any_id(connection, *column.references.split("."))
             else:
                 value = _value(column, rng)
             connection.execute(
@@ -213,7 +275,7 @@ def expected_documents(dsn: str, tree: Tree) -> dict[str, dict[str, Any]]:
         return all((row[b] == other[a]) if not flip else (row[a] == other[b]) for a, b in pairs)
 
     def build(tree_node: TreeNode, row: dict[str, Any]) -> dict[str, Any]:
-        out: dict[str, Any] = {c: row[c] for c in tree_node.columns}
+        out: dict[str, Any] = {paths.output_name(c): column_value(row, c) for c in tree_node.columns}
         for child in tree_node.children:
             link = child.link
             assert link is not None
@@ -228,7 +290,7 @@ def expected_documents(dsn: str, tree: Tree) -> dict[str, dict[str, Any]]:
                         found += [r for r in rows if all(r[c] == through[t] for t, c in link.through_pairs)]
             found.sort(key=key(child))
             scalar = child.node.relationship.variant == "scalar"
-            values = [r[child.columns[0]] if scalar else build(child, r) for r in found]
+            values = [column_value(r, child.columns[0]) if scalar else build(child, r) for r in found]
             if child.node.relationship.type == "one_to_many":
                 out[child.node.label] = values or None
             else:
@@ -238,5 +300,78 @@ def expected_documents(dsn: str, tree: Tree) -> dict[str, dict[str, Any]]:
     documents = {}
     for row in tables[tree.root.table.qualified]:
         built = json.loads(json.dumps(build(tree.root, row), default=str))
-        documents[document_id(key(tree.root)(row))] = shape(tree.root, built)
+        documents[document_id(key(tree.root)(row))] = transformed(tree.root, built)
     return documents
+
+
+def column_value(row: dict[str, Any], column: str) -> Any:
+    """A column's value, or its JSON path's as PostgreSQL's -> and #> give it (null where missing)."""
+    path = paths.parse(column)
+    if path is None:
+        return row[column]
+    value = row[path.column]
+    for operator, step in path.steps:
+        keys: list[str | int] = [step]
+        if operator == "#>":
+            assert isinstance(step, str)
+            keys = [int(k) if k.lstrip("-").isdigit() else k for k in step[1:-1].split(",") if k]
+        for key in keys:
+            if isinstance(value, dict) and (isinstance(key, str) or operator == "#>"):
+                value = value.get(str(key))
+            elif isinstance(value, list) and isinstance(key, int) and -len(value) <= key < len(value):
+                value = value[key]
+            else:
+                value = None
+    return value
+
+
+def transformed(root: TreeNode, document: dict[str, Any]) -> dict[str, Any]:
+    """PGSync's transforms over a whole document, one pass each in its order: replace, rename, concat. Unlike
+    PGSync 7.3 (which empties the list), a scalar child's replace applies to its values."""
+
+    def each(tree_node: TreeNode, value: Any, apply: Callable[[TreeNode, dict[str, Any]], dict[str, Any]]) -> Any:
+        if isinstance(value, list) and not _scalar(tree_node):
+            return [each(tree_node, item, apply) for item in value]
+        if not isinstance(value, dict) or _scalar(tree_node):
+            return value
+        out = apply(tree_node, value)
+        for child in tree_node.children:
+            if not _scalar(child):  # a scalar child's values are the node's own (apply saw them)
+                out[child.node.label] = each(child, value.get(child.node.label), apply)
+        return out
+
+    def replace_in(value: Any, rules: dict[str, str]) -> Any:
+        if isinstance(value, list):
+            return [replace_in(item, rules) if isinstance(item, str) else item for item in value]
+        if isinstance(value, str):
+            for search, replacement in rules.items():
+                value = value.replace(search, replacement)
+        return value
+
+    def replace(tree_node: TreeNode, value: dict[str, Any]) -> dict[str, Any]:
+        rules = tree_node.node.replace
+        out = {k: replace_in(v, dict(rules[k])) if k in rules else v for k, v in value.items()}
+        for child in tree_node.children:
+            name = paths.output_name(child.columns[0])
+            if _scalar(child) and name in child.node.replace:
+                out[child.node.label] = replace_in(value.get(child.node.label), dict(child.node.replace[name]))
+        return out
+
+    def rename(tree_node: TreeNode, value: dict[str, Any]) -> dict[str, Any]:
+        return {tree_node.node.rename.get(k, k): v for k, v in value.items()}
+
+    def concat(tree_node: TreeNode, value: dict[str, Any]) -> dict[str, Any]:
+        out = dict(value)
+        for rule in tree_node.node.concat:
+            parts = [out.get(name, name) for name in rule.columns]
+            out[rule.destination] = rule.delimiter.join(map(str, filter(None, parts)))
+        return out
+
+    for step in (replace, rename, concat):
+        document = each(root, document, step)
+    return document
+
+
+def _scalar(tree_node: TreeNode) -> bool:
+    relationship = tree_node.node.relationship
+    return relationship is not None and relationship.variant == "scalar"

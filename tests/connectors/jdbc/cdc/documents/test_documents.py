@@ -14,6 +14,7 @@ from typing import Any
 import psycopg
 import pytest
 
+from connectors.jdbc.cdc.documents.builder import DocumentBuilder
 from connectors.jdbc.cdc.documents.catalog import resolve
 from connectors.jdbc.cdc.documents.schema import load_document
 from tests.connectors.conftest import Runtime, wait_for
@@ -102,7 +103,7 @@ def churn(server: SqlServer, database: str, name: str, seed: int, changes: int, 
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["social", "through", "quiz", "airbnb"])
+@pytest.mark.parametrize("name", ["social", "through", "quiz", "airbnb", "book"])
 def test_documents_equal_their_tree_after_concurrent_changes_and_restarts(
     name: str, databases: dict[str, str], postgres_server: SqlServer, runtime: Runtime
 ) -> None:
@@ -130,6 +131,10 @@ def test_documents_equal_their_tree_after_concurrent_changes_and_restarts(
         tree = resolve(load_document(document), connection)
     expected = expected_documents(url, tree)
     assert expected
+    if name == "book":  # JSON paths both present and missing, and the replace rule applied
+        for field in ("doc_firstname", "doc_a,b,c_4", "doc_x_0_y", "doc_x_1_z"):
+            assert {document[field] is None for document in expected.values()} == {True, False}, field
+        assert any("XX" in document["book_isbn"] for document in expected.values())
     detail = ""
 
     def done() -> bool:
@@ -255,3 +260,48 @@ def test_each_change_rewrites_exactly_the_documents_it_touches_once_per_transact
     ]
     assert found[4:] == [("1", None)]
     runtime.herder.delete_connector("once")
+
+
+def test_book_document_has_pgsyncs_keys_and_values(databases: dict[str, str], postgres_server: SqlServer) -> None:
+    """One book of PGSync's book example, built by Hub: JSON path columns under PGSync's names with PostgreSQL's
+    values (null where the path is missing), replace before rename (isbn "00" -> "XX", then named book_isbn),
+    PGSync's concat (an absent name stands for itself, false is left out), and a scalar child's replace."""
+    url = dsn(postgres_server, databases["book"])
+    populate(url, EXAMPLES["book"], rows=0)
+    doc = {"firstname": "ann", "a": {"b": {"c": [0, 1, 2, 3, 40]}}, "x": [{"y": "why"}, {"w": 1}]}
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute("INSERT INTO publisher (id, name, is_active) VALUES (3, 'pub', false)")
+        connection.execute("INSERT INTO language (id, code) VALUES (1, 'en-GB'), (2, 'fr')")
+        connection.execute(
+            "INSERT INTO book (id, isbn, title, doc, tags, publisher_id) VALUES (1, '900-100', 't', %s, %s, 3)",
+            (json.dumps(doc), json.dumps(["a"])),
+        )
+        connection.execute("INSERT INTO book_language (book_isbn, language_id) VALUES ('900-100', 1), ('900-100', 2)")
+        tree = resolve(load_document(EXAMPLES["book"].schema()[0]), connection)
+        (document,) = DocumentBuilder(tree, connection).documents([(1,)]).values()
+    assert document == {
+        "book_id": 1,
+        "book_isbn": "9XX-1XX",
+        "book_title": "t",
+        "description": None,
+        "tags": ["a"],
+        "doc_firstname": "ann",
+        "doc_coordinates": None,
+        "doc_a,b,c_4": 40,
+        "doc_x": [{"y": "why"}, {"w": 1}],
+        "doc_x_0_y": "why",
+        "doc_x_1_z": None,
+        "publish_date": None,
+        "publisher_label": {
+            "publisher_name": "pub",
+            "publisher_id": 3,
+            "is_active": False,
+            "xyz": "3_pub_foo",
+            "abc": "3-pub-bar",
+        },
+        "book_languages": [{"book_isbn": "900-100", "language_id": 1}, {"book_isbn": "900-100", "language_id": 2}],
+        "authors": None,
+        "languages": ["en=GB", "fr"],
+        "subjects": None,
+        "ratings": None,
+    }

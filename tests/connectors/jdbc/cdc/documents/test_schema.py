@@ -8,13 +8,15 @@ from typing import Any
 
 import pytest
 
+from connectors.jdbc.cdc.documents import paths
+from connectors.jdbc.cdc.documents.connector import PostgresDocumentSourceConnector
 from connectors.jdbc.cdc.documents.schema import SchemaError, load_document, load_documents
 from tests.connectors.jdbc.cdc.documents.examples import EXAMPLES, HERE
 
 
 @pytest.mark.parametrize("name", sorted(EXAMPLES))
 def test_pgsync_example_schemas_load_as_they_are(name: str) -> None:
-    documents = load_documents(json.loads((HERE / f"{name}.json").read_text()))
+    documents = load_documents(EXAMPLES[name].schema())
     assert documents[0].database == name
     assert documents[0].root.children
 
@@ -38,18 +40,64 @@ def test_relationship_transform_and_labels_are_read() -> None:
     assert booking.mapping["from_date"] == {"type": "date"}
 
 
-def test_what_hub_does_not_support_is_refused_by_name() -> None:
-    """PGSync's book example uses plugins, JSON path columns, replace and move: each is named."""
+def test_pgsync_book_example_loads_but_its_plugins_are_refused_by_name() -> None:
+    """PGSync's book schema.json as it ships: plugins (Python classes) and routing are refused with what to do;
+    without them it loads (JSON paths, replace, move, setting, mappings); schema_plain.json is the same minus those
+    document keys."""
+    book = json.loads((HERE / "book.json").read_text())
     with pytest.raises(SchemaError) as raised:
-        load_documents(json.loads((HERE / "book_plain.json").read_text()))
-    text = " | ".join(raised.value.problems)
-    assert "column 'doc->firstname': JSON path columns are not supported" in text
-    assert "transform: replace is not supported" in text
-    assert "transform: move is not supported" in text
-    book = json.loads((HERE / "book_plain.json").read_text())[0]
-    book["plugins"] = ["Groot"]
-    with pytest.raises(SchemaError, match="plugins is not supported"):
-        load_document(book)
+        load_documents(book)
+    assert raised.value.problems == [
+        "document 0: routing is not supported: a routed document is deleted with its routing value, which a root's "
+        "delete does not carry (and a document whose routing value changes would stay on its old shard); Hub routes "
+        "documents by id: remove routing",
+        "document 0: plugins is not supported: Python plugins (PGSync's plugin classes) do not run in Hub; port them "
+        "to a transform on the connector (transforms=...) and remove plugins",
+    ]
+    del book[0]["plugins"], book[0]["routing"]
+    document = load_documents(book)[0]
+    assert "analysis" in (document.setting or {})
+    assert document.mappings == {
+        "properties": {"age": {"type": "integer"}, "email": {"type": "keyword"}, "name": {"type": "text"}}
+    }
+    assert document.root.replace == {"isbn": {"00": "XX"}}
+    assert "doc#>{a,b,c}->4" in document.root.columns
+    assert document.ignored == (
+        "document 0: node 'publisher_label': transform.move is ignored (PGSync does not apply it either)",
+    )
+    plain = load_documents(json.loads((HERE / "book_plain.json").read_text()))[0]
+    assert plain.root == document.root
+    assert (plain.setting, plain.mappings, plain.pipeline) == (None, None, None)
+
+
+@pytest.mark.parametrize(
+    ("column", "name", "source", "steps"),
+    [
+        ("doc->firstname", "doc_firstname", "doc", (("->", "firstname"),)),
+        ("doc#>{a,b,c}->4", "doc_a,b,c_4", "doc", (("#>", "{a,b,c}"), ("->", 4))),
+        ("doc->x->0->y", "doc_x_0_y", "doc", (("->", "x"), ("->", 0), ("->", "y"))),
+        # PGSync's split tries "->" before "->>": the rest of the operator becomes part of the key
+        ("doc->>name", "doc_>name", "doc", (("->", ">name"),)),
+        ("isbn", "isbn", "isbn", None),
+    ],
+)
+def test_json_path_columns_are_read_and_named_as_pgsync_does(
+    column: str, name: str, source: str, steps: tuple[tuple[str, Any], ...] | None
+) -> None:
+    assert paths.output_name(column) == name
+    assert paths.source_column(column) == source
+    parsed = paths.parse(column)
+    assert (parsed.steps if parsed else None) == steps
+
+
+def test_json_paths_postgresql_cannot_evaluate_are_refused() -> None:
+    entry = {"index": "x", "nodes": {"table": "a", "columns": ["doc#>4", "->x"]}}
+    with pytest.raises(SchemaError) as raised:
+        load_document(entry)
+    assert raised.value.problems == [
+        "document 0: node 'a': column 'doc#>4': #> takes a {key,key,...} path, not 4",
+        "document 0: node 'a': column '->x': a JSON path starts with the column it reads",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -107,6 +155,16 @@ def test_what_hub_does_not_support_is_refused_by_name() -> None:
         ),
         ({"index": "x", "nodes": {"table": "a", "colums": ["id"]}}, "unknown key 'colums'"),
         ({"nodes": {"table": "a"}}, "index (or database) must name the index"),
+        (
+            {"index": "x", "nodes": {"table": "a", "transform": {"replace": {"code": {"-": 1}}}}},
+            "transform.replace must map column names to {search: replacement} strings",
+        ),
+        (
+            {"index": "x", "nodes": {"table": "a", "transform": {"move": "$root"}}},
+            "transform.move must be an object with column and destination",
+        ),
+        ({"index": "x", "pipeline": ["a"], "nodes": {"table": "a"}}, "pipeline must be a name"),
+        ({"index": "x", "setting": "fast", "nodes": {"table": "a"}}, "setting must be an object"),
     ],
 )
 def test_malformed_entries_name_the_problem(entry: dict[str, Any], problem: str) -> None:
@@ -116,7 +174,16 @@ def test_malformed_entries_name_the_problem(entry: dict[str, Any], problem: str)
 
 
 def test_every_problem_is_reported_at_once() -> None:
-    entry = {"index": "x", "routing": "r", "nodes": {"table": "a", "children": [{"table": "b"}, {"label": "c"}]}}
+    entry = {"index": "x", "partition": "r", "nodes": {"table": "a", "children": [{"table": "b"}, {"label": "c"}]}}
     with pytest.raises(SchemaError) as raised:
         load_document(entry)
     assert len(raised.value.problems) == 3
+
+
+def test_an_ignored_move_is_logged_when_the_connector_starts(caplog: pytest.LogCaptureFixture) -> None:
+    (book,) = json.loads((HERE / "book_plain.json").read_text())
+    connector = PostgresDocumentSourceConnector()
+    config = {"database.hostname": "db", "database.user": "u", "database.dbname": "book"}
+    with caplog.at_level("WARNING"):
+        connector.start({**config, "document.schema": json.dumps(book)})
+    assert "node 'publisher_label': transform.move is ignored (PGSync does not apply it either)" in caplog.text
