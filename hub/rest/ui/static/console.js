@@ -299,7 +299,7 @@ async function topics() {
     </tbody></table>`;
 }
 
-// Bytes a log takes, or "unknown" where the store client cannot tell (over Kafka: librdkafka has no DescribeLogDirs).
+// Bytes a log takes, or "unknown" where the store cannot tell (a broker without DescribeLogDirs).
 function size(bytes) {
   if (bytes === null || bytes === undefined) return "unknown";
   const units = ["B", "KiB", "MiB", "GiB", "TiB"];
