@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any
@@ -46,6 +47,7 @@ _RETRY_CODES = frozenset(
     {ErrorCode.NOT_COORDINATOR, ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, ErrorCode.COORDINATOR_NOT_AVAILABLE}
 )
 _ATTEMPTS = 5
+_BACKOFF_S = 0.1
 #: What ListGroups answers when it tells no state: nothing (below v4), or "Unknown" (tansu).
 _NO_STATE = frozenset({"", "Unknown"})
 _NO_SIZE_CODES = frozenset({ErrorCode.CLUSTER_AUTHORIZATION_FAILED, ErrorCode.UNSUPPORTED_VERSION})
@@ -190,6 +192,7 @@ class GroupAdmin:
                     described[group["group_id"]] = _description(group)
             if not retry:
                 break
+            time.sleep(_BACKOFF_S * (attempt + 1))
         return {group_id: described[group_id] for group_id in wanted if group_id in described}
 
     def _coordinators(self, group_ids: Iterable[str]) -> dict[Address, list[str]]:
