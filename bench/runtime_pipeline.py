@@ -21,11 +21,13 @@ work. The variants take turns — every variant's first pass, then every variant
 work on the machine slows passes of every variant, not all passes of one, and the Avro / JSON ratio compares
 rates measured under the same conditions.
 
-Metrics (``--metrics``): the JSON pipeline with 1 and 4 tasks while ``/metrics``' registry is collected every
-SCRAPE_INTERVAL_S on a thread (as Prometheus would, at a tighter interval than its 15 s default) against the same
-pipeline with nobody scraping, in alternating passes, best of each; target: metrics on >= 0.97 of off. The
-runners' own counts are bumped once per batch whether or not anyone scrapes (a few integer additions per batch
-of BATCH records), so what this measures is the cost of collecting on top of them.
+Metrics (``--metrics``): the JSON pipeline with 1 and 4 tasks while ``/metrics``' registry (the worker's and the
+store's collectors, as ``hub start`` serves them) is collected every SCRAPE_INTERVAL_S on a thread (as Prometheus
+would, at a tighter interval than its 15 s default) against the same pipeline with nobody scraping. After one
+uncounted warm-up pass, METRICS_ROUNDS rounds each run both, in an order that alternates round by round; the
+best of each is compared (target: metrics on >= 0.97 of off), and each round's own on/off ratio is printed with
+their median. The runners' own counts are bumped once per batch whether or not anyone scrapes (a few integer
+additions per batch of BATCH records), so what this measures is the cost of collecting on top of them.
 
 Run: ``python -m bench.runtime_pipeline [--metrics] [RECORDS]`` (default 200,000 per variant).
 
@@ -37,6 +39,7 @@ the target is at least 1.6 times the single process's rate with JSON conversion 
 from __future__ import annotations
 
 import argparse
+import statistics
 import tempfile
 import threading
 import time
@@ -54,6 +57,7 @@ from hub.cli.worker_pool import cores
 from hub.log.broker import Broker
 from hub.log.client import NewTopic, OutgoingRecord, TopicPartition
 from hub.log.client.embedded import EmbeddedClients
+from hub.log.metrics import StoreCollector
 from hub.log.node import LogNode, node_config
 from hub.runtime.metrics import RuntimeCollector
 from hub.runtime.plugins import Plugins
@@ -70,6 +74,8 @@ BATCH = 2000
 ROUNDS = 3
 #: How often the metrics variant collects the registry.
 SCRAPE_INTERVAL_S = 1.0
+#: Rounds of the metrics variant (each one pass with and one without scraping).
+METRICS_ROUNDS = 5
 _received = 0
 _lock = threading.Lock()
 
@@ -250,6 +256,7 @@ def scraped_rate(
     registry = CollectorRegistry(auto_describe=False)
     collector = RuntimeCollector(herder)
     registry.register(collector)
+    registry.register(StoreCollector(broker))  # as `hub start` serves both
     done = threading.Event()
     scrapes: list[float] = []
 
@@ -272,20 +279,29 @@ def scraped_rate(
 
 def metrics_main(herder: StandaloneHerder, broker: Broker, count: int) -> None:
     """The metrics variant (see the module docstring)."""
+    runtime_rate(herder, broker, "warm-up", count, 1, JSON_CONVERTER, "users")  # not counted: first-pass costs
     for tasks in (1, 4):
         off = on = 0.0
         scrapes: list[float] = []
-        for attempt in range(ROUNDS):
-            off = max(
-                off, runtime_rate(herder, broker, f"off-{tasks}-{attempt}", count, tasks, JSON_CONVERTER, "users")
-            )
-            rate, scraped = scraped_rate(herder, broker, f"on-{tasks}-{attempt}", count, tasks)
-            on = max(on, rate)
-            scrapes += scraped
+        paired: list[float] = []
+        for attempt in range(METRICS_ROUNDS):
+            rates: dict[bool, float] = {}
+            # Each round runs both, in turns that alternate, so a drift of the machine's load favours neither.
+            for scraping in (False, True) if attempt % 2 == 0 else (True, False):
+                name = f"{'on' if scraping else 'off'}-{tasks}-{attempt}"
+                if scraping:
+                    rates[True], scraped = scraped_rate(herder, broker, name, count, tasks)
+                    scrapes += scraped
+                else:
+                    rates[False] = runtime_rate(herder, broker, name, count, tasks, JSON_CONVERTER, "users")
+            off, on = max(off, rates[False]), max(on, rates[True])
+            paired.append(rates[True] / rates[False])
         figure(f"runtime_json_{tasks}t_metrics_off", off, "records/s")
         figure(f"runtime_json_{tasks}t_metrics_on", on, "records/s")
         figure(f"scrapes_{tasks}t", len(scrapes), "scrapes")
         figure(f"scrape_mean_{tasks}t", 1000 * sum(scrapes) / max(1, len(scrapes)), "ms")
+        print(f"rounds_{tasks}t_on_vs_off: {' '.join(f'{value:.3f}' for value in paired)}", flush=True)
+        figure(f"median_round_{tasks}t_on_vs_off", statistics.median(paired), "")
         ratio(f"runtime_json_{tasks}t_metrics_on_vs_off", on, off, target=0.97)
 
 
