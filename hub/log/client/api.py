@@ -20,6 +20,7 @@ from typing import Self
 
 from hub.log.client.errors import ClientError
 from hub.log.client.types import (
+    BrokerNode,
     ConsumerRecord,
     GroupDescription,
     GroupListing,
@@ -72,6 +73,10 @@ class Admin(_Closeable):
     @abstractmethod
     def cluster_id(self) -> str:
         """The store's cluster id, as Metadata answers it ("" from a broker that has none)."""
+
+    @abstractmethod
+    def describe_cluster(self) -> list[BrokerNode]:
+        """The store's live nodes, by id (Kafka's ``Admin.describeCluster``: what Metadata lists)."""
 
     @abstractmethod
     def describe_topics(self, names: Collection[str]) -> dict[str, TopicDescription]:

@@ -16,6 +16,7 @@ import pytest
 from hub.log.broker import Broker
 from hub.log.client import (
     Admin,
+    BrokerNode,
     Consumer,
     GroupMember,
     GroupProtocol,
@@ -210,6 +211,17 @@ def test_custom_protocol_group_member(backend: Backend) -> None:
         assert member.sync({joined.member_id: b"connectors: x"}, timeout_s=30) == b"connectors: x"
         assert member.generation_id == joined.generation_id >= 0  # tansu counts generations from 0
         assert not member.poll(1.0)  # heartbeats keep it in the group
+
+
+@pytest.mark.integration
+def test_describe_cluster_lists_the_node_clients_reach(backend: Backend) -> None:
+    with backend.admin() as admin:
+        nodes = admin.describe_cluster()
+    if backend.embedded is not None:
+        assert nodes == [BrokerNode(0, "", 0)]  # the store in this process
+        return
+    host, port = backend.bootstrap.rsplit(":", 1)
+    assert [(node.host, node.port) for node in nodes] == [(host, int(port))]
 
 
 @pytest.mark.integration

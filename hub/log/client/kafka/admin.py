@@ -13,6 +13,7 @@ from hub.log.client.kafka.group_admin import GroupAdmin
 from hub.log.client.kafka.transactions import fence_producers
 from hub.log.client.kafka.translate import LIBRDKAFKA_LOG, import_confluent, translate
 from hub.log.client.types import (
+    BrokerNode,
     GroupDescription,
     GroupListing,
     IsolationLevel,
@@ -88,6 +89,10 @@ class KafkaAdmin(Admin):
         except Exception as exc:
             raise translate(exc, "reading the cluster id") from exc
         return str(metadata.cluster_id or "")
+
+    def describe_cluster(self) -> list[BrokerNode]:
+        self._check()
+        return self._groups.describe_cluster()
 
     def describe_topics(self, names: Collection[str]) -> dict[str, TopicDescription]:
         self._check()

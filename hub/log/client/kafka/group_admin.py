@@ -1,5 +1,6 @@
-"""GroupAdmin: the admin calls librdkafka lacks — ListGroups of every protocol, DescribeGroups of any group, and
-DescribeLogDirs — sent over Hub's own protocol connection (``KafkaConnection``) to any Kafka-protocol broker.
+"""GroupAdmin: the admin calls librdkafka lacks — ListGroups of every protocol, DescribeGroups of any group,
+DescribeLogDirs, and the brokers of a Metadata answer — sent over Hub's own protocol connection
+(``KafkaConnection``) to any Kafka-protocol broker.
 
 As Kafka's Admin does it: ListGroups goes to every broker (each lists the groups it coordinates), DescribeGroups
 to each group's coordinator (FindCoordinator), DescribeLogDirs to each partition's leader (Metadata). Each
@@ -31,7 +32,7 @@ from hub.log.client.consumer_protocol import decode_assignment
 from hub.log.client.errors import ClientError, RetriableClientError, raise_for
 from hub.log.client.kafka.connection import KafkaConnection
 from hub.log.client.kafka.group_member import parse_bootstrap
-from hub.log.client.types import GroupDescription, GroupListing, GroupMemberDescription, TopicPartition
+from hub.log.client.types import BrokerNode, GroupDescription, GroupListing, GroupMemberDescription, TopicPartition
 from hub.log.error_codes import ErrorCode
 from hub.log.protocol import ProtocolError
 from hub.log.protocol.registry import API_SPECS
@@ -143,6 +144,14 @@ class GroupAdmin:
 
     def _brokers(self, metadata: Mapping[str, Any]) -> dict[int, Address]:
         return {broker["node_id"]: (broker["host"], broker["port"]) for broker in metadata["brokers"]}
+
+    def describe_cluster(self) -> list[BrokerNode]:
+        """The brokers a Metadata answer lists, by id."""
+        brokers = self._metadata(())["brokers"]
+        return sorted(
+            (BrokerNode(b["node_id"], b["host"], b["port"], b.get("rack")) for b in brokers),
+            key=lambda node: node.node_id,
+        )
 
     # --- groups ------------------------------------------------------------------------------------------------
 
