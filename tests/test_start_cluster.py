@@ -152,6 +152,16 @@ def test_a_node_cut_off_shows_in_the_replication_gauges_until_it_is_back(three_s
 
     before = _wait(healthy, 60, "every partition led with all its replicas in sync")
     assert before["leadercount"] >= 4  # "strict" and "alone", besides the worker's topics
+    # The console's overview, over the Kafka protocol here: three store nodes, a worker group of three.
+    overview = _wait(
+        lambda: (found := _get(urls[1] + "/ui/api/overview"))["worker_group"]["state"] == "Stable" and found,
+        60,
+        "the worker group stable",
+    )
+    assert sorted(node["id"] for node in overview["nodes"]) == [1, 2, 3]
+    assert len(overview["worker_group"]["members"]) == 3
+    groups = {group["group"]: group for group in _get(urls[1] + "/ui/api/groups")}
+    assert groups[overview["worker_group"]["group"]]["protocol_type"] == "connect"
 
     three_starts[2].process.send_signal(signal.SIGSTOP)  # node 3 is cut off: its session with the quorum lapses
     try:
