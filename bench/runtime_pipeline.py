@@ -21,11 +21,7 @@ work. The variants take turns — every variant's first pass, then every variant
 work on the machine slows passes of every variant, not all passes of one, and the Avro / JSON ratio compares
 rates measured under the same conditions.
 
-Metrics (``--metrics``): the JSON pipeline with 1 and 4 tasks while ``/metrics``' registry is collected every
-SCRAPE_INTERVAL_S on a thread (as Prometheus would, at a tighter interval than its 15 s default) against the same
-pipeline with nobody scraping, in alternating passes, best of each; target: metrics on >= 0.97 of off. The
-runners' own counts are bumped once per batch whether or not anyone scrapes (a few integer additions per batch
-of BATCH records), so what this measures is the cost of collecting on top of them.
+Metrics (``--metrics``): the JSON pipeline with metrics scraped against not (bench/runtime_metrics.py).
 
 Run: ``python -m bench.runtime_pipeline [--metrics] [RECORDS]`` (default 200,000 per variant).
 
@@ -44,16 +40,15 @@ from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from prometheus_client.exposition import generate_latest
-from prometheus_client.registry import CollectorRegistry
-
 from bench.report import figure, ratio, stopwatch
+from bench.runtime_metrics import metrics_main
 from bench.runtime_workers import compare
 from connectors.file.datagen import DatagenTask
 from hub.cli.worker_pool import cores
 from hub.log.broker import Broker
 from hub.log.client import NewTopic, OutgoingRecord, TopicPartition
 from hub.log.client.embedded import EmbeddedClients
+from hub.log.metrics import StoreCollector
 from hub.log.node import LogNode, node_config
 from hub.runtime.metrics import RuntimeCollector
 from hub.runtime.plugins import Plugins
@@ -68,8 +63,6 @@ from hub.tuning import tune_garbage_collector
 BATCH = 2000
 #: Passes of each measurement; the best is kept.
 ROUNDS = 3
-#: How often the metrics variant collects the registry.
-SCRAPE_INTERVAL_S = 1.0
 _received = 0
 _lock = threading.Lock()
 
@@ -242,53 +235,6 @@ def runtime_rate(
     return count / seconds
 
 
-def scraped_rate(
-    herder: StandaloneHerder, broker: Broker, name: str, count: int, tasks: int
-) -> tuple[float, list[float]]:
-    """``runtime_rate`` of the JSON pipeline while a thread collects the metrics every SCRAPE_INTERVAL_S; with
-    the seconds each scrape took."""
-    registry = CollectorRegistry(auto_describe=False)
-    collector = RuntimeCollector(herder)
-    registry.register(collector)
-    done = threading.Event()
-    scrapes: list[float] = []
-
-    def scrape() -> None:
-        while not done.wait(SCRAPE_INTERVAL_S):
-            began = time.perf_counter()
-            generate_latest(registry)
-            scrapes.append(time.perf_counter() - began)
-
-    scraper = threading.Thread(target=scrape, name="bench-scraper", daemon=True)
-    scraper.start()
-    try:
-        rate = runtime_rate(herder, broker, name, count, tasks, JSON_CONVERTER, "users")
-    finally:
-        done.set()
-        scraper.join()
-        collector.close()
-    return rate, scrapes
-
-
-def metrics_main(herder: StandaloneHerder, broker: Broker, count: int) -> None:
-    """The metrics variant (see the module docstring)."""
-    for tasks in (1, 4):
-        off = on = 0.0
-        scrapes: list[float] = []
-        for attempt in range(ROUNDS):
-            off = max(
-                off, runtime_rate(herder, broker, f"off-{tasks}-{attempt}", count, tasks, JSON_CONVERTER, "users")
-            )
-            rate, scraped = scraped_rate(herder, broker, f"on-{tasks}-{attempt}", count, tasks)
-            on = max(on, rate)
-            scrapes += scraped
-        figure(f"runtime_json_{tasks}t_metrics_off", off, "records/s")
-        figure(f"runtime_json_{tasks}t_metrics_on", on, "records/s")
-        figure(f"scrapes_{tasks}t", len(scrapes), "scrapes")
-        figure(f"scrape_mean_{tasks}t", 1000 * sum(scrapes) / max(1, len(scrapes)), "ms")
-        ratio(f"runtime_json_{tasks}t_metrics_on_vs_off", on, off, target=0.97)
-
-
 JSON_CONVERTER = "org.apache.kafka.connect.json.JsonConverter"
 
 
@@ -325,7 +271,14 @@ def in_process(count: int, *, metrics: bool = False) -> None:
             tune_garbage_collector()  # as the worker commands do once started; the raw references run under it too
             try:
                 if metrics:
-                    metrics_main(herder, node.broker, count)
+                    metrics_main(
+                        lambda name, tasks: runtime_rate(
+                            herder, node.broker, name, count, tasks, JSON_CONVERTER, "users"
+                        ),
+                        RuntimeCollector(herder),
+                        StoreCollector(node.broker),
+                        count,
+                    )
                     return
                 for tasks in (1, 4):
                     variants = (

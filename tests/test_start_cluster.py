@@ -1,6 +1,8 @@
 """Three `hub start`s with a cluster's -o settings are one replicated store and one Connect cluster: the same
 cluster id on every REST API, one worker group of three, a connector created on one node is known on all, and its
-records are replicated (the worker's topics and the data topic have three replicas).
+records are replicated (the worker's topics and the data topic have three replicas). A node cut off shows in
+every node's replication metrics (under-replicated, under min ISR, offline partitions, fenced brokers) until it is
+back.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from confluent_kafka.admin import AdminClient
+from confluent_kafka.admin import AdminClient, NewTopic
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.harness.process import free_port
 from tests.rest.conftest import HubStart, launch_hub, wait_hub
@@ -99,3 +102,83 @@ def test_three_hub_starts_are_one_store_and_one_worker_group(three_starts: list[
     )
     assert status["connector"]["state"] == "RUNNING"
     assert {status["connector"]["worker_id"], *(task["worker_id"] for task in status["tasks"])} <= set(urls)
+
+
+def _gauges(url: str) -> dict[str, float]:
+    """The node's unlabelled samples of /metrics."""
+    with urllib.request.urlopen(url + "/metrics", timeout=10) as response:
+        text = response.read().decode()
+    return {
+        sample.name: sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if not sample.labels
+    }
+
+
+def _replication(urls: list[str]) -> dict[str, float]:
+    """Kafka's replication figures of the cluster, as a dashboard reads them: the leaders' gauges summed over the
+    nodes, the controllers' (the same on every node) the largest."""
+    scraped = [_gauges(url) for url in urls]
+    summed = ("underreplicatedpartitions", "underminisrpartitioncount", "atminisrpartitioncount", "leadercount")
+    figures = {name: sum(g[f"kafka_server_replicamanager_{name}"] for g in scraped) for name in summed}
+    for name in ("offlinepartitionscount", "fencedbrokercount", "activebrokercount", "activecontrollercount"):
+        figures[name] = max(g[f"kafka_controller_kafkacontroller_{name}"] for g in scraped)
+    figures["controllers"] = sum(g["kafka_controller_kafkacontroller_activecontrollercount"] for g in scraped)
+    return figures
+
+
+def test_a_node_cut_off_shows_in_the_replication_gauges_until_it_is_back(three_starts: list[HubStart]) -> None:
+    urls = [node.url for node in three_starts]
+    admin = AdminClient({"bootstrap.servers": three_starts[0].kafka})
+    _wait(lambda: len(admin.list_topics(timeout=10).brokers) == 3, 60, "three brokers")
+    strict = NewTopic("strict", 3, replication_factor=3, config={"min.insync.replicas": "3"})
+    alone = NewTopic("alone", 1, replica_assignment=[[3]])
+    for future in admin.create_topics([strict, alone]).values():
+        future.result(30)
+
+    def healthy() -> dict[str, float] | None:
+        figures = _replication(urls)
+        whole = (
+            figures["underreplicatedpartitions"] == 0
+            and figures["offlinepartitionscount"] == 0
+            and figures["fencedbrokercount"] == 0
+            and figures["underminisrpartitioncount"] == 0
+            and figures["atminisrpartitioncount"] >= 3  # "strict": 3 in-sync replicas of min.insync.replicas 3
+            and figures["activebrokercount"] == 3
+            and figures["controllers"] == 1
+        )
+        return figures if whole else None
+
+    before = _wait(healthy, 60, "every partition led with all its replicas in sync")
+    assert before["leadercount"] >= 4  # "strict" and "alone", besides the worker's topics
+    # The console's overview, over the Kafka protocol here: three store nodes, a worker group of three.
+    overview = _wait(
+        lambda: (found := _get(urls[1] + "/ui/api/overview"))["worker_group"]["state"] == "Stable" and found,
+        60,
+        "the worker group stable",
+    )
+    assert sorted(node["id"] for node in overview["nodes"]) == [1, 2, 3]
+    assert len(overview["worker_group"]["members"]) == 3
+    groups = {group["group"]: group for group in _get(urls[1] + "/ui/api/groups")}
+    assert groups[overview["worker_group"]["group"]]["protocol_type"] == "connect"
+
+    three_starts[2].process.send_signal(signal.SIGSTOP)  # node 3 is cut off: its session with the quorum lapses
+    try:
+
+        def degraded() -> dict[str, float] | None:
+            figures = _replication(urls[:2])
+            hurt = (
+                figures["fencedbrokercount"] == 1
+                and figures["offlinepartitionscount"] >= 1  # "alone" had its only replica on node 3
+                and figures["underreplicatedpartitions"] >= 3  # every partition of "strict", now led by 1 or 2
+                and figures["underminisrpartitioncount"] >= 3
+            )
+            return figures if hurt else None
+
+        during = _wait(degraded, 60, "node 3 fenced, its partitions under-replicated or offline")
+        assert during["activebrokercount"] == 2
+    finally:
+        three_starts[2].process.send_signal(signal.SIGCONT)
+    after = _wait(healthy, 90, "node 3 back in every ISR and leading 'alone' again")
+    assert after["activebrokercount"] == 3

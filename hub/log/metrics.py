@@ -22,6 +22,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from hub.log.broker import Broker
+from hub.log.cluster.health import ClusterCounts, LeaderCounts, cluster_counts, leader_counts
 from hub.log.protocol.registry import API_SPECS
 
 log = logging.getLogger("hub.log.metrics")
@@ -94,17 +95,7 @@ class StoreCollector(Collector):
         yield GaugeMetricFamily(
             "kafka_server_replicamanager_partitioncount", "Partitions on this node.", value=len(partitions)
         )
-        if self._broker.cluster is None:
-            # One node holds the only replica of every partition: none is under-replicated or offline while it
-            # serves. A replicated node's figures are not exported (yet): see docs/metrics.md.
-            yield GaugeMetricFamily(
-                "kafka_server_replicamanager_underreplicatedpartitions",
-                "Partitions with fewer in-sync replicas than replicas.",
-                value=0,
-            )
-            yield GaugeMetricFamily(
-                "kafka_controller_kafkacontroller_offlinepartitionscount", "Partitions without a leader.", value=0
-            )
+        yield from self._replication(len(partitions), len({partition.topic for partition in partitions}))
         yield size
         yield end
         yield start
@@ -115,6 +106,66 @@ class StoreCollector(Collector):
         yield CounterMetricFamily(
             "kafka_log_logflushstats_logflush_seconds", "Time spent in fsyncs of log segments.", value=fsync_seconds
         )
+
+    def _replication(self, hosted: int, topics: int) -> Iterator[Any]:
+        """Kafka's ReplicaManager and controller gauges (hub.log.cluster.health). A single node holds the only
+        replica of every partition and leads it: none is under-replicated or offline while it serves, and each is
+        at its effective min ISR (min.insync.replicas capped by the one replica)."""
+        cluster = self._broker.cluster
+        if cluster is None:
+            leaders = LeaderCounts(leaders=hosted, at_min_isr=hosted)
+            counts = ClusterCounts(active_brokers=1, topics=topics, partitions=hosted)
+            controllers = 1
+            shrinks = expands = 0
+        else:
+            leaders = leader_counts(cluster.replicas.leaderships())
+            counts = cluster_counts(cluster.metadata())
+            controllers = 1 if cluster.controller.active else 0
+            shrinks, expands = cluster.replicas.isr_shrinks, cluster.replicas.isr_expands
+        for name, documentation, value in (
+            ("replicamanager_leadercount", "Partitions this node leads.", leaders.leaders),
+            (
+                "replicamanager_underreplicatedpartitions",
+                "Partitions this node leads with fewer in-sync replicas than replicas.",
+                leaders.under_replicated,
+            ),
+            (
+                "replicamanager_underminisrpartitioncount",
+                "Partitions this node leads with fewer in-sync replicas than min.insync.replicas.",
+                leaders.under_min_isr,
+            ),
+            (
+                "replicamanager_atminisrpartitioncount",
+                "Partitions this node leads with exactly min.insync.replicas in-sync replicas.",
+                leaders.at_min_isr,
+            ),
+            (
+                "replicamanager_reassigningpartitions",
+                "Partitions this node leads that are being reassigned.",
+                leaders.reassigning,
+            ),
+        ):
+            yield GaugeMetricFamily(f"kafka_server_{name}", documentation, value=value)
+        yield CounterMetricFamily(
+            "kafka_server_replicamanager_isrshrinks", "ISR shrinks of partitions this node leads.", value=shrinks
+        )
+        yield CounterMetricFamily(
+            "kafka_server_replicamanager_isrexpands", "ISR expansions of partitions this node leads.", value=expands
+        )
+        for name, documentation, value in (
+            ("offlinepartitionscount", "Partitions without a leader.", counts.offline_partitions),
+            (
+                "preferredreplicaimbalancecount",
+                "Partitions led by another replica than their preferred one.",
+                counts.preferred_replica_imbalance,
+            ),
+            ("fencedbrokercount", "Registered brokers the controller fenced.", counts.fenced_brokers),
+            ("activebrokercount", "Registered brokers not fenced.", counts.active_brokers),
+            ("globaltopiccount", "Topics in the cluster.", counts.topics),
+            ("globalpartitioncount", "Partitions in the cluster.", counts.partitions),
+            ("activecontrollercount", "1 on the node whose controller is the active one.", controllers),
+        ):
+            yield GaugeMetricFamily(f"kafka_controller_kafkacontroller_{name}", documentation, value=value)
 
     def _group_lag(self) -> Iterator[Any]:
         lag = GaugeMetricFamily(

@@ -89,6 +89,13 @@ PATHS: dict[str, Any] = {
             "Every consumer group: members, assignments, sink connectors' tasks, lag per partition", "200", _LIST
         )
     },
+    "/ui/api/overview": {
+        "get": _op(
+            "The workers (connectors and tasks each runs), the worker group, the store's cluster id and nodes",
+            "200",
+            _OBJECT,
+        )
+    },
     "/ui/api/dlq": {"get": _op("Sink connectors' dead-letter queue topics", "200", _LIST)},
     "/ui/api/dlq/{topic}/resend": {
         "parameters": [_TOPIC],

@@ -123,6 +123,9 @@ class ToleranceOperator:
         self.retries = 0
         self.errors_logged = 0
         self.dead_letter_requests = 0
+        #: Dead-letter writes the store refused (Connect's deadletterqueue-produce-failures); bumped by the
+        #: producer's delivery callbacks, one thread.
+        self.dead_letter_failures = 0
         self.pending_reports: list[Future[Any]] = []
 
     def execute(
@@ -191,8 +194,14 @@ class ToleranceOperator:
         if not self.tolerate_all:
             raise ToleranceExceededError(f"tolerance exceeded in error handler at stage {stage}{where}") from error
         if self.dead_letter_queue is not None and record is not None:
-            self.pending_reports.append(self.dead_letter_queue.report(record, stage, origin, error))
+            written = self.dead_letter_queue.report(record, stage, origin, error)
+            written.add_done_callback(self._count_dead_letter_outcome)
+            self.pending_reports.append(written)
             self.dead_letter_requests += 1
+
+    def _count_dead_letter_outcome(self, written: Future[Any]) -> None:
+        if written.cancelled() or written.exception() is not None:
+            self.dead_letter_failures += 1
 
     def report(self, record: ConsumerRecord, error: BaseException, stage: Stage = Stage.TASK_PUT) -> Future[Any]:
         """A record the task itself reports as bad (errant record reporter)."""

@@ -2,8 +2,9 @@
 Prometheus scrapes, in Prometheus' names (docs/metrics.md maps each to Connect's JMX name).
 
 Groups: worker (connector and task counts, tasks per connector and state), connector (status), task common
-(status, batches, offset commits), source task (records polled and written, records in flight), sink task (records
-read and put, lag per partition) and task errors (Connect's task-error-metrics), plus each running task's
+(status, running and pause ratios, batches, offset commits and their time), source task (records polled and
+written, records in flight), sink task (records read and put, partitions, lag per partition) and task errors
+(Connect's task-error-metrics, dead-letter writes and their failures), plus each running task's
 published progress (``hub.runtime.progress``: records per second, percent, ETA, a task's own lag figures).
 
 Cost on the record path: nothing is recorded per record. Runners bump plain ints once per batch
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -60,6 +62,7 @@ class RuntimeCollector(Collector):
     def collect(self) -> Iterator[Any]:
         worker_id = self._worker.worker_id if self._worker is not None else ""
         yield from self._statuses(worker_id)
+        yield from self._rebalances()
         if self._worker is not None:
             with self._worker._lock:
                 runners = dict(self._worker.tasks)
@@ -120,6 +123,34 @@ class RuntimeCollector(Collector):
         yield progress
         yield _info(worker_id)
 
+    def _rebalances(self) -> Iterator[Any]:
+        """Connect's connect-worker-rebalance-metrics, on a worker of a group (``hub worker``, ``hub start``);
+        a standalone worker never rebalances and exports none, as Connect's standalone worker."""
+        stats = getattr(self._herder, "rebalances", None)
+        if stats is None:
+            return
+        yield CounterMetricFamily(
+            "hub_connect_worker_rebalance_completed_rebalances", "Rebalances this worker completed.", stats.completed
+        )
+        yield CounterMetricFamily(
+            "hub_connect_worker_rebalance_seconds", "Time spent in the completed rebalances.", stats.seconds
+        )
+        yield GaugeMetricFamily(
+            "hub_connect_worker_rebalance_max_seconds", "The longest completed rebalance.", stats.max_seconds
+        )
+        yield GaugeMetricFamily(
+            "hub_connect_worker_rebalance_rebalancing", "1 while this worker is rebalancing.", int(stats.rebalancing)
+        )
+        yield GaugeMetricFamily(
+            "hub_connect_worker_rebalance_epoch", "The group generation of the assignment applied last.", stats.epoch
+        )
+        since = -1.0 if stats.completed_at is None else time.monotonic() - stats.completed_at
+        yield GaugeMetricFamily(
+            "hub_connect_worker_rebalance_time_since_last_rebalance_seconds",
+            "Time since the last completed rebalance (-1 before the first).",
+            since,
+        )
+
     def _connectors(self) -> list[str]:
         try:
             return sorted(self._herder.connectors())
@@ -142,6 +173,18 @@ class RuntimeCollector(Collector):
         )
         commit_failures = CounterMetricFamily(
             "hub_connect_task_offset_commit_failure", "Offset commits that failed.", labels=labels
+        )
+        commit_seconds = CounterMetricFamily(
+            "hub_connect_task_offset_commit_seconds", "Time spent in the offset commits that succeeded.", labels=labels
+        )
+        running_ratio = GaugeMetricFamily(
+            "hub_connect_task_running_ratio", "Fraction of the task's time spent running.", labels=labels
+        )
+        pause_ratio = GaugeMetricFamily(
+            "hub_connect_task_pause_ratio", "Fraction of the task's time spent paused.", labels=labels
+        )
+        partitions = GaugeMetricFamily(
+            "hub_connect_sink_task_partition_count", "Partitions assigned to the sink task.", labels=labels
         )
         polled = CounterMetricFamily(
             "hub_connect_source_task_source_record_poll", "Records the source task's poll() returned.", labels=labels
@@ -186,6 +229,11 @@ class RuntimeCollector(Collector):
             "Records written to the dead letter queue.",
             labels=error_labels,
         )
+        dlq_failures = CounterMetricFamily(
+            "hub_connect_task_error_deadletterqueue_produce_failures",
+            "Dead letter queue writes the store refused.",
+            labels=error_labels,
+        )
         sink_positions: dict[tuple[str, str], dict[TopicPartition, int]] = {}
         for task_id, runner in sorted(runners.items()):
             key = [task_id.connector, str(task_id.task)]
@@ -194,6 +242,9 @@ class RuntimeCollector(Collector):
             batch_seconds.add_metric(key, counters.batch_seconds)
             commits.add_metric(key, counters.offset_commits)
             commit_failures.add_metric(key, counters.offset_commit_failures)
+            commit_seconds.add_metric(key, counters.offset_commit_seconds)
+            running_ratio.add_metric(key, runner.clock.ratio(State.RUNNING))
+            pause_ratio.add_metric(key, runner.clock.ratio(State.PAUSED))
             errors = runner.setup.errors
             record_errors.add_metric(key, errors.record_errors)
             record_failures.add_metric(key, errors.failed_records)
@@ -201,6 +252,7 @@ class RuntimeCollector(Collector):
             retries.add_metric(key, errors.retries)
             logged.add_metric(key, errors.errors_logged)
             dlq.add_metric(key, errors.dead_letter_requests)
+            dlq_failures.add_metric(key, errors.dead_letter_failures)
             if isinstance(runner, SourceTaskRunner):
                 polled.add_metric(key, runner.meter.records)
                 written.add_metric(key, counters.records_out)
@@ -208,9 +260,11 @@ class RuntimeCollector(Collector):
             elif isinstance(runner, SinkTaskRunner):
                 read.add_metric(key, runner.meter.records)
                 sent.add_metric(key, counters.records_out)
+                partitions.add_metric(key, len(runner.assigned))
                 sink_positions[(key[0], key[1])] = runner.positions()
-        yield from (batches, batch_seconds, commits, commit_failures, polled, written, active, read, sent)
-        yield from (record_errors, record_failures, skipped, retries, logged, dlq)
+        yield from (batches, batch_seconds, commits, commit_failures, commit_seconds, running_ratio, pause_ratio)
+        yield from (polled, written, active, read, sent, partitions)
+        yield from (record_errors, record_failures, skipped, retries, logged, dlq, dlq_failures)
         for (connector, task), tp, value in self._lags(sink_positions):
             lag.add_metric([connector, task, tp.topic, str(tp.partition)], value)
         yield lag

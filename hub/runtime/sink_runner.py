@@ -353,6 +353,7 @@ class SinkTaskRunner(TaskRunner):
         to_commit = self._checked(safe, current)
         if not to_commit:
             return
+        started = time.monotonic()
         try:
             self.consumer.commit(to_commit)
         except Exception as exc:
@@ -360,6 +361,7 @@ class SinkTaskRunner(TaskRunner):
             self.log.warning("committing offsets failed (they will be committed later): %s", exc)
             return
         self.counters.offset_commits += 1
+        self.counters.offset_commit_seconds += time.monotonic() - started
         self._committed.update(to_commit)
         self._rewind_to.update(to_commit)
         self._forget_originals(to_commit)

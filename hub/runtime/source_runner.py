@@ -384,12 +384,14 @@ class SourceTaskRunner(TaskRunner):
         offsets = self._submitted.committable()
         if not offsets or self.cancelled:
             return
+        started = time.monotonic()
         try:
             self._offsets.write(self.setup.task_id.connector, offsets)
         except Exception:
             self.counters.offset_commit_failures += 1
             raise
         self.counters.offset_commits += 1
+        self.counters.offset_commit_seconds += time.monotonic() - started
         self.log.debug("committed offsets of %d source partitions", len(offsets))
         try:
             self.task.commit()

@@ -1,6 +1,6 @@
 """What the web console shows of the store and does to it: topics with their partitions, offsets and configs, a
 message browser from an offset or a timestamp, a test producer, consumer-group lag, and re-sending dead-letter
-records to the topic they came from.
+records to the topic they came from, and the store's nodes.
 
 Responsibility: turn store-client calls (``hub.log.client`` only, as the import contracts require) into plain
 JSON-ready dicts; a topic, partition or offset that does not exist raises the herder's ``NotFoundError``, a
@@ -181,6 +181,27 @@ class StoreBrowser:
             lag = end - (done or 0)
             rows.append({"topic": tp.topic, "partition": tp.partition, "committed": done, "end": end, "lag": lag})
         return rows
+
+    def cluster(self, worker_group: str | None = None) -> dict[str, Any]:
+        """The store's cluster id and live nodes (id, host, port, rack); with ``worker_group``, that group's state
+        and members (member id, client id, host) too."""
+        with self._admin() as admin:
+            nodes = admin.describe_cluster()
+            found: dict[str, Any] = {
+                "cluster_id": admin.cluster_id(),
+                "nodes": [{"id": n.node_id, "host": n.host, "port": n.port, "rack": n.rack} for n in nodes],
+            }
+            if worker_group:
+                group = admin.describe_groups([worker_group]).get(worker_group)
+                found["worker_group"] = {
+                    "group": worker_group,
+                    "state": group.state if group else "Dead",
+                    "members": [
+                        {"member_id": m.member_id, "client_id": m.client_id, "host": m.host}
+                        for m in (group.members if group else ())
+                    ],
+                }
+        return found
 
     def groups(self) -> list[dict[str, Any]]:
         """Every group the store knows, by id: state, protocol type, members (member id, client id, host,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import traceback
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
@@ -47,7 +48,35 @@ class TaskCounters:
     records_out: int = 0  # records the store acknowledged (source) or put() took (sink)
     offset_commits: int = 0
     offset_commit_failures: int = 0
+    offset_commit_seconds: float = 0.0  # total time of the successful offset commits
     batch_seconds: float = 0.0  # total time of poll() (source) or put() (sink) for those batches
+
+
+class StateClock:
+    """The time a task spent in each state since its runner was made (Connect's ``running-ratio`` and
+    ``pause-ratio``). Thread-safe: states are entered on the task's and the worker's threads, ratios read by
+    scrapes; one lock, taken only when the state changes or is read."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._started = self._since = time.monotonic()
+        self._state: State | None = None
+        self._spent: dict[State, float] = {}
+
+    def enter(self, state: State) -> None:
+        with self._lock:
+            now = time.monotonic()
+            if self._state is not None:
+                self._spent[self._state] = self._spent.get(self._state, 0.0) + now - self._since
+            self._state, self._since = state, now
+
+    def ratio(self, state: State) -> float:
+        """The fraction of the runner's life spent in ``state`` so far."""
+        with self._lock:
+            now = time.monotonic()
+            spent = self._spent.get(state, 0.0) + (now - self._since if self._state is state else 0.0)
+            lifetime = now - self._started
+        return spent / lifetime if lifetime > 0 else 0.0
 
 
 StatusCallback = Callable[["TaskId", State, str | None], None]
@@ -97,6 +126,7 @@ class TaskRunner(ABC):
         self.cancelled = False
         self.meter = ProgressMeter(self._publish_progress, setup.progress_interval_s)
         self.counters = TaskCounters()
+        self.clock = StateClock()
         self._warned_progress_keys = False
         self._thread = threading.Thread(target=self._run, name=f"hub-task-{self.id}", daemon=True)
 
@@ -121,6 +151,7 @@ class TaskRunner(ABC):
 
     def report(self, state: State, trace: str | None) -> None:
         """Write the task's status, unless it was cancelled (its successor's status is the one that counts)."""
+        self.clock.enter(state)
         if not self.cancelled:
             self.setup.on_status(self.id, state, trace)
 

@@ -11,6 +11,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.registry import CollectorRegistry
 
+from hub.log.client import NewTopic
 from hub.runtime.metrics import RuntimeCollector
 from hub.runtime.task_runner import TaskId
 from tests.rest.conftest import LocalApi, local_api
@@ -81,6 +82,10 @@ def test_source_and_sink_counters_move_as_records_flow(api: LocalApi, tmp_path: 
     wait_until(lambda: value(api, "hub_connect_sink_task_sink_record_send_total", **sink) == 500, "500 put")
     assert value(api, "hub_connect_sink_task_sink_record_read_total", **sink) == 500
     wait_until(lambda: (value(api, "hub_connect_task_offset_commit_success_total", **sink) or 0) > 0, "a commit")
+    assert (value(api, "hub_connect_task_offset_commit_seconds_total", **sink) or 0) > 0
+    assert value(api, "hub_connect_sink_task_partition_count", **sink) == 1
+    assert 0 < (value(api, "hub_connect_task_running_ratio", **task) or 0) <= 1
+    assert value(api, "hub_connect_task_pause_ratio", **task) == 0
     assert value(api, "hub_connect_task_status", **task, state="RUNNING") == 1.0
     assert value(api, "hub_connect_connector_status", connector="out", type="sink", state="RUNNING") == 1.0
     assert value(api, "hub_connect_task_error_total_record_failures_total", **sink) == 0
@@ -134,10 +139,42 @@ def test_a_sinks_lag_rises_while_paused_and_falls_once_resumed(api: LocalApi, tm
         wait_until(lambda: getattr(runner, "_consumer_paused", False), "the task's loop to pause its consumer")
         produce(40)
         wait_until(lambda: lag() == 40, "the lag to rise while paused")
+        paused = {"connector": "lagging", "task": "0"}
+        assert (value(api, "hub_connect_task_pause_ratio", **paused) or 0) > 0
+        assert (value(api, "hub_connect_task_running_ratio", **paused) or 1) < 1
         assert api.client.put("/connectors/lagging/resume").status_code == 202
         wait_until(lambda: lag() == 0, "the lag to fall once resumed")
     finally:
         producer.close()
+
+
+def test_dead_letter_writes_and_their_failures_are_counted(api: LocalApi, tmp_path: Path) -> None:
+    clients = api.herder.worker.clients
+    with clients.admin() as admin:  # a dead-letter topic that refuses every record with its error headers
+        admin.create_topics([NewTopic("tiny-dlq", 1, configs={"max.message.bytes": "200"})])
+    with clients.producer() as producer:
+        producer.send("poison", key=None, value=b"not json", partition=0)
+        producer.flush(30)
+    create(
+        api,
+        "poisoned",
+        {
+            "connector.class": "FileStreamSink",
+            "topics": "poison",
+            "file": str(tmp_path / "p.txt"),
+            "errors.tolerance": "all",
+            "errors.deadletterqueue.topic.name": "tiny-dlq",
+            "errors.deadletterqueue.topic.replication.factor": "1",
+            "errors.deadletterqueue.context.headers.enable": "true",
+        },
+    )
+    task = {"connector": "poisoned", "task": "0"}
+    wait_until(
+        lambda: value(api, "hub_connect_task_error_deadletterqueue_produce_failures_total", **task) == 1,
+        "the refused dead-letter write counted",
+    )
+    assert value(api, "hub_connect_task_error_deadletterqueue_produce_requests_total", **task) == 1
+    assert value(api, "hub_connect_task_error_total_records_skipped_total", **task) == 1
 
 
 def test_a_secret_in_a_config_is_in_no_metric(api: LocalApi, tmp_path: Path) -> None:

@@ -98,6 +98,12 @@ def test_the_workers_metrics_are_served_beside_the_stores(hub: HubStart) -> None
     samples = scrape(hub)
     assert any(name == "hub_connect_worker_info" for name, _ in samples)
     assert ("hub_connect_worker_connector_count", frozenset()) in samples
+    # `hub start`'s worker is a member of its worker group: it joined once, and is not rebalancing now.
+    wait_until(lambda: value(hub, "hub_connect_worker_rebalance_rebalancing") == 0, "the first rebalance done")
+    assert (value(hub, "hub_connect_worker_rebalance_completed_rebalances_total") or 0) >= 1
+    assert (value(hub, "hub_connect_worker_rebalance_epoch") or 0) >= 1
+    assert (value(hub, "hub_connect_worker_rebalance_time_since_last_rebalance_seconds") or -1) >= 0
+    assert value(hub, "hub_connect_worker_rebalance_seconds_total") is not None
 
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -31,6 +31,7 @@ from hub.log.client.errors import (
     UnknownTopicError,
 )
 from hub.log.client.types import (
+    BrokerNode,
     ConsumerRecord,
     GroupDescription,
     GroupListing,
@@ -50,6 +51,7 @@ from hub.log.client.types import (
 
 __all__ = [
     "Admin",
+    "BrokerNode",
     "ClientClosedError",
     "ClientError",
     "ClientTimeoutError",

@@ -20,6 +20,7 @@ from typing import Self
 
 from hub.log.client.errors import ClientError
 from hub.log.client.types import (
+    BrokerNode,
     ConsumerRecord,
     GroupDescription,
     GroupListing,
@@ -74,6 +75,10 @@ class Admin(_Closeable):
         """The store's cluster id, as Metadata answers it ("" from a broker that has none)."""
 
     @abstractmethod
+    def describe_cluster(self) -> list[BrokerNode]:
+        """The store's live nodes, by id (Kafka's ``Admin.describeCluster``: what Metadata lists)."""
+
+    @abstractmethod
     def describe_topics(self, names: Collection[str]) -> dict[str, TopicDescription]:
         """Partition count and effective configs of each named topic."""
 
@@ -100,21 +105,23 @@ class Admin(_Closeable):
 
     @abstractmethod
     def log_sizes(self, partitions: Collection[TopicPartition]) -> dict[TopicPartition, int | None]:
-        """Bytes each partition's log takes in the store (Kafka's DescribeLogDirs); None where the backend cannot
-        tell (over the Kafka protocol: librdkafka offers no DescribeLogDirs)."""
+        """Bytes each partition's log takes in the store (Kafka's DescribeLogDirs, asked of each leader); None
+        where the store cannot tell: a broker without DescribeLogDirs (tansu), or one that refuses it (no Describe
+        permission on the cluster)."""
 
     @abstractmethod
     def list_groups(self) -> list[GroupListing]:
         """Every group the store knows (consumer groups, Connect's worker groups, groups that only commit
-        offsets), as Kafka's ``Admin.listGroups`` answers them. Over the Kafka protocol only consumer groups and
-        groups that only commit offsets: librdkafka leaves out groups of other protocols."""
+        offsets), as Kafka's ``Admin.listGroups`` answers them (ListGroups to every broker). A group a broker
+        does not list is not listed (tansu lists only groups that committed offsets); a group listed without a
+        state is described for one."""
 
     @abstractmethod
     def describe_groups(self, group_ids: Collection[str]) -> dict[str, GroupDescription]:
         """Each group's state and members with their client id, host and assigned partitions (Kafka's
-        ``Admin.describeConsumerGroups``); a group the store does not know is described ``Dead`` with no members.
-        Over the Kafka protocol a group of another protocol (a Connect worker group) is a ClientError saying it is
-        not a consumer group (librdkafka describes consumer groups only)."""
+        ``Admin.describeConsumerGroups``, of any protocol: a Connect worker group's members have no partitions);
+        a group the store does not know is described ``Dead`` with no members (tansu answers ``Empty``, and
+        members without client id, host or assignment)."""
 
     @abstractmethod
     def list_group_offsets(self, group_id: str) -> dict[TopicPartition, int]:

@@ -155,6 +155,17 @@ class JoinResult:
 
 
 @dataclass(frozen=True, slots=True)
+class BrokerNode:
+    """A node of the store, as Kafka's ``Admin.describeCluster`` lists it (registered, not fenced); ``host`` is
+    "" for a store in this process without a Kafka listener address of its own."""
+
+    node_id: int
+    host: str
+    port: int
+    rack: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class GroupListing:
     """A group the store knows, as ListGroups answers it: its id, state (``Stable``, ``Empty``, ...) and protocol
     type (``consumer`` for consumers, ``connect`` for workers; ``""`` for a group that only commits offsets)."""

@@ -58,6 +58,10 @@ class PartitionLeadership:
     def epoch(self) -> int:
         return self.state.leader_epoch
 
+    def min_insync(self) -> int:
+        """The partition's ``min.insync.replicas`` now (a topic config change applies at once)."""
+        return self._min_insync()
+
     def update(self, state: PartitionState) -> None:
         """The same leadership with a new ISR or replica set (same leader epoch, newer partition epoch)."""
         with self._lock:
@@ -81,7 +85,7 @@ class PartitionLeadership:
     def check_can_append(self, acks: int) -> None:
         if self.resigned:
             raise NotLeaderOrFollowerError(f"{self.log.name}: this node no longer leads it")
-        required = self._min_insync()
+        required = self.min_insync()
         if acks == -1 and len(self.state.isr) < required:
             raise NotEnoughReplicasError(
                 f"{self.log.name}: {len(self.state.isr)} in-sync replica(s) {list(self.state.isr)}, "

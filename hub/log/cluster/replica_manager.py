@@ -83,6 +83,10 @@ class ReplicaManager:
         #: stops; called under the manager's lock, so it must only hand the news over.
         self.on_leadership: Callable[[str, int, int | None], None] = lambda topic, partition, epoch: None
         self.out_of_touch = False
+        #: ISR changes of partitions this node leads that the quorum accepted (Kafka's IsrShrinksPerSec and
+        #: IsrExpandsPerSec); bumped on the ISR-change thread only.
+        self.isr_shrinks = 0
+        self.isr_expands = 0
         self._lock = threading.RLock()
         self._leaders: dict[tuple[str, int], PartitionLeadership] = {}
         self._followed: dict[tuple[str, int], int] = {}  # partition -> leader id
@@ -283,6 +287,11 @@ class ReplicaManager:
             raise UnknownTopicOrPartitionError(f"unknown topic or partition {topic}-{partition}")
         raise NotLeaderOrFollowerError(f"{topic}-{partition}: node {self.node_id} is not its leader")
 
+    def leaderships(self) -> list[PartitionLeadership]:
+        """The partitions this node leads now (a copy; for the metrics)."""
+        with self._lock:
+            return list(self._leaders.values())
+
     def follower_fetched(self, topic: str, partition: int, replica: int, offset: int, epoch: int) -> None:
         """A follower's fetch from ``offset`` in leader epoch ``epoch``: count its progress, maybe grow the ISR."""
         leadership = self.leadership(topic, partition)
@@ -325,6 +334,10 @@ class ReplicaManager:
                 return
             log.info("%s-%d: changing ISR from %s to %s", key[0], key[1], list(state.isr), isr)
             self.quorum.alter_partition(key[0], key[1], self.node_id, state.leader_epoch, state.partition_epoch, isr)
+            if len(isr) < len(state.isr):
+                self.isr_shrinks += 1
+            elif len(isr) > len(state.isr):
+                self.isr_expands += 1
         except LogError as exc:
             log.info("%s-%d: ISR change to %s refused: %s", key[0], key[1], isr, exc)
         finally:

@@ -49,6 +49,8 @@ class StoreView(Protocol):
 
     def groups(self) -> list[dict[str, Any]]: ...
 
+    def cluster(self, worker_group: str | None = None) -> dict[str, Any]: ...
+
     def resend(self, dlq_topic: str, partition: int, offsets: Sequence[int]) -> list[dict[str, Any]]: ...
 
 
@@ -122,6 +124,9 @@ def routes(herder: Herder, store: StoreView | None, history: History, body: Body
     async def groups(request: Request) -> Response:
         return json_response(await call(_groups, herder, browser()))
 
+    async def overview(request: Request) -> Response:
+        return json_response(await call(_overview, herder, store))
+
     async def dead_letter_queues(request: Request) -> Response:
         return json_response(await call(_dead_letter_queues, herder))
 
@@ -160,6 +165,7 @@ def routes(herder: Herder, store: StoreView | None, history: History, body: Body
         Route("/ui/api/topics/{topic:str}/messages", messages, methods=["GET"]),
         Route("/ui/api/topics/{topic:str}/messages", produce, methods=["POST"]),
         Route("/ui/api/groups", groups, methods=["GET"]),
+        Route("/ui/api/overview", overview, methods=["GET"]),
         Route("/ui/api/dlq", dead_letter_queues, methods=["GET"]),
         Route("/ui/api/dlq/{topic:str}/resend", resend, methods=["POST"]),
         Route("/ui/api/connectors/{name:str}/config", get_config, methods=["GET"]),
@@ -234,6 +240,33 @@ def _groups(herder: Herder, store: StoreView) -> list[dict[str, Any]]:
             lag=sum(p["lag"] for p in partitions),
         )
     return [groups[group_id] for group_id in sorted(groups)]
+
+
+def _overview(herder: Herder, store: StoreView | None) -> dict[str, Any]:
+    """The workers (each with the connectors and tasks it runs, this one included even when idle) and, when this
+    worker has a store, its nodes and the worker group (a distributed worker's ``group.id``)."""
+    workers: dict[str, dict[str, int]] = {}
+    worker = getattr(herder, "worker", None)
+    if worker is not None:
+        workers[worker.worker_id] = {"connectors": 0, "tasks": 0}
+    for name in herder.connectors():
+        try:
+            status = herder.connector_status(name)
+        except Exception:  # deleted meanwhile
+            continue
+        owner = status["connector"].get("worker_id")
+        if owner:
+            workers.setdefault(owner, {"connectors": 0, "tasks": 0})["connectors"] += 1
+        for task in status.get("tasks", []):
+            if task.get("worker_id"):
+                workers.setdefault(task["worker_id"], {"connectors": 0, "tasks": 0})["tasks"] += 1
+    found: dict[str, Any] = {"workers": [{"worker_id": w, **counts} for w, counts in sorted(workers.items())]}
+    if store is not None:
+        distributed = getattr(herder, "rebalances", None) is not None
+        config = getattr(herder, "config", None)
+        group = str(config["group.id"]) if distributed and config is not None else None
+        found.update(store.cluster(group))
+    return found
 
 
 def _dead_letter_queues(herder: Herder) -> list[dict[str, str]]:

@@ -29,7 +29,7 @@ from collections.abc import Mapping, Sequence
 from hub.log.client import StoreClients
 from hub.runtime.composed_herder import ComposedHerder
 from hub.runtime.distributed.assignor import Work
-from hub.runtime.distributed.membership import PROTOCOL, SYNC_GRACE_S, GroupMembership
+from hub.runtime.distributed.membership import PROTOCOL, SYNC_GRACE_S, GroupMembership, RebalanceStats
 from hub.runtime.distributed.planner import FORMAT_VERSION, HISTORY, LeaderPlanner
 from hub.runtime.distributed.session_keys import SessionKeys
 from hub.runtime.distributed.strategies import FIRST_ASSIGNMENT_WAIT_S, GroupPlacement, LeaderGate
@@ -141,6 +141,11 @@ class DistributedHerder(ComposedHerder):
     def sign_request(self, body: bytes) -> Mapping[str, str]:
         """The headers that sign an internal request's body with the current session key."""
         return self._session_keys.sign(body)
+
+    @property
+    def rebalances(self) -> RebalanceStats:
+        """This worker's rebalances so far (for the worker's rebalance metrics)."""
+        return self._membership.rebalances
 
     def health(self) -> tuple[str, str]:
         """Starting until the first assignment; unhealthy (as Connect's 500) while the group coordinator has not

@@ -28,6 +28,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from hub.log.client import ClientError, GroupMember, GroupProtocol, JoinResult, StoreClients
@@ -56,6 +57,33 @@ class Reconciling(Protocol):
     def reconsider(self, names: Iterable[str]) -> None: ...
 
     def sync(self, timeout_s: float) -> bool: ...
+
+
+@dataclass
+class RebalanceStats:
+    """This worker's rebalances, for Connect's ``connect-worker-rebalance-metrics``: a rebalance runs from the
+    join that starts it to the assignment applied. Written on the membership thread, read by scrapes (plain
+    values: a scrape sees one rebalance old at worst)."""
+
+    completed: int = 0
+    seconds: float = 0.0  # total time of the completed rebalances
+    max_seconds: float = 0.0
+    rebalancing: bool = False
+    epoch: int = -1  # the generation of the assignment applied last
+    completed_at: float | None = None  # monotonic time of the last completed one
+    _started: float = field(default=0.0, repr=False)
+
+    def started(self) -> None:
+        if not self.rebalancing:
+            self.rebalancing, self._started = True, time.monotonic()
+
+    def completed_in(self, generation: int) -> None:
+        now = time.monotonic()
+        took = now - self._started if self.rebalancing else 0.0
+        self.completed += 1
+        self.seconds += took
+        self.max_seconds = max(self.max_seconds, took)
+        self.epoch, self.completed_at, self.rebalancing = generation, now, False
 
 
 class GroupMembership(ConfigListener):
@@ -99,6 +127,7 @@ class GroupMembership(ConfigListener):
         self._rejoin = threading.Event()
         self._synced_at = 0.0  # monotonic time of this worker's last assignment
         self._membership_error = ""  # why the last join or sync failed, for /health; "" once one succeeds
+        self.rebalances = RebalanceStats()
         self._closing = threading.Event()
         self._thread = threading.Thread(target=self._run, name="hub-membership", daemon=True)
         # A task runs only while the coordinator confirmed this worker within (most of) the session timeout.
@@ -180,6 +209,7 @@ class GroupMembership(ConfigListener):
         asked = False
         while not self._closing.is_set():
             try:
+                self.rebalances.started()
                 joined = self._member.join(
                     [GroupProtocol(PROTOCOL, self._metadata())], timeout_s=self._rebalance_timeout_s
                 )
@@ -196,6 +226,7 @@ class GroupMembership(ConfigListener):
                 self._synced_at = time.monotonic()
                 self._membership_error = ""
                 self._apply(assigned, joined.generation_id)
+                self.rebalances.completed_in(joined.generation_id)
                 asked = False
                 while not self._closing.is_set():
                     if self._gate.is_leader:

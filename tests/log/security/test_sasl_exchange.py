@@ -16,7 +16,7 @@ import pytest
 from hub.log.client.errors import ClientError
 from hub.log.client.kafka import KafkaClients
 from hub.log.client.kafka.connection import AuthenticationError, KafkaConnection
-from hub.log.client.types import GroupProtocol
+from hub.log.client.types import GroupProtocol, NewTopic, TopicPartition
 from hub.log.error_codes import ErrorCode
 from hub.log.security.contracts import ANONYMOUS
 from hub.log.server.context import RequestContext
@@ -324,5 +324,18 @@ def test_hubs_kafka_clients_work_over_sasl_ssl_with_one_options_dict(secured: Se
         joined = member.join([GroupProtocol("sessioned", b"worker-a")], timeout_s=30)
         assert joined.is_leader
         assert member.sync({joined.member_id: b"assignment"}, timeout_s=30) == b"assignment"
+        # The admin's own-protocol calls (groups of any protocol, log sizes) take the same settings.
+        with clients.admin() as admin:
+            admin.create_topics([NewTopic("secured-sizes", 1)], if_not_exists=True)
+            with clients.producer() as producer:
+                producer.send("secured-sizes", key=None, value=b"x" * 500, partition=0)
+                producer.flush(30)
+            listed = {group.group_id: group for group in admin.list_groups()}
+            assert listed["secured-workers"].protocol_type == "connect"
+            described = admin.describe_groups(["secured-workers"])["secured-workers"]
+            assert [m.member_id for m in described.members] == [joined.member_id]
+            size = admin.log_sizes([TopicPartition("secured-sizes", 0)])[TopicPartition("secured-sizes", 0)]
+            assert size is not None
+            assert size > 500
     finally:
         member.close()

@@ -116,3 +116,13 @@ def test_an_integer_written_as_a_float_is_an_integer(api: httpx.Client, hub: Hub
     assert refused.status_code == 400
     missing = api.post(f"/ui/api/dlq/{name}/resend", json={"partition": 1.0, "offsets": [5.0]})
     assert missing.status_code == 404, missing.text  # parsed, then no record at offset 5
+
+
+def test_overview_names_the_workers_and_the_store_nodes(api: httpx.Client, hub: HubStart) -> None:
+    overview = api.get("/ui/api/overview").json()
+    assert [w["worker_id"] for w in overview["workers"]] == [hub.url]
+    assert [node["id"] for node in overview["nodes"]] == [0]
+    assert overview["cluster_id"]
+    group = overview["worker_group"]
+    assert group["state"] == "Stable"
+    assert len(group["members"]) == 1

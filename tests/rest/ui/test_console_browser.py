@@ -259,6 +259,9 @@ def test_resend_a_dead_letter_record(driver: Any, hub: HubStart, shots: Path, ap
 def test_overview_charts(driver: Any, hub: HubStart, shots: Path) -> None:
     _go(driver, hub, "", "#chart-rate canvas")
     assert _text(driver, "#count-connectors") == "2"
+    assert _text(driver, "#count-workers") == "1"  # `hub start`'s worker, the one member of its group
+    assert _text(driver, "#count-nodes") == "1"
+    assert hub.url in _text(driver, "#workers")
     legend = _text(driver, "#chart-lag .u-legend")
     assert "lines" in legend, legend
     assert "orders-sink" in legend, legend

@@ -11,6 +11,7 @@ from hub.log.client.embedded.errors import translated_errors
 from hub.log.client.embedded.transactions import fence_producers
 from hub.log.client.errors import ClientClosedError, ClientError, InvalidTopicConfigError
 from hub.log.client.types import (
+    BrokerNode,
     GroupDescription,
     GroupListing,
     GroupMemberDescription,
@@ -67,6 +68,18 @@ class EmbeddedAdmin(Admin):
     def cluster_id(self) -> str:
         self._check()
         return self._broker.store.cluster_id
+
+    def describe_cluster(self) -> list[BrokerNode]:
+        self._check()
+        cluster = self._broker.cluster
+        if cluster is None:
+            return [BrokerNode(0, "", 0)]  # the one node, in this process (its Metadata answers node id 0)
+        brokers = cluster.metadata().brokers
+        return [
+            BrokerNode(node_id, broker.host, broker.port, broker.rack)
+            for node_id, broker in sorted(brokers.items())
+            if not broker.fenced
+        ]
 
     def describe_topics(self, names: Collection[str]) -> dict[str, TopicDescription]:
         self._check()

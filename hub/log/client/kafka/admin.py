@@ -1,4 +1,6 @@
-"""KafkaAdmin: topic administration over the Kafka protocol with confluent-kafka's AdminClient."""
+"""KafkaAdmin: topic administration over the Kafka protocol with confluent-kafka's AdminClient; groups and log
+sizes over Hub's own protocol connection (``GroupAdmin``), since librdkafka lists and describes consumer groups
+only and has no DescribeLogDirs."""
 
 from __future__ import annotations
 
@@ -7,12 +9,13 @@ from typing import Any
 
 from hub.log.client.api import Admin
 from hub.log.client.errors import ClientClosedError, ClientTimeoutError, TopicAlreadyExistsError
+from hub.log.client.kafka.group_admin import GroupAdmin
 from hub.log.client.kafka.transactions import fence_producers
 from hub.log.client.kafka.translate import LIBRDKAFKA_LOG, import_confluent, translate
 from hub.log.client.types import (
+    BrokerNode,
     GroupDescription,
     GroupListing,
-    GroupMemberDescription,
     IsolationLevel,
     NewTopic,
     OffsetSpec,
@@ -36,6 +39,8 @@ class KafkaAdmin(Admin):
         self._bootstrap = bootstrap_servers
         self._config = dict(config or {})
         self._closed = False
+        #: ListGroups, DescribeGroups and DescribeLogDirs, which librdkafka lacks or limits to consumer groups.
+        self._groups = GroupAdmin(bootstrap_servers, timeout_s=timeout_s, config=config)
 
     def _check(self) -> None:
         if self._closed:
@@ -84,6 +89,10 @@ class KafkaAdmin(Admin):
         except Exception as exc:
             raise translate(exc, "reading the cluster id") from exc
         return str(metadata.cluster_id or "")
+
+    def describe_cluster(self) -> list[BrokerNode]:
+        self._check()
+        return self._groups.describe_cluster()
 
     def describe_topics(self, names: Collection[str]) -> dict[str, TopicDescription]:
         self._check()
@@ -157,48 +166,15 @@ class KafkaAdmin(Admin):
 
     def log_sizes(self, partitions: Collection[TopicPartition]) -> dict[TopicPartition, int | None]:
         self._check()
-        return dict.fromkeys(partitions)  # confluent-kafka's AdminClient has no DescribeLogDirs
+        return self._groups.log_sizes(partitions)
 
     def list_groups(self) -> list[GroupListing]:
         self._check()
-        try:
-            listed = self._client.list_consumer_groups(request_timeout=self._timeout_s).result(self._timeout_s)
-        except Exception as exc:
-            raise translate(exc, "listing groups") from exc
-        if listed.errors:
-            raise translate(listed.errors[0], "listing groups")
-        # librdkafka's listing has no protocol type: "" for a group that only commits offsets, else "consumer".
-        return [
-            GroupListing(g.group_id, _state(g.state), "" if g.is_simple_consumer_group else "consumer")
-            for g in listed.valid
-        ]
+        return self._groups.list_groups()
 
     def describe_groups(self, group_ids: Collection[str]) -> dict[str, GroupDescription]:
         self._check()
-        wanted = list(group_ids)
-        if not wanted:
-            return {}
-        futures = self._client.describe_consumer_groups(wanted, request_timeout=self._timeout_s)
-        described: dict[str, GroupDescription] = {}
-        for group_id, group in self._wait(futures, "describing group").items():
-            members = tuple(
-                GroupMemberDescription(
-                    m.member_id,
-                    m.client_id,
-                    m.host,
-                    frozenset(
-                        TopicPartition(tp.topic, tp.partition)
-                        for tp in (m.assignment.topic_partitions if m.assignment else [])
-                    ),
-                    m.group_instance_id,
-                )
-                for m in group.members
-            )
-            protocol_type = "" if group.is_simple_consumer_group else "consumer"
-            described[group_id] = GroupDescription(
-                group_id, _state(group.state), protocol_type, group.partition_assignor or "", members
-            )
-        return described
+        return self._groups.describe_groups(group_ids)
 
     def list_group_offsets(self, group_id: str) -> dict[TopicPartition, int]:
         self._check()
@@ -223,20 +199,4 @@ class KafkaAdmin(Admin):
 
     def close(self) -> None:
         self._closed = True
-
-
-#: librdkafka's group states by the names Kafka gives them.
-_STATES = {
-    "PREPARING_REBALANCING": "PreparingRebalance",
-    "COMPLETING_REBALANCING": "CompletingRebalance",
-    "STABLE": "Stable",
-    "DEAD": "Dead",
-    "EMPTY": "Empty",
-    "ASSIGNING": "Assigning",
-    "RECONCILING": "Reconciling",
-}
-
-
-def _state(state: Any) -> str:
-    name = str(getattr(state, "name", state))
-    return _STATES.get(name, name.title())
+        self._groups.close()

@@ -87,17 +87,34 @@ function pretty(text) {
 // ---- Overview ----------------------------------------------------------------------------------------------------
 
 async function overview() {
-  const [statuses, topics, history] = await Promise.all([
+  const [statuses, topics, history, cluster] = await Promise.all([
     api("GET", "/connectors?expand=status"), api("GET", "/ui/api/topics"), api("GET", "/ui/api/history"),
+    api("GET", "/ui/api/overview"),
   ]);
   const states = {};
   Object.values(statuses).forEach((s) => { const st = s.status.connector.state; states[st] = (states[st] || 0) + 1; });
+  const nodes = cluster.nodes || [];
+  const group = cluster.worker_group;
+  const workerRows = cluster.workers.map((w) => `<tr><td>${esc(w.worker_id)}</td><td>${w.connectors}</td>
+    <td>${w.tasks}</td></tr>`).join("");
+  const nodeRows = nodes.map((n) => `<tr><td>${n.id}</td><td>${n.host ? esc(`${n.host}:${n.port}`) : "this process"}</td>
+    <td>${esc(n.rack || "")}</td></tr>`).join("");
   main.innerHTML = `<h1>Overview</h1>
     <div class="cards">
       <div class="card"><strong id="count-connectors">${Object.keys(statuses).length}</strong>connectors</div>
       ${Object.entries(states).map(([s, n]) => `<div class="card"><strong>${n}</strong>${stateBadge(s)}</div>`).join("")}
       <div class="card"><strong>${topics.length}</strong>topics</div>
+      <div class="card"><strong id="count-workers">${group ? group.members.length : cluster.workers.length}</strong>workers</div>
+      <div class="card"><strong id="count-nodes">${nodes.length}</strong>store nodes</div>
     </div>
+    <h2>Workers</h2>
+    ${group ? `<p>Group <code>${esc(group.group)}</code>: ${esc(group.state)}, ${group.members.length} member(s).</p>` : ""}
+    <table id="workers"><thead><tr><th>Worker</th><th>Connectors</th><th>Tasks</th></tr></thead>
+      <tbody>${workerRows}</tbody></table>
+    <h2>Store nodes</h2>
+    ${cluster.cluster_id ? `<p>Cluster <code>${esc(cluster.cluster_id)}</code></p>` : ""}
+    <table id="nodes"><thead><tr><th>Node</th><th>Address</th><th>Rack</th></tr></thead>
+      <tbody>${nodeRows || '<tr><td colspan="3">This worker has no store to show.</td></tr>'}</tbody></table>
     <h2>Last hour</h2>
     <div class="charts"><div id="chart-rate"></div><div id="chart-lag"></div></div>`;
   drawCharts(history);
@@ -299,7 +316,7 @@ async function topics() {
     </tbody></table>`;
 }
 
-// Bytes a log takes, or "unknown" where the store client cannot tell (over Kafka: librdkafka has no DescribeLogDirs).
+// Bytes a log takes, or "unknown" where the store cannot tell (a broker without DescribeLogDirs).
 function size(bytes) {
   if (bytes === null || bytes === undefined) return "unknown";
   const units = ["B", "KiB", "MiB", "GiB", "TiB"];
