@@ -136,7 +136,7 @@ def start(
     arguments (JSON or properties, as for `hub standalone`) are created, or updated when they exist. The REST API
     (Kafka Connect's) listens on --rest-listener.
 
-    With --workers N (default: one per core) N-1 child processes run workers too, joining the group over the
+    With --workers N (default 1) N-1 child processes run workers too, joining the group over the
     Kafka listener, so connectors' tasks use every core; the REST API answers on --rest-listener for all of them,
     and SIGTERM or Ctrl-C stops them all. A child that dies is replaced and its tasks move (docs/runtime.md).
 

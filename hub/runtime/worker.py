@@ -31,7 +31,7 @@ from hub.runtime.options import prefixed
 from hub.runtime.plugins import Plugins
 from hub.runtime.redaction import redact
 from hub.runtime.sink_runner import SinkTaskRunner
-from hub.runtime.source_runner import SourceTaskRunner
+from hub.runtime.source_runner import PRODUCER_DEFAULTS, SourceTaskRunner
 from hub.runtime.stores import OffsetStore, State, Status, StatusStore, TargetState
 from hub.runtime.task_runner import TaskId, TaskRunner, TaskSetup
 from hub.runtime.transforms import TransformationChain
@@ -251,7 +251,11 @@ class Worker:
         else:
             if not isinstance(task, SourceTask):
                 raise ConnectorError(f"{task_class.__name__} is not a SourceTask")
-            producer_options = {**self.config.prefixed("producer."), **prefixed(resolved, "producer.override.")}
+            producer_options = {
+                **PRODUCER_DEFAULTS,
+                **self.config.prefixed("producer."),
+                **prefixed(resolved, "producer.override."),
+            }
             if self.config.exactly_once_source is SourceSupport.ENABLED:
                 return ExactlyOnceSourceTaskRunner(
                     setup,
