@@ -52,6 +52,7 @@ from urllib3.util.retry import Retry
 
 from bench.report import figure, ratio, stopwatch
 from connectors.salesforce.bulk_source import SalesforceBulkApiSourceTask
+from connectors.salesforce.schema import ObjectDescription
 from connectors.salesforce.sobject_sink import SalesforceSObjectSinkTask
 from hub.log.client import NewTopic
 from hub.log.client.embedded import EmbeddedClients
@@ -96,8 +97,6 @@ VALUE = struct_schema(
     name="bench.Invoice",
 )
 PAGE = 50_000
-#: Field types a Bulk API 2.0 query cannot select (compound fields and base64), as the source leaves them out.
-BULK_UNQUERYABLE = ("address", "location", "base64")
 STATUSES = ("open", "paid", "late", "void")
 
 
@@ -183,7 +182,7 @@ def topic_snapshot(server: SalesforceServer, sobject: str, count: int, name: str
 
 
 def reference_snapshot(sf: Salesforce, sobject: str, count: int) -> float:
-    fields = [f["name"] for f in getattr(sf, sobject).describe()["fields"] if f["type"] not in BULK_UNQUERYABLE]
+    fields = ObjectDescription.of(getattr(sf, sobject).describe(), bulk=True).bulk_fields  # what the source selects
     soql = f"SELECT {', '.join(fields)} FROM {sobject}"
     got = 0
     with stopwatch() as elapsed:
