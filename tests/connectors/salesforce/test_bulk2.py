@@ -1,5 +1,5 @@
-"""CSV of Bulk API 2.0 pages: the split of fully quoted documents reads exactly what ``csv.reader`` reads, and any
-other document is left to ``csv.reader``."""
+"""Bulk API 2.0 helpers: the CSV of results pages (the split of fully quoted documents reads exactly what
+``csv.reader`` reads, any other document is left to ``csv.reader``) and the waits between looks at a running job."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import io
 
 import pytest
 
-from connectors.salesforce.bulk2 import _split_quoted, parse_csv, write_csv
+from connectors.salesforce.bulk2 import FIRST_LOOK_S, LAST_LOOK_S, _split_quoted, next_look, parse_csv, write_csv
 
 
 def by_csv_module(text: str) -> tuple[list[str], list[list[str]]]:
@@ -56,3 +56,11 @@ def test_written_rows_read_back() -> None:
 
 def test_empty_text_has_no_header() -> None:
     assert parse_csv("") == ([], [])
+
+
+@pytest.mark.parametrize(
+    ("age_s", "wait_s"),
+    [(0.0, FIRST_LOOK_S), (0.3, FIRST_LOOK_S), (4.0, 0.4), (20.0, LAST_LOOK_S), (600.0, LAST_LOOK_S)],
+)
+def test_a_running_job_is_looked_at_after_a_tenth_of_its_age_within_bounds(age_s: float, wait_s: float) -> None:
+    assert next_look(age_s) == pytest.approx(wait_s)
