@@ -5,7 +5,8 @@ simple-salesforce's own Bulk API 2.0 calls on the same records, in one run again
   string, a note, a date, a flag — 15 columns with the system fields every object has), read by one
   SalesforceBulkApiSource task until its N-th record (pages of 50,000 rows, each row a Struct from the object's
   describe) — against ``sf.bulk2.<Object>.query`` of the same records (the columns the source's query selects:
-  every bulk-queryable field of the describe) with the same page size, each CSV page split into rows with
+  every bulk-queryable field of the describe, read before the reference's stopwatch starts while the source's
+  describe is inside its timing) with the same page size, each CSV page split into rows with
   ``csv.reader`` (what a simple-salesforce user gets, and must do, to have rows). simple-salesforce polls the job
   every ``wait`` seconds (5 by default); the reference is given ``wait=0.1`` so its figure is not a sleep.
   The same snapshot is also measured through a worker into a topic (standalone herder, the worker's default JSON
