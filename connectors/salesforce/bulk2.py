@@ -11,7 +11,9 @@ Ingest: ``ingest(object, operation, header, rows, external_id)`` creates the job
 (``UploadComplete``), waits for the end and returns the rows that failed with the server's ``sf__Error`` and the
 rows Salesforce did not process.
 
-Polls wait 50 ms while a job is young (3 s), then pauses doubling up to 2 s, on the session's stop event.
+A running job is looked at again after ``next_look(age)``: a tenth of its age, between 50 ms and 2 s — so a job is
+seen done at most 10 % (and 2 s) after it ends, with a number of looks that grows with the log of its length up to
+20 s, then one every 2 s (simple-salesforce's own waits grow to about 3 s). The waits are on the session's stop event.
 Not thread-safe: one task's session (a ``PendingPage`` may be read on another thread: it holds its own connection).
 """
 
@@ -22,6 +24,7 @@ import io
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from operator import methodcaller
 from typing import Any
 
 import requests
@@ -30,8 +33,14 @@ from connectors.salesforce.session import SalesforceSession
 from hub.sdk.errors import ConnectorError, RetriableError
 
 DONE_STATES = ("JobComplete", "Failed", "Aborted")
-#: Seconds during which a running job is looked at every 50 ms (most jobs finish within them).
-YOUNG_JOB_S = 3.0
+#: The shortest and the longest wait between two looks at a running job, in seconds.
+FIRST_LOOK_S = 0.05
+LAST_LOOK_S = 2.0
+
+
+def next_look(age_s: float) -> float:
+    """Seconds to wait before looking again at a job running for ``age_s`` seconds (see the module docstring)."""
+    return min(max(age_s / 10, FIRST_LOOK_S), LAST_LOOK_S)
 
 
 class BulkJobError(ConnectorError):
@@ -80,8 +89,22 @@ def parse_csv(text: str) -> tuple[list[str], list[list[str]]]:
     """The header and rows of a CSV document (empty text: no header, no rows)."""
     if not text:
         return [], []
-    rows = list(csv.reader(io.StringIO(text, newline="")))
+    rows = _split_quoted(text)
+    if rows is None:
+        rows = list(csv.reader(io.StringIO(text, newline="")))
     return (rows[0], rows[1:]) if rows else ([], [])
+
+
+def _split_quoted(text: str) -> list[list[str]] | None:
+    """The rows of a CSV document whose every cell is quoted and holds no quote, LF line endings (how Bulk API 2.0
+    writes query results), split with ``str.split`` — two to three times faster than ``csv.reader``; None for any
+    other document. Exact: cutting at ``","`` and ``"\n"`` removes two quotes per cut, so when the text holds
+    exactly two quotes per cell no cell holds one, and then each cut is a cell's closing quote, its separator and
+    the next cell's opening quote — the cells and rows ``csv.reader`` reads."""
+    if not (text.startswith('"') and text.endswith('"\n')):
+        return None
+    rows = list(map(methodcaller("split", '","'), text[1:-2].split('"\n"')))
+    return rows if text.count('"') == 2 * sum(map(len, rows)) else None
 
 
 def write_csv(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -109,7 +132,6 @@ class Bulk2:
     def wait(self, kind: str, job_id: str) -> dict[str, Any]:
         """Poll ``jobs/{kind}/{job_id}`` until it ends; its info when ``JobComplete``, else BulkJobError."""
         began = time.monotonic()
-        pause = 0.05
         while True:
             info: dict[str, Any] = self.session.request("GET", f"jobs/{kind}/{job_id}").json()
             state = info.get("state")
@@ -117,10 +139,8 @@ class Bulk2:
                 return info
             if state in ("Failed", "Aborted"):
                 raise BulkJobError(f"Bulk API 2.0 {kind} job {job_id} ended {state}: {info.get('errorMessage', '')}")
-            if self.session.stopped.wait(pause):
+            if self.session.stopped.wait(next_look(time.monotonic() - began)):
                 raise RetriableError(f"stopped while waiting for Bulk API 2.0 {kind} job {job_id}")
-            if time.monotonic() - began > YOUNG_JOB_S:  # short looks while the job is young, then longer ones
-                pause = min(pause * 2, 2.0)
 
     def results_page(self, job_id: str, locator: str | None, max_records: int) -> Page:
         return self.open_results_page(job_id, locator, max_records).read()

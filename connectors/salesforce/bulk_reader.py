@@ -33,7 +33,7 @@ from itertools import repeat
 from operator import itemgetter
 from typing import Any
 
-from connectors.salesforce.bulk2 import Bulk2, Page
+from connectors.salesforce.bulk2 import Bulk2, Page, next_look
 from connectors.salesforce.page_prefetch import PagesAhead
 from connectors.salesforce.schema import ObjectDescription, datetime_ms, format_datetime, parse_datetime
 from connectors.salesforce.session import SalesforceApiError, SalesforceSession
@@ -128,7 +128,7 @@ class ObjectReader:
         self.snapshot_total = 0  # rows of the snapshot job
         self.sent = 0  # records returned by poll since the task started
         self.job_created = 0.0  # time.monotonic() when the query job was created or found again
-        self.job_pause = 0.0  # the wait before the next look at a running query job; grows while it runs
+        self.job_pause = 0.0  # the wait before the next look at a running query job (bulk2.next_look)
         self.pending: list[SourceRecord] = []
         self._resume(stored)
 
@@ -232,9 +232,7 @@ class ObjectReader:
         if state in ("Failed", "Aborted"):
             raise ConnectorError(f"{self.sobject}: snapshot job {self.job_id} {state}: {info.get('errorMessage', '')}")
         if state != "JobComplete":
-            # Short looks while the job is young (most finish within seconds), then longer ones.
-            young = time.monotonic() - self.job_created < 3.0
-            self.job_pause = 0.05 if young else min(max(self.job_pause * 2, 0.1), 1.0)
+            self.job_pause = next_look(time.monotonic() - self.job_created)
             return
         self.snapshot_total = int(info.get("numberRecordsProcessed") or 0)
         self._load_page(self.locator)

@@ -126,6 +126,37 @@ def test_change_events_become_typed_records_in_commit_order(
     assert replay_ids == sorted(replay_ids)
 
 
+def test_a_custom_channel_brings_the_changes_of_each_member_object_with_its_own_schema(
+    server: SalesforceServer, sf: Salesforce, sobject: str
+) -> None:
+    other, outside = fresh_object(server), fresh_object(server)
+    channel = f"{sobject[:-3]}__chn"
+    sf.toolingexecute(
+        "sobjects/PlatformEventChannel", method="POST", data={"FullName": channel, "Metadata": {"channelType": "data"}}
+    )
+    for member in (sobject, other):
+        event_name = member[:-1] + "ChangeEvent"
+        metadata = {"eventChannel": channel, "selectedEntity": event_name}
+        body = {"FullName": f"{channel[:-5]}_chn_{event_name}", "Metadata": metadata}
+        sf.toolingexecute("sobjects/PlatformEventChannelMember", method="POST", data=body)
+    getattr(sf, outside).create({"Name": "not a member"})
+    first = getattr(sf, sobject).create({"Name": "first", "Amount__c": 3.5})["id"]
+    second = getattr(sf, other).create({"Name": "second", "Note__c": "n"})["id"]
+    task = start(SalesforceCdcSourceTask(), cdc_config(server, sobject, **{"salesforce.cdc.name": channel}))
+    try:
+        one, two = poll(task, 2)
+    finally:
+        task.stop()
+    assert [(r.topic, r.key["Id"]) for r in (one, two)] == [(f"sf.{sobject}", first), (f"sf.{other}", second)]
+    assert one.value["Amount__c"] == 3.5
+    assert two.value["Note__c"] == "n"
+    assert one.value_schema is not None
+    assert two.value_schema is not None
+    assert one.value_schema.name != two.value_schema.name
+    assert one.source_partition == two.source_partition
+    assert one.source_offset["replayId"] < two.source_offset["replayId"]
+
+
 def test_a_gap_event_is_re_read_through_rest(server: SalesforceServer, sf: Salesforce, sobject: str) -> None:
     api = getattr(sf, sobject)
     created = api.create({"Name": "before the gap"})["id"]

@@ -19,6 +19,7 @@ from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tests.harness.salesforce import auth, errors
+from tests.harness.salesforce.channels import tooling_extension
 from tests.harness.salesforce.control import control_routes
 from tests.harness.salesforce.org import Org
 from tests.harness.salesforce.responses import json_response
@@ -118,7 +119,8 @@ def build_app(org: Org) -> Starlette:
     async def token(request: Request) -> Response:
         return await auth.oauth_token(org, request)
 
-    _, streaming = streaming_routes_for(org)
+    endpoint, streaming = streaming_routes_for(org)
+    rest.extensions.append(tooling_extension(endpoint.publisher.channels, lambda name: org.find_type(name) is not None))
     routes: list[Any] = [
         *streaming,  # before the /_harness mount, which would take /_harness/streaming/settings
         Route("/services/data", list_versions),

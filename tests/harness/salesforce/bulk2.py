@@ -17,6 +17,7 @@ chunk, so other requests interleave with a long job.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import csv
 import io
@@ -196,7 +197,7 @@ class BulkApi:
         if len(rest) == 2 and kind == "ingest" and rest[1].lower() in RESULT_KINDS and method == "GET":
             return self.ingest_results(job, RESULT_KINDS[rest[1].lower()])
         if len(rest) == 2 and kind == "query" and rest[1] == "results" and method == "GET":
-            return self.query_results(job, request)
+            return await self.query_results(job, request)
         raise errors.not_found()
 
     @staticmethod
@@ -463,7 +464,9 @@ class BulkApi:
             job.finished_ms = int(time.time() * 1000)
             job.modstamp = self._now()
 
-    def query_results(self, job: Job, request: Request) -> Response:
+    async def query_results(self, job: Job, request: Request) -> Response:
+        """One page of a completed query job's results. The page's CSV is written on a worker thread, so the
+        server goes on sending other answers (the previous page's body) meanwhile, as Salesforce's servers do."""
         with self._lock:
             if job.state != "JobComplete":
                 raise errors.ApiError(400, "INVALIDJOBSTATE", f"Job is not complete: {job.state}")
@@ -484,5 +487,5 @@ class BulkApi:
         page = rows[start : start + size]
         end = start + len(page)
         next_locator = base64.urlsafe_b64encode(str(end).encode()).decode().rstrip("=") if end < len(rows) else "null"
-        text = _csv_text(job.result_header, page, job.delimiter, job.line_ending)
+        text = await asyncio.to_thread(_csv_text, job.result_header, page, job.delimiter, job.line_ending)
         return csv_response(text, {"Sforce-Locator": next_locator, "Sforce-NumberOfRecords": str(len(page))})

@@ -226,7 +226,7 @@ class StreamingEndpoint:
     def _channel_exists(self, channel: str) -> bool:
         if channel == ALL_CHANGE_EVENTS:
             return True
-        if channel.startswith("/topic/"):
+        if channel.startswith("/topic/") or channel.endswith("__chn"):
             return channel in self.publisher.known_channels()
         if channel.startswith("/event/"):
             name = channel[len("/event/") :]

@@ -2,8 +2,9 @@
 
 Responsibility: listen on the org's change feed and publish, per change,
 
-- a change event (Change Data Capture) on ``/data/<Entity>ChangeEvent`` (``Foo__c`` → ``Foo__ChangeEvent``) and on
-  ``/data/ChangeEvents``: ``{"schema", "payload": {"ChangeEventHeader": {...}, fields...}, "event": {"replayId"}}``.
+- a change event (Change Data Capture) on ``/data/<Entity>ChangeEvent`` (``Foo__c`` → ``Foo__ChangeEvent``), on
+  ``/data/ChangeEvents`` and on each custom channel ``/data/<Name>__chn`` it is a member of (channels.py):
+  ``{"schema", "payload": {"ChangeEventHeader": {...}, fields...}, "event": {"replayId"}}``.
   CREATE and UNDELETE carry every non-null field, UPDATE the changed fields (a field set to null is null and named
   in ``nulledFields``), DELETE only the header. ``Id`` is not a payload field: the ids are in ``recordIds``;
 - an event on ``/topic/<Name>`` for each PushTopic that notifies it (see pushtopics.py):
@@ -33,6 +34,7 @@ from typing import Any
 
 from tests.harness.salesforce.bus import EventBus
 from tests.harness.salesforce.changes import RecordChange
+from tests.harness.salesforce.channels import CustomChannels
 from tests.harness.salesforce.pushtopics import EVENT_TYPES, PushTopicRegistry
 
 ALL_CHANGE_EVENTS = "/data/ChangeEvents"
@@ -75,6 +77,7 @@ class StreamingPublisher:
     def __init__(self, bus: EventBus, *, matches: Callable[[str, dict[str, Any]], bool] | None = None) -> None:
         self.bus = bus
         self.pushtopics = PushTopicRegistry()
+        self.channels = CustomChannels()
         self._matches = matches
         self._lock = threading.Lock()
         self._gaps_left = 0
@@ -86,7 +89,10 @@ class StreamingPublisher:
             self._gaps_left = count
 
     def known_channels(self) -> set[str]:
-        return {f"/topic/{name}" for name in self.pushtopics.names()}
+        """The PushTopic and custom channels defined in the org."""
+        return {f"/topic/{name}" for name in self.pushtopics.names()} | {
+            f"/data/{name}" for name in self.channels.names()
+        }
 
     def on_change(self, change: RecordChange) -> None:
         if change.entity == "PushTopic":
@@ -150,7 +156,7 @@ class StreamingPublisher:
         name = change_event_channel(change.entity)[len("/data/") :]
         schema = schema_id(name, [key for key in change.fields if key.lower() not in _NOT_IN_PAYLOAD])
         self.bus.publish(
-            (change_event_channel(change.entity), ALL_CHANGE_EVENTS),
+            (change_event_channel(change.entity), ALL_CHANGE_EVENTS, *self.channels.of(name)),
             lambda replay_id: {"schema": schema, "payload": payload, "event": {"replayId": replay_id}},
         )
 

@@ -12,6 +12,7 @@ from aiosfstream_ng.auth import AuthenticatorBase
 from aiosfstream_ng.client import Client
 from aiosfstream_ng.replay import ReplayMarker, ReplayOption
 from simple_salesforce import Salesforce
+from simple_salesforce.exceptions import SalesforceMalformedRequest
 
 from tests.harness.salesforce import client as harness_client
 from tests.harness.salesforce.harness import SalesforceServer
@@ -91,6 +92,46 @@ def test_the_change_events_channel_carries_every_object(
 
     events = stream(salesforce_server, sf, "/data/ChangeEvents", 2, act)
     assert [e["data"]["payload"]["ChangeEventHeader"]["entityName"] for e in events] == ["Contact", "Lead"]
+
+
+def test_a_custom_channel_created_through_the_tooling_api_carries_its_members_only(
+    salesforce_server: SalesforceServer, sf: Salesforce, marker: str
+) -> None:
+    channel = f"Sales{marker}__chn"
+    created = sf.toolingexecute(
+        "sobjects/PlatformEventChannel",
+        method="POST",
+        data={"FullName": channel, "Metadata": {"channelType": "data", "label": "Sales"}},
+    )
+    assert created["success"] is True
+    assert created["id"].startswith("0YL")
+    assert created["errors"] == []
+    member = {
+        "FullName": f"Sales{marker}_chn_LeadChangeEvent",
+        "Metadata": {"eventChannel": channel, "selectedEntity": "LeadChangeEvent"},
+    }
+    assert sf.toolingexecute("sobjects/PlatformEventChannelMember", method="POST", data=member)["success"] is True
+
+    def act() -> None:
+        sf.Contact.create({"LastName": f"c {marker}"})  # not a member: not on the channel
+        sf.Lead.create({"LastName": f"l {marker}", "Company": "x"})
+
+    (event,) = stream(salesforce_server, sf, f"/data/{channel}", 1, act)
+    assert event["channel"] == f"/data/{channel}"
+    assert event["data"]["payload"]["ChangeEventHeader"]["entityName"] == "Lead"
+    assert event["data"]["payload"]["LastName"] == f"l {marker}"
+
+
+def test_custom_channel_definitions_are_checked(sf: Salesforce, marker: str) -> None:
+    bad_type = {"FullName": f"E{marker}__chn", "Metadata": {"channelType": "event", "label": "E"}}
+    with pytest.raises(SalesforceMalformedRequest, match="channelType"):
+        sf.toolingexecute("sobjects/PlatformEventChannel", method="POST", data=bad_type)
+    no_channel = {
+        "FullName": f"Missing{marker}_chn_LeadChangeEvent",
+        "Metadata": {"eventChannel": f"Missing{marker}__chn", "selectedEntity": "LeadChangeEvent"},
+    }
+    with pytest.raises(SalesforceMalformedRequest, match="no channel named"):
+        sf.toolingexecute("sobjects/PlatformEventChannelMember", method="POST", data=no_channel)
 
 
 def test_a_pushtopic_created_through_rest_notifies_matching_records(
