@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import subprocess
 import sys
 import tempfile
@@ -35,6 +36,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -202,11 +204,22 @@ def wait_count(search: Search, index: str, rows: int, timeout_s: float = 3600) -
 # --- steady state ------------------------------------------------------------------------------------------------
 
 
-def changes(server: SqlServer, database: str, rows: int, seconds: float, search: Search, index: str) -> list[float]:
-    """RATE changes per second for ``seconds`` over the tables; the latency of each, commit to visibility."""
+@dataclass
+class Seen:
+    """One change of the steady state: its marker, the book whose document must show it, and when (wall clock)
+    it was committed and seen in the index (``seen`` None: never, within the wait)."""
+
+    marker: str
+    book: str
+    committed: float
+    seen: float | None = None
+
+
+def changes(server: SqlServer, database: str, rows: int, seconds: float, search: Search, index: str) -> list[Seen]:
+    """RATE changes per second for ``seconds`` over the tables, each with its commit and visibility times."""
     rng = random.Random(5)
-    pending: dict[str, tuple[str, float]] = {}  # marker -> (book id, commit time)
-    latencies: list[float] = []
+    pending: dict[str, Seen] = {}
+    observed: list[Seen] = []
     lock = threading.Lock()
     done = threading.Event()
     watcher_wanted = threading.Event()
@@ -221,12 +234,12 @@ def changes(server: SqlServer, database: str, rows: int, seconds: float, search:
             if not wanted:
                 time.sleep(0.01)
                 continue
-            found = search.sources(index, sorted({book for book, _ in wanted.values()}))
+            found = search.sources(index, sorted({seen.book for seen in wanted.values()}))
             now = time.time()
             with lock:
-                for marker, (book, committed) in wanted.items():
-                    if marker in json.dumps(found.get(book)) and pending.pop(marker, None) is not None:
-                        latencies.append(now - committed)
+                for marker, seen in wanted.items():
+                    if marker in json.dumps(found.get(seen.book)) and pending.pop(marker, None) is not None:
+                        seen.seen = now
             time.sleep(0.02)
 
     watcher = threading.Thread(target=watch, daemon=True)
@@ -256,7 +269,8 @@ def changes(server: SqlServer, database: str, rows: int, seconds: float, search:
                 (marker, target[1]),
             )
             with lock:
-                pending[marker] = (str(book), time.time())
+                pending[marker] = Seen(marker, str(book), time.time())
+                observed.append(pending[marker])
                 busy[target] = marker
             delay = started + (n + 1) / RATE - time.monotonic()
             if delay > 0:
@@ -266,24 +280,89 @@ def changes(server: SqlServer, database: str, rows: int, seconds: float, search:
     watcher_wanted.clear()
     watcher.join(5)
     with lock:
-        if pending:  # still not visible: counted as the time waited so far, so p99 is a lower bound
-            now = time.time()
+        if pending:
             print(f"# {len(pending)} changes not visible in {index} when the wait ended", flush=True)
-            latencies += [now - committed for _, committed in pending.values()]
             pending.clear()
-    return sorted(latencies)
+    return observed
 
 
-def p99(latencies: list[float]) -> float:
-    return latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))]
+def latencies(observed: list[Seen]) -> list[float]:
+    """Commit to visibility, sorted; a change never seen counts with the time waited (the p99 is then a lower
+    bound)."""
+    now = time.time()
+    return sorted((seen.seen if seen.seen is not None else now) - seen.committed for seen in observed)
+
+
+def quantile(values: list[float], q: float) -> float:
+    """The ``q`` quantile of sorted ``values`` (NaN for none)."""
+    return values[min(len(values) - 1, int(q * len(values)))] if values else float("nan")
+
+
+def p99(values: list[float]) -> float:
+    return quantile(values, 0.99)
+
+
+_MARKER = re.compile(rb"m[0-9]+x[0-9]+")
+
+
+def stages(bootstrap: str, topic: str, observed: list[Seen]) -> None:
+    """Where Hub's latency goes: the document records the source wrote during the steady state (from the topic,
+    whose timestamps are the source's send times), per change, and for each change the time from its commit until
+    the first record of its book showing its marker (``to_topic``), then until the index showed it
+    (``topic_to_index``)."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    if not observed:
+        return
+    began_ms = int(min(seen.committed for seen in observed) * 1000)
+    consumer = Consumer(
+        {"bootstrap.servers": bootstrap, "group.id": "bench-nested-stages", "enable.auto.commit": False}
+    )
+    try:
+        partitions = consumer.list_topics(topic, timeout=30).topics[topic].partitions
+        starts = consumer.offsets_for_times([TopicPartition(topic, p, began_ms) for p in partitions], 30)
+        ends = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), 30)[1] for p in partitions}
+        todo = {tp.partition for tp in starts if 0 <= tp.offset < ends[tp.partition]}
+        consumer.assign([tp for tp in starts if tp.partition in todo])
+        written: dict[tuple[bytes, bytes], float] = {}  # (book, marker) -> first record showing it
+        records = 0
+        while todo:
+            message = consumer.poll(5)
+            if message is None:
+                break
+            if message.error():
+                continue
+            if message.offset() + 1 >= ends[message.partition()]:
+                todo.discard(message.partition())
+            records += 1
+            for marker in _MARKER.findall(message.value() or b""):
+                written.setdefault((message.key() or b"", marker), message.timestamp()[1] / 1000)
+    finally:
+        consumer.close()
+    figure("hub_nested_documents_written", records, "documents")
+    figure("hub_nested_documents_per_change", records / len(observed), "documents")
+    to_topic, to_index = [], []
+    for seen in observed:
+        at = written.get((seen.book.encode(), seen.marker.encode()))
+        if at is not None:
+            to_topic.append(at - seen.committed)
+            if seen.seen is not None:
+                to_index.append(seen.seen - at)
+    for name, values in (("to_topic", sorted(to_topic)), ("topic_to_index", sorted(to_index))):
+        figure(f"hub_nested_p50_{name}", quantile(values, 0.5), "s")
+        figure(f"hub_nested_p99_{name}", p99(values), "s")
 
 
 # --- the tools ---------------------------------------------------------------------------------------------------
 
 
 @contextmanager
-def hub_start(work_dir: Path) -> Iterator[tuple[ManagedProcess, str]]:
-    rest = free_port()
+def hub_start(work_dir: Path) -> Iterator[tuple[ManagedProcess, str, str]]:
+    """``hub start`` committing offsets every second, as in the flat case (the initial sync ends on the sink's
+    committed offsets); yields the process, the REST URL and the Kafka listener."""
+    rest, kafka = free_port(), free_port()
+    properties = work_dir / "worker.properties"
+    properties.write_text("offset.flush.interval.ms=1000\n")
     argv = [
         sys.executable,
         "-m",
@@ -294,7 +373,9 @@ def hub_start(work_dir: Path) -> Iterator[tuple[ManagedProcess, str]]:
         "--rest-listener",
         f"127.0.0.1:{rest}",
         "--kafka-listener",
-        f"127.0.0.1:{free_port()}",
+        f"127.0.0.1:{kafka}",
+        "--config",
+        str(properties),
         "--log-level",
         "warning",
     ]
@@ -303,7 +384,7 @@ def hub_start(work_dir: Path) -> Iterator[tuple[ManagedProcess, str]]:
     url = f"http://127.0.0.1:{rest}"
     process.wait_ready(lambda: httpx.get(url + "/health").status_code == 200, timeout_s=60)
     try:
-        yield process, url
+        yield process, url, f"127.0.0.1:{kafka}"
     finally:
         for name in (f"{INDEX_HUB}-search", f"{INDEX_HUB}-documents"):
             with suppress(httpx.HTTPError):
@@ -327,7 +408,14 @@ def hub_phase(
     }
     (document,) = documents([schema(database, INDEX_HUB)], env)
     document.sink["read.timeout.ms"] = str(REQUEST_TIMEOUT_S * 1000)
-    with tempfile.TemporaryDirectory(prefix="nested-hub-") as directory, hub_start(Path(directory)) as (process, url):
+    with (
+        tempfile.TemporaryDirectory(prefix="nested-hub-") as directory,
+        hub_start(Path(directory)) as (
+            process,
+            url,
+            bootstrap,
+        ),
+    ):
         assert process.process is not None
         pid = process.process.pid
         before = cpu_seconds([pid])
@@ -343,9 +431,10 @@ def hub_phase(
         cpu = cpu_seconds([pid]) - before
         figure("hub_nested_initial_sync", initial, "s")
         figure("hub_nested_cpu_per_1000", 1000 * cpu / rows, "cpu-s")
-        latencies = changes(server, database, rows, seconds, search, INDEX_HUB) if seconds else []
+        observed = changes(server, database, rows, seconds, search, INDEX_HUB) if seconds else []
+        stages(bootstrap, INDEX_HUB, observed)
     search.drop(INDEX_HUB)
-    return {"initial": initial, "cpu": cpu, "p99": p99(latencies) if latencies else float("nan")}
+    return {"initial": initial, "cpu": cpu, "p99": p99(latencies(observed))}
 
 
 def pgsync_phase(
@@ -378,20 +467,19 @@ def pgsync_phase(
             wait_count(search, INDEX_PGSYNC, rows, timeout_s=120)
             figure("pgsync_nested_initial_sync", initial, "s")
             figure("pgsync_nested_cpu_per_1000", 1000 * cpu / rows, "cpu-s")
-            latencies: list[float] = []
+            observed: list[Seen] = []
             if seconds:
                 run.start_daemon()
-                latencies = changes(server, database, rows, seconds, search, INDEX_PGSYNC)
+                observed = changes(server, database, rows, seconds, search, INDEX_PGSYNC)
         finally:
             run.stop()
             search.drop(INDEX_PGSYNC)
-    return {"initial": initial, "cpu": cpu, "p99": p99(latencies) if latencies else float("nan")}
+    return {"initial": initial, "cpu": cpu, "p99": p99(latencies(observed))}
 
 
 def reference_seconds(server: SqlServer, search_server: SearchServer, database: str, rows: int) -> float:
     """COPY of the documents PostgreSQL builds (the same SQL Hub's builder runs) into ``parallel_bulk``."""
-    from elasticsearch import Elasticsearch, helpers
-
+    from bench.db_to_search import SearchApi
     from connectors.jdbc.cdc.documents.catalog import resolve
     from connectors.jdbc.cdc.documents.queries import documents_all
     from connectors.jdbc.cdc.documents.schema import load_document
@@ -399,11 +487,11 @@ def reference_seconds(server: SqlServer, search_server: SearchServer, database: 
     with psycopg.connect(_dsn(server, database)) as connection:
         tree = resolve(load_document(schema(database, INDEX_REFERENCE)), connection)
         query = documents_all(tree.root).as_string(connection)
-    client = Elasticsearch(search_server.url, request_timeout=REQUEST_TIMEOUT_S)
+    client, parallel_bulk = SearchApi(search_server).bulk_client()
     with stopwatch() as elapsed, psycopg.connect(_dsn(server, database)) as connection:
         with connection.cursor() as cursor, cursor.copy(f"COPY ({query}) TO STDOUT") as copy:
             actions = ({"_index": INDEX_REFERENCE, "_id": str(row[0]), "_source": row[1]} for row in _copy_rows(copy))
-            for ok, item in helpers.parallel_bulk(client, actions, chunk_size=2000, thread_count=5):
+            for ok, item in parallel_bulk(client, actions, chunk_size=2000, thread_count=5):
                 if not ok:
                     raise RuntimeError(f"reference indexing failed: {item}")
         seconds = elapsed()
