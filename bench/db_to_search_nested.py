@@ -44,7 +44,7 @@ import httpx
 import psycopg
 
 from bench.report import figure, ratio, stopwatch
-from bench.sync_tools import REQUEST_TIMEOUT_S, PgsyncRun, PgsyncUnavailableError, SearchServer
+from bench.sync_tools import REQUEST_TIMEOUT_S, PgsyncRun, PgsyncUnavailableError, SearchServer, cpu_seconds
 from tests.harness.process import ManagedProcess, free_port
 from tests.harness.servers import SqlServer
 
@@ -122,40 +122,6 @@ def create_database(server: SqlServer, database: str, rows: int) -> None:
     counts = {"rows": rows, "publishers": max(1, rows // 10), "authors": max(2, rows // 10)}
     with psycopg.connect(_dsn(server, database), autocommit=True) as connection:
         connection.execute(DDL % counts)
-
-
-# --- CPU from /proc ------------------------------------------------------------------------------------------------
-
-
-def _children() -> dict[int, list[int]]:
-    tree: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            tree.setdefault(int(fields[1]), []).append(int(entry.name))
-    return tree
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU of the processes and every live process below them (and their reaped children)."""
-    tree = _children()
-    ticks = os.sysconf("SC_CLK_TCK")
-    total, todo, seen = 0.0, list(pids), set()
-    while todo:
-        pid = todo.pop()
-        if pid in seen:
-            continue
-        seen.add(pid)
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += sum(int(v) for v in fields[11:15]) / ticks  # utime, stime, cutime, cstime
-        todo += tree.get(pid, [])
-    return total
 
 
 # --- search ----------------------------------------------------------------------------------------------------
@@ -305,15 +271,19 @@ def p99(values: list[float]) -> float:
 _MARKER = re.compile(rb"m[0-9]+x[0-9]+")
 
 
-def stages(bootstrap: str, topic: str, observed: list[Seen]) -> None:
+#: A document write of the steady state: seconds after the first change, document id, document.
+Write = tuple[float, str, bytes]
+
+
+def stages(bootstrap: str, topic: str, observed: list[Seen]) -> list[Write]:
     """Where Hub's latency goes: the document records the source wrote during the steady state (from the topic,
     whose timestamps are the source's send times), per change, and for each change the time from its commit until
     the first record of its book showing its marker (``to_topic``), then until the index showed it
-    (``topic_to_index``)."""
+    (``topic_to_index``). Returns the writes, for the reference to replay."""
     from confluent_kafka import Consumer, TopicPartition
 
     if not observed:
-        return
+        return []
     began_ms = int(min(seen.committed for seen in observed) * 1000)
     consumer = Consumer(
         {"bootstrap.servers": bootstrap, "group.id": "bench-nested-stages", "enable.auto.commit": False}
@@ -325,7 +295,7 @@ def stages(bootstrap: str, topic: str, observed: list[Seen]) -> None:
         todo = {tp.partition for tp in starts if 0 <= tp.offset < ends[tp.partition]}
         consumer.assign([tp for tp in starts if tp.partition in todo])
         written: dict[tuple[bytes, bytes], float] = {}  # (book, marker) -> first record showing it
-        records = 0
+        writes: list[Write] = []
         while todo:
             message = consumer.poll(5)
             if message is None:
@@ -334,13 +304,14 @@ def stages(bootstrap: str, topic: str, observed: list[Seen]) -> None:
                 continue
             if message.offset() + 1 >= ends[message.partition()]:
                 todo.discard(message.partition())
-            records += 1
+            at = message.timestamp()[1] / 1000
+            writes.append((at - began_ms / 1000, (message.key() or b"").decode(), message.value() or b"null"))
             for marker in _MARKER.findall(message.value() or b""):
-                written.setdefault((message.key() or b"", marker), message.timestamp()[1] / 1000)
+                written.setdefault((message.key() or b"", marker), at)
     finally:
         consumer.close()
-    figure("hub_nested_documents_written", records, "documents")
-    figure("hub_nested_documents_per_change", records / len(observed), "documents")
+    figure("hub_nested_documents_written", len(writes), "documents")
+    figure("hub_nested_documents_per_change", len(writes) / len(observed), "documents")
     to_topic, to_index = [], []
     for seen in observed:
         at = written.get((seen.book.encode(), seen.marker.encode()))
@@ -351,6 +322,38 @@ def stages(bootstrap: str, topic: str, observed: list[Seen]) -> None:
     for name, values in (("to_topic", sorted(to_topic)), ("topic_to_index", sorted(to_index))):
         figure(f"hub_nested_p50_{name}", quantile(values, 0.5), "s")
         figure(f"hub_nested_p99_{name}", p99(values), "s")
+    return sorted(writes)
+
+
+def replay(search: Search, index: str, writes: list[Write]) -> list[float]:
+    """Hub's document writes of the steady state sent straight to ``index`` at the times the source made them:
+    every 50 ms, what became due since the last request goes in one bulk request (the latest per document). Per
+    write, its delay from when it became due to the server's answer: what the server allows at this pace."""
+    delays: list[float] = []
+    started = time.monotonic()
+    position = 0
+    while position < len(writes):
+        now = time.monotonic() - started
+        due: dict[str, tuple[float, bytes]] = {}
+        while position < len(writes) and writes[position][0] <= now:
+            at, doc_id, body = writes[position]
+            due[doc_id] = (at, body)
+            position += 1
+        if due:
+            lines = [
+                json.dumps({"index": {"_index": index, "_id": doc_id}}).encode() + b"\n" + body + b"\n"
+                for doc_id, (_, body) in due.items()
+            ]
+            response = search.http.post(
+                f"{search.url}/_bulk", content=b"".join(lines), headers={"content-type": "application/x-ndjson"}
+            )
+            if response.status_code >= 300 or response.json().get("errors"):
+                raise RuntimeError(f"replay refused: {response.text[:500]}")
+            answered = time.monotonic() - started
+            delays += [answered - at for at, _ in due.values()]
+        else:
+            time.sleep(0.05)
+    return sorted(delays)
 
 
 # --- the tools ---------------------------------------------------------------------------------------------------
@@ -394,7 +397,7 @@ def hub_start(work_dir: Path) -> Iterator[tuple[ManagedProcess, str, str]]:
 
 def hub_phase(
     server: SqlServer, search_server: SearchServer, database: str, rows: int, seconds: float
-) -> dict[str, float]:
+) -> dict[str, Any]:
     from hub.cli.pgsync_env import documents
 
     search = Search(search_server)
@@ -432,9 +435,9 @@ def hub_phase(
         figure("hub_nested_initial_sync", initial, "s")
         figure("hub_nested_cpu_per_1000", 1000 * cpu / rows, "cpu-s")
         observed = changes(server, database, rows, seconds, search, INDEX_HUB) if seconds else []
-        stages(bootstrap, INDEX_HUB, observed)
+        writes = stages(bootstrap, INDEX_HUB, observed)
     search.drop(INDEX_HUB)
-    return {"initial": initial, "cpu": cpu, "p99": p99(latencies(observed))}
+    return {"initial": initial, "cpu": cpu, "p99": p99(latencies(observed)), "writes": writes}
 
 
 def pgsync_phase(
@@ -477,8 +480,11 @@ def pgsync_phase(
     return {"initial": initial, "cpu": cpu, "p99": p99(latencies(observed))}
 
 
-def reference_seconds(server: SqlServer, search_server: SearchServer, database: str, rows: int) -> float:
-    """COPY of the documents PostgreSQL builds (the same SQL Hub's builder runs) into ``parallel_bulk``."""
+def reference_phase(
+    server: SqlServer, search_server: SearchServer, database: str, rows: int, writes: list[Write]
+) -> tuple[float, list[float]]:
+    """COPY of the documents PostgreSQL builds (the same SQL Hub's builder runs) into ``parallel_bulk``: its
+    seconds; then Hub's steady-state ``writes`` replayed into that index (``replay``): their delays."""
     from bench.db_to_search import SearchApi
     from connectors.jdbc.cdc.documents.catalog import resolve
     from connectors.jdbc.cdc.documents.queries import documents_all
@@ -495,8 +501,10 @@ def reference_seconds(server: SqlServer, search_server: SearchServer, database: 
                 if not ok:
                     raise RuntimeError(f"reference indexing failed: {item}")
         seconds = elapsed()
-    Search(search_server).drop(INDEX_REFERENCE)
-    return seconds
+    search = Search(search_server)
+    delays = replay(search, INDEX_REFERENCE, writes)
+    search.drop(INDEX_REFERENCE)
+    return seconds, delays
 
 
 def _copy_rows(copy: Any) -> Iterator[tuple[str, str]]:
@@ -514,8 +522,11 @@ def run(server: SqlServer, search_server: SearchServer, rows: int) -> None:
         create_database(server, pgsync_db, rows)
     hub = hub_phase(server, search_server, hub_db, rows, seconds)
     figure("hub_nested_p99", hub["p99"], "s")
-    reference = reference_seconds(server, search_server, hub_db, rows)
+    reference, delays = reference_phase(server, search_server, hub_db, rows, hub["writes"])
     figure("reference_nested_initial_sync", reference, "s")
+    if delays:
+        figure("reference_nested_steady_p99", p99(delays), "s")
+        ratio("nested_p99_hub_vs_reference", hub["p99"], p99(delays))
     pgsync: dict[str, float] | None = None
     if not with_pgsync:
         ratio("nested_initial_hub_vs_reference", reference, hub["initial"], target=0.8)
