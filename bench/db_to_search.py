@@ -31,7 +31,9 @@ the two tools.
 Ratios: ``initial_hub_vs_pgsync`` (target ≥ 2.0) and ``initial_hub_vs_reference`` (target ≥ 0.8) are rows/s
 over rows/s; ``streaming_pgsync_vs_hub`` is PGSync's total streaming time over Hub's (target ≥ 10, i.e. Hub's
 time ≤ 1/10 of PGSync's); ``streaming_reference_vs_hub`` is the reference's time over Hub's (1.0: Hub at the
-server's pace). When PGSync cannot run, its figures print as unavailable with the reason.
+server's pace); ``cpu_hub_vs_pgsync`` is CPU-seconds over CPU-seconds during the initial sync (``*_cpu_per_1000``:
+``hub start`` and every process below it; ``pgsync`` with its children, and ``redis-server``; no target here, the
+nested case has one). When PGSync cannot run, its figures print as unavailable with the reason.
 
 Both tools get a 60 s request timeout (Hub's ``read.timeout.ms``, PGSync's ``ELASTICSEARCH_TIMEOUT``): with the
 sink's default of 3 s, noida-db's bulk requests time out on a busy 2-core machine and the retries keep it busier.
@@ -490,7 +492,7 @@ def print_ratios(
         unavailable("ratio_initial_hub_vs_pgsync", "PGSync did not run")
     ratio("initial_hub_vs_reference", reference_seconds, hub_seconds, target=0.8)
     if "hub" in CPU and "pgsync" in CPU:
-        ratio("cpu_hub_vs_pgsync", CPU["hub"], CPU["pgsync"], at_most=0.5)
+        ratio("cpu_hub_vs_pgsync", CPU["hub"], CPU["pgsync"])  # the nested case's ratio has the target
     if not hub_streaming:
         return
     if pgsync is not None:
