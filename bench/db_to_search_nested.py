@@ -20,8 +20,9 @@ search server in one run, against the physical reference.
   marker (``*_to_topic``), that record to visibility (``*_topic_to_index``).
 - **Reference**: ``COPY (SELECT id, <the document built by PostgreSQL>)`` into ``parallel_bulk``; then Hub's
   steady-state document writes, read back from its topic, replayed into that index at the times the source made
-  them, what became due sent every 50 ms in one request (``reference_nested_steady_p99``, from due to answered:
-  what the server allows at that pace, whatever the tool).
+  them, what became due sent every 50 ms in one request, with a watcher reading the documents not yet written
+  (``reference_nested_steady_p99``, from due to answered: what the server allows at that pace, whatever the
+  tool). Both indices are refreshed once (counted) before their steady state.
 - **Servers**: as bench/db_to_search.py's (``HUB_BENCH_SEARCH=opensearch`` for osmem-server).
 
 Ratios: ``nested_cpu_hub_vs_pgsync`` (Hub's CPU per document over PGSync's; target ≤ 0.5),
@@ -360,19 +361,39 @@ def source_finished(bootstrap: str, topic: str) -> float:
 
 def replay(search: Search, index: str, writes: list[Write]) -> list[float]:
     """Hub's document writes of the steady state sent straight to ``index`` at the times the source made them:
-    every 50 ms, what became due since the last request goes in one bulk request (the latest per document). Per
-    write, its delay from when it became due to the server's answer: what the server allows at this pace."""
+    every 50 ms, what became due since the last request goes in one bulk request (the latest per document), while
+    a watcher reads the documents not yet written with ``mget`` as the steady state's watcher does. Per write, its
+    delay from when it became due to the server's answer: what the server allows at this pace."""
     delays: list[float] = []
+    pending: set[str] = set()
+    lock = threading.Lock()
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.is_set():
+            with lock:
+                wanted = sorted(pending)
+            if wanted:
+                search.sources(index, wanted)
+            time.sleep(0.02)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
     started = time.monotonic()
     position = 0
-    while position < len(writes):
-        now = time.monotonic() - started
-        due: dict[str, tuple[float, bytes]] = {}
-        while position < len(writes) and writes[position][0] <= now:
-            at, doc_id, body = writes[position]
-            due[doc_id] = (at, body)
-            position += 1
-        if due:
+    try:
+        while position < len(writes):
+            now = time.monotonic() - started
+            due: dict[str, tuple[float, bytes]] = {}
+            while position < len(writes) and writes[position][0] <= now:
+                at, doc_id, body = writes[position]
+                due[doc_id] = (at, body)
+                position += 1
+            if not due:
+                time.sleep(0.05)
+                continue
+            with lock:
+                pending.update(due)
             lines = [
                 json.dumps({"index": {"_index": index, "_id": doc_id}}).encode() + b"\n" + body + b"\n"
                 for doc_id, (_, body) in due.items()
@@ -384,8 +405,11 @@ def replay(search: Search, index: str, writes: list[Write]) -> list[float]:
                 raise RuntimeError(f"replay refused: {response.text[:500]}")
             answered = time.monotonic() - started
             delays += [answered - at for at, _ in due.values()]
-        else:
-            time.sleep(0.05)
+            with lock:
+                pending.difference_update(due)
+    finally:
+        done.set()
+        watcher.join(10)
     return sorted(delays)
 
 
@@ -537,6 +561,8 @@ def reference_phase(
                     raise RuntimeError(f"reference indexing failed: {item}")
         seconds = elapsed()
     search = Search(search_server)
+    if writes and search.count(INDEX_REFERENCE) != rows:  # refreshed, as Hub's index was before its steady state
+        raise RuntimeError(f"the reference index holds {search.count(INDEX_REFERENCE)} documents, not {rows}")
     delays = replay(search, INDEX_REFERENCE, writes)
     search.drop(INDEX_REFERENCE)
     return seconds, delays
