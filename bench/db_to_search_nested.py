@@ -495,6 +495,9 @@ def hub_phase(
         figure("hub_nested_cpu_per_1000", 1000 * cpu / rows, "cpu-s")
         observed = changes(server, database, rows, seconds, search, INDEX_HUB) if seconds else []
         writes = stages(bootstrap, INDEX_HUB, observed)
+        log = process.log_path.read_text(errors="replace")
+        for what in ("a bulk request timed out", "asked for a retry", "wait for the search server"):
+            print(f"# hub start log: {log.count(what)} x {what!r}", flush=True)
     search.drop(INDEX_HUB)
     return {"initial": initial, "cpu": cpu, "p99": p99(latencies(observed)), "writes": writes}
 
