@@ -497,7 +497,8 @@ def hub_phase(
         writes = stages(bootstrap, INDEX_HUB, observed)
         log = process.log_path.read_text(errors="replace")
         for what in ("a bulk request timed out", "asked for a retry", "wait for the search server"):
-            print(f"# hub start log: {log.count(what)} x {what!r}", flush=True)
+            first = next((line for line in log.splitlines() if what in line), "")
+            print(f"# hub start log: {log.count(what)} x {what!r}; first: {first[-300:]}", flush=True)
     search.drop(INDEX_HUB)
     return {"initial": initial, "cpu": cpu, "p99": p99(latencies(observed)), "writes": writes}
 
