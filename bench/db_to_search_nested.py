@@ -468,6 +468,7 @@ def hub_phase(
     }
     (document,) = documents([schema(database, INDEX_HUB)], env)
     document.sink["read.timeout.ms"] = str(REQUEST_TIMEOUT_S * 1000)
+    document.sink.update(json.loads(os.environ.get("HUB_BENCH_NESTED_SINK", "{}")))
     with (
         tempfile.TemporaryDirectory(prefix="nested-hub-") as directory,
         hub_start(Path(directory)) as (
