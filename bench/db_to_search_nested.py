@@ -25,6 +25,10 @@ search server in one run, against the physical reference.
   tool). Both indices are refreshed once (counted) before their steady state.
 - **Servers**: as bench/db_to_search.py's (``HUB_BENCH_SEARCH=opensearch`` for osmem-server).
 
+``HUB_BENCH_NESTED_WAIT_S`` (600) bounds the wait for the last changes (those still not visible count with the time
+waited: the p99 is then a lower bound); ``HUB_BENCH_NESTED_PGSYNC=0`` leaves PGSync out; ``HUB_BENCH_NESTED_SINK``
+(a JSON object) adds options to Hub's search sink, for experiments.
+
 Ratios: ``nested_cpu_hub_vs_pgsync`` (Hub's CPU per document over PGSync's; target ≤ 0.5),
 ``nested_p99_hub_vs_pgsync`` (target ≤ 0.2; and Hub's p99 ≤ 2 s), ``nested_initial_hub_vs_reference`` (rate over
 rate; target ≥ 0.8), ``nested_p99_hub_vs_reference`` (Hub's p99 over the replay's; no target).
