@@ -501,7 +501,7 @@ def hub_phase(
         observed = changes(server, database, rows, seconds, search, INDEX_HUB) if seconds else []
         writes = stages(bootstrap, INDEX_HUB, observed)
         log = process.log_path.read_text(errors="replace")
-        for what in ("a bulk request timed out", "asked for a retry", "wait for the search server"):
+        for what in ("a bulk request timed out", "asked for a retry", "document(s) wait for the search server"):
             first = next((line for line in log.splitlines() if what in line), "")
             print(f"# hub start log: {log.count(what)} x {what!r}; first: {first[-300:]}", flush=True)
     search.drop(INDEX_HUB)
