@@ -31,7 +31,9 @@ the two tools.
 Ratios: ``initial_hub_vs_pgsync`` (target ≥ 2.0) and ``initial_hub_vs_reference`` (target ≥ 0.8) are rows/s
 over rows/s; ``streaming_pgsync_vs_hub`` is PGSync's total streaming time over Hub's (target ≥ 10, i.e. Hub's
 time ≤ 1/10 of PGSync's); ``streaming_reference_vs_hub`` is the reference's time over Hub's (1.0: Hub at the
-server's pace). When PGSync cannot run, its figures print as unavailable with the reason.
+server's pace); ``cpu_hub_vs_pgsync`` is CPU-seconds over CPU-seconds during the initial sync (``*_cpu_per_1000``:
+``hub start`` and every process below it; ``pgsync`` with its children, and ``redis-server``; no target here, the
+nested case has one). When PGSync cannot run, its figures print as unavailable with the reason.
 
 Both tools get a 60 s request timeout (Hub's ``read.timeout.ms``, PGSync's ``ELASTICSEARCH_TIMEOUT``): with the
 sink's default of 3 s, noida-db's bulk requests time out on a busy 2-core machine and the retries keep it busier.
@@ -53,6 +55,7 @@ import contextlib
 import itertools
 import os
 import random
+import resource
 import statistics
 import sys
 import tempfile
@@ -78,6 +81,7 @@ from bench.sync_tools import (
     PgsyncRun,
     PgsyncUnavailableError,
     SearchServer,
+    cpu_seconds,
 )
 from hub.demo.search import LocalSearch
 from tests.harness.search import LocalOpenSearch
@@ -343,12 +347,17 @@ def hub_phase(
     server: SqlServer, api: SearchApi, rows: int, ids: Sequence[int], *, schemas: bool = True
 ) -> tuple[float, dict[str, float], dict[str, Any], dict[str, Any]]:
     """Hub's initial sync seconds, its streaming result (none without ``ids``), its index mappings and one
-    document (taken before streaming)."""
+    document (taken before streaming); ``cpu`` gets the CPU-seconds ``hub start`` spent on the initial sync."""
     with tempfile.TemporaryDirectory(prefix="db-to-search-hub-") as directory:
         hub = HubRun(server, api.server, Path(directory), schemas=schemas)
         try:
             hub.start()
+            assert hub.process is not None
+            assert hub.process.process is not None
+            pid = hub.process.process.pid
+            cpu_before = cpu_seconds([pid])
             seconds = hub.initial_sync(rows)
+            CPU["hub" if schemas else "hub_schemaless"] = cpu_seconds([pid]) - cpu_before
             indexed = api.count(hub.index)
             if indexed != rows:
                 raise RuntimeError(f"Hub's index holds {indexed} documents, not {rows}")
@@ -378,9 +387,16 @@ def pgsync_phase(
             with stopwatch() as elapsed:
                 pgsync.run("bootstrap")
             bootstrap = elapsed()
+            assert pgsync.redis is not None
+            assert pgsync.redis.process is not None
+            redis_before = cpu_seconds([pgsync.redis.process.pid])
+            children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
             with stopwatch() as elapsed:
                 pgsync.run("pgsync")
             seconds = elapsed()
+            children = resource.getrusage(resource.RUSAGE_CHILDREN)
+            own = children.ru_utime + children.ru_stime - children_before.ru_utime - children_before.ru_stime
+            CPU["pgsync"] = own + cpu_seconds([pgsync.redis.process.pid]) - redis_before
             indexed = api.count(PGSYNC_INDEX)
             if indexed != rows:
                 raise RuntimeError(f"PGSync's index holds {indexed} documents, not {rows}")
@@ -396,6 +412,11 @@ def pgsync_phase(
         finally:
             pgsync.stop()
             api.drop(PGSYNC_INDEX)
+
+
+#: CPU-seconds of each tool's own processes during its initial sync (``hub start`` and every process below it;
+#: ``pgsync`` with its children, and ``redis-server``), filled by the phases.
+CPU: dict[str, float] = {}
 
 
 def unavailable(name: str, reason: str) -> None:
@@ -424,6 +445,7 @@ def main(argv: list[str]) -> None:
         hub_seconds, hub_streaming, mappings, hub_sample = hub_phase(server, api, rows, ids)
         figure("hub_initial_sync", hub_seconds, "s")
         figure("hub_initial_sync_rate", rows / hub_seconds, "rows/s")
+        figure("hub_cpu_per_1000", 1000 * CPU["hub"] / rows, "cpu-s")
         if ids:
             print_streaming("hub", hub_streaming, updates)
         if os.environ.get("HUB_BENCH_SCHEMALESS"):  # JsonConverter without schemas: smaller records, dynamic mappings
@@ -449,6 +471,7 @@ def main(argv: list[str]) -> None:
             figure("pgsync_bootstrap", pgsync[0], "s")
             figure("pgsync_initial_sync", pgsync[1], "s")
             figure("pgsync_initial_sync_rate", rows / pgsync[1], "rows/s")
+            figure("pgsync_cpu_per_1000", 1000 * CPU["pgsync"] / rows, "cpu-s")
             if ids:
                 print_streaming("pgsync", pgsync[2], updates)
 
@@ -468,6 +491,8 @@ def print_ratios(
     else:
         unavailable("ratio_initial_hub_vs_pgsync", "PGSync did not run")
     ratio("initial_hub_vs_reference", reference_seconds, hub_seconds, target=0.8)
+    if "hub" in CPU and "pgsync" in CPU:
+        ratio("cpu_hub_vs_pgsync", CPU["hub"], CPU["pgsync"])  # the nested case's ratio has the target
     if not hub_streaming:
         return
     if pgsync is not None:

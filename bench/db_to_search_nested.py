@@ -9,18 +9,29 @@ search server in one run, against the physical reference.
 - **Initial sync and CPU**: from creating the connectors (Hub: until its sink committed every document, which it
   does only past documents the server acknowledged) or starting ``pgsync`` (after ``bootstrap``: until it
   exits). CPU-seconds come from ``/proc``: for Hub, ``hub start`` and every process below it; for PGSync, the
-  ``pgsync`` process and its children, plus ``redis-server``. Per 1,000 documents.
+  ``pgsync`` process and its children, plus ``redis-server``. Per 1,000 documents. ``hub_nested_initial_source``:
+  from creating the connectors until the source wrote its last document to the topic (the rest of the initial
+  sync is the sink and the search server).
 - **Steady state**: 50 changes per second for ``HUB_BENCH_NESTED_SECONDS`` (60) s, spread over books, authors,
   reviews and publishers; each writes a unique marker and names a book whose document must show it. Latency per
-  change: from its commit until a watcher (``mget``, real time) sees the marker in that document.
-- **Reference**: ``COPY (SELECT id, <the document built by PostgreSQL>)`` into ``parallel_bulk``.
+  change: from its commit until a watcher (``mget``, real time) sees the marker in that document. Hub's stages
+  come from its topic (record timestamps are the source's send times): the documents written per change
+  (``hub_nested_documents_per_change``: the fan-out, each document once), commit to the first record showing the
+  marker (``*_to_topic``), that record to visibility (``*_topic_to_index``).
+- **Reference**: ``COPY (SELECT id, <the document built by PostgreSQL>)`` into ``parallel_bulk``; then Hub's
+  steady-state document writes, read back from its topic, replayed into that index at the times the source made
+  them, what became due sent every 50 ms in one request, with a watcher reading the documents not yet written
+  (``reference_nested_steady_p99``, from due to answered: what the server allows at that pace, whatever the
+  tool). Both indices are refreshed once (counted) before their steady state.
+- **Servers**: as bench/db_to_search.py's (``HUB_BENCH_SEARCH=opensearch`` for osmem-server).
 
 ``HUB_BENCH_NESTED_WAIT_S`` (600) bounds the wait for the last changes (those still not visible count with the time
-waited: the p99 is then a lower bound); ``HUB_BENCH_NESTED_PGSYNC=0`` leaves PGSync out.
+waited: the p99 is then a lower bound); ``HUB_BENCH_NESTED_PGSYNC=0`` leaves PGSync out; ``HUB_BENCH_NESTED_SINK``
+(a JSON object) adds options to Hub's search sink, for experiments.
 
 Ratios: ``nested_cpu_hub_vs_pgsync`` (Hub's CPU per document over PGSync's; target ≤ 0.5),
 ``nested_p99_hub_vs_pgsync`` (target ≤ 0.2; and Hub's p99 ≤ 2 s), ``nested_initial_hub_vs_reference`` (rate over
-rate; target ≥ 0.8).
+rate; target ≥ 0.8), ``nested_p99_hub_vs_reference`` (Hub's p99 over the replay's; no target).
 """
 
 from __future__ import annotations
@@ -28,6 +39,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import subprocess
 import sys
 import tempfile
@@ -35,6 +47,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +55,7 @@ import httpx
 import psycopg
 
 from bench.report import figure, ratio, stopwatch
-from bench.sync_tools import REQUEST_TIMEOUT_S, PgsyncRun, PgsyncUnavailableError, SearchServer
+from bench.sync_tools import REQUEST_TIMEOUT_S, PgsyncRun, PgsyncUnavailableError, SearchServer, cpu_seconds
 from tests.harness.process import ManagedProcess, free_port
 from tests.harness.servers import SqlServer
 
@@ -122,40 +135,6 @@ def create_database(server: SqlServer, database: str, rows: int) -> None:
         connection.execute(DDL % counts)
 
 
-# --- CPU from /proc ------------------------------------------------------------------------------------------------
-
-
-def _children() -> dict[int, list[int]]:
-    tree: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            tree.setdefault(int(fields[1]), []).append(int(entry.name))
-    return tree
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU of the processes and every live process below them (and their reaped children)."""
-    tree = _children()
-    ticks = os.sysconf("SC_CLK_TCK")
-    total, todo, seen = 0.0, list(pids), set()
-    while todo:
-        pid = todo.pop()
-        if pid in seen:
-            continue
-        seen.add(pid)
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += sum(int(v) for v in fields[11:15]) / ticks  # utime, stime, cutime, cstime
-        todo += tree.get(pid, [])
-    return total
-
-
 # --- search ----------------------------------------------------------------------------------------------------
 
 
@@ -202,11 +181,22 @@ def wait_count(search: Search, index: str, rows: int, timeout_s: float = 3600) -
 # --- steady state ------------------------------------------------------------------------------------------------
 
 
-def changes(server: SqlServer, database: str, rows: int, seconds: float, search: Search, index: str) -> list[float]:
-    """RATE changes per second for ``seconds`` over the tables; the latency of each, commit to visibility."""
+@dataclass
+class Seen:
+    """One change of the steady state: its marker, the book whose document must show it, and when (wall clock)
+    it was committed and seen in the index (``seen`` None: never, within the wait)."""
+
+    marker: str
+    book: str
+    committed: float
+    seen: float | None = None
+
+
+def changes(server: SqlServer, database: str, rows: int, seconds: float, search: Search, index: str) -> list[Seen]:
+    """RATE changes per second for ``seconds`` over the tables, each with its commit and visibility times."""
     rng = random.Random(5)
-    pending: dict[str, tuple[str, float]] = {}  # marker -> (book id, commit time)
-    latencies: list[float] = []
+    pending: dict[str, Seen] = {}
+    observed: list[Seen] = []
     lock = threading.Lock()
     done = threading.Event()
     watcher_wanted = threading.Event()
@@ -221,12 +211,12 @@ def changes(server: SqlServer, database: str, rows: int, seconds: float, search:
             if not wanted:
                 time.sleep(0.01)
                 continue
-            found = search.sources(index, sorted({book for book, _ in wanted.values()}))
+            found = search.sources(index, sorted({seen.book for seen in wanted.values()}))
             now = time.time()
             with lock:
-                for marker, (book, committed) in wanted.items():
-                    if marker in json.dumps(found.get(book)) and pending.pop(marker, None) is not None:
-                        latencies.append(now - committed)
+                for marker, seen in wanted.items():
+                    if marker in json.dumps(found.get(seen.book)) and pending.pop(marker, None) is not None:
+                        seen.seen = now
             time.sleep(0.02)
 
     watcher = threading.Thread(target=watch, daemon=True)
@@ -256,7 +246,8 @@ def changes(server: SqlServer, database: str, rows: int, seconds: float, search:
                 (marker, target[1]),
             )
             with lock:
-                pending[marker] = (str(book), time.time())
+                pending[marker] = Seen(marker, str(book), time.time())
+                observed.append(pending[marker])
                 busy[target] = marker
             delay = started + (n + 1) / RATE - time.monotonic()
             if delay > 0:
@@ -266,24 +257,176 @@ def changes(server: SqlServer, database: str, rows: int, seconds: float, search:
     watcher_wanted.clear()
     watcher.join(5)
     with lock:
-        if pending:  # still not visible: counted as the time waited so far, so p99 is a lower bound
-            now = time.time()
+        if pending:
             print(f"# {len(pending)} changes not visible in {index} when the wait ended", flush=True)
-            latencies += [now - committed for _, committed in pending.values()]
             pending.clear()
-    return sorted(latencies)
+    return observed
 
 
-def p99(latencies: list[float]) -> float:
-    return latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))]
+def latencies(observed: list[Seen]) -> list[float]:
+    """Commit to visibility, sorted; a change never seen counts with the time waited (the p99 is then a lower
+    bound)."""
+    now = time.time()
+    return sorted((seen.seen if seen.seen is not None else now) - seen.committed for seen in observed)
+
+
+def quantile(values: list[float], q: float) -> float:
+    """The ``q`` quantile of sorted ``values`` (NaN for none)."""
+    return values[min(len(values) - 1, int(q * len(values)))] if values else float("nan")
+
+
+def p99(values: list[float]) -> float:
+    return quantile(values, 0.99)
+
+
+_MARKER = re.compile(rb"m[0-9]+x[0-9]+")
+
+
+#: A document write of the steady state: seconds after the first change, document id, document.
+Write = tuple[float, str, bytes]
+
+
+def stages(bootstrap: str, topic: str, observed: list[Seen]) -> list[Write]:
+    """Where Hub's latency goes: the document records the source wrote during the steady state (from the topic,
+    whose timestamps are the source's send times), per change, and for each change the time from its commit until
+    the first record of its book showing its marker (``to_topic``), then until the index showed it
+    (``topic_to_index``). Returns the writes, for the reference to replay."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    if not observed:
+        return []
+    began_ms = int(min(seen.committed for seen in observed) * 1000)
+    consumer = Consumer(
+        {"bootstrap.servers": bootstrap, "group.id": "bench-nested-stages", "enable.auto.commit": False}
+    )
+    try:
+        partitions = consumer.list_topics(topic, timeout=30).topics[topic].partitions
+        starts = consumer.offsets_for_times([TopicPartition(topic, p, began_ms) for p in partitions], 30)
+        ends = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), 30)[1] for p in partitions}
+        todo = {tp.partition for tp in starts if 0 <= tp.offset < ends[tp.partition]}
+        consumer.assign([tp for tp in starts if tp.partition in todo])
+        written: dict[tuple[bytes, bytes], float] = {}  # (book, marker) -> first record showing it
+        writes: list[Write] = []
+        while todo:
+            message = consumer.poll(5)
+            if message is None:
+                break
+            if message.error():
+                continue
+            if message.offset() + 1 >= ends[message.partition()]:
+                todo.discard(message.partition())
+            at = message.timestamp()[1] / 1000
+            writes.append((at - began_ms / 1000, (message.key() or b"").decode(), message.value() or b"null"))
+            for marker in _MARKER.findall(message.value() or b""):
+                written.setdefault((message.key() or b"", marker), at)
+    finally:
+        consumer.close()
+    figure("hub_nested_documents_written", len(writes), "documents")
+    figure("hub_nested_documents_per_change", len(writes) / len(observed), "documents")
+    to_topic, to_index = [], []
+    for seen in observed:
+        at = written.get((seen.book.encode(), seen.marker.encode()))
+        if at is not None:
+            to_topic.append(at - seen.committed)
+            if seen.seen is not None:
+                to_index.append(seen.seen - at)
+    for name, values in (("to_topic", sorted(to_topic)), ("topic_to_index", sorted(to_index))):
+        figure(f"hub_nested_p50_{name}", quantile(values, 0.5), "s")
+        figure(f"hub_nested_p99_{name}", p99(values), "s")
+    return sorted(writes)
+
+
+def source_finished(bootstrap: str, topic: str) -> float:
+    """When (wall clock) the source wrote the last record the topic holds now: read after the initial sync, the
+    end of the source's part of it (the rest is the sink and the server)."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "bench-nested-span", "enable.auto.commit": False})
+    try:
+        partitions = consumer.list_topics(topic, timeout=30).topics[topic].partitions
+        last = []
+        for partition in partitions:
+            end = consumer.get_watermark_offsets(TopicPartition(topic, partition), 30)[1]
+            if end > 0:
+                last.append(TopicPartition(topic, partition, end - 1))
+        consumer.assign(last)
+        latest, todo = 0.0, len(last)
+        while todo:
+            message = consumer.poll(10)
+            if message is None:
+                raise RuntimeError(f"cannot read the last records of {topic}")
+            if not message.error():
+                latest = max(latest, message.timestamp()[1] / 1000)
+                todo -= 1
+        return latest
+    finally:
+        consumer.close()
+
+
+def replay(search: Search, index: str, writes: list[Write]) -> list[float]:
+    """Hub's document writes of the steady state sent straight to ``index`` at the times the source made them:
+    every 50 ms, what became due since the last request goes in one bulk request (the latest per document), while
+    a watcher reads the documents not yet written with ``mget`` as the steady state's watcher does. Per write, its
+    delay from when it became due to the server's answer: what the server allows at this pace."""
+    delays: list[float] = []
+    pending: set[str] = set()
+    lock = threading.Lock()
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.is_set():
+            with lock:
+                wanted = sorted(pending)
+            if wanted:
+                search.sources(index, wanted)
+            time.sleep(0.02)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    started = time.monotonic()
+    position = 0
+    try:
+        while position < len(writes):
+            now = time.monotonic() - started
+            due: dict[str, tuple[float, bytes]] = {}
+            while position < len(writes) and writes[position][0] <= now:
+                at, doc_id, body = writes[position]
+                due[doc_id] = (at, body)
+                position += 1
+            if not due:
+                time.sleep(0.05)
+                continue
+            with lock:
+                pending.update(due)
+            lines = [
+                json.dumps({"index": {"_index": index, "_id": doc_id}}).encode() + b"\n" + body + b"\n"
+                for doc_id, (_, body) in due.items()
+            ]
+            response = search.http.post(
+                f"{search.url}/_bulk", content=b"".join(lines), headers={"content-type": "application/x-ndjson"}
+            )
+            if response.status_code >= 300 or response.json().get("errors"):
+                raise RuntimeError(f"replay refused: {response.text[:500]}")
+            answered = time.monotonic() - started
+            delays += [answered - at for at, _ in due.values()]
+            with lock:
+                pending.difference_update(due)
+    finally:
+        done.set()
+        watcher.join(10)
+    return sorted(delays)
 
 
 # --- the tools ---------------------------------------------------------------------------------------------------
 
 
 @contextmanager
-def hub_start(work_dir: Path) -> Iterator[tuple[ManagedProcess, str]]:
-    rest = free_port()
+def hub_start(work_dir: Path) -> Iterator[tuple[ManagedProcess, str, str]]:
+    """``hub start`` committing offsets every second, as in the flat case (the initial sync ends on the sink's
+    committed offsets); yields the process, the REST URL and the Kafka listener."""
+    rest, kafka = free_port(), free_port()
+    properties = work_dir / "worker.properties"
+    properties.write_text("offset.flush.interval.ms=1000\n")
     argv = [
         sys.executable,
         "-m",
@@ -294,7 +437,9 @@ def hub_start(work_dir: Path) -> Iterator[tuple[ManagedProcess, str]]:
         "--rest-listener",
         f"127.0.0.1:{rest}",
         "--kafka-listener",
-        f"127.0.0.1:{free_port()}",
+        f"127.0.0.1:{kafka}",
+        "--config",
+        str(properties),
         "--log-level",
         "warning",
     ]
@@ -303,7 +448,7 @@ def hub_start(work_dir: Path) -> Iterator[tuple[ManagedProcess, str]]:
     url = f"http://127.0.0.1:{rest}"
     process.wait_ready(lambda: httpx.get(url + "/health").status_code == 200, timeout_s=60)
     try:
-        yield process, url
+        yield process, url, f"127.0.0.1:{kafka}"
     finally:
         for name in (f"{INDEX_HUB}-search", f"{INDEX_HUB}-documents"):
             with suppress(httpx.HTTPError):
@@ -313,7 +458,7 @@ def hub_start(work_dir: Path) -> Iterator[tuple[ManagedProcess, str]]:
 
 def hub_phase(
     server: SqlServer, search_server: SearchServer, database: str, rows: int, seconds: float
-) -> dict[str, float]:
+) -> dict[str, Any]:
     from hub.cli.pgsync_env import documents
 
     search = Search(search_server)
@@ -327,10 +472,19 @@ def hub_phase(
     }
     (document,) = documents([schema(database, INDEX_HUB)], env)
     document.sink["read.timeout.ms"] = str(REQUEST_TIMEOUT_S * 1000)
-    with tempfile.TemporaryDirectory(prefix="nested-hub-") as directory, hub_start(Path(directory)) as (process, url):
+    document.sink.update(json.loads(os.environ.get("HUB_BENCH_NESTED_SINK", "{}")))
+    with (
+        tempfile.TemporaryDirectory(prefix="nested-hub-") as directory,
+        hub_start(Path(directory)) as (
+            process,
+            url,
+            bootstrap,
+        ),
+    ):
         assert process.process is not None
         pid = process.process.pid
         before = cpu_seconds([pid])
+        began = time.time()
         with stopwatch() as elapsed:
             for name, config in ((document.source_name, document.source), (document.sink_name, document.sink)):
                 response = httpx.put(f"{url}/connectors/{name}/config", json=config, timeout=60)
@@ -342,10 +496,16 @@ def hub_phase(
             raise RuntimeError(f"Hub's index holds {search.count(INDEX_HUB)} documents, not {rows}")
         cpu = cpu_seconds([pid]) - before
         figure("hub_nested_initial_sync", initial, "s")
+        figure("hub_nested_initial_source", source_finished(bootstrap, INDEX_HUB) - began, "s")
         figure("hub_nested_cpu_per_1000", 1000 * cpu / rows, "cpu-s")
-        latencies = changes(server, database, rows, seconds, search, INDEX_HUB) if seconds else []
+        observed = changes(server, database, rows, seconds, search, INDEX_HUB) if seconds else []
+        writes = stages(bootstrap, INDEX_HUB, observed)
+        log = process.log_path.read_text(errors="replace")
+        for what in ("a bulk request timed out", "asked for a retry", "document(s) wait for the search server"):
+            first = next((line for line in log.splitlines() if what in line), "")
+            print(f"# hub start log: {log.count(what)} x {what!r}; first: {first[-300:]}", flush=True)
     search.drop(INDEX_HUB)
-    return {"initial": initial, "cpu": cpu, "p99": p99(latencies) if latencies else float("nan")}
+    return {"initial": initial, "cpu": cpu, "p99": p99(latencies(observed)), "writes": writes}
 
 
 def pgsync_phase(
@@ -378,20 +538,22 @@ def pgsync_phase(
             wait_count(search, INDEX_PGSYNC, rows, timeout_s=120)
             figure("pgsync_nested_initial_sync", initial, "s")
             figure("pgsync_nested_cpu_per_1000", 1000 * cpu / rows, "cpu-s")
-            latencies: list[float] = []
+            observed: list[Seen] = []
             if seconds:
                 run.start_daemon()
-                latencies = changes(server, database, rows, seconds, search, INDEX_PGSYNC)
+                observed = changes(server, database, rows, seconds, search, INDEX_PGSYNC)
         finally:
             run.stop()
             search.drop(INDEX_PGSYNC)
-    return {"initial": initial, "cpu": cpu, "p99": p99(latencies) if latencies else float("nan")}
+    return {"initial": initial, "cpu": cpu, "p99": p99(latencies(observed))}
 
 
-def reference_seconds(server: SqlServer, search_server: SearchServer, database: str, rows: int) -> float:
-    """COPY of the documents PostgreSQL builds (the same SQL Hub's builder runs) into ``parallel_bulk``."""
-    from elasticsearch import Elasticsearch, helpers
-
+def reference_phase(
+    server: SqlServer, search_server: SearchServer, database: str, rows: int, writes: list[Write]
+) -> tuple[float, list[float]]:
+    """COPY of the documents PostgreSQL builds (the same SQL Hub's builder runs) into ``parallel_bulk``: its
+    seconds; then Hub's steady-state ``writes`` replayed into that index (``replay``): their delays."""
+    from bench.db_to_search import SearchApi
     from connectors.jdbc.cdc.documents.catalog import resolve
     from connectors.jdbc.cdc.documents.queries import documents_all
     from connectors.jdbc.cdc.documents.schema import load_document
@@ -399,16 +561,20 @@ def reference_seconds(server: SqlServer, search_server: SearchServer, database: 
     with psycopg.connect(_dsn(server, database)) as connection:
         tree = resolve(load_document(schema(database, INDEX_REFERENCE)), connection)
         query = documents_all(tree.root).as_string(connection)
-    client = Elasticsearch(search_server.url, request_timeout=REQUEST_TIMEOUT_S)
+    client, parallel_bulk = SearchApi(search_server).bulk_client()
     with stopwatch() as elapsed, psycopg.connect(_dsn(server, database)) as connection:
         with connection.cursor() as cursor, cursor.copy(f"COPY ({query}) TO STDOUT") as copy:
             actions = ({"_index": INDEX_REFERENCE, "_id": str(row[0]), "_source": row[1]} for row in _copy_rows(copy))
-            for ok, item in helpers.parallel_bulk(client, actions, chunk_size=2000, thread_count=5):
+            for ok, item in parallel_bulk(client, actions, chunk_size=2000, thread_count=5):
                 if not ok:
                     raise RuntimeError(f"reference indexing failed: {item}")
         seconds = elapsed()
-    Search(search_server).drop(INDEX_REFERENCE)
-    return seconds
+    search = Search(search_server)
+    if writes and search.count(INDEX_REFERENCE) != rows:  # refreshed, as Hub's index was before its steady state
+        raise RuntimeError(f"the reference index holds {search.count(INDEX_REFERENCE)} documents, not {rows}")
+    delays = replay(search, INDEX_REFERENCE, writes)
+    search.drop(INDEX_REFERENCE)
+    return seconds, delays
 
 
 def _copy_rows(copy: Any) -> Iterator[tuple[str, str]]:
@@ -426,8 +592,11 @@ def run(server: SqlServer, search_server: SearchServer, rows: int) -> None:
         create_database(server, pgsync_db, rows)
     hub = hub_phase(server, search_server, hub_db, rows, seconds)
     figure("hub_nested_p99", hub["p99"], "s")
-    reference = reference_seconds(server, search_server, hub_db, rows)
+    reference, delays = reference_phase(server, search_server, hub_db, rows, hub["writes"])
     figure("reference_nested_initial_sync", reference, "s")
+    if delays:
+        figure("reference_nested_steady_p99", p99(delays), "s")
+        ratio("nested_p99_hub_vs_reference", hub["p99"], p99(delays))
     pgsync: dict[str, float] | None = None
     if not with_pgsync:
         ratio("nested_initial_hub_vs_reference", reference, hub["initial"], target=0.8)

@@ -293,3 +293,37 @@ class PgsyncRun:
         if self.redis is not None:
             self.redis.stop()
             self.redis = None
+
+
+# --- CPU from /proc ------------------------------------------------------------------------------------------------
+
+
+def _children() -> dict[int, list[int]]:
+    tree: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            tree.setdefault(int(fields[1]), []).append(int(entry.name))
+    return tree
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU of the processes and every live process below them (and their reaped children)."""
+    tree = _children()
+    ticks = os.sysconf("SC_CLK_TCK")
+    total, todo, seen = 0.0, list(pids), set()
+    while todo:
+        pid = todo.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += sum(int(v) for v in fields[11:15]) / ticks  # utime, stime, cutime, cstime
+        todo += tree.get(pid, [])
+    return total

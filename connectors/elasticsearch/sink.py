@@ -7,9 +7,11 @@ stream — written by the BulkWriter (bulk.py: batching, concurrency, retries, t
 
 Delivery: consumer offsets are committed only up to the first record not yet written (or not yet sent to the dead
 letter queue), per partition, so a crash replays what may not have reached the index; replays are idempotent
-(documents have ids, writes per id keep their order). When the server is unreachable the records wait in the
-buffer; once ``max.buffered.records`` are waiting, ``put`` asks the runtime to hold the batch and redeliver it
-(RetriableError), so the task stays RUNNING and nothing is lost however long the outage lasts.
+(documents have ids, writes per id keep their order). Once ``max.buffered.records`` are waiting, ``put`` waits
+while the server keeps answering, sending more as requests finish (a server slower than the topic is fed never
+idles for want of requests); when nothing was written for BACKPRESSURE_WAIT_S (the server is unreachable or
+stalled), or after BACKPRESSURE_MAX_S, it asks the runtime to hold the batch and redeliver it (RetriableError), so
+the task stays RUNNING and nothing is lost however long an outage lasts.
 
 Records that cannot be written are handled as Confluent's connector handles them: each goes to the dead letter
 queue first (when the runtime provides an errant record reporter), then the options decide. A record that cannot
@@ -47,8 +49,12 @@ log = logging.getLogger(__name__)
 
 TopicPartition = tuple[str, int]
 
-#: How long ``put`` waits for buffered documents to be written before asking for a redelivery.
+#: How long ``put`` waits, with the buffer full, for any buffered document to be written before asking for a
+#: redelivery.
 BACKPRESSURE_WAIT_S = 1.0
+#: The longest ``put`` waits with the buffer full while documents are being written (offsets are committed
+#: between ``put`` calls).
+BACKPRESSURE_MAX_S = 10.0
 #: How long a dead letter queue report may take before the task fails.
 REPORT_TIMEOUT_S = 60.0
 _REPORTED = " (sent to the dead letter queue)"
@@ -138,13 +144,8 @@ class ElasticsearchSinkTask(SinkTask):
 
     def put(self, records: Sequence[SinkRecord]) -> None:
         self._drain(0.0)
-        if records and self.writer.buffered >= self.settings.max_buffered:
-            deadline = time.monotonic() + BACKPRESSURE_WAIT_S
-            while self.writer.buffered >= self.settings.max_buffered and time.monotonic() < deadline:
-                self._drain(0.1)
-            if self.writer.buffered >= self.settings.max_buffered:
-                self.context.timeout(int(max(self.settings.backoff_s, 1.0) * 1000))
-                raise RetriableError(f"{self.writer.buffered} records wait for the search server")
+        if records:
+            self._make_room()
         prepared = [self._prepare(record) for record in records]  # may raise RetriableError: nothing taken yet
         for record, op in zip(records, prepared, strict=True):
             entry = _Entry(record)
@@ -157,6 +158,20 @@ class ElasticsearchSinkTask(SinkTask):
             else:
                 entry.done = True
         self.writer.dispatch()
+
+    def _make_room(self) -> None:
+        """Waits while the buffer is full and documents are being written (see the module docstring);
+        RetriableError when none was for BACKPRESSURE_WAIT_S, or after BACKPRESSURE_MAX_S."""
+        started = progressed = time.monotonic()
+        while self.writer.buffered >= self.settings.max_buffered:
+            now = time.monotonic()
+            if now - progressed >= BACKPRESSURE_WAIT_S or now - started >= BACKPRESSURE_MAX_S:
+                self.context.timeout(int(max(self.settings.backoff_s, 1.0) * 1000))
+                raise RetriableError(f"{self.writer.buffered} records wait for the search server")
+            buffered = self.writer.buffered
+            self._drain(0.1)
+            if self.writer.buffered < buffered:
+                progressed = time.monotonic()
 
     def _prepare(self, record: SinkRecord) -> Op | DataError | None:
         """The record's operation; None when it writes nothing; the DataError when it cannot become one."""

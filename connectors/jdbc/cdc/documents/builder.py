@@ -6,23 +6,46 @@ index, which `hub sync` creates.
 A document's id is its root's primary-key values as text joined by ``|`` (PGSync's ids), so PGSync users' ids
 carry over. A key looked up and not found means the root is gone: its document is deleted.
 
+The documents' JSON is parsed with msgspec (about twice as fast as the standard library's parser, and exact like it:
+large integers stay integers), falling back to the standard parser for what msgspec refuses.
+
 Not thread-safe: one builder per task, over the task's connection (autocommit: each statement reads the latest
-committed state, which is what makes a rebuild newer than the change that caused it).
+committed state, which is what makes a rebuild newer than the change that caused it). ``page`` may run on another
+thread with a connection of its own (``connection=``): it only reads the builder's immutable statements.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+import msgspec
 import psycopg
 from psycopg import sql
+from psycopg.types.json import set_json_loads
 
 from connectors.jdbc.cdc.documents import paths
 from connectors.jdbc.cdc.documents.catalog import Tree, TreeNode
 from connectors.jdbc.cdc.documents.queries import Occurrence, documents_by_key, documents_page, occurrences
 
 Key = tuple[Any, ...]
+
+
+_decode = msgspec.json.Decoder().decode
+
+
+def loads(data: str | bytes) -> Any:
+    """JSON as the standard parser reads it, faster."""
+    try:
+        return _decode(data)
+    except msgspec.DecodeError:  # numbers msgspec cannot hold (1e400): the standard parser's float
+        return json.loads(data)
+
+
+def use_fast_json(connection: psycopg.Connection[Any]) -> None:
+    """json and jsonb values read over ``connection`` are parsed by ``loads``."""
+    set_json_loads(loads, connection)
 
 
 def document_id(key: Key) -> str:
@@ -73,6 +96,7 @@ class DocumentBuilder:
         self.tree = tree
         self.root = tree.root
         self.connection = connection
+        use_fast_json(connection)
         self._width = len(self.root.table.primary_key)
         self._by_key = documents_by_key(self.root)
         self._page_first = documents_page(self.root, after=False)
@@ -94,12 +118,16 @@ class DocumentBuilder:
             found[key] = document
         return found
 
-    def page(self, after: Sequence[str] | None, size: int) -> list[tuple[Key, dict[str, Any]]]:
-        """The next ``size`` roots in key order after ``after`` (key values as text; None: from the start)."""
+    def page(
+        self, after: Sequence[str] | None, size: int, connection: psycopg.Connection[Any] | None = None
+    ) -> list[tuple[Key, dict[str, Any]]]:
+        """The next ``size`` roots in key order after ``after`` (key values as text; None: from the start), read over
+        ``connection`` (default: the builder's; another one must have ``use_fast_json`` applied for speed)."""
+        connection = connection or self.connection
         if after is None:
-            rows = self.connection.execute(self._page_first, (size,)).fetchall()
+            rows = connection.execute(self._page_first, (size,)).fetchall()
         else:
-            rows = self.connection.execute(self._page_after, (*after, size)).fetchall()
+            rows = connection.execute(self._page_after, (*after, size)).fetchall()
         return [self._split(row) for row in rows]
 
     def tracks(self, schema: str, table: str) -> bool:

@@ -9,7 +9,8 @@ How it works (the design is defended in docs/architecture.md):
   parent it left); the publication (``filtered``: the tree's tables) and the slot are created when missing.
 - **Initial sync.** Roots are read in key order, ``batch.size`` documents per query, each built by PostgreSQL in
   that query. The offset records the last key sent, so a restart goes on from there; changes made meanwhile wait
-  in the slot, which was created first.
+  in the slot, which was created first. The next page is read ahead on a thread and connection of its own while
+  the runtime converts and stores the current one (PostgreSQL builds documents while Hub forwards them).
 - **Streaming.** Changes are read from the slot as rows (``changes``); each batch's rows are mapped to the root keys
   they touch now and before (``builder.roots``), and those documents are rebuilt in one query and sent, keyed by
   document id; a root that no longer exists is sent as a tombstone (the sink deletes it). The slot moves past a
@@ -29,6 +30,7 @@ import json
 import logging
 import threading
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from itertools import count
 from typing import Any
 
@@ -46,7 +48,7 @@ from connectors.jdbc.cdc.database import (
     ensure_slot,
     release_replication,
 )
-from connectors.jdbc.cdc.documents.builder import DocumentBuilder, Key, document_id
+from connectors.jdbc.cdc.documents.builder import DocumentBuilder, Key, document_id, use_fast_json
 from connectors.jdbc.cdc.documents.catalog import Tree, resolve
 from connectors.jdbc.cdc.documents.changes import DocumentChangeStream, RowChange
 from connectors.jdbc.cdc.documents.schema import SchemaError, load_document
@@ -205,6 +207,9 @@ class PostgresDocumentSourceTask(SourceTask):
         self._after: list[str] | None = json.loads(after) if isinstance(after, str) else None
         self._done = 0
         self._total = self.builder.count() if self._initial else 0
+        self._reader: ThreadPoolExecutor | None = None  # reads pages ahead during the initial sync
+        self._reader_conn: psycopg.Connection[Any] | None = None
+        self._next_page: Future[list[tuple[Key, dict[str, Any]]]] | None = None
         self._batches = count()
         self._outstanding: dict[int, list[Any]] = {}  # batch -> [documents not stored, commit LSNs of its changes]
         log.info(
@@ -247,11 +252,41 @@ class PostgresDocumentSourceTask(SourceTask):
             source_offset=offset,
         )
 
+    def _read_ahead(self, after: list[str] | None, size: int) -> None:
+        """Starts reading the page after ``after`` on the reader thread."""
+        if self._reader is None:
+            self._reader_conn = connect(self.settings)
+            use_fast_json(self._reader_conn)
+            self._reader = ThreadPoolExecutor(1, thread_name_prefix=f"{self.name}-pages")
+        self._next_page = self._reader.submit(self.builder.page, after, size, self._reader_conn)
+
+    def _close_reader(self) -> None:
+        """Stops reading ahead: a query in progress is cancelled, the thread and its connection end."""
+        if self._next_page is not None and self._reader_conn is not None and not self._next_page.done():
+            try:
+                self._reader_conn.cancel_safe()
+            except psycopg.Error as exc:
+                log.debug("task %s: cancelling the page being read: %s", self.name, exc)
+        if self._reader is not None:
+            self._reader.shutdown(wait=True)
+        if self._reader_conn is not None:
+            self._reader_conn.close()
+        self._reader = self._reader_conn = self._next_page = None
+
     def _poll_initial(self) -> list[SourceRecord]:
         size = self.settings["batch.size"]
-        page = self.builder.page(self._after, size + 1)
+        if self._next_page is None:
+            self._read_ahead(self._after, size + 1)
+        assert self._next_page is not None
+        try:
+            page = self._next_page.result()
+        except BaseException:
+            self._close_reader()
+            raise
         last = len(page) <= size
         page = page[:size]
+        if not last:
+            self._read_ahead([str(v) for v in page[-1][0]], size + 1)
         records = []
         for position, (key, document) in enumerate(page):
             finished = last and position == len(page) - 1
@@ -263,6 +298,7 @@ class PostgresDocumentSourceTask(SourceTask):
             self._after = [str(v) for v in page[-1][0]]
         if last:
             self._initial = False
+            self._close_reader()
             log.info("task %s: initial sync done, %d document(s)", self.name, self._done)
         return records
 
@@ -300,6 +336,7 @@ class PostgresDocumentSourceTask(SourceTask):
     def stop(self) -> None:
         self._stopped.set()
         with self._lock:
+            self._close_reader()
             self._stream.close()
             try:
                 self._stream.advance()
