@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 HUNG_TEST = """
 import ctypes
 import pytest
@@ -43,6 +45,7 @@ def test_a_test_blocked_in_c_ends_the_run_with_every_stack(tmp_path: Path) -> No
     assert "1 passed" not in done.stdout  # the run ended inside the hung test
 
 
+@pytest.mark.slow  # two worker processes start
 def test_on_an_xdist_worker_the_hung_test_fails_with_every_stack_and_the_run_goes_on(tmp_path: Path) -> None:
     (tmp_path / "test_hung.py").write_text(HUNG_TEST)
     env = os.environ | {"HUB_HANG_GRACE_S": "1"}

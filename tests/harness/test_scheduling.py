@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).parents[2]
 
 INI = """[pytest]
@@ -95,6 +97,7 @@ def _run_suite(tmp_path: Path) -> dict[str, list[str]]:
     return {path.name: path.read_text().split("\n")[:-1] for path in tmp_path.glob("ran-*")}
 
 
+@pytest.mark.slow  # two worker processes start
 def test_a_modules_shared_fixture_starts_once_and_the_slow_test_goes_first(tmp_path: Path) -> None:
     ran = _run_suite(tmp_path)
     everything = [line for lines in ran.values() for line in lines]
