@@ -11,4 +11,4 @@ import os
 
 os.environ.setdefault("HUB_WORKERS", "1")
 
-pytest_plugins = ["tests.harness.fixtures", "tests.harness.hang_watchdog"]
+pytest_plugins = ["tests.harness.fixtures", "tests.harness.hang_watchdog", "tests.harness.scheduling"]

@@ -4,8 +4,9 @@ Layout: namespace ``i`` (1-based) has interface ``eth0`` with address ``<subnet>
 port of a bridge that lives in a switch namespace of its own, so the host's firewall (e.g. Docker's FORWARD
 policy, applied to bridged packets when br_netfilter is loaded) never sees their traffic. One more veth pair links
 the switch to the host namespace, whose end holds ``<subnet>.1``: the test process itself (the observer) reaches
-every namespace. The /24 is picked per run from 10.231.0.0/16 among those with no route on the host, and every
-namespace and host interface name carries a random token, so parallel runs on one machine do not collide.
+every namespace. The /24 is picked per run from 10.231.0.0/16 among those with no route on the host (under a file
+lock until the host end holds its address, so networks made at once by parallel runs or test workers never pick
+the same one), and every namespace and host interface name carries a random token, so they do not collide either.
 
 Faults:
 
@@ -26,20 +27,24 @@ one test thread drives one Network.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import ipaddress
 import os
 import random
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 SUPERNET = ipaddress.IPv4Network("10.231.0.0/16")
 PARTITION_TABLE = "hub_test_partition"
 LOSS_TABLE = "hub_test_loss"
+#: Held while a /24 is picked and the host's address in it is added: every process on the machine uses this path.
+SUBNET_LOCK = Path(tempfile.gettempdir()) / "hub-test-netns-subnet.lock"
 ROUTE_TYPES = {"local", "broadcast", "unicast", "anycast", "multicast", "blackhole", "unreachable", "prohibit"}
 
 
@@ -89,8 +94,6 @@ class Network:
         self.token = f"{random.randrange(16**6):06x}"
         self.switch = f"hz{self.token}-sw"
         self.uplink = f"hz{self.token}up"
-        self.subnet = _free_subnet()
-        self.host_address = str(self.subnet.network_address + 1)
         self.namespaces: list[Namespace] = []
         try:
             self._create(count)
@@ -105,8 +108,11 @@ class Network:
         _run([*switch, "link", "set", "br0", "up"])
         _run(["ip", "link", "add", self.uplink, "type", "veth", "peer", "name", "up0", "netns", self.switch])
         _run([*switch, "link", "set", "up0", "master", "br0", "up"])
-        _run(["ip", "addr", "add", f"{self.host_address}/24", "dev", self.uplink])
-        _run(["ip", "link", "set", self.uplink, "up"])
+        with _subnet_lock():  # once the link is up with its address, the /24's route shows it taken to the next pick
+            self.subnet = _free_subnet()
+            self.host_address = str(self.subnet.network_address + 1)
+            _run(["ip", "addr", "add", f"{self.host_address}/24", "dev", self.uplink])
+            _run(["ip", "link", "set", self.uplink, "up"])
         for index in range(1, count + 1):
             address = str(self.subnet.network_address + 10 + index)
             namespace = Namespace(index, f"hz{self.token}-{index}", address)
@@ -241,6 +247,16 @@ class Network:
         while pids and time.monotonic() < deadline:
             pids = [pid for pid in pids if _running(pid)]
             time.sleep(0.05)
+
+
+@contextlib.contextmanager
+def _subnet_lock() -> Iterator[None]:
+    with SUBNET_LOCK.open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _free_subnet() -> ipaddress.IPv4Network:

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 HUNG_TEST = """
 import ctypes
 import pytest
@@ -41,3 +43,22 @@ def test_a_test_blocked_in_c_ends_the_run_with_every_stack(tmp_path: Path) -> No
     assert "Timeout (0:00:02)!" in done.stderr, done.stderr[-2000:]
     assert 'test_hung.py", line 11 in test_blocked_in_c' in done.stderr, done.stderr[-2000:]
     assert "1 passed" not in done.stdout  # the run ended inside the hung test
+
+
+@pytest.mark.slow  # two worker processes start
+def test_on_an_xdist_worker_the_hung_test_fails_with_every_stack_and_the_run_goes_on(tmp_path: Path) -> None:
+    (tmp_path / "test_hung.py").write_text(HUNG_TEST)
+    env = os.environ | {"HUB_HANG_GRACE_S": "1"}
+    argv = [sys.executable, "-m", "pytest", "-p", "tests.harness.hang_watchdog", "-p", "no:cacheprovider", "-n", "1"]
+    done = subprocess.run(
+        [*argv, "-q", "--rootdir", str(tmp_path), str(tmp_path / "test_hung.py")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=Path(__file__).parents[2],
+    )
+    assert done.returncode != 0
+    assert 'test_hung.py", line 11 in test_blocked_in_c' in done.stderr, done.stderr[-2000:]
+    assert "crashed while running 'test_hung.py::test_blocked_in_c'" in done.stdout, done.stdout[-2000:]
+    assert "1 failed, 1 passed" in done.stdout, done.stdout[-2000:]  # a new worker ran the next test

@@ -4,6 +4,7 @@ default.replication.factor), and a worker refuses ones that are not compacted.""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -59,3 +60,49 @@ def test_the_embedded_store_takes_the_default_and_refuses_more_replicas_than_it_
 
 
 THREE = {"config.storage.replication.factor": "3"}
+
+
+class _LateLeaderClients:
+    """The store's clients, but each consumer's first ``refusals`` assigns fail as on a cluster whose partition
+    leader has not yet learnt of a topic another node just created (librdkafka: ``Local: Unknown partition``)."""
+
+    def __init__(self, clients: EmbeddedClients, refusals: int) -> None:
+        self.clients = clients
+        self.refusals = refusals
+        self.refused = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.clients, name)
+
+    def consumer(self, **kwargs: Any) -> Any:
+        consumer = self.clients.consumer(**kwargs)
+        assign = consumer.assign
+
+        def late_assign(partitions: Any) -> None:
+            if self.refused < self.refusals:
+                self.refused += 1
+                raise ClientError(
+                    "reading the offsets of configs-0: Failed to get watermark offsets: Unknown partition"
+                )
+            assign(partitions)
+
+        consumer.assign = late_assign
+        return consumer
+
+
+def test_an_internal_topic_whose_partitions_are_not_known_yet_is_read_once_they_are(tmp_path: Path) -> None:
+    with LogNode(node_config(tmp_path, {})) as node:
+        clients = EmbeddedClients(node.broker)
+        store = ConfigStore(lambda callback: TopicBackedLog(clients, "configs", callback))
+        store.start()
+        store.put_connector_config("c", {"connector.class": "X"})
+        store.stop()
+        late = _LateLeaderClients(clients, refusals=3)
+        again = ConfigStore(lambda callback: TopicBackedLog(late, "configs", callback))  # type: ignore[arg-type]
+        again.start()
+        assert late.refused == 3
+        assert again.snapshot().connectors == {"c": {"connector.class": "X"}}
+        again.stop()
+        never = _LateLeaderClients(clients, refusals=1_000_000)
+        with pytest.raises(ClientError, match="Unknown partition"):
+            TopicBackedLog(never, "configs", lambda k, v: None).start(timeout_s=0.5)  # type: ignore[arg-type]

@@ -96,9 +96,15 @@ def test_racing_restarts_pauses_and_deletes_leave_exactly_the_tasks_status_shows
     wait_for(lambda: _live_states(herder, "racer") == ["RUNNING", "RUNNING"], what="both tasks running again")
     wait_for(lambda: len(_task_threads("racer")) == 2, what="one thread per task", timeout_s=10)
     time.sleep(1.0)  # late restarts would show up as extra threads now
-    assert len(_task_threads("racer")) == 2, (
+    # A restart still finishing on a slow machine may have a task down for a moment (its status says so), never
+    # one task twice; then both run again, one thread each.
+    assert len(_task_threads("racer")) <= 2, (
         [t.name for t in _task_threads("racer")],
         herder.connector_status("racer"),
+    )
+    wait_for(
+        lambda: _live_states(herder, "racer") == ["RUNNING", "RUNNING"] and len(_task_threads("racer")) == 2,
+        what="both tasks running, one thread each",
     )
 
     herder.pause("racer")

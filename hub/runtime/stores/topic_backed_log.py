@@ -105,7 +105,7 @@ class TopicBackedLog(KeyValueLog):
         # read_committed: what exactly-once source tasks wrote counts only once their transaction committed
         self._consumer = self._open(read_committed_consumer(self._clients, auto_offset_reset="earliest"))
         partitions = [TopicPartition(self.topic, p) for p in range(description.partitions)]
-        self._consumer.assign(partitions)
+        self._assign(partitions, timeout_s)
         for partition in partitions:
             self._consumer.seek(partition, 0)
         with self._lock:
@@ -117,6 +117,17 @@ class TopicBackedLog(KeyValueLog):
     def _open(self, client: C) -> C:
         self._opened.append(client)
         return client
+
+    def _assign(self, partitions: list[TopicPartition], timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        while True:  # a partition's leader may learn of a just-created topic after the node that described it
+            try:
+                self._consumer.assign(partitions)
+                return
+            except ClientError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
 
     def _describe(self, timeout_s: float) -> TopicDescription:
         deadline = time.monotonic() + timeout_s

@@ -1,5 +1,6 @@
-"""Fixtures for the test server's faithfulness tests: a logged-in simple-salesforce client, and a custom object
-with an external id defined once per session."""
+"""Fixtures for the test server's faithfulness tests: a logged-in simple-salesforce client (per test: the server is
+the session's, and other tests expire every session on it), and a custom object with an external id defined once
+per session."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from tests.harness.salesforce import client
 from tests.harness.salesforce.harness import SalesforceServer
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def sf(salesforce_server: SalesforceServer) -> Salesforce:
     """simple-salesforce logged in with username, password and security token."""
     return client.password_login(salesforce_server)

@@ -43,16 +43,20 @@ def _commit_an_offset(bootstrap: str, group: str) -> None:
 
 
 def _read_all(bootstrap: str, topic: str, timeout_s: float = 15) -> list[tuple[bytes | None, bytes | None]]:
+    """Every record of partition 0 of ``topic`` up to its high watermark as of the call (the topic may hold other
+    tests' records: reading stops at that end, not at the first records returned)."""
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"reader-{uuid.uuid4().hex[:6]}"})
-    consumer.assign([TopicPartition(topic, 0, 0)])
+    partition = TopicPartition(topic, 0, 0)
+    _, end = consumer.get_watermark_offsets(partition, timeout=10)
+    consumer.assign([partition])
     found: list[tuple[bytes | None, bytes | None]] = []
     deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
+    # The position, not the last record's offset: it also moves past transaction markers, which are never returned.
+    while consumer.position([partition])[0].offset < end:
+        assert time.monotonic() < deadline, f"read {len(found)} records of {topic} in {timeout_s} s, not up to {end}"
         for message in consumer.consume(100, 0.5):
             if message.error() is None:
                 found.append((message.key(), message.value()))
-        if found:
-            break
     consumer.close()
     return found
 

@@ -205,6 +205,8 @@ def test_a_topics_added_partitions_get_records_once_its_cached_count_expires(
     from hub.log.client.embedded import producer as producer_module
 
     broker.store.create_topic("growing", 1)
+    # An age no slow machine reaches while the sends below run; then none at all.
+    monkeypatch.setattr(producer_module, "PARTITIONS_MAX_AGE_S", 3600.0)
     with EmbeddedProducer(broker) as producer:
         assert producer.send("growing", key=b"a", value=b"1").result(10).partition == 0
         broker.store.add_partitions("growing", 4)
