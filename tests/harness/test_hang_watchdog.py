@@ -27,18 +27,22 @@ def test_never_reached():
 """
 
 
-def test_a_test_blocked_in_c_ends_the_run_with_every_stack(tmp_path: Path) -> None:
+def _run_hung_test(tmp_path: Path, *options: str, timeout: float) -> subprocess.CompletedProcess[str]:
+    """pytest with the watchdog on a file whose test blocks in C, given one second of grace."""
     (tmp_path / "test_hung.py").write_text(HUNG_TEST)
-    env = os.environ | {"HUB_HANG_GRACE_S": "1"}
-    argv = [sys.executable, "-m", "pytest", "-p", "tests.harness.hang_watchdog", "-p", "no:cacheprovider"]
-    done = subprocess.run(
+    argv = [sys.executable, "-m", "pytest", "-p", "tests.harness.hang_watchdog", "-p", "no:cacheprovider", *options]
+    return subprocess.run(
         [*argv, "-q", "--rootdir", str(tmp_path), str(tmp_path / "test_hung.py")],
         capture_output=True,
         text=True,
-        timeout=60,
-        env=env,
+        timeout=timeout,
+        env=os.environ | {"HUB_HANG_GRACE_S": "1"},
         cwd=Path(__file__).parents[2],
     )
+
+
+def test_a_test_blocked_in_c_ends_the_run_with_every_stack(tmp_path: Path) -> None:
+    done = _run_hung_test(tmp_path, timeout=60)
     assert done.returncode != 0
     assert "Timeout (0:00:02)!" in done.stderr, done.stderr[-2000:]
     assert 'test_hung.py", line 11 in test_blocked_in_c' in done.stderr, done.stderr[-2000:]
@@ -47,17 +51,7 @@ def test_a_test_blocked_in_c_ends_the_run_with_every_stack(tmp_path: Path) -> No
 
 @pytest.mark.slow  # two worker processes start
 def test_on_an_xdist_worker_the_hung_test_fails_with_every_stack_and_the_run_goes_on(tmp_path: Path) -> None:
-    (tmp_path / "test_hung.py").write_text(HUNG_TEST)
-    env = os.environ | {"HUB_HANG_GRACE_S": "1"}
-    argv = [sys.executable, "-m", "pytest", "-p", "tests.harness.hang_watchdog", "-p", "no:cacheprovider", "-n", "1"]
-    done = subprocess.run(
-        [*argv, "-q", "--rootdir", str(tmp_path), str(tmp_path / "test_hung.py")],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-        cwd=Path(__file__).parents[2],
-    )
+    done = _run_hung_test(tmp_path, "-n", "1", timeout=120)
     assert done.returncode != 0
     assert 'test_hung.py", line 11 in test_blocked_in_c' in done.stderr, done.stderr[-2000:]
     assert "crashed while running 'test_hung.py::test_blocked_in_c'" in done.stdout, done.stdout[-2000:]
