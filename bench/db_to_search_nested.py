@@ -41,7 +41,6 @@ import os
 import random
 import re
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -55,7 +54,14 @@ import httpx
 import psycopg
 
 from bench.report import figure, ratio, stopwatch
-from bench.sync_tools import REQUEST_TIMEOUT_S, PgsyncRun, PgsyncUnavailableError, SearchServer, cpu_seconds
+from bench.sync_tools import (
+    REQUEST_TIMEOUT_S,
+    PgsyncRun,
+    PgsyncUnavailableError,
+    SearchServer,
+    cpu_seconds,
+    hub_start_argv,
+)
 from tests.harness.process import ManagedProcess, free_port
 from tests.harness.servers import SqlServer
 
@@ -427,22 +433,7 @@ def hub_start(work_dir: Path) -> Iterator[tuple[ManagedProcess, str, str]]:
     rest, kafka = free_port(), free_port()
     properties = work_dir / "worker.properties"
     properties.write_text("offset.flush.interval.ms=1000\n")
-    argv = [
-        sys.executable,
-        "-m",
-        "hub.cli",
-        "start",
-        "--data-dir",
-        str(work_dir / "data"),
-        "--rest-listener",
-        f"127.0.0.1:{rest}",
-        "--kafka-listener",
-        f"127.0.0.1:{kafka}",
-        "--config",
-        str(properties),
-        "--log-level",
-        "warning",
-    ]
+    argv = hub_start_argv(work_dir / "data", rest, kafka, properties)
     process = ManagedProcess("hub start", argv, work_dir / "hub.log")
     process.start()
     url = f"http://127.0.0.1:{rest}"

@@ -34,6 +34,26 @@ PGSYNC_INDEX = "bench-pgsync"
 REQUEST_TIMEOUT_S = 60
 
 
+def hub_start_argv(data_dir: Path, rest: int, kafka: int, properties: Path) -> list[str]:
+    """``hub start`` on 127.0.0.1's ``rest`` and ``kafka`` ports with a worker config file, logging warnings only."""
+    return [
+        sys.executable,
+        "-m",
+        "hub.cli",
+        "start",
+        "--data-dir",
+        str(data_dir),
+        "--rest-listener",
+        f"127.0.0.1:{rest}",
+        "--kafka-listener",
+        f"127.0.0.1:{kafka}",
+        "--config",
+        str(properties),
+        "--log-level",
+        "warning",
+    ]
+
+
 @dataclass(frozen=True)
 class SearchServer:
     """Where the indices live: ``kind`` is ``elasticsearch`` (noida-db) or ``opensearch`` (osmem-server)."""
@@ -67,22 +87,7 @@ class HubRun:
             # without schemas a Decimal would travel as base64 bytes; NUMERIC keeps it a JSON number
             + ("" if self.schemas else "value.converter.decimal.format=NUMERIC\n")
         )
-        argv = [
-            sys.executable,
-            "-m",
-            "hub.cli",
-            "start",
-            "--data-dir",
-            str(self.work_dir / "data"),
-            "--rest-listener",
-            f"127.0.0.1:{rest}",
-            "--kafka-listener",
-            f"127.0.0.1:{kafka}",
-            "--config",
-            str(properties),
-            "--log-level",
-            "warning",
-        ]
+        argv = hub_start_argv(self.work_dir / "data", rest, kafka, properties)
         self.process = ManagedProcess("hub start", argv, self.work_dir / "hub.log")
         self.process.start()
         self.api = httpx.Client(base_url=f"http://127.0.0.1:{rest}", timeout=60)
