@@ -20,7 +20,6 @@ import contextlib
 import os
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -30,6 +29,7 @@ from pathlib import Path
 import httpx
 
 from bench.report import figure, ratio
+from bench.sync_tools import hub_start_argv
 from hub.log.client import NewTopic
 from hub.log.client.kafka import KafkaAdmin
 from tests.harness.process import free_port
@@ -70,22 +70,9 @@ def hub_start(directory: Path, workers: int) -> Iterator[Hub]:
     extra = "".join(f"{pair}\n" for pair in os.environ.get("HUB_BENCH_WORKER", "").split())
     properties.write_text("offset.flush.interval.ms=100\n" + extra)
     argv = [
-        sys.executable,
-        "-m",
-        "hub.cli",
-        "start",
-        "--data-dir",
-        str(directory / "data"),
-        "--rest-listener",
-        f"127.0.0.1:{rest}",
-        "--kafka-listener",
-        f"127.0.0.1:{kafka}",
-        "--config",
-        str(properties),
+        *hub_start_argv(directory / "data", rest, kafka, properties),
         "--workers",
         str(workers),
-        "--log-level",
-        "WARNING",
         "-o",
         f"num.partitions={TASKS}",
         "-o",
