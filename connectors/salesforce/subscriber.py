@@ -70,6 +70,7 @@ class StreamSubscriber:
         self._thread = threading.Thread(target=self._run, name=f"salesforce-stream {channel}", daemon=True)
         self.error: str | None = None
         self.handshakes = 0
+        self.subscriptions = 0  # subscribe calls that succeeded; events from then on arrive (replay id -1)
 
     def start(self) -> None:
         self._thread.start()
@@ -114,6 +115,7 @@ class StreamSubscriber:
                     self.handshakes += 1
                     self.client.subscribe(self.channel, self.replay_id)
                     subscribed = True
+                    self.subscriptions += 1
                     self._subscribed.set()
                     log.info("subscribed to %s from replay id %s", self.channel, self.replay_id)
                 for message in self.client.connect():

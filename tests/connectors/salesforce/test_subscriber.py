@@ -55,22 +55,23 @@ def names(events: list[dict[str, Any]]) -> list[str]:
     return [event["data"]["payload"]["Name"] for event in events]
 
 
-def wait_for_handshakes(running: StreamSubscriber, count: int) -> None:
+def wait_for_subscriptions(running: StreamSubscriber, count: int) -> None:
+    """Waits until the subscriber has subscribed ``count`` times: from replay id -1, only later events arrive."""
     deadline = time.monotonic() + WAIT_S
-    while running.handshakes < count and time.monotonic() < deadline:
+    while running.subscriptions < count and time.monotonic() < deadline:
         time.sleep(0.02)
-    assert running.handshakes >= count
+    assert running.subscriptions >= count
 
 
 def test_events_after_the_server_forgot_the_client_arrive_after_a_rehandshake(server: StreamingOnlyServer) -> None:
     running = subscriber(server, "/data/CaseChangeEvent", -1)
     try:
-        wait_for_handshakes(running, 1)
+        wait_for_subscriptions(running, 1)
         server.change("Case", "CREATE", "500000000000001AAA", {"Name": "before"})
         assert names(take(running, 1)) == ["before"]
         control(server, drop_clients=True)
         server.change("Case", "CREATE", "500000000000002AAA", {"Name": "while forgotten"})
-        wait_for_handshakes(running, 2)
+        wait_for_subscriptions(running, 2)
         server.change("Case", "CREATE", "500000000000003AAA", {"Name": "after"})
         assert names(take(running, 2)) == ["while forgotten", "after"]
     finally:
@@ -86,7 +87,7 @@ def test_an_expired_session_is_renewed_and_the_stream_goes_on(server: StreamingO
 
     running = subscriber(server, "/data/TaskChangeEvent", -1, relogin=relogin)
     try:
-        wait_for_handshakes(running, 1)
+        wait_for_subscriptions(running, 1)
         server.change("Task", "CREATE", "00T000000000001AAA", {"Name": "first"})
         assert names(take(running, 1)) == ["first"]
         server.expire_sessions()
@@ -134,7 +135,7 @@ def test_a_replay_id_out_of_the_window_falls_back_to_all_retained_when_configure
 def test_an_answer_over_the_message_size_limit_fails_naming_the_option(server: StreamingOnlyServer) -> None:
     running = subscriber(server, "/data/TaskChangeEvent", -1, max_message_bytes=2_000)
     try:
-        wait_for_handshakes(running, 1)
+        wait_for_subscriptions(running, 1)
         server.change("Task", "CREATE", "00T000000000001AAA", {"Name": "x" * 3_000})
         deadline = time.monotonic() + WAIT_S
         while running.error is None and time.monotonic() < deadline:
