@@ -9,6 +9,7 @@ them in reverse order. The main thread waits for the signal (serving the Kafka l
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -106,11 +107,11 @@ store_property_option = click.option(
 @click.option(
     "--workers",
     type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
+    default=lambda: len(os.sched_getaffinity(0)),
+    show_default="one per core",
     envvar="HUB_WORKERS",
-    help="Worker processes (or $HUB_WORKERS): this one and N-1 children joining its worker group over the store, "
-    "sharing connectors and tasks; 1 runs everything in this process (see docs/runtime.md for when more pay).",
+    help="Worker processes (or $HUB_WORKERS) that join this process's worker group over the store and share "
+    "connectors and tasks, this one keeping the store and the REST API; 1 runs everything in this process.",
 )
 @store_property_option
 @log_level_option
@@ -136,9 +137,10 @@ def start(
     arguments (JSON or properties, as for `hub standalone`) are created, or updated when they exist. The REST API
     (Kafka Connect's) listens on --rest-listener.
 
-    With --workers N (default 1) N-1 child processes run workers too, joining the group over the
-    Kafka listener, so connectors' tasks use every core; the REST API answers on --rest-listener for all of them,
-    and SIGTERM or Ctrl-C stops them all. A child that dies is replaced and its tasks move (docs/runtime.md).
+    With --workers N (default: one per core) N child processes run the connectors and tasks, joining the group
+    over the Kafka listener, so they use every core while this process keeps the store; the REST API answers on
+    --rest-listener for all of them, and SIGTERM or Ctrl-C stops them all. A child that dies is replaced and its
+    tasks move (docs/runtime.md). --workers 1 runs everything in this one process.
 
     With -o node.id=N -o controller.quorum.voters=... the store is one node of a replicated cluster
     (docs/replication.md): each node's worker then joins the same worker group over the Kafka protocol, so three
@@ -148,6 +150,8 @@ def start(
     raw = read_properties(config_file) if config_file else {}
     raw = {**provider_defaults(raw, data_dir), **raw}
     config = worker_config(raw)
+    # With worker processes this one runs the store; its worker answers REST and runs work only when it is alone.
+    own_config = worker_config({**raw, "hub.worker.runs.work": "false"}) if workers > 1 else config
     url = worker_url(config, rest_listener)
     submitted = [read_connector_file(path) for path in connector_configs]
 
@@ -156,12 +160,15 @@ def start(
     def run_worker(node: Any, server: Any) -> Callable[[], None]:
         from hub.log.client.embedded import EmbeddedClients
 
-        if clustered:  # the worker group spans the cluster's nodes, so it meets over the Kafka protocol
+        # A cluster's worker group spans its nodes, so it meets over the Kafka protocol; with worker processes the
+        # parent's tasks use it too: librdkafka encodes and decodes batches in C, the embedded clients in Python
+        # on the core the store needs (docs/architecture.md, "Every core").
+        if clustered or workers > 1:
             bootstrap, access = worker_store_access(node, kafka_listener)
             clients: Any = kafka_clients(bootstrap, config, node_access=access)
         else:
             clients = EmbeddedClients(node.broker)
-        herder = start_herder(clients, config, url, local=False, distributed=True)
+        herder = start_herder(clients, own_config, url, local=False, distributed=True)
         registry = None
         pool = None
         try:
@@ -170,7 +177,7 @@ def start(
             submit(herder, submitted)
             registry = start_registry(clients, herder)
             rest = start_rest(herder, config, rest_listener, registry, store_metrics(node, server))
-            pool = start_worker_pool(node, raw, kafka_listener, rest_listener, log_level, workers - 1)
+            pool = start_worker_pool(node, raw, kafka_listener, rest_listener, log_level, workers if workers > 1 else 0)
             listeners = node.config.listeners
             first = listeners.listeners[0] if listeners is not None else None
             shown = (first.advertised or (first.host, first.port)) if first is not None else kafka_listener

@@ -1,8 +1,9 @@
 """The worker processes of ``hub start --workers N``: the parent's side (start, watch, replace, stop).
 
-``hub start`` runs the store, its Kafka listener, the REST API on the one public port and one worker; the other
-N-1 workers are child processes (``python -m hub.cli worker-process``) that join the same worker group over the
-store's Kafka listener, so the group's assignor spreads connectors and tasks over every process. Each child serves
+``hub start`` runs the store, its Kafka listener, the REST API on the one public port and a worker that runs work
+only while it is alone in the group (``hub.worker.runs.work=false``); the N workers are child processes
+(``python -m hub.cli worker-process``) that join the same worker group over the store's Kafka listener, so the
+group's assignor spreads connectors and tasks over them. Each child serves
 its own REST API on a private port of the REST host: the workers forward writes to the leader and task restarts
 to the task's worker there, as any Connect cluster does, while users talk to the public port only.
 

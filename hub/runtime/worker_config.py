@@ -108,6 +108,10 @@ _KEYS = [
               "Factor by which the wait grows after each automatic restart in a row.", minimum=1),
     ConfigKey("hub.task.restart.max.attempts", ConfigType.INT, -1,
               "Automatic restarts in a row before a task is left FAILED; -1: no limit.", minimum=-1),
+    ConfigKey("hub.worker.runs.work", ConfigType.BOOLEAN, True,
+              "False: this worker of a group runs connectors and tasks only while no other worker is in it (it "
+              "answers the REST API and forwards; `hub start --workers N` sets it for its own worker, which runs "
+              "the store)."),
     ConfigKey("hub.status.progress.interval.ms", ConfigType.LONG, 5_000,
               "How often running tasks publish their progress (records, rate, lag) with their status.", minimum=100),
 ]  # fmt: skip

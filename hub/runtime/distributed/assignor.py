@@ -13,12 +13,16 @@ What a worker reports holding may be older than what it runs: a coordinator that
 for a new generation (tansu) hands the leader the metadata of each member's last join. ``in_flight`` names what a
 worker may run beyond its report (work assigned to it since); such work is never handed to another worker
 directly, only revoked, exactly like work that worker reports.
+
+A ``standby`` worker (``hub.worker.runs.work=false``: `hub start`'s own worker beside its worker processes) gets
+work only while every worker of the group is one; once another is there, the standby's work is revoked and
+handed over as any moving work is.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -67,25 +71,27 @@ def assign(
     held_back: Mapping[Work, int] | None = None,
     previous_holdings: Mapping[str, Iterable[Work]] | None = None,
     in_flight: Mapping[str, Iterable[Work]] | None = None,
+    standby: Collection[str] = (),
     now_ms: int,
     delay_ms: int,
 ) -> Plan:
     """Assign ``wanted`` to the workers of ``holdings`` (worker id -> what it runs now). ``previous_holdings`` is
     the leader's last assignment: work of workers that are gone is held back until ``delay_ms`` after they left;
     a worker that is back gets its work again. ``in_flight``: what each worker may still run beyond ``holdings``
-    (see the module docstring)."""
+    (see the module docstring); ``standby``: workers that get work only when every member is one."""
     members = sorted(holdings)
     if not members:
         return Plan({})
+    workers = [member for member in members if member not in standby] or members
     kept: dict[str, set[Work]] = {member: set() for member in members}
     taken: set[Work] = set()
-    for member in members:
+    for member in workers:
         for work in sorted(holdings[member], key=work_order):
             if work in wanted and work not in taken:
                 kept[member].add(work)
                 taken.add(work)
     for member, works in (previous_holdings or {}).items():
-        if member in holdings:  # a worker that came back (same worker id) gets back what it had
+        if member in workers:  # a worker that came back (same worker id) gets back what it had
             for work in sorted(works, key=work_order):
                 if work in wanted and work not in taken:
                     kept[member].add(work)
@@ -100,7 +106,7 @@ def assign(
     expired = {work for work, since in reserved.items() if now_ms - since >= delay_ms}
     reserved = {work: since for work, since in reserved.items() if work not in expired}
     free = sorted(wanted - taken - set(reserved), key=work_order)
-    limit = math.ceil(len(wanted - set(reserved)) / len(members)) if wanted else 0
+    limit = math.ceil(len(wanted - set(reserved)) / len(workers)) if wanted else 0
     # Shed surplus above the limit (tasks before connectors, highest numbers first, so connectors move least).
     for member in members:
         surplus = len(kept[member]) - limit
@@ -112,7 +118,7 @@ def assign(
     running = {member: {*holdings[member], *(in_flight or {}).get(member, ())} for member in members}
     revoked: set[Work] = set()
     for work in sorted(free, key=work_order):
-        target = min(members, key=lambda m: (len(kept[m]), m))
+        target = min(workers, key=lambda m: (len(kept[m]), m))
         if any(work in running[member] for member in members if member != target):
             # Still running elsewhere: that worker stops it this round and it is handed out in the next one, so it
             # never runs on two workers at once.

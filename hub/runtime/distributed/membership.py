@@ -203,6 +203,8 @@ class GroupMembership(ConfigListener):
         }
         if leaving:
             fields["leaving"] = True
+        if not self._config["hub.worker.runs.work"]:
+            fields["runs_work"] = False
         return versioned_json(fields)
 
     def _run(self) -> None:

@@ -66,6 +66,7 @@ class LeaderPlanner:
         holdings: dict[str, set[Work]] = {}
         in_flight: dict[str, set[Work]] = {}
         leaving: set[str] = set()
+        standby: set[str] = set()
         reported: list[int] = []
         for member in joined.members:
             metadata = json.loads(member.metadata)
@@ -76,6 +77,8 @@ class LeaderPlanner:
             if metadata.get("leaving"):
                 leaving.add(url)  # it stopped everything: it gets nothing, and its work is not held back
                 continue
+            if metadata.get("runs_work") is False:
+                standby.add(url)
             held = {Work.parse(item) for item in metadata.get("holdings", [])}
             generation = int(metadata.get("generation", -1))
             reported.append(generation)
@@ -89,6 +92,7 @@ class LeaderPlanner:
             previous_holdings={url: work for url, work in self._planned.items() if url not in leaving},
             held_back=self._held_back,
             in_flight=in_flight,
+            standby=standby,
             now_ms=int(time.time() * 1000),
             delay_ms=self._delay_ms,
         )

@@ -77,3 +77,35 @@ def test_work_a_worker_may_run_beyond_its_report_is_only_revoked() -> None:
     assert plan.revoked == {Work("x", 0)}
     assert all(Work("x", 0) not in works for works in plan.assignments.values())
     assert assign(plan.assignments, wanted, now_ms=1, delay_ms=0).assignments["c"] == {Work("x", 0)}
+
+
+def test_a_standby_worker_gets_work_only_while_it_is_alone() -> None:
+    wanted = all_work({"c": 3})
+    alone = assign({"s": []}, wanted, standby={"s"}, now_ms=0, delay_ms=1000)
+    assert alone.assignments == {"s": wanted}
+    # Workers joined: the standby's work is revoked, then handed to them, evenly.
+    revoking = assign({"s": alone.assignments["s"], "a": [], "b": []}, wanted, standby={"s"}, now_ms=1, delay_ms=1000)
+    assert revoking.assignments == {"s": set(), "a": set(), "b": set()}
+    assert revoking.revoked == wanted
+    handed = assign(revoking.assignments, wanted, standby={"s"}, now_ms=2, delay_ms=1000)
+    assert _count(handed.assignments) == {"s": 0, "a": 2, "b": 2}
+    # A worker that vanished: its work waits for it, and not on the standby.
+    gone = handed.assignments["b"]
+    waiting = assign(
+        {"s": set(), "a": handed.assignments["a"]},
+        wanted,
+        previous_holdings=handed.assignments,
+        standby={"s"},
+        now_ms=3,
+        delay_ms=1000,
+    )
+    assert set(waiting.held_back) == gone
+    expired = assign(
+        {"s": set(), "a": handed.assignments["a"]},
+        wanted,
+        held_back=waiting.held_back,
+        standby={"s"},
+        now_ms=1003,
+        delay_ms=1000,
+    )
+    assert expired.assignments == {"s": set(), "a": wanted}
