@@ -8,10 +8,12 @@ stream — written by the BulkWriter (bulk.py: batching, concurrency, retries, t
 Delivery: consumer offsets are committed only up to the first record not yet written (or not yet sent to the dead
 letter queue), per partition, so a crash replays what may not have reached the index; replays are idempotent
 (documents have ids, writes per id keep their order). Once ``max.buffered.records`` are waiting, ``put`` waits
-while the server keeps answering, sending more as requests finish (a server slower than the topic is fed never
-idles for want of requests); when nothing was written for BACKPRESSURE_WAIT_S (the server is unreachable or
-stalled), or after BACKPRESSURE_MAX_S, it asks the runtime to hold the batch and redeliver it (RetriableError), so
-the task stays RUNNING and nothing is lost however long an outage lasts.
+while requests are out and the server has not failed them, sending more as they finish (a server slower than the
+topic is fed never idles for want of requests, however long one request takes). When the server is unavailable
+(requests failed after their retries) it asks the runtime to hold the batch and redeliver it after the backoff
+(RetriableError), so the task stays RUNNING and nothing is lost however long an outage lasts; after
+BACKPRESSURE_MAX_S of waiting it hands the batch back for an immediate redelivery, so the runtime keeps the task's
+group membership alive.
 
 Records that cannot be written are handled as Confluent's connector handles them: each goes to the dead letter
 queue first (when the runtime provides an errant record reporter), then the options decide. A record that cannot
@@ -49,11 +51,8 @@ log = logging.getLogger(__name__)
 
 TopicPartition = tuple[str, int]
 
-#: How long ``put`` waits, with the buffer full, for any buffered document to be written before asking for a
-#: redelivery.
-BACKPRESSURE_WAIT_S = 1.0
-#: The longest ``put`` waits with the buffer full while documents are being written (offsets are committed
-#: between ``put`` calls).
+#: The longest ``put`` waits with the buffer full before handing its batch back for an immediate redelivery (the
+#: runtime polls the consumer in between, which keeps the group membership).
 BACKPRESSURE_MAX_S = 10.0
 #: How long a dead letter queue report may take before the task fails.
 REPORT_TIMEOUT_S = 60.0
@@ -160,18 +159,17 @@ class ElasticsearchSinkTask(SinkTask):
         self.writer.dispatch()
 
     def _make_room(self) -> None:
-        """Waits while the buffer is full and documents are being written (see the module docstring);
-        RetriableError when none was for BACKPRESSURE_WAIT_S, or after BACKPRESSURE_MAX_S."""
-        started = progressed = time.monotonic()
+        """Waits while the buffer is full and the server is writing (see the module docstring); RetriableError
+        with a backoff while the server is unavailable, without one after BACKPRESSURE_MAX_S."""
+        started = time.monotonic()
         while self.writer.buffered >= self.settings.max_buffered:
-            now = time.monotonic()
-            if now - progressed >= BACKPRESSURE_WAIT_S or now - started >= BACKPRESSURE_MAX_S:
+            if self.writer.outage_since is not None:
                 self.context.timeout(int(max(self.settings.backoff_s, 1.0) * 1000))
-                raise RetriableError(f"{self.writer.buffered} records wait for the search server")
-            buffered = self.writer.buffered
+                raise RetriableError(f"{self.writer.buffered} records wait for the search server, which is unavailable")
+            if time.monotonic() - started >= BACKPRESSURE_MAX_S:
+                self.context.timeout(0)
+                raise RetriableError(f"{self.writer.buffered} records wait for the search server, which is writing")
             self._drain(0.1)
-            if self.writer.buffered < buffered:
-                progressed = time.monotonic()
 
     def _prepare(self, record: SinkRecord) -> Op | DataError | None:
         """The record's operation; None when it writes nothing; the DataError when it cannot become one."""

@@ -320,8 +320,10 @@ class SinkTaskRunner(TaskRunner):
         self.consumer.pause(assigned)
         deadline = time.monotonic() + wait_s
         try:
-            while time.monotonic() < deadline and not self.stopping.is_set():
+            while not self.stopping.is_set():  # polls at least once, also for a wait of 0 (group membership)
                 self.consumer.poll(min(0.2, max(0.0, deadline - time.monotonic())), 1)
+                if time.monotonic() >= deadline:
+                    break
         finally:
             self.consumer.resume(assigned & self.assigned)
 

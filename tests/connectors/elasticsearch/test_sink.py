@@ -223,21 +223,22 @@ def test_a_slow_server_gets_longer_timeouts_instead_of_resent_requests(
 def test_a_full_buffer_waits_for_a_slow_server_that_keeps_writing(
     runtime: Runtime, search: Search, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """With the buffer full and the server answering slowly but steadily, ``put`` keeps sending as requests finish
-    instead of asking for a redelivery (during which no request would be sent and the server would idle)."""
+    """With the buffer full and the server answering slowly (1.5 s a request) but steadily, ``put`` keeps sending
+    as requests finish instead of asking for a redelivery (during which no request would be sent and the server
+    would idle)."""
     caplog.set_level("WARNING")
     proxy = FaultProxy(search.url)
     try:
-        proxy.delay_bulk(100, 0.3)
+        proxy.delay_bulk(100, 1.5)
         topic = topic_name("full")
         options = {"max.buffered.records": "20", "batch.size": "10", "max.in.flight.requests": "1"}
         config = sink_config(search, topic, **options)
         config["connection.url"] = proxy.url
         runtime.create("es", config)
-        runtime.produce(topic, [row(n, {"id": n}) for n in range(100)])
+        runtime.produce(topic, [row(n, {"id": n}) for n in range(40)])
         wait_for(lambda: proxy.bulk_requests >= 1, what="the first bulk request")
-        runtime.produce(topic, [row(n, {"id": n}) for n in range(100, 150)])  # put while 90 wait: 3 s to make room
-        wait_documents(search, topic, {str(n): {"id": n, "name": None, "qty": None} for n in range(150)}, 90)
+        runtime.produce(topic, [row(n, {"id": n}) for n in range(40, 60)])  # put while 30 wait: 3 s to make room
+        wait_documents(search, topic, {str(n): {"id": n, "name": None, "qty": None} for n in range(60)}, 90)
         assert "asked for a retry" not in caplog.text
     finally:
         proxy.close()
