@@ -9,8 +9,8 @@ the schema in Connect's JSON form (hub.runtime.converters.json_schemas) and the 
 (integers → INT64, other numbers → FLOAT64, objects → maps, arrays → lists) and gives a null schema.
 
 This module holds the converter: its configuration and the envelope. Writing: the payload writer compiled for the
-schema (hub.runtime.converters.json_compiled) converts the value and msgspec writes it; the schema part of the
-envelope is written once per schema. Reading: orjson parses, and when a message starts with the same envelope
+schema (hub.runtime.converters.json_compiled) converts the value and msgspec writes it (a schemaless value:
+orjson in one pass, json_values.dump_schemaless); the schema part of the envelope is written once per schema. Reading: orjson parses, and when a message starts with the same envelope
 bytes as the previous one only its payload is parsed, by the decoder compiled for that schema.
 
 An instance is used by one task thread; its schema cache is not shared.
@@ -33,7 +33,7 @@ from hub.runtime.converters.json_compiled import (
     payload_writer,
 )
 from hub.runtime.converters.json_schemas import schema_from_json, schema_to_json
-from hub.runtime.converters.json_values import dump_json, schemaless_to_json
+from hub.runtime.converters.json_values import dump_json, dump_schemaless
 from hub.sdk.config import ConfigDef, ConfigType
 from hub.sdk.converter import NULL, Converter, HeaderConverter, SchemaAndValue
 from hub.sdk.errors import DataError
@@ -110,11 +110,10 @@ class JsonConverter(Converter, HeaderConverter):
         if schema is None:
             if value is None:
                 return None
-            payload = schemaless_to_json(value)
-            prefix = _NULL_SCHEMA_PREFIX
-        else:
-            prefix, write = self._writers(schema)
-            payload = write(value)
+            written = dump_schemaless(value)
+            return _NULL_SCHEMA_PREFIX + written + b"}" if self.schemas_enabled else written
+        prefix, write = self._writers(schema)
+        payload = write(value)
         if not self.schemas_enabled:
             return dump_json(payload)
         # Byte for byte what dumping {"schema": …, "payload": …} gives, with the schema part serialised once.

@@ -19,9 +19,12 @@ import base64
 import binascii
 import datetime as dt
 import decimal
+import enum
+import uuid
 from typing import Any, cast
 
 import msgspec
+import orjson
 
 from hub.sdk.errors import DataError
 from hub.sdk.identity_cache import IdentityCache
@@ -166,6 +169,10 @@ def schemaless_to_json(value: Any) -> Any:
         return base64.b64encode(bytes(value)).decode()
     if isinstance(value, Struct):
         raise DataError("a Struct needs a schema; use schemas with struct values")
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, enum.Enum):
+        return schemaless_to_json(value.value)
     if isinstance(value, dict):
         if all(isinstance(key, str) for key in value):
             return {key: schemaless_to_json(item) for key, item in value.items()}
@@ -173,6 +180,8 @@ def schemaless_to_json(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [schemaless_to_json(item) for item in value]
     if isinstance(value, decimal.Decimal):
+        if not value.is_finite():
+            raise DataError(f"cannot write the decimal {value} as JSON (a number must be finite)")
         return value
     if value is None or isinstance(value, bool | int | float | str):
         return value
@@ -271,3 +280,25 @@ def _refuse(value: Any) -> Any:
 #: The JSON bytes of what payload writers and ``value_to_json`` return, and of schemas (decimals reach it only as
 #: numbers: ``decimal.format=NUMERIC``); thread-safe.
 dump_json = msgspec.json.Encoder(enc_hook=_refuse, decimal_format="number").encode
+
+_SCHEMALESS_OPTIONS = (
+    orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_SUBCLASS
+)
+
+
+def _schemaless_default(value: Any) -> Any:
+    if isinstance(value, bytes | bytearray | memoryview):
+        return base64.b64encode(bytes(value)).decode()
+    if isinstance(value, decimal.Decimal) and value.is_finite():
+        return orjson.Fragment(str(value).encode())
+    raise TypeError
+
+
+def dump_schemaless(value: Any) -> bytes:
+    """``dump_json(schemaless_to_json(value))`` in one pass: orjson writes the JSON-native values (dicts with string
+    keys, lists, strings, numbers, booleans, null) itself; a value with anything else (a map with other keys, a
+    datetime, a Struct, an integer beyond 64 bits, …) takes ``schemaless_to_json``, with its errors."""
+    try:
+        return orjson.dumps(value, default=_schemaless_default, option=_SCHEMALESS_OPTIONS)
+    except TypeError:
+        return dump_json(schemaless_to_json(value))

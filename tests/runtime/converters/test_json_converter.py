@@ -5,13 +5,23 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import decimal
+import enum
+import json
+import uuid
+from typing import Any
 
 import orjson
 import pytest
 
 from hub.runtime.converters import JsonConverter
 from hub.runtime.converters.json_compiled import DECODER_REFUSALS, payload_decoder, payload_reader, payload_writer
-from hub.runtime.converters.json_values import dump_json, value_from_json, value_to_json
+from hub.runtime.converters.json_values import (
+    dump_json,
+    dump_schemaless,
+    schemaless_to_json,
+    value_from_json,
+    value_to_json,
+)
 from hub.sdk.errors import DataError
 from hub.sdk.schema import (
     BOOLEAN_SCHEMA,
@@ -375,3 +385,43 @@ def test_the_writer_refuses_what_the_general_path_refuses() -> None:
     )
     with pytest.raises(DataError):
         write(bad_time)
+
+
+class _Colour(enum.Enum):
+    RED = "red"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"id": 1, "name": "ä ✓", "tags": ["a", None, True], "nested": {"x": 1.5, "y": [{"z": -0.0}]}},
+        {"blob": b"\x00\xff", "amount": decimal.Decimal("123.45"), "big": decimal.Decimal("1E+30")},
+        {"pairs": {1: "one", 2: "two"}},  # a map with other than string keys: an array of pairs
+        {"huge": 2**70, "tuple": (1, 2), "nan": float("nan")},
+        {"id": uuid.UUID("12345678-1234-5678-1234-567812345678"), "colour": _Colour.RED},
+        [1, "two", 3.0],
+        "text",
+    ],
+)
+@pytest.mark.parametrize("schemas", ["true", "false"])
+def test_schemaless_values_are_written_as_the_general_codec_writes_them(value: Any, schemas: str) -> None:
+    converter = JsonConverter()
+    converter.configure({"schemas.enable": schemas})
+    written = converter.from_connect("t", None, value)
+    payload = json.loads(written)["payload"] if schemas == "true" else json.loads(written)
+    assert payload == json.loads(dump_json(schemaless_to_json(value)))
+    assert json.loads(dump_schemaless(value)) == payload
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ({"at": dt.datetime(2024, 1, 1, tzinfo=dt.UTC)}, "cannot write a datetime as schemaless JSON"),
+        ({"d": decimal.Decimal("NaN")}, "cannot write the decimal NaN as JSON"),
+    ],
+)
+def test_schemaless_values_json_cannot_hold_are_refused_by_name(value: Any, problem: str) -> None:
+    converter = JsonConverter()
+    converter.configure({"schemas.enable": "false"})
+    with pytest.raises(DataError, match=problem):
+        converter.from_connect("t", None, value)
