@@ -102,9 +102,12 @@ class DocumentBuilder:
         self._page_first = documents_page(self.root, after=False)
         self._page_after = documents_page(self.root, after=True)
         self.occurrences: dict[tuple[str, str], list[Occurrence]] = occurrences(self.root)
+        # Without transforms PostgreSQL's document is already the document: no copy of every object in Python.
+        self._transforms = any(n.node.rename or n.node.replace or n.node.concat for n in self.root.walk())
 
     def _split(self, row: Sequence[Any]) -> tuple[Key, dict[str, Any]]:
-        return tuple(row[: self._width]), shape(self.root, row[self._width])
+        document = row[self._width]
+        return tuple(row[: self._width]), shape(self.root, document) if self._transforms else document
 
     def documents(self, keys: Iterable[Key]) -> dict[Key, dict[str, Any] | None]:
         """The current document of each root key; None for a root that no longer exists."""
