@@ -69,6 +69,8 @@ INDEX_HUB = "bench-nested-hub"
 INDEX_PGSYNC = "bench-nested-pgsync"
 INDEX_REFERENCE = "bench-nested-reference"
 RATE = 50
+#: How long one replayed request may take: a server that cannot keep up answers late, and that is the figure.
+REPLAY_TIMEOUT_S = 1800
 
 DDL = """
 CREATE TABLE publisher (id serial PRIMARY KEY, name text NOT NULL);
@@ -409,7 +411,10 @@ def replay(search: Search, index: str, writes: list[Write]) -> list[float]:
                 for doc_id, (_, body) in due.items()
             ]
             response = search.http.post(
-                f"{search.url}/_bulk", content=b"".join(lines), headers={"content-type": "application/x-ndjson"}
+                f"{search.url}/_bulk",
+                content=b"".join(lines),
+                headers={"content-type": "application/x-ndjson"},
+                timeout=REPLAY_TIMEOUT_S,
             )
             if response.status_code >= 300 or response.json().get("errors"):
                 raise RuntimeError(f"replay refused: {response.text[:500]}")

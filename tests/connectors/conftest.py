@@ -12,6 +12,7 @@ import pytest
 
 from hub.log.client import StoreClients
 from hub.log.client.embedded import EmbeddedClients
+from hub.log.client.errors import UnknownTopicError
 from hub.log.client.types import ConsumerRecord, TopicPartition
 from hub.log.node import LogNode, node_config
 from hub.runtime.plugins import Plugins
@@ -102,8 +103,12 @@ class Runtime:
         return status
 
     def read_topic(self, topic: str) -> list[ConsumerRecord]:
-        """Every record now in ``topic``, partition by partition in offset order."""
-        count = self.clients.admin().describe_topics([topic])[topic].partitions
+        """Every record now in ``topic``, partition by partition in offset order (none while it does not exist:
+        a source creates its topic with its first records)."""
+        try:
+            count = self.clients.admin().describe_topics([topic])[topic].partitions
+        except UnknownTopicError:
+            return []
         partitions = [TopicPartition(topic, p) for p in range(count)]
         records: list[ConsumerRecord] = []
         with self.clients.consumer() as consumer:
