@@ -10,8 +10,9 @@ the schema in Connect's JSON form (hub.runtime.converters.json_schemas) and the 
 
 This module holds the converter: its configuration and the envelope. Writing: the payload writer compiled for the
 schema (hub.runtime.converters.json_compiled) converts the value and msgspec writes it (a schemaless value:
-orjson in one pass, json_values.dump_schemaless); the schema part of the envelope is written once per schema. Reading: orjson parses, and when a message starts with the same envelope
-bytes as the previous one only its payload is parsed, by the decoder compiled for that schema.
+orjson in one pass, json_values.dump_schemaless); the schema part of the envelope is written once per schema.
+Reading: orjson parses, and when a message starts with the same envelope bytes as the previous one only its
+payload is parsed, by the decoder compiled for that schema.
 
 An instance is used by one task thread; its schema cache is not shared.
 """
