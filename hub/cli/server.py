@@ -160,9 +160,9 @@ def start(
     def run_worker(node: Any, server: Any) -> Callable[[], None]:
         from hub.log.client.embedded import EmbeddedClients
 
-        # A cluster's worker group spans its nodes, so it meets over the Kafka protocol; with worker processes the
-        # parent's tasks use it too: librdkafka encodes and decodes batches in C, the embedded clients in Python
-        # on the core the store needs (docs/architecture.md, "Every core").
+        # A cluster's worker group spans its nodes, so it meets over the Kafka protocol; with worker processes so
+        # does this standby worker, as its children do: should it run work while alone, librdkafka encodes and
+        # decodes batches in C, the embedded clients in Python on the core the store needs (architecture.md).
         if clustered or workers > 1:
             bootstrap, access = worker_store_access(node, kafka_listener)
             clients: Any = kafka_clients(bootstrap, config, node_access=access)
