@@ -194,6 +194,10 @@ def test_confluent_transactions_read_by_both_clients(node: InProcessNode) -> Non
         producer.flush(30)
         (producer.commit_transaction if commit else producer.abort_transaction)(30)
     log = node.node.broker.store.partition(topic, 0)
+    # As in Kafka, EndTxn is answered once the decision is logged and the markers follow: wait for the last one.
+    deadline = time.monotonic() + 30
+    while log.last_stable_offset != log.high_watermark and time.monotonic() < deadline:
+        time.sleep(0.01)
     assert log.last_stable_offset == log.high_watermark
     assert _confluent_values(node, topic, "read_committed", 3) == [b"c1", b"c2", b"c3"]
     assert _kafka_python_values(node, topic, "read_committed") == [b"c1", b"c2", b"c3"]
