@@ -14,6 +14,7 @@ import pytest
 
 from hub import __version__
 from hub.cli import LISTENER, main
+from tests.harness.process import free_port
 
 SUBCOMMANDS = ["start", "log", "worker", "standalone", "connectors", "topics", "users", "plugins"]
 
@@ -67,7 +68,8 @@ def test_listener_accepts_names_ipv4_and_bracketed_ipv6() -> None:
 @pytest.mark.integration
 def test_start_runs_the_store_until_sigterm_and_frees_the_data_dir(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
-    argv = [sys.executable, "-m", "hub.cli", "start", "--data-dir", str(data_dir)]
+    listeners = ["--rest-listener", f"127.0.0.1:{free_port()}", "--kafka-listener", f"127.0.0.1:{free_port()}"]
+    argv = [sys.executable, "-m", "hub.cli", "start", "--data-dir", str(data_dir), *listeners]
     process = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True)
     assert process.stderr is not None
     lines: list[str] = []
@@ -82,8 +84,9 @@ def test_start_runs_the_store_until_sigterm_and_frees_the_data_dir(tmp_path: Pat
     assert second.returncode == 1
     assert "is in use by another process" in second.stderr
     process.send_signal(signal.SIGTERM)
-    assert process.wait(30) == 0
-    assert "received SIGTERM, shutting down" in process.stderr.read()
+    returncode, stderr = process.wait(30), process.stderr.read()
+    assert returncode == 0, stderr
+    assert "received SIGTERM, shutting down" in stderr
     assert (data_dir / "topics.json").exists()
 
 

@@ -39,15 +39,21 @@ class LocalMariaDb:
         began = time.monotonic()
         self.base_dir = Path(tempfile.mkdtemp(prefix="hub-test-mariadb-"))
         data_dir = self.base_dir / "data"
+        # A private tmpdir: the bootstrap's temporary tables in the shared /tmp were seen vanishing under a
+        # parallel run ("Could not remove temporary table ... error: 2", then "Unknown table 'mysql.tmp_user_sys'").
+        tmp_dir = self.base_dir / "tmp"
+        tmp_dir.mkdir()
         socket_path = self.base_dir / "mysqld.sock"
         user_args = ["--user=mysql"] if os.geteuid() == 0 else []
         if os.geteuid() == 0:
-            shutil.chown(self.base_dir, "mysql", "mysql")
+            for owned in (self.base_dir, tmp_dir):
+                shutil.chown(owned, "mysql", "mysql")
         run_checked(
             [
                 install_db,
                 "--no-defaults",
                 f"--datadir={data_dir}",
+                f"--tmpdir={tmp_dir}",
                 *user_args,
                 "--auth-root-authentication-method=normal",
                 "--skip-test-db",
@@ -61,6 +67,7 @@ class LocalMariaDb:
                 server,
                 "--no-defaults",
                 f"--datadir={data_dir}",
+                f"--tmpdir={tmp_dir}",
                 f"--socket={socket_path}",
                 f"--port={port}",
                 "--bind-address=127.0.0.1",
