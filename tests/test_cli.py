@@ -217,3 +217,11 @@ def test_a_worker_told_to_stop_while_starting_stops_cleanly(tmp_path: Path, hub_
     process.send_signal(signal.SIGTERM)
     assert process.wait(60) == 0, log_path.read_text()[-3000:]
     assert "received SIGTERM, shutting down" in log_path.read_text()
+
+
+def test_hub_start_balances_new_groups_at_once_unless_told_otherwise() -> None:
+    from hub.cli.server import _start_defaults
+
+    assert _start_defaults(("num.partitions=3",)) == ("group.initial.rebalance.delay.ms=0", "num.partitions=3")
+    given = ("group.initial.rebalance.delay.ms=3000",)
+    assert _start_defaults(given) == given

@@ -172,12 +172,14 @@ def start(
         registry = None
         pool = None
         try:
+            # The children join before anything is submitted or the REST API answers, so work lands on them at
+            # once rather than on this standby worker, alone in the group until then, and moving a second later.
+            pool = start_worker_pool(node, raw, kafka_listener, rest_listener, log_level, workers if workers > 1 else 0)
             if submitted:
                 herder.wait_until_ready(int(config["rebalance.timeout.ms"]) / 1000)
             submit(herder, submitted)
             registry = start_registry(clients, herder)
             rest = start_rest(herder, config, rest_listener, registry, store_metrics(node, server))
-            pool = start_worker_pool(node, raw, kafka_listener, rest_listener, log_level, workers if workers > 1 else 0)
             listeners = node.config.listeners
             first = listeners.listeners[0] if listeners is not None else None
             shown = (first.advertised or (first.host, first.port)) if first is not None else kafka_listener
@@ -217,7 +219,19 @@ def start(
             else "except the worker's own and __consumer_offsets",
         )
     internal = () if remote_workers or clustered or workers > 1 else worker_topics
-    serve_store(data_dir, kafka_listener, properties, alongside=run_worker, internal_topics=internal)
+    serve_store(data_dir, kafka_listener, _start_defaults(properties), alongside=run_worker, internal_topics=internal)
+
+
+def _start_defaults(properties: tuple[str, ...]) -> tuple[str, ...]:
+    """``hub start``'s store settings: as Kafka's shipped ``config/server.properties``, a new consumer group is
+    balanced at once (``group.initial.rebalance.delay.ms=0``; the broker default, 3 s, holds every new sink
+    connector's first records back that long); ``-o`` sets it otherwise."""
+    given = {prop.split("=", 1)[0].strip() for prop in properties}
+    return (
+        properties
+        if "group.initial.rebalance.delay.ms" in given
+        else ("group.initial.rebalance.delay.ms=0", *properties)
+    )
 
 
 def _listeners_authenticate(properties: tuple[str, ...], kafka_listener: tuple[str, int]) -> bool:

@@ -17,7 +17,8 @@ Fencing: a task runs only while the coordinator confirmed this worker within mos
 worker's lease); past it, everything stops before the worker joins again. Leaving: after its tasks stopped, the
 worker rejoins once with ``leaving`` and nothing held, so the leader hands its work out at once, then leaves.
 
-Thread-safety: the loop runs on its own thread; the config listener callbacks only flag a wanted rebalance;
+Thread-safety: the loop runs on its own thread; the config listener callbacks only flag a wanted rebalance (on
+every worker, as in Connect, so no member waits for its next heartbeat to learn of it);
 ``health`` and ``lease_ok`` may be called from any thread.
 """
 
@@ -126,6 +127,7 @@ class GroupMembership(ConfigListener):
         self._rebalance_requests = 0  # part of the metadata: a new value makes any coordinator start a generation
         self._rejoin = threading.Event()
         self._synced_at = 0.0  # monotonic time of this worker's last assignment
+        self._wanted_when_assigned: set[Work] = set()  # the work the configs named then, as this worker read them
         self._membership_error = ""  # why the last join or sync failed, for /health; "" once one succeeds
         self.rebalances = RebalanceStats()
         self._closing = threading.Event()
@@ -292,6 +294,7 @@ class GroupMembership(ConfigListener):
             self._planner.forget()
         self._worker.generation = generation
         self._applied_generation = generation
+        self._wanted_when_assigned = self._wanted()
         self._placement.replace(new)
         self._gate.assignment_applied()
         log.info(
@@ -313,7 +316,11 @@ class GroupMembership(ConfigListener):
     # --- config listener: a leader plans again when the work changed ----------------------------------------------
 
     def _topology_changed(self) -> None:
-        if self._gate.is_leader and not self._planner.covers(self._wanted()):
+        """As Connect's workers do on a new connector or new task configs, every worker asks for a rebalance once
+        the work differs from what it knew at its last assignment, rather than learn of the leader's request at
+        its next heartbeat (up to ``heartbeat.interval.ms`` later)."""
+        wanted = self._wanted()
+        if not self._planner.covers(wanted) if self._gate.is_leader else wanted != self._wanted_when_assigned:
             self._rejoin.set()
             self._member.wakeup()
 

@@ -431,3 +431,43 @@ def test_without_a_leader_writes_get_409_and_health_says_starting(hub_server: Hu
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(60) == 0
+
+
+def test_every_worker_rejoins_when_the_work_changes_without_waiting_for_a_heartbeat(
+    hub_server: HubServer, tmp_path: Path
+) -> None:
+    # Heartbeats far apart: a follower that learned of a rebalance only from one would leave the new connector's
+    # tasks unassigned for up to 30 s (twice: once for the connector, once for its task configs).
+    group = f"prompt-{uuid.uuid4().hex[:6]}"
+    properties = tmp_path / "prompt.properties"
+    properties.write_text(
+        f"config.storage.topic={group}-configs\noffset.storage.topic={group}-offsets\n"
+        f"status.storage.topic={group}-status\nsession.timeout.ms=90000\nheartbeat.interval.ms=30000\n"
+    )
+    workers = [_start_worker(tmp_path, hub_server.bootstrap, group, properties) for _ in range(2)]
+    try:
+        urls = {worker.url for worker in workers}
+
+        def both_assigned() -> bool:
+            lines = [line for w in workers for line in w.log.read_text().splitlines() if "assigned generation" in line]
+            return bool(lines) and all(url in lines[-1] for url in urls)
+
+        _wait(both_assigned, "both workers in one generation", 60)
+        config = {"connector.class": "Datagen", "topic": f"{group}-data", "rate": "5", "tasks.max": "3"}
+        created = _write("POST", f"{workers[1].url}/connectors", {"name": "prompt", "config": config})
+        assert created.status_code == 201, created.text
+
+        def spread_and_running() -> dict[str, tuple[str, str]] | None:
+            try:
+                states = _states(workers[0].url, ["prompt"])
+            except KeyError:  # not read by this worker yet
+                return None
+            running = len(states) == 4 and all(state == "RUNNING" for state, _ in states.values())
+            return states if running and {worker for _, worker in states.values()} == urls else None
+
+        _wait(spread_and_running, "the connector and its tasks running on both workers before a heartbeat", 20)
+    finally:
+        for worker in workers:
+            worker.process.send_signal(signal.SIGTERM)
+        for worker in workers:
+            assert worker.process.wait(60) == 0
