@@ -36,6 +36,9 @@ from hub.sdk.errors import ConnectorError, RetriableError
 from hub.sdk.records import Header, Headers, SinkRecord
 
 _REGEX_REFRESH_S = 5.0
+#: How long a task whose topic does not exist yet waits before it subscribes again: first, doubling up to the most.
+_MISSING_TOPIC_WAIT_S = 0.25
+_MISSING_TOPIC_WAIT_MAX_S = 5.0
 _NO_HEADERS = Headers()
 _DEFAULT_RETRY_S = 1.0
 
@@ -148,6 +151,7 @@ class SinkTaskRunner(TaskRunner):
         self.report_running()
         next_commit = time.monotonic() + setup.offset_flush_interval_s
         next_refresh = time.monotonic() + _REGEX_REFRESH_S
+        missing_wait_s = _MISSING_TOPIC_WAIT_S
         try:
             while not self.stopping.is_set():
                 if not self.wait_if_paused():
@@ -165,8 +169,14 @@ class SinkTaskRunner(TaskRunner):
                     if not self._warned_missing:
                         self.log.warning("waiting for the topic to be created: %s", exc)
                         self._warned_missing = True
-                    self.stopping.wait(1.0)
+                    self.stopping.wait(missing_wait_s)
+                    missing_wait_s = min(_MISSING_TOPIC_WAIT_MAX_S, missing_wait_s * 2)
+                    # Subscribing again makes librdkafka look the topics up now; on its own it looks again only
+                    # seconds later, after the source that creates the topic has long written to it.
+                    self._topics = set()
+                    self._subscribe(topics, regex)
                     continue
+                missing_wait_s = _MISSING_TOPIC_WAIT_S
                 if records:
                     self._deliver(self._convert_all(records), records)
                     self.meter.add(len(records))

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
 
+from hub.runtime.standalone import StandaloneHerder
 from tests.runtime.conftest import HerderFactory, wait_for
+
+
+def _task_state(herder: StandaloneHerder, name: str) -> str:
+    tasks = herder.connector_status(name)["tasks"]
+    return str(tasks[0]["state"]) if tasks else ""
 
 
 def _lines(path: Path) -> list[str]:
@@ -55,3 +62,24 @@ def test_file_source_to_file_sink_and_resume_after_restart(make_herder: HerderFa
 def _same_topics(herder: object) -> dict[str, str]:
     config = herder.config  # type: ignore[attr-defined]
     return {key: config[key] for key in ("config.storage.topic", "offset.storage.topic", "status.storage.topic")}
+
+
+def test_a_sink_started_before_its_topic_exists_gets_the_records_once_a_source_creates_it(
+    make_herder: HerderFactory, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    herder = make_herder()
+    source, sink = tmp_path / "in.txt", tmp_path / "out.txt"
+    topic = f"later-{time.monotonic_ns()}"
+    herder.put_connector_config(
+        "early-sink", {"connector.class": "FileStreamSink", "file": str(sink), "topics": topic}, allow_replace=False
+    )
+    # The embedded clients' consumer waits quietly for a topic, as Kafka's does; librdkafka's reports it missing.
+    wait_for(lambda: _task_state(herder, "early-sink") == "RUNNING", 30, "the sink's task to run")
+    time.sleep(0.5)
+    source.write_text("".join(f"{i}\n" for i in range(20)))
+    herder.put_connector_config(
+        "late-source", {"connector.class": "FileStreamSource", "file": str(source), "topic": topic}, allow_replace=False
+    )
+    wait_for(lambda: sink.exists() and len(sink.read_text().splitlines()) == 20, 60, "20 lines in the sink")
+    assert sink.read_text().splitlines() == [str(i) for i in range(20)]
+    assert caplog.text.count("waiting for the topic to be created") <= 1
