@@ -319,6 +319,8 @@ class GroupMembership(ConfigListener):
         """As Connect's workers do on a new connector or new task configs, every worker asks for a rebalance once
         the work differs from what it knew at its last assignment, rather than learn of the leader's request at
         its next heartbeat (up to ``heartbeat.interval.ms`` later)."""
+        if self._applied_generation < 0:
+            return  # the first assignment is still to come and plans from the configs as they are then
         wanted = self._wanted()
         if not self._planner.covers(wanted) if self._gate.is_leader else wanted != self._wanted_when_assigned:
             self._rejoin.set()
