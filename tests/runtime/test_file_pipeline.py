@@ -64,6 +64,7 @@ def _same_topics(herder: object) -> dict[str, str]:
     return {key: config[key] for key in ("config.storage.topic", "offset.storage.topic", "status.storage.topic")}
 
 
+@pytest.mark.integration
 def test_a_sink_started_before_its_topic_exists_gets_the_records_once_a_source_creates_it(
     make_herder: HerderFactory, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -80,6 +81,6 @@ def test_a_sink_started_before_its_topic_exists_gets_the_records_once_a_source_c
     herder.put_connector_config(
         "late-source", {"connector.class": "FileStreamSource", "file": str(source), "topic": topic}, allow_replace=False
     )
-    wait_for(lambda: sink.exists() and len(sink.read_text().splitlines()) == 20, 60, "20 lines in the sink")
-    assert sink.read_text().splitlines() == [str(i) for i in range(20)]
+    wait_for(lambda: len(_lines(sink)) == 20, 60, "20 lines in the sink")
+    assert _lines(sink) == [str(i) for i in range(20)]
     assert caplog.text.count("waiting for the topic to be created") <= 1
