@@ -48,6 +48,12 @@ def _assert_replicas_hold_exactly(cluster: StoreCluster, topic: str, producer: S
     # A follower that fell behind under load after the last check misses what was acknowledged without it; it
     # rejoins the ISR only once it holds everything below the high watermark, i.e. every acknowledged record.
     _wait_whole(cluster, topic, "before the replicas are compared")
+    # ... as every node answers Metadata, not only the one asked above (one may answer from an older ISR).
+    cluster.wait_until(
+        lambda: all(cluster.in_every_isr(node_id) for node_id in cluster.nodes),
+        60,
+        "every node in every ISR, as each node sees it",
+    )
     for node_id in cluster.running():
         cluster.stop(node_id)
     for node_id in cluster.nodes:
