@@ -46,10 +46,23 @@ log = logging.getLogger("hub.runtime.distributed")
 
 #: Group protocol name; its metadata and assignments are versioned JSON (see docs/distributed.md).
 PROTOCOL = "hub-incremental"
-#: A worker asks for a new generation (or leaves) no sooner than this after it received its assignment: that ends
-#: the current generation, voiding the others' SyncGroup calls of it not answered yet (tansu answers them about
-#: once a second), and those workers would wait for a later round.
+#: The longest a worker waits after it received its assignment before it asks for a new generation (or leaves):
+#: that ends the current generation, voiding the others' SyncGroup calls of it not answered yet, and those workers
+#: would wait for a later round. tansu answers followers' SyncGroup calls up to seconds late; Kafka's and Hub's
+#: coordinators answer them with the leader's, so the wait is measured (``sync_grace_s``) and this only caps it.
 SYNC_GRACE_S = 1.0
+#: With no measure yet, or for a coordinator that answers followers at once: this many times the slowest follower's
+#: SyncGroup wait, plus SYNC_GRACE_FLOOR_S.
+SYNC_GRACE_FACTOR = 2
+SYNC_GRACE_FLOOR_S = 0.02
+
+
+def sync_grace_s(follower_sync_s: float | None) -> float:
+    """How long after its assignment a worker waits before it ends the generation: a multiple of how long followers
+    waited for their SyncGroup answers (the slowest of them), capped at SYNC_GRACE_S; SYNC_GRACE_S when unknown."""
+    if follower_sync_s is None:
+        return SYNC_GRACE_S
+    return min(SYNC_GRACE_S, SYNC_GRACE_FACTOR * follower_sync_s + SYNC_GRACE_FLOOR_S)
 
 
 class Reconciling(Protocol):
@@ -127,6 +140,7 @@ class GroupMembership(ConfigListener):
         self._rebalance_requests = 0  # part of the metadata: a new value makes any coordinator start a generation
         self._rejoin = threading.Event()
         self._synced_at = 0.0  # monotonic time of this worker's last assignment
+        self._sync_s: float | None = None  # how long this worker's last SyncGroup as a follower waited
         self._wanted_when_assigned: set[Work] = set()  # the work the configs named then, as this worker read them
         self._membership_error = ""  # why the last join or sync failed, for /health; "" once one succeeds
         self.rebalances = RebalanceStats()
@@ -158,7 +172,7 @@ class GroupMembership(ConfigListener):
             joined = self._member.join([GroupProtocol(PROTOCOL, self._metadata(leaving=True))], timeout_s=timeout_s)
             self._member.sync(self._plan(joined) if joined.is_leader else None, timeout_s=timeout_s)
             log.info("worker %s handed its work over in generation %d", self._worker_url, joined.generation_id)
-            time.sleep(SYNC_GRACE_S)  # leaving starts another generation
+            time.sleep(self._grace_s())  # leaving starts another generation
         except (ClientError, ValueError, KeyError) as exc:
             log.warning(
                 "worker %s: handing its work over failed (the others take it after "
@@ -203,6 +217,8 @@ class GroupMembership(ConfigListener):
             "generation": self._applied_generation,
             "rebalance_requests": self._rebalance_requests,
         }
+        if self._sync_s is not None:
+            fields["sync_ms"] = round(self._sync_s * 1000)
         if leaving:
             fields["leaving"] = True
         if not self._config["hub.worker.runs.work"]:
@@ -226,8 +242,11 @@ class GroupMembership(ConfigListener):
                     self._rebalance_requests += 1
                     continue
                 plans = self._plan(joined) if joined.is_leader else None
+                syncing_at = time.monotonic()
                 assigned = json.loads(self._member.sync(plans, timeout_s=self._rebalance_timeout_s))
                 self._synced_at = time.monotonic()
+                if not joined.is_leader:
+                    self._sync_s = self._synced_at - syncing_at
                 self._membership_error = ""
                 self._apply(assigned, joined.generation_id)
                 self.rebalances.completed_in(joined.generation_id)
@@ -243,7 +262,7 @@ class GroupMembership(ConfigListener):
                         self._rejoin.clear()  # the round the group started serves what this worker wanted too
                         break
                     wanted = self._rejoin.is_set() or (self._gate.is_leader and self._planner.rebalance_due())
-                    if wanted and time.monotonic() - self._synced_at >= SYNC_GRACE_S:
+                    if wanted and time.monotonic() - self._synced_at >= self._grace_s():
                         self._rebalance_requests += 1
                         self._rejoin.clear()
                         break
@@ -254,6 +273,11 @@ class GroupMembership(ConfigListener):
                 self._membership_error = str(exc) or type(exc).__name__
                 self._gate.join_failed()
                 self._closing.wait(1.0)
+
+    def _grace_s(self) -> float:
+        """This worker's wait before ending a generation: the leader knows every follower's last SyncGroup wait
+        (from their metadata); a follower goes by its own."""
+        return sync_grace_s(self._planner.follower_sync_s if self._gate.is_leader else self._sync_s)
 
     def _plan(self, joined: JoinResult) -> dict[str, bytes]:
         """As leader: everyone's share, from the config topic read to its end."""

@@ -41,10 +41,13 @@ class LeaderPlanner:
         self._history: list[tuple[int, dict[str, set[Work]]]] = []  # the leader's assignments, by generation
         self._held_back: dict[Work, int] = {}
         self._next_rebalance_ms: int | None = None
+        #: The slowest SyncGroup wait the other members reported in the last join (None: one has not reported).
+        self.follower_sync_s: float | None = None
 
     def forget(self) -> None:
         """Another worker leads now: what this one remembers of its own time as leader is stale."""
         self._planned, self._held_back, self._history, self._next_rebalance_ms = {}, {}, [], None
+        self.follower_sync_s = None
 
     def rebalance_due(self) -> bool:
         """Whether held-back or revoked work is due to be handed out in a new round."""
@@ -68,8 +71,11 @@ class LeaderPlanner:
         leaving: set[str] = set()
         standby: set[str] = set()
         reported: list[int] = []
+        sync_ms: list[int | None] = []
         for member in joined.members:
             metadata = json.loads(member.metadata)
+            if member.member_id != joined.member_id:
+                sync_ms.append(metadata.get("sync_ms"))
             url = str(metadata["url"])
             if url in urls.values():  # two workers claim one URL: keep them apart rather than run work twice
                 url = f"{url}#{member.member_id}"
@@ -86,6 +92,8 @@ class LeaderPlanner:
             since = [plan[url] for planned_in, plan in self._history if planned_in > generation and url in plan]
             holdings[url] = since[-1] if since else held
             in_flight[url] = held.union(*since)
+        known = [ms for ms in sync_ms if ms is not None]
+        self.follower_sync_s = max(known, default=0) / 1000 if len(known) == len(sync_ms) else None
         plan = assign(
             holdings,
             wanted,
