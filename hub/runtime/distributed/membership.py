@@ -51,8 +51,7 @@ PROTOCOL = "hub-incremental"
 #: would wait for a later round. tansu answers followers' SyncGroup calls up to seconds late; Kafka's and Hub's
 #: coordinators answer them with the leader's, so the wait is measured (``sync_grace_s``) and this only caps it.
 SYNC_GRACE_S = 1.0
-#: With no measure yet, or for a coordinator that answers followers at once: this many times the slowest follower's
-#: SyncGroup wait, plus SYNC_GRACE_FLOOR_S.
+#: The measured wait: this many times the slowest follower's SyncGroup wait, plus SYNC_GRACE_FLOOR_S.
 SYNC_GRACE_FACTOR = 2
 SYNC_GRACE_FLOOR_S = 0.02
 

@@ -75,7 +75,9 @@ class LeaderPlanner:
         for member in joined.members:
             metadata = json.loads(member.metadata)
             if member.member_id != joined.member_id:
-                sync_ms.append(metadata.get("sync_ms"))
+                reported_ms = metadata.get("sync_ms")
+                valid = isinstance(reported_ms, int) and not isinstance(reported_ms, bool) and reported_ms >= 0
+                sync_ms.append(reported_ms if valid else None)  # anything else counts as not reported
             url = str(metadata["url"])
             if url in urls.values():  # two workers claim one URL: keep them apart rather than run work twice
                 url = f"{url}#{member.member_id}"

@@ -27,6 +27,9 @@ def test_the_leader_knows_the_slowest_followers_sync_wait_once_every_follower_re
     planner.plan(joined(("a", {"sync_ms": 900}), ("b", {"sync_ms": 12}), ("c", {"sync_ms": 30})), wanted)
     assert planner.follower_sync_s == 0.03  # the leader's own report (from its time as a follower) does not count
 
+    planner.plan(joined(("a", {}), ("b", {"sync_ms": "12"}), ("c", {"sync_ms": -1})), wanted)
+    assert planner.follower_sync_s is None  # not a wait in milliseconds: as if not reported
+
     planner.plan(joined(("a", {})), wanted)
     assert planner.follower_sync_s == 0.0  # alone: nobody to wait for
 
