@@ -54,6 +54,8 @@ SYNC_GRACE_S = 1.0
 #: The measured wait: this many times the slowest follower's SyncGroup wait, plus SYNC_GRACE_FLOOR_S.
 SYNC_GRACE_FACTOR = 2
 SYNC_GRACE_FLOOR_S = 0.02
+#: The longest the membership thread waits on the group between looks at its lease and the work it wants.
+POLL_S = 0.5
 
 
 def sync_grace_s(follower_sync_s: float | None) -> float:
@@ -62,6 +64,17 @@ def sync_grace_s(follower_sync_s: float | None) -> float:
     if follower_sync_s is None:
         return SYNC_GRACE_S
     return min(SYNC_GRACE_S, SYNC_GRACE_FACTOR * follower_sync_s + SYNC_GRACE_FLOOR_S)
+
+
+def rejoin_wait_s(wanted: bool, grace_left_s: float) -> float | None:
+    """How long the membership thread waits on the group before it looks again: None when it asks for a new
+    generation now (it wants one and its grace is over); while it wants one, until the grace ends rather than a
+    whole POLL_S (which added up to half a second to every new connector's start); else POLL_S."""
+    if not wanted:
+        return POLL_S
+    if grace_left_s <= 0:
+        return None
+    return min(POLL_S, grace_left_s)
 
 
 class Reconciling(Protocol):
@@ -250,10 +263,11 @@ class GroupMembership(ConfigListener):
                 self._apply(assigned, joined.generation_id)
                 self.rebalances.completed_in(joined.generation_id)
                 asked = False
+                wait_s = POLL_S
                 while not self._closing.is_set():
                     if self._gate.is_leader:
                         self._session_keys.keep_fresh()
-                    asked = self._member.poll(0.5)
+                    asked = self._member.poll(wait_s)
                     if self._placement.work and not self.lease_ok():
                         self._fence()  # before anything else, also when the group already asked us to rejoin
                         break
@@ -261,16 +275,20 @@ class GroupMembership(ConfigListener):
                         self._rejoin.clear()  # the round the group started serves what this worker wanted too
                         break
                     wanted = self._rejoin.is_set() or (self._gate.is_leader and self._planner.rebalance_due())
-                    if wanted and time.monotonic() - self._synced_at >= self._grace_s():
+                    next_wait_s = rejoin_wait_s(wanted, self._synced_at + self._grace_s() - time.monotonic())
+                    if next_wait_s is None:
                         self._rebalance_requests += 1
                         self._rejoin.clear()
                         break
+                    wait_s = next_wait_s
             except (ClientError, ValueError, KeyError) as exc:
                 if self._closing.is_set():
                     return
                 log.warning("worker %s: group membership failed, joining again: %s", self._worker_url, exc)
                 self._membership_error = str(exc) or type(exc).__name__
                 self._gate.join_failed()
+                if self._placement.work and not self.lease_ok():
+                    self._fence()  # e.g. frozen while it waited for a join or sync: its work may run elsewhere
                 self._closing.wait(1.0)
 
     def _grace_s(self) -> float:

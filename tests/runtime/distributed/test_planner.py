@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from hub.log.client.types import GroupMemberInfo, JoinResult
 from hub.runtime.distributed.assignor import Work
-from hub.runtime.distributed.membership import SYNC_GRACE_S, sync_grace_s
+from hub.runtime.distributed.membership import POLL_S, SYNC_GRACE_S, rejoin_wait_s, sync_grace_s
 from hub.runtime.distributed.planner import LeaderPlanner, versioned_json
 
 
@@ -42,3 +44,12 @@ def test_the_wait_before_a_new_generation_follows_the_followers_and_is_capped() 
     assert sync_grace_s(0.0) < 0.05  # Kafka's and Hub's coordinators answer followers with the leader
     assert 0.05 < sync_grace_s(0.04) < 0.2
     assert sync_grace_s(4.8) == SYNC_GRACE_S  # tansu answers followers late: the wait stays at its cap
+
+
+def test_a_worker_that_wants_a_new_generation_asks_as_soon_as_its_grace_ends() -> None:
+    assert rejoin_wait_s(False, 0.3) == POLL_S  # nothing wanted: look again after the usual poll
+    assert rejoin_wait_s(False, -1.0) == POLL_S
+    assert rejoin_wait_s(True, 0.3) == pytest.approx(0.3)  # wanted: wake when the grace ends, not a poll later
+    assert rejoin_wait_s(True, 5.0) == POLL_S  # still looks at its lease every poll
+    assert rejoin_wait_s(True, 0.0) is None  # grace over: ask now
+    assert rejoin_wait_s(True, -0.2) is None
