@@ -42,12 +42,13 @@ _Converted = tuple[bytes | None, bytes | None, list[tuple[str, bytes | None]]]
 MAX_IN_FLIGHT = 20_000
 #: How long a task that raised RetriableError from poll() waits before it is polled again.
 POLL_RETRY_S = 0.1
-#: Producer settings under the worker's ``producer.*`` and a connector's ``producer.override.*``, as Connect sets
-#: them. One request in flight per connection: a broker answers a connection's requests one at a time anyway, and
+#: Producer settings under the worker's ``producer.*`` and a connector's ``producer.override.*``. One request in
+#: flight per connection, as Connect sets it: a broker answers a connection's requests one at a time anyway, and
 #: librdkafka's idempotent producer busy-polls while a partition has a request in flight and its next batch is
-#: ready, unless that batch's request is already waiting behind the connection's limit (docs/runtime.md,
-#: "Producer settings"). The embedded store's producer ignores it.
-PRODUCER_DEFAULTS = {"max.in.flight.requests.per.connection": "1"}
+#: ready, unless that batch's request is already waiting behind the connection's limit. A linger longer than a
+#: broker's answer takes (Kafka's producers default to 5 ms) keeps the next batch from being ready that early, so a
+#: source writing to one partition does not spin either (docs/runtime.md, "Producer settings").
+PRODUCER_DEFAULTS = {"max.in.flight.requests.per.connection": "1", "linger.ms": "20"}
 
 
 @dataclass(slots=True)

@@ -1,5 +1,5 @@
-"""The settings a source task's producer is created with: Connect's one request in flight per connection unless the
-worker's ``producer.*`` or the connector's ``producer.override.*`` says otherwise."""
+"""The settings a source task's producer is created with: Connect's one request in flight per connection and a 20 ms
+linger unless the worker's ``producer.*`` or the connector's ``producer.override.*`` says otherwise."""
 
 from __future__ import annotations
 
@@ -65,12 +65,14 @@ def _source_producer_options(node: LogNode, worker: Mapping[str, str], connector
         herder.stop()
 
 
-def test_a_source_task_producer_has_one_request_in_flight_per_connection(node: LogNode) -> None:
-    assert _source_producer_options(node, {}, {})[IN_FLIGHT] == "1"
+def test_a_source_task_producer_has_one_request_in_flight_per_connection_and_lingers(node: LogNode) -> None:
+    assert _source_producer_options(node, {}, {}) == {IN_FLIGHT: "1", "linger.ms": "20"}
 
 
-def test_the_worker_and_the_connector_override_the_in_flight_limit(node: LogNode) -> None:
-    worker = {f"producer.{IN_FLIGHT}": "5", "producer.linger.ms": "20"}
-    assert _source_producer_options(node, worker, {}) == {IN_FLIGHT: "5", "linger.ms": "20"}
-    overridden = _source_producer_options(node, worker, {f"producer.override.{IN_FLIGHT}": "3"})
-    assert overridden == {IN_FLIGHT: "3", "linger.ms": "20"}
+def test_the_worker_and_the_connector_override_the_in_flight_limit_and_the_linger(node: LogNode) -> None:
+    worker = {f"producer.{IN_FLIGHT}": "5", "producer.linger.ms": "50"}
+    assert _source_producer_options(node, worker, {}) == {IN_FLIGHT: "5", "linger.ms": "50"}
+    overridden = _source_producer_options(
+        node, worker, {f"producer.override.{IN_FLIGHT}": "3", "producer.override.linger.ms": "5"}
+    )
+    assert overridden == {IN_FLIGHT: "3", "linger.ms": "5"}
