@@ -69,6 +69,12 @@ class OffsetOutOfRangeClientError(ClientError):
 class GroupMembershipError(ClientError):
     """The member's generation or member id is no longer valid: it must rejoin its group."""
 
+    @property
+    def member_dropped(self) -> bool:
+        """The coordinator no longer knows the member (its session expired, or another took its instance id), so
+        what it was assigned may be someone else's by now; otherwise only its generation is past."""
+        return self.error_code in (ErrorCode.UNKNOWN_MEMBER_ID, ErrorCode.FENCED_INSTANCE_ID)
+
 
 class ProducerFencedError(ClientError):
     """A newer producer with the same identity exists; this one must stop."""

@@ -32,7 +32,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from hub.log.client import ClientError, GroupMember, GroupProtocol, JoinResult, StoreClients
+from hub.log.client import ClientError, GroupMember, GroupMembershipError, GroupProtocol, JoinResult, StoreClients
 from hub.runtime.distributed.assignor import Work, all_work
 from hub.runtime.distributed.planner import FORMAT_VERSION, LeaderPlanner, encode, versioned_json
 from hub.runtime.distributed.session_keys import SessionKeys
@@ -287,8 +287,9 @@ class GroupMembership(ConfigListener):
                 log.warning("worker %s: group membership failed, joining again: %s", self._worker_url, exc)
                 self._membership_error = str(exc) or type(exc).__name__
                 self._gate.join_failed()
-                if self._placement.work and not self.lease_ok():
-                    self._fence()  # e.g. frozen while it waited for a join or sync: its work may run elsewhere
+                dropped = isinstance(exc, GroupMembershipError) and exc.member_dropped
+                if dropped and self._placement.work and not self.lease_ok():
+                    self._fence()  # e.g. frozen while it waited for a sync answer: its work may run elsewhere
                 self._closing.wait(1.0)
 
     def _grace_s(self) -> float:
